@@ -1,0 +1,653 @@
+/**
+ * The public FTP client: every method of Python's ftplib.FTP with ftplib's
+ * semantics, each running through the one command queue, and the transfer
+ * methods returning streams.
+ */
+import type * as net from "node:net";
+import { finished, pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import type * as tls from "node:tls";
+import "./dispose.js";
+import { ControlConnection } from "./control.js";
+import { DebugLogger, DebugOutput } from "./debug.js";
+import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpProtoError, FtpReplyError } from "./errors.js";
+import { CrlfEncoder, LineSplitter } from "./lines.js";
+import { assertPort, assertRestOffset, assertSafeArgument, parse257, parseMlsdLine, TELNET_IP_SYNCH } from "./protocol.js";
+import { CommandQueue } from "./queue.js";
+import { DEFAULT_MAX_LINE, Reply } from "./reply.js";
+import { Session, SessionSettings } from "./session.js";
+import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
+import { DataTransfer, TransferStart } from "./transfer.js";
+
+/** Options of {@link FTP}; all optional. */
+export interface FtpOptions {
+  /** Connect to this host at once (the constructor queues connect, and login if `user` is set). */
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  acct?: string;
+  /**
+   * Milliseconds allowed for connecting, for each reply, and for a data
+   * connection to stay silent while we wait on it. Expiry fails the running
+   * operation with FtpTimeoutError and closes the client. Default 30000; 0 = none.
+   */
+  timeout?: number;
+  /** Local `[host, port]` to bind the control connection to (data connections bind the host). */
+  sourceAddress?: readonly [string, number];
+  /** Encoding of commands, replies and text lines. Default `utf8`. */
+  encoding?: BufferEncoding;
+  /** Longest reply or text line in bytes (ftplib's maxline). Default 8192. */
+  maxline?: number;
+  /** Passive (default) or active data connections. */
+  passive?: boolean;
+  /** Connect to the host named in a 227 reply instead of the control connection's peer. Default false. */
+  trustPasvHost?: boolean;
+  /** Try EPSV before PASV on IPv4. Default true. */
+  useEpsv?: boolean;
+  /** ftplib's debugging level: 0 silent, 1 commands and replies, 2 every line. */
+  debugLevel?: number;
+  /** Where debug lines go. Default: stderr. */
+  logger?: DebugLogger;
+  /** highWaterMark of transfer streams. */
+  highWaterMark?: number;
+}
+
+/** Options of {@link FTP.connect}. */
+export interface ConnectOptions {
+  timeout?: number;
+  sourceAddress?: readonly [string, number];
+}
+
+/** A block callback for the ftplib-compatible transfer forms. */
+export type BlockCallback = (block: Buffer) => void;
+/** A line callback for retrlines/dir. */
+export type LineCallback = (line: string) => void;
+
+/** Options of the ftplib-compatible `retrbinary(cmd, callback, options)`. */
+export interface RetrbinaryOptions extends DownloadOptions {
+  /** Largest block handed to the callback (ftplib's blocksize). Default 8192. */
+  blocksize?: number;
+}
+
+/** Options of the ftplib-compatible `storbinary(cmd, source, options)`. */
+export interface StorbinaryOptions extends UploadOptions {
+  blocksize?: number;
+  /** Called with each block after it is sent. */
+  callback?: BlockCallback;
+}
+
+/** What an upload can read from: a Readable, an (async) iterable of chunks, a Buffer or a string. */
+export type UploadSource = Readable | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> | Uint8Array | string;
+
+/**
+ * A text download as an object-mode stream of lines (line endings stripped).
+ * Awaiting it (ftplib's `retrlines(cmd)` form) prints each line if nothing
+ * else consumes it, and resolves to the final reply.
+ */
+export class LineStream extends LineSplitter implements PromiseLike<string> {
+  constructor(readonly source: DownloadStream, encoding: BufferEncoding, maxLine: number) {
+    super({ encoding, maxLine });
+  }
+
+  /** The final reply text, once the stream has ended. */
+  get response(): string | undefined {
+    return this.source.response;
+  }
+
+  then<T = string, E = never>(
+    onFulfilled?: ((value: string) => T | PromiseLike<T>) | null,
+    onRejected?: ((reason: unknown) => E | PromiseLike<E>) | null,
+  ): Promise<T | E> {
+    if (this.readableFlowing === null) this.on("data", (line: string) => console.log(line));
+    return finished(this).then(() => this.source.response ?? "").then(onFulfilled, onRejected);
+  }
+}
+
+/** A transfer started with ntransfercmd, waiting for the caller to finish with its socket. */
+interface RawTransfer {
+  transfer: DataTransfer;
+  /** Reads the final reply (once); the queue is held until it settles. */
+  complete(): Promise<string>;
+}
+
+const DEFAULT_TIMEOUT = 30_000;
+
+/**
+ * An FTP client with ftplib's methods. Every call goes through one queue,
+ * so calls made concurrently run one at a time, in call order.
+ */
+export class FTP {
+  /** Host last connected to. */
+  host = "";
+  port = 21;
+  /** The welcome reply, after connect. */
+  welcome: string | undefined;
+  /** The latest `ready` promise: connect (and login) started by the constructor. */
+  readonly ready: Promise<void>;
+  protected readonly debug = new DebugOutput();
+  protected readonly settings: SessionSettings;
+  protected readonly queue = new CommandQueue();
+  protected control: ControlConnection | undefined;
+  protected session: Session | undefined;
+  private sourceAddress: readonly [string, number] | undefined;
+  private isClosed = false;
+  private raw: RawTransfer | undefined;
+  /** TYPE last set, so SIZE can switch out of ASCII where servers refuse it there. */
+  private currentType: string | undefined;
+
+  constructor(options: FtpOptions = {}) {
+    this.settings = {
+      timeout: options.timeout ?? DEFAULT_TIMEOUT,
+      passive: options.passive ?? true,
+      trustPasvHost: options.trustPasvHost ?? false,
+      useEpsv: options.useEpsv ?? true,
+      sourceHost: options.sourceAddress?.[0] || undefined,
+      encoding: options.encoding ?? "utf8",
+      maxLine: options.maxline ?? DEFAULT_MAX_LINE,
+      dataTls: undefined,
+      highWaterMark: options.highWaterMark,
+    };
+    this.sourceAddress = options.sourceAddress;
+    this.debug.level = options.debugLevel ?? 0;
+    if (options.logger) this.debug.logger = options.logger;
+    if (options.port !== undefined) assertPort(options.port);
+    this.ready = options.host ? this.connectAndLogin(options) : Promise.resolve();
+    // Whoever awaits `ready` sees the failure; queued calls see it too. It
+    // must never be an unhandled rejection.
+    this.ready.catch(() => undefined);
+  }
+
+  /** Creates a client, connects and (with `user`) logs in. */
+  static async create(options: FtpOptions & { host: string }): Promise<FTP> {
+    const client = new this(options);
+    await client.ready;
+    return client;
+  }
+
+  private async connectAndLogin(options: FtpOptions): Promise<void> {
+    await this.connect(options.host!, options.port ?? 0);
+    if (options.user !== undefined) await this.login(options.user, options.password ?? "", options.acct ?? "");
+  }
+
+  /** True once the client was closed (close(), quit(), a timeout or a dropped connection). */
+  get closed(): boolean {
+    return this.isClosed || (this.control?.closed ?? false);
+  }
+
+  /**
+   * Connects to `host:port` (port 0 or omitted: 21) and resolves to the
+   * welcome text. A 4xx/5xx welcome rejects with FtpTempError/FtpPermError.
+   */
+  connect(host = "", port = 0, options: ConnectOptions = {}): Promise<string> {
+    if (host) this.host = host;
+    if (port > 0) assertPort(port);
+    if (port > 0) this.port = port;
+    if (options.timeout !== undefined) this.settings.timeout = options.timeout;
+    if (options.sourceAddress) {
+      this.sourceAddress = options.sourceAddress;
+      this.settings.sourceHost = options.sourceAddress[0] || undefined;
+    }
+    return this.enqueue(async () => {
+      if (this.control && !this.control.closed) throw new FtpError("already connected", "ERR_FTP_CONNECTED");
+      const control = new ControlConnection(this.debug, { maxLine: this.settings.maxLine, encoding: this.settings.encoding });
+      control.onClose = (reason) => this.onConnectionLost(reason);
+      this.control = control;
+      this.session = new Session(control, this.queue, this.settings);
+      let welcome = await control.connect({
+        host: this.host,
+        port: this.port,
+        timeout: this.settings.timeout,
+        sourceAddress: this.sourceAddress,
+        implicitTls: this.implicitTlsOptions(),
+      });
+      // "120 Service ready in nnn minutes" is followed by the real 220.
+      while (welcome.code >= 100 && welcome.code < 200) welcome = await control.readReply(this.settings.timeout);
+      if (welcome.code >= 400 || welcome.code < 100) {
+        const error = errorForReply(welcome.text);
+        control.close(error);
+        throw error;
+      }
+      this.welcome = welcome.text;
+      return welcome.text;
+    }, { connecting: true });
+  }
+
+  /** TLS options for implicit FTPS; FTP_TLS overrides. */
+  protected implicitTlsOptions(): tls.ConnectionOptions | undefined {
+    return undefined;
+  }
+
+  /** The welcome reply read by connect(). */
+  getWelcome(): string | undefined {
+    if (this.welcome !== undefined) this.debug.welcome(this.welcome);
+    return this.welcome;
+  }
+
+  /** ftplib's set_debuglevel: 0 silent, 1 commands and replies, 2 every line. */
+  setDebugLevel(level: number): void {
+    this.debug.level = level;
+  }
+
+  /** Alias of setDebugLevel, as ftplib's `debug`. */
+  debugLevel(level: number): void {
+    this.setDebugLevel(level);
+  }
+
+  /** Sets where debug lines go (default: stderr). */
+  setDebugLogger(logger: DebugLogger): void {
+    this.debug.logger = logger;
+  }
+
+  /** Passive (true, the default) or active (false) data connections. */
+  setPasv(value: boolean): void {
+    this.settings.passive = Boolean(value);
+  }
+
+  /**
+   * Logs in: USER, then PASS on 3xx, then ACCT on 3xx. `user` defaults to
+   * `anonymous`, whose empty (or `-`) password becomes `anonymous@`.
+   * Resolves to the final reply; anything but 2xx rejects.
+   */
+  login(user = "", passwd = "", acct = ""): Promise<string> {
+    if (!user) user = "anonymous";
+    if (user === "anonymous" && (passwd === "" || passwd === "-")) passwd += "anonymous@";
+    for (const [value, what] of [[user, "user"], [passwd, "password"], [acct, "acct"]] as const) assertSafeArgument(value, what);
+    return this.enqueue(async (session) => {
+      let reply = await session.command(`USER ${user}`);
+      if (reply.code >= 300 && reply.code < 400) reply = await session.command(`PASS ${passwd}`);
+      if (reply.code >= 300 && reply.code < 400) reply = await session.command(`ACCT ${acct}`);
+      if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
+      return reply.text;
+    });
+  }
+
+  /** Sends ACCT. */
+  acct(password: string): Promise<string> {
+    return this.voidcmd(`ACCT ${password}`);
+  }
+
+  /** Sends a command and resolves to its reply (1xx-3xx); 4xx/5xx reject. */
+  sendcmd(cmd: string): Promise<string> {
+    assertSafeArgument(cmd);
+    return this.enqueue(async (session) => (await session.command(cmd)).text);
+  }
+
+  /** Sends a command and resolves to its reply if 2xx; anything else rejects. */
+  voidcmd(cmd: string): Promise<string> {
+    assertSafeArgument(cmd);
+    return this.enqueue(async (session) => (await session.voidCommand(cmd)).text);
+  }
+
+  /**
+   * Reads one reply (ftplib's getresp). After ntransfercmd(), this reads the
+   * transfer's final reply and frees the queue.
+   */
+  getresp(): Promise<string> {
+    if (this.raw) return this.raw.complete();
+    return this.enqueue(async (session) => (await session.read()).text);
+  }
+
+  /** Like getresp, but anything other than 2xx rejects (ftplib's voidresp). */
+  async voidresp(): Promise<string> {
+    if (this.raw) return this.raw.complete();
+    return this.enqueue(async (session) => {
+      const reply = await session.read();
+      if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
+      return reply.text;
+    });
+  }
+
+  /**
+   * Aborts the running transfer: closes its data connection, sends ABOR
+   * (after Telnet IP + Synch) and reads the transfer's and ABOR's replies,
+   * leaving the client usable. With no transfer running, sends ABOR alone.
+   * Resolves to ABOR's reply (426/225/226); another reply rejects with FtpProtoError.
+   */
+  abort(): Promise<string> {
+    const active = this.session?.activeTransfer;
+    if (active) return active.abort();
+    return this.enqueue(async (session) => {
+      session.control.send("ABOR", { prefix: session.control.isSecure ? undefined : TELNET_IP_SYNCH });
+      const reply = await session.control.readReply(session.settings.timeout);
+      if (![225, 226, 426].includes(reply.code)) throw new FtpProtoError(`unexpected reply to ABOR: ${reply.text}`, reply.text);
+      return reply.text;
+    });
+  }
+
+  /**
+   * Starts a transfer and resolves to `[socket, size]` after the server's
+   * 1xx reply: the raw data connection (TLS under PROT P) and the size from
+   * a `150 ... (n bytes)` reply, else null. REST is sent first when `rest`
+   * is given. The queue stays held until the socket closes or `voidresp()`
+   * is called, which reads the final reply; call it to learn the outcome.
+   */
+  ntransfercmd(cmd: string, rest?: number | string): Promise<[net.Socket | tls.TLSSocket, number | null]> {
+    assertSafeArgument(cmd);
+    assertRestOffset(rest);
+    return new Promise((resolve, reject) => {
+      this.enqueue(async (session) => {
+        const transfer = await DataTransfer.open(session, { command: cmd, rest });
+        let outcome: Promise<string> | undefined;
+        let released: () => void = () => undefined;
+        const done = new Promise<void>((resolve) => {
+          released = resolve;
+        });
+        const raw: RawTransfer = {
+          transfer,
+          complete: () => {
+            outcome ??= transfer.finish().then((reply) => reply.text).finally(() => {
+              transfer.socket.destroy();
+              if (this.raw === raw) this.raw = undefined;
+              released();
+            });
+            return outcome;
+          },
+        };
+        this.raw = raw;
+        session.activeTransfer = transfer;
+        // The caller owns the socket: the queue is freed when it closes or
+        // when voidresp() reads the final reply, whichever comes first.
+        transfer.socket.once("close", () => {
+          raw.complete().catch(() => undefined);
+        });
+        resolve([transfer.socket, transfer.size]);
+        try {
+          await done;
+        } finally {
+          session.activeTransfer = undefined;
+        }
+      }).catch(reject);
+    });
+  }
+
+  /** Like ntransfercmd, resolving to the socket alone. */
+  async transfercmd(cmd: string, rest?: number | string): Promise<net.Socket | tls.TLSSocket> {
+    return (await this.ntransfercmd(cmd, rest))[0];
+  }
+
+  /**
+   * Downloads in binary mode (TYPE I, then `cmd`, e.g. `RETR file`).
+   * Without a callback: returns a Readable that ends only after the
+   * server's 2xx. With one (ftplib's form): calls it with each block of at
+   * most `blocksize` bytes and resolves to the final reply.
+   */
+  retrbinary(cmd: string, options?: DownloadOptions): DownloadStream;
+  retrbinary(cmd: string, callback: BlockCallback, options?: RetrbinaryOptions | number, rest?: number | string): Promise<string>;
+  retrbinary(
+    cmd: string,
+    callbackOrOptions?: BlockCallback | DownloadOptions,
+    options?: RetrbinaryOptions | number,
+    rest?: number | string,
+  ): DownloadStream | Promise<string> {
+    if (typeof callbackOrOptions !== "function") return this.download(cmd, "I", callbackOrOptions ?? {});
+    const callback = callbackOrOptions;
+    const settings: RetrbinaryOptions = typeof options === "number" ? { blocksize: options, rest } : { ...options };
+    if (rest !== undefined && settings.rest === undefined) settings.rest = rest;
+    const blocksize = settings.blocksize ?? 8192;
+    if (!Number.isInteger(blocksize) || blocksize < 1) throw new RangeError(`blocksize must be a positive integer, got ${blocksize}`);
+    const stream = this.download(cmd, "I", settings);
+    return consume(stream, (chunk: Buffer) => {
+      for (let at = 0; at < chunk.length; at += blocksize) callback(chunk.subarray(at, at + blocksize));
+    }).then(() => stream.response ?? "");
+  }
+
+  /**
+   * Downloads in ASCII mode (TYPE A, then `cmd`: RETR, LIST, NLST...).
+   * Without a callback: returns a stream of lines (which, awaited, prints
+   * them as ftplib does). With one: calls it per line and resolves to the final reply.
+   */
+  retrlines(cmd: string, options?: DownloadOptions): LineStream;
+  retrlines(cmd: string, callback: LineCallback, options?: DownloadOptions): Promise<string>;
+  retrlines(cmd: string, callbackOrOptions?: LineCallback | DownloadOptions, options?: DownloadOptions): LineStream | Promise<string> {
+    if (typeof callbackOrOptions !== "function") return this.lines(cmd, callbackOrOptions ?? {});
+    const callback = callbackOrOptions;
+    const stream = this.lines(cmd, options ?? {});
+    return consume(stream, callback).then(() => stream.response ?? "");
+  }
+
+  /**
+   * Uploads in binary mode (TYPE I, then `cmd`, e.g. `STOR file`).
+   * Without a source: returns a Writable that finishes only after the
+   * server's 2xx. With one (ftplib's form): sends it all and resolves to the final reply.
+   */
+  storbinary(cmd: string, options?: UploadOptions): UploadStream;
+  storbinary(cmd: string, source: UploadSource, options?: StorbinaryOptions | number, callback?: BlockCallback, rest?: number | string): Promise<string>;
+  storbinary(
+    cmd: string,
+    sourceOrOptions?: UploadSource | UploadOptions,
+    options?: StorbinaryOptions | number,
+    callback?: BlockCallback,
+    rest?: number | string,
+  ): UploadStream | Promise<string> {
+    if (!isUploadSource(sourceOrOptions)) return this.upload(cmd, "I", sourceOrOptions ?? {});
+    const settings: StorbinaryOptions = typeof options === "number" ? { blocksize: options, callback, rest } : { ...options };
+    const stream = this.upload(cmd, "I", settings, settings.callback);
+    return sendAll(sourceOrOptions, stream);
+  }
+
+  /**
+   * Uploads text (TYPE A, then `cmd`) with every line ending sent as CRLF.
+   * Without a source: returns a Writable. With one: resolves to the final reply.
+   */
+  storlines(cmd: string, options?: UploadOptions): UploadStream;
+  storlines(cmd: string, source: UploadSource, callback?: BlockCallback): Promise<string>;
+  storlines(cmd: string, sourceOrOptions?: UploadSource | UploadOptions, callback?: BlockCallback): UploadStream | Promise<string> {
+    if (!isUploadSource(sourceOrOptions)) return this.upload(cmd, "A", { ...sourceOrOptions, encoder: new CrlfEncoder() });
+    const stream = this.upload(cmd, "A", { encoder: new CrlfEncoder() }, callback);
+    return sendAll(sourceOrOptions, stream);
+  }
+
+  /**
+   * Lists `path` with MLSD (RFC 3659), yielding `[name, facts]` with fact
+   * names lower-cased. With `facts`, first asks for them (OPTS MLST).
+   */
+  async *mlsd(path = "", facts: readonly string[] = []): AsyncGenerator<[string, Record<string, string>]> {
+    assertSafeArgument(path, "path");
+    for (const fact of facts) assertSafeArgument(fact, "fact");
+    if (facts.length > 0) await this.sendcmd(`OPTS MLST ${facts.join(";")};`);
+    const lines = this.lines(path ? `MLSD ${path}` : "MLSD", {});
+    for await (const line of lines) yield parseMlsdLine(line as string);
+  }
+
+  /** Names in a directory (NLST with the given arguments). */
+  async nlst(...args: string[]): Promise<string[]> {
+    const names: string[] = [];
+    await this.retrlines(["NLST", ...args].join(" "), (line) => names.push(line));
+    return names;
+  }
+
+  /**
+   * Lists in long form (LIST with the non-empty arguments). A function as
+   * the last argument receives each line; without one, lines are printed.
+   */
+  async dir(...args: Array<string | LineCallback>): Promise<void> {
+    let callback: LineCallback = (line) => console.log(line);
+    const last = args[args.length - 1];
+    if (typeof last === "function") {
+      callback = last;
+      args = args.slice(0, -1);
+    }
+    const words = args.filter((arg): arg is string => typeof arg === "string" && arg !== "");
+    await this.retrlines(["LIST", ...words].join(" "), callback);
+  }
+
+  /** Renames: RNFR (which must get 3xx), then RNTO, as one queued step. */
+  rename(fromname: string, toname: string): Promise<string> {
+    assertSafeArgument(fromname, "fromname");
+    assertSafeArgument(toname, "toname");
+    return this.enqueue(async (session) => {
+      const reply = await session.command(`RNFR ${fromname}`);
+      if (reply.code < 300 || reply.code >= 400) throw new FtpReplyError(reply.text);
+      return (await session.voidCommand(`RNTO ${toname}`)).text;
+    });
+  }
+
+  /** Deletes a file: 250 or 200 resolve, 5xx → FtpPermError, 4xx → FtpTempError, others → FtpReplyError. */
+  delete(filename: string): Promise<string> {
+    assertSafeArgument(filename, "filename");
+    return this.enqueue(async (session) => {
+      const reply = await session.command(`DELE ${filename}`);
+      if (reply.code === 250 || reply.code === 200) return reply.text;
+      throw new FtpReplyError(reply.text);
+    });
+  }
+
+  /** Changes directory. `..` tries CDUP first (falling back to CWD on 500); `''` means `.`. */
+  cwd(dirname: string): Promise<string> {
+    assertSafeArgument(dirname, "dirname");
+    return this.enqueue(async (session) => {
+      if (dirname === "..") {
+        try {
+          return (await session.voidCommand("CDUP")).text;
+        } catch (error) {
+          if (!(error instanceof FtpPermError) || error.code !== 500) throw error;
+        }
+      } else if (dirname === "") {
+        dirname = ".";
+      }
+      return (await session.voidCommand(`CWD ${dirname}`)).text;
+    });
+  }
+
+  /** The size of a file from SIZE: a number on 213, else null. 4xx/5xx reject. */
+  size(filename: string): Promise<number | null> {
+    assertSafeArgument(filename, "filename");
+    return this.enqueue(async (session) => {
+      // Several servers refuse SIZE in ASCII mode, which retrlines leaves set.
+      if (this.currentType === "A") await this.setType(session, "I");
+      const reply = await session.command(`SIZE ${filename}`);
+      if (reply.code !== 213) return null;
+      const text = reply.text.slice(3).trim();
+      if (!/^\d+$/.test(text)) return null;
+      const size = Number(text);
+      return Number.isSafeInteger(size) ? size : null;
+    });
+  }
+
+  /** Makes a directory; resolves to the path in the 257 reply (doubled quotes undone), or "" if the reply has none. */
+  mkd(dirname: string): Promise<string> {
+    assertSafeArgument(dirname, "dirname");
+    return this.enqueue(async (session) => {
+      const reply = await session.voidCommand(`MKD ${dirname}`);
+      return reply.code === 257 ? parse257(reply.text) : "";
+    });
+  }
+
+  /** Removes a directory. */
+  rmd(dirname: string): Promise<string> {
+    assertSafeArgument(dirname, "dirname");
+    return this.voidcmd(`RMD ${dirname}`);
+  }
+
+  /** The current directory, from the 257 reply to PWD ("" if the reply has none). */
+  pwd(): Promise<string> {
+    return this.enqueue(async (session) => {
+      const reply = await session.voidCommand("PWD");
+      return reply.code === 257 ? parse257(reply.text) : "";
+    });
+  }
+
+  /** Sends QUIT, then closes the client whatever the reply. Resolves to the reply. */
+  async quit(): Promise<string> {
+    try {
+      return await this.voidcmd("QUIT");
+    } finally {
+      this.close();
+    }
+  }
+
+  /**
+   * Closes the connection at once without asking the server. Queued calls
+   * reject with FtpClosedError, and so does every later call. Idempotent.
+   */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    const error = new FtpClosedError("the FTP client was closed");
+    this.queue.fail(error);
+    this.raw?.transfer.socket.destroy();
+    this.control?.close(error);
+  }
+
+  /** `await using ftp = ...`: quits politely, or closes if that fails. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.closed || !this.control) {
+      this.close();
+      return;
+    }
+    await this.quit().catch(() => undefined);
+  }
+
+  /** Runs `task` when the queue reaches it, with the live session. */
+  protected enqueue<T>(task: (session: Session) => Promise<T>, options: { connecting?: boolean } = {}): Promise<T> {
+    if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
+    return this.queue.run(async () => {
+      if (options.connecting) return task(undefined as unknown as Session);
+      const session = this.session;
+      if (!session || !this.control) throw new FtpError("not connected: call connect() first", "ERR_FTP_NOT_CONNECTED");
+      if (this.control.closed) throw new FtpClosedError(`the connection is closed: ${this.control.closeReason?.message}`, this.control.closeReason);
+      return task(session);
+    });
+  }
+
+  /** A queued step that sends TYPE and remembers it. */
+  private async setType(session: Session, type: "A" | "I"): Promise<void> {
+    await session.voidCommand(`TYPE ${type}`);
+    this.currentType = type;
+  }
+
+  private onConnectionLost(reason: Error): void {
+    this.queue.fail(reason instanceof FtpClosedError ? reason : new FtpClosedError(`the connection closed: ${reason.message}`, reason));
+  }
+
+  private download(cmd: string, type: "A" | "I", options: DownloadOptions): DownloadStream {
+    assertSafeArgument(cmd);
+    assertRestOffset(options.rest);
+    const start: TransferStart = { command: cmd, rest: options.rest, type };
+    this.currentType = type;
+    return new DownloadStream(this.streamQueue, this.settings, start, options);
+  }
+
+  private lines(cmd: string, options: DownloadOptions): LineStream {
+    const source = this.download(cmd, "A", options);
+    const lines = new LineStream(source, this.settings.encoding, this.settings.maxLine);
+    // Errors flow down to the lines; destroying the lines aborts the download.
+    source.on("error", (error) => lines.destroy(error));
+    lines.on("close", () => {
+      if (!source.readableEnded) source.destroy();
+    });
+    source.pipe(lines);
+    return lines;
+  }
+
+  private upload(cmd: string, type: "A" | "I", options: UploadOptions & { encoder?: CrlfEncoder }, onChunk?: BlockCallback): UploadStream {
+    assertSafeArgument(cmd);
+    assertRestOffset(options.rest);
+    const start: TransferStart = { command: cmd, rest: options.rest, type };
+    this.currentType = type;
+    return new UploadStream(this.streamQueue, this.settings, start, { ...options, onChunk });
+  }
+
+  /** Streams are made at once and queue their work; a failure to queue errors the stream. */
+  private readonly streamQueue = (task: (session: Session) => Promise<void>): Promise<void> => this.enqueue(task);
+}
+
+/** Reads a stream to its end, calling `onItem` for each chunk; rejects with the stream's error. */
+async function consume<T>(stream: Readable, onItem: (item: T) => void): Promise<void> {
+  for await (const item of stream) onItem(item as T);
+}
+
+function isUploadSource(value: unknown): value is UploadSource {
+  if (typeof value === "string" || value instanceof Uint8Array || value instanceof Readable) return true;
+  if (typeof value !== "object" || value === null) return false;
+  return Symbol.asyncIterator in value || Symbol.iterator in value;
+}
+
+/** Pipes `source` into the upload and resolves to the final reply; the upload errors if the source does. */
+async function sendAll(source: UploadSource, upload: UploadStream): Promise<string> {
+  const readable = typeof source === "string" || source instanceof Uint8Array ? Readable.from([source]) : source;
+  await pipeline(readable as Readable, upload);
+  return upload.response ?? "";
+}
+

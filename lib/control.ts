@@ -1,0 +1,328 @@
+/**
+ * The control connection: owns the socket (plain or TLS), turns its bytes
+ * into replies with a ReplyParser and hands them, in order, to whoever is
+ * reading. It does not decide who may send: that is the CommandQueue's job.
+ */
+import { Duplex } from "node:stream";
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { DebugOutput } from "./debug.js";
+import { FtpConnectionError, FtpError, FtpTimeoutError } from "./errors.js";
+import { assertSafeArgument } from "./protocol.js";
+import { Reply, ReplyParser, ReplyParserOptions } from "./reply.js";
+
+export interface ControlConnectOptions {
+  host: string;
+  port: number;
+  /** Milliseconds for the TCP (and implicit TLS) handshake and the welcome; 0 = none. */
+  timeout: number;
+  sourceAddress?: readonly [string, number];
+  /** Set for implicit FTPS: TLS from the first byte. */
+  implicitTls?: tls.ConnectionOptions;
+}
+
+interface Waiter {
+  resolve: (reply: Reply) => void;
+  reject: (error: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Carries TLS records over the raw socket while we own both ends of the
+ * pipe, so the TLS layer can later be dropped (CCC) and the socket used in
+ * the clear again — a TLSSocket built directly on a net.Socket takes its
+ * handle and can never give it back.
+ */
+class TlsCarrier extends Duplex {
+  constructor(private readonly raw: net.Socket) {
+    super();
+  }
+
+  override _read(): void {
+    // Bytes arrive from the raw socket's listener in ControlConnection.
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.raw.destroyed) {
+      callback();
+      return;
+    }
+    this.raw.write(chunk, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    // Ending TLS (close_notify) must not end the TCP connection beneath it.
+    callback();
+  }
+}
+
+export class ControlConnection {
+  readonly debug: DebugOutput;
+  private raw: net.Socket | undefined;
+  private secure: tls.TLSSocket | undefined;
+  private carrier: TlsCarrier | undefined;
+  private parser: ReplyParser;
+  private readonly buffered: Reply[] = [];
+  private waiter: Waiter | undefined;
+  private failure: Error | undefined;
+  private strayAbortReplies = 0;
+  private latestSession: Buffer | undefined;
+  private readonly encoding: BufferEncoding;
+  /** Called once when the connection fails or closes, with the reason. */
+  onClose: (error: Error) => void = () => undefined;
+
+  constructor(debug: DebugOutput, private readonly parserOptions: ReplyParserOptions) {
+    this.debug = debug;
+    this.encoding = parserOptions.encoding ?? "utf8";
+    this.parser = new ReplyParser(parserOptions);
+  }
+
+  /** True once the connection has failed or been closed. */
+  get closed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** Why the connection closed, if it has. */
+  get closeReason(): Error | undefined {
+    return this.failure;
+  }
+
+  get isSecure(): boolean {
+    return this.secure !== undefined;
+  }
+
+  /** The underlying TCP socket (addresses, family). */
+  get socket(): net.Socket {
+    if (!this.raw) throw new FtpConnectionError("not connected");
+    return this.raw;
+  }
+
+  /** The newest TLS session of the control connection, for data connections to resume. */
+  get tlsSession(): Buffer | undefined {
+    return this.latestSession ?? this.secure?.getSession();
+  }
+
+  /** The TLS socket of the control connection, when secured. */
+  get tlsSocket(): tls.TLSSocket | undefined {
+    return this.secure;
+  }
+
+  /** Opens the connection and resolves to the welcome reply (any code: the caller judges it). */
+  async connect(options: ControlConnectOptions): Promise<Reply> {
+    const raw = await this.openSocket(options);
+    this.raw = raw;
+    raw.on("data", (chunk: Buffer) => {
+      if (this.carrier) this.carrier.push(chunk);
+      else this.receive(chunk);
+    });
+    raw.on("error", (error) => this.fail(new FtpConnectionError("control connection failed", error)));
+    raw.on("close", () => this.fail(new FtpConnectionError("the server closed the control connection")));
+    if (options.implicitTls) await this.startTls(options.implicitTls, options.timeout);
+    return this.readReply(options.timeout);
+  }
+
+  private openSocket(options: ControlConnectOptions): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({
+        host: options.host,
+        port: options.port,
+        localAddress: options.sourceAddress?.[0] || undefined,
+        localPort: options.sourceAddress?.[1] || undefined,
+      });
+      socket.setNoDelay(true);
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (error?: Error): void => {
+        clearTimeout(timer);
+        socket.removeListener("error", onError);
+        socket.removeListener("connect", onConnect);
+        if (error) {
+          socket.destroy();
+          reject(error);
+        } else {
+          resolve(socket);
+        }
+      };
+      const onError = (error: Error): void =>
+        settle(new FtpConnectionError(`cannot connect to ${options.host}:${options.port}`, error));
+      const onConnect = (): void => settle();
+      socket.once("error", onError);
+      socket.once("connect", onConnect);
+      if (options.timeout > 0) {
+        timer = setTimeout(
+          () => settle(new FtpTimeoutError(`connect to ${options.host}:${options.port} timed out after ${options.timeout} ms`)),
+          options.timeout,
+        );
+      }
+    });
+  }
+
+  /** Secures the connection (after `234` to AUTH TLS, or at once for implicit FTPS). */
+  startTls(options: tls.ConnectionOptions, timeout: number): Promise<void> {
+    const raw = this.socket;
+    const carrier = new TlsCarrier(raw);
+    this.carrier = carrier;
+    const secure = tls.connect({ ...options, socket: carrier });
+    this.secure = secure;
+    secure.on("session", (session: Buffer) => {
+      this.latestSession = session;
+    });
+    let handshakeDone = false;
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (error?: Error): void => {
+        handshakeDone = true;
+        clearTimeout(timer);
+        secure.removeListener("secureConnect", onSecure);
+        if (error) {
+          this.fail(error);
+          reject(error);
+        } else {
+          resolve();
+        }
+      };
+      const onSecure = (): void => done();
+      secure.once("secureConnect", onSecure);
+      secure.on("error", (error) => {
+        const wrapped = new FtpConnectionError("TLS on the control connection failed", error);
+        if (handshakeDone && this.secure === secure) this.fail(wrapped);
+        else done(wrapped);
+      });
+      secure.on("data", (chunk: Buffer) => this.receive(chunk));
+      secure.on("end", () => {
+        if (this.secure === secure) this.fail(new FtpConnectionError("the server ended TLS on the control connection"));
+      });
+      if (timeout > 0) {
+        timer = setTimeout(() => done(new FtpTimeoutError(`TLS handshake timed out after ${timeout} ms`)), timeout);
+      }
+    });
+  }
+
+  /** Drops TLS after a `200` to CCC: sends close_notify, waits for the server's, then speaks in the clear. */
+  async stopTls(timeout: number): Promise<void> {
+    const secure = this.secure;
+    if (!secure) return;
+    this.secure = undefined;
+    await new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      secure.once("end", finish);
+      secure.once("close", finish);
+      // Some servers never answer close_notify; don't wait for it forever.
+      timer = setTimeout(finish, timeout > 0 ? Math.min(timeout, 2000) : 2000);
+      secure.end();
+    });
+    this.carrier = undefined;
+    secure.destroy();
+  }
+
+  /** Sends one command line. Refuses CR, LF and NUL before anything is written. */
+  send(line: string, options: { prefix?: Buffer } = {}): void {
+    assertSafeArgument(line);
+    this.assertOpen();
+    this.debug.command(line);
+    this.debug.put(line + "\r\n");
+    const bytes = Buffer.from(line + "\r\n", this.encoding);
+    this.writer().write(options.prefix ? Buffer.concat([options.prefix, bytes]) : bytes);
+  }
+
+  /** Reads the next reply. `timeout` (ms, 0 = none) bounds the wait; expiry closes the connection. */
+  readReply(timeout = 0): Promise<Reply> {
+    const ready = this.buffered.shift();
+    if (ready) return Promise.resolve(ready);
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.waiter) return Promise.reject(new FtpError("two readers waiting for one reply", "ERR_FTP_INTERNAL"));
+    return new Promise<Reply>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject };
+      if (timeout > 0) {
+        waiter.timer = setTimeout(() => {
+          this.fail(new FtpTimeoutError(`no reply from the server within ${timeout} ms`));
+        }, timeout);
+      }
+      this.waiter = waiter;
+    });
+  }
+
+  /** Reads the next reply if one comes within `ms`; otherwise resolves undefined and leaves the connection open. */
+  readReplyWithin(ms: number): Promise<Reply | undefined> {
+    const ready = this.buffered.shift();
+    if (ready) return Promise.resolve(ready);
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.waiter) return Promise.reject(new FtpError("two readers waiting for one reply", "ERR_FTP_INTERNAL"));
+    return new Promise<Reply | undefined>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject };
+      waiter.timer = setTimeout(() => {
+        if (this.waiter === waiter) this.waiter = undefined;
+        resolve(undefined);
+      }, ms);
+      this.waiter = waiter;
+    });
+  }
+
+  /**
+   * After an ABOR whose second reply did not come in time, the next 225/226
+   * belongs to that ABOR and must not be taken as the answer to a later command.
+   */
+  expectStrayAbortReply(): void {
+    this.strayAbortReplies++;
+  }
+
+  /** Closes the connection; pending and later reads fail with `reason`. Idempotent. */
+  close(reason: Error): void {
+    this.fail(reason);
+  }
+
+  private writer(): NodeJS.WritableStream {
+    return this.secure ?? this.socket;
+  }
+
+  private assertOpen(): void {
+    if (this.failure) throw this.failure;
+    if (!this.raw) throw new FtpConnectionError("not connected");
+  }
+
+  private receive(chunk: Buffer): void {
+    let replies: Reply[];
+    try {
+      replies = this.parser.push(chunk);
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    for (const reply of replies) this.deliver(reply);
+  }
+
+  private deliver(reply: Reply): void {
+    for (const line of reply.lines) this.debug.get(line + "\r\n");
+    this.debug.response(reply.text);
+    if (this.strayAbortReplies > 0 && (reply.code === 225 || reply.code === 226)) {
+      this.strayAbortReplies--;
+      return;
+    }
+    this.strayAbortReplies = 0;
+    const waiter = this.waiter;
+    if (waiter) {
+      this.waiter = undefined;
+      clearTimeout(waiter.timer);
+      waiter.resolve(reply);
+    } else {
+      this.buffered.push(reply);
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+    }
+    this.secure?.destroy();
+    this.raw?.destroy();
+    this.onClose(error);
+  }
+}

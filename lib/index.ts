@@ -1,0 +1,19 @@
+/**
+ * ftpstream: a streams-first FTP/FTPS client with the methods and
+ * semantics of Python's ftplib.
+ */
+export { FTP, LineStream } from "./client.js";
+export type {
+  BlockCallback, ConnectOptions, FtpOptions, LineCallback, RetrbinaryOptions, StorbinaryOptions, UploadSource,
+} from "./client.js";
+export { DownloadStream, UploadStream } from "./streams.js";
+export type { DownloadOptions, TransferProgress, TransferStreamOptions, UploadOptions } from "./streams.js";
+export { LineSplitter } from "./lines.js";
+export {
+  FtpClosedError, FtpConnectionError, FtpError, FtpPermError, FtpProtoError, FtpReplyError, FtpSizeMismatchError,
+  FtpTempError, FtpTimeoutError,
+} from "./errors.js";
+export { parse150, parse227, parse229, parse257 } from "./protocol.js";
+export { ReplyParser } from "./reply.js";
+export type { Reply } from "./reply.js";
+export type { DebugLogger } from "./debug.js";

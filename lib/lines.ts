@@ -1,0 +1,138 @@
+/**
+ * Line handling for ASCII transfers, on Buffers so multi-byte characters
+ * are never cut and nothing is decoded twice.
+ *  - LineSplitter: bytes → lines, ending in CRLF, LF or a lone CR (the
+ *    universal newlines ftplib's text-mode reader uses), endings stripped.
+ *  - CrlfEncoder: bytes → the same bytes with every line ending CRLF, as
+ *    ftplib's storlines sends them.
+ */
+import { Transform, TransformCallback, TransformOptions } from "node:stream";
+import { FtpError } from "./errors.js";
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+export interface LineSplitterOptions extends TransformOptions {
+  encoding?: BufferEncoding;
+  /** Bytes one line may take before the stream errors (ftplib's maxline). */
+  maxLine?: number;
+}
+
+/** A Transform from bytes to lines (strings, object mode). */
+export class LineSplitter extends Transform {
+  private readonly textEncoding: BufferEncoding;
+  private readonly maxLine: number;
+  private partial: Buffer[] = [];
+  private partialLength = 0;
+  /** The previous chunk ended in CR: a LF at the start of this one belongs to it. */
+  private afterCr = false;
+
+  constructor(options: LineSplitterOptions = {}) {
+    const { encoding, maxLine, ...rest } = options;
+    super({ ...rest, readableObjectMode: true, writableObjectMode: false });
+    this.textEncoding = encoding ?? "utf8";
+    this.maxLine = maxLine ?? 8192;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    let start = 0;
+    if (this.afterCr && chunk.length > 0) {
+      this.afterCr = false;
+      if (chunk[0] === LF) start = 1;
+    }
+    while (start < chunk.length) {
+      const end = nextLineEnd(chunk, start);
+      if (end === -1) break;
+      this.emitLine(chunk, start, end);
+      if (chunk[end] === CR) {
+        if (end + 1 === chunk.length) this.afterCr = true;
+        else if (chunk[end + 1] === LF) start = end + 2;
+        else start = end + 1;
+        if (this.afterCr) start = chunk.length;
+      } else {
+        start = end + 1;
+      }
+    }
+    if (start < chunk.length) {
+      this.partialLength += chunk.length - start;
+      if (this.partialLength > this.maxLine) {
+        callback(new FtpError(`line longer than ${this.maxLine} bytes`, "ERR_FTP_LINE_TOO_LONG"));
+        return;
+      }
+      this.partial.push(chunk.subarray(start));
+    }
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    // A last line without a line ending is still a line.
+    if (this.partialLength > 0) this.emitLine(Buffer.alloc(0), 0, 0);
+    callback();
+  }
+
+  private emitLine(chunk: Buffer, start: number, end: number): void {
+    let bytes = chunk.subarray(start, end);
+    if (this.partialLength > 0) {
+      bytes = Buffer.concat([...this.partial, bytes]);
+      this.partial = [];
+      this.partialLength = 0;
+    }
+    if (bytes.length > this.maxLine) {
+      this.destroy(new FtpError(`line longer than ${this.maxLine} bytes`, "ERR_FTP_LINE_TOO_LONG"));
+      return;
+    }
+    this.push(bytes.toString(this.textEncoding));
+  }
+}
+
+function nextLineEnd(chunk: Buffer, start: number): number {
+  const lf = chunk.indexOf(LF, start);
+  const cr = chunk.indexOf(CR, start);
+  if (lf === -1) return cr;
+  if (cr === -1) return lf;
+  return Math.min(lf, cr);
+}
+
+/**
+ * Stateful LF → CRLF conversion with ftplib's storlines rules: a LF not
+ * preceded by CR gains one; a last line without an ending gains CRLF (or
+ * LF after a trailing CR).
+ */
+export class CrlfEncoder {
+  private lastByte = -1;
+
+  convert(chunk: Buffer): Buffer {
+    if (chunk.length === 0) return chunk;
+    let missing = 0;
+    let at = chunk.indexOf(LF);
+    while (at !== -1) {
+      const before = at === 0 ? this.lastByte : chunk[at - 1];
+      if (before !== CR) missing++;
+      at = chunk.indexOf(LF, at + 1);
+    }
+    const previous = this.lastByte;
+    this.lastByte = chunk[chunk.length - 1]!;
+    if (missing === 0) return chunk;
+    const out = Buffer.allocUnsafe(chunk.length + missing);
+    let written = 0;
+    let from = 0;
+    at = chunk.indexOf(LF);
+    while (at !== -1) {
+      const before = at === 0 ? previous : chunk[at - 1];
+      if (before !== CR) {
+        written += chunk.copy(out, written, from, at);
+        out[written++] = CR;
+        from = at;
+      }
+      at = chunk.indexOf(LF, at + 1);
+    }
+    chunk.copy(out, written, from);
+    return out;
+  }
+
+  /** Bytes to send at the end so the last line is terminated. */
+  flush(): Buffer {
+    if (this.lastByte === -1 || this.lastByte === LF) return Buffer.alloc(0);
+    return this.lastByte === CR ? Buffer.from([LF]) : Buffer.from([CR, LF]);
+  }
+}

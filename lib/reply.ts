@@ -1,0 +1,137 @@
+/**
+ * Reply parsing: bytes in, complete FTP replies out. Knows nothing of
+ * sockets, so every chunking of the same bytes yields the same replies.
+ */
+import { FtpProtoError } from "./errors.js";
+
+/** One complete reply from the server. */
+export interface Reply {
+  /** The three-digit reply code. */
+  code: number;
+  /** Every line of the reply, line endings stripped. */
+  lines: string[];
+  /** The lines joined with `\n`, as ftplib's `getresp()` returns them. */
+  text: string;
+}
+
+export interface ReplyParserOptions {
+  /** Bytes one line may take, ftplib's `maxline`. */
+  maxLine?: number;
+  /** Bytes one multi-line reply may take in all. */
+  maxReply?: number;
+  encoding?: BufferEncoding;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const REPLY_START = /^[1-5]\d\d(?:[ -]|$)/;
+
+export const DEFAULT_MAX_LINE = 8192;
+export const DEFAULT_MAX_REPLY = 1024 * 1024;
+
+/**
+ * Incremental reply parser. `push()` takes any chunk and returns the replies
+ * it completed; the first invalid input makes it throw `FtpProtoError` and
+ * it stays failed (the stream is out of sync and cannot be trusted).
+ */
+export class ReplyParser {
+  private readonly maxLine: number;
+  private readonly maxReply: number;
+  private readonly encoding: BufferEncoding;
+  /** Bytes of the line not yet terminated. */
+  private partial: Buffer[] = [];
+  private partialLength = 0;
+  /** Lines of a multi-line reply still waiting for its last line. */
+  private pending: string[] = [];
+  private pendingCode = "";
+  private pendingBytes = 0;
+  private failure: FtpProtoError | undefined;
+
+  constructor(options: ReplyParserOptions = {}) {
+    this.maxLine = options.maxLine ?? DEFAULT_MAX_LINE;
+    this.maxReply = options.maxReply ?? DEFAULT_MAX_REPLY;
+    this.encoding = options.encoding ?? "utf8";
+  }
+
+  /** True while a reply has started but is not complete. */
+  get inReply(): boolean {
+    return this.partialLength > 0 || this.pending.length > 0;
+  }
+
+  push(chunk: Buffer): Reply[] {
+    if (this.failure) throw this.failure;
+    const replies: Reply[] = [];
+    let start = 0;
+    try {
+      for (;;) {
+        const newline = chunk.indexOf(LF, start);
+        if (newline === -1) {
+          this.keepPartial(chunk.subarray(start));
+          break;
+        }
+        const line = this.takeLine(chunk, start, newline);
+        start = newline + 1;
+        const reply = this.acceptLine(line);
+        if (reply) replies.push(reply);
+      }
+    } catch (error) {
+      this.failure = error as FtpProtoError;
+      this.partial = [];
+      this.pending = [];
+      throw error;
+    }
+    return replies;
+  }
+
+  private keepPartial(rest: Buffer): void {
+    if (rest.length === 0) return;
+    this.partialLength += rest.length;
+    if (this.partialLength > this.maxLine) {
+      throw new FtpProtoError(`reply line longer than ${this.maxLine} bytes`);
+    }
+    // Copy: the caller may reuse its chunk, and a slice would pin it.
+    this.partial.push(Buffer.from(rest));
+  }
+
+  private takeLine(chunk: Buffer, start: number, newline: number): string {
+    let bytes: Buffer = chunk.subarray(start, newline);
+    if (this.partialLength > 0) {
+      bytes = Buffer.concat([...this.partial, bytes]);
+      this.partial = [];
+      this.partialLength = 0;
+    }
+    if (bytes.length > this.maxLine) {
+      throw new FtpProtoError(`reply line longer than ${this.maxLine} bytes`);
+    }
+    const end = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length;
+    return bytes.toString(this.encoding, 0, end);
+  }
+
+  private acceptLine(line: string): Reply | undefined {
+    if (this.pending.length > 0) {
+      this.pendingBytes += line.length + 1;
+      if (this.pendingBytes > this.maxReply) {
+        throw new FtpProtoError(`multi-line reply longer than ${this.maxReply} bytes`);
+      }
+      this.pending.push(line);
+      // ftplib's rule: the reply ends at a line starting with the same code
+      // and not followed by '-'; lines in between may be anything.
+      if (line.startsWith(this.pendingCode) && line[3] !== "-") {
+        const lines = this.pending;
+        this.pending = [];
+        return { code: Number(this.pendingCode), lines, text: lines.join("\n") };
+      }
+      return undefined;
+    }
+    if (!REPLY_START.test(line)) {
+      throw new FtpProtoError(`not an FTP reply: ${JSON.stringify(line.slice(0, 80))}`, line);
+    }
+    if (line[3] === "-") {
+      this.pending = [line];
+      this.pendingCode = line.slice(0, 3);
+      this.pendingBytes = line.length + 1;
+      return undefined;
+    }
+    return { code: Number(line.slice(0, 3)), lines: [line], text: line };
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * What one logged-in connection shares between the client and its transfer
+ * streams: the control connection, the command queue and the settings a
+ * transfer needs. Also ftplib's getresp/sendcmd/voidcmd rules, in one place.
+ */
+import type * as tls from "node:tls";
+import { ControlConnection } from "./control.js";
+import { errorForReply, FtpReplyError } from "./errors.js";
+import { CommandQueue } from "./queue.js";
+import type { Reply } from "./reply.js";
+
+export interface SessionSettings {
+  /** Milliseconds for connects, each reply and data inactivity; 0 = wait forever. */
+  timeout: number;
+  passive: boolean;
+  trustPasvHost: boolean;
+  useEpsv: boolean;
+  sourceHost: string | undefined;
+  encoding: BufferEncoding;
+  maxLine: number;
+  /** TLS options for data connections while PROT P is in force; undefined = clear data. */
+  dataTls: tls.ConnectionOptions | undefined;
+  /** highWaterMark for transfer streams and data sockets; undefined = Node's default. */
+  highWaterMark: number | undefined;
+}
+
+/** Something that can be told to abandon its transfer (the one holding the queue). */
+export interface AbortableTransfer {
+  abort(): Promise<string>;
+}
+
+export class Session {
+  /** Once EPSV was refused, PASV is used for the rest of the session. */
+  epsvRefused = false;
+  /** The transfer currently holding the queue past its 1xx reply, for abort(). */
+  activeTransfer: AbortableTransfer | undefined;
+
+  constructor(
+    readonly control: ControlConnection,
+    readonly queue: CommandQueue,
+    readonly settings: SessionSettings,
+  ) {}
+
+  /** ftplib's getresp: the next reply; 4xx/5xx and non-replies throw. */
+  async read(timeout = this.settings.timeout): Promise<Reply> {
+    const reply = await this.control.readReply(timeout);
+    if (reply.code >= 400) throw errorForReply(reply.text);
+    return reply;
+  }
+
+  /** ftplib's sendcmd, for use inside a queue task. */
+  async command(line: string): Promise<Reply> {
+    this.control.send(line);
+    return this.read();
+  }
+
+  /** ftplib's voidcmd, for use inside a queue task: anything but 2xx throws. */
+  async voidCommand(line: string): Promise<Reply> {
+    const reply = await this.command(line);
+    if (reply.code >= 300 || reply.code < 200) throw new FtpReplyError(reply.text);
+    return reply;
+  }
+}

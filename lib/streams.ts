@@ -1,0 +1,364 @@
+/**
+ * Transfers as Node streams. A DownloadStream ends only after the data
+ * connection closed and the server's 2xx arrived; an UploadStream finishes
+ * only after the server's 2xx. Anything else is an `error`, and destroying
+ * either (or aborting its signal) aborts the transfer and frees the queue.
+ */
+import { addAbortSignal, Readable, Writable } from "node:stream";
+import { errorForReply, FtpSizeMismatchError, FtpTimeoutError } from "./errors.js";
+import { CrlfEncoder } from "./lines.js";
+import type { Session, SessionSettings } from "./session.js";
+import { dataError, DataTransfer, TransferStart } from "./transfer.js";
+
+/** Progress of a transfer, emitted as `'progress'` at most every 200 ms and once at the end. */
+export interface TransferProgress {
+  /** Bytes moved on the data connection so far. */
+  bytes: number;
+  /** Size the server announced (150 reply), if any. */
+  total: number | null;
+  elapsedMs: number;
+  /** Average rate since the data connection opened. */
+  bytesPerSecond: number;
+}
+
+export interface TransferStreamOptions {
+  /** Stream buffer size in bytes. */
+  highWaterMark?: number;
+  /** Aborting it aborts the transfer (ABOR) and errors the stream with an AbortError. */
+  signal?: AbortSignal;
+}
+
+export interface DownloadOptions extends TransferStreamOptions {
+  /** Byte offset to resume from (REST). */
+  rest?: number | string;
+  /** Error instead of ending if the bytes received differ from the size the server announced (150 reply or SIZE). */
+  verifySize?: boolean;
+}
+
+export interface UploadOptions extends TransferStreamOptions {
+  /** Byte offset to resume at (REST). */
+  rest?: number | string;
+}
+
+const PROGRESS_INTERVAL_MS = 200;
+
+/** Runs a task when the command queue reaches it, with the session live at that time. */
+export type Enqueue = (task: (session: Session) => Promise<void>) => Promise<void>;
+
+/** Counts bytes and emits throttled progress events; shared by both directions. */
+class ProgressMeter {
+  bytes = 0;
+  total: number | null = null;
+  private started = 0;
+  private lastEmit = 0;
+
+  constructor(private readonly emit: (progress: TransferProgress) => void) {}
+
+  start(total: number | null): void {
+    this.total = total;
+    this.started = this.lastEmit = performance.now();
+  }
+
+  add(length: number): void {
+    this.bytes += length;
+    const now = performance.now();
+    if (now - this.lastEmit >= PROGRESS_INTERVAL_MS) {
+      this.lastEmit = now;
+      this.emit(this.snapshot(now));
+    }
+  }
+
+  finish(): void {
+    this.emit(this.snapshot(performance.now()));
+  }
+
+  private snapshot(now: number): TransferProgress {
+    const elapsedMs = this.started ? now - this.started : 0;
+    return {
+      bytes: this.bytes,
+      total: this.total,
+      elapsedMs,
+      bytesPerSecond: elapsedMs > 0 ? (this.bytes * 1000) / elapsedMs : 0,
+    };
+  }
+}
+
+/**
+ * A download (RETR, LIST, NLST, MLSD) as a Readable of Buffers. Returned at
+ * once; the command is sent when the queue reaches it.
+ */
+export class DownloadStream extends Readable {
+  /** The final reply text, set just before `end`. */
+  response: string | undefined;
+  private readonly meter = new ProgressMeter((progress) => this.emit("progress", progress));
+  private transfer: DataTransfer | undefined;
+  private cleanup: Promise<unknown> | undefined;
+  private settle: () => void = () => undefined;
+  private readonly verifySize: boolean;
+
+  constructor(enqueue: Enqueue, settings: SessionSettings, start: TransferStart, options: DownloadOptions = {}) {
+    super({ highWaterMark: options.highWaterMark ?? settings.highWaterMark });
+    this.verifySize = options.verifySize ?? false;
+    if (options.signal) addAbortSignal(options.signal, this);
+    enqueue((session) => this.run(session, start)).catch((error: unknown) => this.destroy(dataError(error)));
+  }
+
+  /** Bytes received so far. */
+  get bytes(): number {
+    return this.meter.bytes;
+  }
+
+  /** The size the server announced, or null. */
+  get expectedSize(): number | null {
+    return this.meter.total;
+  }
+
+  override _read(): void {
+    const socket = this.transfer?.socket;
+    if (socket?.isPaused()) socket.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const transfer = this.transfer;
+    if (transfer && !transfer.complete) this.cleanup ??= transfer.abort();
+    else transfer?.socket.destroy();
+    this.settle();
+    callback(error);
+  }
+
+  private async run(session: Session, start: TransferStart): Promise<void> {
+    if (this.destroyed) return;
+    let transfer: DataTransfer;
+    try {
+      transfer = await DataTransfer.open(session, start);
+    } catch (error) {
+      this.destroy(dataError(error));
+      return;
+    }
+    this.transfer = transfer;
+    session.activeTransfer = transfer;
+    try {
+      if (this.destroyed) {
+        this.cleanup ??= transfer.abort();
+      } else {
+        this.meter.start(transfer.size);
+        await new Promise<void>((resolve) => {
+          this.settle = resolve;
+          this.pump(session, transfer);
+        });
+      }
+      await this.cleanup?.catch(() => undefined);
+    } finally {
+      session.activeTransfer = undefined;
+    }
+  }
+
+  private pump(session: Session, transfer: DataTransfer): void {
+    const socket = transfer.socket;
+    const fail = (error: unknown): void => {
+      if (!this.destroyed) this.destroy(dataError(error));
+    };
+    socket.on("data", (chunk: Buffer) => {
+      this.meter.add(chunk.length);
+      if (!this.push(chunk)) socket.pause();
+    });
+    socket.on("error", fail);
+    socket.on("close", (hadError: boolean) => {
+      if (hadError || this.destroyed) return;
+      transfer.finish().then((reply) => {
+        if (this.destroyed) return;
+        const expected = transfer.size;
+        if (this.verifySize && expected !== null && expected !== this.meter.bytes) {
+          fail(new FtpSizeMismatchError(expected, this.meter.bytes, reply.text));
+          return;
+        }
+        this.response = reply.text;
+        this.meter.finish();
+        this.push(null);
+        this.settle();
+      }, fail);
+    });
+    // A 4xx/5xx can come while data still flows (disk error, abort): fail now.
+    transfer.whenFinal().then((reply) => {
+      if (reply.code >= 300 || reply.code < 200) fail(errorForReply(reply.text));
+    }, fail);
+    watchIdle(session, socket, () => socket.isPaused(), fail);
+  }
+}
+
+/** Transforms bytes on their way to the data connection (storlines' CRLF rule). */
+export interface UploadEncoder {
+  convert(chunk: Buffer): Buffer;
+  flush(): Buffer;
+}
+
+export interface UploadStreamOptions extends UploadOptions {
+  encoder?: UploadEncoder;
+  /** Called with each block after it is written (ftplib's storbinary callback). */
+  onChunk?: (chunk: Buffer) => void;
+}
+
+/**
+ * An upload (STOR, APPE, STOU) as a Writable. `finish` comes only after the
+ * server's 2xx for the transfer; a refusal at any step is an `error`.
+ */
+export class UploadStream extends Writable {
+  /** The final reply text, set just before `finish`. */
+  response: string | undefined;
+  private readonly meter = new ProgressMeter((progress) => this.emit("progress", progress));
+  private transfer: DataTransfer | undefined;
+  private readonly opened: Promise<DataTransfer | undefined>;
+  private markOpened: (transfer: DataTransfer | undefined) => void = () => undefined;
+  private cleanup: Promise<unknown> | undefined;
+  private settle: () => void = () => undefined;
+  private readonly settled: Promise<void>;
+  private waitingWrite: ((error?: Error | null) => void) | undefined;
+  private readonly encoder: UploadEncoder | undefined;
+  private readonly onChunk: ((chunk: Buffer) => void) | undefined;
+
+  constructor(enqueue: Enqueue, settings: SessionSettings, start: TransferStart, options: UploadStreamOptions = {}) {
+    super({ highWaterMark: options.highWaterMark ?? settings.highWaterMark, decodeStrings: true });
+    this.encoder = options.encoder;
+    this.onChunk = options.onChunk;
+    this.opened = new Promise((resolve) => {
+      this.markOpened = resolve;
+    });
+    this.settled = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+    if (options.signal) addAbortSignal(options.signal, this);
+    enqueue((session) => this.run(session, start)).catch((error: unknown) => {
+      this.markOpened(undefined);
+      this.destroy(dataError(error));
+    });
+  }
+
+  /** Bytes written to the data connection so far. */
+  get bytes(): number {
+    return this.meter.bytes;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.transfer) {
+      this.send(chunk, callback);
+      return;
+    }
+    this.opened.then((transfer) => {
+      if (transfer && !this.destroyed) this.send(chunk, callback);
+      else callback(this.errored ?? new Error("upload is not open"));
+    }, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.opened.then((transfer) => {
+      if (!transfer || this.destroyed) {
+        callback(this.errored ?? new Error("upload is not open"));
+        return;
+      }
+      const tail = this.encoder?.flush();
+      const socket = transfer.socket;
+      socket.once("close", (hadError: boolean) => {
+        if (hadError || this.destroyed) return;
+        transfer.finish().then((reply) => {
+          this.response = reply.text;
+          this.meter.finish();
+          this.settle();
+          callback();
+        }, (error: unknown) => callback(dataError(error)));
+      });
+      if (tail && tail.length > 0) {
+        this.meter.add(tail.length);
+        socket.end(tail);
+      } else {
+        socket.end();
+      }
+    }, callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const transfer = this.transfer;
+    if (transfer && !transfer.complete) this.cleanup ??= transfer.abort();
+    else transfer?.socket.destroy();
+    const waiting = this.waitingWrite;
+    this.waitingWrite = undefined;
+    waiting?.(error);
+    this.settle();
+    callback(error);
+  }
+
+  private send(chunk: Buffer, callback: (error?: Error | null) => void): void {
+    const socket = this.transfer!.socket;
+    const bytes = this.encoder ? this.encoder.convert(chunk) : chunk;
+    this.meter.add(bytes.length);
+    if (socket.write(bytes)) {
+      this.onChunk?.(chunk);
+      callback();
+      return;
+    }
+    this.waitingWrite = callback;
+    socket.once("drain", () => {
+      if (this.waitingWrite !== callback) return;
+      this.waitingWrite = undefined;
+      this.onChunk?.(chunk);
+      callback();
+    });
+  }
+
+  private async run(session: Session, start: TransferStart): Promise<void> {
+    if (this.destroyed) {
+      this.markOpened(undefined);
+      return;
+    }
+    let transfer: DataTransfer;
+    try {
+      transfer = await DataTransfer.open(session, start);
+    } catch (error) {
+      this.markOpened(undefined);
+      this.destroy(dataError(error));
+      return;
+    }
+    this.transfer = transfer;
+    session.activeTransfer = transfer;
+    try {
+      const socket = transfer.socket;
+      const fail = (error: unknown): void => {
+        if (!this.destroyed) this.destroy(dataError(error));
+      };
+      socket.on("error", fail);
+      // The server sends nothing on an upload's data connection, but its FIN
+      // must be read for the socket to close.
+      socket.resume();
+      transfer.whenFinal().then((reply) => {
+        if (reply.code >= 300 || reply.code < 200) fail(errorForReply(reply.text));
+      }, fail);
+      watchIdle(session, socket, () => socket.writableLength === 0, fail);
+      this.meter.start(null);
+      this.markOpened(transfer);
+      if (this.destroyed) this.cleanup ??= transfer.abort();
+      await this.settled;
+      await this.cleanup?.catch(() => undefined);
+    } finally {
+      session.activeTransfer = undefined;
+    }
+  }
+}
+
+/**
+ * Fails the transfer when its data connection sits idle past the timeout —
+ * unless the idleness is ours (a paused download, an upload with nothing
+ * to send), which is backpressure, not a dead server.
+ */
+function watchIdle(session: Session, socket: { setTimeout(ms: number): unknown; on(event: "timeout", listener: () => void): unknown }, idleIsOurs: () => boolean, fail: (error: unknown) => void): void {
+  const timeout = session.settings.timeout;
+  if (timeout <= 0) return;
+  socket.setTimeout(timeout);
+  socket.on("timeout", () => {
+    if (idleIsOurs()) {
+      socket.setTimeout(timeout);
+      return;
+    }
+    const error = new FtpTimeoutError(`data connection idle for ${timeout} ms`);
+    session.control.close(error);
+    fail(error);
+  });
+}

@@ -1,0 +1,175 @@
+/**
+ * One data transfer from its command to its final reply: opens the data
+ * connection, sends REST and the command, checks the preliminary reply,
+ * layers TLS when PROT P is in force, and later reads the final reply or
+ * aborts. The stream classes drive it; it runs inside a queue task.
+ */
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { errorForReply, FtpConnectionError, FtpError, FtpProtoError, FtpReplyError, FtpTimeoutError, unexpectedFailure } from "./errors.js";
+import { openActive, openPassive, PendingData } from "./data.js";
+import { parse150, TELNET_IP_SYNCH } from "./protocol.js";
+import type { Reply } from "./reply.js";
+import type { Session } from "./session.js";
+
+export interface TransferStart {
+  /** The transfer command, e.g. `RETR file`. */
+  command: string;
+  /** Sent as `REST <rest>` before the command. */
+  rest?: number | string | undefined;
+  /** `TYPE` to send first: `I`, `A`, or none. */
+  type?: "I" | "A" | undefined;
+}
+
+/** How long to wait for ABOR's own reply after a 2xx ended the transfer: some servers send only one. */
+const ABORT_SECOND_REPLY_GRACE_MS = 3000;
+
+export class DataTransfer {
+  /** The size announced in a `150 ... (n bytes)` reply, else null. */
+  readonly size: number | null;
+  private finalReply: Reply | undefined;
+  private readonly pendingFinal: Promise<Reply>;
+  private aborting: Promise<string> | undefined;
+
+  private constructor(
+    private readonly session: Session,
+    /** The data connection (TLS when PROT P). */
+    readonly socket: net.Socket | tls.TLSSocket,
+    /** The 1xx reply. */
+    readonly preliminary: Reply,
+  ) {
+    this.size = preliminary.code === 150 ? parse150(preliminary.text) : null;
+    // Read the final reply right away so a 4xx/5xx sent while data still
+    // flows (disk full, transfer aborted) is seen at once.
+    this.pendingFinal = session.control.readReply(0).then((reply) => {
+      this.finalReply = reply;
+      return reply;
+    });
+    this.pendingFinal.catch(() => undefined);
+  }
+
+  /** Opens the data connection and sends the command; resolves after the server's 1xx reply. */
+  static async open(session: Session, start: TransferStart): Promise<DataTransfer> {
+    if (start.type) await session.voidCommand(`TYPE ${start.type}`);
+    const pending: PendingData = session.settings.passive ? await openPassive(session) : await openActive(session);
+    let socket: net.Socket | tls.TLSSocket | undefined;
+    try {
+      if (session.settings.passive) socket = secure(session, await pending.connected());
+      if (start.rest !== undefined) await sendRest(session, start.rest);
+      session.control.send(start.command);
+      let reply = await session.read();
+      // ftplib: some servers send a 2xx before the 1xx of LIST or STOR; skip it.
+      if (reply.code >= 200 && reply.code < 300) reply = await session.read();
+      if (reply.code >= 200) throw new FtpReplyError(reply.text);
+      socket ??= secure(session, await pending.connected());
+      return new DataTransfer(session, socket, reply);
+    } catch (error) {
+      socket?.destroy();
+      pending.dispose();
+      throw error;
+    }
+  }
+
+  /** True once the final reply has been read. */
+  get complete(): boolean {
+    return this.finalReply !== undefined;
+  }
+
+  /** The final reply if it has come; a 4xx/5xx one arrives here while data may still be flowing. */
+  get settledReply(): Reply | undefined {
+    return this.finalReply;
+  }
+
+  /** Resolves when the final reply arrives (any code), for watching during the transfer. */
+  whenFinal(): Promise<Reply> {
+    return this.pendingFinal;
+  }
+
+  /**
+   * After the data connection closed: waits for the final reply (bounded by
+   * the timeout, which closes the connection) and resolves to it if 2xx.
+   */
+  async finish(): Promise<Reply> {
+    const reply = await this.withTimeout(this.pendingFinal, "the final reply");
+    if (reply.code < 200 || reply.code >= 300) throw errorForReply(reply.text);
+    return reply;
+  }
+
+  /**
+   * Ends the transfer early: closes the data connection, sends ABOR (after
+   * Telnet IP + Synch on a clear connection) and reads the replies that
+   * belong to the transfer and to ABOR. Resolves to ABOR's reply.
+   */
+  abort(): Promise<string> {
+    this.aborting ??= this.runAbort();
+    return this.aborting;
+  }
+
+  private async runAbort(): Promise<string> {
+    // Close first: a server blocked writing to a paused socket only looks
+    // at the control connection once its write fails.
+    this.socket.destroy();
+    if (this.finalReply) return this.finalReply.text;
+    const control = this.session.control;
+    control.send("ABOR", { prefix: control.isSecure ? undefined : TELNET_IP_SYNCH });
+    const first = await this.withTimeout(this.pendingFinal, "the reply to ABOR");
+    // The first reply ends the transfer (426, 451, or 226 if it had just
+    // finished); ABOR's own reply (225/226) follows. A 225 first means the
+    // server folded both into one.
+    if (first.code === 225) return first.text;
+    const timeout = this.session.settings.timeout;
+    let second: Reply | undefined;
+    if (first.code >= 200 && first.code < 300) {
+      const grace = timeout > 0 ? Math.min(timeout, ABORT_SECOND_REPLY_GRACE_MS) : ABORT_SECOND_REPLY_GRACE_MS;
+      second = await control.readReplyWithin(grace);
+      if (!second) control.expectStrayAbortReply();
+    } else {
+      second = await control.readReply(timeout);
+    }
+    const last = second ?? first;
+    if (![225, 226, 426].includes(last.code)) throw new FtpProtoError(`unexpected reply to ABOR: ${last.text}`, last.text);
+    return last.text;
+  }
+
+  private withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+    const timeout = this.session.settings.timeout;
+    if (timeout <= 0) return promise;
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const error = new FtpTimeoutError(`no ${what} from the server within ${timeout} ms`);
+          this.session.control.close(error);
+          reject(error);
+        }, timeout);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+}
+
+async function sendRest(session: Session, rest: number | string): Promise<void> {
+  session.control.send(`REST ${rest}`);
+  const reply = await session.control.readReply(session.settings.timeout);
+  // ftplib raises for 4xx/5xx; a REST the server refuses also means the
+  // transfer cannot start where asked, so it answers to FtpReplyError too.
+  if (reply.code >= 400) throw unexpectedFailure(reply.text);
+  if (reply.code !== 350 && (reply.code < 200 || reply.code >= 400)) throw new FtpReplyError(reply.text);
+}
+
+/** Wraps a data socket in TLS under PROT P, resuming the control connection's session. */
+function secure(session: Session, socket: net.Socket): net.Socket | tls.TLSSocket {
+  const options = session.settings.dataTls;
+  if (!options) return socket;
+  const secured = tls.connect({ ...options, socket, session: session.control.tlsSession });
+  // Errors surface through the stream that uses the socket; this keeps an
+  // early handshake failure from being an unhandled 'error' event.
+  secured.on("error", () => undefined);
+  return secured;
+}
+
+/** Wraps a socket-level failure of the data connection in an FtpError. */
+export function dataError(error: unknown): FtpError {
+  if (error instanceof FtpError) return error;
+  return new FtpConnectionError("data connection failed", error);
+}

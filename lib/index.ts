@@ -17,3 +17,5 @@ export { parse150, parse227, parse229, parse257 } from "./protocol.js";
 export { ReplyParser } from "./reply.js";
 export type { Reply } from "./reply.js";
 export type { DebugLogger } from "./debug.js";
+export { FTP_TLS } from "./tls.js";
+export type { FtpTlsOptions } from "./tls.js";

@@ -47,15 +47,14 @@ export class CommandQueue {
     const entry = this.waiting.shift();
     if (!entry) return;
     this.busy = true;
-    let settled: Promise<unknown>;
-    try {
-      settled = Promise.resolve(entry.task());
-    } catch (error) {
-      settled = Promise.reject(error);
-    }
-    settled.then(entry.resolve, entry.reject).finally(() => {
-      this.busy = false;
-      this.next();
-    });
+    // Start on a microtask: a task queued from a constructor must not run
+    // before the constructor has finished.
+    Promise.resolve()
+      .then(entry.task)
+      .then(entry.resolve, entry.reject)
+      .finally(() => {
+        this.busy = false;
+        this.next();
+      });
   }
 }

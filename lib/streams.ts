@@ -5,7 +5,7 @@
  * either (or aborting its signal) aborts the transfer and frees the queue.
  */
 import { addAbortSignal, Readable, Writable } from "node:stream";
-import { errorForReply, FtpSizeMismatchError, FtpTimeoutError } from "./errors.js";
+import { errorForReply, FtpConnectionError, FtpSizeMismatchError, FtpTimeoutError } from "./errors.js";
 import { CrlfEncoder } from "./lines.js";
 import type { Session, SessionSettings } from "./session.js";
 import { dataError, DataTransfer, TransferStart } from "./transfer.js";
@@ -163,6 +163,11 @@ export class DownloadStream extends Readable {
       if (!this.push(chunk)) socket.pause();
     });
     socket.on("error", fail);
+    if (socket.destroyed) {
+      // It failed between the 1xx and now (a refused TLS handshake, a reset):
+      // its 'error' and 'close' have been and gone.
+      fail(socket.errored ?? new FtpConnectionError("the data connection closed before the transfer started"));
+    }
     socket.on("close", (hadError: boolean) => {
       if (hadError || this.destroyed) return;
       transfer.finish().then((reply) => {
@@ -325,6 +330,7 @@ export class UploadStream extends Writable {
         if (!this.destroyed) this.destroy(dataError(error));
       };
       socket.on("error", fail);
+      if (socket.destroyed) fail(socket.errored ?? new FtpConnectionError("the data connection closed before the transfer started"));
       // The server sends nothing on an upload's data connection, but its FIN
       // must be read for the socket to close.
       socket.resume();

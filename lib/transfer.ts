@@ -54,14 +54,17 @@ export class DataTransfer {
     const pending: PendingData = session.settings.passive ? await openPassive(session) : await openActive(session);
     let socket: net.Socket | tls.TLSSocket | undefined;
     try {
-      if (session.settings.passive) socket = secure(session, await pending.connected());
+      if (session.settings.passive) socket = await pending.connected();
       if (start.rest !== undefined) await sendRest(session, start.rest);
       session.control.send(start.command);
       let reply = await session.read();
       // ftplib: some servers send a 2xx before the 1xx of LIST or STOR; skip it.
       if (reply.code >= 200 && reply.code < 300) reply = await session.read();
       if (reply.code >= 200) throw new FtpReplyError(reply.text);
-      socket ??= secure(session, await pending.connected());
+      socket ??= await pending.connected();
+      // TLS starts only after the 1xx, as ftplib does: a server may read
+      // early bytes on the data connection as data (pyftpdlib resets it).
+      socket = secure(session, socket);
       return new DataTransfer(session, socket, reply);
     } catch (error) {
       socket?.destroy();

@@ -1,0 +1,102 @@
+/**
+ * FTPS (RFC 4217): ftplib's FTP_TLS — AUTH TLS on the control connection,
+ * PROT P for data connections that resume the control connection's TLS
+ * session (which vsftpd and proftpd require), CCC, and implicit FTPS.
+ */
+import { isIP } from "node:net";
+import type * as tls from "node:tls";
+import { FTP, FtpOptions } from "./client.js";
+import { FtpError } from "./errors.js";
+
+/** Options of {@link FTP_TLS}. */
+export interface FtpTlsOptions extends FtpOptions {
+  /**
+   * Passed to `tls.connect` for the control and data connections: `ca`,
+   * `rejectUnauthorized`, `servername`, `cert`/`key`, `minVersion`...
+   * Certificates are verified by default.
+   */
+  tls?: tls.ConnectionOptions;
+  /** Implicit FTPS: TLS from the first byte (port 990 by default). */
+  implicit?: boolean;
+}
+
+const IMPLICIT_FTPS_PORT = 990;
+
+/** An FTP client that secures the control connection before login and, after prot_p(), every data connection. */
+export class FTP_TLS extends FTP {
+  private readonly tlsOptions: tls.ConnectionOptions;
+  private readonly implicit: boolean;
+
+  constructor(options: FtpTlsOptions = {}) {
+    const implicit = options.implicit ?? false;
+    super(implicit && options.host && options.port === undefined ? { ...options, port: IMPLICIT_FTPS_PORT } : options);
+    this.tlsOptions = options.tls ?? {};
+    this.implicit = implicit;
+    if (implicit && options.port === undefined) this.port = IMPLICIT_FTPS_PORT;
+  }
+
+  /** True while the control connection is encrypted. */
+  get secure(): boolean {
+    return this.control?.isSecure ?? false;
+  }
+
+  protected override implicitTlsOptions(): tls.ConnectionOptions | undefined {
+    return this.implicit ? this.connectionOptions() : undefined;
+  }
+
+  /**
+   * Logs in, first securing the control connection with AUTH TLS unless
+   * `secure` is false or it is secured already (as ftplib's FTP_TLS.login).
+   */
+  override async login(user = "", passwd = "", acct = "", secure = true): Promise<string> {
+    if (secure && !this.secure) await this.auth();
+    return super.login(user, passwd, acct);
+  }
+
+  /** Sends AUTH TLS and upgrades the control connection. Rejects if it is already secure. */
+  auth(): Promise<string> {
+    return this.enqueue(async (session) => {
+      if (session.control.isSecure) throw new FtpError("already using TLS", "ERR_FTP_TLS_ACTIVE");
+      const reply = await session.voidCommand("AUTH TLS");
+      await session.control.startTls(this.connectionOptions(), session.settings.timeout);
+      return reply.text;
+    });
+  }
+
+  /** PBSZ 0 then PROT P: data connections from now on are encrypted. */
+  prot_p(): Promise<string> {
+    return this.enqueue(async (session) => {
+      await session.voidCommand("PBSZ 0");
+      const reply = await session.voidCommand("PROT P");
+      session.settings.dataTls = this.connectionOptions();
+      return reply.text;
+    });
+  }
+
+  /** PROT C: data connections from now on are in the clear. */
+  prot_c(): Promise<string> {
+    return this.enqueue(async (session) => {
+      const reply = await session.voidCommand("PROT C");
+      session.settings.dataTls = undefined;
+      return reply.text;
+    });
+  }
+
+  /** CCC: returns the control connection to clear text (data protection is unchanged). */
+  ccc(): Promise<string> {
+    return this.enqueue(async (session) => {
+      if (!session.control.isSecure) throw new FtpError("not using TLS", "ERR_FTP_TLS_INACTIVE");
+      const reply = await session.voidCommand("CCC");
+      await session.control.stopTls(session.settings.timeout);
+      return reply.text;
+    });
+  }
+
+  /** tls.connect options for this server: the user's, plus host (for the identity check) and SNI. */
+  private connectionOptions(): tls.ConnectionOptions {
+    const options: tls.ConnectionOptions = { host: this.host, ...this.tlsOptions };
+    // SNI must not be an IP address (RFC 6066); identity is still checked against `host`.
+    if (options.servername === undefined && !isIP(this.host)) options.servername = this.host;
+    return options;
+  }
+}

@@ -336,6 +336,28 @@ describe("fixture server", function () {
       expect((await c.cmd("NOOP")).text).to.equal("200 NOOP ok.");
     });
 
+    it("hangs up after a final reply with s.close(), and close() ends a running transfer", async function () {
+      const srv = await start({ files: { "/huge": patternFile(1024 ** 3) } });
+      srv.once("NOOP", (s) => {
+        s.reply(421, "Timeout.");
+        s.close();
+      });
+      const c = await client();
+      await c.login();
+      expect((await c.cmd("NOOP")).text).to.equal("421 Timeout.");
+      await once(c.sock, "close");
+
+      const c2 = await client();
+      await c2.login();
+      const data = await c2.epsv();
+      data.pause();
+      expect((await c2.cmd("RETR huge")).code).to.equal(150);
+      await until(() => srv.openConnections() === 2); // control + data; the first client has gone
+      await srv.close();
+      expect(srv.openConnections()).to.equal(0);
+      server = undefined;
+    });
+
     it("answers 451 and records the error when a handler throws", async function () {
       const srv = await start();
       srv.handle("NOOP", () => {

@@ -471,6 +471,23 @@ for cls in (ftplib.FTP_TLS, Reusing):
       }
     });
 
+    it("refuses every PROT P data connection with refuseResumption", async function () {
+      await start({ tls: { ...cert, refuseResumption: true }, files: { "/f": "x" } });
+      const c = await client();
+      await c.reply();
+      const control = await c.startTls(cert.cert);
+      await c.cmd("USER user");
+      await c.cmd("PASS pass");
+      await c.cmd("PBSZ 0");
+      await c.cmd("PROT P");
+      const raw = await c.epsv();
+      expect((await c.cmd("RETR f")).code).to.equal(150);
+      const data = tls.connect({ socket: raw, ca: cert.cert, servername: "localhost", session: control.getSession() });
+      data.on("error", () => {});
+      expect((await c.reply()).code).to.equal(522);
+      data.destroy();
+    });
+
     it("speaks implicit FTPS from the first byte", async function () {
       const srv = await start({ tls: { ...cert, implicit: true }, files: { "/f": "secret" } });
       const sock = tls.connect({ port: srv.port, host: "127.0.0.1", ca: cert.cert, servername: "localhost" });

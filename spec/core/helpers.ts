@@ -1,0 +1,77 @@
+/**
+ * Shared plumbing for the core specs: fixture servers and clients that are
+ * closed after every spec, with a leak check, and small waiting helpers.
+ */
+import { expect } from "chai";
+import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
+import { FTP, type FtpOptions } from "../../lib/index.js";
+
+/** Polls `cond` until it holds; fails the spec if it never does. Not a timing assertion: a bound on waiting. */
+export async function until(cond: () => boolean, what = "condition", timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** The error `promise` rejects with; fails if it resolves. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
+  let value: unknown;
+  try {
+    value = await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
+}
+
+export interface ClientOptions extends FtpOptions {
+  /** Log in as user/pass after connecting. Default true. */
+  login?: boolean;
+}
+
+/**
+ * Registers an afterEach that closes every client and server made through
+ * it, after checking that the server saw no handler errors and that no
+ * socket is left open once the clients have gone.
+ */
+export function useFixtures(): {
+  server(options?: FixtureOptions): Promise<FixtureServer>;
+  client(srv: FixtureServer, options?: ClientOptions): Promise<FTP>;
+} {
+  const servers: FixtureServer[] = [];
+  const clients: FTP[] = [];
+  afterEach(async function () {
+    for (const ftp of clients.splice(0)) ftp.close();
+    for (const srv of servers.splice(0)) {
+      try {
+        await until(() => srv.openConnections() === 0, "every fixture connection closing");
+        expect(srv.errors, "fixture handler errors").to.deep.equal([]);
+      } finally {
+        await srv.close();
+      }
+    }
+  });
+  return {
+    async server(options = {}) {
+      const srv = await FixtureServer.start(options);
+      servers.push(srv);
+      return srv;
+    },
+    async client(srv, options = {}) {
+      const { login = true, ...ftpOptions } = options;
+      const ftp = new FTP({ timeout: 5000, ...ftpOptions });
+      clients.push(ftp);
+      await ftp.connect(srv.host, srv.port);
+      if (login) await ftp.login("user", "pass");
+      return ftp;
+    },
+  };
+}
+
+/** Commands the server saw from index `from` on, minus the login the helper did. */
+export function commandsAfterLogin(srv: FixtureServer): string[] {
+  const at = srv.commands.indexOf("PASS pass");
+  return srv.commands.slice(at + 1);
+}

@@ -109,6 +109,8 @@ interface RawTransfer {
   transfer: DataTransfer;
   /** Reads the final reply (once); the queue is held until it settles. */
   complete(): Promise<string>;
+  /** Set once voidresp()/getresp() asked for the final reply. */
+  claimed: boolean;
 }
 
 const DEFAULT_TIMEOUT = 30_000;
@@ -133,6 +135,13 @@ export class FTP {
   private sourceAddress: readonly [string, number] | undefined;
   private isClosed = false;
   private raw: RawTransfer | undefined;
+  /**
+   * The final reply of a raw transfer that the socket's close read before
+   * anyone asked: ftplib code calls voidresp() after closing the socket,
+   * however much later, and must get that reply rather than wait for a new one.
+   * Dropped once another queued call runs.
+   */
+  private unclaimedRaw: Promise<string> | undefined;
   /** TYPE last set, so SIZE can switch out of ASCII where servers refuse it there. */
   private currentType: string | undefined;
 
@@ -284,13 +293,15 @@ export class FTP {
    * transfer's final reply and frees the queue.
    */
   getresp(): Promise<string> {
-    if (this.raw) return this.raw.complete();
+    const pending = this.rawOutcome();
+    if (pending) return pending;
     return this.enqueue(async (session) => (await session.read()).text);
   }
 
   /** Like getresp, but anything other than 2xx rejects (ftplib's voidresp). */
   async voidresp(): Promise<string> {
-    if (this.raw) return this.raw.complete();
+    const pending = this.rawOutcome();
+    if (pending) return pending;
     return this.enqueue(async (session) => {
       const reply = await session.read();
       if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
@@ -315,6 +326,17 @@ export class FTP {
     });
   }
 
+  /** The final reply of the raw transfer (ntransfercmd) voidresp()/getresp() should return, if any. */
+  private rawOutcome(): Promise<string> | undefined {
+    if (this.raw) {
+      this.raw.claimed = true;
+      return this.raw.complete();
+    }
+    const unclaimed = this.unclaimedRaw;
+    this.unclaimedRaw = undefined;
+    return unclaimed;
+  }
+
   /**
    * Starts a transfer and resolves to `[socket, size]` after the server's
    * 1xx reply: the raw data connection (TLS under PROT P) and the size from
@@ -335,10 +357,14 @@ export class FTP {
         });
         const raw: RawTransfer = {
           transfer,
+          claimed: false,
           complete: () => {
             outcome ??= transfer.finish().then((reply) => reply.text).finally(() => {
               transfer.socket.destroy();
-              if (this.raw === raw) this.raw = undefined;
+              if (this.raw === raw) {
+                this.raw = undefined;
+                if (!raw.claimed) this.unclaimedRaw = outcome;
+              }
               released();
             });
             return outcome;
@@ -583,6 +609,8 @@ export class FTP {
   protected enqueue<T>(task: (session: Session) => Promise<T>, options: { connecting?: boolean } = {}): Promise<T> {
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
     return this.queue.run(async () => {
+      // Another exchange on the connection: a raw transfer's reply is no longer voidresp()'s to return.
+      this.unclaimedRaw = undefined;
       if (options.connecting) return task(undefined as unknown as Session);
       const session = this.session;
       if (!session || !this.control) throw new FtpError("not connected: call connect() first", "ERR_FTP_NOT_CONNECTED");

@@ -18,6 +18,7 @@ import { DEFAULT_MAX_LINE, Reply } from "./reply.js";
 import { Session, SessionSettings } from "./session.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
 import { DataTransfer, TransferStart } from "./transfer.js";
+import { FtpUrl, parseFtpUrl } from "./url.js";
 
 /** Options of {@link FTP}; all optional. */
 export interface FtpOptions {
@@ -168,10 +169,41 @@ export class FTP {
   }
 
   /** Creates a client, connects and (with `user`) logs in. */
-  static async create(options: FtpOptions & { host: string }): Promise<FTP> {
+  static async create<T extends FTP>(this: new (options: FtpOptions) => T, options: FtpOptions & { host: string }): Promise<T> {
     const client = new this(options);
     await client.ready;
     return client;
+  }
+
+  /**
+   * Connects to an `ftp://user:password@host:port/` URL (or options), logs
+   * in (anonymously without a user) and resolves to the ready client.
+   * Secure schemes need FTP_TLS: `FTP_TLS.connect("ftpes://...")`.
+   */
+  static async connect<T extends FTP>(
+    this: (new (options: FtpOptions) => T) & typeof FTP,
+    target: string | URL | (FtpOptions & { host: string }),
+    options: FtpOptions = {},
+  ): Promise<T> {
+    const settings: FtpOptions & { host: string } = typeof target === "string" || target instanceof URL
+      ? this.fromUrl(parseFtpUrl(target), options)
+      : target;
+    const client = new this(settings);
+    const url = typeof target === "string" || target instanceof URL ? parseFtpUrl(target) : undefined;
+    try {
+      await client.ready;
+      if (url?.path) await client.cwd(url.path);
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  /** Constructor options for a URL; FTP_TLS also takes ftps:// and ftpes://. */
+  protected static fromUrl(url: FtpUrl, options: FtpOptions): FtpOptions & { host: string } {
+    if (url.security !== "none") throw new TypeError(`${url.security} FTPS URLs need FTP_TLS.connect(), not FTP.connect()`);
+    return { ...options, host: url.host, port: url.port, user: url.user ?? "anonymous", password: url.password ?? "" };
   }
 
   private async connectAndLogin(options: FtpOptions): Promise<void> {
@@ -309,6 +341,17 @@ export class FTP {
     });
   }
 
+  /** The final reply of the raw transfer (ntransfercmd) voidresp()/getresp() should return, if any. */
+  private rawOutcome(): Promise<string> | undefined {
+    if (this.raw) {
+      this.raw.claimed = true;
+      return this.raw.complete();
+    }
+    const unclaimed = this.unclaimedRaw;
+    this.unclaimedRaw = undefined;
+    return unclaimed;
+  }
+
   /**
    * Aborts the running transfer: closes its data connection, sends ABOR
    * (after Telnet IP + Synch) and reads the transfer's and ABOR's replies,
@@ -324,17 +367,6 @@ export class FTP {
       if (![225, 226, 426].includes(reply.code)) throw new FtpProtoError(`unexpected reply to ABOR: ${reply.text}`, reply.text);
       return reply.text;
     });
-  }
-
-  /** The final reply of the raw transfer (ntransfercmd) voidresp()/getresp() should return, if any. */
-  private rawOutcome(): Promise<string> | undefined {
-    if (this.raw) {
-      this.raw.claimed = true;
-      return this.raw.complete();
-    }
-    const unclaimed = this.unclaimedRaw;
-    this.unclaimedRaw = undefined;
-    return unclaimed;
   }
 
   /**

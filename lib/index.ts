@@ -19,3 +19,5 @@ export type { Reply } from "./reply.js";
 export type { DebugLogger } from "./debug.js";
 export { FTP_TLS } from "./tls.js";
 export type { FtpTlsOptions } from "./tls.js";
+export { parseFtpUrl } from "./url.js";
+export type { FtpUrl } from "./url.js";

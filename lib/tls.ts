@@ -7,6 +7,7 @@ import { isIP } from "node:net";
 import type * as tls from "node:tls";
 import { FTP, FtpOptions } from "./client.js";
 import { FtpError } from "./errors.js";
+import type { FtpUrl } from "./url.js";
 
 /** Options of {@link FTP_TLS}. */
 export interface FtpTlsOptions extends FtpOptions {
@@ -26,6 +27,18 @@ const IMPLICIT_FTPS_PORT = 990;
 export class FTP_TLS extends FTP {
   private readonly tlsOptions: tls.ConnectionOptions;
   private readonly implicit: boolean;
+
+  /** ftps:// is implicit FTPS; ftpes:// and ftp:// use AUTH TLS. */
+  protected static override fromUrl(url: FtpUrl, options: FtpTlsOptions): FtpTlsOptions & { host: string } {
+    return {
+      ...options,
+      implicit: url.security === "implicit",
+      host: url.host,
+      port: url.port,
+      user: url.user ?? "anonymous",
+      password: url.password ?? "",
+    };
+  }
 
   constructor(options: FtpTlsOptions = {}) {
     const implicit = options.implicit ?? false;

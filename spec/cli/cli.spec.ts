@@ -1,0 +1,159 @@
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FixtureServer, patternFile, patternMismatch } from "../../fixtures/server.js";
+import { FTP, FTP_TLS, parseFtpUrl } from "../../lib/index.js";
+
+const CLI = fileURLToPath(new URL("../../lib/cli.js", import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+function runCli(args: string[], options: { input?: Buffer | string; cwd?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    const stdout: Buffer[] = [];
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(stdout), stderr }));
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+describe("parseFtpUrl", () => {
+  it("reads credentials, host, port and path, decoding them", () => {
+    expect(parseFtpUrl("ftp://us%40er:p%3Ass@example.com:2121/dir/a%20b.txt")).to.deep.equal({
+      security: "none", host: "example.com", port: 2121, user: "us@er", password: "p:ss", path: "dir/a b.txt",
+    });
+  });
+
+  it("takes IPv6 hosts without brackets and the schemes' default ports", () => {
+    expect(parseFtpUrl("ftp://[::1]/").host).to.equal("::1");
+    expect(parseFtpUrl("ftp://h/").port).to.equal(21);
+    expect(parseFtpUrl("ftpes://h/").port).to.equal(21);
+    expect(parseFtpUrl("ftps://h/")).to.include({ port: 990, security: "implicit" });
+  });
+
+  it("refuses other schemes and paths that would inject a command", () => {
+    expect(() => parseFtpUrl("http://h/")).to.throw(TypeError);
+    expect(() => parseFtpUrl("ftp://h/a%0D%0ADELE%20x")).to.throw(TypeError, /CR, LF or NUL/);
+  });
+});
+
+describe("FTP.connect(url)", () => {
+  let server: FixtureServer;
+
+  beforeEach(async () => {
+    server = await FixtureServer.start({ files: { "/pub/a.txt": "A\n" } });
+  });
+
+  afterEach(async () => {
+    await server.close();
+  });
+
+  it("connects, logs in with the URL's credentials and changes to its path", async () => {
+    const ftp = await FTP.connect(`ftp://user:pass@127.0.0.1:${server.port}/pub`);
+    try {
+      expect(await ftp.pwd()).to.equal("/pub");
+      expect(server.commands.slice(0, 2)).to.deep.equal(["USER user", "PASS pass"]);
+    } finally {
+      ftp.close();
+    }
+  });
+
+  it("logs in anonymously without credentials", async () => {
+    const ftp = await FTP.connect(`ftp://127.0.0.1:${server.port}`);
+    ftp.close();
+    expect(server.commands).to.include("USER anonymous");
+    expect(server.commands).to.include("PASS anonymous@");
+  });
+
+  it("refuses secure schemes on the plain client", async () => {
+    const error = await FTP.connect(`ftpes://127.0.0.1:${server.port}`).then(() => undefined, (e: unknown) => e);
+    expect(error).to.be.instanceOf(TypeError);
+    expect(FTP_TLS.connect).to.be.a("function");
+  });
+});
+
+describe("the ftpstream command", function () {
+  let server: FixtureServer;
+  let dir: string;
+
+  beforeEach(async () => {
+    server = await FixtureServer.start({ files: { "/pub/a.txt": "hello\n", "/pub/big.bin": patternFile(3_000_000) } });
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-cli-"));
+  });
+
+  afterEach(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const url = (path: string): string => `ftp://user:pass@127.0.0.1:${server.port}${path}`;
+
+  it("cat writes the remote file to stdout", async () => {
+    const run = await runCli(["cat", url("/pub/big.bin")]);
+    expect(run.code).to.equal(0);
+    expect(run.stdout.length).to.equal(3_000_000);
+    expect(patternMismatch(run.stdout)).to.equal(-1);
+  });
+
+  it("get saves the file under its name, in passive and active mode", async () => {
+    for (const extra of [[], ["--active"]]) {
+      const run = await runCli(["get", ...extra, url("/pub/a.txt")], { cwd: dir });
+      expect(run.code).to.equal(0);
+      expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal("hello\n");
+    }
+    expect(server.commands.some((c) => c.startsWith("PORT"))).to.equal(true);
+  });
+
+  it("put uploads stdin and reports the server's reply", async () => {
+    const run = await runCli(["put", "-", url("/pub/in.bin")], { input: Buffer.from("from stdin") });
+    expect(run.code).to.equal(0);
+    expect(server.vfs.get("/pub/in.bin")?.toString()).to.equal("from stdin");
+    expect(run.stderr).to.match(/^226/m);
+  });
+
+  it("ls lists a directory", async () => {
+    const run = await runCli(["ls", url("/pub")]);
+    expect(run.code).to.equal(0);
+    expect(run.stdout.toString()).to.match(/file\s+6 \d{14} a\.txt/);
+    expect(run.stdout.toString()).to.match(/big\.bin/);
+  });
+
+  it("fails with the server's reply, exit status 1 and no file left behind", async () => {
+    const run = await runCli(["get", url("/pub/missing.txt")], { cwd: dir });
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.match(/550/);
+    expect(existsSync(join(dir, "missing.txt"))).to.equal(false);
+    expect(existsSync(join(dir, "missing.txt.part"))).to.equal(false);
+  });
+
+  it("does not save a download the server failed after the data", async () => {
+    server.handle("RETR", async (s) => {
+      s.reply(150, "Here it comes.");
+      await s.sendData("partial");
+      s.reply(451, "Local error in processing.");
+    });
+    const run = await runCli(["get", url("/pub/a.txt")], { cwd: dir });
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.match(/451/);
+    expect(existsSync(join(dir, "a.txt"))).to.equal(false);
+  });
+
+  it("prints usage with exit status 2 for a bad command line", async () => {
+    const run = await runCli(["fetch"]);
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.match(/usage: ftpstream/);
+  });
+});

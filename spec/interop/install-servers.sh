@@ -84,17 +84,21 @@ for name in vsftpd proftpd pure-ftpd; do
   echo "install-servers.sh: unpacked $want into $DIR/$name"
 done
 
-# One unprivileged system account owns the files the servers write. Logins use
-# per-server virtual users (vsftpd: PAM userdb; proftpd: AuthUserFile;
-# pure-ftpd: puredb; pyftpdlib: DummyAuthorizer), so this account keeps a
-# locked password and no shell. vsftpd changes to its home before applying
-# local_root, so the home must exist.
-if ! id ftpstream >/dev/null 2>&1; then
-  useradd --system --user-group --home-dir /var/lib/ftpstream \
-    --shell /usr/sbin/nologin ftpstream
-fi
+# Two unprivileged system accounts, both with a locked password and no shell:
+# `ftpstream` owns what the servers write; `ftpstream-anon` is what vsftpd's
+# anonymous login runs as (vsftpd refuses an anonymous chroot its account can
+# write to). Logins are per-server virtual users (vsftpd: PAM userdb;
+# proftpd: AuthUserFile; pure-ftpd: puredb; pyftpdlib: DummyAuthorizer), never
+# these accounts' passwords. vsftpd changes to the account's home before
+# applying local_root/anon_root, so that home must exist.
 mkdir -p /var/lib/ftpstream
 chmod 755 /var/lib/ftpstream
+for account in ftpstream ftpstream-anon; do
+  if ! id "$account" >/dev/null 2>&1; then
+    useradd --system --user-group --home-dir /var/lib/ftpstream \
+      --shell /usr/sbin/nologin "$account"
+  fi
+done
 
 # Sanity: each daemon loads (catches a missing shared library now, not later).
 # vsftpd -v prints its version on fd 0, hence 0>&1.

@@ -1,0 +1,665 @@
+/**
+ * Real FTP servers for the interop specs: vsftpd, proftpd, pure-ftpd and
+ * pyftpdlib, each configured from scratch in a temp dir, started on a free
+ * loopback port, and killed (whole process group) when the spec is done.
+ *
+ * The three C daemons are not installed through dpkg (they conflict on
+ * `ftp-server`); spec/interop/install-servers.sh unpacks their .debs under
+ * $FTPSTREAM_SERVERS_DIR (default /opt/ftpstream-servers) and we run the
+ * binaries from there. pyftpdlib is Debian's python3-pyftpdlib, so it must run
+ * under Debian's /usr/bin/python3, not whatever `python3` is first on PATH.
+ *
+ * Logins are virtual users (never a system password): vsftpd authenticates
+ * through a PAM service using pam_userdb, proftpd through AuthUserFile,
+ * pure-ftpd through a puredb, pyftpdlib through DummyAuthorizer. Files written
+ * by the C daemons are owned by the locked system account `ftpstream`.
+ */
+import { spawn, spawnSync, execFile, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tls from "node:tls";
+
+export type ServerKind = "vsftpd" | "proftpd" | "pure-ftpd" | "pyftpdlib";
+export const SERVER_KINDS: ServerKind[] = ["vsftpd", "proftpd", "pure-ftpd", "pyftpdlib"];
+
+export type TlsMode = "explicit" | "implicit";
+
+export interface RealServer {
+  kind: ServerKind;
+  /** Debian package version, e.g. "3.0.3-13+b2". */
+  version: string;
+  host: "127.0.0.1";
+  port: number;
+  user: string;
+  password: string;
+  /** Local directory that is the user's FTP root (chrooted): "/" on the wire. */
+  home: string;
+  tls: false | TlsMode;
+  /** PEM of the self-signed certificate, when tls. */
+  ca?: string;
+  supportsMlsd: boolean;
+  /** Whether `anonymous` can log in (read-only, same root as `home`). */
+  anonymous: boolean;
+  /** Passive port range the server hands out (inclusive). */
+  pasvPorts: [number, number];
+  /** The server's own log file(s), for a failing spec to print. */
+  logFiles: string[];
+  /** Kills the server and removes its temp dirs; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Root of the unpacked .debs (see install-servers.sh). */
+export const SERVERS_DIR = process.env.FTPSTREAM_SERVERS_DIR ?? "/opt/ftpstream-servers";
+/** Debian's python, which has python3-pyftpdlib and python3-openssl. */
+export const DEBIAN_PYTHON = process.env.FTPSTREAM_PYTHON ?? "/usr/bin/python3";
+/** The locked system account that owns what the C daemons write. */
+export const SYSTEM_USER = "ftpstream";
+/** The locked system account vsftpd's anonymous sessions run as. */
+export const ANON_SYSTEM_USER = "ftpstream-anon";
+
+/** Login of every server. Fixed: vsftpd's PAM userdb lives at one fixed path. */
+export const FTP_USER = "ftpuser";
+export const FTP_PASSWORD = "ftpstream-interop";
+
+/** Files every server's home starts with (path relative to home -> content). */
+export const SAMPLE_FILES: Readonly<Record<string, Buffer>> = Object.freeze({
+  "hello.txt": Buffer.from("hello world\n"),
+  "lines.txt": Buffer.from("first line\nsecond line\nthird line\n"),
+  // 64 KiB of a repeating 0..255 pattern: binary-safe and easy to check.
+  "sample.bin": Buffer.from(Array.from({ length: 65536 }, (_, i) => i % 256)),
+  "sub/nested.txt": Buffer.from("nested\n"),
+});
+
+const BINARIES: Record<Exclude<ServerKind, "pyftpdlib">, string> = {
+  vsftpd: "vsftpd/usr/sbin/vsftpd",
+  proftpd: "proftpd/usr/sbin/proftpd",
+  "pure-ftpd": "pure-ftpd/usr/sbin/pure-ftpd",
+};
+
+const PAM_SERVICE = "ftpstream-vsftpd";
+const START_TIMEOUT_MS = 5000;
+
+// ---------------------------------------------------------------------------
+// Discovery
+
+interface UserIds { uid: number; gid: number }
+
+function systemUser(name = SYSTEM_USER): UserIds | undefined {
+  const r = spawnSync("id", ["-u", name], { encoding: "utf8" });
+  const g = spawnSync("id", ["-g", name], { encoding: "utf8" });
+  if (r.status !== 0 || g.status !== 0) return undefined;
+  return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
+}
+
+const findCache = new Map<ServerKind, { found: boolean; why?: string }>();
+
+/** Whether `kind` can be started here; `why` says what is missing. */
+export function findServer(kind: ServerKind): { found: boolean; why?: string } {
+  const cached = findCache.get(kind);
+  if (cached) return cached;
+  const result = findUncached(kind);
+  findCache.set(kind, result);
+  return result;
+}
+
+function findUncached(kind: ServerKind): { found: boolean; why?: string } {
+  const fix = "run `sudo spec/interop/install-servers.sh`";
+  if (kind === "pyftpdlib") {
+    if (!fs.existsSync(DEBIAN_PYTHON)) return { found: false, why: `${DEBIAN_PYTHON} not found; ${fix}` };
+    const r = spawnSync(DEBIAN_PYTHON, ["-c", "import pyftpdlib, OpenSSL"], { encoding: "utf8" });
+    if (r.status !== 0) {
+      return { found: false, why: `python3-pyftpdlib/python3-openssl missing for ${DEBIAN_PYTHON}; ${fix}` };
+    }
+    return { found: true };
+  }
+  const bin = path.join(SERVERS_DIR, BINARIES[kind]);
+  if (!fs.existsSync(bin)) return { found: false, why: `${bin} not found; ${fix}` };
+  // The C daemons chroot and switch users: they need root.
+  if (process.getuid?.() !== 0) return { found: false, why: `${kind} needs root (chroot, setuid)` };
+  for (const account of kind === "vsftpd" ? [SYSTEM_USER, ANON_SYSTEM_USER] : [SYSTEM_USER]) {
+    if (!systemUser(account)) return { found: false, why: `system user ${account} missing; ${fix}` };
+  }
+  return { found: true };
+}
+
+const versionCache = new Map<ServerKind, string>();
+
+function serverVersion(kind: ServerKind): string {
+  const cached = versionCache.get(kind);
+  if (cached) return cached;
+  let version = "unknown";
+  if (kind === "pyftpdlib") {
+    const r = spawnSync("dpkg-query", ["-W", "-f=${Version}", "python3-pyftpdlib"], { encoding: "utf8" });
+    if (r.status === 0 && r.stdout) version = r.stdout.trim();
+  } else {
+    // install-servers.sh records "pkg=version ..." of what it unpacked.
+    const dir = kind === "pure-ftpd" ? "pure-ftpd" : kind;
+    try {
+      const first = fs.readFileSync(path.join(SERVERS_DIR, dir, ".packages"), "utf8").trim().split(/\s+/)[0];
+      version = first.slice(first.indexOf("=") + 1);
+    } catch { /* unpacked by hand: version unknown */ }
+  }
+  versionCache.set(kind, version);
+  return version;
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+function run(cmd: string, args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { encoding: "utf8" }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(" ")} failed: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen({ port, host: "127.0.0.1", exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+const PORT_BLOCK = 24; // one control port + 23 passive ports
+const PORT_LOW = 20000; // below Linux's ephemeral range (32768+), so outgoing
+const PORT_HIGH = 32000; // connections never steal a port the server will bind
+const handedOut = new Set<number>();
+
+/**
+ * A control port and a passive range, all free right now. Blocks are chosen
+ * at random (other processes may run servers too) and never reused within
+ * this process, so parallel servers do not collide.
+ */
+async function allocatePorts(): Promise<{ port: number; pasv: [number, number] }> {
+  const blocks = Math.floor((PORT_HIGH - PORT_LOW) / PORT_BLOCK);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = PORT_LOW + Math.floor(Math.random() * blocks) * PORT_BLOCK;
+    if (handedOut.has(base)) continue;
+    let free = true;
+    for (let p = base; p < base + PORT_BLOCK && free; p++) free = await canBind(p);
+    if (!free) continue;
+    handedOut.add(base);
+    return { port: base, pasv: [base + 1, base + PORT_BLOCK - 1] };
+  }
+  throw new Error("no free loopback port block found");
+}
+
+let cachedCert: Promise<{ key: string; cert: string; dir: string }> | undefined;
+
+/**
+ * A self-signed certificate (CN=localhost, SAN DNS:localhost, IP:127.0.0.1)
+ * made now with openssl, in a fresh temp dir (key.pem, cert.pem, both.pem).
+ * Never committed: each test run makes its own.
+ */
+export async function makeCert(): Promise<{ key: string; cert: string; dir: string }> {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "ftpstream-cert-"));
+  tempDirs.add(dir);
+  await run("openssl", [
+    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+    "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
+    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+  ]);
+  const key = await fsp.readFile(path.join(dir, "key.pem"), "utf8");
+  const cert = await fsp.readFile(path.join(dir, "cert.pem"), "utf8");
+  await fsp.writeFile(path.join(dir, "both.pem"), cert + key, { mode: 0o600 });
+  return { key, cert, dir };
+}
+
+/** One certificate per process for all servers: keeps each start fast. */
+function serverCert(): Promise<{ key: string; cert: string; dir: string }> {
+  cachedCert ??= makeCert();
+  return cachedCert;
+}
+
+// Everything still running / on disk, for the last-resort exit hook.
+const livePids = new Set<number>();
+const tempDirs = new Set<string>();
+let hooked = false;
+
+/** Pids of every live descendant of `pid`, from /proc (Linux). */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  let entries: string[] = [];
+  try { entries = fs.readdirSync("/proc"); } catch { return []; }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+      // "pid (comm) state ppid ...": comm may contain spaces, so parse after ")".
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(name));
+      children.set(ppid, list);
+    } catch { /* exited meanwhile */ }
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    for (const c of children.get(queue.shift() as number) ?? []) {
+      out.push(c);
+      queue.push(c);
+    }
+  }
+  return out;
+}
+
+/**
+ * SIGKILLs a daemon, its process group and every descendant. The group alone
+ * is not enough: vsftpd's per-session processes call setsid(), and would
+ * outlive their master while a client stays connected. Nothing graceful is
+ * needed: the temp dir with any state goes away right after.
+ */
+function killTree(pid: number): void {
+  const all = descendants(pid);
+  for (const target of [-pid, pid, ...all]) {
+    try { process.kill(target, "SIGKILL"); } catch { /* already gone */ }
+  }
+}
+
+function cleanupSync(): void {
+  for (const pid of livePids) killTree(pid);
+  livePids.clear();
+  for (const dir of tempDirs) {
+    try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
+  }
+  tempDirs.clear();
+}
+
+function installExitHook(): void {
+  if (hooked) return;
+  hooked = true;
+  // Last resort, for a spec that forgot stop() or a run that was interrupted.
+  process.on("exit", cleanupSync);
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    const onSignal = (): void => {
+      cleanupSync();
+      process.removeListener(sig, onSignal);
+      process.kill(process.pid, sig); // then die as the signal intended
+    };
+    process.on(sig, onSignal);
+  }
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/** Reads one complete reply (handles "220-" continuation lines). */
+function readReply(sock: net.Socket, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => finish(new Error("no reply")), timeoutMs);
+    const onData = (d: Buffer): void => {
+      buf += d.toString("latin1");
+      const lines = buf.split("\r\n");
+      const code = lines[0].slice(0, 3);
+      if (lines.slice(0, -1).some((l) => l.startsWith(`${code} `))) finish(undefined, buf);
+    };
+    const onEnd = (): void => finish(new Error(`closed after ${JSON.stringify(buf)}`));
+    const finish = (err?: Error, reply?: string): void => {
+      clearTimeout(timer);
+      sock.removeListener("data", onData);
+      sock.removeListener("end", onEnd);
+      sock.removeListener("error", finish);
+      if (err) reject(err);
+      else resolve(reply ?? "");
+    };
+    sock.on("data", onData);
+    sock.once("end", onEnd);
+    sock.once("error", finish);
+  });
+}
+
+/** Connects once; resolves with the greeting if it is a 220. */
+async function probe(port: number, implicit: boolean, ca?: string): Promise<string> {
+  const sock = await new Promise<net.Socket>((resolve, reject) => {
+    const s: net.Socket = implicit
+      ? tls.connect({ host: "127.0.0.1", port, ca, servername: "localhost" }, () => resolve(s))
+      : net.connect({ host: "127.0.0.1", port }, () => resolve(s));
+    s.once("error", reject);
+  });
+  try {
+    const greeting = await readReply(sock, 2000);
+    if (!greeting.startsWith("220")) throw new Error(`greeting ${JSON.stringify(greeting)}`);
+    sock.write("QUIT\r\n");
+    await readReply(sock, 1000).catch(() => "");
+    return greeting;
+  } finally {
+    sock.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Per-server configuration
+
+interface Layout {
+  root: string; // temp dir holding everything below, removed by stop()
+  home: string;
+  etc: string;
+  log: string;
+  port: number;
+  pasv: [number, number];
+  ids: UserIds;
+  tls: false | TlsMode;
+  cert?: { key: string; cert: string; dir: string };
+}
+
+interface Launch {
+  cmd: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  logFiles: string[];
+}
+
+async function vsftpdLaunch(l: Layout): Promise<Launch> {
+  // Virtual user through PAM: pam_userdb reads a Berkeley DB that Debian's
+  // python can write (dbm.ndbm is libdb there). Both are rewritten every time
+  // so the PAM service never drifts from FTP_USER / FTP_PASSWORD.
+  const dbBase = path.join(SERVERS_DIR, "vsftpd", "ftpstream-users");
+  const pam = [
+    "# Written by ftpstream's spec/interop/servers.ts: a virtual user for vsftpd",
+    `auth required pam_userdb.so db=${dbBase}`,
+    `account required pam_userdb.so db=${dbBase}`,
+    "",
+  ].join("\n");
+  const pamFile = `/etc/pam.d/${PAM_SERVICE}`;
+  if (!fs.existsSync(pamFile) || fs.readFileSync(pamFile, "utf8") !== pam) fs.writeFileSync(pamFile, pam);
+  if (!fs.existsSync(`${dbBase}.db`)) {
+    const tmp = `${dbBase}.${process.pid}`;
+    await run(DEBIAN_PYTHON, ["-c", [
+      "import dbm.ndbm, sys",
+      "db = dbm.ndbm.open(sys.argv[1], 'n', 0o600)",
+      "db[sys.argv[2].encode()] = sys.argv[3].encode()",
+      "db.close()",
+    ].join("\n"), tmp, FTP_USER, FTP_PASSWORD]);
+    fs.renameSync(`${tmp}.db`, `${dbBase}.db`);
+  }
+  const empty = path.join(l.root, "empty");
+  await fsp.mkdir(empty, { mode: 0o755 });
+  const conf = [
+    "listen=YES", "listen_ipv6=NO", "listen_address=127.0.0.1", `listen_port=${l.port}`,
+    "background=NO",
+    // Anonymous: read-only, same root. vsftpd refuses a chroot the anonymous
+    // account can write to (allow_writeable_chroot is for local users only),
+    // so anonymous runs as its own account, which cannot write to home.
+    "anonymous_enable=YES", `anon_root=${l.home}`, `ftp_username=${ANON_SYSTEM_USER}`, "no_anon_password=YES",
+    "anon_upload_enable=NO", "anon_mkdir_write_enable=NO",
+    // The login user is a PAM virtual user acting as the ftpstream account.
+    "local_enable=YES", "guest_enable=YES", `guest_username=${SYSTEM_USER}`, "virtual_use_local_privs=YES",
+    `pam_service_name=${PAM_SERVICE}`, "write_enable=YES", "local_umask=022",
+    `local_root=${l.home}`, "chroot_local_user=YES", "allow_writeable_chroot=YES",
+    `secure_chroot_dir=${empty}`,
+    `pasv_enable=YES`, `pasv_min_port=${l.pasv[0]}`, `pasv_max_port=${l.pasv[1]}`,
+    // Active mode on, from an unprivileged port (we do not want port 20).
+    "port_enable=YES", "connect_from_port_20=NO",
+    // Sandboxing that needs kernel features containers often lack.
+    "seccomp_sandbox=NO", "isolate=NO", "isolate_network=NO", "tcp_wrappers=NO",
+    "userlist_enable=NO", "use_localtime=NO",
+    "xferlog_enable=YES", "dual_log_enable=NO", `vsftpd_log_file=${l.log}`,
+    // ascii_upload_enable / ascii_download_enable stay at vsftpd's default
+    // (NO): TYPE A is accepted but bytes pass unchanged, as deployed.
+  ];
+  if (l.tls && l.cert) {
+    conf.push(
+      "ssl_enable=YES", `rsa_cert_file=${l.cert.dir}/cert.pem`, `rsa_private_key_file=${l.cert.dir}/key.pem`,
+      "allow_anon_ssl=YES", "force_local_data_ssl=NO", "force_local_logins_ssl=NO",
+      "force_anon_data_ssl=NO", "force_anon_logins_ssl=NO",
+      // vsftpd's default, spelled out: the point of issue 5.
+      "require_ssl_reuse=YES", "ssl_request_cert=NO",
+    );
+    if (l.tls === "implicit") conf.push("implicit_ssl=YES");
+  }
+  const file = path.join(l.etc, "vsftpd.conf");
+  // vsftpd refuses a config file not owned by root or writable by others.
+  await fsp.writeFile(file, conf.join("\n") + "\n", { mode: 0o600 });
+  return { cmd: path.join(SERVERS_DIR, BINARIES.vsftpd), args: [file], logFiles: [l.log] };
+}
+
+async function proftpdLaunch(l: Layout): Promise<Launch> {
+  const hash = (await run("openssl", ["passwd", "-6", "-stdin"], FTP_PASSWORD)).trim();
+  const passwd = path.join(l.etc, "ftpd.passwd");
+  const group = path.join(l.etc, "ftpd.group");
+  // ftpanon has an unusable password: it only exists for the <Anonymous> block.
+  await fsp.writeFile(passwd, [
+    `${FTP_USER}:${hash}:${l.ids.uid}:${l.ids.gid}::${l.home}:/bin/false`,
+    `ftpanon:*:${l.ids.uid}:${l.ids.gid}::${l.home}:/bin/false`, "",
+  ].join("\n"), { mode: 0o600 });
+  await fsp.writeFile(group, `${SYSTEM_USER}:x:${l.ids.gid}:\n`, { mode: 0o644 });
+  const tlsLog = path.join(l.root, "tls.log");
+  const conf = [
+    `ModulePath ${path.join(SERVERS_DIR, "proftpd/usr/lib/proftpd")}`,
+    "ModuleControlsACLs insmod,rmmod allow user root",
+    `ServerName "ftpstream proftpd"`,
+    "ServerType standalone", "DefaultServer on",
+    "DefaultAddress 127.0.0.1", "SocketBindTight on", "UseIPv6 off", `Port ${l.port}`,
+    `PassivePorts ${l.pasv[0]} ${l.pasv[1]}`,
+    "UseReverseDNS off", "MaxInstances 64",
+    `User ${SYSTEM_USER}`, `Group ${SYSTEM_USER}`, "Umask 022",
+    `PidFile ${path.join(l.root, "proftpd.pid")}`,
+    `ScoreboardFile ${path.join(l.root, "proftpd.scoreboard")}`,
+    "DelayTable none", "WtmpLog off", `SystemLog ${l.log}`, "TransferLog none",
+    // Only our AuthUserFile: no system account can log in.
+    "AuthPAM off", "AuthOrder mod_auth_file.c",
+    `AuthUserFile ${passwd}`, `AuthGroupFile ${group}`, "RequireValidShell off",
+    "DefaultRoot ~", "AllowOverwrite on",
+    // REST before STOR (resumed uploads) is off by default in proftpd.
+    "AllowStoreRestart on", "AllowRetrieveRestart on",
+    `<Anonymous ${l.home}>`,
+    "  User ftpanon", `  Group ${SYSTEM_USER}`, "  UserAlias anonymous ftpanon",
+    "  RequireValidShell off",
+    "  <Limit WRITE>", "    DenyAll", "  </Limit>",
+    "</Anonymous>",
+  ];
+  if (l.tls && l.cert) {
+    conf.push(
+      "LoadModule mod_tls.c",
+      "TLSEngine on", `TLSLog ${tlsLog}`, "TLSProtocol TLSv1.2 TLSv1.3",
+      `TLSRSACertificateFile ${l.cert.dir}/cert.pem`, `TLSRSACertificateKeyFile ${l.cert.dir}/key.pem`,
+      "TLSVerifyClient off", "TLSRequired off",
+      // No NoSessionReuseRequired: data connections must reuse the control
+      // connection's TLS session (proftpd's default, and issue 5's point).
+      l.tls === "implicit" ? "TLSOptions UseImplicitSSL" : "",
+    );
+  }
+  const file = path.join(l.etc, "proftpd.conf");
+  await fsp.writeFile(file, conf.filter(Boolean).join("\n") + "\n", { mode: 0o644 });
+  return {
+    cmd: path.join(SERVERS_DIR, BINARIES.proftpd),
+    args: ["--nodaemon", "--config", file],
+    logFiles: l.tls ? [l.log, tlsLog] : [l.log],
+  };
+}
+
+async function pureFtpdLaunch(l: Layout): Promise<Launch> {
+  // A puredb with one virtual user. We write the text form ourselves with a
+  // SHA-512 crypt hash: pure-pw would use argon2id, slow to verify at each
+  // login. "/./" in the home marks the chroot point.
+  const hash = (await run("openssl", ["passwd", "-6", "-stdin"], FTP_PASSWORD)).trim();
+  const passwd = path.join(l.etc, "pureftpd.passwd");
+  const pdb = path.join(l.etc, "pureftpd.pdb");
+  await fsp.writeFile(passwd, `${FTP_USER}:${hash}:${l.ids.uid}:${l.ids.gid}::${l.home}/./::::::::::::\n`,
+    { mode: 0o600 });
+  await run(path.join(SERVERS_DIR, "pure-ftpd/usr/bin/pure-pw"), ["mkdb", pdb, "-f", passwd]);
+  const args = [
+    "--bind", `127.0.0.1,${l.port}`, "--ipv4only",
+    "--login", `puredb:${pdb}`,
+    "--noanonymous", "--chrooteveryone", "--dontresolve",
+    "--passiveportrange", `${l.pasv[0]}:${l.pasv[1]}`,
+    "--minuid", "100", // our account is a system uid (< 1000)
+    "--maxclientsnumber", "64", "--maxclientsperip", "64",
+    "--syslogfacility", "none", "--altlog", `clf:${l.log}`,
+    "--pidfile", path.join(l.root, "pure-ftpd.pid"),
+    "--umask", "133:022",
+  ];
+  if (l.tls === "explicit" && l.cert) {
+    // 1 = TLS optional: the client chooses (AUTH TLS, PROT P/C).
+    args.push("--tls", "1", "--certfile", `${l.cert.dir}/cert.pem,${l.cert.dir}/key.pem`);
+  }
+  return { cmd: path.join(SERVERS_DIR, BINARIES["pure-ftpd"]), args, logFiles: [l.log] };
+}
+
+const PYFTPDLIB_SERVER = `
+import json, logging, sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import FTPServer
+cfg = json.loads(sys.argv[1])
+logging.basicConfig(filename=cfg["log"], level=logging.INFO)
+auth = DummyAuthorizer()
+auth.add_user(cfg["user"], cfg["password"], cfg["home"], perm="elradfmwMT")
+auth.add_anonymous(cfg["home"])  # read-only ("elr")
+if cfg["tls"]:
+    from pyftpdlib.handlers import TLS_FTPHandler as Base
+else:
+    Base = FTPHandler
+class Handler(Base):
+    pass
+if cfg["tls"]:
+    Handler.certfile = cfg["cert"]
+    Handler.keyfile = cfg["key"]
+    Handler.tls_control_required = False
+    Handler.tls_data_required = False
+Handler.authorizer = auth
+Handler.passive_ports = range(cfg["pasv"][0], cfg["pasv"][1] + 1)
+server = FTPServer(("127.0.0.1", cfg["port"]), Handler)
+server.max_cons = 256
+server.max_cons_per_ip = 256
+server.serve_forever()
+`;
+
+async function pyftpdlibLaunch(l: Layout): Promise<Launch> {
+  if (l.tls === "implicit") throw new Error("pyftpdlib has no implicit FTPS");
+  const cfg = {
+    port: l.port, pasv: l.pasv, home: l.home, log: l.log, user: FTP_USER, password: FTP_PASSWORD,
+    tls: l.tls === "explicit", cert: l.cert ? `${l.cert.dir}/cert.pem` : "", key: l.cert ? `${l.cert.dir}/key.pem` : "",
+  };
+  return { cmd: DEBIAN_PYTHON, args: ["-c", PYFTPDLIB_SERVER, JSON.stringify(cfg)], logFiles: [l.log] };
+}
+
+const LAUNCHERS: Record<ServerKind, (l: Layout) => Promise<Launch>> = {
+  vsftpd: vsftpdLaunch,
+  proftpd: proftpdLaunch,
+  "pure-ftpd": pureFtpdLaunch,
+  pyftpdlib: pyftpdlibLaunch,
+};
+
+/** Which TLS modes each server is configured for here. */
+export const TLS_SUPPORT: Readonly<Record<ServerKind, readonly TlsMode[]>> = {
+  vsftpd: ["explicit", "implicit"],
+  proftpd: ["explicit", "implicit"],
+  "pure-ftpd": ["explicit"], // Debian builds it without implicit TLS
+  pyftpdlib: ["explicit"], // pyftpdlib has no implicit mode
+};
+
+const MLSD: Record<ServerKind, boolean> = { vsftpd: false, proftpd: true, "pure-ftpd": true, pyftpdlib: true };
+const ANONYMOUS: Record<ServerKind, boolean> = { vsftpd: true, proftpd: true, "pure-ftpd": false, pyftpdlib: true };
+
+// ---------------------------------------------------------------------------
+
+function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once("exit", () => { clearTimeout(timer); resolve(true); });
+  });
+}
+
+/** Configures and starts `kind` on loopback; resolves once it answers 220. */
+export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}): Promise<RealServer> {
+  const found = findServer(kind);
+  if (!found.found) throw new Error(`${kind} not available: ${found.why}`);
+  const mode = opts.tls ?? false;
+  if (mode && !TLS_SUPPORT[kind].includes(mode)) throw new Error(`${kind}: no ${mode} FTPS in this harness`);
+  installExitHook();
+
+  const ids = kind === "pyftpdlib" ? { uid: 0, gid: 0 } : systemUser();
+  if (!ids) throw new Error(`system user ${SYSTEM_USER} missing`);
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), `ftpstream-${kind}-`));
+  tempDirs.add(root);
+  // Daemons that dropped to the ftpstream account must still reach home.
+  await fsp.chmod(root, 0o755);
+  const home = path.join(root, "home");
+  const etc = path.join(root, "etc");
+  await fsp.mkdir(etc, { mode: 0o755 });
+  await fsp.mkdir(home, { mode: 0o755 });
+  for (const [rel, content] of Object.entries(SAMPLE_FILES)) {
+    const file = path.join(home, rel);
+    await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+    await fsp.writeFile(file, content, { mode: 0o644 });
+  }
+  // Owned by the account the server writes as, so mkd/dele/rename work.
+  for (const p of [home, path.join(home, "sub"), ...Object.keys(SAMPLE_FILES).map((f) => path.join(home, f))]) {
+    await fsp.chown(p, ids.uid, ids.gid);
+  }
+  const cert = mode ? await serverCert() : undefined;
+  const { port, pasv } = await allocatePorts();
+  const layout: Layout = { root, home, etc, log: path.join(root, `${kind}.log`), port, pasv, ids, tls: mode, cert };
+  const launch = await LAUNCHERS[kind](layout);
+  const stdoutLog = path.join(root, "stdout.log");
+  const out = fs.openSync(stdoutLog, "a");
+  const logFiles = [...launch.logFiles, stdoutLog];
+
+  // detached: its own process group (see killTree), and no tie to our tty.
+  const child = spawn(launch.cmd, launch.args, {
+    cwd: root, detached: true, stdio: ["ignore", out, out], env: launch.env ?? process.env,
+  });
+  fs.closeSync(out);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${kind}: spawn failed`);
+  livePids.add(pid);
+  child.on("error", () => { /* reported through the start timeout below */ });
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    killTree(pid);
+    await waitExit(child, 2000);
+    livePids.delete(pid);
+    handedOut.delete(port);
+    await fsp.rm(root, { recursive: true, force: true });
+    tempDirs.delete(root);
+  };
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let lastError = "";
+  let ok = false;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      lastError = `exited with ${child.exitCode ?? child.signalCode}`;
+      break;
+    }
+    try {
+      await probe(port, mode === "implicit", cert?.cert);
+      ok = true;
+      break;
+    } catch (err) {
+      lastError = (err as Error).message;
+    }
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 40));
+  }
+  if (!ok) {
+    const logs = logFiles.map((f) => `--- ${path.basename(f)}\n${tail(f)}`).join("\n");
+    await stop();
+    throw new Error(`${kind} did not start on 127.0.0.1:${port} (${lastError})\n${logs}`);
+  }
+
+  return {
+    kind, version: serverVersion(kind), host: "127.0.0.1", port, user: FTP_USER, password: FTP_PASSWORD,
+    home, tls: mode, ca: cert?.cert, supportsMlsd: MLSD[kind], anonymous: ANONYMOUS[kind],
+    pasvPorts: pasv, logFiles, stop,
+  };
+}

@@ -19,6 +19,7 @@ import { Session, SessionSettings } from "./session.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
 import { DataTransfer, TransferStart } from "./transfer.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
+import { entryFromFacts, ListEntry, parseListLine } from "./listing.js";
 
 /** Options of {@link FTP}; all optional. */
 export interface FtpOptions {
@@ -143,6 +144,8 @@ export class FTP {
    * Dropped once another queued call runs.
    */
   private unclaimedRaw: Promise<string> | undefined;
+  /** The server answered MLSD with 500/502/504: list() uses LIST. */
+  private mlsdMissing = false;
   /** TYPE last set, so SIZE can switch out of ASCII where servers refuse it there. */
   private currentType: string | undefined;
 
@@ -506,6 +509,56 @@ export class FTP {
     if (facts.length > 0) await this.sendcmd(`OPTS MLST ${facts.join(";")};`);
     const lines = this.lines(path ? `MLSD ${path}` : "MLSD", {});
     for await (const line of lines) yield parseMlsdLine(line as string);
+  }
+
+  /**
+   * Lists a directory as structured entries: MLSD where the server has it,
+   * else LIST parsed as Unix or DOS lines. `.` and `..` are left out.
+   */
+  async *list(path = ""): AsyncGenerator<ListEntry> {
+    assertSafeArgument(path, "path");
+    if (!this.mlsdMissing) {
+      let yielded = false;
+      try {
+        for await (const [name, facts] of this.mlsd(path)) {
+          if (facts.type === "cdir" || facts.type === "pdir") continue;
+          yielded = true;
+          yield entryFromFacts(name, facts);
+        }
+        return;
+      } catch (error) {
+        // 500/502/504: the server has no MLSD; anything else is a real failure.
+        const missing = error instanceof FtpPermError && [500, 502, 504].includes(error.code as number);
+        if (yielded || !missing) throw error;
+        this.mlsdMissing = true;
+      }
+    }
+    for await (const line of this.lines(path ? `LIST ${path}` : "LIST", {})) {
+      const entry = parseListLine(line as string);
+      if (entry && entry.name !== "." && entry.name !== "..") yield entry;
+    }
+  }
+
+  /**
+   * Walks a tree depth-first, yielding every entry below `path` with its
+   * full path. Each directory is listed completely before descending, so
+   * the queue is never held across levels; links are not followed.
+   */
+  async *walk(path = "/", options: { maxDepth?: number } = {}): AsyncGenerator<{ path: string; entry: ListEntry }> {
+    const maxDepth = options.maxDepth ?? Infinity;
+    const pending: Array<{ dir: string; depth: number }> = [{ dir: path, depth: 1 }];
+    while (pending.length > 0) {
+      const { dir, depth } = pending.pop()!;
+      const entries: ListEntry[] = [];
+      for await (const entry of this.list(dir)) entries.push(entry);
+      const below: Array<{ dir: string; depth: number }> = [];
+      for (const entry of entries) {
+        const full = dir.endsWith("/") ? dir + entry.name : `${dir}/${entry.name}`;
+        yield { path: full, entry };
+        if (entry.type === "dir" && depth < maxDepth) below.push({ dir: full, depth: depth + 1 });
+      }
+      pending.push(...below.reverse());
+    }
   }
 
   /** Names in a directory (NLST with the given arguments). */

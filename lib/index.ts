@@ -21,3 +21,5 @@ export { FTP_TLS } from "./tls.js";
 export type { FtpTlsOptions } from "./tls.js";
 export { parseFtpUrl } from "./url.js";
 export type { FtpUrl } from "./url.js";
+export { entryFromFacts, parseListLine, parseMlsdTime } from "./listing.js";
+export type { ListEntry } from "./listing.js";

@@ -109,7 +109,16 @@ export class ControlConnection {
 
   /** Opens the connection and resolves to the welcome reply (any code: the caller judges it). */
   async connect(options: ControlConnectOptions): Promise<Reply> {
-    const raw = await this.openSocket(options);
+    let raw: net.Socket;
+    try {
+      raw = await this.openSocket(options);
+    } catch (error) {
+      // A refused or timed-out connect closes the connection like any other
+      // failure, so `closed` is true and queued calls fail with FtpClosedError
+      // instead of finding a half-made connection ("not connected").
+      this.fail(error as Error);
+      throw error;
+    }
     this.raw = raw;
     raw.on("data", (chunk: Buffer) => {
       if (this.carrier) this.carrier.push(chunk);

@@ -23,3 +23,5 @@ export { parseFtpUrl } from "./url.js";
 export type { FtpUrl } from "./url.js";
 export { entryFromFacts, parseListLine, parseMlsdTime } from "./listing.js";
 export type { ListEntry } from "./listing.js";
+export { FtpPool } from "./pool.js";
+export type { FtpPoolOptions, SegmentedDownloadOptions } from "./pool.js";

@@ -483,8 +483,11 @@ export class FTP {
   ): UploadStream | Promise<string> {
     if (!isUploadSource(sourceOrOptions)) return this.upload(cmd, "I", sourceOrOptions ?? {});
     const settings: StorbinaryOptions = typeof options === "number" ? { blocksize: options, callback, rest } : { ...options };
+    const blocksize = settings.blocksize ?? 8192;
+    if (!Number.isInteger(blocksize) || blocksize < 1) throw new RangeError(`blocksize must be a positive integer, got ${blocksize}`);
     const stream = this.upload(cmd, "I", settings, settings.callback);
-    return sendAll(sourceOrOptions, stream);
+    // ftplib reads the source a block at a time and calls back once per block.
+    return sendAll(sourceOrOptions, stream, (chunks) => inBlocks(chunks, blocksize));
   }
 
   /**
@@ -495,8 +498,11 @@ export class FTP {
   storlines(cmd: string, source: UploadSource, callback?: BlockCallback): Promise<string>;
   storlines(cmd: string, sourceOrOptions?: UploadSource | UploadOptions, callback?: BlockCallback): UploadStream | Promise<string> {
     if (!isUploadSource(sourceOrOptions)) return this.upload(cmd, "A", { ...sourceOrOptions, encoder: new CrlfEncoder() });
-    const stream = this.upload(cmd, "A", { encoder: new CrlfEncoder() }, callback);
-    return sendAll(sourceOrOptions, stream);
+    // ftplib converts and sends one line at a time and calls back with each
+    // line as sent, so the conversion happens here rather than in an encoder.
+    const stream = this.upload(cmd, "A", {}, callback);
+    const maxLine = this.settings.maxLine;
+    return sendAll(sourceOrOptions, stream, (chunks) => crlfLines(chunks, maxLine));
   }
 
   /**
@@ -757,10 +763,57 @@ function isUploadSource(value: unknown): value is UploadSource {
   return Symbol.asyncIterator in value || Symbol.iterator in value;
 }
 
-/** Pipes `source` into the upload and resolves to the final reply; the upload errors if the source does. */
-async function sendAll(source: UploadSource, upload: UploadStream): Promise<string> {
+/** Pipes `source` (reshaped first, if asked) into the upload and resolves to the final reply; the upload errors if the source does. */
+async function sendAll(
+  source: UploadSource,
+  upload: UploadStream,
+  reshape?: (chunks: AsyncIterable<Uint8Array | string>) => AsyncIterable<Buffer>,
+): Promise<string> {
   const readable = typeof source === "string" || source instanceof Uint8Array ? Readable.from([source]) : source;
-  await pipeline(readable as Readable, upload);
+  if (reshape) await pipeline(readable as Readable, reshape, upload);
+  else await pipeline(readable as Readable, upload);
   return upload.response ?? "";
+}
+
+function asBuffer(chunk: Uint8Array | string): Buffer {
+  if (typeof chunk === "string") return Buffer.from(chunk);
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** Cuts chunks into blocks of at most `blocksize` bytes. */
+async function* inBlocks(chunks: AsyncIterable<Uint8Array | string>, blocksize: number): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    const bytes = asBuffer(chunk);
+    for (let at = 0; at < bytes.length; at += blocksize) yield bytes.subarray(at, at + blocksize);
+  }
+}
+
+const CRLF = Buffer.from("\r\n");
+
+/**
+ * ftplib's storlines, line by line: a line (up to and including LF) that
+ * does not end in CRLF loses a trailing CR or LF and gains CRLF. A line
+ * longer than `maxLine` is an error, as in ftplib, so a source without
+ * line ends cannot make us buffer it whole.
+ */
+async function* crlfLines(chunks: AsyncIterable<Uint8Array | string>, maxLine: number): AsyncGenerator<Buffer> {
+  let partial: Buffer = Buffer.alloc(0);
+  const line = (bytes: Buffer): Buffer => {
+    if (bytes.length > maxLine) throw new FtpError(`line longer than ${maxLine} bytes`, "ERR_FTP_LINE_TOO_LONG");
+    if (bytes.length >= 2 && bytes[bytes.length - 2] === 0x0d && bytes[bytes.length - 1] === 0x0a) return bytes;
+    const last = bytes[bytes.length - 1];
+    return Buffer.concat([last === 0x0d || last === 0x0a ? bytes.subarray(0, -1) : bytes, CRLF]);
+  };
+  for await (const chunk of chunks) {
+    const bytes = partial.length > 0 ? Buffer.concat([partial, asBuffer(chunk)]) : asBuffer(chunk);
+    let start = 0;
+    for (let lf = bytes.indexOf(0x0a); lf !== -1; lf = bytes.indexOf(0x0a, start)) {
+      yield line(bytes.subarray(start, lf + 1));
+      start = lf + 1;
+    }
+    partial = bytes.subarray(start);
+    if (partial.length > maxLine) line(partial);
+  }
+  if (partial.length > 0) yield line(partial);
 }
 

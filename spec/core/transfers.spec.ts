@@ -1,0 +1,383 @@
+import { once } from "node:events";
+import net from "node:net";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { expect } from "chai";
+import sinon from "sinon";
+import { patternBytes, patternFile, patternMismatch, type FixtureServer } from "../../fixtures/server.js";
+import { FtpConnectionError, FtpPermError, FtpTempError } from "../../lib/index.js";
+import { commandsAfterLogin, rejectionOf, until, useFixtures } from "./helpers.js";
+
+/** Lines as the fixture's ls -l would print them, without the date columns that depend on today. */
+function names(lines: string[]): string[] {
+  return lines.map((line) => line.split(/\s+/).slice(8).join(" "));
+}
+
+/** Serves `bytes` verbatim on the data connection of every RETR (no ASCII conversion). */
+function serveRaw(srv: FixtureServer, bytes: string | Buffer): void {
+  srv.handle("RETR", async (s) => {
+    s.reply(150, "Here it comes.");
+    await s.sendData(bytes);
+    s.reply(226, "Transfer complete.");
+  });
+}
+
+/** Captures the raw bytes of every STOR as they crossed the wire. */
+function captureStor(srv: FixtureServer): Buffer[] {
+  const uploads: Buffer[] = [];
+  srv.handle("STOR", async (s) => {
+    s.reply(150, "Ok to send data.");
+    uploads.push(await s.receiveAll());
+    s.reply(226, "Transfer complete.");
+  });
+  return uploads;
+}
+
+describe("transfers, ftplib's forms", function () {
+  const fixtures = useFixtures();
+
+  describe("retrbinary with a callback", function () {
+    it("hands over blocks of at most blocksize and resolves to the final reply", async function () {
+      const srv = await fixtures.server({ files: { "/data.bin": patternFile(200_000) } });
+      const ftp = await fixtures.client(srv);
+      const blocks: Buffer[] = [];
+      const reply = await ftp.retrbinary("RETR /data.bin", (block) => blocks.push(block), { blocksize: 1000 });
+      expect(reply).to.equal("226 Transfer complete.");
+      expect(blocks.every((block) => block.length > 0 && block.length <= 1000)).to.equal(true);
+      const data = Buffer.concat(blocks);
+      expect(data.length).to.equal(200_000);
+      expect(patternMismatch(data)).to.equal(-1);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "RETR /data.bin"]);
+    });
+
+    it("takes ftplib's positional blocksize and rest, sending REST first", async function () {
+      const srv = await fixtures.server({ files: { "/data.bin": patternFile(50_000) } });
+      const ftp = await fixtures.client(srv);
+      const blocks: Buffer[] = [];
+      await ftp.retrbinary("RETR /data.bin", (block) => blocks.push(block), 4096, 30_000);
+      const data = Buffer.concat(blocks);
+      expect(data.length).to.equal(20_000);
+      expect(patternMismatch(data, 30_000)).to.equal(-1);
+      expect(blocks.every((block) => block.length <= 4096)).to.equal(true);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "REST 30000", "RETR /data.bin"]);
+    });
+
+    it("rejects a 550 with FtpPermError, closes the data connection and stays usable", async function () {
+      const srv = await fixtures.server();
+      const ftp = await fixtures.client(srv);
+      const error = await rejectionOf(ftp.retrbinary("RETR /missing", () => undefined));
+      expect(error).to.be.instanceOf(FtpPermError);
+      expect(error).to.include({ code: 550, response: "550 Failed to open file." });
+      await until(() => srv.openConnections() === 1, "only the control connection remaining");
+      expect(await ftp.pwd()).to.equal("/");
+    });
+
+    it("rejects with FtpTempError when the server sends 451 after all the data", async function () {
+      const srv = await fixtures.server();
+      srv.handle("RETR", async (s) => {
+        s.reply(150, "Here it comes.");
+        await s.sendData(patternBytes(0, 5000));
+        s.reply(451, "Local error in processing.");
+      });
+      const ftp = await fixtures.client(srv);
+      const blocks: Buffer[] = [];
+      const error = await rejectionOf(ftp.retrbinary("RETR /f", (block) => blocks.push(block)));
+      expect(error).to.be.instanceOf(FtpTempError);
+      expect(error).to.include({ code: 451, response: "451 Local error in processing." });
+      expect(await ftp.voidcmd("NOOP")).to.equal("200 NOOP ok.");
+    });
+  });
+
+  describe("retrlines", function () {
+    it("calls back per line with TYPE A, line ends stripped and a last line without newline kept", async function () {
+      const srv = await fixtures.server({ files: { "/notes.txt": "alpha\nbeta\n\ngamma \u00e9t\u00e9\nno newline at the end" } });
+      const ftp = await fixtures.client(srv);
+      const lines: string[] = [];
+      expect(await ftp.retrlines("RETR /notes.txt", (line) => lines.push(line))).to.equal("226 Transfer complete.");
+      expect(lines).to.deep.equal(["alpha", "beta", "", "gamma \u00e9t\u00e9", "no newline at the end"]);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE A", "EPSV", "RETR /notes.txt"]);
+    });
+
+    it("splits CRLF, LF and lone CR line ends as ftplib's universal newlines do", async function () {
+      const srv = await fixtures.server();
+      serveRaw(srv, "a\r\nb\nc\rd\r\n\r\ne");
+      const ftp = await fixtures.client(srv);
+      const lines: string[] = [];
+      await ftp.retrlines("RETR /raw", (line) => lines.push(line));
+      expect(lines).to.deep.equal(["a", "b", "c", "d", "", "e"]);
+    });
+
+    it("returns a stream of lines without a callback", async function () {
+      const srv = await fixtures.server({ files: { "/notes.txt": "one\ntwo\nthree\n" } });
+      const ftp = await fixtures.client(srv);
+      const lines: string[] = [];
+      for await (const line of ftp.retrlines("RETR /notes.txt")) lines.push(line as string);
+      expect(lines).to.deep.equal(["one", "two", "three"]);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE A", "EPSV", "RETR /notes.txt"]);
+    });
+
+    it("prints each line when awaited without a callback, as ftplib's default callback does", async function () {
+      const srv = await fixtures.server({ files: { "/notes.txt": "one\ntwo\n" } });
+      const ftp = await fixtures.client(srv);
+      const log = sinon.stub(console, "log");
+      let reply: string;
+      try {
+        reply = await ftp.retrlines("RETR /notes.txt");
+      } finally {
+        log.restore();
+      }
+      expect(reply).to.equal("226 Transfer complete.");
+      expect(log.args).to.deep.equal([["one"], ["two"]]);
+    });
+
+    it("rejects with FtpTempError for a missing path (450 to LIST)", async function () {
+      const srv = await fixtures.server();
+      const ftp = await fixtures.client(srv);
+      const error = await rejectionOf(ftp.retrlines("LIST /nowhere", () => undefined));
+      expect(error).to.be.instanceOf(FtpTempError);
+      expect(error).to.include({ code: 450 });
+    });
+  });
+
+  describe("storbinary", function () {
+    it("uploads a Readable, calling back per block of at most blocksize, and resolves to the 226", async function () {
+      const srv = await fixtures.server();
+      const ftp = await fixtures.client(srv);
+      const data = patternBytes(0, 100_000);
+      const blocks: Buffer[] = [];
+      const reply = await ftp.storbinary("STOR /up.bin", Readable.from([data.subarray(0, 70_000), data.subarray(70_000)]), {
+        blocksize: 8192,
+        callback: (block) => blocks.push(Buffer.from(block)),
+      });
+      expect(reply).to.equal("226 Transfer complete.");
+      expect(srv.vfs.get("/up.bin")!.equals(data)).to.equal(true);
+      expect(Buffer.concat(blocks).equals(data)).to.equal(true);
+      expect(blocks.every((block) => block.length <= 8192)).to.equal(true);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "STOR /up.bin"]);
+    });
+
+    it("takes ftplib's positional blocksize, callback and rest", async function () {
+      const srv = await fixtures.server({ files: { "/up.bin": patternBytes(0, 1000) } });
+      const ftp = await fixtures.client(srv);
+      const blocks: Buffer[] = [];
+      await ftp.storbinary("STOR /up.bin", patternBytes(600, 900), 256, (block) => blocks.push(block), 600);
+      expect(blocks.map((block) => block.length)).to.deep.equal([256, 256, 256, 132]);
+      const stored = srv.vfs.get("/up.bin")!;
+      expect(stored.length).to.equal(1500);
+      expect(patternMismatch(stored)).to.equal(-1);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "REST 600", "STOR /up.bin"]);
+    });
+
+    it("rejects a 553 with FtpPermError", async function () {
+      const srv = await fixtures.server();
+      const ftp = await fixtures.client(srv);
+      const error = await rejectionOf(ftp.storbinary("STOR /no/such/dir/f", Buffer.from("x")));
+      expect(error).to.be.instanceOf(FtpPermError);
+      expect(error).to.include({ code: 553 });
+      expect(await ftp.pwd()).to.equal("/");
+    });
+  });
+
+  describe("storlines", function () {
+    it("sends every line end as CRLF in TYPE A, calling back with each line as sent", async function () {
+      const srv = await fixtures.server();
+      const wire = captureStor(srv);
+      const ftp = await fixtures.client(srv);
+      const sent: string[] = [];
+      const source = Readable.from([Buffer.from("one\ntwo\r"), Buffer.from("\nthr"), Buffer.from("ee\rfour")]);
+      const reply = await ftp.storlines("STOR /notes.txt", source, (line) => sent.push(line.toString()));
+      expect(reply).to.equal("226 Transfer complete.");
+      expect(wire.map(String)).to.deep.equal(["one\r\ntwo\r\nthree\rfour\r\n"]);
+      expect(sent).to.deep.equal(["one\r\n", "two\r\n", "three\rfour\r\n"]);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE A", "EPSV", "STOR /notes.txt"]);
+    });
+
+    it("stores the text the server rebuilds from CRLF", async function () {
+      const srv = await fixtures.server();
+      const ftp = await fixtures.client(srv);
+      await ftp.storlines("STOR /notes.txt", "alpha\nbeta\n\ngamma");
+      expect(srv.vfs.get("/notes.txt")!.toString()).to.equal("alpha\nbeta\n\ngamma\n");
+    });
+    it("errors on a line longer than maxline, as ftplib does, and the client stays usable", async function () {
+      const srv = await fixtures.server();
+      const ftp = await fixtures.client(srv);
+      const error = await rejectionOf(ftp.storlines("STOR /notes.txt", Readable.from(["short\n", "y".repeat(5000), "y".repeat(5000)])));
+      expect(error).to.include({ code: "ERR_FTP_LINE_TOO_LONG" });
+      expect(await ftp.pwd()).to.equal("/");
+    });
+  });
+
+  describe("mlsd", function () {
+    it("yields [name, facts] with fact names lower-cased", async function () {
+      const srv = await fixtures.server();
+      srv.handle("MLSD", async (s) => {
+        s.reply(150, "Here comes the directory listing.");
+        await s.sendData("Type=cdir;Modify=20240115123456; .\r\nType=file;Size=3;UNIX.mode=0644; a file.txt\r\nTYPE=dir; sub\r\n");
+        s.reply(226, "Directory send OK.");
+      });
+      const ftp = await fixtures.client(srv);
+      const entries: Array<[string, Record<string, string>]> = [];
+      for await (const entry of ftp.mlsd("/pub")) entries.push(entry);
+      expect(entries).to.deep.equal([
+        [".", { type: "cdir", modify: "20240115123456" }],
+        ["a file.txt", { type: "file", size: "3", "unix.mode": "0644" }],
+        ["sub", { type: "dir" }],
+      ]);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE A", "EPSV", "MLSD /pub"]);
+    });
+
+    it("asks for the facts with OPTS MLST first, and lists the current directory without a path", async function () {
+      const srv = await fixtures.server({ files: { "/pub/a.txt": "abc", "/pub/sub/": "" } });
+      const ftp = await fixtures.client(srv);
+      await ftp.cwd("/pub");
+      const entries: Array<[string, Record<string, string>]> = [];
+      for await (const entry of ftp.mlsd("", ["type", "size", "perm"])) entries.push(entry);
+      expect(entries).to.deep.equal([
+        [".", { type: "cdir", perm: "flcdmpe" }],
+        ["..", { type: "pdir", perm: "flcdmpe" }],
+        ["a.txt", { type: "file", size: "3", perm: "adfrw" }],
+        ["sub", { type: "dir", perm: "flcdmpe" }],
+      ]);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["CWD /pub", "OPTS MLST type;size;perm;", "TYPE A", "EPSV", "MLSD"]);
+    });
+
+    it("rejects a 550 with FtpPermError", async function () {
+      const srv = await fixtures.server();
+      const ftp = await fixtures.client(srv);
+      const listing = ftp.mlsd("/nowhere");
+      const error = await rejectionOf(listing.next());
+      expect(error).to.be.instanceOf(FtpPermError);
+      expect(error).to.include({ code: 550 });
+    });
+  });
+
+  describe("nlst and dir", function () {
+    it("nlst resolves to the names, with its arguments on the NLST line", async function () {
+      const srv = await fixtures.server({ files: { "/pub/a.txt": "a", "/pub/b.txt": "b", "/top.txt": "t" } });
+      const ftp = await fixtures.client(srv);
+      expect(await ftp.nlst()).to.deep.equal(["pub", "top.txt"]);
+      expect(await ftp.nlst("/pub")).to.deep.equal(["/pub/a.txt", "/pub/b.txt"]);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE A", "EPSV", "NLST", "TYPE A", "EPSV", "NLST /pub"]);
+    });
+
+    it("nlst rejects a 450 with FtpTempError", async function () {
+      const srv = await fixtures.server();
+      const ftp = await fixtures.client(srv);
+      expect(await rejectionOf(ftp.nlst("/nowhere"))).to.be.instanceOf(FtpTempError);
+    });
+
+    it("dir calls back per LIST line, skipping empty arguments", async function () {
+      const srv = await fixtures.server({ files: { "/pub/a.txt": "a", "/pub/sub/": "" } });
+      const ftp = await fixtures.client(srv);
+      const lines: string[] = [];
+      await ftp.dir("", "-la", "/pub", (line) => lines.push(line));
+      expect(names(lines)).to.deep.equal(["a.txt", "sub"]);
+      expect(lines[0]).to.match(/^-rw-r--r-- +1 ftp +ftp +1 /);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE A", "EPSV", "LIST -la /pub"]);
+    });
+
+    it("dir prints the lines without a callback", async function () {
+      const srv = await fixtures.server({ files: { "/a.txt": "a" } });
+      const ftp = await fixtures.client(srv);
+      const log = sinon.stub(console, "log");
+      try {
+        await ftp.dir();
+      } finally {
+        log.restore();
+      }
+      expect(names(log.args.map((args) => args[0] as string))).to.deep.equal(["a.txt"]);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE A", "EPSV", "LIST"]);
+    });
+  });
+
+  describe("passive data connections", function () {
+    it("uses EPSV first", async function () {
+      const srv = await fixtures.server({ files: { "/a.txt": "a" } });
+      const ftp = await fixtures.client(srv);
+      await ftp.retrbinary("RETR /a.txt", () => undefined);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "RETR /a.txt"]);
+    });
+
+    for (const [code, text] of [[500, "Unknown command."], [502, "EPSV not implemented."]] as const) {
+      it(`falls back to PASV when EPSV gets ${code}, and keeps to PASV afterwards`, async function () {
+        const srv = await fixtures.server({ files: { "/a.txt": "hello" } });
+        srv.handle("EPSV", (s) => s.reply(code, text));
+        const ftp = await fixtures.client(srv);
+        const blocks: Buffer[] = [];
+        await ftp.retrbinary("RETR /a.txt", (block) => blocks.push(block));
+        expect(await ftp.nlst()).to.deep.equal(["a.txt"]);
+        expect(Buffer.concat(blocks).toString()).to.equal("hello");
+        expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "PASV", "RETR /a.txt", "TYPE A", "PASV", "NLST"]);
+      });
+    }
+
+    it("uses PASV alone with useEpsv: false", async function () {
+      const srv = await fixtures.server({ files: { "/a.txt": "a" } });
+      const ftp = await fixtures.client(srv, { useEpsv: false });
+      await ftp.retrbinary("RETR /a.txt", () => undefined);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "PASV", "RETR /a.txt"]);
+    });
+
+    it("ignores the host in a 227 reply and connects to the control connection's peer", async function () {
+      const srv = await fixtures.server({ files: { "/a.txt": "from the real server" } });
+      srv.handle("PASV", async (s) => {
+        const port = await s.passiveListen();
+        // A host the client must never be sent to.
+        s.reply(227, `Entering Passive Mode (10,255,255,1,${port >> 8},${port & 255}).`);
+      });
+      const ftp = await fixtures.client(srv, { useEpsv: false });
+      const blocks: Buffer[] = [];
+      await ftp.retrbinary("RETR /a.txt", (block) => blocks.push(block));
+      expect(Buffer.concat(blocks).toString()).to.equal("from the real server");
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "PASV", "RETR /a.txt"]);
+    });
+
+    it("connects to the host in a 227 reply with trustPasvHost", async function () {
+      const srv = await fixtures.server();
+      // Another machine, as far as the client can tell: 127.0.0.2 serves the data.
+      const elsewhere = net.createServer((socket) => socket.end("from 127.0.0.2"));
+      elsewhere.listen(0, "127.0.0.2");
+      await once(elsewhere, "listening");
+      try {
+        const port = (elsewhere.address() as net.AddressInfo).port;
+        srv.handle("PASV", (s) => s.reply(227, `Entering Passive Mode (127,0,0,2,${port >> 8},${port & 255}).`));
+        srv.handle("RETR", (s) => {
+          s.reply(150, "Here it comes.");
+          s.reply(226, "Transfer complete.");
+        });
+        const ftp = await fixtures.client(srv, { useEpsv: false, trustPasvHost: true });
+        const blocks: Buffer[] = [];
+        await ftp.retrbinary("RETR /a.txt", (block) => blocks.push(block));
+        expect(Buffer.concat(blocks).toString()).to.equal("from 127.0.0.2");
+      } finally {
+        elsewhere.close();
+      }
+    });
+
+    it("fails the transfer with FtpConnectionError when the trusted PASV host refuses", async function () {
+      const srv = await fixtures.server({ files: { "/a.txt": "a" } });
+      srv.handle("PASV", async (s) => {
+        const port = await s.passiveListen();
+        s.reply(227, `Entering Passive Mode (127,0,0,2,${port >> 8},${port & 255}).`);
+      });
+      const ftp = await fixtures.client(srv, { useEpsv: false, trustPasvHost: true });
+      const error = await rejectionOf(ftp.retrbinary("RETR /a.txt", () => undefined));
+      expect(error).to.be.instanceOf(FtpConnectionError);
+      expect(error.message).to.include("127.0.0.2");
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "PASV"]);
+    });
+  });
+
+  it("runs transfers back to back on one client, and leaves no data connection behind", async function () {
+    const srv = await fixtures.server({ files: { "/a.bin": patternFile(70_000) } });
+    const ftp = await fixtures.client(srv);
+    for (let i = 0; i < 3; i++) {
+      const blocks: Buffer[] = [];
+      await ftp.retrbinary("RETR /a.bin", (block) => blocks.push(block));
+      expect(patternMismatch(Buffer.concat(blocks))).to.equal(-1);
+      await pipeline(Readable.from([patternBytes(0, 1000)]), ftp.storbinary(`STOR /copy${i}.bin`));
+    }
+    await until(() => srv.openConnections() === 1, "only the control connection remaining");
+    expect(srv.vfs.paths().filter((path) => path.startsWith("/copy"))).to.have.length(3);
+  });
+});

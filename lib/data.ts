@@ -72,10 +72,13 @@ function connectData(session: Session, host: string, port: number): Promise<net.
     socket.once("connect", onConnect);
     socket.once("error", onError);
     if (timeout > 0) {
-      timer = setTimeout(
-        () => settle(new FtpTimeoutError(`data connection to ${host}:${port} timed out after ${timeout} ms`)),
-        timeout,
-      );
+      timer = setTimeout(() => {
+        const error = new FtpTimeoutError(`data connection to ${host}:${port} timed out after ${timeout} ms`);
+        // Every expired timeout closes the client (FtpOptions.timeout), so
+        // no operation can go on against a server in an unknown state.
+        session.control.close(error);
+        settle(error);
+      }, timeout);
     }
   });
 }
@@ -124,10 +127,14 @@ export async function openActive(session: Session): Promise<PendingData> {
       let timer: NodeJS.Timeout | undefined;
       const expired = new Promise<never>((_, reject) => {
         if (timeout > 0) {
-          timer = setTimeout(
-            () => reject(new FtpTimeoutError(`the server did not open the data connection within ${timeout} ms`)),
-            timeout,
-          );
+          timer = setTimeout(() => {
+            const error = new FtpTimeoutError(`the server did not open the data connection within ${timeout} ms`);
+            // The server still owes a reply to the transfer command (425, or
+            // the 226 of a connection it opens late); with no way to tell it
+            // apart from the next command's reply, the connection is done.
+            session.control.close(error);
+            reject(error);
+          }, timeout);
         }
       });
       try {

@@ -115,7 +115,12 @@ export class DownloadStream extends Readable {
 
   override _read(): void {
     const socket = this.transfer?.socket;
-    if (socket?.isPaused()) socket.resume();
+    if (socket?.isPaused()) {
+      socket.resume();
+      // Restart the idle clock: the time spent paused was the consumer's, and
+      // a timer due right now must not blame the server before it can send.
+      if (socket.timeout) socket.setTimeout(socket.timeout);
+    }
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

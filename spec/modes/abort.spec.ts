@@ -1,0 +1,293 @@
+/**
+ * Issue 3: abort() (ABOR after Telnet IP + Synch), the 426-then-226 pair,
+ * and the same path taken by a transfer stream's destroy() and AbortSignal.
+ * After each, the client must be in sync: the next command gets its own reply.
+ */
+import { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { expect } from "chai";
+import { FtpProtoError, FtpTempError, type FTP } from "../../lib/index.js";
+import { patternBytes, patternFile, patternMismatch, type FixtureServer } from "../../fixtures/server.js";
+import { Harness, rejection } from "./helpers.js";
+
+const MiB = 1024 * 1024;
+const FILES = { "/big.bin": patternFile(64 * MiB), "/small.txt": "small\n" };
+
+/** Reads `stream` until at least `bytes` arrived, checking the pattern on the way; leaves it paused. */
+async function readAtLeast(stream: Readable, bytes: number): Promise<number> {
+  let received = 0;
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      if (patternMismatch(chunk, received) !== -1) reject(new Error(`pattern mismatch near ${received}`));
+      received += chunk.length;
+      if (received >= bytes) {
+        stream.off("data", onData);
+        stream.pause();
+        resolve(received);
+      }
+    };
+    stream.on("data", onData);
+    stream.once("error", reject);
+  });
+}
+
+/** Resolves with the stream's error (or undefined if it closes without one). */
+function streamError(stream: Readable | Writable): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    stream.once("error", resolve);
+    stream.once("close", () => resolve(stream.errored ?? undefined));
+  });
+}
+
+/** The client answers correctly to a few ordinary commands: nothing stray is left on the connection. */
+async function expectInSync(ftp: FTP): Promise<void> {
+  expect(await ftp.pwd()).to.equal("/");
+  expect(await ftp.sendcmd("NOOP")).to.match(/^200 /);
+  expect(await ftp.size("/small.txt")).to.equal(6);
+  expect(await ftp.nlst("/small.txt")).to.deep.equal(["/small.txt"]);
+}
+
+for (const mode of ["passive", "active"] as const) {
+  describe(`abort (${mode})`, () => {
+    const harness = new Harness();
+    let srv: FixtureServer;
+
+    beforeEach(async () => {
+      srv = await harness.server({ files: FILES });
+    });
+    afterEach(() => harness.close());
+
+    async function client(): Promise<FTP> {
+      const ftp = await harness.client(srv);
+      ftp.setPasv(mode === "passive");
+      return ftp;
+    }
+
+    it("abort() half-way through a 64 MiB download, then pwd() on the same client works", async () => {
+      const ftp = await client();
+      const download = ftp.retrbinary("RETR /big.bin");
+      const failed = streamError(download);
+      const received = await readAtLeast(download, 32 * MiB);
+      expect(received).to.be.lessThan(64 * MiB);
+      const reply = await ftp.abort();
+      expect(reply).to.match(/^(225|226|426) /);
+      // The stream did not get all the bytes, so it must not look like success.
+      const error = await failed;
+      expect(error).to.be.instanceOf(Error);
+      expect(download.readableEnded).to.equal(false);
+      expect(srv.commands).to.include("ABOR");
+      expect(await ftp.pwd()).to.equal("/");
+      await expectInSync(ftp);
+    });
+
+    it("destroy() of a download stream sends ABOR, reads the 426 and 226, and leaves the client usable", async () => {
+      const ftp = await client();
+      const download = ftp.retrbinary("RETR /big.bin");
+      await readAtLeast(download, 4 * MiB);
+      const closed = new Promise((resolve) => download.once("close", resolve));
+      download.destroy();
+      await closed;
+      await srv.waitForCommand("ABOR", { from: 0 });
+      await expectInSync(ftp);
+      const after = srv.commands.slice(srv.commands.indexOf("ABOR"));
+      expect(after.slice(0, 2)).to.deep.equal(["ABOR", "PWD"]);
+    });
+
+    it("an AbortSignal aborts a download the same way: AbortError on the stream, ABOR on the wire, client usable", async () => {
+      const ftp = await client();
+      const controller = new AbortController();
+      const download = ftp.retrbinary("RETR /big.bin", { signal: controller.signal });
+      const failed = streamError(download);
+      await readAtLeast(download, 4 * MiB);
+      controller.abort();
+      const error = await failed;
+      expect(error?.name).to.equal("AbortError");
+      await srv.waitForCommand("ABOR", { from: 0 });
+      await expectInSync(ftp);
+    });
+
+    it("a signal aborted before the transfer starts sends neither ABOR nor RETR", async () => {
+      const ftp = await client();
+      const download = ftp.retrbinary("RETR /big.bin", { signal: AbortSignal.abort() });
+      const error = await streamError(download);
+      expect(error?.name).to.equal("AbortError");
+      await expectInSync(ftp);
+      expect(srv.commands.some((line) => line.startsWith("RETR"))).to.equal(false);
+    });
+
+    it("an AbortSignal aborts an upload: ABOR, the partial file stays, client usable", async () => {
+      const ftp = await client();
+      const controller = new AbortController();
+      const upload = ftp.storbinary("STOR /up.bin", { signal: controller.signal });
+      let sent = 0;
+      const source = new Readable({
+        read() {
+          if (sent >= 2 * MiB) {
+            controller.abort();
+            return;
+          }
+          this.push(patternBytes(sent, 64 * 1024));
+          sent += 64 * 1024;
+        },
+      });
+      const error = await rejection(pipeline(source, upload));
+      expect((error as Error).name).to.equal("AbortError");
+      await srv.waitForCommand("ABOR", { from: 0 });
+      await expectInSync(ftp);
+      const stored = srv.vfs.get("/up.bin");
+      expect(stored, "the server kept what arrived").to.not.equal(undefined);
+      expect(patternMismatch(stored!)).to.equal(-1);
+    });
+
+    it("destroying a retrlines stream aborts its download", async () => {
+      srv.vfs.set("/many.txt", Buffer.from(Array.from({ length: 200_000 }, (_, i) => `line ${i}\n`).join("")));
+      const ftp = await client();
+      const lines = ftp.retrlines("RETR /many.txt");
+      let count = 0;
+      for await (const line of lines) {
+        expect(line).to.equal(`line ${count}`);
+        if (++count === 1000) break; // for-await's break destroys the stream
+      }
+      await srv.waitForCommand("ABOR", { from: 0 });
+      await expectInSync(ftp);
+    });
+
+    it("abort() during ntransfercmd closes the caller's socket and frees the queue", async () => {
+      const ftp = await client();
+      const [socket, size] = await ftp.ntransfercmd("RETR /big.bin");
+      expect(size).to.equal(64 * MiB);
+      const closed = new Promise((resolve) => socket.once("close", resolve));
+      socket.resume();
+      const reply = await ftp.abort();
+      expect(reply).to.match(/^(225|226|426) /);
+      await closed;
+      expect(socket.destroyed).to.equal(true);
+      await expectInSync(ftp);
+    });
+  });
+}
+
+describe("abort() replies", () => {
+  const harness = new Harness();
+  let srv: FixtureServer;
+
+  beforeEach(async () => {
+    srv = await harness.server({ files: FILES });
+  });
+  afterEach(() => harness.close());
+
+  it("with no transfer running, sends ABOR and resolves to the 225", async () => {
+    const ftp = await harness.client(srv);
+    expect(await ftp.abort()).to.equal("225 No transfer to abort.");
+    await expectInSync(ftp);
+  });
+
+  it("puts Telnet IP and Synch (IAC IP IAC DM) in front of ABOR, in band", async () => {
+    const raw: Buffer[] = [];
+    srv.once("NOOP", (s) => {
+      s.socket.on("data", (chunk: Buffer) => raw.push(chunk));
+      s.reply(200, "NOOP ok.");
+    });
+    const ftp = await harness.client(srv);
+    await ftp.sendcmd("NOOP");
+    await ftp.abort();
+    expect(Buffer.concat(raw).equals(Buffer.from([0xff, 0xf4, 0xff, 0xf2, ...Buffer.from("ABOR\r\n")]))).to.equal(true);
+  });
+
+  it("accepts 226 as the reply to a lone ABOR", async () => {
+    srv.once("ABOR", (s) => s.reply(226, "Abort successful."));
+    const ftp = await harness.client(srv);
+    expect(await ftp.abort()).to.equal("226 Abort successful.");
+    await expectInSync(ftp);
+  });
+
+  it("rejects any other reply with FtpProtoError (as ftplib's error_proto), and stays usable", async () => {
+    srv.once("ABOR", (s) => s.reply(500, "Unknown command."));
+    const ftp = await harness.client(srv);
+    const error = await rejection(ftp.abort());
+    expect(error).to.be.instanceOf(FtpProtoError);
+    expect((error as FtpProtoError).response).to.equal("500 Unknown command.");
+    await expectInSync(ftp);
+  });
+
+  it("reads the 426-then-226 pair of an aborted raw transfer: the next command gets its own reply", async () => {
+    // A server that sends the transfer's 426 and ABOR's 226 back to back, as vsftpd does.
+    srv.handle("RETR", async (s) => {
+      s.reply(150, "Here it comes.");
+      const sock = await s.openData();
+      sock.write(patternBytes(0, 1000));
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (s.abortRequested || s.closed) {
+            clearInterval(poll);
+            resolve();
+          }
+        }, 2);
+      });
+    });
+    srv.handle("ABOR", (s) => {
+      s.abortTransfer();
+      s.send("426 Connection closed; transfer aborted.\r\n226 ABOR successful.\r\n");
+    });
+    const ftp = await harness.client(srv);
+    const [socket] = await ftp.ntransfercmd("RETR /big.bin");
+    socket.resume();
+    expect(await ftp.abort()).to.equal("226 ABOR successful.");
+    expect(await ftp.pwd()).to.equal("/");
+    expect(await ftp.sendcmd("NOOP")).to.equal("200 NOOP ok.");
+  });
+
+  it("when the transfer had just finished (226 first, then ABOR's 225), reads both and stays in sync", async () => {
+    srv.handle("RETR", async (s) => {
+      s.reply(150, "Here it comes.");
+      await s.sendData("all of it");
+      // Hold the 226 until ABOR has crossed it on the wire.
+      await srv.waitForCommand("ABOR", { from: 0 });
+      s.reply(226, "Transfer complete.");
+    });
+    const ftp = await harness.client(srv);
+    const [socket] = await ftp.ntransfercmd("RETR /small.txt");
+    socket.resume();
+    await new Promise((resolve) => socket.once("end", resolve));
+    const aborted = ftp.abort();
+    const pwd = ftp.pwd();
+    expect(await aborted).to.match(/^22[56] /);
+    expect(await pwd).to.equal("/");
+    await expectInSync(ftp);
+  });
+
+  it("the same race through a stream: abort() after the last byte but before the 226", async () => {
+    srv.handle("RETR", async (s) => {
+      s.reply(150, "Here it comes.");
+      await s.sendData("all of it");
+      await srv.waitForCommand("ABOR", { from: 0 });
+      s.reply(226, "Transfer complete.");
+    });
+    const ftp = await harness.client(srv);
+    const download = ftp.retrbinary("RETR /small.txt");
+    const gotData = new Promise((resolve) => download.once("data", resolve));
+    const outcome = new Promise((resolve) => {
+      download.once("end", () => resolve("end"));
+      download.once("error", (error) => resolve(error));
+    });
+    await gotData;
+    const aborted = ftp.abort();
+    const pwd = ftp.pwd();
+    expect(await aborted).to.match(/^22[56] /);
+    expect(await pwd).to.equal("/");
+    await outcome;
+    await expectInSync(ftp);
+  });
+
+  it("a stream aborted by abort() errors with the transfer's 426, never ends", async () => {
+    const ftp = await harness.client(srv);
+    const download = ftp.retrbinary("RETR /big.bin");
+    const failed = streamError(download);
+    await readAtLeast(download, MiB);
+    await ftp.abort();
+    const error = await failed;
+    expect(error).to.be.instanceOf(FtpTempError);
+    expect((error as FtpTempError).code).to.equal(426);
+    await expectInSync(ftp);
+  });
+});

@@ -1,0 +1,284 @@
+/**
+ * Issue 3: `timeout` bounds the connect, every reply, and every wait on a
+ * data connection. Expiry fails the running operation with FtpTimeoutError
+ * and closes the client; nothing hangs. Each spec's own mocha timeout is far
+ * below the 30 s default, so a client that ignored the option would fail here.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import net from "node:net";
+import { expect } from "chai";
+import { FtpError, FtpTimeoutError, type FTP } from "../../lib/index.js";
+import { patternFile, type FixtureServer } from "../../fixtures/server.js";
+import { collect, Harness, rejection } from "./helpers.js";
+
+const TIMEOUT = 300;
+const FILES = { "/f.bin": patternFile(1000), "/big.bin": patternFile(8 * 1024 * 1024) };
+
+/** After a timeout the client is closed, and says so to every later call. */
+async function expectClosed(ftp: FTP): Promise<void> {
+  expect(ftp.closed).to.equal(true);
+  const later = await rejection(ftp.pwd());
+  expect(later).to.be.instanceOf(FtpError);
+  expect(later).to.not.be.instanceOf(FtpTimeoutError);
+}
+
+/** A handler that never answers. */
+const silent = (): void => undefined;
+
+describe("timeouts", function () {
+  this.timeout(5000);
+  const harness = new Harness();
+  let srv: FixtureServer;
+
+  beforeEach(async () => {
+    srv = await harness.server({ files: FILES });
+  });
+  afterEach(() => harness.close());
+
+  it("FtpTimeoutError is an FtpError with code ERR_FTP_TIMEOUT", () => {
+    const error = new FtpTimeoutError("x");
+    expect(error).to.be.instanceOf(FtpError);
+    expect(error.code).to.equal("ERR_FTP_TIMEOUT");
+  });
+
+  describe("active mode", () => {
+    it("a server that answers 150 but never connects: the transfer fails with FtpTimeoutError and the client is closed", async () => {
+      srv.handle("RETR", (s) => s.reply(150, "Opening BINARY mode data connection."));
+      const ftp = await harness.client(srv, { timeout: TIMEOUT, passive: false });
+      const error = await rejection(collect(ftp.retrbinary("RETR /f.bin")));
+      expect(error).to.be.instanceOf(FtpTimeoutError);
+      expect((error as Error).message).to.contain(`${TIMEOUT} ms`);
+      expect(srv.commands.some((line) => line.startsWith("PORT "))).to.equal(true);
+      await expectClosed(ftp);
+    });
+
+    it("the same through ntransfercmd", async () => {
+      srv.handle("RETR", (s) => s.reply(150, "Opening BINARY mode data connection."));
+      const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      ftp.setPasv(false);
+      const error = await rejection(ftp.ntransfercmd("RETR /f.bin"));
+      expect(error).to.be.instanceOf(FtpTimeoutError);
+      await expectClosed(ftp);
+    });
+
+    it("the same for an upload, with the timeout given to connect()", async () => {
+      srv.handle("STOR", (s) => s.reply(150, "Ok to send data."));
+      const ftp = harness.bare({ passive: false });
+      await ftp.connect(srv.host, srv.port, { timeout: TIMEOUT });
+      await ftp.login("user", "pass");
+      const error = await rejection(ftp.storbinary("STOR /up.bin", Buffer.from("data")));
+      expect(error).to.be.instanceOf(FtpTimeoutError);
+      await expectClosed(ftp);
+    });
+
+    it("queued calls behind the stuck transfer fail too, and none hangs", async () => {
+      srv.handle("RETR", (s) => s.reply(150, "Opening BINARY mode data connection."));
+      const ftp = await harness.client(srv, { timeout: TIMEOUT, passive: false });
+      const transfer = rejection(collect(ftp.retrbinary("RETR /f.bin")));
+      const queued = rejection(ftp.pwd());
+      expect(await transfer).to.be.instanceOf(FtpTimeoutError);
+      const error = await queued;
+      expect(error).to.be.instanceOf(FtpError);
+    });
+  });
+
+  describe("a server that stops answering", () => {
+    it("no reply to a command: FtpTimeoutError, client closed", async () => {
+      srv.handle("PWD", silent);
+      const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      const error = await rejection(ftp.pwd());
+      expect(error).to.be.instanceOf(FtpTimeoutError);
+      expect((error as Error).message).to.contain(`${TIMEOUT} ms`);
+      await expectClosed(ftp);
+      expect(srv.lastSession!.closed || (await waitClosed(srv))).to.equal(true);
+    });
+
+    it("no welcome: connect() fails with FtpTimeoutError", async () => {
+      srv.onConnect(silent);
+      const ftp = harness.bare({ timeout: TIMEOUT });
+      const error = await rejection(ftp.connect(srv.host, srv.port));
+      expect(error).to.be.instanceOf(FtpTimeoutError);
+      expect(ftp.closed).to.equal(true);
+    });
+
+    it("no reply to login's USER", async () => {
+      srv.handle("USER", silent);
+      const ftp = harness.bare({ timeout: TIMEOUT });
+      await ftp.connect(srv.host, srv.port);
+      expect(await rejection(ftp.login("user", "pass"))).to.be.instanceOf(FtpTimeoutError);
+      await expectClosed(ftp);
+    });
+
+    it("no reply to EPSV", async () => {
+      srv.handle("EPSV", silent);
+      const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      expect(await rejection(ftp.nlst())).to.be.instanceOf(FtpTimeoutError);
+      await expectClosed(ftp);
+    });
+
+    it("no 1xx to RETR", async () => {
+      srv.handle("RETR", silent);
+      const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      expect(await rejection(collect(ftp.retrbinary("RETR /f.bin")))).to.be.instanceOf(FtpTimeoutError);
+      await expectClosed(ftp);
+    });
+
+    it("no final reply after the data: the download errors (never ends) with FtpTimeoutError", async () => {
+      srv.handle("RETR", async (s) => {
+        s.reply(150, "Here it comes.");
+        await s.sendData("all the data");
+      });
+      const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      const download = ftp.retrbinary("RETR /f.bin");
+      let ended = false;
+      download.on("end", () => {
+        ended = true;
+      });
+      expect(await rejection(collect(download))).to.be.instanceOf(FtpTimeoutError);
+      expect(ended).to.equal(false);
+      await expectClosed(ftp);
+    });
+
+    it("no final reply after an upload: the upload errors (never finishes) with FtpTimeoutError", async () => {
+      srv.handle("STOR", async (s) => {
+        s.reply(150, "Ok to send data.");
+        await s.receiveAll();
+      });
+      const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      expect(await rejection(ftp.storbinary("STOR /up.bin", Buffer.from("payload")))).to.be.instanceOf(FtpTimeoutError);
+      await expectClosed(ftp);
+    });
+
+    it("no final reply after ntransfercmd: voidresp() rejects with FtpTimeoutError", async () => {
+      srv.handle("RETR", async (s) => {
+        s.reply(150, "Here it comes.");
+        await s.sendData("x");
+      });
+      const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      const [socket] = await ftp.ntransfercmd("RETR /f.bin");
+      await collect(socket);
+      expect(await rejection(ftp.voidresp())).to.be.instanceOf(FtpTimeoutError);
+      await expectClosed(ftp);
+    });
+
+    it("a data connection that goes silent mid-download", async () => {
+      srv.handle("RETR", async (s) => {
+        s.reply(150, "Here it comes.");
+        const sock = await s.openData();
+        sock.write(Buffer.alloc(1000, 1));
+        await s.sleep(5000);
+      });
+      const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      const download = ftp.retrbinary("RETR /f.bin");
+      let received = 0;
+      download.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+      });
+      expect(await rejection(collect(download))).to.be.instanceOf(FtpTimeoutError);
+      expect(received).to.equal(1000);
+      await expectClosed(ftp);
+    });
+
+    it("a server that never answers ABOR", async () => {
+      srv.handle("ABOR", silent);
+      const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      expect(await rejection(ftp.abort())).to.be.instanceOf(FtpTimeoutError);
+      await expectClosed(ftp);
+    });
+  });
+
+  describe("what is not a timeout", () => {
+    it("a slow consumer pausing a download is backpressure, not a dead server", async () => {
+      const ftp = await harness.client(srv, { timeout: TIMEOUT, highWaterMark: 64 * 1024 });
+      const download = ftp.retrbinary("RETR /big.bin");
+      const first = await new Promise<Buffer>((resolve) => download.once("data", resolve));
+      download.pause();
+      // Stay paused for longer than the timeout, then read the rest.
+      await new Promise((resolve) => setTimeout(resolve, TIMEOUT * 2));
+      const rest = await collect(download);
+      expect(first.length + rest.length).to.equal(8 * 1024 * 1024);
+      expect(await ftp.pwd()).to.equal("/");
+    });
+
+    it("an idle client between commands", async () => {
+      const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      await new Promise((resolve) => setTimeout(resolve, TIMEOUT * 2));
+      expect(await ftp.pwd()).to.equal("/");
+      expect(ftp.closed).to.equal(false);
+    });
+
+    it("timeout: 0 waits as long as it takes", async () => {
+      srv.once("PWD", async (s, arg) => {
+        await s.sleep(300);
+        await s.defaultHandler("PWD", arg);
+      });
+      const ftp = await harness.client(srv, { timeout: 0 });
+      expect(await ftp.pwd()).to.equal("/");
+    });
+  });
+
+  describe("TCP handshakes that never complete", () => {
+    let listener: HangingListener;
+
+    beforeEach(async () => {
+      listener = await HangingListener.start();
+    });
+    afterEach(() => listener.close());
+
+    it("connect() fails with FtpTimeoutError", async () => {
+      const ftp = harness.bare({ timeout: TIMEOUT });
+      const error = await rejection(ftp.connect("127.0.0.1", listener.port));
+      expect(error).to.be.instanceOf(FtpTimeoutError);
+      expect((error as Error).message).to.contain(`${TIMEOUT} ms`);
+    });
+
+    it("a passive data connection: FtpTimeoutError, client closed", async () => {
+      srv.handle("EPSV", (s) => s.reply(229, `Entering Extended Passive Mode (|||${listener.port}|)`));
+      const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      const error = await rejection(collect(ftp.retrbinary("RETR /f.bin")));
+      expect(error).to.be.instanceOf(FtpTimeoutError);
+      expect(srv.commands.some((line) => line.startsWith("RETR"))).to.equal(false);
+      await expectClosed(ftp);
+    });
+  });
+});
+
+/**
+ * A loopback port whose TCP handshakes never complete: a listener with a
+ * backlog of 0 that never accepts (Python, since Node always accepts), its
+ * queue filled first so the kernel drops further SYNs instead of refusing them.
+ */
+class HangingListener {
+  private constructor(private readonly child: ChildProcess, readonly port: number, private readonly fillers: net.Socket[]) {}
+
+  static async start(): Promise<HangingListener> {
+    const script = "import socket,sys\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()";
+    const child = spawn("python3", ["-c", script], { stdio: ["pipe", "pipe", "inherit"] });
+    const port = Number(await new Promise<string>((resolve, reject) => {
+      child.stdout!.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
+      child.once("error", reject);
+    }));
+    const fillers: net.Socket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const socket = net.connect({ host: "127.0.0.1", port });
+      socket.on("error", () => undefined);
+      fillers.push(socket);
+    }
+    // The first connections take the queue; wait until they have been answered.
+    await Promise.race([Promise.all(fillers.slice(0, 1).map((socket) => once(socket, "connect"))), new Promise((r) => setTimeout(r, 200))]);
+    return new HangingListener(child, port, fillers);
+  }
+
+  close(): void {
+    for (const socket of this.fillers) socket.destroy();
+    this.child.stdin!.end();
+    this.child.kill();
+  }
+}
+
+/** Resolves true once the fixture's last session has closed (the client hung up after its timeout). */
+async function waitClosed(srv: FixtureServer): Promise<boolean> {
+  while (!srv.lastSession!.closed) await new Promise((resolve) => setTimeout(resolve, 5));
+  return true;
+}

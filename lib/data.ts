@@ -63,6 +63,11 @@ function connectData(session: Session, host: string, port: number): Promise<net.
         socket.destroy();
         reject(error);
       } else {
+        // Until a transfer stream takes the socket over (after REST, the
+        // command and its 1xx), a reset would be an 'error' with no listener,
+        // which takes the process down. The streams find it in
+        // `socket.errored` when they attach.
+        socket.on("error", () => undefined);
         resolve(socket);
       }
     };

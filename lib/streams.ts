@@ -267,7 +267,7 @@ export class UploadStream extends Writable {
       }
       const tail = this.encoder?.flush();
       const socket = transfer.socket;
-      socket.once("close", (hadError: boolean) => {
+      const onClose = (hadError: boolean): void => {
         if (hadError || this.destroyed) return;
         transfer.finish().then((reply) => {
           this.response = reply.text;
@@ -275,7 +275,16 @@ export class UploadStream extends Writable {
           this.settle();
           callback();
         }, (error: unknown) => callback(dataError(error)));
-      });
+      };
+      if (socket.closed) {
+        // The server closed the data connection before end() (and may have
+        // sent its 226): 'close' has come and gone, so waiting for it would
+        // hang the upload forever. Bytes still to send could not be sent.
+        if (tail && tail.length > 0) callback(new FtpConnectionError("the data connection closed before the upload ended"));
+        else onClose(socket.errored !== null);
+        return;
+      }
+      socket.once("close", onClose);
       if (tail && tail.length > 0) {
         this.meter.add(tail.length);
         socket.end(tail);

@@ -304,7 +304,9 @@ export class ControlConnection {
   }
 
   private deliver(reply: Reply): void {
-    for (const line of reply.lines) this.debug.get(line + "\r\n");
+    // ftplib reads the control connection in text mode, so its `*get*`
+    // lines end in \n whatever the server sent; show the same.
+    for (const line of reply.lines) this.debug.get(line + "\n");
     this.debug.response(reply.text);
     if (this.strayAbortReplies > 0 && (reply.code === 225 || reply.code === 226)) {
       this.strayAbortReplies--;

@@ -47,7 +47,27 @@ export function sanitize(line: string): string {
     const body = line.replace(/[\r\n]+$/, "");
     shown = line.slice(0, 5) + "*".repeat(body.length - 5) + line.slice(body.length);
   }
-  return `'${shown.replace(/\\/g, "\\\\").replace(/\r/g, "\\r").replace(/\n/g, "\\n").replace(/'/g, "\\'")}'`;
+  return pythonRepr(shown);
+}
+
+/**
+ * Python's repr() of a str, so debug lines match ftplib's byte for byte:
+ * double quotes when the text has a `'` and no `"` (`"550 Can't open"`),
+ * and control characters escaped as `\t`, `\xNN`.
+ */
+function pythonRepr(text: string): string {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  let out = "";
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    if (ch === "\\" || ch === quote) out += "\\" + ch;
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (code < 0x20 || (code >= 0x7f && code <= 0xa0) || code === 0xad) out += "\\x" + code.toString(16).padStart(2, "0");
+    else out += ch;
+  }
+  return quote + out + quote;
 }
 
 /** The transfer size from a `150 ... (1234 bytes)` reply, or null (ftplib's parse150). */

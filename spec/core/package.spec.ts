@@ -1,0 +1,95 @@
+/**
+ * The package as users get it: the built dist/ reached through package.json's
+ * `exports` map by name (a package may import itself by its own name), once
+ * as ESM and once through require(). Needs `npm run build` first (npm test's
+ * pretest does it).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { expect } from "chai";
+import { useFixtures } from "./helpers.js";
+
+const root = new URL("../../../", import.meta.url);
+const packageJson = JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as {
+  name: string;
+  exports: Record<string, { import: { types: string; default: string }; require: { types: string; default: string } }>;
+};
+const PUBLIC_CLASSES = [
+  "FTP", "FTP_TLS", "FtpError", "FtpReplyError", "FtpTempError", "FtpPermError", "FtpProtoError",
+  "FtpClosedError", "FtpConnectionError", "FtpTimeoutError", "DownloadStream", "UploadStream",
+];
+const ERROR_CLASSES = ["FtpReplyError", "FtpTempError", "FtpPermError", "FtpProtoError", "FtpClosedError", "FtpConnectionError", "FtpTimeoutError"];
+
+type Api = Record<string, any>;
+
+// A variable specifier: the compiler must not resolve the package at build time, Node does at run time.
+const packageName: string = packageJson.name;
+const requireHere = createRequire(import.meta.url);
+
+function path(relative: string): string {
+  return fileURLToPath(new URL(relative, root));
+}
+
+describe("the package", function () {
+  const fixtures = useFixtures();
+
+  it("is named ftpstream and maps import and require to built files that exist, with types", function () {
+    expect(packageName).to.equal("ftpstream");
+    const entry = packageJson.exports["."]!;
+    expect(entry.import.default).to.equal("./dist/esm/index.js");
+    expect(entry.require.default).to.equal("./dist/cjs/index.js");
+    for (const file of [entry.import.default, entry.import.types, entry.require.default, entry.require.types]) {
+      expect(existsSync(path(file)), `${file} exists (run npm run build)`).to.equal(true);
+    }
+    // The package is "type": "module": dist/cjs needs its own marker to load as CommonJS.
+    expect(JSON.parse(readFileSync(path("dist/cjs/package.json"), "utf8"))).to.deep.equal({ type: "commonjs" });
+  });
+
+  it("resolves import('ftpstream') to dist/esm/index.js and require('ftpstream') to dist/cjs/index.js", function () {
+    expect(fileURLToPath(import.meta.resolve(packageName))).to.equal(path("dist/esm/index.js"));
+    expect(requireHere.resolve(packageName)).to.equal(path("dist/cjs/index.js"));
+  });
+
+  for (const [form, load] of [
+    ["import('ftpstream')", async (): Promise<Api> => (await import(packageName)) as Api],
+    ["require('ftpstream')", async (): Promise<Api> => requireHere(packageName) as Api],
+  ] as const) {
+    describe(form, function () {
+      it("exports FTP, FTP_TLS and the error classes, each error an FtpError", async function () {
+        const api = await load();
+        for (const name of PUBLIC_CLASSES) expect(api[name], name).to.be.a("function");
+        expect(new api.FTP_TLS()).to.be.instanceOf(api.FTP);
+        for (const name of ERROR_CLASSES) expect(api[name].prototype, name).to.be.instanceOf(api.FtpError);
+        expect(api.FtpError.prototype).to.be.instanceOf(Error);
+        const perm = new api.FtpPermError("550 No such file.");
+        expect(perm).to.include({ code: 550, response: "550 No such file.", name: "FtpPermError" });
+      });
+
+      it("works against a server: login, a download stream, typed errors", async function () {
+        const api = await load();
+        const srv = await fixtures.server({ files: { "/hello.txt": "hello from the package\n" } });
+        const ftp = new api.FTP({ timeout: 5000 });
+        try {
+          await ftp.connect(srv.host, srv.port);
+          expect(await ftp.login("user", "pass")).to.equal("230 Login successful.");
+          const chunks: Buffer[] = [];
+          for await (const chunk of ftp.retrbinary("RETR /hello.txt")) chunks.push(chunk as Buffer);
+          expect(Buffer.concat(chunks).toString()).to.equal("hello from the package\n");
+          const error = await ftp.size("/missing").then(() => undefined, (e: unknown) => e);
+          expect(error).to.be.instanceOf(api.FtpPermError);
+          expect(error).to.be.instanceOf(api.FtpError);
+          expect(await ftp.quit()).to.equal("221 Goodbye.");
+        } finally {
+          ftp.close();
+        }
+      });
+    });
+  }
+
+  it("exports the same names from both builds", async function () {
+    const esm = Object.keys((await import(packageName)) as Api).filter((name) => name !== "default").sort();
+    const cjs = Object.keys(requireHere(packageName) as Api).filter((name) => name !== "default" && name !== "__esModule").sort();
+    expect(cjs).to.deep.equal(esm);
+  });
+});

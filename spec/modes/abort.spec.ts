@@ -6,7 +6,8 @@
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { expect } from "chai";
-import { FtpProtoError, FtpTempError, type FTP } from "../../lib/index.js";
+import { FTP_TLS, FtpProtoError, FtpTempError, type FTP } from "../../lib/index.js";
+import { makeSelfSignedCert } from "../../fixtures/cert.js";
 import { patternBytes, patternFile, patternMismatch, type FixtureServer } from "../../fixtures/server.js";
 import { Harness, rejection } from "./helpers.js";
 
@@ -152,6 +153,47 @@ for (const mode of ["passive", "active"] as const) {
       await expectInSync(ftp);
     });
 
+    it("abort() from inside a retrbinary callback (ftplib's idiom): the call rejects with the 426, the client carries on", async () => {
+      const ftp = await client();
+      let received = 0;
+      let aborting: Promise<string> | undefined;
+      const transfer = ftp.retrbinary("RETR /big.bin", (block) => {
+        received += block.length;
+        if (received >= 2 * MiB) aborting ??= ftp.abort();
+      });
+      const error = await rejection(transfer);
+      expect(error).to.be.instanceOf(FtpTempError);
+      expect((error as FtpTempError).code).to.equal(426);
+      expect(aborting).to.not.equal(undefined);
+      expect(await aborting).to.match(/^(225|226) /);
+      expect(received).to.be.lessThan(64 * MiB);
+      await expectInSync(ftp);
+    });
+
+    it("leaving an mlsd loop early aborts the listing and leaves the client usable", async () => {
+      // A listing that never ends: only an abort can stop it.
+      srv.handle("MLSD", async (s) => {
+        s.reply(150, "Here comes the directory listing.");
+        let i = 0;
+        await s.sendData(new Readable({
+          read() {
+            this.push(`type=file;size=${i};modify=20240101000000; file-${i++}.txt\r\n`);
+          },
+        }));
+        s.reply(226, "Directory send OK.");
+      });
+      const ftp = await client();
+      const seen: string[] = [];
+      for await (const [name, facts] of ftp.mlsd("/many")) {
+        if (facts["type"] !== "file") continue;
+        seen.push(name);
+        if (seen.length === 10) break;
+      }
+      expect(seen).to.have.length(10);
+      await srv.waitForCommand("ABOR", { from: 0 });
+      await expectInSync(ftp);
+    });
+
     it("abort() during ntransfercmd closes the caller's socket and frees the queue", async () => {
       const ftp = await client();
       const [socket, size] = await ftp.ntransfercmd("RETR /big.bin");
@@ -192,6 +234,27 @@ describe("abort() replies", () => {
     await ftp.sendcmd("NOOP");
     await ftp.abort();
     expect(Buffer.concat(raw).equals(Buffer.from([0xff, 0xf4, 0xff, 0xf2, ...Buffer.from("ABOR\r\n")]))).to.equal(true);
+  });
+
+  it("FTP_TLS sends ABOR alone, without the Telnet bytes, on a TLS control connection (as ftplib's FTP_TLS.abort)", async () => {
+    const cert = await makeSelfSignedCert();
+    const tlsServer = await harness.server({ files: FILES, tls: cert });
+    const raw: Buffer[] = [];
+    tlsServer.once("NOOP", (s) => {
+      s.socket.on("data", (chunk: Buffer) => raw.push(chunk));
+      s.reply(200, "NOOP ok.");
+    });
+    const ftps = new FTP_TLS({ tls: { ca: cert.cert } });
+    try {
+      await ftps.connect(tlsServer.host, tlsServer.port);
+      await ftps.login("user", "pass");
+      expect(ftps.secure).to.equal(true);
+      await ftps.sendcmd("NOOP");
+      expect(await ftps.abort()).to.equal("225 No transfer to abort.");
+      expect(Buffer.concat(raw).toString("latin1")).to.equal("ABOR\r\n");
+    } finally {
+      ftps.close();
+    }
   });
 
   it("accepts 226 as the reply to a lone ABOR", async () => {

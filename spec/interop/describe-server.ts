@@ -26,6 +26,8 @@ export interface ServerVariant {
   /** e.g. "plain", "explicit FTPS" */
   label: string;
   tls?: TlsMode;
+  /** Data connection mode the suite's clients use (default passive). */
+  passive?: boolean;
 }
 
 export interface ServerSuite {

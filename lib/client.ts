@@ -724,8 +724,7 @@ export class FTP {
     assertSafeArgument(cmd);
     assertRestOffset(options.rest);
     const start: TransferStart = { command: cmd, rest: options.rest, type };
-    this.currentType = type;
-    return new DownloadStream(this.streamQueue, this.settings, start, options);
+    return new DownloadStream(this.streamQueue(type), this.settings, start, options);
   }
 
   private lines(cmd: string, options: DownloadOptions): LineStream {
@@ -744,12 +743,21 @@ export class FTP {
     assertSafeArgument(cmd);
     assertRestOffset(options.rest);
     const start: TransferStart = { command: cmd, rest: options.rest, type };
-    this.currentType = type;
-    return new UploadStream(this.streamQueue, this.settings, start, { ...options, onChunk });
+    return new UploadStream(this.streamQueue(type), this.settings, start, { ...options, onChunk });
   }
 
-  /** Streams are made at once and queue their work; a failure to queue errors the stream. */
-  private readonly streamQueue = (task: (session: Session) => Promise<void>): Promise<void> => this.enqueue(task);
+  /**
+   * Streams are made at once and queue their work; a failure to queue errors
+   * the stream. The TYPE a transfer sends is remembered when the queue
+   * reaches it, not when the stream is made: a size() queued between two
+   * transfers must know the type the server is in at that point.
+   */
+  private streamQueue(type: "A" | "I"): (task: (session: Session) => Promise<void>) => Promise<void> {
+    return (task) => this.enqueue((session) => {
+      this.currentType = type;
+      return task(session);
+    });
+  }
 }
 
 /** Reads a stream to its end, calling `onItem` for each chunk; rejects with the stream's error. */

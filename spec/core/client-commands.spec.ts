@@ -353,6 +353,26 @@ describe("FTP commands", function () {
       });
     }
 
+    it("asks in binary mode when the transfer before it left ASCII, even with later transfers already queued", async function () {
+      const srv = await fixtures.server({ files: { "/a.txt": "one\ntwo\n" } });
+      // Like pyftpdlib and others: SIZE is refused in ASCII mode.
+      srv.handle("SIZE", (s, arg) =>
+        s.state.type === "A" ? s.reply(550, "SIZE not allowed in ASCII mode.") : s.defaultHandler("SIZE", arg));
+      const ftp = await fixtures.client(srv);
+      const lines: string[] = [];
+      const [, size] = await Promise.all([
+        ftp.retrlines("RETR /a.txt", (line) => lines.push(line)),
+        ftp.size("/a.txt"),
+        ftp.retrbinary("RETR /a.txt", () => undefined),
+      ]);
+      expect(size).to.equal(8);
+      expect(lines).to.deep.equal(["one", "two"]);
+      const verbs = commandsAfterLogin(srv).filter((line) => !line.startsWith("EPSV"));
+      expect(verbs).to.deep.equal([
+        "TYPE A", "RETR /a.txt", "TYPE I", "SIZE /a.txt", "TYPE I", "RETR /a.txt",
+      ]);
+    });
+
     it("rejects a 550 with FtpPermError", async function () {
       const srv = await fixtures.server();
       const ftp = await fixtures.client(srv);
@@ -410,6 +430,24 @@ describe("FTP commands", function () {
       for (const { error } of settled) expect(error).to.be.instanceOf(FtpClosedError);
       const queuedErrors = settled.filter(({ index }) => index > 0).map(({ error }) => error);
       expect(new Set(queuedErrors).size, "one error for everything queued").to.equal(1);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["NOOP"]);
+    });
+  });
+
+  describe("a dropped connection", function () {
+    it("fails the running call and everything queued, and the client says it is closed", async function () {
+      const srv = await fixtures.server();
+      srv.once("NOOP", (s) => s.drop());
+      const ftp = await fixtures.client(srv);
+      const running = ftp.sendcmd("NOOP");
+      const queued = [ftp.pwd(), ftp.size("/x"), ftp.voidcmd("SYST")];
+      const error = await rejectionOf(running);
+      expect(error).to.be.instanceOf(FtpConnectionError);
+      const queuedErrors = await Promise.all(queued.map((call) => rejectionOf(call)));
+      for (const queuedError of queuedErrors) expect(queuedError).to.be.instanceOf(FtpClosedError);
+      expect(new Set(queuedErrors).size, "one error for everything queued").to.equal(1);
+      expect(ftp.closed).to.equal(true);
+      expect(await rejectionOf(ftp.pwd())).to.be.instanceOf(FtpClosedError);
       expect(commandsAfterLogin(srv)).to.deep.equal(["NOOP"]);
     });
   });

@@ -1,0 +1,157 @@
+/**
+ * Fault matrix, short transfers: the server ends a download with 226 after
+ * fewer bytes than it announced (in the 150 reply, or in its answer to
+ * SIZE). Without `verifySize` the stream ends — the server said 226 — and
+ * exposes `bytes` and `expectedSize` so the caller can judge; with
+ * `verifySize: true` it errors with FtpSizeMismatchError instead. When the
+ * 150 carries no size, verifySize asks SIZE before RETR.
+ */
+import { expect } from "chai";
+import { FtpSizeMismatchError } from "../../lib/index.js";
+import type { FixtureServer } from "../../fixtures/server.js";
+import { expectStreamError, FaultCase, later, watchStream } from "./helpers.js";
+
+/** RETR -> `150 <text>`, `body` on the data connection, data connection closed, 226. */
+function shortRetr(srv: FixtureServer, preliminary: string, body: string): void {
+  srv.handle("RETR", async (s) => {
+    s.reply(150, preliminary);
+    await s.sendData(body);
+    s.reply(226, "Transfer complete.");
+  });
+}
+
+/** The commands the client sent after `from`, verbs and arguments. */
+function sentSince(srv: FixtureServer, from: number): string[] {
+  return srv.commands.slice(from);
+}
+
+describe("faults: a 226 after a short transfer", function () {
+  let fc: FaultCase;
+  afterEach(async () => {
+    await fc?.dispose();
+  });
+
+  it("ends the stream and exposes bytes and expectedSize when the 150 announced more", async () => {
+    // Server: RETR f -> 150 "(100 bytes)", 5 bytes, 226. No SIZE is sent.
+    fc = await FaultCase.start();
+    shortRetr(fc.srv, "Opening BINARY mode data connection for f (100 bytes).", "12345");
+    const ftp = fc.client();
+    await ftp.ready;
+    const from = fc.srv.commands.length;
+    const download = ftp.retrbinary("RETR f");
+    const record = await watchStream(download);
+    expect(record.errors.map(String)).to.deep.equal([]);
+    expect(record.ends).to.equal(1);
+    expect(download.bytes).to.equal(5);
+    expect(download.expectedSize).to.equal(100);
+    expect(download.response).to.match(/^226/);
+    expect(sentSince(fc.srv, from).some((line) => line.startsWith("SIZE"))).to.equal(false);
+    await fc.finish(ftp, false);
+  });
+
+  it("errors with FtpSizeMismatchError under verifySize when the 150 announced more", async () => {
+    // Server: RETR f -> 150 "(100 bytes)", 5 bytes, 226.
+    fc = await FaultCase.start();
+    shortRetr(fc.srv, "Opening BINARY mode data connection for f (100 bytes).", "12345");
+    const ftp = fc.client();
+    await ftp.ready;
+    const download = ftp.retrbinary("RETR f", { verifySize: true });
+    const done = watchStream(download);
+    const queued = later(ftp.pwd());
+    const error = expectStreamError(await done, FtpSizeMismatchError);
+    expect(error.expected).to.equal(100);
+    expect(error.received).to.equal(5);
+    expect(error.response).to.match(/^226/);
+    expect(download.bytes).to.equal(5);
+    expect(download.expectedSize).to.equal(100);
+    expect(await queued).to.equal("/");
+    await fc.finish(ftp, false);
+  });
+
+  it("asks SIZE before RETR under verifySize and errors with FtpSizeMismatchError when SIZE said more", async () => {
+    // Server: TYPE I -> 200; SIZE f -> 213 100; EPSV -> 229; RETR f -> 150
+    // (no size), 5 bytes, 226.
+    fc = await FaultCase.start();
+    fc.srv.handle("SIZE", (s) => s.reply(213, "100"));
+    shortRetr(fc.srv, "Opening BINARY mode data connection.", "12345");
+    const ftp = fc.client();
+    await ftp.ready;
+    const from = fc.srv.commands.length;
+    const download = ftp.retrbinary("RETR f", { verifySize: true });
+    const done = watchStream(download);
+    const queued = later(ftp.pwd());
+    const error = expectStreamError(await done, FtpSizeMismatchError);
+    expect(error.expected).to.equal(100);
+    expect(error.received).to.equal(5);
+    expect(download.expectedSize).to.equal(100);
+    expect(await queued).to.equal("/");
+    expect(sentSince(fc.srv, from)).to.deep.equal(["TYPE I", "SIZE f", "EPSV", "RETR f", "PWD"]);
+    await fc.finish(ftp, false);
+  });
+
+  it("ends normally under verifySize when SIZE and the bytes agree", async () => {
+    // Server: SIZE f -> 213 5; RETR f -> 150 (no size), 5 bytes, 226.
+    fc = await FaultCase.start();
+    fc.srv.handle("SIZE", (s) => s.reply(213, "5"));
+    shortRetr(fc.srv, "Opening BINARY mode data connection.", "12345");
+    const ftp = fc.client();
+    await ftp.ready;
+    const download = ftp.retrbinary("RETR f", { verifySize: true });
+    const record = await watchStream(download);
+    expect(record.errors.map(String)).to.deep.equal([]);
+    expect(record.ends).to.equal(1);
+    expect(download.expectedSize).to.equal(5);
+    await fc.finish(ftp, false);
+  });
+
+  it("ends normally under verifySize when the server refuses SIZE and the 150 has no size (nothing to check against)", async () => {
+    // Server: SIZE f -> 550; RETR f -> 150 (no size), 5 bytes, 226.
+    fc = await FaultCase.start();
+    fc.srv.handle("SIZE", (s) => s.reply(550, "Could not get file size."));
+    shortRetr(fc.srv, "Opening BINARY mode data connection.", "12345");
+    const ftp = fc.client();
+    await ftp.ready;
+    const download = ftp.retrbinary("RETR f", { verifySize: true });
+    const record = await watchStream(download);
+    expect(record.errors.map(String)).to.deep.equal([]);
+    expect(record.ends).to.equal(1);
+    expect(download.expectedSize).to.equal(null);
+    await fc.finish(ftp, false);
+  });
+
+  it("errors with FtpSizeMismatchError under verifySize when the server sends more than announced", async () => {
+    // Server: RETR f -> 150 "(3 bytes)", 5 bytes, 226.
+    fc = await FaultCase.start();
+    shortRetr(fc.srv, "Opening BINARY mode data connection for f (3 bytes).", "12345");
+    const ftp = fc.client();
+    await ftp.ready;
+    const error = expectStreamError(await watchStream(ftp.retrbinary("RETR f", { verifySize: true })), FtpSizeMismatchError);
+    expect([error.expected, error.received]).to.deep.equal([3, 5]);
+    await fc.finish(ftp, false);
+  });
+
+  for (const sizeIn of ["150", "SIZE"] as const) {
+    it(`accounts for REST under verifySize (file size from ${sizeIn})`, async () => {
+      // Server: the built-in RETR of a 10-byte file after REST 4: 150 "(10
+      // bytes)" (the whole file, as vsftpd says it) or, when scripted, a 150
+      // without a size and SIZE -> 213 10; then bytes 4..9, 226.
+      fc = await FaultCase.start({ files: { "/f": "0123456789" } });
+      if (sizeIn === "SIZE") {
+        fc.srv.handle("RETR", async (s, arg) => {
+          const rest = s.takeRest();
+          s.reply(150, "Opening BINARY mode data connection.");
+          await s.sendData(Buffer.from("0123456789").subarray(rest));
+          s.reply(226, `Transfer complete (${arg}).`);
+        });
+      }
+      const ftp = fc.client();
+      await ftp.ready;
+      const download = ftp.retrbinary("RETR f", { verifySize: true, rest: 4 });
+      const record = await watchStream(download);
+      expect(record.errors.map(String)).to.deep.equal([]);
+      expect(record.data.toString()).to.equal("456789");
+      expect(download.expectedSize).to.equal(10);
+      await fc.finish(ftp, false);
+    });
+  }
+});

@@ -25,3 +25,4 @@ export { entryFromFacts, parseListLine, parseMlsdTime } from "./listing.js";
 export type { ListEntry } from "./listing.js";
 export { FtpPool } from "./pool.js";
 export type { FtpPoolOptions, SegmentedDownloadOptions } from "./pool.js";
+export { ftpcp } from "./ftpcp.js";

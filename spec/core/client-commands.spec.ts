@@ -405,7 +405,7 @@ describe("FTP commands", function () {
         expect((error as FtpClosedError).code).to.equal("ERR_FTP_CLOSED");
       }
       const stream = ftp.retrbinary("RETR /a.txt");
-      const [streamError] = (await Promise.all([new Promise((resolve) => stream.once("error", resolve))])) as [Error];
+      const streamError = await new Promise<Error>((resolve) => stream.once("error", resolve));
       expect(streamError).to.be.instanceOf(FtpClosedError);
       await until(() => srv.openConnections() === 0, "the control connection closing");
       expect(commandsAfterLogin(srv)).to.deep.equal([]);
@@ -440,10 +440,10 @@ describe("FTP commands", function () {
       srv.once("NOOP", (s) => s.drop());
       const ftp = await fixtures.client(srv);
       const running = ftp.sendcmd("NOOP");
-      const queued = [ftp.pwd(), ftp.size("/x"), ftp.voidcmd("SYST")];
+      const queued = [ftp.pwd(), ftp.size("/x"), ftp.voidcmd("SYST")].map((call) => rejectionOf(call));
       const error = await rejectionOf(running);
       expect(error).to.be.instanceOf(FtpConnectionError);
-      const queuedErrors = await Promise.all(queued.map((call) => rejectionOf(call)));
+      const queuedErrors = await Promise.all(queued);
       for (const queuedError of queuedErrors) expect(queuedError).to.be.instanceOf(FtpClosedError);
       expect(new Set(queuedErrors).size, "one error for everything queued").to.equal(1);
       expect(ftp.closed).to.equal(true);
@@ -561,11 +561,11 @@ describe("FTP commands", function () {
       srv.once("NOOP", (s) => s.send("HTTP/1.1 400 Bad Request\r\n"));
       const ftp = await fixtures.client(srv);
       const noop = ftp.sendcmd("NOOP");
-      const queued = ftp.pwd();
+      const queued = rejectionOf(ftp.pwd());
       const error = await rejectionOf(noop);
       expect(error).to.be.instanceOf(FtpProtoError);
       expect(ftp.closed).to.equal(true);
-      expect(await rejectionOf(queued)).to.be.instanceOf(FtpClosedError);
+      expect(await queued).to.be.instanceOf(FtpClosedError);
     });
 
     it("fails the call with FtpProtoError on an endless reply line instead of buffering it", async function () {

@@ -5,7 +5,7 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { expect } from "chai";
 import { patternBytes, patternFile, patternMismatch, type FixtureServer } from "../../fixtures/server.js";
-import { DownloadStream, FtpPermError, FtpTempError, UploadStream } from "../../lib/index.js";
+import { DownloadStream, FtpClosedError, FtpPermError, FtpTempError, UploadStream } from "../../lib/index.js";
 import { commandsAfterLogin, rejectionOf, until, useFixtures } from "./helpers.js";
 
 const MiB = 1024 * 1024;
@@ -228,6 +228,42 @@ describe("transfer streams", function () {
       expect(seen.events).to.not.include("end");
       expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "RETR /big.bin", "ABOR", "PWD"]);
       await until(() => srv.openConnections() === 1, "only the control connection remaining");
+    });
+  });
+
+  describe("close() during a transfer", function () {
+    it("errors a running download with FtpClosedError instead of ending it", async function () {
+      const srv = await fixtures.server({ files: { "/big.bin": patternFile(16 * MiB) } });
+      const ftp = await fixtures.client(srv);
+      const stream = ftp.retrbinary("RETR /big.bin");
+      const seen = watch(stream);
+      await new Promise<void>((resolve) => stream.once("data", () => resolve()));
+      stream.pause();
+      const queued = rejectionOf(ftp.pwd());
+      ftp.close();
+      await until(() => seen.events.includes("close"), "the stream closing");
+      expect(seen.error()).to.be.instanceOf(FtpClosedError);
+      expect(seen.events).to.not.include("end");
+      expect(await queued).to.be.instanceOf(FtpClosedError);
+      await until(() => srv.openConnections() === 0, "every connection closing");
+    });
+
+    it("errors a running upload with FtpClosedError instead of finishing it", async function () {
+      const srv = await fixtures.server({ discardUploads: true });
+      const ftp = await fixtures.client(srv);
+      const upload = ftp.storbinary("STOR /up.bin");
+      const seen = watch(upload);
+      const endless = new Readable({
+        read() {
+          this.push(patternBytes(0, 64 * 1024));
+        },
+      });
+      const piped = pipeline(endless, upload);
+      await until(() => upload.bytes > 0, "the upload starting");
+      ftp.close();
+      expect(await rejectionOf(piped)).to.be.instanceOf(FtpClosedError);
+      expect(seen.events).to.not.include("finish");
+      await until(() => srv.openConnections() === 0, "every connection closing");
     });
   });
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import {
-  FTP, FtpClosedError, FtpConnectionError, FtpPermError, FtpProtoError, FtpReplyError, FtpTempError,
+  FTP, FtpClosedError, FtpConnectionError, FtpPermError, FtpProtoError, FtpReplyError, FtpTempError, FtpTimeoutError,
 } from "../../lib/index.js";
 import { commandsAfterLogin, rejectionOf, until, useFixtures } from "./helpers.js";
 
@@ -448,6 +448,20 @@ describe("FTP commands", function () {
       expect(new Set(queuedErrors).size, "one error for everything queued").to.equal(1);
       expect(ftp.closed).to.equal(true);
       expect(await rejectionOf(ftp.pwd())).to.be.instanceOf(FtpClosedError);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["NOOP"]);
+    });
+  });
+
+  describe("timeout", function () {
+    it("fails a call whose reply never comes with FtpTimeoutError, closing the client and failing what is queued", async function () {
+      const srv = await fixtures.server();
+      srv.once("NOOP", () => undefined);
+      const ftp = await fixtures.client(srv, { timeout: 200 });
+      const noop = rejectionOf(ftp.sendcmd("NOOP"));
+      const queued = rejectionOf(ftp.pwd());
+      expect(await noop).to.be.instanceOf(FtpTimeoutError);
+      expect(await queued).to.be.instanceOf(FtpClosedError);
+      expect(ftp.closed).to.equal(true);
       expect(commandsAfterLogin(srv)).to.deep.equal(["NOOP"]);
     });
   });

@@ -86,6 +86,18 @@ describe("transfers, ftplib's forms", function () {
       expect(error).to.include({ code: 451, response: "451 Local error in processing." });
       expect(await ftp.voidcmd("NOOP")).to.equal("200 NOOP ok.");
     });
+    it("rejects with the callback's own error when it throws, aborting the transfer; the client stays usable", async function () {
+      const srv = await fixtures.server({ files: { "/big.bin": patternFile(16 * 1024 * 1024) } });
+      const ftp = await fixtures.client(srv);
+      const failure = new Error("callback failed");
+      const error = await rejectionOf(ftp.retrbinary("RETR /big.bin", () => {
+        throw failure;
+      }));
+      expect(error).to.equal(failure);
+      expect(await ftp.pwd()).to.equal("/");
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "RETR /big.bin", "ABOR", "PWD"]);
+      await until(() => srv.openConnections() === 1, "only the control connection remaining");
+    });
   });
 
   describe("retrlines", function () {
@@ -175,6 +187,19 @@ describe("transfers, ftplib's forms", function () {
       expect(error).to.be.instanceOf(FtpPermError);
       expect(error).to.include({ code: 553 });
       expect(await ftp.pwd()).to.equal("/");
+    });
+    it("rejects with the source's error when it fails midway, aborting the upload; the client stays usable", async function () {
+      const srv = await fixtures.server();
+      const ftp = await fixtures.client(srv);
+      const failure = new Error("source failed");
+      const source = (async function* () {
+        yield patternBytes(0, 100_000);
+        throw failure;
+      })();
+      const error = await rejectionOf(ftp.storbinary("STOR /up.bin", source));
+      expect(error).to.equal(failure);
+      expect(await ftp.pwd()).to.equal("/");
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "STOR /up.bin", "ABOR", "PWD"]);
     });
   });
 

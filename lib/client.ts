@@ -225,7 +225,9 @@ export class FTP {
    */
   connect(host = "", port = 0, options: ConnectOptions = {}): Promise<string> {
     if (host) this.host = host;
-    if (port > 0) assertPort(port);
+    // 0 means "the default" (ftplib's rule); anything else must be a real
+    // port, or -1 or NaN would silently connect to 21.
+    if (port !== 0) assertPort(port);
     if (port > 0) this.port = port;
     if (options.timeout !== undefined) this.settings.timeout = options.timeout;
     if (options.sourceAddress) {

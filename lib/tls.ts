@@ -7,6 +7,7 @@ import { isIP } from "node:net";
 import type * as tls from "node:tls";
 import { FTP, FtpOptions } from "./client.js";
 import { FtpError } from "./errors.js";
+import { assertSafeArgument } from "./protocol.js";
 import type { FtpUrl } from "./url.js";
 
 /** Options of {@link FTP_TLS}. */
@@ -62,6 +63,8 @@ export class FTP_TLS extends FTP {
    * `secure` is false or it is secured already (as ftplib's FTP_TLS.login).
    */
   override async login(user = "", passwd = "", acct = "", secure = true): Promise<string> {
+    // Refuse CR/LF/NUL before AUTH TLS goes out, not after (super.login checks too late for that).
+    for (const [value, what] of [[user, "user"], [passwd, "password"], [acct, "acct"]] as const) assertSafeArgument(value, what);
     if (secure && !this.secure) await this.auth();
     return super.login(user, passwd, acct);
   }

@@ -1,0 +1,299 @@
+/**
+ * Input checks: a CR, LF or NUL in any path or command argument of any
+ * public method is refused before anything is sent (the server's command
+ * log does not move); a `rest` that is negative or not an integer is
+ * refused; a port outside 1..65535 is refused. The refusal is a TypeError
+ * (ERR_INVALID_ARG_VALUE) or RangeError (ERR_OUT_OF_RANGE) — thrown at once,
+ * or as the rejection / stream error / first iteration error of what the
+ * method returns — and the client stays usable.
+ */
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { FTP, FTP_TLS } from "../../lib/index.js";
+import { makeSelfSignedCert } from "../../fixtures/cert.js";
+import { ftpcp } from "../../lib/ftpcp.js";
+import { FtpPool } from "../../lib/pool.js";
+import { FaultCase, settleIo } from "./helpers.js";
+
+const INJECTIONS = ["x\r\nDELE victim", "x\nDELE victim", "x\rDELE victim", "x\0victim"];
+
+/**
+ * Runs `call` and returns what it was refused with, however the method
+ * reports it: a throw, a rejected promise, a stream error, or an async
+ * iterator whose first step throws. Fails the spec if it was not refused.
+ */
+async function refusal(call: () => unknown): Promise<unknown> {
+  let result: unknown;
+  try {
+    result = call();
+  } catch (error) {
+    return error;
+  }
+  if (result instanceof Promise) {
+    return result.then(() => expect.fail("resolved instead of refusing"), (error: unknown) => error);
+  }
+  if (result instanceof Readable || (typeof result === "object" && result !== null && "destroyed" in result && "on" in result)) {
+    const stream = result as Readable;
+    return new Promise((resolve) => {
+      stream.once("error", resolve);
+      stream.once("finish", () => resolve(new Error("finished instead of refusing")));
+      stream.once("end", () => resolve(new Error("ended instead of refusing")));
+      if (stream instanceof Readable) stream.resume();
+    });
+  }
+  if (typeof result === "object" && result !== null && Symbol.asyncIterator in result) {
+    const iterator = (result as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    try {
+      await iterator.next();
+    } catch (error) {
+      return error;
+    }
+    return expect.fail("iterated instead of refusing");
+  }
+  return expect.fail(`returned ${String(result)} instead of refusing`);
+}
+
+type Call = (ftp: FTP, bad: string) => unknown;
+
+/** Every public method that takes a path or command text, each argument position on its own. */
+const ARGUMENT_CALLS: Record<string, Call> = {
+  "login(user)": (ftp, bad) => ftp.login(bad, "pass"),
+  "login(passwd)": (ftp, bad) => ftp.login("user", bad),
+  "login(acct)": (ftp, bad) => ftp.login("user", "pass", bad),
+  "acct": (ftp, bad) => ftp.acct(bad),
+  "sendcmd": (ftp, bad) => ftp.sendcmd(`NOOP ${bad}`),
+  "voidcmd": (ftp, bad) => ftp.voidcmd(`NOOP ${bad}`),
+  "ntransfercmd": (ftp, bad) => ftp.ntransfercmd(`RETR ${bad}`),
+  "transfercmd": (ftp, bad) => ftp.transfercmd(`RETR ${bad}`),
+  "retrbinary (stream)": (ftp, bad) => ftp.retrbinary(`RETR ${bad}`),
+  "retrbinary (callback)": (ftp, bad) => ftp.retrbinary(`RETR ${bad}`, () => undefined),
+  "retrlines (stream)": (ftp, bad) => ftp.retrlines(`RETR ${bad}`),
+  "retrlines (callback)": (ftp, bad) => ftp.retrlines(`RETR ${bad}`, () => undefined),
+  "storbinary (stream)": (ftp, bad) => ftp.storbinary(`STOR ${bad}`),
+  "storbinary (source)": (ftp, bad) => ftp.storbinary(`STOR ${bad}`, Buffer.from("data")),
+  "storlines (stream)": (ftp, bad) => ftp.storlines(`STOR ${bad}`),
+  "storlines (source)": (ftp, bad) => ftp.storlines(`STOR ${bad}`, "data\n"),
+  "mlsd(path)": (ftp, bad) => ftp.mlsd(bad),
+  "mlsd(facts)": (ftp, bad) => ftp.mlsd("", ["type", bad]),
+  "list": (ftp, bad) => ftp.list(bad),
+  "walk": (ftp, bad) => ftp.walk(bad),
+  "nlst": (ftp, bad) => ftp.nlst(bad),
+  "dir": (ftp, bad) => ftp.dir(bad, () => undefined),
+  "rename(fromname)": (ftp, bad) => ftp.rename(bad, "b"),
+  "rename(toname)": (ftp, bad) => ftp.rename("a", bad),
+  "delete": (ftp, bad) => ftp.delete(bad),
+  "cwd": (ftp, bad) => ftp.cwd(bad),
+  "size": (ftp, bad) => ftp.size(bad),
+  "mkd": (ftp, bad) => ftp.mkd(bad),
+  "rmd": (ftp, bad) => ftp.rmd(bad),
+};
+
+/**
+ * Public members that take no path or command text (or, for connect, a
+ * host that never goes on the control connection). A method missing from
+ * both lists fails the completeness check below, so a new one gets a row.
+ */
+const NO_TEXT_ARGUMENT = new Set([
+  "constructor", "connect", "getWelcome", "setDebugLevel", "debugLevel", "setDebugLogger", "setPasv", "getresp",
+  "voidresp", "abort", "pwd", "quit", "close", "closed",
+  // FTP_TLS
+  "secure", "auth", "prot_p", "prot_c", "ccc",
+]);
+
+/** Names of the public instance members of `className` in a lib/ source file, read with the TypeScript compiler. */
+function publicMembers(file: string, className: string): string[] {
+  const path = fileURLToPath(new URL(`../../../lib/${file}`, import.meta.url));
+  const source = ts.createSourceFile(path, readFileSync(path, "utf8"), ts.ScriptTarget.ES2022, true);
+  const names: string[] = [];
+  source.forEachChild((node) => {
+    if (!ts.isClassDeclaration(node) || node.name?.text !== className) return;
+    for (const member of node.members) {
+      const modifiers = ts.canHaveModifiers(member) ? ts.getModifiers(member) ?? [] : [];
+      const hidden = modifiers.some((m) => [ts.SyntaxKind.PrivateKeyword, ts.SyntaxKind.ProtectedKeyword, ts.SyntaxKind.StaticKeyword].includes(m.kind));
+      if (hidden || !member.name || !ts.isIdentifier(member.name)) continue;
+      if (ts.isMethodDeclaration(member) || ts.isGetAccessor(member)) names.push(member.name.text);
+    }
+  });
+  expect(names, `public members of ${className} in lib/${file}`).not.to.deep.equal([]);
+  return names;
+}
+
+function methodName(row: string): string {
+  return row.split(/[ (]/)[0]!;
+}
+
+describe("input checks", function () {
+  let fc: FaultCase;
+  before(async () => {
+    fc = await FaultCase.start({ files: { "/victim": "keep me" } });
+  });
+  after(async () => {
+    await fc.dispose();
+  });
+
+  it("covers every public method of FTP and FTP_TLS (each either has a row or takes no path/command text)", function () {
+    // Static members (create, connect) are covered by the URL and port rows below.
+    const rows = new Set(Object.keys(ARGUMENT_CALLS).map(methodName));
+    const members = new Set([...publicMembers("client.ts", "FTP"), ...publicMembers("tls.ts", "FTP_TLS")]);
+    const uncovered = [...members].filter((name) => !rows.has(name) && !NO_TEXT_ARGUMENT.has(name));
+    expect(uncovered, "public methods with no input-check row").to.deep.equal([]);
+  });
+
+  for (const [row, call] of Object.entries(ARGUMENT_CALLS)) {
+    it(`${row} refuses CR, LF and NUL before sending anything`, async () => {
+      // Server: login; then nothing may arrive until the closing PWD.
+      const ftp = fc.client();
+      await ftp.ready;
+      for (const bad of INJECTIONS) {
+        const before = fc.srv.commands.length;
+        const error = await refusal(() => call(ftp, bad));
+        expect(error, `${row} with ${JSON.stringify(bad)}: ${String(error)}`).to.be.instanceOf(TypeError);
+        expect((error as { code?: string }).code).to.equal("ERR_INVALID_ARG_VALUE");
+        await settleIo();
+        expect(fc.srv.commands.slice(before), `sent for ${JSON.stringify(bad)}`).to.deep.equal([]);
+      }
+      expect(fc.srv.vfs.exists("/victim")).to.equal(true);
+      await fc.finish(ftp, false);
+    });
+  }
+
+  it("FTP_TLS.login refuses CR, LF and NUL before sending anything (AUTH TLS included)", async () => {
+    // Server: FTPS (explicit); the client connects; then nothing may arrive.
+    const cert = await makeSelfSignedCert();
+    const secure = await FaultCase.start({ tls: { ...cert } });
+    try {
+      const ftp = new FTP_TLS({ timeout: 5000, tls: { ca: cert.cert } });
+      await ftp.connect(secure.srv.host, secure.srv.port);
+      for (const bad of INJECTIONS) {
+        for (const call of [() => ftp.login(bad, "pass"), () => ftp.login("user", bad), () => ftp.login("user", "pass", bad)]) {
+          const before = secure.srv.commands.length;
+          const error = await refusal(call);
+          expect(error, String(error)).to.be.instanceOf(TypeError);
+          await settleIo();
+          expect(secure.srv.commands.slice(before)).to.deep.equal([]);
+        }
+      }
+      await ftp.login("user", "pass");
+      await secure.finish(ftp, false);
+    } finally {
+      await secure.dispose();
+    }
+  });
+
+  it("ftpcp refuses CR, LF and NUL in either name before sending anything", async () => {
+    // Server: two logins; then nothing.
+    const source = fc.client();
+    const target = fc.client();
+    await Promise.all([source.ready, target.ready]);
+    for (const bad of INJECTIONS) {
+      const before = fc.srv.commands.length;
+      for (const call of [() => ftpcp(source, bad, target), () => ftpcp(source, "a", target, bad)]) {
+        const error = await refusal(call);
+        expect(error).to.be.instanceOf(TypeError);
+      }
+      expect(fc.srv.commands.slice(before)).to.deep.equal([]);
+    }
+    target.close();
+    await fc.finish(source, false);
+  });
+
+  it("FtpPool.downloadSegmented refuses CR, LF and NUL in the remote path before sending anything but the login", async () => {
+    // Server: the pool's client logs in (USER, PASS); then nothing.
+    const pool = new FtpPool({ connect: () => FTP.create({ host: fc.srv.host, port: fc.srv.port, user: "user", password: "pass" }) });
+    for (const bad of INJECTIONS) {
+      const before = fc.srv.commands.length;
+      const error = await refusal(() => pool.downloadSegmented(bad, "/dev/null"));
+      expect(error).to.be.instanceOf(TypeError);
+      expect(fc.srv.commands.slice(before).filter((line) => !/^(USER|PASS) /.test(line))).to.deep.equal([]);
+    }
+    await pool.close();
+    await fc.expectNoLeaks();
+  });
+
+  it("FTP.connect(url) refuses a percent-encoded CR/LF in the URL's path, user or password before connecting", async () => {
+    // Server: no connection may arrive.
+    const base = `ftp://${fc.srv.host}:${fc.srv.port}`;
+    const sessions = fc.srv.sessions.length;
+    for (const url of [`${base}/a%0D%0ADELE%20victim`, `ftp://us%0Aer:pw@${fc.srv.host}:${fc.srv.port}/`, `ftp://user:p%00w@${fc.srv.host}:${fc.srv.port}/`]) {
+      const error = await refusal(() => FTP.connect(url));
+      expect(error, url).to.be.instanceOf(TypeError);
+    }
+    expect(fc.srv.sessions.length).to.equal(sessions);
+    await fc.expectNoLeaks();
+  });
+
+  describe("rest", function () {
+    const BAD_REST: Array<number | string> = [-1, 1.5, Number.NaN, Infinity, -0.5, "-1", "1.5", "abc", "1e3", "", " 1", "1\r\nDELE victim", 2 ** 53];
+    const REST_CALLS: Record<string, (ftp: FTP, rest: number | string) => unknown> = {
+      "retrbinary (stream)": (ftp, rest) => ftp.retrbinary("RETR victim", { rest }),
+      "retrbinary (callback, options)": (ftp, rest) => ftp.retrbinary("RETR victim", () => undefined, { rest }),
+      "retrbinary (callback, blocksize, rest)": (ftp, rest) => ftp.retrbinary("RETR victim", () => undefined, 8192, rest),
+      "retrlines": (ftp, rest) => ftp.retrlines("RETR victim", { rest }),
+      "storbinary (stream)": (ftp, rest) => ftp.storbinary("STOR victim", { rest }),
+      "storbinary (source, options)": (ftp, rest) => ftp.storbinary("STOR victim", Buffer.from("x"), { rest }),
+      "storbinary (source, blocksize, callback, rest)": (ftp, rest) => ftp.storbinary("STOR victim", Buffer.from("x"), 8192, undefined, rest),
+      "storlines": (ftp, rest) => ftp.storlines("STOR victim", { rest }),
+      "ntransfercmd": (ftp, rest) => ftp.ntransfercmd("RETR victim", rest),
+      "transfercmd": (ftp, rest) => ftp.transfercmd("RETR victim", rest),
+    };
+    for (const [row, call] of Object.entries(REST_CALLS)) {
+      it(`${row} refuses a negative or non-integer rest before sending anything`, async () => {
+        // Server: login; then nothing may arrive until the closing PWD.
+        const ftp = fc.client();
+        await ftp.ready;
+        for (const rest of BAD_REST) {
+          const before = fc.srv.commands.length;
+          const error = await refusal(() => call(ftp, rest));
+          expect(error, `rest ${JSON.stringify(rest)}: ${String(error)}`).to.be.instanceOf(RangeError);
+          expect((error as { code?: string }).code).to.equal("ERR_OUT_OF_RANGE");
+          await settleIo();
+          expect(fc.srv.commands.slice(before), `sent for rest ${JSON.stringify(rest)}`).to.deep.equal([]);
+        }
+        expect(fc.srv.vfs.get("/victim")?.toString()).to.equal("keep me");
+        await fc.finish(ftp, false);
+      });
+    }
+  });
+
+  describe("port", function () {
+    const BAD_PORTS = [-1, 65536, 70000, 1.5, Number.NaN, Infinity, -21];
+
+    it("connect() refuses a port outside 1..65535 (0 means the default, 21) without connecting", async () => {
+      // Server: no connection may arrive.
+      const sessions = fc.srv.sessions.length;
+      for (const port of BAD_PORTS) {
+        const ftp = new FTP({ timeout: 2000 });
+        const error = await refusal(() => ftp.connect(fc.srv.host, port));
+        expect(error, `port ${port}: ${String(error)}`).to.be.instanceOf(RangeError);
+        expect((error as { code?: string }).code).to.equal("ERR_OUT_OF_RANGE");
+        ftp.close();
+      }
+      expect(fc.srv.sessions.length).to.equal(sessions);
+      await fc.expectNoLeaks();
+    });
+
+    it("the FTP constructor refuses a port outside 1..65535", async () => {
+      const sessions = fc.srv.sessions.length;
+      for (const port of [...BAD_PORTS, 0]) {
+        const error = await refusal(() => new FTP({ host: fc.srv.host, port }));
+        expect(error, `port ${port}`).to.be.instanceOf(RangeError);
+      }
+      expect(fc.srv.sessions.length).to.equal(sessions);
+      await fc.expectNoLeaks();
+    });
+
+    it("FTP.connect(url) refuses a port outside 1..65535", async () => {
+      const sessions = fc.srv.sessions.length;
+      for (const port of ["0", "65536", "99999"]) {
+        const error = await refusal(() => FTP.connect(`ftp://${fc.srv.host}:${port}/`));
+        // WHATWG URL itself refuses ports over 65535 (TypeError); 0 parses and is refused as a port.
+        expect(error instanceof TypeError || error instanceof RangeError, `port ${port}: ${String(error)}`).to.equal(true);
+      }
+      expect(fc.srv.sessions.length).to.equal(sessions);
+      await fc.expectNoLeaks();
+    });
+  });
+});

@@ -170,7 +170,6 @@ export class DownloadStream extends Readable {
         });
       }
       await this.cleanup?.catch(() => undefined);
-      await transfer.settledAbort();
     } finally {
       session.activeTransfer = undefined;
     }
@@ -391,7 +390,6 @@ export class UploadStream extends Writable {
       if (this.destroyed) this.cleanup ??= transfer.abort();
       await this.settled;
       await this.cleanup?.catch(() => undefined);
-      await transfer.settledAbort();
     } finally {
       session.activeTransfer = undefined;
     }

@@ -1,0 +1,482 @@
+/**
+ * `npm run bench`: ftpstream against the limit of this machine and against
+ * the clients users would pick instead, in one run. See bench/README.md.
+ *
+ *   node build/bench/run.js [--runs N] [--quick] [--json] [--rows 1,2,...]
+ *                           [--size MiB] [--hwm bytes] [--rate MiB/s] [--fixture]
+ *
+ * Each sample runs in a fresh child process (bench/worker.ts); contenders of
+ * a row take turns within each run (the order rotates from run to run), and
+ * the ratio to each peer is taken run by run, then its median reported.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { startBenchServer, type BenchServer } from "./server.js";
+import { formatSize, GiB, machine, median, MiB, table, type Machine } from "./stats.js";
+import { RESULT_PREFIX, type Task, type TaskResult } from "./tasks.js";
+
+interface Options {
+  runs: number;
+  quick: boolean;
+  json: boolean;
+  rows: Set<number>;
+  bigSize: number;
+  smallCount: number;
+  smallSize: number;
+  noops: number;
+  slowRate: number;
+  highWaterMark: number | undefined;
+  forceFixture: boolean;
+}
+
+function usage(): never {
+  process.stderr.write(
+    "usage: node build/bench/run.js [--runs N] [--quick] [--json] [--rows 1,2,3,4,5] [--size MiB] [--hwm bytes] [--rate MiB/s] [--fixture]\n",
+  );
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = {
+    runs: 5,
+    quick: false,
+    json: false,
+    rows: new Set([1, 2, 3, 4, 5]),
+    bigSize: GiB,
+    smallCount: 1000,
+    smallSize: 4 * 1024,
+    noops: 2000,
+    slowRate: 50 * MiB,
+    highWaterMark: undefined,
+    forceFixture: false,
+  };
+  let size: number | undefined;
+  const number = (value: string | undefined): number => {
+    const n = Number(value);
+    if (value === undefined || !Number.isFinite(n) || n <= 0) usage();
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    switch (flag) {
+      case "--runs": options.runs = Math.floor(number(value())); break;
+      case "--quick": options.quick = true; break;
+      case "--json": options.json = true; break;
+      case "--fixture": options.forceFixture = true; break;
+      case "--size": size = number(value()) * MiB; break;
+      case "--hwm": options.highWaterMark = Math.floor(number(value())); break;
+      case "--rate": options.slowRate = number(value()) * MiB; break;
+      case "--rows": {
+        const rows = (value() ?? "").split(",").map(Number);
+        if (rows.some((r) => !Number.isInteger(r) || r < 1 || r > 5)) usage();
+        options.rows = new Set(rows);
+        break;
+      }
+      case "--help": case "-h": usage();
+      default: usage();
+    }
+  }
+  if (options.quick) {
+    // A smaller run to try things: same rows, about a tenth of the time.
+    options.bigSize = 64 * MiB;
+    options.smallCount = 200;
+    options.noops = 500;
+  }
+  if (size !== undefined) options.bigSize = Math.floor(size);
+  return options;
+}
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+const WORKER = fileURLToPath(new URL("./worker.js", import.meta.url));
+const RAWPEER = fileURLToPath(new URL("./rawpeer.js", import.meta.url));
+/** No single sample may hang the run: the slowest (1 GiB at 50 MiB/s) takes about 21 s. */
+const SAMPLE_TIMEOUT_MS = 120_000;
+
+function runWorker(task: Task): Promise<TaskResult> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [WORKER, JSON.stringify(task)], { timeout: SAMPLE_TIMEOUT_MS, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
+      const line = stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
+      if (error || !line) {
+        reject(new Error(`${task.kind} failed: ${error?.message ?? "no result"}\n${stderr}`));
+        return;
+      }
+      resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as TaskResult);
+    });
+  });
+}
+
+/** curl as users run it; its own time_total (connect to last byte) is the figure. */
+function runCurl(args: string[], expected: number): Promise<TaskResult> {
+  return new Promise((resolve, reject) => {
+    execFile("curl", ["-sS", "--fail", "-w", "%{time_total} %{size_download} %{size_upload}", ...args], { timeout: SAMPLE_TIMEOUT_MS }, (error, stdout, stderr) => {
+      const [total, down, up] = stdout.trim().split(" ").map(Number);
+      const bytes = Math.max(down ?? 0, up ?? 0);
+      if (error || !Number.isFinite(total) || bytes !== expected) {
+        reject(new Error(`curl ${args.join(" ")} failed (${bytes} of ${expected} bytes): ${error?.message ?? ""}\n${stderr}`));
+        return;
+      }
+      resolve({ ms: total! * 1000, bytes, peakRss: 0, cpuMs: 0 });
+    });
+  });
+}
+
+/** Starts a raw peer (bench/rawpeer.ts) and resolves with its port and a stop function. */
+function startRawPeer(mode: "send" | "sink", size: number): Promise<{ port: number; stop: () => void }> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, [RAWPEER, mode, String(size)], { stdio: ["pipe", "pipe", "inherit"] });
+    const stop = (): void => {
+      child.stdin?.end();
+      if (child.exitCode === null) child.kill();
+    };
+    let buffered = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString("latin1");
+      const match = /PORT (\d+)/.exec(buffered);
+      if (match) resolve({ port: Number(match[1]), stop });
+    });
+    child.once("exit", (code) => reject(new Error(`raw ${mode} peer exited with ${code}`)));
+    child.once("error", reject);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Rows
+
+type Unit = "MiB/s" | "ms" | "MiB";
+
+interface Sample {
+  /** The figure in the row's unit. */
+  value: number;
+  result: TaskResult;
+}
+
+interface Contender {
+  name: string;
+  /** Runs one sample. */
+  sample: (run: number) => Promise<Sample>;
+}
+
+interface Row {
+  id: number;
+  title: string;
+  unit: Unit;
+  /** What a bigger figure means. */
+  better: "higher" | "lower";
+  contenders: Contender[];
+  /** ftpstream speed ÷ peer speed must be at least `min`. */
+  ratioTargets: Array<{ peer: string; min: number }>;
+  /** A contender's median must stay below `max` (in the row's unit). */
+  limitTargets: Array<{ contender: string; max: number }>;
+  /** What the figure is, for the table's footnote. */
+  note: string;
+  setup?: () => Promise<void>;
+  teardown?: () => void;
+}
+
+function rows(options: Options, server: BenchServer): Row[] {
+  const ftp = server.endpoint;
+  const size = options.bigSize;
+  const hwm = options.highWaterMark;
+  const rate = (result: TaskResult): Sample => ({ value: result.bytes / MiB / (result.ms / 1000), result });
+  const time = (result: TaskResult): Sample => ({ value: result.ms, result });
+  const rss = (result: TaskResult): Sample => ({ value: result.peakRss / MiB, result });
+  const url = (path: string): string =>
+    `ftp://${encodeURIComponent(ftp.user)}:${encodeURIComponent(ftp.password)}@${ftp.host}:${ftp.port}/${path}`;
+  const upload = async (name: string, run: (path: string) => Promise<TaskResult>): Promise<Sample> => {
+    const path = `up-${name}.bin`;
+    try {
+      return rate(await run(path));
+    } finally {
+      server.removeUpload(path);
+    }
+  };
+  let sender: { port: number; stop: () => void } | undefined;
+  let sink: { port: number; stop: () => void } | undefined;
+  const throughputTargets = [
+    { peer: "raw socket", min: 0.9 },
+    { peer: "basic-ftp", min: 1.0 },
+    { peer: "curl", min: 0.9 },
+  ];
+  return [
+    {
+      id: 1,
+      title: `download ${formatSize(size)} to a discarding sink`,
+      unit: "MiB/s",
+      better: "higher",
+      note: "bytes / wall time from connect to the last byte (and, for FTP, the 226)",
+      setup: async () => {
+        sender = await startRawPeer("send", size);
+      },
+      teardown: () => sender?.stop(),
+      contenders: [
+        { name: "ftpstream", sample: async () => rate(await runWorker({ kind: "ftpstream-download", ftp, path: server.bigPath, size, highWaterMark: hwm })) },
+        { name: "raw socket", sample: async () => rate(await runWorker({ kind: "raw-download", host: "127.0.0.1", port: sender!.port, size })) },
+        { name: "basic-ftp", sample: async () => rate(await runWorker({ kind: "basicftp-download", ftp, path: server.bigPath, size })) },
+        { name: "curl", sample: async () => rate(await runCurl(["-o", "/dev/null", url(server.bigPath)], size)) },
+      ],
+      ratioTargets: throughputTargets,
+      limitTargets: [],
+    },
+    {
+      id: 2,
+      title: `upload ${formatSize(size)} from a generated source`,
+      unit: "MiB/s",
+      better: "higher",
+      note: "bytes / wall time from connect to the server's 226 (raw: to the sink's FIN)",
+      setup: async () => {
+        sink = await startRawPeer("sink", size);
+      },
+      teardown: () => sink?.stop(),
+      contenders: [
+        { name: "ftpstream", sample: () => upload("ftpstream", (path) => runWorker({ kind: "ftpstream-upload", ftp, path, size, highWaterMark: hwm })) },
+        { name: "raw socket", sample: async () => rate(await runWorker({ kind: "raw-upload", host: "127.0.0.1", port: sink!.port, size })) },
+        { name: "basic-ftp", sample: () => upload("basicftp", (path) => runWorker({ kind: "basicftp-upload", ftp, path, size })) },
+        { name: "curl", sample: () => upload("curl", (path) => runCurl(["-T", server.curlSource, url(path)], size)) },
+      ],
+      ratioTargets: throughputTargets,
+      limitTargets: [],
+    },
+    {
+      id: 3,
+      title: `peak RSS of an ftpstream process moving ${formatSize(size)}`,
+      unit: "MiB",
+      better: "lower",
+      note: `VmHWM of the child at its end; the slow consumer takes ${options.slowRate / MiB} MiB/s`,
+      contenders: [
+        {
+          name: `download, ${options.slowRate / MiB} MiB/s consumer`,
+          sample: async () => rss(await runWorker({ kind: "rss-download", ftp, path: server.bigPath, size, bytesPerSecond: options.slowRate, highWaterMark: hwm })),
+        },
+        { name: "upload, fast source", sample: () => upload("rss", async (path) => runWorker({ kind: "rss-upload", ftp, path, size, highWaterMark: hwm })).then((s) => rss(s.result)) },
+        { name: "node + ftpstream idle", sample: async () => rss(await runWorker({ kind: "rss-baseline" })) },
+      ],
+      ratioTargets: [],
+      limitTargets: [
+        { contender: `download, ${options.slowRate / MiB} MiB/s consumer`, max: 64 },
+        { contender: "upload, fast source", max: 64 },
+      ],
+    },
+    {
+      id: 4,
+      title: `${options.smallCount} files of ${formatSize(options.smallSize)}, sequential, one connection`,
+      unit: "ms",
+      better: "lower",
+      note: "wall time for all files, connect and login included",
+      contenders: [
+        { name: "ftpstream", sample: async () => time(await runWorker({ kind: "ftpstream-small", ftp, paths: server.smallPaths, size: options.smallSize })) },
+        { name: "basic-ftp", sample: async () => time(await runWorker({ kind: "basicftp-small", ftp, paths: server.smallPaths, size: options.smallSize })) },
+      ],
+      ratioTargets: [{ peer: "basic-ftp", min: 1.0 }],
+      limitTargets: [],
+    },
+    {
+      id: 5,
+      title: `${options.noops} NOOP round trips`,
+      unit: "ms",
+      better: "lower",
+      note: "wall time of the NOOP loop alone, after login",
+      contenders: [
+        { name: "ftpstream", sample: async () => time(await runWorker({ kind: "ftpstream-noop", ftp, count: options.noops })) },
+        { name: "basic-ftp", sample: async () => time(await runWorker({ kind: "basicftp-noop", ftp, count: options.noops })) },
+      ],
+      ratioTargets: [{ peer: "basic-ftp", min: 1.0 }],
+      limitTargets: [],
+    },
+  ].filter((row) => options.rows.has(row.id)) as Row[];
+}
+
+// ---------------------------------------------------------------------------
+// Running and reporting
+
+interface ContenderReport {
+  name: string;
+  samples: number[];
+  median: number;
+  /** Median wall time of the samples, ms. */
+  medianMs: number;
+  /** Median peak RSS of the child, MiB (0 for curl, not measured). */
+  medianPeakRssMiB: number;
+  /** Median CPU time (user + system) of the child, ms (0 for curl, not measured). */
+  medianCpuMs: number;
+}
+
+interface RatioReport {
+  peer: string;
+  /** ftpstream speed ÷ peer speed in each run (> 1: ftpstream faster). */
+  samples: number[];
+  median: number;
+  target: number;
+  holds: boolean;
+}
+
+interface LimitReport {
+  contender: string;
+  median: number;
+  max: number;
+  holds: boolean;
+}
+
+interface RowReport {
+  id: number;
+  title: string;
+  unit: Unit;
+  better: "higher" | "lower";
+  note: string;
+  contenders: ContenderReport[];
+  ratios: RatioReport[];
+  limits: LimitReport[];
+}
+
+interface Report {
+  date: string;
+  machine: Machine;
+  server: { kind: string; label: string; fallbackReason?: string };
+  options: { runs: number; quick: boolean; bigSize: number; smallCount: number; smallSize: number; noops: number; slowRateMiBps: number; highWaterMark: number | null };
+  rows: RowReport[];
+  durationSeconds: number;
+}
+
+async function runRow(row: Row, runs: number): Promise<RowReport> {
+  const samples = new Map<string, number[]>(row.contenders.map((c) => [c.name, []]));
+  const results = new Map<string, TaskResult[]>(row.contenders.map((c) => [c.name, []]));
+  await row.setup?.();
+  try {
+    for (let run = 0; run < runs; run++) {
+      // Rotate who goes first, so drift (page cache, CPU clocks) spreads evenly.
+      const order = row.contenders.map((_, i) => row.contenders[(i + run) % row.contenders.length]!);
+      const line: string[] = [];
+      for (const contender of order) {
+        const sample = await contender.sample(run);
+        samples.get(contender.name)!.push(sample.value);
+        results.get(contender.name)!.push(sample.result);
+        line.push(`${contender.name} ${sample.value.toFixed(row.unit === "MiB/s" ? 0 : 1)}`);
+      }
+      log(`  row ${row.id} run ${run + 1}/${runs}: ${line.join(", ")} ${row.unit}`);
+    }
+  } finally {
+    row.teardown?.();
+  }
+  const speed = (value: number): number => (row.better === "higher" ? value : 1 / value);
+  const ftp = samples.get("ftpstream");
+  const ratios: RatioReport[] = row.ratioTargets.map(({ peer, min }) => {
+    const peerSamples = samples.get(peer)!;
+    const perRun = ftp!.map((value, run) => speed(value) / speed(peerSamples[run]!));
+    const m = median(perRun);
+    return { peer, samples: perRun, median: m, target: min, holds: m >= min };
+  });
+  const contenders = row.contenders.map((c): ContenderReport => ({
+    name: c.name,
+    samples: samples.get(c.name)!,
+    median: median(samples.get(c.name)!),
+    medianMs: median(results.get(c.name)!.map((r) => r.ms)),
+    medianPeakRssMiB: median(results.get(c.name)!.map((r) => r.peakRss / MiB)),
+    medianCpuMs: median(results.get(c.name)!.map((r) => r.cpuMs)),
+  }));
+  const limits = row.limitTargets.map(({ contender, max }): LimitReport => {
+    const m = contenders.find((c) => c.name === contender)!.median;
+    return { contender, median: m, max, holds: m < max };
+  });
+  return { id: row.id, title: row.title, unit: row.unit, better: row.better, note: row.note, contenders, ratios, limits };
+}
+
+function render(report: Report): string {
+  const m = report.machine;
+  const out: string[] = [];
+  out.push(`ftpstream bench, ${report.date}`);
+  out.push(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; node ${m.node}; ${m.curl}; basic-ftp ${m.basicFtp}`);
+  out.push(`server:  ${report.server.label}${report.server.fallbackReason ? ` — vsftpd not used: ${report.server.fallbackReason}` : ""}`);
+  out.push(`runs:    ${report.options.runs} per row (medians; ratios taken run by run)${report.options.quick ? ", --quick sizes" : ""}` +
+    `${report.options.highWaterMark ? `, highWaterMark ${report.options.highWaterMark}` : ""}`);
+  out.push("");
+  // One table for all rows, so the columns line up; each row's title sits on its own line above its contenders.
+  const cells: string[][] = [["", "contender", "median", "min..max", "ftpstream ÷ peer", "target", "", ""]];
+  const titles = new Map<number, string>();
+  const digits = (unit: Unit): number => (unit === "MiB" ? 1 : 0);
+  for (const row of report.rows) {
+    titles.set(cells.length, `${row.id}. ${row.title} (${row.unit}, ${row.better} is better)`);
+    for (const c of row.contenders) {
+      const d = digits(row.unit);
+      const ratio = row.ratios.find((r) => r.peer === c.name);
+      const limit = row.limits.find((l) => l.contender === c.name);
+      let extra = "";
+      if (row.id === 3 && c.name.startsWith("download")) extra = `took ${(c.medianMs / 1000).toFixed(1)} s`;
+      if (row.id === 4 || row.id === 5) {
+        const count = row.id === 4 ? report.options.smallCount : report.options.noops;
+        extra = `${((c.median * 1000) / count).toFixed(0)} µs each`;
+      }
+      if (row.id <= 2 && c.medianPeakRssMiB > 0) extra = `peak RSS ${c.medianPeakRssMiB.toFixed(0)} MiB`;
+      cells.push([
+        "",
+        c.name,
+        `${c.median.toFixed(d)} ${row.unit}`,
+        `${Math.min(...c.samples).toFixed(d)}..${Math.max(...c.samples).toFixed(d)}`,
+        ratio ? ratio.median.toFixed(2) : "",
+        ratio ? `≥ ${ratio.target.toFixed(2)}` : limit ? `< ${limit.max} MiB` : "",
+        ratio ? (ratio.holds ? "holds" : "MISSED") : limit ? (limit.holds ? "holds" : "MISSED") : "",
+        extra,
+      ]);
+    }
+  }
+  const lines = table(cells, [0, 1, 6, 7]).split("\n");
+  lines.forEach((line, i) => {
+    const title = titles.get(i);
+    if (title) out.push(title);
+    out.push(line);
+  });
+  out.push("");
+  for (const row of report.rows) out.push(`${row.id}: ${row.note}`);
+  const all = report.rows.flatMap((r) => [...r.ratios.map((x) => x.holds), ...r.limits.map((x) => x.holds)]);
+  out.push("");
+  out.push(`targets held: ${all.filter(Boolean).length} of ${all.length}; took ${report.durationSeconds.toFixed(0)} s`);
+  return out.join("\n");
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const started = performance.now();
+  log(`starting the server and writing a ${formatSize(options.bigSize)} file and ${options.smallCount} small files...`);
+  const server = await startBenchServer({
+    bigSize: options.bigSize,
+    smallCount: options.smallCount,
+    smallSize: options.smallSize,
+    forceFixture: options.forceFixture,
+  });
+  log(`server: ${server.label}${server.fallbackReason ? ` (${server.fallbackReason})` : ""}`);
+  const reports: RowReport[] = [];
+  try {
+    for (const row of rows(options, server)) {
+      log(`row ${row.id}: ${row.title}`);
+      reports.push(await runRow(row, options.runs));
+    }
+  } finally {
+    await server.stop();
+  }
+  const report: Report = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    server: { kind: server.kind, label: server.label, fallbackReason: server.fallbackReason },
+    options: {
+      runs: options.runs,
+      quick: options.quick,
+      bigSize: options.bigSize,
+      smallCount: options.smallCount,
+      smallSize: options.smallSize,
+      noops: options.noops,
+      slowRateMiBps: options.slowRate / MiB,
+      highWaterMark: options.highWaterMark ?? null,
+    },
+    rows: reports,
+    durationSeconds: (performance.now() - started) / 1000,
+  };
+  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${render(report)}\n`);
+}
+
+main().catch((error: unknown) => {
+  log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exitCode = 1;
+});

@@ -1,0 +1,40 @@
+/**
+ * What the parent (run.ts) asks one child (worker.ts) to measure. Every
+ * measurement runs in a fresh Node process so contenders never share a
+ * heap, a JIT warm-up or a GC debt, and so a child's peak RSS is its own.
+ */
+
+/** Where the FTP server is and how to log in. */
+export interface Endpoint {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+export type Task =
+  | { kind: "ftpstream-download" | "basicftp-download"; ftp: Endpoint; path: string; size: number; highWaterMark?: number }
+  | { kind: "ftpstream-upload" | "basicftp-upload"; ftp: Endpoint; path: string; size: number; highWaterMark?: number }
+  | { kind: "raw-download" | "raw-upload"; host: string; port: number; size: number }
+  | { kind: "ftpstream-small" | "basicftp-small"; ftp: Endpoint; paths: string[]; size: number }
+  | { kind: "ftpstream-noop" | "basicftp-noop"; ftp: Endpoint; count: number }
+  | { kind: "rss-download"; ftp: Endpoint; path: string; size: number; bytesPerSecond: number; highWaterMark?: number }
+  | { kind: "rss-upload"; ftp: Endpoint; path: string; size: number; highWaterMark?: number }
+  | { kind: "rss-baseline" };
+
+/** What a child prints (one JSON line after RESULT_PREFIX). */
+export interface TaskResult {
+  /** Wall time of the measured part, from connect to the last byte confirmed. */
+  ms: number;
+  /** Bytes moved (checked against the expected size by the child). */
+  bytes: number;
+  /** The child's peak resident set (VmHWM) in bytes, read at the end. */
+  peakRss: number;
+  /**
+   * CPU time (user + system) of the child over the measured part, in ms;
+   * steadier than wall time when other work shares the machine. 0 for curl.
+   */
+  cpuMs: number;
+}
+
+export const RESULT_PREFIX = "RESULT ";

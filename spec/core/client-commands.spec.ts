@@ -341,7 +341,8 @@ describe("FTP commands", function () {
       const ftp = await fixtures.client(srv);
       expect(await ftp.size("/a.bin")).to.equal(123456);
       expect(await ftp.size("/empty.txt")).to.equal(0);
-      expect(commandsAfterLogin(srv)).to.deep.equal(["SIZE /a.bin", "SIZE /empty.txt"]);
+      // (A TYPE I may come first: several servers refuse SIZE in ASCII mode.)
+      expect(commandsAfterLogin(srv).filter((line) => line !== "TYPE I")).to.deep.equal(["SIZE /a.bin", "SIZE /empty.txt"]);
     });
 
     for (const [code, text] of [[213, "unknown"], [213, "12abc"], [213, "99999999999999999999"], [250, "1234"], [226, ""]] as const) {

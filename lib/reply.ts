@@ -69,9 +69,12 @@ export class ReplyParser {
           this.keepPartial(chunk.subarray(start));
           break;
         }
+        // maxReply counts raw bytes, line ends included: the decoded
+        // string's length undercounts multi-byte UTF-8 up to 3 times.
+        const size = this.partialLength + (newline - start) + 1;
         const line = this.takeLine(chunk, start, newline);
         start = newline + 1;
-        const reply = this.acceptLine(line);
+        const reply = this.acceptLine(line, size);
         if (reply) replies.push(reply);
       }
     } catch (error) {
@@ -107,9 +110,9 @@ export class ReplyParser {
     return bytes.toString(this.encoding, 0, end);
   }
 
-  private acceptLine(line: string): Reply | undefined {
+  private acceptLine(line: string, size: number): Reply | undefined {
     if (this.pending.length > 0) {
-      this.pendingBytes += line.length + 1;
+      this.pendingBytes += size;
       if (this.pendingBytes > this.maxReply) {
         throw new FtpProtoError(`multi-line reply longer than ${this.maxReply} bytes`);
       }
@@ -129,7 +132,10 @@ export class ReplyParser {
     if (line[3] === "-") {
       this.pending = [line];
       this.pendingCode = line.slice(0, 3);
-      this.pendingBytes = line.length + 1;
+      this.pendingBytes = size;
+      if (this.pendingBytes > this.maxReply) {
+        throw new FtpProtoError(`multi-line reply longer than ${this.maxReply} bytes`);
+      }
       return undefined;
     }
     return { code: Number(line.slice(0, 3)), lines: [line], text: line };

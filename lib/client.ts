@@ -417,6 +417,8 @@ export class FTP {
         resolve([transfer.socket, transfer.size]);
         try {
           await done;
+          // An abort() that raced the final reply may still be reading ABOR's.
+          await transfer.settledAbort();
         } finally {
           session.activeTransfer = undefined;
         }

@@ -108,6 +108,16 @@ export class DataTransfer {
     return this.aborting;
   }
 
+  /**
+   * Resolves once an abort() in progress has read all its replies (at once
+   * if none was asked for). The task holding the queue awaits this before
+   * letting go: an abort() that raced the end of the transfer may still be
+   * waiting for ABOR's own reply, which the next command must not read.
+   */
+  async settledAbort(): Promise<void> {
+    await this.aborting?.catch(() => undefined);
+  }
+
   private async runAbort(): Promise<string> {
     // Close first: a server blocked writing to a paused socket only looks
     // at the control connection once its write fails.

@@ -1,5 +1,5 @@
 /**
- * Issue 3: abort() (ABOR after Telnet IP + Synch), the 426-then-226 pair,
+ * Issue 3: abort() (a plain ABOR line, as ftplib's bytes), the 426-then-226 pair,
  * and the same path taken by a transfer stream's destroy() and AbortSignal.
  * After each, the client must be in sync: the next command gets its own reply.
  */
@@ -38,6 +38,13 @@ function streamError(stream: Readable | Writable): Promise<Error | undefined> {
     stream.once("error", resolve);
     stream.once("close", () => resolve(stream.errored ?? undefined));
   });
+}
+
+/** Reads a whole stream into one Buffer. */
+async function collectAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** The client answers correctly to a few ordinary commands: nothing stray is left on the connection. */
@@ -224,7 +231,10 @@ describe("abort() replies", () => {
     await expectInSync(ftp);
   });
 
-  it("puts Telnet IP and Synch (IAC IP IAC DM) in front of ABOR, in band", async () => {
+  // ftplib sends ABOR's bytes alone (as urgent data, without the RFC's
+  // Telnet IP/Synch), and pure-ftpd silently ignores an ABOR line that
+  // starts with IAC IP IAC DM: the bytes on the wire are just "ABOR\r\n".
+  it("sends ABOR alone, without Telnet IP and Synch, as ftplib's bytes (pure-ftpd ignores the prefixed form)", async () => {
     const raw: Buffer[] = [];
     srv.once("NOOP", (s) => {
       s.socket.on("data", (chunk: Buffer) => raw.push(chunk));
@@ -233,7 +243,7 @@ describe("abort() replies", () => {
     const ftp = await harness.client(srv);
     await ftp.sendcmd("NOOP");
     await ftp.abort();
-    expect(Buffer.concat(raw).equals(Buffer.from([0xff, 0xf4, 0xff, 0xf2, ...Buffer.from("ABOR\r\n")]))).to.equal(true);
+    expect(Buffer.concat(raw).toString("latin1")).to.equal("ABOR\r\n");
   });
 
   it("FTP_TLS sends ABOR alone, without the Telnet bytes, on a TLS control connection (as ftplib's FTP_TLS.abort)", async () => {
@@ -300,46 +310,81 @@ describe("abort() replies", () => {
     expect(await ftp.sendcmd("NOOP")).to.equal("200 NOOP ok.");
   });
 
-  it("when the transfer had just finished (226 first, then ABOR's 225), reads both and stays in sync", async () => {
-    srv.handle("RETR", async (s) => {
-      s.reply(150, "Here it comes.");
-      await s.sendData("all of it");
-      // Hold the 226 until ABOR has crossed it on the wire.
-      await srv.waitForCommand("ABOR", { from: 0 });
-      s.reply(226, "Transfer complete.");
-    });
-    const ftp = await harness.client(srv);
-    const [socket] = await ftp.ntransfercmd("RETR /small.txt");
-    socket.resume();
-    await new Promise((resolve) => socket.once("end", resolve));
-    const aborted = ftp.abort();
-    const pwd = ftp.pwd();
-    expect(await aborted).to.match(/^22[56] /);
-    expect(await pwd).to.equal("/");
-    await expectInSync(ftp);
-  });
+  describe("abort() racing the end of a transfer, with ABOR's own reply coming late", () => {
+    /**
+     * RETR sends everything and closes the data connection, then holds its
+     * 226 until ABOR has crossed it; ABOR, queued behind RETR since no
+     * transfer is left to cut, answers 225 a little later. abort() must read
+     * both before the queue moves on, or the next command reads ABOR's reply.
+     */
+    function finishedBeforeAbor(): Promise<void> {
+      let sent: () => void = () => undefined;
+      const allSent = new Promise<void>((resolve) => {
+        sent = resolve;
+      });
+      srv.handle("RETR", async (s) => {
+        s.reply(150, "Here it comes.");
+        await s.sendData("all of it");
+        sent();
+        await srv.waitForCommand("ABOR", { from: 0 });
+        s.reply(226, "Transfer complete.");
+      });
+      srv.handle("ABOR", async (s) => {
+        await s.sleep(50);
+        s.reply(225, "No transfer to abort.");
+      });
+      return allSent;
+    }
 
-  it("the same race through a stream: abort() after the last byte but before the 226", async () => {
-    srv.handle("RETR", async (s) => {
-      s.reply(150, "Here it comes.");
-      await s.sendData("all of it");
-      await srv.waitForCommand("ABOR", { from: 0 });
-      s.reply(226, "Transfer complete.");
+    it("through ntransfercmd: abort() resolves to the 225 and the next command gets its own reply", async () => {
+      const allSent = finishedBeforeAbor();
+      const ftp = await harness.client(srv);
+      const [socket] = await ftp.ntransfercmd("RETR /small.txt");
+      socket.resume();
+      await allSent;
+      const aborted = ftp.abort();
+      const pwd = ftp.pwd();
+      expect(await aborted).to.equal("225 No transfer to abort.");
+      expect(await pwd).to.equal("/");
+      await expectInSync(ftp);
     });
-    const ftp = await harness.client(srv);
-    const download = ftp.retrbinary("RETR /small.txt");
-    const gotData = new Promise((resolve) => download.once("data", resolve));
-    const outcome = new Promise((resolve) => {
-      download.once("end", () => resolve("end"));
-      download.once("error", (error) => resolve(error));
+
+    it("through a stream: the download ends (it got its 226), abort() resolves to the 225, the next command gets its own reply", async () => {
+      const allSent = finishedBeforeAbor();
+      const ftp = await harness.client(srv);
+      const download = ftp.retrbinary("RETR /small.txt");
+      const body = collectAll(download);
+      await allSent;
+      const aborted = ftp.abort();
+      const pwd = ftp.pwd();
+      expect(await aborted).to.equal("225 No transfer to abort.");
+      expect(await pwd).to.equal("/");
+      expect((await body).toString()).to.equal("all of it");
+      await expectInSync(ftp);
     });
-    await gotData;
-    const aborted = ftp.abort();
-    const pwd = ftp.pwd();
-    expect(await aborted).to.match(/^22[56] /);
-    expect(await pwd).to.equal("/");
-    await outcome;
-    await expectInSync(ftp);
+
+    it("426 for the transfer, then ABOR's 226 late: the next command still gets its own reply", async () => {
+      srv.handle("ABOR", async (s) => {
+        // The client closes the data connection before it sends ABOR, so
+        // the transfer may have failed (426) by the time ABOR is read.
+        const cut = s.abortTransfer();
+        if (cut) await s.waitForRunningCommand();
+        await s.sleep(50);
+        s.reply(cut ? 226 : 225, cut ? "ABOR successful." : "No transfer to abort.");
+      });
+      const ftp = await harness.client(srv);
+      const download = ftp.retrbinary("RETR /big.bin");
+      const failed = streamError(download);
+      await readAtLeast(download, MiB);
+      const aborted = ftp.abort();
+      const pwd = ftp.pwd();
+      expect(await aborted).to.match(/^22[56] /);
+      expect(await pwd).to.equal("/");
+      const error = await failed;
+      expect(error).to.be.instanceOf(FtpTempError);
+      expect((error as FtpTempError).code).to.equal(426);
+      await expectInSync(ftp);
+    });
   });
 
   it("a stream aborted by abort() errors with the transfer's 426, never ends", async () => {

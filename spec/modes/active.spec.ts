@@ -200,14 +200,14 @@ describe("active mode details", () => {
     expect(dataCommands(srv)).to.deep.equal(["PORT", "EPSV"]);
   });
 
-  it("passive: the `passive: false` option starts in active mode", async () => {
+  it("the `passive: false` option starts in active mode", async () => {
     const srv = await harness.server({ files: FILES });
     const ftp = await harness.client(srv, { passive: false });
     await ftp.nlst("/pub");
     expect(dataCommands(srv)).to.deep.equal(["PORT"]);
   });
 
-  it("passive: falls back to PASV when EPSV is refused, and stays on PASV", async () => {
+  it("passive mode falls back to PASV when EPSV is refused, and stays on PASV", async () => {
     const srv = await harness.server({ files: FILES });
     srv.handle("EPSV", (s) => s.reply(500, "EPSV not understood."));
     const ftp = await harness.client(srv);
@@ -216,7 +216,7 @@ describe("active mode details", () => {
     expect(dataCommands(srv)).to.deep.equal(["EPSV", "PASV", "PASV"]);
   });
 
-  it("active: drops a connection to its data port from another address, then takes the server's", async () => {
+  it("drops a connection to its data port from another address, then takes the server's", async () => {
     const srv = await harness.server({ files: FILES });
     let intruderClosed: Promise<boolean> | undefined;
     srv.once("RETR", async (s, arg) => {

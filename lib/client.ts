@@ -12,7 +12,7 @@ import { ControlConnection } from "./control.js";
 import { DebugLogger, DebugOutput } from "./debug.js";
 import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpProtoError, FtpReplyError } from "./errors.js";
 import { CrlfEncoder, LineSplitter } from "./lines.js";
-import { assertPort, assertRestOffset, assertSafeArgument, parse257, parseMlsdLine, TELNET_IP_SYNCH } from "./protocol.js";
+import { assertPort, assertRestOffset, assertSafeArgument, parse257, parseMlsdLine } from "./protocol.js";
 import { CommandQueue } from "./queue.js";
 import { DEFAULT_MAX_LINE, Reply } from "./reply.js";
 import { Session, SessionSettings } from "./session.js";
@@ -367,7 +367,8 @@ export class FTP {
     const active = this.session?.activeTransfer;
     if (active) return active.abort();
     return this.enqueue(async (session) => {
-      session.control.send("ABOR", { prefix: session.control.isSecure ? undefined : TELNET_IP_SYNCH });
+      // Plain, as ftplib's bytes: pure-ftpd ignores ABOR after Telnet IP/Synch.
+      session.control.send("ABOR");
       const reply = await session.control.readReply(session.settings.timeout);
       if (![225, 226, 426].includes(reply.code)) throw new FtpProtoError(`unexpected reply to ABOR: ${reply.text}`, reply.text);
       return reply.text;
@@ -635,8 +636,9 @@ export class FTP {
   size(filename: string): Promise<number | null> {
     assertSafeArgument(filename, "filename");
     return this.enqueue(async (session) => {
-      // Several servers refuse SIZE in ASCII mode, which retrlines leaves set.
-      if (this.currentType === "A") await this.setType(session, "I");
+      // Servers start in ASCII (RFC 959) and several (proftpd, pyftpdlib)
+      // refuse SIZE there; retrlines also leaves TYPE A set.
+      if (this.currentType !== "I") await this.setType(session, "I");
       const reply = await session.command(`SIZE ${filename}`);
       if (reply.code !== 213) return null;
       const text = reply.text.slice(3).trim();

@@ -65,7 +65,6 @@ export class ControlConnection {
   private readonly buffered: Reply[] = [];
   private waiter: Waiter | undefined;
   private failure: Error | undefined;
-  private strayAbortReplies = 0;
   private latestSession: Buffer | undefined;
   private readonly encoding: BufferEncoding;
   /** Called once when the connection fails or closes, with the reason. */
@@ -254,30 +253,6 @@ export class ControlConnection {
     });
   }
 
-  /** Reads the next reply if one comes within `ms`; otherwise resolves undefined and leaves the connection open. */
-  readReplyWithin(ms: number): Promise<Reply | undefined> {
-    const ready = this.buffered.shift();
-    if (ready) return Promise.resolve(ready);
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.waiter) return Promise.reject(new FtpError("two readers waiting for one reply", "ERR_FTP_INTERNAL"));
-    return new Promise<Reply | undefined>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject };
-      waiter.timer = setTimeout(() => {
-        if (this.waiter === waiter) this.waiter = undefined;
-        resolve(undefined);
-      }, ms);
-      this.waiter = waiter;
-    });
-  }
-
-  /**
-   * After an ABOR whose second reply did not come in time, the next 225/226
-   * belongs to that ABOR and must not be taken as the answer to a later command.
-   */
-  expectStrayAbortReply(): void {
-    this.strayAbortReplies++;
-  }
-
   /** Closes the connection; pending and later reads fail with `reason`. Idempotent. */
   close(reason: Error): void {
     this.fail(reason);
@@ -308,11 +283,6 @@ export class ControlConnection {
     // lines end in \n whatever the server sent; show the same.
     for (const line of reply.lines) this.debug.get(line + "\n");
     this.debug.response(reply.text);
-    if (this.strayAbortReplies > 0 && (reply.code === 225 || reply.code === 226)) {
-      this.strayAbortReplies--;
-      return;
-    }
-    this.strayAbortReplies = 0;
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;

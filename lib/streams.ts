@@ -170,6 +170,7 @@ export class DownloadStream extends Readable {
         });
       }
       await this.cleanup?.catch(() => undefined);
+      await transfer.settledAbort();
     } finally {
       session.activeTransfer = undefined;
     }
@@ -191,7 +192,13 @@ export class DownloadStream extends Readable {
       fail(socket.errored ?? new FtpConnectionError("the data connection closed before the transfer started"));
     }
     socket.on("close", (hadError: boolean) => {
-      if (hadError || this.destroyed) return;
+      if (this.destroyed) return;
+      if (transfer.aborted) {
+        // ftp.abort() cut the data: whatever the replies, this did not end well.
+        transfer.abort().then(() => fail(transfer.abortError()), fail);
+        return;
+      }
+      if (hadError) return;
       transfer.finish().then((reply) => {
         if (this.destroyed) return;
         const expected = transfer.size ?? this.sizeFromCommand;
@@ -301,7 +308,7 @@ export class UploadStream extends Writable {
       const tail = this.encoder?.flush();
       const socket = transfer.socket;
       const onClose = (hadError: boolean): void => {
-        if (hadError || this.destroyed) return;
+        if (hadError || this.destroyed || transfer.aborted) return;
         transfer.finish().then((reply) => {
           this.response = reply.text;
           this.meter.finish();
@@ -378,6 +385,10 @@ export class UploadStream extends Writable {
       };
       socket.on("error", fail);
       if (socket.destroyed) fail(socket.errored ?? new FtpConnectionError("the data connection closed before the transfer started"));
+      socket.on("close", () => {
+        // ftp.abort() cut the upload: it errors, whatever the replies.
+        if (transfer.aborted && !this.destroyed) transfer.abort().then(() => fail(transfer.abortError()), fail);
+      });
       // The server sends nothing on an upload's data connection, but its FIN
       // must be read for the socket to close.
       socket.resume();
@@ -390,6 +401,7 @@ export class UploadStream extends Writable {
       if (this.destroyed) this.cleanup ??= transfer.abort();
       await this.settled;
       await this.cleanup?.catch(() => undefined);
+      await transfer.settledAbort();
     } finally {
       session.activeTransfer = undefined;
     }

@@ -8,7 +8,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { errorForReply, FtpConnectionError, FtpError, FtpProtoError, FtpReplyError, FtpTimeoutError, unexpectedFailure } from "./errors.js";
 import { openActive, openPassive, PendingData } from "./data.js";
-import { parse150, TELNET_IP_SYNCH } from "./protocol.js";
+import { parse150 } from "./protocol.js";
 import type { Reply } from "./reply.js";
 import type { Session } from "./session.js";
 
@@ -21,15 +21,14 @@ export interface TransferStart {
   type?: "I" | "A" | undefined;
 }
 
-/** How long to wait for ABOR's own reply after a 2xx ended the transfer: some servers send only one. */
-const ABORT_SECOND_REPLY_GRACE_MS = 3000;
-
 export class DataTransfer {
   /** The size announced in a `150 ... (n bytes)` reply, else null. */
   readonly size: number | null;
   private finalReply: Reply | undefined;
   private readonly pendingFinal: Promise<Reply>;
   private aborting: Promise<string> | undefined;
+  /** Replies read while aborting, to tell the stream how its transfer ended. */
+  private readonly abortReplies: Reply[] = [];
 
   private constructor(
     private readonly session: Session,
@@ -41,7 +40,7 @@ export class DataTransfer {
     this.size = preliminary.code === 150 ? parse150(preliminary.text) : null;
     // Read the final reply right away so a 4xx/5xx sent while data still
     // flows (disk full, transfer aborted) is seen at once.
-    this.pendingFinal = session.control.readReply(0).then((reply) => {
+    this.pendingFinal = readPastPreliminary(session, 0).then((reply) => {
       this.finalReply = reply;
       return reply;
     });
@@ -98,10 +97,21 @@ export class DataTransfer {
     return reply;
   }
 
+  /** True once abort() was called: the transfer cannot end well any more. */
+  get aborted(): boolean {
+    return this.aborting !== undefined;
+  }
+
+  /** The error an aborted transfer's stream ends with: the 4xx/5xx the server sent for it, if any. */
+  abortError(): FtpError {
+    const failure = this.abortReplies.find((reply) => reply.code >= 400);
+    return failure ? errorForReply(failure.text) : new FtpError("the transfer was aborted", "ERR_FTP_ABORTED");
+  }
+
   /**
-   * Ends the transfer early: closes the data connection, sends ABOR (after
-   * Telnet IP + Synch on a clear connection) and reads the replies that
-   * belong to the transfer and to ABOR. Resolves to ABOR's reply.
+   * Ends the transfer early: closes the data connection, sends ABOR and
+   * reads the replies that belong to the transfer and to ABOR, in whichever
+   * order the server sends them. Resolves to ABOR's reply.
    */
   abort(): Promise<string> {
     this.aborting ??= this.runAbort();
@@ -122,24 +132,28 @@ export class DataTransfer {
     // Close first: a server blocked writing to a paused socket only looks
     // at the control connection once its write fails.
     this.socket.destroy();
-    if (this.finalReply) return this.finalReply.text;
-    const control = this.session.control;
-    control.send("ABOR", { prefix: control.isSecure ? undefined : TELNET_IP_SYNCH });
-    const first = await this.withTimeout(this.pendingFinal, "the reply to ABOR");
-    // The first reply ends the transfer (426, 451, or 226 if it had just
-    // finished); ABOR's own reply (225/226) follows. A 225 first means the
-    // server folded both into one.
-    if (first.code === 225) return first.text;
-    const timeout = this.session.settings.timeout;
-    let second: Reply | undefined;
-    if (first.code >= 200 && first.code < 300) {
-      const grace = timeout > 0 ? Math.min(timeout, ABORT_SECOND_REPLY_GRACE_MS) : ABORT_SECOND_REPLY_GRACE_MS;
-      second = await control.readReplyWithin(grace);
-      if (!second) control.expectStrayAbortReply();
-    } else {
-      second = await control.readReply(timeout);
+    if (this.finalReply) {
+      this.abortReplies.push(this.finalReply);
+      return this.finalReply.text;
     }
-    const last = second ?? first;
+    const control = this.session.control;
+    // Plain ABOR, as ftplib sends it (its Telnet IP/Synch-less urgent data):
+    // pure-ftpd ignores an ABOR line that starts with IAC IP IAC DM, and
+    // closing the data connection first already gets every server's attention.
+    // Servers answer with one reply (pure-ftpd) or two (426 + 226, or
+    // proftpd's 226 + 426 under TLS); the NOOP's 200 marks where they end,
+    // so no reply is left behind for the next command and none is waited for.
+    control.send("ABOR");
+    control.send("NOOP");
+    const first = await this.withTimeout(this.pendingFinal, "the reply to ABOR");
+    if (first.code === 200) throw new FtpProtoError("no reply to ABOR before the NOOP's", first.text);
+    this.abortReplies.push(first);
+    for (;;) {
+      const reply = await readPastPreliminary(this.session, this.session.settings.timeout);
+      if (reply.code === 200) break;
+      this.abortReplies.push(reply);
+    }
+    const last = this.abortReplies[this.abortReplies.length - 1]!;
     if (![225, 226, 426].includes(last.code)) throw new FtpProtoError(`unexpected reply to ABOR: ${last.text}`, last.text);
     return last.text;
   }
@@ -158,6 +172,14 @@ export class DataTransfer {
         }, timeout);
       }),
     ]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** The next reply that is not a 1xx: pure-ftpd sends a stray "150 0.001 seconds (measured here)" while aborting. */
+async function readPastPreliminary(session: Session, timeout: number): Promise<Reply> {
+  for (;;) {
+    const reply = await session.control.readReply(timeout);
+    if (reply.code >= 200) return reply;
   }
 }
 

@@ -140,6 +140,36 @@ describe("faults: data connection", function () {
     });
   }
 
+  it("active mode: drops a connection to its data port from another address and takes the server's", async () => {
+    // Server: PORT h,p -> before answering, an intruder connects to h:p from
+    // 127.0.0.2 and sends "EVIL"; the client must close it. Then 200, and the
+    // built-in RETR connects from 127.0.0.1 and sends the file.
+    fc = await FaultCase.start({ files: { "/f": "the real data" } });
+    let intruderClosed = false;
+    fc.srv.once("PORT", async (s, arg) => {
+      const n = arg.split(",").map(Number);
+      const { connect } = await import("node:net");
+      const intruder = connect({ host: n.slice(0, 4).join("."), port: n[4]! * 256 + n[5]!, localAddress: "127.0.0.2" });
+      intruder.on("error", () => undefined);
+      await new Promise<void>((resolve) => {
+        intruder.on("connect", () => intruder.write("EVIL"));
+        intruder.on("close", () => {
+          intruderClosed = true;
+          resolve();
+        });
+        intruder.resume();
+      });
+      await s.defaultHandler("PORT", arg);
+    });
+    const ftp = fc.client({ passive: false });
+    await ftp.ready;
+    const record = await watchStream(ftp.retrbinary("RETR f"));
+    expect(record.errors.map(String)).to.deep.equal([]);
+    expect(record.data.toString()).to.equal("the real data");
+    expect(intruderClosed).to.equal(true);
+    await fc.finish(ftp, false);
+  });
+
   it("finishes an upload the server confirmed with 226 after closing the data connection early", async () => {
     // Server: STOR -> 150, reads the 3 bytes sent so far, closes the data
     // connection, 226 — all while the client has not called end() yet.

@@ -83,10 +83,12 @@ describeServers("interop harness", VARIANTS, ({ kind, variant, server }) => {
       expect(r.login_error).to.match(/^530/);
     });
 
-    it("lets anonymous read (where the server has anonymous)", async function () {
+    it("lets anonymous read where the server offers it, and refuses it (530) where it does not", async function () {
       const s = server();
       if (!s.anonymous) {
-        this.skip(); // pure-ftpd: anonymous needs a system "ftp" account; not configured
+        // pure-ftpd runs with --noanonymous (anonymous needs a system "ftp" account).
+        const refused = await runFtplib(s, { passive: true, user: "anonymous", password: "anon@" });
+        expect(refused.login_error).to.match(/^530/);
         return;
       }
       const dst = path.join(tmp, "anon-hello.txt");
@@ -96,14 +98,11 @@ describeServers("interop harness", VARIANTS, ({ kind, variant, server }) => {
     });
   }
 
-  it(`starts in under 2 s and is gone after stop() (${kind})`, async () => {
-    const t0 = Date.now();
+  it(`starts, and is gone after stop() (${kind})`, async () => {
     const other = await startServer(kind, { tls: variant.tls });
-    const elapsed = Date.now() - t0;
     const home = other.home;
     await other.stop();
     await other.stop(); // safe twice
-    expect(elapsed).to.be.below(2000);
     await fs.access(home).then(
       () => expect.fail("home still exists"),
       () => undefined,

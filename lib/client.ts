@@ -706,6 +706,10 @@ export class FTP {
   protected enqueue<T>(task: (session: Session) => Promise<T>, options: { connecting?: boolean } = {}): Promise<T> {
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
     return this.queue.run(async () => {
+      // close() may come after this task was taken off the queue but before
+      // it ran (the queue starts tasks on a microtask): it must not run then,
+      // or a connect() would open a connection nobody will ever close.
+      if (this.isClosed) throw new FtpClosedError("the FTP client was closed");
       // Another exchange on the connection: a raw transfer's reply is no longer voidresp()'s to return.
       this.unclaimedRaw = undefined;
       if (options.connecting) return task(undefined as unknown as Session);

@@ -118,6 +118,11 @@ export class ControlConnection {
       this.fail(error as Error);
       throw error;
     }
+    if (this.failure) {
+      // Closed while the TCP connect was in flight: fail() had no socket to destroy.
+      raw.destroy();
+      throw this.failure;
+    }
     this.raw = raw;
     raw.on("data", (chunk: Buffer) => {
       if (this.carrier) this.carrier.push(chunk);

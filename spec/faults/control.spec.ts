@@ -201,6 +201,30 @@ describe("faults: control connection", function () {
     await fc.finish(ftp, true);
   });
 
+  for (const [when, wait] of [
+    ["at once after the constructor", async () => undefined],
+    ["a few microtasks into connect", async () => {
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    }],
+    ["while the TCP connect is in flight", () => new Promise<void>((resolve) => setImmediate(resolve))],
+  ] as const) {
+    it(`close() ${when} rejects ready with FtpClosedError and leaves no connection open`, async () => {
+      // Server: the welcome 50 ms after the connection arrives (if it does).
+      fc = await FaultCase.start();
+      fc.srv.onConnect(async (s) => {
+        await s.sleep(50);
+        s.sendWelcome();
+      });
+      const ftp = fc.client();
+      await wait();
+      ftp.close();
+      await rejectsWith(ftp.ready, FtpClosedError);
+      expect(ftp.closed).to.equal(true);
+      await fc.expectNoLeaks();
+      expect(fc.srv.commands).to.deep.equal([]);
+    });
+  }
+
   it("lets a new client work after the old one was closed by a fault", async () => {
     // Server: first NOOP -> connection destroyed; then the defaults.
     fc = await FaultCase.start();

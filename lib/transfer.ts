@@ -92,7 +92,7 @@ export class DataTransfer {
    * the timeout, which closes the connection) and resolves to it if 2xx.
    */
   async finish(): Promise<Reply> {
-    const reply = await this.withTimeout(this.pendingFinal, "the final reply");
+    const reply = await this.withTimeout(this.pendingFinal, "final reply");
     if (reply.code < 200 || reply.code >= 300) throw errorForReply(reply.text);
     return reply;
   }
@@ -145,7 +145,7 @@ export class DataTransfer {
     // so no reply is left behind for the next command and none is waited for.
     control.send("ABOR");
     control.send("NOOP");
-    const first = await this.withTimeout(this.pendingFinal, "the reply to ABOR");
+    const first = await this.withTimeout(this.pendingFinal, "reply to ABOR");
     if (first.code === 200) throw new FtpProtoError("no reply to ABOR before the NOOP's", first.text);
     this.abortReplies.push(first);
     for (;;) {

@@ -10,7 +10,7 @@ import { expect } from "chai";
 import { Readable, Writable } from "node:stream";
 import { FTP, FtpPermError, FtpReplyError, FtpTempError } from "../../lib/index.js";
 import type { FixtureServer } from "../../fixtures/server.js";
-import { expectStreamError, FaultCase, later, watchStream } from "./helpers.js";
+import { expectStreamError, FaultCase, later, rejectsWith, watchStream } from "./helpers.js";
 
 type Direction = "download" | "upload";
 
@@ -175,6 +175,72 @@ describe("faults: 4xx and 5xx at every step of a transfer", function () {
     source.destroy();
     expect(await queued).to.equal("/");
     await fc.finish(ftp, false);
+  });
+
+  describe("every form of transfer", function () {
+    const drain = async (iterable: AsyncIterable<unknown>): Promise<void> => {
+      for await (const item of iterable) void item;
+    };
+    const FORMS: Record<string, { verb: string; run: (ftp: FTP) => Promise<unknown> }> = {
+      "retrbinary(cmd, callback)": { verb: "RETR", run: (ftp) => ftp.retrbinary("RETR f", () => undefined) },
+      "retrlines(cmd) iterated": { verb: "RETR", run: (ftp) => drain(ftp.retrlines("RETR f")) },
+      "retrlines(cmd) awaited": {
+        verb: "RETR",
+        run: async (ftp) => {
+          const lines = ftp.retrlines("RETR f");
+          lines.on("data", () => undefined); // consumed here, so awaiting does not print them
+          return lines.then((text) => text);
+        },
+      },
+      "retrlines(cmd, callback)": { verb: "RETR", run: (ftp) => ftp.retrlines("RETR f", () => undefined) },
+      "nlst()": { verb: "NLST", run: (ftp) => ftp.nlst() },
+      "dir(callback)": { verb: "LIST", run: (ftp) => ftp.dir(() => undefined) },
+      "mlsd() iterated": { verb: "MLSD", run: (ftp) => drain(ftp.mlsd()) },
+      "list() iterated": { verb: "MLSD", run: (ftp) => drain(ftp.list()) },
+      "storbinary(cmd, buffer)": { verb: "STOR", run: (ftp) => ftp.storbinary("STOR f", Buffer.alloc(10_000, 3)) },
+      "storlines(cmd, text)": { verb: "STOR", run: (ftp) => ftp.storlines("STOR f", "a\nb\n") },
+      "ntransfercmd + voidresp": {
+        verb: "RETR",
+        run: async (ftp) => {
+          const [socket] = await ftp.ntransfercmd("RETR f");
+          socket.resume();
+          return ftp.voidresp();
+        },
+      },
+    };
+    for (const [form, { verb, run }] of Object.entries(FORMS)) {
+      for (const [where, code, type] of [["at once", 550, FtpPermError], ["as the final reply", 451, FtpTempError]] as const) {
+        it(`${form} rejects once with ${type.name} on a ${code} ${where}, and the client goes on`, async () => {
+          // Server: <verb> -> 550 at once; or 150, the data (or all the
+          // upload), the data connection closed, then 451.
+          fc = await FaultCase.start({ files: { "/f": "line one\nline two\n" } });
+          fc.srv.once(verb, async (s) => {
+            if (where === "at once") {
+              await s.closeData();
+              s.reply(code, "Refused.");
+              return;
+            }
+            s.reply(150, "Data connection open.");
+            if (verb === "STOR") await s.receiveAll();
+            else await s.sendData(verb === "MLSD" ? "type=file;size=1; f\r\n" : "line one\r\n");
+            s.reply(code, "Failed.");
+          });
+          const ftp = fc.client();
+          await ftp.ready;
+          let rejections = 0;
+          const result = run(ftp).catch((error: unknown) => {
+            rejections++;
+            throw error;
+          });
+          const queued = later(ftp.pwd());
+          const error = await rejectsWith(result, type);
+          expect((error as FtpTempError).code).to.equal(code);
+          expect(await queued).to.equal("/");
+          expect(rejections).to.equal(1);
+          await fc.finish(ftp, false);
+        });
+      }
+    }
   });
 
   it("falls back from a refused EPSV to PASV and completes the transfer", async () => {

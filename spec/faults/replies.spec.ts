@@ -98,6 +98,21 @@ describe("faults: hostile replies", function () {
       await fc.finish(ftp, true);
     });
 
+    it(`errors an upload with ${bad.error.name} on ${bad.name} instead of the 150`, async () => {
+      // Server: STOR -> the bad reply (the data connection is open, unused).
+      fc = await FaultCase.start();
+      fc.srv.once("STOR", (s) => bad.send(s));
+      const ftp = fc.client({ timeout: 300 });
+      await ftp.ready;
+      const upload = ftp.storbinary("STOR f");
+      const done = watchStream(upload);
+      upload.end("payload");
+      const queued = later(ftp.pwd());
+      expectStreamError(await done, bad.error);
+      await rejectsWith(queued, FtpClosedError);
+      await fc.finish(ftp, true);
+    });
+
     it(`errors a download with ${bad.error.name} on ${bad.name} as its final reply`, async () => {
       // Server: RETR -> 150, the data, the data connection closed, the bad reply.
       fc = await FaultCase.start();

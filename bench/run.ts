@@ -409,7 +409,7 @@ function render(report: Report): string {
         const count = row.id === 4 ? report.options.smallCount : report.options.noops;
         extra = `${((c.median * 1000) / count).toFixed(0)} µs each`;
       }
-      if (row.id <= 2 && c.medianPeakRssMiB > 0) extra = `peak RSS ${c.medianPeakRssMiB.toFixed(0)} MiB`;
+      if (row.id <= 2 && c.medianPeakRssMiB > 0) extra = `CPU ${c.medianCpuMs.toFixed(0)} ms, peak RSS ${c.medianPeakRssMiB.toFixed(0)} MiB`;
       cells.push([
         "",
         c.name,

@@ -6,6 +6,7 @@
  */
 import { addAbortSignal, Readable, Writable } from "node:stream";
 import { errorForReply, FtpConnectionError, FtpSizeMismatchError, FtpTimeoutError } from "./errors.js";
+import { slabReaderOf } from "./data.js";
 import { CrlfEncoder } from "./lines.js";
 import type { Session, SessionSettings } from "./session.js";
 import { dataError, DataTransfer, TransferStart } from "./transfer.js";
@@ -152,7 +153,8 @@ export class DownloadStream extends Readable {
         this.sizeFromCommand = await askSize(session, start.command.slice(5));
         start = { ...start, type: undefined };
       }
-      transfer = await DataTransfer.open(session, start);
+      // The socket stays ours (never handed to the user), so it may read into slabs.
+      transfer = await DataTransfer.open(session, { ...start, slabReads: { maxRead: this.readableHighWaterMark } });
     } catch (error) {
       this.destroy(dataError(error));
       return;
@@ -181,10 +183,13 @@ export class DownloadStream extends Readable {
     const fail = (error: unknown): void => {
       if (!this.destroyed) this.destroy(dataError(error));
     };
-    socket.on("data", (chunk: Buffer) => {
+    const onChunk = (chunk: Buffer): void => {
       this.meter.add(chunk.length);
       if (!this.push(chunk)) socket.pause();
-    });
+    };
+    const slabs = slabReaderOf(socket);
+    if (slabs) slabs.attach(socket, onChunk);
+    else socket.on("data", onChunk);
     socket.on("error", fail);
     if (socket.destroyed) {
       // It failed between the 1xx and now (a refused TLS handshake, a reset):

@@ -19,6 +19,8 @@ export interface TransferStart {
   rest?: number | string | undefined;
   /** `TYPE` to send first: `I`, `A`, or none. */
   type?: "I" | "A" | undefined;
+  /** Read a clear passive data connection through a SlabReader, up to `maxRead` bytes a read (DownloadStream only: the socket then emits no 'data'). */
+  slabReads?: { maxRead: number } | undefined;
 }
 
 export class DataTransfer {
@@ -50,7 +52,7 @@ export class DataTransfer {
   /** Opens the data connection and sends the command; resolves after the server's 1xx reply. */
   static async open(session: Session, start: TransferStart): Promise<DataTransfer> {
     if (start.type) await session.voidCommand(`TYPE ${start.type}`);
-    const pending: PendingData = session.settings.passive ? await openPassive(session) : await openActive(session);
+    const pending: PendingData = session.settings.passive ? await openPassive(session, { slabReads: start.slabReads }) : await openActive(session);
     let socket: net.Socket | tls.TLSSocket | undefined;
     try {
       if (session.settings.passive) socket = await pending.connected();

@@ -56,6 +56,9 @@ class TlsCarrier extends Duplex {
   }
 }
 
+/** Commands after which the server's TYPE is no longer known: TYPE itself, REIN and a new login reset it, and so may a TLS change. */
+const TYPE_CHANGING = /^(?:TYPE|REIN|USER|PASS|ACCT|AUTH|CCC)\b/i;
+
 export class ControlConnection {
   readonly debug: DebugOutput;
   private raw: net.Socket | undefined;
@@ -69,6 +72,13 @@ export class ControlConnection {
   private readonly encoding: BufferEncoding;
   /** Called once when the connection fails or closes, with the reason. */
   onClose: (error: Error) => void = () => undefined;
+  /**
+   * The TYPE the server last confirmed for a transfer, so the next transfer
+   * of that type skips a round trip (basic-ftp and FileZilla do the same;
+   * ftplib repeats TYPE every time). send() forgets it whenever a command
+   * that may change it goes out (see TYPE_CHANGING).
+   */
+  knownType: string | undefined;
 
   constructor(debug: DebugOutput, private readonly parserOptions: ReplyParserOptions) {
     this.debug = debug;
@@ -235,6 +245,7 @@ export class ControlConnection {
   send(line: string, options: { prefix?: Buffer } = {}): void {
     assertSafeArgument(line);
     this.assertOpen();
+    if (TYPE_CHANGING.test(line)) this.knownType = undefined;
     this.debug.command(line);
     this.debug.put(line + "\r\n");
     const bytes = Buffer.from(line + "\r\n", this.encoding);

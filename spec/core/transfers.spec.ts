@@ -36,6 +36,28 @@ function captureStor(srv: FixtureServer): Buffer[] {
 describe("transfers, ftplib's forms", function () {
   const fixtures = useFixtures();
 
+  describe("TYPE once per run of transfers", function () {
+    it("sends TYPE only when the server may be in another type: after a different one, sendcmd TYPE, or a new login", async function () {
+      const srv = await fixtures.server({ files: { "/a.bin": "a", "/b.txt": "b\n" } });
+      const ftp = await fixtures.client(srv);
+      await ftp.retrbinary("RETR /a.bin", () => undefined);
+      await ftp.retrbinary("RETR /a.bin", () => undefined);
+      await ftp.retrlines("RETR /b.txt", () => undefined);
+      await ftp.retrbinary("RETR /a.bin", () => undefined);
+      await ftp.sendcmd("TYPE A");
+      await ftp.retrbinary("RETR /a.bin", () => undefined);
+      await ftp.login("user", "pass");
+      await ftp.retrbinary("RETR /a.bin", () => undefined);
+      expect(commandsAfterLogin(srv).filter((line) => line !== "EPSV")).to.deep.equal([
+        "TYPE I", "RETR /a.bin", "RETR /a.bin",
+        "TYPE A", "RETR /b.txt",
+        "TYPE I", "RETR /a.bin",
+        "TYPE A", "TYPE I", "RETR /a.bin",
+        "USER user", "PASS pass", "TYPE I", "RETR /a.bin",
+      ]);
+    });
+  });
+
   describe("retrbinary with a callback", function () {
     it("hands over blocks of at most blocksize and resolves to the final reply", async function () {
       const srv = await fixtures.server({ files: { "/data.bin": patternFile(200_000) } });
@@ -282,7 +304,8 @@ describe("transfers, ftplib's forms", function () {
       const ftp = await fixtures.client(srv);
       expect(await ftp.nlst()).to.deep.equal(["pub", "top.txt"]);
       expect(await ftp.nlst("/pub")).to.deep.equal(["/pub/a.txt", "/pub/b.txt"]);
-      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE A", "EPSV", "NLST", "TYPE A", "EPSV", "NLST /pub"]);
+      // The server is still in TYPE A for the second listing (see "TYPE once per run of transfers").
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE A", "EPSV", "NLST", "EPSV", "NLST /pub"]);
     });
 
     it("nlst rejects a 450 with FtpTempError", async function () {

@@ -359,7 +359,7 @@ export class FTP {
 
   /**
    * Aborts the running transfer: closes its data connection, sends ABOR
-   * (after Telnet IP + Synch) and reads the transfer's and ABOR's replies,
+   * and NOOP, and reads the transfer's and ABOR's replies up to the NOOP's,
    * leaving the client usable. With no transfer running, sends ABOR alone.
    * Resolves to ABOR's reply (426/225/226); another reply rejects with FtpProtoError.
    */

@@ -4,8 +4,6 @@
  */
 import { FtpProtoError, FtpReplyError } from "./errors.js";
 
-/** Telnet "Interrupt Process" then "Synch" (IAC IP IAC DM), sent in-band before ABOR (RFC 959 §4.1.3). */
-export const TELNET_IP_SYNCH = Buffer.from([0xff, 0xf4, 0xff, 0xf2]);
 
 /** A TypeError or RangeError with Node's `code` for invalid arguments. */
 function invalidArgument<E extends TypeError | RangeError>(error: E, code: string): E {

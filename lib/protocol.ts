@@ -4,7 +4,6 @@
  */
 import { FtpProtoError, FtpReplyError } from "./errors.js";
 
-
 /** A TypeError or RangeError with Node's `code` for invalid arguments. */
 function invalidArgument<E extends TypeError | RangeError>(error: E, code: string): E {
   Object.defineProperty(error, "code", { value: code, enumerable: true });

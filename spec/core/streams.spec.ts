@@ -67,6 +67,29 @@ describe("transfer streams", function () {
   const fixtures = useFixtures();
 
   describe("retrbinary as a Readable", function () {
+    it("hands out chunks that stay as they were, kept across many downloads on one connection", async function () {
+      // Downloads read into slabs shared by the session's transfers (lib/data.ts):
+      // a chunk kept by the consumer must never be written again by a later read.
+      const sizes = [1, 4096, 5000, 16_384, 70_000, 3, 300_000, 65_536, 12_345, 0, 200_000];
+      // Each file from its own offset of the pattern, so bytes of one in another show.
+      const offset = (i: number): number => i * 7919;
+      const files: Record<string, Buffer> = {};
+      sizes.forEach((size, i) => (files[`/f${i}.bin`] = patternBytes(offset(i), size)));
+      const srv = await fixtures.server({ files });
+      const ftp = await fixtures.client(srv);
+      const kept: Buffer[][] = [];
+      for (let i = 0; i < sizes.length; i++) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of ftp.retrbinary(`RETR /f${i}.bin`)) chunks.push(chunk as Buffer);
+        kept.push(chunks);
+      }
+      sizes.forEach((size, i) => {
+        const data = Buffer.concat(kept[i]!);
+        expect(data.length, `f${i}.bin`).to.equal(size);
+        expect(patternMismatch(data, offset(i)), `f${i}.bin`).to.equal(-1);
+      });
+    });
+
     it("streams the file's bytes and ends only after the data connection closed and the 226 arrived", async function () {
       const srv = await fixtures.server();
       const log: string[] = [];

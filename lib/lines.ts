@@ -40,8 +40,15 @@ export class LineSplitter extends Transform {
       this.afterCr = false;
       if (chunk[0] === LF) start = 1;
     }
+    // Where the next CR and LF are, searched again only once passed: a
+    // chunk of LF-only lines has no CR, and looking for one from every line
+    // start would scan the rest of the chunk once per line.
+    let lf = -2;
+    let cr = -2;
     while (start < chunk.length) {
-      const end = nextLineEnd(chunk, start);
+      if (lf !== -1 && lf < start) lf = chunk.indexOf(LF, start);
+      if (cr !== -1 && cr < start) cr = chunk.indexOf(CR, start);
+      const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
       if (end === -1) break;
       this.emitLine(chunk, start, end);
       if (chunk[end] === CR) {
@@ -83,14 +90,6 @@ export class LineSplitter extends Transform {
     }
     this.push(bytes.toString(this.textEncoding));
   }
-}
-
-function nextLineEnd(chunk: Buffer, start: number): number {
-  const lf = chunk.indexOf(LF, start);
-  const cr = chunk.indexOf(CR, start);
-  if (lf === -1) return cr;
-  if (cr === -1) return lf;
-  return Math.min(lf, cr);
 }
 
 /**

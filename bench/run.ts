@@ -163,6 +163,8 @@ interface Contender {
 
 interface Row {
   id: number;
+  /** Samples every contender at once (rows 4 and 5: one process, batches in turn); else each contender's `sample`. */
+  paired?: (run: number) => Promise<Map<string, Sample>>;
   title: string;
   unit: Unit;
   /** What a bigger figure means. */
@@ -185,6 +187,9 @@ function rows(options: Options, server: BenchServer): Row[] {
   const rate = (result: TaskResult): Sample => ({ value: result.bytes / MiB / (result.ms / 1000), result });
   const time = (result: TaskResult): Sample => ({ value: result.ms, result });
   const rss = (result: TaskResult): Sample => ({ value: result.peakRss / MiB, result });
+  const pairs = (result: TaskResult): Map<string, Sample> =>
+    new Map(Object.entries(result.pairs ?? {}).map(([name, r]) => [name, time({ ...r, peakRss: result.peakRss })]));
+  const unpaired = (): Promise<Sample> => Promise.reject(new Error("sampled with its row's paired()"));
   const url = (path: string): string =>
     `ftp://${encodeURIComponent(ftp.user)}:${encodeURIComponent(ftp.password)}@${ftp.host}:${ftp.port}/${path}`;
   const upload = async (name: string, run: (path: string) => Promise<TaskResult>): Promise<Sample> => {
@@ -266,10 +271,12 @@ function rows(options: Options, server: BenchServer): Row[] {
       title: `${options.smallCount} files of ${formatSize(options.smallSize)}, sequential, one connection`,
       unit: "ms",
       better: "lower",
-      note: "wall time for all files, connect and login included",
+      note: "wall time of the downloads alone; both clients in one process, 50 files each in turn",
+      paired: async (run: number) =>
+        pairs(await runWorker({ kind: "paired-small", ftp, paths: server.smallPaths, size: options.smallSize, batch: 50, first: run })),
       contenders: [
-        { name: "ftpstream", sample: async () => time(await runWorker({ kind: "ftpstream-small", ftp, paths: server.smallPaths, size: options.smallSize })) },
-        { name: "basic-ftp", sample: async () => time(await runWorker({ kind: "basicftp-small", ftp, paths: server.smallPaths, size: options.smallSize })) },
+        { name: "ftpstream", sample: unpaired },
+        { name: "basic-ftp", sample: unpaired },
       ],
       ratioTargets: [{ peer: "basic-ftp", min: 1.0 }],
       limitTargets: [],
@@ -279,10 +286,11 @@ function rows(options: Options, server: BenchServer): Row[] {
       title: `${options.noops} NOOP round trips`,
       unit: "ms",
       better: "lower",
-      note: "wall time of the NOOP loop alone, after login",
+      note: "wall time of the NOOPs alone; both clients in one process, 100 each in turn",
+      paired: async (run: number) => pairs(await runWorker({ kind: "paired-noop", ftp, count: options.noops, batch: 100, first: run })),
       contenders: [
-        { name: "ftpstream", sample: async () => time(await runWorker({ kind: "ftpstream-noop", ftp, count: options.noops })) },
-        { name: "basic-ftp", sample: async () => time(await runWorker({ kind: "basicftp-noop", ftp, count: options.noops })) },
+        { name: "ftpstream", sample: unpaired },
+        { name: "basic-ftp", sample: unpaired },
       ],
       ratioTargets: [{ peer: "basic-ftp", min: 1.0 }],
       limitTargets: [],
@@ -350,8 +358,9 @@ async function runRow(row: Row, runs: number): Promise<RowReport> {
       // Rotate who goes first, so drift (page cache, CPU clocks) spreads evenly.
       const order = row.contenders.map((_, i) => row.contenders[(i + run) % row.contenders.length]!);
       const line: string[] = [];
+      const together = await row.paired?.(run);
       for (const contender of order) {
-        const sample = await contender.sample(run);
+        const sample = together ? together.get(contender.name)! : await contender.sample(run);
         samples.get(contender.name)!.push(sample.value);
         results.get(contender.name)!.push(sample.result);
         line.push(`${contender.name} ${sample.value.toFixed(row.unit === "MiB/s" ? 0 : 1)}`);
@@ -407,7 +416,7 @@ function render(report: Report): string {
       if (row.id === 3 && c.name.startsWith("download")) extra = `took ${(c.medianMs / 1000).toFixed(1)} s`;
       if (row.id === 4 || row.id === 5) {
         const count = row.id === 4 ? report.options.smallCount : report.options.noops;
-        extra = `${((c.median * 1000) / count).toFixed(0)} µs each`;
+        extra = `${((c.median * 1000) / count).toFixed(0)} µs each, CPU ${((c.medianCpuMs * 1000) / count).toFixed(0)} µs each`;
       }
       if (row.id <= 2 && c.medianPeakRssMiB > 0) extra = `CPU ${c.medianCpuMs.toFixed(0)} ms, peak RSS ${c.medianPeakRssMiB.toFixed(0)} MiB`;
       cells.push([

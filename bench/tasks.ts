@@ -16,8 +16,9 @@ export type Task =
   | { kind: "ftpstream-download" | "basicftp-download"; ftp: Endpoint; path: string; size: number; highWaterMark?: number }
   | { kind: "ftpstream-upload" | "basicftp-upload"; ftp: Endpoint; path: string; size: number; highWaterMark?: number }
   | { kind: "raw-download" | "raw-upload"; host: string; port: number; size: number }
-  | { kind: "ftpstream-small" | "basicftp-small"; ftp: Endpoint; paths: string[]; size: number }
-  | { kind: "ftpstream-noop" | "basicftp-noop"; ftp: Endpoint; count: number }
+  /** Both clients in one process, alternating batches of `batch` files (or NOOPs); `first` picks who starts. */
+  | { kind: "paired-small"; ftp: Endpoint; paths: string[]; size: number; batch: number; first: number }
+  | { kind: "paired-noop"; ftp: Endpoint; count: number; batch: number; first: number }
   | { kind: "rss-download"; ftp: Endpoint; path: string; size: number; bytesPerSecond: number; highWaterMark?: number }
   | { kind: "rss-upload"; ftp: Endpoint; path: string; size: number; highWaterMark?: number }
   | { kind: "rss-baseline" };
@@ -35,6 +36,8 @@ export interface TaskResult {
    * steadier than wall time when other work shares the machine. 0 for curl.
    */
   cpuMs: number;
+  /** Paired tasks: each client's share (its batches' wall time, CPU time and bytes). */
+  pairs?: Record<string, { ms: number; cpuMs: number; bytes: number }>;
 }
 
 export const RESULT_PREFIX = "RESULT ";

@@ -43,7 +43,7 @@ function expect(what: string, got: number, want: number): void {
 }
 
 /** Runs `task`; the clock covers connect and login too, as curl's time_total does. */
-async function measure(task: Task): Promise<{ ms: number; bytes: number }> {
+async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?: TaskResult["pairs"] }> {
   const t0 = performance.now();
   switch (task.kind) {
     case "ftpstream-download": {
@@ -101,48 +101,6 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number }> {
       await closed;
       return { ms: performance.now() - t0, bytes: socket.bytesWritten };
     }
-    case "ftpstream-small": {
-      const client = await ftpstream(task.ftp);
-      let bytes = 0;
-      for (const path of task.paths) {
-        const sink = new DiscardSink();
-        await pipeline(client.retrbinary(`RETR ${path}`), sink);
-        bytes += sink.bytes;
-      }
-      const ms = performance.now() - t0;
-      await client.quit();
-      expect(task.kind, bytes, task.size * task.paths.length);
-      return { ms, bytes };
-    }
-    case "basicftp-small": {
-      const client = await basicFtp(task.ftp);
-      let bytes = 0;
-      for (const path of task.paths) {
-        const sink = new DiscardSink();
-        await client.downloadTo(sink, path);
-        bytes += sink.bytes;
-      }
-      const ms = performance.now() - t0;
-      client.close();
-      expect(task.kind, bytes, task.size * task.paths.length);
-      return { ms, bytes };
-    }
-    case "ftpstream-noop": {
-      const client = await ftpstream(task.ftp);
-      const t1 = performance.now();
-      for (let i = 0; i < task.count; i++) await client.sendcmd("NOOP");
-      const ms = performance.now() - t1;
-      await client.quit();
-      return { ms, bytes: 0 };
-    }
-    case "basicftp-noop": {
-      const client = await basicFtp(task.ftp);
-      const t1 = performance.now();
-      for (let i = 0; i < task.count; i++) await client.send("NOOP");
-      const ms = performance.now() - t1;
-      client.close();
-      return { ms, bytes: 0 };
-    }
     case "rss-download": {
       const client = await ftpstream(task.ftp, task.highWaterMark);
       const sink = new SlowSink(task.bytesPerSecond);
@@ -161,6 +119,9 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number }> {
       expect(task.kind, upload.bytes, task.size);
       return { ms, bytes: upload.bytes };
     }
+    case "paired-small":
+    case "paired-noop":
+      return { ms: performance.now() - t0, bytes: 0, pairs: await paired(task) };
     case "rss-baseline": {
       // What Node and the library cost before a single byte moves.
       await import("../lib/index.js");
@@ -169,13 +130,73 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number }> {
   }
 }
 
+/** Loads the client a task uses before the clock starts (curl's time_total does not count its start-up either). */
+async function preload(task: Task): Promise<void> {
+  if (task.kind.startsWith("basicftp-") || task.kind.startsWith("paired-")) await import("basic-ftp");
+  if (!task.kind.startsWith("basicftp-") && task.kind !== "rss-baseline" && !task.kind.startsWith("raw-")) await import("../lib/index.js");
+}
+
+/**
+ * Rows 4 and 5: both clients in this one process, each on its own
+ * connection, taking turns batch by batch (who goes first alternates), so
+ * both meet the same machine — on a shared 2-core machine the server's
+ * reply latency drifts between ~20 and ~50 µs from one second to the next,
+ * which separate processes a second apart would each catch differently.
+ */
+async function paired(task: Extract<Task, { kind: "paired-small" | "paired-noop" }>): Promise<NonNullable<TaskResult["pairs"]>> {
+  const ours = await ftpstream(task.ftp);
+  const theirs = await basicFtp(task.ftp);
+  const steps: Record<string, (i: number) => Promise<number>> =
+    task.kind === "paired-small"
+      ? {
+          ftpstream: async (i) => {
+            const sink = new DiscardSink();
+            await pipeline(ours.retrbinary(`RETR ${task.paths[i]}`), sink);
+            return sink.bytes;
+          },
+          "basic-ftp": async (i) => {
+            const sink = new DiscardSink();
+            await theirs.downloadTo(sink, task.paths[i]!);
+            return sink.bytes;
+          },
+        }
+      : {
+          ftpstream: async () => ((await ours.sendcmd("NOOP")), 0),
+          "basic-ftp": async () => ((await theirs.send("NOOP")), 0),
+        };
+  const count = task.kind === "paired-small" ? task.paths.length : task.count;
+  const totals: NonNullable<TaskResult["pairs"]> = {};
+  for (const name of Object.keys(steps)) totals[name] = { ms: 0, cpuMs: 0, bytes: 0 };
+  const names = Object.keys(steps);
+  for (let from = 0, turn = task.first; from < count; from += task.batch, turn++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(turn + k) % names.length]!;
+      const step = steps[name]!;
+      const total = totals[name]!;
+      const cpu = process.cpuUsage();
+      const t = performance.now();
+      for (let i = from; i < Math.min(count, from + task.batch); i++) total.bytes += await step(i);
+      total.ms += performance.now() - t;
+      const used = process.cpuUsage(cpu);
+      total.cpuMs += (used.user + used.system) / 1000;
+    }
+  }
+  await ours.quit();
+  theirs.close();
+  if (task.kind === "paired-small") {
+    for (const name of names) expect(name, totals[name]!.bytes, task.size * count);
+  }
+  return totals;
+}
+
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? "null") as Task | null;
   if (!task) throw new Error("usage: worker.js '<task json>'");
+  await preload(task);
   const before = process.cpuUsage();
-  const { ms, bytes } = await measure(task);
+  const { ms, bytes, pairs } = await measure(task);
   const cpu = process.cpuUsage(before);
-  const result: TaskResult = { ms, bytes, peakRss: peakRss(), cpuMs: (cpu.user + cpu.system) / 1000 };
+  const result: TaskResult = { ms, bytes, peakRss: peakRss(), cpuMs: (cpu.user + cpu.system) / 1000, pairs };
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
 }
 

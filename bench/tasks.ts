@@ -16,6 +16,7 @@ export type Task =
   | { kind: "ftpstream-download" | "basicftp-download"; ftp: Endpoint; path: string; size: number; highWaterMark?: number }
   | { kind: "ftpstream-upload" | "basicftp-upload"; ftp: Endpoint; path: string; size: number; highWaterMark?: number }
   | { kind: "raw-download" | "raw-upload"; host: string; port: number; size: number }
+  | { kind: "handftp-download" | "handftp-upload"; ftp: Endpoint; path: string; size: number }
   /** Both clients in one process, alternating batches of `batch` files (or NOOPs); `first` picks who starts. */
   | { kind: "paired-small"; ftp: Endpoint; paths: string[]; size: number; batch: number; first: number }
   | { kind: "paired-noop"; ftp: Endpoint; count: number; batch: number; first: number }

@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as net from "node:net";
 import { pipeline } from "node:stream/promises";
+import { handDownload, handUpload } from "./handftp.js";
 import { DiscardSink, FastSource, SlowSink } from "./streams.js";
 import { RESULT_PREFIX, type Endpoint, type Task, type TaskResult } from "./tasks.js";
 
@@ -81,6 +82,17 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?:
       if (info.code !== 226) throw new Error(`basic-ftp upload ended with ${info.message}`);
       return { ms, bytes: task.size };
     }
+    case "handftp-download": {
+      const sink = new DiscardSink();
+      await handDownload(task.ftp, task.path, sink);
+      const ms = performance.now() - t0;
+      expect(task.kind, sink.bytes, task.size);
+      return { ms, bytes: sink.bytes };
+    }
+    case "handftp-upload": {
+      await handUpload(task.ftp, task.path, new FastSource(task.size));
+      return { ms: performance.now() - t0, bytes: task.size };
+    }
     case "raw-download": {
       const socket = net.connect({ host: task.host, port: task.port });
       const sink = new DiscardSink();
@@ -133,7 +145,9 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?:
 /** Loads the client a task uses before the clock starts (curl's time_total does not count its start-up either). */
 async function preload(task: Task): Promise<void> {
   if (task.kind.startsWith("basicftp-") || task.kind.startsWith("paired-")) await import("basic-ftp");
-  if (!task.kind.startsWith("basicftp-") && task.kind !== "rss-baseline" && !task.kind.startsWith("raw-")) await import("../lib/index.js");
+  if (task.kind.startsWith("ftpstream-") || task.kind.startsWith("rss-") && task.kind !== "rss-baseline" || task.kind.startsWith("paired-")) {
+    await import("../lib/index.js");
+  }
 }
 
 /**

@@ -69,6 +69,7 @@ export class ControlConnection {
   private waiter: Waiter | undefined;
   private failure: Error | undefined;
   private latestSession: Buffer | undefined;
+  private tlsEnding = false;
   private readonly encoding: BufferEncoding;
   /** Called once when the connection fails or closes, with the reason. */
   onClose: (error: Error) => void = () => undefined;
@@ -212,7 +213,8 @@ export class ControlConnection {
       });
       secure.on("data", (chunk: Buffer) => this.receive(chunk));
       secure.on("end", () => {
-        if (this.secure === secure) this.fail(new FtpConnectionError("the server ended TLS on the control connection"));
+        // After a 200 to CCC the server's close_notify may come before stopTls() runs.
+        if (this.secure === secure && !this.tlsEnding) this.fail(new FtpConnectionError("the server ended TLS on the control connection"));
       });
       if (timeout > 0) {
         timer = setTimeout(() => done(new FtpTimeoutError(`TLS handshake timed out after ${timeout} ms`)), timeout);
@@ -220,24 +222,33 @@ export class ControlConnection {
     });
   }
 
+  /** CCC is on its way: the server's close_notify that follows is expected, not a failure. */
+  expectTlsEnd(expected: boolean): void {
+    this.tlsEnding = expected;
+  }
+
   /** Drops TLS after a `200` to CCC: sends close_notify, waits for the server's, then speaks in the clear. */
   async stopTls(timeout: number): Promise<void> {
     const secure = this.secure;
     if (!secure) return;
     this.secure = undefined;
-    await new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      secure.once("end", finish);
-      secure.once("close", finish);
-      // Some servers never answer close_notify; don't wait for it forever.
-      timer = setTimeout(finish, timeout > 0 ? Math.min(timeout, 2000) : 2000);
+    if (secure.readableEnded) {
       secure.end();
-    });
+    } else {
+      await new Promise<void>((resolve) => {
+        const finish = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        secure.once("end", finish);
+        secure.once("close", finish);
+        // Some servers never answer close_notify; don't wait for it forever.
+        const timer = setTimeout(finish, timeout > 0 ? Math.min(timeout, 2000) : 2000);
+        secure.end();
+      });
+    }
     this.carrier = undefined;
+    this.tlsEnding = false;
     secure.destroy();
   }
 

@@ -102,9 +102,14 @@ export class FTP_TLS extends FTP {
   ccc(): Promise<string> {
     return this.enqueue(async (session) => {
       if (!session.control.isSecure) throw new FtpError("not using TLS", "ERR_FTP_TLS_INACTIVE");
-      const reply = await session.voidCommand("CCC");
-      await session.control.stopTls(session.settings.timeout);
-      return reply.text;
+      session.control.expectTlsEnd(true);
+      try {
+        const reply = await session.voidCommand("CCC");
+        await session.control.stopTls(session.settings.timeout);
+        return reply.text;
+      } finally {
+        session.control.expectTlsEnd(false);
+      }
     });
   }
 

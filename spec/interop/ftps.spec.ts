@@ -186,6 +186,29 @@ describeServers("interop FTPS", VARIANTS, ({ kind, variant, server }) => {
       await ftp.voidresp();
       await ftp.quit();
     });
+
+    // proftpd and pure-ftpd do CCC; vsftpd and pyftpdlib answer 500.
+    const hasCcc = kind === "proftpd" || kind === "pure-ftpd";
+    it(`ccc() ${hasCcc ? "clears the control connection; data stays encrypted" : "is refused with 500 and the client stays secure and usable"}`, async () => {
+      const ftp = await client(true);
+      if (hasCcc) {
+        expect(await ftp.ccc()).to.match(/^200/);
+        expect(ftp.secure).to.equal(false);
+        expect(await ftp.pwd()).to.equal("/");
+        await ftp.voidcmd("TYPE I");
+        const [sock] = await ftp.ntransfercmd("RETR sample.bin");
+        expect(sock).to.be.instanceOf(TLSSocket);
+        expect(await collect(sock)).to.deep.equal(SAMPLE_FILES["sample.bin"]);
+        await ftp.voidresp();
+      } else {
+        const error = await ftp.ccc().then(() => undefined, (e: unknown) => e);
+        expect(error).to.be.instanceOf(FtpPermError);
+        expect((error as FtpPermError).code).to.equal(500);
+        expect(ftp.secure).to.equal(true);
+        expect(await ftp.pwd()).to.equal("/");
+      }
+      await ftp.quit();
+    });
   }
 
   it("refuses the self-signed certificate unless told to trust it", async () => {

@@ -161,6 +161,16 @@ describe("FTP_TLS against the fixture server", function () {
     expect(srv.commands.filter((c) => c === "AUTH TLS")).to.have.length(1);
   });
 
+  it("refuses ccc() on a control connection that is not secure, sending nothing", async () => {
+    const srv = await explicitServer();
+    ftp = new FTP_TLS({ tls: { ca: cert.cert } });
+    await ftp.connect(srv.host, srv.port);
+    await ftp.login("user", "pass", "", false);
+    const error = await ftp.ccc().then(() => undefined, (e: unknown) => e);
+    expect((error as FtpError).code).to.equal("ERR_FTP_TLS_INACTIVE");
+    expect(srv.commands).to.not.include("CCC");
+  });
+
   it("speaks implicit FTPS from the first byte", async () => {
     server = await FixtureServer.start({
       tls: { key: cert.key, cert: cert.cert, implicit: true },

@@ -17,7 +17,7 @@ import { CommandQueue } from "./queue.js";
 import { DEFAULT_MAX_LINE, Reply } from "./reply.js";
 import { Session, SessionSettings } from "./session.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
-import { DataTransfer, TransferStart } from "./transfer.js";
+import { dataError, DataTransfer, TransferStart } from "./transfer.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
 import { entryFromFacts, ListEntry, parseListLine } from "./listing.js";
 
@@ -396,6 +396,13 @@ export class FTP {
     return new Promise((resolve, reject) => {
       this.enqueue(async (session) => {
         const transfer = await DataTransfer.open(session, { command: cmd, rest });
+        try {
+          // The caller gets a socket whose TLS is up (session reused or not, known).
+          await transfer.handshake;
+        } catch (error) {
+          await transfer.abort().catch(() => undefined);
+          throw dataError(error);
+        }
         let outcome: Promise<string> | undefined;
         let released: () => void = () => undefined;
         const done = new Promise<void>((resolve) => {

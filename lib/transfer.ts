@@ -5,6 +5,7 @@
  * aborts. The stream classes drive it; it runs inside a queue task.
  */
 import * as net from "node:net";
+import { once } from "node:events";
 import * as tls from "node:tls";
 import { errorForReply, FtpConnectionError, FtpError, FtpProtoError, FtpReplyError, FtpTimeoutError, unexpectedFailure } from "./errors.js";
 import { openActive, openPassive, PendingData } from "./data.js";
@@ -26,6 +27,8 @@ export interface TransferStart {
 export class DataTransfer {
   /** The size announced in a `150 ... (n bytes)` reply, else null. */
   readonly size: number | null;
+  /** Settles when the data connection's TLS handshake is done (at once for a clear one); rejects if it fails. */
+  readonly handshake: Promise<void>;
   private finalReply: Reply | undefined;
   private readonly pendingFinal: Promise<Reply>;
   private aborting: Promise<string> | undefined;
@@ -40,6 +43,9 @@ export class DataTransfer {
     readonly preliminary: Reply,
   ) {
     this.size = preliminary.code === 150 ? parse150(preliminary.text) : null;
+    // Listened for now, before the handshake can finish, so it is not missed.
+    this.handshake = socket instanceof tls.TLSSocket ? once(socket, "secureConnect").then(() => undefined) : Promise.resolve();
+    this.handshake.catch(() => undefined);
     // Read the final reply right away so a 4xx/5xx sent while data still
     // flows (disk full, transfer aborted) is seen at once.
     this.pendingFinal = readPastPreliminary(session, 0).then((reply) => {

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { createHash, randomBytes } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import * as tls from "node:tls";
 import { makeSelfSignedCert, TestCert } from "../../fixtures/cert.js";
 import { FixtureServer, patternFile, patternMismatch } from "../../fixtures/server.js";
 import { FTP_TLS, FtpConnectionError, FtpError, FtpTempError } from "../../lib/index.js";
@@ -159,6 +160,22 @@ describe("FTP_TLS against the fixture server", function () {
     expect(error).to.be.instanceOf(FtpError);
     expect((error as FtpError).code).to.equal("ERR_FTP_TLS_ACTIVE");
     expect(srv.commands.filter((c) => c === "AUTH TLS")).to.have.length(1);
+  });
+
+  it("ntransfercmd under PROT P resolves to a TLS socket whose handshake is done, the session resumed", async () => {
+    const srv = await explicitServer({ minVersion: "TLSv1.2", maxVersion: "TLSv1.2" });
+    ftp = new FTP_TLS({ tls: { ca: cert.cert } });
+    await ftp.connect(srv.host, srv.port);
+    await ftp.login("user", "pass");
+    await ftp.prot_p();
+    const [sock] = await ftp.ntransfercmd("RETR /pub/notes.txt");
+    expect(sock).to.be.instanceOf(tls.TLSSocket);
+    const secured = sock as tls.TLSSocket;
+    // Checked at once, before any data: these read false/undefined mid-handshake.
+    expect(secured.isSessionReused()).to.equal(true);
+    expect(secured.getProtocol()).to.equal("TLSv1.2");
+    expect((await collect(secured)).toString()).to.equal("one\ntwo\n");
+    expect(await ftp.voidresp()).to.match(/^226/);
   });
 
   it("refuses ccc() on a control connection that is not secure, sending nothing", async () => {

@@ -67,6 +67,24 @@ describe("transfer streams", function () {
   const fixtures = useFixtures();
 
   describe("retrbinary as a Readable", function () {
+    it("keeps data and the data connection's close that arrive before the 150", async function () {
+      // A download's socket starts paused (lib/data.ts, SlabReader): what the
+      // server sends and closes before its 150 must still be read afterwards.
+      const srv = await fixtures.server();
+      srv.handle("RETR", async (s) => {
+        // Sent and closed (FIN) at once; the fixture then waits for our close.
+        const sent = s.sendData("early bytes");
+        await s.sleep(50);
+        s.reply(150, "Here it comes.");
+        await sent;
+        s.reply(226, "Transfer complete.");
+      });
+      const ftp = await fixtures.client(srv);
+      const stream = ftp.retrbinary("RETR /f.bin");
+      expect((await collect(stream)).toString()).to.equal("early bytes");
+      expect(stream.response).to.equal("226 Transfer complete.");
+    });
+
     it("hands out chunks that stay as they were, kept across many downloads on one connection", async function () {
       // Downloads read into slabs shared by the session's transfers (lib/data.ts):
       // a chunk kept by the consumer must never be written again by a later read.

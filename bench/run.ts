@@ -5,9 +5,11 @@
  *   node build/bench/run.js [--runs N] [--quick] [--json] [--rows 1,2,...]
  *                           [--size MiB] [--hwm bytes] [--rate MiB/s] [--fixture]
  *
- * Each sample runs in a fresh child process (bench/worker.ts); contenders of
- * a row take turns within each run (the order rotates from run to run), and
- * the ratio to each peer is taken run by run, then its median reported.
+ * Each sample of rows 1-3 runs in a fresh child process (bench/worker.ts);
+ * contenders of a row take turns within each run (the order rotates from
+ * run to run), and the ratio to each peer is taken run by run, then its
+ * median reported. Rows 4 and 5 run both clients in one child, batch by
+ * batch in turn (see paired() in worker.ts).
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";

@@ -86,7 +86,6 @@ async function startVsftpd(plan: ServerPlan): Promise<BenchServer> {
   if (!found.found) throw new Error(`vsftpd not available: ${found.why}`);
   const server = await harness.startServer("vsftpd");
   try {
-    const owner = fs.statSync(server.home);
     writePatternFile(path.join(server.home, BIG), plan.bigSize);
     fs.mkdirSync(path.join(server.home, "small"), { mode: 0o755 });
     const small = patternBlock(plan.smallSize);
@@ -95,8 +94,8 @@ async function startVsftpd(plan: ServerPlan): Promise<BenchServer> {
       fs.writeFileSync(path.join(server.home, smallName(i)), small, { mode: 0o644 });
       smallPaths.push(smallName(i));
     }
-    // Uploads are written by vsftpd as the home's owner.
-    fs.chownSync(server.home, owner.uid, owner.gid);
+    // Read-only to vsftpd's account (root's, mode 644/755); uploads go to the
+    // home itself, which the harness made that account's.
     return {
       kind: "vsftpd",
       label: `vsftpd ${server.version} on ${server.host} (home on ${onTmpfs ? "tmpfs" : "disk"})`,

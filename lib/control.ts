@@ -6,6 +6,7 @@
 import { Duplex } from "node:stream";
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { whenConnected } from "./connect.js";
 import { DebugOutput } from "./debug.js";
 import { FtpConnectionError, FtpError, FtpTimeoutError } from "./errors.js";
 import { assertSafeArgument } from "./protocol.js";
@@ -146,39 +147,20 @@ export class ControlConnection {
   }
 
   private openSocket(options: ControlConnectOptions): Promise<net.Socket> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({
-        host: options.host,
-        port: options.port,
-        localAddress: options.sourceAddress?.[0] || undefined,
-        localPort: options.sourceAddress?.[1] || undefined,
-      });
-      socket.setNoDelay(true);
-      let timer: NodeJS.Timeout | undefined;
-      const settle = (error?: Error): void => {
-        clearTimeout(timer);
-        socket.removeListener("error", onError);
-        socket.removeListener("connect", onConnect);
-        if (error) {
-          socket.destroy();
-          reject(error);
-        } else {
-          resolve(socket);
-        }
-      };
-      const onError = (error: Error): void =>
-        settle(new FtpConnectionError(`cannot connect to ${options.host}:${options.port}`, error));
-      const onConnect = (): void => settle();
-      socket.once("error", onError);
-      socket.once("connect", onConnect);
-      if (options.timeout > 0) {
-        timer = setTimeout(
-          () => settle(new FtpTimeoutError(`connect to ${options.host}:${options.port} timed out after ${options.timeout} ms`)),
-          options.timeout,
-        );
-      }
+    const socket = net.connect({
+      host: options.host,
+      port: options.port,
+      localAddress: options.sourceAddress?.[0] || undefined,
+      localPort: options.sourceAddress?.[1] || undefined,
+    });
+    socket.setNoDelay(true);
+    return whenConnected(socket, {
+      timeout: options.timeout,
+      refused: `cannot connect to ${options.host}:${options.port}`,
+      timedOut: `connect to ${options.host}:${options.port} timed out after ${options.timeout} ms`,
     });
   }
+
 
   /** Secures the connection (after `234` to AUTH TLS, or at once for implicit FTPS). */
   startTls(options: tls.ConnectionOptions, timeout: number): Promise<void> {

@@ -4,6 +4,7 @@
  * connection, and returns a TCP socket; TLS is layered on by the caller.
  */
 import * as net from "node:net";
+import { whenConnected } from "./connect.js";
 import { FtpConnectionError, FtpPermError, FtpReplyError, FtpTempError, FtpTimeoutError } from "./errors.js";
 import { formatEprt, formatPort, parse227, parse229, plainAddress } from "./protocol.js";
 import type { Session } from "./session.js";
@@ -166,46 +167,25 @@ async function passiveAddress(session: Session): Promise<{ host: string; port: n
 
 function connectData(session: Session, host: string, port: number, slabs?: SlabReader): Promise<net.Socket> {
   const timeout = session.settings.timeout;
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, localAddress: session.settings.sourceHost, onread: slabs?.onread });
-    if (slabs) {
-      // Paused before it connects, so it does not start reading (see SlabReader).
-      socket.pause();
-      (socket as WithSlabReader)[SLAB_READER] = slabs;
-      socket.once("close", () => slabs.release());
-    }
-    socket.setNoDelay(true);
-    let timer: NodeJS.Timeout | undefined;
-    const settle = (error?: Error): void => {
-      clearTimeout(timer);
-      socket.removeListener("connect", onConnect);
-      socket.removeListener("error", onError);
-      if (error) {
-        socket.destroy();
-        reject(error);
-      } else {
-        // Until a transfer stream takes the socket over (after REST, the
-        // command and its 1xx), a reset would be an 'error' with no listener,
-        // which takes the process down. The streams find it in
-        // `socket.errored` when they attach.
-        socket.on("error", () => undefined);
-        resolve(socket);
-      }
-    };
-    const onConnect = (): void => settle();
-    const onError = (error: Error): void =>
-      settle(new FtpConnectionError(`cannot open the data connection to ${host}:${port}`, error));
-    socket.once("connect", onConnect);
-    socket.once("error", onError);
-    if (timeout > 0) {
-      timer = setTimeout(() => {
-        const error = new FtpTimeoutError(`data connection to ${host}:${port} timed out after ${timeout} ms`);
-        // Every expired timeout closes the client (FtpOptions.timeout), so
-        // no operation can go on against a server in an unknown state.
-        session.control.close(error);
-        settle(error);
-      }, timeout);
-    }
+  const socket = net.connect({ host, port, localAddress: session.settings.sourceHost, onread: slabs?.onread });
+  if (slabs) {
+    // Paused before it connects, so it does not start reading (see SlabReader).
+    socket.pause();
+    (socket as WithSlabReader)[SLAB_READER] = slabs;
+    socket.once("close", () => slabs.release());
+  }
+  socket.setNoDelay(true);
+  // Until a transfer stream takes the socket over (after REST, the command
+  // and its 1xx), a reset would be an 'error' with no listener, which takes
+  // the process down. The streams find it in `socket.errored` when they attach.
+  socket.on("error", () => undefined);
+  return whenConnected(socket, {
+    timeout,
+    refused: `cannot open the data connection to ${host}:${port}`,
+    timedOut: `data connection to ${host}:${port} timed out after ${timeout} ms`,
+    // Every expired timeout closes the client (FtpOptions.timeout), so no
+    // operation can go on against a server in an unknown state.
+    onTimeout: (error) => session.control.close(error),
   });
 }
 

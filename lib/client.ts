@@ -12,7 +12,7 @@ import { ControlConnection } from "./control.js";
 import { DebugLogger, DebugOutput } from "./debug.js";
 import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpProtoError, FtpReplyError } from "./errors.js";
 import { CrlfEncoder, LineSplitter } from "./lines.js";
-import { assertPort, assertRestOffset, assertSafeArgument, parse257, parseMlsdLine } from "./protocol.js";
+import { assertPort, assertRestOffset, assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { CommandQueue } from "./queue.js";
 import { DEFAULT_MAX_LINE, Reply } from "./reply.js";
 import { Session, SessionSettings } from "./session.js";
@@ -154,8 +154,6 @@ export class FTP {
   private unclaimedRaw: Promise<string> | undefined;
   /** The server answered MLSD with 500/502/504: list() uses LIST. */
   private mlsdMissing = false;
-  /** TYPE last set, so SIZE can switch out of ASCII where servers refuse it there. */
-  private currentType: string | undefined;
 
   constructor(options: FtpOptions = {}) {
     this.settings = {
@@ -653,13 +651,9 @@ export class FTP {
     return this.enqueue(async (session) => {
       // Servers start in ASCII (RFC 959) and several (proftpd, pyftpdlib)
       // refuse SIZE there; retrlines also leaves TYPE A set.
-      if (this.currentType !== "I") await this.setType(session, "I");
+      await session.useType("I");
       const reply = await session.command(`SIZE ${filename}`);
-      if (reply.code !== 213) return null;
-      const text = reply.text.slice(3).trim();
-      if (!/^\d+$/.test(text)) return null;
-      const size = Number(text);
-      return Number.isSafeInteger(size) ? size : null;
+      return parse213(reply.code, reply.text);
     });
   }
 
@@ -735,12 +729,6 @@ export class FTP {
     });
   }
 
-  /** A queued step that sends TYPE and remembers it. */
-  private async setType(session: Session, type: "A" | "I"): Promise<void> {
-    await session.voidCommand(`TYPE ${type}`);
-    this.currentType = type;
-  }
-
   private onConnectionLost(reason: Error): void {
     this.queue.fail(reason instanceof FtpClosedError ? reason : new FtpClosedError(`the connection closed: ${reason.message}`, reason));
   }
@@ -749,7 +737,7 @@ export class FTP {
     assertSafeArgument(cmd);
     assertRestOffset(options.rest);
     const start: TransferStart = { command: cmd, rest: options.rest, type };
-    return new DownloadStream(this.streamQueue(type), this.settings, start, options);
+    return new DownloadStream(this.streamQueue, this.settings, start, options);
   }
 
   private lines(cmd: string, options: DownloadOptions): LineStream {
@@ -768,21 +756,11 @@ export class FTP {
     assertSafeArgument(cmd);
     assertRestOffset(options.rest);
     const start: TransferStart = { command: cmd, rest: options.rest, type };
-    return new UploadStream(this.streamQueue(type), this.settings, start, { ...options, onChunk });
+    return new UploadStream(this.streamQueue, this.settings, start, { ...options, onChunk });
   }
 
-  /**
-   * Streams are made at once and queue their work; a failure to queue errors
-   * the stream. The TYPE a transfer sends is remembered when the queue
-   * reaches it, not when the stream is made: a size() queued between two
-   * transfers must know the type the server is in at that point.
-   */
-  private streamQueue(type: "A" | "I"): (task: (session: Session) => Promise<void>) => Promise<void> {
-    return (task) => this.enqueue((session) => {
-      this.currentType = type;
-      return task(session);
-    });
-  }
+  /** Streams are made at once and queue their work; a failure to queue errors the stream. */
+  private readonly streamQueue = (task: (session: Session) => Promise<void>): Promise<void> => this.enqueue(task);
 }
 
 /** Reads a stream to its end, calling `onItem` for each chunk; rejects with the stream's error. */

@@ -67,6 +67,15 @@ function pythonRepr(text: string): string {
   return quote + out + quote;
 }
 
+/** The size in a `213 n` reply to SIZE; null for any other reply or a number that is not a whole, safe one (never NaN). */
+export function parse213(code: number, response: string): number | null {
+  if (code !== 213) return null;
+  const text = response.slice(3).trim();
+  if (!/^\d+$/.test(text)) return null;
+  const size = Number(text);
+  return Number.isSafeInteger(size) ? size : null;
+}
+
 /** The transfer size from a `150 ... (1234 bytes)` reply, or null (ftplib's parse150). */
 export function parse150(response: string): number | null {
   if (!response.startsWith("150")) throw new FtpReplyError(response);

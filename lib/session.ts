@@ -54,6 +54,16 @@ export class Session {
     return this.read();
   }
 
+  /**
+   * Sends `TYPE type` unless the server already confirmed that type (see
+   * ControlConnection.knownType), and remembers it. For use inside a queue task.
+   */
+  async useType(type: "A" | "I"): Promise<void> {
+    if (this.control.knownType === type) return;
+    await this.voidCommand(`TYPE ${type}`);
+    this.control.knownType = type;
+  }
+
   /** ftplib's voidcmd, for use inside a queue task: anything but 2xx throws. */
   async voidCommand(line: string): Promise<Reply> {
     const reply = await this.command(line);

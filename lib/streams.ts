@@ -8,6 +8,7 @@ import { addAbortSignal, Readable, Writable } from "node:stream";
 import { errorForReply, FtpConnectionError, FtpSizeMismatchError, FtpTimeoutError } from "./errors.js";
 import { slabReaderOf } from "./data.js";
 import { CrlfEncoder } from "./lines.js";
+import { parse213 } from "./protocol.js";
 import type { Session, SessionSettings } from "./session.js";
 import { dataError, DataTransfer, TransferStart } from "./transfer.js";
 
@@ -151,7 +152,6 @@ export class DownloadStream extends Readable {
         // where it counts the bytes RETR sends), so a short transfer that
         // ends in 226 is still caught.
         this.sizeFromCommand = await askSize(session, start.command.slice(5));
-        start = { ...start, type: undefined };
       }
       // The socket stays ours (never handed to the user), so it may read into slabs.
       transfer = await DataTransfer.open(session, { ...start, slabReads: { maxRead: this.readableHighWaterMark } });
@@ -231,14 +231,11 @@ export class DownloadStream extends Readable {
 
 /** Sends TYPE I and SIZE (inside the transfer's queue task): the size on a 213 reply, else null. */
 async function askSize(session: Session, path: string): Promise<number | null> {
-  await session.voidCommand("TYPE I");
+  await session.useType("I");
   session.control.send(`SIZE ${path}`);
   // A refusal (502, 550) only means there is nothing to verify against.
   const reply = await session.control.readReply(session.settings.timeout);
-  const text = reply.text.slice(3).trim();
-  if (reply.code !== 213 || !/^\d+$/.test(text)) return null;
-  const size = Number(text);
-  return Number.isSafeInteger(size) ? size : null;
+  return parse213(reply.code, reply.text);
 }
 
 /** Transforms bytes on their way to the data connection (storlines' CRLF rule). */

@@ -57,10 +57,7 @@ export class DataTransfer {
 
   /** Opens the data connection and sends the command; resolves after the server's 1xx reply. */
   static async open(session: Session, start: TransferStart): Promise<DataTransfer> {
-    if (start.type && session.control.knownType !== start.type) {
-      await session.voidCommand(`TYPE ${start.type}`);
-      session.control.knownType = start.type;
-    }
+    if (start.type) await session.useType(start.type);
     const pending: PendingData = session.settings.passive ? await openPassive(session, { slabReads: start.slabReads }) : await openActive(session);
     let socket: net.Socket | tls.TLSSocket | undefined;
     try {

@@ -369,9 +369,21 @@ describe("FTP commands", function () {
       expect(size).to.equal(8);
       expect(lines).to.deep.equal(["one", "two"]);
       const verbs = commandsAfterLogin(srv).filter((line) => !line.startsWith("EPSV"));
+      // The TYPE I that SIZE needed is the binary transfer's too: not sent twice.
       expect(verbs).to.deep.equal([
-        "TYPE A", "RETR /a.txt", "TYPE I", "SIZE /a.txt", "TYPE I", "RETR /a.txt",
+        "TYPE A", "RETR /a.txt", "TYPE I", "SIZE /a.txt", "RETR /a.txt",
       ]);
+    });
+
+    it("asks in binary mode again after the caller set TYPE A with sendcmd", async function () {
+      const srv = await fixtures.server({ files: { "/a.bin": Buffer.alloc(5) } });
+      srv.handle("SIZE", (s, arg) =>
+        s.state.type === "A" ? s.reply(550, "SIZE not allowed in ASCII mode.") : s.defaultHandler("SIZE", arg));
+      const ftp = await fixtures.client(srv);
+      expect(await ftp.size("/a.bin")).to.equal(5);
+      await ftp.sendcmd("TYPE A");
+      expect(await ftp.size("/a.bin")).to.equal(5);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "SIZE /a.bin", "TYPE A", "TYPE I", "SIZE /a.bin"]);
     });
 
     it("rejects a 550 with FtpPermError", async function () {

@@ -14,7 +14,7 @@ import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpProtoError, F
 import { CrlfEncoder, LineSplitter } from "./lines.js";
 import { assertPort, assertRestOffset, assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { CommandQueue } from "./queue.js";
-import { DEFAULT_MAX_LINE, Reply } from "./reply.js";
+import { DEFAULT_MAX_LINE } from "./reply.js";
 import { Session, SessionSettings } from "./session.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
 import { dataError, DataTransfer, TransferStart } from "./transfer.js";
@@ -245,7 +245,7 @@ export class FTP {
       const control = new ControlConnection(this.debug, { maxLine: this.settings.maxLine, encoding: this.settings.encoding });
       control.onClose = (reason) => this.onConnectionLost(reason);
       this.control = control;
-      this.session = new Session(control, this.queue, this.settings);
+      this.session = new Session(control, this.settings);
       let welcome = await control.connect({
         host: this.host,
         port: this.port,

@@ -82,7 +82,7 @@ export class ControlConnection {
    */
   knownType: string | undefined;
 
-  constructor(debug: DebugOutput, private readonly parserOptions: ReplyParserOptions) {
+  constructor(debug: DebugOutput, parserOptions: ReplyParserOptions) {
     this.debug = debug;
     this.encoding = parserOptions.encoding ?? "utf8";
     this.parser = new ReplyParser(parserOptions);
@@ -111,11 +111,6 @@ export class ControlConnection {
   /** The newest TLS session of the control connection, for data connections to resume. */
   get tlsSession(): Buffer | undefined {
     return this.latestSession ?? this.secure?.getSession();
-  }
-
-  /** The TLS socket of the control connection, when secured. */
-  get tlsSocket(): tls.TLSSocket | undefined {
-    return this.secure;
   }
 
   /** Opens the connection and resolves to the welcome reply (any code: the caller judges it). */
@@ -235,14 +230,14 @@ export class ControlConnection {
   }
 
   /** Sends one command line. Refuses CR, LF and NUL before anything is written. */
-  send(line: string, options: { prefix?: Buffer } = {}): void {
+  send(line: string): void {
     assertSafeArgument(line);
     this.assertOpen();
     if (TYPE_CHANGING.test(line)) this.knownType = undefined;
     this.debug.command(line);
     this.debug.put(line + "\r\n");
     const bytes = Buffer.from(line + "\r\n", this.encoding);
-    this.writer().write(options.prefix ? Buffer.concat([options.prefix, bytes]) : bytes);
+    this.writer().write(bytes);
   }
 
   /** Reads the next reply. `timeout` (ms, 0 = none) bounds the wait; expiry closes the connection. */

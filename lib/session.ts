@@ -1,12 +1,11 @@
 /**
  * What one logged-in connection shares between the client and its transfer
- * streams: the control connection, the command queue and the settings a
- * transfer needs. Also ftplib's getresp/sendcmd/voidcmd rules, in one place.
+ * streams: the control connection and the settings a transfer needs. Also
+ * ftplib's getresp/sendcmd/voidcmd rules, in one place.
  */
 import type * as tls from "node:tls";
 import { ControlConnection } from "./control.js";
 import { errorForReply, FtpReplyError } from "./errors.js";
-import { CommandQueue } from "./queue.js";
 import type { Reply } from "./reply.js";
 
 export interface SessionSettings {
@@ -37,7 +36,6 @@ export class Session {
 
   constructor(
     readonly control: ControlConnection,
-    readonly queue: CommandQueue,
     readonly settings: SessionSettings,
   ) {}
 

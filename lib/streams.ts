@@ -7,7 +7,6 @@
 import { addAbortSignal, Readable, Writable } from "node:stream";
 import { errorForReply, FtpConnectionError, FtpSizeMismatchError, FtpTimeoutError } from "./errors.js";
 import { slabReaderOf } from "./data.js";
-import { CrlfEncoder } from "./lines.js";
 import { parse213 } from "./protocol.js";
 import type { Session, SessionSettings } from "./session.js";
 import { dataError, DataTransfer, TransferStart } from "./transfer.js";

@@ -85,11 +85,6 @@ export class DataTransfer {
     return this.finalReply !== undefined;
   }
 
-  /** The final reply if it has come; a 4xx/5xx one arrives here while data may still be flowing. */
-  get settledReply(): Reply | undefined {
-    return this.finalReply;
-  }
-
   /** Resolves when the final reply arrives (any code), for watching during the transfer. */
   whenFinal(): Promise<Reply> {
     return this.pendingFinal;
@@ -197,7 +192,8 @@ async function sendRest(session: Session, rest: number | string): Promise<void> 
   // ftplib raises for 4xx/5xx; a REST the server refuses also means the
   // transfer cannot start where asked, so it answers to FtpReplyError too.
   if (reply.code >= 400) throw unexpectedFailure(reply.text);
-  if (reply.code !== 350 && (reply.code < 200 || reply.code >= 400)) throw new FtpReplyError(reply.text);
+  // Like ftplib's sendcmd, a 2xx or 3xx lets the transfer go on; a 1xx makes no sense here.
+  if (reply.code < 200) throw new FtpReplyError(reply.text);
 }
 
 /** Wraps a data socket in TLS under PROT P, resuming the control connection's session. */

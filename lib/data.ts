@@ -5,7 +5,7 @@
  */
 import * as net from "node:net";
 import { whenConnected } from "./connect.js";
-import { FtpConnectionError, FtpPermError, FtpReplyError, FtpTempError, FtpTimeoutError } from "./errors.js";
+import { FtpConnectionError, FtpPermError, FtpReplyError, FtpTempError } from "./errors.js";
 import { formatEprt, formatPort, parse227, parse229, plainAddress } from "./protocol.js";
 import type { Session } from "./session.js";
 
@@ -229,27 +229,11 @@ export async function openActive(session: Session): Promise<PendingData> {
   }
   return {
     connected: async () => {
-      const timeout = session.settings.timeout;
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<never>((_, reject) => {
-        if (timeout > 0) {
-          timer = setTimeout(() => {
-            const error = new FtpTimeoutError(`the server did not open the data connection within ${timeout} ms`);
-            // The server still owes a reply to the transfer command (425, or
-            // the 226 of a connection it opens late); with no way to tell it
-            // apart from the next command's reply, the connection is done.
-            session.control.close(error);
-            reject(error);
-          }, timeout);
-        }
-      });
-      try {
-        const socket = await Promise.race([connection, expired]);
-        handedOver = true;
-        return socket;
-      } finally {
-        clearTimeout(timer);
-      }
+      // On expiry the server still owes a reply to the transfer command (425,
+      // or the 226 of a connection it opens late): within() closes the client.
+      const socket = await session.within(connection, (ms) => `the server did not open the data connection within ${ms} ms`);
+      handedOver = true;
+      return socket;
     },
     dispose,
   };

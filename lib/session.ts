@@ -5,7 +5,7 @@
  */
 import type * as tls from "node:tls";
 import { ControlConnection } from "./control.js";
-import { errorForReply, FtpReplyError } from "./errors.js";
+import { errorForReply, FtpReplyError, FtpTimeoutError } from "./errors.js";
 import type { Reply } from "./reply.js";
 
 export interface SessionSettings {
@@ -60,6 +60,25 @@ export class Session {
     if (this.control.knownType === type) return;
     await this.voidCommand(`TYPE ${type}`);
     this.control.knownType = type;
+  }
+
+  /**
+   * `promise`, or an FtpTimeoutError (with `message(timeout)`) once the
+   * timeout passes; expiry closes the connection, since a reply may still be
+   * owed that could not be told apart from the next command's.
+   */
+  within<T>(promise: Promise<T>, message: (timeout: number) => string): Promise<T> {
+    const timeout = this.settings.timeout;
+    if (timeout <= 0) return promise;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new FtpTimeoutError(message(timeout));
+        this.control.close(error);
+        reject(error);
+      }, timeout);
+    });
+    return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
   }
 
   /** ftplib's voidcmd, for use inside a queue task: anything but 2xx throws. */

@@ -7,7 +7,7 @@
 import * as net from "node:net";
 import { once } from "node:events";
 import * as tls from "node:tls";
-import { errorForReply, FtpConnectionError, FtpError, FtpProtoError, FtpReplyError, FtpTimeoutError, unexpectedFailure } from "./errors.js";
+import { errorForReply, FtpConnectionError, FtpError, FtpProtoError, FtpReplyError, unexpectedFailure } from "./errors.js";
 import { openActive, openPassive, PendingData } from "./data.js";
 import { parse150 } from "./protocol.js";
 import type { Reply } from "./reply.js";
@@ -95,7 +95,7 @@ export class DataTransfer {
    * the timeout, which closes the connection) and resolves to it if 2xx.
    */
   async finish(): Promise<Reply> {
-    const reply = await this.withTimeout(this.pendingFinal, "final reply");
+    const reply = await this.session.within(this.pendingFinal, (ms) => `no final reply from the server within ${ms} ms`);
     if (reply.code < 200 || reply.code >= 300) throw errorForReply(reply.text);
     return reply;
   }
@@ -148,7 +148,7 @@ export class DataTransfer {
     // so no reply is left behind for the next command and none is waited for.
     control.send("ABOR");
     control.send("NOOP");
-    const first = await this.withTimeout(this.pendingFinal, "reply to ABOR");
+    const first = await this.session.within(this.pendingFinal, (ms) => `no reply to ABOR from the server within ${ms} ms`);
     if (first.code === 200) throw new FtpProtoError("no reply to ABOR before the NOOP's", first.text);
     this.abortReplies.push(first);
     for (;;) {
@@ -159,22 +159,6 @@ export class DataTransfer {
     const last = this.abortReplies[this.abortReplies.length - 1]!;
     if (![225, 226, 426].includes(last.code)) throw new FtpProtoError(`unexpected reply to ABOR: ${last.text}`, last.text);
     return last.text;
-  }
-
-  private withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-    const timeout = this.session.settings.timeout;
-    if (timeout <= 0) return promise;
-    let timer: NodeJS.Timeout | undefined;
-    return Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const error = new FtpTimeoutError(`no ${what} from the server within ${timeout} ms`);
-          this.session.control.close(error);
-          reject(error);
-        }, timeout);
-      }),
-    ]).finally(() => clearTimeout(timer));
   }
 }
 

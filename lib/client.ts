@@ -5,11 +5,12 @@
  */
 import type * as net from "node:net";
 import { finished, pipeline } from "node:stream/promises";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import type * as tls from "node:tls";
 import "./dispose.js";
 import { ControlConnection } from "./control.js";
 import { DebugLogger, DebugOutput } from "./debug.js";
+import { pipeSettled } from "./pipe.js";
 import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpProtoError, FtpReplyError } from "./errors.js";
 import { CrlfEncoder, LineSplitter } from "./lines.js";
 import { assertPort, assertRestOffset, assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
@@ -449,18 +450,27 @@ export class FTP {
    * Downloads in binary mode (TYPE I, then `cmd`, e.g. `RETR file`).
    * Without a callback: returns a Readable that ends only after the
    * server's 2xx. With one (ftplib's form): calls it with each block of at
-   * most `blocksize` bytes and resolves to the final reply.
+   * most `blocksize` bytes and resolves to the final reply. With a Writable
+   * (basic-ftp's `downloadTo`): pipes into it with backpressure, ends it,
+   * and resolves to the final reply once it has finished; on failure it is
+   * destroyed with the error instead, as `stream.pipeline` does (and
+   * cheaper than wrapping the stream form in `pipeline` yourself).
    */
   retrbinary(cmd: string, options?: DownloadOptions): DownloadStream;
+  retrbinary(cmd: string, destination: Writable, options?: DownloadOptions): Promise<string>;
   retrbinary(cmd: string, callback: BlockCallback, options?: RetrbinaryOptions | number, rest?: number | string): Promise<string>;
   retrbinary(
     cmd: string,
-    callbackOrOptions?: BlockCallback | DownloadOptions,
+    target?: BlockCallback | Writable | DownloadOptions,
     options?: RetrbinaryOptions | number,
     rest?: number | string,
   ): DownloadStream | Promise<string> {
-    if (typeof callbackOrOptions !== "function") return this.download(cmd, "I", callbackOrOptions ?? {});
-    const callback = callbackOrOptions;
+    if (isWritable(target)) {
+      const stream = this.download(cmd, "I", typeof options === "object" ? options : {});
+      return pipeSettled(stream, target).then(() => stream.response ?? "");
+    }
+    if (typeof target !== "function") return this.download(cmd, "I", target ?? {});
+    const callback = target;
     const settings: RetrbinaryOptions = typeof options === "number" ? { blocksize: options, rest } : { ...options };
     if (rest !== undefined && settings.rest === undefined) settings.rest = rest;
     const blocksize = settings.blocksize ?? 8192;
@@ -766,6 +776,14 @@ export class FTP {
 /** Reads a stream to its end, calling `onItem` for each chunk; rejects with the stream's error. */
 async function consume<T>(stream: Readable, onItem: (item: T) => void): Promise<void> {
   for await (const item of stream) onItem(item as T);
+}
+
+/** A Writable, from node:stream or any library that keeps its contract. */
+function isWritable(value: unknown): value is Writable {
+  if (value instanceof Writable) return true;
+  if (typeof value !== "object" || value === null) return false;
+  const candidate = value as Partial<Writable>;
+  return typeof candidate.write === "function" && typeof candidate.end === "function" && typeof candidate.on === "function";
 }
 
 function isUploadSource(value: unknown): value is UploadSource {

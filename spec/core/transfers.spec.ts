@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import net from "node:net";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { expect } from "chai";
 import sinon from "sinon";
@@ -119,6 +119,106 @@ describe("transfers, ftplib's forms", function () {
       expect(await ftp.pwd()).to.equal("/");
       expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "RETR /big.bin", "ABOR", "NOOP", "PWD"]);
       await until(() => srv.openConnections() === 1, "only the control connection remaining");
+    });
+  });
+
+  describe("retrbinary into a Writable", function () {
+    /** A Writable that keeps what it is given, and records whether it finished. */
+    function collector(): Writable & { chunks: Buffer[]; finishedAt?: number } {
+      const chunks: Buffer[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          chunks.push(chunk);
+          callback();
+        },
+      });
+      return Object.assign(sink, { chunks });
+    }
+
+    it("pipes every byte, finishes the destination only after the final reply, and resolves to it", async function () {
+      const srv = await fixtures.server();
+      let releaseReply!: () => void;
+      const replyHeld = new Promise<void>((resolve) => (releaseReply = resolve));
+      let dataSent = false;
+      srv.handle("RETR", async (s) => {
+        s.reply(150, "Here it comes.");
+        await s.sendData(patternBytes(0, 300_000));
+        dataSent = true;
+        await replyHeld;
+        s.reply(226, "Transfer complete.");
+      });
+      const ftp = await fixtures.client(srv);
+      const sink = collector();
+      let finished = false;
+      sink.on("finish", () => (finished = true));
+      const reply = ftp.retrbinary("RETR /f", sink);
+      await until(() => dataSent, "the server sending all the data");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(finished, "finished before the 226").to.equal(false);
+      releaseReply();
+      expect(await reply).to.equal("226 Transfer complete.");
+      expect(finished).to.equal(true);
+      const data = Buffer.concat(sink.chunks);
+      expect(data.length).to.equal(300_000);
+      expect(patternMismatch(data)).to.equal(-1);
+    });
+
+    it("passes the download options on: rest sends REST first", async function () {
+      const srv = await fixtures.server({ files: { "/data.bin": patternFile(50_000) } });
+      const ftp = await fixtures.client(srv);
+      const sink = collector();
+      await ftp.retrbinary("RETR /data.bin", sink, { rest: 30_000 });
+      const data = Buffer.concat(sink.chunks);
+      expect(data.length).to.equal(20_000);
+      expect(patternMismatch(data, 30_000)).to.equal(-1);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "REST 30000", "RETR /data.bin"]);
+    });
+
+    it("on a 451 after all the data, destroys the destination with the FtpTempError and never finishes it", async function () {
+      const srv = await fixtures.server();
+      srv.handle("RETR", async (s) => {
+        s.reply(150, "Here it comes.");
+        await s.sendData(patternBytes(0, 5000));
+        s.reply(451, "Local error in processing.");
+      });
+      const ftp = await fixtures.client(srv);
+      const sink = collector();
+      let finished = false;
+      sink.on("finish", () => (finished = true));
+      const error = await rejectionOf(ftp.retrbinary("RETR /f", sink));
+      expect(error).to.be.instanceOf(FtpTempError);
+      expect(error).to.include({ code: 451 });
+      await until(() => sink.destroyed, "the destination being destroyed");
+      expect(sink.errored).to.equal(error);
+      expect(finished).to.equal(false);
+      expect(await ftp.voidcmd("NOOP")).to.equal("200 NOOP ok.");
+    });
+
+    it("rejects with the destination's own error, aborting the transfer; the client stays usable", async function () {
+      const srv = await fixtures.server({ files: { "/big.bin": patternFile(16 * 1024 * 1024) } });
+      const ftp = await fixtures.client(srv);
+      const failure = new Error("disk full");
+      // No 'error' listener of the spec's own: the failure must reach the promise, not the process.
+      const sink = new Writable({
+        write(_chunk, _encoding, callback) {
+          callback(failure);
+        },
+      });
+      const error = await rejectionOf(ftp.retrbinary("RETR /big.bin", sink));
+      expect(error).to.equal(failure);
+      expect(await ftp.pwd()).to.equal("/");
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "RETR /big.bin", "ABOR", "NOOP", "PWD"]);
+      await until(() => srv.openConnections() === 1, "only the control connection remaining");
+    });
+
+    it("rejects a 550 with FtpPermError and destroys the destination", async function () {
+      const srv = await fixtures.server();
+      const ftp = await fixtures.client(srv);
+      const sink = collector();
+      const error = await rejectionOf(ftp.retrbinary("RETR /missing", sink));
+      expect(error).to.be.instanceOf(FtpPermError);
+      await until(() => sink.destroyed, "the destination being destroyed");
+      expect(sink.chunks).to.deep.equal([]);
     });
   });
 

@@ -1,0 +1,43 @@
+/**
+ * Piping a transfer into a destination and waiting for both ends, the
+ * contract of stream.pipeline for two streams, without its per-call cost.
+ */
+import { finished, type Readable, type Writable } from "node:stream";
+
+/**
+ * Pipes `source` into `destination` (ending it), and settles once the
+ * source has ended and the destination has finished — for a download, only
+ * after the server's final 2xx, since a DownloadStream ends no sooner.
+ * Either one failing or closing early destroys the other with the error
+ * (so a file being written is closed, and never finishes as if complete)
+ * and rejects with it, as stream.pipeline does.
+ *
+ * Why not pipeline: stream/promises' pipeline makes an AbortController and
+ * aborts it when done, building a DOMException with its stack each time:
+ * about 60 µs a call, a tenth of a 4 KiB file's whole download on loopback.
+ */
+export function pipeSettled(source: Readable, destination: Writable): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let waiting = 2;
+    let failed = false;
+    const cleanups: Array<() => void> = [];
+    const settle = (error?: Error | null): void => {
+      if (failed) return;
+      if (error) {
+        failed = true;
+        // The 'error' listeners finished() added stay on: destroy emits the
+        // error on the next tick, and a destination with no listener of
+        // its own must not throw it.
+        source.destroy(error);
+        destination.destroy(error);
+        reject(error);
+        return;
+      }
+      if (--waiting > 0) return;
+      for (const cleanup of cleanups) cleanup();
+      resolve();
+    };
+    cleanups.push(finished(source, { writable: false }, settle), finished(destination, { readable: false }, settle));
+    source.pipe(destination);
+  });
+}

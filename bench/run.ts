@@ -256,7 +256,11 @@ function rows(options: Options, server: BenchServer): Row[] {
       title: `peak RSS of an ftpstream process moving ${formatSize(size)}`,
       unit: "MiB",
       better: "lower",
-      note: `VmHWM of the child at its end; the slow consumer takes ${options.slowRate / MiB} MiB/s`,
+      note: `VmHWM of the child at its end; the slow consumer takes ${options.slowRate / MiB} MiB/s. References, no target: the same slow download by basic-ftp and by a raw socket (no FTP), and Node idle`,
+      setup: async () => {
+        sender = await startRawPeer("send", size);
+      },
+      teardown: () => sender?.stop(),
       contenders: [
         {
           name: `download, ${options.slowRate / MiB} MiB/s consumer`,
@@ -264,6 +268,15 @@ function rows(options: Options, server: BenchServer): Row[] {
         },
         { name: "upload, fast source", sample: () => upload("rss", async (path) => runWorker({ kind: "rss-upload", ftp, path, size, highWaterMark: hwm })).then((s) => rss(s.result)) },
         { name: "node + ftpstream idle", sample: async () => rss(await runWorker({ kind: "rss-baseline" })) },
+        {
+          name: "basic-ftp, same download",
+          sample: async () => rss(await runWorker({ kind: "rss-basicftp-download", ftp, path: server.bigPath, size, bytesPerSecond: options.slowRate })),
+        },
+        {
+          name: "raw socket, same consumer",
+          sample: async () => rss(await runWorker({ kind: "rss-raw-download", host: "127.0.0.1", port: sender!.port, size, bytesPerSecond: options.slowRate })),
+        },
+        { name: "node idle, no client loaded", sample: async () => rss(await runWorker({ kind: "rss-node" })) },
       ],
       ratioTargets: [],
       limitTargets: [
@@ -276,14 +289,15 @@ function rows(options: Options, server: BenchServer): Row[] {
       title: `${options.smallCount} files of ${formatSize(options.smallSize)}, sequential, one connection`,
       unit: "ms",
       better: "lower",
-      note: "wall time of the downloads alone; both clients in one process, 50 files each in turn",
+      note: "wall time of the downloads alone; the clients in one process, 50 files each in turn; ftpstream: retrbinary(cmd, sink), as basic-ftp's downloadTo(sink, path); ftpstream, pipeline: pipeline(retrbinary(cmd), sink) (reference, no target)",
       paired: async (run: number) =>
         pairs(await runWorker({ kind: "paired-small", ftp, paths: server.smallPaths, size: options.smallSize, batch: 50, first: run })),
       contenders: [
         { name: "ftpstream", sample: unpaired },
+        { name: "ftpstream, pipeline", sample: unpaired },
         { name: "basic-ftp", sample: unpaired },
       ],
-      ratioTargets: [{ peer: "basic-ftp", min: 1.0 }],
+      ratioTargets: [{ peer: "ftpstream, pipeline", min: undefined }, { peer: "basic-ftp", min: 1.0 }],
       limitTargets: [],
     },
     {

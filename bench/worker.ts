@@ -122,6 +122,25 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?:
       expect(task.kind, sink.bytes, task.size);
       return { ms, bytes: sink.bytes };
     }
+    case "rss-basicftp-download": {
+      const client = await basicFtp(task.ftp);
+      const sink = new SlowSink(task.bytesPerSecond);
+      await client.downloadTo(sink, task.path);
+      const ms = performance.now() - t0;
+      client.close();
+      expect(task.kind, sink.bytes, task.size);
+      return { ms, bytes: sink.bytes };
+    }
+    case "rss-raw-download": {
+      const sink = new SlowSink(task.bytesPerSecond);
+      await pipeline(net.connect({ host: task.host, port: task.port }), sink);
+      const ms = performance.now() - t0;
+      expect(task.kind, sink.bytes, task.size);
+      return { ms, bytes: sink.bytes };
+    }
+    case "rss-node":
+      // Node alone, nothing loaded: the floor under every Node client.
+      return { ms: performance.now() - t0, bytes: 0 };
     case "rss-upload": {
       const client = await ftpstream(task.ftp, task.highWaterMark);
       const upload = client.storbinary(`STOR ${task.path}`);
@@ -144,8 +163,8 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?:
 
 /** Loads the client a task uses before the clock starts (curl's time_total does not count its start-up either). */
 async function preload(task: Task): Promise<void> {
-  if (task.kind.startsWith("basicftp-") || task.kind.startsWith("paired-")) await import("basic-ftp");
-  if (task.kind.startsWith("ftpstream-") || task.kind.startsWith("rss-") && task.kind !== "rss-baseline" || task.kind.startsWith("paired-")) {
+  if (task.kind.startsWith("basicftp-") || task.kind === "rss-basicftp-download" || task.kind.startsWith("paired-")) await import("basic-ftp");
+  if (task.kind.startsWith("ftpstream-") || task.kind === "rss-download" || task.kind === "rss-upload" || task.kind.startsWith("paired-")) {
     await import("../lib/index.js");
   }
 }
@@ -164,6 +183,11 @@ async function paired(task: Extract<Task, { kind: "paired-small" | "paired-noop"
     task.kind === "paired-small"
       ? {
           ftpstream: async (i) => {
+            const sink = new DiscardSink();
+            await ours.retrbinary(`RETR ${task.paths[i]}`, sink);
+            return sink.bytes;
+          },
+          "ftpstream, pipeline": async (i) => {
             const sink = new DiscardSink();
             await pipeline(ours.retrbinary(`RETR ${task.paths[i]}`), sink);
             return sink.bytes;

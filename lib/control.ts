@@ -67,6 +67,15 @@ export class ControlConnection {
   private carrier: TlsCarrier | undefined;
   private parser: ReplyParser;
   private readonly buffered: Reply[] = [];
+  /**
+   * Commands sent whose final (non-1xx) reply has not been read yet. While
+   * it is 0, a reply that arrives belongs to no command: an extra reply
+   * from a faulty or hostile server (a second 220, a repeated 226). Left
+   * buffered, it would be taken as the next command's reply and every reply
+   * after it would answer the command before (ftplib reads it so); send()
+   * drops such replies instead.
+   */
+  private awaitingFinal = 0;
   private waiter: Waiter | undefined;
   private failure: Error | undefined;
   private latestSession: Buffer | undefined;
@@ -233,6 +242,8 @@ export class ControlConnection {
   send(line: string): void {
     assertSafeArgument(line);
     this.assertOpen();
+    if (this.awaitingFinal === 0) this.dropUnsolicited();
+    this.awaitingFinal++;
     if (TYPE_CHANGING.test(line)) this.knownType = undefined;
     this.debug.command(line);
     this.debug.put(line + "\r\n");
@@ -240,10 +251,18 @@ export class ControlConnection {
     this.writer().write(bytes);
   }
 
+  /**
+   * Every command sent so far has had all its replies read (an abort's NOOP
+   * was answered), even where a server sent fewer replies than commands.
+   */
+  markInStep(): void {
+    this.awaitingFinal = 0;
+  }
+
   /** Reads the next reply. `timeout` (ms, 0 = none) bounds the wait; expiry closes the connection. */
   readReply(timeout = 0): Promise<Reply> {
     const ready = this.buffered.shift();
-    if (ready) return Promise.resolve(ready);
+    if (ready) return Promise.resolve(this.taken(ready));
     if (this.failure) return Promise.reject(this.failure);
     if (this.waiter) return Promise.reject(new FtpError("two readers waiting for one reply", "ERR_FTP_INTERNAL"));
     return new Promise<Reply>((resolve, reject) => {
@@ -291,9 +310,29 @@ export class ControlConnection {
     if (waiter) {
       this.waiter = undefined;
       clearTimeout(waiter.timer);
-      waiter.resolve(reply);
+      waiter.resolve(this.taken(reply));
     } else {
       this.buffered.push(reply);
+    }
+  }
+
+  /** Counts a reply as read: a final one answers the oldest command still waiting. */
+  private taken(reply: Reply): Reply {
+    if (reply.code >= 200 && this.awaitingFinal > 0) this.awaitingFinal--;
+    return reply;
+  }
+
+  /**
+   * Forgets the replies no command asked for (see awaitingFinal), except a
+   * 421: the server is closing, and the command about to go out should
+   * fail with its reply, as ftplib's would.
+   */
+  private dropUnsolicited(): void {
+    for (let i = this.buffered.length - 1; i >= 0; i--) {
+      const reply = this.buffered[i]!;
+      if (reply.code === 421) continue;
+      this.buffered.splice(i, 1);
+      this.debug.unsolicited(reply.text);
     }
   }
 

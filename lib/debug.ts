@@ -34,6 +34,11 @@ export class DebugOutput {
     this.emit(1, "*resp*", text);
   }
 
+  /** A reply no command asked for, dropped before the next command (level 1). */
+  unsolicited(text: string): void {
+    this.emit(1, "*unsolicited, dropped*", text);
+  }
+
   /** The welcome, when getWelcome() is called with debugging on. */
   welcome(text: string): void {
     this.emit(1, "*welcome*", text);

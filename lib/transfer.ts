@@ -156,6 +156,8 @@ export class DataTransfer {
       if (reply.code === 200) break;
       this.abortReplies.push(reply);
     }
+    // pure-ftpd answers ABOR and the aborted transfer with one reply.
+    control.markInStep();
     const last = this.abortReplies[this.abortReplies.length - 1]!;
     if (![225, 226, 426].includes(last.code)) throw new FtpProtoError(`unexpected reply to ABOR: ${last.text}`, last.text);
     return last.text;

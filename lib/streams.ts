@@ -189,20 +189,10 @@ export class DownloadStream extends Readable {
     const slabs = slabReaderOf(socket);
     if (slabs) slabs.attach(socket, onChunk);
     else socket.on("data", onChunk);
-    socket.on("error", fail);
-    if (socket.destroyed) {
-      // It failed between the 1xx and now (a refused TLS handshake, a reset):
-      // its 'error' and 'close' have been and gone.
-      fail(socket.errored ?? new FtpConnectionError("the data connection closed before the transfer started"));
-    }
+    watchTransfer(session, transfer, () => socket.isPaused(), fail);
     socket.on("close", (hadError: boolean) => {
-      if (this.destroyed) return;
-      if (transfer.aborted) {
-        // ftp.abort() cut the data: whatever the replies, this did not end well.
-        transfer.abort().then(() => fail(transfer.abortError()), fail);
-        return;
-      }
-      if (hadError) return;
+      // An error or an abort fails the stream through watchTransfer.
+      if (this.destroyed || transfer.aborted || hadError) return;
       transfer.finish().then((reply) => {
         if (this.destroyed) return;
         const expected = transfer.size ?? this.sizeFromCommand;
@@ -220,11 +210,6 @@ export class DownloadStream extends Readable {
         this.settle();
       }, fail);
     });
-    // A 4xx/5xx can come while data still flows (disk error, abort): fail now.
-    transfer.whenFinal().then((reply) => {
-      if (reply.code >= 300 || reply.code < 200) fail(errorForReply(reply.text));
-    }, fail);
-    watchIdle(session, socket, () => socket.isPaused(), fail);
   }
 }
 
@@ -384,19 +369,10 @@ export class UploadStream extends Writable {
       const fail = (error: unknown): void => {
         if (!this.destroyed) this.destroy(dataError(error));
       };
-      socket.on("error", fail);
-      if (socket.destroyed) fail(socket.errored ?? new FtpConnectionError("the data connection closed before the transfer started"));
-      socket.on("close", () => {
-        // ftp.abort() cut the upload: it errors, whatever the replies.
-        if (transfer.aborted && !this.destroyed) transfer.abort().then(() => fail(transfer.abortError()), fail);
-      });
+      watchTransfer(session, transfer, () => socket.writableLength === 0, fail);
       // The server sends nothing on an upload's data connection, but its FIN
       // must be read for the socket to close.
       socket.resume();
-      transfer.whenFinal().then((reply) => {
-        if (reply.code >= 300 || reply.code < 200) fail(errorForReply(reply.text));
-      }, fail);
-      watchIdle(session, socket, () => socket.writableLength === 0, fail);
       this.meter.start(null);
       this.markOpened(transfer);
       if (this.destroyed) this.cleanup ??= transfer.abort();
@@ -407,6 +383,28 @@ export class UploadStream extends Writable {
       session.activeTransfer = undefined;
     }
   }
+}
+
+/**
+ * Watches a transfer for what must fail its stream, and calls `fail` (which
+ * ignores calls after the first) with the error:
+ * - the data connection erring, or having failed before we looked (a
+ *   refused TLS handshake, a reset between the 1xx and now);
+ * - ftp.abort() having cut the data, whatever the replies;
+ * - a 4xx/5xx final reply, even while data still flows (disk error);
+ * - the data connection sitting idle (see watchIdle).
+ */
+function watchTransfer(session: Session, transfer: DataTransfer, idleIsOurs: () => boolean, fail: (error: unknown) => void): void {
+  const socket = transfer.socket;
+  socket.on("error", fail);
+  if (socket.destroyed) fail(socket.errored ?? new FtpConnectionError("the data connection closed before the transfer started"));
+  socket.on("close", () => {
+    if (transfer.aborted) transfer.abort().then(() => fail(transfer.abortError()), fail);
+  });
+  transfer.whenFinal().then((reply) => {
+    if (reply.code >= 300 || reply.code < 200) fail(errorForReply(reply.text));
+  }, fail);
+  watchIdle(session, socket, idleIsOurs, fail);
 }
 
 /**

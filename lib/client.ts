@@ -514,8 +514,9 @@ export class FTP {
     const blocksize = settings.blocksize ?? 8192;
     if (!Number.isInteger(blocksize) || blocksize < 1) throw new RangeError(`blocksize must be a positive integer, got ${blocksize}`);
     const stream = this.upload(cmd, "I", settings, settings.callback);
-    // ftplib reads the source a block at a time and calls back once per block.
-    return sendAll(sourceOrOptions, stream, (chunks) => inBlocks(chunks, blocksize));
+    // ftplib reads the source a block at a time and calls back once per
+    // block; without a callback, block boundaries change nothing.
+    return sendAll(sourceOrOptions, stream, settings.callback ? (chunks) => inBlocks(chunks, blocksize) : undefined);
   }
 
   /**
@@ -800,7 +801,7 @@ async function sendAll(
 ): Promise<string> {
   const readable = typeof source === "string" || source instanceof Uint8Array ? Readable.from([source]) : source;
   if (reshape) await pipeline(readable as Readable, reshape, upload);
-  else await pipeline(readable as Readable, upload);
+  else await pipeSettled(readable instanceof Readable ? readable : Readable.from(readable), upload);
   return upload.response ?? "";
 }
 

@@ -207,6 +207,7 @@ describe("fixture server", function () {
       await start({ files: { "/data/big.bin": patternFile(size) } });
       const c = await client();
       await c.login();
+      expect((await c.cmd("TYPE I")).code).to.equal(200);
       expect((await c.cmd("SIZE /data/big.bin")).text).to.equal(`213 ${size}`);
       for (const rest of [0, 100_003]) {
         const data = await c.epsv();
@@ -228,6 +229,7 @@ describe("fixture server", function () {
       const srv = await start();
       const c = await client();
       await c.login();
+      expect((await c.cmd("TYPE I")).code).to.equal(200);
       const payload = patternBytes(0, 200_000);
       let data = await c.epsv();
       expect((await c.cmd("STOR /up.bin")).code).to.equal(150);
@@ -256,6 +258,7 @@ describe("fixture server", function () {
       await start({ files: { "/f": patternFile(1024 * 1024) } });
       const c = await client();
       await c.login();
+      expect((await c.cmd("TYPE I")).code).to.equal(200);
       const data = await c.epsv();
       const body = readAll(data);
       c.send("RETR f\r\nNOOP\r\n");
@@ -263,6 +266,22 @@ describe("fixture server", function () {
       expect((await c.reply()).code).to.equal(226);
       expect((await c.reply()).code).to.equal(200);
       expect((await body).length).to.equal(1024 * 1024);
+    });
+
+    it("starts a session in TYPE A, as real servers do: text goes out with CRLF until TYPE I", async function () {
+      await start({ files: { "/notes.txt": "one\ntwo\n" } });
+      const c = await client();
+      await c.login();
+      const fetch = async (): Promise<string> => {
+        const data = await c.epsv();
+        const body = readAll(data);
+        expect((await c.cmd("RETR notes.txt")).code).to.equal(150);
+        expect((await c.reply()).code).to.equal(226);
+        return (await body).toString();
+      };
+      expect(await fetch()).to.equal("one\r\ntwo\r\n");
+      await c.cmd("TYPE I");
+      expect(await fetch()).to.equal("one\ntwo\n");
     });
 
     it("refuses transfers without PASV/PORT and of missing files", async function () {
@@ -414,6 +433,7 @@ describe("fixture server", function () {
           await c.cmd("PASS pass");
           expect((await c.cmd("PBSZ 0")).code).to.equal(200);
           expect((await c.cmd("PROT P")).text).to.equal("200 PROT now Private.");
+          expect((await c.cmd("TYPE I")).code).to.equal(200);
 
           const fresh = await c.epsv();
           expect((await c.cmd("RETR f.bin")).code).to.equal(150);

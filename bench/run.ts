@@ -96,6 +96,8 @@ const log = (line: string): void => {
 
 const WORKER = fileURLToPath(new URL("./worker.js", import.meta.url));
 const RAWPEER = fileURLToPath(new URL("./rawpeer.js", import.meta.url));
+/** Python, not compiled: found in the source tree (build/bench/ → bench/). */
+const SENDFILE_PEER = fileURLToPath(new URL("../../bench/sendfile-peer.py", import.meta.url));
 /** No single sample may hang the run: the slowest (1 GiB at 50 MiB/s) takes about 21 s. */
 const SAMPLE_TIMEOUT_MS = 120_000;
 
@@ -129,8 +131,18 @@ function runCurl(args: string[], expected: number): Promise<TaskResult> {
 
 /** Starts a raw peer (bench/rawpeer.ts) and resolves with its port and a stop function. */
 function startRawPeer(mode: "send" | "sink", size: number): Promise<{ port: number; stop: () => void }> {
+  return startPeer(`raw ${mode} peer`, process.execPath, [RAWPEER, mode, String(size)]);
+}
+
+/** Starts bench/sendfile-peer.py, which sends `file` with sendfile(2) as vsftpd does. */
+function startSendfilePeer(file: string): Promise<{ port: number; stop: () => void }> {
+  return startPeer("sendfile peer", "python3", [SENDFILE_PEER, file]);
+}
+
+/** Spawns a peer that prints `PORT <n>` once listening and exits when its stdin ends. */
+function startPeer(what: string, command: string, args: string[]): Promise<{ port: number; stop: () => void }> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [RAWPEER, mode, String(size)], { stdio: ["pipe", "pipe", "inherit"] });
+    const child: ChildProcess = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
     const stop = (): void => {
       child.stdin?.end();
       if (child.exitCode === null) child.kill();
@@ -141,7 +153,7 @@ function startRawPeer(mode: "send" | "sink", size: number): Promise<{ port: numb
       const match = /PORT (\d+)/.exec(buffered);
       if (match) resolve({ port: Number(match[1]), stop });
     });
-    child.once("exit", (code) => reject(new Error(`raw ${mode} peer exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`${what} exited with ${code}`)));
     child.once("error", reject);
   });
 }
@@ -203,6 +215,7 @@ function rows(options: Options, server: BenchServer): Row[] {
     }
   };
   let sender: { port: number; stop: () => void } | undefined;
+  let fileSender: { port: number; stop: () => void } | undefined;
   let sink: { port: number; stop: () => void } | undefined;
   const throughputTargets = [
     { peer: "raw socket", min: 0.9 },
@@ -216,19 +229,24 @@ function rows(options: Options, server: BenchServer): Row[] {
       title: `download ${formatSize(size)} to a discarding sink`,
       unit: "MiB/s",
       better: "higher",
-      note: "bytes / wall time from connect to the last byte (and, for FTP, the 226); raw socket: a Node sender, no FTP; by hand: USER..RETR typed by hand on plain sockets, vsftpd sending (reference, no target)",
+      note: "bytes / wall time from connect to the last byte (and, for FTP, the 226); raw socket: a Node sender writing from memory, no FTP; raw socket, sendfile: the server's file sent with sendfile(2) as vsftpd sends it, no FTP (reference, no target); by hand: USER..RETR typed by hand on plain sockets, vsftpd sending (reference, no target)",
       setup: async () => {
         sender = await startRawPeer("send", size);
+        fileSender = await startSendfilePeer(server.curlSource);
       },
-      teardown: () => sender?.stop(),
+      teardown: () => {
+        sender?.stop();
+        fileSender?.stop();
+      },
       contenders: [
         { name: "ftpstream", sample: async () => rate(await runWorker({ kind: "ftpstream-download", ftp, path: server.bigPath, size, highWaterMark: hwm })) },
         { name: "raw socket", sample: async () => rate(await runWorker({ kind: "raw-download", host: "127.0.0.1", port: sender!.port, size })) },
+        { name: "raw socket, sendfile", sample: async () => rate(await runWorker({ kind: "raw-download", host: "127.0.0.1", port: fileSender!.port, size })) },
         { name: "by hand", sample: async () => rate(await runWorker({ kind: "handftp-download", ftp, path: server.bigPath, size })) },
         { name: "basic-ftp", sample: async () => rate(await runWorker({ kind: "basicftp-download", ftp, path: server.bigPath, size })) },
         { name: "curl", sample: async () => rate(await runCurl(["-o", "/dev/null", url(server.bigPath)], size)) },
       ],
-      ratioTargets: throughputTargets,
+      ratioTargets: [throughputTargets[0]!, { peer: "raw socket, sendfile", min: undefined }, ...throughputTargets.slice(1)],
       limitTargets: [],
     },
     {

@@ -307,9 +307,9 @@ function rows(options: Options, server: BenchServer): Row[] {
       title: `${options.smallCount} files of ${formatSize(options.smallSize)}, sequential, one connection`,
       unit: "ms",
       better: "lower",
-      note: "wall time of the downloads alone; the clients in one process, 50 files each in turn; ftpstream: retrbinary(cmd, sink), as basic-ftp's downloadTo(sink, path); ftpstream, pipeline: pipeline(retrbinary(cmd), sink) (reference, no target)",
+      note: "wall time of the downloads alone; the clients in one process, 10 files each in turn; ftpstream: retrbinary(cmd, sink), as basic-ftp's downloadTo(sink, path); ftpstream, pipeline: pipeline(retrbinary(cmd), sink) (reference, no target)",
       paired: async (run: number) =>
-        pairs(await runWorker({ kind: "paired-small", ftp, paths: server.smallPaths, size: options.smallSize, batch: 50, first: run })),
+        pairs(await runWorker({ kind: "paired-small", ftp, paths: server.smallPaths, size: options.smallSize, batch: 10, first: run })),
       contenders: [
         { name: "ftpstream", sample: unpaired },
         { name: "ftpstream, pipeline", sample: unpaired },
@@ -323,8 +323,8 @@ function rows(options: Options, server: BenchServer): Row[] {
       title: `${options.noops} NOOP round trips`,
       unit: "ms",
       better: "lower",
-      note: "wall time of the NOOPs alone; both clients in one process, 100 each in turn",
-      paired: async (run: number) => pairs(await runWorker({ kind: "paired-noop", ftp, count: options.noops, batch: 100, first: run })),
+      note: "wall time of the NOOPs alone; both clients in one process, 20 each in turn",
+      paired: async (run: number) => pairs(await runWorker({ kind: "paired-noop", ftp, count: options.noops, batch: 20, first: run })),
       contenders: [
         { name: "ftpstream", sample: unpaired },
         { name: "basic-ftp", sample: unpaired },

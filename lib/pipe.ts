@@ -38,6 +38,9 @@ export function pipeSettled(source: Readable, destination: Writable): Promise<vo
       resolve();
     };
     cleanups.push(finished(source, { writable: false }, settle), finished(destination, { readable: false }, settle));
-    source.pipe(destination);
+    // Ended by hand: pipe() never ends process.stdout or stderr, whose
+    // 'finish' would then never come.
+    source.pipe(destination, { end: false });
+    source.once("end", () => destination.end());
   });
 }

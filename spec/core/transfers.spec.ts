@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
 import { Readable, Writable } from "node:stream";
@@ -161,6 +162,29 @@ describe("transfers, ftplib's forms", function () {
       const data = Buffer.concat(sink.chunks);
       expect(data.length).to.equal(300_000);
       expect(patternMismatch(data)).to.equal(-1);
+    });
+
+    it("ends process.stdout too, which pipe() alone never ends, so the call resolves", async function () {
+      const srv = await fixtures.server({ files: { "/notes.txt": "one\ntwo\n" } });
+      const library = new URL("../../lib/index.js", import.meta.url).href;
+      const script = `
+        import { FTP } from ${JSON.stringify(library)};
+        const ftp = new FTP({ timeout: 5000 });
+        await ftp.connect("${srv.host}", ${srv.port});
+        await ftp.login("user", "pass");
+        const reply = await ftp.retrbinary("RETR /notes.txt", process.stdout);
+        ftp.close();
+        process.stderr.write(reply);
+      `;
+      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+      child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+      const [code] = (await once(child, "close")) as [number | null];
+      expect(Buffer.concat(err).toString()).to.equal("226 Transfer complete.");
+      expect(code).to.equal(0);
+      expect(Buffer.concat(out).toString()).to.equal("one\ntwo\n");
     });
 
     it("passes the download options on: rest sends REST first", async function () {

@@ -23,6 +23,15 @@ function serveRaw(srv: FixtureServer, bytes: string | Buffer): void {
   });
 }
 
+/** Every RETR sends 5000 bytes, then ends with 451 instead of 226. */
+function failAfterData(srv: FixtureServer): void {
+  srv.handle("RETR", async (s) => {
+    s.reply(150, "Here it comes.");
+    await s.sendData(patternBytes(0, 5000));
+    s.reply(451, "Local error in processing.");
+  });
+}
+
 /** Captures the raw bytes of every STOR as they crossed the wire. */
 function captureStor(srv: FixtureServer): Buffer[] {
   const uploads: Buffer[] = [];
@@ -97,11 +106,7 @@ describe("transfers, ftplib's forms", function () {
 
     it("rejects with FtpTempError when the server sends 451 after all the data", async function () {
       const srv = await fixtures.server();
-      srv.handle("RETR", async (s) => {
-        s.reply(150, "Here it comes.");
-        await s.sendData(patternBytes(0, 5000));
-        s.reply(451, "Local error in processing.");
-      });
+      failAfterData(srv);
       const ftp = await fixtures.client(srv);
       const blocks: Buffer[] = [];
       const error = await rejectionOf(ftp.retrbinary("RETR /f", (block) => blocks.push(block)));
@@ -200,11 +205,7 @@ describe("transfers, ftplib's forms", function () {
 
     it("on a 451 after all the data, destroys the destination with the FtpTempError and never finishes it", async function () {
       const srv = await fixtures.server();
-      srv.handle("RETR", async (s) => {
-        s.reply(150, "Here it comes.");
-        await s.sendData(patternBytes(0, 5000));
-        s.reply(451, "Local error in processing.");
-      });
+      failAfterData(srv);
       const ftp = await fixtures.client(srv);
       const sink = collector();
       let finished = false;

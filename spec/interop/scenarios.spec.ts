@@ -7,8 +7,10 @@
  */
 import { expect } from "chai";
 import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -202,6 +204,21 @@ describeServers("interop scenarios", () => MODES, ({ kind, variant, server }) =>
       await ftp.quit();
     });
   }
+
+  it("retrbinary into a file's write stream (and storbinary from a read stream) moves the bytes and settles on the 226", async () => {
+    const ftp = await client();
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ftpstream-interop-"));
+    try {
+      const local = path.join(dir, "big.bin");
+      expect(await ftp.retrbinary("RETR big.bin", createWriteStream(local))).to.match(/^226/);
+      expect(sha256(await fs.readFile(local))).to.equal(sha256(big));
+      expect(await ftp.storbinary("STOR copy.bin", createReadStream(local))).to.match(/^226/);
+      expect(sha256(await fs.readFile(home("copy.bin")))).to.equal(sha256(big));
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+    await ftp.quit();
+  });
 
   it("storlines sends LF text as CRLF; retrlines reads it back as lines", async () => {
     const ftp = await client();

@@ -7,7 +7,7 @@
  * says whether the client can go on; when it can, the next command works.
  */
 import { expect } from "chai";
-import type { Readable } from "node:stream";
+import { Writable, type Readable } from "node:stream";
 import { FtpConnectionError, FtpTempError, FtpTimeoutError, FtpClosedError } from "../../lib/index.js";
 import { patternFile, type Session } from "../../fixtures/server.js";
 import { expectStreamError, FaultCase, later, rejectsWith, until, watchStream } from "./helpers.js";
@@ -15,6 +15,20 @@ import { expectStreamError, FaultCase, later, rejectsWith, until, watchStream } 
 /** Waits, inside a fixture handler, until the client's ABOR has cancelled the transfer (or the client left). */
 async function untilAborted(s: Session): Promise<void> {
   while (!s.abortRequested && !s.closed) await s.sleep(5);
+}
+
+/**
+ * A RETR handler: 150, 32 KiB, then RST on the data connection; it answers
+ * nothing until the client's ABOR, then 426 (transfer) and 226 (ABOR).
+ */
+async function resetMidDownload(s: Session): Promise<void> {
+  s.reply(150, "Opening BINARY mode data connection (1048576 bytes).");
+  const sock = await s.openData();
+  sock.write(Buffer.alloc(32 * 1024, 7));
+  await s.sleep(20);
+  sock.resetAndDestroy();
+  await untilAborted(s);
+  throw new Error("connection reset");
 }
 
 describe("faults: data connection", function () {
@@ -27,19 +41,8 @@ describe("faults: data connection", function () {
     const mode = passive ? "passive" : "active";
 
     it(`errors a download with FtpConnectionError when the data connection is reset mid-transfer (${mode}), and stays usable`, async () => {
-      // Server: RETR -> 150, 32 KiB, then RST on the data connection; it
-      // answers nothing until the client's ABOR, then 426 (transfer) and
-      // 226 (ABOR).
       fc = await FaultCase.start();
-      fc.srv.handle("RETR", async (s) => {
-        s.reply(150, "Opening BINARY mode data connection (1048576 bytes).");
-        const sock = await s.openData();
-        sock.write(Buffer.alloc(32 * 1024, 7));
-        await s.sleep(20);
-        sock.resetAndDestroy();
-        await untilAborted(s);
-        throw new Error("connection reset");
-      });
+      fc.srv.handle("RETR", resetMidDownload);
       const ftp = fc.client({ passive });
       await ftp.ready;
       const done = watchStream(ftp.retrbinary("RETR f"));
@@ -47,6 +50,29 @@ describe("faults: data connection", function () {
       expectStreamError(await done, FtpConnectionError);
       expect(await queued).to.equal("/");
       expect(fc.srv.commands).to.include("ABOR");
+      await fc.finish(ftp, false);
+    });
+
+    it(`retrbinary into a Writable: a reset mid-transfer rejects with FtpConnectionError and destroys the Writable unfinished (${mode})`, async () => {
+      fc = await FaultCase.start();
+      fc.srv.handle("RETR", resetMidDownload);
+      const ftp = fc.client({ passive });
+      await ftp.ready;
+      let received = 0;
+      let finished = false;
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          received += chunk.length;
+          callback();
+        },
+      });
+      sink.on("finish", () => (finished = true));
+      const error = await rejectsWith(ftp.retrbinary("RETR f", sink), FtpConnectionError);
+      expect(sink.destroyed).to.equal(true);
+      expect(sink.errored).to.equal(error);
+      expect(finished).to.equal(false);
+      expect(received).to.be.at.most(32 * 1024);
+      expect(await ftp.pwd()).to.equal("/");
       await fc.finish(ftp, false);
     });
 

@@ -556,7 +556,7 @@ export class FTP {
       let yielded = false;
       try {
         for await (const [name, facts] of this.mlsd(path)) {
-          if (facts.type === "cdir" || facts.type === "pdir") continue;
+          if (facts.type === "cdir" || facts.type === "pdir" || name === "." || name === "..") continue;
           yielded = true;
           yield entryFromFacts(name, facts);
         }
@@ -578,6 +578,9 @@ export class FTP {
    * Walks a tree depth-first, yielding every entry below `path` with its
    * full path. Each directory is listed completely before descending, so
    * the queue is never held across levels; links are not followed.
+   * Entries whose name is not one path segment (empty, `.`, `..`, or with
+   * a `/`) are skipped: from a faulty or hostile server they would walk in
+   * circles or hand a mirror a path outside the tree.
    */
   async *walk(path = "/", options: { maxDepth?: number } = {}): AsyncGenerator<{ path: string; entry: ListEntry }> {
     const maxDepth = options.maxDepth ?? Infinity;
@@ -588,6 +591,7 @@ export class FTP {
       for await (const entry of this.list(dir)) entries.push(entry);
       const below: Array<{ dir: string; depth: number }> = [];
       for (const entry of entries) {
+        if (!isPathSegment(entry.name)) continue;
         const full = dir.endsWith("/") ? dir + entry.name : `${dir}/${entry.name}`;
         yield { path: full, entry };
         if (entry.type === "dir" && depth < maxDepth) below.push({ dir: full, depth: depth + 1 });
@@ -777,6 +781,11 @@ export class FTP {
 /** Reads a stream to its end, calling `onItem` for each chunk; rejects with the stream's error. */
 async function consume<T>(stream: Readable, onItem: (item: T) => void): Promise<void> {
   for await (const item of stream) onItem(item as T);
+}
+
+/** A name that stays inside its directory when joined to it. */
+function isPathSegment(name: string): boolean {
+  return name !== "" && name !== "." && name !== ".." && !name.includes("/");
 }
 
 /** A Writable, from node:stream or any library that keeps its contract. */

@@ -125,6 +125,36 @@ describe("FTP.list and FTP.walk", () => {
     expect(paths.indexOf("file:/data/2026/feb/x.bin")).to.be.greaterThan(paths.indexOf("dir:/data/2026/feb"));
   });
 
+  it("walk skips names that are not one path segment (., .., empty, with a slash), so a hostile listing can neither loop it nor lead it out of the tree", async () => {
+    // Every MLSD answers the same: a loop back to itself or its parent as
+    // plain directories, names with slashes, and one honest file.
+    server.handle("MLSD", async (s) => {
+      s.reply(150, "Here comes the directory listing.");
+      await s.sendData([
+        "type=dir; .",
+        "type=dir; ..",
+        "type=dir; ../../etc",
+        "type=file; a/b.txt",
+        "type=dir; ",
+        "type=file;size=2; ok.txt",
+        "",
+      ].join("\r\n"));
+      s.reply(226, "Directory send OK.");
+    });
+    const paths = (await all(ftp.walk("/data"))).map((item) => item.path);
+    expect(paths).to.deep.equal(["/data/ok.txt"]);
+    expect(server.commands.filter((c) => c.startsWith("MLSD"))).to.deep.equal(["MLSD /data"]);
+  });
+
+  it("list leaves out . and .. even when MLSD calls them plain directories", async () => {
+    server.handle("MLSD", async (s) => {
+      s.reply(150, "Here comes the directory listing.");
+      await s.sendData("type=dir; .\r\ntype=dir; ..\r\ntype=file;size=1; f\r\n");
+      s.reply(226, "Directory send OK.");
+    });
+    expect((await all(ftp.list("/data"))).map((entry) => entry.name)).to.deep.equal(["f"]);
+  });
+
   it("stops at maxDepth", async () => {
     const paths = (await all(ftp.walk("/data", { maxDepth: 1 }))).map((item) => item.path);
     expect(paths).to.have.members(["/data/2026", "/data/a.csv", "/data/empty"]);

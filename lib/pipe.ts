@@ -41,6 +41,8 @@ export function pipeSettled(source: Readable, destination: Writable): Promise<vo
     // Ended by hand: pipe() never ends process.stdout or stderr, whose
     // 'finish' would then never come.
     source.pipe(destination, { end: false });
-    source.once("end", () => destination.end());
+    // A source that already ended (read to the end elsewhere) sends no 'end' again.
+    if (source.readableEnded) destination.end();
+    else source.once("end", () => destination.end());
   });
 }

@@ -327,6 +327,18 @@ describe("transfers, ftplib's forms", function () {
       expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "REST 600", "STOR /up.bin"]);
     });
 
+    it("uploads nothing, and resolves, from a Readable that has already ended", async function () {
+      const srv = await fixtures.server();
+      const uploads = captureStor(srv);
+      const ftp = await fixtures.client(srv);
+      const source = Readable.from(["read elsewhere"]);
+      for await (const chunk of source) expect(chunk).to.equal("read elsewhere");
+      expect(source.readableEnded).to.equal(true);
+      expect(await ftp.storbinary("STOR /up.bin", source)).to.equal("226 Transfer complete.");
+      expect(uploads).to.have.length(1);
+      expect(uploads[0]!.length).to.equal(0);
+    });
+
     it("rejects a 553 with FtpPermError", async function () {
       const srv = await fixtures.server();
       const ftp = await fixtures.client(srv);

@@ -10,6 +10,7 @@ import type * as tls from "node:tls";
 import "./dispose.js";
 import { ControlConnection } from "./control.js";
 import { DebugLogger, DebugOutput } from "./debug.js";
+import { HeldError } from "./held-error.js";
 import { pipeSettled } from "./pipe.js";
 import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpProtoError, FtpReplyError } from "./errors.js";
 import { CrlfEncoder, LineSplitter } from "./lines.js";
@@ -89,8 +90,28 @@ export type UploadSource = Readable | AsyncIterable<Uint8Array | string> | Itera
  * else consumes it, and resolves to the final reply.
  */
 export class LineStream extends LineSplitter implements PromiseLike<string> {
+  private readonly held = new HeldError(this);
+
   constructor(readonly source: DownloadStream, encoding: BufferEncoding, maxLine: number) {
     super({ encoding, maxLine });
+    // Errors flow down to the lines (once anyone watches them: see
+    // HeldError); destroying the lines aborts the download.
+    source.on("error", (error) => {
+      // pipe() listens for the lines' errors and throws them on when no one
+      // else does: it must let go first, or a held error would escape.
+      source.unpipe(this);
+      this.held.fail(error);
+    });
+    this.on("close", () => {
+      if (!source.readableEnded) source.destroy();
+    });
+    source.pipe(this);
+  }
+
+  override _read(size: number): void {
+    const held = this.held.use();
+    if (held) this.destroy(held);
+    else super._read(size);
   }
 
   /** The final reply text, once the stream has ended. */
@@ -756,15 +777,7 @@ export class FTP {
   }
 
   private lines(cmd: string, options: DownloadOptions): LineStream {
-    const source = this.download(cmd, "A", options);
-    const lines = new LineStream(source, this.settings.encoding, this.settings.maxLine);
-    // Errors flow down to the lines; destroying the lines aborts the download.
-    source.on("error", (error) => lines.destroy(error));
-    lines.on("close", () => {
-      if (!source.readableEnded) source.destroy();
-    });
-    source.pipe(lines);
-    return lines;
+    return new LineStream(this.download(cmd, "A", options), this.settings.encoding, this.settings.maxLine);
   }
 
   private upload(cmd: string, type: "A" | "I", options: UploadOptions & { encoder?: CrlfEncoder }, onChunk?: BlockCallback): UploadStream {

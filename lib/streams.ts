@@ -7,6 +7,7 @@
 import { addAbortSignal, Readable, Writable } from "node:stream";
 import { errorForReply, FtpConnectionError, FtpSizeMismatchError, FtpTimeoutError } from "./errors.js";
 import { slabReaderOf } from "./data.js";
+import { HeldError } from "./held-error.js";
 import { parse213 } from "./protocol.js";
 import type { Session, SessionSettings } from "./session.js";
 import { dataError, DataTransfer, TransferStart } from "./transfer.js";
@@ -105,12 +106,15 @@ export class DownloadStream extends Readable {
   private sizeFromCommand: number | null = null;
   /** The REST offset, so a file size can be compared with the bytes received. */
   private restOffset = 0;
+  /** Set once the transfer has failed: nothing may end it well after that. */
+  private failed = false;
+  private readonly held = new HeldError(this);
 
   constructor(enqueue: Enqueue, settings: SessionSettings, start: TransferStart, options: DownloadOptions = {}) {
     super({ highWaterMark: options.highWaterMark ?? settings.highWaterMark });
     this.verifySize = options.verifySize ?? false;
     if (options.signal) addAbortSignal(options.signal, this);
-    enqueue((session) => this.run(session, start)).catch((error: unknown) => this.destroy(dataError(error)));
+    enqueue((session) => this.run(session, start)).catch((error: unknown) => this.fail(dataError(error)));
   }
 
   /** Bytes received so far. */
@@ -124,6 +128,11 @@ export class DownloadStream extends Readable {
   }
 
   override _read(): void {
+    const held = this.held.use();
+    if (held) {
+      this.destroy(held);
+      return;
+    }
     const socket = this.transfer?.socket;
     if (socket?.isPaused()) {
       socket.resume();
@@ -134,11 +143,23 @@ export class DownloadStream extends Readable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.release();
+    callback(error);
+  }
+
+  /** Ends the transfer's part in the queue: aborts it if it is still running. Idempotent. */
+  private release(): void {
     const transfer = this.transfer;
     if (transfer && !transfer.complete) this.cleanup ??= transfer.abort();
     else transfer?.socket.destroy();
     this.settle();
-    callback(error);
+  }
+
+  /** The transfer failed: error the stream now or once it is watched (see HeldError); release the transfer now either way. */
+  private fail(error: Error): void {
+    if (this.destroyed || this.failed) return;
+    this.failed = true;
+    if (!this.held.fail(error)) this.release();
   }
 
   private async run(session: Session, start: TransferStart): Promise<void> {
@@ -155,7 +176,7 @@ export class DownloadStream extends Readable {
       // The socket stays ours (never handed to the user), so it may read into slabs.
       transfer = await DataTransfer.open(session, { ...start, slabReads: { maxRead: this.readableHighWaterMark } });
     } catch (error) {
-      this.destroy(dataError(error));
+      this.fail(dataError(error));
       return;
     }
     this.transfer = transfer;
@@ -179,9 +200,7 @@ export class DownloadStream extends Readable {
 
   private pump(session: Session, transfer: DataTransfer): void {
     const socket = transfer.socket;
-    const fail = (error: unknown): void => {
-      if (!this.destroyed) this.destroy(dataError(error));
-    };
+    const fail = (error: unknown): void => this.fail(dataError(error));
     const onChunk = (chunk: Buffer): void => {
       this.meter.add(chunk.length);
       if (!this.push(chunk)) socket.pause();
@@ -192,9 +211,9 @@ export class DownloadStream extends Readable {
     watchTransfer(session, transfer, () => socket.isPaused(), fail);
     socket.on("close", (hadError: boolean) => {
       // An error or an abort fails the stream through watchTransfer.
-      if (this.destroyed || transfer.aborted || hadError) return;
+      if (this.destroyed || this.failed || transfer.aborted || hadError) return;
       transfer.finish().then((reply) => {
-        if (this.destroyed) return;
+        if (this.destroyed || this.failed) return;
         const expected = transfer.size ?? this.sizeFromCommand;
         const received = this.meter.bytes;
         // SIZE, and the 150 of vsftpd and the fixture, give the whole file;
@@ -249,6 +268,9 @@ export class UploadStream extends Writable {
   private settle: () => void = () => undefined;
   private readonly settled: Promise<void>;
   private waitingWrite: ((error?: Error | null) => void) | undefined;
+  /** Set once the transfer has failed: nothing may end it well after that. */
+  private failed = false;
+  private readonly held = new HeldError(this);
   private readonly encoder: UploadEncoder | undefined;
   private readonly onChunk: ((chunk: Buffer) => void) | undefined;
 
@@ -265,7 +287,7 @@ export class UploadStream extends Writable {
     if (options.signal) addAbortSignal(options.signal, this);
     enqueue((session) => this.run(session, start)).catch((error: unknown) => {
       this.markOpened(undefined);
-      this.destroy(dataError(error));
+      this.fail(dataError(error));
     });
   }
 
@@ -275,26 +297,36 @@ export class UploadStream extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.transfer) {
+    const held = this.held.use();
+    if (held) {
+      callback(held);
+      return;
+    }
+    if (this.transfer && !this.failed) {
       this.send(chunk, callback);
       return;
     }
     this.opened.then((transfer) => {
-      if (transfer && !this.destroyed) this.send(chunk, callback);
-      else callback(this.errored ?? new Error("upload is not open"));
+      if (transfer && !this.destroyed && !this.failed) this.send(chunk, callback);
+      else callback(this.held.use() ?? this.errored ?? new Error("upload is not open"));
     }, callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    const held = this.held.use();
+    if (held) {
+      callback(held);
+      return;
+    }
     this.opened.then((transfer) => {
-      if (!transfer || this.destroyed) {
-        callback(this.errored ?? new Error("upload is not open"));
+      if (!transfer || this.destroyed || this.failed) {
+        callback(this.held.use() ?? this.errored ?? new Error("upload is not open"));
         return;
       }
       const tail = this.encoder?.flush();
       const socket = transfer.socket;
       const onClose = (hadError: boolean): void => {
-        if (hadError || this.destroyed || transfer.aborted) return;
+        if (hadError || this.destroyed || this.failed || transfer.aborted) return;
         transfer.finish().then((reply) => {
           this.response = reply.text;
           this.meter.finish();
@@ -321,6 +353,12 @@ export class UploadStream extends Writable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.release(error);
+    callback(error);
+  }
+
+  /** Ends the transfer's part in the queue: aborts it if it is still running, fails a write waiting on it. Idempotent. */
+  private release(error: Error | null): void {
     const transfer = this.transfer;
     if (transfer && !transfer.complete) this.cleanup ??= transfer.abort();
     else transfer?.socket.destroy();
@@ -328,7 +366,13 @@ export class UploadStream extends Writable {
     this.waitingWrite = undefined;
     waiting?.(error);
     this.settle();
-    callback(error);
+  }
+
+  /** The transfer failed: error the stream now or once it is used or watched (see HeldError); release the transfer now either way. */
+  private fail(error: Error): void {
+    if (this.destroyed || this.failed) return;
+    this.failed = true;
+    if (!this.held.fail(error)) this.release(null);
   }
 
   private send(chunk: Buffer, callback: (error?: Error | null) => void): void {
@@ -359,16 +403,14 @@ export class UploadStream extends Writable {
       transfer = await DataTransfer.open(session, start);
     } catch (error) {
       this.markOpened(undefined);
-      this.destroy(dataError(error));
+      this.fail(dataError(error));
       return;
     }
     this.transfer = transfer;
     session.activeTransfer = transfer;
     try {
       const socket = transfer.socket;
-      const fail = (error: unknown): void => {
-        if (!this.destroyed) this.destroy(dataError(error));
-      };
+      const fail = (error: unknown): void => this.fail(dataError(error));
       watchTransfer(session, transfer, () => socket.writableLength === 0, fail);
       // The server sends nothing on an upload's data connection, but its FIN
       // must be read for the socket to close.

@@ -4,7 +4,7 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tls from "node:tls";
 import { makeSelfSignedCert, TestCert } from "../../fixtures/cert.js";
-import { FixtureServer, patternFile, patternMismatch } from "../../fixtures/server.js";
+import { FixtureServer, patternFile, patternMismatch, type Session } from "../../fixtures/server.js";
 import { FTP_TLS, FtpConnectionError, FtpError, FtpTempError } from "../../lib/index.js";
 
 const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
@@ -150,6 +150,23 @@ describe("FTP_TLS against the fixture server", function () {
     expect(error).to.be.instanceOf(FtpConnectionError);
     expect((error as FtpConnectionError).code).to.equal("ERR_TLS_CERT_ALTNAME_INVALID");
   });
+
+  for (const [what, answer] of [
+    ["refused with 534", (s: Session) => s.reply(534, "Request denied for policy reasons.")],
+    ["answered 234 by a server that then speaks no TLS", (s: Session) => s.send("234 Proceed.\r\n220 Not really.\r\n")],
+  ] as const) {
+    it(`login() fails and never sends the user or password in the clear when AUTH TLS is ${what}`, async () => {
+      const srv = await explicitServer();
+      srv.handle("AUTH", answer);
+      ftp = new FTP_TLS({ tls: { ca: cert.cert }, timeout: 2000 });
+      await ftp.connect(srv.host, srv.port);
+      const error = await ftp.login("user", "secret").then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(FtpError);
+      // After a fake 234 the server sees the TLS ClientHello as lines; never USER or PASS.
+      expect(srv.commands[0]).to.equal("AUTH TLS");
+      expect(srv.commands.filter((line) => /^(USER|PASS)\b/.test(line))).to.deep.equal([]);
+    });
+  }
 
   it("refuses auth() twice", async () => {
     const srv = await explicitServer();

@@ -7,9 +7,9 @@
  * running, piped once that one is done — and if the connection drops in
  * between, the queue fails it while nothing listens. So a transfer stream
  * with no 'error' listener keeps its error until one is added (pipeline,
- * for await, finished() and pipe() all add one) or until the stream is
- * read or written, and is destroyed with it then: the error arrives where
- * the caller looks for it, and a failed transfer still never ends well.
+ * for await and finished() add one) or until the stream is read or written
+ * (as pipe() starts to), and is destroyed with it then: the error arrives
+ * where the caller looks for it, and a failed transfer still never ends well.
  */
 import type { Readable, Writable } from "node:stream";
 

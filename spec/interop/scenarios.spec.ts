@@ -14,7 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { FTP, FtpClosedError, FtpPermError } from "../../lib/index.js";
+import { FTP, FtpClosedError, FtpPermError, FtpPool } from "../../lib/index.js";
 import { describeServers, type ServerVariant } from "./describe-server.js";
 import { SAMPLE_FILES, type RealServer, type ServerKind } from "./servers.js";
 
@@ -218,6 +218,21 @@ describeServers("interop scenarios", () => MODES, ({ kind, variant, server }) =>
       await fs.rm(dir, { recursive: true, force: true });
     }
     await ftp.quit();
+  });
+
+  it("FtpPool downloads one file in segments over three connections (REST, then ABOR mid-file), byte for byte", async () => {
+    const pool = new FtpPool({ size: 3, connect: () => client() });
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ftpstream-interop-"));
+    try {
+      const local = path.join(dir, "big.bin");
+      expect(await pool.downloadSegmented("big.bin", local, { minSegmentSize: 1024 * 1024 })).to.equal(big.length);
+      expect(sha256(await fs.readFile(local))).to.equal(sha256(big));
+      // Every connection is still in step after its ABOR.
+      await Promise.all(Array.from({ length: 3 }, () => pool.use(async (ftp) => expect(await ftp.pwd()).to.equal("/"))));
+    } finally {
+      await pool.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("storlines sends LF text as CRLF; retrlines reads it back as lines", async () => {

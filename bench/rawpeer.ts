@@ -10,9 +10,9 @@
  * sockets on this machine, the bound for any Node FTP client.
  */
 import * as net from "node:net";
-import { patternBlock } from "./streams.js";
+import { patternBytes } from "../fixtures/pattern.js";
 
-const BLOCK = patternBlock(1024 * 1024);
+const BLOCK = patternBytes(0, 1024 * 1024);
 
 function send(socket: net.Socket, size: number): void {
   let left = size;

@@ -11,7 +11,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { patternBlock } from "./streams.js";
+import { patternBytes } from "../fixtures/pattern.js";
 import type { Endpoint } from "./tasks.js";
 
 export interface BenchServer {
@@ -45,7 +45,7 @@ const smallName = (i: number): string => `small/f${String(i).padStart(4, "0")}.b
 
 /** Writes `size` bytes of a pattern to `file`, 1 MiB per write: a second or less on tmpfs. */
 function writePatternFile(file: string, size: number): void {
-  const block = patternBlock(Math.min(size, 1024 * 1024) || 1);
+  const block = patternBytes(0, Math.min(size, 1024 * 1024) || 1);
   const fd = fs.openSync(file, "w", 0o644);
   try {
     for (let done = 0; done < size; ) {
@@ -88,7 +88,7 @@ async function startVsftpd(plan: ServerPlan): Promise<BenchServer> {
   try {
     writePatternFile(path.join(server.home, BIG), plan.bigSize);
     fs.mkdirSync(path.join(server.home, "small"), { mode: 0o755 });
-    const small = patternBlock(plan.smallSize);
+    const small = patternBytes(0, plan.smallSize);
     const smallPaths: string[] = [];
     for (let i = 0; i < plan.smallCount; i++) {
       fs.writeFileSync(path.join(server.home, smallName(i)), small, { mode: 0o644 });
@@ -114,7 +114,7 @@ async function startVsftpd(plan: ServerPlan): Promise<BenchServer> {
 
 async function startFixture(plan: ServerPlan, reason: string): Promise<BenchServer> {
   const { FixtureServer, patternFile } = await import("../fixtures/server.js");
-  const small = patternBlock(plan.smallSize);
+  const small = patternBytes(0, plan.smallSize);
   const files: Record<string, Buffer | ReturnType<typeof patternFile>> = { [`/${BIG}`]: patternFile(plan.bigSize, 256 * 1024) };
   const smallPaths: string[] = [];
   for (let i = 0; i < plan.smallCount; i++) {

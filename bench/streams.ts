@@ -3,6 +3,7 @@
  * clients and not their test harness.
  */
 import { Readable, Writable } from "node:stream";
+import { patternBytes } from "../fixtures/pattern.js";
 
 /** Discards every byte; counts them so a short transfer cannot pass for a fast one. */
 export class DiscardSink extends Writable {
@@ -42,19 +43,6 @@ export class SlowSink extends Writable {
   }
 }
 
-/** A deterministic, non-trivial block of bytes (so nothing can special-case zeros). */
-export function patternBlock(size: number): Buffer {
-  const block = Buffer.allocUnsafe(size);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    block[i] = x >>> 24;
-  }
-  return block;
-}
-
 /**
  * `size` bytes as fast as they are asked for: the same pre-made block is
  * pushed again and again (it is never written to, so sharing it is safe),
@@ -68,7 +56,8 @@ export class FastSource extends Readable {
   constructor(size: number, chunkSize = 64 * 1024) {
     super({ highWaterMark: chunkSize });
     this.left = size;
-    this.block = patternBlock(chunkSize);
+    // The fixtures' pattern: non-trivial bytes, so nothing can special-case zeros.
+    this.block = patternBytes(0, chunkSize);
   }
 
   override _read(): void {

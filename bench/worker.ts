@@ -39,6 +39,11 @@ async function basicFtp(ftp: Endpoint) {
   return client;
 }
 
+/** Row 3's downloads go to a consumer at a set speed; the others to one that keeps up with anything. */
+function sinkFor(task: Task): DiscardSink | SlowSink {
+  return "bytesPerSecond" in task ? new SlowSink(task.bytesPerSecond) : new DiscardSink();
+}
+
 function expect(what: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${what}: moved ${got} bytes, expected ${want}`);
 }
@@ -47,9 +52,10 @@ function expect(what: string, got: number, want: number): void {
 async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?: TaskResult["pairs"] }> {
   const t0 = performance.now();
   switch (task.kind) {
-    case "ftpstream-download": {
+    case "ftpstream-download":
+    case "rss-download": {
       const client = await ftpstream(task.ftp, task.highWaterMark);
-      const sink = new DiscardSink();
+      const sink = sinkFor(task);
       await pipeline(client.retrbinary(`RETR ${task.path}`), sink);
       const ms = performance.now() - t0;
       await client.quit();
@@ -59,22 +65,14 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?:
     case "basicftp-download":
     case "rss-basicftp-download": {
       const client = await basicFtp(task.ftp);
-      const sink = task.kind === "rss-basicftp-download" ? new SlowSink(task.bytesPerSecond) : new DiscardSink();
+      const sink = sinkFor(task);
       await client.downloadTo(sink, task.path);
       const ms = performance.now() - t0;
       client.close();
       expect(task.kind, sink.bytes, task.size);
       return { ms, bytes: sink.bytes };
     }
-    case "ftpstream-upload": {
-      const client = await ftpstream(task.ftp, task.highWaterMark);
-      const upload = client.storbinary(`STOR ${task.path}`);
-      await pipeline(new FastSource(task.size), upload);
-      const ms = performance.now() - t0;
-      await client.quit();
-      expect(task.kind, upload.bytes, task.size);
-      return { ms, bytes: upload.bytes };
-    }
+    case "ftpstream-upload":
     case "basicftp-upload": {
       const client = await basicFtp(task.ftp);
       const info = await client.uploadFrom(new FastSource(task.size), task.path);
@@ -94,10 +92,10 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?:
       await handUpload(task.ftp, task.path, new FastSource(task.size));
       return { ms: performance.now() - t0, bytes: task.size };
     }
-    case "raw-download": {
-      const socket = net.connect({ host: task.host, port: task.port });
-      const sink = new DiscardSink();
-      await pipeline(socket, sink);
+    case "raw-download":
+    case "rss-raw-download": {
+      const sink = sinkFor(task);
+      await pipeline(net.connect({ host: task.host, port: task.port }), sink);
       const ms = performance.now() - t0;
       expect(task.kind, sink.bytes, task.size);
       return { ms, bytes: sink.bytes };
@@ -113,22 +111,6 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?:
       await pipeline(new FastSource(task.size), socket);
       await closed;
       return { ms: performance.now() - t0, bytes: socket.bytesWritten };
-    }
-    case "rss-download": {
-      const client = await ftpstream(task.ftp, task.highWaterMark);
-      const sink = new SlowSink(task.bytesPerSecond);
-      await pipeline(client.retrbinary(`RETR ${task.path}`), sink);
-      const ms = performance.now() - t0;
-      await client.quit();
-      expect(task.kind, sink.bytes, task.size);
-      return { ms, bytes: sink.bytes };
-    }
-    case "rss-raw-download": {
-      const sink = new SlowSink(task.bytesPerSecond);
-      await pipeline(net.connect({ host: task.host, port: task.port }), sink);
-      const ms = performance.now() - t0;
-      expect(task.kind, sink.bytes, task.size);
-      return { ms, bytes: sink.bytes };
     }
     case "rss-node":
       // Node alone, nothing loaded: the floor under every Node client.

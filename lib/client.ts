@@ -12,14 +12,14 @@ import { ControlConnection } from "./control.js";
 import { DebugLogger, DebugOutput } from "./debug.js";
 import { HeldError } from "./held-error.js";
 import { pipeSettled } from "./pipe.js";
-import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpProtoError, FtpReplyError } from "./errors.js";
+import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpReplyError } from "./errors.js";
 import { CrlfEncoder, LineSplitter } from "./lines.js";
 import { assertPort, assertRestOffset, assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { CommandQueue } from "./queue.js";
 import { DEFAULT_MAX_LINE } from "./reply.js";
 import { Session, SessionSettings } from "./session.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
-import { dataError, DataTransfer, TransferStart } from "./transfer.js";
+import { checkAborReply, dataError, DataTransfer, TransferStart } from "./transfer.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
 import { entryFromFacts, ListEntry, parseListLine } from "./listing.js";
 
@@ -216,11 +216,8 @@ export class FTP {
     target: string | URL | (FtpOptions & { host: string }),
     options: FtpOptions = {},
   ): Promise<T> {
-    const settings: FtpOptions & { host: string } = typeof target === "string" || target instanceof URL
-      ? this.fromUrl(parseFtpUrl(target), options)
-      : target;
-    const client = new this(settings);
     const url = typeof target === "string" || target instanceof URL ? parseFtpUrl(target) : undefined;
+    const client = new this(url ? this.fromUrl(url, options) : (target as FtpOptions & { host: string }));
     try {
       await client.ready;
       if (url?.path) await client.cwd(url.path);
@@ -397,9 +394,7 @@ export class FTP {
     return this.enqueue(async (session) => {
       // Plain, as ftplib's bytes: pure-ftpd ignores ABOR after Telnet IP/Synch.
       session.control.send("ABOR");
-      const reply = await session.control.readReply(session.settings.timeout);
-      if (![225, 226, 426].includes(reply.code)) throw new FtpProtoError(`unexpected reply to ABOR: ${reply.text}`, reply.text);
-      return reply.text;
+      return checkAborReply(await session.control.readReply(session.settings.timeout));
     });
   }
 
@@ -577,7 +572,7 @@ export class FTP {
       let yielded = false;
       try {
         for await (const [name, facts] of this.mlsd(path)) {
-          if (facts.type === "cdir" || facts.type === "pdir" || name === "." || name === "..") continue;
+          if (facts.type === "cdir" || facts.type === "pdir" || isSelfOrParent(name)) continue;
           yielded = true;
           yield entryFromFacts(name, facts);
         }
@@ -591,7 +586,7 @@ export class FTP {
     }
     for await (const line of this.lines(path ? `LIST ${path}` : "LIST", {})) {
       const entry = parseListLine(line as string);
-      if (entry && entry.name !== "." && entry.name !== "..") yield entry;
+      if (entry && !isSelfOrParent(entry.name)) yield entry;
     }
   }
 
@@ -796,9 +791,14 @@ async function consume<T>(stream: Readable, onItem: (item: T) => void): Promise<
   for await (const item of stream) onItem(item as T);
 }
 
+/** `.` or `..`: a listing's entry for the directory itself or its parent. */
+function isSelfOrParent(name: string): boolean {
+  return name === "." || name === "..";
+}
+
 /** A name that stays inside its directory when joined to it. */
 function isPathSegment(name: string): boolean {
-  return name !== "" && name !== "." && name !== ".." && !name.includes("/");
+  return name !== "" && !isSelfOrParent(name) && !name.includes("/");
 }
 
 /** A Writable, from node:stream or any library that keeps its contract. */

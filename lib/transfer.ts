@@ -158,10 +158,14 @@ export class DataTransfer {
     }
     // pure-ftpd answers ABOR and the aborted transfer with one reply.
     control.markInStep();
-    const last = this.abortReplies[this.abortReplies.length - 1]!;
-    if (![225, 226, 426].includes(last.code)) throw new FtpProtoError(`unexpected reply to ABOR: ${last.text}`, last.text);
-    return last.text;
+    return checkAborReply(this.abortReplies[this.abortReplies.length - 1]!);
   }
+}
+
+/** The text of a reply ABOR may get (225, 226, 426); any other is an FtpProtoError, as ftplib's error_proto. */
+export function checkAborReply(reply: Reply): string {
+  if (![225, 226, 426].includes(reply.code)) throw new FtpProtoError(`unexpected reply to ABOR: ${reply.text}`, reply.text);
+  return reply.text;
 }
 
 /** The next reply that is not a 1xx: pure-ftpd sends a stray "150 0.001 seconds (measured here)" while aborting. */

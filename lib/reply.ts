@@ -27,7 +27,7 @@ const CR = 0x0d;
 const REPLY_START = /^[1-5]\d\d(?:[ -]|$)/;
 
 export const DEFAULT_MAX_LINE = 8192;
-export const DEFAULT_MAX_REPLY = 1024 * 1024;
+const DEFAULT_MAX_REPLY = 1024 * 1024;
 
 /**
  * Incremental reply parser. `push()` takes any chunk and returns the replies

@@ -10,7 +10,7 @@ import {
   FTP, FtpClosedError, FtpConnectionError, FtpTimeoutError,
 } from "../../lib/index.js";
 import { patternFile } from "../../fixtures/server.js";
-import { expectStreamError, FaultCase, later, outcome, rejectsWith, settleIo, watchStream } from "./helpers.js";
+import { expectStreamError, FaultCase, later, receiveAtLeast, outcome, rejectsWith, settleIo, watchStream } from "./helpers.js";
 
 describe("faults: control connection", function () {
   let fc: FaultCase;
@@ -126,15 +126,7 @@ describe("faults: control connection", function () {
     fc = await FaultCase.start();
     fc.srv.handle("STOR", async (s) => {
       s.reply(150, "Ok to send data.");
-      const sock = await s.openData();
-      let seen = 0;
-      await new Promise<void>((resolve) => {
-        sock.on("data", (chunk: Buffer) => {
-          seen += chunk.length;
-          if (seen >= 64 * 1024) resolve();
-        });
-        sock.resume();
-      });
+      await receiveAtLeast(s, 64 * 1024);
       s.drop();
     });
     const ftp = fc.client();

@@ -8,9 +8,9 @@
  */
 import { expect } from "chai";
 import { Writable, type Readable } from "node:stream";
-import { FtpConnectionError, FtpTempError, FtpTimeoutError, FtpClosedError } from "../../lib/index.js";
+import { FtpConnectionError, FtpTempError, FtpTimeoutError, FtpClosedError, type FTP } from "../../lib/index.js";
 import { patternFile, type Session } from "../../fixtures/server.js";
-import { expectStreamError, FaultCase, later, rejectsWith, until, watchStream } from "./helpers.js";
+import { expectStreamError, FaultCase, later, receiveAtLeast, rejectsWith, type StreamRecord, until, watchStream } from "./helpers.js";
 
 /** Waits, inside a fixture handler, until the client's ABOR has cancelled the transfer (or the client left). */
 async function untilAborted(s: Session): Promise<void> {
@@ -29,6 +29,15 @@ async function resetMidDownload(s: Session): Promise<void> {
   sock.resetAndDestroy();
   await untilAborted(s);
   throw new Error("connection reset");
+}
+
+/** Starts a 64 MiB upload (STOR f) from a pattern source, watched; the caller destroys the source when done. */
+function startBigUpload(ftp: FTP): { done: Promise<StreamRecord>; source: Readable } {
+  const upload = ftp.storbinary("STOR f");
+  const done = watchStream(upload);
+  const source = patternFile(64 * 1024 * 1024).generate(0) as Readable;
+  source.pipe(upload);
+  return { done, source };
 }
 
 describe("faults: data connection", function () {
@@ -82,25 +91,14 @@ describe("faults: data connection", function () {
       fc = await FaultCase.start();
       fc.srv.handle("STOR", async (s) => {
         s.reply(150, "Ok to send data.");
-        const sock = await s.openData();
-        let seen = 0;
-        await new Promise<void>((resolve) => {
-          sock.on("data", (chunk: Buffer) => {
-            seen += chunk.length;
-            if (seen >= 64 * 1024) resolve();
-          });
-          sock.resume();
-        });
+        const sock = await receiveAtLeast(s, 64 * 1024);
         sock.resetAndDestroy();
         await untilAborted(s);
         throw new Error("connection reset");
       });
       const ftp = fc.client({ passive });
       await ftp.ready;
-      const upload = ftp.storbinary("STOR f");
-      const done = watchStream(upload);
-      const source = patternFile(64 * 1024 * 1024).generate(0) as Readable;
-      source.pipe(upload);
+      const { done, source } = startBigUpload(ftp);
       const queued = later(ftp.pwd());
       expectStreamError(await done, FtpConnectionError);
       source.destroy();
@@ -136,10 +134,7 @@ describe("faults: data connection", function () {
       });
       const ftp = fc.client({ passive, timeout: 300 });
       await ftp.ready;
-      const upload = ftp.storbinary("STOR f");
-      const done = watchStream(upload);
-      const source = patternFile(64 * 1024 * 1024).generate(0) as Readable;
-      source.pipe(upload);
+      const { done, source } = startBigUpload(ftp);
       const queued = later(ftp.pwd());
       expectStreamError(await done, FtpTimeoutError);
       source.destroy();

@@ -5,15 +5,33 @@
  * after it is gone.
  */
 import { expect } from "chai";
+import type { Socket } from "node:net";
 import { Readable, Writable } from "node:stream";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import { FTP, FtpError } from "../../lib/index.js";
 import type { FtpOptions } from "../../lib/index.js";
 import { FixtureServer } from "../../fixtures/server.js";
-import type { FixtureOptions } from "../../fixtures/server.js";
+import type { FixtureOptions, Session } from "../../fixtures/server.js";
 
 /** An error class, for `instanceOf` assertions. */
+/**
+ * In a STOR handler: opens the data connection and resolves with it once
+ * the client has sent at least `bytes` (the upload is then well under way).
+ */
+export async function receiveAtLeast(s: Session, bytes: number): Promise<Socket> {
+  const sock = await s.openData();
+  let seen = 0;
+  await new Promise<void>((resolve) => {
+    sock.on("data", (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen >= bytes) resolve();
+    });
+    sock.resume();
+  });
+  return sock;
+}
+
 export type ErrorClass = abstract new (...args: never[]) => Error;
 
 /**

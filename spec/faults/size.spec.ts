@@ -89,35 +89,27 @@ describe("faults: a 226 after a short transfer", function () {
     await fc.finish(ftp, false);
   });
 
-  it("ends normally under verifySize when SIZE and the bytes agree", async () => {
+  const AGREEING_OR_UNKNOWN = [
     // Server: SIZE f -> 213 5; RETR f -> 150 (no size), 5 bytes, 226.
-    fc = await FaultCase.start();
-    fc.srv.handle("SIZE", (s) => s.reply(213, "5"));
-    shortRetr(fc.srv, "Opening BINARY mode data connection.", "12345");
-    const ftp = fc.client();
-    await ftp.ready;
-    const download = ftp.retrbinary("RETR f", { verifySize: true });
-    const record = await watchStream(download);
-    expect(record.errors.map(String)).to.deep.equal([]);
-    expect(record.ends).to.equal(1);
-    expect(download.expectedSize).to.equal(5);
-    await fc.finish(ftp, false);
-  });
-
-  it("ends normally under verifySize when the server refuses SIZE and the 150 has no size (nothing to check against)", async () => {
+    { when: "when SIZE and the bytes agree", answer: [213, "5"], expectedSize: 5 },
     // Server: SIZE f -> 550; RETR f -> 150 (no size), 5 bytes, 226.
-    fc = await FaultCase.start();
-    fc.srv.handle("SIZE", (s) => s.reply(550, "Could not get file size."));
-    shortRetr(fc.srv, "Opening BINARY mode data connection.", "12345");
-    const ftp = fc.client();
-    await ftp.ready;
-    const download = ftp.retrbinary("RETR f", { verifySize: true });
-    const record = await watchStream(download);
-    expect(record.errors.map(String)).to.deep.equal([]);
-    expect(record.ends).to.equal(1);
-    expect(download.expectedSize).to.equal(null);
-    await fc.finish(ftp, false);
-  });
+    { when: "when the server refuses SIZE and the 150 has no size (nothing to check against)", answer: [550, "Could not get file size."], expectedSize: null },
+  ] as const;
+  for (const { when, answer, expectedSize } of AGREEING_OR_UNKNOWN) {
+    it(`ends normally under verifySize ${when}`, async () => {
+      fc = await FaultCase.start();
+      fc.srv.handle("SIZE", (s) => s.reply(answer[0], answer[1]));
+      shortRetr(fc.srv, "Opening BINARY mode data connection.", "12345");
+      const ftp = fc.client();
+      await ftp.ready;
+      const download = ftp.retrbinary("RETR f", { verifySize: true });
+      const record = await watchStream(download);
+      expect(record.errors.map(String)).to.deep.equal([]);
+      expect(record.ends).to.equal(1);
+      expect(download.expectedSize).to.equal(expectedSize);
+      await fc.finish(ftp, false);
+    });
+  }
 
   it("errors with FtpSizeMismatchError under verifySize when the server sends more than announced", async () => {
     // Server: RETR f -> 150 "(3 bytes)", 5 bytes, 226.

@@ -10,7 +10,7 @@ import { expect } from "chai";
 import { Readable, Writable } from "node:stream";
 import { FTP, FtpPermError, FtpReplyError, FtpTempError } from "../../lib/index.js";
 import type { FixtureServer } from "../../fixtures/server.js";
-import { expectStreamError, FaultCase, later, rejectsWith, watchStream } from "./helpers.js";
+import { expectStreamError, FaultCase, later, receiveAtLeast, rejectsWith, watchStream } from "./helpers.js";
 
 type Direction = "download" | "upload";
 
@@ -150,15 +150,7 @@ describe("faults: 4xx and 5xx at every step of a transfer", function () {
     fc = await FaultCase.start();
     fc.srv.handle("STOR", async (s) => {
       s.reply(150, "Ok to send data.");
-      const sock = await s.openData();
-      let seen = 0;
-      await new Promise<void>((resolve) => {
-        sock.on("data", (chunk: Buffer) => {
-          seen += chunk.length;
-          if (seen >= 64 * 1024) resolve();
-        });
-        sock.resume();
-      });
+      await receiveAtLeast(s, 64 * 1024);
       s.reply(552, "Quota exceeded.");
       await s.closeData();
     });

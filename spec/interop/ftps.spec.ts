@@ -7,13 +7,14 @@
  * proftpd, in its TLS log).
  */
 import { expect } from "chai";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { TLSSocket, type SecureVersion } from "node:tls";
 import { FTP_TLS, FtpPermError } from "../../lib/index.js";
+import { collect, endOf, readCheckedPrefix, settles, sha256 } from "./stream-checks.js";
 import { describeServers, type ServerVariant } from "./describe-server.js";
 import { SAMPLE_FILES, TLS_SUPPORT, type RealServer, type ServerKind } from "./servers.js";
 
@@ -30,23 +31,6 @@ const VARIANTS = (kind: ServerKind): ServerVariant[] =>
  * require it and, under TLS 1.3, does not resume at all (no session tickets).
  */
 const RESUMES = (kind: ServerKind, version: SecureVersion): boolean => !(kind === "pure-ftpd" && version === "TLSv1.3");
-
-const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
-
-/** `p`, or a clear failure after `ms` instead of a silent hang until mocha's timeout. */
-function settles<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function collect(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 describeServers("interop FTPS", VARIANTS, ({ kind, variant, server }) => {
   const clients: FTP_TLS[] = [];
@@ -144,24 +128,8 @@ describeServers("interop FTPS", VARIANTS, ({ kind, variant, server }) => {
     it(`${mode}: abort an encrypted download half-way, then continue`, async () => {
       const ftp = await client(passive);
       const download = ftp.retrbinary("RETR big.bin");
-      const failed = new Promise<Error | undefined>((resolve) => {
-        download.once("error", resolve);
-        download.once("end", () => resolve(undefined));
-      });
-      let received = 0;
-      await new Promise<void>((resolve, reject) => {
-        const onData = (chunk: Buffer): void => {
-          if (!chunk.equals(big.subarray(received, received + chunk.length))) reject(new Error(`bytes differ at ${received}`));
-          received += chunk.length;
-          if (received >= 4 * MiB) {
-            download.off("data", onData);
-            download.pause();
-            resolve();
-          }
-        };
-        download.on("data", onData);
-        download.once("error", reject);
-      });
+      const failed = endOf(download);
+      await readCheckedPrefix(download, big, 4 * MiB);
       expect(await ftp.abort()).to.match(/^(225|226|426)/);
       // It did not get everything, so it must not look like success; and it
       // must settle at all, whatever order the server's 426/226 come in.

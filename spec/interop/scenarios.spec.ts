@@ -6,7 +6,7 @@
  * README.md in this folder).
  */
 import { expect } from "chai";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as net from "node:net";
@@ -15,6 +15,7 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { FTP, FtpClosedError, FtpPermError, FtpPool } from "../../lib/index.js";
+import { collect, endOf, readCheckedPrefix, settles, sha256 } from "./stream-checks.js";
 import { describeServers, type ServerVariant } from "./describe-server.js";
 import { SAMPLE_FILES, type RealServer, type ServerKind } from "./servers.js";
 
@@ -43,23 +44,6 @@ const WELCOME: Record<ServerKind, RegExp> = {
 const ASCII_STORED_VERBATIM: Record<ServerKind, boolean> = {
   vsftpd: true, proftpd: false, "pure-ftpd": false, pyftpdlib: false,
 };
-
-const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
-
-/** `p`, or a clear failure after `ms` instead of a silent hang until mocha's timeout. */
-function settles<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function collect(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** Names in a local directory, as the FTP root shows them. */
 async function diskNames(dir: string): Promise<string[]> {
@@ -390,25 +374,9 @@ describeServers("interop scenarios", () => MODES, ({ kind, variant, server }) =>
   it("abort mid-download, then the same client works", async () => {
     const ftp = await client();
     const download = ftp.retrbinary("RETR big.bin");
-    const failed = new Promise<Error | undefined>((resolve) => {
-      download.once("error", resolve);
-      download.once("end", () => resolve(undefined));
-    });
+    const failed = endOf(download);
     // Read a few MiB, checking them, then stop reading (backpressure holds the server).
-    let received = 0;
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer): void => {
-        if (!chunk.equals(big.subarray(received, received + chunk.length))) reject(new Error(`bytes differ at ${received}`));
-        received += chunk.length;
-        if (received >= 4 * MiB) {
-          download.off("data", onData);
-          download.pause();
-          resolve();
-        }
-      };
-      download.on("data", onData);
-      download.once("error", reject);
-    });
+    const received = await readCheckedPrefix(download, big, 4 * MiB);
     expect(received).to.be.below(big.length);
     expect(await ftp.abort()).to.match(/^(225|226|426)/);
     // It did not get everything, so it must not look like success; and it

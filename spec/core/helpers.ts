@@ -15,6 +15,15 @@ export async function until(cond: () => boolean, what = "condition", timeoutMs =
   }
 }
 
+/** A wait the spec ends by hand: a fixture handler awaits `passed`, the spec calls `open()`. */
+export function gate(): { passed: Promise<void>; open: () => void } {
+  let open: () => void = () => undefined;
+  const passed = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { passed, open };
+}
+
 /** The error `promise` rejects with; fails if it resolves. */
 export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
   let value: unknown;

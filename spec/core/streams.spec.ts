@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { expect } from "chai";
 import { patternBytes, patternFile, patternMismatch, type FixtureServer } from "../../fixtures/server.js";
 import { DownloadStream, FtpClosedError, FtpPermError, FtpTempError, UploadStream } from "../../lib/index.js";
-import { commandsAfterLogin, rejectionOf, until, useFixtures } from "./helpers.js";
+import { commandsAfterLogin, gate, rejectionOf, until, useFixtures } from "./helpers.js";
 
 const MiB = 1024 * 1024;
 
@@ -167,16 +167,13 @@ describe("transfer streams", function () {
 
     it("errors as soon as a 4xx comes while the data connection is still open", async function () {
       const srv = await fixtures.server();
-      let release: () => void = () => undefined;
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
+      const held = gate();
       srv.handle("RETR", async (s) => {
         s.reply(150, "Here it comes.");
         const data = await s.openData();
         data.write(patternBytes(0, 1000));
         s.reply(426, "Connection closed; transfer aborted.");
-        await held;
+        await held.passed;
         data.destroy();
       });
       const ftp = await fixtures.client(srv);
@@ -186,7 +183,7 @@ describe("transfer streams", function () {
       try {
         await until(() => seen.error() !== undefined, "the stream erroring");
       } finally {
-        release();
+        held.open();
       }
       expect(seen.error()).to.be.instanceOf(FtpTempError);
       expect(seen.error()).to.include({ code: 426 });
@@ -384,10 +381,7 @@ describe("transfer streams", function () {
 
     it("errors instead of finishing when the server answers 552 while the data connection is still open", async function () {
       const srv = await fixtures.server();
-      let release: () => void = () => undefined;
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
+      const held = gate();
       srv.handle("STOR", async (s) => {
         s.reply(150, "Ok to send data.");
         const data = await s.openData();
@@ -395,7 +389,7 @@ describe("transfer streams", function () {
         await new Promise((resolve) => data.once("readable", resolve));
         data.read();
         s.reply(552, "Exceeded storage allocation.");
-        await held;
+        await held.passed;
         data.destroy();
       });
       const ftp = await fixtures.client(srv);
@@ -411,7 +405,7 @@ describe("transfer streams", function () {
       try {
         error = await rejectionOf(pipeline(endless, upload));
       } finally {
-        release();
+        held.open();
       }
       expect(error).to.be.instanceOf(FtpPermError);
       expect(error).to.include({ code: 552, response: "552 Exceeded storage allocation." });

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import sinon from "sinon";
 import { patternBytes, patternFile, patternMismatch, type FixtureServer } from "../../fixtures/server.js";
 import { FtpConnectionError, FtpPermError, FtpTempError } from "../../lib/index.js";
-import { commandsAfterLogin, rejectionOf, until, useFixtures } from "./helpers.js";
+import { commandsAfterLogin, gate, rejectionOf, until, useFixtures } from "./helpers.js";
 
 /** Lines as the fixture's ls -l would print them, without the date columns that depend on today. */
 function names(lines: string[]): string[] {
@@ -143,14 +143,13 @@ describe("transfers, ftplib's forms", function () {
 
     it("pipes every byte, finishes the destination only after the final reply, and resolves to it", async function () {
       const srv = await fixtures.server();
-      let releaseReply!: () => void;
-      const replyHeld = new Promise<void>((resolve) => (releaseReply = resolve));
+      const replyHeld = gate();
       let dataSent = false;
       srv.handle("RETR", async (s) => {
         s.reply(150, "Here it comes.");
         await s.sendData(patternBytes(0, 300_000));
         dataSent = true;
-        await replyHeld;
+        await replyHeld.passed;
         s.reply(226, "Transfer complete.");
       });
       const ftp = await fixtures.client(srv);
@@ -161,7 +160,7 @@ describe("transfers, ftplib's forms", function () {
       await until(() => dataSent, "the server sending all the data");
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(finished, "finished before the 226").to.equal(false);
-      releaseReply();
+      replyHeld.open();
       expect(await reply).to.equal("226 Transfer complete.");
       expect(finished).to.equal(true);
       const data = Buffer.concat(sink.chunks);

@@ -59,25 +59,39 @@ function parseArgs(argv: string[]): Options {
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
     const value = (): string | undefined => inline ?? argv[++i];
     switch (flag) {
-      case "--runs": options.runs = Math.floor(number(value())); break;
-      case "--quick": options.quick = true; break;
-      case "--json": options.json = true; break;
-      case "--fixture": options.forceFixture = true; break;
-      case "--size": size = number(value()) * MiB; break;
-      case "--hwm": options.highWaterMark = Math.floor(number(value())); break;
-      case "--rate": options.slowRate = number(value()) * MiB; break;
+      case "--runs":
+        options.runs = Math.floor(number(value()));
+        break;
+      case "--quick":
+        options.quick = true;
+        break;
+      case "--json":
+        options.json = true;
+        break;
+      case "--fixture":
+        options.forceFixture = true;
+        break;
+      case "--size":
+        size = number(value()) * MiB;
+        break;
+      case "--hwm":
+        options.highWaterMark = Math.floor(number(value()));
+        break;
+      case "--rate":
+        options.slowRate = number(value()) * MiB;
+        break;
       case "--rows": {
         const rows = (value() ?? "").split(",").map(Number);
         if (rows.some((r) => !Number.isInteger(r) || r < 1 || r > 5)) usage();
         options.rows = new Set(rows);
         break;
       }
-      case "--help": case "-h": usage();
-      default: usage();
+      default:
+        usage();
     }
   }
   if (options.quick) {
@@ -103,29 +117,39 @@ const SAMPLE_TIMEOUT_MS = 120_000;
 
 function runWorker(task: Task): Promise<TaskResult> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [WORKER, JSON.stringify(task)], { timeout: SAMPLE_TIMEOUT_MS, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
-      const line = stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
-      if (error || !line) {
-        reject(new Error(`${task.kind} failed: ${error?.message ?? "no result"}\n${stderr}`));
-        return;
-      }
-      resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as TaskResult);
-    });
+    execFile(
+      process.execPath,
+      [WORKER, JSON.stringify(task)],
+      { timeout: SAMPLE_TIMEOUT_MS, maxBuffer: 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const line = stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
+        if (error || !line) {
+          reject(new Error(`${task.kind} failed: ${error?.message ?? "no result"}\n${stderr}`));
+          return;
+        }
+        resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as TaskResult);
+      },
+    );
   });
 }
 
 /** curl as users run it; its own time_total (connect to last byte) is the figure. */
 function runCurl(args: string[], expected: number): Promise<TaskResult> {
   return new Promise((resolve, reject) => {
-    execFile("curl", ["-sS", "--fail", "-w", "%{time_total} %{size_download} %{size_upload}", ...args], { timeout: SAMPLE_TIMEOUT_MS }, (error, stdout, stderr) => {
-      const [total, down, up] = stdout.trim().split(" ").map(Number);
-      const bytes = Math.max(down ?? 0, up ?? 0);
-      if (error || !Number.isFinite(total) || bytes !== expected) {
-        reject(new Error(`curl ${args.join(" ")} failed (${bytes} of ${expected} bytes): ${error?.message ?? ""}\n${stderr}`));
-        return;
-      }
-      resolve({ ms: total! * 1000, bytes, peakRss: 0, cpuMs: 0 });
-    });
+    execFile(
+      "curl",
+      ["-sS", "--fail", "-w", "%{time_total} %{size_download} %{size_upload}", ...args],
+      { timeout: SAMPLE_TIMEOUT_MS },
+      (error, stdout, stderr) => {
+        const [total, down, up] = stdout.trim().split(" ").map(Number);
+        const bytes = Math.max(down ?? 0, up ?? 0);
+        if (error || !Number.isFinite(total) || bytes !== expected) {
+          reject(new Error(`curl ${args.join(" ")} failed (${bytes} of ${expected} bytes): ${error?.message ?? ""}\n${stderr}`));
+          return;
+        }
+        resolve({ ms: total * 1000, bytes, peakRss: 0, cpuMs: 0 });
+      },
+    );
   });
 }
 
@@ -239,14 +263,23 @@ function rows(options: Options, server: BenchServer): Row[] {
         fileSender?.stop();
       },
       contenders: [
-        { name: "ftpstream", sample: async () => rate(await runWorker({ kind: "ftpstream-download", ftp, path: server.bigPath, size, highWaterMark: hwm })) },
-        { name: "raw socket", sample: async () => rate(await runWorker({ kind: "raw-download", host: "127.0.0.1", port: sender!.port, size })) },
-        { name: "raw socket, sendfile", sample: async () => rate(await runWorker({ kind: "raw-download", host: "127.0.0.1", port: fileSender!.port, size })) },
+        {
+          name: "ftpstream",
+          sample: async () => rate(await runWorker({ kind: "ftpstream-download", ftp, path: server.bigPath, size, highWaterMark: hwm })),
+        },
+        {
+          name: "raw socket",
+          sample: async () => rate(await runWorker({ kind: "raw-download", host: "127.0.0.1", port: sender!.port, size })),
+        },
+        {
+          name: "raw socket, sendfile",
+          sample: async () => rate(await runWorker({ kind: "raw-download", host: "127.0.0.1", port: fileSender!.port, size })),
+        },
         { name: "by hand", sample: async () => rate(await runWorker({ kind: "handftp-download", ftp, path: server.bigPath, size })) },
         { name: "basic-ftp", sample: async () => rate(await runWorker({ kind: "basicftp-download", ftp, path: server.bigPath, size })) },
         { name: "curl", sample: async () => rate(await runCurl(["-o", "/dev/null", url(server.bigPath)], size)) },
       ],
-      ratioTargets: [throughputTargets[0]!, { peer: "raw socket, sendfile", min: undefined }, ...throughputTargets.slice(1)],
+      ratioTargets: [throughputTargets[0], { peer: "raw socket, sendfile", min: undefined }, ...throughputTargets.slice(1)],
       limitTargets: [],
     },
     {
@@ -260,8 +293,14 @@ function rows(options: Options, server: BenchServer): Row[] {
       },
       teardown: () => sink?.stop(),
       contenders: [
-        { name: "ftpstream", sample: () => upload("ftpstream", (path) => runWorker({ kind: "ftpstream-upload", ftp, path, size, highWaterMark: hwm })) },
-        { name: "raw socket", sample: async () => rate(await runWorker({ kind: "raw-upload", host: "127.0.0.1", port: sink!.port, size })) },
+        {
+          name: "ftpstream",
+          sample: () => upload("ftpstream", (path) => runWorker({ kind: "ftpstream-upload", ftp, path, size, highWaterMark: hwm })),
+        },
+        {
+          name: "raw socket",
+          sample: async () => rate(await runWorker({ kind: "raw-upload", host: "127.0.0.1", port: sink!.port, size })),
+        },
         { name: "by hand", sample: () => upload("byhand", (path) => runWorker({ kind: "handftp-upload", ftp, path, size })) },
         { name: "basic-ftp", sample: () => upload("basicftp", (path) => runWorker({ kind: "basicftp-upload", ftp, path, size })) },
         { name: "curl", sample: () => upload("curl", (path) => runCurl(["-T", server.curlSource, url(path)], size)) },
@@ -282,17 +321,37 @@ function rows(options: Options, server: BenchServer): Row[] {
       contenders: [
         {
           name: `download, ${options.slowRate / MiB} MiB/s consumer`,
-          sample: async () => rss(await runWorker({ kind: "rss-download", ftp, path: server.bigPath, size, bytesPerSecond: options.slowRate, highWaterMark: hwm })),
+          sample: async () =>
+            rss(
+              await runWorker({
+                kind: "rss-download",
+                ftp,
+                path: server.bigPath,
+                size,
+                bytesPerSecond: options.slowRate,
+                highWaterMark: hwm,
+              }),
+            ),
         },
-        { name: "upload, fast source", sample: () => upload("rss", async (path) => runWorker({ kind: "rss-upload", ftp, path, size, highWaterMark: hwm })).then((s) => rss(s.result)) },
+        {
+          name: "upload, fast source",
+          sample: () =>
+            upload("rss", async (path) => runWorker({ kind: "rss-upload", ftp, path, size, highWaterMark: hwm })).then((s) =>
+              rss(s.result),
+            ),
+        },
         { name: "node + ftpstream idle", sample: async () => rss(await runWorker({ kind: "rss-baseline" })) },
         {
           name: "basic-ftp, same download",
-          sample: async () => rss(await runWorker({ kind: "rss-basicftp-download", ftp, path: server.bigPath, size, bytesPerSecond: options.slowRate })),
+          sample: async () =>
+            rss(await runWorker({ kind: "rss-basicftp-download", ftp, path: server.bigPath, size, bytesPerSecond: options.slowRate })),
         },
         {
           name: "raw socket, same consumer",
-          sample: async () => rss(await runWorker({ kind: "rss-raw-download", host: "127.0.0.1", port: sender!.port, size, bytesPerSecond: options.slowRate })),
+          sample: async () =>
+            rss(
+              await runWorker({ kind: "rss-raw-download", host: "127.0.0.1", port: sender!.port, size, bytesPerSecond: options.slowRate }),
+            ),
         },
         { name: "node idle, no client loaded", sample: async () => rss(await runWorker({ kind: "rss-node" })) },
       ],
@@ -315,7 +374,10 @@ function rows(options: Options, server: BenchServer): Row[] {
         { name: "ftpstream, pipeline", sample: unpaired },
         { name: "basic-ftp", sample: unpaired },
       ],
-      ratioTargets: [{ peer: "ftpstream, pipeline", min: undefined }, { peer: "basic-ftp", min: 1.0 }],
+      ratioTargets: [
+        { peer: "ftpstream, pipeline", min: undefined },
+        { peer: "basic-ftp", min: 1.0 },
+      ],
       limitTargets: [],
     },
     {
@@ -382,7 +444,16 @@ interface Report {
   date: string;
   machine: Machine;
   server: { kind: string; label: string; fallbackReason?: string };
-  options: { runs: number; quick: boolean; bigSize: number; smallCount: number; smallSize: number; noops: number; slowRateMiBps: number; highWaterMark: number | null };
+  options: {
+    runs: number;
+    quick: boolean;
+    bigSize: number;
+    smallCount: number;
+    smallSize: number;
+    noops: number;
+    slowRateMiBps: number;
+    highWaterMark: number | null;
+  };
   rows: RowReport[];
   durationSeconds: number;
 }
@@ -394,7 +465,7 @@ async function runRow(row: Row, runs: number): Promise<RowReport> {
   try {
     for (let run = 0; run < runs; run++) {
       // Rotate who goes first, so drift (page cache, CPU clocks) spreads evenly.
-      const order = row.contenders.map((_, i) => row.contenders[(i + run) % row.contenders.length]!);
+      const order = row.contenders.map((_, i) => row.contenders[(i + run) % row.contenders.length]);
       const line: string[] = [];
       const together = await row.paired?.(run);
       for (const contender of order) {
@@ -412,7 +483,7 @@ async function runRow(row: Row, runs: number): Promise<RowReport> {
   const ftp = samples.get("ftpstream");
   const ratios: RatioReport[] = row.ratioTargets.map(({ peer, min }) => {
     const peerSamples = samples.get(peer)!;
-    const perRun = ftp!.map((value, run) => speed(value) / speed(peerSamples[run]!));
+    const perRun = ftp!.map((value, run) => speed(value) / speed(peerSamples[run]));
     const m = median(perRun);
     return { peer, samples: perRun, median: m, target: min ?? null, holds: min === undefined ? null : m >= min };
   });
@@ -437,8 +508,10 @@ function render(report: Report): string {
   out.push(`ftpstream bench, ${report.date}`);
   out.push(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; node ${m.node}; ${m.curl}; basic-ftp ${m.basicFtp}`);
   out.push(`server:  ${report.server.label}${report.server.fallbackReason ? ` — vsftpd not used: ${report.server.fallbackReason}` : ""}`);
-  out.push(`runs:    ${report.options.runs} per row (medians; ratios taken run by run)${report.options.quick ? ", --quick sizes" : ""}` +
-    `${report.options.highWaterMark ? `, highWaterMark ${report.options.highWaterMark}` : ""}`);
+  out.push(
+    `runs:    ${report.options.runs} per row (medians; ratios taken run by run)${report.options.quick ? ", --quick sizes" : ""}` +
+      `${report.options.highWaterMark ? `, highWaterMark ${report.options.highWaterMark}` : ""}`,
+  );
   out.push("");
   // One table for all rows, so the columns line up; each row's title sits on its own line above its contenders.
   const cells: string[][] = [["", "contender", "median", "min..max", "ftpstream ÷ peer", "target", "", ""]];
@@ -456,7 +529,8 @@ function render(report: Report): string {
         const count = row.id === 4 ? report.options.smallCount : report.options.noops;
         extra = `${((c.median * 1000) / count).toFixed(0)} µs each, CPU ${((c.medianCpuMs * 1000) / count).toFixed(0)} µs each`;
       }
-      if (row.id <= 2 && c.medianPeakRssMiB > 0) extra = `CPU ${c.medianCpuMs.toFixed(0)} ms, peak RSS ${c.medianPeakRssMiB.toFixed(0)} MiB`;
+      if (row.id <= 2 && c.medianPeakRssMiB > 0)
+        extra = `CPU ${c.medianCpuMs.toFixed(0)} ms, peak RSS ${c.medianPeakRssMiB.toFixed(0)} MiB`;
       cells.push([
         "",
         c.name,
@@ -477,7 +551,10 @@ function render(report: Report): string {
   });
   out.push("");
   for (const row of report.rows) out.push(`${row.id}: ${row.note}`);
-  const all = report.rows.flatMap((r) => [...r.ratios.flatMap((x) => (x.holds === null ? [] : [x.holds])), ...r.limits.map((x) => x.holds)]);
+  const all = report.rows.flatMap((r) => [
+    ...r.ratios.flatMap((x) => (x.holds === null ? [] : [x.holds])),
+    ...r.limits.map((x) => x.holds),
+  ]);
   out.push("");
   out.push(`targets held: ${all.filter(Boolean).length} of ${all.length}; took ${report.durationSeconds.toFixed(0)} s`);
   return out.join("\n");

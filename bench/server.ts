@@ -48,7 +48,7 @@ function writePatternFile(file: string, size: number): void {
   const block = patternBytes(0, Math.min(size, 1024 * 1024) || 1);
   const fd = fs.openSync(file, "w", 0o644);
   try {
-    for (let done = 0; done < size; ) {
+    for (let done = 0; done < size;) {
       const n = Math.min(block.length, size - done);
       done += fs.writeSync(fd, block, 0, n);
     }
@@ -63,7 +63,7 @@ export async function startBenchServer(plan: ServerPlan): Promise<BenchServer> {
     try {
       return await startVsftpd(plan);
     } catch (error) {
-      reason = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+      reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
     }
   }
   return startFixture(plan, reason);

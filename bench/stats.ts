@@ -10,7 +10,7 @@ export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 export function formatSize(bytes: number): string {
@@ -35,7 +35,9 @@ export function machine(): Machine {
   const curl = spawnSync("curl", ["--version"], { encoding: "utf8" });
   let basicFtp = "not installed";
   try {
-    const pkg = JSON.parse(fs.readFileSync(new URL("../../node_modules/basic-ftp/package.json", import.meta.url), "utf8"));
+    const pkg = JSON.parse(fs.readFileSync(new URL("../../node_modules/basic-ftp/package.json", import.meta.url), "utf8")) as {
+      version?: unknown;
+    };
     basicFtp = String(pkg.version);
   } catch {
     // reported as not installed
@@ -46,7 +48,7 @@ export function machine(): Machine {
     memoryGiB: Math.round(os.totalmem() / GiB),
     node: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
-    curl: curl.status === 0 ? curl.stdout.split("\n")[0]!.split(" ").slice(0, 2).join(" ") : "not installed",
+    curl: curl.status === 0 ? curl.stdout.split("\n")[0].split(" ").slice(0, 2).join(" ") : "not installed",
     basicFtp,
   };
 }
@@ -56,6 +58,11 @@ export function table(rows: string[][], left: readonly number[]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows
-    .map((row) => row.map((cell, i) => (left.includes(i) ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ").trimEnd())
+    .map((row) =>
+      row
+        .map((cell, i) => (left.includes(i) ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+        .join("  ")
+        .trimEnd(),
+    )
     .join("\n");
 }

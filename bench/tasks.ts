@@ -20,7 +20,14 @@ export type Task =
   /** Both clients in one process, alternating batches of `batch` files (or NOOPs); `first` picks who starts. */
   | { kind: "paired-small"; ftp: Endpoint; paths: string[]; size: number; batch: number; first: number }
   | { kind: "paired-noop"; ftp: Endpoint; count: number; batch: number; first: number }
-  | { kind: "rss-download" | "rss-basicftp-download"; ftp: Endpoint; path: string; size: number; bytesPerSecond: number; highWaterMark?: number }
+  | {
+      kind: "rss-download" | "rss-basicftp-download";
+      ftp: Endpoint;
+      path: string;
+      size: number;
+      bytesPerSecond: number;
+      highWaterMark?: number;
+    }
   | { kind: "rss-raw-download"; host: string; port: number; size: number; bytesPerSecond: number }
   | { kind: "rss-upload"; ftp: Endpoint; path: string; size: number; highWaterMark?: number }
   | { kind: "rss-baseline" | "rss-node" };

@@ -137,7 +137,8 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?:
 
 /** Loads the client a task uses before the clock starts (curl's time_total does not count its start-up either). */
 async function preload(task: Task): Promise<void> {
-  if (task.kind.startsWith("basicftp-") || task.kind === "rss-basicftp-download" || task.kind.startsWith("paired-")) await import("basic-ftp");
+  if (task.kind.startsWith("basicftp-") || task.kind === "rss-basicftp-download" || task.kind.startsWith("paired-"))
+    await import("basic-ftp");
   if (task.kind.startsWith("ftpstream-") || task.kind === "rss-download" || task.kind === "rss-upload" || task.kind.startsWith("paired-")) {
     await import("../lib/index.js");
   }
@@ -168,13 +169,13 @@ async function paired(task: Extract<Task, { kind: "paired-small" | "paired-noop"
           },
           "basic-ftp": async (i) => {
             const sink = new DiscardSink();
-            await theirs.downloadTo(sink, task.paths[i]!);
+            await theirs.downloadTo(sink, task.paths[i]);
             return sink.bytes;
           },
         }
       : {
-          ftpstream: async () => ((await ours.sendcmd("NOOP")), 0),
-          "basic-ftp": async () => ((await theirs.send("NOOP")), 0),
+          ftpstream: async () => (await ours.sendcmd("NOOP"), 0),
+          "basic-ftp": async () => (await theirs.send("NOOP"), 0),
         };
   const count = task.kind === "paired-small" ? task.paths.length : task.count;
   const totals: NonNullable<TaskResult["pairs"]> = {};
@@ -182,9 +183,9 @@ async function paired(task: Extract<Task, { kind: "paired-small" | "paired-noop"
   const names = Object.keys(steps);
   for (let from = 0, turn = task.first; from < count; from += task.batch, turn++) {
     for (let k = 0; k < names.length; k++) {
-      const name = names[(turn + k) % names.length]!;
-      const step = steps[name]!;
-      const total = totals[name]!;
+      const name = names[(turn + k) % names.length];
+      const step = steps[name];
+      const total = totals[name];
       const cpu = process.cpuUsage();
       const t = performance.now();
       for (let i = from; i < Math.min(count, from + task.batch); i++) total.bytes += await step(i);
@@ -196,7 +197,7 @@ async function paired(task: Extract<Task, { kind: "paired-small" | "paired-noop"
   await ours.quit();
   theirs.close();
   if (task.kind === "paired-small") {
-    for (const name of names) expect(name, totals[name]!.bytes, task.size * count);
+    for (const name of names) expect(name, totals[name].bytes, task.size * count);
   }
   return totals;
 }

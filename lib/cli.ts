@@ -42,7 +42,7 @@ interface CliOptions {
 function parseArgs(argv: string[]): CliOptions {
   const options: CliOptions = { active: false, timeout: undefined, ca: undefined, insecure: false, quiet: false, debug: false, args: [] };
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     if (arg === "--active") options.active = true;
     else if (arg === "--insecure") options.insecure = true;
     else if (arg === "--quiet") options.quiet = true;
@@ -176,16 +176,16 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "get":
       if (rest.length < 1 || rest.length > 2) throw new UsageError("get takes <url> [file|-]");
-      return get(parseFtpUrl(rest[0]!), rest[1], options, rest[1] === "-");
+      return get(parseFtpUrl(rest[0]), rest[1], options, rest[1] === "-");
     case "cat":
       if (rest.length !== 1) throw new UsageError("cat takes <url>");
-      return get(parseFtpUrl(rest[0]!), "-", options, true);
+      return get(parseFtpUrl(rest[0]), "-", options, true);
     case "put":
       if (rest.length !== 2) throw new UsageError("put takes <file|-> <url>");
-      return put(rest[0]!, parseFtpUrl(rest[1]!), options);
+      return put(rest[0], parseFtpUrl(rest[1]), options);
     case "ls":
       if (rest.length !== 1) throw new UsageError("ls takes <url>");
-      return list(parseFtpUrl(rest[0]!), options);
+      return list(parseFtpUrl(rest[0]), options);
     default:
       throw new UsageError(command ? `unknown command ${command}` : "");
   }

@@ -92,7 +92,11 @@ export type UploadSource = Readable | AsyncIterable<Uint8Array | string> | Itera
 export class LineStream extends LineSplitter implements PromiseLike<string> {
   private readonly held = new HeldError(this);
 
-  constructor(readonly source: DownloadStream, encoding: BufferEncoding, maxLine: number) {
+  constructor(
+    readonly source: DownloadStream,
+    encoding: BufferEncoding,
+    maxLine: number,
+  ) {
     super({ encoding, maxLine });
     // Errors flow down to the lines (once anyone watches them: see
     // HeldError); destroying the lines aborts the download.
@@ -124,7 +128,9 @@ export class LineStream extends LineSplitter implements PromiseLike<string> {
     onRejected?: ((reason: unknown) => E | PromiseLike<E>) | null,
   ): Promise<T | E> {
     if (this.readableFlowing === null) this.on("data", (line: string) => console.log(line));
-    return finished(this).then(() => this.source.response ?? "").then(onFulfilled, onRejected);
+    return finished(this)
+      .then(() => this.source.response ?? "")
+      .then(onFulfilled, onRejected);
   }
 }
 
@@ -235,7 +241,7 @@ export class FTP {
   }
 
   private async connectAndLogin(options: FtpOptions): Promise<void> {
-    await this.connect(options.host!, options.port ?? 0);
+    await this.connect(options.host, options.port ?? 0);
     if (options.user !== undefined) await this.login(options.user, options.password ?? "", options.acct ?? "");
   }
 
@@ -259,29 +265,32 @@ export class FTP {
       this.sourceAddress = options.sourceAddress;
       this.settings.sourceHost = options.sourceAddress[0] || undefined;
     }
-    return this.enqueue(async () => {
-      if (this.control && !this.control.closed) throw new FtpError("already connected", "ERR_FTP_CONNECTED");
-      const control = new ControlConnection(this.debug, { maxLine: this.settings.maxLine, encoding: this.settings.encoding });
-      control.onClose = (reason) => this.onConnectionLost(reason);
-      this.control = control;
-      this.session = new Session(control, this.settings);
-      let welcome = await control.connect({
-        host: this.host,
-        port: this.port,
-        timeout: this.settings.timeout,
-        sourceAddress: this.sourceAddress,
-        implicitTls: this.implicitTlsOptions(),
-      });
-      // "120 Service ready in nnn minutes" is followed by the real 220.
-      while (welcome.code >= 100 && welcome.code < 200) welcome = await control.readReply(this.settings.timeout);
-      if (welcome.code >= 400 || welcome.code < 100) {
-        const error = errorForReply(welcome.text);
-        control.close(error);
-        throw error;
-      }
-      this.welcome = welcome.text;
-      return welcome.text;
-    }, { connecting: true });
+    return this.enqueue(
+      async () => {
+        if (this.control && !this.control.closed) throw new FtpError("already connected", "ERR_FTP_CONNECTED");
+        const control = new ControlConnection(this.debug, { maxLine: this.settings.maxLine, encoding: this.settings.encoding });
+        control.onClose = (reason) => this.onConnectionLost(reason);
+        this.control = control;
+        this.session = new Session(control, this.settings);
+        let welcome = await control.connect({
+          host: this.host,
+          port: this.port,
+          timeout: this.settings.timeout,
+          sourceAddress: this.sourceAddress,
+          implicitTls: this.implicitTlsOptions(),
+        });
+        // "120 Service ready in nnn minutes" is followed by the real 220.
+        while (welcome.code >= 100 && welcome.code < 200) welcome = await control.readReply(this.settings.timeout);
+        if (welcome.code >= 400 || welcome.code < 100) {
+          const error = errorForReply(welcome.text);
+          control.close(error);
+          throw error;
+        }
+        this.welcome = welcome.text;
+        return welcome.text;
+      },
+      { connecting: true },
+    );
   }
 
   /** TLS options for implicit FTPS; FTP_TLS overrides. */
@@ -323,7 +332,12 @@ export class FTP {
   login(user = "", passwd = "", acct = ""): Promise<string> {
     if (!user) user = "anonymous";
     if (user === "anonymous" && (passwd === "" || passwd === "-")) passwd += "anonymous@";
-    for (const [value, what] of [[user, "user"], [passwd, "password"], [acct, "acct"]] as const) assertSafeArgument(value, what);
+    for (const [value, what] of [
+      [user, "user"],
+      [passwd, "password"],
+      [acct, "acct"],
+    ] as const)
+      assertSafeArgument(value, what);
     return this.enqueue(async (session) => {
       let reply = await session.command(`USER ${user}`);
       if (reply.code >= 300 && reply.code < 400) reply = await session.command(`PASS ${passwd}`);
@@ -427,14 +441,17 @@ export class FTP {
           transfer,
           claimed: false,
           complete: () => {
-            outcome ??= transfer.finish().then((reply) => reply.text).finally(() => {
-              transfer.socket.destroy();
-              if (this.raw === raw) {
-                this.raw = undefined;
-                if (!raw.claimed) this.unclaimedRaw = outcome;
-              }
-              released();
-            });
+            outcome ??= transfer
+              .finish()
+              .then((reply) => reply.text)
+              .finally(() => {
+                transfer.socket.destroy();
+                if (this.raw === raw) {
+                  this.raw = undefined;
+                  if (!raw.claimed) this.unclaimedRaw = outcome;
+                }
+                released();
+              });
             return outcome;
           },
         };
@@ -517,7 +534,13 @@ export class FTP {
    * server's 2xx. With one (ftplib's form): sends it all and resolves to the final reply.
    */
   storbinary(cmd: string, options?: UploadOptions): UploadStream;
-  storbinary(cmd: string, source: UploadSource, options?: StorbinaryOptions | number, callback?: BlockCallback, rest?: number | string): Promise<string>;
+  storbinary(
+    cmd: string,
+    source: UploadSource,
+    options?: StorbinaryOptions | number,
+    callback?: BlockCallback,
+    rest?: number | string,
+  ): Promise<string>;
   storbinary(
     cmd: string,
     sourceOrOptions?: UploadSource | UploadOptions,
@@ -755,7 +778,8 @@ export class FTP {
       if (options.connecting) return task(undefined as unknown as Session);
       const session = this.session;
       if (!session || !this.control) throw new FtpError("not connected: call connect() first", "ERR_FTP_NOT_CONNECTED");
-      if (this.control.closed) throw new FtpClosedError(`the connection is closed: ${this.control.closeReason?.message}`, this.control.closeReason);
+      if (this.control.closed)
+        throw new FtpClosedError(`the connection is closed: ${this.control.closeReason?.message}`, this.control.closeReason);
       return task(session);
     });
   }
@@ -868,4 +892,3 @@ async function* crlfLines(chunks: AsyncIterable<Uint8Array | string>, maxLine: n
   }
   if (partial.length > 0) yield line(partial);
 }
-

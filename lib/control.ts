@@ -165,7 +165,6 @@ export class ControlConnection {
     });
   }
 
-
   /** Secures the connection (after `234` to AUTH TLS, or at once for implicit FTPS). */
   startTls(options: tls.ConnectionOptions, timeout: number): Promise<void> {
     const raw = this.socket;
@@ -329,7 +328,7 @@ export class ControlConnection {
    */
   private dropUnsolicited(): void {
     for (let i = this.buffered.length - 1; i >= 0; i--) {
-      const reply = this.buffered[i]!;
+      const reply = this.buffered[i];
       if (reply.code === 421) continue;
       this.buffered.splice(i, 1);
       this.debug.unsolicited(reply.text);

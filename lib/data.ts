@@ -78,7 +78,10 @@ export class SlabReader {
   private onChunk: ((chunk: Buffer) => void) | undefined;
   private readonly maxRead: number;
 
-  constructor(private readonly pool: SlabPool, maxRead: number) {
+  constructor(
+    private readonly pool: SlabPool,
+    maxRead: number,
+  ) {
     this.maxRead = Math.max(MIN_READ, maxRead);
   }
 
@@ -118,8 +121,8 @@ const SLAB_READER = Symbol("ftpstream.slabReader");
 type WithSlabReader = net.Socket & { [SLAB_READER]?: SlabReader };
 
 /** The SlabReader of a data socket opened with `slabReads`, if it has one. */
-export function slabReaderOf(socket: net.Socket | undefined): SlabReader | undefined {
-  return (socket as WithSlabReader | undefined)?.[SLAB_READER];
+export function slabReaderOf(socket: WithSlabReader | undefined): SlabReader | undefined {
+  return socket?.[SLAB_READER];
 }
 
 /**

@@ -72,9 +72,10 @@ export class FtpTimeoutError extends FtpError {
 /** The control or data connection failed at the socket level; `cause` holds the socket's error. */
 export class FtpConnectionError extends FtpError {
   constructor(message: string, cause?: unknown) {
-    const code = typeof cause === "object" && cause !== null && typeof (cause as { code?: unknown }).code === "string"
-      ? (cause as { code: string }).code
-      : "ERR_FTP_CONNECTION";
+    const code =
+      typeof cause === "object" && cause !== null && typeof (cause as { code?: unknown }).code === "string"
+        ? (cause as { code: string }).code
+        : "ERR_FTP_CONNECTION";
     const detail = cause instanceof Error ? `: ${cause.message}` : "";
     super(message + detail, code, "", { cause });
   }
@@ -89,7 +90,11 @@ export class FtpClosedError extends FtpError {
 
 /** A transfer completed with fewer or more bytes than the server announced (only with `verifySize`). */
 export class FtpSizeMismatchError extends FtpError {
-  constructor(readonly expected: number, readonly received: number, response: string) {
+  constructor(
+    readonly expected: number,
+    readonly received: number,
+    response: string,
+  ) {
     super(`transfer ended after ${received} bytes but the server announced ${expected}`, "ERR_FTP_SIZE_MISMATCH", response);
   }
 }
@@ -97,10 +102,16 @@ export class FtpSizeMismatchError extends FtpError {
 /** Raises the ftplib error class for a reply: 4xx → FtpTempError, 5xx → FtpPermError, non-1-5 → FtpProtoError. */
 export function errorForReply(response: string): FtpError {
   switch (response[0]) {
-    case "4": return new FtpTempError(response);
-    case "5": return new FtpPermError(response);
-    case "1": case "2": case "3": return new FtpReplyError(response);
-    default: return new FtpProtoError(response, response);
+    case "4":
+      return new FtpTempError(response);
+    case "5":
+      return new FtpPermError(response);
+    case "1":
+    case "2":
+    case "3":
+      return new FtpReplyError(response);
+    default:
+      return new FtpProtoError(response, response);
   }
 }
 

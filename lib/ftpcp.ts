@@ -15,7 +15,11 @@ import { assertSafeArgument, formatPort, parse227 } from "./protocol.js";
  */
 export async function ftpcp(source: FTP, sourcename: string, target: FTP, targetname = "", type = "I"): Promise<string> {
   if (!targetname) targetname = sourcename;
-  for (const [value, what] of [[sourcename, "sourcename"], [targetname, "targetname"], [type, "type"]] as const) {
+  for (const [value, what] of [
+    [sourcename, "sourcename"],
+    [targetname, "targetname"],
+    [type, "type"],
+  ] as const) {
     assertSafeArgument(value, what);
   }
   await source.voidcmd(`TYPE ${type}`);

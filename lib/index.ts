@@ -4,14 +4,27 @@
  */
 export { FTP, LineStream } from "./client.js";
 export type {
-  BlockCallback, ConnectOptions, FtpOptions, LineCallback, RetrbinaryOptions, StorbinaryOptions, UploadSource,
+  BlockCallback,
+  ConnectOptions,
+  FtpOptions,
+  LineCallback,
+  RetrbinaryOptions,
+  StorbinaryOptions,
+  UploadSource,
 } from "./client.js";
 export { DownloadStream, UploadStream } from "./streams.js";
 export type { DownloadOptions, TransferProgress, TransferStreamOptions, UploadOptions } from "./streams.js";
 export { LineSplitter } from "./lines.js";
 export {
-  FtpClosedError, FtpConnectionError, FtpError, FtpPermError, FtpProtoError, FtpReplyError, FtpSizeMismatchError,
-  FtpTempError, FtpTimeoutError,
+  FtpClosedError,
+  FtpConnectionError,
+  FtpError,
+  FtpPermError,
+  FtpProtoError,
+  FtpReplyError,
+  FtpSizeMismatchError,
+  FtpTempError,
+  FtpTimeoutError,
 } from "./errors.js";
 export { parse150, parse227, parse229, parse257 } from "./protocol.js";
 export { ReplyParser } from "./reply.js";

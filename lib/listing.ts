@@ -43,10 +43,14 @@ export function parseMlsdTime(value: string): Date | null {
   const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,3}))?$/.exec(value);
   if (!match) return null;
   const [, year, month, day, hour, minute, second, fraction] = match;
-  const date = new Date(Date.UTC(+year!, +month! - 1, +day!, +hour!, +minute!, +second!, fraction ? +fraction.padEnd(3, "0") : 0));
+  const date = new Date(Date.UTC(+year, +month - 1, +day, +hour, +minute, +second, fraction ? +fraction.padEnd(3, "0") : 0));
   // Date.UTC rolls month 13 into next year; a real timestamp survives the round trip.
-  const valid = date.getUTCMonth() === +month! - 1 && date.getUTCDate() === +day! && date.getUTCHours() === +hour!
-    && date.getUTCMinutes() === +minute! && date.getUTCSeconds() === +second!;
+  const valid =
+    date.getUTCMonth() === +month - 1 &&
+    date.getUTCDate() === +day &&
+    date.getUTCHours() === +hour &&
+    date.getUTCMinutes() === +minute &&
+    date.getUTCSeconds() === +second;
   return valid ? date : null;
 }
 
@@ -73,7 +77,7 @@ export function parseListLine(line: string, now = new Date()): ListEntry | undef
 function unixEntry(match: RegExpExecArray, line: string, now: Date): ListEntry {
   const [, kind, permissions, size, monthName, day, timeOrYear, rest] = match;
   const type: ListEntry["type"] = kind === "d" ? "dir" : kind === "l" ? "link" : kind === "-" ? "file" : "unknown";
-  let name = rest!;
+  let name = rest;
   let target: string | null = null;
   if (type === "link") {
     const arrow = name.indexOf(" -> ");
@@ -86,8 +90,8 @@ function unixEntry(match: RegExpExecArray, line: string, now: Date): ListEntry {
     name,
     type,
     size: Number(size),
-    modified: unixTime(monthName!, Number(day), timeOrYear!, now),
-    permissions: permissions!,
+    modified: unixTime(monthName, Number(day), timeOrYear, now),
+    permissions: permissions,
     target,
     raw: line,
   };
@@ -111,16 +115,16 @@ function unixTime(monthName: string, day: number, timeOrYear: string, now: Date)
 function dosEntry(match: RegExpExecArray, line: string): ListEntry {
   const [, month, day, yearText, hourText, minute, meridiem, sizeOrDir, name] = match;
   let year = Number(yearText);
-  if (yearText!.length === 2) year += year < 70 ? 2000 : 1900;
+  if (yearText.length === 2) year += year < 70 ? 2000 : 1900;
   let hour = Number(hourText);
   if (meridiem) {
     const pm = meridiem.toUpperCase() === "PM";
     if (hour === 12) hour = pm ? 12 : 0;
     else if (pm) hour += 12;
   }
-  const isDir = sizeOrDir!.toUpperCase() === "<DIR>";
+  const isDir = sizeOrDir.toUpperCase() === "<DIR>";
   return {
-    name: name!,
+    name: name,
     type: isDir ? "dir" : "file",
     size: isDir ? null : Number(sizeOrDir),
     modified: new Date(Date.UTC(year, Number(month) - 1, Number(day), hour, Number(minute))),

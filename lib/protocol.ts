@@ -94,7 +94,7 @@ export function parse227(response: string): { host: string; port: number } {
   if (numbers.some((n) => n > 255)) {
     throw new FtpProtoError(`PASV reply has a number out of range: ${response}`, response);
   }
-  const port = numbers[4]! * 256 + numbers[5]!;
+  const port = numbers[4] * 256 + numbers[5];
   if (port === 0) throw new FtpProtoError(`PASV reply names port 0: ${response}`, response);
   return { host: numbers.slice(0, 4).join("."), port };
 }
@@ -107,10 +107,10 @@ export function parse229(response: string): number {
   if (left < 0 || right < 0 || right - left < 2) {
     throw new FtpProtoError(`malformed EPSV reply: ${response}`, response);
   }
-  const delimiter = response[left + 1]!;
+  const delimiter = response[left + 1];
   if (response[right - 1] !== delimiter) throw new FtpProtoError(`malformed EPSV reply: ${response}`, response);
   const parts = response.slice(left + 1, right).split(delimiter);
-  if (parts.length !== 5 || !/^\d{1,5}$/.test(parts[3]!)) {
+  if (parts.length !== 5 || !/^\d{1,5}$/.test(parts[3])) {
     throw new FtpProtoError(`malformed EPSV reply: ${response}`, response);
   }
   const port = Number(parts[3]);
@@ -124,7 +124,7 @@ export function parse257(response: string): string {
   if (response.slice(3, 5) !== ' "') return "";
   let name = "";
   for (let i = 5; i < response.length; i++) {
-    const c = response[i]!;
+    const c = response[i];
     if (c === '"') {
       if (response[i + 1] !== '"') break;
       i++;

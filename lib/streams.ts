@@ -327,12 +327,15 @@ export class UploadStream extends Writable {
       const socket = transfer.socket;
       const onClose = (hadError: boolean): void => {
         if (hadError || this.destroyed || this.failed || transfer.aborted) return;
-        transfer.finish().then((reply) => {
-          this.response = reply.text;
-          this.meter.finish();
-          this.settle();
-          callback();
-        }, (error: unknown) => callback(dataError(error)));
+        transfer.finish().then(
+          (reply) => {
+            this.response = reply.text;
+            this.meter.finish();
+            this.settle();
+            callback();
+          },
+          (error: unknown) => callback(dataError(error)),
+        );
       };
       if (socket.closed) {
         // The server closed the data connection before end() (and may have
@@ -454,7 +457,12 @@ function watchTransfer(session: Session, transfer: DataTransfer, idleIsOurs: () 
  * unless the idleness is ours (a paused download, an upload with nothing
  * to send), which is backpressure, not a dead server.
  */
-function watchIdle(session: Session, socket: { setTimeout(ms: number): unknown; on(event: "timeout", listener: () => void): unknown }, idleIsOurs: () => boolean, fail: (error: unknown) => void): void {
+function watchIdle(
+  session: Session,
+  socket: { setTimeout(ms: number): unknown; on(event: "timeout", listener: () => void): unknown },
+  idleIsOurs: () => boolean,
+  fail: (error: unknown) => void,
+): void {
   const timeout = session.settings.timeout;
   if (timeout <= 0) return;
   socket.setTimeout(timeout);

@@ -64,7 +64,12 @@ export class FTP_TLS extends FTP {
    */
   override async login(user = "", passwd = "", acct = "", secure = true): Promise<string> {
     // Refuse CR/LF/NUL before AUTH TLS goes out, not after (super.login checks too late for that).
-    for (const [value, what] of [[user, "user"], [passwd, "password"], [acct, "acct"]] as const) assertSafeArgument(value, what);
+    for (const [value, what] of [
+      [user, "user"],
+      [passwd, "password"],
+      [acct, "acct"],
+    ] as const)
+      assertSafeArgument(value, what);
     if (secure && !this.secure) await this.auth();
     return super.login(user, passwd, acct);
   }

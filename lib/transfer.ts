@@ -58,7 +58,9 @@ export class DataTransfer {
   /** Opens the data connection and sends the command; resolves after the server's 1xx reply. */
   static async open(session: Session, start: TransferStart): Promise<DataTransfer> {
     if (start.type) await session.useType(start.type);
-    const pending: PendingData = session.settings.passive ? await openPassive(session, { slabReads: start.slabReads }) : await openActive(session);
+    const pending: PendingData = session.settings.passive
+      ? await openPassive(session, { slabReads: start.slabReads })
+      : await openActive(session);
     let socket: net.Socket | tls.TLSSocket | undefined;
     try {
       if (session.settings.passive) socket = await pending.connected();
@@ -158,7 +160,7 @@ export class DataTransfer {
     }
     // pure-ftpd answers ABOR and the aborted transfer with one reply.
     control.markInStep();
-    return checkAborReply(this.abortReplies[this.abortReplies.length - 1]!);
+    return checkAborReply(this.abortReplies[this.abortReplies.length - 1]);
   }
 }
 

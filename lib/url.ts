@@ -33,7 +33,11 @@ export function parseFtpUrl(text: string | URL): FtpUrl {
   const user = url.username ? decodeURIComponent(url.username) : undefined;
   const password = url.password ? decodeURIComponent(url.password) : undefined;
   const path = decodeURIComponent(url.pathname.replace(/^\//, ""));
-  for (const [value, what] of [[user, "user"], [password, "password"], [path, "path"]] as const) {
+  for (const [value, what] of [
+    [user, "user"],
+    [password, "password"],
+    [path, "path"],
+  ] as const) {
     if (value !== undefined) assertSafeArgument(value, what);
   }
   return { security, host, port, user, password, path };

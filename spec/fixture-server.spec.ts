@@ -42,9 +42,8 @@ class RawClient {
         const line = this.buffered.slice(0, i);
         this.buffered = this.buffered.slice(i + 2);
         this.pending.push(line);
-        const first = this.pending[0]!;
-        const done = this.pending.length === 1 ? /^\d{3} /.test(line) || /^\d{3}$/.test(line)
-          : line.startsWith(first.slice(0, 3) + " ");
+        const first = this.pending[0];
+        const done = this.pending.length === 1 ? /^\d{3} /.test(line) || /^\d{3}$/.test(line) : line.startsWith(first.slice(0, 3) + " ");
         if (done) {
           const reply = { code: Number(first.slice(0, 3)), text: this.pending.join("\n") };
           this.pending = [];
@@ -215,7 +214,8 @@ describe("fixture server", function () {
         const body = readAll(data).then((b) => ((dataEndedAt = Date.now()), b));
         if (rest) expect((await c.cmd(`REST ${rest}`)).code).to.equal(350);
         expect((await c.cmd("RETR /data/big.bin")).text).to.equal(
-          `150 Opening BINARY mode data connection for /data/big.bin (${size} bytes).`);
+          `150 Opening BINARY mode data connection for /data/big.bin (${size} bytes).`,
+        );
         const final = await c.reply();
         expect(final.text).to.equal("226 Transfer complete.");
         expect(dataEndedAt, "data EOF before 226").to.be.greaterThan(0);
@@ -309,17 +309,20 @@ describe("fixture server", function () {
       };
       expect(await get("LIST -la /pub")).to.equal(
         "-rw-r--r--    1 ftp      ftp             3 Jan 15  2024 a.txt\r\n" +
-        '-rw-r--r--    1 ftp      ftp             0 Jan 15  2024 q"uote\r\n' +
-        "drwxr-xr-x    2 ftp      ftp          4096 Jan 15  2024 sub\r\n");
+          '-rw-r--r--    1 ftp      ftp             0 Jan 15  2024 q"uote\r\n' +
+          "drwxr-xr-x    2 ftp      ftp          4096 Jan 15  2024 sub\r\n",
+      );
       expect(await get("NLST /pub")).to.equal('/pub/a.txt\r\n/pub/q"uote\r\n/pub/sub\r\n');
       expect(await get("MLSD /pub")).to.equal(
         "type=cdir;modify=20240115123456; .\r\n" +
-        "type=pdir;modify=20240115123456; ..\r\n" +
-        "type=file;size=3;modify=20240115123456; a.txt\r\n" +
-        'type=file;size=0;modify=20240115123456; q"uote\r\n' +
-        "type=dir;modify=20240115123456; sub\r\n");
+          "type=pdir;modify=20240115123456; ..\r\n" +
+          "type=file;size=3;modify=20240115123456; a.txt\r\n" +
+          'type=file;size=0;modify=20240115123456; q"uote\r\n' +
+          "type=dir;modify=20240115123456; sub\r\n",
+      );
       expect((await c.cmd("MLST /pub/a.txt")).text).to.equal(
-        "250-Listing /pub/a.txt\n type=file;size=3;modify=20240115123456; /pub/a.txt\n250 End");
+        "250-Listing /pub/a.txt\n type=file;size=3;modify=20240115123456; /pub/a.txt\n250 End",
+      );
       expect((await c.cmd('MKD /pub/x"y')).text).to.equal('257 "/pub/x""y" created');
     });
   });
@@ -459,7 +462,8 @@ describe("fixture server", function () {
       const dir = await mkdtemp(join(tmpdir(), "fixture-spec-"));
       try {
         await writeFile(join(dir, "ca.pem"), cert.cert);
-        const out = await python(`
+        const out = await python(
+          `
 import ftplib, io, os, ssl
 ctx = ssl.create_default_context(cafile=os.environ["CA"])
 class Reusing(ftplib.FTP_TLS):
@@ -483,7 +487,9 @@ for cls in (ftplib.FTP_TLS, Reusing):
         except ftplib.error_perm as e:
             print(cls.__name__, "error", e)
     f.close()
-`, { CA: join(dir, "ca.pem") });
+`,
+          { CA: join(dir, "ca.pem") },
+        );
         expect(out).to.equal("FTP_TLS error 522 SSL connection failed: session reuse required\nReusing ok 100000\n");
         expect(srv.vfs.get("/up.bin")!.length).to.equal(5000);
       } finally {

@@ -1,6 +1,13 @@
 import { expect } from "chai";
 import {
-  FTP, FtpClosedError, FtpConnectionError, FtpPermError, FtpProtoError, FtpReplyError, FtpTempError, FtpTimeoutError,
+  FTP,
+  FtpClosedError,
+  FtpConnectionError,
+  FtpPermError,
+  FtpProtoError,
+  FtpReplyError,
+  FtpTempError,
+  FtpTimeoutError,
 } from "../../lib/index.js";
 import { commandsAfterLogin, rejectionOf, until, useFixtures } from "./helpers.js";
 
@@ -12,9 +19,9 @@ async function refusalOf(call: () => unknown): Promise<TypeError & { code?: stri
   } catch (error) {
     return error as TypeError;
   }
-  if (result && typeof (result as Promise<unknown>).then === "function") return (await rejectionOf(result as Promise<unknown>)) as TypeError;
+  if (result && typeof (result as Promise<unknown>).then === "function") return await rejectionOf(result as Promise<unknown>);
   if (result && typeof (result as AsyncIterator<unknown>).next === "function") {
-    return (await rejectionOf((result as AsyncIterator<unknown>).next())) as TypeError;
+    return await rejectionOf((result as AsyncIterator<unknown>).next());
   }
   throw new Error("the call was not refused");
 }
@@ -223,7 +230,11 @@ describe("FTP commands", function () {
       expect(await rejectionOf(ftp.delete("/busy"))).to.be.instanceOf(FtpTempError);
     });
 
-    for (const [code, text] of [[226, "Closing data connection."], [350, "Pending."], [257, '"/x" deleted']] as const) {
+    for (const [code, text] of [
+      [226, "Closing data connection."],
+      [350, "Pending."],
+      [257, '"/x" deleted'],
+    ] as const) {
       it(`rejects any other reply (${code}) with FtpReplyError`, async function () {
         const srv = await fixtures.server();
         srv.once("DELE", (s) => s.reply(code, text));
@@ -345,7 +356,13 @@ describe("FTP commands", function () {
       expect(commandsAfterLogin(srv).filter((line) => line !== "TYPE I")).to.deep.equal(["SIZE /a.bin", "SIZE /empty.txt"]);
     });
 
-    for (const [code, text] of [[213, "unknown"], [213, "12abc"], [213, "99999999999999999999"], [250, "1234"], [226, ""]] as const) {
+    for (const [code, text] of [
+      [213, "unknown"],
+      [213, "12abc"],
+      [213, "99999999999999999999"],
+      [250, "1234"],
+      [226, ""],
+    ] as const) {
       it(`resolves to null, never NaN, for "${code} ${text}"`, async function () {
         const srv = await fixtures.server();
         srv.once("SIZE", (s) => s.reply(code, text));
@@ -358,7 +375,8 @@ describe("FTP commands", function () {
       const srv = await fixtures.server({ files: { "/a.txt": "one\ntwo\n" } });
       // Like pyftpdlib and others: SIZE is refused in ASCII mode.
       srv.handle("SIZE", (s, arg) =>
-        s.state.type === "A" ? s.reply(550, "SIZE not allowed in ASCII mode.") : s.defaultHandler("SIZE", arg));
+        s.state.type === "A" ? s.reply(550, "SIZE not allowed in ASCII mode.") : s.defaultHandler("SIZE", arg),
+      );
       const ftp = await fixtures.client(srv);
       const lines: string[] = [];
       const [, size] = await Promise.all([
@@ -370,15 +388,14 @@ describe("FTP commands", function () {
       expect(lines).to.deep.equal(["one", "two"]);
       const verbs = commandsAfterLogin(srv).filter((line) => !line.startsWith("EPSV"));
       // The TYPE I that SIZE needed is the binary transfer's too: not sent twice.
-      expect(verbs).to.deep.equal([
-        "TYPE A", "RETR /a.txt", "TYPE I", "SIZE /a.txt", "RETR /a.txt",
-      ]);
+      expect(verbs).to.deep.equal(["TYPE A", "RETR /a.txt", "TYPE I", "SIZE /a.txt", "RETR /a.txt"]);
     });
 
     it("asks in binary mode again after the caller set TYPE A with sendcmd", async function () {
       const srv = await fixtures.server({ files: { "/a.bin": Buffer.alloc(5) } });
       srv.handle("SIZE", (s, arg) =>
-        s.state.type === "A" ? s.reply(550, "SIZE not allowed in ASCII mode.") : s.defaultHandler("SIZE", arg));
+        s.state.type === "A" ? s.reply(550, "SIZE not allowed in ASCII mode.") : s.defaultHandler("SIZE", arg),
+      );
       const ftp = await fixtures.client(srv);
       expect(await ftp.size("/a.bin")).to.equal(5);
       await ftp.sendcmd("TYPE A");
@@ -412,7 +429,13 @@ describe("FTP commands", function () {
       ftp.close();
       ftp.close();
       expect(ftp.closed).to.equal(true);
-      for (const call of [() => ftp.sendcmd("NOOP"), () => ftp.voidcmd("NOOP"), () => ftp.pwd(), () => ftp.size("/a.txt"), () => ftp.quit()]) {
+      for (const call of [
+        () => ftp.sendcmd("NOOP"),
+        () => ftp.voidcmd("NOOP"),
+        () => ftp.pwd(),
+        () => ftp.size("/a.txt"),
+        () => ftp.quit(),
+      ]) {
         const error = await rejectionOf(call());
         expect(error).to.be.instanceOf(FtpClosedError);
         expect((error as FtpClosedError).code).to.equal("ERR_FTP_CLOSED");
@@ -433,10 +456,12 @@ describe("FTP commands", function () {
       const ftp = await fixtures.client(srv);
       const settled: Array<{ index: number; error: unknown }> = [];
       const calls = [ftp.sendcmd("NOOP"), ftp.pwd(), ftp.voidcmd("SYST"), ftp.mkd("/d"), ftp.size("/x")];
-      calls.forEach((call, index) => call.then(
-        () => settled.push({ index, error: undefined }),
-        (error: unknown) => settled.push({ index, error }),
-      ));
+      for (const [index, call] of calls.entries()) {
+        void call.then(
+          () => settled.push({ index, error: undefined }),
+          (error: unknown) => settled.push({ index, error }),
+        );
+      }
       await srv.waitForCommand("NOOP");
       ftp.close();
       await until(() => settled.length === calls.length, "every call settling");
@@ -491,33 +516,36 @@ describe("FTP commands", function () {
       });
       const ftp = await fixtures.client(srv);
       const order: number[] = [];
-      const track = <T>(index: number, promise: Promise<T>): Promise<T> => promise.then((value) => {
-        order.push(index);
-        return value;
-      });
+      const track = <T>(index: number, promise: Promise<T>): Promise<T> =>
+        promise.then((value) => {
+          order.push(index);
+          return value;
+        });
       const blocks: Buffer[] = [];
-      const calls: Array<Promise<unknown>> = ([
-        ftp.sendcmd("NOOP"),
-        ftp.pwd(),
-        ftp.cwd("/pub"),
-        ftp.pwd(),
-        ftp.size("a.txt"),
-        ftp.sendcmd("NOOP"),
-        ftp.mkd("sub"),
-        ftp.nlst(),
-        ftp.retrbinary("RETR b.bin", (block) => blocks.push(block)),
-        ftp.size("b.bin"),
-        ftp.voidcmd("NOOP"),
-        ftp.rename("a.txt", "c.txt"),
-        ftp.size("c.txt"),
-        ftp.cwd(".."),
-        ftp.pwd(),
-        ftp.sendcmd("NOOP"),
-        ftp.delete("/pub/c.txt"),
-        ftp.rmd("/pub/sub"),
-        ftp.sendcmd("SYST"),
-        ftp.sendcmd("NOOP"),
-      ] as Array<Promise<unknown>>).map((promise, index) => track(index, promise));
+      const calls: Array<Promise<unknown>> = (
+        [
+          ftp.sendcmd("NOOP"),
+          ftp.pwd(),
+          ftp.cwd("/pub"),
+          ftp.pwd(),
+          ftp.size("a.txt"),
+          ftp.sendcmd("NOOP"),
+          ftp.mkd("sub"),
+          ftp.nlst(),
+          ftp.retrbinary("RETR b.bin", (block) => blocks.push(block)),
+          ftp.size("b.bin"),
+          ftp.voidcmd("NOOP"),
+          ftp.rename("a.txt", "c.txt"),
+          ftp.size("c.txt"),
+          ftp.cwd(".."),
+          ftp.pwd(),
+          ftp.sendcmd("NOOP"),
+          ftp.delete("/pub/c.txt"),
+          ftp.rmd("/pub/sub"),
+          ftp.sendcmd("SYST"),
+          ftp.sendcmd("NOOP"),
+        ] as Array<Promise<unknown>>
+      ).map((promise, index) => track(index, promise));
       expect(calls).to.have.length(20);
       const results = await Promise.all(calls);
       expect(order).to.deep.equal([...Array(20).keys()]);
@@ -544,10 +572,31 @@ describe("FTP commands", function () {
         "200 NOOP 5",
       ]);
       expect(Buffer.concat(blocks).equals(Buffer.alloc(3000, 7))).to.equal(true);
-      const verbs = commandsAfterLogin(srv).map((line) => line.split(" ")[0]).filter((verb) => !["TYPE", "EPSV"].includes(verb!));
+      const verbs = commandsAfterLogin(srv)
+        .map((line) => line.split(" ")[0])
+        .filter((verb) => !["TYPE", "EPSV"].includes(verb));
       expect(verbs).to.deep.equal([
-        "NOOP", "PWD", "CWD", "PWD", "SIZE", "NOOP", "MKD", "NLST", "RETR", "SIZE", "NOOP", "RNFR", "RNTO", "SIZE",
-        "CDUP", "PWD", "NOOP", "DELE", "RMD", "SYST", "NOOP",
+        "NOOP",
+        "PWD",
+        "CWD",
+        "PWD",
+        "SIZE",
+        "NOOP",
+        "MKD",
+        "NLST",
+        "RETR",
+        "SIZE",
+        "NOOP",
+        "RNFR",
+        "RNTO",
+        "SIZE",
+        "CDUP",
+        "PWD",
+        "NOOP",
+        "DELE",
+        "RMD",
+        "SYST",
+        "NOOP",
       ]);
     });
   });

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
+import type * as Lib from "../../lib/index.js";
 import { useFixtures } from "./helpers.js";
 
 const root = new URL("../../../", import.meta.url);
@@ -16,12 +17,32 @@ const packageJson = JSON.parse(readFileSync(new URL("package.json", root), "utf8
   exports: Record<string, { import: { types: string; default: string }; require: { types: string; default: string } }>;
 };
 const PUBLIC_CLASSES = [
-  "FTP", "FTP_TLS", "FtpError", "FtpReplyError", "FtpTempError", "FtpPermError", "FtpProtoError",
-  "FtpClosedError", "FtpConnectionError", "FtpTimeoutError", "DownloadStream", "UploadStream",
+  "FTP",
+  "FTP_TLS",
+  "FtpError",
+  "FtpReplyError",
+  "FtpTempError",
+  "FtpPermError",
+  "FtpProtoError",
+  "FtpClosedError",
+  "FtpConnectionError",
+  "FtpTimeoutError",
+  "DownloadStream",
+  "UploadStream",
 ];
-const ERROR_CLASSES = ["FtpReplyError", "FtpTempError", "FtpPermError", "FtpProtoError", "FtpClosedError", "FtpConnectionError", "FtpTimeoutError"];
+const ERROR_CLASSES = [
+  "FtpReplyError",
+  "FtpTempError",
+  "FtpPermError",
+  "FtpProtoError",
+  "FtpClosedError",
+  "FtpConnectionError",
+  "FtpTimeoutError",
+];
 
-type Api = Record<string, any>;
+type Api = typeof Lib;
+/** The same module, looked up by export name. */
+const byName = (api: Api): Record<string, { prototype: unknown } | undefined> => api;
 
 // A variable specifier: the compiler must not resolve the package at build time, Node does at run time.
 const packageName: string = packageJson.name;
@@ -36,7 +57,7 @@ describe("the package", function () {
 
   it("is named ftpstream and maps import and require to built files that exist, with types", function () {
     expect(packageName).to.equal("ftpstream");
-    const entry = packageJson.exports["."]!;
+    const entry = packageJson.exports["."];
     expect(entry.import.default).to.equal("./dist/esm/index.js");
     expect(entry.require.default).to.equal("./dist/cjs/index.js");
     for (const file of [entry.import.default, entry.import.types, entry.require.default, entry.require.types]) {
@@ -53,14 +74,14 @@ describe("the package", function () {
 
   for (const [form, load] of [
     ["import('ftpstream')", async (): Promise<Api> => (await import(packageName)) as Api],
-    ["require('ftpstream')", async (): Promise<Api> => requireHere(packageName) as Api],
+    ["require('ftpstream')", (): Promise<Api> => Promise.resolve(requireHere(packageName) as Api)],
   ] as const) {
     describe(form, function () {
       it("exports FTP, FTP_TLS and the error classes, each error an FtpError", async function () {
         const api = await load();
-        for (const name of PUBLIC_CLASSES) expect(api[name], name).to.be.a("function");
+        for (const name of PUBLIC_CLASSES) expect(byName(api)[name], name).to.be.a("function");
         expect(new api.FTP_TLS()).to.be.instanceOf(api.FTP);
-        for (const name of ERROR_CLASSES) expect(api[name].prototype, name).to.be.instanceOf(api.FtpError);
+        for (const name of ERROR_CLASSES) expect(byName(api)[name]?.prototype, name).to.be.instanceOf(api.FtpError);
         expect(api.FtpError.prototype).to.be.instanceOf(Error);
         const perm = new api.FtpPermError("550 No such file.");
         expect(perm).to.include({ code: 550, response: "550 No such file.", name: "FtpPermError" });
@@ -76,7 +97,10 @@ describe("the package", function () {
           const chunks: Buffer[] = [];
           for await (const chunk of ftp.retrbinary("RETR /hello.txt")) chunks.push(chunk as Buffer);
           expect(Buffer.concat(chunks).toString()).to.equal("hello from the package\n");
-          const error = await ftp.size("/missing").then(() => undefined, (e: unknown) => e);
+          const error = await ftp.size("/missing").then(
+            () => undefined,
+            (e: unknown) => e,
+          );
           expect(error).to.be.instanceOf(api.FtpPermError);
           expect(error).to.be.instanceOf(api.FtpError);
           expect(await ftp.quit()).to.equal("221 Goodbye.");
@@ -88,8 +112,12 @@ describe("the package", function () {
   }
 
   it("exports the same names from both builds", async function () {
-    const esm = Object.keys((await import(packageName)) as Api).filter((name) => name !== "default").sort();
-    const cjs = Object.keys(requireHere(packageName) as Api).filter((name) => name !== "default" && name !== "__esModule").sort();
+    const esm = Object.keys((await import(packageName)) as Api)
+      .filter((name) => name !== "default")
+      .sort();
+    const cjs = Object.keys(requireHere(packageName) as Api)
+      .filter((name) => name !== "default" && name !== "__esModule")
+      .sort();
     expect(cjs).to.deep.equal(esm);
   });
 });

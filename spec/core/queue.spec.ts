@@ -27,9 +27,9 @@ describe("command queue", function () {
     expect(queue.running).to.equal(true);
     expect(queue.length).to.equal(2);
     // Releasing later tasks first changes nothing: order is the queue's.
-    gates[2]!.resolve();
-    gates[1]!.resolve();
-    gates[0]!.resolve();
+    gates[2].resolve();
+    gates[1].resolve();
+    gates[0].resolve();
     expect(await Promise.all(results)).to.deep.equal([0, 1, 2]);
     expect(log).to.deep.equal(["start 0", "end 0", "start 1", "end 1", "start 2", "end 2"]);
   });
@@ -40,7 +40,12 @@ describe("command queue", function () {
       throw new Error("boom");
     });
     const second = queue.run(async () => "ok");
-    expect(await first.then(() => "resolved", (e: Error) => e.message)).to.equal("boom");
+    expect(
+      await first.then(
+        () => "resolved",
+        (e: Error) => e.message,
+      ),
+    ).to.equal("boom");
     expect(await second).to.equal("ok");
   });
 
@@ -49,10 +54,17 @@ describe("command queue", function () {
     const gate = deferred();
     const running = queue.run(() => gate.promise.then(() => "ran"));
     let started = 0;
-    const waiting = [1, 2, 3].map(() => queue.run(async () => {
-      started++;
-    }));
-    const outcomes = waiting.map((p) => p.then(() => undefined, (e: unknown) => e));
+    const waiting = [1, 2, 3].map(() =>
+      queue.run(async () => {
+        started++;
+      }),
+    );
+    const outcomes = waiting.map((p) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     const failure = new Error("closed");
     queue.fail(failure);
     queue.fail(new Error("closed again"));
@@ -61,6 +73,13 @@ describe("command queue", function () {
     gate.resolve();
     expect(await running).to.equal("ran");
     expect(started).to.equal(0);
-    expect(await queue.run(async () => "late").then(() => undefined, (e: unknown) => e)).to.equal(failure);
+    expect(
+      await queue
+        .run(async () => "late")
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+    ).to.equal(failure);
   });
 });

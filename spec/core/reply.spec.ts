@@ -34,7 +34,7 @@ const CONVERSATION =
   "150 Opening BINARY mode data connection (12 bytes).\r\n" +
   "226 Transfer complete.\r\n" +
   "211-Features:\r\n EPSV\r\n MLST type*;size*;\r\n211 End\r\n" +
-  "257 \"/caf\u00e9\" is the current directory\r\n" +
+  '257 "/caf\u00e9" is the current directory\r\n' +
   "200\r\n";
 
 describe("reply parser", function () {
@@ -44,17 +44,19 @@ describe("reply parser", function () {
 
   it("joins a multi-line reply with \\n and ends it only at the same code followed by a space", function () {
     const replies = parseAll("230-Hello\r\n230-more\r\n150 not the end\r\n 230 not either\r\n230 done\r\n");
-    expect(replies).to.deep.equal([{
-      code: 230,
-      lines: ["230-Hello", "230-more", "150 not the end", " 230 not either", "230 done"],
-      text: "230-Hello\n230-more\n150 not the end\n 230 not either\n230 done",
-    }]);
+    expect(replies).to.deep.equal([
+      {
+        code: 230,
+        lines: ["230-Hello", "230-more", "150 not the end", " 230 not either", "230 done"],
+        text: "230-Hello\n230-more\n150 not the end\n 230 not either\n230 done",
+      },
+    ]);
   });
 
   it("returns a 1xx preliminary reply and the final reply as two replies", function () {
     const replies = parseAll("150 Here it comes.\r\n226 Transfer complete.\r\n");
     expect(replies.map((r) => r.code)).to.deep.equal([150, 226]);
-    expect(replies[0]!.text).to.equal("150 Here it comes.");
+    expect(replies[0].text).to.equal("150 Here it comes.");
   });
 
   it("accepts a bare code and a line ending in LF alone", function () {
@@ -74,8 +76,11 @@ describe("reply parser", function () {
     const bytes = Buffer.from(CONVERSATION, "utf8");
     const whole = parseIn(bytes, []);
     expect(whole.map((r) => r.code)).to.deep.equal([220, 150, 226, 211, 257, 200]);
-    expect(whole[4]!.text).to.equal('257 "/caf\u00e9" is the current directory');
-    const byteByByte = parseIn(bytes, Array.from({ length: bytes.length - 1 }, (_, i) => i + 1));
+    expect(whole[4].text).to.equal('257 "/caf\u00e9" is the current directory');
+    const byteByByte = parseIn(
+      bytes,
+      Array.from({ length: bytes.length - 1 }, (_, i) => i + 1),
+    );
     expect(byteByByte).to.deep.equal(whole);
     for (let cut = 1; cut < bytes.length; cut++) expect(parseIn(bytes, [cut]), `cut at ${cut}`).to.deep.equal(whole);
     for (let cut = 1; cut + 7 < bytes.length; cut += 3) {
@@ -86,14 +91,14 @@ describe("reply parser", function () {
   it("decodes UTF-8 by default, even with a character split across chunks, and honours another encoding", function () {
     const bytes = Buffer.from("550 caf\u00e9 \u2603\r\n", "utf8");
     const split = bytes.indexOf(0xc3) + 1;
-    expect(parseIn(bytes, [split])[0]!.text).to.equal("550 caf\u00e9 \u2603");
-    expect(parseAll(Buffer.from("550 caf\u00e9\r\n", "latin1"), { encoding: "latin1" })[0]!.text).to.equal("550 caf\u00e9");
+    expect(parseIn(bytes, [split])[0].text).to.equal("550 caf\u00e9 \u2603");
+    expect(parseAll(Buffer.from("550 caf\u00e9\r\n", "latin1"), { encoding: "latin1" })[0].text).to.equal("550 caf\u00e9");
   });
 
   it("accepts a line of maxline characters counting its line end as one, as ftplib does, and refuses one byte more", function () {
     // ftplib reads replies in text mode: CRLF becomes "\n", so 8191 characters plus CRLF pass and 8192 do not.
     const longest = "200 " + "x".repeat(8191 - 4) + "\r\n";
-    expect(parseAll(longest)[0]!.text).to.have.length(8191);
+    expect(parseAll(longest)[0].text).to.have.length(8191);
     const tooLong = "200 " + "x".repeat(8192 - 4) + "\r\n";
     const error = protoErrorOf(() => parseAll(tooLong));
     expect(error.message).to.match(/longer than 8192/);

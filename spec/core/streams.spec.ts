@@ -102,7 +102,7 @@ describe("transfer streams", function () {
         kept.push(chunks);
       }
       sizes.forEach((size, i) => {
-        const data = Buffer.concat(kept[i]!);
+        const data = Buffer.concat(kept[i]);
         expect(data.length, `f${i}.bin`).to.equal(size);
         expect(patternMismatch(data, offset(i)), `f${i}.bin`).to.equal(-1);
       });
@@ -327,9 +327,11 @@ describe("transfer streams", function () {
       const lines: string[] = [];
       const stream = ftp.retrlines("RETR /notes.txt");
       const seen = watch(stream);
-      const error = await rejectionOf((async () => {
-        for await (const line of stream) lines.push(line as string);
-      })());
+      const error = await rejectionOf(
+        (async () => {
+          for await (const line of stream) lines.push(line as string);
+        })(),
+      );
       expect(error).to.be.instanceOf(FtpTempError);
       expect(lines).to.deep.equal(["one", "two"]);
       expect(seen.events).to.not.include("end");

@@ -59,11 +59,20 @@ describe("transfers, ftplib's forms", function () {
       await ftp.login("user", "pass");
       await ftp.retrbinary("RETR /a.bin", () => undefined);
       expect(commandsAfterLogin(srv).filter((line) => line !== "EPSV")).to.deep.equal([
-        "TYPE I", "RETR /a.bin", "RETR /a.bin",
-        "TYPE A", "RETR /b.txt",
-        "TYPE I", "RETR /a.bin",
-        "TYPE A", "TYPE I", "RETR /a.bin",
-        "USER user", "PASS pass", "TYPE I", "RETR /a.bin",
+        "TYPE I",
+        "RETR /a.bin",
+        "RETR /a.bin",
+        "TYPE A",
+        "RETR /b.txt",
+        "TYPE I",
+        "RETR /a.bin",
+        "TYPE A",
+        "TYPE I",
+        "RETR /a.bin",
+        "USER user",
+        "PASS pass",
+        "TYPE I",
+        "RETR /a.bin",
       ]);
     });
   });
@@ -118,9 +127,11 @@ describe("transfers, ftplib's forms", function () {
       const srv = await fixtures.server({ files: { "/big.bin": patternFile(16 * 1024 * 1024) } });
       const ftp = await fixtures.client(srv);
       const failure = new Error("callback failed");
-      const error = await rejectionOf(ftp.retrbinary("RETR /big.bin", () => {
-        throw failure;
-      }));
+      const error = await rejectionOf(
+        ftp.retrbinary("RETR /big.bin", () => {
+          throw failure;
+        }),
+      );
       expect(error).to.equal(failure);
       expect(await ftp.pwd()).to.equal("/");
       expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "RETR /big.bin", "ABOR", "NOOP", "PWD"]);
@@ -335,7 +346,7 @@ describe("transfers, ftplib's forms", function () {
       expect(source.readableEnded).to.equal(true);
       expect(await ftp.storbinary("STOR /up.bin", source)).to.equal("226 Transfer complete.");
       expect(uploads).to.have.length(1);
-      expect(uploads[0]!.length).to.equal(0);
+      expect(uploads[0].length).to.equal(0);
     });
 
     it("rejects a 553 with FtpPermError", async function () {
@@ -482,7 +493,10 @@ describe("transfers, ftplib's forms", function () {
       expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "RETR /a.txt"]);
     });
 
-    for (const [code, text] of [[500, "Unknown command."], [502, "EPSV not implemented."]] as const) {
+    for (const [code, text] of [
+      [500, "Unknown command."],
+      [502, "EPSV not implemented."],
+    ] as const) {
       it(`falls back to PASV when EPSV gets ${code}, and keeps to PASV afterwards`, async function () {
         const srv = await fixtures.server({ files: { "/a.txt": "hello" } });
         srv.handle("EPSV", (s) => s.reply(code, text));

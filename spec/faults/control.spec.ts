@@ -6,9 +6,7 @@
  * nothing escapes, nothing stays open, and `ftp.closed` is true.
  */
 import { expect } from "chai";
-import {
-  FTP, FtpClosedError, FtpConnectionError, FtpTimeoutError,
-} from "../../lib/index.js";
+import { FTP, FtpClosedError, FtpConnectionError, FtpTimeoutError } from "../../lib/index.js";
 import { patternFile } from "../../fixtures/server.js";
 import { expectStreamError, FaultCase, later, receiveAtLeast, outcome, rejectsWith, settleIo, watchStream } from "./helpers.js";
 
@@ -87,10 +85,12 @@ describe("faults: control connection", function () {
     const downloadDone = watchStream(download);
     const uploadDone = watchStream(upload);
     let rejections = 0;
-    const settled = queued.map((q) => q.catch((error: unknown) => {
-      rejections++;
-      throw error;
-    }));
+    const settled = queued.map((q) =>
+      q.catch((error: unknown) => {
+        rejections++;
+        throw error;
+      }),
+    );
     await rejectsWith(running, FtpConnectionError);
     for (const q of settled) await rejectsWith(q, FtpClosedError);
     expect(rejections).to.equal(3);
@@ -133,7 +133,9 @@ describe("faults: control connection", function () {
     await ftp.ready;
     const upload = ftp.storbinary("STOR big");
     const done = watchStream(upload);
-    patternFile(64 * 1024 * 1024).generate(0).pipe(upload);
+    patternFile(64 * 1024 * 1024)
+      .generate(0)
+      .pipe(upload);
     const queued = later(ftp.pwd());
     expectStreamError(await done, FtpConnectionError);
     await rejectsWith(queued, FtpClosedError);
@@ -195,9 +197,12 @@ describe("faults: control connection", function () {
 
   for (const [when, wait] of [
     ["at once after the constructor", async () => undefined],
-    ["a few microtasks into connect", async () => {
-      for (let i = 0; i < 5; i++) await Promise.resolve();
-    }],
+    [
+      "a few microtasks into connect",
+      async () => {
+        for (let i = 0; i < 5; i++) await Promise.resolve();
+      },
+    ],
     ["while the TCP connect is in flight", () => new Promise<void>((resolve) => setImmediate(resolve))],
   ] as const) {
     it(`close() ${when} rejects ready with FtpClosedError and leaves no connection open`, async () => {

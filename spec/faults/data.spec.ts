@@ -170,7 +170,7 @@ describe("faults: data connection", function () {
     fc.srv.once("PORT", async (s, arg) => {
       const n = arg.split(",").map(Number);
       const { connect } = await import("node:net");
-      const intruder = connect({ host: n.slice(0, 4).join("."), port: n[4]! * 256 + n[5]!, localAddress: "127.0.0.2" });
+      const intruder = connect({ host: n.slice(0, 4).join("."), port: n[4] * 256 + n[5], localAddress: "127.0.0.2" });
       intruder.on("error", () => undefined);
       await new Promise<void>((resolve) => {
         intruder.on("connect", () => intruder.write("EVIL"));

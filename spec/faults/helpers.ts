@@ -98,7 +98,10 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /** Never rejects: resolves to how `promise` settled. */
 export function outcome<T>(promise: Promise<T>): Promise<Outcome<T>> {
-  return promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 }
 
 /**

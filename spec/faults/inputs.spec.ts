@@ -33,7 +33,10 @@ async function refusal(call: () => unknown): Promise<unknown> {
     return error;
   }
   if (result instanceof Promise) {
-    return result.then(() => expect.fail("resolved instead of refusing"), (error: unknown) => error);
+    return result.then(
+      () => expect.fail("resolved instead of refusing"),
+      (error: unknown) => error,
+    );
   }
   if (result instanceof Readable || (typeof result === "object" && result !== null && "destroyed" in result && "on" in result)) {
     const stream = result as Readable;
@@ -63,11 +66,11 @@ const ARGUMENT_CALLS: Record<string, Call> = {
   "login(user)": (ftp, bad) => ftp.login(bad, "pass"),
   "login(passwd)": (ftp, bad) => ftp.login("user", bad),
   "login(acct)": (ftp, bad) => ftp.login("user", "pass", bad),
-  "acct": (ftp, bad) => ftp.acct(bad),
-  "sendcmd": (ftp, bad) => ftp.sendcmd(`NOOP ${bad}`),
-  "voidcmd": (ftp, bad) => ftp.voidcmd(`NOOP ${bad}`),
-  "ntransfercmd": (ftp, bad) => ftp.ntransfercmd(`RETR ${bad}`),
-  "transfercmd": (ftp, bad) => ftp.transfercmd(`RETR ${bad}`),
+  acct: (ftp, bad) => ftp.acct(bad),
+  sendcmd: (ftp, bad) => ftp.sendcmd(`NOOP ${bad}`),
+  voidcmd: (ftp, bad) => ftp.voidcmd(`NOOP ${bad}`),
+  ntransfercmd: (ftp, bad) => ftp.ntransfercmd(`RETR ${bad}`),
+  transfercmd: (ftp, bad) => ftp.transfercmd(`RETR ${bad}`),
   "retrbinary (stream)": (ftp, bad) => ftp.retrbinary(`RETR ${bad}`),
   "retrbinary (callback)": (ftp, bad) => ftp.retrbinary(`RETR ${bad}`, () => undefined),
   "retrlines (stream)": (ftp, bad) => ftp.retrlines(`RETR ${bad}`),
@@ -78,17 +81,17 @@ const ARGUMENT_CALLS: Record<string, Call> = {
   "storlines (source)": (ftp, bad) => ftp.storlines(`STOR ${bad}`, "data\n"),
   "mlsd(path)": (ftp, bad) => ftp.mlsd(bad),
   "mlsd(facts)": (ftp, bad) => ftp.mlsd("", ["type", bad]),
-  "list": (ftp, bad) => ftp.list(bad),
-  "walk": (ftp, bad) => ftp.walk(bad),
-  "nlst": (ftp, bad) => ftp.nlst(bad),
-  "dir": (ftp, bad) => ftp.dir(bad, () => undefined),
+  list: (ftp, bad) => ftp.list(bad),
+  walk: (ftp, bad) => ftp.walk(bad),
+  nlst: (ftp, bad) => ftp.nlst(bad),
+  dir: (ftp, bad) => ftp.dir(bad, () => undefined),
   "rename(fromname)": (ftp, bad) => ftp.rename(bad, "b"),
   "rename(toname)": (ftp, bad) => ftp.rename("a", bad),
-  "delete": (ftp, bad) => ftp.delete(bad),
-  "cwd": (ftp, bad) => ftp.cwd(bad),
-  "size": (ftp, bad) => ftp.size(bad),
-  "mkd": (ftp, bad) => ftp.mkd(bad),
-  "rmd": (ftp, bad) => ftp.rmd(bad),
+  delete: (ftp, bad) => ftp.delete(bad),
+  cwd: (ftp, bad) => ftp.cwd(bad),
+  size: (ftp, bad) => ftp.size(bad),
+  mkd: (ftp, bad) => ftp.mkd(bad),
+  rmd: (ftp, bad) => ftp.rmd(bad),
 };
 
 /**
@@ -97,10 +100,26 @@ const ARGUMENT_CALLS: Record<string, Call> = {
  * both lists fails the completeness check below, so a new one gets a row.
  */
 const NO_TEXT_ARGUMENT = new Set([
-  "constructor", "connect", "getWelcome", "setDebugLevel", "debugLevel", "setDebugLogger", "setPasv", "getresp",
-  "voidresp", "abort", "pwd", "quit", "close", "closed",
+  "constructor",
+  "connect",
+  "getWelcome",
+  "setDebugLevel",
+  "debugLevel",
+  "setDebugLogger",
+  "setPasv",
+  "getresp",
+  "voidresp",
+  "abort",
+  "pwd",
+  "quit",
+  "close",
+  "closed",
   // FTP_TLS
-  "secure", "auth", "prot_p", "prot_c", "ccc",
+  "secure",
+  "auth",
+  "prot_p",
+  "prot_c",
+  "ccc",
 ]);
 
 /** Names of the public instance members of `className` in a lib/ source file, read with the TypeScript compiler. */
@@ -111,8 +130,10 @@ function publicMembers(file: string, className: string): string[] {
   source.forEachChild((node) => {
     if (!ts.isClassDeclaration(node) || node.name?.text !== className) return;
     for (const member of node.members) {
-      const modifiers = ts.canHaveModifiers(member) ? ts.getModifiers(member) ?? [] : [];
-      const hidden = modifiers.some((m) => [ts.SyntaxKind.PrivateKeyword, ts.SyntaxKind.ProtectedKeyword, ts.SyntaxKind.StaticKeyword].includes(m.kind));
+      const modifiers = ts.canHaveModifiers(member) ? (ts.getModifiers(member) ?? []) : [];
+      const hidden = modifiers.some((m) =>
+        [ts.SyntaxKind.PrivateKeyword, ts.SyntaxKind.ProtectedKeyword, ts.SyntaxKind.StaticKeyword].includes(m.kind),
+      );
       if (hidden || !member.name || !ts.isIdentifier(member.name)) continue;
       if (ts.isMethodDeclaration(member) || ts.isGetAccessor(member)) names.push(member.name.text);
     }
@@ -122,7 +143,7 @@ function publicMembers(file: string, className: string): string[] {
 }
 
 function methodName(row: string): string {
-  return row.split(/[ (]/)[0]!;
+  return row.split(/[ (]/)[0];
 }
 
 describe("input checks", function () {
@@ -217,7 +238,11 @@ describe("input checks", function () {
     // Server: no connection may arrive.
     const base = `ftp://${fc.srv.host}:${fc.srv.port}`;
     const sessions = fc.srv.sessions.length;
-    for (const url of [`${base}/a%0D%0ADELE%20victim`, `ftp://us%0Aer:pw@${fc.srv.host}:${fc.srv.port}/`, `ftp://user:p%00w@${fc.srv.host}:${fc.srv.port}/`]) {
+    for (const url of [
+      `${base}/a%0D%0ADELE%20victim`,
+      `ftp://us%0Aer:pw@${fc.srv.host}:${fc.srv.port}/`,
+      `ftp://user:p%00w@${fc.srv.host}:${fc.srv.port}/`,
+    ]) {
       const error = await refusal(() => FTP.connect(url));
       expect(error, url).to.be.instanceOf(TypeError);
     }
@@ -226,18 +251,33 @@ describe("input checks", function () {
   });
 
   describe("rest", function () {
-    const BAD_REST: Array<number | string> = [-1, 1.5, Number.NaN, Infinity, -0.5, "-1", "1.5", "abc", "1e3", "", " 1", "1\r\nDELE victim", 2 ** 53];
+    const BAD_REST: Array<number | string> = [
+      -1,
+      1.5,
+      Number.NaN,
+      Infinity,
+      -0.5,
+      "-1",
+      "1.5",
+      "abc",
+      "1e3",
+      "",
+      " 1",
+      "1\r\nDELE victim",
+      2 ** 53,
+    ];
     const REST_CALLS: Record<string, (ftp: FTP, rest: number | string) => unknown> = {
       "retrbinary (stream)": (ftp, rest) => ftp.retrbinary("RETR victim", { rest }),
       "retrbinary (callback, options)": (ftp, rest) => ftp.retrbinary("RETR victim", () => undefined, { rest }),
       "retrbinary (callback, blocksize, rest)": (ftp, rest) => ftp.retrbinary("RETR victim", () => undefined, 8192, rest),
-      "retrlines": (ftp, rest) => ftp.retrlines("RETR victim", { rest }),
+      retrlines: (ftp, rest) => ftp.retrlines("RETR victim", { rest }),
       "storbinary (stream)": (ftp, rest) => ftp.storbinary("STOR victim", { rest }),
       "storbinary (source, options)": (ftp, rest) => ftp.storbinary("STOR victim", Buffer.from("x"), { rest }),
-      "storbinary (source, blocksize, callback, rest)": (ftp, rest) => ftp.storbinary("STOR victim", Buffer.from("x"), 8192, undefined, rest),
-      "storlines": (ftp, rest) => ftp.storlines("STOR victim", { rest }),
-      "ntransfercmd": (ftp, rest) => ftp.ntransfercmd("RETR victim", rest),
-      "transfercmd": (ftp, rest) => ftp.transfercmd("RETR victim", rest),
+      "storbinary (source, blocksize, callback, rest)": (ftp, rest) =>
+        ftp.storbinary("STOR victim", Buffer.from("x"), 8192, undefined, rest),
+      storlines: (ftp, rest) => ftp.storlines("STOR victim", { rest }),
+      ntransfercmd: (ftp, rest) => ftp.ntransfercmd("RETR victim", rest),
+      transfercmd: (ftp, rest) => ftp.transfercmd("RETR victim", rest),
     };
     for (const [row, call] of Object.entries(REST_CALLS)) {
       it(`${row} refuses a negative or non-integer rest before sending anything`, async () => {

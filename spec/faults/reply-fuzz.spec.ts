@@ -36,7 +36,10 @@ class ByteModel {
   private pendingBytes = 0;
   private failed = false;
 
-  constructor(private readonly maxLine: number, private readonly maxReply: number) {}
+  constructor(
+    private readonly maxLine: number,
+    private readonly maxReply: number,
+  ) {}
 
   /** Bytes held now: the unfinished line and the lines of an unfinished reply. */
   get held(): number {
@@ -124,7 +127,14 @@ const validReply = fc.oneof(
     wire: `${c} ${first}${end}`,
     expected: `${c} ${first}`,
   })),
-  fc.record({ code, first: text, middle: fc.array(text, { maxLength: 5 }), last: text, ends: fc.array(lineEnd, { minLength: 7, maxLength: 7 }) })
+  fc
+    .record({
+      code,
+      first: text,
+      middle: fc.array(text, { maxLength: 5 }),
+      last: text,
+      ends: fc.array(lineEnd, { minLength: 7, maxLength: 7 }),
+    })
     .map(({ code: c, first, middle, last, ends }) => {
       // A middle line may be anything except the reply's own end: the same code then not '-'.
       const safe = middle.map((line) => (line.startsWith(c) && line[3] !== "-" ? ` ${line}` : line));
@@ -141,7 +151,8 @@ const replyishByte = fc.oneof(
 const replyishBytes = fc.oneof(
   fc.uint8Array({ maxLength: 300 }),
   fc.array(replyishByte, { maxLength: 300 }).map((a) => Uint8Array.from(a)),
-  fc.array(fc.oneof(fc.constantFrom("211-", "211 ", "200 ok\r\n", "€", "\u{1F600}", "\r\n", "\n"), text), { maxLength: 60 })
+  fc
+    .array(fc.oneof(fc.constantFrom("211-", "211 ", "200 ok\r\n", "€", "\u{1F600}", "\r\n", "\n"), text), { maxLength: 60 })
     .map((parts) => new Uint8Array(Buffer.from(parts.join(""), "utf8"))),
 );
 
@@ -247,7 +258,12 @@ describe("reply parser properties (fast-check)", function () {
     expect(fed).to.be.at.most(8192 + chunk.length);
   });
 
-  for (const [what, char] of [["ASCII", "x"], ["3-byte UTF-8 (€)", "€"], ["4-byte UTF-8 (emoji)", "\u{1F600}"], ["invalid UTF-8", "\xff"]] as const) {
+  for (const [what, char] of [
+    ["ASCII", "x"],
+    ["3-byte UTF-8 (€)", "€"],
+    ["4-byte UTF-8 (emoji)", "\u{1F600}"],
+    ["invalid UTF-8", "\xff"],
+  ] as const) {
     it(`errors by maxReply on a multi-line reply that never ends, its lines in ${what} (default limits)`, () => {
       // "211-start\r\n", then lines of ~8000 bytes of `char`, forever.
       const parser = new ReplyParser();

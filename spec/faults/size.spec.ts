@@ -93,7 +93,11 @@ describe("faults: a 226 after a short transfer", function () {
     // Server: SIZE f -> 213 5; RETR f -> 150 (no size), 5 bytes, 226.
     { when: "when SIZE and the bytes agree", answer: [213, "5"], expectedSize: 5 },
     // Server: SIZE f -> 550; RETR f -> 150 (no size), 5 bytes, 226.
-    { when: "when the server refuses SIZE and the 150 has no size (nothing to check against)", answer: [550, "Could not get file size."], expectedSize: null },
+    {
+      when: "when the server refuses SIZE and the 150 has no size (nothing to check against)",
+      answer: [550, "Could not get file size."],
+      expectedSize: null,
+    },
   ] as const;
   for (const { when, answer, expectedSize } of AGREEING_OR_UNKNOWN) {
     it(`ends normally under verifySize ${when}`, async () => {

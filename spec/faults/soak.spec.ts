@@ -90,8 +90,10 @@ describe(`soak (${LONG ? "long" : "short"}: ${PAIRS} pairs, ${CLIENTS} clients)`
     forgetServerLogs(fc);
     const heapAfter = heapAfterGc();
     const growth = heapAfter - heapBefore;
-    expect(growth, `heap growth over ${PAIRS} pairs (checkpoints ${checkpoints.map((b) => Math.round(b / 1024)).join(", ")} KiB)`)
-      .to.be.below(HEAP_SLACK);
+    expect(
+      growth,
+      `heap growth over ${PAIRS} pairs (checkpoints ${checkpoints.map((b) => Math.round(b / 1024)).join(", ")} KiB)`,
+    ).to.be.below(HEAP_SLACK);
     expect(ftp.closed).to.equal(false);
     await fc.finish(ftp, false);
   });
@@ -116,17 +118,19 @@ describe(`soak (${LONG ? "long" : "short"}: ${PAIRS} pairs, ${CLIENTS} clients)`
 
 /** `count` clients at once, each: login, a small download, QUIT. */
 async function manyClients(fc: FaultCase, count: number): Promise<void> {
-  const results = await Promise.all(Array.from({ length: count }, async () => {
-    const ftp = new FTP({ host: fc.srv.host, port: fc.srv.port, user: "user", password: "pass", timeout: 20_000 });
-    try {
-      await ftp.ready;
-      const data = await downloadAll(ftp, "RETR /small.txt");
-      await ftp.quit();
-      return data.toString();
-    } finally {
-      ftp.close();
-    }
-  }));
+  const results = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const ftp = new FTP({ host: fc.srv.host, port: fc.srv.port, user: "user", password: "pass", timeout: 20_000 });
+      try {
+        await ftp.ready;
+        const data = await downloadAll(ftp, "RETR /small.txt");
+        await ftp.quit();
+        return data.toString();
+      } finally {
+        ftp.close();
+      }
+    }),
+  );
   expect(results.filter((text) => text !== "small file\n")).to.deep.equal([]);
   expect(results).to.have.length(count);
 }

@@ -7,7 +7,7 @@
  * client stays usable (the next command works); nothing escapes or leaks.
  */
 import { expect } from "chai";
-import { Readable, Writable } from "node:stream";
+import { Readable } from "node:stream";
 import { FTP, FtpPermError, FtpReplyError, FtpTempError } from "../../lib/index.js";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { expectStreamError, FaultCase, later, receiveAtLeast, rejectsWith, watchStream } from "./helpers.js";
@@ -89,7 +89,7 @@ async function runTransfer(ftp: FTP, direction: Direction, rest: number | undefi
   if (direction === "download") return watchStream(ftp.retrbinary("RETR f", rest === undefined ? {} : { rest }));
   const upload = ftp.storbinary("STOR f", rest === undefined ? {} : { rest });
   const done = watchStream(upload);
-  Readable.from([Buffer.alloc(10_000, 1)]).pipe(upload as Writable);
+  Readable.from([Buffer.alloc(10_000, 1)]).pipe(upload);
   return done;
 }
 
@@ -101,7 +101,10 @@ describe("faults: 4xx and 5xx at every step of a transfer", function () {
 
   for (const direction of ["download", "upload"] as const) {
     for (const step of STEPS) {
-      for (const [code, type] of [[451, FtpTempError], [553, FtpPermError]] as const) {
+      for (const [code, type] of [
+        [451, FtpTempError],
+        [553, FtpPermError],
+      ] as const) {
         it(`${direction}: ${code} to ${step.name} errors the stream with ${type.name}, and the client goes on`, async () => {
           fc = await FaultCase.start({ files: { "/f": "0123456789" } });
           step.script(fc.srv, code, direction);
@@ -158,9 +161,11 @@ describe("faults: 4xx and 5xx at every step of a transfer", function () {
     await ftp.ready;
     const upload = ftp.storbinary("STOR f");
     const done = watchStream(upload);
-    const source = Readable.from((function* () {
-      for (let i = 0; i < 1024; i++) yield Buffer.alloc(64 * 1024, 2);
-    })());
+    const source = Readable.from(
+      (function* () {
+        for (let i = 0; i < 1024; i++) yield Buffer.alloc(64 * 1024, 2);
+      })(),
+    );
     source.pipe(upload);
     const queued = later(ftp.pwd());
     expect(expectStreamError(await done, FtpPermError).code).to.equal(552);
@@ -201,7 +206,10 @@ describe("faults: 4xx and 5xx at every step of a transfer", function () {
       },
     };
     for (const [form, { verb, run }] of Object.entries(FORMS)) {
-      for (const [where, code, type] of [["at once", 550, FtpPermError], ["as the final reply", 451, FtpTempError]] as const) {
+      for (const [where, code, type] of [
+        ["at once", 550, FtpPermError],
+        ["as the final reply", 451, FtpTempError],
+      ] as const) {
         it(`${form} rejects once with ${type.name} on a ${code} ${where}, and the client goes on`, async () => {
           // Server: <verb> -> 550 at once; or 150, the data (or all the
           // upload), the data connection closed, then 451.
@@ -226,7 +234,7 @@ describe("faults: 4xx and 5xx at every step of a transfer", function () {
           });
           const queued = later(ftp.pwd());
           const error = await rejectsWith(result, type);
-          expect((error as FtpTempError).code).to.equal(code);
+          expect(error.code).to.equal(code);
           expect(await queued).to.equal("/");
           expect(rejections).to.equal(1);
           await fc.finish(ftp, false);

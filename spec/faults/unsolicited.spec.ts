@@ -49,7 +49,12 @@ describe("faults: unsolicited replies", function () {
     const second: Buffer[] = [];
     await ftp.retrbinary("RETR /b.bin", (block) => second.push(block));
     expect(Buffer.concat(second).toString()).to.equal("b");
-    expect(commandsAfterLogin(srv).filter((line) => line !== "EPSV")).to.deep.equal(["TYPE I", "RETR /a.bin", "SIZE /b.bin", "RETR /b.bin"]);
+    expect(commandsAfterLogin(srv).filter((line) => line !== "EPSV")).to.deep.equal([
+      "TYPE I",
+      "RETR /a.bin",
+      "SIZE /b.bin",
+      "RETR /b.bin",
+    ]);
   });
 
   it("shows a dropped reply in the debug output at level 1", async function () {

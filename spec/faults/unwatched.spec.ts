@@ -49,9 +49,13 @@ describe("faults: transfer streams nobody watches yet", function () {
     // with an uncaught error by now.
     await settleQueue();
     expect(await rejectionOf(pipeline(second, discard()))).to.be.instanceOf(FtpClosedError);
-    expect(await rejectionOf((async () => {
-      for await (const line of lines) expect.fail(`got a line: ${String(line)}`);
-    })())).to.be.instanceOf(FtpClosedError);
+    expect(
+      await rejectionOf(
+        (async () => {
+          for await (const line of lines) expect.fail(`got a line: ${String(line)}`);
+        })(),
+      ),
+    ).to.be.instanceOf(FtpClosedError);
     expect(await rejectionOf(pipeline(Readable.from([Buffer.from("d")]), upload))).to.be.instanceOf(FtpClosedError);
     expect(srv.commands.filter((line) => /^(RETR|STOR)/.test(line))).to.deep.equal(["RETR /a.bin"]);
   });

@@ -34,7 +34,7 @@ export interface ServerSuite {
   kind: ServerKind;
   variant: ServerVariant;
   /** The running server; only valid inside hooks and tests. */
-  server(): RealServer;
+  server: () => RealServer;
 }
 
 /**

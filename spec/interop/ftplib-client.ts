@@ -89,9 +89,16 @@ export interface FtplibResult {
 /** Runs one ftplib session against `server`; rejects on any ftplib error. */
 export function runFtplib(server: RealServer, run: FtplibRun): Promise<FtplibResult> {
   const cfg = {
-    host: server.host, port: server.port, tls: server.tls, ca: server.ca ?? "",
-    user: run.user ?? server.user, password: run.password ?? server.password,
-    passive: run.passive, remote: run.remote ?? "", upload: run.upload ?? "", download: run.download ?? "",
+    host: server.host,
+    port: server.port,
+    tls: server.tls,
+    ca: server.ca ?? "",
+    user: run.user ?? server.user,
+    password: run.password ?? server.password,
+    passive: run.passive,
+    remote: run.remote ?? "",
+    upload: run.upload ?? "",
+    download: run.download ?? "",
   };
   return new Promise((resolve, reject) => {
     execFile(DEBIAN_PYTHON, ["-c", SCRIPT, JSON.stringify(cfg)], { timeout: 30_000 }, (err, stdout, stderr) => {

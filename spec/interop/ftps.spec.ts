@@ -21,8 +21,7 @@ import { SAMPLE_FILES, TLS_SUPPORT, type RealServer, type ServerKind } from "./s
 const MiB = 1024 * 1024;
 const VERSIONS: SecureVersion[] = ["TLSv1.2", "TLSv1.3"];
 
-const VARIANTS = (kind: ServerKind): ServerVariant[] =>
-  TLS_SUPPORT[kind].map((tls): ServerVariant => ({ label: `${tls} FTPS`, tls }));
+const VARIANTS = (kind: ServerKind): ServerVariant[] => TLS_SUPPORT[kind].map((tls): ServerVariant => ({ label: `${tls} FTPS`, tls }));
 
 /**
  * Whether the server resumes the control connection's TLS session on data
@@ -116,7 +115,10 @@ describeServers("interop FTPS", VARIANTS, ({ kind, variant, server }) => {
       } else {
         const error = await (async () => {
           for await (const entry of ftp.mlsd()) void entry;
-        })().then(() => undefined, (e: unknown) => e);
+        })().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(error).to.be.instanceOf(FtpPermError);
       }
       const listed: string[] = [];
@@ -169,7 +171,10 @@ describeServers("interop FTPS", VARIANTS, ({ kind, variant, server }) => {
         expect(await collect(sock)).to.deep.equal(SAMPLE_FILES["sample.bin"]);
         await ftp.voidresp();
       } else {
-        const error = await ftp.ccc().then(() => undefined, (e: unknown) => e);
+        const error = await ftp.ccc().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(error).to.be.instanceOf(FtpPermError);
         expect((error as FtpPermError).code).to.equal(500);
         expect(ftp.secure).to.equal(true);
@@ -186,7 +191,10 @@ describeServers("interop FTPS", VARIANTS, ({ kind, variant, server }) => {
     const error = await (async () => {
       await strict.connect(s.host, s.port);
       await strict.login(s.user, s.password);
-    })().then(() => undefined, (e: unknown) => e);
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error, "an untrusted certificate was accepted").to.be.instanceOf(Error);
     expect(String((error as Error).message)).to.match(/self[- ]signed/i);
 

@@ -109,7 +109,10 @@ describeServers("interop harness", VARIANTS, ({ kind, variant, server }) => {
     );
     const refused = await new Promise<boolean>((resolve) => {
       const sock = net.connect({ host: "127.0.0.1", port: other.port });
-      sock.once("connect", () => { sock.destroy(); resolve(false); });
+      sock.once("connect", () => {
+        sock.destroy();
+        resolve(false);
+      });
       sock.once("error", () => resolve(true));
     });
     expect(refused, "port still accepts connections").to.equal(true);

@@ -15,7 +15,6 @@
  * by the C daemons are owned by the locked system account `ftpstream`.
  */
 import { spawn, spawnSync, execFile, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as net from "node:net";
@@ -86,7 +85,10 @@ const START_TIMEOUT_MS = 5000;
 // ---------------------------------------------------------------------------
 // Discovery
 
-interface UserIds { uid: number; gid: number }
+interface UserIds {
+  uid: number;
+  gid: number;
+}
 
 function systemUser(name = SYSTEM_USER): UserIds | undefined {
   const r = spawnSync("id", ["-u", name], { encoding: "utf8" });
@@ -139,9 +141,14 @@ function serverVersion(kind: ServerKind): string {
     // install-servers.sh records "pkg=version ..." of what it unpacked.
     const dir = kind === "pure-ftpd" ? "pure-ftpd" : kind;
     try {
-      const first = fs.readFileSync(path.join(SERVERS_DIR, dir, ".packages"), "utf8").trim().split(/\s+/)[0];
+      const first = fs
+        .readFileSync(path.join(SERVERS_DIR, dir, ".packages"), "utf8")
+        .trim()
+        .split(/\s+/)[0];
       version = first.slice(first.indexOf("=") + 1);
-    } catch { /* unpacked by hand: version unknown */ }
+    } catch {
+      /* unpacked by hand: version unknown */
+    }
   }
   versionCache.set(kind, version);
   return version;
@@ -203,9 +210,21 @@ export async function makeCert(): Promise<{ key: string; cert: string; dir: stri
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "ftpstream-cert-"));
   tempDirs.add(dir);
   await run("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-    "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
-    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-keyout",
+    path.join(dir, "key.pem"),
+    "-out",
+    path.join(dir, "cert.pem"),
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
   ]);
   const key = await fsp.readFile(path.join(dir, "key.pem"), "utf8");
   const cert = await fsp.readFile(path.join(dir, "cert.pem"), "utf8");
@@ -227,8 +246,12 @@ let hooked = false;
 /** Pids of every live descendant of `pid`, from /proc (Linux). */
 function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
-  let entries: string[] = [];
-  try { entries = fs.readdirSync("/proc"); } catch { return []; }
+  let entries: string[];
+  try {
+    entries = fs.readdirSync("/proc");
+  } catch {
+    return [];
+  }
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
     try {
@@ -238,7 +261,9 @@ function descendants(pid: number): number[] {
       const list = children.get(ppid) ?? [];
       list.push(Number(name));
       children.set(ppid, list);
-    } catch { /* exited meanwhile */ }
+    } catch {
+      /* exited meanwhile */
+    }
   }
   const out: number[] = [];
   const queue = [pid];
@@ -260,7 +285,11 @@ function descendants(pid: number): number[] {
 function killTree(pid: number): void {
   const all = descendants(pid);
   for (const target of [-pid, pid, ...all]) {
-    try { process.kill(target, "SIGKILL"); } catch { /* already gone */ }
+    try {
+      process.kill(target, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -268,7 +297,11 @@ function cleanupSync(): void {
   for (const pid of livePids) killTree(pid);
   livePids.clear();
   for (const dir of tempDirs) {
-    try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
   }
   tempDirs.clear();
 }
@@ -378,46 +411,81 @@ async function vsftpdLaunch(l: Layout): Promise<Launch> {
   if (!fs.existsSync(pamFile) || fs.readFileSync(pamFile, "utf8") !== pam) fs.writeFileSync(pamFile, pam);
   if (!fs.existsSync(`${dbBase}.db`)) {
     const tmp = `${dbBase}.${process.pid}`;
-    await run(DEBIAN_PYTHON, ["-c", [
-      "import dbm.ndbm, sys",
-      "db = dbm.ndbm.open(sys.argv[1], 'n', 0o600)",
-      "db[sys.argv[2].encode()] = sys.argv[3].encode()",
-      "db.close()",
-    ].join("\n"), tmp, FTP_USER, FTP_PASSWORD]);
+    await run(DEBIAN_PYTHON, [
+      "-c",
+      [
+        "import dbm.ndbm, sys",
+        "db = dbm.ndbm.open(sys.argv[1], 'n', 0o600)",
+        "db[sys.argv[2].encode()] = sys.argv[3].encode()",
+        "db.close()",
+      ].join("\n"),
+      tmp,
+      FTP_USER,
+      FTP_PASSWORD,
+    ]);
     fs.renameSync(`${tmp}.db`, `${dbBase}.db`);
   }
   const empty = path.join(l.root, "empty");
   await fsp.mkdir(empty, { mode: 0o755 });
   const conf = [
-    "listen=YES", "listen_ipv6=NO", "listen_address=127.0.0.1", `listen_port=${l.port}`,
+    "listen=YES",
+    "listen_ipv6=NO",
+    "listen_address=127.0.0.1",
+    `listen_port=${l.port}`,
     "background=NO",
     // Anonymous: read-only, same root. vsftpd refuses a chroot the anonymous
     // account can write to (allow_writeable_chroot is for local users only),
     // so anonymous runs as its own account, which cannot write to home.
-    "anonymous_enable=YES", `anon_root=${l.home}`, `ftp_username=${ANON_SYSTEM_USER}`, "no_anon_password=YES",
-    "anon_upload_enable=NO", "anon_mkdir_write_enable=NO",
+    "anonymous_enable=YES",
+    `anon_root=${l.home}`,
+    `ftp_username=${ANON_SYSTEM_USER}`,
+    "no_anon_password=YES",
+    "anon_upload_enable=NO",
+    "anon_mkdir_write_enable=NO",
     // The login user is a PAM virtual user acting as the ftpstream account.
-    "local_enable=YES", "guest_enable=YES", `guest_username=${SYSTEM_USER}`, "virtual_use_local_privs=YES",
-    `pam_service_name=${PAM_SERVICE}`, "write_enable=YES", "local_umask=022",
-    `local_root=${l.home}`, "chroot_local_user=YES", "allow_writeable_chroot=YES",
+    "local_enable=YES",
+    "guest_enable=YES",
+    `guest_username=${SYSTEM_USER}`,
+    "virtual_use_local_privs=YES",
+    `pam_service_name=${PAM_SERVICE}`,
+    "write_enable=YES",
+    "local_umask=022",
+    `local_root=${l.home}`,
+    "chroot_local_user=YES",
+    "allow_writeable_chroot=YES",
     `secure_chroot_dir=${empty}`,
-    `pasv_enable=YES`, `pasv_min_port=${l.pasv[0]}`, `pasv_max_port=${l.pasv[1]}`,
+    `pasv_enable=YES`,
+    `pasv_min_port=${l.pasv[0]}`,
+    `pasv_max_port=${l.pasv[1]}`,
     // Active mode on, from an unprivileged port (we do not want port 20).
-    "port_enable=YES", "connect_from_port_20=NO",
+    "port_enable=YES",
+    "connect_from_port_20=NO",
     // Sandboxing that needs kernel features containers often lack.
-    "seccomp_sandbox=NO", "isolate=NO", "isolate_network=NO", "tcp_wrappers=NO",
-    "userlist_enable=NO", "use_localtime=NO",
-    "xferlog_enable=YES", "dual_log_enable=NO", `vsftpd_log_file=${l.log}`,
+    "seccomp_sandbox=NO",
+    "isolate=NO",
+    "isolate_network=NO",
+    "tcp_wrappers=NO",
+    "userlist_enable=NO",
+    "use_localtime=NO",
+    "xferlog_enable=YES",
+    "dual_log_enable=NO",
+    `vsftpd_log_file=${l.log}`,
     // ascii_upload_enable / ascii_download_enable stay at vsftpd's default
     // (NO): TYPE A is accepted but bytes pass unchanged, as deployed.
   ];
   if (l.tls && l.cert) {
     conf.push(
-      "ssl_enable=YES", `rsa_cert_file=${l.cert.dir}/cert.pem`, `rsa_private_key_file=${l.cert.dir}/key.pem`,
-      "allow_anon_ssl=YES", "force_local_data_ssl=NO", "force_local_logins_ssl=NO",
-      "force_anon_data_ssl=NO", "force_anon_logins_ssl=NO",
+      "ssl_enable=YES",
+      `rsa_cert_file=${l.cert.dir}/cert.pem`,
+      `rsa_private_key_file=${l.cert.dir}/key.pem`,
+      "allow_anon_ssl=YES",
+      "force_local_data_ssl=NO",
+      "force_local_logins_ssl=NO",
+      "force_anon_data_ssl=NO",
+      "force_anon_logins_ssl=NO",
       // vsftpd's default, spelled out: the point of issue 5.
-      "require_ssl_reuse=YES", "ssl_request_cert=NO",
+      "require_ssl_reuse=YES",
+      "ssl_request_cert=NO",
     );
     if (l.tls === "implicit") conf.push("implicit_ssl=YES");
   }
@@ -432,42 +500,70 @@ async function proftpdLaunch(l: Layout): Promise<Launch> {
   const passwd = path.join(l.etc, "ftpd.passwd");
   const group = path.join(l.etc, "ftpd.group");
   // ftpanon has an unusable password: it only exists for the <Anonymous> block.
-  await fsp.writeFile(passwd, [
-    `${FTP_USER}:${hash}:${l.ids.uid}:${l.ids.gid}::${l.home}:/bin/false`,
-    `ftpanon:*:${l.ids.uid}:${l.ids.gid}::${l.home}:/bin/false`, "",
-  ].join("\n"), { mode: 0o600 });
+  await fsp.writeFile(
+    passwd,
+    [
+      `${FTP_USER}:${hash}:${l.ids.uid}:${l.ids.gid}::${l.home}:/bin/false`,
+      `ftpanon:*:${l.ids.uid}:${l.ids.gid}::${l.home}:/bin/false`,
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
   await fsp.writeFile(group, `${SYSTEM_USER}:x:${l.ids.gid}:\n`, { mode: 0o644 });
   const tlsLog = path.join(l.root, "tls.log");
   const conf = [
     `ModulePath ${path.join(SERVERS_DIR, "proftpd/usr/lib/proftpd")}`,
     "ModuleControlsACLs insmod,rmmod allow user root",
     `ServerName "ftpstream proftpd"`,
-    "ServerType standalone", "DefaultServer on",
-    "DefaultAddress 127.0.0.1", "SocketBindTight on", "UseIPv6 off", `Port ${l.port}`,
+    "ServerType standalone",
+    "DefaultServer on",
+    "DefaultAddress 127.0.0.1",
+    "SocketBindTight on",
+    "UseIPv6 off",
+    `Port ${l.port}`,
     `PassivePorts ${l.pasv[0]} ${l.pasv[1]}`,
-    "UseReverseDNS off", "MaxInstances 64",
-    `User ${SYSTEM_USER}`, `Group ${SYSTEM_USER}`, "Umask 022",
+    "UseReverseDNS off",
+    "MaxInstances 64",
+    `User ${SYSTEM_USER}`,
+    `Group ${SYSTEM_USER}`,
+    "Umask 022",
     `PidFile ${path.join(l.root, "proftpd.pid")}`,
     `ScoreboardFile ${path.join(l.root, "proftpd.scoreboard")}`,
-    "DelayTable none", "WtmpLog off", `SystemLog ${l.log}`, "TransferLog none",
+    "DelayTable none",
+    "WtmpLog off",
+    `SystemLog ${l.log}`,
+    "TransferLog none",
     // Only our AuthUserFile: no system account can log in.
-    "AuthPAM off", "AuthOrder mod_auth_file.c",
-    `AuthUserFile ${passwd}`, `AuthGroupFile ${group}`, "RequireValidShell off",
-    "DefaultRoot ~", "AllowOverwrite on",
+    "AuthPAM off",
+    "AuthOrder mod_auth_file.c",
+    `AuthUserFile ${passwd}`,
+    `AuthGroupFile ${group}`,
+    "RequireValidShell off",
+    "DefaultRoot ~",
+    "AllowOverwrite on",
     // REST before STOR (resumed uploads) is off by default in proftpd.
-    "AllowStoreRestart on", "AllowRetrieveRestart on",
+    "AllowStoreRestart on",
+    "AllowRetrieveRestart on",
     `<Anonymous ${l.home}>`,
-    "  User ftpanon", `  Group ${SYSTEM_USER}`, "  UserAlias anonymous ftpanon",
+    "  User ftpanon",
+    `  Group ${SYSTEM_USER}`,
+    "  UserAlias anonymous ftpanon",
     "  RequireValidShell off",
-    "  <Limit WRITE>", "    DenyAll", "  </Limit>",
+    "  <Limit WRITE>",
+    "    DenyAll",
+    "  </Limit>",
     "</Anonymous>",
   ];
   if (l.tls && l.cert) {
     conf.push(
       "LoadModule mod_tls.c",
-      "TLSEngine on", `TLSLog ${tlsLog}`, "TLSProtocol TLSv1.2 TLSv1.3",
-      `TLSRSACertificateFile ${l.cert.dir}/cert.pem`, `TLSRSACertificateKeyFile ${l.cert.dir}/key.pem`,
-      "TLSVerifyClient off", "TLSRequired off",
+      "TLSEngine on",
+      `TLSLog ${tlsLog}`,
+      "TLSProtocol TLSv1.2 TLSv1.3",
+      `TLSRSACertificateFile ${l.cert.dir}/cert.pem`,
+      `TLSRSACertificateKeyFile ${l.cert.dir}/key.pem`,
+      "TLSVerifyClient off",
+      "TLSRequired off",
       // No NoSessionReuseRequired: data connections must reuse the control
       // connection's TLS session (proftpd's default, and issue 5's point).
       l.tls === "implicit" ? "TLSOptions UseImplicitSSL" : "",
@@ -489,19 +585,33 @@ async function pureFtpdLaunch(l: Layout): Promise<Launch> {
   const hash = (await run("openssl", ["passwd", "-6", "-stdin"], FTP_PASSWORD)).trim();
   const passwd = path.join(l.etc, "pureftpd.passwd");
   const pdb = path.join(l.etc, "pureftpd.pdb");
-  await fsp.writeFile(passwd, `${FTP_USER}:${hash}:${l.ids.uid}:${l.ids.gid}::${l.home}/./::::::::::::\n`,
-    { mode: 0o600 });
+  await fsp.writeFile(passwd, `${FTP_USER}:${hash}:${l.ids.uid}:${l.ids.gid}::${l.home}/./::::::::::::\n`, { mode: 0o600 });
   await run(path.join(SERVERS_DIR, "pure-ftpd/usr/bin/pure-pw"), ["mkdb", pdb, "-f", passwd]);
   const args = [
-    "--bind", `127.0.0.1,${l.port}`, "--ipv4only",
-    "--login", `puredb:${pdb}`,
-    "--noanonymous", "--chrooteveryone", "--dontresolve",
-    "--passiveportrange", `${l.pasv[0]}:${l.pasv[1]}`,
-    "--minuid", "100", // our account is a system uid (< 1000)
-    "--maxclientsnumber", "64", "--maxclientsperip", "64",
-    "--syslogfacility", "none", "--altlog", `clf:${l.log}`,
-    "--pidfile", path.join(l.root, "pure-ftpd.pid"),
-    "--umask", "133:022",
+    "--bind",
+    `127.0.0.1,${l.port}`,
+    "--ipv4only",
+    "--login",
+    `puredb:${pdb}`,
+    "--noanonymous",
+    "--chrooteveryone",
+    "--dontresolve",
+    "--passiveportrange",
+    `${l.pasv[0]}:${l.pasv[1]}`,
+    "--minuid",
+    "100", // our account is a system uid (< 1000)
+    "--maxclientsnumber",
+    "64",
+    "--maxclientsperip",
+    "64",
+    "--syslogfacility",
+    "none",
+    "--altlog",
+    `clf:${l.log}`,
+    "--pidfile",
+    path.join(l.root, "pure-ftpd.pid"),
+    "--umask",
+    "133:022",
   ];
   if (l.tls === "explicit" && l.cert) {
     // 1 = TLS optional: the client chooses (AUTH TLS, PROT P/C).
@@ -539,13 +649,20 @@ server.max_cons_per_ip = 256
 server.serve_forever()
 `;
 
-async function pyftpdlibLaunch(l: Layout): Promise<Launch> {
-  if (l.tls === "implicit") throw new Error("pyftpdlib has no implicit FTPS");
+function pyftpdlibLaunch(l: Layout): Promise<Launch> {
+  if (l.tls === "implicit") return Promise.reject(new Error("pyftpdlib has no implicit FTPS"));
   const cfg = {
-    port: l.port, pasv: l.pasv, home: l.home, log: l.log, user: FTP_USER, password: FTP_PASSWORD,
-    tls: l.tls === "explicit", cert: l.cert ? `${l.cert.dir}/cert.pem` : "", key: l.cert ? `${l.cert.dir}/key.pem` : "",
+    port: l.port,
+    pasv: l.pasv,
+    home: l.home,
+    log: l.log,
+    user: FTP_USER,
+    password: FTP_PASSWORD,
+    tls: l.tls === "explicit",
+    cert: l.cert ? `${l.cert.dir}/cert.pem` : "",
+    key: l.cert ? `${l.cert.dir}/key.pem` : "",
   };
-  return { cmd: DEBIAN_PYTHON, args: ["-c", PYFTPDLIB_SERVER, JSON.stringify(cfg)], logFiles: [l.log] };
+  return Promise.resolve({ cmd: DEBIAN_PYTHON, args: ["-c", PYFTPDLIB_SERVER, JSON.stringify(cfg)], logFiles: [l.log] });
 }
 
 const LAUNCHERS: Record<ServerKind, (l: Layout) => Promise<Launch>> = {
@@ -572,7 +689,10 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
-    child.once("exit", () => { clearTimeout(timer); resolve(true); });
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
   });
 }
 
@@ -613,13 +733,18 @@ export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}
 
   // detached: its own process group (see killTree), and no tie to our tty.
   const child = spawn(launch.cmd, launch.args, {
-    cwd: root, detached: true, stdio: ["ignore", out, out], env: launch.env ?? process.env,
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: launch.env ?? process.env,
   });
   fs.closeSync(out);
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${kind}: spawn failed`);
   livePids.add(pid);
-  child.on("error", () => { /* reported through the start timeout below */ });
+  child.on("error", () => {
+    /* reported through the start timeout below */
+  });
 
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -658,8 +783,19 @@ export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}
   }
 
   return {
-    kind, version: serverVersion(kind), host: "127.0.0.1", port, user: FTP_USER, password: FTP_PASSWORD,
-    home, tls: mode, ca: cert?.cert, supportsMlsd: MLSD[kind], anonymous: ANONYMOUS[kind],
-    pasvPorts: pasv, logFiles, stop,
+    kind,
+    version: serverVersion(kind),
+    host: "127.0.0.1",
+    port,
+    user: FTP_USER,
+    password: FTP_PASSWORD,
+    home,
+    tls: mode,
+    ca: cert?.cert,
+    supportsMlsd: MLSD[kind],
+    anonymous: ANONYMOUS[kind],
+    pasvPorts: pasv,
+    logFiles,
+    stop,
   };
 }

@@ -42,14 +42,20 @@ describe("ftpcp (server-to-server copy)", () => {
 
   it("raises the target's refusal", async () => {
     to.handle("STOR", (s) => s.reply(553, "Could not create file."));
-    const error = await ftpcp(source, "/src.bin", target, "/x").then(() => undefined, (e: unknown) => e);
+    const error = await ftpcp(source, "/src.bin", target, "/x").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(FtpPermError);
     expect((error as FtpPermError).code).to.equal(553);
   });
 
   it("refuses a preliminary reply that is not 125/150", async () => {
     to.handle("STOR", (s) => s.reply(120, "Wait."));
-    const error = await ftpcp(source, "/src.bin", target, "/x").then(() => undefined, (e: unknown) => e);
+    const error = await ftpcp(source, "/src.bin", target, "/x").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(FtpProtoError);
   });
 });

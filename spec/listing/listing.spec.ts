@@ -111,7 +111,10 @@ describe("FTP.list and FTP.walk", () => {
   });
 
   it("does not hide a real MLSD failure behind LIST", async () => {
-    const error = await all(ftp.list("/missing")).then(() => undefined, (e: unknown) => e);
+    const error = await all(ftp.list("/missing")).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((error as { code?: unknown }).code).to.equal(550);
     expect(server.commands.some((c) => c.startsWith("LIST"))).to.equal(false);
   });
@@ -119,8 +122,12 @@ describe("FTP.list and FTP.walk", () => {
   it("walks a tree depth-first with full paths", async () => {
     const paths = (await all(ftp.walk("/data"))).map((item) => `${item.entry.type}:${item.path}`);
     expect(paths).to.have.members([
-      "dir:/data/2026", "file:/data/a.csv", "dir:/data/empty",
-      "file:/data/2026/jan.csv", "dir:/data/2026/feb", "file:/data/2026/feb/x.bin",
+      "dir:/data/2026",
+      "file:/data/a.csv",
+      "dir:/data/empty",
+      "file:/data/2026/jan.csv",
+      "dir:/data/2026/feb",
+      "file:/data/2026/feb/x.bin",
     ]);
     expect(paths.indexOf("file:/data/2026/feb/x.bin")).to.be.greaterThan(paths.indexOf("dir:/data/2026/feb"));
   });
@@ -130,15 +137,11 @@ describe("FTP.list and FTP.walk", () => {
     // plain directories, names with slashes, and one honest file.
     server.handle("MLSD", async (s) => {
       s.reply(150, "Here comes the directory listing.");
-      await s.sendData([
-        "type=dir; .",
-        "type=dir; ..",
-        "type=dir; ../../etc",
-        "type=file; a/b.txt",
-        "type=dir; ",
-        "type=file;size=2; ok.txt",
-        "",
-      ].join("\r\n"));
+      await s.sendData(
+        ["type=dir; .", "type=dir; ..", "type=dir; ../../etc", "type=file; a/b.txt", "type=dir; ", "type=file;size=2; ok.txt", ""].join(
+          "\r\n",
+        ),
+      );
       s.reply(226, "Directory send OK.");
     });
     const paths = (await all(ftp.walk("/data"))).map((item) => item.path);

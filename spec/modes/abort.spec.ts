@@ -183,11 +183,13 @@ for (const mode of ["passive", "active"] as const) {
       srv.handle("MLSD", async (s) => {
         s.reply(150, "Here comes the directory listing.");
         let i = 0;
-        await s.sendData(new Readable({
-          read() {
-            this.push(`type=file;size=${i};modify=20240101000000; file-${i++}.txt\r\n`);
-          },
-        }));
+        await s.sendData(
+          new Readable({
+            read() {
+              this.push(`type=file;size=${i};modify=20240101000000; file-${i++}.txt\r\n`);
+            },
+          }),
+        );
         s.reply(226, "Directory send OK.");
       });
       const ftp = await client();

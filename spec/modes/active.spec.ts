@@ -79,7 +79,9 @@ for (const mode of ["active", "passive"] as const) {
     it("storbinary in ftplib's form calls back per block and resolves to the 226", async () => {
       const ftp = await client();
       const sent: number[] = [];
-      const reply = await ftp.storbinary("STOR /pub/up.bin", Buffer.from("hello, server"), { callback: (block) => sent.push(block.length) });
+      const reply = await ftp.storbinary("STOR /pub/up.bin", Buffer.from("hello, server"), {
+        callback: (block) => sent.push(block.length),
+      });
       expect(reply).to.match(/^226 /);
       expect(sent.reduce((a, b) => a + b, 0)).to.equal(13);
       expect(srv.vfs.get("/pub/up.bin")?.toString()).to.equal("hello, server");
@@ -153,7 +155,7 @@ describe("active mode details", () => {
     const port = srv.commands.find((line) => line.startsWith("PORT "))!;
     const parts = port.slice(5).split(",").map(Number);
     expect(parts.slice(0, 4).join(".")).to.equal("127.0.0.1");
-    expect(parts[4]! * 256 + parts[5]!).to.be.within(1, 65535);
+    expect(parts[4] * 256 + parts[5]).to.be.within(1, 65535);
   });
 
   it("falls back to EPRT when PORT is refused with 500, and the transfer works", async () => {
@@ -220,13 +222,20 @@ describe("active mode details", () => {
     const srv = await harness.server({ files: FILES });
     let intruderClosed: Promise<boolean> | undefined;
     srv.once("RETR", async (s, arg) => {
-      const port = srv.commands.filter((line) => line.startsWith("PORT ")).pop()!.slice(5).split(",").map(Number);
+      const port = srv.commands
+        .filter((line) => line.startsWith("PORT "))
+        .pop()!
+        .slice(5)
+        .split(",")
+        .map(Number);
       // 127.0.0.2 is loopback too, but not the control connection's peer.
-      const intruder = net.connect({ host: "127.0.0.1", port: port[4]! * 256 + port[5]!, localAddress: "127.0.0.2" });
+      const intruder = net.connect({ host: "127.0.0.1", port: port[4] * 256 + port[5], localAddress: "127.0.0.2" });
       intruder.on("error", () => undefined);
       intruderClosed = new Promise((resolve) => {
         let got = false;
-        intruder.on("data", () => { got = true; });
+        intruder.on("data", () => {
+          got = true;
+        });
         intruder.on("close", () => resolve(got));
       });
       await new Promise((resolve) => intruder.once("connect", resolve));

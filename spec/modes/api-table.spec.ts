@@ -16,10 +16,44 @@ const read = (path: string): string => readFileSync(fileURLToPath(new URL(path, 
 
 /** The ftplib methods and functions of Python's documentation: each must be implemented (✅). */
 const DOCUMENTED = [
-  "FTP", "connect", "getwelcome", "login", "abort", "sendcmd", "voidcmd", "retrbinary", "retrlines", "set_pasv",
-  "set_debuglevel", "storbinary", "storlines", "transfercmd", "ntransfercmd", "mlsd", "nlst", "dir", "rename",
-  "delete", "cwd", "mkd", "pwd", "rmd", "size", "quit", "close", "FTP_TLS", "auth", "ccc", "prot_p", "prot_c",
-  "ssl_version", "error_reply", "error_temp", "error_perm", "error_proto", "all_errors",
+  "FTP",
+  "connect",
+  "getwelcome",
+  "login",
+  "abort",
+  "sendcmd",
+  "voidcmd",
+  "retrbinary",
+  "retrlines",
+  "set_pasv",
+  "set_debuglevel",
+  "storbinary",
+  "storlines",
+  "transfercmd",
+  "ntransfercmd",
+  "mlsd",
+  "nlst",
+  "dir",
+  "rename",
+  "delete",
+  "cwd",
+  "mkd",
+  "pwd",
+  "rmd",
+  "size",
+  "quit",
+  "close",
+  "FTP_TLS",
+  "auth",
+  "ccc",
+  "prot_p",
+  "prot_c",
+  "ssl_version",
+  "error_reply",
+  "error_temp",
+  "error_perm",
+  "error_proto",
+  "all_errors",
 ];
 
 interface Row {
@@ -38,10 +72,13 @@ function apiRows(): { section: string; rows: Row[] } {
   const rows: Row[] = [];
   for (const line of section.split("\n")) {
     if (!line.startsWith("|") || /^\|\s*(ftplib|---)/.test(line)) continue;
-    const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim());
+    const cells = line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((cell) => cell.trim());
     expect(cells, line).to.have.length(4);
-    const names = [...cells[0]!.matchAll(/`([^`]*)`/g)].map((match) => /[A-Za-z_]\w*/.exec(match[1]!.replace(/^with /, ""))?.[0] ?? "");
-    rows.push({ ftplib: names, ftpstream: cells[1]!, status: cells[2]! });
+    const names = [...cells[0].matchAll(/`([^`]*)`/g)].map((match) => /[A-Za-z_]\w*/.exec(match[1].replace(/^with /, ""))?.[0] ?? "");
+    rows.push({ ftplib: names, ftpstream: cells[1], status: cells[2] });
   }
   return { section, rows };
 }
@@ -54,27 +91,31 @@ function publicMembers(file: string, className: string): string[] {
     if (!ts.isClassDeclaration(node) || node.name?.text !== className) return;
     for (const member of node.members) {
       if (ts.isConstructorDeclaration(member) || !member.name || !ts.isIdentifier(member.name)) continue;
-      const modifiers = ts.canHaveModifiers(member) ? ts.getModifiers(member) ?? [] : [];
+      const modifiers = ts.canHaveModifiers(member) ? (ts.getModifiers(member) ?? []) : [];
       if (modifiers.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword || m.kind === ts.SyntaxKind.ProtectedKeyword)) continue;
       members.push(member.name.text);
     }
   });
-  expect(members, `${className} found in ${file}`).to.not.be.empty;
+  expect(members.length, `${className} found in ${file}`).to.be.above(0);
   return [...new Set(members)];
 }
 
 describe("README API table", () => {
   it("has a row for every public name of Python's ftplib FTP and FTP_TLS, and of the module", async () => {
-    const script = "import ftplib, json\n"
-      + "names = set(m for m in dir(ftplib.FTP) if not m.startswith('_'))\n"
-      + "names |= set(m for m in dir(ftplib.FTP_TLS) if not m.startswith('_'))\n"
-      + "names |= set(ftplib.__all__) | {'parse150', 'parse227', 'parse229', 'parse257', 'print_line', 'ftpcp', 'test'}\n"
-      + "print(json.dumps(sorted(names)))";
+    const script =
+      "import ftplib, json\n" +
+      "names = set(m for m in dir(ftplib.FTP) if not m.startswith('_'))\n" +
+      "names |= set(m for m in dir(ftplib.FTP_TLS) if not m.startswith('_'))\n" +
+      "names |= set(ftplib.__all__) | {'parse150', 'parse227', 'parse229', 'parse257', 'print_line', 'ftpcp', 'test'}\n" +
+      "print(json.dumps(sorted(names)))";
     const { stdout } = await promisify(execFile)("python3", ["-c", script]);
     const ftplibNames = JSON.parse(stdout) as string[];
     expect(ftplibNames).to.include.members(["ntransfercmd", "prot_p", "set_pasv"]);
     const covered = new Set(apiRows().rows.flatMap((row) => row.ftplib));
-    expect(ftplibNames.filter((name) => !covered.has(name)), "ftplib names with no row").to.deep.equal([]);
+    expect(
+      ftplibNames.filter((name) => !covered.has(name)),
+      "ftplib names with no row",
+    ).to.deep.equal([]);
   });
 
   it("marks every documented ftplib method implemented", () => {

@@ -185,7 +185,10 @@ describe("debug output", () => {
       await ftp.quit();
     `;
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let stderr = "";
       let stdout = "";
       child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -202,7 +205,10 @@ describe("debug output", () => {
   it("NODE_DEBUG=ftpstream prints every line to stderr through util.debuglog, PASS masked", async () => {
     const stderr = await childSession({ NODE_DEBUG: "ftpstream" }, "{}");
     const lines = stderr.split("\n").filter(Boolean);
-    expect(lines.every((line) => /^FTPSTREAM \d+: \*(cmd|put|get|resp)\* /.test(line)), stderr).to.equal(true);
+    expect(
+      lines.every((line) => /^FTPSTREAM \d+: \*(cmd|put|get|resp)\* /.test(line)),
+      stderr,
+    ).to.equal(true);
     expect(stderr).to.match(/^FTPSTREAM \d+: \*cmd\* 'USER alice'$/m);
     expect(stderr).to.match(/^FTPSTREAM \d+: \*put\* 'PASS \*{9}\\r\\n'$/m);
     expect(stderr).to.match(/^FTPSTREAM \d+: \*resp\* '257 "\/" is the current directory'$/m);

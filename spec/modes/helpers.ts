@@ -40,7 +40,7 @@ export class Harness {
 
 /** The verbs of the commands a fixture received, after `from`. */
 export function verbs(srv: FixtureServer, from = 0): string[] {
-  return srv.commands.slice(from).map((line) => line.split(" ", 1)[0]!.toUpperCase());
+  return srv.commands.slice(from).map((line) => line.split(" ", 1)[0].toUpperCase());
 }
 
 /** Commands after login (USER/PASS dropped), exactly as received. */

@@ -89,7 +89,7 @@ for (const mode of ["passive", "active"] as const) {
       expect(sent.slice(-2)).to.deep.equal(["REST 99990", "RETR /f.bin"]);
       // Like ftplib, ntransfercmd sends no TYPE: the caller chose it.
       expect(sent.some((line) => line.startsWith("TYPE"))).to.equal(false);
-      expect(sent[0]!.split(" ")[0]).to.equal(mode === "passive" ? "EPSV" : "PORT");
+      expect(sent[0].split(" ")[0]).to.equal(mode === "passive" ? "EPSV" : "PORT");
     });
 
     it("rejects with FtpReplyError (and FtpPermError) when the server refuses REST with 502, without sending the command", async () => {

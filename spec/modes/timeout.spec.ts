@@ -250,15 +250,22 @@ describe("timeouts", function () {
  * queue filled first so the kernel drops further SYNs instead of refusing them.
  */
 class HangingListener {
-  private constructor(private readonly child: ChildProcess, readonly port: number, private readonly fillers: net.Socket[]) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+    private readonly fillers: net.Socket[],
+  ) {}
 
   static async start(): Promise<HangingListener> {
-    const script = "import socket,sys\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()";
+    const script =
+      "import socket,sys\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()";
     const child = spawn("python3", ["-c", script], { stdio: ["pipe", "pipe", "inherit"] });
-    const port = Number(await new Promise<string>((resolve, reject) => {
-      child.stdout!.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
-      child.once("error", reject);
-    }));
+    const port = Number(
+      await new Promise<string>((resolve, reject) => {
+        child.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
+        child.once("error", reject);
+      }),
+    );
     const fillers: net.Socket[] = [];
     for (let i = 0; i < 3; i++) {
       const socket = net.connect({ host: "127.0.0.1", port });

@@ -25,14 +25,18 @@ describe("FtpPool", () => {
   it("runs tasks in parallel on at most `size` connections, reusing them", async () => {
     let running = 0;
     let peak = 0;
-    const results = await Promise.all(Array.from({ length: 9 }, (_, i) => pool.use(async (ftp) => {
-      running++;
-      peak = Math.max(peak, running);
-      const reply = await ftp.sendcmd("NOOP");
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      running--;
-      return `${i}:${reply.slice(0, 3)}`;
-    })));
+    const results = await Promise.all(
+      Array.from({ length: 9 }, (_, i) =>
+        pool.use(async (ftp) => {
+          running++;
+          peak = Math.max(peak, running);
+          const reply = await ftp.sendcmd("NOOP");
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          running--;
+          return `${i}:${reply.slice(0, 3)}`;
+        }),
+      ),
+    );
     expect(results).to.deep.equal(Array.from({ length: 9 }, (_, i) => `${i}:200`));
     expect(peak).to.equal(3);
     expect(server.commands.filter((c) => c === "USER user")).to.have.length(3);
@@ -59,7 +63,12 @@ describe("FtpPool", () => {
 
   it("rejects use() after close()", async () => {
     await pool.close();
-    const error = await pool.use((ftp) => ftp.pwd()).then(() => undefined, (e: unknown) => e);
+    const error = await pool
+      .use((ftp) => ftp.pwd())
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect((error as { code?: unknown }).code).to.equal("ERR_FTP_POOL_CLOSED");
   });
 });

@@ -11,12 +11,15 @@ const sha256 = (data: Buffer): string => createHash("sha256").update(data).diges
 
 async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  await pipeline(stream, new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
-    },
-  }));
+  await pipeline(
+    stream,
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk);
+        callback();
+      },
+    }),
+  );
   return Buffer.concat(chunks);
 }
 
@@ -36,7 +39,9 @@ describe("FTP_TLS against the fixture server", function () {
     server = undefined;
   });
 
-  async function explicitServer(extra: { minVersion?: "TLSv1.2" | "TLSv1.3"; maxVersion?: "TLSv1.2" | "TLSv1.3" } = {}): Promise<FixtureServer> {
+  async function explicitServer(
+    extra: { minVersion?: "TLSv1.2" | "TLSv1.3"; maxVersion?: "TLSv1.2" | "TLSv1.3" } = {},
+  ): Promise<FixtureServer> {
     server = await FixtureServer.start({
       tls: { key: cert.key, cert: cert.cert, requireSessionReuse: true, ...extra },
       files: { "/pub/big.bin": patternFile(3 * 1024 * 1024), "/pub/notes.txt": "one\ntwo\n" },
@@ -124,7 +129,10 @@ describe("FTP_TLS against the fixture server", function () {
     const srv = await explicitServer();
     ftp = new FTP_TLS({ timeout: 5000 });
     await ftp.connect(srv.host, srv.port);
-    const error = await ftp.login("user", "pass").then(() => undefined, (e: unknown) => e);
+    const error = await ftp.login("user", "pass").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(FtpConnectionError);
     expect((error as FtpConnectionError).code).to.equal("DEPTH_ZERO_SELF_SIGNED_CERT");
     expect((error as Error).message).to.match(/self.signed/);
@@ -146,7 +154,10 @@ describe("FTP_TLS against the fixture server", function () {
     const srv = await explicitServer();
     ftp = new FTP_TLS({ tls: { ca: cert.cert, servername: "elsewhere.example" }, timeout: 5000 });
     await ftp.connect(srv.host, srv.port);
-    const error = await ftp.auth().then(() => undefined, (e: unknown) => e);
+    const error = await ftp.auth().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(FtpConnectionError);
     expect((error as FtpConnectionError).code).to.equal("ERR_TLS_CERT_ALTNAME_INVALID");
   });
@@ -160,7 +171,10 @@ describe("FTP_TLS against the fixture server", function () {
       srv.handle("AUTH", answer);
       ftp = new FTP_TLS({ tls: { ca: cert.cert }, timeout: 2000 });
       await ftp.connect(srv.host, srv.port);
-      const error = await ftp.login("user", "secret").then(() => undefined, (e: unknown) => e);
+      const error = await ftp.login("user", "secret").then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).to.be.instanceOf(FtpError);
       // After a fake 234 the server sees the TLS ClientHello as lines; never USER or PASS.
       expect(srv.commands[0]).to.equal("AUTH TLS");
@@ -173,7 +187,10 @@ describe("FTP_TLS against the fixture server", function () {
     ftp = new FTP_TLS({ tls: { ca: cert.cert } });
     await ftp.connect(srv.host, srv.port);
     await ftp.auth();
-    const error = await ftp.auth().then(() => undefined, (e: unknown) => e);
+    const error = await ftp.auth().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(FtpError);
     expect((error as FtpError).code).to.equal("ERR_FTP_TLS_ACTIVE");
     expect(srv.commands.filter((c) => c === "AUTH TLS")).to.have.length(1);
@@ -201,7 +218,10 @@ describe("FTP_TLS against the fixture server", function () {
     ftp = new FTP_TLS({ tls: { ca: cert.cert } });
     await ftp.connect(srv.host, srv.port);
     await ftp.login("user", "pass", "", false);
-    const error = await ftp.ccc().then(() => undefined, (e: unknown) => e);
+    const error = await ftp.ccc().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((error as FtpError).code).to.equal("ERR_FTP_TLS_INACTIVE");
     expect(srv.commands).to.not.include("CCC");
   });
@@ -238,7 +258,10 @@ describe("FTP_TLS against the fixture server", function () {
     stream.on("end", () => {
       ended = true;
     });
-    const error = await collect(stream).then(() => undefined, (e: unknown) => e);
+    const error = await collect(stream).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(FtpTempError);
     expect((error as FtpTempError).code).to.equal(451);
     expect(ended).to.equal(false);

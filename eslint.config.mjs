@@ -1,0 +1,31 @@
+// ESLint flat config: typescript-eslint's type-checked rules over every
+// TypeScript tree. The type-aware rules (floating and misused promises above
+// all) are why this exists: a forgotten await in a stream path ends as an
+// unhandled rejection in a user's job, and tsc alone does not see it.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["build/", "dist/", "node_modules/", "coverage/", ".tmp/", "**/*.mjs", "**/*.py"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/switch-exhaustiveness-check": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+    },
+  },
+  {
+    // Specs hand async functions to APIs that take "a function returning a
+    // Promise" (queue tasks, fixture handlers, pool.use); an async body with
+    // no await is how a spec states a task that settles at once or whose
+    // throw must arrive as a rejection, which is the behaviour under test.
+    files: ["spec/**/*.ts"],
+    rules: { "@typescript-eslint/require-await": "off" },
+  },
+);

@@ -88,7 +88,7 @@ export class FtpClosedError extends FtpError {
   }
 }
 
-/** A transfer completed with fewer or more bytes than the server announced (only with `verifySize`). */
+/** A download ended with fewer or more bytes than the server announced (see `DownloadOptions.verifySize`). */
 export class FtpSizeMismatchError extends FtpError {
   constructor(
     readonly expected: number,

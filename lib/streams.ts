@@ -34,10 +34,18 @@ export interface DownloadOptions extends TransferStreamOptions {
   /** Byte offset to resume from (REST). */
   rest?: number | string;
   /**
-   * Error (FtpSizeMismatchError) instead of ending if the bytes received
-   * differ from the size the server announced. For a binary RETR this also
-   * sends SIZE before the command, used when the 150 reply has no size;
-   * REST is accounted for. With neither, there is nothing to check against.
+   * Whether a download whose byte count disagrees with the size the server
+   * announced errors (FtpSizeMismatchError) instead of ending.
+   * - Unset (the default): checked when the 150 reply announced a size and
+   *   no REST offset makes it ambiguous; costs no round trip.
+   * - `true`: also checked after REST (the 150 may give the whole file or
+   *   what is left: either fits), and a binary RETR sends SIZE before the
+   *   command, used when the 150 has no size.
+   * - `false`: never checked.
+   *
+   * In TYPE A (retrlines) the server announces the file's size as stored,
+   * and its ASCII form may be longer (LF sent as CRLF), so only fewer bytes
+   * than announced is an error there.
    */
   verifySize?: boolean;
 }
@@ -101,18 +109,20 @@ export class DownloadStream extends Readable {
   private transfer: DataTransfer | undefined;
   private cleanup: Promise<unknown> | undefined;
   private settle: () => void = () => undefined;
-  private readonly verifySize: boolean;
+  private readonly verifySize: boolean | undefined;
   /** Under verifySize: the answer to SIZE, for a 150 without a size. */
   private sizeFromCommand: number | null = null;
   /** The REST offset, so a file size can be compared with the bytes received. */
   private restOffset = 0;
+  /** TYPE A: the bytes sent are the file's ASCII form, not its stored size. */
+  private ascii = false;
   /** Set once the transfer has failed: nothing may end it well after that. */
   private failed = false;
   private readonly held = new HeldError(this);
 
   constructor(enqueue: Enqueue, settings: SessionSettings, start: TransferStart, options: DownloadOptions = {}) {
     super({ highWaterMark: options.highWaterMark ?? settings.highWaterMark });
-    this.verifySize = options.verifySize ?? false;
+    this.verifySize = options.verifySize;
     if (options.signal) addAbortSignal(options.signal, this);
     enqueue((session) => this.run(session, start)).catch((error: unknown) => this.fail(dataError(error)));
   }
@@ -167,7 +177,8 @@ export class DownloadStream extends Readable {
     let transfer: DataTransfer;
     try {
       this.restOffset = start.rest === undefined ? 0 : Number(start.rest);
-      if (this.verifySize && start.type === "I" && /^RETR /i.test(start.command)) {
+      this.ascii = start.type === "A";
+      if (this.verifySize === true && start.type === "I" && /^RETR /i.test(start.command)) {
         // Many servers put no size in the 150; ask SIZE first (in TYPE I,
         // where it counts the bytes RETR sends), so a short transfer that
         // ends in 226 is still caught.
@@ -214,13 +225,9 @@ export class DownloadStream extends Readable {
       if (this.destroyed || this.failed || transfer.aborted || hadError) return;
       transfer.finish().then((reply) => {
         if (this.destroyed || this.failed) return;
-        const expected = transfer.size ?? this.sizeFromCommand;
-        const received = this.meter.bytes;
-        // SIZE, and the 150 of vsftpd and the fixture, give the whole file;
-        // after REST some servers' 150 gives what is left: either fits.
-        const fits = received + this.restOffset === expected || (this.restOffset > 0 && transfer.size !== null && received === expected);
-        if (this.verifySize && expected !== null && !fits) {
-          fail(new FtpSizeMismatchError(expected, this.meter.bytes, reply.text));
+        const mismatch = this.sizeMismatch(transfer, reply.text);
+        if (mismatch) {
+          fail(mismatch);
           return;
         }
         this.response = reply.text;
@@ -229,6 +236,23 @@ export class DownloadStream extends Readable {
         this.settle();
       }, fail);
     });
+  }
+
+  /** The error a download that ended with `response` must end with instead, if its byte count disagrees with the announced size (see DownloadOptions.verifySize). */
+  private sizeMismatch(transfer: DataTransfer, response: string): FtpSizeMismatchError | undefined {
+    if (this.verifySize === false) return undefined;
+    // Unasked, only a 150's size with no REST is unambiguous.
+    if (this.verifySize === undefined && (transfer.size === null || this.restOffset > 0)) return undefined;
+    const expected = transfer.size ?? this.sizeFromCommand;
+    if (expected === null) return undefined;
+    const received = this.meter.bytes;
+    // SIZE, and the 150 of vsftpd and the fixture, give the whole file;
+    // after REST some servers' 150 gives what is left: either fits. In
+    // ASCII only the lower bound of those holds (the whole file's size).
+    const fits = this.ascii
+      ? received + this.restOffset >= expected
+      : received + this.restOffset === expected || (this.restOffset > 0 && transfer.size !== null && received === expected);
+    return fits ? undefined : new FtpSizeMismatchError(expected, received, response);
   }
 }
 

@@ -31,6 +31,16 @@ async function resetMidDownload(s: Session): Promise<void> {
   throw new Error("connection reset");
 }
 
+/** A RETR handler: 150 (no size), 32 KiB, 226 while the data connection is still open, then RST on it. */
+async function resetAfterFinalReply(s: Session): Promise<void> {
+  s.reply(150, "Opening BINARY mode data connection.");
+  const sock = await s.openData();
+  sock.write(Buffer.alloc(32 * 1024, 7));
+  s.reply(226, "Transfer complete.");
+  await s.sleep(50);
+  sock.resetAndDestroy();
+}
+
 /** Starts a 64 MiB upload (STOR f) from a pattern source, watched; the caller destroys the source when done. */
 function startBigUpload(ftp: FTP): { done: Promise<StreamRecord>; source: Readable } {
   const upload = ftp.storbinary("STOR f");
@@ -49,18 +59,26 @@ describe("faults: data connection", function () {
   for (const passive of [true, false]) {
     const mode = passive ? "passive" : "active";
 
-    it(`errors a download with FtpConnectionError when the data connection is reset mid-transfer (${mode}), and stays usable`, async () => {
-      fc = await FaultCase.start();
-      fc.srv.handle("RETR", resetMidDownload);
-      const ftp = fc.client({ passive });
-      await ftp.ready;
-      const done = watchStream(ftp.retrbinary("RETR f"));
-      const queued = later(ftp.pwd());
-      expectStreamError(await done, FtpConnectionError);
-      expect(await queued).to.equal("/");
-      expect(fc.srv.commands).to.include("ABOR");
-      await fc.finish(ftp, false);
-    });
+    const DOWNLOAD_RESETS = [
+      { when: "mid-transfer", handler: resetMidDownload, abortSent: true },
+      // No size in the 150, so only the reset can tell the download failed.
+      { when: "after the server's 226", handler: resetAfterFinalReply, abortSent: false },
+    ];
+    for (const { when, handler, abortSent } of DOWNLOAD_RESETS) {
+      it(`errors a download with FtpConnectionError when the data connection is reset ${when} (${mode}), and stays usable`, async () => {
+        fc = await FaultCase.start();
+        fc.srv.handle("RETR", handler);
+        const ftp = fc.client({ passive });
+        await ftp.ready;
+        const done = watchStream(ftp.retrbinary("RETR f"));
+        const queued = later(ftp.pwd());
+        expectStreamError(await done, FtpConnectionError);
+        expect(await queued).to.equal("/");
+        // After the 226 there is nothing to abort, unless the reset outran the 226.
+        if (abortSent) expect(fc.srv.commands).to.include("ABOR");
+        await fc.finish(ftp, false);
+      });
+    }
 
     it(`retrbinary into a Writable: a reset mid-transfer rejects with FtpConnectionError and destroys the Writable unfinished (${mode})`, async () => {
       fc = await FaultCase.start();

@@ -4,7 +4,7 @@
  * methods returning streams.
  */
 import type * as net from "node:net";
-import { finished, pipeline } from "node:stream/promises";
+import { finished } from "node:stream/promises";
 import { Readable, Writable } from "node:stream";
 import type * as tls from "node:tls";
 import "./dispose.js";
@@ -19,9 +19,12 @@ import { CommandQueue } from "./queue.js";
 import { DEFAULT_MAX_LINE } from "./reply.js";
 import { Session, SessionSettings } from "./session.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
-import { checkAborReply, dataError, DataTransfer, TransferStart } from "./transfer.js";
+import { RawTransfers } from "./raw.js";
+import { RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
+import { checkAborReply, TransferStart } from "./transfer.js";
+import { crlfLines, inBlocks, isUploadSource, sendAll, UploadSource } from "./upload-source.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
-import { entryFromFacts, ListEntry, parseListLine } from "./listing.js";
+import type { ListEntry } from "./listing.js";
 
 /** Options of {@link FTP}; all optional. */
 export interface FtpOptions {
@@ -81,9 +84,6 @@ export interface StorbinaryOptions extends UploadOptions {
   callback?: BlockCallback;
 }
 
-/** What an upload can read from: a Readable, an (async) iterable of chunks, a Buffer or a string. */
-export type UploadSource = Readable | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> | Uint8Array | string;
-
 /**
  * A text download as an object-mode stream of lines (line endings stripped).
  * Awaiting it (ftplib's `retrlines(cmd)` form) prints each line if nothing
@@ -134,15 +134,6 @@ export class LineStream extends LineSplitter implements PromiseLike<string> {
   }
 }
 
-/** A transfer started with ntransfercmd, waiting for the caller to finish with its socket. */
-interface RawTransfer {
-  transfer: DataTransfer;
-  /** Reads the final reply (once); the queue is held until it settles. */
-  complete(): Promise<string>;
-  /** Set once voidresp()/getresp() asked for the final reply. */
-  claimed: boolean;
-}
-
 const DEFAULT_TIMEOUT = 30_000;
 /**
  * Measured with `npm run bench` against vsftpd on loopback (bench/README.md):
@@ -172,16 +163,11 @@ export class FTP {
   protected session: Session | undefined;
   private sourceAddress: readonly [string, number] | undefined;
   private isClosed = false;
-  private raw: RawTransfer | undefined;
-  /**
-   * The final reply of a raw transfer that the socket's close read before
-   * anyone asked: ftplib code calls voidresp() after closing the socket,
-   * however much later, and must get that reply rather than wait for a new one.
-   * Dropped once another queued call runs.
-   */
-  private unclaimedRaw: Promise<string> | undefined;
-  /** The server answered MLSD with 500/502/504: list() uses LIST. */
-  private mlsdMissing = false;
+  private readonly raw = new RawTransfers();
+  private readonly listing = new RemoteListing({
+    mlsd: (path) => this.mlsd(path),
+    listLines: (path) => this.lines(path ? `LIST ${path}` : "LIST", {}) as AsyncIterable<string>,
+  });
 
   constructor(options: FtpOptions = {}) {
     this.settings = {
@@ -369,31 +355,20 @@ export class FTP {
    * transfer's final reply and frees the queue.
    */
   getresp(): Promise<string> {
-    const pending = this.rawOutcome();
+    const pending = this.raw.outcome();
     if (pending) return pending;
     return this.enqueue(async (session) => (await session.read()).text);
   }
 
   /** Like getresp, but anything other than 2xx rejects (ftplib's voidresp). */
   async voidresp(): Promise<string> {
-    const pending = this.rawOutcome();
+    const pending = this.raw.outcome();
     if (pending) return pending;
     return this.enqueue(async (session) => {
       const reply = await session.read();
       if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
       return reply.text;
     });
-  }
-
-  /** The final reply of the raw transfer (ntransfercmd) voidresp()/getresp() should return, if any. */
-  private rawOutcome(): Promise<string> | undefined {
-    if (this.raw) {
-      this.raw.claimed = true;
-      return this.raw.complete();
-    }
-    const unclaimed = this.unclaimedRaw;
-    this.unclaimedRaw = undefined;
-    return unclaimed;
   }
 
   /**
@@ -423,54 +398,7 @@ export class FTP {
     assertSafeArgument(cmd);
     assertRestOffset(rest);
     return new Promise((resolve, reject) => {
-      this.enqueue(async (session) => {
-        const transfer = await DataTransfer.open(session, { command: cmd, rest });
-        try {
-          // The caller gets a socket whose TLS is up (session reused or not, known).
-          await transfer.handshake;
-        } catch (error) {
-          await transfer.abort().catch(() => undefined);
-          throw dataError(error);
-        }
-        let outcome: Promise<string> | undefined;
-        let released: () => void = () => undefined;
-        const done = new Promise<void>((resolve) => {
-          released = resolve;
-        });
-        const raw: RawTransfer = {
-          transfer,
-          claimed: false,
-          complete: () => {
-            outcome ??= transfer
-              .finish()
-              .then((reply) => reply.text)
-              .finally(() => {
-                transfer.socket.destroy();
-                if (this.raw === raw) {
-                  this.raw = undefined;
-                  if (!raw.claimed) this.unclaimedRaw = outcome;
-                }
-                released();
-              });
-            return outcome;
-          },
-        };
-        this.raw = raw;
-        session.activeTransfer = transfer;
-        // The caller owns the socket: the queue is freed when it closes or
-        // when voidresp() reads the final reply, whichever comes first.
-        transfer.socket.once("close", () => {
-          raw.complete().catch(() => undefined);
-        });
-        resolve([transfer.socket, transfer.size]);
-        try {
-          await done;
-          // An abort() that raced the final reply may still be reading ABOR's.
-          await transfer.settledAbort();
-        } finally {
-          session.activeTransfer = undefined;
-        }
-      }).catch(reject);
+      this.enqueue((session) => this.raw.run(session, cmd, rest, resolve)).catch(reject);
     });
   }
 
@@ -590,27 +518,7 @@ export class FTP {
    * else LIST parsed as Unix or DOS lines. `.` and `..` are left out.
    */
   async *list(path = ""): AsyncGenerator<ListEntry> {
-    assertSafeArgument(path, "path");
-    if (!this.mlsdMissing) {
-      let yielded = false;
-      try {
-        for await (const [name, facts] of this.mlsd(path)) {
-          if (facts.type === "cdir" || facts.type === "pdir" || isSelfOrParent(name)) continue;
-          yielded = true;
-          yield entryFromFacts(name, facts);
-        }
-        return;
-      } catch (error) {
-        // 500/502/504: the server has no MLSD; anything else is a real failure.
-        const missing = error instanceof FtpPermError && [500, 502, 504].includes(error.code as number);
-        if (yielded || !missing) throw error;
-        this.mlsdMissing = true;
-      }
-    }
-    for await (const line of this.lines(path ? `LIST ${path}` : "LIST", {})) {
-      const entry = parseListLine(line as string);
-      if (entry && !isSelfOrParent(entry.name)) yield entry;
-    }
+    yield* this.listing.list(path);
   }
 
   /**
@@ -621,22 +529,8 @@ export class FTP {
    * a `/`) are skipped: from a faulty or hostile server they would walk in
    * circles or hand a mirror a path outside the tree.
    */
-  async *walk(path = "/", options: { maxDepth?: number } = {}): AsyncGenerator<{ path: string; entry: ListEntry }> {
-    const maxDepth = options.maxDepth ?? Infinity;
-    const pending: Array<{ dir: string; depth: number }> = [{ dir: path, depth: 1 }];
-    while (pending.length > 0) {
-      const { dir, depth } = pending.pop()!;
-      const entries: ListEntry[] = [];
-      for await (const entry of this.list(dir)) entries.push(entry);
-      const below: Array<{ dir: string; depth: number }> = [];
-      for (const entry of entries) {
-        if (!isPathSegment(entry.name)) continue;
-        const full = dir.endsWith("/") ? dir + entry.name : `${dir}/${entry.name}`;
-        yield { path: full, entry };
-        if (entry.type === "dir" && depth < maxDepth) below.push({ dir: full, depth: depth + 1 });
-      }
-      pending.push(...below.reverse());
-    }
+  async *walk(path = "/", options: WalkOptions = {}): AsyncGenerator<WalkEntry> {
+    yield* this.listing.walk(path, options);
   }
 
   /** Names in a directory (NLST with the given arguments). */
@@ -752,7 +646,7 @@ export class FTP {
     this.isClosed = true;
     const error = new FtpClosedError("the FTP client was closed");
     this.queue.fail(error);
-    this.raw?.transfer.socket.destroy();
+    this.raw.destroy();
     this.control?.close(error);
   }
 
@@ -773,8 +667,7 @@ export class FTP {
       // it ran (the queue starts tasks on a microtask): it must not run then,
       // or a connect() would open a connection nobody will ever close.
       if (this.isClosed) throw new FtpClosedError("the FTP client was closed");
-      // Another exchange on the connection: a raw transfer's reply is no longer voidresp()'s to return.
-      this.unclaimedRaw = undefined;
+      this.raw.forgetUnclaimed();
       if (options.connecting) return task(undefined as unknown as Session);
       const session = this.session;
       if (!session || !this.control) throw new FtpError("not connected: call connect() first", "ERR_FTP_NOT_CONNECTED");
@@ -815,80 +708,10 @@ async function consume<T>(stream: Readable, onItem: (item: T) => void): Promise<
   for await (const item of stream) onItem(item as T);
 }
 
-/** `.` or `..`: a listing's entry for the directory itself or its parent. */
-function isSelfOrParent(name: string): boolean {
-  return name === "." || name === "..";
-}
-
-/** A name that stays inside its directory when joined to it. */
-function isPathSegment(name: string): boolean {
-  return name !== "" && !isSelfOrParent(name) && !name.includes("/");
-}
-
 /** A Writable, from node:stream or any library that keeps its contract. */
 function isWritable(value: unknown): value is Writable {
   if (value instanceof Writable) return true;
   if (typeof value !== "object" || value === null) return false;
   const candidate = value as Partial<Writable>;
   return typeof candidate.write === "function" && typeof candidate.end === "function" && typeof candidate.on === "function";
-}
-
-function isUploadSource(value: unknown): value is UploadSource {
-  if (typeof value === "string" || value instanceof Uint8Array || value instanceof Readable) return true;
-  if (typeof value !== "object" || value === null) return false;
-  return Symbol.asyncIterator in value || Symbol.iterator in value;
-}
-
-/** Pipes `source` (reshaped first, if asked) into the upload and resolves to the final reply; the upload errors if the source does. */
-async function sendAll(
-  source: UploadSource,
-  upload: UploadStream,
-  reshape?: (chunks: AsyncIterable<Uint8Array | string>) => AsyncIterable<Buffer>,
-): Promise<string> {
-  const readable = typeof source === "string" || source instanceof Uint8Array ? Readable.from([source]) : source;
-  if (reshape) await pipeline(readable as Readable, reshape, upload);
-  else await pipeSettled(readable instanceof Readable ? readable : Readable.from(readable), upload);
-  return upload.response ?? "";
-}
-
-function asBuffer(chunk: Uint8Array | string): Buffer {
-  if (typeof chunk === "string") return Buffer.from(chunk);
-  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-}
-
-/** Cuts chunks into blocks of at most `blocksize` bytes. */
-async function* inBlocks(chunks: AsyncIterable<Uint8Array | string>, blocksize: number): AsyncGenerator<Buffer> {
-  for await (const chunk of chunks) {
-    const bytes = asBuffer(chunk);
-    for (let at = 0; at < bytes.length; at += blocksize) yield bytes.subarray(at, at + blocksize);
-  }
-}
-
-const CRLF = Buffer.from("\r\n");
-
-/**
- * ftplib's storlines, line by line: a line (up to and including LF) that
- * does not end in CRLF loses a trailing CR or LF and gains CRLF. A line
- * longer than `maxLine` is an error, as in ftplib, so a source without
- * line ends cannot make us buffer it whole.
- */
-async function* crlfLines(chunks: AsyncIterable<Uint8Array | string>, maxLine: number): AsyncGenerator<Buffer> {
-  let partial: Buffer = Buffer.alloc(0);
-  const line = (bytes: Buffer): Buffer => {
-    if (bytes.length > maxLine) throw new FtpError(`line longer than ${maxLine} bytes`, "ERR_FTP_LINE_TOO_LONG");
-    if (bytes.length >= 2 && bytes[bytes.length - 2] === 0x0d && bytes[bytes.length - 1] === 0x0a) return bytes;
-    const last = bytes[bytes.length - 1];
-    return Buffer.concat([last === 0x0d || last === 0x0a ? bytes.subarray(0, -1) : bytes, CRLF]);
-  };
-  for await (const chunk of chunks) {
-    const bytes = partial.length > 0 ? Buffer.concat([partial, asBuffer(chunk)]) : asBuffer(chunk);
-    let start = 0;
-    for (let lf = bytes.indexOf(0x0a); lf !== -1; lf = bytes.indexOf(0x0a, start)) {
-      yield line(bytes.subarray(start, lf + 1));
-      start = lf + 1;
-    }
-    partial = bytes.subarray(start);
-    if (partial.length > maxLine) line(partial);
-  }
-  if (partial.length > 0) yield line(partial);
 }

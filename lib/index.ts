@@ -3,15 +3,9 @@
  * semantics of Python's ftplib.
  */
 export { FTP, LineStream } from "./client.js";
-export type {
-  BlockCallback,
-  ConnectOptions,
-  FtpOptions,
-  LineCallback,
-  RetrbinaryOptions,
-  StorbinaryOptions,
-  UploadSource,
-} from "./client.js";
+export type { BlockCallback, ConnectOptions, FtpOptions, LineCallback, RetrbinaryOptions, StorbinaryOptions } from "./client.js";
+export type { UploadSource } from "./upload-source.js";
+export type { WalkEntry, WalkOptions } from "./remote-listing.js";
 export { DownloadStream, UploadStream } from "./streams.js";
 export type { DownloadOptions, TransferProgress, TransferStreamOptions, UploadOptions } from "./streams.js";
 export { LineSplitter } from "./lines.js";

@@ -76,6 +76,16 @@ export class ControlConnection {
    * drops such replies instead.
    */
   private awaitingFinal = 0;
+  /**
+   * Of the commands counted in awaitingFinal, the oldest ones whose reader
+   * took a 1xx and went (ftplib's sendcmd returns a 1xx): their final
+   * replies are still owed. getresp() may still read them; once another
+   * command is sent they are skipped (see skipping), so that command does
+   * not take an owed reply as its own.
+   */
+  private unclaimed = 0;
+  /** Final replies still to come that answer commands before the last one sent: dropped on arrival, with any 1xx before them. */
+  private skipping = 0;
   private waiter: Waiter | undefined;
   private failure: Error | undefined;
   private latestSession: Buffer | undefined;
@@ -241,6 +251,7 @@ export class ControlConnection {
   send(line: string): void {
     assertSafeArgument(line);
     this.assertOpen();
+    if (this.unclaimed > 0) this.skipUnclaimed();
     if (this.awaitingFinal === 0) this.dropUnsolicited();
     this.awaitingFinal++;
     if (TYPE_CHANGING.test(line)) this.knownType = undefined;
@@ -256,6 +267,16 @@ export class ControlConnection {
    */
   markInStep(): void {
     this.awaitingFinal = 0;
+    this.unclaimed = 0;
+    this.skipping = 0;
+  }
+
+  /**
+   * The reader of the oldest command still waiting took a 1xx and will not
+   * read the final reply it announced (see unclaimed).
+   */
+  leaveFinalUnread(): void {
+    if (this.unclaimed < this.awaitingFinal) this.unclaimed++;
   }
 
   /** Reads the next reply. `timeout` (ms, 0 = none) bounds the wait; expiry closes the connection. */
@@ -304,6 +325,7 @@ export class ControlConnection {
     // ftplib reads the control connection in text mode, so its `*get*`
     // lines end in \n whatever the server sent; show the same.
     for (const line of reply.lines) this.debug.get(line + "\n");
+    if (this.skipping > 0 && this.skipped(reply)) return;
     this.debug.response(reply.text);
     const waiter = this.waiter;
     if (waiter) {
@@ -317,8 +339,41 @@ export class ControlConnection {
 
   /** Counts a reply as read: a final one answers the oldest command still waiting. */
   private taken(reply: Reply): Reply {
-    if (reply.code >= 200 && this.awaitingFinal > 0) this.awaitingFinal--;
+    if (reply.code >= 200 && this.awaitingFinal > 0) {
+      this.awaitingFinal--;
+      // getresp() read an owed final reply after all.
+      if (this.unclaimed > 0) this.unclaimed--;
+    }
     return reply;
+  }
+
+  /** A command is going out: the owed final replies (see unclaimed) are skipped, those already here at once. */
+  private skipUnclaimed(): void {
+    this.skipping += this.unclaimed;
+    this.unclaimed = 0;
+    while (this.skipping > 0 && this.buffered.length > 0) {
+      if (!this.skipped(this.buffered[0])) break;
+      this.buffered.shift();
+    }
+  }
+
+  /**
+   * Drops `reply` if it answers a command whose reader is gone (skipping >
+   * 0): a 1xx, or the final reply, which ends the skip for that command.
+   * A 421 is never dropped: the server is closing, and the next command
+   * should fail with it, as ftplib's would.
+   */
+  private skipped(reply: Reply): boolean {
+    if (reply.code === 421) {
+      this.skipping--;
+      return false;
+    }
+    this.debug.unsolicited(reply.text);
+    if (reply.code >= 200) {
+      this.skipping--;
+      this.awaitingFinal--;
+    }
+    return true;
   }
 
   /**

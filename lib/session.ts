@@ -49,7 +49,10 @@ export class Session {
   /** ftplib's sendcmd, for use inside a queue task. */
   async command(line: string): Promise<Reply> {
     this.control.send(line);
-    return this.read();
+    const reply = await this.read();
+    // ftplib's sendcmd returns a 1xx; the final reply it announces is still owed.
+    if (reply.code < 200) this.control.leaveFinalUnread();
+    return reply;
   }
 
   /**

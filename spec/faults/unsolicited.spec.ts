@@ -3,12 +3,14 @@
  * a command's own, a second 226 after a transfer. ftplib would take such a
  * reply as the next command's and stay one reply behind from then on;
  * ftpstream drops it before sending the next command — except a 421, which
- * the next command fails with, as ftplib's would.
+ * the next command fails with, as ftplib's would. Likewise the final reply
+ * still owed after sendcmd returned a 1xx (as ftplib's does): getresp() may
+ * read it, the next command skips it.
  */
 import { Readable } from "node:stream";
 import { expect } from "chai";
-import { FtpTempError } from "../../lib/index.js";
-import { patternBytes } from "../../fixtures/server.js";
+import { FtpReplyError, FtpTempError } from "../../lib/index.js";
+import { patternBytes, type Session } from "../../fixtures/server.js";
 import { commandsAfterLogin, rejectionOf, useFixtures } from "../core/helpers.js";
 
 describe("faults: unsolicited replies", function () {
@@ -98,6 +100,48 @@ describe("faults: unsolicited replies", function () {
     }
     expect(await ftp.pwd()).to.equal("/");
     expect(commandsAfterLogin(srv).filter((line) => line !== "EPSV")).to.deep.equal(["TYPE I", "RETR /endless.bin", "ABOR", "NOOP", "PWD"]);
+  });
+
+  // Issue 12, case 3: a plain command answered with a 1xx, its final reply after.
+  const PRELIMINARY_THEN_FINAL = [
+    {
+      when: "the 200 arrives after the next command was sent",
+      noop: async (s: Session) => {
+        s.reply(150, "wait");
+        // The fixture answers the PWD sent meanwhile only after this handler.
+        await s.sleep(50);
+        s.reply(200, "done");
+      },
+    },
+    { when: "both arrive at once", noop: (s: Session) => s.send("150 wait\r\n200 done\r\n") },
+    { when: "a second 1xx comes before the 200", noop: (s: Session) => s.send("150 wait\r\n150 still waiting\r\n200 done\r\n") },
+  ];
+  for (const { when, noop } of PRELIMINARY_THEN_FINAL) {
+    it(`sendcmd answered 150 then 200 returns the 150, and the next commands get their own replies (${when})`, async function () {
+      const srv = await fixtures.server();
+      srv.once("NOOP", noop);
+      const ftp = await fixtures.client(srv);
+      expect(await ftp.sendcmd("NOOP")).to.equal("150 wait");
+      expect(await ftp.pwd()).to.equal("/");
+      expect(await ftp.sendcmd("SYST")).to.match(/^215/);
+    });
+  }
+
+  it("voidcmd answered 150 then 200 rejects with FtpReplyError, and the next command gets its own reply", async function () {
+    const srv = await fixtures.server();
+    srv.once("NOOP", (s) => s.send("150 wait\r\n200 done\r\n"));
+    const ftp = await fixtures.client(srv);
+    expect(await rejectionOf(ftp.voidcmd("NOOP"))).to.be.instanceOf(FtpReplyError);
+    expect(await ftp.pwd()).to.equal("/");
+  });
+
+  it("getresp after sendcmd's 150 reads the owed 200 (as ftplib), and the next command gets its own reply", async function () {
+    const srv = await fixtures.server();
+    srv.once("NOOP", (s) => s.send("150 wait\r\n200 done\r\n"));
+    const ftp = await fixtures.client(srv);
+    expect(await ftp.sendcmd("NOOP")).to.equal("150 wait");
+    expect(await ftp.getresp()).to.equal("200 done");
+    expect(await ftp.pwd()).to.equal("/");
   });
 
   it("keeps an unsolicited 421: the next command fails with it as FtpTempError", async function () {

@@ -88,14 +88,21 @@ export class FtpClosedError extends FtpError {
   }
 }
 
-/** A download ended with fewer or more bytes than the server announced (see `DownloadOptions.verifySize`). */
+/**
+ * A transfer completed with fewer or more bytes than it should have. A
+ * download (see `DownloadOptions.verifySize`): `expected` is the size the
+ * server announced, `received` the bytes that came. An upload (only with
+ * `UploadOptions.verifySize`): `expected` is the size the file should have
+ * after it, `received` the size SIZE gave.
+ */
 export class FtpSizeMismatchError extends FtpError {
   constructor(
     readonly expected: number,
     readonly received: number,
     response: string,
+    message = `transfer ended after ${received} bytes but the server announced ${expected}`,
   ) {
-    super(`transfer ended after ${received} bytes but the server announced ${expected}`, "ERR_FTP_SIZE_MISMATCH", response);
+    super(message, "ERR_FTP_SIZE_MISMATCH", response);
   }
 }
 

@@ -53,6 +53,15 @@ export interface DownloadOptions extends TransferStreamOptions {
 export interface UploadOptions extends TransferStreamOptions {
   /** Byte offset to resume at (REST). */
   rest?: number | string;
+  /**
+   * After the server's 226, ask SIZE and error (FtpSizeMismatchError)
+   * instead of finishing if the file on the server is not the size it
+   * should be: REST offset plus the bytes sent for STOR, its size before
+   * (SIZE, asked first) plus the bytes sent for APPE. Binary uploads
+   * (storbinary) only: a text upload's stored size depends on the server's
+   * line endings. A refused SIZE leaves nothing to check against.
+   */
+  verifySize?: boolean;
 }
 
 const PROGRESS_INTERVAL_MS = 200;
@@ -297,9 +306,13 @@ export class UploadStream extends Writable {
   private readonly held = new HeldError(this);
   private readonly encoder: UploadEncoder | undefined;
   private readonly onChunk: ((chunk: Buffer) => void) | undefined;
+  /** Under verifySize: the file to ask SIZE of after the 226, and the bytes it held before ours. */
+  private sizeCheck: { session: Session; path: string; base: number } | undefined;
+  private readonly verifySize: boolean;
 
   constructor(enqueue: Enqueue, settings: SessionSettings, start: TransferStart, options: UploadStreamOptions = {}) {
     super({ highWaterMark: options.highWaterMark ?? settings.highWaterMark, decodeStrings: true });
+    this.verifySize = options.verifySize ?? false;
     this.encoder = options.encoder;
     this.onChunk = options.onChunk;
     this.opened = new Promise((resolve) => {
@@ -351,15 +364,16 @@ export class UploadStream extends Writable {
       const socket = transfer.socket;
       const onClose = (hadError: boolean): void => {
         if (hadError || this.destroyed || this.failed || transfer.aborted) return;
-        transfer.finish().then(
-          (reply) => {
+        transfer
+          .finish()
+          .then(async (reply) => {
+            await this.checkSize(reply.text);
             this.response = reply.text;
             this.meter.finish();
             this.settle();
             callback();
-          },
-          (error: unknown) => callback(dataError(error)),
-        );
+          })
+          .catch((error: unknown) => callback(dataError(error)));
       };
       if (socket.closed) {
         // The server closed the data connection before end() (and may have
@@ -402,6 +416,22 @@ export class UploadStream extends Writable {
     if (!this.held.fail(error)) this.release(null);
   }
 
+  /** Under verifySize, after the 226: rejects with FtpSizeMismatchError unless SIZE gives the size the file should have. */
+  private async checkSize(response: string): Promise<void> {
+    if (!this.sizeCheck) return;
+    const { session, path, base } = this.sizeCheck;
+    const stored = await askSize(session, path);
+    const expected = base + this.meter.bytes;
+    if (stored !== null && stored !== expected) {
+      throw new FtpSizeMismatchError(
+        expected,
+        stored,
+        response,
+        `upload sent ${this.meter.bytes} bytes but SIZE gives ${stored}, not ${expected}`,
+      );
+    }
+  }
+
   private send(chunk: Buffer, callback: (error?: Error | null) => void): void {
     const socket = this.transfer!.socket;
     const bytes = this.encoder ? this.encoder.convert(chunk) : chunk;
@@ -427,6 +457,13 @@ export class UploadStream extends Writable {
     }
     let transfer: DataTransfer;
     try {
+      const verb = /^(STOR|APPE) /i.exec(start.command)?.[1].toUpperCase();
+      if (this.verifySize && start.type === "I" && verb) {
+        const path = start.command.slice(5);
+        // APPE adds to what is there: learn how much first (none when SIZE says 550).
+        const base = verb === "APPE" ? ((await askSize(session, path)) ?? 0) : Number(start.rest ?? 0);
+        this.sizeCheck = { session, path, base };
+      }
       transfer = await DataTransfer.open(session, start);
     } catch (error) {
       this.markOpened(undefined);

@@ -161,7 +161,7 @@ async function list(url: FtpUrl, options: CliOptions): Promise<void> {
       }
     } catch (error) {
       // Servers without MLSD answer 500/502; fall back to LIST.
-      if (!(error instanceof FtpError) || (error.code !== 500 && error.code !== 502)) throw error;
+      if (!(error instanceof FtpError) || (error.replyCode !== 500 && error.replyCode !== 502)) throw error;
       await ftp.dir(...(url.path ? [url.path] : []), (line: string) => process.stdout.write(line + "\n"));
     }
     await ftp.quit();

@@ -584,7 +584,7 @@ export class FTP {
         try {
           return (await session.voidCommand("CDUP")).text;
         } catch (error) {
-          if (!(error instanceof FtpPermError) || error.code !== 500) throw error;
+          if (!(error instanceof FtpPermError) || error.replyCode !== 500) throw error;
         }
       } else if (dirname === "") {
         dirname = ".";

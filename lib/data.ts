@@ -249,7 +249,7 @@ async function announcePort(session: Session, host: string, family: 4 | 6, port:
       return;
     } catch (error) {
       // A server that does not know PORT (500) or refuses its form (501) may still take EPRT.
-      if (!(error instanceof FtpPermError) || (error.code !== 500 && error.code !== 501)) throw error;
+      if (!(error instanceof FtpPermError) || (error.replyCode !== 500 && error.replyCode !== 501)) throw error;
     }
   }
   await session.voidCommand(`EPRT ${formatEprt(host, port, family)}`);

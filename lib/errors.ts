@@ -1,75 +1,118 @@
 /**
- * ftplib's error taxonomy as classes. Branch on `instanceof` or on `code`:
- * a number when the server's reply is known (550), a stable string otherwise.
+ * ftplib's error taxonomy as classes. Branch on `instanceof` or on `code`,
+ * a stable string (`"ERR_FTP_PERM"`, `"ERR_FTP_TIMEOUT"`, ...); the server's
+ * reply number, when there was a reply, is in `replyCode`.
+ *
+ * `instanceof` holds across copies of the library: an app may load the ESM
+ * build through `import` and the CommonJS build through `require` (two
+ * dependencies, one each), and an error made by one must still match the
+ * classes of the other. As undici does, each class stamps its prototype with
+ * a brand from the global symbol registry (`Symbol.for("ftpstream.<Class>")`,
+ * the same symbol in every copy) and `instanceof` looks for the brand instead
+ * of one particular prototype object. Subclasses inherit their parents'
+ * brands through the prototype chain, so `FtpPermError` still is an `FtpError`.
  */
+
+/** The static that names each class's brand; set once per class by {@link brand}. */
+const kBrand = Symbol("ftpstream.brand");
+
+type Branded = { [kBrand]?: symbol };
+
+/** Stamps `cls.prototype` with `Symbol.for("ftpstream.<name>")` and records it as the class's brand. */
+function brand(cls: abstract new (...args: never[]) => FtpError, name: string): void {
+  const symbol = Symbol.for(`ftpstream.${name}`);
+  Object.defineProperty(cls.prototype, symbol, { value: true });
+  Object.defineProperty(cls, kBrand, { value: symbol });
+}
+
+/** The number at the start of a reply (`550` for `"550 No such file."`), or null when there is none. */
+function replyNumber(response: string): number | null {
+  return /^\d{3}/.test(response) ? Number(response.slice(0, 3)) : null;
+}
 
 /** Base class of every error ftpstream raises. */
 export class FtpError extends Error {
-  /** The reply code (e.g. 550) when a reply is known, else a stable string such as `"ERR_FTP_TIMEOUT"`. */
-  readonly code: number | string;
+  /**
+   * A stable string saying what went wrong: `"ERR_FTP_PERM"` (5xx),
+   * `"ERR_FTP_TEMP"` (4xx), `"ERR_FTP_REPLY"`, `"ERR_FTP_PROTO"`,
+   * `"ERR_FTP_TIMEOUT"`, `"ERR_FTP_CLOSED"`, `"ERR_FTP_SIZE_MISMATCH"`, ...;
+   * for {@link FtpConnectionError} the socket's own code (`"ECONNRESET"`).
+   */
+  readonly code: string;
+  /** The number of the server's reply in {@link response} (e.g. 550), or null when there was no reply. */
+  readonly replyCode: number | null;
   /** The server's full reply text (lines joined by `\n`), or `""` when there was no reply. */
   readonly response: string;
 
-  constructor(message: string, code: number | string, response = "", options?: { cause?: unknown }) {
+  constructor(message: string, code: string, response = "", options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+    this.replyCode = replyNumber(response);
     this.response = response;
   }
-}
 
-function replyCode(response: string): number | string {
-  const code = Number.parseInt(response.slice(0, 3), 10);
-  return Number.isNaN(code) ? "ERR_FTP_PROTOCOL" : code;
+  // One check for every class: does `value` carry this class's brand? A
+  // subclass defined outside this module has no brand of its own and gets
+  // the ordinary prototype check.
+  static override [Symbol.hasInstance](this: Branded & (abstract new (...args: never[]) => unknown), value: unknown): boolean {
+    const own = Object.prototype.hasOwnProperty.call(this, kBrand) ? this[kBrand] : undefined;
+    if (own === undefined) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return (typeof value === "object" || typeof value === "function") && value !== null && own in value;
+  }
 }
-
-/** Marks errors that are also "an unexpected reply" while being a 4xx/5xx (see {@link FtpReplyError}). */
-const unexpectedReply = Symbol("ftpstream.unexpectedReply");
+brand(FtpError, "FtpError");
 
 /** A reply the operation did not expect (ftplib's `error_reply`), e.g. a 2xx where a 3xx was needed. */
 export class FtpReplyError extends FtpError {
+  declare readonly code: "ERR_FTP_REPLY" | "ERR_FTP_TEMP" | "ERR_FTP_PERM";
   constructor(response: string) {
-    super(response, replyCode(response), response);
-  }
-
-  // A refused REST is both a 4xx/5xx (FtpTempError/FtpPermError, as ftplib
-  // raises it) and "the server would not do what the transfer needed"; code
-  // written either way should catch it, so such errors answer to both classes.
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
-    return this === FtpReplyError && typeof value === "object" && value !== null && unexpectedReply in value;
+    super(response, "ERR_FTP_REPLY", response);
   }
 }
+brand(FtpReplyError, "FtpReplyError");
 
 /** A 4xx reply: transient failure (ftplib's `error_temp`). */
 export class FtpTempError extends FtpError {
+  declare readonly code: "ERR_FTP_TEMP";
   constructor(response: string) {
-    super(response, replyCode(response), response);
+    super(response, "ERR_FTP_TEMP", response);
   }
 }
+brand(FtpTempError, "FtpTempError");
 
 /** A 5xx reply: permanent failure (ftplib's `error_perm`). */
 export class FtpPermError extends FtpError {
+  declare readonly code: "ERR_FTP_PERM";
   constructor(response: string) {
-    super(response, replyCode(response), response);
+    super(response, "ERR_FTP_PERM", response);
   }
 }
+brand(FtpPermError, "FtpPermError");
 
 /** Bytes from the server that are not a valid reply (ftplib's `error_proto`). */
 export class FtpProtoError extends FtpError {
+  declare readonly code: "ERR_FTP_PROTO";
   constructor(message: string, response = "") {
-    super(message, response ? replyCode(response) : "ERR_FTP_PROTOCOL", response);
+    super(message, "ERR_FTP_PROTO", response);
   }
 }
+brand(FtpProtoError, "FtpProtoError");
 
 /** A connect, reply or data-connection wait ran past the configured `timeout`; the client is closed. */
 export class FtpTimeoutError extends FtpError {
+  declare readonly code: "ERR_FTP_TIMEOUT";
   constructor(message: string) {
     super(message, "ERR_FTP_TIMEOUT");
   }
 }
+brand(FtpTimeoutError, "FtpTimeoutError");
 
-/** The control or data connection failed at the socket level; `cause` holds the socket's error. */
+/**
+ * The control or data connection failed at the socket level; `cause` holds
+ * the socket's error and `code` its code (`"ECONNRESET"`, `"ECONNREFUSED"`,
+ * ...), or `"ERR_FTP_CONNECTION"` when it had none.
+ */
 export class FtpConnectionError extends FtpError {
   constructor(message: string, cause?: unknown) {
     const code =
@@ -80,13 +123,16 @@ export class FtpConnectionError extends FtpError {
     super(message + detail, code, "", { cause });
   }
 }
+brand(FtpConnectionError, "FtpConnectionError");
 
 /** The client was closed (by `close()`, `quit()`, a timeout or a dropped connection) and cannot be used. */
 export class FtpClosedError extends FtpError {
+  declare readonly code: "ERR_FTP_CLOSED";
   constructor(message = "the FTP client is closed", cause?: unknown) {
     super(message, "ERR_FTP_CLOSED", "", { cause });
   }
 }
+brand(FtpClosedError, "FtpClosedError");
 
 /**
  * A transfer completed with fewer or more bytes than it should have. A
@@ -96,6 +142,7 @@ export class FtpClosedError extends FtpError {
  * after it, `received` the size SIZE gave.
  */
 export class FtpSizeMismatchError extends FtpError {
+  declare readonly code: "ERR_FTP_SIZE_MISMATCH";
   constructor(
     readonly expected: number,
     readonly received: number,
@@ -105,6 +152,7 @@ export class FtpSizeMismatchError extends FtpError {
     super(message, "ERR_FTP_SIZE_MISMATCH", response);
   }
 }
+brand(FtpSizeMismatchError, "FtpSizeMismatchError");
 
 /** Raises the ftplib error class for a reply: 4xx → FtpTempError, 5xx → FtpPermError, non-1-5 → FtpProtoError. */
 export function errorForReply(response: string): FtpError {
@@ -122,9 +170,15 @@ export function errorForReply(response: string): FtpError {
   }
 }
 
-/** A 4xx/5xx reply error that also answers `instanceof FtpReplyError` (a refused REST). */
+/**
+ * A 4xx/5xx reply error that also answers `instanceof FtpReplyError` (a
+ * refused REST). It is both a 4xx/5xx (FtpTempError/FtpPermError, as ftplib
+ * raises it) and "the server would not do what the transfer needed"; code
+ * written either way should catch it, so the error carries FtpReplyError's
+ * brand as well as its own class's.
+ */
 export function unexpectedFailure(response: string): FtpError {
   const error = errorForReply(response);
-  Object.defineProperty(error, unexpectedReply, { value: true });
+  Object.defineProperty(error, Symbol.for("ftpstream.FtpReplyError"), { value: true });
   return error;
 }

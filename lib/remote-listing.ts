@@ -46,7 +46,7 @@ export class RemoteListing {
         return;
       } catch (error) {
         // 500/502/504: the server has no MLSD; anything else is a real failure.
-        const missing = error instanceof FtpPermError && [500, 502, 504].includes(error.code as number);
+        const missing = error instanceof FtpPermError && [500, 502, 504].includes(error.replyCode ?? 0);
         if (yielded || !missing) throw error;
         this.mlsdMissing = true;
       }

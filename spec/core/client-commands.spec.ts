@@ -53,7 +53,7 @@ describe("FTP commands", function () {
       const ftp = new FTP({ timeout: 5000 });
       const error = await rejectionOf(ftp.connect(srv.host, srv.port));
       expect(error).to.be.instanceOf(FtpTempError);
-      expect(error).to.include({ code: 421, response: "421 Too many users, try later." });
+      expect(error).to.include({ code: "ERR_FTP_TEMP", replyCode: 421, response: "421 Too many users, try later." });
       expect(ftp.closed).to.equal(true);
       ftp.close();
     });
@@ -127,7 +127,7 @@ describe("FTP commands", function () {
       const ftp = await fixtures.client(srv, { login: false });
       const error = await rejectionOf(ftp.login("user", "wrong"));
       expect(error).to.be.instanceOf(FtpPermError);
-      expect(error).to.include({ code: 530, response: "530 Login incorrect." });
+      expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 530, response: "530 Login incorrect." });
       expect(await ftp.login("user", "pass")).to.equal("230 Login successful.");
     });
 
@@ -137,7 +137,7 @@ describe("FTP commands", function () {
       const ftp = await fixtures.client(srv, { login: false });
       const error = await rejectionOf(ftp.login("user", "pass", "x"));
       expect(error).to.be.instanceOf(FtpReplyError);
-      expect(error).to.include({ code: 332, response: "332 Still need an account." });
+      expect(error).to.include({ code: "ERR_FTP_REPLY", replyCode: 332, response: "332 Still need an account." });
     });
   });
 
@@ -157,10 +157,10 @@ describe("FTP commands", function () {
       const ftp = await fixtures.client(srv);
       const temp = await rejectionOf(ftp.sendcmd("NOOP"));
       expect(temp).to.be.instanceOf(FtpTempError);
-      expect(temp).to.include({ code: 421, response: "421 Busy." });
+      expect(temp).to.include({ code: "ERR_FTP_TEMP", replyCode: 421, response: "421 Busy." });
       const perm = await rejectionOf(ftp.sendcmd("XYZZY"));
       expect(perm).to.be.instanceOf(FtpPermError);
-      expect(perm).to.include({ code: 500, response: "500 Unknown command." });
+      expect(perm).to.include({ code: "ERR_FTP_PERM", replyCode: 500, response: "500 Unknown command." });
       expect(await ftp.sendcmd("NOOP")).to.equal("200 NOOP ok.");
     });
 
@@ -170,7 +170,7 @@ describe("FTP commands", function () {
       expect(await ftp.voidcmd("NOOP")).to.equal("200 NOOP ok.");
       const reply = await rejectionOf(ftp.voidcmd("RNFR /a.txt"));
       expect(reply).to.be.instanceOf(FtpReplyError);
-      expect(reply).to.include({ code: 350, response: "350 Ready for RNTO." });
+      expect(reply).to.include({ code: "ERR_FTP_REPLY", replyCode: 350, response: "350 Ready for RNTO." });
       expect(await rejectionOf(ftp.voidcmd("DELE /missing"))).to.be.instanceOf(FtpPermError);
     });
   });
@@ -191,7 +191,7 @@ describe("FTP commands", function () {
       const ftp = await fixtures.client(srv);
       const error = await rejectionOf(ftp.rename("/old.txt", "/new.txt"));
       expect(error).to.be.instanceOf(FtpReplyError);
-      expect(error).to.include({ code: 250 });
+      expect(error).to.include({ code: "ERR_FTP_REPLY", replyCode: 250 });
       expect(commandsAfterLogin(srv)).to.deep.equal(["RNFR /old.txt"]);
     });
 
@@ -200,7 +200,7 @@ describe("FTP commands", function () {
       const ftp = await fixtures.client(srv);
       const error = await rejectionOf(ftp.rename("/missing", "/new"));
       expect(error).to.be.instanceOf(FtpPermError);
-      expect(error).to.include({ code: 550 });
+      expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 550 });
       expect(commandsAfterLogin(srv)).to.deep.equal(["RNFR /missing"]);
     });
   });
@@ -225,7 +225,7 @@ describe("FTP commands", function () {
       const ftp = await fixtures.client(srv);
       const perm = await rejectionOf(ftp.delete("/missing"));
       expect(perm).to.be.instanceOf(FtpPermError);
-      expect(perm).to.include({ code: 550, response: "550 Delete operation failed." });
+      expect(perm).to.include({ code: "ERR_FTP_PERM", replyCode: 550, response: "550 Delete operation failed." });
       srv.once("DELE", (s) => s.reply(450, "File busy."));
       expect(await rejectionOf(ftp.delete("/busy"))).to.be.instanceOf(FtpTempError);
     });
@@ -241,7 +241,7 @@ describe("FTP commands", function () {
         const ftp = await fixtures.client(srv);
         const error = await rejectionOf(ftp.delete("/a.txt"));
         expect(error).to.be.instanceOf(FtpReplyError);
-        expect(error).to.include({ code, response: `${code} ${text}` });
+        expect(error).to.include({ code: "ERR_FTP_REPLY", replyCode: code, response: `${code} ${text}` });
       });
     }
   });
@@ -280,7 +280,7 @@ describe("FTP commands", function () {
       const ftp = await fixtures.client(srv);
       const error = await rejectionOf(ftp.cwd(".."));
       expect(error).to.be.instanceOf(FtpPermError);
-      expect(error).to.include({ code: 550 });
+      expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 550 });
       expect(commandsAfterLogin(srv)).to.deep.equal(["CDUP"]);
     });
 
@@ -296,7 +296,7 @@ describe("FTP commands", function () {
       const ftp = await fixtures.client(srv);
       const error = await rejectionOf(ftp.cwd("/nowhere"));
       expect(error).to.be.instanceOf(FtpPermError);
-      expect(error).to.include({ code: 550, response: "550 Failed to change directory." });
+      expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 550, response: "550 Failed to change directory." });
     });
   });
 
@@ -331,7 +331,7 @@ describe("FTP commands", function () {
       const ftp = await fixtures.client(srv);
       const error = await rejectionOf(ftp.mkd("/exists"));
       expect(error).to.be.instanceOf(FtpPermError);
-      expect(error).to.include({ code: 550 });
+      expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 550 });
     });
 
     it("rmd removes an empty directory and rejects a non-empty one with FtpPermError", async function () {
@@ -408,7 +408,7 @@ describe("FTP commands", function () {
       const ftp = await fixtures.client(srv);
       const error = await rejectionOf(ftp.size("/missing"));
       expect(error).to.be.instanceOf(FtpPermError);
-      expect(error).to.include({ code: 550, response: "550 Could not get file size." });
+      expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 550, response: "550 Could not get file size." });
     });
   });
 

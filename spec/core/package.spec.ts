@@ -84,7 +84,7 @@ describe("the package", function () {
         for (const name of ERROR_CLASSES) expect(byName(api)[name]?.prototype, name).to.be.instanceOf(api.FtpError);
         expect(api.FtpError.prototype).to.be.instanceOf(Error);
         const perm = new api.FtpPermError("550 No such file.");
-        expect(perm).to.include({ code: 550, response: "550 No such file.", name: "FtpPermError" });
+        expect(perm).to.include({ code: "ERR_FTP_PERM", replyCode: 550, response: "550 No such file.", name: "FtpPermError" });
       });
 
       it("works against a server: login, a download stream, typed errors", async function () {

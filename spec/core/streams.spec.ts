@@ -145,7 +145,7 @@ describe("transfer streams", function () {
       stream.on("data", (chunk: Buffer) => received.push(chunk));
       await until(() => stream.destroyed && seen.events.includes("close"), "the stream closing");
       expect(seen.error()).to.be.instanceOf(FtpTempError);
-      expect(seen.error()).to.include({ code: 451, response: "451 Local error in processing." });
+      expect(seen.error()).to.include({ code: "ERR_FTP_TEMP", replyCode: 451, response: "451 Local error in processing." });
       expect(seen.events).to.not.include("end");
       expect(stream.response).to.equal(undefined);
       // Every byte arrived, and still it is not a success.
@@ -186,7 +186,7 @@ describe("transfer streams", function () {
         held.open();
       }
       expect(seen.error()).to.be.instanceOf(FtpTempError);
-      expect(seen.error()).to.include({ code: 426 });
+      expect(seen.error()).to.include({ code: "ERR_FTP_TEMP", replyCode: 426 });
       expect(seen.events).to.not.include("end");
       expect(await ftp.pwd()).to.equal("/");
     });
@@ -202,7 +202,7 @@ describe("transfer streams", function () {
       });
       await until(() => seen.events.includes("close"), "the stream closing");
       expect(seen.error()).to.be.instanceOf(FtpPermError);
-      expect(seen.error()).to.include({ code: 550, response: "550 Failed to open file." });
+      expect(seen.error()).to.include({ code: "ERR_FTP_PERM", replyCode: 550, response: "550 Failed to open file." });
       expect(seen.events).to.deep.equal(["error", "close"]);
       expect(bytes).to.equal(0);
       expect(await ftp.pwd()).to.equal("/");
@@ -375,7 +375,11 @@ describe("transfer streams", function () {
       const seen = watch(upload);
       const error = await rejectionOf(pipeline(Readable.from([patternBytes(0, 100_000)]), upload));
       expect(error).to.be.instanceOf(FtpPermError);
-      expect(error).to.include({ code: 552, response: "552 Requested file action aborted. Exceeded storage allocation." });
+      expect(error).to.include({
+        code: "ERR_FTP_PERM",
+        replyCode: 552,
+        response: "552 Requested file action aborted. Exceeded storage allocation.",
+      });
       expect(seen.events).to.not.include("finish");
       expect(upload.response).to.equal(undefined);
       expect(await ftp.voidcmd("NOOP")).to.equal("200 NOOP ok.");
@@ -410,7 +414,7 @@ describe("transfer streams", function () {
         held.open();
       }
       expect(error).to.be.instanceOf(FtpPermError);
-      expect(error).to.include({ code: 552, response: "552 Exceeded storage allocation." });
+      expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 552, response: "552 Exceeded storage allocation." });
       expect(seen.events).to.not.include("finish");
       expect(await ftp.pwd()).to.equal("/");
     });
@@ -422,7 +426,7 @@ describe("transfer streams", function () {
       const seen = watch(upload);
       const error = await rejectionOf(pipeline(Readable.from([Buffer.from("data")]), upload));
       expect(error).to.be.instanceOf(FtpPermError);
-      expect(error).to.include({ code: 553 });
+      expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 553 });
       expect(seen.events).to.not.include("finish");
     });
   });

@@ -108,7 +108,7 @@ describe("transfers, ftplib's forms", function () {
       const ftp = await fixtures.client(srv);
       const error = await rejectionOf(ftp.retrbinary("RETR /missing", () => undefined));
       expect(error).to.be.instanceOf(FtpPermError);
-      expect(error).to.include({ code: 550, response: "550 Failed to open file." });
+      expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 550, response: "550 Failed to open file." });
       await until(() => srv.openConnections() === 1, "only the control connection remaining");
       expect(await ftp.pwd()).to.equal("/");
     });
@@ -120,7 +120,7 @@ describe("transfers, ftplib's forms", function () {
       const blocks: Buffer[] = [];
       const error = await rejectionOf(ftp.retrbinary("RETR /f", (block) => blocks.push(block)));
       expect(error).to.be.instanceOf(FtpTempError);
-      expect(error).to.include({ code: 451, response: "451 Local error in processing." });
+      expect(error).to.include({ code: "ERR_FTP_TEMP", replyCode: 451, response: "451 Local error in processing." });
       expect(await ftp.voidcmd("NOOP")).to.equal("200 NOOP ok.");
     });
     it("rejects with the callback's own error when it throws, aborting the transfer; the client stays usable", async function () {
@@ -222,7 +222,7 @@ describe("transfers, ftplib's forms", function () {
       sink.on("finish", () => (finished = true));
       const error = await rejectionOf(ftp.retrbinary("RETR /f", sink));
       expect(error).to.be.instanceOf(FtpTempError);
-      expect(error).to.include({ code: 451 });
+      expect(error).to.include({ code: "ERR_FTP_TEMP", replyCode: 451 });
       await until(() => sink.destroyed, "the destination being destroyed");
       expect(sink.errored).to.equal(error);
       expect(finished).to.equal(false);
@@ -304,7 +304,7 @@ describe("transfers, ftplib's forms", function () {
       const ftp = await fixtures.client(srv);
       const error = await rejectionOf(ftp.retrlines("LIST /nowhere", () => undefined));
       expect(error).to.be.instanceOf(FtpTempError);
-      expect(error).to.include({ code: 450 });
+      expect(error).to.include({ code: "ERR_FTP_TEMP", replyCode: 450 });
     });
   });
 
@@ -354,7 +354,7 @@ describe("transfers, ftplib's forms", function () {
       const ftp = await fixtures.client(srv);
       const error = await rejectionOf(ftp.storbinary("STOR /no/such/dir/f", Buffer.from("x")));
       expect(error).to.be.instanceOf(FtpPermError);
-      expect(error).to.include({ code: 553 });
+      expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 553 });
       expect(await ftp.pwd()).to.equal("/");
     });
     it("rejects with the source's error when it fails midway, aborting the upload; the client stays usable", async function () {
@@ -441,7 +441,7 @@ describe("transfers, ftplib's forms", function () {
       const listing = ftp.mlsd("/nowhere");
       const error = await rejectionOf(listing.next());
       expect(error).to.be.instanceOf(FtpPermError);
-      expect(error).to.include({ code: 550 });
+      expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 550 });
     });
   });
 

@@ -114,7 +114,8 @@ describe("faults: 4xx and 5xx at every step of a transfer", function () {
           const done = runTransfer(ftp, direction, step.rest);
           const queued = later(ftp.pwd());
           const error = expectStreamError(await done, type);
-          expect(error.code).to.equal(code);
+          expect(error.replyCode).to.equal(code);
+          expect(error.code).to.equal(code === 451 ? "ERR_FTP_TEMP" : "ERR_FTP_PERM");
           expect(error.response).to.match(new RegExp(`^${code} `));
           if (step.name === "REST") expect(error, "a refused REST is also an unexpected reply").to.be.instanceOf(FtpReplyError);
           expect(await queued).to.equal("/");
@@ -143,7 +144,7 @@ describe("faults: 4xx and 5xx at every step of a transfer", function () {
     await ftp.ready;
     const done = watchStream(ftp.retrbinary("RETR f"));
     const queued = later(ftp.pwd());
-    expect(expectStreamError(await done, FtpTempError).code).to.equal(451);
+    expect(expectStreamError(await done, FtpTempError).replyCode).to.equal(451);
     expect(await queued).to.equal("/");
     await fc.finish(ftp, false);
   });
@@ -168,7 +169,7 @@ describe("faults: 4xx and 5xx at every step of a transfer", function () {
     );
     source.pipe(upload);
     const queued = later(ftp.pwd());
-    expect(expectStreamError(await done, FtpPermError).code).to.equal(552);
+    expect(expectStreamError(await done, FtpPermError).replyCode).to.equal(552);
     source.destroy();
     expect(await queued).to.equal("/");
     await fc.finish(ftp, false);
@@ -234,7 +235,7 @@ describe("faults: 4xx and 5xx at every step of a transfer", function () {
           });
           const queued = later(ftp.pwd());
           const error = await rejectsWith(result, type);
-          expect(error.code).to.equal(code);
+          expect(error.replyCode).to.equal(code);
           expect(await queued).to.equal("/");
           expect(rejections).to.equal(1);
           await fc.finish(ftp, false);

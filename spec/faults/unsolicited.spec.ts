@@ -154,6 +154,6 @@ describe("faults: unsolicited replies", function () {
     await ftp.voidcmd("NOOP");
     const error = await rejectionOf(ftp.pwd());
     expect(error).to.be.instanceOf(FtpTempError);
-    expect(error).to.include({ code: 421, response: "421 Timeout, closing control connection." });
+    expect(error).to.include({ code: "ERR_FTP_TEMP", replyCode: 421, response: "421 Timeout, closing control connection." });
   });
 });

@@ -69,7 +69,7 @@ describe("faults: transfer streams nobody watches yet", function () {
     expect(download.destroyed).to.equal(false);
     const [error] = (await once(download, "error")) as [Error];
     expect(error).to.be.instanceOf(FtpPermError);
-    expect(error).to.include({ code: 550 });
+    expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 550 });
     expect(download.destroyed).to.equal(true);
   });
 
@@ -82,7 +82,7 @@ describe("faults: transfer streams nobody watches yet", function () {
     await settleQueue();
     const error = await rejectionOf(pipeline(Readable.from([Buffer.from("data")]), upload));
     expect(error).to.be.instanceOf(FtpPermError);
-    expect(error).to.include({ code: 553 });
+    expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 553 });
   });
 
   it("a stream already watched errors at once, as any Node stream", async function () {

@@ -176,7 +176,7 @@ describeServers("interop FTPS", VARIANTS, ({ kind, variant, server }) => {
           (e: unknown) => e,
         );
         expect(error).to.be.instanceOf(FtpPermError);
-        expect((error as FtpPermError).code).to.equal(500);
+        expect((error as FtpPermError).replyCode).to.equal(500);
         expect(ftp.secure).to.equal(true);
         expect(await ftp.pwd()).to.equal("/");
       }

@@ -124,7 +124,7 @@ describeServers(
         (e: unknown) => e,
       );
       expect(error).to.be.instanceOf(FtpPermError);
-      expect((error as FtpPermError).code).to.equal(530);
+      expect((error as FtpPermError).replyCode).to.equal(530);
       expect((error as FtpPermError).response).to.match(/^530/);
     });
 
@@ -284,7 +284,7 @@ describeServers(
         (e: unknown) => e,
       );
       expect(error).to.be.instanceOf(FtpPermError);
-      expect((error as FtpPermError).code).to.equal(550);
+      expect((error as FtpPermError).replyCode).to.equal(550);
       await ftp.quit();
     });
 
@@ -298,7 +298,7 @@ describeServers(
         (e: unknown) => e,
       );
       expect(error).to.be.instanceOf(FtpPermError);
-      expect((error as FtpPermError).code).to.equal(550);
+      expect((error as FtpPermError).replyCode).to.equal(550);
       await ftp.quit();
     });
 
@@ -351,7 +351,7 @@ describeServers(
           (e: unknown) => e,
         );
         expect(error).to.be.instanceOf(FtpPermError);
-        expect((error as FtpPermError).code).to.equal(500);
+        expect((error as FtpPermError).replyCode).to.equal(500);
       }
       // list() gives the same structured view either way (MLSD or parsed LIST).
       const entries = [];

@@ -47,7 +47,7 @@ describe("ftpcp (server-to-server copy)", () => {
       (e: unknown) => e,
     );
     expect(error).to.be.instanceOf(FtpPermError);
-    expect((error as FtpPermError).code).to.equal(553);
+    expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 553 });
   });
 
   it("refuses a preliminary reply that is not 125/150", async () => {

@@ -115,7 +115,7 @@ describe("FTP.list and FTP.walk", () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect((error as { code?: unknown }).code).to.equal(550);
+    expect(error).to.include({ code: "ERR_FTP_PERM", replyCode: 550 });
     expect(server.commands.some((c) => c.startsWith("LIST"))).to.equal(false);
   });
 

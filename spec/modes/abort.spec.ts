@@ -171,7 +171,7 @@ for (const mode of ["passive", "active"] as const) {
       });
       const error = await rejection(transfer);
       expect(error).to.be.instanceOf(FtpTempError);
-      expect((error as FtpTempError).code).to.equal(426);
+      expect((error as FtpTempError).replyCode).to.equal(426);
       expect(aborting).to.not.equal(undefined);
       expect(await aborting).to.match(/^(225|226) /);
       expect(received).to.be.lessThan(64 * MiB);
@@ -385,7 +385,7 @@ describe("abort() replies", () => {
       expect(await pwd).to.equal("/");
       const error = await failed;
       expect(error).to.be.instanceOf(FtpTempError);
-      expect((error as FtpTempError).code).to.equal(426);
+      expect((error as FtpTempError).replyCode).to.equal(426);
       await expectInSync(ftp);
     });
   });
@@ -398,7 +398,7 @@ describe("abort() replies", () => {
     await ftp.abort();
     const error = await failed;
     expect(error).to.be.instanceOf(FtpTempError);
-    expect((error as FtpTempError).code).to.equal(426);
+    expect((error as FtpTempError).replyCode).to.equal(426);
     await expectInSync(ftp);
   });
 });

@@ -186,7 +186,7 @@ describe("active mode details", () => {
     ftp.setPasv(false);
     const error = await rejection(collect(ftp.retrbinary("RETR /pub/notes.txt")));
     expect(error).to.be.instanceOf(FtpPermError);
-    expect((error as FtpPermError).code).to.equal(550);
+    expect((error as FtpPermError).replyCode).to.equal(550);
     expect(verbs(srv)).to.not.include("EPRT");
     expect(verbs(srv)).to.not.include("RETR");
     expect((await collect(ftp.retrbinary("RETR /pub/notes.txt"))).toString()).to.equal(FILES["/pub/notes.txt"]);

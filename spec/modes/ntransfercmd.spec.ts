@@ -98,7 +98,7 @@ for (const mode of ["passive", "active"] as const) {
       const error = await rejection(ftp.ntransfercmd("RETR /f.bin", 10));
       expect(error).to.be.instanceOf(FtpReplyError);
       expect(error).to.be.instanceOf(FtpPermError);
-      expect((error as FtpReplyError).code).to.equal(502);
+      expect((error as FtpReplyError).replyCode).to.equal(502);
       expect((error as FtpReplyError).response).to.equal("502 REST not implemented.");
       expect(srv.commands.some((line) => line.startsWith("RETR"))).to.equal(false);
       // The data connection it had prepared is gone and the client is usable.
@@ -126,7 +126,7 @@ for (const mode of ["passive", "active"] as const) {
       const ftp = await client();
       const error = await rejection(ftp.ntransfercmd("RETR /missing"));
       expect(error).to.be.instanceOf(FtpPermError);
-      expect((error as FtpPermError).code).to.equal(550);
+      expect((error as FtpPermError).replyCode).to.equal(550);
       expect(await ftp.pwd()).to.equal("/");
     });
 
@@ -191,7 +191,7 @@ for (const mode of ["passive", "active"] as const) {
       await collect(socket);
       const error = await rejection(ftp.voidresp());
       expect(error).to.be.instanceOf(FtpTempError);
-      expect((error as FtpTempError).code).to.equal(451);
+      expect((error as FtpTempError).replyCode).to.equal(451);
       expect(await ftp.pwd()).to.equal("/");
     });
   });

@@ -263,7 +263,7 @@ describe("FTP_TLS against the fixture server", function () {
       (e: unknown) => e,
     );
     expect(error).to.be.instanceOf(FtpTempError);
-    expect((error as FtpTempError).code).to.equal(451);
+    expect((error as FtpTempError).replyCode).to.equal(451);
     expect(ended).to.equal(false);
     expect(await ftp.pwd()).to.equal("/");
   });

@@ -16,8 +16,19 @@ import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpReplyError } 
 import { CrlfEncoder, LineSplitter } from "./lines.js";
 import { assertPort, assertRestOffset, assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { CommandQueue } from "./queue.js";
+import {
+  commandExchange,
+  Exchange,
+  mayPipeline,
+  readExchange,
+  runExchange,
+  Step,
+  typeSteps,
+  voidExchange,
+  writeExchange,
+} from "./exchange.js";
 import { DEFAULT_MAX_LINE } from "./reply.js";
-import { Session, SessionSettings } from "./session.js";
+import { refuseFailure, Session, SessionSettings } from "./session.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
 import { RawTransfers } from "./raw.js";
 import { RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
@@ -58,6 +69,16 @@ export interface FtpOptions {
   logger?: DebugLogger;
   /** highWaterMark of transfer streams, and the most one read of a download's data connection takes (default 256 KiB). */
   highWaterMark?: number;
+  /**
+   * Pipelining (off by default, as lftp's `ftp:sync-mode`): commands issued
+   * while others wait for replies are written at once instead of one round
+   * trip at a time, and each reply still goes to its own command. Login,
+   * FTPS steps, QUIT, REIN, ABOR and transfers still go alone (README:
+   * "Pipelining").
+   */
+  pipelining?: boolean;
+  /** With `pipelining`: most commands written and waiting for replies at once. Default 64. */
+  pipelineWindow?: number;
 }
 
 /** Options of {@link FTP.connect}. */
@@ -135,6 +156,8 @@ export class LineStream extends LineSplitter implements PromiseLike<string> {
 }
 
 const DEFAULT_TIMEOUT = 30_000;
+/** Commands in flight with pipelining: enough to keep a loopback round trip busy (README: "Pipelining"). */
+const DEFAULT_PIPELINE_WINDOW = 64;
 /**
  * Measured with `npm run bench` against vsftpd on loopback (bench/README.md):
  * a 1 GiB download into fs.createWriteStream takes a third less time with
@@ -158,7 +181,9 @@ export class FTP {
   readonly ready: Promise<void>;
   protected readonly debug = new DebugOutput();
   protected readonly settings: SessionSettings;
-  protected readonly queue = new CommandQueue();
+  protected readonly queue: CommandQueue;
+  /** Calls that may be pipelined are (see exchange.ts). */
+  private readonly pipelining: boolean;
   protected control: ControlConnection | undefined;
   protected session: Session | undefined;
   private sourceAddress: readonly [string, number] | undefined;
@@ -185,6 +210,13 @@ export class FTP {
     this.debug.level = options.debugLevel ?? 0;
     if (options.logger) this.debug.logger = options.logger;
     if (options.port !== undefined) assertPort(options.port);
+    this.pipelining = options.pipelining ?? false;
+    const window = options.pipelineWindow ?? DEFAULT_PIPELINE_WINDOW;
+    if (!Number.isInteger(window) || window < 1) throw new RangeError(`pipelineWindow must be a positive integer, got ${window}`);
+    this.queue = new CommandQueue({
+      window: this.pipelining ? window : 1,
+      batch: (writes) => (this.control ? this.control.batch(writes) : writes()),
+    });
     this.ready = options.host ? this.connectAndLogin(options) : Promise.resolve();
     // Whoever awaits `ready` sees the failure; queued calls see it too. It
     // must never be an unhandled rejection.
@@ -341,13 +373,13 @@ export class FTP {
   /** Sends a command and resolves to its reply (1xx-3xx); 4xx/5xx reject. */
   sendcmd(cmd: string): Promise<string> {
     assertSafeArgument(cmd);
-    return this.enqueue(async (session) => (await session.command(cmd)).text);
+    return this.exchange(commandExchange(cmd), mayPipeline(cmd));
   }
 
   /** Sends a command and resolves to its reply if 2xx; anything else rejects. */
   voidcmd(cmd: string): Promise<string> {
     assertSafeArgument(cmd);
-    return this.enqueue(async (session) => (await session.voidCommand(cmd)).text);
+    return this.exchange(voidExchange(cmd), mayPipeline(cmd)).then((reply) => reply.text);
   }
 
   /**
@@ -569,49 +601,48 @@ export class FTP {
   /** Deletes a file: 250 or 200 resolve, 5xx → FtpPermError, 4xx → FtpTempError, others → FtpReplyError. */
   delete(filename: string): Promise<string> {
     assertSafeArgument(filename, "filename");
-    return this.enqueue(async (session) => {
-      const reply = await session.command(`DELE ${filename}`);
-      if (reply.code === 250 || reply.code === 200) return reply.text;
-      throw new FtpReplyError(reply.text);
+    return this.exchange({
+      steps: () => [{ line: `DELE ${filename}`, check: refuseFailure }],
+      result: ([reply]) => {
+        if (reply.code === 250 || reply.code === 200) return reply.text;
+        throw new FtpReplyError(reply.text);
+      },
     });
   }
 
   /** Changes directory. `..` tries CDUP first (falling back to CWD on 500); `''` means `.`. */
   cwd(dirname: string): Promise<string> {
     assertSafeArgument(dirname, "dirname");
+    if (dirname !== "..") return this.voidcmd(`CWD ${dirname || "."}`);
+    // Whether CWD follows depends on CDUP's reply: one round trip at a time.
     return this.enqueue(async (session) => {
-      if (dirname === "..") {
-        try {
-          return (await session.voidCommand("CDUP")).text;
-        } catch (error) {
-          if (!(error instanceof FtpPermError) || error.replyCode !== 500) throw error;
-        }
-      } else if (dirname === "") {
-        dirname = ".";
+      try {
+        return (await session.voidCommand("CDUP")).text;
+      } catch (error) {
+        if (!(error instanceof FtpPermError) || error.replyCode !== 500) throw error;
       }
-      return (await session.voidCommand(`CWD ${dirname}`)).text;
+      return (await session.voidCommand("CWD ..")).text;
     });
   }
 
   /** The size of a file from SIZE: a number on 213, else null. 4xx/5xx reject. */
   size(filename: string): Promise<number | null> {
     assertSafeArgument(filename, "filename");
-    return this.enqueue(async (session) => {
+    return this.exchange({
       // Servers start in ASCII (RFC 959) and several (proftpd, pyftpdlib)
       // refuse SIZE there; retrlines also leaves TYPE A set.
-      await session.useType("I");
-      const reply = await session.command(`SIZE ${filename}`);
-      return parse213(reply.code, reply.text);
+      steps: (session) => [...typeSteps(session, "I"), { line: `SIZE ${filename}`, check: refuseFailure }],
+      result: (replies) => {
+        const reply = replies[replies.length - 1];
+        return parse213(reply.code, reply.text);
+      },
     });
   }
 
   /** Makes a directory; resolves to the path in the 257 reply (doubled quotes undone), or "" if the reply has none. */
   mkd(dirname: string): Promise<string> {
     assertSafeArgument(dirname, "dirname");
-    return this.enqueue(async (session) => {
-      const reply = await session.voidCommand(`MKD ${dirname}`);
-      return reply.code === 257 ? parse257(reply.text) : "";
-    });
+    return this.exchange(voidExchange(`MKD ${dirname}`)).then((reply) => (reply.code === 257 ? parse257(reply.text) : ""));
   }
 
   /** Removes a directory. */
@@ -622,10 +653,7 @@ export class FTP {
 
   /** The current directory, from the 257 reply to PWD ("" if the reply has none). */
   pwd(): Promise<string> {
-    return this.enqueue(async (session) => {
-      const reply = await session.voidCommand("PWD");
-      return reply.code === 257 ? parse257(reply.text) : "";
-    });
+    return this.exchange(voidExchange("PWD")).then((reply) => (reply.code === 257 ? parse257(reply.text) : ""));
   }
 
   /** Sends QUIT, then closes the client whatever the reply. Resolves to the reply. */
@@ -659,22 +687,52 @@ export class FTP {
     await this.quit().catch(() => undefined);
   }
 
-  /** Runs `task` when the queue reaches it, with the live session. */
+  /** Runs `task` when the queue reaches it, alone on the connection, with the live session. */
   protected enqueue<T>(task: (session: Session) => Promise<T>, options: { connecting?: boolean } = {}): Promise<T> {
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
     return this.queue.run(async () => {
-      // close() may come after this task was taken off the queue but before
-      // it ran (the queue starts tasks on a microtask): it must not run then,
-      // or a connect() would open a connection nobody will ever close.
-      if (this.isClosed) throw new FtpClosedError("the FTP client was closed");
-      this.raw.forgetUnclaimed();
+      this.takeTurn();
       if (options.connecting) return task(undefined as unknown as Session);
-      const session = this.session;
-      if (!session || !this.control) throw new FtpError("not connected: call connect() first", "ERR_FTP_NOT_CONNECTED");
-      if (this.control.closed)
-        throw new FtpClosedError(`the connection is closed: ${this.control.closeReason?.message}`, this.control.closeReason);
-      return task(session);
+      return task(this.liveSession());
     });
+  }
+
+  /**
+   * Queues an exchange: pipelined (written without waiting for the replies
+   * of earlier commands) when pipelining is on and `pipelinable`, else as a
+   * task alone on the connection, one round trip at a time.
+   */
+  protected exchange<T>(exchange: Exchange<T>, pipelinable = true): Promise<T> {
+    if (!this.pipelining || !pipelinable) return this.enqueue((session) => runExchange(session, exchange));
+    if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
+    let session: Session;
+    let steps: Step[];
+    return this.queue.pipeline({
+      write: () => {
+        this.takeTurn();
+        session = this.liveSession();
+        steps = writeExchange(session, exchange);
+      },
+      read: () => readExchange(session, steps, exchange),
+    });
+  }
+
+  /** What every queued call does when its turn comes, before it touches the connection. */
+  private takeTurn(): void {
+    // close() may come after a task was taken off the queue but before it
+    // ran (the queue starts tasks on a microtask): it must not run then, or
+    // a connect() would open a connection nobody will ever close.
+    if (this.isClosed) throw new FtpClosedError("the FTP client was closed");
+    this.raw.forgetUnclaimed();
+  }
+
+  /** The session of the open connection, or why there is none. */
+  private liveSession(): Session {
+    const session = this.session;
+    if (!session || !this.control) throw new FtpError("not connected: call connect() first", "ERR_FTP_NOT_CONNECTED");
+    if (this.control.closed)
+      throw new FtpClosedError(`the connection is closed: ${this.control.closeReason?.message}`, this.control.closeReason);
+    return session;
   }
 
   private onConnectionLost(reason: Error): void {

@@ -261,6 +261,17 @@ export class ControlConnection {
     this.writer().write(bytes);
   }
 
+  /** Runs `writes` with the socket corked, so the commands they send leave in one segment. */
+  batch(writes: () => void): void {
+    const writer = this.raw && !this.failure ? this.writer() : undefined;
+    writer?.cork();
+    try {
+      writes();
+    } finally {
+      writer?.uncork();
+    }
+  }
+
   /**
    * Every command sent so far has had all its replies read (an abort's NOOP
    * was answered), even where a server sent fewer replies than commands.
@@ -301,7 +312,7 @@ export class ControlConnection {
     this.fail(reason);
   }
 
-  private writer(): NodeJS.WritableStream {
+  private writer(): net.Socket {
     return this.secure ?? this.socket;
   }
 

@@ -1,60 +1,179 @@
 /**
- * The one command queue: tasks that need the control connection run one at
- * a time, in the order they were queued. A task holds the connection until
- * its promise settles, so a transfer keeps it from its command to its final
- * reply and nothing can interleave a command between the two.
+ * The one command queue. It keeps what is not yet written apart from what
+ * is written and waiting for its replies (node-redis's `#toWrite` and
+ * `#waitingForReply`), so the order of commands on the wire, and which reply
+ * answers which command, are properties of the two lists:
+ *
+ * - an entry leaves `toWrite` only from its head, so commands are written
+ *   in the order they were queued;
+ * - replies come in the order commands were written, so only the head of
+ *   `waitingForReply` reads, and each entry reads its own replies.
+ *
+ * Two kinds of entry:
+ * - an exclusive task (`run`) holds the connection alone: it starts once
+ *   nothing written is waiting, and nothing else is written until its
+ *   promise settles. A transfer holds it from its command to its final
+ *   reply, so nothing can come between the two. Without pipelining every
+ *   entry is one, and tasks run one at a time, in call order.
+ * - a pipelined exchange (`pipeline`) is written as soon as it reaches the
+ *   head of `toWrite` and fewer than `window` entries wait for replies,
+ *   without waiting for the replies of those before it.
  */
 
+/** One exchange that may be written while earlier ones still wait for their replies. */
+export interface PipelinedExchange<T> {
+  /** Writes the command line(s) at once; throwing rejects the exchange with nothing written. */
+  write(): void;
+  /** Reads the replies to what write() wrote, once every earlier entry has read its own. */
+  read(): Promise<T>;
+}
+
 interface Entry {
-  task: () => Promise<unknown>;
+  /** Set for a pipelined exchange; an exclusive task has none. */
+  write?: () => void;
+  /** The exclusive task, or the pipelined exchange's read. */
+  run: () => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
 }
 
+export interface CommandQueueOptions {
+  /** Most pipelined exchanges written and waiting for replies at once. Default 1. */
+  window?: number;
+  /** Runs a burst of writes, so they can leave in one segment (the client corks the socket). */
+  batch?: (writes: () => void) => void;
+}
+
 export class CommandQueue {
-  private readonly waiting: Entry[] = [];
-  private busy = false;
+  /** Queued, nothing written yet. Only its head may be written next. */
+  private readonly toWrite: Entry[] = [];
+  /** Written, waiting for replies, oldest first. Only its head reads. */
+  private readonly waitingForReply: Entry[] = [];
+  /** An exclusive task holds the connection. */
+  private exclusive = false;
   private failure: Error | undefined;
+  private pumpScheduled = false;
+  private readonly window: number;
+  private readonly batch: (writes: () => void) => void;
 
-  /** Number of tasks queued behind the running one. */
+  constructor(options: CommandQueueOptions = {}) {
+    this.window = options.window ?? 1;
+    this.batch = options.batch ?? ((writes) => writes());
+  }
+
+  /** Number of entries not yet written (or started). */
   get length(): number {
-    return this.waiting.length;
+    return this.toWrite.length;
   }
 
-  /** True while a task holds the connection. */
+  /** Number of pipelined exchanges written and waiting for their replies. */
+  get inFlight(): number {
+    return this.waitingForReply.length;
+  }
+
+  /** True while anything holds the connection: an exclusive task, or written exchanges. */
   get running(): boolean {
-    return this.busy;
+    return this.exclusive || this.waitingForReply.length > 0;
   }
 
-  /** Queues `task`; settles as the task does, or rejects if the queue is failed first. */
+  /** Queues an exclusive `task`; settles as the task does, or rejects if the queue is failed first. */
   run<T>(task: () => Promise<T>): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
-      this.waiting.push({ task, resolve: resolve as (value: unknown) => void, reject });
-      this.next();
+      this.toWrite.push({ run: task, resolve: resolve as (value: unknown) => void, reject });
+      this.pump();
     });
   }
 
-  /** Rejects every waiting task with `error`, once, and every later one too. The running task fails through its connection. */
+  /**
+   * Queues a pipelined exchange; settles as its read does. Writing waits for
+   * the end of the current tick, so exchanges queued together are written
+   * together.
+   */
+  pipeline<T>(exchange: PipelinedExchange<T>): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      this.toWrite.push({
+        write: () => exchange.write(),
+        run: () => exchange.read(),
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
+      this.schedulePump();
+    });
+  }
+
+  /**
+   * Rejects every entry not yet written with `error`, once, and every later
+   * one too. Entries already written fail through their connection: the
+   * server may have run them, so they are not the queue's to fail.
+   */
   fail(error: Error): void {
     if (!this.failure) this.failure = error;
-    const waiting = this.waiting.splice(0);
+    const waiting = this.toWrite.splice(0);
     for (const entry of waiting) entry.reject(error);
   }
 
-  private next(): void {
-    if (this.busy) return;
-    const entry = this.waiting.shift();
-    if (!entry) return;
-    this.busy = true;
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    // After the microtasks of this tick: replies that arrived together have
+    // all been read by then, so the commands they make room for are
+    // written together too.
+    process.nextTick(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Moves entries from the head of toWrite as far as the rules allow. */
+  private pump(): void {
+    if (this.exclusive || this.toWrite.length === 0) return;
+    if (!this.toWrite[0].write) {
+      if (this.waitingForReply.length === 0) this.startExclusive(this.toWrite.shift()!);
+      return;
+    }
+    this.batch(() => {
+      while (this.toWrite.length > 0 && this.waitingForReply.length < this.window) {
+        const entry = this.toWrite[0];
+        if (!entry.write) break;
+        this.toWrite.shift();
+        try {
+          entry.write();
+        } catch (error) {
+          entry.reject(error);
+          continue;
+        }
+        this.waitingForReply.push(entry);
+        if (this.waitingForReply.length === 1) this.readHead();
+      }
+    });
+    // An exclusive task behind the written ones starts once they are answered.
+  }
+
+  private startExclusive(entry: Entry): void {
+    this.exclusive = true;
     // Start on a microtask: a task queued from a constructor must not run
     // before the constructor has finished.
     Promise.resolve()
-      .then(entry.task)
+      .then(entry.run)
       .then(entry.resolve, entry.reject)
       .finally(() => {
-        this.busy = false;
-        this.next();
+        this.exclusive = false;
+        this.pump();
+      });
+  }
+
+  /** The head of waitingForReply reads its replies; then the next one does. */
+  private readHead(): void {
+    const entry = this.waitingForReply[0];
+    entry
+      .run()
+      .then(entry.resolve, entry.reject)
+      .finally(() => {
+        this.waitingForReply.shift();
+        if (this.waitingForReply.length > 0) this.readHead();
+        this.schedulePump();
       });
   }
 }

@@ -41,9 +41,7 @@ export class Session {
 
   /** ftplib's getresp: the next reply; 4xx/5xx and non-replies throw. */
   async read(timeout = this.settings.timeout): Promise<Reply> {
-    const reply = await this.control.readReply(timeout);
-    if (reply.code >= 400) throw errorForReply(reply.text);
-    return reply;
+    return refuseFailure(await this.control.readReply(timeout));
   }
 
   /** ftplib's sendcmd, for use inside a queue task. */
@@ -86,8 +84,19 @@ export class Session {
 
   /** ftplib's voidcmd, for use inside a queue task: anything but 2xx throws. */
   async voidCommand(line: string): Promise<Reply> {
-    const reply = await this.command(line);
-    if (reply.code >= 300 || reply.code < 200) throw new FtpReplyError(reply.text);
-    return reply;
+    return requireSuccess(await this.command(line));
   }
+}
+
+/** `reply`, unless it is a 4xx/5xx (FtpTempError/FtpPermError), as ftplib's getresp. */
+export function refuseFailure(reply: Reply): Reply {
+  if (reply.code >= 400) throw errorForReply(reply.text);
+  return reply;
+}
+
+/** `reply` if it is a 2xx; a 4xx/5xx throws as refuseFailure, anything else is an FtpReplyError (ftplib's voidresp). */
+export function requireSuccess(reply: Reply): Reply {
+  refuseFailure(reply);
+  if (reply.code >= 300 || reply.code < 200) throw new FtpReplyError(reply.text);
+  return reply;
 }

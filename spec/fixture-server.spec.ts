@@ -254,6 +254,37 @@ describe("fixture server", function () {
       expect((await body).toString()).to.equal("one\r\ntwo\r\n");
     });
 
+    it("answers commands written together in one segment one by one, in order (pipelined input)", async function () {
+      await start({ files: { "/f": patternFile(1000) } });
+      const c = await client();
+      expect((await c.reply()).code).to.equal(220);
+      c.sock.setNoDelay(true);
+      // One write: the server gets them in one segment and must split and queue them.
+      c.send("USER user\r\nPASS pass\r\nTYPE I\r\nSIZE f\r\nSIZE missing\r\nMKD d\r\nPWD\r\nNOOP\r\n");
+      const texts: string[] = [];
+      for (let i = 0; i < 8; i++) texts.push((await c.reply()).text);
+      expect(texts.map((text) => text.slice(0, 3))).to.deep.equal(["331", "230", "200", "213", "550", "257", "257", "200"]);
+      expect(texts[3]).to.equal("213 1000");
+      expect(texts[5]).to.match(/"\/d"/);
+      expect(texts[6]).to.match(/"\/"/);
+    });
+
+    it("takes EPSV, RETR and the next command in one segment: the transfer waits for the data connection", async function () {
+      await start({ files: { "/f": patternFile(4096) } });
+      const c = await client();
+      await c.login();
+      c.send("TYPE I\r\nEPSV\r\nRETR f\r\nNOOP\r\n");
+      expect((await c.reply()).code).to.equal(200);
+      const epsv = await c.reply();
+      const port = Number(/\(\|\|\|(\d+)\|\)/.exec(epsv.text)![1]);
+      const data = net.connect({ port, host: c.sock.remoteAddress! });
+      const body = readAll(data);
+      expect((await c.reply()).code).to.equal(150);
+      expect((await c.reply()).code).to.equal(226);
+      expect((await c.reply()).code).to.equal(200);
+      expect((await body).equals(patternBytes(0, 4096))).to.equal(true);
+    });
+
     it("queues commands sent during a transfer and answers them after its 226", async function () {
       await start({ files: { "/f": patternFile(1024 * 1024) } });
       const c = await client();

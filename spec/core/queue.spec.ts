@@ -83,3 +83,79 @@ describe("command queue", function () {
     ).to.equal(failure);
   });
 });
+
+describe("command queue with a window (pipelining)", function () {
+  /** An exchange that logs its write and reads once `reply` resolves. */
+  function exchange(log: string[], name: string, reply: Promise<void>): { write: () => void; read: () => Promise<string> } {
+    return {
+      write: () => log.push(`write ${name}`),
+      read: async () => {
+        log.push(`read ${name}`);
+        await reply;
+        return name;
+      },
+    };
+  }
+
+  it("writes up to `window` exchanges without waiting, reads them one at a time in write order, and starts an exclusive task only once they are answered", async function () {
+    const batches: number[] = [];
+    const log: string[] = [];
+    const queue = new CommandQueue({
+      window: 2,
+      batch: (writes) => {
+        const before = log.length;
+        writes();
+        batches.push(log.filter((line, i) => i >= before && line.startsWith("write")).length);
+      },
+    });
+    const replies = [deferred(), deferred(), deferred()];
+    const results = [
+      queue.pipeline(exchange(log, "a", replies[0].promise)),
+      queue.pipeline(exchange(log, "b", replies[1].promise)),
+      queue.pipeline(exchange(log, "c", replies[2].promise)),
+      queue.run(async () => {
+        log.push("exclusive");
+        return "x";
+      }),
+    ];
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log).to.deep.equal(["write a", "read a", "write b"]);
+    expect(queue.inFlight).to.equal(2);
+    // A later reply cannot overtake: b reads only after a.
+    replies[1].resolve();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log).to.deep.equal(["write a", "read a", "write b"]);
+    replies[0].resolve();
+    replies[2].resolve();
+    expect(await Promise.all(results)).to.deep.equal(["a", "b", "c", "x"]);
+    expect(log).to.deep.equal(["write a", "read a", "write b", "read b", "write c", "read c", "exclusive"]);
+    // The first two exchanges went out in one batch.
+    expect(batches[0]).to.equal(2);
+  });
+
+  it("rejects an exchange whose write throws, with nothing to read, and goes on", async function () {
+    const queue = new CommandQueue({ window: 4 });
+    const failed = queue.pipeline({
+      write: () => {
+        throw new Error("not connected");
+      },
+      read: () => Promise.resolve("never"),
+    });
+    const next = queue.pipeline({ write: () => undefined, read: () => Promise.resolve("ok") });
+    expect(await failed.catch((error: Error) => error)).to.have.property("message", "not connected");
+    expect(await next).to.equal("ok");
+  });
+
+  it("fail() rejects only what is not yet written: written exchanges settle through their reads", async function () {
+    const queue = new CommandQueue({ window: 1 });
+    const reply = deferred();
+    const written = queue.pipeline({ write: () => undefined, read: () => reply.promise.then(() => "answered") });
+    const unwritten = queue.pipeline({ write: () => undefined, read: () => Promise.resolve("never") });
+    await new Promise((resolve) => setImmediate(resolve));
+    const failure = new Error("closed");
+    queue.fail(failure);
+    expect(await unwritten.catch((error: unknown) => error)).to.equal(failure);
+    reply.resolve();
+    expect(await written).to.equal("answered");
+  });
+});

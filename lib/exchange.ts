@@ -1,0 +1,153 @@
+/**
+ * Commands as exchanges: the lines one call writes and what it makes of
+ * their replies, so that the same call can run one round trip at a time
+ * (the default) or pipelined, written while earlier commands still wait
+ * for their replies (`pipelining: true`). Also the rules saying which
+ * commands may be pipelined, each with its reason.
+ */
+import type { Reply } from "./reply.js";
+import { refuseFailure, requireSuccess, Session } from "./session.js";
+
+/** One command of an exchange. */
+export interface Step {
+  line: string;
+  /** Called right after the line is written: what the command will have set, for commands written after it. */
+  written?(session: Session): void;
+  /**
+   * Judges the step's reply, throwing to fail the exchange. One round trip
+   * at a time, a throw means the later steps are never sent; pipelined, they
+   * were sent already, and their replies are read before the exchange fails.
+   */
+  check?(reply: Reply, session: Session): void;
+}
+
+export interface Exchange<T> {
+  /** The steps, decided when the exchange is written: they may depend on what earlier commands set (the TYPE). */
+  steps(session: Session): Step[];
+  /** The result, from the replies (one per step) once every check passed. */
+  result(replies: Reply[]): T;
+}
+
+/**
+ * Verbs a pipelined client still sends alone: each waits until every
+ * command written before it is answered, and nothing is written after it
+ * until it is answered. Calls other than sendcmd/voidcmd that need this
+ * (login, rename, cwd(".."), transfers, the FTP_TLS steps) run as exclusive
+ * queue tasks anyway.
+ */
+const HELD_VERBS: ReadonlyMap<string, string> = new Map([
+  ["USER", "login: whether PASS follows depends on the reply, and commands behind a failed login would run logged out"],
+  ["PASS", "login: whether ACCT follows depends on the reply; servers delay or hang up after a wrong password"],
+  ["ACCT", "login: commands behind a refused ACCT would run without the account"],
+  ["REIN", "resets the session: commands written behind it would run logged out"],
+  ["AUTH", "the bytes after its 234 are TLS: nothing may be written until the handshake is done"],
+  ["CCC", "the bytes after its 200 are clear text again: nothing may be written until TLS is shut down"],
+  ["PBSZ", "FTPS data protection: the client learns how to open data connections from the reply"],
+  ["PROT", "FTPS data protection: the client learns how to open data connections from the reply"],
+  ["ABOR", "is about the transfer in progress, which some servers answer out of turn"],
+  ["QUIT", "the server hangs up after its reply: commands written behind it would be lost"],
+  // A transfer's own steps go through the transfer path; sent by hand they
+  // get a 1xx, and the caller then runs the data connection and reads the
+  // final reply: no command may be written behind them.
+  ["RETR", "a transfer: a 1xx, then the final reply after the data"],
+  ["STOR", "a transfer: a 1xx, then the final reply after the data"],
+  ["STOU", "a transfer: a 1xx, then the final reply after the data"],
+  ["APPE", "a transfer: a 1xx, then the final reply after the data"],
+  ["LIST", "a transfer: a 1xx, then the final reply after the data"],
+  ["NLST", "a transfer: a 1xx, then the final reply after the data"],
+  ["MLSD", "a transfer: a 1xx, then the final reply after the data"],
+  ["PASV", "prepares a data connection the caller makes from the reply"],
+  ["EPSV", "prepares a data connection the caller makes from the reply"],
+  ["PORT", "prepares a data connection for the caller's next transfer"],
+  ["EPRT", "prepares a data connection for the caller's next transfer"],
+  ["REST", "belongs to the caller's next transfer"],
+]);
+
+/** Whether a command line may be pipelined (see HELD_VERBS). */
+export function mayPipeline(line: string): boolean {
+  const verb = /^\S*/.exec(line)![0].toUpperCase();
+  return !HELD_VERBS.has(verb);
+}
+
+/** Runs an exchange one round trip at a time, inside an exclusive queue task: ftplib's order exactly. */
+export async function runExchange<T>(session: Session, exchange: Exchange<T>): Promise<T> {
+  const replies: Reply[] = [];
+  for (const step of exchange.steps(session)) {
+    session.control.send(step.line);
+    step.written?.(session);
+    const reply = await session.control.readReply(session.settings.timeout);
+    step.check?.(reply, session);
+    replies.push(reply);
+  }
+  return exchange.result(replies);
+}
+
+/** Writes every line of a pipelined exchange at once; returns the steps whose replies readExchange() reads. */
+export function writeExchange<T>(session: Session, exchange: Exchange<T>): Step[] {
+  const steps = exchange.steps(session);
+  for (const step of steps) {
+    session.control.send(step.line);
+    step.written?.(session);
+  }
+  return steps;
+}
+
+/**
+ * Reads a pipelined exchange's replies, one final reply per step, in
+ * order, and only then judges them: a step that failed must not leave the
+ * replies of the steps after it to be read as the next exchange's.
+ */
+export async function readExchange<T>(session: Session, steps: Step[], exchange: Exchange<T>): Promise<T> {
+  const replies: Reply[] = [];
+  for (let i = 0; i < steps.length; i++) replies.push(await readFinal(session));
+  steps.forEach((step, i) => step.check?.(replies[i], session));
+  return exchange.result(replies);
+}
+
+/**
+ * The next reply that is not a 1xx. One round trip at a time, sendcmd hands
+ * back a 1xx as ftplib does; pipelined, a 1xx to a command that is not a
+ * transfer (those are never pipelined) is followed by its real answer, and
+ * that, not the 1xx, is the command's reply.
+ */
+async function readFinal(session: Session): Promise<Reply> {
+  for (;;) {
+    const reply = await session.control.readReply(session.settings.timeout);
+    if (reply.code >= 200) return reply;
+  }
+}
+
+/** sendcmd: one line; its reply unless 4xx/5xx. */
+export function commandExchange(line: string): Exchange<string> {
+  return { steps: () => [{ line, check: refuseFailure }], result: ([reply]) => reply.text };
+}
+
+/** voidcmd: one line; its reply if 2xx. */
+export function voidExchange(line: string): Exchange<Reply> {
+  return { steps: () => [{ line, check: requireSuccess }], result: ([reply]) => reply };
+}
+
+/**
+ * `TYPE type` unless the server is known to be in it once every command
+ * written before has run (ftplib sends it every time; see
+ * ControlConnection.knownType); for the steps of an exchange.
+ */
+export function typeSteps(session: Session, type: "A" | "I"): Step[] {
+  if (session.control.knownType === type) return [];
+  return [
+    {
+      line: `TYPE ${type}`,
+      // Commands written behind this one find the server in `type`...
+      written: (s) => (s.control.knownType = type),
+      check: (reply, s) => {
+        try {
+          requireSuccess(reply);
+        } catch (error) {
+          // ...unless it was refused: then nobody knows.
+          s.control.knownType = undefined;
+          throw error;
+        }
+      },
+    },
+  ];
+}

@@ -1,0 +1,268 @@
+/**
+ * Issue 11: opt-in pipelining. Commands issued while others wait for their
+ * replies are written at once, up to a window; each reply still goes to
+ * its own command; commands that must wait do.
+ */
+import { expect } from "chai";
+import { Writable } from "node:stream";
+import { patternBytes, patternFile, type FixtureServer } from "../../fixtures/server.js";
+import { FTP, FtpClosedError, FtpConnectionError, FtpPermError } from "../../lib/index.js";
+import { gate, rejectionOf, until, useFixtures, type ClientOptions } from "./helpers.js";
+
+/** The wire as the client saw it: `> LINE` for each command written, `< code` for each reply, in order. */
+type Wire = string[];
+
+describe("pipelining", function () {
+  const fixtures = useFixtures();
+
+  /** A logged-in client with `options`, and its wire from after the login on. */
+  async function client(srv: FixtureServer, options: ClientOptions = {}): Promise<{ ftp: FTP; wire: Wire }> {
+    const wire: Wire = [];
+    const ftp = await fixtures.client(srv, {
+      pipelining: true,
+      debugLevel: 1,
+      logger: (line) => {
+        // Level 1 logs each command as it is written and each reply as it arrives.
+        const command = /^\*cmd\* '(.*)'$/.exec(line);
+        if (command) wire.push(`> ${command[1]}`);
+        const reply = /^\*resp\* '(\d{3})/.exec(line);
+        if (reply) wire.push(`< ${reply[1]}`);
+      },
+      ...options,
+    });
+    wire.length = 0;
+    return { ftp, wire };
+  }
+
+  /** Holds the next NOOP's reply until the spec opens the gate. */
+  function holdNextNoop(srv: FixtureServer): { open: () => void } {
+    const held = gate();
+    srv.once("NOOP", async (s, arg) => {
+      await held.passed;
+      await s.defaultHandler("NOOP", arg);
+    });
+    return held;
+  }
+
+  /** Lets every write the client is going to make happen (writes wait for the end of the tick). */
+  const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it("writes commands issued together without waiting for replies, and hands each reply to its own command", async function () {
+    const srv = await fixtures.server({ files: { "/a": patternFile(10), "/b": patternFile(2000) } });
+    const { ftp, wire } = await client(srv);
+    const before = srv.commands.length;
+    const held = holdNextNoop(srv);
+    const calls = Promise.all([
+      ftp.sendcmd("NOOP"),
+      ftp.size("a"),
+      ftp.pwd(),
+      ftp.mkd("new"),
+      ftp.size("b"),
+      ftp.cwd("new"),
+      ftp.pwd(),
+      ftp.voidcmd("CWD /"),
+      ftp.delete("a"),
+    ]);
+    const sent = ["NOOP", "TYPE I", "SIZE a", "PWD", "MKD new", "SIZE b", "CWD new", "PWD", "CWD /", "DELE a"];
+    // All of them reach the server while it still holds the first one's reply.
+    await until(() => srv.commands.length === before + sent.length, "every command reaching the server");
+    expect(srv.commands.slice(before)).to.deep.equal(sent);
+    expect(wire).to.deep.equal(sent.map((line) => `> ${line}`));
+    held.open();
+    const [noop, sizeA, pwd, made, sizeB, cwd, pwdAfter, cwdBack, deleted] = await calls;
+    expect(noop).to.match(/^200/);
+    expect(sizeA).to.equal(10);
+    expect(pwd).to.equal("/");
+    expect(made).to.equal("/new");
+    expect(sizeB).to.equal(2000);
+    expect(cwd).to.match(/^250/);
+    expect(pwdAfter).to.equal("/new");
+    expect(cwdBack).to.match(/^250/);
+    expect(deleted).to.match(/^250/);
+    expect(srv.vfs.get("/a")).to.equal(undefined);
+  });
+
+  it("fails only the command a 4xx/5xx answers inside a window; the others get their own replies", async function () {
+    const srv = await fixtures.server({ files: { "/a": patternFile(7) } });
+    const { ftp } = await client(srv);
+    const held = holdNextNoop(srv);
+    const calls = [ftp.sendcmd("NOOP"), ftp.size("missing"), ftp.size("a"), ftp.rmd("nowhere"), ftp.pwd(), ftp.sendcmd("NOOP")];
+    await until(() => srv.commands.includes("RMD nowhere"), "the window reaching the server");
+    held.open();
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes.map((outcome) => outcome.status)).to.deep.equal([
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    expect((outcomes[1] as PromiseRejectedResult).reason).to.be.instanceOf(FtpPermError);
+    expect(((outcomes[1] as PromiseRejectedResult).reason as Error).message).to.match(/^550 Could not get file size/);
+    expect((outcomes[2] as PromiseFulfilledResult<number>).value).to.equal(7);
+    expect((outcomes[3] as PromiseRejectedResult).reason).to.be.instanceOf(FtpPermError);
+    expect((outcomes[4] as PromiseFulfilledResult<string>).value).to.equal("/");
+    // The client is in step: the next command gets its own reply.
+    expect(await ftp.size("a")).to.equal(7);
+  });
+
+  it("on a drop inside the window, fails each written command once with the connection's error and each unwritten one with FtpClosedError; none is sent twice", async function () {
+    const srv = await fixtures.server();
+    const { ftp } = await client(srv, { pipelineWindow: 4 });
+    const held = gate();
+    srv.handle("NOOP", async (s, arg) => {
+      if (arg !== "2") return s.reply(200, `NOOP ${arg} ok`);
+      await held.passed;
+      s.drop();
+    });
+    const calls = Array.from({ length: 8 }, (_, i) => ftp.sendcmd(`NOOP ${i}`));
+    const outcomes = Promise.allSettled(calls);
+    // 0 and 1 are answered, which makes room for 4 and 5; 2 holds the rest.
+    await until(() => srv.commands.includes("NOOP 5"), "the window moving past the answered commands");
+    await settle();
+    held.open();
+    const settled = await outcomes;
+    expect(settled.slice(0, 2).map((outcome) => (outcome as PromiseFulfilledResult<string>).value)).to.deep.equal([
+      "200 NOOP 0 ok",
+      "200 NOOP 1 ok",
+    ]);
+    for (const outcome of settled.slice(2, 6)) {
+      expect(outcome.status).to.equal("rejected");
+      // Written: the server may have run it, so it is not a "closed before it ran".
+      expect((outcome as PromiseRejectedResult).reason).to.be.instanceOf(FtpConnectionError);
+    }
+    for (const outcome of settled.slice(6)) {
+      expect(outcome.status).to.equal("rejected");
+      expect((outcome as PromiseRejectedResult).reason).to.be.instanceOf(FtpClosedError);
+    }
+    const noops = srv.commands.filter((line) => line.startsWith("NOOP"));
+    expect(noops).to.deep.equal(["NOOP 0", "NOOP 1", "NOOP 2", "NOOP 3", "NOOP 4", "NOOP 5"]);
+    expect(ftp.closed).to.equal(true);
+  });
+
+  it("never has more than pipelineWindow commands written and unanswered", async function () {
+    const srv = await fixtures.server();
+    const { ftp, wire } = await client(srv, { pipelineWindow: 3 });
+    const held = holdNextNoop(srv);
+    const calls = Promise.all(Array.from({ length: 12 }, () => ftp.sendcmd("NOOP")));
+    await until(() => srv.commands.filter((line) => line === "NOOP").length === 3, "a full window");
+    await settle();
+    expect(wire).to.deep.equal(["> NOOP", "> NOOP", "> NOOP"]);
+    held.open();
+    expect(await calls).to.have.length(12);
+    let outstanding = 0;
+    let most = 0;
+    for (const event of wire) {
+      outstanding += event.startsWith(">") ? 1 : -1;
+      most = Math.max(most, outstanding);
+    }
+    expect(most).to.equal(3);
+    expect(wire.filter((event) => event === "< 200")).to.have.length(12);
+  });
+
+  it("holds back what must wait: a held verb (REST) waits for every earlier reply and nothing is written behind it until its own; so do exclusive calls (rename)", async function () {
+    const srv = await fixtures.server({ files: { "/a": "x" } });
+    const { ftp, wire } = await client(srv);
+    const held = holdNextNoop(srv);
+    const calls = Promise.all([
+      ftp.sendcmd("NOOP"),
+      ftp.sendcmd("NOOP"),
+      ftp.sendcmd("REST 0"),
+      ftp.sendcmd("NOOP"),
+      ftp.rename("a", "b"),
+      ftp.sendcmd("NOOP"),
+    ]);
+    await until(() => srv.commands.filter((line) => line === "NOOP").length === 2, "the first two NOOPs");
+    await settle();
+    expect(wire).to.deep.equal(["> NOOP", "> NOOP"]);
+    held.open();
+    await calls;
+    expect(wire).to.deep.equal([
+      "> NOOP",
+      "> NOOP",
+      "< 200",
+      "< 200",
+      "> REST 0",
+      "< 350",
+      "> NOOP",
+      "< 200",
+      "> RNFR a",
+      "< 350",
+      "> RNTO b",
+      "< 250",
+      "> NOOP",
+      "< 200",
+    ]);
+    expect(srv.vfs.get("/b")?.toString()).to.equal("x");
+  });
+
+  it("sends TYPE I once for a window of size() calls, and again after a text listing set TYPE A", async function () {
+    const srv = await fixtures.server({ files: { "/a": "12345", "/b": "1" } });
+    const { ftp } = await client(srv);
+    const before = srv.commands.length;
+    const [a, b, names, again] = await Promise.all([ftp.size("a"), ftp.size("b"), ftp.nlst(), ftp.size("a")]);
+    expect([a, b, again]).to.deep.equal([5, 1, 5]);
+    expect(names.sort()).to.deep.equal(["a", "b"]);
+    expect(srv.commands.slice(before)).to.deep.equal(["TYPE I", "SIZE a", "SIZE b", "TYPE A", "EPSV", "NLST", "TYPE I", "SIZE a"]);
+  });
+
+  it("runs transfers queued among pipelined commands in their turn, each with its own outcome", async function () {
+    const srv = await fixtures.server({ files: { "/big": patternFile(300_000), "/small": "hello" } });
+    const { ftp } = await client(srv);
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk);
+        callback();
+      },
+    });
+    const results = await Promise.all([
+      ftp.sendcmd("NOOP"),
+      ftp.retrbinary("RETR big", sink),
+      ftp.size("small"),
+      ftp.storbinary("STOR up", Buffer.from("uploaded")),
+      ftp.pwd(),
+      ftp.retrbinary("RETR missing", () => undefined).catch((error: Error) => error),
+      ftp.size("up"),
+    ]);
+    expect(results[0]).to.match(/^200/);
+    expect(results[1]).to.match(/^226/);
+    expect(Buffer.concat(chunks).equals(patternBytes(0, 300_000))).to.equal(true);
+    expect(results[2]).to.equal(5);
+    expect(results[3]).to.match(/^226/);
+    expect(results[4]).to.equal("/");
+    expect(results[5]).to.be.instanceOf(FtpPermError);
+    expect(results[6]).to.equal(8);
+  });
+
+  it("writes one command at a time without pipelining (the default)", async function () {
+    const srv = await fixtures.server();
+    const { ftp, wire } = await client(srv, { pipelining: false });
+    const held = holdNextNoop(srv);
+    const calls = Promise.all([ftp.sendcmd("NOOP"), ftp.sendcmd("NOOP"), ftp.pwd()]);
+    await until(() => srv.commands.includes("NOOP"), "the first NOOP");
+    await settle();
+    expect(wire).to.deep.equal(["> NOOP"]);
+    held.open();
+    await calls;
+    expect(wire).to.deep.equal(["> NOOP", "< 200", "> NOOP", "< 200", "> PWD", "< 257"]);
+  });
+
+  it("close() inside a window rejects every written and unwritten call once", async function () {
+    const srv = await fixtures.server();
+    const { ftp } = await client(srv, { pipelineWindow: 2 });
+    const held = holdNextNoop(srv);
+    const calls = Array.from({ length: 4 }, () => rejectionOf(ftp.sendcmd("NOOP")));
+    await until(() => srv.commands.filter((line) => line === "NOOP").length === 2, "a full window");
+    ftp.close();
+    held.open();
+    for (const error of await Promise.all(calls)) expect(error).to.be.instanceOf(FtpClosedError);
+  });
+
+  it("refuses a pipelineWindow that is not a positive integer", function () {
+    for (const pipelineWindow of [0, -1, 1.5, NaN]) {
+      expect(() => new FTP({ pipelining: true, pipelineWindow })).to.throw(RangeError, /pipelineWindow/);
+    }
+  });
+});

@@ -25,7 +25,7 @@ describe("pipelining", function () {
         // Level 1 logs each command as it is written and each reply as it arrives.
         const command = /^\*cmd\* '(.*)'$/.exec(line);
         if (command) wire.push(`> ${command[1]}`);
-        const reply = /^\*resp\* '(\d{3})/.exec(line);
+        const reply = /^\*resp\* ['"](\d{3})/.exec(line);
         if (reply) wire.push(`< ${reply[1]}`);
       },
       ...options,
@@ -234,6 +234,33 @@ describe("pipelining", function () {
     expect(results[4]).to.equal("/");
     expect(results[5]).to.be.instanceOf(FtpPermError);
     expect(results[6]).to.equal(8);
+  });
+
+  it("reads every reply of an exchange before failing it: a refused TYPE I fails size() and leaves SIZE's reply to nobody else", async function () {
+    const srv = await fixtures.server({ files: { "/a": "123" } });
+    const { ftp } = await client(srv);
+    srv.once("TYPE", (s) => s.reply(504, "Not now."));
+    const outcomes = await Promise.allSettled([ftp.size("a"), ftp.sendcmd("NOOP"), ftp.size("a")]);
+    expect((outcomes[0] as PromiseRejectedResult).reason).to.be.instanceOf(FtpPermError);
+    expect((outcomes[1] as PromiseFulfilledResult<string>).value).to.match(/^200/);
+    // Written in the same burst, the second size() trusted the TYPE I to work; it runs in TYPE A here (the fixture allows it).
+    expect((outcomes[2] as PromiseFulfilledResult<number>).value).to.equal(3);
+    // Refused, the TYPE is unknown again: the next size() sends TYPE I first.
+    const before = srv.commands.length;
+    expect(await ftp.size("a")).to.equal(3);
+    expect(srv.commands.slice(before)).to.deep.equal(["TYPE I", "SIZE a"]);
+  });
+
+  it("takes a pipelined command's final reply as its answer, past a 1xx", async function () {
+    const srv = await fixtures.server();
+    const { ftp } = await client(srv);
+    srv.once("SITE", (s) => {
+      s.reply(150, "Working on it.");
+      s.reply(200, "Done.");
+    });
+    const [site, noop] = await Promise.all([ftp.sendcmd("SITE SLOW"), ftp.sendcmd("NOOP")]);
+    expect(site).to.equal("200 Done.");
+    expect(noop).to.match(/^200/);
   });
 
   it("writes one command at a time without pipelining (the default)", async function () {

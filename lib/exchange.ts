@@ -75,7 +75,7 @@ export async function runExchange<T>(session: Session, exchange: Exchange<T>): P
   for (const step of exchange.steps(session)) {
     session.control.send(step.line);
     step.written?.(session);
-    const reply = await session.control.readReply(session.settings.timeout);
+    const reply = await session.replyToLast();
     step.check?.(reply, session);
     replies.push(reply);
   }
@@ -106,7 +106,7 @@ export async function readExchange<T>(session: Session, steps: Step[], exchange:
 
 /**
  * The next reply that is not a 1xx. One round trip at a time, sendcmd hands
- * back a 1xx as ftplib does; pipelined, a 1xx to a command that is not a
+ * back a 1xx as ftplib does (Session.replyToLast); pipelined, a 1xx to a command that is not a
  * transfer (those are never pipelined) is followed by its real answer, and
  * that, not the 1xx, is the command's reply.
  */

@@ -47,8 +47,16 @@ export class Session {
   /** ftplib's sendcmd, for use inside a queue task. */
   async command(line: string): Promise<Reply> {
     this.control.send(line);
-    const reply = await this.read();
-    // ftplib's sendcmd returns a 1xx; the final reply it announces is still owed.
+    return refuseFailure(await this.replyToLast());
+  }
+
+  /**
+   * The reply to the command just sent, one round trip at a time, whatever
+   * its code. ftplib's sendcmd returns a 1xx; the final reply it announces
+   * is still owed (see ControlConnection.leaveFinalUnread).
+   */
+  async replyToLast(): Promise<Reply> {
+    const reply = await this.control.readReply(this.settings.timeout);
     if (reply.code < 200) this.control.leaveFinalUnread();
     return reply;
   }

@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import { Writable } from "node:stream";
 import { patternBytes, patternFile, type FixtureServer } from "../../fixtures/server.js";
-import { FTP, FtpClosedError, FtpConnectionError, FtpPermError } from "../../lib/index.js";
+import { FTP, FtpClosedError, FtpConnectionError, FtpPermError, FtpPool } from "../../lib/index.js";
 import { gate, rejectionOf, until, useFixtures, type ClientOptions } from "./helpers.js";
 
 /** The wire as the client saw it: `> LINE` for each command written, `< code` for each reply, in order. */
@@ -261,6 +261,30 @@ describe("pipelining", function () {
     const [site, noop] = await Promise.all([ftp.sendcmd("SITE SLOW"), ftp.sendcmd("NOOP")]);
     expect(site).to.equal("200 Done.");
     expect(noop).to.match(/^200/);
+  });
+
+  it("works on FtpPool's clients made with FTP.create({ pipelining: true }): each task's burst is pipelined on its own connection", async function () {
+    const srv = await fixtures.server({ files: { "/a": "1", "/b": "22", "/c": "333" } });
+    const pool = new FtpPool({
+      size: 2,
+      connect: () => FTP.create({ host: srv.host, port: srv.port, user: "user", password: "pass", pipelining: true }),
+    });
+    // Each connection answers its first SIZE only once both bursts have reached the server whole.
+    srv.handle("SIZE", async (s, arg) => {
+      if (arg === "a") await until(() => srv.commands.filter((line) => line === "SIZE c").length === 2, "both bursts");
+      await s.defaultHandler("SIZE", arg);
+    });
+    try {
+      const sizes = await Promise.all(
+        [0, 1].map(() => pool.use((ftp) => Promise.all([ftp.size("a"), ftp.size("b"), ftp.size("c"), ftp.pwd()]))),
+      );
+      expect(sizes).to.deep.equal([
+        [1, 2, 3, "/"],
+        [1, 2, 3, "/"],
+      ]);
+    } finally {
+      await pool.close();
+    }
   });
 
   it("writes one command at a time without pipelining (the default)", async function () {

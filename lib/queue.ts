@@ -173,7 +173,9 @@ export class CommandQueue {
       .finally(() => {
         this.waitingForReply.shift();
         if (this.waitingForReply.length > 0) this.readHead();
-        this.schedulePump();
+        // Refill a window only once half of it is answered: commands then
+        // leave in bursts, one write each, instead of one write per reply.
+        if (this.waitingForReply.length <= this.window >> 1) this.schedulePump();
       });
   }
 }

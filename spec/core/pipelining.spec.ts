@@ -6,8 +6,16 @@
 import { expect } from "chai";
 import { Writable } from "node:stream";
 import { patternBytes, patternFile, type FixtureServer } from "../../fixtures/server.js";
-import { FTP, FtpClosedError, FtpConnectionError, FtpPermError, FtpPool } from "../../lib/index.js";
+import { makeSelfSignedCert } from "../../fixtures/cert.js";
+import { FTP, FTP_TLS, FtpClosedError, FtpConnectionError, FtpPermError, FtpPool, type DownloadStream } from "../../lib/index.js";
 import { gate, rejectionOf, until, useFixtures, type ClientOptions } from "./helpers.js";
+
+/** Every byte of a download. */
+async function collectBytes(stream: DownloadStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
 
 /** The wire as the client saw it: `> LINE` for each command written, `< code` for each reply, in order. */
 type Wire = string[];
@@ -284,6 +292,50 @@ describe("pipelining", function () {
       ]);
     } finally {
       await pool.close();
+    }
+  });
+
+  it("pipelines over a TLS control connection, with PROT P transfers in their turn", async function () {
+    const cert = await makeSelfSignedCert();
+    const srv = await fixtures.server({
+      tls: { key: cert.key, cert: cert.cert, requireSessionReuse: true },
+      files: { "/a": "abc", "/b": patternFile(100_000) },
+    });
+    const wire: Wire = [];
+    const ftp = new FTP_TLS({
+      tls: { ca: cert.cert },
+      timeout: 5000,
+      pipelining: true,
+      debugLevel: 1,
+      logger: (line) => {
+        if (line.startsWith("*cmd*")) wire.push(">");
+        else if (line.startsWith("*resp*")) wire.push("<");
+      },
+    });
+    try {
+      await ftp.connect(srv.host, srv.port);
+      await ftp.login("user", "pass");
+      await ftp.prot_p();
+      wire.length = 0;
+      const held = holdNextNoop(srv);
+      const calls = Promise.all([
+        ftp.sendcmd("NOOP"),
+        ftp.size("a"),
+        ftp.size("b"),
+        ftp.pwd(),
+        collectBytes(ftp.retrbinary("RETR b")),
+        ftp.size("a"),
+      ]);
+      // NOOP, TYPE I, SIZE a, SIZE b, PWD: all written inside TLS before the first reply.
+      await until(() => srv.commands.includes("PWD"), "the burst reaching the server");
+      await settle();
+      expect(wire).to.deep.equal([">", ">", ">", ">", ">"]);
+      held.open();
+      const [noop, a, b, dir, body, again] = await calls;
+      expect([noop.slice(0, 3), a, b, dir, again]).to.deep.equal(["200", 3, 100_000, "/", 3]);
+      expect(body.equals(patternBytes(0, 100_000))).to.equal(true);
+    } finally {
+      ftp.close();
     }
   });
 

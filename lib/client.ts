@@ -405,7 +405,8 @@ export class FTP {
 
   /**
    * Aborts the running transfer: closes its data connection, sends ABOR
-   * and NOOP, and reads the transfer's and ABOR's replies up to the NOOP's,
+   * and, after its first reply, NOOP, and reads the transfer's and ABOR's
+   * replies up to the NOOP's,
    * leaving the client usable. With no transfer running, sends ABOR alone.
    * Resolves to ABOR's reply (426/225/226); another reply rejects with FtpProtoError.
    */

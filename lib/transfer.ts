@@ -146,13 +146,18 @@ export class DataTransfer {
     // pure-ftpd ignores an ABOR line that starts with IAC IP IAC DM, and
     // closing the data connection first already gets every server's attention.
     // Servers answer with one reply (pure-ftpd) or two (426 + 226, or
-    // proftpd's 226 + 426 under TLS); the NOOP's 200 marks where they end,
-    // so no reply is left behind for the next command and none is waited for.
+    // proftpd's 226 + 426 under TLS); a NOOP's 200 marks where they end, so
+    // no reply is left behind for the next command and none is waited for.
+    // The NOOP goes out only once ABOR got its first reply: pure-ftpd, in the
+    // middle of a transfer, reads the control connection in one read of up
+    // to 99 bytes, answers an ABOR in it and throws the rest away, so a NOOP
+    // sent along with ABOR was lost and its 200 never came. The first reply
+    // comes after that read (and after vsftpd's and proftpd's transfer
+    // loops stopped reading), so the NOOP is read as a command.
     control.send("ABOR");
-    control.send("NOOP");
     const first = await this.session.within(this.pendingFinal, (ms) => `no reply to ABOR from the server within ${ms} ms`);
-    if (first.code === 200) throw new FtpProtoError("no reply to ABOR before the NOOP's", first.text);
     this.abortReplies.push(first);
+    control.send("NOOP");
     for (;;) {
       const reply = await readPastPreliminary(this.session, this.session.settings.timeout);
       if (reply.code === 200) break;

@@ -390,6 +390,38 @@ describe("abort() replies", () => {
     });
   });
 
+  it("sends the NOOP that marks the end of ABOR's replies only after ABOR's first reply (pure-ftpd throws away what comes with ABOR)", async () => {
+    // Server, as pure-ftpd mid-transfer: the transfer ends with no reply of
+    // its own; ABOR gets 426 and 226 after a pause, by which time a NOOP
+    // written along with ABOR would have arrived (and pure-ftpd lost it).
+    srv.once("RETR", async (s) => {
+      s.reply(150, "Here it comes.");
+      async function* endless(): AsyncGenerator<Buffer> {
+        for (let at = 0; !s.abortRequested; at += 64 * 1024) yield patternBytes(at, 64 * 1024);
+      }
+      await s.sendData(Readable.from(endless())).catch(() => undefined);
+    });
+    let noopBeforeReply: boolean | undefined;
+    srv.once("ABOR", async (s) => {
+      s.abortTransfer();
+      await s.waitForRunningCommand();
+      await s.sleep(50);
+      noopBeforeReply = srv.commands.slice(srv.commands.lastIndexOf("ABOR")).includes("NOOP");
+      s.reply(426, "ABORT");
+      s.reply(226, "Aborted.");
+    });
+    const ftp = await harness.client(srv);
+    const download = ftp.retrbinary("RETR /endless.bin");
+    const failed = streamError(download);
+    await readAtLeast(download, 64 * 1024);
+    download.destroy();
+    expect(await failed).to.equal(undefined);
+    expect(await ftp.pwd()).to.equal("/");
+    expect(noopBeforeReply, "NOOP arrived before ABOR's reply").to.equal(false);
+    expect(srv.commands.slice(srv.commands.lastIndexOf("ABOR"))).to.deep.equal(["ABOR", "NOOP", "PWD"]);
+    await expectInSync(ftp);
+  });
+
   it("a stream aborted by abort() errors with the transfer's 426, never ends", async () => {
     const ftp = await harness.client(srv);
     const download = ftp.retrbinary("RETR /big.bin");

@@ -14,7 +14,7 @@ import { HeldError } from "./held-error.js";
 import { pipeSettled } from "./pipe.js";
 import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpReplyError } from "./errors.js";
 import { CrlfEncoder, LineSplitter } from "./lines.js";
-import { assertPort, assertRestOffset, assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
+import { assertBlocksize, assertPort, assertRestOffset, assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { CommandQueue } from "./queue.js";
 import {
   commandExchange,
@@ -170,6 +170,16 @@ const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
 /**
  * An FTP client with ftplib's methods. Every call goes through one queue,
  * so calls made concurrently run one at a time, in call order.
+ *
+ * Bad arguments (CR/LF/NUL in a path or command: `TypeError`
+ * `ERR_INVALID_ARG_VALUE`; a bad `rest`, `blocksize` or port: `RangeError`)
+ * are reported before anything is sent, in one of two ways:
+ * - a method that returns a Promise rejects with the error, as
+ *   `fs/promises` does; it never throws at the call;
+ * - a method that returns a stream (`retrbinary`/`retrlines`/`storbinary`/
+ *   `storlines` without a callback or source) throws at the call, as
+ *   `fs.createReadStream` does, and no stream is made; an async iterator
+ *   (`mlsd`, `list`, `walk`) rejects its first `next()`.
  */
 export class FTP {
   /** Host last connected to. */
@@ -272,7 +282,7 @@ export class FTP {
    * Connects to `host:port` (port 0 or omitted: 21) and resolves to the
    * welcome text. A 4xx/5xx welcome rejects with FtpTempError/FtpPermError.
    */
-  connect(host = "", port = 0, options: ConnectOptions = {}): Promise<string> {
+  async connect(host = "", port = 0, options: ConnectOptions = {}): Promise<string> {
     if (host) this.host = host;
     // 0 means "the default" (ftplib's rule); anything else must be a real
     // port, or -1 or NaN would silently connect to 21.
@@ -347,7 +357,7 @@ export class FTP {
    * `anonymous`, whose empty (or `-`) password becomes `anonymous@`.
    * Resolves to the final reply; anything but 2xx rejects.
    */
-  login(user = "", passwd = "", acct = ""): Promise<string> {
+  async login(user = "", passwd = "", acct = ""): Promise<string> {
     if (!user) user = "anonymous";
     if (user === "anonymous" && (passwd === "" || passwd === "-")) passwd += "anonymous@";
     for (const [value, what] of [
@@ -371,13 +381,13 @@ export class FTP {
   }
 
   /** Sends a command and resolves to its reply (1xx-3xx); 4xx/5xx reject. */
-  sendcmd(cmd: string): Promise<string> {
+  async sendcmd(cmd: string): Promise<string> {
     assertSafeArgument(cmd);
     return this.exchange(commandExchange(cmd), mayPipeline(cmd));
   }
 
   /** Sends a command and resolves to its reply if 2xx; anything else rejects. */
-  voidcmd(cmd: string): Promise<string> {
+  async voidcmd(cmd: string): Promise<string> {
     assertSafeArgument(cmd);
     return this.exchange(voidExchange(cmd), mayPipeline(cmd)).then((reply) => reply.text);
   }
@@ -427,7 +437,7 @@ export class FTP {
    * is given. The queue stays held until the socket closes or `voidresp()`
    * is called, which reads the final reply; call it to learn the outcome.
    */
-  ntransfercmd(cmd: string, rest?: number | string): Promise<[net.Socket | tls.TLSSocket, number | null]> {
+  async ntransfercmd(cmd: string, rest?: number | string): Promise<[net.Socket | tls.TLSSocket, number | null]> {
     assertSafeArgument(cmd);
     assertRestOffset(rest);
     return new Promise((resolve, reject) => {
@@ -459,20 +469,22 @@ export class FTP {
     options?: RetrbinaryOptions | number,
     rest?: number | string,
   ): DownloadStream | Promise<string> {
-    if (isWritable(target)) {
-      const stream = this.download(cmd, "I", typeof options === "object" ? options : {});
-      return pipeSettled(stream, target).then(() => stream.response ?? "");
-    }
-    if (typeof target !== "function") return this.download(cmd, "I", target ?? {});
-    const callback = target;
-    const settings: RetrbinaryOptions = typeof options === "number" ? { blocksize: options, rest } : { ...options };
-    if (rest !== undefined && settings.rest === undefined) settings.rest = rest;
-    const blocksize = settings.blocksize ?? 8192;
-    if (!Number.isInteger(blocksize) || blocksize < 1) throw new RangeError(`blocksize must be a positive integer, got ${blocksize}`);
-    const stream = this.download(cmd, "I", settings);
-    return consume(stream, (chunk: Buffer) => {
-      for (let at = 0; at < chunk.length; at += blocksize) callback(chunk.subarray(at, at + blocksize));
-    }).then(() => stream.response ?? "");
+    if (!isWritable(target) && typeof target !== "function") return this.download(cmd, "I", target ?? {});
+    return rejectingBadArguments(() => {
+      if (isWritable(target)) {
+        const stream = this.download(cmd, "I", typeof options === "object" ? options : {});
+        return pipeSettled(stream, target).then(() => stream.response ?? "");
+      }
+      const callback = target;
+      const settings: RetrbinaryOptions = typeof options === "number" ? { blocksize: options, rest } : { ...options };
+      if (rest !== undefined && settings.rest === undefined) settings.rest = rest;
+      const blocksize = settings.blocksize ?? 8192;
+      assertBlocksize(blocksize);
+      const stream = this.download(cmd, "I", settings);
+      return consume(stream, (chunk: Buffer) => {
+        for (let at = 0; at < chunk.length; at += blocksize) callback(chunk.subarray(at, at + blocksize));
+      }).then(() => stream.response ?? "");
+    });
   }
 
   /**
@@ -485,8 +497,10 @@ export class FTP {
   retrlines(cmd: string, callbackOrOptions?: LineCallback | DownloadOptions, options?: DownloadOptions): LineStream | Promise<string> {
     if (typeof callbackOrOptions !== "function") return this.lines(cmd, callbackOrOptions ?? {});
     const callback = callbackOrOptions;
-    const stream = this.lines(cmd, options ?? {});
-    return consume(stream, callback).then(() => stream.response ?? "");
+    return rejectingBadArguments(() => {
+      const stream = this.lines(cmd, options ?? {});
+      return consume(stream, callback).then(() => stream.response ?? "");
+    });
   }
 
   /**
@@ -510,13 +524,16 @@ export class FTP {
     rest?: number | string,
   ): UploadStream | Promise<string> {
     if (!isUploadSource(sourceOrOptions)) return this.upload(cmd, "I", sourceOrOptions ?? {});
-    const settings: StorbinaryOptions = typeof options === "number" ? { blocksize: options, callback, rest } : { ...options };
-    const blocksize = settings.blocksize ?? 8192;
-    if (!Number.isInteger(blocksize) || blocksize < 1) throw new RangeError(`blocksize must be a positive integer, got ${blocksize}`);
-    const stream = this.upload(cmd, "I", settings, settings.callback);
-    // ftplib reads the source a block at a time and calls back once per
-    // block; without a callback, block boundaries change nothing.
-    return sendAll(sourceOrOptions, stream, settings.callback ? (chunks) => inBlocks(chunks, blocksize) : undefined);
+    const source = sourceOrOptions;
+    return rejectingBadArguments(() => {
+      const settings: StorbinaryOptions = typeof options === "number" ? { blocksize: options, callback, rest } : { ...options };
+      const blocksize = settings.blocksize ?? 8192;
+      assertBlocksize(blocksize);
+      const stream = this.upload(cmd, "I", settings, settings.callback);
+      // ftplib reads the source a block at a time and calls back once per
+      // block; without a callback, block boundaries change nothing.
+      return sendAll(source, stream, settings.callback ? (chunks) => inBlocks(chunks, blocksize) : undefined);
+    });
   }
 
   /**
@@ -527,11 +544,14 @@ export class FTP {
   storlines(cmd: string, source: UploadSource, callback?: BlockCallback): Promise<string>;
   storlines(cmd: string, sourceOrOptions?: UploadSource | UploadOptions, callback?: BlockCallback): UploadStream | Promise<string> {
     if (!isUploadSource(sourceOrOptions)) return this.upload(cmd, "A", { ...sourceOrOptions, encoder: new CrlfEncoder() });
+    const source = sourceOrOptions;
     // ftplib converts and sends one line at a time and calls back with each
     // line as sent, so the conversion happens here rather than in an encoder.
-    const stream = this.upload(cmd, "A", {}, callback);
-    const maxLine = this.settings.maxLine;
-    return sendAll(sourceOrOptions, stream, (chunks) => crlfLines(chunks, maxLine));
+    return rejectingBadArguments(() => {
+      const stream = this.upload(cmd, "A", {}, callback);
+      const maxLine = this.settings.maxLine;
+      return sendAll(source, stream, (chunks) => crlfLines(chunks, maxLine));
+    });
   }
 
   /**
@@ -589,7 +609,7 @@ export class FTP {
   }
 
   /** Renames: RNFR (which must get 3xx), then RNTO, as one queued step. */
-  rename(fromname: string, toname: string): Promise<string> {
+  async rename(fromname: string, toname: string): Promise<string> {
     assertSafeArgument(fromname, "fromname");
     assertSafeArgument(toname, "toname");
     return this.enqueue(async (session) => {
@@ -600,7 +620,7 @@ export class FTP {
   }
 
   /** Deletes a file: 250 or 200 resolve, 5xx → FtpPermError, 4xx → FtpTempError, others → FtpReplyError. */
-  delete(filename: string): Promise<string> {
+  async delete(filename: string): Promise<string> {
     assertSafeArgument(filename, "filename");
     return this.exchange({
       steps: () => [{ line: `DELE ${filename}`, check: refuseFailure }],
@@ -612,7 +632,7 @@ export class FTP {
   }
 
   /** Changes directory. `..` tries CDUP first (falling back to CWD on 500); `''` means `.`. */
-  cwd(dirname: string): Promise<string> {
+  async cwd(dirname: string): Promise<string> {
     assertSafeArgument(dirname, "dirname");
     if (dirname !== "..") return this.voidcmd(`CWD ${dirname || "."}`);
     // Whether CWD follows depends on CDUP's reply: one round trip at a time.
@@ -627,7 +647,7 @@ export class FTP {
   }
 
   /** The size of a file from SIZE: a number on 213, else null. 4xx/5xx reject. */
-  size(filename: string): Promise<number | null> {
+  async size(filename: string): Promise<number | null> {
     assertSafeArgument(filename, "filename");
     return this.exchange({
       // Servers start in ASCII (RFC 959) and several (proftpd, pyftpdlib)
@@ -641,13 +661,13 @@ export class FTP {
   }
 
   /** Makes a directory; resolves to the path in the 257 reply (doubled quotes undone), or "" if the reply has none. */
-  mkd(dirname: string): Promise<string> {
+  async mkd(dirname: string): Promise<string> {
     assertSafeArgument(dirname, "dirname");
     return this.exchange(voidExchange(`MKD ${dirname}`)).then((reply) => (reply.code === 257 ? parse257(reply.text) : ""));
   }
 
   /** Removes a directory. */
-  rmd(dirname: string): Promise<string> {
+  async rmd(dirname: string): Promise<string> {
     assertSafeArgument(dirname, "dirname");
     return this.voidcmd(`RMD ${dirname}`);
   }
@@ -760,6 +780,16 @@ export class FTP {
 
   /** Streams are made at once and queue their work; a failure to queue errors the stream. */
   private readonly streamQueue = (task: (session: Session) => Promise<void>): Promise<void> => this.enqueue(task);
+}
+
+/**
+ * Runs `start` at once (so calls still queue in call order), turning a
+ * synchronous throw (a bad argument) into a rejected promise, as
+ * fs/promises reports bad arguments: `ftp.retrlines(x, cb).catch(handle)`
+ * must see it. Nothing was queued or sent when it throws.
+ */
+async function rejectingBadArguments<T>(start: () => Promise<T>): Promise<T> {
+  return start();
 }
 
 /** Reads a stream to its end, calling `onItem` for each chunk; rejects with the stream's error. */

@@ -30,6 +30,12 @@ export function assertRestOffset(rest: number | string | undefined): void {
   throw invalidArgument(new RangeError(`rest must be a non-negative integer, got ${JSON.stringify(rest)}`), "ERR_OUT_OF_RANGE");
 }
 
+/** Throws unless `blocksize` (ftplib's block size for callbacks) is a positive integer. */
+export function assertBlocksize(blocksize: number): void {
+  if (Number.isInteger(blocksize) && blocksize >= 1) return;
+  throw invalidArgument(new RangeError(`blocksize must be a positive integer, got ${blocksize}`), "ERR_OUT_OF_RANGE");
+}
+
 /** Throws unless `port` is a valid TCP port. */
 export function assertPort(port: number, what = "port"): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {

@@ -3,13 +3,15 @@
  * public method is refused before anything is sent (the server's command
  * log does not move); a `rest` that is negative or not an integer is
  * refused; a port outside 1..65535 is refused. The refusal is a TypeError
- * (ERR_INVALID_ARG_VALUE) or RangeError (ERR_OUT_OF_RANGE) — thrown at once,
- * or as the rejection / stream error / first iteration error of what the
- * method returns — and the client stays usable.
+ * (ERR_INVALID_ARG_VALUE) or RangeError (ERR_OUT_OF_RANGE), and the client
+ * stays usable. How it arrives is part of the API: a method that returns a
+ * Promise rejects (never throws at the call, as fs/promises); one that
+ * returns a stream throws at the call (as fs.createReadStream); an async
+ * iterator rejects its first step.
  */
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { FTP, FTP_TLS } from "../../lib/index.js";
@@ -20,43 +22,52 @@ import { FaultCase, settleIo } from "./helpers.js";
 
 const INJECTIONS = ["x\r\nDELE victim", "x\nDELE victim", "x\rDELE victim", "x\0victim"];
 
+/** How a refusal arrived: thrown at the call, as the returned promise's rejection, or as an async iterator's first step. */
+type Via = "throw" | "rejection" | "iteration";
+
 /**
- * Runs `call` and returns what it was refused with, however the method
- * reports it: a throw, a rejected promise, a stream error, or an async
- * iterator whose first step throws. Fails the spec if it was not refused.
+ * Runs `call` and returns what it was refused with and how. Fails the spec
+ * if it was not refused, or if a stream came back (a stream-returning method
+ * must throw at the call instead).
  */
-async function refusal(call: () => unknown): Promise<unknown> {
+async function refusalWithVia(call: () => unknown): Promise<{ error: unknown; via: Via }> {
   let result: unknown;
   try {
     result = call();
   } catch (error) {
-    return error;
+    return { error, via: "throw" };
   }
   if (result instanceof Promise) {
     return result.then(
       () => expect.fail("resolved instead of refusing"),
-      (error: unknown) => error,
+      (error: unknown) => ({ error, via: "rejection" as const }),
     );
   }
-  if (result instanceof Readable || (typeof result === "object" && result !== null && "destroyed" in result && "on" in result)) {
-    const stream = result as Readable;
-    return new Promise((resolve) => {
-      stream.once("error", resolve);
-      stream.once("finish", () => resolve(new Error("finished instead of refusing")));
-      stream.once("end", () => resolve(new Error("ended instead of refusing")));
-      if (stream instanceof Readable) stream.resume();
-    });
-  }
+  if (result instanceof Readable || result instanceof Writable) return expect.fail("made a stream instead of throwing at the call");
   if (typeof result === "object" && result !== null && Symbol.asyncIterator in result) {
     const iterator = (result as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     try {
       await iterator.next();
     } catch (error) {
-      return error;
+      return { error, via: "iteration" };
     }
     return expect.fail("iterated instead of refusing");
   }
   return expect.fail(`returned ${String(result)} instead of refusing`);
+}
+
+/** The refusal of `call`, which must arrive `via` that way. */
+async function refusal(call: () => unknown, via: Via): Promise<unknown> {
+  const refused = await refusalWithVia(call);
+  expect(refused.via, `how ${String(refused.error)} arrived`).to.equal(via);
+  return refused.error;
+}
+
+/** How a row's method reports bad arguments: streams throw, async iterators reject their first step, the rest reject. */
+function viaForRow(row: string): Via {
+  if (row.includes("(stream)")) return "throw";
+  if (["mlsd", "list", "walk"].includes(methodName(row))) return "iteration";
+  return "rejection";
 }
 
 type Call = (ftp: FTP, bad: string) => unknown;
@@ -170,7 +181,7 @@ describe("input checks", function () {
       await ftp.ready;
       for (const bad of INJECTIONS) {
         const before = fc.srv.commands.length;
-        const error = await refusal(() => call(ftp, bad));
+        const error = await refusal(() => call(ftp, bad), viaForRow(row));
         expect(error, `${row} with ${JSON.stringify(bad)}: ${String(error)}`).to.be.instanceOf(TypeError);
         expect((error as { code?: string }).code).to.equal("ERR_INVALID_ARG_VALUE");
         await settleIo();
@@ -191,7 +202,7 @@ describe("input checks", function () {
       for (const bad of INJECTIONS) {
         for (const call of [() => ftp.login(bad, "pass"), () => ftp.login("user", bad), () => ftp.login("user", "pass", bad)]) {
           const before = secure.srv.commands.length;
-          const error = await refusal(call);
+          const error = await refusal(call, "rejection");
           expect(error, String(error)).to.be.instanceOf(TypeError);
           await settleIo();
           expect(secure.srv.commands.slice(before)).to.deep.equal([]);
@@ -212,7 +223,7 @@ describe("input checks", function () {
     for (const bad of INJECTIONS) {
       const before = fc.srv.commands.length;
       for (const call of [() => ftpcp(source, bad, target), () => ftpcp(source, "a", target, bad)]) {
-        const error = await refusal(call);
+        const error = await refusal(call, "rejection");
         expect(error).to.be.instanceOf(TypeError);
       }
       expect(fc.srv.commands.slice(before)).to.deep.equal([]);
@@ -226,7 +237,7 @@ describe("input checks", function () {
     const pool = new FtpPool({ connect: () => FTP.create({ host: fc.srv.host, port: fc.srv.port, user: "user", password: "pass" }) });
     for (const bad of INJECTIONS) {
       const before = fc.srv.commands.length;
-      const error = await refusal(() => pool.downloadSegmented(bad, "/dev/null"));
+      const error = await refusal(() => pool.downloadSegmented(bad, "/dev/null"), "rejection");
       expect(error).to.be.instanceOf(TypeError);
       expect(fc.srv.commands.slice(before).filter((line) => !/^(USER|PASS) /.test(line))).to.deep.equal([]);
     }
@@ -243,7 +254,7 @@ describe("input checks", function () {
       `ftp://us%0Aer:pw@${fc.srv.host}:${fc.srv.port}/`,
       `ftp://user:p%00w@${fc.srv.host}:${fc.srv.port}/`,
     ]) {
-      const error = await refusal(() => FTP.connect(url));
+      const error = await refusal(() => FTP.connect(url), "rejection");
       expect(error, url).to.be.instanceOf(TypeError);
     }
     expect(fc.srv.sessions.length).to.equal(sessions);
@@ -270,12 +281,13 @@ describe("input checks", function () {
       "retrbinary (stream)": (ftp, rest) => ftp.retrbinary("RETR victim", { rest }),
       "retrbinary (callback, options)": (ftp, rest) => ftp.retrbinary("RETR victim", () => undefined, { rest }),
       "retrbinary (callback, blocksize, rest)": (ftp, rest) => ftp.retrbinary("RETR victim", () => undefined, 8192, rest),
-      retrlines: (ftp, rest) => ftp.retrlines("RETR victim", { rest }),
+      "retrlines (stream)": (ftp, rest) => ftp.retrlines("RETR victim", { rest }),
+      "retrlines (callback)": (ftp, rest) => ftp.retrlines("RETR victim", () => undefined, { rest }),
       "storbinary (stream)": (ftp, rest) => ftp.storbinary("STOR victim", { rest }),
       "storbinary (source, options)": (ftp, rest) => ftp.storbinary("STOR victim", Buffer.from("x"), { rest }),
       "storbinary (source, blocksize, callback, rest)": (ftp, rest) =>
         ftp.storbinary("STOR victim", Buffer.from("x"), 8192, undefined, rest),
-      storlines: (ftp, rest) => ftp.storlines("STOR victim", { rest }),
+      "storlines (stream)": (ftp, rest) => ftp.storlines("STOR victim", { rest }),
       ntransfercmd: (ftp, rest) => ftp.ntransfercmd("RETR victim", rest),
       transfercmd: (ftp, rest) => ftp.transfercmd("RETR victim", rest),
     };
@@ -286,11 +298,38 @@ describe("input checks", function () {
         await ftp.ready;
         for (const rest of BAD_REST) {
           const before = fc.srv.commands.length;
-          const error = await refusal(() => call(ftp, rest));
+          const error = await refusal(() => call(ftp, rest), viaForRow(row));
           expect(error, `rest ${JSON.stringify(rest)}: ${String(error)}`).to.be.instanceOf(RangeError);
           expect((error as { code?: string }).code).to.equal("ERR_OUT_OF_RANGE");
           await settleIo();
           expect(fc.srv.commands.slice(before), `sent for rest ${JSON.stringify(rest)}`).to.deep.equal([]);
+        }
+        expect(fc.srv.vfs.get("/victim")?.toString()).to.equal("keep me");
+        await fc.finish(ftp, false);
+      });
+    }
+  });
+
+  describe("blocksize", function () {
+    const BAD_BLOCKSIZE = [0, -1, 1.5, Number.NaN, Infinity];
+    const BLOCKSIZE_CALLS: Record<string, (ftp: FTP, blocksize: number) => Promise<string>> = {
+      "retrbinary (callback, options)": (ftp, blocksize) => ftp.retrbinary("RETR victim", () => undefined, { blocksize }),
+      "retrbinary (callback, blocksize)": (ftp, blocksize) => ftp.retrbinary("RETR victim", () => undefined, blocksize),
+      "storbinary (source, options)": (ftp, blocksize) => ftp.storbinary("STOR victim", Buffer.from("x"), { blocksize }),
+      "storbinary (source, blocksize)": (ftp, blocksize) => ftp.storbinary("STOR victim", Buffer.from("x"), blocksize),
+    };
+    for (const [row, call] of Object.entries(BLOCKSIZE_CALLS)) {
+      it(`${row} rejects a blocksize that is not a positive integer before sending anything`, async () => {
+        // Server: login; then nothing may arrive until the closing PWD.
+        const ftp = fc.client();
+        await ftp.ready;
+        for (const blocksize of BAD_BLOCKSIZE) {
+          const before = fc.srv.commands.length;
+          const error = await refusal(() => call(ftp, blocksize), "rejection");
+          expect(error, `blocksize ${blocksize}`).to.be.instanceOf(RangeError);
+          expect((error as { code?: string }).code).to.equal("ERR_OUT_OF_RANGE");
+          await settleIo();
+          expect(fc.srv.commands.slice(before), `sent for blocksize ${blocksize}`).to.deep.equal([]);
         }
         expect(fc.srv.vfs.get("/victim")?.toString()).to.equal("keep me");
         await fc.finish(ftp, false);
@@ -306,7 +345,7 @@ describe("input checks", function () {
       const sessions = fc.srv.sessions.length;
       for (const port of BAD_PORTS) {
         const ftp = new FTP({ timeout: 2000 });
-        const error = await refusal(() => ftp.connect(fc.srv.host, port));
+        const error = await refusal(() => ftp.connect(fc.srv.host, port), "rejection");
         expect(error, `port ${port}: ${String(error)}`).to.be.instanceOf(RangeError);
         expect((error as { code?: string }).code).to.equal("ERR_OUT_OF_RANGE");
         ftp.close();
@@ -318,7 +357,7 @@ describe("input checks", function () {
     it("the FTP constructor refuses a port outside 1..65535", async () => {
       const sessions = fc.srv.sessions.length;
       for (const port of [...BAD_PORTS, 0]) {
-        const error = await refusal(() => new FTP({ host: fc.srv.host, port }));
+        const error = await refusal(() => new FTP({ host: fc.srv.host, port }), "throw");
         expect(error, `port ${port}`).to.be.instanceOf(RangeError);
       }
       expect(fc.srv.sessions.length).to.equal(sessions);
@@ -328,7 +367,7 @@ describe("input checks", function () {
     it("FTP.connect(url) refuses a port outside 1..65535", async () => {
       const sessions = fc.srv.sessions.length;
       for (const port of ["0", "65536", "99999"]) {
-        const error = await refusal(() => FTP.connect(`ftp://${fc.srv.host}:${port}/`));
+        const error = await refusal(() => FTP.connect(`ftp://${fc.srv.host}:${port}/`), "rejection");
         // WHATWG URL itself refuses ports over 65535 (TypeError); 0 parses and is refused as a port.
         expect(error instanceof TypeError || error instanceof RangeError, `port ${port}: ${String(error)}`).to.equal(true);
       }

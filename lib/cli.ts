@@ -2,32 +2,38 @@
 /**
  * The `ftpstream` command: get, put, ls and cat over ftp://, ftpes:// and
  * ftps:// URLs, piping through stdin/stdout, with a progress bar on a
- * terminal. Exit status 0 only when the server confirmed the transfer.
+ * terminal. Exit status 0 only when the server confirmed the transfer;
+ * 1 for a failure; 2 for a bad command line.
+ *
+ * A Unix tool, so: `--help` goes to stdout with status 0, usage errors to
+ * stderr with status 2, and when stdout's reader goes away
+ * (`ftpstream cat URL | head -c 10`) the transfer is aborted, the session
+ * ends with QUIT, and the command exits 0 without a word.
+ *
+ * Each command is a row of {@link COMMANDS}; a new one needs only a row.
  */
 import { createReadStream, createWriteStream, readFileSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, posix } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FTP, FtpOptions } from "./client.js";
 import { FtpError } from "./errors.js";
 import type { TransferProgress } from "./streams.js";
 import { FTP_TLS, FtpTlsOptions } from "./tls.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
 
-const USAGE = `usage: ftpstream <command> [options] ...
-  get <url> [file|-]   download a file (default: its name here; - for stdout)
-  put <file|-> <url>   upload a file (- for stdin)
-  ls <url>             list a directory (MLSD, or LIST if the server lacks it)
-  cat <url>            download a file to stdout
-urls: ftp://[user[:password]@]host[:port]/path, ftpes:// (AUTH TLS), ftps:// (implicit TLS)
-options:
-  --active           active mode (PORT/EPRT) instead of passive
-  --timeout <ms>     connect/reply/idle timeout (default 30000)
-  --ca <file>        trust this CA certificate (PEM) for FTPS
-  --insecure         do not verify the server's certificate
-  --quiet            no progress bar
-  --debug            print the control conversation (ftplib's debug level 1; passwords masked)`;
+/** The options every command takes, with their help text. */
+const OPTIONS = {
+  active: { type: "boolean", help: "active mode (PORT/EPRT) instead of passive" },
+  timeout: { type: "string", arg: "<ms>", help: "connect/reply/idle timeout (default 30000)" },
+  ca: { type: "string", arg: "<file>", help: "trust this CA certificate (PEM) for FTPS" },
+  insecure: { type: "boolean", help: "do not verify the server's certificate" },
+  quiet: { type: "boolean", help: "no progress bar" },
+  debug: { type: "boolean", help: "print the control conversation (ftplib's debug level 1; passwords masked)" },
+  help: { type: "boolean", short: "h", help: "print this help and exit" },
+} as const satisfies Record<string, { type: "boolean" | "string"; short?: string; arg?: string; help: string }>;
 
 interface CliOptions {
   active: boolean;
@@ -36,30 +42,133 @@ interface CliOptions {
   insecure: boolean;
   quiet: boolean;
   debug: boolean;
-  args: string[];
 }
 
-function parseArgs(argv: string[]): CliOptions {
-  const options: CliOptions = { active: false, timeout: undefined, ca: undefined, insecure: false, quiet: false, debug: false, args: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--active") options.active = true;
-    else if (arg === "--insecure") options.insecure = true;
-    else if (arg === "--quiet") options.quiet = true;
-    else if (arg === "--debug") options.debug = true;
-    else if (arg === "--timeout") options.timeout = Number(argv[++i]);
-    else if (arg === "--ca") options.ca = argv[++i];
-    else if (arg === "--help" || arg === "-h") throw new UsageError("");
-    else if (arg.startsWith("--")) throw new UsageError(`unknown option ${arg}`);
-    else options.args.push(arg);
+/** One subcommand: its arguments as the usage shows them, how many it takes, and what it does. */
+interface Command {
+  args: string;
+  summary: string;
+  arity: readonly [min: number, max: number];
+  run(args: string[], options: CliOptions): Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  get: {
+    args: "<url> [file|-]",
+    summary: "download a file (default: its name here; - for stdout)",
+    arity: [1, 2],
+    run: ([url, target], options) => get(urlArgument(url), target, options),
+  },
+  put: {
+    args: "<file|-> <url>",
+    summary: "upload a file (- for stdin)",
+    arity: [2, 2],
+    run: ([source, url], options) => put(source, urlArgument(url), options),
+  },
+  ls: {
+    args: "<url>",
+    summary: "list a directory (MLSD, or LIST if the server lacks it)",
+    arity: [1, 1],
+    run: ([url], options) => list(urlArgument(url), options),
+  },
+  cat: {
+    args: "<url>",
+    summary: "download a file to stdout",
+    arity: [1, 1],
+    run: ([url], options) => get(urlArgument(url), "-", options),
+  },
+};
+
+const URL_FORMS = "ftp://[user[:password]@]host[:port]/path, ftpes:// (AUTH TLS), ftps:// (implicit TLS)";
+
+function usage(): string {
+  const column = (left: string, width: number): string => left.padEnd(width);
+  const commands = Object.entries(COMMANDS).map(([name, command]) => `  ${column(`${name} ${command.args}`, 20)} ${command.summary}`);
+  const options = Object.entries(OPTIONS).map(([name, option]) => {
+    const flag = `${"short" in option ? `-${option.short}, ` : ""}--${name}${"arg" in option ? ` ${option.arg}` : ""}`;
+    return `  ${column(flag, 18)} ${option.help}`;
+  });
+  return ["usage: ftpstream <command> [options] ...", ...commands, `urls: ${URL_FORMS}`, "options:", ...options].join("\n");
+}
+
+/** A bad command line: reported on stderr with the usage, exit status 2. */
+class UsageError extends Error {}
+
+/** The command line, parsed. */
+function parseCommandLine(argv: string[]): { help: boolean; command: string; args: string[]; options: CliOptions } {
+  const config: ParseArgsConfig = {
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: Object.fromEntries(
+      Object.entries(OPTIONS).map(([name, option]) => [name, { type: option.type, ...("short" in option ? { short: option.short } : {}) }]),
+    ),
+  };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs(config);
+  } catch (error) {
+    // parseArgs' TypeErrors (ERR_PARSE_ARGS_*) say what was wrong with the line.
+    throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  if (options.timeout !== undefined && !(Number.isInteger(options.timeout) && options.timeout >= 0)) {
+  const values = parsed.values as Partial<Record<keyof typeof OPTIONS, string | boolean>>;
+  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
+  if (!values.help && timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 0)) {
     throw new UsageError("--timeout takes a whole number of milliseconds");
   }
-  return options;
+  const [command = "", ...args] = parsed.positionals;
+  return {
+    help: values.help === true,
+    command,
+    args,
+    options: {
+      active: values.active === true,
+      timeout,
+      ca: typeof values.ca === "string" ? values.ca : undefined,
+      insecure: values.insecure === true,
+      quiet: values.quiet === true,
+      debug: values.debug === true,
+    },
+  };
 }
 
-class UsageError extends Error {}
+/** A URL argument, or a UsageError saying what a URL must look like. */
+function urlArgument(text: string): FtpUrl {
+  try {
+    return parseFtpUrl(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`expected a URL such as ${URL_FORMS}; got ${JSON.stringify(text)} (${reason})`);
+  }
+}
+
+/**
+ * True once stdout's reader has gone away (EPIPE), as with `| head`. The
+ * listener is also what keeps that EPIPE from becoming an uncaught 'error'.
+ */
+let stdoutClosed = false;
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") stdoutClosed = true;
+});
+
+/**
+ * Pipes `source` to stdout. If stdout's reader goes away, pipeline has
+ * destroyed `source` (which aborts its transfer) and this returns quietly:
+ * stopping is what the reader asked for.
+ */
+async function toStdout(source: Readable | (() => AsyncIterable<string>)): Promise<void> {
+  try {
+    await pipeline(source, process.stdout, { end: false });
+  } catch (error) {
+    if (!stdoutClosed) throw error;
+  }
+}
+
+/** Ends the session with QUIT; after the reader of stdout went away, a failure to do so is not worth a word. */
+async function finish(ftp: FTP): Promise<void> {
+  if (stdoutClosed) await ftp.quit().catch(() => undefined);
+  else await ftp.quit();
+}
 
 async function open(url: FtpUrl, options: CliOptions): Promise<FTP> {
   const common: FtpOptions = {
@@ -107,14 +216,15 @@ function endBar(quiet: boolean): void {
   if (!quiet && process.stderr.isTTY) process.stderr.write("\n");
 }
 
-async function get(url: FtpUrl, target: string | undefined, options: CliOptions, toStdout: boolean): Promise<void> {
+async function get(url: FtpUrl, target: string | undefined, options: CliOptions): Promise<void> {
   if (!url.path) throw new UsageError("the URL must name a file");
+  const intoStdout = target === "-";
   const ftp = await open(url, options);
   try {
     const download = ftp.retrbinary(`RETR ${url.path}`);
-    download.on("progress", progressBar(posix.basename(url.path), options.quiet || toStdout));
-    if (toStdout || target === "-") {
-      await pipeline(download, process.stdout, { end: false });
+    download.on("progress", progressBar(posix.basename(url.path), options.quiet || intoStdout));
+    if (intoStdout) {
+      await toStdout(download);
     } else {
       // Written beside the target and renamed only after the server's 226,
       // so a failed download never leaves a file that looks complete.
@@ -128,8 +238,8 @@ async function get(url: FtpUrl, target: string | undefined, options: CliOptions,
         throw error;
       }
     }
-    endBar(options.quiet || toStdout);
-    await ftp.quit();
+    endBar(options.quiet || intoStdout);
+    await finish(ftp);
   } finally {
     ftp.close();
   }
@@ -151,50 +261,48 @@ async function put(source: string, url: FtpUrl, options: CliOptions): Promise<vo
   }
 }
 
+/** The lines of `ls`: MLSD facts, or the server's LIST lines where it has no MLSD. */
+async function* listingLines(ftp: FTP, path: string): AsyncGenerator<string> {
+  try {
+    for await (const [name, facts] of ftp.mlsd(path)) {
+      if (facts.type === "cdir" || facts.type === "pdir") continue;
+      yield `${(facts.type ?? "?").padEnd(4)} ${(facts.size ?? "-").padStart(12)} ${facts.modify ?? ""} ${name}\n`;
+    }
+  } catch (error) {
+    // Servers without MLSD answer 500/502; fall back to LIST.
+    if (!(error instanceof FtpError) || (error.replyCode !== 500 && error.replyCode !== 502)) throw error;
+    for await (const line of ftp.retrlines(path ? `LIST ${path}` : "LIST")) yield `${line as string}\n`;
+  }
+}
+
 async function list(url: FtpUrl, options: CliOptions): Promise<void> {
   const ftp = await open(url, options);
   try {
-    try {
-      for await (const [name, facts] of ftp.mlsd(url.path)) {
-        if (facts.type === "cdir" || facts.type === "pdir") continue;
-        process.stdout.write(`${(facts.type ?? "?").padEnd(4)} ${(facts.size ?? "-").padStart(12)} ${facts.modify ?? ""} ${name}\n`);
-      }
-    } catch (error) {
-      // Servers without MLSD answer 500/502; fall back to LIST.
-      if (!(error instanceof FtpError) || (error.replyCode !== 500 && error.replyCode !== 502)) throw error;
-      await ftp.dir(...(url.path ? [url.path] : []), (line: string) => process.stdout.write(line + "\n"));
-    }
-    await ftp.quit();
+    await toStdout(() => listingLines(ftp, url.path));
+    await finish(ftp);
   } finally {
     ftp.close();
   }
 }
 
 async function main(argv: string[]): Promise<void> {
-  const options = parseArgs(argv);
-  const [command, ...rest] = options.args;
-  switch (command) {
-    case "get":
-      if (rest.length < 1 || rest.length > 2) throw new UsageError("get takes <url> [file|-]");
-      return get(parseFtpUrl(rest[0]), rest[1], options, rest[1] === "-");
-    case "cat":
-      if (rest.length !== 1) throw new UsageError("cat takes <url>");
-      return get(parseFtpUrl(rest[0]), "-", options, true);
-    case "put":
-      if (rest.length !== 2) throw new UsageError("put takes <file|-> <url>");
-      return put(rest[0], parseFtpUrl(rest[1]), options);
-    case "ls":
-      if (rest.length !== 1) throw new UsageError("ls takes <url>");
-      return list(parseFtpUrl(rest[0]), options);
-    default:
-      throw new UsageError(command ? `unknown command ${command}` : "");
+  const { help, command, args, options } = parseCommandLine(argv);
+  if (help) {
+    process.stdout.write(usage() + "\n");
+    return;
   }
+  if (!command) throw new UsageError("");
+  const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!entry) throw new UsageError(`unknown command ${command}`);
+  const [min, max] = entry.arity;
+  if (args.length < min || args.length > max) throw new UsageError(`${command} takes ${entry.args}`);
+  await entry.run(args, options);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) {
     if (error.message) process.stderr.write(`ftpstream: ${error.message}\n`);
-    process.stderr.write(USAGE + "\n");
+    process.stderr.write(usage() + "\n");
     process.exitCode = 2;
     return;
   }

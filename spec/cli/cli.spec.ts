@@ -30,6 +30,30 @@ function runCli(args: string[], options: { input?: Buffer | string; cwd?: string
   });
 }
 
+/**
+ * Runs the CLI with its stdout read like `| head -c <bytes>` does: once
+ * `bytes` have arrived, the reading end is closed, so the CLI's next write
+ * to stdout fails with EPIPE.
+ */
+function runCliIntoHead(args: string[], bytes: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const stdout: Buffer[] = [];
+    let received = 0;
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout.push(chunk);
+      received += chunk.length;
+      if (received >= bytes) child.stdout.destroy();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(stdout), stderr }));
+  });
+}
+
 describe("parseFtpUrl", () => {
   it("reads credentials, host, port and path, decoding them", () => {
     expect(parseFtpUrl("ftp://us%40er:p%3Ass@example.com:2121/dir/a%20b.txt")).to.deep.equal({
@@ -159,9 +183,69 @@ describe("the ftpstream command", function () {
     expect(existsSync(join(dir, "a.txt"))).to.equal(false);
   });
 
-  it("prints usage with exit status 2 for a bad command line", async () => {
-    const run = await runCli(["fetch"]);
-    expect(run.code).to.equal(2);
-    expect(run.stderr).to.match(/usage: ftpstream/);
+  it("prints usage on stderr with exit status 2 for a bad command line, and nothing on stdout", async () => {
+    for (const args of [["fetch"], [], ["get"], ["get", "--bogus", url("/pub/a.txt")], ["get", "--timeout", "soon", url("/pub/a.txt")]]) {
+      const run = await runCli(args);
+      expect(run.code, args.join(" ")).to.equal(2);
+      expect(run.stderr, args.join(" ")).to.match(/usage: ftpstream/);
+      expect(run.stdout.length, args.join(" ")).to.equal(0);
+    }
+    expect(server.sessions.length, "no connection for a bad command line").to.equal(0);
+  });
+
+  it("--help and -h print usage on stdout with exit status 0, listing every command and option", async () => {
+    for (const flag of ["--help", "-h"]) {
+      const run = await runCli([flag]);
+      expect(run.code, flag).to.equal(0);
+      expect(run.stderr, flag).to.equal("");
+      const text = run.stdout.toString();
+      expect(text).to.match(/^usage: ftpstream/);
+      for (const word of [
+        "get <url>",
+        "put <file|->",
+        "ls <url>",
+        "cat <url>",
+        "--active",
+        "--timeout <ms>",
+        "--ca <file>",
+        "--insecure",
+        "--quiet",
+        "--debug",
+        "-h, --help",
+      ]) {
+        expect(text, flag).to.include(word);
+      }
+    }
+  });
+
+  it("says what a URL must look like when an argument is not one", async () => {
+    for (const [args, bad] of [
+      [["get", "notaurl"], "notaurl"],
+      [["cat", "http://example.com/a"], "http://example.com/a"],
+      [["put", "-", "ftp:// bad"], "ftp:// bad"],
+    ] as const) {
+      const run = await runCli([...args]);
+      expect(run.code, bad).to.equal(2);
+      expect(run.stderr, bad).to.include(`expected a URL such as ftp://[user[:password]@]host[:port]/path`);
+      expect(run.stderr, bad).to.include(JSON.stringify(bad));
+    }
+  });
+
+  it("cat stops quietly when its reader goes away (| head -c 10): the session ends with QUIT, exit status 0, no message", async () => {
+    const run = await runCliIntoHead(["cat", url("/pub/big.bin")], 10);
+    expect(run.stderr).to.equal("");
+    expect(run.code).to.equal(0);
+    expect(run.stdout.length, "far less than the file: the transfer stopped").to.be.below(3_000_000);
+    expect(server.commands[server.commands.length - 1]).to.equal("QUIT");
+  });
+
+  it("ls stops quietly when its reader goes away (| head -3): the session ends with QUIT, exit status 0, no message", async () => {
+    // A listing larger than a pipe's buffer (64 KiB), so the CLI is still writing when the reader leaves.
+    for (let i = 0; i < 4000; i++) server.vfs.set(`/many/file-${String(i).padStart(5, "0")}.txt`, "x");
+    const run = await runCliIntoHead(["ls", url("/many")], 3 * 60);
+    expect(run.stderr).to.equal("");
+    expect(run.code).to.equal(0);
+    expect(run.stdout.toString().split("\n")[0]).to.match(/^file\s+1 \d{14} file-\d{5}\.txt$/);
+    expect(server.commands[server.commands.length - 1]).to.equal("QUIT");
   });
 });

@@ -30,6 +30,7 @@ import {
 import { DEFAULT_MAX_LINE } from "./reply.js";
 import { refuseFailure, Session, SessionSettings } from "./session.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
+import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget } from "./keepalive.js";
 import { RawTransfers } from "./raw.js";
 import { RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
 import { checkAborReply, TransferStart } from "./transfer.js";
@@ -79,6 +80,15 @@ export interface FtpOptions {
   pipelining?: boolean;
   /** With `pipelining`: most commands written and waiting for replies at once. Default 64. */
   pipelineWindow?: number;
+  /**
+   * Milliseconds: once the client has been idle this long (no call running
+   * or queued), it sends NOOP, and again after each further idle stretch, so
+   * the server's idle timeout and NATs that forget quiet connections do not
+   * end the session. A NOOP that fails (no reply within `timeout`, a dropped
+   * connection) closes the client, which an FtpPool then replaces. Off by
+   * default. (The control connection has TCP keepalive either way.)
+   */
+  keepAlive?: number;
 }
 
 /** Options of {@link FTP.connect}. */
@@ -198,6 +208,7 @@ export class FTP {
   protected session: Session | undefined;
   private sourceAddress: readonly [string, number] | undefined;
   private isClosed = false;
+  private readonly keepAlive: IdleKeepAlive | undefined;
   private readonly raw = new RawTransfers();
   private readonly listing = new RemoteListing({
     mlsd: (path) => this.mlsd(path),
@@ -220,6 +231,8 @@ export class FTP {
     this.debug.level = options.debugLevel ?? 0;
     if (options.logger) this.debug.logger = options.logger;
     if (options.port !== undefined) assertPort(options.port);
+    assertKeepAlive(options.keepAlive);
+    if (options.keepAlive !== undefined) this.keepAlive = new IdleKeepAlive(options.keepAlive, this.keepAliveTarget());
     this.pipelining = options.pipelining ?? false;
     const window = options.pipelineWindow ?? DEFAULT_PIPELINE_WINDOW;
     if (!Number.isInteger(window) || window < 1) throw new RangeError(`pipelineWindow must be a positive integer, got ${window}`);
@@ -694,6 +707,7 @@ export class FTP {
     if (this.isClosed) return;
     this.isClosed = true;
     const error = new FtpClosedError("the FTP client was closed");
+    this.keepAlive?.stop();
     this.queue.fail(error);
     this.raw.destroy();
     this.control?.close(error);
@@ -711,11 +725,13 @@ export class FTP {
   /** Runs `task` when the queue reaches it, alone on the connection, with the live session. */
   protected enqueue<T>(task: (session: Session) => Promise<T>, options: { connecting?: boolean } = {}): Promise<T> {
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
-    return this.queue.run(async () => {
-      this.takeTurn();
-      if (options.connecting) return task(undefined as unknown as Session);
-      return task(this.liveSession());
-    });
+    return this.activity(
+      this.queue.run(async () => {
+        this.takeTurn();
+        if (options.connecting) return task(undefined as unknown as Session);
+        return task(this.liveSession());
+      }),
+    );
   }
 
   /**
@@ -728,14 +744,33 @@ export class FTP {
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
     let session: Session;
     let steps: Step[];
-    return this.queue.pipeline({
-      write: () => {
-        this.takeTurn();
-        session = this.liveSession();
-        steps = writeExchange(session, exchange);
+    return this.activity(
+      this.queue.pipeline({
+        write: () => {
+          this.takeTurn();
+          session = this.liveSession();
+          steps = writeExchange(session, exchange);
+        },
+        read: () => readExchange(session, steps, exchange),
+      }),
+    );
+  }
+
+  /** `call`, a queued call: when it settles, the keepalive's idle time starts again. */
+  private activity<T>(call: Promise<T>): Promise<T> {
+    if (this.keepAlive) call.then(this.keepAlive.touch, this.keepAlive.touch);
+    return call;
+  }
+
+  /** How the keepalive sees this client and sends its NOOP. */
+  private keepAliveTarget(): KeepAliveTarget {
+    return {
+      state: () => {
+        if (this.closed || !this.control) return "down";
+        return this.queue.running || this.queue.length > 0 ? "busy" : "idle";
       },
-      read: () => readExchange(session, steps, exchange),
-    });
+      ping: () => this.voidcmd("NOOP"),
+    };
   }
 
   /** What every queued call does when its turn comes, before it touches the connection. */

@@ -57,6 +57,9 @@ class TlsCarrier extends Duplex {
   }
 }
 
+/** Idle time before TCP keepalive probes start on the control connection: well under common NAT idle timeouts. */
+export const CONTROL_TCP_KEEPALIVE_MS = 60_000;
+
 /** Commands after which the server's TYPE is no longer known: TYPE itself, REIN and a new login reset it, and so may a TLS change. */
 const TYPE_CHANGING = /^(?:TYPE|REIN|USER|PASS|ACCT|AUTH|CCC)\b/i;
 
@@ -168,6 +171,10 @@ export class ControlConnection {
       localPort: options.sourceAddress?.[1] || undefined,
     });
     socket.setNoDelay(true);
+    // The control connection sits silent through a whole transfer; a NAT or
+    // firewall that forgets quiet connections (AWS's NAT gateway after 350 s)
+    // would otherwise lose the final reply of a long download.
+    socket.setKeepAlive(true, CONTROL_TCP_KEEPALIVE_MS);
     return whenConnected(socket, {
       timeout: options.timeout,
       refused: `cannot connect to ${options.host}:${options.port}`,

@@ -43,8 +43,11 @@ export class FtpPool {
 
   /**
    * Runs `task` with a client of its own, then returns the client to the
-   * pool. A client that ended closed (timeout, dropped connection) is
-   * dropped and a new one made next time.
+   * pool. A client that ended closed (timeout, dropped connection), or was
+   * found closed while idle (its `keepAlive` NOOP failed, the server hung
+   * up), is dropped and a new one made instead: a dead client is never
+   * handed out. Clients made with `keepAlive` keep their NOOPs going while
+   * idle in the pool.
    */
   async use<T>(task: (client: FTP) => Promise<T>): Promise<T> {
     const client = await this.acquire();
@@ -93,7 +96,10 @@ export class FtpPool {
       const client = this.idle.pop();
       if (!client) break;
       if (!client.closed) return client;
+      // Found dead while idle (a failed keepalive NOOP, a timeout, the
+      // server hung up): replaced, never handed out.
       this.all.delete(client);
+      client.close();
     }
     if (this.all.size + this.opening < this.size) {
       this.opening++;

@@ -9,7 +9,7 @@ import { Readable, Writable } from "node:stream";
 import type * as tls from "node:tls";
 import "./dispose.js";
 import { ControlConnection } from "./control.js";
-import { DebugLogger, DebugOutput } from "./debug.js";
+import { DebugLogger, DebugOutput, registerDebugOutput } from "./debug.js";
 import { HeldError } from "./held-error.js";
 import { pipeSettled } from "./pipe.js";
 import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpReplyError } from "./errors.js";
@@ -66,7 +66,7 @@ export interface FtpOptions {
   useEpsv?: boolean;
   /** ftplib's debugging level: 0 silent, 1 commands and replies, 2 every line. */
   debugLevel?: number;
-  /** Where debug lines go. Default: stderr. */
+  /** Where debug lines go. Default: stderr, each line after the client's tag (`ftp#3 *cmd* 'PWD'`). */
   logger?: DebugLogger;
   /** highWaterMark of transfer streams, and the most one read of a download's data connection takes (default 256 KiB). */
   highWaterMark?: number;
@@ -229,6 +229,7 @@ export class FTP {
     };
     this.sourceAddress = options.sourceAddress;
     this.debug.level = options.debugLevel ?? 0;
+    registerDebugOutput(this, this.debug);
     if (options.logger) this.debug.logger = options.logger;
     if (options.port !== undefined) assertPort(options.port);
     assertKeepAlive(options.keepAlive);
@@ -355,7 +356,7 @@ export class FTP {
     this.setDebugLevel(level);
   }
 
-  /** Sets where debug lines go (default: stderr). */
+  /** Sets where debug lines go (default: stderr, each line after the client's tag). */
   setDebugLogger(logger: DebugLogger): void {
     this.debug.logger = logger;
   }

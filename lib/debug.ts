@@ -1,18 +1,34 @@
 /**
  * Debug output with ftplib's levels (1: commands and replies, 2: every raw
  * line both ways) and Node's `NODE_DEBUG=ftpstream`. Passwords are masked.
+ *
+ * Every line names the client it came from, so the interleaved output of
+ * several clients (an FtpPool's above all) can be told apart: `ftp#<n>`,
+ * n counting the clients made in this process, and for a pool's client
+ * also the pool and its index there, `ftp#3@pool#1[0]`.
  */
 import { debuglog } from "node:util";
 import { sanitize } from "./protocol.js";
 
-/** Receives one line of debug output. */
-export type DebugLogger = (line: string) => void;
+/**
+ * Receives one line of debug output: `line` is exactly what ftplib prints
+ * (e.g. `*cmd* 'PWD'`), `client` the tag of the client it came from
+ * (`ftp#3`, or `ftp#3@pool#1[0]` once a pool has the client).
+ */
+export type DebugLogger = (line: string, client: string) => void;
 
 const nodeDebug = debuglog("ftpstream");
 
+/** Clients made so far in this process; numbers their tags. */
+let clientsMade = 0;
+
 export class DebugOutput {
   level = 0;
-  logger: DebugLogger = (line) => process.stderr.write(line + "\n");
+  /** The client's own tag, `ftp#<n>`. */
+  readonly clientTag = `ftp#${++clientsMade}`;
+  /** The tag on every line: the client's, and its pool's place once it has one. */
+  tag = this.clientTag;
+  logger: DebugLogger = (line, client) => process.stderr.write(`${client} ${line}\n`);
 
   /** A command as the caller issued it (level 1). */
   command(line: string): void {
@@ -44,8 +60,25 @@ export class DebugOutput {
     this.emit(1, "*welcome*", text);
   }
 
-  private emit(level: number, tag: string, text: string): void {
-    if (this.level >= level) this.logger(`${tag} ${sanitize(text)}`);
-    if (nodeDebug.enabled) nodeDebug("%s %s", tag, sanitize(text));
+  private emit(level: number, kind: string, text: string): void {
+    const logged = this.level >= level;
+    if (!logged && !nodeDebug.enabled) return;
+    const line = `${kind} ${sanitize(text)}`;
+    if (logged) this.logger(line, this.tag);
+    if (nodeDebug.enabled) nodeDebug("%s %s", this.tag, line);
   }
+}
+
+/** Each client's DebugOutput, so that a pool can add its place to the client's tag without a public setter. */
+const outputs = new WeakMap<object, DebugOutput>();
+
+/** Records `output` as the debug output of `client`. */
+export function registerDebugOutput(client: object, output: DebugOutput): void {
+  outputs.set(client, output);
+}
+
+/** Tags `client`'s later debug lines with its place in a pool, e.g. `ftp#3@pool#1[0]`. A client made elsewhere is left alone. */
+export function tagPoolClient(client: object, place: string): void {
+  const output = outputs.get(client);
+  if (output) output.tag = `${output.clientTag}@${place}`;
 }

@@ -5,6 +5,7 @@
  */
 import { FileHandle, open } from "node:fs/promises";
 import type { FTP } from "./client.js";
+import { tagPoolClient } from "./debug.js";
 import { FtpError } from "./errors.js";
 
 export interface FtpPoolOptions {
@@ -21,6 +22,9 @@ export interface SegmentedDownloadOptions {
   minSegmentSize?: number;
 }
 
+/** Pools made so far in this process; numbers their debug tags. */
+let poolsMade = 0;
+
 export class FtpPool {
   private readonly connect: () => Promise<FTP>;
   private readonly size: number;
@@ -28,6 +32,9 @@ export class FtpPool {
   private readonly all = new Set<FTP>();
   private readonly waiting: Array<(client: FTP | undefined) => void> = [];
   private opening = 0;
+  /** Clients opened so far: a client's index in its debug tag (`ftp#3@pool#1[0]`). */
+  private opened = 0;
+  private readonly debugTag = `pool#${++poolsMade}`;
   private isClosed = false;
 
   constructor(options: FtpPoolOptions) {
@@ -103,8 +110,10 @@ export class FtpPool {
     }
     if (this.all.size + this.opening < this.size) {
       this.opening++;
+      const index = this.opened++;
       try {
         const client = await this.connect();
+        tagPoolClient(client, `${this.debugTag}[${index}]`);
         this.all.add(client);
         return client;
       } finally {

@@ -175,15 +175,22 @@ describe("debug output", () => {
   });
 
   /** Runs a short session in a child node process and returns its stderr. */
-  async function childSession(env: NodeJS.ProcessEnv, clientOptions: string): Promise<string> {
-    const script = `
+  function childSession(env: NodeJS.ProcessEnv, clientOptions: string): Promise<string> {
+    return childScript(
+      env,
+      `
       const { FTP } = await import(${JSON.stringify(LIBRARY)});
       const ftp = new FTP(${clientOptions});
       await ftp.connect(${JSON.stringify(srv.host)}, ${srv.port});
       await ftp.login("alice", "s3cr3t-pw");
       await ftp.pwd();
       await ftp.quit();
-    `;
+    `,
+    );
+  }
+
+  /** Runs an ES module script in a child node process (a fresh count of clients) and returns its stderr. */
+  async function childScript(env: NodeJS.ProcessEnv, script: string): Promise<string> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
         env: { ...process.env, ...env },
@@ -206,12 +213,12 @@ describe("debug output", () => {
     const stderr = await childSession({ NODE_DEBUG: "ftpstream" }, "{}");
     const lines = stderr.split("\n").filter(Boolean);
     expect(
-      lines.every((line) => /^FTPSTREAM \d+: \*(cmd|put|get|resp)\* /.test(line)),
+      lines.every((line) => /^FTPSTREAM \d+: ftp#1 \*(cmd|put|get|resp)\* /.test(line)),
       stderr,
     ).to.equal(true);
-    expect(stderr).to.match(/^FTPSTREAM \d+: \*cmd\* 'USER alice'$/m);
-    expect(stderr).to.match(/^FTPSTREAM \d+: \*put\* 'PASS \*{9}\\r\\n'$/m);
-    expect(stderr).to.match(/^FTPSTREAM \d+: \*resp\* '257 "\/" is the current directory'$/m);
+    expect(stderr).to.match(/^FTPSTREAM \d+: ftp#1 \*cmd\* 'USER alice'$/m);
+    expect(stderr).to.match(/^FTPSTREAM \d+: ftp#1 \*put\* 'PASS \*{9}\\r\\n'$/m);
+    expect(stderr).to.match(/^FTPSTREAM \d+: ftp#1 \*resp\* '257 "\/" is the current directory'$/m);
     expect(stderr).to.not.contain("s3cr3t");
   });
 
@@ -220,18 +227,65 @@ describe("debug output", () => {
     expect(stderr).to.equal("");
   });
 
-  it("the default logger writes the lines to stderr", async () => {
+  it("the default logger writes the lines to stderr, each after its client's tag", async () => {
     const stderr = await childSession({ NODE_DEBUG: "" }, "{ debugLevel: 1 }");
     expect(stderr.split("\n").filter(Boolean)).to.deep.equal([
-      `*resp* "220-Welcome to the fixture\\n220 It's ready"`,
-      "*cmd* 'USER alice'",
-      "*resp* '331 Please specify the password.'",
-      "*cmd* 'PASS *********'",
-      "*resp* '230 Login successful.'",
-      "*cmd* 'PWD'",
-      `*resp* '257 "/" is the current directory'`,
-      "*cmd* 'QUIT'",
-      "*resp* '221 Goodbye.'",
+      `ftp#1 *resp* "220-Welcome to the fixture\\n220 It's ready"`,
+      "ftp#1 *cmd* 'USER alice'",
+      "ftp#1 *resp* '331 Please specify the password.'",
+      "ftp#1 *cmd* 'PASS *********'",
+      "ftp#1 *resp* '230 Login successful.'",
+      "ftp#1 *cmd* 'PWD'",
+      `ftp#1 *resp* '257 "/" is the current directory'`,
+      "ftp#1 *cmd* 'QUIT'",
+      "ftp#1 *resp* '221 Goodbye.'",
     ]);
+  });
+
+  it("a logger gets ftplib's line and, apart, the tag of the client it came from, one tag per client", async () => {
+    const seen: Array<[string, string]> = [];
+    const logger = (line: string, client: string): number => seen.push([line, client]);
+    const first = harness.bare({ debugLevel: 1, logger });
+    const second = harness.bare({ debugLevel: 1, logger });
+    await Promise.all([first.connect(srv.host, srv.port), second.connect(srv.host, srv.port)]);
+    await Promise.all([first.login("alice", "s3cr3t-pw"), second.login("alice", "s3cr3t-pw")]);
+    await Promise.all([first.cwd("/pub"), second.pwd()]);
+    const tags = [...new Set(seen.map(([, client]) => client))];
+    expect(tags).to.have.length(2);
+    for (const tag of tags) expect(tag).to.match(/^ftp#\d+$/);
+    const linesOf = (tag: string): string[] => seen.filter(([, client]) => client === tag).map(([line]) => line);
+    const [one, two] = [linesOf(tags[0]), linesOf(tags[1])];
+    const [firstLines, secondLines] = one.includes("*cmd* 'CWD /pub'") ? [one, two] : [two, one];
+    expect(firstLines.slice(-2)).to.deep.equal(["*cmd* 'CWD /pub'", "*resp* '250 Directory successfully changed.'"]);
+    expect(secondLines.slice(-2)).to.deep.equal(["*cmd* 'PWD'", `*resp* '257 "/" is the current directory'`]);
+    for (const lines of [firstLines, secondLines]) expect(lines.filter((line) => line === "*cmd* 'USER alice'")).to.have.length(1);
+  });
+
+  it("NODE_DEBUG=ftpstream tags an FtpPool's clients with the pool and their index in it", async () => {
+    const stderr = await childScript(
+      { NODE_DEBUG: "ftpstream" },
+      `
+      const { FTP, FtpPool } = await import(${JSON.stringify(LIBRARY)});
+      const pool = new FtpPool({
+        size: 2,
+        connect: () => FTP.create({ host: ${JSON.stringify(srv.host)}, port: ${srv.port}, user: "alice", password: "s3cr3t-pw" }),
+      });
+      // Both at once, so the pool opens two clients.
+      await Promise.all([pool.use((c) => c.pwd()), pool.use((c) => c.cwd("/pub"))]);
+      await pool.close();
+    `,
+    );
+    const lines = stderr.split("\n").filter(Boolean);
+    expect(
+      lines.every((line) => /^FTPSTREAM \d+: ftp#[12](@pool#1\[[01]\])? \*(cmd|put|get|resp)\* /.test(line)),
+      stderr,
+    ).to.equal(true);
+    // The login runs in the pool's connect function, before the pool has the client; later lines carry its place.
+    expect(stderr).to.match(/^FTPSTREAM \d+: ftp#1 \*cmd\* 'USER alice'$/m);
+    expect(stderr).to.match(/^FTPSTREAM \d+: ftp#2 \*cmd\* 'USER alice'$/m);
+    expect(stderr).to.match(/^FTPSTREAM \d+: ftp#1@pool#1\[0\] \*cmd\* 'PWD'$/m);
+    expect(stderr).to.match(/^FTPSTREAM \d+: ftp#2@pool#1\[1\] \*cmd\* 'CWD \/pub'$/m);
+    expect(stderr).to.match(/^FTPSTREAM \d+: ftp#1@pool#1\[0\] \*cmd\* 'QUIT'$/m);
+    expect(stderr).to.match(/^FTPSTREAM \d+: ftp#2@pool#1\[1\] \*cmd\* 'QUIT'$/m);
   });
 });

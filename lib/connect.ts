@@ -24,6 +24,7 @@ export function whenConnected(socket: net.Socket, wait: ConnectWait): Promise<ne
       clearTimeout(timer);
       socket.removeListener("connect", onConnect);
       socket.removeListener("error", onError);
+      socket.removeListener("close", onClose);
       if (error) {
         socket.destroy();
         reject(error);
@@ -33,8 +34,13 @@ export function whenConnected(socket: net.Socket, wait: ConnectWait): Promise<ne
     };
     const onConnect = (): void => settle();
     const onError = (error: Error): void => settle(new FtpConnectionError(wait.refused, error));
+    // Destroyed by its owner before it connected (a transfer refused before
+    // its data connection was up): nothing to wait for, and the deadline
+    // must not fire later and close a client that has moved on.
+    const onClose = (): void => settle(new FtpConnectionError(`${wait.refused}: closed before it connected`));
     socket.once("connect", onConnect);
     socket.once("error", onError);
+    socket.once("close", onClose);
     if (wait.timeout > 0) {
       timer = setTimeout(() => {
         const error = new FtpTimeoutError(wait.timedOut);

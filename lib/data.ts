@@ -11,6 +11,13 @@ import type { Session } from "./session.js";
 
 /** A data connection being made: passive ones are already connected, active ones wait for the server. */
 export interface PendingData {
+  /**
+   * True when the connect is already under way (passive): the transfer
+   * command goes out without waiting for it, as the TCP handshake needs
+   * nothing from the command. Active connections wait for the server,
+   * which connects only once it has the command.
+   */
+  connecting: boolean;
   /** Resolves to the connected socket (for active mode: once the server connects). */
   connected(): Promise<net.Socket>;
   /** Releases everything: the listener and any socket not handed over. */
@@ -126,7 +133,8 @@ export function slabReaderOf(socket: WithSlabReader | undefined): SlabReader | u
 }
 
 /**
- * Sends EPSV or PASV and connects to the port the server names. With
+ * Sends EPSV or PASV and starts connecting to the port the server names,
+ * without waiting for the handshake (see PendingData.connecting). With
  * `slabReads` (downloads that hand the bytes to a stream, never a raw
  * socket given to the user) a clear connection reads through a SlabReader.
  */
@@ -138,9 +146,21 @@ export async function openPassive(session: Session, options: { slabReads?: { max
     if (!pool) slabPools.set(session, (pool = new SlabPool()));
     slabs = new SlabReader(pool, options.slabReads.maxRead);
   }
-  const socket = await connectData(session, host, port, slabs);
+  const socket = connectData(session, host, port, slabs);
+  const connected = whenConnected(socket, {
+    timeout: session.settings.timeout,
+    refused: `cannot open the data connection to ${host}:${port}`,
+    timedOut: `data connection to ${host}:${port} timed out after ${session.settings.timeout} ms`,
+    // Every expired timeout closes the client (FtpOptions.timeout), so no
+    // operation can go on against a server in an unknown state.
+    onTimeout: (error) => session.control.close(error),
+  });
+  // Awaited by the transfer after its command is sent, or never (the
+  // command was refused first): a failure must not be an unhandled rejection.
+  connected.catch(() => undefined);
   return {
-    connected: () => Promise.resolve(socket),
+    connecting: true,
+    connected: () => connected,
     dispose: () => socket.destroy(),
   };
 }
@@ -168,8 +188,8 @@ async function passiveAddress(session: Session): Promise<{ host: string; port: n
   return { host: session.settings.trustPasvHost ? offered.host : peer.address, port: offered.port };
 }
 
-function connectData(session: Session, host: string, port: number, slabs?: SlabReader): Promise<net.Socket> {
-  const timeout = session.settings.timeout;
+/** Starts the TCP connect of a passive data connection; whenConnected() tells how it went. */
+function connectData(session: Session, host: string, port: number, slabs?: SlabReader): net.Socket {
   const socket = net.connect({ host, port, localAddress: session.settings.sourceHost, onread: slabs?.onread });
   if (slabs) {
     // Paused before it connects, so it does not start reading (see SlabReader).
@@ -182,14 +202,7 @@ function connectData(session: Session, host: string, port: number, slabs?: SlabR
   // and its 1xx), a reset would be an 'error' with no listener, which takes
   // the process down. The streams find it in `socket.errored` when they attach.
   socket.on("error", () => undefined);
-  return whenConnected(socket, {
-    timeout,
-    refused: `cannot open the data connection to ${host}:${port}`,
-    timedOut: `data connection to ${host}:${port} timed out after ${timeout} ms`,
-    // Every expired timeout closes the client (FtpOptions.timeout), so no
-    // operation can go on against a server in an unknown state.
-    onTimeout: (error) => session.control.close(error),
-  });
+  return socket;
 }
 
 /** Listens on the control connection's local address and announces it with PORT (or EPRT). */
@@ -231,6 +244,7 @@ export async function openActive(session: Session): Promise<PendingData> {
     throw error;
   }
   return {
+    connecting: false,
     connected: async () => {
       // On expiry the server still owes a reply to the transfer command (425,
       // or the 226 of a connection it opens late): within() closes the client.

@@ -7,7 +7,7 @@
 import * as net from "node:net";
 import { once } from "node:events";
 import * as tls from "node:tls";
-import { errorForReply, FtpConnectionError, FtpError, FtpProtoError, FtpReplyError, unexpectedFailure } from "./errors.js";
+import { errorForReply, FtpConnectionError, FtpError, FtpProtoError, FtpReplyError, FtpTempError, unexpectedFailure } from "./errors.js";
 import { openActive, openPassive, PendingData } from "./data.js";
 import { parse150 } from "./protocol.js";
 import type { Reply } from "./reply.js";
@@ -55,7 +55,13 @@ export class DataTransfer {
     this.pendingFinal.catch(() => undefined);
   }
 
-  /** Opens the data connection and sends the command; resolves after the server's 1xx reply. */
+  /**
+   * Opens the data connection and sends the command; resolves after the
+   * server's 1xx reply. A passive connection's TCP handshake runs while
+   * REST and the command go out (the command needs nothing from it, and on
+   * a network that saves a round trip per transfer); TLS starts only after
+   * the 1xx, as before.
+   */
   static async open(session: Session, start: TransferStart): Promise<DataTransfer> {
     if (start.type) await session.useType(start.type);
     const pending: PendingData = session.settings.passive
@@ -63,14 +69,10 @@ export class DataTransfer {
       : await openActive(session);
     let socket: net.Socket | tls.TLSSocket | undefined;
     try {
-      if (session.settings.passive) socket = await pending.connected();
       if (start.rest !== undefined) await sendRest(session, start.rest);
       session.control.send(start.command);
-      let reply = await session.read();
-      // ftplib: some servers send a 2xx before the 1xx of LIST or STOR; skip it.
-      if (reply.code >= 200 && reply.code < 300) reply = await session.read();
-      if (reply.code >= 200) throw new FtpReplyError(reply.text);
-      socket ??= await pending.connected();
+      const reply = await readPreliminary(session, pending);
+      socket = await connectedAfterPreliminary(session, pending);
       // TLS starts only after the 1xx, as ftplib does: a server may read
       // early bytes on the data connection as data (pyftpdlib resets it).
       socket = secure(session, socket);
@@ -173,6 +175,51 @@ export class DataTransfer {
 export function checkAborReply(reply: Reply): string {
   if (![225, 226, 426].includes(reply.code)) throw new FtpProtoError(`unexpected reply to ABOR: ${reply.text}`, reply.text);
   return reply.text;
+}
+
+/**
+ * The transfer command's 1xx reply. Anything else fails the transfer with
+ * the reply's error, except a 425 ("can't open data connection") to a
+ * passive connect that never got through (refused, unreachable, timed
+ * out): that is the cause and the 425 its symptom, so the connect's error
+ * is thrown, as it was when the connect came first. Waiting for the connect
+ * to settle makes that the same whichever of the two the client learns
+ * first. A reset is not such a failure: the server had the connection and
+ * dropped it, and its reply says why.
+ */
+async function readPreliminary(session: Session, pending: PendingData): Promise<Reply> {
+  let reply: Reply;
+  try {
+    reply = await session.read();
+    // ftplib: some servers send a 2xx before the 1xx of LIST or STOR; skip it.
+    if (reply.code >= 200 && reply.code < 300) reply = await session.read();
+  } catch (error) {
+    if (pending.connecting && error instanceof FtpTempError && error.replyCode === 425) await throwIfNotConnected(pending);
+    throw error;
+  }
+  if (reply.code >= 200) throw new FtpReplyError(reply.text);
+  return reply;
+}
+
+async function throwIfNotConnected(pending: PendingData): Promise<void> {
+  let failure: unknown;
+  await pending.connected().catch((error: unknown) => (failure = error));
+  if (failure instanceof FtpError && failure.code !== "ECONNRESET") throw failure;
+}
+
+/**
+ * The data socket, once connected, after the command's 1xx. If the connect
+ * failed, the server still owes the command's final reply (a 425 or 426 for
+ * the data connection it never got): it is read before the error is
+ * thrown, so the next command does not take it for its own.
+ */
+async function connectedAfterPreliminary(session: Session, pending: PendingData): Promise<net.Socket> {
+  try {
+    return await pending.connected();
+  } catch (error) {
+    if (pending.connecting && !session.control.closed) await readPastPreliminary(session, session.settings.timeout).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** The next reply that is not a 1xx: pure-ftpd sends a stray "150 0.001 seconds (measured here)" while aborting. */

@@ -553,7 +553,9 @@ describe("transfers, ftplib's forms", function () {
     });
 
     it("fails the transfer with FtpConnectionError when the trusted PASV host refuses", async function () {
-      const srv = await fixtures.server({ files: { "/a.txt": "a" } });
+      // RETR goes out while the connect is under way; the fixture answers it
+      // with 425 once its listener gives up waiting.
+      const srv = await fixtures.server({ files: { "/a.txt": "a" }, passiveTimeoutMs: 200 });
       srv.handle("PASV", async (s) => {
         const port = await s.passiveListen();
         s.reply(227, `Entering Passive Mode (127,0,0,2,${port >> 8},${port & 255}).`);
@@ -562,7 +564,8 @@ describe("transfers, ftplib's forms", function () {
       const error = await rejectionOf(ftp.retrbinary("RETR /a.txt", () => undefined));
       expect(error).to.be.instanceOf(FtpConnectionError);
       expect(error.message).to.include("127.0.0.2");
-      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "PASV"]);
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "PASV", "RETR /a.txt"]);
+      expect(await ftp.pwd()).to.equal("/");
     });
   });
 

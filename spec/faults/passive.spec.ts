@@ -5,6 +5,9 @@
  * in step: each malformed one fails the transfer with FtpProtoError, sends
  * nothing further for it, and leaves the client usable. A foreign host is
  * ignored (the control connection's peer is used) unless `trustPasvHost`.
+ * The transfer command goes out while the data connection's TCP handshake
+ * is under way; when that connect fails, the command's replies are read
+ * before the error is reported, so the queue stays in step.
  */
 import { expect } from "chai";
 import { FtpConnectionError, FtpProtoError } from "../../lib/index.js";
@@ -93,7 +96,9 @@ describe("faults: PASV and EPSV replies", function () {
   it("with trustPasvHost, errors with FtpConnectionError when the 227 host refuses, and the client goes on", async () => {
     // Server (useEpsv: false): PASV -> a real passive port on 127.0.0.1,
     // announced as 127.0.0.2, where nothing listens: the connect is refused.
-    fc = await FaultCase.start({ files: { "/f": "0123456789" } });
+    // RETR went out while the connect was under way; the server, never
+    // connected to, answers it with 425 once its listener gives up.
+    fc = await FaultCase.start({ files: { "/f": "0123456789" }, passiveTimeoutMs: 200 });
     fc.srv.once("PASV", async (s) => {
       const port = await s.passiveListen();
       s.reply(227, `Entering Passive Mode (127,0,0,2,${port >> 8},${port & 255}).`);
@@ -104,18 +109,14 @@ describe("faults: PASV and EPSV replies", function () {
     const queued = later(ftp.pwd());
     expectStreamError(await done, FtpConnectionError);
     expect(await queued).to.equal("/");
-    expect(fc.srv.commands).not.to.include("RETR f");
+    expect(fc.srv.commands).to.include("RETR f");
     await fc.finish(ftp, false);
   });
 
   it("errors with FtpConnectionError when the EPSV port refuses the connection, and the client goes on", async () => {
     // Server: EPSV -> a port where nothing listens (one just closed).
     fc = await FaultCase.start({ files: { "/f": "x" } });
-    const { createServer } = await import("node:net");
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-    const deadPort = (probe.address() as { port: number }).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const deadPort = await closedPort();
     fc.srv.once("EPSV", (s) => s.reply(229, `Entering Extended Passive Mode (|||${deadPort}|)`));
     const ftp = fc.client();
     await ftp.ready;
@@ -125,4 +126,36 @@ describe("faults: PASV and EPSV replies", function () {
     expect(await queued).to.equal("/");
     await fc.finish(ftp, false);
   });
+
+  it("reads the final reply of a command the server took before the refused connect, so the next command gets its own", async () => {
+    // Server: EPSV -> a port where nothing listens; RETR -> 150 (the server
+    // thought it had a connection), then, once the client has had time to
+    // see the refusal, 426. The client fails the transfer with the connect's
+    // error; the 426 is read for it, and PWD gets its 257.
+    fc = await FaultCase.start({ files: { "/f": "x" } });
+    const deadPort = await closedPort();
+    fc.srv.once("EPSV", (s) => s.reply(229, `Entering Extended Passive Mode (|||${deadPort}|)`));
+    fc.srv.handle("RETR", async (s) => {
+      s.reply(150, "Opening BINARY mode data connection.");
+      await s.sleep(50);
+      s.reply(426, "Connection closed; transfer aborted.");
+    });
+    const ftp = fc.client();
+    await ftp.ready;
+    const done = watchStream(ftp.retrbinary("RETR f"));
+    const queued = later(ftp.pwd());
+    expectStreamError(await done, FtpConnectionError);
+    expect(await queued).to.equal("/");
+    await fc.finish(ftp, false);
+  });
 });
+
+/** A loopback port where nothing listens (one just closed): a connect to it is refused. */
+async function closedPort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}

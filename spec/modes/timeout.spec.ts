@@ -233,13 +233,31 @@ describe("timeouts", function () {
       expect((error as Error).message).to.contain(`${TIMEOUT} ms`);
     });
 
-    it("a passive data connection: FtpTimeoutError, client closed", async () => {
+    it("a passive data connection: RETR goes out without waiting for the handshake; then FtpTimeoutError, client closed", async () => {
+      // The handshake never completes, so RETR reaching the server shows the
+      // client did not wait for it (the fixture, with no listener of its
+      // own, answers 425; the client still waits for its connect to settle).
       srv.handle("EPSV", (s) => s.reply(229, `Entering Extended Passive Mode (|||${listener.port}|)`));
       const ftp = await harness.client(srv, { timeout: TIMEOUT });
       const error = await rejection(collect(ftp.retrbinary("RETR /f.bin")));
       expect(error).to.be.instanceOf(FtpTimeoutError);
-      expect(srv.commands.some((line) => line.startsWith("RETR"))).to.equal(false);
+      expect((error as Error).message).to.contain("data connection");
+      expect(srv.commands).to.include("RETR /f.bin");
       await expectClosed(ftp);
+    });
+
+    it("a transfer refused while its data connection's handshake hangs: the reply's error, and the client outlives its timeout", async () => {
+      // RETR -> 550 while the connect is still under way. The connect is
+      // dropped with the transfer; its deadline must go with it, not close
+      // the client a timeout later.
+      srv.handle("EPSV", (s) => s.reply(229, `Entering Extended Passive Mode (|||${listener.port}|)`));
+      srv.handle("RETR", (s) => s.reply(550, "No such file."));
+      const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      const error = await rejection(collect(ftp.retrbinary("RETR /f.bin")));
+      expect((error as FtpError).replyCode).to.equal(550);
+      await new Promise((resolve) => setTimeout(resolve, TIMEOUT * 2));
+      expect(ftp.closed).to.equal(false);
+      expect(await ftp.pwd()).to.equal("/");
     });
   });
 });

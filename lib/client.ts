@@ -5,13 +5,13 @@
  */
 import type * as net from "node:net";
 import { finished } from "node:stream/promises";
-import { Readable, Writable } from "node:stream";
+import { Writable } from "node:stream";
 import type * as tls from "node:tls";
 import "./dispose.js";
 import { ControlConnection } from "./control.js";
 import { DebugLogger, DebugOutput, registerDebugOutput } from "./debug.js";
 import { HeldError } from "./held-error.js";
-import { pipeSettled } from "./pipe.js";
+import { consume, pipeSettled } from "./pipe.js";
 import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpReplyError } from "./errors.js";
 import { CrlfEncoder, LineSplitter } from "./lines.js";
 import { assertBlocksize, assertPort, assertRestOffset, assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
@@ -826,11 +826,6 @@ export class FTP {
  */
 async function rejectingBadArguments<T>(start: () => Promise<T>): Promise<T> {
   return start();
-}
-
-/** Reads a stream to its end, calling `onItem` for each chunk; rejects with the stream's error. */
-async function consume<T>(stream: Readable, onItem: (item: T) => void): Promise<void> {
-  for await (const item of stream) onItem(item as T);
 }
 
 /** A Writable, from node:stream or any library that keeps its contract. */

@@ -79,15 +79,26 @@ export class Session {
   within<T>(promise: Promise<T>, message: (timeout: number) => string): Promise<T> {
     const timeout = this.settings.timeout;
     if (timeout <= 0) return promise;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+    // One promise and one timer; Promise.race with a second promise and a
+    // finally() cost three more promises, on every transfer's final reply.
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
         const error = new FtpTimeoutError(message(timeout));
         this.control.close(error);
         reject(error);
       }, timeout);
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        // Whatever `promise` rejects with is passed on unchanged.
+        (error: Error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
     });
-    return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
   }
 
   /** ftplib's voidcmd, for use inside a queue task: anything but 2xx throws. */

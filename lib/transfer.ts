@@ -99,7 +99,9 @@ export class DataTransfer {
    * the timeout, which closes the connection) and resolves to it if 2xx.
    */
   async finish(): Promise<Reply> {
-    const reply = await this.session.within(this.pendingFinal, (ms) => `no final reply from the server within ${ms} ms`);
+    // Already read (the server sent it before the data connection closed): no timer to set.
+    const reply =
+      this.finalReply ?? (await this.session.within(this.pendingFinal, (ms) => `no final reply from the server within ${ms} ms`));
     if (reply.code < 200 || reply.code >= 300) throw errorForReply(reply.text);
     return reply;
   }

@@ -3,7 +3,7 @@
  * or a string) and the reshaping ftplib's storbinary/storlines forms apply
  * to it: blocks of `blocksize`, or lines turned into CRLF.
  */
-import { pipeline } from "node:stream/promises";
+import { finished, pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { FtpError } from "./errors.js";
 import { pipeSettled } from "./pipe.js";
@@ -25,6 +25,15 @@ export async function sendAll(
   upload: UploadStream,
   reshape?: (chunks: AsyncIterable<Uint8Array | string>) => AsyncIterable<Buffer>,
 ): Promise<string> {
+  if (!reshape && (typeof source === "string" || source instanceof Uint8Array)) {
+    // All of it at hand: written and ended at once, without a Readable
+    // around it (Readable.from runs an async iterator: several promises
+    // and ticks per upload, for one chunk).
+    const settled = finished(upload, { readable: false });
+    upload.end(source);
+    await settled;
+    return upload.response ?? "";
+  }
   const readable = typeof source === "string" || source instanceof Uint8Array ? Readable.from([source]) : source;
   if (reshape) await pipeline(readable as Readable, reshape, upload);
   else await pipeSettled(readable instanceof Readable ? readable : Readable.from(readable), upload);

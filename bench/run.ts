@@ -12,10 +12,11 @@
  * batch in turn (see paired() in worker.ts).
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import * as os from "node:os";
 import { fileURLToPath } from "node:url";
 import { startBenchServer, type BenchServer } from "./server.js";
 import { formatSize, GiB, machine, median, MiB, table, type Machine } from "./stats.js";
-import { RESULT_PREFIX, type Task, type TaskResult } from "./tasks.js";
+import { RESULT_PREFIX, type Endpoint, type PairedTask, type Task, type TaskResult } from "./tasks.js";
 
 interface Options {
   runs: number;
@@ -26,14 +27,20 @@ interface Options {
   smallCount: number;
   smallSize: number;
   noops: number;
+  /** WAN rows: files and commands through the delaying proxy, and its delay each way (ms). */
+  wanFiles: number;
+  wanCommands: number;
+  wanDelay: number;
   slowRate: number;
   highWaterMark: number | undefined;
   forceFixture: boolean;
 }
 
+const ALL_ROWS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+
 function usage(): never {
   process.stderr.write(
-    "usage: node build/bench/run.js [--runs N] [--quick] [--json] [--rows 1,2,3,4,5] [--size MiB] [--hwm bytes] [--rate MiB/s] [--fixture]\n",
+    "usage: node build/bench/run.js [--runs N] [--quick] [--json] [--rows 1,2,...,11] [--size MiB] [--hwm bytes] [--rate MiB/s] [--delay ms] [--fixture]\n",
   );
   process.exit(2);
 }
@@ -43,11 +50,14 @@ function parseArgs(argv: string[]): Options {
     runs: 5,
     quick: false,
     json: false,
-    rows: new Set([1, 2, 3, 4, 5]),
+    rows: new Set(ALL_ROWS),
     bigSize: GiB,
     smallCount: 1000,
     smallSize: 4 * 1024,
     noops: 2000,
+    wanFiles: 100,
+    wanCommands: 200,
+    wanDelay: 5,
     slowRate: 50 * MiB,
     highWaterMark: undefined,
     forceFixture: false,
@@ -81,12 +91,15 @@ function parseArgs(argv: string[]): Options {
       case "--hwm":
         options.highWaterMark = Math.floor(number(value()));
         break;
+      case "--delay":
+        options.wanDelay = number(value());
+        break;
       case "--rate":
         options.slowRate = number(value()) * MiB;
         break;
       case "--rows": {
         const rows = (value() ?? "").split(",").map(Number);
-        if (rows.some((r) => !Number.isInteger(r) || r < 1 || r > 5)) usage();
+        if (rows.some((r) => !ALL_ROWS.includes(r))) usage();
         options.rows = new Set(rows);
         break;
       }
@@ -99,9 +112,24 @@ function parseArgs(argv: string[]): Options {
     options.bigSize = 64 * MiB;
     options.smallCount = 200;
     options.noops = 500;
+    options.wanFiles = 20;
+    options.wanCommands = 40;
   }
   if (size !== undefined) options.bigSize = Math.floor(size);
   return options;
+}
+
+/**
+ * Where the machine has two cores or more, the server runs on core 0 and
+ * every client (bench children, curl, the ftplib peer they start) on core 1,
+ * so a loopback round trip does not depend on where the scheduler put the
+ * server. Set in main() once the server is pinned.
+ */
+let clientCore: number | undefined;
+
+/** `command args`, run on the clients' core when there is one. */
+function onClientCore(command: string, args: string[]): [string, string[]] {
+  return clientCore === undefined ? [command, args] : ["taskset", ["-c", String(clientCore), command, ...args]];
 }
 
 const log = (line: string): void => {
@@ -112,14 +140,14 @@ const WORKER = fileURLToPath(new URL("./worker.js", import.meta.url));
 const RAWPEER = fileURLToPath(new URL("./rawpeer.js", import.meta.url));
 /** Python, not compiled: found in the source tree (build/bench/ → bench/). */
 const SENDFILE_PEER = fileURLToPath(new URL("../../bench/sendfile-peer.py", import.meta.url));
+const DELAY_PROXY = fileURLToPath(new URL("./delay-proxy.js", import.meta.url));
 /** No single sample may hang the run: the slowest (1 GiB at 50 MiB/s) takes about 21 s. */
 const SAMPLE_TIMEOUT_MS = 120_000;
 
 function runWorker(task: Task): Promise<TaskResult> {
   return new Promise((resolve, reject) => {
     execFile(
-      process.execPath,
-      [WORKER, JSON.stringify(task)],
+      ...onClientCore(process.execPath, [WORKER, JSON.stringify(task)]),
       { timeout: SAMPLE_TIMEOUT_MS, maxBuffer: 1024 * 1024 },
       (error, stdout, stderr) => {
         const line = stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
@@ -137,8 +165,7 @@ function runWorker(task: Task): Promise<TaskResult> {
 function runCurl(args: string[], expected: number): Promise<TaskResult> {
   return new Promise((resolve, reject) => {
     execFile(
-      "curl",
-      ["-sS", "--fail", "-w", "%{time_total} %{size_download} %{size_upload}", ...args],
+      ...onClientCore("curl", ["-sS", "--fail", "-w", "%{time_total} %{size_download} %{size_upload}", ...args]),
       { timeout: SAMPLE_TIMEOUT_MS },
       (error, stdout, stderr) => {
         const [total, down, up] = stdout.trim().split(" ").map(Number);
@@ -163,10 +190,18 @@ function startSendfilePeer(file: string): Promise<{ port: number; stop: () => vo
   return startPeer("sendfile peer", "python3", [SENDFILE_PEER, file]);
 }
 
+/** Starts bench/delay-proxy.ts in front of the server, `ms` each way. */
+function startDelayProxy(server: BenchServer, ms: number): Promise<{ port: number; stop: () => void }> {
+  const { host, port } = server.endpoint;
+  return startPeer("delay proxy", process.execPath, [DELAY_PROXY, host, String(port), String(ms)]);
+}
+
 /** Spawns a peer that prints `PORT <n>` once listening and exits when its stdin ends. */
 function startPeer(what: string, command: string, args: string[]): Promise<{ port: number; stop: () => void }> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
+    // Peers stand in for the server's side (a sender, a sink, the network): its core.
+    const [file, argv] = clientCore === undefined ? [command, args] : ["taskset", ["-c", "0", command, ...args]];
+    const child: ChildProcess = spawn(file, argv, { stdio: ["pipe", "pipe", "inherit"] });
     const stop = (): void => {
       child.stdin?.end();
       if (child.exitCode === null) child.kill();
@@ -208,8 +243,15 @@ interface Row {
   /** What a bigger figure means. */
   better: "higher" | "lower";
   contenders: Contender[];
-  /** ftpstream speed ÷ peer speed, which must be at least `min` when there is one (else it is for reference). */
-  ratioTargets: Array<{ peer: string; min?: number }>;
+  /**
+   * `subject` (default "ftpstream") speed ÷ peer speed, which must be at
+   * least `min` when there is one (else it is for reference).
+   */
+  ratioTargets: Array<{ subject?: string; peer: string; min?: number }>;
+  /** Extra words for a contender's line (e.g. per-item cost), from the contenders' medians. */
+  extra?: (medians: Map<string, ContenderReport>) => Map<string, string>;
+  /** Items per sample (files, round trips): the table shows time and CPU per item. */
+  count?: number;
   /** A contender's median must stay below `max` (in the row's unit). */
   limitTargets: Array<{ contender: string; max: number }>;
   /** What the figure is, for the table's footnote. */
@@ -238,6 +280,51 @@ function rows(options: Options, server: BenchServer): Row[] {
       server.removeUpload(path);
     }
   };
+  let proxy: { port: number; stop: () => void } | undefined;
+  /** A row whose contenders share one child and take turns (bench/paired.ts). */
+  const smallRow = (
+    id: number,
+    title: string,
+    spec: {
+      work: PairedTask["work"];
+      count: number;
+      batch: number;
+      endpoint: Endpoint | (() => Endpoint);
+      contenders: string[];
+      note: string;
+      ratioTargets: Row["ratioTargets"];
+      extra?: Row["extra"];
+      setup?: () => Promise<void>;
+      teardown?: () => void;
+    },
+  ): Row => ({
+    id,
+    title,
+    count: spec.count,
+    unit: "ms",
+    better: "lower",
+    note: spec.note,
+    paired: async (run: number) =>
+      pairs(
+        await runWorker({
+          kind: "paired",
+          work: spec.work,
+          ftp: typeof spec.endpoint === "function" ? spec.endpoint() : spec.endpoint,
+          paths: server.smallPaths,
+          count: spec.count,
+          size: options.smallSize,
+          batch: spec.batch,
+          first: run,
+          contenders: spec.contenders,
+        }),
+      ),
+    contenders: spec.contenders.map((name) => ({ name, sample: unpaired })),
+    ratioTargets: spec.ratioTargets,
+    limitTargets: [],
+    extra: spec.extra,
+    setup: spec.setup,
+    teardown: spec.teardown,
+  });
   let sender: { port: number; stop: () => void } | undefined;
   let fileSender: { port: number; stop: () => void } | undefined;
   let sink: { port: number; stop: () => void } | undefined;
@@ -361,39 +448,113 @@ function rows(options: Options, server: BenchServer): Row[] {
         { contender: "upload, fast source", max: 64 },
       ],
     },
-    {
-      id: 4,
-      title: `${options.smallCount} files of ${formatSize(options.smallSize)}, sequential, one connection`,
-      unit: "ms",
-      better: "lower",
-      note: "wall time of the downloads alone; the clients in one process, 10 files each in turn; ftpstream: retrbinary(cmd, sink), as basic-ftp's downloadTo(sink, path); ftpstream, pipeline: pipeline(retrbinary(cmd), sink) (reference, no target)",
-      paired: async (run: number) =>
-        pairs(await runWorker({ kind: "paired-small", ftp, paths: server.smallPaths, size: options.smallSize, batch: 10, first: run })),
-      contenders: [
-        { name: "ftpstream", sample: unpaired },
-        { name: "ftpstream, pipeline", sample: unpaired },
-        { name: "basic-ftp", sample: unpaired },
-      ],
+    smallRow(4, `${options.smallCount} files of ${formatSize(options.smallSize)} downloaded one after another on one connection`, {
+      work: "retr",
+      count: options.smallCount,
+      batch: 10,
+      endpoint: ftp,
+      contenders: ["ftpstream", "ftpstream, callback", "ftpstream, pipeline", "by hand", "ftplib", "basic-ftp"],
+      note: "wall time of the downloads alone, 10 files each in turn; ftpstream: retrbinary(cmd, sink); callback: retrbinary(cmd, block => ...); pipeline: pipeline(retrbinary(cmd), sink); by hand: EPSV, then the data connect and RETR at the same moment, on plain sockets (the limit); ftplib: CPython's retrbinary loop in its own process",
       ratioTargets: [
-        { peer: "ftpstream, pipeline", min: undefined },
+        { peer: "by hand", min: 0.9 },
+        { subject: "ftpstream, callback", peer: "by hand", min: 0.9 },
+        { subject: "ftpstream, pipeline", peer: "by hand", min: 0.8 },
+        { peer: "ftplib" },
         { peer: "basic-ftp", min: 1.0 },
       ],
-      limitTargets: [],
-    },
-    {
-      id: 5,
-      title: `${options.noops} NOOP round trips`,
-      unit: "ms",
-      better: "lower",
-      note: "wall time of the NOOPs alone; both clients in one process, 20 each in turn",
-      paired: async (run: number) => pairs(await runWorker({ kind: "paired-noop", ftp, count: options.noops, batch: 20, first: run })),
-      contenders: [
-        { name: "ftpstream", sample: unpaired },
-        { name: "basic-ftp", sample: unpaired },
+    }),
+    smallRow(5, `${options.noops} NOOP round trips, one after another`, {
+      work: "noop",
+      count: options.noops,
+      batch: 20,
+      endpoint: ftp,
+      contenders: ["ftpstream", "by hand", "ftplib", "basic-ftp"],
+      note: 'wall time of the NOOPs alone, 20 each in turn; ftpstream: sendcmd("NOOP"); by hand: NOOP written and its 200 read on a plain socket (the limit; target: a round trip ≤ 1.1× by hand\'s, a speed ratio ≥ 0.91); ftplib: voidcmd("NOOP")',
+      ratioTargets: [{ peer: "by hand", min: 1 / 1.1 }, { peer: "ftplib" }, { peer: "basic-ftp", min: 1.0 }],
+    }),
+    smallRow(6, `${options.smallCount} files of ${formatSize(options.smallSize)} uploaded one after another on one connection`, {
+      work: "stor",
+      count: options.smallCount,
+      batch: 10,
+      endpoint: ftp,
+      contenders: ["ftpstream", "by hand", "ftplib", "basic-ftp"],
+      note: "wall time of the uploads alone (each up to its 226), 10 files each in turn; ftpstream: storbinary(cmd, buffer); by hand: EPSV, then the data connect and STOR at the same moment (the limit); ftplib: storbinary(cmd, BytesIO); basic-ftp: uploadFrom(Readable)",
+      ratioTargets: [{ peer: "by hand", min: 0.9 }, { peer: "ftplib" }, { peer: "basic-ftp", min: 1.0 }],
+    }),
+    smallRow(7, `${options.smallCount} files of ${formatSize(options.smallSize)} over FtpPool of 4 against one connection`, {
+      work: "retr",
+      count: options.smallCount,
+      batch: 100,
+      endpoint: ftp,
+      contenders: ["FtpPool of 4", "ftpstream", "FtpPool of 1"],
+      note: "wall time of the downloads alone, 100 files each in turn; FtpPool of 4: pool.use(c => c.retrbinary(cmd, sink)) for all 100 at once; ftpstream: one connection, one after another; FtpPool of 1: the same as the pool of 4 on one connection, so its extra time over ftpstream is the pool's overhead per task",
+      ratioTargets: [{ subject: "FtpPool of 4", peer: "ftpstream", min: 1.6 }],
+      extra: (m) => {
+        const one = m.get("ftpstream")!.median;
+        const pool1 = m.get("FtpPool of 1")!.median;
+        return new Map([["FtpPool of 1", `pool overhead ${(((pool1 - one) * 1000) / options.smallCount).toFixed(0)} µs a task`]]);
+      },
+    }),
+    smallRow(8, `${options.wanFiles} files of ${formatSize(options.smallSize)} through a ${options.wanDelay} ms delay each way (WAN)`, {
+      work: "retr",
+      count: options.wanFiles,
+      batch: 10,
+      endpoint: () => ({ ...ftp, port: proxy!.port }),
+      contenders: ["ftpstream", "ftpstream, pipelined", "by hand", "ftplib", "basic-ftp"],
+      note: `through bench/delay-proxy.ts, which holds every chunk ${options.wanDelay} ms each way (data connections too) but cannot hold back TCP handshakes; 10 files each in turn; ftpstream, pipelined: the 10 of a turn issued at once on a client with pipelining: true (transfers still run one after another)`,
+      ratioTargets: [
+        { peer: "by hand" },
+        { peer: "ftplib" },
+        { peer: "basic-ftp" },
+        { subject: "ftpstream, pipelined", peer: "ftpstream" },
       ],
-      ratioTargets: [{ peer: "basic-ftp", min: 1.0 }],
-      limitTargets: [],
-    },
+      setup: async () => {
+        proxy = await startDelayProxy(server, options.wanDelay);
+      },
+      teardown: () => proxy?.stop(),
+    }),
+    smallRow(9, `${options.wanCommands} NOOPs through a ${options.wanDelay} ms delay each way (WAN)`, {
+      work: "noop",
+      count: options.wanCommands,
+      batch: 40,
+      endpoint: () => ({ ...ftp, port: proxy!.port }),
+      contenders: ["ftpstream", "ftpstream, pipelined", "by hand", "ftplib", "basic-ftp"],
+      note: "through the same proxy; 40 each in turn; ftpstream, pipelined: the 40 of a turn issued at once with pipelining: true",
+      ratioTargets: [
+        { peer: "by hand" },
+        { peer: "ftplib" },
+        { peer: "basic-ftp" },
+        { subject: "ftpstream, pipelined", peer: "ftpstream" },
+      ],
+      setup: async () => {
+        proxy = await startDelayProxy(server, options.wanDelay);
+      },
+      teardown: () => proxy?.stop(),
+    }),
+    smallRow(10, `${options.noops} commands issued at once on one client`, {
+      work: "noop",
+      count: options.noops,
+      batch: options.noops,
+      endpoint: ftp,
+      contenders: ["ftpstream, pipelined", "ftpstream, pipelined size()", "ftpstream"],
+      note: "all at once on a client with pipelining: true: NOOPs (sendcmd) and SIZE of one 4 KiB file (size()); ftpstream: the same NOOPs one after another on a client without it",
+      ratioTargets: [
+        { subject: "ftpstream, pipelined", peer: "ftpstream", min: 10 },
+        { subject: "ftpstream, pipelined size()", peer: "ftpstream", min: 10 },
+      ],
+    }),
+    smallRow(11, `${options.smallCount} files of ${formatSize(options.smallSize)} issued at once on one pipelined client`, {
+      work: "retr",
+      count: options.smallCount,
+      batch: options.smallCount,
+      endpoint: ftp,
+      contenders: ["ftpstream, pipelined", "ftplib", "ftpstream"],
+      note: "ftpstream, pipelined: retrbinary(cmd, sink) for every file at once on a client with pipelining: true; ftplib: its sequential retrbinary loop; ftpstream: one after another without pipelining",
+      ratioTargets: [
+        { subject: "ftpstream, pipelined", peer: "ftplib", min: 1.0 },
+        { subject: "ftpstream, pipelined", peer: "ftpstream" },
+      ],
+    }),
   ].filter((row) => options.rows.has(row.id)) as Row[];
 }
 
@@ -413,8 +574,9 @@ interface ContenderReport {
 }
 
 interface RatioReport {
+  subject: string;
   peer: string;
-  /** ftpstream speed ÷ peer speed in each run (> 1: ftpstream faster). */
+  /** subject speed ÷ peer speed in each run (> 1: subject faster). */
   samples: number[];
   median: number;
   /** null: no target, for reference only. */
@@ -435,15 +597,21 @@ interface RowReport {
   unit: Unit;
   better: "higher" | "lower";
   note: string;
+  /** Items per sample (files, round trips) for the per-item figures, if the row has them. */
+  count?: number;
   contenders: ContenderReport[];
   ratios: RatioReport[];
   limits: LimitReport[];
+  /** Extra words per contender (the pool's overhead per task). */
+  extras: Record<string, string>;
 }
 
 interface Report {
   date: string;
   machine: Machine;
   server: { kind: string; label: string; fallbackReason?: string };
+  /** "server on core 0, clients on core 1", or why not. */
+  pinning: string;
   options: {
     runs: number;
     quick: boolean;
@@ -451,6 +619,9 @@ interface Report {
     smallCount: number;
     smallSize: number;
     noops: number;
+    wanFiles: number;
+    wanCommands: number;
+    wanDelayMs: number;
     slowRateMiBps: number;
     highWaterMark: number | null;
   };
@@ -480,12 +651,11 @@ async function runRow(row: Row, runs: number): Promise<RowReport> {
     row.teardown?.();
   }
   const speed = (value: number): number => (row.better === "higher" ? value : 1 / value);
-  const ftp = samples.get("ftpstream");
-  const ratios: RatioReport[] = row.ratioTargets.map(({ peer, min }) => {
+  const ratios: RatioReport[] = row.ratioTargets.map(({ subject = "ftpstream", peer, min }) => {
     const peerSamples = samples.get(peer)!;
-    const perRun = ftp!.map((value, run) => speed(value) / speed(peerSamples[run]));
+    const perRun = samples.get(subject)!.map((value, run) => speed(value) / speed(peerSamples[run]));
     const m = median(perRun);
-    return { peer, samples: perRun, median: m, target: min ?? null, holds: min === undefined ? null : m >= min };
+    return { subject, peer, samples: perRun, median: m, target: min ?? null, holds: min === undefined ? null : m >= min };
   });
   const contenders = row.contenders.map((c): ContenderReport => ({
     name: c.name,
@@ -499,7 +669,19 @@ async function runRow(row: Row, runs: number): Promise<RowReport> {
     const m = contenders.find((c) => c.name === contender)!.median;
     return { contender, median: m, max, holds: m < max };
   });
-  return { id: row.id, title: row.title, unit: row.unit, better: row.better, note: row.note, contenders, ratios, limits };
+  const extras = Object.fromEntries(row.extra?.(new Map(contenders.map((c) => [c.name, c]))) ?? []);
+  return {
+    id: row.id,
+    title: row.title,
+    unit: row.unit,
+    better: row.better,
+    note: row.note,
+    count: row.count,
+    contenders,
+    ratios,
+    limits,
+    extras,
+  };
 }
 
 function render(report: Report): string {
@@ -508,27 +690,28 @@ function render(report: Report): string {
   out.push(`ftpstream bench, ${report.date}`);
   out.push(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; node ${m.node}; ${m.curl}; basic-ftp ${m.basicFtp}`);
   out.push(`server:  ${report.server.label}${report.server.fallbackReason ? ` — vsftpd not used: ${report.server.fallbackReason}` : ""}`);
+  out.push(`pinning: ${report.pinning}`);
   out.push(
     `runs:    ${report.options.runs} per row (medians; ratios taken run by run)${report.options.quick ? ", --quick sizes" : ""}` +
       `${report.options.highWaterMark ? `, highWaterMark ${report.options.highWaterMark}` : ""}`,
   );
   out.push("");
   // One table for all rows, so the columns line up; each row's title sits on its own line above its contenders.
-  const cells: string[][] = [["", "contender", "median", "min..max", "ftpstream ÷ peer", "target", "", ""]];
+  const cells: string[][] = [["", "contender", "median", "min..max", "ratio", "target", "", ""]];
   const titles = new Map<number, string>();
   const digits = (unit: Unit): number => (unit === "MiB" ? 1 : 0);
+  const verdict = (holds: boolean | null | undefined): string => (holds == null ? "" : holds ? "holds" : "MISSED");
   for (const row of report.rows) {
     titles.set(cells.length, `${row.id}. ${row.title} (${row.unit}, ${row.better} is better)`);
     for (const c of row.contenders) {
       const d = digits(row.unit);
-      const ratio = row.ratios.find((r) => r.peer === c.name);
       const limit = row.limits.find((l) => l.contender === c.name);
       let extra = "";
       if (row.id === 3 && c.name.startsWith("download")) extra = `took ${(c.medianMs / 1000).toFixed(1)} s`;
-      if (row.id === 4 || row.id === 5) {
-        const count = row.id === 4 ? report.options.smallCount : report.options.noops;
-        extra = `${((c.median * 1000) / count).toFixed(0)} µs each, CPU ${((c.medianCpuMs * 1000) / count).toFixed(0)} µs each`;
+      if (row.count) {
+        extra = `${((c.median * 1000) / row.count).toFixed(0)} µs each, CPU ${((c.medianCpuMs * 1000) / row.count).toFixed(0)} µs each`;
       }
+      if (row.extras[c.name]) extra += `; ${row.extras[c.name]}`;
       if (row.id <= 2 && c.medianPeakRssMiB > 0)
         extra = `CPU ${c.medianCpuMs.toFixed(0)} ms, peak RSS ${c.medianPeakRssMiB.toFixed(0)} MiB`;
       cells.push([
@@ -536,10 +719,23 @@ function render(report: Report): string {
         c.name,
         `${c.median.toFixed(d)} ${row.unit}`,
         `${Math.min(...c.samples).toFixed(d)}..${Math.max(...c.samples).toFixed(d)}`,
-        ratio ? ratio.median.toFixed(2) : "",
-        ratio?.target != null ? `≥ ${ratio.target.toFixed(2)}` : limit ? `< ${limit.max} MiB` : "",
-        ratio?.holds != null ? (ratio.holds ? "holds" : "MISSED") : limit ? (limit.holds ? "holds" : "MISSED") : "",
+        "",
+        limit ? `< ${limit.max} MiB` : "",
+        limit ? verdict(limit.holds) : "",
         extra,
+      ]);
+    }
+    // Speed ratios, taken run by run: above 1, the subject is faster.
+    for (const r of row.ratios) {
+      cells.push([
+        "",
+        `  ${r.subject} ÷ ${r.peer}`,
+        "",
+        `${Math.min(...r.samples).toFixed(2)}..${Math.max(...r.samples).toFixed(2)}`,
+        r.median.toFixed(2),
+        r.target != null ? `≥ ${r.target.toFixed(2)}` : "",
+        verdict(r.holds),
+        "",
       ]);
     }
   }
@@ -571,6 +767,9 @@ async function main(): Promise<void> {
     forceFixture: options.forceFixture,
   });
   log(`server: ${server.label}${server.fallbackReason ? ` (${server.fallbackReason})` : ""}`);
+  const pinned = os.cpus().length >= 2 && server.pin(0);
+  if (pinned) clientCore = 1;
+  log(pinned ? "pinned: server on core 0, clients on core 1 (taskset)" : "not pinned: one core, or no taskset");
   const reports: RowReport[] = [];
   try {
     for (const row of rows(options, server)) {
@@ -584,6 +783,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: machine(),
     server: { kind: server.kind, label: server.label, fallbackReason: server.fallbackReason },
+    pinning: pinned ? "server on core 0, clients on core 1 (taskset)" : "none (one core, or taskset failed)",
     options: {
       runs: options.runs,
       quick: options.quick,
@@ -591,6 +791,9 @@ async function main(): Promise<void> {
       smallCount: options.smallCount,
       smallSize: options.smallSize,
       noops: options.noops,
+      wanFiles: options.wanFiles,
+      wanCommands: options.wanCommands,
+      wanDelayMs: options.wanDelay,
       slowRateMiBps: options.slowRate / MiB,
       highWaterMark: options.highWaterMark ?? null,
     },

@@ -11,6 +11,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import { patternBytes } from "../fixtures/pattern.js";
 import type { Endpoint } from "./tasks.js";
 
@@ -29,6 +30,8 @@ export interface BenchServer {
   curlSource: string;
   /** Removes an uploaded file (vsftpd would keep 1 GiB per upload). */
   removeUpload(remotePath: string): void;
+  /** Pins the server (and the processes it forks per connection) to `core` with taskset; false if it could not. */
+  pin(core: number): boolean;
   stop(): Promise<void>;
 }
 
@@ -104,6 +107,7 @@ async function startVsftpd(plan: ServerPlan): Promise<BenchServer> {
       smallPaths,
       curlSource: path.join(server.home, BIG),
       removeUpload: (remotePath) => fs.rmSync(path.join(server.home, remotePath), { force: true }),
+      pin: (core) => pinProcesses(path.dirname(server.home), core),
       stop: () => server.stop(),
     };
   } catch (error) {
@@ -136,9 +140,32 @@ async function startFixture(plan: ServerPlan, reason: string): Promise<BenchServ
     removeUpload: (remotePath) => {
       if (server.vfs.exists(`/${remotePath}`)) server.vfs.remove(`/${remotePath}`);
     },
+    // The fixture runs in the bench's own process: pin that.
+    pin: (core) => spawnSync("taskset", ["-a", "-p", "-c", String(core), String(process.pid)]).status === 0,
     stop: async () => {
       await server.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Pins every process whose command line names `root` (vsftpd started with
+ * its config under the harness's temp dir) to `core`, threads included;
+ * the processes it forks later for each connection inherit that.
+ */
+function pinProcesses(root: string, core: number): boolean {
+  let pinned = false;
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "latin1");
+    } catch {
+      continue; // gone already
+    }
+    if (!cmdline.includes(root) || !cmdline.includes("vsftpd")) continue;
+    if (spawnSync("taskset", ["-a", "-p", "-c", String(core), entry]).status === 0) pinned = true;
+  }
+  return pinned;
 }

@@ -17,9 +17,7 @@ export type Task =
   | { kind: "ftpstream-upload" | "basicftp-upload"; ftp: Endpoint; path: string; size: number; highWaterMark?: number }
   | { kind: "raw-download" | "raw-upload"; host: string; port: number; size: number }
   | { kind: "handftp-download" | "handftp-upload"; ftp: Endpoint; path: string; size: number }
-  /** Both clients in one process, alternating batches of `batch` files (or NOOPs); `first` picks who starts. */
-  | { kind: "paired-small"; ftp: Endpoint; paths: string[]; size: number; batch: number; first: number }
-  | { kind: "paired-noop"; ftp: Endpoint; count: number; batch: number; first: number }
+  | PairedTask
   | {
       kind: "rss-download" | "rss-basicftp-download";
       ftp: Endpoint;
@@ -31,6 +29,26 @@ export type Task =
   | { kind: "rss-raw-download"; host: string; port: number; size: number; bytesPerSecond: number }
   | { kind: "rss-upload"; ftp: Endpoint; path: string; size: number; highWaterMark?: number }
   | { kind: "rss-baseline" | "rss-node" };
+
+/**
+ * Contenders in one process (ftplib in a peer process), taking turns of
+ * `batch` items (see bench/paired.ts); `first` picks who starts.
+ * - retr: download `count` files of `size` bytes from `paths`
+ * - stor: upload `count` files of `size` bytes
+ * - noop: `count` round trips (a contender named "... size()" sends SIZE of paths[0])
+ */
+export interface PairedTask {
+  kind: "paired";
+  work: "retr" | "stor" | "noop";
+  ftp: Endpoint;
+  paths: string[];
+  count: number;
+  size: number;
+  batch: number;
+  first: number;
+  /** Contender names, e.g. "ftpstream", "by hand", "ftplib", "basic-ftp", "FtpPool of 4", "ftpstream, pipelined". */
+  contenders: string[];
+}
 
 /** What a child prints (one JSON line after RESULT_PREFIX). */
 export interface TaskResult {

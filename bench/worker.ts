@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { pipeline } from "node:stream/promises";
 import { handDownload, handUpload } from "./handftp.js";
+import { paired } from "./paired.js";
 import { DiscardSink, FastSource, SlowSink } from "./streams.js";
 import { RESULT_PREFIX, type Endpoint, type Task, type TaskResult } from "./tasks.js";
 
@@ -124,8 +125,7 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?:
       expect(task.kind, upload.bytes, task.size);
       return { ms, bytes: upload.bytes };
     }
-    case "paired-small":
-    case "paired-noop":
+    case "paired":
       return { ms: performance.now() - t0, bytes: 0, pairs: await paired(task) };
     case "rss-baseline": {
       // What Node and the library cost before a single byte moves.
@@ -137,69 +137,10 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?:
 
 /** Loads the client a task uses before the clock starts (curl's time_total does not count its start-up either). */
 async function preload(task: Task): Promise<void> {
-  if (task.kind.startsWith("basicftp-") || task.kind === "rss-basicftp-download" || task.kind.startsWith("paired-"))
-    await import("basic-ftp");
-  if (task.kind.startsWith("ftpstream-") || task.kind === "rss-download" || task.kind === "rss-upload" || task.kind.startsWith("paired-")) {
+  if (task.kind.startsWith("basicftp-") || task.kind === "rss-basicftp-download" || task.kind === "paired") await import("basic-ftp");
+  if (task.kind.startsWith("ftpstream-") || task.kind === "rss-download" || task.kind === "rss-upload" || task.kind === "paired") {
     await import("../lib/index.js");
   }
-}
-
-/**
- * Rows 4 and 5: both clients in this one process, each on its own
- * connection, taking turns batch by batch (who goes first alternates), so
- * both meet the same machine — on a shared 2-core machine the server's
- * reply latency drifts between ~20 and ~50 µs from one second to the next,
- * which separate processes a second apart would each catch differently.
- */
-async function paired(task: Extract<Task, { kind: "paired-small" | "paired-noop" }>): Promise<NonNullable<TaskResult["pairs"]>> {
-  const ours = await ftpstream(task.ftp);
-  const theirs = await basicFtp(task.ftp);
-  const steps: Record<string, (i: number) => Promise<number>> =
-    task.kind === "paired-small"
-      ? {
-          ftpstream: async (i) => {
-            const sink = new DiscardSink();
-            await ours.retrbinary(`RETR ${task.paths[i]}`, sink);
-            return sink.bytes;
-          },
-          "ftpstream, pipeline": async (i) => {
-            const sink = new DiscardSink();
-            await pipeline(ours.retrbinary(`RETR ${task.paths[i]}`), sink);
-            return sink.bytes;
-          },
-          "basic-ftp": async (i) => {
-            const sink = new DiscardSink();
-            await theirs.downloadTo(sink, task.paths[i]);
-            return sink.bytes;
-          },
-        }
-      : {
-          ftpstream: async () => (await ours.sendcmd("NOOP"), 0),
-          "basic-ftp": async () => (await theirs.send("NOOP"), 0),
-        };
-  const count = task.kind === "paired-small" ? task.paths.length : task.count;
-  const totals: NonNullable<TaskResult["pairs"]> = {};
-  for (const name of Object.keys(steps)) totals[name] = { ms: 0, cpuMs: 0, bytes: 0 };
-  const names = Object.keys(steps);
-  for (let from = 0, turn = task.first; from < count; from += task.batch, turn++) {
-    for (let k = 0; k < names.length; k++) {
-      const name = names[(turn + k) % names.length];
-      const step = steps[name];
-      const total = totals[name];
-      const cpu = process.cpuUsage();
-      const t = performance.now();
-      for (let i = from; i < Math.min(count, from + task.batch); i++) total.bytes += await step(i);
-      total.ms += performance.now() - t;
-      const used = process.cpuUsage(cpu);
-      total.cpuMs += (used.user + used.system) / 1000;
-    }
-  }
-  await ours.quit();
-  theirs.close();
-  if (task.kind === "paired-small") {
-    for (const name of names) expect(name, totals[name].bytes, task.size * count);
-  }
-  return totals;
 }
 
 async function main(): Promise<void> {

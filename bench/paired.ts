@@ -19,6 +19,8 @@ import { DiscardSink } from "./streams.js";
 import type { Endpoint, PairedTask, TaskResult } from "./tasks.js";
 
 const TIMEOUT_MS = 60_000;
+/** The contender that measures FtpPool's own overhead per task (moves no bytes). */
+export const EMPTY_POOL_TASK = "FtpPool.use(), empty task";
 /** Python, not compiled: found in the source tree (build/bench/ → bench/). */
 const FTPLIB_PEER = fileURLToPath(new URL("../../bench/ftplib-peer.py", import.meta.url));
 
@@ -141,6 +143,17 @@ async function contender(name: string, task: PairedTask, paths: string[]): Promi
       return sink.bytes;
     }, close);
   }
+  if (name === EMPTY_POOL_TASK) {
+    // The pool's own cost per task: use() with a task that does nothing, on
+    // the same pool of 4 as the row's; no FTP exchange at all.
+    const { FtpPool } = await import("../lib/index.js");
+    const pool = new FtpPool({ connect: () => ftpstreamClient(ftp), size: 4 });
+    await Promise.all(Array.from({ length: pool.capacity }, () => pool.use(async () => new Promise((r) => setTimeout(r, 10)))));
+    return concurrent(
+      () => pool.use(() => Promise.resolve(0)),
+      () => pool.close(),
+    );
+  }
   if (name.startsWith("FtpPool of ")) {
     const { FtpPool } = await import("../lib/index.js");
     const pool = new FtpPool({ connect: () => ftpstreamClient(ftp), size: Number(name.slice("FtpPool of ".length)) });
@@ -218,6 +231,7 @@ export async function paired(task: PairedTask): Promise<Totals> {
   for (const c of contenders.values()) await c.close();
   if (task.work !== "noop") {
     for (const name of names) {
+      if (name === EMPTY_POOL_TASK) continue;
       if (totals[name].bytes !== task.size * count)
         throw new Error(`${name}: moved ${totals[name].bytes} bytes, expected ${task.size * count}`);
     }

@@ -14,6 +14,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import * as os from "node:os";
 import { fileURLToPath } from "node:url";
+import { EMPTY_POOL_TASK } from "./paired.js";
 import { startBenchServer, type BenchServer } from "./server.js";
 import { formatSize, GiB, machine, median, MiB, table, type Machine } from "./stats.js";
 import { RESULT_PREFIX, type Endpoint, type PairedTask, type Task, type TaskResult } from "./tasks.js";
@@ -248,8 +249,6 @@ interface Row {
    * least `min` when there is one (else it is for reference).
    */
   ratioTargets: Array<{ subject?: string; peer: string; min?: number }>;
-  /** Extra words for a contender's line (e.g. per-item cost), from the contenders' medians. */
-  extra?: (medians: Map<string, ContenderReport>) => Map<string, string>;
   /** Items per sample (files, round trips): the table shows time and CPU per item. */
   count?: number;
   /** A contender's median must stay below `max` (in the row's unit). */
@@ -293,7 +292,6 @@ function rows(options: Options, server: BenchServer): Row[] {
       contenders: string[];
       note: string;
       ratioTargets: Row["ratioTargets"];
-      extra?: Row["extra"];
       setup?: () => Promise<void>;
       teardown?: () => void;
     },
@@ -321,7 +319,6 @@ function rows(options: Options, server: BenchServer): Row[] {
     contenders: spec.contenders.map((name) => ({ name, sample: unpaired })),
     ratioTargets: spec.ratioTargets,
     limitTargets: [],
-    extra: spec.extra,
     setup: spec.setup,
     teardown: spec.teardown,
   });
@@ -486,14 +483,9 @@ function rows(options: Options, server: BenchServer): Row[] {
       count: options.smallCount,
       batch: 100,
       endpoint: ftp,
-      contenders: ["FtpPool of 4", "ftpstream", "FtpPool of 1"],
-      note: "wall time of the downloads alone, 100 files each in turn; FtpPool of 4: pool.use(c => c.retrbinary(cmd, sink)) for all 100 at once; ftpstream: one connection, one after another; FtpPool of 1: the same as the pool of 4 on one connection, so its extra time over ftpstream is the pool's overhead per task",
+      contenders: ["FtpPool of 4", "ftpstream", EMPTY_POOL_TASK],
+      note: `wall time of the downloads alone, 100 files each in turn; FtpPool of 4: pool.use(c => c.retrbinary(cmd, sink)) for all 100 at once; ftpstream: one connection, one after another; ${EMPTY_POOL_TASK}: pool.use(() => Promise.resolve()) 100 at a time on the same kind of pool, no FTP at all: the pool's own overhead per task`,
       ratioTargets: [{ subject: "FtpPool of 4", peer: "ftpstream", min: 1.6 }],
-      extra: (m) => {
-        const one = m.get("ftpstream")!.median;
-        const pool1 = m.get("FtpPool of 1")!.median;
-        return new Map([["FtpPool of 1", `pool overhead ${(((pool1 - one) * 1000) / options.smallCount).toFixed(0)} µs a task`]]);
-      },
     }),
     smallRow(8, `${options.wanFiles} files of ${formatSize(options.smallSize)} through a ${options.wanDelay} ms delay each way (WAN)`, {
       work: "retr",
@@ -602,8 +594,6 @@ interface RowReport {
   contenders: ContenderReport[];
   ratios: RatioReport[];
   limits: LimitReport[];
-  /** Extra words per contender (the pool's overhead per task). */
-  extras: Record<string, string>;
 }
 
 interface Report {
@@ -669,7 +659,6 @@ async function runRow(row: Row, runs: number): Promise<RowReport> {
     const m = contenders.find((c) => c.name === contender)!.median;
     return { contender, median: m, max, holds: m < max };
   });
-  const extras = Object.fromEntries(row.extra?.(new Map(contenders.map((c) => [c.name, c]))) ?? []);
   return {
     id: row.id,
     title: row.title,
@@ -680,7 +669,6 @@ async function runRow(row: Row, runs: number): Promise<RowReport> {
     contenders,
     ratios,
     limits,
-    extras,
   };
 }
 
@@ -711,7 +699,6 @@ function render(report: Report): string {
       if (row.count) {
         extra = `${((c.median * 1000) / row.count).toFixed(0)} µs each, CPU ${((c.medianCpuMs * 1000) / row.count).toFixed(0)} µs each`;
       }
-      if (row.extras[c.name]) extra += `; ${row.extras[c.name]}`;
       if (row.id <= 2 && c.medianPeakRssMiB > 0)
         extra = `CPU ${c.medianCpuMs.toFixed(0)} ms, peak RSS ${c.medianPeakRssMiB.toFixed(0)} MiB`;
       cells.push([

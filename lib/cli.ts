@@ -28,6 +28,7 @@ import { FtpUrl, parseFtpUrl } from "./url.js";
 const OPTIONS = {
   active: { type: "boolean", help: "active mode (PORT/EPRT) instead of passive" },
   timeout: { type: "string", arg: "<ms>", help: "connect/reply/idle timeout (default 30000)" },
+  retry: { type: "string", arg: "<n>", help: "reconnect and resume up to n times after a dropped connection or a 4xx" },
   ca: { type: "string", arg: "<file>", help: "trust this CA certificate (PEM) for FTPS" },
   insecure: { type: "boolean", help: "do not verify the server's certificate" },
   quiet: { type: "boolean", help: "no progress bar" },
@@ -38,6 +39,7 @@ const OPTIONS = {
 interface CliOptions {
   active: boolean;
   timeout: number | undefined;
+  retry: number | undefined;
   ca: string | undefined;
   insecure: boolean;
   quiet: boolean;
@@ -116,6 +118,10 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   if (!values.help && timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 0)) {
     throw new UsageError("--timeout takes a whole number of milliseconds");
   }
+  const retry = values.retry === undefined ? undefined : Number(values.retry);
+  if (!values.help && retry !== undefined && !(Number.isInteger(retry) && retry >= 0)) {
+    throw new UsageError("--retry takes a whole number of attempts");
+  }
   const [command = "", ...args] = parsed.positionals;
   return {
     help: values.help === true,
@@ -124,6 +130,7 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
     options: {
       active: values.active === true,
       timeout,
+      retry,
       ca: typeof values.ca === "string" ? values.ca : undefined,
       insecure: values.insecure === true,
       quiet: values.quiet === true,
@@ -175,6 +182,7 @@ async function open(url: FtpUrl, options: CliOptions): Promise<FTP> {
     host: url.host,
     port: url.port,
     timeout: options.timeout,
+    retry: options.retry === undefined ? undefined : { attempts: options.retry },
     passive: !options.active,
     debugLevel: options.debug ? 1 : 0,
   };

@@ -3,6 +3,7 @@
  * semantics, each running through the one command queue, and the transfer
  * methods returning streams.
  */
+import { EventEmitter } from "node:events";
 import type * as net from "node:net";
 import { finished } from "node:stream/promises";
 import { Writable } from "node:stream";
@@ -37,6 +38,8 @@ import { checkAborReply, TransferStart } from "./transfer.js";
 import { crlfLines, inBlocks, isUploadSource, sendAll, UploadSource } from "./upload-source.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
 import type { ListEntry } from "./listing.js";
+import { Reconnector, SessionRecord } from "./reconnect.js";
+import { canRepeat, RetryEvent, RetryOptions, RetryPolicy } from "./retry.js";
 
 /** Options of {@link FTP}; all optional. */
 export interface FtpOptions {
@@ -89,6 +92,19 @@ export interface FtpOptions {
    * default. (The control connection has TCP keepalive either way.)
    */
   keepAlive?: number;
+  /**
+   * Reconnect and retry after a dropped, reset or timed-out connection or
+   * a 4xx reply (never a 5xx), waiting between `minDelay` and `maxDelay` ms
+   * (exponential backoff, full jitter) up to `attempts` times. A new
+   * connection logs in again and gets back the directory, TYPE and (FTP_TLS)
+   * AUTH TLS/PBSZ/PROT of the old one. Downloads resume from the byte they
+   * delivered (REST), binary uploads from what the server holds (SIZE, REST);
+   * commands are re-sent only where running them twice is harmless (PWD,
+   * CWD, SIZE, MDTM, listings, NOOP, TYPE...): DELE, RNFR/RNTO, MKD, RMD,
+   * SITE and the like fail with their error. Each retry is a `'retry'`
+   * event and a debug line. Off by default.
+   */
+  retry?: RetryOptions;
 }
 
 /** Options of {@link FTP.connect}. */
@@ -209,6 +225,11 @@ export class FTP {
   private sourceAddress: readonly [string, number] | undefined;
   private isClosed = false;
   private readonly keepAlive: IdleKeepAlive | undefined;
+  /** Set under the `retry` option: runs queued tasks, reconnecting and retrying. */
+  private readonly reconnector: Reconnector | undefined;
+  /** What the session set, for a new connection to set again (under `retry`). */
+  protected readonly record = new SessionRecord();
+  private readonly events = new EventEmitter();
   private readonly raw = new RawTransfers();
   private readonly listing = new RemoteListing({
     mlsd: (path) => this.mlsd(path),
@@ -226,7 +247,9 @@ export class FTP {
       maxLine: options.maxline ?? DEFAULT_MAX_LINE,
       dataTls: undefined,
       highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+      resume: options.retry !== undefined,
     };
+    this.reconnector = options.retry ? this.makeReconnector(new RetryPolicy(options.retry)) : undefined;
     this.sourceAddress = options.sourceAddress;
     this.debug.level = options.debugLevel ?? 0;
     registerDebugOutput(this, this.debug);
@@ -287,9 +310,29 @@ export class FTP {
     if (options.user !== undefined) await this.login(options.user, options.password ?? "", options.acct ?? "");
   }
 
-  /** True once the client was closed (close(), quit(), a timeout or a dropped connection). */
+  /**
+   * True once the client was closed (close(), quit(), a timeout or a
+   * dropped connection). Under `retry` a lost connection does not close the
+   * client (the next call reconnects); failing to reconnect does.
+   */
   get closed(): boolean {
-    return this.isClosed || (this.control?.closed ?? false);
+    return this.isClosed || (!this.reconnector && (this.control?.closed ?? false));
+  }
+
+  /**
+   * Listens for `'retry'`: under the `retry` option, emitted before each
+   * retry with the attempt number (1 = the first retry), the wait in ms and
+   * the error that caused it.
+   */
+  on(event: "retry", listener: (event: RetryEvent) => void): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  /** Removes a listener added with on(). */
+  off(event: "retry", listener: (event: RetryEvent) => void): this {
+    this.events.off(event, listener);
+    return this;
   }
 
   /**
@@ -310,29 +353,74 @@ export class FTP {
     return this.enqueue(
       async () => {
         if (this.control && !this.control.closed) throw new FtpError("already connected", "ERR_FTP_CONNECTED");
-        const control = new ControlConnection(this.debug, { maxLine: this.settings.maxLine, encoding: this.settings.encoding });
-        control.onClose = (reason) => this.onConnectionLost(reason);
-        this.control = control;
-        this.session = new Session(control, this.settings);
-        let welcome = await control.connect({
-          host: this.host,
-          port: this.port,
-          timeout: this.settings.timeout,
-          sourceAddress: this.sourceAddress,
-          implicitTls: this.implicitTlsOptions(),
-        });
-        // "120 Service ready in nnn minutes" is followed by the real 220.
-        while (welcome.code >= 100 && welcome.code < 200) welcome = await control.readReply(this.settings.timeout);
-        if (welcome.code >= 400 || welcome.code < 100) {
-          const error = errorForReply(welcome.text);
-          control.close(error);
-          throw error;
-        }
-        this.welcome = welcome.text;
-        return welcome.text;
+        const welcome = await (this.reconnector ? this.reconnector.connect(() => this.openConnection()) : this.openConnection());
+        this.watchSession();
+        return welcome;
       },
       { connecting: true },
     );
+  }
+
+  /** Opens the control connection and reads the welcome; resolves to its text. */
+  private async openConnection(): Promise<string> {
+    const control = new ControlConnection(this.debug, { maxLine: this.settings.maxLine, encoding: this.settings.encoding });
+    control.onClose = (reason) => this.onConnectionLost(reason);
+    this.control = control;
+    this.session = new Session(control, this.settings);
+    let welcome = await control.connect({
+      host: this.host,
+      port: this.port,
+      timeout: this.settings.timeout,
+      sourceAddress: this.sourceAddress,
+      implicitTls: this.implicitTlsOptions(),
+    });
+    // "120 Service ready in nnn minutes" is followed by the real 220.
+    while (welcome.code >= 100 && welcome.code < 200) welcome = await control.readReply(this.settings.timeout);
+    if (welcome.code >= 400 || welcome.code < 100) {
+      const error = errorForReply(welcome.text);
+      control.close(error);
+      throw error;
+    }
+    this.welcome = welcome.text;
+    return welcome.text;
+  }
+
+  /** Under `retry`: the session's commands are recorded, for a new connection to repeat. */
+  private watchSession(): void {
+    if (this.reconnector && this.session) this.session.observe = (line, reply) => this.record.observe(line, reply);
+  }
+
+  private makeReconnector(policy: RetryPolicy): Reconnector {
+    return new Reconnector(policy, {
+      live: () => (this.control && !this.control.closed ? this.session : undefined),
+      reopen: async () => {
+        this.debug.retry(`reconnecting to ${this.host}:${this.port}`);
+        const type = this.control?.knownType;
+        this.control?.close(new FtpClosedError("the connection was replaced by a new one"));
+        await this.openConnection();
+        const session = this.session!;
+        await this.restoreSession(session);
+        if (type === "A" || type === "I") await session.useType(type);
+        this.watchSession();
+        return session;
+      },
+      drop: (error) => this.control?.close(error),
+      report: (event) => {
+        this.debug.retry(`attempt ${event.attempt} in ${event.delay} ms after ${event.error.name}: ${event.error.message}`);
+        this.events.emit("retry", event);
+      },
+      giveUp: (error) => this.closeWith(new FtpClosedError(`could not reconnect: ${(error as Error).message}`, error)),
+    });
+  }
+
+  /**
+   * Puts a new connection (under `retry`) in the old one's state: logs in
+   * as before, then changes to its directory and TYPE. FTP_TLS adds AUTH TLS
+   * before the login and PBSZ/PROT after it.
+   */
+  protected async restoreSession(session: Session): Promise<void> {
+    await this.record.login(session);
+    await this.record.restoreState(session);
   }
 
   /** TLS options for implicit FTPS; FTP_TLS overrides. */
@@ -380,13 +468,16 @@ export class FTP {
       [acct, "acct"],
     ] as const)
       assertSafeArgument(value, what);
-    return this.enqueue(async (session) => {
-      let reply = await session.command(`USER ${user}`);
-      if (reply.code >= 300 && reply.code < 400) reply = await session.command(`PASS ${passwd}`);
-      if (reply.code >= 300 && reply.code < 400) reply = await session.command(`ACCT ${acct}`);
-      if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
-      return reply.text;
-    });
+    return this.enqueue(
+      async (session) => {
+        let reply = await session.command(`USER ${user}`);
+        if (reply.code >= 300 && reply.code < 400) reply = await session.command(`PASS ${passwd}`);
+        if (reply.code >= 300 && reply.code < 400) reply = await session.command(`ACCT ${acct}`);
+        if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
+        return reply.text;
+      },
+      { repeat: true },
+    );
   }
 
   /** Sends ACCT. */
@@ -397,13 +488,13 @@ export class FTP {
   /** Sends a command and resolves to its reply (1xx-3xx); 4xx/5xx reject. */
   async sendcmd(cmd: string): Promise<string> {
     assertSafeArgument(cmd);
-    return this.exchange(commandExchange(cmd), mayPipeline(cmd));
+    return this.exchange(commandExchange(cmd), mayPipeline(cmd), canRepeat(cmd));
   }
 
   /** Sends a command and resolves to its reply if 2xx; anything else rejects. */
   async voidcmd(cmd: string): Promise<string> {
     assertSafeArgument(cmd);
-    return this.exchange(voidExchange(cmd), mayPipeline(cmd)).then((reply) => reply.text);
+    return this.exchange(voidExchange(cmd), mayPipeline(cmd), canRepeat(cmd)).then((reply) => reply.text);
   }
 
   /**
@@ -413,18 +504,21 @@ export class FTP {
   getresp(): Promise<string> {
     const pending = this.raw.outcome();
     if (pending) return pending;
-    return this.enqueue(async (session) => (await session.read()).text);
+    return this.enqueue(async (session) => (await session.read()).text, { reconnect: false });
   }
 
   /** Like getresp, but anything other than 2xx rejects (ftplib's voidresp). */
   async voidresp(): Promise<string> {
     const pending = this.raw.outcome();
     if (pending) return pending;
-    return this.enqueue(async (session) => {
-      const reply = await session.read();
-      if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
-      return reply.text;
-    });
+    return this.enqueue(
+      async (session) => {
+        const reply = await session.read();
+        if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
+        return reply.text;
+      },
+      { reconnect: false },
+    );
   }
 
   /**
@@ -437,11 +531,14 @@ export class FTP {
   abort(): Promise<string> {
     const active = this.session?.activeTransfer;
     if (active) return active.abort();
-    return this.enqueue(async (session) => {
-      // Plain, as ftplib's bytes: pure-ftpd ignores ABOR after Telnet IP/Synch.
-      session.control.send("ABOR");
-      return checkAborReply(await session.control.readReply(session.settings.timeout));
-    });
+    return this.enqueue(
+      async (session) => {
+        // Plain, as ftplib's bytes: pure-ftpd ignores ABOR after Telnet IP/Synch.
+        session.control.send("ABOR");
+        return checkAborReply(await session.control.readReply(session.settings.timeout));
+      },
+      { reconnect: false },
+    );
   }
 
   /**
@@ -650,28 +747,35 @@ export class FTP {
     assertSafeArgument(dirname, "dirname");
     if (dirname !== "..") return this.voidcmd(`CWD ${dirname || "."}`);
     // Whether CWD follows depends on CDUP's reply: one round trip at a time.
-    return this.enqueue(async (session) => {
-      try {
-        return (await session.voidCommand("CDUP")).text;
-      } catch (error) {
-        if (!(error instanceof FtpPermError) || error.replyCode !== 500) throw error;
-      }
-      return (await session.voidCommand("CWD ..")).text;
-    });
+    return this.enqueue(
+      async (session) => {
+        try {
+          return (await session.voidCommand("CDUP")).text;
+        } catch (error) {
+          if (!(error instanceof FtpPermError) || error.replyCode !== 500) throw error;
+        }
+        return (await session.voidCommand("CWD ..")).text;
+      },
+      { repeat: true },
+    );
   }
 
   /** The size of a file from SIZE: a number on 213, else null. 4xx/5xx reject. */
   async size(filename: string): Promise<number | null> {
     assertSafeArgument(filename, "filename");
-    return this.exchange({
-      // Servers start in ASCII (RFC 959) and several (proftpd, pyftpdlib)
-      // refuse SIZE there; retrlines also leaves TYPE A set.
-      steps: (session) => [...typeSteps(session, "I"), { line: `SIZE ${filename}`, check: refuseFailure }],
-      result: (replies) => {
-        const reply = replies[replies.length - 1];
-        return parse213(reply.code, reply.text);
+    return this.exchange(
+      {
+        // Servers start in ASCII (RFC 959) and several (proftpd, pyftpdlib)
+        // refuse SIZE there; retrlines also leaves TYPE A set.
+        steps: (session) => [...typeSteps(session, "I"), { line: `SIZE ${filename}`, check: refuseFailure }],
+        result: (replies) => {
+          const reply = replies[replies.length - 1];
+          return parse213(reply.code, reply.text);
+        },
       },
-    });
+      true,
+      true,
+    );
   }
 
   /** Makes a directory; resolves to the path in the 257 reply (doubled quotes undone), or "" if the reply has none. */
@@ -688,13 +792,14 @@ export class FTP {
 
   /** The current directory, from the 257 reply to PWD ("" if the reply has none). */
   pwd(): Promise<string> {
-    return this.exchange(voidExchange("PWD")).then((reply) => (reply.code === 257 ? parse257(reply.text) : ""));
+    return this.exchange(voidExchange("PWD"), true, true).then((reply) => (reply.code === 257 ? parse257(reply.text) : ""));
   }
 
   /** Sends QUIT, then closes the client whatever the reply. Resolves to the reply. */
   async quit(): Promise<string> {
     try {
-      return await this.voidcmd("QUIT");
+      // No reconnecting just to say goodbye.
+      return await this.enqueue(async (session) => (await session.voidCommand("QUIT")).text, { reconnect: false });
     } finally {
       this.close();
     }
@@ -705,9 +810,13 @@ export class FTP {
    * reject with FtpClosedError, and so does every later call. Idempotent.
    */
   close(): void {
+    this.closeWith(new FtpClosedError("the FTP client was closed"));
+  }
+
+  /** close(), with the error queued and later calls get. */
+  private closeWith(error: FtpClosedError): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    const error = new FtpClosedError("the FTP client was closed");
     this.keepAlive?.stop();
     this.queue.fail(error);
     this.raw.destroy();
@@ -723,13 +832,22 @@ export class FTP {
     await this.quit().catch(() => undefined);
   }
 
-  /** Runs `task` when the queue reaches it, alone on the connection, with the live session. */
-  protected enqueue<T>(task: (session: Session) => Promise<T>, options: { connecting?: boolean } = {}): Promise<T> {
+  /**
+   * Runs `task` when the queue reaches it, alone on the connection, with the
+   * live session. Under `retry`, a lost connection is replaced first (unless
+   * `reconnect` is false) and a transient failure runs the task again if
+   * `repeat` is set.
+   */
+  protected enqueue<T>(
+    task: (session: Session) => Promise<T>,
+    options: { connecting?: boolean; repeat?: boolean; reconnect?: boolean } = {},
+  ): Promise<T> {
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
     return this.activity(
       this.queue.run(async () => {
         this.takeTurn();
         if (options.connecting) return task(undefined as unknown as Session);
+        if (this.reconnector && this.session && options.reconnect !== false) return this.reconnector.run(task, options.repeat ?? false);
         return task(this.liveSession());
       }),
     );
@@ -740,8 +858,9 @@ export class FTP {
    * of earlier commands) when pipelining is on and `pipelinable`, else as a
    * task alone on the connection, one round trip at a time.
    */
-  protected exchange<T>(exchange: Exchange<T>, pipelinable = true): Promise<T> {
-    if (!this.pipelining || !pipelinable) return this.enqueue((session) => runExchange(session, exchange));
+  protected exchange<T>(exchange: Exchange<T>, pipelinable = true, repeat = false): Promise<T> {
+    // Under `retry` an exchange may run again on a new connection: one round trip at a time.
+    if (this.reconnector || !this.pipelining || !pipelinable) return this.enqueue((session) => runExchange(session, exchange), { repeat });
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
     let session: Session;
     let steps: Step[];
@@ -793,6 +912,8 @@ export class FTP {
   }
 
   private onConnectionLost(reason: Error): void {
+    // Under `retry` the queue goes on: its next task reconnects.
+    if (this.reconnector) return;
     this.queue.fail(reason instanceof FtpClosedError ? reason : new FtpClosedError(`the connection closed: ${reason.message}`, reason));
   }
 
@@ -815,7 +936,7 @@ export class FTP {
   }
 
   /** Streams are made at once and queue their work; a failure to queue errors the stream. */
-  private readonly streamQueue = (task: (session: Session) => Promise<void>): Promise<void> => this.enqueue(task);
+  private readonly streamQueue = (task: (session: Session) => Promise<void>): Promise<void> => this.enqueue(task, { repeat: true });
 }
 
 /**

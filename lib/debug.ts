@@ -55,6 +55,11 @@ export class DebugOutput {
     this.emit(1, "*unsolicited, dropped*", text);
   }
 
+  /** A reconnect or a retry under the `retry` option (level 1). */
+  retry(text: string): void {
+    this.emit(1, "*retry*", text);
+  }
+
   /** The welcome, when getWelcome() is called with debugging on. */
   welcome(text: string): void {
     this.emit(1, "*welcome*", text);

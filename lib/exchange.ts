@@ -77,6 +77,7 @@ export async function runExchange<T>(session: Session, exchange: Exchange<T>): P
     step.written?.(session);
     const reply = await session.replyToLast();
     step.check?.(reply, session);
+    session.observe?.(step.line, reply);
     replies.push(reply);
   }
   return exchange.result(replies);

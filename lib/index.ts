@@ -24,6 +24,7 @@ export { parse150, parse227, parse229, parse257 } from "./protocol.js";
 export { ReplyParser } from "./reply.js";
 export type { Reply } from "./reply.js";
 export type { DebugLogger } from "./debug.js";
+export type { RetryEvent, RetryOptions } from "./retry.js";
 export { FTP_TLS } from "./tls.js";
 export type { FtpTlsOptions } from "./tls.js";
 export { parseFtpUrl } from "./url.js";

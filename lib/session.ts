@@ -21,6 +21,8 @@ export interface SessionSettings {
   dataTls: tls.ConnectionOptions | undefined;
   /** highWaterMark for transfer streams and data sockets; undefined = Node's default. */
   highWaterMark: number | undefined;
+  /** Under the `retry` option: a transfer hands a transient failure back to the retry loop to resume, instead of failing its stream. */
+  resume: boolean;
 }
 
 /** Something that can be told to abandon its transfer (the one holding the queue). */
@@ -33,6 +35,8 @@ export class Session {
   epsvRefused = false;
   /** The transfer currently holding the queue past its 1xx reply, for abort(). */
   activeTransfer: AbortableTransfer | undefined;
+  /** Told of every command sent with command() that was not refused, with its reply (the retry option's SessionRecord). */
+  observe: ((line: string, reply: Reply) => void) | undefined;
 
   constructor(
     readonly control: ControlConnection,
@@ -47,7 +51,9 @@ export class Session {
   /** ftplib's sendcmd, for use inside a queue task. */
   async command(line: string): Promise<Reply> {
     this.control.send(line);
-    return refuseFailure(await this.replyToLast());
+    const reply = refuseFailure(await this.replyToLast());
+    this.observe?.(line, reply);
+    return reply;
   }
 
   /**

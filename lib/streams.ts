@@ -5,10 +5,12 @@
  * either (or aborting its signal) aborts the transfer and frees the queue.
  */
 import { addAbortSignal, Readable, Writable } from "node:stream";
-import { errorForReply, FtpConnectionError, FtpSizeMismatchError, FtpTimeoutError } from "./errors.js";
+import { errorForReply, FtpConnectionError, FtpError, FtpSizeMismatchError, FtpTimeoutError } from "./errors.js";
 import { slabReaderOf } from "./data.js";
 import { HeldError } from "./held-error.js";
 import { parse213 } from "./protocol.js";
+import { ReplayBuffer, resumeOffset } from "./resume.js";
+import { isTransient } from "./retry.js";
 import type { Session, SessionSettings } from "./session.js";
 import { dataError, DataTransfer, TransferStart } from "./transfer.js";
 
@@ -128,9 +130,24 @@ export class DownloadStream extends Readable {
   /** Set once the transfer has failed: nothing may end it well after that. */
   private failed = false;
   private readonly held = new HeldError(this);
+  /** Under `retry`: a transient failure goes back to the retry loop, which runs the transfer again from the byte delivered (see interrupt). */
+  private readonly resumable: boolean;
+  /** The transient failure of the running attempt, for run() to hand to the retry loop. */
+  private interruption: FtpError | undefined;
+  /** Counts runs. */
+  private attempt = 0;
+  /** The attempt whose transfer's callbacks count: 0 once it was handed back, so late ones of an earlier attempt are ignored. */
+  private live = 0;
+  /** The whole file's size (a 150 without REST, or SIZE), to check a resumed download against. */
+  private wholeSize: number | null = null;
+  /** Bytes delivered before the running attempt: more than 0 once it resumed (REST). */
+  private deliveredBefore = 0;
+  /** A binary RETR: the one download that can go on from a byte offset. */
+  private binaryRetr = false;
 
   constructor(enqueue: Enqueue, settings: SessionSettings, start: TransferStart, options: DownloadOptions = {}) {
     super({ highWaterMark: options.highWaterMark ?? settings.highWaterMark });
+    this.resumable = settings.resume;
     this.verifySize = options.verifySize;
     if (options.signal) addAbortSignal(options.signal, this);
     enqueue((session) => this.run(session, start)).catch((error: unknown) => this.fail(dataError(error)));
@@ -181,22 +198,39 @@ export class DownloadStream extends Readable {
     if (!this.held.fail(error)) this.release();
   }
 
+  /**
+   * The transfer's queue task. Under `retry` it may run more than once: a
+   * transient failure ends the attempt (see interrupt) and is thrown to the
+   * retry loop, which runs this again, on a new connection if the old one
+   * is gone; a binary RETR then starts at the byte delivered so far (REST).
+   */
   private async run(session: Session, start: TransferStart): Promise<void> {
     if (this.destroyed) return;
+    const attempt = (this.live = ++this.attempt);
+    const resumed = attempt > 1;
+    this.transfer = undefined;
+    this.cleanup = undefined;
     let transfer: DataTransfer;
     try {
-      this.restOffset = start.rest === undefined ? 0 : Number(start.rest);
-      this.ascii = start.type === "A";
-      if (this.verifySize === true && start.type === "I" && /^RETR /i.test(start.command)) {
-        // Many servers put no size in the 150; ask SIZE first (in TYPE I,
-        // where it counts the bytes RETR sends), so a short transfer that
-        // ends in 226 is still caught.
-        this.sizeFromCommand = await askSize(session, start.command.slice(5));
+      if (!resumed) {
+        this.restOffset = start.rest === undefined ? 0 : Number(start.rest);
+        this.ascii = start.type === "A";
+        this.binaryRetr = start.type === "I" && /^RETR /i.test(start.command);
+        if (this.verifySize === true && start.type === "I" && /^RETR /i.test(start.command)) {
+          // Many servers put no size in the 150; ask SIZE first (in TYPE I,
+          // where it counts the bytes RETR sends), so a short transfer that
+          // ends in 226 is still caught.
+          this.sizeFromCommand = await askSize(session, start.command.slice(5));
+        }
       }
+      const delivered = (this.deliveredBefore = this.meter.bytes);
+      const rest = delivered > 0 ? this.restOffset + delivered : start.rest;
       // The socket stays ours (never handed to the user), so it may read into slabs.
-      transfer = await DataTransfer.open(session, { ...start, slabReads: { maxRead: this.readableHighWaterMark } });
+      transfer = await DataTransfer.open(session, { ...start, rest, slabReads: { maxRead: this.readableHighWaterMark } });
+      if (delivered === 0 && this.restOffset === 0) this.wholeSize ??= transfer.size ?? this.sizeFromCommand;
     } catch (error) {
-      this.fail(dataError(error));
+      this.interrupt(dataError(error), attempt);
+      this.handBack();
       return;
     }
     this.transfer = transfer;
@@ -205,10 +239,11 @@ export class DownloadStream extends Readable {
       if (this.destroyed) {
         this.cleanup ??= transfer.abort();
       } else {
-        this.meter.start(transfer.size ?? this.sizeFromCommand);
+        if (!resumed) this.meter.start(transfer.size ?? this.sizeFromCommand);
+        else this.meter.total ??= this.wholeSize;
         await new Promise<void>((resolve) => {
           this.settle = resolve;
-          this.pump(session, transfer);
+          this.pump(session, transfer, attempt);
         });
       }
       await this.cleanup?.catch(() => undefined);
@@ -216,11 +251,39 @@ export class DownloadStream extends Readable {
     } finally {
       session.activeTransfer = undefined;
     }
+    this.handBack();
   }
 
-  private pump(session: Session, transfer: DataTransfer): void {
+  /**
+   * A failure of attempt `attempt`: under `retry`, a transient one ends the
+   * attempt and waits for run() to hand it to the retry loop — unless the
+   * consumer already has bytes that a new attempt could not continue from
+   * (a listing or a TYPE A download restarts only from its first byte).
+   * Anything else fails the stream.
+   */
+  private interrupt(error: FtpError, attempt: number): void {
+    if (attempt !== this.live || this.destroyed || this.failed || this.interruption) return;
+    const continuable = this.meter.bytes === 0 || this.binaryRetr;
+    if (!this.resumable || !isTransient(error) || !continuable) {
+      this.fail(error);
+      return;
+    }
+    this.interruption = error;
+    this.release();
+  }
+
+  /** Throws the running attempt's transient failure, if any, to the retry loop. */
+  private handBack(): void {
+    const interruption = this.interruption;
+    this.interruption = undefined;
+    if (!interruption) return;
+    this.live = 0;
+    throw interruption;
+  }
+
+  private pump(session: Session, transfer: DataTransfer, attempt: number): void {
     const socket = transfer.socket;
-    const fail = (error: unknown): void => this.fail(dataError(error));
+    const fail = (error: unknown): void => this.interrupt(dataError(error), attempt);
     const onChunk = (chunk: Buffer): void => {
       this.meter.add(chunk.length);
       if (!this.push(chunk)) socket.pause();
@@ -233,7 +296,7 @@ export class DownloadStream extends Readable {
       // An error or an abort fails the stream through watchTransfer.
       if (this.destroyed || this.failed || transfer.aborted || hadError) return;
       transfer.finish().then((reply) => {
-        if (this.destroyed || this.failed) return;
+        if (this.destroyed || this.failed || attempt !== this.live || this.interruption) return;
         const mismatch = this.sizeMismatch(transfer, reply.text);
         if (mismatch) {
           fail(mismatch);
@@ -250,6 +313,13 @@ export class DownloadStream extends Readable {
   /** The error a download that ended with `response` must end with instead, if its byte count disagrees with the announced size (see DownloadOptions.verifySize). */
   private sizeMismatch(transfer: DataTransfer, response: string): FtpSizeMismatchError | undefined {
     if (this.verifySize === false) return undefined;
+    if (this.deliveredBefore > 0) {
+      // Resumed: the whole file is what the first attempt's 150 (or SIZE) said.
+      const whole = this.wholeSize;
+      const total = this.meter.bytes + this.restOffset;
+      if (whole === null || (this.ascii ? total >= whole : total === whole)) return undefined;
+      return new FtpSizeMismatchError(whole, this.meter.bytes, response);
+    }
     // Unasked, only a 150's size with no REST is unambiguous.
     if (this.verifySize === undefined && (transfer.size === null || this.restOffset > 0)) return undefined;
     const expected = transfer.size ?? this.sizeFromCommand;
@@ -295,12 +365,12 @@ export class UploadStream extends Writable {
   response: string | undefined;
   private readonly meter = new ProgressMeter((progress) => this.emit("progress", progress));
   private transfer: DataTransfer | undefined;
-  private readonly opened: Promise<DataTransfer | undefined>;
+  private opened: Promise<DataTransfer | undefined>;
   private markOpened: (transfer: DataTransfer | undefined) => void = () => undefined;
   private cleanup: Promise<unknown> | undefined;
   private settle: () => void = () => undefined;
-  private readonly settled: Promise<void>;
-  private waitingWrite: ((error?: Error | null) => void) | undefined;
+  private settled: Promise<void>;
+  private waitingWrite: { chunk: Buffer; callback: (error?: Error | null) => void } | undefined;
   /** Set once the transfer has failed: nothing may end it well after that. */
   private failed = false;
   private readonly held = new HeldError(this);
@@ -309,12 +379,38 @@ export class UploadStream extends Writable {
   /** Under verifySize: the file to ask SIZE of after the 226, and the bytes it held before ours. */
   private sizeCheck: { session: Session; path: string; base: number } | undefined;
   private readonly verifySize: boolean;
+  /** _final's callback, until the upload has finished (or failed) on some attempt. */
+  private finalCallback: ((error?: Error | null) => void) | undefined;
+  /** The attempt whose end _final is driving (see finishOn). */
+  private finishing = 0;
+  /**
+   * Under `retry`, for a binary STOR: the bytes sent lately, to send again
+   * on a new data connection after a transient failure (see run).
+   */
+  private readonly replay: ReplayBuffer | undefined;
+  /** The transient failure of the running attempt, for run() to hand to the retry loop. */
+  private interruption: FtpError | undefined;
+  /** Counts runs. */
+  private attempt = 0;
+  /** The attempt whose transfer's callbacks count: 0 once it was handed back, so late ones of an earlier attempt are ignored. */
+  private live = 0;
+  /** The upload's own REST offset. */
+  private restOffset = 0;
+  /** The session of the running attempt. */
+  private session: Session | undefined;
 
-  constructor(enqueue: Enqueue, settings: SessionSettings, start: TransferStart, options: UploadStreamOptions = {}) {
+  constructor(
+    enqueue: Enqueue,
+    settings: SessionSettings,
+    private readonly start: TransferStart,
+    options: UploadStreamOptions = {},
+  ) {
     super({ highWaterMark: options.highWaterMark ?? settings.highWaterMark, decodeStrings: true });
     this.verifySize = options.verifySize ?? false;
     this.encoder = options.encoder;
     this.onChunk = options.onChunk;
+    this.replay = settings.resume && start.type === "I" && /^STOR /i.test(start.command) ? new ReplayBuffer() : undefined;
+    this.restOffset = start.rest === undefined ? 0 : Number(start.rest);
     this.opened = new Promise((resolve) => {
       this.markOpened = resolve;
     });
@@ -355,42 +451,97 @@ export class UploadStream extends Writable {
       callback(held);
       return;
     }
-    this.opened.then((transfer) => {
-      if (!transfer || this.destroyed || this.failed) {
-        callback(this.held.use() ?? this.errored ?? new Error("upload is not open"));
-        return;
-      }
-      const tail = this.encoder?.flush();
-      const socket = transfer.socket;
-      const onClose = (hadError: boolean): void => {
-        if (hadError || this.destroyed || this.failed || transfer.aborted) return;
-        transfer
-          .finish()
-          .then(async (reply) => {
-            await this.checkSize(reply.text);
-            this.response = reply.text;
-            this.meter.finish();
-            this.settle();
-            callback();
-          })
-          .catch((error: unknown) => callback(dataError(error)));
-      };
-      if (socket.closed) {
-        // The server closed the data connection before end() (and may have
-        // sent its 226): 'close' has come and gone, so waiting for it would
-        // hang the upload forever. Bytes still to send could not be sent.
-        if (tail && tail.length > 0) callback(new FtpConnectionError("the data connection closed before the upload ended"));
-        else onClose(socket.errored !== null);
-        return;
-      }
-      socket.once("close", onClose);
-      if (tail && tail.length > 0) {
-        this.meter.add(tail.length);
-        socket.end(tail);
-      } else {
-        socket.end();
-      }
-    }, callback);
+    this.finalCallback = callback;
+    this.opened.then((transfer) => this.finishOn(transfer), callback);
+  }
+
+  /** Ends the upload on `transfer` (the running attempt's): FIN on the data connection, then the server's 2xx. */
+  private finishOn(transfer: DataTransfer | undefined): void {
+    const callback = this.finalCallback;
+    if (!callback) return;
+    if (!transfer || this.destroyed || this.failed) {
+      this.finalCallback = undefined;
+      callback(this.held.use() ?? this.errored ?? new Error("upload is not open"));
+      return;
+    }
+    const attempt = this.live;
+    if (transfer !== this.transfer || this.finishing === attempt) return;
+    this.finishing = attempt;
+    const tail = this.encoder?.flush();
+    const socket = transfer.socket;
+    const onClose = (hadError: boolean): void => {
+      if (hadError || this.destroyed || this.failed || transfer.aborted) return;
+      transfer.finish().then(
+        (reply) => void this.confirm(reply.text, attempt),
+        (error: unknown) => {
+          if (this.replay) this.interrupt(dataError(error), attempt);
+          else callback(dataError(error));
+        },
+      );
+    };
+    if (socket.closed) {
+      // The server closed the data connection before end() (and may have
+      // sent its 226): 'close' has come and gone, so waiting for it would
+      // hang the upload forever. Bytes still to send could not be sent.
+      if (tail && tail.length > 0) callback(new FtpConnectionError("the data connection closed before the upload ended"));
+      else onClose(socket.errored !== null);
+      return;
+    }
+    socket.once("close", onClose);
+    if (tail && tail.length > 0) {
+      this.meter.add(tail.length);
+      socket.end(tail);
+    } else {
+      socket.end();
+    }
+  }
+
+  /**
+   * The server said 2xx: the upload is done — under `retry` once SIZE
+   * agrees that the file holds every byte sent (else the missing bytes
+   * are sent again).
+   */
+  private async confirm(response: string, attempt: number): Promise<void> {
+    let mismatch: FtpSizeMismatchError | undefined;
+    try {
+      mismatch = await this.checkSize(response);
+    } catch (error) {
+      this.interrupt(dataError(error), attempt);
+      return;
+    }
+    if (mismatch) {
+      this.interrupt(mismatch, attempt);
+      return;
+    }
+    if (attempt !== this.live || this.interruption || this.destroyed || this.failed) return;
+    const callback = this.finalCallback;
+    this.finalCallback = undefined;
+    this.response = response;
+    this.meter.finish();
+    this.settle();
+    callback?.();
+  }
+
+  /**
+   * After the 226, SIZE against the size the file should have: under
+   * `retry` (a binary STOR), its REST offset plus every byte sent (only
+   * fewer counts after a REST of the caller's: a server may keep what lies
+   * beyond); under verifySize, exactly the bytes before ours plus ours.
+   * A refused SIZE leaves nothing to check against.
+   */
+  private async checkSize(response: string): Promise<FtpSizeMismatchError | undefined> {
+    const check =
+      this.replay && this.session ? { session: this.session, path: this.start.command.slice(5), base: this.restOffset } : this.sizeCheck;
+    if (!check) return undefined;
+    const stored = await askSize(check.session, check.path);
+    const expected = check.base + this.meter.bytes;
+    if (stored === null || stored === expected || (this.replay && this.restOffset > 0 && stored > expected)) return undefined;
+    return new FtpSizeMismatchError(
+      expected,
+      stored,
+      response,
+      `upload sent ${this.meter.bytes} bytes but SIZE gives ${stored}, not ${expected}`,
+    );
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -405,7 +556,7 @@ export class UploadStream extends Writable {
     else transfer?.socket.destroy();
     const waiting = this.waitingWrite;
     this.waitingWrite = undefined;
-    waiting?.(error);
+    waiting?.callback(error);
     this.settle();
   }
 
@@ -416,71 +567,105 @@ export class UploadStream extends Writable {
     if (!this.held.fail(error)) this.release(null);
   }
 
-  /** Under verifySize, after the 226: rejects with FtpSizeMismatchError unless SIZE gives the size the file should have. */
-  private async checkSize(response: string): Promise<void> {
-    if (!this.sizeCheck) return;
-    const { session, path, base } = this.sizeCheck;
-    const stored = await askSize(session, path);
-    const expected = base + this.meter.bytes;
-    if (stored !== null && stored !== expected) {
-      throw new FtpSizeMismatchError(
-        expected,
-        stored,
-        response,
-        `upload sent ${this.meter.bytes} bytes but SIZE gives ${stored}, not ${expected}`,
-      );
+  /**
+   * A failure of attempt `attempt`: under `retry`, a transient one of a
+   * binary STOR ends the attempt (writes wait for the next one) and waits
+   * for run() to hand it to the retry loop. Anything else fails the stream.
+   */
+  private interrupt(error: FtpError, attempt: number): void {
+    if (attempt !== this.live || this.destroyed || this.failed || this.interruption) return;
+    if (!this.replay || !isTransient(error)) {
+      this.fail(error);
+      return;
     }
+    this.interruption = error;
+    this.opened = new Promise((resolve) => {
+      this.markOpened = resolve;
+    });
+    const transfer = this.transfer;
+    this.transfer = undefined;
+    if (transfer && !transfer.complete) this.cleanup = transfer.abort();
+    else transfer?.socket.destroy();
+    this.settle();
   }
 
   private send(chunk: Buffer, callback: (error?: Error | null) => void): void {
     const socket = this.transfer!.socket;
     const bytes = this.encoder ? this.encoder.convert(chunk) : chunk;
     this.meter.add(bytes.length);
+    this.replay?.add(bytes);
     if (socket.write(bytes)) {
       this.onChunk?.(chunk);
       callback();
       return;
     }
-    this.waitingWrite = callback;
+    const waiting = { chunk, callback };
+    this.waitingWrite = waiting;
     socket.once("drain", () => {
-      if (this.waitingWrite !== callback) return;
+      if (this.waitingWrite !== waiting) return;
       this.waitingWrite = undefined;
       this.onChunk?.(chunk);
       callback();
     });
   }
 
+  /**
+   * The transfer's queue task. Under `retry` it may run more than once
+   * (see interrupt): a new attempt asks the server how much it holds
+   * (SIZE), sends REST and STOR, and sends what is missing again before
+   * taking new writes.
+   */
   private async run(session: Session, start: TransferStart): Promise<void> {
     if (this.destroyed) {
       this.markOpened(undefined);
       return;
     }
+    const attempt = (this.live = ++this.attempt);
+    this.session = session;
+    this.cleanup = undefined;
+    if (attempt > 1) {
+      this.settled = new Promise((resolve) => {
+        this.settle = resolve;
+      });
+    }
     let transfer: DataTransfer;
+    let resumeAt = 0;
     try {
       const verb = /^(STOR|APPE) /i.exec(start.command)?.[1].toUpperCase();
-      if (this.verifySize && start.type === "I" && verb) {
+      if (attempt === 1 && this.verifySize && start.type === "I" && verb) {
         const path = start.command.slice(5);
         // APPE adds to what is there: learn how much first (none when SIZE says 550).
         const base = verb === "APPE" ? ((await askSize(session, path)) ?? 0) : Number(start.rest ?? 0);
         this.sizeCheck = { session, path, base };
       }
-      transfer = await DataTransfer.open(session, start);
+      let attemptStart = start;
+      if (this.replay && this.replay.end > 0) {
+        resumeAt = resumeOffset(this.replay, await askSize(session, start.command.slice(5)), this.restOffset);
+        if (resumeAt > 0) attemptStart = { ...start, rest: this.restOffset + resumeAt };
+      }
+      transfer = await DataTransfer.open(session, attemptStart);
     } catch (error) {
-      this.markOpened(undefined);
-      this.fail(dataError(error));
+      this.interrupt(dataError(error), attempt);
+      if (!this.interruption) this.markOpened(undefined);
+      this.handBack();
       return;
     }
     this.transfer = transfer;
     session.activeTransfer = transfer;
     try {
       const socket = transfer.socket;
-      const fail = (error: unknown): void => this.fail(dataError(error));
+      const fail = (error: unknown): void => this.interrupt(dataError(error), attempt);
       watchTransfer(session, transfer, () => socket.writableLength === 0, fail);
       // The server sends nothing on an upload's data connection, but its FIN
       // must be read for the socket to close.
       socket.resume();
-      this.meter.start(null);
-      this.markOpened(transfer);
+      if (attempt === 1) this.meter.start(null);
+      if (this.replay && attempt > 1) await this.sendAgain(socket, resumeAt);
+      if (this.transfer === transfer) {
+        this.markOpened(transfer);
+        this.releaseWaitingWrite();
+        this.finishOn(transfer);
+      }
       if (this.destroyed) this.cleanup ??= transfer.abort();
       await this.settled;
       await this.cleanup?.catch(() => undefined);
@@ -488,7 +673,47 @@ export class UploadStream extends Writable {
     } finally {
       session.activeTransfer = undefined;
     }
+    this.handBack();
   }
+
+  /** Sends the kept bytes from `offset` on, with backpressure; stops if the socket goes. */
+  private async sendAgain(socket: DataTransfer["socket"], offset: number): Promise<void> {
+    for (const chunk of this.replay!.from(offset)) {
+      if (socket.destroyed) return;
+      if (!socket.write(chunk)) await drainedOrClosed(socket);
+    }
+  }
+
+  /** A write that waited on the old data connection's drain: its bytes went out again with the rest, so it is done. */
+  private releaseWaitingWrite(): void {
+    const waiting = this.waitingWrite;
+    this.waitingWrite = undefined;
+    if (!waiting) return;
+    this.onChunk?.(waiting.chunk);
+    waiting.callback();
+  }
+
+  /** Throws the running attempt's transient failure, if any, to the retry loop. */
+  private handBack(): void {
+    const interruption = this.interruption;
+    this.interruption = undefined;
+    if (!interruption) return;
+    this.live = 0;
+    throw interruption;
+  }
+}
+
+/** Resolves once `socket` drains or closes, leaving no listener behind. */
+function drainedOrClosed(socket: DataTransfer["socket"]): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off("drain", done);
+      socket.off("close", done);
+      resolve();
+    };
+    socket.on("drain", done);
+    socket.on("close", done);
+  });
 }
 
 /**

@@ -6,6 +6,7 @@
 import { isIP } from "node:net";
 import type * as tls from "node:tls";
 import { FTP, FtpOptions } from "./client.js";
+import type { Session } from "./session.js";
 import { FtpError } from "./errors.js";
 import { assertSafeArgument } from "./protocol.js";
 import type { FtpUrl } from "./url.js";
@@ -28,6 +29,10 @@ const IMPLICIT_FTPS_PORT = 990;
 export class FTP_TLS extends FTP {
   private readonly tlsOptions: tls.ConnectionOptions;
   private readonly implicit: boolean;
+  /** AUTH TLS succeeded (and CCC has not undone it): a new connection under `retry` secures itself again. */
+  private authed = false;
+  /** CCC succeeded: a new connection under `retry` drops TLS again after PROT. */
+  private cleared = false;
 
   /** ftps:// is implicit FTPS; ftpes:// and ftp:// use AUTH TLS. */
   protected static override fromUrl(url: FtpUrl, options: FtpTlsOptions): FtpTlsOptions & { host: string } {
@@ -80,8 +85,29 @@ export class FTP_TLS extends FTP {
       if (session.control.isSecure) throw new FtpError("already using TLS", "ERR_FTP_TLS_ACTIVE");
       const reply = await session.voidCommand("AUTH TLS");
       await session.control.startTls(this.connectionOptions(), session.settings.timeout);
+      this.authed = true;
+      this.cleared = false;
       return reply.text;
     });
+  }
+
+  /**
+   * A new connection under `retry`: AUTH TLS before the login if the old
+   * one had it, PBSZ 0 and PROT P after it if data was protected, CCC if
+   * the old one had dropped TLS, then the directory and TYPE.
+   */
+  protected override async restoreSession(session: Session): Promise<void> {
+    if (this.authed && !session.control.isSecure) {
+      await session.voidCommand("AUTH TLS");
+      await session.control.startTls(this.connectionOptions(), session.settings.timeout);
+    }
+    await this.record.login(session);
+    if (session.settings.dataTls) {
+      await session.voidCommand("PBSZ 0");
+      await session.voidCommand("PROT P");
+    }
+    if (this.cleared && session.control.isSecure) await this.clearControl(session);
+    await this.record.restoreState(session);
   }
 
   /** PBSZ 0 then PROT P: data connections from now on are encrypted. */
@@ -107,15 +133,22 @@ export class FTP_TLS extends FTP {
   ccc(): Promise<string> {
     return this.enqueue(async (session) => {
       if (!session.control.isSecure) throw new FtpError("not using TLS", "ERR_FTP_TLS_INACTIVE");
-      session.control.expectTlsEnd(true);
-      try {
-        const reply = await session.voidCommand("CCC");
-        await session.control.stopTls(session.settings.timeout);
-        return reply.text;
-      } finally {
-        session.control.expectTlsEnd(false);
-      }
+      const reply = await this.clearControl(session);
+      this.cleared = true;
+      return reply;
     });
+  }
+
+  /** CCC and the end of TLS on the control connection. */
+  private async clearControl(session: Session): Promise<string> {
+    session.control.expectTlsEnd(true);
+    try {
+      const reply = await session.voidCommand("CCC");
+      await session.control.stopTls(session.settings.timeout);
+      return reply.text;
+    } finally {
+      session.control.expectTlsEnd(false);
+    }
   }
 
   /** tls.connect options for this server: the user's, plus host (for the identity check) and SNI. */

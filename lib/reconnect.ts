@@ -1,0 +1,149 @@
+/**
+ * Reconnecting under the `retry` option: the loop that runs a queued task
+ * on a live connection (opening a new one first when the old one is gone)
+ * and runs it again after a transient failure when that is safe; and the
+ * record of what the session set (login, directory, TYPE) so a new
+ * connection can be put back in the same state.
+ */
+import { FtpReplyError } from "./errors.js";
+import type { Reply } from "./reply.js";
+import { isServiceClosing, isTransient, RetryEvent, RetryPolicy, sleep } from "./retry.js";
+import type { Session } from "./session.js";
+
+/** What the client does for the Reconnector. */
+export interface ReconnectHooks {
+  /** The session if its connection is still open, else undefined. */
+  live(): Session | undefined;
+  /** Opens a new connection, logs in and restores the session; resolves to the new session. */
+  reopen(): Promise<Session>;
+  /** Closes the current connection (after a 421, before the server does). */
+  drop(error: Error): void;
+  /** Shows a retry: debug output and the client's `'retry'` event. */
+  report(event: RetryEvent): void;
+  /** A new connection could not be made, or not restored, in the attempts allowed. */
+  giveUp(error: unknown): void;
+}
+
+export class Reconnector {
+  constructor(
+    readonly policy: RetryPolicy,
+    private readonly hooks: ReconnectHooks,
+  ) {}
+
+  /**
+   * Runs `task` with a live session: reconnects first when the connection
+   * is gone. A transient failure (see isTransient) is tried again, after a
+   * backoff delay and on a new connection if the old one is gone, when
+   * `repeat` is true or the task had not started; up to the policy's
+   * attempts. Anything else rejects with the task's own error.
+   */
+  async run<T>(task: (session: Session) => Promise<T>, repeat: boolean): Promise<T> {
+    return this.attempts(async (attempt, start) => {
+      const session = this.hooks.live() ?? (await this.reopen(attempt));
+      start();
+      return task(session);
+    }, repeat);
+  }
+
+  /** Runs `open` (the first connect), again after a transient failure. */
+  connect<T>(open: () => Promise<T>): Promise<T> {
+    return this.attempts(() => open(), true);
+  }
+
+  private async attempts<T>(action: (attempt: number, start: () => void) => Promise<T>, repeat: boolean): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let started = false;
+      try {
+        return await action(attempt, () => (started = true));
+      } catch (error) {
+        if ((started && !repeat) || !isTransient(error) || attempt > this.policy.attempts) throw error;
+        if (isServiceClosing(error)) this.hooks.drop(error);
+        const delay = this.policy.delay(attempt);
+        this.hooks.report({ attempt, delay, error });
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async reopen(attempt: number): Promise<Session> {
+    try {
+      return await this.hooks.reopen();
+    } catch (error) {
+      // The last attempt, or a failure no retry cures (a refused login):
+      // the client cannot get its session back.
+      if (attempt > this.policy.attempts || !isTransient(error)) this.hooks.giveUp(error);
+      throw error;
+    }
+  }
+}
+
+/**
+ * What a session set that a new connection must set again: the login,
+ * the working directory and the TYPE. Filled in by watching the commands
+ * that succeed (Session.observe), whichever public method sent them.
+ */
+export class SessionRecord {
+  private user: string | undefined;
+  private password: string | undefined;
+  private acct: string | undefined;
+  private loggedIn = false;
+  /** CWD arguments since login, from the last absolute one; `..` for CDUP. */
+  private dirs: string[] = [];
+  private type: string | undefined;
+
+  /** Notes a command and its (non-error) reply. */
+  observe(line: string, reply: Reply): void {
+    const space = line.indexOf(" ");
+    const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
+    const arg = space < 0 ? "" : line.slice(space + 1);
+    const done = reply.code >= 200 && reply.code < 300;
+    switch (verb) {
+      case "USER":
+        this.user = arg;
+        this.password = this.acct = undefined;
+        this.loggedIn = done;
+        this.dirs = [];
+        break;
+      case "PASS":
+        this.password = arg;
+        this.loggedIn = done;
+        break;
+      case "ACCT":
+        this.acct = arg;
+        this.loggedIn ||= done;
+        break;
+      case "REIN":
+        if (done) this.loggedIn = false;
+        break;
+      case "CWD":
+      case "XCWD":
+        if (done) this.dirs = arg.startsWith("/") ? [arg] : [...this.dirs, arg];
+        break;
+      case "CDUP":
+      case "XCUP":
+        if (done) this.dirs.push("..");
+        break;
+      case "TYPE":
+        if (done) this.type = arg.toUpperCase();
+        break;
+    }
+  }
+
+  /** Logs in again as the session did (USER, then PASS and ACCT when asked), if it had logged in. */
+  async login(session: Session): Promise<void> {
+    if (!this.loggedIn || this.user === undefined) return;
+    let reply = await session.command(`USER ${this.user}`);
+    if (reply.code >= 300 && reply.code < 400) reply = await session.command(`PASS ${this.password ?? ""}`);
+    if (reply.code >= 300 && reply.code < 400) reply = await session.command(`ACCT ${this.acct ?? ""}`);
+    if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
+  }
+
+  /** Changes to the directory the session was in, and sets its TYPE again. */
+  async restoreState(session: Session): Promise<void> {
+    for (const dir of this.dirs) {
+      await session.voidCommand(dir === ".." ? "CDUP" : `CWD ${dir}`);
+    }
+    if (this.type === "A" || this.type === "I") await session.useType(this.type);
+    else if (this.type) await session.voidCommand(`TYPE ${this.type}`);
+  }
+}

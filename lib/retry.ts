@@ -1,0 +1,118 @@
+/**
+ * The retry policy (opt-in `retry` option): which failures are worth
+ * another attempt, which commands may run twice, and how long to wait
+ * before the next attempt (exponential backoff with full jitter).
+ */
+import { FtpConnectionError, FtpError, FtpSizeMismatchError, FtpTempError, FtpTimeoutError } from "./errors.js";
+import { RESUME_POINT_UNKNOWN } from "./resume.js";
+
+/** The `retry` option of {@link FtpOptions}. */
+export interface RetryOptions {
+  /** Attempts after the first one fails: 0 means none. */
+  attempts: number;
+  /** Shortest wait before a retry, in ms. Default 250. */
+  minDelay?: number;
+  /** Longest wait before a retry, in ms. Default 10000. */
+  maxDelay?: number;
+}
+
+/** What a `'retry'` event carries: the attempt about to be made (1 = the first retry), the wait before it and the error that caused it. */
+export interface RetryEvent {
+  attempt: number;
+  delay: number;
+  error: FtpError;
+}
+
+const DEFAULT_MIN_DELAY = 250;
+const DEFAULT_MAX_DELAY = 10_000;
+
+export class RetryPolicy {
+  readonly attempts: number;
+  readonly minDelay: number;
+  readonly maxDelay: number;
+
+  constructor(
+    options: RetryOptions,
+    private readonly random: () => number = Math.random,
+  ) {
+    const { attempts, minDelay = DEFAULT_MIN_DELAY, maxDelay = Math.max(minDelay, DEFAULT_MAX_DELAY) } = options;
+    if (!Number.isInteger(attempts) || attempts < 0) throw new RangeError(`retry.attempts must be a whole number >= 0, got ${attempts}`);
+    for (const [name, value] of [
+      ["minDelay", minDelay],
+      ["maxDelay", maxDelay],
+    ] as const) {
+      if (!Number.isFinite(value) || value < 0) throw new RangeError(`retry.${name} must be a number of ms >= 0, got ${value}`);
+    }
+    if (maxDelay < minDelay) throw new RangeError(`retry.maxDelay (${maxDelay}) is below retry.minDelay (${minDelay})`);
+    this.attempts = attempts;
+    this.minDelay = minDelay;
+    this.maxDelay = maxDelay;
+  }
+
+  /**
+   * The wait before retry number `attempt` (1-based): drawn uniformly
+   * between minDelay and a ceiling that doubles with each attempt
+   * (2 × minDelay, 4 × minDelay, ...) up to maxDelay. Full jitter keeps
+   * many clients that lost one server from coming back in step.
+   */
+  delay(attempt: number): number {
+    const ceiling = Math.min(this.maxDelay, this.minDelay * 2 ** Math.min(attempt, 30));
+    return Math.round(this.minDelay + this.random() * (ceiling - this.minDelay));
+  }
+}
+
+/**
+ * Failures another attempt may cure: the connection dropped, reset or
+ * timed out, a 4xx reply (421 included), a transfer that came up short, or
+ * an upload whose resume point the server cannot give yet. Never a 5xx, an
+ * unexpected reply, a protocol error or bad input.
+ */
+export function isTransient(error: unknown): error is FtpError {
+  if (error instanceof FtpSizeMismatchError) return error.received < error.expected;
+  if (error instanceof FtpError && error.code === RESUME_POINT_UNKNOWN) return true;
+  return error instanceof FtpConnectionError || error instanceof FtpTimeoutError || error instanceof FtpTempError;
+}
+
+/** True for a 421 reply: the server is closing the connection, so the next attempt needs a new one. */
+export function isServiceClosing(error: unknown): boolean {
+  return error instanceof FtpTempError && error.response.startsWith("421");
+}
+
+/**
+ * Commands that change nothing on the server, or leave it as one run would
+ * if run twice: only these are re-sent after a failure. DELE, RNFR/RNTO,
+ * MKD, RMD, SITE, STOR and every other command are not.
+ */
+const SAFE_TO_REPEAT = new Set([
+  "PWD",
+  "XPWD",
+  "CWD",
+  "XCWD",
+  "CDUP",
+  "XCUP",
+  "SIZE",
+  "MDTM",
+  "NLST",
+  "LIST",
+  "MLSD",
+  "MLST",
+  "NOOP",
+  "TYPE",
+  "STAT",
+  "SYST",
+  "FEAT",
+  "HELP",
+  "OPTS",
+  "MODE",
+  "STRU",
+]);
+
+/** Whether a command line may be sent again after a failure (see SAFE_TO_REPEAT). */
+export function canRepeat(command: string): boolean {
+  return SAFE_TO_REPEAT.has(command.trimStart().split(" ", 1)[0].toUpperCase());
+}
+
+/** Waits `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

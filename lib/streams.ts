@@ -366,7 +366,9 @@ export class UploadStream extends Writable {
   private readonly meter = new ProgressMeter((progress) => this.emit("progress", progress));
   private transfer: DataTransfer | undefined;
   private opened: Promise<DataTransfer | undefined>;
-  private markOpened: (transfer: DataTransfer | undefined) => void = () => undefined;
+  private resolveOpened: (transfer: DataTransfer | undefined) => void = () => undefined;
+  /** `opened` has not settled yet: writes wait on it. */
+  private openPending = true;
   private cleanup: Promise<unknown> | undefined;
   private settle: () => void = () => undefined;
   private settled: Promise<void>;
@@ -412,7 +414,7 @@ export class UploadStream extends Writable {
     this.replay = settings.resume && start.type === "I" && /^STOR /i.test(start.command) ? new ReplayBuffer() : undefined;
     this.restOffset = start.rest === undefined ? 0 : Number(start.rest);
     this.opened = new Promise((resolve) => {
-      this.markOpened = resolve;
+      this.resolveOpened = resolve;
     });
     this.settled = new Promise((resolve) => {
       this.settle = resolve;
@@ -427,6 +429,12 @@ export class UploadStream extends Writable {
   /** Bytes written to the data connection so far. */
   get bytes(): number {
     return this.meter.bytes;
+  }
+
+  /** Settles `opened`: writes go to `transfer`, or fail without one. */
+  private markOpened(transfer: DataTransfer | undefined): void {
+    this.openPending = false;
+    this.resolveOpened(transfer);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -579,9 +587,14 @@ export class UploadStream extends Writable {
       return;
     }
     this.interruption = error;
-    this.opened = new Promise((resolve) => {
-      this.markOpened = resolve;
-    });
+    // Writes from now on wait for the next attempt's transfer (writes
+    // already waiting on a pending `opened` go on waiting for it).
+    if (!this.openPending) {
+      this.openPending = true;
+      this.opened = new Promise((resolve) => {
+        this.resolveOpened = resolve;
+      });
+    }
     const transfer = this.transfer;
     this.transfer = undefined;
     if (transfer && !transfer.complete) this.cleanup = transfer.abort();

@@ -125,6 +125,9 @@ const NO_TEXT_ARGUMENT = new Set([
   "quit",
   "close",
   "closed",
+  // An event name and a listener: nothing reaches the server.
+  "on",
+  "off",
   // FTP_TLS
   "secure",
   "auth",

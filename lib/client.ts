@@ -32,7 +32,9 @@ import { DEFAULT_MAX_LINE } from "./reply.js";
 import { refuseFailure, Session, SessionSettings } from "./session.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
 import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget } from "./keepalive.js";
+import { sessionFeatures } from "./features.js";
 import { RawTransfers } from "./raw.js";
+import { clearDir, ensureDir, lastMod, RemoteClient, removeDir, setLastMod, stat } from "./remote-ops.js";
 import { RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
 import { checkAborReply, TransferStart } from "./transfer.js";
 import { crlfLines, inBlocks, isUploadSource, sendAll, UploadSource } from "./upload-source.js";
@@ -231,9 +233,15 @@ export class FTP {
   protected readonly record = new SessionRecord();
   private readonly events = new EventEmitter();
   private readonly raw = new RawTransfers();
+  /** What the multi-command operations (remote-ops.ts) use of this client. */
+  private readonly remote: RemoteClient = {
+    run: (task) => this.enqueue(task),
+    list: (path) => this.list(path),
+  };
   private readonly listing = new RemoteListing({
     mlsd: (path) => this.mlsd(path),
     listLines: (path) => this.lines(path ? `LIST ${path}` : "LIST", {}) as AsyncIterable<string>,
+    mlsdOffered: () => this.session?.features?.has("MLST"),
   });
 
   constructor(options: FtpOptions = {}) {
@@ -474,6 +482,7 @@ export class FTP {
         if (reply.code >= 300 && reply.code < 400) reply = await session.command(`PASS ${passwd}`);
         if (reply.code >= 300 && reply.code < 400) reply = await session.command(`ACCT ${acct}`);
         if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
+        session.forgetFeatures();
         return reply.text;
       },
       { repeat: true },
@@ -488,13 +497,13 @@ export class FTP {
   /** Sends a command and resolves to its reply (1xx-3xx); 4xx/5xx reject. */
   async sendcmd(cmd: string): Promise<string> {
     assertSafeArgument(cmd);
-    return this.exchange(commandExchange(cmd), mayPipeline(cmd), canRepeat(cmd));
+    return this.exchange(forgettingFeatures(commandExchange(cmd)), mayPipeline(cmd), canRepeat(cmd));
   }
 
   /** Sends a command and resolves to its reply if 2xx; anything else rejects. */
   async voidcmd(cmd: string): Promise<string> {
     assertSafeArgument(cmd);
-    return this.exchange(voidExchange(cmd), mayPipeline(cmd), canRepeat(cmd)).then((reply) => reply.text);
+    return this.exchange(forgettingFeatures(voidExchange(cmd)), mayPipeline(cmd), canRepeat(cmd)).then((reply) => reply.text);
   }
 
   /**
@@ -795,6 +804,72 @@ export class FTP {
     return this.exchange(voidExchange("PWD"), true, true).then((reply) => (reply.code === 257 ? parse257(reply.text) : ""));
   }
 
+  /**
+   * The server's extensions from FEAT (RFC 2389): feature name, upper-cased,
+   * → its parameters as given (`"MLST"` → `"type*;size*;modify*;"`, `"MDTM"`
+   * → `""`). Read once per login, on first need, and cached (a new login or
+   * REIN reads it again); a server without FEAT has an empty map. The first
+   * read also sends `OPTS UTF8 ON` to a server offering UTF8 when the
+   * encoding is utf8. Resolves to a copy the caller may change.
+   */
+  async features(): Promise<Map<string, string>> {
+    return new Map(await this.enqueue((session) => sessionFeatures(session)));
+  }
+
+  /**
+   * Creates `path` and every missing directory above it (absolute, or
+   * relative to the working directory); resolves when it exists already.
+   * Sends MKD per missing level, never CWD to build it: the working
+   * directory is the same afterwards (a check that the path exists may CWD
+   * there and back within one queued step, on servers without MLST).
+   * Rejects with the server's error if a level cannot be made.
+   */
+  ensureDir(path: string): Promise<void> {
+    return ensureDir(this.remote, path);
+  }
+
+  /**
+   * Removes the directory `path` and everything in it: files (and links,
+   * not followed) with DELE, directories depth-first with RMD. Entries whose
+   * name is not one path segment are left alone (as walk() skips them), so
+   * the final RMD then fails. Refuses the root or the working directory itself.
+   */
+  removeDir(path: string): Promise<void> {
+    return removeDir(this.remote, path);
+  }
+
+  /** Removes everything inside the directory `path` (`""`: the working directory), keeping the directory, as removeDir does. */
+  clearDir(path: string): Promise<void> {
+    return clearDir(this.remote, path);
+  }
+
+  /**
+   * The modification time of a file from MDTM (RFC 3659), as a Date in UTC
+   * with the fraction of a second the server gives (to the millisecond).
+   * A 550 (no such file, or a directory) rejects with FtpPermError, as size().
+   */
+  lastMod(path: string): Promise<Date> {
+    return lastMod(this.remote, path);
+  }
+
+  /**
+   * Sets the modification time of a file (to the second, UTC): MFMT where
+   * FEAT offers it, else the two-argument `MDTM time path` (vsftpd), else
+   * `SITE UTIME time path` (pure-ftpd). Rejects with the server's refusal.
+   */
+  setLastMod(path: string, date: Date): Promise<void> {
+    return setLastMod(this.remote, path, date);
+  }
+
+  /**
+   * One entry for `path`: MLST where FEAT offers it; otherwise SIZE and
+   * MDTM for a file, else the entry of that name in the LIST of its parent
+   * directory. Rejects with FtpPermError when it does not exist.
+   */
+  stat(path: string): Promise<ListEntry> {
+    return stat(this.remote, path);
+  }
+
   /** Sends QUIT, then closes the client whatever the reply. Resolves to the reply. */
   async quit(): Promise<string> {
     try {
@@ -947,6 +1022,25 @@ export class FTP {
  */
 async function rejectingBadArguments<T>(start: () => Promise<T>): Promise<T> {
   return start();
+}
+
+/** A login (or REIN, AUTH) sent by hand may change what FEAT says: it is read again when next needed. */
+function forgettingFeatures<T>(exchange: Exchange<T>): Exchange<T> {
+  return {
+    steps: (session) =>
+      exchange.steps(session).map((step) =>
+        /^(USER|PASS|ACCT|REIN|AUTH)\b/i.test(step.line)
+          ? {
+              ...step,
+              written: (written: Session) => {
+                step.written?.(written);
+                written.forgetFeatures();
+              },
+            }
+          : step,
+      ),
+    result: (replies) => exchange.result(replies),
+  };
 }
 
 /** A Writable, from node:stream or any library that keeps its contract. */

@@ -38,12 +38,12 @@ export function entryFromFacts(name: string, facts: Record<string, string>, raw 
   };
 }
 
-/** `YYYYMMDDHHMMSS[.sss]` (UTC) → Date, or null if malformed. */
+/** `YYYYMMDDHHMMSS[.fraction]` (UTC, as MLSx and MDTM give it) → Date to the millisecond, or null if malformed. */
 export function parseMlsdTime(value: string): Date | null {
-  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,3}))?$/.exec(value);
+  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d+))?$/.exec(value);
   if (!match) return null;
   const [, year, month, day, hour, minute, second, fraction] = match;
-  const date = new Date(Date.UTC(+year, +month - 1, +day, +hour, +minute, +second, fraction ? +fraction.padEnd(3, "0") : 0));
+  const date = new Date(Date.UTC(+year, +month - 1, +day, +hour, +minute, +second, fraction ? +fraction.slice(0, 3).padEnd(3, "0") : 0));
   // Date.UTC rolls month 13 into next year; a real timestamp survives the round trip.
   const valid =
     date.getUTCMonth() === +month - 1 &&

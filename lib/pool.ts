@@ -67,14 +67,17 @@ export class FtpPool {
 
   /**
    * Downloads `remotePath` into the local file `localPath` over several
-   * connections at once, each writing its byte range in place. Needs SIZE
-   * and REST on the server. Resolves to the number of bytes written.
+   * connections at once, each writing its byte range in place. Needs SIZE;
+   * without REST STREAM in FEAT it downloads over one connection. Resolves
+   * to the number of bytes written.
    */
   async downloadSegmented(remotePath: string, localPath: string, options: SegmentedDownloadOptions = {}): Promise<number> {
-    const size = await this.use((client) => client.size(remotePath));
+    const [size, features] = await this.use(async (client) => [await client.size(remotePath), await client.features()] as const);
     if (size === null) throw new FtpError(`the server gave no SIZE for ${remotePath}`, "ERR_FTP_NO_SIZE");
     const minimum = options.minSegmentSize ?? 8 * 1024 * 1024;
-    const count = Math.max(1, Math.min(options.segments ?? this.size, Math.ceil(size / minimum)));
+    // Segments start with REST: a server whose FEAT lists no REST STREAM gets one connection.
+    const restless = features.size > 0 && features.get("REST")?.toUpperCase() !== "STREAM";
+    const count = restless ? 1 : Math.max(1, Math.min(options.segments ?? this.size, Math.ceil(size / minimum)));
     const step = Math.ceil(size / count);
     const file = await open(localPath, "w");
     try {

@@ -12,6 +12,8 @@ export interface ListingSource {
   mlsd(path: string): AsyncIterable<[string, Record<string, string>]>;
   /** The lines of LIST `path` ("" = the working directory). */
   listLines(path: string): AsyncIterable<string>;
+  /** Whether FEAT offers MLST (and so MLSD), when FEAT was read already; undefined when not known. */
+  mlsdOffered(): boolean | undefined;
 }
 
 /** One entry found by walk(), with its full path. */
@@ -35,7 +37,8 @@ export class RemoteListing {
   /** See FTP.list. */
   async *list(path: string): AsyncGenerator<ListEntry> {
     assertSafeArgument(path, "path");
-    if (!this.mlsdMissing) {
+    // Without FEAT read, MLSD is tried: a refusal costs what FEAT would.
+    if (!this.mlsdMissing && this.source.mlsdOffered() !== false) {
       let yielded = false;
       try {
         for await (const [name, facts] of this.source.mlsd(path)) {

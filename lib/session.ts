@@ -33,6 +33,10 @@ export interface AbortableTransfer {
 export class Session {
   /** Once EPSV was refused, PASV is used for the rest of the session. */
   epsvRefused = false;
+  /** The FEAT reply of this login, once read (see features.ts). */
+  features: Map<string, string> | undefined;
+  /** FEAT on its way (see features.ts). */
+  readingFeatures: Promise<Map<string, string>> | undefined;
   /** The transfer currently holding the queue past its 1xx reply, for abort(). */
   activeTransfer: AbortableTransfer | undefined;
   /** Told of every command sent with command() that was not refused, with its reply (the retry option's SessionRecord). */
@@ -42,6 +46,12 @@ export class Session {
     readonly control: ControlConnection,
     readonly settings: SessionSettings,
   ) {}
+
+  /** A new login (or REIN) may change what FEAT says: read it again when next needed. */
+  forgetFeatures(): void {
+    this.features = undefined;
+    this.readingFeatures = undefined;
+  }
 
   /** ftplib's getresp: the next reply; 4xx/5xx and non-replies throw. */
   async read(timeout = this.settings.timeout): Promise<Reply> {

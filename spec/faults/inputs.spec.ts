@@ -103,6 +103,12 @@ const ARGUMENT_CALLS: Record<string, Call> = {
   size: (ftp, bad) => ftp.size(bad),
   mkd: (ftp, bad) => ftp.mkd(bad),
   rmd: (ftp, bad) => ftp.rmd(bad),
+  ensureDir: (ftp, bad) => ftp.ensureDir(`a/${bad}`),
+  removeDir: (ftp, bad) => ftp.removeDir(bad),
+  clearDir: (ftp, bad) => ftp.clearDir(bad),
+  lastMod: (ftp, bad) => ftp.lastMod(bad),
+  setLastMod: (ftp, bad) => ftp.setLastMod(bad, new Date()),
+  stat: (ftp, bad) => ftp.stat(bad),
 };
 
 /**
@@ -122,6 +128,7 @@ const NO_TEXT_ARGUMENT = new Set([
   "voidresp",
   "abort",
   "pwd",
+  "features",
   "quit",
   "close",
   "closed",

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FixtureServer, patternFile, patternMismatch } from "../../fixtures/server.js";
+import { defaultFeatures, FixtureServer, patternFile, patternMismatch } from "../../fixtures/server.js";
 import { FTP, FtpPool } from "../../lib/index.js";
 
 describe("FtpPool", () => {
@@ -59,6 +59,27 @@ describe("FtpPool", () => {
     expect(rests).to.have.length(2);
     // The pool's clients are still usable after the ABORs that cut segments.
     expect(await pool.use((ftp) => ftp.pwd())).to.equal("/");
+  });
+
+  it("downloads over one connection, with no REST, from a server whose FEAT lists no REST STREAM", async () => {
+    const restless = await FixtureServer.start({
+      files: { "/big.bin": patternFile(3 * 1024 * 1024) },
+      features: defaultFeatures(false).filter((line) => line !== "REST STREAM"),
+    });
+    const restlessPool = new FtpPool({
+      size: 3,
+      connect: () => FTP.create({ host: restless.host, port: restless.port, user: "user", password: "pass" }),
+    });
+    try {
+      const target = join(dir, "whole.bin");
+      const bytes = await restlessPool.downloadSegmented("/big.bin", target, { segments: 3, minSegmentSize: 1024 * 1024 });
+      expect(bytes).to.equal(3 * 1024 * 1024);
+      expect(patternMismatch(readFileSync(target))).to.equal(-1);
+      expect(restless.commands.filter((c) => c.startsWith("REST"))).to.deep.equal([]);
+    } finally {
+      await restlessPool.close();
+      await restless.close();
+    }
   });
 
   it("rejects use() after close()", async () => {

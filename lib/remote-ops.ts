@@ -1,0 +1,222 @@
+/**
+ * Everyday operations on remote paths that take more than one command:
+ * ensureDir (mkdir -p), removeDir/clearDir, lastMod/setLastMod (MDTM,
+ * MFMT), stat (MLST, or its fallbacks). They work on any client that can
+ * run a queued task and list a directory, so FTP and FtpPool share them.
+ */
+import { posix } from "node:path";
+import { FtpError, FtpPermError, FtpProtoError } from "./errors.js";
+import { isNotImplemented, sessionFeatures } from "./features.js";
+import { entryFromFacts, ListEntry, parseMlsdTime } from "./listing.js";
+import { assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
+import { isPathSegment, joinRemote } from "./remote-listing.js";
+import type { Session } from "./session.js";
+
+/** What the operations need of a client. */
+export interface RemoteClient {
+  /** Runs `task` on the client's queue with its live session; nothing else runs meanwhile. */
+  run<T>(task: (session: Session) => Promise<T>): Promise<T>;
+  /** Lists a directory as structured entries (see FTP.list). */
+  list(path: string): AsyncIterable<ListEntry>;
+}
+
+/** See FTP.ensureDir. */
+export async function ensureDir(client: RemoteClient, path: string): Promise<void> {
+  assertSafeArgument(path, "path");
+  const levels = pathLevels(path);
+  if (levels.length === 0) return;
+  const target = levels[levels.length - 1];
+  await client.run(async (session) => {
+    // Most often every parent exists: one MKD does it.
+    const first = await tryMkd(session, target);
+    if (!first || (await isDirectory(session, target))) return;
+    for (const level of levels.slice(0, -1)) await tryMkd(session, level);
+    const last = await tryMkd(session, target);
+    if (last && !(await isDirectory(session, target))) throw last;
+  });
+}
+
+/** See FTP.clearDir. */
+export async function clearDir(client: RemoteClient, path: string): Promise<void> {
+  assertSafeArgument(path, "path");
+  const entries: ListEntry[] = [];
+  for await (const entry of client.list(path)) entries.push(entry);
+  for (const entry of entries) {
+    // A name that is not one segment would name something outside `path`.
+    if (!isPathSegment(entry.name)) continue;
+    const full = path === "" ? entry.name : joinRemote(path, entry.name);
+    if (entry.type === "dir") await removeDir(client, full);
+    else await client.run(async (session) => void (await session.voidCommand(`DELE ${full}`)));
+  }
+}
+
+/** See FTP.removeDir. */
+export async function removeDir(client: RemoteClient, path: string): Promise<void> {
+  assertSafeArgument(path, "path");
+  if (pathLevels(path).length === 0) throw refused(path);
+  await clearDir(client, path);
+  await client.run(async (session) => void (await session.voidCommand(`RMD ${path}`)));
+}
+
+/** See FTP.lastMod. */
+export async function lastMod(client: RemoteClient, path: string): Promise<Date> {
+  assertSafeArgument(path, "path");
+  return client.run((session) => readMdtm(session, path));
+}
+
+/** See FTP.setLastMod. */
+export async function setLastMod(client: RemoteClient, path: string, date: Date): Promise<void> {
+  assertSafeArgument(path, "path");
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
+    throw Object.assign(new TypeError(`date must be a valid Date, got ${String(date)}`), { code: "ERR_INVALID_ARG_VALUE" });
+  }
+  const stamp = formatFtpTime(date);
+  await client.run(async (session) => {
+    if ((await sessionFeatures(session)).has("MFMT")) {
+      await session.voidCommand(`MFMT ${stamp} ${path}`);
+      return;
+    }
+    // vsftpd sets the time with a two-argument MDTM ("213 File modification
+    // time set."); a server without that form reads the time of a file named
+    // "<stamp> <path>" instead, or finds none.
+    let failure: FtpError;
+    try {
+      const reply = await session.voidCommand(`MDTM ${stamp} ${path}`);
+      if (!parseMlsdTime(reply.text.slice(4).trim())) return;
+      failure = new FtpError(`the server cannot set modification times: ${reply.text}`, "ERR_FTP_UNSUPPORTED", reply.text);
+    } catch (error) {
+      if (!(error instanceof FtpPermError)) throw error;
+      failure = error;
+    }
+    try {
+      await session.voidCommand(`SITE UTIME ${stamp} ${path}`);
+    } catch (error) {
+      // No SITE UTIME either: MDTM's answer says more about the file.
+      throw isNotImplemented(error) ? failure : error;
+    }
+  });
+}
+
+/** See FTP.stat. */
+export async function stat(client: RemoteClient, path: string): Promise<ListEntry> {
+  assertSafeArgument(path, "path");
+  const name = posix.basename(path) || path;
+  const found = await client.run(async (session) => {
+    if ((await sessionFeatures(session)).has("MLST")) {
+      try {
+        return await mlst(session, path);
+      } catch (error) {
+        if (!isNotImplemented(error)) throw error;
+      }
+    }
+    return fileFacts(session, path, name);
+  });
+  if (!(found instanceof Error)) return found;
+  // Not a file (or no SIZE): the parent directory's listing has it.
+  const parent = posix.dirname(path);
+  for await (const entry of client.list(parent === "." ? "" : parent)) {
+    if (entry.name === name) return entry;
+  }
+  throw found;
+}
+
+/** Every prefix of `path` that is a directory level: `a/b/c` → `a`, `a/b`, `a/b/c`; `/x/y` → `/x`, `/x/y`. */
+function pathLevels(path: string): string[] {
+  const root = path.startsWith("/") ? "/" : "";
+  const parts = path.split("/").filter((part) => part !== "" && part !== ".");
+  return parts.map((_, i) => root + parts.slice(0, i + 1).join("/"));
+}
+
+function refused(path: string): FtpError {
+  return new FtpError(
+    `refusing to remove ${JSON.stringify(path)}: it names no directory below the root or the working directory`,
+    "ERR_FTP_BAD_PATH",
+  );
+}
+
+/** MKD; a 5xx (exists, no permission, no parent) is returned rather than thrown. */
+async function tryMkd(session: Session, path: string): Promise<FtpPermError | undefined> {
+  try {
+    await session.voidCommand(`MKD ${path}`);
+    return undefined;
+  } catch (error) {
+    if (error instanceof FtpPermError) return error;
+    throw error;
+  }
+}
+
+/** Whether `path` is a directory: MLST where the server has it, else CWD there and back (inside one queue task, so no other call sees the detour). */
+async function isDirectory(session: Session, path: string): Promise<boolean> {
+  if ((await sessionFeatures(session)).has("MLST")) {
+    try {
+      return (await mlst(session, path)).type === "dir";
+    } catch (error) {
+      if (!(error instanceof FtpPermError)) throw error;
+      if (!isNotImplemented(error)) return false;
+    }
+  }
+  const pwd = await session.voidCommand("PWD");
+  const home = pwd.code === 257 ? parse257(pwd.text) : "";
+  // Without the working directory's name there is no way back.
+  if (!home) return false;
+  try {
+    await session.voidCommand(`CWD ${path}`);
+  } catch (error) {
+    if (error instanceof FtpPermError) return false;
+    throw error;
+  }
+  await session.voidCommand(`CWD ${home}`);
+  return true;
+}
+
+/** MLST `path` (RFC 3659): the facts line of the 250 reply as an entry named by the path's last segment. */
+async function mlst(session: Session, path: string): Promise<ListEntry> {
+  const reply = await session.voidCommand(path ? `MLST ${path}` : "MLST");
+  const line = reply.text.split("\n").find((text) => text.startsWith(" "));
+  if (!line) throw new FtpProtoError(`MLST reply has no facts line: ${reply.text}`, reply.text);
+  const [pathname, facts] = parseMlsdLine(line.slice(1));
+  return entryFromFacts(posix.basename(pathname) || pathname || path, facts, line.slice(1));
+}
+
+/** SIZE then MDTM: a file's entry, or the SIZE refusal (to try the parent's listing instead). */
+async function fileFacts(session: Session, path: string, name: string): Promise<ListEntry | FtpPermError> {
+  // Several servers (proftpd, pyftpdlib) refuse SIZE in ASCII mode.
+  await session.useType("I");
+  let size: number | null;
+  try {
+    const reply = await session.command(`SIZE ${path}`);
+    size = parse213(reply.code, reply.text);
+  } catch (error) {
+    if (error instanceof FtpPermError) return error;
+    throw error;
+  }
+  if (size === null) return new FtpPermError(`550 ${path}: SIZE gave no size`);
+  let modified: Date | null = null;
+  try {
+    modified = await readMdtm(session, path);
+  } catch (error) {
+    if (!(error instanceof FtpPermError)) throw error;
+  }
+  return { name, type: "file", size, modified, permissions: null, target: null, raw: "" };
+}
+
+/** MDTM `path` → its time (UTC, to the millisecond); 4xx/5xx throw. */
+async function readMdtm(session: Session, path: string): Promise<Date> {
+  const reply = await session.command(`MDTM ${path}`);
+  const date = reply.code === 213 ? parseMlsdTime(reply.text.slice(4).trim()) : null;
+  if (!date) throw new FtpProtoError(`MDTM reply is not a time: ${reply.text}`, reply.text);
+  return date;
+}
+
+/** A Date as `YYYYMMDDHHMMSS` in UTC, as MFMT and MDTM take it. */
+export function formatFtpTime(date: Date): string {
+  const pad = (value: number, width = 2): string => String(value).padStart(width, "0");
+  return (
+    pad(date.getUTCFullYear(), 4) +
+    pad(date.getUTCMonth() + 1) +
+    pad(date.getUTCDate()) +
+    pad(date.getUTCHours()) +
+    pad(date.getUTCMinutes()) +
+    pad(date.getUTCSeconds())
+  );
+}

@@ -36,6 +36,7 @@ import { sessionFeatures } from "./features.js";
 import { RawTransfers } from "./raw.js";
 import { clearDir, ensureDir, lastMod, RemoteClient, removeDir, setLastMod, stat } from "./remote-ops.js";
 import { RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
+import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { checkAborReply, TransferStart } from "./transfer.js";
 import { crlfLines, inBlocks, isUploadSource, sendAll, UploadSource } from "./upload-source.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
@@ -705,6 +706,48 @@ export class FTP {
   async *walk(path = "/", options: WalkOptions = {}): AsyncGenerator<WalkEntry> {
     yield* this.listing.walk(path, options);
   }
+
+  /**
+   * Downloads the remote directory `remote` into the local directory
+   * `local` (made as needed): the whole tree, listed with list() (MLSD or
+   * LIST), directories created, each file through a hidden part file renamed
+   * into place once the server's 226 came. By default only what changed is
+   * fetched: a local file of the same size and the same modification time
+   * (to the second; MDTM is asked when the listing gives only minutes) is
+   * skipped, and each file fetched gets the remote time (utimes) so the next
+   * run can tell. Options: `filter`, `delete` (remove local entries the
+   * remote lacks), `dryRun`, `signal`, `onProgress`. Symbolic links are
+   * reported in `links`, not followed. Resolves to the counts of files
+   * transferred and skipped, and bytes. If any file fails, the others still
+   * run, and the call then rejects with FtpDirTransferError naming each
+   * failed path and its error.
+   */
+  downloadDir(remote: string, local: string, options: DirTransferOptions = {}): Promise<DirTransferResult> {
+    return downloadDir(this.treeWorkers, remote, local, options);
+  }
+
+  /**
+   * Uploads the local directory `local` into the remote directory `remote`
+   * (ensureDir, then one MKD per missing directory): the whole tree, each
+   * file done only at the server's 226. By default only what changed is
+   * sent: a remote file of the same size and the same modification time (to
+   * the second; MDTM is asked when the listing gives only minutes) is
+   * skipped, and each file sent gets the local time with setLastMod (MFMT,
+   * MDTM or SITE UTIME) where the server allows, so the next run can tell;
+   * a server that allows none gets every file again next time. Options,
+   * result and failures as {@link FTP.downloadDir}; `delete` removes
+   * remote files (DELE) and directories (RMD) the local tree lacks.
+   */
+  uploadDir(local: string, remote: string, options: DirTransferOptions = {}): Promise<DirTransferResult> {
+    return uploadDir(this.treeWorkers, local, remote, options);
+  }
+
+  /**
+   * Tree transfers on this client: two files at a time, so one file's local
+   * work (open, utimes, rename) overlaps the next one's transfer; the queue
+   * still runs their commands one at a time.
+   */
+  private readonly treeWorkers: TreeWorkers = { run: (task) => task(this), concurrency: 2 };
 
   /** Names in a directory (NLST with the given arguments). */
   async nlst(...args: string[]): Promise<string[]> {

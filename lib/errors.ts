@@ -12,6 +12,7 @@
  * of one particular prototype object. Subclasses inherit their parents'
  * brands through the prototype chain, so `FtpPermError` still is an `FtpError`.
  */
+import type { DirTransferResult } from "./sync.js";
 
 /** The static that names each class's brand; set once per class by {@link brand}. */
 const kBrand = Symbol("ftpstream.brand");
@@ -153,6 +154,35 @@ export class FtpSizeMismatchError extends FtpError {
   }
 }
 brand(FtpSizeMismatchError, "FtpSizeMismatchError");
+
+/** One path that failed in a tree transfer, and why. */
+export interface FtpPathFailure {
+  /** The path below the tree's root (`a/b.txt`). */
+  path: string;
+  error: Error;
+}
+
+/**
+ * A tree transfer (downloadDir, uploadDir) in which some files or
+ * directories failed, thrown after all the others were done. Like
+ * AggregateError, `errors` holds each error; `failures` pairs each with its
+ * path, and `result` counts what did get done.
+ */
+export class FtpDirTransferError extends FtpError {
+  declare readonly code: "ERR_FTP_DIR_TRANSFER";
+  readonly errors: Error[];
+
+  constructor(
+    what: string,
+    readonly failures: readonly FtpPathFailure[],
+    readonly result: DirTransferResult,
+  ) {
+    const lines = failures.map(({ path, error }) => `  ${path}: ${error.message.split("\n")[0]}`);
+    super(`${what}: ${failures.length} failed\n${lines.join("\n")}`, "ERR_FTP_DIR_TRANSFER");
+    this.errors = failures.map(({ error }) => error);
+  }
+}
+brand(FtpDirTransferError, "FtpDirTransferError");
 
 /** Raises the ftplib error class for a reply: 4xx → FtpTempError, 5xx → FtpPermError, non-1-5 → FtpProtoError. */
 export function errorForReply(response: string): FtpError {

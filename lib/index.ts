@@ -12,6 +12,7 @@ export { LineSplitter } from "./lines.js";
 export {
   FtpClosedError,
   FtpConnectionError,
+  FtpDirTransferError,
   FtpError,
   FtpPermError,
   FtpProtoError,
@@ -34,3 +35,5 @@ export type { ListEntry } from "./listing.js";
 export { FtpPool } from "./pool.js";
 export type { FtpPoolOptions, SegmentedDownloadOptions } from "./pool.js";
 export { ftpcp } from "./ftpcp.js";
+export type { DirProgress, DirTransferOptions, DirTransferResult, TreeEntry } from "./sync.js";
+export type { FtpPathFailure } from "./errors.js";

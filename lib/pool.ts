@@ -7,6 +7,7 @@ import { FileHandle, open } from "node:fs/promises";
 import type { FTP } from "./client.js";
 import { tagPoolClient } from "./debug.js";
 import { FtpError } from "./errors.js";
+import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 
 export interface FtpPoolOptions {
   /** Makes one connected, logged-in client (e.g. `() => FTP.connect(url)`). */
@@ -88,6 +89,31 @@ export class FtpPool {
       await file.close();
     }
     return size;
+  }
+
+  /**
+   * FTP.downloadDir over the pool: directories are listed and files
+   * fetched on all of its connections at once. See {@link FTP.downloadDir}.
+   */
+  downloadDir(remote: string, local: string, options: DirTransferOptions = {}): Promise<DirTransferResult> {
+    return downloadDir(this.treeWorkers, remote, local, options);
+  }
+
+  /**
+   * FTP.uploadDir over the pool: directories are listed and files sent on
+   * all of its connections at once. See {@link FTP.uploadDir}.
+   */
+  uploadDir(local: string, remote: string, options: DirTransferOptions = {}): Promise<DirTransferResult> {
+    return uploadDir(this.treeWorkers, local, remote, options);
+  }
+
+  /**
+   * Tree transfers on the pool: two files per client at once, so a client
+   * given back while its last file's local steps (utimes, rename) run is
+   * taken by the next file at once.
+   */
+  private get treeWorkers(): TreeWorkers {
+    return { run: (task) => this.use(task), concurrency: 2 * this.size };
   }
 
   /** Quits every client; later use() rejects. */

@@ -109,6 +109,8 @@ const ARGUMENT_CALLS: Record<string, Call> = {
   lastMod: (ftp, bad) => ftp.lastMod(bad),
   setLastMod: (ftp, bad) => ftp.setLastMod(bad, new Date()),
   stat: (ftp, bad) => ftp.stat(bad),
+  downloadDir: (ftp, bad) => ftp.downloadDir(bad, "ftpstream-never-made"),
+  uploadDir: (ftp, bad) => ftp.uploadDir(".", bad),
 };
 
 /**

@@ -1,0 +1,592 @@
+/**
+ * Whole directory trees down and up (downloadDir, uploadDir), on one
+ * client or spread over a pool's: both trees are walked, each file is
+ * compared by size and modification time, only what differs is
+ * transferred, and the target's mtime is set after each file so the next
+ * run can tell.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { lstat, mkdir, readdir, rename, rm, rmdir, utimes } from "node:fs/promises";
+import { join } from "node:path";
+import { FtpDirTransferError, FtpError } from "./errors.js";
+import type { ListEntry } from "./listing.js";
+import { pipeSettled } from "./pipe.js";
+import { assertSafeArgument } from "./protocol.js";
+import { isPathSegment, joinRemote } from "./remote-listing.js";
+import type { DownloadOptions, DownloadStream, TransferProgress, UploadOptions, UploadStream } from "./streams.js";
+
+/** One file or directory of a tree, as `filter` sees it. */
+export interface TreeEntry {
+  /** Path below the tree's root, `/`-separated (`a/b.txt`), on either side. */
+  path: string;
+  type: "file" | "dir";
+  /** Size in bytes, when known. */
+  size: number | null;
+  /** Modification time, when known. */
+  modified: Date | null;
+}
+
+/** Files and bytes done so far, of the totals to transfer; given to `onProgress`. */
+export interface DirProgress {
+  /** Files done (transferred or failed) so far. */
+  files: number;
+  /** Files to transfer in all. */
+  totalFiles: number;
+  /** Bytes moved so far, those of the files still running included. */
+  bytes: number;
+  /** Bytes of all the files to transfer, as the source's listing gives them. */
+  totalBytes: number;
+  /** The file this report is about (below the root). */
+  path: string;
+}
+
+/** Options of downloadDir/uploadDir. */
+export interface DirTransferOptions {
+  /**
+   * Which entries take part: return false to leave one out (a directory
+   * with everything below it). Applied to both trees, so what it leaves
+   * out is neither transferred nor deleted.
+   */
+  filter?: (entry: TreeEntry) => boolean;
+  /** Remove from the target the files and directories the source lacks. Default false. */
+  delete?: boolean;
+  /**
+   * Change nothing: walk and compare both trees, and resolve to what would
+   * be transferred and deleted; `onProgress` reports each file that would be.
+   */
+  dryRun?: boolean;
+  /** Aborting it aborts the running files, starts no more, and rejects the call with the signal's reason. */
+  signal?: AbortSignal;
+  /** Called as files and bytes are done, and during each file (at most every 200 ms per file). */
+  onProgress?: (progress: DirProgress) => void;
+}
+
+/** What downloadDir/uploadDir did (or, with `dryRun`, would do). */
+export interface DirTransferResult {
+  /** Files transferred. */
+  transferred: number;
+  /** Files left alone: the target had them with the same size and time. */
+  skipped: number;
+  /** Bytes of the files transferred. */
+  bytes: number;
+  /** Files and directories removed from the target (with `delete`). */
+  deleted: number;
+  /** Symbolic links in the source, reported and not followed (paths below the root). */
+  links: string[];
+}
+
+/** What the tree transfers need of a client (FTP has it all). */
+export interface TreeClient {
+  list(path: string): AsyncIterable<ListEntry>;
+  retrbinary(cmd: string, options: DownloadOptions): DownloadStream;
+  storbinary(cmd: string, options: UploadOptions): UploadStream;
+  mkd(dirname: string): Promise<string>;
+  ensureDir(path: string): Promise<unknown>;
+  delete(filename: string): Promise<string>;
+  rmd(dirname: string): Promise<string>;
+  lastMod(path: string): Promise<Date>;
+  setLastMod(path: string, date: Date): Promise<unknown>;
+}
+
+/** Where tree transfers get a client: one client, or a pool's. */
+export interface TreeWorkers {
+  /** Runs `task` with a client (which must not call `run` again: a pool could run dry). */
+  run<T>(task: (client: TreeClient) => Promise<T>): Promise<T>;
+  /** How many tasks to run at once. */
+  readonly concurrency: number;
+}
+
+/** One entry of a walked tree. */
+interface Node {
+  type: "file" | "dir" | "link";
+  size: number | null;
+  /** The entry's time, when known to the second (else null: MDTM is asked when it matters). */
+  modified: Date | null;
+}
+
+/** A walked tree by path below its root, and the paths `filter` left out. */
+interface Tree {
+  nodes: Map<string, Node>;
+  excluded: Set<string>;
+}
+
+/** A file to transfer, and its source time to the second if known. */
+interface Plan {
+  path: string;
+  size: number;
+  modified: Date | null;
+}
+
+/** Equal to the second: FTP times have no finer resolution. */
+function sameSecond(a: Date, b: Date): boolean {
+  return Math.floor(a.getTime() / 1000) === Math.floor(b.getTime() / 1000);
+}
+
+/**
+ * A remote listing's time if it is to the second, else null. LIST gives
+ * minutes or days (and in the server's time zone), MLSD seconds in UTC; an
+ * entry does not say which it came from, so a time on a whole minute is
+ * taken as possibly rounded, and MDTM is asked where it matters.
+ */
+function exactTime(modified: Date | null): Date | null {
+  return modified && modified.getTime() % 60_000 !== 0 ? modified : null;
+}
+
+/**
+ * Runs `work` over `items` (to which it may add more) with at most `limit`
+ * running at once. If one rejects, starts no more and rejects with its
+ * error once the running ones have settled.
+ */
+function runAll<T>(items: readonly T[], limit: number, work: (item: T, add: (item: T) => void) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  let running = 0;
+  let failure: { error: Error } | undefined;
+  return new Promise<void>((resolve, reject) => {
+    const next = (): void => {
+      while (!failure && running < limit && queue.length > 0) {
+        const item = queue.shift()!;
+        running++;
+        work(item, (more) => queue.push(more))
+          .catch((error: unknown) => {
+            failure ??= { error: error instanceof Error ? error : new Error(String(error)) };
+          })
+          .finally(() => {
+            running--;
+            next();
+          });
+      }
+      if (running > 0) return;
+      if (failure) reject(failure.error);
+      else resolve();
+    };
+    next();
+  });
+}
+
+/** The failures of a call, each against its path, so one file's error does not stop the others. */
+class Failures {
+  readonly list: Array<{ path: string; error: Error }> = [];
+
+  constructor(private readonly signal: AbortSignal | undefined) {}
+
+  /** Runs `step`, recording a failure against `path`. An abort is not recorded: it rejects the whole call. */
+  async guard(path: string, step: () => Promise<void>): Promise<boolean> {
+    try {
+      this.signal?.throwIfAborted();
+      await step();
+      return true;
+    } catch (error) {
+      this.record(path, error);
+      return false;
+    }
+  }
+
+  /** Records a failure against `path`, unless the call was aborted (then throws the abort). */
+  record(path: string, error: unknown): void {
+    this.signal?.throwIfAborted();
+    this.list.push({ path, error: error instanceof Error ? error : new Error(String(error)) });
+  }
+}
+
+/** Counts what is done, the running files' bytes included, and reports it. */
+class Progress {
+  private files = 0;
+  private bytes = 0;
+  private readonly running = new Map<string, number>();
+
+  constructor(
+    private readonly report: ((progress: DirProgress) => void) | undefined,
+    private readonly totalFiles: number,
+    private readonly totalBytes: number,
+  ) {}
+
+  /** Bytes of a running file so far. */
+  during(path: string, bytes: number): void {
+    this.running.set(path, bytes);
+    this.emit(path);
+  }
+
+  /** A file is done (or failed) after moving `bytes`. */
+  done(path: string, bytes: number): void {
+    this.running.delete(path);
+    this.files++;
+    this.bytes += bytes;
+    this.emit(path);
+  }
+
+  private emit(path: string): void {
+    if (!this.report) return;
+    let bytes = this.bytes;
+    for (const running of this.running.values()) bytes += running;
+    this.report({ files: this.files, totalFiles: this.totalFiles, bytes, totalBytes: this.totalBytes, path });
+  }
+}
+
+/**
+ * Remote times by MDTM, for files whose listing gave no time to the second.
+ * Once the server says it has no MDTM (500/502), it is not asked again.
+ */
+class RemoteTimes {
+  private missing = false;
+
+  constructor(private readonly root: string) {}
+
+  async get(client: TreeClient, path: string): Promise<Date | null> {
+    if (this.missing) return null;
+    try {
+      return await client.lastMod(joinRemote(this.root, path));
+    } catch (error) {
+      if (error instanceof FtpError && (error.replyCode === 500 || error.replyCode === 502)) this.missing = true;
+      else throw error;
+      return null;
+    }
+  }
+}
+
+/**
+ * Splits the source's files into those to transfer and the number to
+ * skip: a file is skipped when the target has it with the same size and the
+ * same time to the second. Remote times not known to the second are asked
+ * (MDTM) only for files whose sizes agree; a server that cannot tell has
+ * them transferred.
+ */
+async function compare(
+  source: Tree,
+  target: Tree,
+  workers: TreeWorkers,
+  remote: { side: "source" | "target"; times: RemoteTimes },
+  failures: Failures,
+): Promise<{ transfer: Plan[]; skipped: number }> {
+  const transfer: Plan[] = [];
+  let skipped = 0;
+  const uncertain: Array<{ path: string; node: Node; other: Node }> = [];
+  for (const [path, node] of source.nodes) {
+    const other = target.nodes.get(path);
+    if (node.type !== "file") continue;
+    if (other?.type !== "file" || other.size !== node.size) transfer.push({ path, size: node.size ?? 0, modified: node.modified });
+    else if (!node.modified || !other.modified) uncertain.push({ path, node, other });
+    else if (sameSecond(node.modified, other.modified)) skipped++;
+    else transfer.push({ path, size: node.size ?? 0, modified: node.modified });
+  }
+  await runAll(uncertain, workers.concurrency, async ({ path, node, other }) => {
+    let time: Date | null = null;
+    const asked = await failures.guard(path, async () => {
+      time = await workers.run((client) => remote.times.get(client, path));
+    });
+    if (!asked) return;
+    const sourceTime = remote.side === "source" ? time : node.modified;
+    const targetTime = remote.side === "target" ? time : other.modified;
+    if (sourceTime && targetTime && sameSecond(sourceTime, targetTime)) skipped++;
+    else transfer.push({ path, size: node.size ?? 0, modified: sourceTime });
+  });
+  return { transfer, skipped };
+}
+
+/** The parent of a path below the root ("" for the root's own entries). */
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? "" : path.slice(0, slash);
+}
+
+/**
+ * What `delete` removes: the target's entries the source lacks, deepest
+ * first. Links and what `filter` left out stay, and so does every
+ * directory holding something that stays (or that the source has under
+ * another type: that file then fails to transfer, and says so).
+ */
+function extras(source: Tree, target: Tree): Array<{ path: string; type: Node["type"] }> {
+  const stays = new Set<string>();
+  const keep = (path: string): void => {
+    for (let at = path; at !== "" && !stays.has(at); at = parentOf(at)) stays.add(at);
+  };
+  for (const path of target.excluded) keep(path);
+  for (const [path, node] of target.nodes) if (node.type === "link" || source.nodes.has(path)) keep(path);
+  return [...target.nodes]
+    .filter(([path]) => !stays.has(path))
+    .map(([path, node]) => ({ path, type: node.type }))
+    .sort((a, b) => b.path.split("/").length - a.path.split("/").length);
+}
+
+/** The directories of `source` that `target` lacks, parents first. */
+function missingDirs(source: Tree, target: Tree): string[] {
+  return [...source.nodes]
+    .filter(([path, node]) => node.type === "dir" && target.nodes.get(path)?.type !== "dir")
+    .map(([path]) => path)
+    .sort((a, b) => a.split("/").length - b.split("/").length);
+}
+
+/** Adds an entry to `tree`, or to what it left out when `filter` says no; true if it is in. */
+function admit(tree: Tree, filter: DirTransferOptions["filter"], path: string, node: Node): boolean {
+  if (node.type !== "link" && filter && !filter({ path, type: node.type, size: node.size, modified: node.modified })) {
+    tree.excluded.add(path);
+    return false;
+  }
+  tree.nodes.set(path, node);
+  return true;
+}
+
+function childPath(parent: string, name: string): string {
+  return parent === "" ? name : `${parent}/${name}`;
+}
+
+/** Local walks run this many directory reads at once. */
+const LOCAL_WALK_CONCURRENCY = 8;
+
+/**
+ * Walks a local tree with lstat: links are entries, never followed. A
+ * missing root is an empty tree when `missingIsEmpty` (the target of a
+ * download); other errors at the root reject, below it they are failures.
+ */
+async function walkLocal(root: string, filter: DirTransferOptions["filter"], failures: Failures, missingIsEmpty: boolean): Promise<Tree> {
+  const tree: Tree = { nodes: new Map(), excluded: new Set() };
+  await runAll([""], LOCAL_WALK_CONCURRENCY, async (dir, add) => {
+    let names: string[];
+    try {
+      names = await readdir(join(root, dir));
+    } catch (error) {
+      if (dir !== "") failures.record(dir, error);
+      else if (!missingIsEmpty || (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      return;
+    }
+    for (const name of names) {
+      const path = childPath(dir, name);
+      await failures.guard(path, async () => {
+        const info = await lstat(join(root, path));
+        const type = info.isSymbolicLink() ? "link" : info.isDirectory() ? "dir" : info.isFile() ? "file" : undefined;
+        // Sockets, FIFOs and devices are not files to copy.
+        if (!type) return;
+        const node: Node = { type, size: type === "file" ? info.size : null, modified: info.mtime };
+        if (admit(tree, filter, path, node) && type === "dir") add(path);
+      });
+    }
+  });
+  return tree;
+}
+
+/**
+ * Walks a remote tree, listing directories at once on the workers'
+ * clients. A root that is not there (550, or 450 from some LISTs) is an
+ * empty tree when `missingIsEmpty` (the target of an upload).
+ */
+async function walkRemote(
+  workers: TreeWorkers,
+  root: string,
+  filter: DirTransferOptions["filter"],
+  failures: Failures,
+  missingIsEmpty: boolean,
+): Promise<Tree> {
+  const tree: Tree = { nodes: new Map(), excluded: new Set() };
+  await runAll([""], workers.concurrency, async (dir, add) => {
+    let entries: ListEntry[];
+    try {
+      entries = await workers.run(async (client) => {
+        const out: ListEntry[] = [];
+        for await (const entry of client.list(dir === "" ? root : joinRemote(root, dir))) out.push(entry);
+        return out;
+      });
+    } catch (error) {
+      const missing = error instanceof FtpError && (error.replyCode === 550 || error.replyCode === 450);
+      if (dir !== "") failures.record(dir, error);
+      else if (!missingIsEmpty || !missing) throw error;
+      return;
+    }
+    for (const entry of entries) {
+      // A name that is not one segment would lead outside the tree (see walk()).
+      if (!isPathSegment(entry.name) || entry.type === "unknown") continue;
+      const path = childPath(dir, entry.name);
+      const node: Node = { type: entry.type, size: entry.size, modified: exactTime(entry.modified) };
+      if (admit(tree, filter, path, node) && entry.type === "dir") add(path);
+    }
+  });
+  return tree;
+}
+
+function linksOf(tree: Tree): string[] {
+  return [...tree.nodes].filter(([, node]) => node.type === "link").map(([path]) => path);
+}
+
+/** Removes what the source lacks (with `delete`), deepest first, one at a time: a directory only after its contents. */
+async function deleteExtras(
+  source: Tree,
+  target: Tree,
+  remove: (path: string, type: Node["type"]) => Promise<void>,
+  failures: Failures,
+  result: DirTransferResult,
+): Promise<void> {
+  for (const extra of extras(source, target)) {
+    if (await failures.guard(extra.path, () => remove(extra.path, extra.type))) result.deleted++;
+  }
+}
+
+/** Transfers each plan through `move` (resolving to its bytes) on the workers, counting and reporting. */
+async function transferAll(
+  plans: Plan[],
+  workers: TreeWorkers,
+  move: (plan: Plan, progress: Progress) => Promise<number>,
+  options: DirTransferOptions,
+  failures: Failures,
+  result: DirTransferResult,
+): Promise<void> {
+  const progress = new Progress(
+    options.onProgress,
+    plans.length,
+    plans.reduce((sum, plan) => sum + plan.size, 0),
+  );
+  await runAll(plans, workers.concurrency, async (plan) => {
+    let moved = 0;
+    const ok = await failures.guard(plan.path, async () => {
+      moved = options.dryRun ? plan.size : await move(plan, progress);
+    });
+    if (ok) {
+      result.transferred++;
+      result.bytes += moved;
+    }
+    progress.done(plan.path, moved);
+  });
+}
+
+/** The result, or the error naming every failure if there was any. */
+function settle(failures: Failures, result: DirTransferResult, what: string): DirTransferResult {
+  if (failures.list.length > 0) throw new FtpDirTransferError(what, failures.list, result);
+  return result;
+}
+
+/** A hidden name beside `file` to download into, renamed over it once complete: a failed download never leaves half a file under the real name. */
+function partName(file: string): string {
+  const slash = Math.max(file.lastIndexOf("/"), file.lastIndexOf("\\"));
+  return `${file.slice(0, slash + 1)}.${file.slice(slash + 1)}.ftpstream-part`;
+}
+
+/** See FTP.downloadDir. */
+export async function downloadDir(
+  workers: TreeWorkers,
+  remote: string,
+  local: string,
+  options: DirTransferOptions = {},
+): Promise<DirTransferResult> {
+  assertSafeArgument(remote, "remote");
+  const { filter, signal } = options;
+  signal?.throwIfAborted();
+  const failures = new Failures(signal);
+  const [source, target] = await Promise.all([
+    walkRemote(workers, remote, filter, failures, false),
+    walkLocal(local, filter, failures, true),
+  ]);
+  const times = new RemoteTimes(remote);
+  const { transfer, skipped } = await compare(source, target, workers, { side: "source", times }, failures);
+  const result: DirTransferResult = { transferred: 0, skipped, bytes: 0, deleted: 0, links: linksOf(source) };
+  if (!options.dryRun) {
+    await mkdir(local, { recursive: true });
+    for (const dir of missingDirs(source, target))
+      await failures.guard(dir, async () => void (await mkdir(join(local, dir), { recursive: true })));
+  }
+  await transferAll(
+    transfer,
+    workers,
+    async (plan, progress) => {
+      const part = partName(join(local, plan.path));
+      try {
+        // The client is given back before the local steps, for the next file to use meanwhile.
+        const { bytes, modified } = await workers.run(async (client) => {
+          const stream = client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, { signal });
+          stream.on("progress", (p: TransferProgress) => progress.during(plan.path, p.bytes));
+          await pipeSettled(stream, createWriteStream(part));
+          // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
+          return { bytes: stream.bytes, modified: plan.modified ?? (await times.get(client, plan.path)) };
+        });
+        if (modified) await utimes(part, modified, modified);
+        await rename(part, join(local, plan.path));
+        return bytes;
+      } catch (error) {
+        await rm(part, { force: true });
+        throw error;
+      }
+    },
+    options,
+    failures,
+    result,
+  );
+  if (options.delete) {
+    await deleteExtras(
+      source,
+      target,
+      async (path, type) => {
+        if (options.dryRun) return;
+        if (type === "dir") await rmdir(join(local, path));
+        else await rm(join(local, path));
+      },
+      failures,
+      result,
+    );
+  }
+  return settle(failures, result, `downloadDir of ${remote}`);
+}
+
+/** Whether a setLastMod failure means the server sets no times at all (not just not this file's). */
+function setsNoTimes(error: unknown): boolean {
+  return (
+    error instanceof FtpError && (error.replyCode === null || error.replyCode === 500 || error.replyCode === 502 || error.replyCode === 504)
+  );
+}
+
+/** See FTP.uploadDir. */
+export async function uploadDir(
+  workers: TreeWorkers,
+  local: string,
+  remote: string,
+  options: DirTransferOptions = {},
+): Promise<DirTransferResult> {
+  assertSafeArgument(remote, "remote");
+  const { filter, signal } = options;
+  signal?.throwIfAborted();
+  const failures = new Failures(signal);
+  const source = await walkLocal(local, filter, failures, false);
+  if (!options.dryRun) await workers.run((client) => client.ensureDir(remote));
+  const target = await walkRemote(workers, remote, filter, failures, true);
+  const times = new RemoteTimes(remote);
+  const { transfer, skipped } = await compare(source, target, workers, { side: "target", times }, failures);
+  const result: DirTransferResult = { transferred: 0, skipped, bytes: 0, deleted: 0, links: linksOf(source) };
+  if (!options.dryRun) {
+    // The walk knows which directories exist: one MKD for each that does not, parents first.
+    for (const dir of missingDirs(source, target)) {
+      await failures.guard(dir, async () => void (await workers.run((client) => client.mkd(joinRemote(remote, dir)))));
+    }
+  }
+  // Once the server shows it sets no times, later files do not ask.
+  let settable = true;
+  await transferAll(
+    transfer,
+    workers,
+    (plan, progress) =>
+      workers.run(async (client) => {
+        const remotePath = joinRemote(remote, plan.path);
+        const stream = client.storbinary(`STOR ${remotePath}`, { signal });
+        stream.on("progress", (p: TransferProgress) => progress.during(plan.path, p.bytes));
+        await pipeSettled(createReadStream(join(local, plan.path)), stream);
+        if (plan.modified && settable) {
+          // The file is up either way: a time not set only costs the next run this file again.
+          await client.setLastMod(remotePath, new Date(Math.floor(plan.modified.getTime() / 1000) * 1000)).catch((error: unknown) => {
+            if (setsNoTimes(error)) settable = false;
+          });
+        }
+        return stream.bytes;
+      }),
+    options,
+    failures,
+    result,
+  );
+  if (options.delete) {
+    await deleteExtras(
+      source,
+      target,
+      async (path, type) => {
+        if (options.dryRun) return;
+        const remotePath = joinRemote(remote, path);
+        await workers.run((client) => (type === "dir" ? client.rmd(remotePath) : client.delete(remotePath)));
+      },
+      failures,
+      result,
+    );
+  }
+  return settle(failures, result, `uploadDir to ${remote}`);
+}

@@ -2,8 +2,9 @@
 /**
  * The `ftpstream` command: get, put, ls and cat over ftp://, ftpes:// and
  * ftps:// URLs, piping through stdin/stdout, with a progress bar on a
- * terminal. Exit status 0 only when the server confirmed the transfer;
- * 1 for a failure; 2 for a bad command line.
+ * terminal; mirror (whole trees, only what changed), rm, mkdir and mv.
+ * Exit status 0 only when the server confirmed the transfer; 1 for a
+ * failure; 2 for a bad command line; 3 when mirror did all but some files.
  *
  * A Unix tool, so: `--help` goes to stdout with status 0, usage errors to
  * stderr with status 2, and when stdout's reader goes away
@@ -19,7 +20,9 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FTP, FtpOptions } from "./client.js";
-import { FtpError } from "./errors.js";
+import { FtpDirTransferError, FtpError } from "./errors.js";
+import { FtpPool } from "./pool.js";
+import type { DirProgress, DirTransferOptions, DirTransferResult } from "./sync.js";
 import type { TransferProgress } from "./streams.js";
 import { FTP_TLS, FtpTlsOptions } from "./tls.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
@@ -33,6 +36,11 @@ const OPTIONS = {
   insecure: { type: "boolean", help: "do not verify the server's certificate" },
   quiet: { type: "boolean", help: "no progress bar" },
   debug: { type: "boolean", help: "print the control conversation (ftplib's debug level 1; passwords masked)" },
+  parallel: { type: "string", arg: "<n>", help: "mirror over an FtpPool of n connections (default 1)" },
+  delete: { type: "boolean", help: "mirror: remove from the target what the source lacks" },
+  "dry-run": { type: "boolean", help: "mirror: change nothing, say what would be done" },
+  recursive: { type: "boolean", short: "r", help: "rm: a directory and everything in it" },
+  parents: { type: "boolean", short: "p", help: "mkdir: make missing parents too; fine if it exists" },
   help: { type: "boolean", short: "h", help: "print this help and exit" },
 } as const satisfies Record<string, { type: "boolean" | "string"; short?: string; arg?: string; help: string }>;
 
@@ -44,6 +52,11 @@ interface CliOptions {
   insecure: boolean;
   quiet: boolean;
   debug: boolean;
+  parallel: number;
+  delete: boolean;
+  dryRun: boolean;
+  recursive: boolean;
+  parents: boolean;
 }
 
 /** One subcommand: its arguments as the usage shows them, how many it takes, and what it does. */
@@ -78,6 +91,30 @@ const COMMANDS: Record<string, Command> = {
     summary: "download a file to stdout",
     arity: [1, 1],
     run: ([url], options) => get(urlArgument(url), "-", options),
+  },
+  mirror: {
+    args: "<url> <dir> | <dir> <url>",
+    summary: "mirror a tree, only what changed (url first: download; dir first: upload)",
+    arity: [2, 2],
+    run: ([from, to], options) => mirror(from, to, options),
+  },
+  rm: {
+    args: "[-r] <url>",
+    summary: "delete a file; -r: a directory and everything in it",
+    arity: [1, 1],
+    run: ([url], options) => remove(urlArgument(url), options),
+  },
+  mkdir: {
+    args: "[-p] <url>",
+    summary: "make a directory; -p: with every missing parent, fine if it exists",
+    arity: [1, 1],
+    run: ([url], options) => makeDirectory(urlArgument(url), options),
+  },
+  mv: {
+    args: "<url> <path|url>",
+    summary: "rename on the server (a relative path is taken from the login directory)",
+    arity: [2, 2],
+    run: ([url, to], options) => move(urlArgument(url), to, options),
   },
 };
 
@@ -122,6 +159,9 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   if (!values.help && retry !== undefined && !(Number.isInteger(retry) && retry >= 0)) {
     throw new UsageError("--retry takes a whole number of attempts");
   }
+  const parallel = values.parallel === undefined ? 1 : Number(values.parallel);
+  if (!values.help && !(Number.isInteger(parallel) && parallel >= 1))
+    throw new UsageError("--parallel takes a whole number of connections, 1 or more");
   const [command = "", ...args] = parsed.positionals;
   return {
     help: values.help === true,
@@ -135,6 +175,11 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
       insecure: values.insecure === true,
       quiet: values.quiet === true,
       debug: values.debug === true,
+      parallel,
+      delete: values.delete === true,
+      dryRun: values["dry-run"] === true,
+      recursive: values.recursive === true,
+      parents: values.parents === true,
     },
   };
 }
@@ -293,6 +338,106 @@ async function list(url: FtpUrl, options: CliOptions): Promise<void> {
   }
 }
 
+/** Whether a command-line argument is meant as a URL rather than a local path. */
+function looksLikeUrl(text: string): boolean {
+  return /^ftps?:\/\/|^ftpes:\/\//i.test(text);
+}
+
+/**
+ * `mirror <url> <dir>` downloads the tree, `mirror <dir> <url>` uploads it:
+ * only what changed (size and mtime), with `--delete`, `--dry-run` and
+ * `--parallel N` (an FtpPool of N connections). Exit status 3 when some
+ * files failed and the rest were done (each is named on stderr).
+ */
+async function mirror(from: string, to: string, options: CliOptions): Promise<void> {
+  const download = looksLikeUrl(from);
+  if (download === looksLikeUrl(to)) throw new UsageError("mirror takes one URL and one local directory");
+  const url = urlArgument(download ? from : to);
+  const local = download ? to : from;
+  const remote = url.path || ".";
+  const settings: DirTransferOptions = {
+    delete: options.delete,
+    dryRun: options.dryRun,
+    onProgress: mirrorProgress(options.quiet),
+  };
+  let result: DirTransferResult;
+  if (options.parallel > 1) {
+    const pool = new FtpPool({ size: options.parallel, connect: () => open(url, options) });
+    try {
+      result = download ? await pool.downloadDir(remote, local, settings) : await pool.uploadDir(local, remote, settings);
+    } finally {
+      endBar(options.quiet);
+      await pool.close();
+    }
+  } else {
+    const ftp = await open(url, options);
+    try {
+      result = download ? await ftp.downloadDir(remote, local, settings) : await ftp.uploadDir(local, remote, settings);
+      endBar(options.quiet);
+      await ftp.quit();
+    } finally {
+      ftp.close();
+    }
+  }
+  for (const link of result.links) process.stderr.write(`ftpstream: not followed (symbolic link): ${link}\n`);
+  if (!options.quiet) {
+    const verb = options.dryRun ? "would transfer" : "transferred";
+    process.stderr.write(
+      `${verb} ${result.transferred} files (${result.bytes} bytes), ${result.skipped} unchanged, ${result.deleted} deleted\n`,
+    );
+  }
+}
+
+/** One line on a terminal for a tree transfer: files and bytes of the totals. */
+function mirrorProgress(quiet: boolean): ((progress: DirProgress) => void) | undefined {
+  if (quiet || !process.stderr.isTTY) return undefined;
+  return (progress) => {
+    const mib = (n: number): string => (n / 1048576).toFixed(1);
+    process.stderr.write(`\r${progress.files}/${progress.totalFiles} files, ${mib(progress.bytes)}/${mib(progress.totalBytes)} MiB   `);
+  };
+}
+
+async function remove(url: FtpUrl, options: CliOptions): Promise<void> {
+  if (!url.path) throw new UsageError("the URL must name what to remove");
+  const ftp = await open(url, options);
+  try {
+    if (options.recursive) await ftp.removeDir(url.path);
+    else await ftp.delete(url.path);
+    await ftp.quit();
+  } finally {
+    ftp.close();
+  }
+}
+
+async function makeDirectory(url: FtpUrl, options: CliOptions): Promise<void> {
+  if (!url.path) throw new UsageError("the URL must name the directory");
+  const ftp = await open(url, options);
+  try {
+    if (options.parents) await ftp.ensureDir(url.path);
+    else await ftp.mkd(url.path);
+    await ftp.quit();
+  } finally {
+    ftp.close();
+  }
+}
+
+async function move(url: FtpUrl, to: string, options: CliOptions): Promise<void> {
+  if (!url.path) throw new UsageError("the URL must name what to rename");
+  // A URL as the target must name the same server; its path is what counts.
+  const target = looksLikeUrl(to) ? urlArgument(to) : undefined;
+  if (target && (target.host !== url.host || target.port !== url.port))
+    throw new UsageError("mv renames on one server: both URLs must name it");
+  const destination = target ? target.path : to;
+  if (!destination) throw new UsageError("mv needs a path to rename to");
+  const ftp = await open(url, options);
+  try {
+    await ftp.rename(url.path, destination);
+    await ftp.quit();
+  } finally {
+    ftp.close();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const { help, command, args, options } = parseCommandLine(argv);
   if (help) {
@@ -316,5 +461,6 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`ftpstream: ${message}\n`);
-  process.exitCode = 1;
+  // mirror: some files failed, the others were done (each failure is named above).
+  process.exitCode = error instanceof FtpDirTransferError ? 3 : 1;
 });

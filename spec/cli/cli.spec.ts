@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -247,5 +247,83 @@ describe("the ftpstream command", function () {
     expect(run.code).to.equal(0);
     expect(run.stdout.toString().split("\n")[0]).to.match(/^file\s+1 \d{14} file-\d{5}\.txt$/);
     expect(server.commands[server.commands.length - 1]).to.equal("QUIT");
+  });
+});
+
+describe("ftpstream mirror, rm, mkdir, mv", () => {
+  let server: FixtureServer;
+  let dir: string;
+  beforeEach(async () => {
+    server = await FixtureServer.start({ files: { "/t/a.txt": "alpha\n", "/t/sub/b.txt": "beta\n", "/t/empty/": "" } });
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-cli-tree-"));
+  });
+  afterEach(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const url = (path: string): string => `ftp://user:pass@${server.host}:${server.port}/${path}`;
+
+  it("mirror <url> <dir> downloads the tree, and a second run transfers nothing", async () => {
+    const first = await runCli(["mirror", url("t"), dir]);
+    expect(first.code, first.stderr).to.equal(0);
+    expect(readFileSync(join(dir, "sub/b.txt"), "utf8")).to.equal("beta\n");
+    expect(existsSync(join(dir, "empty"))).to.equal(true);
+    expect(first.stderr).to.include("transferred 2 files (11 bytes), 0 unchanged, 0 deleted");
+    const second = await runCli(["mirror", url("t"), dir, "--parallel", "2"]);
+    expect(second.code, second.stderr).to.equal(0);
+    expect(second.stderr).to.include("transferred 0 files (0 bytes), 2 unchanged");
+  });
+
+  it("mirror <dir> <url> uploads over --parallel connections, --delete removing what the local tree lacks", async () => {
+    writeFileSync(join(dir, "new.txt"), "new\n");
+    const run = await runCli(["mirror", dir, url("t"), "--parallel", "3", "--delete"]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(server.vfs.get("/t/new.txt")?.toString()).to.equal("new\n");
+    expect(server.vfs.exists("/t/a.txt")).to.equal(false);
+    expect(server.vfs.exists("/t/sub")).to.equal(false);
+    expect(server.commands.filter((line) => line.startsWith("USER"))).to.have.length.above(1);
+  });
+
+  it("mirror --dry-run changes nothing and says what it would do", async () => {
+    const run = await runCli(["mirror", url("t"), dir, "--dry-run"]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stderr).to.include("would transfer 2 files");
+    expect(readdirSync(dir)).to.deep.equal([]);
+  });
+
+  it("mirror exits 3 naming each file that failed when the others were done", async () => {
+    server.handle("RETR", (s, arg) => (arg.endsWith("b.txt") ? s.reply(550, "Permission denied.") : s.defaultHandler("RETR", arg)));
+    const run = await runCli(["mirror", url("t"), dir]);
+    expect(run.code).to.equal(3);
+    expect(run.stderr).to.include("sub/b.txt: 550 Permission denied.");
+    expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal("alpha\n");
+  });
+
+  it("mirror with two URLs or two directories is a usage error (status 2)", async () => {
+    expect((await runCli(["mirror", url("t"), url("u")])).code).to.equal(2);
+    expect((await runCli(["mirror", dir, dir])).code).to.equal(2);
+  });
+
+  it("rm deletes a file, rm -r a tree; rm of a directory without -r fails (status 1)", async () => {
+    expect((await runCli(["rm", url("t/a.txt")])).code).to.equal(0);
+    expect(server.vfs.exists("/t/a.txt")).to.equal(false);
+    expect((await runCli(["rm", url("t/sub")])).code).to.equal(1);
+    expect((await runCli(["rm", "-r", url("t/sub")])).code).to.equal(0);
+    expect(server.vfs.exists("/t/sub")).to.equal(false);
+  });
+
+  it("mkdir -p makes every missing level and accepts one that exists; mkdir alone fails on an existing one", async () => {
+    expect((await runCli(["mkdir", "-p", url("x/y/z")])).code).to.equal(0);
+    expect(server.vfs.isDir("/x/y/z")).to.equal(true);
+    expect((await runCli(["mkdir", "-p", url("x/y/z")])).code).to.equal(0);
+    expect((await runCli(["mkdir", url("x/y/z")])).code).to.equal(1);
+  });
+
+  it("mv renames on the server, to a path or to a URL of the same server", async () => {
+    expect((await runCli(["mv", url("t/a.txt"), "t/c.txt"])).code).to.equal(0);
+    expect(server.vfs.get("/t/c.txt")?.toString()).to.equal("alpha\n");
+    expect((await runCli(["mv", url("t/c.txt"), url("t/d.txt")])).code).to.equal(0);
+    expect(server.vfs.exists("/t/d.txt")).to.equal(true);
+    expect((await runCli(["mv", url("t/d.txt"), "ftp://other.example/t/e.txt"])).code).to.equal(2);
   });
 });

@@ -14,6 +14,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import * as os from "node:os";
 import { fileURLToPath } from "node:url";
+import { formatDirsReport, runDirsBench } from "./dirs.js";
 import { EMPTY_POOL_TASK } from "./paired.js";
 import { startBenchServer, type BenchServer } from "./server.js";
 import { formatSize, GiB, machine, median, MiB, table, type Machine } from "./stats.js";
@@ -788,6 +789,8 @@ async function main(): Promise<void> {
     durationSeconds: (performance.now() - started) / 1000,
   };
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${render(report)}\n`);
+  // The tree-download row brings its own server and tree (bench/dirs.ts; alone: node build/bench/dirs.js).
+  if (!options.json) process.stdout.write(`${formatDirsReport(await runDirsBench(options.quick ? 1 : options.runs)).join("\n")}\n`);
 }
 
 main().catch((error: unknown) => {

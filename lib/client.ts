@@ -9,6 +9,7 @@ import { finished } from "node:stream/promises";
 import { Writable } from "node:stream";
 import type * as tls from "node:tls";
 import "./dispose.js";
+import type { CreateConnection } from "./connect.js";
 import { ControlConnection } from "./control.js";
 import { DebugLogger, DebugOutput, registerDebugOutput } from "./debug.js";
 import { HeldError } from "./held-error.js";
@@ -40,7 +41,7 @@ import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, upload
 import { checkAborReply, TransferStart } from "./transfer.js";
 import { crlfLines, inBlocks, isUploadSource, sendAll, UploadSource } from "./upload-source.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
-import type { ListEntry } from "./listing.js";
+import { ListEntry, ListParser, parseListLine } from "./listing.js";
 import { Reconnector, SessionRecord } from "./reconnect.js";
 import { canRepeat, RetryEvent, RetryOptions, RetryPolicy } from "./retry.js";
 
@@ -74,6 +75,23 @@ export interface FtpOptions {
   debugLevel?: number;
   /** Where debug lines go. Default: stderr, each line after the client's tag (`ftp#3 *cmd* 'PWD'`). */
   logger?: DebugLogger;
+  /**
+   * Makes the socket of the control connection and of every passive data
+   * connection instead of `net.connect`, as `createConnection` of Node's
+   * `http.Agent`: plug in a SOCKS5 or HTTP CONNECT tunnel from your own
+   * package. Return a socket (connecting or connected) or a promise of a
+   * connected one. Passive data connections then go to the host you gave
+   * (not the proxy's address the socket shows); active mode still listens
+   * locally, which a proxy does not carry.
+   */
+  createConnection?: CreateConnection;
+  /**
+   * Parses LIST lines for list() and walk() when the server has no MLSD, in
+   * a format the built-in parser (Unix, IIS/Windows, EPLF) does not know.
+   * Return undefined for a line that is not an entry; `parseListLine` is
+   * there to fall back on.
+   */
+  listParser?: ListParser;
   /** highWaterMark of transfer streams, and the most one read of a download's data connection takes (default 256 KiB). */
   highWaterMark?: number;
   /**
@@ -226,6 +244,7 @@ export class FTP {
   protected control: ControlConnection | undefined;
   protected session: Session | undefined;
   private sourceAddress: readonly [string, number] | undefined;
+  private readonly listParser: ListParser | undefined;
   private isClosed = false;
   private readonly keepAlive: IdleKeepAlive | undefined;
   /** Set under the `retry` option: runs queued tasks, reconnecting and retrying. */
@@ -242,6 +261,7 @@ export class FTP {
   private readonly listing = new RemoteListing({
     mlsd: (path) => this.mlsd(path),
     listLines: (path) => this.lines(path ? `LIST ${path}` : "LIST", {}) as AsyncIterable<string>,
+    parseLine: (line) => (this.listParser ?? parseListLine)(line),
     mlsdOffered: () => this.session?.features?.has("MLST"),
   });
 
@@ -255,11 +275,13 @@ export class FTP {
       encoding: options.encoding ?? "utf8",
       maxLine: options.maxline ?? DEFAULT_MAX_LINE,
       dataTls: undefined,
+      createConnection: options.createConnection,
       highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
       resume: options.retry !== undefined,
     };
     this.reconnector = options.retry ? this.makeReconnector(new RetryPolicy(options.retry)) : undefined;
     this.sourceAddress = options.sourceAddress;
+    this.listParser = options.listParser;
     this.debug.level = options.debugLevel ?? 0;
     registerDebugOutput(this, this.debug);
     if (options.logger) this.debug.logger = options.logger;
@@ -382,6 +404,7 @@ export class FTP {
       timeout: this.settings.timeout,
       sourceAddress: this.sourceAddress,
       implicitTls: this.implicitTlsOptions(),
+      createConnection: this.settings.createConnection,
     });
     // "120 Service ready in nnn minutes" is followed by the real 220.
     while (welcome.code >= 100 && welcome.code < 200) welcome = await control.readReply(this.settings.timeout);

@@ -3,8 +3,60 @@
  * connections alike: resolves once connected, or destroys the socket and
  * rejects with FtpConnectionError (refused, unreachable) or FtpTimeoutError.
  */
-import type * as net from "node:net";
+import * as net from "node:net";
 import { FtpConnectionError, FtpTimeoutError } from "./errors.js";
+
+/** What a {@link CreateConnection} function is asked to connect to. */
+export interface ConnectionRequest {
+  /** The FTP server's host as the client was given it (control), or the host for a passive data connection. */
+  host: string;
+  port: number;
+  /** Local address to bind (the `sourceAddress` option), if any. */
+  localAddress?: string;
+  localPort?: number;
+  /** Which connection this is. */
+  purpose: "control" | "data";
+}
+
+/**
+ * Makes the socket for a control or data connection in place of
+ * `net.connect` (as `createConnection` of Node's `http.Agent`): a socket
+ * tunnelled through a SOCKS5 or HTTP CONNECT proxy, say. It may return the
+ * socket at once (still connecting) or a promise of one that is connected.
+ */
+export type CreateConnection = (request: ConnectionRequest) => net.Socket | Promise<net.Socket>;
+
+/**
+ * A connected socket from `create`, within the deadline. A socket still
+ * connecting is waited for; one that comes connected (a tunnel) is used as it is.
+ */
+export async function openCustomConnection(create: CreateConnection, request: ConnectionRequest, wait: ConnectWait): Promise<net.Socket> {
+  let timer: NodeJS.Timeout | undefined;
+  const made = Promise.resolve().then(() => create(request));
+  const expired = new Promise<never>((_, reject) => {
+    if (wait.timeout > 0)
+      timer = setTimeout(() => {
+        const error = new FtpTimeoutError(wait.timedOut);
+        wait.onTimeout?.(error);
+        reject(error);
+      }, wait.timeout);
+  });
+  let socket: net.Socket;
+  try {
+    socket = await Promise.race([made, expired]);
+  } catch (error) {
+    // A socket made after the deadline has nobody to close it but us.
+    made.then(
+      (late) => late.destroy(),
+      () => undefined,
+    );
+    throw error instanceof FtpTimeoutError ? error : new FtpConnectionError(wait.refused, error);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!(socket instanceof net.Socket)) throw new TypeError("createConnection must return a net.Socket (or a promise of one)");
+  return socket.connecting ? whenConnected(socket, wait) : socket;
+}
 
 export interface ConnectWait {
   /** Milliseconds to wait; 0 = no deadline. */

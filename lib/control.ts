@@ -6,10 +6,10 @@
 import { Duplex } from "node:stream";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { whenConnected } from "./connect.js";
+import { CreateConnection, openCustomConnection, whenConnected } from "./connect.js";
 import { DebugOutput } from "./debug.js";
 import { FtpConnectionError, FtpError, FtpTimeoutError } from "./errors.js";
-import { assertSafeArgument } from "./protocol.js";
+import { assertSafeArgument, plainAddress } from "./protocol.js";
 import { Reply, ReplyParser, ReplyParserOptions } from "./reply.js";
 
 export interface ControlConnectOptions {
@@ -20,6 +20,8 @@ export interface ControlConnectOptions {
   sourceAddress?: readonly [string, number];
   /** Set for implicit FTPS: TLS from the first byte. */
   implicitTls?: tls.ConnectionOptions;
+  /** Makes the socket instead of net.connect (a proxy); see FtpOptions.createConnection. */
+  createConnection?: CreateConnection;
 }
 
 interface Waiter {
@@ -66,6 +68,8 @@ const TYPE_CHANGING = /^(?:TYPE|REIN|USER|PASS|ACCT|AUTH|CCC)\b/i;
 export class ControlConnection {
   readonly debug: DebugOutput;
   private raw: net.Socket | undefined;
+  /** Set when a createConnection made the socket: see dataHost. */
+  private peerHost: string | undefined;
   private secure: tls.TLSSocket | undefined;
   private carrier: TlsCarrier | undefined;
   private parser: ReplyParser;
@@ -124,6 +128,16 @@ export class ControlConnection {
     return this.secure !== undefined;
   }
 
+  /**
+   * The host passive data connections go to (unless the 227 is trusted):
+   * the peer's address, or with a createConnection (a proxy, whose address
+   * the socket shows) the host the client was given.
+   */
+  get dataHost(): { address: string; family: 4 | 6 } {
+    if (this.peerHost !== undefined) return { address: this.peerHost, family: net.isIPv6(this.peerHost) ? 6 : 4 };
+    return plainAddress(this.socket.remoteAddress ?? "");
+  }
+
   /** The underlying TCP socket (addresses, family). */
   get socket(): net.Socket {
     if (!this.raw) throw new FtpConnectionError("not connected");
@@ -164,6 +178,22 @@ export class ControlConnection {
   }
 
   private openSocket(options: ControlConnectOptions): Promise<net.Socket> {
+    const wait = {
+      timeout: options.timeout,
+      refused: `cannot connect to ${options.host}:${options.port}`,
+      timedOut: `connect to ${options.host}:${options.port} timed out after ${options.timeout} ms`,
+    };
+    if (options.createConnection) {
+      // Through a proxy the socket's peer is the proxy: passive data connections go to the host we were given.
+      this.peerHost = options.host;
+      const request = { host: options.host, port: options.port, purpose: "control" as const };
+      const source = options.sourceAddress;
+      return openCustomConnection(
+        options.createConnection,
+        source ? { ...request, localAddress: source[0] || undefined, localPort: source[1] || undefined } : request,
+        wait,
+      );
+    }
     const socket = net.connect({
       host: options.host,
       port: options.port,

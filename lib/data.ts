@@ -4,8 +4,8 @@
  * connection, and returns a TCP socket; TLS is layered on by the caller.
  */
 import * as net from "node:net";
-import { whenConnected } from "./connect.js";
-import { FtpConnectionError, FtpPermError, FtpReplyError, FtpTempError } from "./errors.js";
+import { openCustomConnection, whenConnected } from "./connect.js";
+import { FtpConnectionError, FtpPermError, FtpReplyError, FtpTempError, FtpTimeoutError } from "./errors.js";
 import { formatEprt, formatPort, parse227, parse229, plainAddress } from "./protocol.js";
 import type { Session } from "./session.js";
 
@@ -141,20 +141,42 @@ export function slabReaderOf(socket: WithSlabReader | undefined): SlabReader | u
 export async function openPassive(session: Session, options: { slabReads?: { maxRead: number } } = {}): Promise<PendingData> {
   const { host, port } = await passiveAddress(session);
   let slabs: SlabReader | undefined;
-  if (options.slabReads && !session.settings.dataTls) {
+  // Slab reads need net.connect's `onread`, which a createConnection socket has not.
+  if (options.slabReads && !session.settings.dataTls && !session.settings.createConnection) {
     let pool = slabPools.get(session);
     if (!pool) slabPools.set(session, (pool = new SlabPool()));
     slabs = new SlabReader(pool, options.slabReads.maxRead);
   }
-  const socket = connectData(session, host, port, slabs);
-  const connected = whenConnected(socket, {
+  const wait = {
     timeout: session.settings.timeout,
     refused: `cannot open the data connection to ${host}:${port}`,
     timedOut: `data connection to ${host}:${port} timed out after ${session.settings.timeout} ms`,
     // Every expired timeout closes the client (FtpOptions.timeout), so no
     // operation can go on against a server in an unknown state.
-    onTimeout: (error) => session.control.close(error),
-  });
+    onTimeout: (error: FtpTimeoutError) => session.control.close(error),
+  };
+  const create = session.settings.createConnection;
+  if (create) {
+    const request = { host, port, localAddress: session.settings.sourceHost, purpose: "data" as const };
+    const connected = openCustomConnection(create, request, wait).then((socket) => {
+      socket.setNoDelay(true);
+      // As for our own sockets below: a reset before a stream attaches must not be unhandled.
+      socket.on("error", () => undefined);
+      return socket;
+    });
+    connected.catch(() => undefined);
+    return {
+      connecting: true,
+      connected: () => connected,
+      dispose: () =>
+        void connected.then(
+          (socket) => socket.destroy(),
+          () => undefined,
+        ),
+    };
+  }
+  const socket = connectData(session, host, port, slabs);
+  const connected = whenConnected(socket, wait);
   // Awaited by the transfer after its command is sent, or never (the
   // command was refused first): a failure must not be an unhandled rejection.
   connected.catch(() => undefined);
@@ -166,8 +188,7 @@ export async function openPassive(session: Session, options: { slabReads?: { max
 }
 
 async function passiveAddress(session: Session): Promise<{ host: string; port: number }> {
-  const control = session.control.socket;
-  const peer = plainAddress(control.remoteAddress ?? "");
+  const peer = session.control.dataHost;
   const useEpsv = peer.family === 6 || (session.settings.useEpsv && !session.epsvRefused);
   if (useEpsv) {
     try {

@@ -1,6 +1,7 @@
 /**
- * Structured listings: MLSD facts (RFC 3659) and the two LIST formats real
- * servers send, Unix `ls -l` and DOS/IIS, turned into one entry shape.
+ * Structured listings: MLSD facts (RFC 3659) and the LIST formats real
+ * servers send (Unix `ls -l`, IIS/Windows in several date orders, EPLF),
+ * turned into one entry shape.
  */
 
 /** One directory entry, whatever listing it came from. */
@@ -59,19 +60,59 @@ const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "
 // -rw-r--r--   1 owner group   1234 Nov 25 10:20 name  |  ... Jan  3  1994 name
 const UNIX_LINE =
   /^([-dlbcps])([-rwxsStTl]{9})[+@.]?\s+\d+\s+(?:\S+\s+){1,2}?(\d+)\s+([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}:\d{2}|\d{4})\s(.*)$/;
-// 11-25-26  10:20AM       <DIR>          name  |  11-25-2026  10:20PM  1234 name
-const DOS_LINE = /^(\d{2})-(\d{2})-(\d{2,4})\s+(\d{1,2}):(\d{2})\s*([AP]M)?\s+(<DIR>|\d+)\s+(.+)$/i;
+// IIS and Windows `dir`, in the date orders their locales use:
+// 11-25-26  10:20AM       <DIR>          name   (IIS, MM-DD-YY)
+// 11/25/2026  10:20 PM         1,234 name       (Windows dir, en-US)
+// 2026-11-25  22:20:05         1234 name        (ISO dates)
+// 25.11.2026  22:20    <DIR>          name      (de-DE and others, DD.MM.YYYY)
+const DOS_LINE =
+  /^(\d{1,4})([-/.])(\d{1,2})\2(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AP]M)?\s+(<DIR>|<JUNCTION>|<SYMLINKD?>|\d{1,3}(?:[,.\u00a0]\d{3})+|\d+)\s+(.+)$/i;
+// +i8388621.48594,m825718503,r,s280,\tdjb.html  (EPLF: facts, a tab, the name)
+const EPLF_LINE = /^\+([^\t]*)\t(.+)$/;
 
 /**
- * Parses one LIST line (Unix or DOS style). Returns undefined for lines
+ * Parses one LIST line (Unix, IIS/Windows or EPLF). Returns undefined for lines
  * that are not entries (`total 12`, blank lines, unknown formats).
  */
 export function parseListLine(line: string, now = new Date()): ListEntry | undefined {
+  const entry = parseAnyFormat(line, now);
+  // A line cut off before its name is no entry (found by the property specs).
+  return entry?.name ? entry : undefined;
+}
+
+function parseAnyFormat(line: string, now: Date): ListEntry | undefined {
   const unix = UNIX_LINE.exec(line);
   if (unix) return unixEntry(unix, line, now);
   const dos = DOS_LINE.exec(line);
   if (dos) return dosEntry(dos, line);
+  const eplf = EPLF_LINE.exec(line);
+  if (eplf) return eplfEntry(eplf[1], eplf[2], line);
   return undefined;
+}
+
+/**
+ * A LIST line in a format of the caller's own (the `listParser` option):
+ * an entry, or undefined for a line that is not one. `parseListLine` is
+ * the built-in one, to fall back on.
+ */
+export type ListParser = (line: string) => ListEntry | undefined;
+
+/** EPLF (D. J. Bernstein's Easily Parsed LIST Format): `r` a file, `/` a directory, `s` size, `m` mtime in Unix seconds, `up` permissions. */
+function eplfEntry(factText: string, name: string, line: string): ListEntry {
+  let type: ListEntry["type"] = "unknown";
+  let size: number | null = null;
+  let modified: Date | null = null;
+  let permissions: string | null = null;
+  for (const fact of factText.split(",")) {
+    if (fact === "/") type = "dir";
+    else if (fact === "r" && type === "unknown") type = "file";
+    else if (/^s\d+$/.test(fact) && Number.isSafeInteger(Number(fact.slice(1)))) size = Number(fact.slice(1));
+    else if (/^m\d+$/.test(fact)) {
+      const date = new Date(Number(fact.slice(1)) * 1000);
+      modified = Number.isNaN(date.getTime()) ? null : date;
+    } else if (fact.startsWith("up")) permissions = fact.slice(2);
+  }
+  return { name, type, size, modified, permissions, target: null, raw: line };
 }
 
 function unixEntry(match: RegExpExecArray, line: string, now: Date): ListEntry {
@@ -113,21 +154,27 @@ function unixTime(monthName: string, day: number, timeOrYear: string, now: Date)
 }
 
 function dosEntry(match: RegExpExecArray, line: string): ListEntry {
-  const [, month, day, yearText, hourText, minute, meridiem, sizeOrDir, name] = match;
-  let year = Number(yearText);
-  if (yearText.length === 2) year += year < 70 ? 2000 : 1900;
+  const [, first, separator, second, third, hourText, minute, secondText, meridiem, sizeOrDir, name] = match;
+  // 2026-11-25 is year first; 25.11.2026 is day first; 11-25-26 and 11/25/2026 are month first.
+  const [year, month, day] =
+    first.length === 4 ? [first, second, third] : separator === "." ? [third, second, first] : [third, first, second];
+  let fullYear = Number(year);
+  if (year.length === 2) fullYear += fullYear < 70 ? 2000 : 1900;
   let hour = Number(hourText);
   if (meridiem) {
     const pm = meridiem.toUpperCase() === "PM";
     if (hour === 12) hour = pm ? 12 : 0;
     else if (pm) hour += 12;
   }
-  const isDir = sizeOrDir.toUpperCase() === "<DIR>";
+  // <SYMLINK>, <SYMLINKD> and <JUNCTION> (Windows `dir`) are links, to a file or a directory.
+  const marker = sizeOrDir.toUpperCase();
+  const isLink = marker !== "<DIR>" && marker.startsWith("<");
+  const modified = new Date(Date.UTC(fullYear, Number(month) - 1, Number(day), hour, Number(minute), Number(secondText ?? 0)));
   return {
     name: name,
-    type: isDir ? "dir" : "file",
-    size: isDir ? null : Number(sizeOrDir),
-    modified: new Date(Date.UTC(year, Number(month) - 1, Number(day), hour, Number(minute))),
+    type: isLink ? "link" : marker === "<DIR>" ? "dir" : "file",
+    size: sizeOrDir.startsWith("<") ? null : Number(sizeOrDir.replace(/[,.\u00a0]/g, "")),
+    modified: Number.isNaN(modified.getTime()) ? null : modified,
     permissions: null,
     target: null,
     raw: line,

@@ -3,7 +3,7 @@
  * else LIST parsed line by line; and walk(), a depth-first tree of them.
  */
 import { FtpPermError } from "./errors.js";
-import { entryFromFacts, ListEntry, parseListLine } from "./listing.js";
+import { entryFromFacts, ListEntry } from "./listing.js";
 import { assertSafeArgument } from "./protocol.js";
 
 /** The two listings a client can fetch. */
@@ -12,6 +12,8 @@ export interface ListingSource {
   mlsd(path: string): AsyncIterable<[string, Record<string, string>]>;
   /** The lines of LIST `path` ("" = the working directory). */
   listLines(path: string): AsyncIterable<string>;
+  /** Turns a LIST line into an entry (undefined: not an entry). */
+  parseLine(line: string): ListEntry | undefined;
   /** Whether FEAT offers MLST (and so MLSD), when FEAT was read already; undefined when not known. */
   mlsdOffered(): boolean | undefined;
 }
@@ -55,7 +57,7 @@ export class RemoteListing {
       }
     }
     for await (const line of this.source.listLines(path)) {
-      const entry = parseListLine(line);
+      const entry = this.source.parseLine(line);
       if (entry && !isSelfOrParent(entry.name)) yield entry;
     }
   }

@@ -4,6 +4,7 @@
  * ftplib's getresp/sendcmd/voidcmd rules, in one place.
  */
 import type * as tls from "node:tls";
+import type { CreateConnection } from "./connect.js";
 import { ControlConnection } from "./control.js";
 import { errorForReply, FtpReplyError, FtpTimeoutError } from "./errors.js";
 import type { Reply } from "./reply.js";
@@ -19,6 +20,8 @@ export interface SessionSettings {
   maxLine: number;
   /** TLS options for data connections while PROT P is in force; undefined = clear data. */
   dataTls: tls.ConnectionOptions | undefined;
+  /** Makes control and data sockets instead of net.connect (a proxy); undefined = net.connect. */
+  createConnection: CreateConnection | undefined;
   /** highWaterMark for transfer streams and data sockets; undefined = Node's default. */
   highWaterMark: number | undefined;
   /** Under the `retry` option: a transfer hands a transient failure back to the retry loop to resume, instead of failing its stream. */

@@ -175,7 +175,11 @@ function canBind(port: number): Promise<boolean> {
   });
 }
 
-const PORT_BLOCK = 24; // one control port + 23 passive ports
+// One control port + 127 passive ports. A server's passive port stays in
+// TIME_WAIT for a minute after each transfer it closes, and the tree specs
+// move 500 small files through a pool of four in seconds: with 23 ports
+// proftpd ran out and answered "425 PASV: Address already in use".
+const PORT_BLOCK = 128;
 const PORT_LOW = 20000; // below Linux's ephemeral range (32768+), so outgoing
 const PORT_HIGH = 32000; // connections never steal a port the server will bind
 const handedOut = new Set<number>();

@@ -5,6 +5,7 @@
  * either (or aborting its signal) aborts the transfer and frees the queue.
  */
 import { addAbortSignal, Readable, Writable } from "node:stream";
+import { Attempts } from "./attempts.js";
 import { errorForReply, FtpConnectionError, FtpError, FtpSizeMismatchError, FtpTimeoutError } from "./errors.js";
 import { slabReaderOf } from "./data.js";
 import { HeldError } from "./held-error.js";
@@ -132,12 +133,8 @@ export class DownloadStream extends Readable {
   private readonly held = new HeldError(this);
   /** Under `retry`: a transient failure goes back to the retry loop, which runs the transfer again from the byte delivered (see interrupt). */
   private readonly resumable: boolean;
-  /** The transient failure of the running attempt, for run() to hand to the retry loop. */
-  private interruption: FtpError | undefined;
-  /** Counts runs. */
-  private attempt = 0;
-  /** The attempt whose transfer's callbacks count: 0 once it was handed back, so late ones of an earlier attempt are ignored. */
-  private live = 0;
+  /** The running attempt and its transient failure (see interrupt). */
+  private readonly attempts = new Attempts();
   /** The whole file's size (a 150 without REST, or SIZE), to check a resumed download against. */
   private wholeSize: number | null = null;
   /** Bytes delivered before the running attempt: more than 0 once it resumed (REST). */
@@ -206,7 +203,7 @@ export class DownloadStream extends Readable {
    */
   private async run(session: Session, start: TransferStart): Promise<void> {
     if (this.destroyed) return;
-    const attempt = (this.live = ++this.attempt);
+    const attempt = this.attempts.begin();
     const resumed = attempt > 1;
     this.transfer = undefined;
     this.cleanup = undefined;
@@ -230,7 +227,7 @@ export class DownloadStream extends Readable {
       if (delivered === 0 && this.restOffset === 0) this.wholeSize ??= transfer.size ?? this.sizeFromCommand;
     } catch (error) {
       this.interrupt(dataError(error), attempt);
-      this.handBack();
+      this.attempts.handBack();
       return;
     }
     this.transfer = transfer;
@@ -251,7 +248,7 @@ export class DownloadStream extends Readable {
     } finally {
       session.activeTransfer = undefined;
     }
-    this.handBack();
+    this.attempts.handBack();
   }
 
   /**
@@ -262,23 +259,14 @@ export class DownloadStream extends Readable {
    * Anything else fails the stream.
    */
   private interrupt(error: FtpError, attempt: number): void {
-    if (attempt !== this.live || this.destroyed || this.failed || this.interruption) return;
+    if (attempt !== this.attempts.live || this.destroyed || this.failed || this.attempts.interruption) return;
     const continuable = this.meter.bytes === 0 || this.binaryRetr;
     if (!this.resumable || !isTransient(error) || !continuable) {
       this.fail(error);
       return;
     }
-    this.interruption = error;
+    this.attempts.interruption = error;
     this.release();
-  }
-
-  /** Throws the running attempt's transient failure, if any, to the retry loop. */
-  private handBack(): void {
-    const interruption = this.interruption;
-    this.interruption = undefined;
-    if (!interruption) return;
-    this.live = 0;
-    throw interruption;
   }
 
   private pump(session: Session, transfer: DataTransfer, attempt: number): void {
@@ -296,7 +284,7 @@ export class DownloadStream extends Readable {
       // An error or an abort fails the stream through watchTransfer.
       if (this.destroyed || this.failed || transfer.aborted || hadError) return;
       transfer.finish().then((reply) => {
-        if (this.destroyed || this.failed || attempt !== this.live || this.interruption) return;
+        if (this.destroyed || this.failed || attempt !== this.attempts.live || this.attempts.interruption) return;
         const mismatch = this.sizeMismatch(transfer, reply.text);
         if (mismatch) {
           fail(mismatch);
@@ -390,12 +378,8 @@ export class UploadStream extends Writable {
    * on a new data connection after a transient failure (see run).
    */
   private readonly replay: ReplayBuffer | undefined;
-  /** The transient failure of the running attempt, for run() to hand to the retry loop. */
-  private interruption: FtpError | undefined;
-  /** Counts runs. */
-  private attempt = 0;
-  /** The attempt whose transfer's callbacks count: 0 once it was handed back, so late ones of an earlier attempt are ignored. */
-  private live = 0;
+  /** The running attempt and its transient failure (see interrupt). */
+  private readonly attempts = new Attempts();
   /** The upload's own REST offset. */
   private restOffset = 0;
   /** The session of the running attempt. */
@@ -472,7 +456,7 @@ export class UploadStream extends Writable {
       callback(this.held.use() ?? this.errored ?? new Error("upload is not open"));
       return;
     }
-    const attempt = this.live;
+    const attempt = this.attempts.live;
     if (transfer !== this.transfer || this.finishing === attempt) return;
     this.finishing = attempt;
     const tail = this.encoder?.flush();
@@ -521,7 +505,7 @@ export class UploadStream extends Writable {
       this.interrupt(mismatch, attempt);
       return;
     }
-    if (attempt !== this.live || this.interruption || this.destroyed || this.failed) return;
+    if (attempt !== this.attempts.live || this.attempts.interruption || this.destroyed || this.failed) return;
     const callback = this.finalCallback;
     this.finalCallback = undefined;
     this.response = response;
@@ -581,12 +565,12 @@ export class UploadStream extends Writable {
    * for run() to hand it to the retry loop. Anything else fails the stream.
    */
   private interrupt(error: FtpError, attempt: number): void {
-    if (attempt !== this.live || this.destroyed || this.failed || this.interruption) return;
+    if (attempt !== this.attempts.live || this.destroyed || this.failed || this.attempts.interruption) return;
     if (!this.replay || !isTransient(error)) {
       this.fail(error);
       return;
     }
-    this.interruption = error;
+    this.attempts.interruption = error;
     // Writes from now on wait for the next attempt's transfer (writes
     // already waiting on a pending `opened` go on waiting for it).
     if (!this.openPending) {
@@ -633,7 +617,7 @@ export class UploadStream extends Writable {
       this.markOpened(undefined);
       return;
     }
-    const attempt = (this.live = ++this.attempt);
+    const attempt = this.attempts.begin();
     this.session = session;
     this.cleanup = undefined;
     if (attempt > 1) {
@@ -659,8 +643,8 @@ export class UploadStream extends Writable {
       transfer = await DataTransfer.open(session, attemptStart);
     } catch (error) {
       this.interrupt(dataError(error), attempt);
-      if (!this.interruption) this.markOpened(undefined);
-      this.handBack();
+      if (!this.attempts.interruption) this.markOpened(undefined);
+      this.attempts.handBack();
       return;
     }
     this.transfer = transfer;
@@ -686,7 +670,7 @@ export class UploadStream extends Writable {
     } finally {
       session.activeTransfer = undefined;
     }
-    this.handBack();
+    this.attempts.handBack();
   }
 
   /** Sends the kept bytes from `offset` on, with backpressure; stops if the socket goes. */
@@ -704,15 +688,6 @@ export class UploadStream extends Writable {
     if (!waiting) return;
     this.onChunk?.(waiting.chunk);
     waiting.callback();
-  }
-
-  /** Throws the running attempt's transient failure, if any, to the retry loop. */
-  private handBack(): void {
-    const interruption = this.interruption;
-    this.interruption = undefined;
-    if (!interruption) return;
-    this.live = 0;
-    throw interruption;
   }
 }
 

@@ -43,7 +43,7 @@ import { crlfLines, inBlocks, isUploadSource, sendAll, UploadSource } from "./up
 import { FtpUrl, parseFtpUrl } from "./url.js";
 import { ListEntry, ListParser, parseListLine } from "./listing.js";
 import { Reconnector, SessionRecord } from "./reconnect.js";
-import { canRepeat, RetryEvent, RetryOptions, RetryPolicy } from "./retry.js";
+import { RetryEvent, RetryOptions, RetryPolicy } from "./retry.js";
 
 /** Options of {@link FTP}; all optional. */
 export interface FtpOptions {
@@ -109,8 +109,10 @@ export interface FtpOptions {
    * or queued), it sends NOOP, and again after each further idle stretch, so
    * the server's idle timeout and NATs that forget quiet connections do not
    * end the session. A NOOP that fails (no reply within `timeout`, a dropped
-   * connection) closes the client, which an FtpPool then replaces. Off by
-   * default. (The control connection has TCP keepalive either way.)
+   * connection) closes the client, which an FtpPool then replaces; under
+   * `retry` it leaves the client open instead, and the next call
+   * reconnects (the keepalive itself never reconnects). Off by default.
+   * (The control connection has TCP keepalive either way.)
    */
   keepAlive?: number;
   /**
@@ -255,7 +257,7 @@ export class FTP {
   private readonly raw = new RawTransfers();
   /** What the multi-command operations (remote-ops.ts) use of this client. */
   private readonly remote: RemoteClient = {
-    run: (task) => this.enqueue(task),
+    run: (task, options) => this.enqueue(task, { repeat: options?.repeat }),
     list: (path) => this.list(path),
   };
   private readonly listing = new RemoteListing({
@@ -518,16 +520,21 @@ export class FTP {
     return this.voidcmd(`ACCT ${password}`);
   }
 
-  /** Sends a command and resolves to its reply (1xx-3xx); 4xx/5xx reject. */
+  /**
+   * Sends a command and resolves to its reply (1xx-3xx); 4xx/5xx reject.
+   * Under `retry` the line is sent once, whatever its verb: if the
+   * connection drops meanwhile it rejects with that error (the next call
+   * reconnects), since only the caller knows whether running it twice is harmless.
+   */
   async sendcmd(cmd: string): Promise<string> {
     assertSafeArgument(cmd);
-    return this.exchange(forgettingFeatures(commandExchange(cmd)), mayPipeline(cmd), canRepeat(cmd));
+    return this.exchange(forgettingFeatures(commandExchange(cmd)), mayPipeline(cmd));
   }
 
-  /** Sends a command and resolves to its reply if 2xx; anything else rejects. */
+  /** Sends a command and resolves to its reply if 2xx; anything else rejects. Sent once under `retry`, as sendcmd. */
   async voidcmd(cmd: string): Promise<string> {
     assertSafeArgument(cmd);
-    return this.exchange(forgettingFeatures(voidExchange(cmd)), mayPipeline(cmd), canRepeat(cmd)).then((reply) => reply.text);
+    return this.exchange(forgettingFeatures(voidExchange(cmd)), mayPipeline(cmd)).then((reply) => reply.text);
   }
 
   /**
@@ -705,7 +712,8 @@ export class FTP {
   async *mlsd(path = "", facts: readonly string[] = []): AsyncGenerator<[string, Record<string, string>]> {
     assertSafeArgument(path, "path");
     for (const fact of facts) assertSafeArgument(fact, "fact");
-    if (facts.length > 0) await this.sendcmd(`OPTS MLST ${facts.join(";")};`);
+    // Choosing the facts again leaves them as one OPTS would: safe to repeat.
+    if (facts.length > 0) await this.exchange(commandExchange(`OPTS MLST ${facts.join(";")};`), true, true);
     const lines = this.lines(path ? `MLSD ${path}` : "MLSD", {});
     for await (const line of lines) yield parseMlsdLine(line as string);
   }
@@ -820,7 +828,8 @@ export class FTP {
   /** Changes directory. `..` tries CDUP first (falling back to CWD on 500); `''` means `.`. */
   async cwd(dirname: string): Promise<string> {
     assertSafeArgument(dirname, "dirname");
-    if (dirname !== "..") return this.voidcmd(`CWD ${dirname || "."}`);
+    // Changing to the same directory twice leaves the session as once: safe to repeat.
+    if (dirname !== "..") return this.exchange(voidExchange(`CWD ${dirname || "."}`), true, true).then((reply) => reply.text);
     // Whether CWD follows depends on CDUP's reply: one round trip at a time.
     return this.enqueue(
       async (session) => {
@@ -879,7 +888,7 @@ export class FTP {
    * encoding is utf8. Resolves to a copy the caller may change.
    */
   async features(): Promise<Map<string, string>> {
-    return new Map(await this.enqueue((session) => sessionFeatures(session)));
+    return new Map(await this.enqueue((session) => sessionFeatures(session), { repeat: true }));
   }
 
   /**
@@ -997,7 +1006,10 @@ export class FTP {
   /**
    * Queues an exchange: pipelined (written without waiting for the replies
    * of earlier commands) when pipelining is on and `pipelinable`, else as a
-   * task alone on the connection, one round trip at a time.
+   * task alone on the connection, one round trip at a time. `repeat`: under
+   * `retry`, runs again after a transient failure; only for the library's
+   * own commands that leave the server as one run would (never for a line a
+   * user gave sendcmd/voidcmd).
    */
   protected exchange<T>(exchange: Exchange<T>, pipelinable = true, repeat = false): Promise<T> {
     // Under `retry` an exchange may run again on a new connection: one round trip at a time.
@@ -1027,10 +1039,13 @@ export class FTP {
   private keepAliveTarget(): KeepAliveTarget {
     return {
       state: () => {
-        if (this.closed || !this.control) return "down";
+        // Under `retry` a lost connection leaves the client open, but there
+        // is nothing to keep alive: the next real call reconnects.
+        if (this.closed || !this.control || this.control.closed) return "down";
         return this.queue.running || this.queue.length > 0 ? "busy" : "idle";
       },
-      ping: () => this.voidcmd("NOOP"),
+      // Never reconnects (nor retries) just to say NOOP.
+      ping: () => this.enqueue((session) => session.voidCommand("NOOP"), { reconnect: false }),
     };
   }
 

@@ -3,14 +3,15 @@
  * command queue has been idle for the given time, so neither the server's
  * idle timeout nor a NAT or firewall that forgets quiet connections ends
  * the session, and a dead connection is found (the NOOP fails, which closes
- * the client) before the next real command needs it.
+ * the client; under `retry` the client stays open and its next call
+ * reconnects) before the next real command needs it.
  */
 
 /** What the keepalive needs to know of a client. */
 export interface KeepAliveTarget {
   /** `idle`: connected, nothing holds or waits for the queue; `busy`: something does; `down`: not connected. */
   state(): "idle" | "busy" | "down";
-  /** Queues a NOOP; its failure is the client's to handle (a dead connection closes it). */
+  /** Queues a NOOP on the open connection; its failure is the client's to handle (a dead connection closes it, unless under `retry`). */
   ping(): Promise<unknown>;
 }
 

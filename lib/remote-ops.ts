@@ -14,8 +14,12 @@ import type { Session } from "./session.js";
 
 /** What the operations need of a client. */
 export interface RemoteClient {
-  /** Runs `task` on the client's queue with its live session; nothing else runs meanwhile. */
-  run<T>(task: (session: Session) => Promise<T>): Promise<T>;
+  /**
+   * Runs `task` on the client's queue with its live session; nothing else
+   * runs meanwhile. `repeat`: under `retry`, the task may run again after a
+   * transient failure (only for tasks that change nothing on the server).
+   */
+  run<T>(task: (session: Session) => Promise<T>, options?: { repeat?: boolean }): Promise<T>;
   /** Lists a directory as structured entries (see FTP.list). */
   list(path: string): AsyncIterable<ListEntry>;
 }
@@ -61,7 +65,7 @@ export async function removeDir(client: RemoteClient, path: string): Promise<voi
 /** See FTP.lastMod. */
 export async function lastMod(client: RemoteClient, path: string): Promise<Date> {
   assertSafeArgument(path, "path");
-  return client.run((session) => readMdtm(session, path));
+  return client.run((session) => readMdtm(session, path), { repeat: true });
 }
 
 /** See FTP.setLastMod. */
@@ -101,16 +105,19 @@ export async function setLastMod(client: RemoteClient, path: string, date: Date)
 export async function stat(client: RemoteClient, path: string): Promise<ListEntry> {
   assertSafeArgument(path, "path");
   const name = posix.basename(path) || path;
-  const found = await client.run(async (session) => {
-    if ((await sessionFeatures(session)).has("MLST")) {
-      try {
-        return await mlst(session, path);
-      } catch (error) {
-        if (!isNotImplemented(error)) throw error;
+  const found = await client.run(
+    async (session) => {
+      if ((await sessionFeatures(session)).has("MLST")) {
+        try {
+          return await mlst(session, path);
+        } catch (error) {
+          if (!isNotImplemented(error)) throw error;
+        }
       }
-    }
-    return fileFacts(session, path, name);
-  });
+      return fileFacts(session, path, name);
+    },
+    { repeat: true },
+  );
   if (!(found instanceof Error)) return found;
   // Not a file (or no SIZE): the parent directory's listing has it.
   const parent = posix.dirname(path);

@@ -1,7 +1,9 @@
 /**
  * The retry policy (opt-in `retry` option): which failures are worth
- * another attempt, which commands may run twice, and how long to wait
- * before the next attempt (exponential backoff with full jitter).
+ * another attempt and how long to wait before the next attempt
+ * (exponential backoff with full jitter). Which calls may run twice is
+ * said where each is queued (FTP.enqueue's `repeat`): the library's own
+ * commands that are harmless twice, never a line given to sendcmd.
  */
 import { FtpConnectionError, FtpError, FtpSizeMismatchError, FtpTempError, FtpTimeoutError } from "./errors.js";
 import { RESUME_POINT_UNKNOWN } from "./resume.js";
@@ -76,40 +78,6 @@ export function isTransient(error: unknown): error is FtpError {
 /** True for a 421 reply: the server is closing the connection, so the next attempt needs a new one. */
 export function isServiceClosing(error: unknown): boolean {
   return error instanceof FtpTempError && error.response.startsWith("421");
-}
-
-/**
- * Commands that change nothing on the server, or leave it as one run would
- * if run twice: only these are re-sent after a failure. DELE, RNFR/RNTO,
- * MKD, RMD, SITE, STOR and every other command are not.
- */
-const SAFE_TO_REPEAT = new Set([
-  "PWD",
-  "XPWD",
-  "CWD",
-  "XCWD",
-  "CDUP",
-  "XCUP",
-  "SIZE",
-  "MDTM",
-  "NLST",
-  "LIST",
-  "MLSD",
-  "MLST",
-  "NOOP",
-  "TYPE",
-  "STAT",
-  "SYST",
-  "FEAT",
-  "HELP",
-  "OPTS",
-  "MODE",
-  "STRU",
-]);
-
-/** Whether a command line may be sent again after a failure (see SAFE_TO_REPEAT). */
-export function canRepeat(command: string): boolean {
-  return SAFE_TO_REPEAT.has(command.trimStart().split(" ", 1)[0].toUpperCase());
 }
 
 /** Waits `ms` milliseconds. */

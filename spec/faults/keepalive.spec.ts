@@ -78,6 +78,28 @@ describe("faults: keepalive", function () {
     await fc.finish(ftp, true);
   });
 
+  it("with retry, a keepalive NOOP that fails leaves the client open; the keepalive never reconnects, the next call does", async () => {
+    // Server: the first NOOP -> the connection dropped; then, for a while,
+    // every new connection -> 421 and closed (the server is down).
+    fc = await FaultCase.start();
+    fc.srv.once("NOOP", (s: Session) => s.drop());
+    const ftp = fc.client({ keepAlive: 10, retry: { attempts: 2, minDelay: 1, maxDelay: 2 } });
+    await ftp.ready;
+    fc.srv.onConnect((s) => {
+      s.reply(421, "Service not available.");
+      s.close();
+    });
+    expect(await until(() => noops(fc) === 1 && fc.srv.openConnections() === 0), "the keepalive NOOP and the drop").to.equal(true);
+    // Were the keepalive to reconnect, its attempts would meet the 421s and
+    // close the client within a few intervals of 10 ms.
+    expect(await until(() => ftp.closed || fc.srv.sessions.length > 1, 500), "closed or reconnected by the keepalive").to.equal(false);
+    fc.srv.onConnect(undefined);
+    expect(await ftp.pwd()).to.equal("/");
+    expect(fc.srv.sessions).to.have.length(2);
+    expect(await until(() => noops(fc) >= 2), "keepalive NOOPs on the new connection").to.equal(true);
+    await fc.finish(ftp, false);
+  });
+
   it("refuses a keepAlive that is not a positive number of milliseconds", () => {
     for (const keepAlive of [0, -5, Number.NaN, Infinity]) {
       expect(() => new FTP({ keepAlive }), String(keepAlive)).to.throw(RangeError, /keepAlive/);

@@ -108,7 +108,30 @@ describe("retry: reconnect, resume, and what is never retried", () => {
       expect(fc.srv.sessions).to.have.length(2);
     });
 
+    for (const [name, verb, call, expected] of [
+      ["cwd", "CWD", (ftp: FTP) => ftp.cwd("/d").then(() => ftp.pwd()), "/d"],
+      ["size", "SIZE", (ftp: FTP) => ftp.size("/f"), 1],
+      ["lastMod", "MDTM", (ftp: FTP) => ftp.lastMod("/f").then((date) => date instanceof Date), true],
+      ["features", "FEAT", (ftp: FTP) => ftp.features().then((features) => features.has("SIZE")), true],
+      ["stat", "MLST", (ftp: FTP) => ftp.stat("/f").then((entry) => entry.size), 1],
+    ] as const) {
+      it(`re-sends the ${verb} of ${name}() on a new connection after the connection drops`, async () => {
+        fc = await FaultCase.start({ files: { "/f": "x", "/d/": "" } });
+        const { ftp, events } = client();
+        await ftp.ready;
+        fc.srv.once(verb, (s) => s.drop());
+        expect(await call(ftp)).to.equal(expected);
+        expect(events).to.have.length(1);
+        expect(events[0].error).to.be.instanceOf(FtpConnectionError);
+        expect(fc.srv.commands.filter((line) => line.startsWith(verb))).to.have.length(2);
+        expect(fc.srv.sessions).to.have.length(2);
+      });
+    }
+
     for (const [name, verb, call] of [
+      ["sendcmd NOOP", "NOOP", (ftp: FTP) => ftp.sendcmd("NOOP")],
+      ["voidcmd CWD", "CWD", (ftp: FTP) => ftp.voidcmd("CWD /d")],
+      ["voidcmd PWD", "PWD", (ftp: FTP) => ftp.voidcmd("PWD")],
       ["delete", "DELE", (ftp: FTP) => ftp.delete("/f")],
       ["mkd", "MKD", (ftp: FTP) => ftp.mkd("/new")],
       ["rmd", "RMD", (ftp: FTP) => ftp.rmd("/d")],
@@ -124,7 +147,8 @@ describe("retry: reconnect, resume, and what is never retried", () => {
         expect(fc.srv.commands.filter((line) => line.startsWith(verb))).to.have.length(1);
         expect(events).to.deep.equal([]);
         expect(ftp.closed).to.equal(false);
-        expect(await ftp.pwd()).to.equal("/");
+        expect(await ftp.size("/f")).to.equal(1);
+        expect(fc.srv.sessions).to.have.length(2);
         expect(fc.srv.commands.filter((line) => line.startsWith(verb))).to.have.length(1);
       });
     }
@@ -133,10 +157,20 @@ describe("retry: reconnect, resume, and what is never retried", () => {
       fc = await FaultCase.start();
       const { ftp, events } = client();
       await ftp.ready;
-      fc.srv.handle("NOOP", (s) => s.reply(450, "Not now."));
-      await rejectsWith(ftp.voidcmd("NOOP"), FtpTempError);
+      fc.srv.handle("PWD", (s) => s.reply(450, "Not now."));
+      await rejectsWith(ftp.pwd(), FtpTempError);
       expect(events.map((e) => e.attempt)).to.deep.equal([1, 2, 3]);
-      expect(fc.srv.commands.filter((line) => line === "NOOP")).to.have.length(4);
+      expect(fc.srv.commands.filter((line) => line === "PWD")).to.have.length(4);
+    });
+
+    it("does not re-send a raw sendcmd after a 4xx either: the caller gets the reply", async () => {
+      fc = await FaultCase.start();
+      const { ftp, events } = client();
+      await ftp.ready;
+      fc.srv.once("NOOP", (s) => s.reply(450, "Not now."));
+      await rejectsWith(ftp.voidcmd("NOOP"), FtpTempError);
+      expect(events).to.deep.equal([]);
+      expect(fc.srv.commands.filter((line) => line === "NOOP")).to.have.length(1);
     });
 
     it("closes the client when it cannot reconnect in the attempts allowed", async () => {

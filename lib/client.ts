@@ -39,7 +39,7 @@ import { clearDir, ensureDir, lastMod, RemoteClient, removeDir, setLastMod, stat
 import { RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { checkAborReply, TransferStart } from "./transfer.js";
-import { crlfLines, inBlocks, isUploadSource, sendAll, UploadSource } from "./upload-source.js";
+import { crlfLines, inBlocks, isUploadSource, rereadable, sendAll, UploadSource } from "./upload-source.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
 import { ListEntry, ListParser, parseListLine } from "./listing.js";
 import { Reconnector, SessionRecord } from "./reconnect.js";
@@ -121,11 +121,14 @@ export interface FtpOptions {
    * (exponential backoff, full jitter) up to `attempts` times. A new
    * connection logs in again and gets back the directory, TYPE and (FTP_TLS)
    * AUTH TLS/PBSZ/PROT of the old one. Downloads resume from the byte they
-   * delivered (REST), binary uploads from what the server holds (SIZE, REST);
-   * commands are re-sent only where running them twice is harmless (PWD,
-   * CWD, SIZE, MDTM, listings, NOOP, TYPE...): DELE, RNFR/RNTO, MKD, RMD,
-   * SITE and the like fail with their error. Each retry is a `'retry'`
-   * event and a debug line. Off by default.
+   * delivered (REST), binary STOR uploads from what the server holds (SIZE,
+   * REST; a stream source within the last 16 MiB sent, else
+   * FtpResumeError), APPE uploads when SIZE gave the size before them; text
+   * uploads and STOU fail with their error. The library's own commands are
+   * re-sent where running them twice is harmless (pwd, cwd, size, lastMod,
+   * listings...); DELE, RNFR/RNTO, MKD, RMD and every line given to
+   * sendcmd/voidcmd fail with their error. Each retry is a `'retry'` event
+   * and a debug line. Off by default.
    */
   retry?: RetryOptions;
 }
@@ -680,7 +683,9 @@ export class FTP {
       const settings: StorbinaryOptions = typeof options === "number" ? { blocksize: options, callback, rest } : { ...options };
       const blocksize = settings.blocksize ?? 8192;
       assertBlocksize(blocksize);
-      const stream = this.upload(cmd, "I", settings, settings.callback);
+      // Under `retry` a source that can be read again is: a resume may go back any distance.
+      const whole = this.settings.resume ? rereadable(source) : undefined;
+      const stream = this.upload(cmd, "I", whole ? { ...settings, source: whole } : settings, settings.callback);
       // ftplib reads the source a block at a time and calls back once per
       // block; without a callback, block boundaries change nothing.
       return sendAll(source, stream, settings.callback ? (chunks) => inBlocks(chunks, blocksize) : undefined);
@@ -1084,7 +1089,12 @@ export class FTP {
     return new LineStream(this.download(cmd, "A", options), this.settings.encoding, this.settings.maxLine);
   }
 
-  private upload(cmd: string, type: "A" | "I", options: UploadOptions & { encoder?: CrlfEncoder }, onChunk?: BlockCallback): UploadStream {
+  private upload(
+    cmd: string,
+    type: "A" | "I",
+    options: UploadOptions & { encoder?: CrlfEncoder; source?: Buffer },
+    onChunk?: BlockCallback,
+  ): UploadStream {
     assertSafeArgument(cmd);
     assertRestOffset(options.rest);
     const start: TransferStart = { command: cmd, rest: options.rest, type };

@@ -155,6 +155,29 @@ export class FtpSizeMismatchError extends FtpError {
 }
 brand(FtpSizeMismatchError, "FtpSizeMismatchError");
 
+/**
+ * Under the `retry` option, an upload that cannot be resumed: the server
+ * holds `stored` bytes of it (null: SIZE gave no answer), and the bytes
+ * from there on are no longer at hand. A one-shot source (a stream) keeps
+ * only the last 16 MiB it sent (`keptFrom`..`sent` are the upload's
+ * offsets still kept); a Buffer or string source keeps all of it. An APPE
+ * upload also needs the file's size before it began. Retried while the
+ * server's size may still grow into what is kept (the old connection's
+ * bytes on their way); else it fails the upload at once.
+ */
+export class FtpResumeError extends FtpError {
+  declare readonly code: "ERR_FTP_RESUME";
+  constructor(
+    readonly stored: number | null,
+    readonly keptFrom: number,
+    readonly sent: number,
+    message: string,
+  ) {
+    super(message, "ERR_FTP_RESUME");
+  }
+}
+brand(FtpResumeError, "FtpResumeError");
+
 /** One path that failed in a tree transfer, and why. */
 export interface FtpPathFailure {
   /** The path below the tree's root (`a/b.txt`). */

@@ -17,6 +17,7 @@ export {
   FtpPermError,
   FtpProtoError,
   FtpReplyError,
+  FtpResumeError,
   FtpSizeMismatchError,
   FtpTempError,
   FtpTimeoutError,

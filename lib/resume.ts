@@ -3,7 +3,9 @@
  * to send again, and the rule for where a new attempt starts from what the
  * server says it holds.
  */
-import { FtpError } from "./errors.js";
+import { FtpResumeError } from "./errors.js";
+import { parse213 } from "./protocol.js";
+import type { Reply } from "./reply.js";
 
 /**
  * The most bytes of an upload kept for sending again. Bytes written to a
@@ -14,7 +16,11 @@ import { FtpError } from "./errors.js";
  */
 export const REPLAY_WINDOW = 16 * 1024 * 1024;
 
-/** The last `window` bytes written, with their offsets in the upload. */
+/**
+ * The last `window` bytes written, with their offsets in the upload; or,
+ * given `whole` (a Buffer or string source, which can be read again), every
+ * byte: any offset can then be sent again and nothing is copied.
+ */
 export class ReplayBuffer {
   private readonly chunks: Buffer[] = [];
   private kept = 0;
@@ -23,12 +29,16 @@ export class ReplayBuffer {
   /** Bytes sent in all. */
   end = 0;
 
-  constructor(private readonly window = REPLAY_WINDOW) {}
+  constructor(
+    private readonly window = REPLAY_WINDOW,
+    private readonly whole?: Buffer,
+  ) {}
 
   add(chunk: Buffer): void {
+    this.end += chunk.length;
+    if (this.whole) return;
     this.chunks.push(chunk);
     this.kept += chunk.length;
-    this.end += chunk.length;
     while (this.kept - this.chunks[0].length >= this.window) {
       const dropped = this.chunks.shift()!;
       this.kept -= dropped.length;
@@ -38,6 +48,10 @@ export class ReplayBuffer {
 
   /** The bytes from `offset` (start <= offset <= end) to the end, as chunks. */
   *from(offset: number): Generator<Buffer> {
+    if (this.whole) {
+      if (offset < this.end) yield this.whole.subarray(offset, this.end);
+      return;
+    }
     let at = this.start;
     for (const chunk of this.chunks) {
       const next = at + chunk.length;
@@ -47,23 +61,35 @@ export class ReplayBuffer {
   }
 }
 
-/** The code of the error for an upload whose resume point cannot be found yet (see isTransient). */
-export const RESUME_POINT_UNKNOWN = "ERR_FTP_RESUME_POINT";
-
 /**
  * Where a resumed upload starts: the byte of ours after what the server
- * holds (`stored`, from SIZE, minus the upload's REST offset `rest`). When
- * that is unknown or outside what we still have, but we still have every
- * byte, it starts again from 0 (a plain STOR truncates); else the answer is
- * an error another attempt may cure (the old connection's bytes may still
- * be on their way to the file).
+ * holds (`stored`, from SIZE, minus `base`: the upload's REST offset, or
+ * for APPE the file's size before it). When that is unknown or outside what
+ * we still have, but we still have every byte and the command may start
+ * over (`restartable`: a plain STOR truncates; APPE would add them twice),
+ * it starts again from 0. Else FtpResumeError, which isTransient retries
+ * only while the server's size is below what we have (the old connection's
+ * bytes may still be on their way to the file).
  */
-export function resumeOffset(replay: ReplayBuffer, stored: number | null, rest: number): number {
-  const held = stored === null ? null : stored - rest;
+export function resumeOffset(replay: ReplayBuffer, stored: number | null, base: number, restartable: boolean): number {
+  const held = stored === null ? null : stored - base;
   if (held !== null && held >= replay.start && held <= replay.end) return held;
-  if (replay.start === 0) return 0;
-  throw new FtpError(
-    `cannot resume the upload: the server holds ${stored ?? "an unknown number of"} bytes, and only bytes ${rest + replay.start}..${rest + replay.end} are still at hand`,
-    RESUME_POINT_UNKNOWN,
+  if (restartable && replay.start === 0) return 0;
+  throw new FtpResumeError(
+    stored,
+    base + replay.start,
+    base + replay.end,
+    `cannot resume the upload: the server holds ${stored ?? "an unknown number of"} bytes of the file, and only bytes ` +
+      `${base + replay.start}..${base + replay.end} are still at hand (a stream source keeps the last ` +
+      `${REPLAY_WINDOW / (1024 * 1024)} MiB it sent; a Buffer or string source keeps every byte)`,
   );
+}
+
+/**
+ * A file's size before an APPE, from the reply to SIZE: the size on 213, 0
+ * on 550 (no such file yet: APPE makes it), else null (SIZE refused or not
+ * known: an interrupted APPE then has nothing to resume from).
+ */
+export function appendBase(reply: Reply): number | null {
+  return reply.code === 550 ? 0 : parse213(reply.code, reply.text);
 }

@@ -5,8 +5,7 @@
  * said where each is queued (FTP.enqueue's `repeat`): the library's own
  * commands that are harmless twice, never a line given to sendcmd.
  */
-import { FtpConnectionError, FtpError, FtpSizeMismatchError, FtpTempError, FtpTimeoutError } from "./errors.js";
-import { RESUME_POINT_UNKNOWN } from "./resume.js";
+import { FtpConnectionError, FtpError, FtpResumeError, FtpSizeMismatchError, FtpTempError, FtpTimeoutError } from "./errors.js";
 
 /** The `retry` option of {@link FtpOptions}. */
 export interface RetryOptions {
@@ -66,12 +65,12 @@ export class RetryPolicy {
 /**
  * Failures another attempt may cure: the connection dropped, reset or
  * timed out, a 4xx reply (421 included), a transfer that came up short, or
- * an upload whose resume point the server cannot give yet. Never a 5xx, an
+ * an upload whose resume point the server's size has not reached yet. Never a 5xx, an
  * unexpected reply, a protocol error or bad input.
  */
 export function isTransient(error: unknown): error is FtpError {
   if (error instanceof FtpSizeMismatchError) return error.received < error.expected;
-  if (error instanceof FtpError && error.code === RESUME_POINT_UNKNOWN) return true;
+  if (error instanceof FtpResumeError) return error.stored !== null && error.stored < error.keptFrom;
   return error instanceof FtpConnectionError || error instanceof FtpTimeoutError || error instanceof FtpTempError;
 }
 

@@ -10,7 +10,8 @@ import { errorForReply, FtpConnectionError, FtpError, FtpSizeMismatchError, FtpT
 import { slabReaderOf } from "./data.js";
 import { HeldError } from "./held-error.js";
 import { parse213 } from "./protocol.js";
-import { ReplayBuffer, resumeOffset } from "./resume.js";
+import type { Reply } from "./reply.js";
+import { appendBase, REPLAY_WINDOW, ReplayBuffer, resumeOffset } from "./resume.js";
 import { isTransient } from "./retry.js";
 import type { Session, SessionSettings } from "./session.js";
 import { dataError, DataTransfer, TransferStart } from "./transfer.js";
@@ -325,11 +326,16 @@ export class DownloadStream extends Readable {
 
 /** Sends TYPE I and SIZE (inside the transfer's queue task): the size on a 213 reply, else null. */
 async function askSize(session: Session, path: string): Promise<number | null> {
+  // A refusal (502, 550) only means there is nothing to verify against.
+  const reply = await sizeReply(session, path);
+  return parse213(reply.code, reply.text);
+}
+
+/** SIZE `path` in TYPE I (several servers refuse it in ASCII): its reply, whatever it is. */
+async function sizeReply(session: Session, path: string): Promise<Reply> {
   await session.useType("I");
   session.control.send(`SIZE ${path}`);
-  // A refusal (502, 550) only means there is nothing to verify against.
-  const reply = await session.control.readReply(session.settings.timeout);
-  return parse213(reply.code, reply.text);
+  return session.control.readReply(session.settings.timeout);
 }
 
 /** Transforms bytes on their way to the data connection (storlines' CRLF rule). */
@@ -342,6 +348,8 @@ export interface UploadStreamOptions extends UploadOptions {
   encoder?: UploadEncoder;
   /** Called with each block after it is written (ftplib's storbinary callback). */
   onChunk?: (chunk: Buffer) => void;
+  /** Every byte the upload will write, when its source can be read again (a Buffer or string): a resume may start anywhere in it. */
+  source?: Buffer;
 }
 
 /**
@@ -374,10 +382,16 @@ export class UploadStream extends Writable {
   /** The attempt whose end _final is driving (see finishOn). */
   private finishing = 0;
   /**
-   * Under `retry`, for a binary STOR: the bytes sent lately, to send again
-   * on a new data connection after a transient failure (see run).
+   * Under `retry`, for a binary STOR or APPE: the bytes sent lately (or
+   * all of a re-readable source), to send again on a new data connection
+   * after a transient failure (see run). Dropped for an APPE whose file
+   * size before it is unknown: nothing says where to go on from.
    */
-  private readonly replay: ReplayBuffer | undefined;
+  private replay: ReplayBuffer | undefined;
+  /** APPE: the bytes go after the file's end, so a resume sends no REST and never starts over. */
+  private readonly appending: boolean;
+  /** Where our byte 0 lands in the file: the REST offset (STOR), the size before (APPE; undefined until SIZE told). */
+  private base: number | undefined;
   /** The running attempt and its transient failure (see interrupt). */
   private readonly attempts = new Attempts();
   /** The upload's own REST offset. */
@@ -395,8 +409,11 @@ export class UploadStream extends Writable {
     this.verifySize = options.verifySize ?? false;
     this.encoder = options.encoder;
     this.onChunk = options.onChunk;
-    this.replay = settings.resume && start.type === "I" && /^STOR /i.test(start.command) ? new ReplayBuffer() : undefined;
+    this.appending = /^APPE /i.test(start.command);
+    const resumable = settings.resume && start.type === "I" && (this.appending || /^STOR /i.test(start.command));
+    this.replay = resumable ? new ReplayBuffer(REPLAY_WINDOW, options.source) : undefined;
     this.restOffset = start.rest === undefined ? 0 : Number(start.rest);
+    this.base = this.appending ? undefined : this.restOffset;
     this.opened = new Promise((resolve) => {
       this.resolveOpened = resolve;
     });
@@ -516,18 +533,20 @@ export class UploadStream extends Writable {
 
   /**
    * After the 226, SIZE against the size the file should have: under
-   * `retry` (a binary STOR), its REST offset plus every byte sent (only
-   * fewer counts after a REST of the caller's: a server may keep what lies
-   * beyond); under verifySize, exactly the bytes before ours plus ours.
+   * `retry` (a binary STOR or APPE), its REST offset or size before plus
+   * every byte sent (only fewer counts after a REST of the caller's: a
+   * server may keep what lies beyond); under verifySize, exactly the bytes
+   * before ours plus ours.
    * A refused SIZE leaves nothing to check against.
    */
   private async checkSize(response: string): Promise<FtpSizeMismatchError | undefined> {
     const check =
-      this.replay && this.session ? { session: this.session, path: this.start.command.slice(5), base: this.restOffset } : this.sizeCheck;
+      this.replay && this.session ? { session: this.session, path: this.start.command.slice(5), base: this.base ?? 0 } : this.sizeCheck;
     if (!check) return undefined;
     const stored = await askSize(check.session, check.path);
     const expected = check.base + this.meter.bytes;
-    if (stored === null || stored === expected || (this.replay && this.restOffset > 0 && stored > expected)) return undefined;
+    if (stored === null || stored === expected) return undefined;
+    if (this.replay && !this.appending && this.restOffset > 0 && stored > expected) return undefined;
     return new FtpSizeMismatchError(
       expected,
       stored,
@@ -609,8 +628,8 @@ export class UploadStream extends Writable {
   /**
    * The transfer's queue task. Under `retry` it may run more than once
    * (see interrupt): a new attempt asks the server how much it holds
-   * (SIZE), sends REST and STOR, and sends what is missing again before
-   * taking new writes.
+   * (SIZE), sends REST and STOR (or APPE alone), and sends what is missing
+   * again before taking new writes.
    */
   private async run(session: Session, start: TransferStart): Promise<void> {
     if (this.destroyed) {
@@ -629,16 +648,19 @@ export class UploadStream extends Writable {
     let resumeAt = 0;
     try {
       const verb = /^(STOR|APPE) /i.exec(start.command)?.[1].toUpperCase();
-      if (attempt === 1 && this.verifySize && start.type === "I" && verb) {
-        const path = start.command.slice(5);
-        // APPE adds to what is there: learn how much first (none when SIZE says 550).
-        const base = verb === "APPE" ? ((await askSize(session, path)) ?? 0) : Number(start.rest ?? 0);
-        this.sizeCheck = { session, path, base };
+      const path = start.command.slice(5);
+      if (this.appending && this.base === undefined && start.type === "I" && (this.verifySize || this.replay)) {
+        // APPE adds to what is there: learn how much first (none when SIZE
+        // says 550). Without that, an interrupted APPE cannot be resumed.
+        const before = appendBase(await sizeReply(session, path));
+        if (before === null) this.replay = undefined;
+        this.base = before ?? 0;
       }
+      if (attempt === 1 && this.verifySize && start.type === "I" && verb) this.sizeCheck = { session, path, base: this.base ?? 0 };
       let attemptStart = start;
       if (this.replay && this.replay.end > 0) {
-        resumeAt = resumeOffset(this.replay, await askSize(session, start.command.slice(5)), this.restOffset);
-        if (resumeAt > 0) attemptStart = { ...start, rest: this.restOffset + resumeAt };
+        resumeAt = resumeOffset(this.replay, await askSize(session, path), this.base ?? 0, !this.appending);
+        if (resumeAt > 0 && !this.appending) attemptStart = { ...start, rest: this.restOffset + resumeAt };
       }
       transfer = await DataTransfer.open(session, attemptStart);
     } catch (error) {

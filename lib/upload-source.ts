@@ -40,6 +40,11 @@ export async function sendAll(
   return upload.response ?? "";
 }
 
+/** The bytes of a source that can be read again (a Buffer or string: what sendAll writes), else undefined (a stream or iterable is read once). */
+export function rereadable(source: UploadSource): Buffer | undefined {
+  return typeof source === "string" || source instanceof Uint8Array ? asBuffer(source) : undefined;
+}
+
 function asBuffer(chunk: Uint8Array | string): Buffer {
   if (typeof chunk === "string") return Buffer.from(chunk);
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);

@@ -22,7 +22,8 @@ type ErrorName =
   | "FtpTimeoutError"
   | "FtpConnectionError"
   | "FtpClosedError"
-  | "FtpSizeMismatchError";
+  | "FtpSizeMismatchError"
+  | "FtpResumeError";
 
 /** Each class, how to make one, and what it must carry. `isA`: the classes it is an instance of. */
 const CLASSES: Record<ErrorName, { make: (api: Api) => Lib.FtpError; code: string; replyCode: number | null; isA: ErrorName[] }> = {
@@ -48,6 +49,12 @@ const CLASSES: Record<ErrorName, { make: (api: Api) => Lib.FtpError; code: strin
     make: (api) => new api.FtpSizeMismatchError(10, 4, "226 Transfer complete."),
     code: "ERR_FTP_SIZE_MISMATCH",
     replyCode: 226,
+    isA: ["FtpError"],
+  },
+  FtpResumeError: {
+    make: (api) => new api.FtpResumeError(100, 5000, 9000, "cannot resume"),
+    code: "ERR_FTP_RESUME",
+    replyCode: null,
     isA: ["FtpError"],
   },
 };

@@ -11,11 +11,12 @@ import { expect } from "chai";
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { FtpConnectionError, FtpPermError, FtpTempError, FtpSizeMismatchError, FTP } from "../../lib/index.js";
+import { FtpConnectionError, FtpPermError, FtpResumeError, FtpTempError, FtpSizeMismatchError, FTP } from "../../lib/index.js";
 import type { RetryEvent, FtpOptions } from "../../lib/index.js";
 import { patternBytes, patternFile, patternMismatch } from "../../fixtures/server.js";
 import type { Session as FixtureSession } from "../../fixtures/server.js";
 import { RetryPolicy } from "../../lib/retry.js";
+import { REPLAY_WINDOW } from "../../lib/resume.js";
 import { FaultCase, outcome, rejectsWith, until, watchStream, expectStreamError } from "../faults/helpers.js";
 
 const FAST = { attempts: 3, minDelay: 1, maxDelay: 5 };
@@ -299,9 +300,11 @@ describe("retry: reconnect, resume, and what is never retried", () => {
   describe("uploads", () => {
     const PAYLOAD = patternBytes(3, 400_000);
 
-    /** A STOR handler that keeps the first bytes it reads (at least `bytes`) as the file, then runs `fault`. */
-    function storePartThen(bytes: number, fault: (data: Socket, s: FixtureSession) => void) {
+    /** A STOR/APPE/STOU handler: appends what it reads to the file until it has `bytes` more (at least), then runs `fault`. */
+    function appendPartThen(bytes: number, fault: (data: Socket, s: FixtureSession) => void) {
       return async (s: FixtureSession, arg: string): Promise<void> => {
+        const path = s.resolvePath(arg || "/unique.bin");
+        const before = s.vfs.get(path) ?? Buffer.alloc(0);
         s.reply(150, "Ok to send data.");
         const data = await s.openData();
         const chunks: Buffer[] = [];
@@ -315,7 +318,7 @@ describe("retry: reconnect, resume, and what is never retried", () => {
             if (seen >= bytes) resolve();
           });
         });
-        s.vfs.set(s.resolvePath(arg), Buffer.concat(chunks));
+        s.vfs.set(path, Buffer.concat([before, ...chunks]));
         fault(data, s);
       };
     }
@@ -328,7 +331,7 @@ describe("retry: reconnect, resume, and what is never retried", () => {
         fc = await FaultCase.start();
         const { ftp, events } = client();
         await ftp.ready;
-        fc.srv.once("STOR", storePartThen(100_000, fault));
+        fc.srv.once("STOR", appendPartThen(100_000, fault));
         const upload = ftp.storbinary("STOR /up.bin");
         await pipeline(Readable.from([PAYLOAD.subarray(0, 200_000), PAYLOAD.subarray(200_000)]), upload);
         expect(upload.response).to.match(/^226/);
@@ -365,17 +368,118 @@ describe("retry: reconnect, resume, and what is never retried", () => {
       expect(fc.srv.commands).to.include("REST 123456");
     });
 
-    it("does not resume an upload in TYPE A, which SIZE cannot measure: it fails", async () => {
+    /** Upload forms that must never start over or resume: each fails with the error of the fault, sent once. */
+    const oneShot: Array<[string, string, (ftp: FTP) => Promise<unknown>]> = [
+      [
+        "storlines (TYPE A: SIZE cannot say how much of the text arrived)",
+        "STOR",
+        (ftp) => ftp.storlines("STOR /t.txt", Readable.from(["line\n".repeat(50_000)])),
+      ],
+      ["storlines as a stream", "STOR", (ftp) => pipeline(Readable.from(["line\n".repeat(50_000)]), ftp.storlines("STOR /t.txt"))],
+      ["STOU (each run makes a new file)", "STOU", (ftp) => ftp.storbinary("STOU", PAYLOAD)],
+    ];
+    for (const [what, verb, call] of oneShot) {
+      it(`does not resume or re-send ${what}: it fails with the original error`, async () => {
+        fc = await FaultCase.start();
+        const { ftp, events } = client();
+        await ftp.ready;
+        fc.srv.once(
+          verb,
+          appendPartThen(10, (_data, s) => s.drop()),
+        );
+        await rejectsWith(call(ftp), FtpConnectionError);
+        expect(events).to.deep.equal([]);
+        expect(fc.srv.commands.filter((line) => line.startsWith(verb))).to.have.length(1);
+        expect(fc.srv.commands.some((line) => line.startsWith("REST") || line.startsWith("APPE"))).to.equal(false);
+        expect(await ftp.pwd()).to.equal("/");
+      });
+    }
+
+    it("resumes an APPE from the size SIZE gave before it: APPE again with the missing bytes, no REST", async () => {
+      const OLD = patternBytes(7, 50_000);
+      fc = await FaultCase.start({ files: { "/log.bin": OLD } });
+      const { ftp, events } = client();
+      await ftp.ready;
+      fc.srv.once(
+        "APPE",
+        appendPartThen(100_000, (data, s) => (data.resetAndDestroy(), s.reply(426, "Connection reset."))),
+      );
+      const upload = ftp.storbinary("APPE /log.bin");
+      await pipeline(Readable.from([PAYLOAD.subarray(0, 200_000), PAYLOAD.subarray(200_000)]), upload);
+      expect(upload.response).to.match(/^226/);
+      expect(fc.srv.vfs.get("/log.bin")?.equals(Buffer.concat([OLD, PAYLOAD]))).to.equal(true);
+      expect(events).to.have.length(1);
+      expect(fc.srv.commands.filter((line) => line.startsWith("APPE"))).to.have.length(2);
+      expect(fc.srv.commands.some((line) => line.startsWith("REST"))).to.equal(false);
+      expect(fc.srv.commands.filter((line) => line === "SIZE /log.bin")).to.have.length(3);
+      expect(fc.srv.commands.indexOf("SIZE /log.bin")).to.be.below(fc.srv.commands.indexOf("APPE /log.bin"));
+    });
+
+    it("resumes an APPE to a file that did not exist (SIZE said 550 before it)", async () => {
       fc = await FaultCase.start();
       const { ftp } = client();
       await ftp.ready;
       fc.srv.once(
-        "STOR",
-        storePartThen(10, (_data, s) => s.drop()),
+        "APPE",
+        appendPartThen(100_000, (_data, s) => s.drop()),
       );
-      const record = await outcome(ftp.storlines("STOR /t.txt", Readable.from(["line\n".repeat(50_000)])));
-      expect(record.ok).to.equal(false);
-      expect(fc.srv.commands.filter((line) => line.startsWith("STOR"))).to.have.length(1);
+      expect(await ftp.storbinary("APPE /new.bin", Readable.from([PAYLOAD]))).to.match(/^226/);
+      expect(fc.srv.vfs.get("/new.bin")?.equals(PAYLOAD)).to.equal(true);
+      expect(fc.srv.commands.filter((line) => line.startsWith("APPE"))).to.have.length(2);
+    });
+
+    it("does not resume an APPE when the size before it is unknown (SIZE refused): it fails with the original error", async () => {
+      fc = await FaultCase.start({ files: { "/log.bin": "old" } });
+      const { ftp, events } = client();
+      await ftp.ready;
+      fc.srv.handle("SIZE", (s) => s.reply(502, "SIZE not implemented."));
+      fc.srv.once(
+        "APPE",
+        appendPartThen(100_000, (_data, s) => s.drop()),
+      );
+      await rejectsWith(ftp.storbinary("APPE /log.bin", Readable.from([PAYLOAD])), FtpConnectionError);
+      expect(events).to.deep.equal([]);
+      expect(fc.srv.commands.filter((line) => line.startsWith("APPE"))).to.have.length(1);
+    });
+
+    describe("further back than the 16 MiB a stream source keeps", () => {
+      const BIG = patternBytes(11, REPLAY_WINDOW + 4 * 1024 * 1024);
+      /** Keeps the first 100,000 bytes as the file, reads the rest of the upload, then drops the connection. */
+      const keepHeadThenDrop = (s: FixtureSession, arg: string): Promise<void> =>
+        appendPartThen(BIG.length, (_data, session) => {
+          session.vfs.set(session.resolvePath(arg), BIG.subarray(0, 100_000));
+          session.drop();
+        })(s, arg);
+
+      it("resumes a Buffer source from any offset, reading it again", async () => {
+        fc = await FaultCase.start();
+        const { ftp, events } = client();
+        await ftp.ready;
+        fc.srv.once("STOR", keepHeadThenDrop);
+        const blocks: number[] = [];
+        // ftplib's form with a callback: the Buffer goes out in blocks, as a stream's chunks would.
+        expect(await ftp.storbinary("STOR /big.bin", BIG, 64 * 1024, (block) => blocks.push(block.length))).to.match(/^226/);
+        expect(fc.srv.vfs.get("/big.bin")?.equals(BIG)).to.equal(true);
+        expect(events).to.have.length(1);
+        expect(fc.srv.commands).to.include("REST 100000");
+      });
+
+      it("fails a stream source with FtpResumeError, naming what the server holds and what is still kept", async () => {
+        fc = await FaultCase.start();
+        const { ftp } = client();
+        await ftp.ready;
+        fc.srv.once("STOR", keepHeadThenDrop);
+        const chunks = function* (): Generator<Buffer> {
+          for (let at = 0; at < BIG.length; at += 64 * 1024) yield BIG.subarray(at, at + 64 * 1024);
+        };
+        const error = await rejectsWith(ftp.storbinary("STOR /big.bin", Readable.from(chunks())), FtpResumeError);
+        expect(error.code).to.equal("ERR_FTP_RESUME");
+        expect(error.stored).to.equal(100_000);
+        expect(error.sent).to.equal(BIG.length);
+        expect(error.keptFrom).to.be.above(100_000);
+        expect(error.message).to.match(/holds 100000 bytes .* 16 MiB/);
+        expect(fc.srv.commands.filter((line) => line.startsWith("STOR"))).to.have.length(1);
+      });
     });
   });
 

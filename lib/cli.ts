@@ -16,7 +16,7 @@
 import { createReadStream, createWriteStream, readFileSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, posix } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FTP, FtpOptions } from "./client.js";
@@ -210,7 +210,9 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
  */
 async function toStdout(source: Readable | (() => AsyncIterable<string>)): Promise<void> {
   try {
-    await pipeline(source, process.stdout, { end: false });
+    // A Readable, never a generator: before Node 18.17, pipeline() with
+    // `end: false` and a generator as source never settled (nodejs/node#47708).
+    await pipeline(typeof source === "function" ? Readable.from(source()) : source, process.stdout, { end: false });
   } catch (error) {
     if (!stdoutClosed) throw error;
   }

@@ -281,6 +281,16 @@ function rows(options: Options, server: BenchServer): Row[] {
     }
   };
   let proxy: { port: number; stop: () => void } | undefined;
+  /** What rows 8 and 9 share: each run goes through its own delaying proxy, against the same peers. */
+  const throughWan = {
+    endpoint: () => ({ ...ftp, port: proxy!.port }),
+    contenders: ["ftpstream", "ftpstream, pipelined", "by hand", "ftplib", "basic-ftp"],
+    ratioTargets: [{ peer: "by hand" }, { peer: "ftplib" }, { peer: "basic-ftp" }, { subject: "ftpstream, pipelined", peer: "ftpstream" }],
+    setup: async () => {
+      proxy = await startDelayProxy(server, options.wanDelay);
+    },
+    teardown: () => proxy?.stop(),
+  };
   /** A row whose contenders share one child and take turns (bench/paired.ts). */
   const smallRow = (
     id: number,
@@ -492,37 +502,15 @@ function rows(options: Options, server: BenchServer): Row[] {
       work: "retr",
       count: options.wanFiles,
       batch: 10,
-      endpoint: () => ({ ...ftp, port: proxy!.port }),
-      contenders: ["ftpstream", "ftpstream, pipelined", "by hand", "ftplib", "basic-ftp"],
+      ...throughWan,
       note: `through bench/delay-proxy.ts, which holds every chunk ${options.wanDelay} ms each way (data connections too) but cannot hold back TCP handshakes; 10 files each in turn; ftpstream, pipelined: the 10 of a turn issued at once on a client with pipelining: true (transfers still run one after another)`,
-      ratioTargets: [
-        { peer: "by hand" },
-        { peer: "ftplib" },
-        { peer: "basic-ftp" },
-        { subject: "ftpstream, pipelined", peer: "ftpstream" },
-      ],
-      setup: async () => {
-        proxy = await startDelayProxy(server, options.wanDelay);
-      },
-      teardown: () => proxy?.stop(),
     }),
     smallRow(9, `${options.wanCommands} NOOPs through a ${options.wanDelay} ms delay each way (WAN)`, {
       work: "noop",
       count: options.wanCommands,
       batch: 40,
-      endpoint: () => ({ ...ftp, port: proxy!.port }),
-      contenders: ["ftpstream", "ftpstream, pipelined", "by hand", "ftplib", "basic-ftp"],
+      ...throughWan,
       note: "through the same proxy; 40 each in turn; ftpstream, pipelined: the 40 of a turn issued at once with pipelining: true",
-      ratioTargets: [
-        { peer: "by hand" },
-        { peer: "ftplib" },
-        { peer: "basic-ftp" },
-        { subject: "ftpstream, pipelined", peer: "ftpstream" },
-      ],
-      setup: async () => {
-        proxy = await startDelayProxy(server, options.wanDelay);
-      },
-      teardown: () => proxy?.stop(),
     }),
     smallRow(10, `${options.noops} commands issued at once on one client`, {
       work: "noop",

@@ -405,16 +405,25 @@ function linksOf(tree: Tree): string[] {
   return [...tree.nodes].filter(([, node]) => node.type === "link").map(([path]) => path);
 }
 
-/** Removes what the source lacks (with `delete`), deepest first, one at a time: a directory only after its contents. */
+/**
+ * With `delete`, removes what the source lacks, deepest first, one at a
+ * time: a directory only after its contents. Under `dryRun` it only counts
+ * them.
+ */
 async function deleteExtras(
   source: Tree,
   target: Tree,
+  options: DirTransferOptions,
   remove: (path: string, type: Node["type"]) => Promise<void>,
   failures: Failures,
   result: DirTransferResult,
 ): Promise<void> {
+  if (!options.delete) return;
   for (const extra of extras(source, target)) {
-    if (await failures.guard(extra.path, () => remove(extra.path, extra.type))) result.deleted++;
+    const removed = await failures.guard(extra.path, async () => {
+      if (!options.dryRun) await remove(extra.path, extra.type);
+    });
+    if (removed) result.deleted++;
   }
 }
 
@@ -506,19 +515,14 @@ export async function downloadDir(
     failures,
     result,
   );
-  if (options.delete) {
-    await deleteExtras(
-      source,
-      target,
-      async (path, type) => {
-        if (options.dryRun) return;
-        if (type === "dir") await rmdir(join(local, path));
-        else await rm(join(local, path));
-      },
-      failures,
-      result,
-    );
-  }
+  await deleteExtras(
+    source,
+    target,
+    options,
+    (path, type) => (type === "dir" ? rmdir(join(local, path)) : rm(join(local, path))),
+    failures,
+    result,
+  );
   return settle(failures, result, `downloadDir of ${remote}`);
 }
 
@@ -575,18 +579,16 @@ export async function uploadDir(
     failures,
     result,
   );
-  if (options.delete) {
-    await deleteExtras(
-      source,
-      target,
-      async (path, type) => {
-        if (options.dryRun) return;
-        const remotePath = joinRemote(remote, path);
-        await workers.run((client) => (type === "dir" ? client.rmd(remotePath) : client.delete(remotePath)));
-      },
-      failures,
-      result,
-    );
-  }
+  await deleteExtras(
+    source,
+    target,
+    options,
+    async (path, type) => {
+      const remotePath = joinRemote(remote, path);
+      await workers.run((client) => (type === "dir" ? client.rmd(remotePath) : client.delete(remotePath)));
+    },
+    failures,
+    result,
+  );
   return settle(failures, result, `uploadDir to ${remote}`);
 }

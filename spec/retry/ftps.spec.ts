@@ -5,30 +5,15 @@
  * resumes on it.
  */
 import { expect } from "chai";
-import { FTP_TLS } from "../../lib/index.js";
-import { makeSelfSignedCert, TestCert } from "../../fixtures/cert.js";
-import { FixtureServer, patternBytes, patternFile, patternMismatch } from "../../fixtures/server.js";
+import { patternBytes, patternFile, patternMismatch } from "../../fixtures/server.js";
+import { useTlsFixture } from "../tls/tls-fixture.js";
 
 describe("retry on FTP_TLS: a new connection gets AUTH TLS, PBSZ and PROT P again", () => {
-  let cert: TestCert;
-  let server: FixtureServer | undefined;
-  let ftp: FTP_TLS | undefined;
-
-  before(async () => {
-    cert = await makeSelfSignedCert();
-  });
-  afterEach(async () => {
-    ftp?.close();
-    await server?.close();
-  });
+  const fx = useTlsFixture();
 
   it("re-secures, logs in, protects data and changes directory before re-sending PWD and resuming a download", async () => {
-    server = await FixtureServer.start({
-      tls: { key: cert.key, cert: cert.cert, requireSessionReuse: true },
-      files: { "/pub/f.bin": patternFile(500_000) },
-    });
-    const srv = server;
-    ftp = new FTP_TLS({ tls: { ca: cert.cert }, timeout: 10_000, retry: { attempts: 2, minDelay: 1, maxDelay: 5 } });
+    const srv = await fx.start({ tls: { requireSessionReuse: true }, files: { "/pub/f.bin": patternFile(500_000) } });
+    const ftp = fx.client({ timeout: 10_000, retry: { attempts: 2, minDelay: 1, maxDelay: 5 } });
     let retries = 0;
     ftp.on("retry", () => retries++);
     await ftp.connect(srv.host, srv.port);

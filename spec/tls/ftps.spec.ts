@@ -3,9 +3,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tls from "node:tls";
-import { makeSelfSignedCert, TestCert } from "../../fixtures/cert.js";
 import { FixtureServer, patternFile, patternMismatch, type Session } from "../../fixtures/server.js";
 import { FTP_TLS, FtpConnectionError, FtpError, FtpTempError } from "../../lib/index.js";
+import { useTlsFixture } from "./tls-fixture.js";
 
 const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 
@@ -24,36 +24,22 @@ async function collect(stream: Readable): Promise<Buffer> {
 }
 
 describe("FTP_TLS against the fixture server", function () {
-  let cert: TestCert;
-  let server: FixtureServer | undefined;
-  let ftp: FTP_TLS | undefined;
-
-  before(async () => {
-    cert = await makeSelfSignedCert();
-  });
-
-  afterEach(async () => {
-    ftp?.close();
-    ftp = undefined;
-    await server?.close();
-    server = undefined;
-  });
+  const fx = useTlsFixture();
 
   async function explicitServer(
     extra: { minVersion?: "TLSv1.2" | "TLSv1.3"; maxVersion?: "TLSv1.2" | "TLSv1.3" } = {},
   ): Promise<FixtureServer> {
-    server = await FixtureServer.start({
-      tls: { key: cert.key, cert: cert.cert, requireSessionReuse: true, ...extra },
+    return fx.start({
+      tls: { requireSessionReuse: true, ...extra },
       files: { "/pub/big.bin": patternFile(3 * 1024 * 1024), "/pub/notes.txt": "one\ntwo\n" },
     });
-    return server;
   }
 
   for (const version of ["TLSv1.2", "TLSv1.3"] as const) {
     for (const passive of [true, false]) {
       it(`moves 10 MiB both ways under PROT P with session reuse required (${version}, ${passive ? "passive" : "active"})`, async () => {
         const srv = await explicitServer({ minVersion: version, maxVersion: version });
-        ftp = new FTP_TLS({ tls: { ca: cert.cert }, timeout: 10_000 });
+        const ftp = fx.client({ timeout: 10_000 });
         await ftp.connect(srv.host, srv.port);
         await ftp.login("user", "pass");
         expect(ftp.secure).to.equal(true);
@@ -78,7 +64,7 @@ describe("FTP_TLS against the fixture server", function () {
 
   it("lists with MLSD over an encrypted data connection", async () => {
     const srv = await explicitServer();
-    ftp = new FTP_TLS({ tls: { ca: cert.cert } });
+    const ftp = fx.client();
     await ftp.connect(srv.host, srv.port);
     await ftp.login("user", "pass");
     await ftp.prot_p();
@@ -92,7 +78,7 @@ describe("FTP_TLS against the fixture server", function () {
   it("aborts an encrypted download half-way and keeps the client usable", async () => {
     const srv = await explicitServer();
     srv.vfs.set("/pub/huge.bin", patternFile(64 * 1024 * 1024));
-    ftp = new FTP_TLS({ tls: { ca: cert.cert }, timeout: 10_000 });
+    const ftp = fx.client({ timeout: 10_000 });
     await ftp.connect(srv.host, srv.port);
     await ftp.login("user", "pass");
     await ftp.prot_p();
@@ -115,7 +101,7 @@ describe("FTP_TLS against the fixture server", function () {
 
   it("goes back to clear data connections after prot_c()", async () => {
     const srv = await explicitServer();
-    ftp = new FTP_TLS({ tls: { ca: cert.cert } });
+    const ftp = fx.client();
     await ftp.connect(srv.host, srv.port);
     await ftp.login("user", "pass");
     await ftp.prot_p();
@@ -127,7 +113,7 @@ describe("FTP_TLS against the fixture server", function () {
 
   it("refuses a self-signed certificate by default, naming the problem", async () => {
     const srv = await explicitServer();
-    ftp = new FTP_TLS({ timeout: 5000 });
+    const ftp = fx.track(new FTP_TLS({ timeout: 5000 }));
     await ftp.connect(srv.host, srv.port);
     const error = await ftp.login("user", "pass").then(
       () => undefined,
@@ -142,7 +128,7 @@ describe("FTP_TLS against the fixture server", function () {
 
   it("accepts the certificate when the user opts out of verification", async () => {
     const srv = await explicitServer();
-    ftp = new FTP_TLS({ tls: { rejectUnauthorized: false } });
+    const ftp = fx.track(new FTP_TLS({ tls: { rejectUnauthorized: false } }));
     await ftp.connect(srv.host, srv.port);
     expect(await ftp.login("user", "pass")).to.match(/^230/);
     await ftp.prot_p();
@@ -152,7 +138,7 @@ describe("FTP_TLS against the fixture server", function () {
 
   it("checks the certificate's name against the host", async () => {
     const srv = await explicitServer();
-    ftp = new FTP_TLS({ tls: { ca: cert.cert, servername: "elsewhere.example" }, timeout: 5000 });
+    const ftp = fx.client({ tls: { servername: "elsewhere.example" }, timeout: 5000 });
     await ftp.connect(srv.host, srv.port);
     const error = await ftp.auth().then(
       () => undefined,
@@ -169,7 +155,7 @@ describe("FTP_TLS against the fixture server", function () {
     it(`login() fails and never sends the user or password in the clear when AUTH TLS is ${what}`, async () => {
       const srv = await explicitServer();
       srv.handle("AUTH", answer);
-      ftp = new FTP_TLS({ tls: { ca: cert.cert }, timeout: 2000 });
+      const ftp = fx.client({ timeout: 2000 });
       await ftp.connect(srv.host, srv.port);
       const error = await ftp.login("user", "secret").then(
         () => undefined,
@@ -184,7 +170,7 @@ describe("FTP_TLS against the fixture server", function () {
 
   it("refuses auth() twice", async () => {
     const srv = await explicitServer();
-    ftp = new FTP_TLS({ tls: { ca: cert.cert } });
+    const ftp = fx.client();
     await ftp.connect(srv.host, srv.port);
     await ftp.auth();
     const error = await ftp.auth().then(
@@ -198,7 +184,7 @@ describe("FTP_TLS against the fixture server", function () {
 
   it("ntransfercmd under PROT P resolves to a TLS socket whose handshake is done, the session resumed", async () => {
     const srv = await explicitServer({ minVersion: "TLSv1.2", maxVersion: "TLSv1.2" });
-    ftp = new FTP_TLS({ tls: { ca: cert.cert } });
+    const ftp = fx.client();
     await ftp.connect(srv.host, srv.port);
     await ftp.login("user", "pass");
     await ftp.prot_p();
@@ -215,7 +201,7 @@ describe("FTP_TLS against the fixture server", function () {
 
   it("refuses ccc() on a control connection that is not secure, sending nothing", async () => {
     const srv = await explicitServer();
-    ftp = new FTP_TLS({ tls: { ca: cert.cert } });
+    const ftp = fx.client();
     await ftp.connect(srv.host, srv.port);
     await ftp.login("user", "pass", "", false);
     const error = await ftp.ccc().then(
@@ -227,11 +213,11 @@ describe("FTP_TLS against the fixture server", function () {
   });
 
   it("speaks implicit FTPS from the first byte", async () => {
-    server = await FixtureServer.start({
-      tls: { key: cert.key, cert: cert.cert, implicit: true },
+    const server = await fx.start({
+      tls: { implicit: true },
       files: { "/a.txt": "implicit\n" },
     });
-    ftp = new FTP_TLS({ implicit: true, tls: { ca: cert.cert } });
+    const ftp = fx.client({ implicit: true });
     const welcome = await ftp.connect(server.host, server.port);
     expect(welcome).to.match(/^220/);
     expect(ftp.secure).to.equal(true);
@@ -249,7 +235,7 @@ describe("FTP_TLS against the fixture server", function () {
       await s.sendData("partial");
       s.reply(451, "Local error in processing.");
     });
-    ftp = new FTP_TLS({ tls: { ca: cert.cert } });
+    const ftp = fx.client();
     await ftp.connect(srv.host, srv.port);
     await ftp.login("user", "pass");
     await ftp.prot_p();

@@ -1,103 +1,19 @@
 /**
  * The createConnection option: control and passive data connections made
  * by the caller's function, here through a small HTTP CONNECT proxy
- * written in the spec (as a user would plug in a SOCKS5 or CONNECT client
- * from their own package).
+ * (connect-proxy.ts; spec/interop/create-connection.spec.ts tunnels to the
+ * real servers through the same one).
  */
 import { expect } from "chai";
 import * as net from "node:net";
 import { FixtureServer } from "../../fixtures/server.js";
 import { ConnectionRequest, CreateConnection, FTP, FtpConnectionError, FtpTimeoutError } from "../../lib/index.js";
 import { rejectionOf } from "../core/helpers.js";
-
-/** An HTTP CONNECT proxy on loopback that records each CONNECT target. */
-async function startConnectProxy(): Promise<{ port: number; targets: string[]; close(): Promise<void> }> {
-  const targets: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    sockets.add(client);
-    client.on("close", () => sockets.delete(client));
-    client.on("error", () => client.destroy());
-    let head = Buffer.alloc(0);
-    const onData = (chunk: Buffer): void => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      client.off("data", onData);
-      client.pause();
-      const match = /^CONNECT (\S+):(\d+) HTTP\/1\.[01]\r\n/.exec(head.toString("latin1"));
-      if (!match) {
-        client.end("HTTP/1.1 400 Bad Request\r\n\r\n");
-        return;
-      }
-      targets.push(`${match[1]}:${match[2]}`);
-      const upstream = net.connect(Number(match[2]), match[1], () => {
-        client.write("HTTP/1.1 200 Connection established\r\n\r\n");
-        const rest = head.subarray(end + 4);
-        if (rest.length > 0) upstream.write(rest);
-        upstream.pipe(client);
-        client.pipe(upstream);
-        client.resume();
-      });
-      sockets.add(upstream);
-      upstream.on("close", () => {
-        sockets.delete(upstream);
-        client.destroy();
-      });
-      client.on("close", () => upstream.destroy());
-      upstream.on("error", () => client.end("HTTP/1.1 502 Bad Gateway\r\n\r\n"));
-    };
-    client.on("data", onData);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    targets,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** The user's side: a CreateConnection that tunnels through the proxy, resolving once the proxy said 200. */
-function viaProxy(proxyPort: number, seen: ConnectionRequest[]): CreateConnection {
-  return (request) => {
-    seen.push(request);
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(proxyPort, "127.0.0.1", () => {
-        socket.write(`CONNECT ${request.host}:${request.port} HTTP/1.1\r\nHost: ${request.host}:${request.port}\r\n\r\n`);
-      });
-      socket.once("error", reject);
-      let head = Buffer.alloc(0);
-      // 'readable', not 'data': nothing read past the proxy's answer is lost before the client attaches.
-      const onReadable = (): void => {
-        let chunk: Buffer | null;
-        while ((chunk = socket.read() as Buffer | null) !== null) {
-          head = Buffer.concat([head, chunk]);
-          const end = head.indexOf("\r\n\r\n");
-          if (end < 0) continue;
-          socket.off("readable", onReadable);
-          socket.off("error", reject);
-          const rest = head.subarray(end + 4);
-          if (rest.length > 0) socket.unshift(rest);
-          if (!/^HTTP\/1\.[01] 200/.test(head.toString("latin1"))) {
-            socket.destroy();
-            reject(new Error(`proxy refused: ${head.subarray(0, end).toString("latin1")}`));
-          } else {
-            resolve(socket);
-          }
-          return;
-        }
-      };
-      socket.on("readable", onReadable);
-    });
-  };
-}
+import { type ConnectProxy, startConnectProxy, viaProxy } from "./connect-proxy.js";
 
 describe("createConnection", function () {
   let srv: FixtureServer;
-  let proxy: Awaited<ReturnType<typeof startConnectProxy>>;
+  let proxy: ConnectProxy;
   const clients: FTP[] = [];
 
   beforeEach(async () => {

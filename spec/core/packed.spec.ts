@@ -5,12 +5,13 @@
  * `ftpstream` command. Needs `npm run build` first (npm test's pretest does
  * it). package.spec.ts covers the same entry points inside this checkout;
  * this one catches what only packing shows (the `files` list, the bin, the
- * .d.ts files a consumer's compiler reads).
+ * .d.ts files a consumer's compiler reads, the source maps and the lib/*.ts
+ * sources they point at).
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { expect } from "chai";
@@ -48,7 +49,7 @@ describe("the packed package, installed into a new project", function () {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  it("holds the built dist/ and package.json, and nothing from lib/, spec/, bench/, fixtures/ or build/", function () {
+  it("holds the built dist/, the lib/*.ts sources and package.json, and nothing from spec/, bench/, fixtures/ or build/", function () {
     for (const file of [
       "package.json",
       "dist/esm/index.js",
@@ -57,14 +58,66 @@ describe("the packed package, installed into a new project", function () {
       "dist/cjs/index.js",
       "dist/cjs/index.d.ts",
       "dist/cjs/package.json",
+      "lib/index.ts",
     ]) {
       expect(packed, file).to.include(file);
     }
     const stray = packed.filter(
-      (file) => !file.startsWith("dist/") && !["package.json", "README.md", "CHANGELOG.md", "LICENSE"].includes(file),
+      (file) =>
+        !file.startsWith("dist/") &&
+        !/^lib\/[\w-]+\.ts$/.test(file) &&
+        !["package.json", "README.md", "CHANGELOG.md", "LICENSE"].includes(file),
     );
-    expect(stray, "files outside dist/").to.deep.equal([]);
+    expect(stray, "files outside dist/ and lib/*.ts").to.deep.equal([]);
     expect(packed.filter((file) => /(^|\/)(spec|bench|fixtures|build)\//.test(file) || file.endsWith(".spec.js"))).to.deep.equal([]);
+  });
+
+  it("has a source map for every built file, each naming sources that are in the package", function () {
+    const built = packed.filter((file) => /^dist\/.*\.(js|d\.ts)$/.test(file));
+    expect(built).to.have.length.above(0);
+    for (const file of built) {
+      // What a debugger or `node --enable-source-maps` follows: the comment at the end of the file.
+      const text = readFileSync(join(app, "node_modules", "ftpstream", file), "utf8");
+      const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
+      expect(url, `${file} names its source map`).to.be.a("string");
+      const mapFile = posix.join(posix.dirname(file), url!);
+      expect(packed, `${file}'s map`).to.include(mapFile);
+      const map = JSON.parse(readFileSync(join(app, "node_modules", "ftpstream", mapFile), "utf8")) as {
+        sourceRoot?: string;
+        sources: string[];
+      };
+      expect(map.sources, `${mapFile} sources`).to.have.length(1);
+      for (const source of map.sources) {
+        const resolved = posix.normalize(posix.join(posix.dirname(mapFile), map.sourceRoot ?? "", source));
+        expect(packed, `${mapFile} points at ${source}`).to.include(resolved);
+        expect(resolved).to.match(/^lib\/[\w-]+\.ts$/);
+      }
+    }
+  });
+
+  it("gives stack traces that point into lib/*.ts files in the package under --enable-source-maps, from import and from require", async function () {
+    const installed = join(app, "node_modules", "ftpstream");
+    const scripts = {
+      "stack.mjs": `import { FTP } from "ftpstream"; new FTP().sendcmd("NOOP\\r\\nQUIT").catch((e) => console.log(e.stack));`,
+      "stack.cjs": `const { FTP } = require("ftpstream"); new FTP().sendcmd("NOOP\\r\\nQUIT").catch((e) => console.log(e.stack));`,
+    };
+    for (const [name, source] of Object.entries(scripts)) {
+      writeFileSync(join(app, name), source);
+      const { stdout } = await run(process.execPath, ["--enable-source-maps", join(app, name)], { cwd: app });
+      // "    at assertSafeArgument (/…/node_modules/ftpstream/lib/protocol.ts:20:7)"
+      const frames = [...stdout.matchAll(/node_modules\/ftpstream\/([^:)\s]+):(\d+):\d+/g)].map((m) => ({
+        file: m[1],
+        line: Number(m[2]),
+      }));
+      expect(frames, `${name}: frames inside the package\n${stdout}`).to.have.length.above(0);
+      for (const frame of frames) {
+        expect(frame.file, `${name}: ${stdout}`).to.match(/^lib\/[\w-]+\.ts$/);
+        const lines = readFileSync(join(installed, frame.file), "utf8").split("\n");
+        expect(existsSync(join(installed, frame.file)) && frame.line <= lines.length, `${frame.file}:${frame.line}`).to.equal(true);
+      }
+      // The innermost frame is the line of the library's source that makes the error.
+      expect(readFileSync(join(installed, frames[0].file), "utf8").split("\n")[frames[0].line - 1]).to.match(/new TypeError\(/);
+    }
   });
 
   it("loads with import, and its errors carry string codes", async function () {

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm run soak`: the long soak (spec/faults/soak.spec.ts, SOAK=long).
 // `npm run soak -- --chaos`: the long chaos soak instead (spec/chaos/soak.spec.ts,
-// CHAOS=long), which prints its figures; CHAOS_SEED=<n> replays a run.
+// CHAOS=long), which prints its figures and the server it ran against: vsftpd
+// where it is installed (/opt/ftpstream-servers, root), else the fixture;
+// CHAOS_SEED=<n> replays a run, CHAOS_SERVER=fixture forces the fixture.
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 

@@ -1111,8 +1111,15 @@ export class FTP {
  * fs/promises reports bad arguments: `ftp.retrlines(x, cb).catch(handle)`
  * must see it. Nothing was queued or sent when it throws.
  */
-async function rejectingBadArguments<T>(start: () => Promise<T>): Promise<T> {
-  return start();
+function rejectingBadArguments<T>(start: () => Promise<T>): Promise<T> {
+  // Not an async function: that would wrap start()'s promise in another,
+  // two more microtask turns on every transfer.
+  try {
+    return start();
+  } catch (error) {
+    // Bad arguments are TypeErrors and RangeErrors; anything else is wrapped.
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }
 
 /** A login (or REIN, AUTH) sent by hand may change what FEAT says: it is read again when next needed. */

@@ -217,8 +217,11 @@ function connectData(session: Session, host: string, port: number, slabs?: SlabR
     socket.pause();
     (socket as WithSlabReader)[SLAB_READER] = slabs;
     socket.once("close", () => slabs.release());
+  } else {
+    // A slab-read download never writes on its socket, so Nagle has nothing
+    // to hold back there (and setting it costs two syscalls per file).
+    socket.setNoDelay(true);
   }
-  socket.setNoDelay(true);
   // Until a transfer stream takes the socket over (after REST, the command
   // and its 1xx), a reset would be an 'error' with no listener, which takes
   // the process down. The streams find it in `socket.errored` when they attach.

@@ -35,9 +35,10 @@ export class DebugOutput {
     this.emit(1, "*cmd*", line);
   }
 
-  /** Raw bytes put on the wire, CRLF included (level 2). */
+  /** A command line put on the wire, shown with its CRLF (level 2). */
   put(line: string): void {
-    this.emit(2, "*put*", line);
+    // Checked here too: the CRLF is appended only when the line is shown.
+    if (this.level >= 2 || nodeDebug.enabled) this.emit(2, "*put*", line + "\r\n");
   }
 
   /** A raw line read from the server (level 2). */

@@ -283,6 +283,8 @@ export class FTP {
       createConnection: options.createConnection,
       highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
       resume: options.retry !== undefined,
+      // Under `retry` nothing is pipelined (see exchange()).
+      pipelining: (options.pipelining ?? false) && options.retry === undefined,
     };
     this.reconnector = options.retry ? this.makeReconnector(new RetryPolicy(options.retry)) : undefined;
     this.sourceAddress = options.sourceAddress;

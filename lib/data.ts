@@ -7,7 +7,7 @@ import * as net from "node:net";
 import { openCustomConnection, whenConnected } from "./connect.js";
 import { FtpConnectionError, FtpPermError, FtpReplyError, FtpTempError, FtpTimeoutError } from "./errors.js";
 import { formatEprt, formatPort, parse227, parse229, plainAddress } from "./protocol.js";
-import type { Session } from "./session.js";
+import { refuseFailure, type Session } from "./session.js";
 
 /** A data connection being made: passive ones are already connected, active ones wait for the server. */
 export interface PendingData {
@@ -138,8 +138,11 @@ export function slabReaderOf(socket: WithSlabReader | undefined): SlabReader | u
  * `slabReads` (downloads that hand the bytes to a stream, never a raw
  * socket given to the user) a clear connection reads through a SlabReader.
  */
-export async function openPassive(session: Session, options: { slabReads?: { maxRead: number } } = {}): Promise<PendingData> {
-  const { host, port } = await passiveAddress(session);
+export async function openPassive(
+  session: Session,
+  options: { slabReads?: { maxRead: number }; command?: string | undefined } = {},
+): Promise<PendingData> {
+  const { host, port } = options.command === undefined ? await passiveAddress(session) : await epsvWith(session, options.command);
   let slabs: SlabReader | undefined;
   // Slab reads need net.connect's `onread`, which a createConnection socket has not.
   if (options.slabReads && !session.settings.dataTls && !session.settings.createConnection) {
@@ -193,7 +196,9 @@ async function passiveAddress(session: Session): Promise<{ host: string; port: n
   if (useEpsv) {
     try {
       const reply = await session.command("EPSV");
-      return { host: peer.address, port: parse229(reply.text) };
+      const port = parse229(reply.text);
+      session.epsvAnswered = true;
+      return { host: peer.address, port };
     } catch (error) {
       // Only a server that does not do EPSV sends us back to PASV; on IPv6
       // there is nothing to fall back to.
@@ -207,6 +212,28 @@ async function passiveAddress(session: Session): Promise<{ host: string; port: n
   // The host in a 227 reply is the server's claim; ftplib ignores it unless
   // told to trust it, since it can point the client at a third party.
   return { host: session.settings.trustPasvHost ? offered.host : peer.address, port: offered.port };
+}
+
+/**
+ * Writes EPSV and the transfer `command` together (pipelining, on a server
+ * that answered EPSV before) and reads EPSV's reply; the command's own comes
+ * next. Should EPSV fail after all, the command's reply is owed and the
+ * server may be acting on it in a mode we did not set up: the connection is
+ * closed rather than guessed at.
+ */
+async function epsvWith(session: Session, command: string): Promise<{ host: string; port: number }> {
+  const control = session.control;
+  control.batch(() => {
+    control.send("EPSV");
+    control.send(command);
+  });
+  try {
+    const reply = refuseFailure(await control.readReply(session.settings.timeout));
+    return { host: control.dataHost.address, port: parse229(reply.text) };
+  } catch (error) {
+    control.close(error as Error);
+    throw error;
+  }
 }
 
 /** Starts the TCP connect of a passive data connection; whenConnected() tells how it went. */

@@ -26,6 +26,8 @@ export interface SessionSettings {
   highWaterMark: number | undefined;
   /** Under the `retry` option: a transfer hands a transient failure back to the retry loop to resume, instead of failing its stream. */
   resume: boolean;
+  /** The `pipelining` option: a passive transfer may write EPSV and its command together (see DataTransfer.open). */
+  pipelining: boolean;
 }
 
 /** Something that can be told to abandon its transfer (the one holding the queue). */
@@ -36,6 +38,8 @@ export interface AbortableTransfer {
 export class Session {
   /** Once EPSV was refused, PASV is used for the rest of the session. */
   epsvRefused = false;
+  /** EPSV got its 229 in this session: the server does EPSV, so a pipelined transfer may send its command right behind it. */
+  epsvAnswered = false;
   /** The FEAT reply of this login, once read (see features.ts). */
   features: Map<string, string> | undefined;
   /** FEAT on its way (see features.ts). */

@@ -244,6 +244,68 @@ describe("pipelining", function () {
     expect(results[6]).to.equal(8);
   });
 
+  describe("a passive transfer's command written with its EPSV", function () {
+    /** Holds the server's answer to the next EPSV until the spec opens the gate. */
+    function holdNextEpsv(srv: FixtureServer): { open: () => void } {
+      const held = gate();
+      srv.once("EPSV", async (s, arg) => {
+        await held.passed;
+        await s.defaultHandler("EPSV", arg);
+      });
+      return held;
+    }
+
+    it("once the server answered EPSV, writes RETR before EPSV's reply, and the download is byte-exact", async function () {
+      const srv = await fixtures.server({ files: { "/f": patternFile(70_000) } });
+      const { ftp } = await client(srv);
+      // The first transfer learns that the server does EPSV.
+      expect(await collectBytes(ftp.retrbinary("RETR f"))).to.have.length(70_000);
+      const held = holdNextEpsv(srv);
+      const before = srv.commands.length;
+      const download = collectBytes(ftp.retrbinary("RETR f"));
+      await until(() => srv.commands.length === before + 2, "EPSV and RETR reaching the server");
+      expect(srv.commands.slice(before)).to.deep.equal(["EPSV", "RETR f"]);
+      held.open();
+      expect((await download).equals(patternBytes(0, 70_000))).to.equal(true);
+      // And again for an upload, and the session stays in step.
+      expect(await ftp.storbinary("STOR up", Buffer.from("uploaded"))).to.match(/^226/);
+      expect(await ftp.size("up")).to.equal(8);
+    });
+
+    it("waits for EPSV's reply before the command without pipelining, before the first EPSV was answered, and with REST", async function () {
+      const srv = await fixtures.server({ files: { "/f": patternFile(1000) } });
+      const cases: Array<{ options: ClientOptions; warm: boolean; rest?: number }> = [
+        { options: { pipelining: false }, warm: true },
+        { options: {}, warm: false },
+        { options: {}, warm: true, rest: 10 },
+      ];
+      for (const { options, warm, rest } of cases) {
+        const { ftp } = await client(srv, options);
+        if (warm) await ftp.retrbinary("RETR f", () => undefined);
+        const held = holdNextEpsv(srv);
+        const before = srv.commands.length;
+        const download = collectBytes(ftp.retrbinary("RETR f", { rest }));
+        await until(() => srv.commands.includes("EPSV", before), "EPSV reaching the server");
+        await settle();
+        // (TYPE I first on a client that has not transferred yet.)
+        expect(srv.commands.slice(before), JSON.stringify({ options, warm, rest })).to.deep.equal(warm ? ["EPSV"] : ["TYPE I", "EPSV"]);
+        held.open();
+        expect(await download).to.have.length(1000 - (rest ?? 0));
+        await ftp.quit();
+      }
+    });
+
+    it("closes the connection when an EPSV sent with its command is refused after all: the command's reply is owed in a mode nobody set up", async function () {
+      const srv = await fixtures.server({ files: { "/f": "data" } });
+      const { ftp } = await client(srv);
+      await ftp.retrbinary("RETR f", () => undefined);
+      srv.once("EPSV", (s) => s.reply(500, "Not any more."));
+      const error = await rejectionOf(ftp.retrbinary("RETR f", () => undefined));
+      expect(error).to.be.instanceOf(FtpPermError);
+      expect(ftp.closed).to.equal(true);
+    });
+  });
+
   it("reads every reply of an exchange before failing it: a refused TYPE I fails size() and leaves SIZE's reply to nobody else", async function () {
     const srv = await fixtures.server({ files: { "/a": "123" } });
     const { ftp } = await client(srv);

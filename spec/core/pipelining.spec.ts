@@ -42,12 +42,12 @@ describe("pipelining", function () {
     return { ftp, wire };
   }
 
-  /** Holds the next NOOP's reply until the spec opens the gate. */
-  function holdNextNoop(srv: FixtureServer): { open: () => void } {
+  /** Holds the server's answer to the next `verb` (NOOP unless named) until the spec opens the gate. */
+  function holdNext(srv: FixtureServer, verb = "NOOP"): { open: () => void } {
     const held = gate();
-    srv.once("NOOP", async (s, arg) => {
+    srv.once(verb, async (s, arg) => {
       await held.passed;
-      await s.defaultHandler("NOOP", arg);
+      await s.defaultHandler(verb, arg);
     });
     return held;
   }
@@ -59,7 +59,7 @@ describe("pipelining", function () {
     const srv = await fixtures.server({ files: { "/a": patternFile(10), "/b": patternFile(2000) } });
     const { ftp, wire } = await client(srv);
     const before = srv.commands.length;
-    const held = holdNextNoop(srv);
+    const held = holdNext(srv);
     const calls = Promise.all([
       ftp.sendcmd("NOOP"),
       ftp.size("a"),
@@ -93,7 +93,7 @@ describe("pipelining", function () {
   it("fails only the command a 4xx/5xx answers inside a window; the others get their own replies", async function () {
     const srv = await fixtures.server({ files: { "/a": patternFile(7) } });
     const { ftp } = await client(srv);
-    const held = holdNextNoop(srv);
+    const held = holdNext(srv);
     const calls = [ftp.sendcmd("NOOP"), ftp.size("missing"), ftp.size("a"), ftp.rmd("nowhere"), ftp.pwd(), ftp.sendcmd("NOOP")];
     await until(() => srv.commands.includes("RMD nowhere"), "the window reaching the server");
     held.open();
@@ -152,7 +152,7 @@ describe("pipelining", function () {
   it("never has more than pipelineWindow commands written and unanswered", async function () {
     const srv = await fixtures.server();
     const { ftp, wire } = await client(srv, { pipelineWindow: 3 });
-    const held = holdNextNoop(srv);
+    const held = holdNext(srv);
     const calls = Promise.all(Array.from({ length: 12 }, () => ftp.sendcmd("NOOP")));
     await until(() => srv.commands.filter((line) => line === "NOOP").length === 3, "a full window");
     await settle();
@@ -172,7 +172,7 @@ describe("pipelining", function () {
   it("holds back what must wait: a held verb (REST) waits for every earlier reply and nothing is written behind it until its own; so do exclusive calls (rename)", async function () {
     const srv = await fixtures.server({ files: { "/a": "x" } });
     const { ftp, wire } = await client(srv);
-    const held = holdNextNoop(srv);
+    const held = holdNext(srv);
     const calls = Promise.all([
       ftp.sendcmd("NOOP"),
       ftp.sendcmd("NOOP"),
@@ -245,22 +245,12 @@ describe("pipelining", function () {
   });
 
   describe("a passive transfer's command written with its EPSV", function () {
-    /** Holds the server's answer to the next EPSV until the spec opens the gate. */
-    function holdNextEpsv(srv: FixtureServer): { open: () => void } {
-      const held = gate();
-      srv.once("EPSV", async (s, arg) => {
-        await held.passed;
-        await s.defaultHandler("EPSV", arg);
-      });
-      return held;
-    }
-
     it("once the server answered EPSV, writes RETR before EPSV's reply, and the download is byte-exact", async function () {
       const srv = await fixtures.server({ files: { "/f": patternFile(70_000) } });
       const { ftp } = await client(srv);
       // The first transfer learns that the server does EPSV.
       expect(await collectBytes(ftp.retrbinary("RETR f"))).to.have.length(70_000);
-      const held = holdNextEpsv(srv);
+      const held = holdNext(srv, "EPSV");
       const before = srv.commands.length;
       const download = collectBytes(ftp.retrbinary("RETR f"));
       await until(() => srv.commands.length === before + 2, "EPSV and RETR reaching the server");
@@ -282,7 +272,7 @@ describe("pipelining", function () {
       for (const { options, warm, rest } of cases) {
         const { ftp } = await client(srv, options);
         if (warm) await ftp.retrbinary("RETR f", () => undefined);
-        const held = holdNextEpsv(srv);
+        const held = holdNext(srv, "EPSV");
         const before = srv.commands.length;
         const download = collectBytes(ftp.retrbinary("RETR f", { rest }));
         await until(() => srv.commands.includes("EPSV", before), "EPSV reaching the server");
@@ -379,7 +369,7 @@ describe("pipelining", function () {
       await ftp.login("user", "pass");
       await ftp.prot_p();
       wire.length = 0;
-      const held = holdNextNoop(srv);
+      const held = holdNext(srv);
       const calls = Promise.all([
         ftp.sendcmd("NOOP"),
         ftp.size("a"),
@@ -404,7 +394,7 @@ describe("pipelining", function () {
   it("writes one command at a time without pipelining (the default)", async function () {
     const srv = await fixtures.server();
     const { ftp, wire } = await client(srv, { pipelining: false });
-    const held = holdNextNoop(srv);
+    const held = holdNext(srv);
     const calls = Promise.all([ftp.sendcmd("NOOP"), ftp.sendcmd("NOOP"), ftp.pwd()]);
     await until(() => srv.commands.includes("NOOP"), "the first NOOP");
     await settle();
@@ -417,7 +407,7 @@ describe("pipelining", function () {
   it("close() inside a window rejects every written and unwritten call once", async function () {
     const srv = await fixtures.server();
     const { ftp } = await client(srv, { pipelineWindow: 2 });
-    const held = holdNextNoop(srv);
+    const held = holdNext(srv);
     const calls = Array.from({ length: 4 }, () => rejectionOf(ftp.sendcmd("NOOP")));
     await until(() => srv.commands.filter((line) => line === "NOOP").length === 2, "a full window");
     ftp.close();

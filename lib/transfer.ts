@@ -41,6 +41,8 @@ export class DataTransfer {
     readonly socket: net.Socket | tls.TLSSocket,
     /** The 1xx reply. */
     readonly preliminary: Reply,
+    /** The server sends on the data connection (RETR, LIST...), not receives (STOR, APPE, STOU). */
+    private readonly serverSends: boolean,
   ) {
     this.size = preliminary.code === 150 ? parse150(preliminary.text) : null;
     // Listened for now, before the handshake can finish, so it is not missed.
@@ -85,7 +87,7 @@ export class DataTransfer {
       // TLS starts only after the 1xx, as ftplib does: a server may read
       // early bytes on the data connection as data (pyftpdlib resets it).
       socket = secure(session, socket);
-      return new DataTransfer(session, socket, reply);
+      return new DataTransfer(session, socket, reply, !/^(STOR|STOU|APPE)\b/i.test(start.command));
     } catch (error) {
       socket?.destroy();
       pending.dispose();
@@ -132,8 +134,24 @@ export class DataTransfer {
    * order the server sends them. Resolves to ABOR's reply.
    */
   abort(): Promise<string> {
-    this.aborting ??= this.runAbort();
+    if (!this.aborting) {
+      // Aborting before the close: a reset data connection may emit 'close'
+      // at once, and its listeners ask `aborted` (and call abort() again).
+      this.aborting = Promise.resolve().then(() => this.runAbort());
+      this.closeForAbort();
+    }
     return this.aborting;
+  }
+
+  /**
+   * Close first: a server blocked writing to a paused socket only looks at
+   * the control connection once its write fails. A server that sends gets a
+   * reset (see resetConnection); one that receives a FIN, after which it
+   * still reads what arrived (a reset would throw that away).
+   */
+  private closeForAbort(): void {
+    if (this.serverSends) resetConnection(this.socket);
+    else this.socket.destroy();
   }
 
   /**
@@ -146,10 +164,8 @@ export class DataTransfer {
     await this.aborting?.catch(() => undefined);
   }
 
+  /** Sends ABOR once the data connection is closed (see abort) and reads the replies. */
   private async runAbort(): Promise<string> {
-    // Close first: a server blocked writing to a paused socket only looks
-    // at the control connection once its write fails.
-    this.socket.destroy();
     if (this.finalReply) {
       this.abortReplies.push(this.finalReply);
       return this.finalReply.text;
@@ -251,15 +267,41 @@ async function sendRest(session: Session, rest: number | string): Promise<void> 
   if (reply.code < 200) throw new FtpReplyError(reply.text);
 }
 
+/** The TCP socket under each TLS data connection, for resetConnection. */
+const tcpUnder = new WeakMap<tls.TLSSocket, net.Socket>();
+
 /** Wraps a data socket in TLS under PROT P, resuming the control connection's session. */
 function secure(session: Session, socket: net.Socket): net.Socket | tls.TLSSocket {
   const options = session.settings.dataTls;
   if (!options) return socket;
   const secured = tls.connect({ ...options, socket, session: session.control.tlsSession });
+  tcpUnder.set(secured, socket);
   // Errors surface through the stream that uses the socket; this keeps an
   // early handshake failure from being an unhandled 'error' event.
   secured.on("error", () => undefined);
   return secured;
+}
+
+/**
+ * Closes an aborted download's data connection with a TCP reset (RST), never a FIN. A
+ * FIN, which close() sends when everything that came was read, leaves the
+ * server's socket half-closed (CLOSE_WAIT) until its next write draws the
+ * reset, and that write then fails with EPIPE instead of ECONNRESET:
+ * proftpd's mod_tls takes an EPIPE on a PROT P data connection for a fatal
+ * OpenSSL error and ends the whole session ("panic: SSL_ERROR_SYSCALL ...
+ * Broken pipe", "unexpected OpenSSL error, disconnecting"). A socket with no
+ * TCP handle of its own (a createConnection stream) is only destroyed.
+ */
+function resetConnection(socket: net.Socket | tls.TLSSocket): void {
+  const tcp = socket instanceof tls.TLSSocket ? tcpUnder.get(socket) : socket;
+  if (tcp && !tcp.destroyed) {
+    try {
+      tcp.resetAndDestroy();
+    } catch {
+      // ERR_INVALID_HANDLE_TYPE: not a TCP socket; destroy() below closes it.
+    }
+  }
+  socket.destroy();
 }
 
 /** Wraps a socket-level failure of the data connection in an FtpError. */

@@ -55,6 +55,40 @@ async function expectInSync(ftp: FTP): Promise<void> {
   expect(await ftp.nlst("/small.txt")).to.deep.equal(["/small.txt"]);
 }
 
+/**
+ * Makes `srv`'s next RETR send one small chunk and hold the data connection
+ * open; resolves to how the server sees the client close it: "FIN" (an
+ * orderly close) or the socket error's code (a reset: "ECONNRESET").
+ */
+function closeSeenOnNextRetr(srv: FixtureServer): Promise<string> {
+  return new Promise((resolve) => {
+    srv.once("RETR", async (s) => {
+      s.reply(150, "Here it comes.");
+      const data = await s.openData();
+      const closed = new Promise<string>((done) => {
+        data.once("end", () => done("FIN"));
+        data.once("error", (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+      });
+      data.resume();
+      data.write("one chunk");
+      const how = await closed;
+      resolve(how);
+      s.reply(426, "Transfer aborted.");
+    });
+  });
+}
+
+/**
+ * Destroys a download once its one chunk is read, so nothing is left unread
+ * when the data connection closes (the case where a plain close() sends a FIN).
+ */
+async function abortAfterFirstChunk(download: Readable): Promise<void> {
+  for await (const chunk of download) {
+    expect((chunk as Buffer).toString()).to.equal("one chunk");
+    break;
+  }
+}
+
 for (const mode of ["passive", "active"] as const) {
   describe(`abort (${mode})`, () => {
     const harness = new Harness();
@@ -70,6 +104,16 @@ for (const mode of ["passive", "active"] as const) {
       ftp.setPasv(mode === "passive");
       return ftp;
     }
+
+    // A FIN leaves the server's socket half-closed, and its next write fails
+    // with EPIPE, which proftpd's mod_tls takes for fatal: it ends the session.
+    it("closes an aborted download's data connection with a reset, not a FIN, even with nothing left unread", async () => {
+      const ftp = await client();
+      const seen = closeSeenOnNextRetr(srv);
+      await abortAfterFirstChunk(ftp.retrbinary("RETR /big.bin"));
+      expect(await seen).to.equal("ECONNRESET");
+      await expectInSync(ftp);
+    });
 
     it("abort() half-way through a 64 MiB download, then pwd() on the same client works", async () => {
       const ftp = await client();
@@ -265,6 +309,23 @@ describe("abort() replies", () => {
       await ftps.sendcmd("NOOP");
       expect(await ftps.abort()).to.equal("225 No transfer to abort.");
       expect(Buffer.concat(raw).toString("latin1")).to.equal("ABOR\r\n");
+    } finally {
+      ftps.close();
+    }
+  });
+
+  it("FTP_TLS closes an aborted PROT P download's data connection with a TCP reset, not a FIN or a TLS close", async () => {
+    const cert = await makeSelfSignedCert();
+    const tlsServer = await harness.server({ files: FILES, tls: cert });
+    const ftps = new FTP_TLS({ tls: { ca: cert.cert } });
+    try {
+      await ftps.connect(tlsServer.host, tlsServer.port);
+      await ftps.login("user", "pass");
+      await ftps.prot_p();
+      const seen = closeSeenOnNextRetr(tlsServer);
+      await abortAfterFirstChunk(ftps.retrbinary("RETR /big.bin"));
+      expect(await seen).to.equal("ECONNRESET");
+      expect(await ftps.pwd()).to.equal("/");
     } finally {
       ftps.close();
     }

@@ -739,9 +739,7 @@ function watchTransfer(session: Session, transfer: DataTransfer, idleIsOurs: () 
   const socket = transfer.socket;
   socket.on("error", fail);
   if (socket.destroyed) fail(socket.errored ?? new FtpConnectionError("the data connection closed before the transfer started"));
-  socket.on("close", () => {
-    if (transfer.aborted) transfer.abort().then(() => fail(transfer.abortError()), fail);
-  });
+  transfer.onAbort((aborting) => void aborting.then(() => fail(transfer.abortError()), fail));
   transfer.whenFinal().then((reply) => {
     if (reply.code >= 300 || reply.code < 200) fail(errorForReply(reply.text));
   }, fail);

@@ -34,6 +34,8 @@ export class DataTransfer {
   private aborting: Promise<string> | undefined;
   /** Replies read while aborting, to tell the stream how its transfer ended. */
   private readonly abortReplies: Reply[] = [];
+  /** Told when abort() is first called (see onAbort). */
+  private readonly abortListeners: Array<(aborting: Promise<string>) => void> = [];
 
   private constructor(
     private readonly session: Session,
@@ -139,8 +141,20 @@ export class DataTransfer {
       // at once, and its listeners ask `aborted` (and call abort() again).
       this.aborting = Promise.resolve().then(() => this.runAbort());
       this.closeForAbort();
+      for (const listener of this.abortListeners.splice(0)) listener(this.aborting);
     }
     return this.aborting;
+  }
+
+  /**
+   * Calls `listener` with abort()'s promise when the transfer is aborted
+   * (by its stream, or by ftp.abort()). The stream learns of an abort this
+   * way, not from its socket's 'close': under Node 18 a TLS socket whose
+   * TCP socket was reset never emits 'close'.
+   */
+  onAbort(listener: (aborting: Promise<string>) => void): void {
+    if (this.aborting) listener(this.aborting);
+    else this.abortListeners.push(listener);
   }
 
   /**
@@ -267,6 +281,15 @@ async function sendRest(session: Session, rest: number | string): Promise<void> 
   if (reply.code < 200) throw new FtpReplyError(reply.text);
 }
 
+/**
+ * Whether socket.resetAndDestroy() can be trusted to close the handle: on
+ * Node 18.3 a download's data socket reset after its control connection
+ * dropped stayed open (spec/retry: "goes on from the byte delivered when
+ * the control connection drops", every run). There the old close (a FIN)
+ * is kept, and with it proftpd's rare panic (README, "Real servers").
+ */
+const RESET_CLOSES_HANDLE = Number(process.versions.node.split(".")[0]) >= 20;
+
 /** The TCP socket under each TLS data connection, for resetConnection. */
 const tcpUnder = new WeakMap<tls.TLSSocket, net.Socket>();
 
@@ -294,7 +317,7 @@ function secure(session: Session, socket: net.Socket): net.Socket | tls.TLSSocke
  */
 function resetConnection(socket: net.Socket | tls.TLSSocket): void {
   const tcp = socket instanceof tls.TLSSocket ? tcpUnder.get(socket) : socket;
-  if (tcp && !tcp.destroyed) {
+  if (RESET_CLOSES_HANDLE && tcp && !tcp.destroyed) {
     try {
       tcp.resetAndDestroy();
     } catch {

@@ -55,6 +55,9 @@ async function expectInSync(ftp: FTP): Promise<void> {
   expect(await ftp.nlst("/small.txt")).to.deep.equal(["/small.txt"]);
 }
 
+/** Node 20 and later: lib/transfer.ts resets an aborted download's data connection (Node 18's reset could leave the handle open). */
+const RESET_ON_ABORT = Number(process.versions.node.split(".")[0]) >= 20;
+
 /**
  * Makes `srv`'s next RETR send one small chunk and hold the data connection
  * open; resolves to how the server sees the client close it: "FIN" (an
@@ -107,7 +110,8 @@ for (const mode of ["passive", "active"] as const) {
 
     // A FIN leaves the server's socket half-closed, and its next write fails
     // with EPIPE, which proftpd's mod_tls takes for fatal: it ends the session.
-    it("closes an aborted download's data connection with a reset, not a FIN, even with nothing left unread", async () => {
+    it("closes an aborted download's data connection with a reset, not a FIN, even with nothing left unread", async function () {
+      if (!RESET_ON_ABORT) this.skip();
       const ftp = await client();
       const seen = closeSeenOnNextRetr(srv);
       await abortAfterFirstChunk(ftp.retrbinary("RETR /big.bin"));
@@ -314,7 +318,8 @@ describe("abort() replies", () => {
     }
   });
 
-  it("FTP_TLS closes an aborted PROT P download's data connection with a TCP reset, not a FIN or a TLS close", async () => {
+  it("FTP_TLS closes an aborted PROT P download's data connection with a TCP reset, not a FIN or a TLS close", async function () {
+    if (!RESET_ON_ABORT) this.skip();
     const cert = await makeSelfSignedCert();
     const tlsServer = await harness.server({ files: FILES, tls: cert });
     const ftps = new FTP_TLS({ tls: { ca: cert.cert } });

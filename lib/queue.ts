@@ -154,32 +154,13 @@ export class CommandQueue {
   private startExclusive(entry: Entry): void {
     this.exclusive = true;
     // Start on a microtask: a task queued from a constructor must not run
-    // before the constructor has finished. One callback each way rather than
-    // a chain of then/finally: this runs for every call on the client.
-    queueMicrotask(() => {
-      const done = (): void => {
+    // before the constructor has finished.
+    queueMicrotask(() =>
+      runEntry(entry, () => {
         this.exclusive = false;
         this.pump();
-      };
-      let running: Promise<unknown>;
-      try {
-        running = entry.run();
-      } catch (error) {
-        entry.reject(error);
-        done();
-        return;
-      }
-      running.then(
-        (value) => {
-          entry.resolve(value);
-          done();
-        },
-        (error: unknown) => {
-          entry.reject(error);
-          done();
-        },
-      );
-    });
+      }),
+    );
   }
 
   /** The head of waitingForReply reads its replies; then the next one does. */
@@ -192,15 +173,32 @@ export class CommandQueue {
       // leave in bursts, one write each, instead of one write per reply.
       if (this.waitingForReply.length <= this.window >> 1) this.schedulePump();
     };
-    entry.run().then(
-      (value) => {
-        entry.resolve(value);
-        next();
-      },
-      (error: unknown) => {
-        entry.reject(error);
-        next();
-      },
-    );
+    runEntry(entry, next);
   }
+}
+
+/**
+ * Runs `entry` (a throw counts as a rejection), settles its caller's
+ * promise, then calls `after`. One callback each way rather than a chain
+ * of then/finally: this runs for every call on the client.
+ */
+function runEntry(entry: Entry, after: () => void): void {
+  let running: Promise<unknown>;
+  try {
+    running = entry.run();
+  } catch (error) {
+    entry.reject(error);
+    after();
+    return;
+  }
+  running.then(
+    (value) => {
+      entry.resolve(value);
+      after();
+    },
+    (error: unknown) => {
+      entry.reject(error);
+      after();
+    },
+  );
 }

@@ -46,14 +46,21 @@ class Control {
   }
 }
 
-async function open(ftp: Endpoint, command: string): Promise<{ control: Control; data: net.Socket }> {
+/** A control connection logged in and in TYPE I; `noDelay` sets TCP_NODELAY on it first. */
+async function loggedIn(ftp: Endpoint, noDelay: boolean): Promise<Control> {
   const socket = net.connect({ host: ftp.host, port: ftp.port });
+  if (noDelay) socket.setNoDelay(true);
   await once(socket, "connect");
   const control = new Control(socket);
   await control.reply(/^220/);
   await control.send(`USER ${ftp.user}`, /^331/);
   await control.send(`PASS ${ftp.password}`, /^230/);
   await control.send("TYPE I", /^200/);
+  return control;
+}
+
+async function open(ftp: Endpoint, command: string): Promise<{ control: Control; data: net.Socket }> {
+  const control = await loggedIn(ftp, false);
   const port = Number(/\(\|\|\|(\d+)\|\)/.exec(await control.send("EPSV", /^229/))![1]);
   const data = net.connect({ host: ftp.host, port });
   await once(data, "connect");
@@ -75,15 +82,7 @@ export class HandClient {
   ) {}
 
   static async open(ftp: Endpoint): Promise<HandClient> {
-    const socket = net.connect({ host: ftp.host, port: ftp.port });
-    socket.setNoDelay(true);
-    await once(socket, "connect");
-    const control = new Control(socket);
-    await control.reply(/^220/);
-    await control.send(`USER ${ftp.user}`, /^331/);
-    await control.send(`PASS ${ftp.password}`, /^230/);
-    await control.send("TYPE I", /^200/);
-    return new HandClient(control, ftp.host);
+    return new HandClient(await loggedIn(ftp, true), ftp.host);
   }
 
   /** One round trip. */

@@ -31,6 +31,8 @@ import {
 } from "./exchange.js";
 import { DEFAULT_MAX_LINE } from "./reply.js";
 import { refuseFailure, Session, SessionSettings } from "./session.js";
+import { DownloadRun, DownloadTarget } from "./download.js";
+import { downloadInto, downloadToCallback } from "./download-targets.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
 import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget } from "./keepalive.js";
 import { sessionFeatures } from "./features.js";
@@ -531,15 +533,19 @@ export class FTP {
    * connection drops meanwhile it rejects with that error (the next call
    * reconnects), since only the caller knows whether running it twice is harmless.
    */
-  async sendcmd(cmd: string): Promise<string> {
-    assertSafeArgument(cmd);
-    return this.exchange(forgettingFeatures(commandExchange(cmd)), mayPipeline(cmd));
+  sendcmd(cmd: string): Promise<string> {
+    return rejectingBadArguments(() => {
+      assertSafeArgument(cmd);
+      return this.exchange(forgettingFeatures(cmd, commandExchange(cmd)), mayPipeline(cmd));
+    });
   }
 
   /** Sends a command and resolves to its reply if 2xx; anything else rejects. Sent once under `retry`, as sendcmd. */
-  async voidcmd(cmd: string): Promise<string> {
-    assertSafeArgument(cmd);
-    return this.exchange(forgettingFeatures(voidExchange(cmd)), mayPipeline(cmd)).then((reply) => reply.text);
+  voidcmd(cmd: string): Promise<string> {
+    return rejectingBadArguments(() => {
+      assertSafeArgument(cmd);
+      return this.exchange(forgettingFeatures(cmd, voidExchange(cmd)), mayPipeline(cmd)).then((reply) => reply.text);
+    });
   }
 
   /**
@@ -628,18 +634,27 @@ export class FTP {
     if (!isWritable(target) && typeof target !== "function") return this.download(cmd, "I", target ?? {});
     return rejectingBadArguments(() => {
       if (isWritable(target)) {
-        const stream = this.download(cmd, "I", typeof options === "object" ? options : {});
-        return pipeSettled(stream, target).then(() => stream.response ?? "");
+        const settings = typeof options === "object" ? options : {};
+        // A signal's AbortError comes from the stream's addAbortSignal.
+        if (settings.signal) {
+          const stream = this.download(cmd, "I", settings);
+          return pipeSettled(stream, target).then(() => stream.response ?? "");
+        }
+        return downloadInto((sink) => this.downloadRun(cmd, "I", settings, sink), target);
       }
       const callback = target;
       const settings: RetrbinaryOptions = typeof options === "number" ? { blocksize: options, rest } : { ...options };
       if (rest !== undefined && settings.rest === undefined) settings.rest = rest;
       const blocksize = settings.blocksize ?? 8192;
       assertBlocksize(blocksize);
-      const stream = this.download(cmd, "I", settings);
-      return consume(stream, (chunk: Buffer) => {
+      const inBlocksOf = (chunk: Buffer): void => {
         for (let at = 0; at < chunk.length; at += blocksize) callback(chunk.subarray(at, at + blocksize));
-      }).then(() => stream.response ?? "");
+      };
+      if (settings.signal) {
+        const stream = this.download(cmd, "I", settings);
+        return consume(stream, inBlocksOf).then(() => stream.response ?? "");
+      }
+      return downloadToCallback((sink) => this.downloadRun(cmd, "I", settings, sink), inBlocksOf);
     });
   }
 
@@ -1001,7 +1016,7 @@ export class FTP {
   ): Promise<T> {
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
     return this.activity(
-      this.queue.run(async () => {
+      this.queue.run(() => {
         this.takeTurn();
         if (options.connecting) return task(undefined as unknown as Session);
         if (this.reconnector && this.session && options.reconnect !== false) return this.reconnector.run(task, options.repeat ?? false);
@@ -1087,6 +1102,17 @@ export class FTP {
     return new DownloadStream(this.streamQueue, this.settings, start, options);
   }
 
+  /** A download that hands its bytes to `target` (retrbinary's callback and Writable forms), not yet begun. */
+  private downloadRun(cmd: string, type: "A" | "I", options: DownloadOptions, target: DownloadTarget): DownloadRun {
+    assertSafeArgument(cmd);
+    assertRestOffset(options.rest);
+    const maxRead = options.highWaterMark ?? this.settings.highWaterMark ?? 0;
+    // As the stream forms' Readable would refuse it.
+    if (!Number.isInteger(maxRead) || maxRead < 0) throw new RangeError(`highWaterMark must be a non-negative integer, got ${maxRead}`);
+    const start: TransferStart = { command: cmd, rest: options.rest, type };
+    return new DownloadRun(this.streamQueue, this.settings, start, { verifySize: options.verifySize, maxRead }, target);
+  }
+
   private lines(cmd: string, options: DownloadOptions): LineStream {
     return new LineStream(this.download(cmd, "A", options), this.settings.encoding, this.settings.maxLine);
   }
@@ -1124,21 +1150,25 @@ function rejectingBadArguments<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A login (or REIN, AUTH) sent by hand may change what FEAT says: it is read again when next needed. */
-function forgettingFeatures<T>(exchange: Exchange<T>): Exchange<T> {
+/** Verbs after which the server's FEAT may say something else. */
+const CHANGES_FEATURES = /^(USER|PASS|ACCT|REIN|AUTH)\b/i;
+
+/**
+ * `exchange`, the one line `line` sent by hand: a login (or REIN, AUTH) may
+ * change what FEAT says, so after one it is read again when next needed.
+ * Any other line's exchange is returned as it is.
+ */
+function forgettingFeatures<T>(line: string, exchange: Exchange<T>): Exchange<T> {
+  if (!CHANGES_FEATURES.test(line)) return exchange;
   return {
     steps: (session) =>
-      exchange.steps(session).map((step) =>
-        /^(USER|PASS|ACCT|REIN|AUTH)\b/i.test(step.line)
-          ? {
-              ...step,
-              written: (written: Session) => {
-                step.written?.(written);
-                written.forgetFeatures();
-              },
-            }
-          : step,
-      ),
+      exchange.steps(session).map((step) => ({
+        ...step,
+        written: (written: Session) => {
+          step.written?.(written);
+          written.forgetFeatures();
+        },
+      })),
     result: (replies) => exchange.result(replies),
   };
 }

@@ -6,26 +6,18 @@
  */
 import { addAbortSignal, Readable, Writable } from "node:stream";
 import { Attempts } from "./attempts.js";
-import { errorForReply, FtpConnectionError, FtpError, FtpSizeMismatchError, FtpTimeoutError } from "./errors.js";
-import { slabReaderOf } from "./data.js";
+import { FtpConnectionError, FtpError, FtpSizeMismatchError } from "./errors.js";
+import { DownloadRun } from "./download.js";
 import { HeldError } from "./held-error.js";
-import { parse213 } from "./protocol.js";
-import type { Reply } from "./reply.js";
+import { ProgressMeter, TransferProgress } from "./progress.js";
 import { appendBase, REPLAY_WINDOW, ReplayBuffer, resumeOffset } from "./resume.js";
 import { isTransient } from "./retry.js";
 import type { Session, SessionSettings } from "./session.js";
-import { dataError, DataTransfer, TransferStart } from "./transfer.js";
+import { askSize, sizeReply } from "./size-query.js";
+import { dataError, DataTransfer, Enqueue, TransferStart } from "./transfer.js";
+import { watchTransfer } from "./transfer-watch.js";
 
-/** Progress of a transfer, emitted as `'progress'` at most every 200 ms and once at the end. */
-export interface TransferProgress {
-  /** Bytes moved on the data connection so far. */
-  bytes: number;
-  /** Size the server announced (150 reply), if any. */
-  total: number | null;
-  elapsedMs: number;
-  /** Average rate since the data connection opened. */
-  bytesPerSecond: number;
-}
+export type { TransferProgress } from "./progress.js";
 
 export interface TransferStreamOptions {
   /** Stream buffer size in bytes. */
@@ -68,97 +60,44 @@ export interface UploadOptions extends TransferStreamOptions {
   verifySize?: boolean;
 }
 
-const PROGRESS_INTERVAL_MS = 200;
-
-/** Runs a task when the command queue reaches it, with the session live at that time. */
-export type Enqueue = (task: (session: Session) => Promise<void>) => Promise<void>;
-
-/** Counts bytes and emits throttled progress events; shared by both directions. */
-class ProgressMeter {
-  bytes = 0;
-  total: number | null = null;
-  private started = 0;
-  private lastEmit = 0;
-
-  constructor(private readonly emit: (progress: TransferProgress) => void) {}
-
-  start(total: number | null): void {
-    this.total = total;
-    this.started = this.lastEmit = performance.now();
-  }
-
-  add(length: number): void {
-    this.bytes += length;
-    const now = performance.now();
-    if (now - this.lastEmit >= PROGRESS_INTERVAL_MS) {
-      this.lastEmit = now;
-      this.emit(this.snapshot(now));
-    }
-  }
-
-  finish(): void {
-    this.emit(this.snapshot(performance.now()));
-  }
-
-  private snapshot(now: number): TransferProgress {
-    const elapsedMs = this.started ? now - this.started : 0;
-    return {
-      bytes: this.bytes,
-      total: this.total,
-      elapsedMs,
-      bytesPerSecond: elapsedMs > 0 ? (this.bytes * 1000) / elapsedMs : 0,
-    };
-  }
-}
-
 /**
  * A download (RETR, LIST, NLST, MLSD) as a Readable of Buffers. Returned at
- * once; the command is sent when the queue reaches it.
+ * once; the command is sent when the queue reaches it (see DownloadRun).
  */
 export class DownloadStream extends Readable {
   /** The final reply text, set just before `end`. */
   response: string | undefined;
-  private readonly meter = new ProgressMeter((progress) => this.emit("progress", progress));
-  private transfer: DataTransfer | undefined;
-  private cleanup: Promise<unknown> | undefined;
-  private settle: () => void = () => undefined;
-  private readonly verifySize: boolean | undefined;
-  /** Under verifySize: the answer to SIZE, for a 150 without a size. */
-  private sizeFromCommand: number | null = null;
-  /** The REST offset, so a file size can be compared with the bytes received. */
-  private restOffset = 0;
-  /** TYPE A: the bytes sent are the file's ASCII form, not its stored size. */
-  private ascii = false;
-  /** Set once the transfer has failed: nothing may end it well after that. */
-  private failed = false;
   private readonly held = new HeldError(this);
-  /** Under `retry`: a transient failure goes back to the retry loop, which runs the transfer again from the byte delivered (see interrupt). */
-  private readonly resumable: boolean;
-  /** The running attempt and its transient failure (see interrupt). */
-  private readonly attempts = new Attempts();
-  /** The whole file's size (a 150 without REST, or SIZE), to check a resumed download against. */
-  private wholeSize: number | null = null;
-  /** Bytes delivered before the running attempt: more than 0 once it resumed (REST). */
-  private deliveredBefore = 0;
-  /** A binary RETR: the one download that can go on from a byte offset. */
-  private binaryRetr = false;
+  private readonly download: DownloadRun;
 
   constructor(enqueue: Enqueue, settings: SessionSettings, start: TransferStart, options: DownloadOptions = {}) {
     super({ highWaterMark: options.highWaterMark ?? settings.highWaterMark });
-    this.resumable = settings.resume;
-    this.verifySize = options.verifySize;
+    const runOptions = {
+      verifySize: options.verifySize,
+      maxRead: this.readableHighWaterMark,
+      onProgress: (progress: TransferProgress) => this.emit("progress", progress),
+    };
+    this.download = new DownloadRun(enqueue, settings, start, runOptions, {
+      write: (chunk) => this.push(chunk),
+      end: (response) => {
+        this.response = response;
+        this.push(null);
+      },
+      // Errors the stream now or once it is watched (see HeldError); the run releases the transfer either way.
+      fail: (error) => void this.held.fail(error),
+    });
     if (options.signal) addAbortSignal(options.signal, this);
-    enqueue((session) => this.run(session, start)).catch((error: unknown) => this.fail(dataError(error)));
+    this.download.begin();
   }
 
   /** Bytes received so far. */
   get bytes(): number {
-    return this.meter.bytes;
+    return this.download.bytes;
   }
 
   /** The size the server announced, or null. */
   get expectedSize(): number | null {
-    return this.meter.total;
+    return this.download.expectedSize;
   }
 
   override _read(): void {
@@ -167,175 +106,13 @@ export class DownloadStream extends Readable {
       this.destroy(held);
       return;
     }
-    const socket = this.transfer?.socket;
-    if (socket?.isPaused()) {
-      socket.resume();
-      // Restart the idle clock: the time spent paused was the consumer's, and
-      // a timer due right now must not blame the server before it can send.
-      if (socket.timeout) socket.setTimeout(socket.timeout);
-    }
+    this.download.resume();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.release();
+    this.download.stop();
     callback(error);
   }
-
-  /** Ends the transfer's part in the queue: aborts it if it is still running. Idempotent. */
-  private release(): void {
-    const transfer = this.transfer;
-    if (transfer && !transfer.complete) this.cleanup ??= transfer.abort();
-    else transfer?.socket.destroy();
-    this.settle();
-  }
-
-  /** The transfer failed: error the stream now or once it is watched (see HeldError); release the transfer now either way. */
-  private fail(error: Error): void {
-    if (this.destroyed || this.failed) return;
-    this.failed = true;
-    if (!this.held.fail(error)) this.release();
-  }
-
-  /**
-   * The transfer's queue task. Under `retry` it may run more than once: a
-   * transient failure ends the attempt (see interrupt) and is thrown to the
-   * retry loop, which runs this again, on a new connection if the old one
-   * is gone; a binary RETR then starts at the byte delivered so far (REST).
-   */
-  private async run(session: Session, start: TransferStart): Promise<void> {
-    if (this.destroyed) return;
-    const attempt = this.attempts.begin();
-    const resumed = attempt > 1;
-    this.transfer = undefined;
-    this.cleanup = undefined;
-    let transfer: DataTransfer;
-    try {
-      if (!resumed) {
-        this.restOffset = start.rest === undefined ? 0 : Number(start.rest);
-        this.ascii = start.type === "A";
-        this.binaryRetr = start.type === "I" && /^RETR /i.test(start.command);
-        if (this.verifySize === true && start.type === "I" && /^RETR /i.test(start.command)) {
-          // Many servers put no size in the 150; ask SIZE first (in TYPE I,
-          // where it counts the bytes RETR sends), so a short transfer that
-          // ends in 226 is still caught.
-          this.sizeFromCommand = await askSize(session, start.command.slice(5));
-        }
-      }
-      const delivered = (this.deliveredBefore = this.meter.bytes);
-      const rest = delivered > 0 ? this.restOffset + delivered : start.rest;
-      // The socket stays ours (never handed to the user), so it may read into slabs.
-      transfer = await DataTransfer.open(session, { ...start, rest, slabReads: { maxRead: this.readableHighWaterMark } });
-      if (delivered === 0 && this.restOffset === 0) this.wholeSize ??= transfer.size ?? this.sizeFromCommand;
-    } catch (error) {
-      this.interrupt(dataError(error), attempt);
-      this.attempts.handBack();
-      return;
-    }
-    this.transfer = transfer;
-    session.activeTransfer = transfer;
-    try {
-      if (this.destroyed) {
-        this.cleanup ??= transfer.abort();
-      } else {
-        if (!resumed) this.meter.start(transfer.size ?? this.sizeFromCommand);
-        else this.meter.total ??= this.wholeSize;
-        await new Promise<void>((resolve) => {
-          this.settle = resolve;
-          this.pump(session, transfer, attempt);
-        });
-      }
-      await this.cleanup?.catch(() => undefined);
-      await transfer.settledAbort();
-    } finally {
-      session.activeTransfer = undefined;
-    }
-    this.attempts.handBack();
-  }
-
-  /**
-   * A failure of attempt `attempt`: under `retry`, a transient one ends the
-   * attempt and waits for run() to hand it to the retry loop — unless the
-   * consumer already has bytes that a new attempt could not continue from
-   * (a listing or a TYPE A download restarts only from its first byte).
-   * Anything else fails the stream.
-   */
-  private interrupt(error: FtpError, attempt: number): void {
-    if (attempt !== this.attempts.live || this.destroyed || this.failed || this.attempts.interruption) return;
-    const continuable = this.meter.bytes === 0 || this.binaryRetr;
-    if (!this.resumable || !isTransient(error) || !continuable) {
-      this.fail(error);
-      return;
-    }
-    this.attempts.interruption = error;
-    this.release();
-  }
-
-  private pump(session: Session, transfer: DataTransfer, attempt: number): void {
-    const socket = transfer.socket;
-    const fail = (error: unknown): void => this.interrupt(dataError(error), attempt);
-    const onChunk = (chunk: Buffer): void => {
-      this.meter.add(chunk.length);
-      if (!this.push(chunk)) socket.pause();
-    };
-    const slabs = slabReaderOf(socket);
-    if (slabs) slabs.attach(socket, onChunk);
-    else socket.on("data", onChunk);
-    watchTransfer(session, transfer, () => socket.isPaused(), fail);
-    socket.on("close", (hadError: boolean) => {
-      // An error or an abort fails the stream through watchTransfer.
-      if (this.destroyed || this.failed || transfer.aborted || hadError) return;
-      transfer.finish().then((reply) => {
-        if (this.destroyed || this.failed || attempt !== this.attempts.live || this.attempts.interruption) return;
-        const mismatch = this.sizeMismatch(transfer, reply.text);
-        if (mismatch) {
-          fail(mismatch);
-          return;
-        }
-        this.response = reply.text;
-        this.meter.finish();
-        this.push(null);
-        this.settle();
-      }, fail);
-    });
-  }
-
-  /** The error a download that ended with `response` must end with instead, if its byte count disagrees with the announced size (see DownloadOptions.verifySize). */
-  private sizeMismatch(transfer: DataTransfer, response: string): FtpSizeMismatchError | undefined {
-    if (this.verifySize === false) return undefined;
-    if (this.deliveredBefore > 0) {
-      // Resumed: the whole file is what the first attempt's 150 (or SIZE) said.
-      const whole = this.wholeSize;
-      const total = this.meter.bytes + this.restOffset;
-      if (whole === null || (this.ascii ? total >= whole : total === whole)) return undefined;
-      return new FtpSizeMismatchError(whole, this.meter.bytes, response);
-    }
-    // Unasked, only a 150's size with no REST is unambiguous.
-    if (this.verifySize === undefined && (transfer.size === null || this.restOffset > 0)) return undefined;
-    const expected = transfer.size ?? this.sizeFromCommand;
-    if (expected === null) return undefined;
-    const received = this.meter.bytes;
-    // SIZE, and the 150 of vsftpd and the fixture, give the whole file;
-    // after REST some servers' 150 gives what is left: either fits. In
-    // ASCII only the lower bound of those holds (the whole file's size).
-    const fits = this.ascii
-      ? received + this.restOffset >= expected
-      : received + this.restOffset === expected || (this.restOffset > 0 && transfer.size !== null && received === expected);
-    return fits ? undefined : new FtpSizeMismatchError(expected, received, response);
-  }
-}
-
-/** Sends TYPE I and SIZE (inside the transfer's queue task): the size on a 213 reply, else null. */
-async function askSize(session: Session, path: string): Promise<number | null> {
-  // A refusal (502, 550) only means there is nothing to verify against.
-  const reply = await sizeReply(session, path);
-  return parse213(reply.code, reply.text);
-}
-
-/** SIZE `path` in TYPE I (several servers refuse it in ASCII): its reply, whatever it is. */
-async function sizeReply(session: Session, path: string): Promise<Reply> {
-  await session.useType("I");
-  session.control.send(`SIZE ${path}`);
-  return session.control.readReply(session.settings.timeout);
 }
 
 /** Transforms bytes on their way to the data connection (storlines' CRLF rule). */
@@ -723,50 +500,5 @@ function drainedOrClosed(socket: DataTransfer["socket"]): Promise<void> {
     };
     socket.on("drain", done);
     socket.on("close", done);
-  });
-}
-
-/**
- * Watches a transfer for what must fail its stream, and calls `fail` (which
- * ignores calls after the first) with the error:
- * - the data connection erring, or having failed before we looked (a
- *   refused TLS handshake, a reset between the 1xx and now);
- * - ftp.abort() having cut the data, whatever the replies;
- * - a 4xx/5xx final reply, even while data still flows (disk error);
- * - the data connection sitting idle (see watchIdle).
- */
-function watchTransfer(session: Session, transfer: DataTransfer, idleIsOurs: () => boolean, fail: (error: unknown) => void): void {
-  const socket = transfer.socket;
-  socket.on("error", fail);
-  if (socket.destroyed) fail(socket.errored ?? new FtpConnectionError("the data connection closed before the transfer started"));
-  transfer.onAbort((aborting) => void aborting.then(() => fail(transfer.abortError()), fail));
-  transfer.whenFinal().then((reply) => {
-    if (reply.code >= 300 || reply.code < 200) fail(errorForReply(reply.text));
-  }, fail);
-  watchIdle(session, socket, idleIsOurs, fail);
-}
-
-/**
- * Fails the transfer when its data connection sits idle past the timeout —
- * unless the idleness is ours (a paused download, an upload with nothing
- * to send), which is backpressure, not a dead server.
- */
-function watchIdle(
-  session: Session,
-  socket: { setTimeout(ms: number): unknown; on(event: "timeout", listener: () => void): unknown },
-  idleIsOurs: () => boolean,
-  fail: (error: unknown) => void,
-): void {
-  const timeout = session.settings.timeout;
-  if (timeout <= 0) return;
-  socket.setTimeout(timeout);
-  socket.on("timeout", () => {
-    if (idleIsOurs()) {
-      socket.setTimeout(timeout);
-      return;
-    }
-    const error = new FtpTimeoutError(`data connection idle for ${timeout} ms`);
-    session.control.close(error);
-    fail(error);
   });
 }

@@ -24,6 +24,9 @@ export interface TransferStart {
   slabReads?: { maxRead: number } | undefined;
 }
 
+/** Runs a transfer's task when the command queue reaches it, with the session live at that time. */
+export type Enqueue = (task: (session: Session) => Promise<void>) => Promise<void>;
+
 export class DataTransfer {
   /** The size announced in a `150 ... (n bytes)` reply, else null. */
   readonly size: number | null;

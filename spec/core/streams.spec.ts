@@ -30,7 +30,7 @@ function liveArrayBuffers(): number {
 
 /** The download's data socket, once open: the one buffer besides the stream's own that we can see. */
 function dataSocketOf(stream: DownloadStream): net.Socket | undefined {
-  return (stream as unknown as { transfer?: { socket: net.Socket } }).transfer?.socket;
+  return (stream as unknown as { download: { transfer?: { socket: net.Socket } } }).download.transfer?.socket;
 }
 
 /** Records the events a stream emits, in order, and the error if any. */

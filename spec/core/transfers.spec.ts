@@ -257,6 +257,108 @@ describe("transfers, ftplib's forms", function () {
     });
   });
 
+  describe("retrbinary's promise forms deliver straight from the data connection", function () {
+    it("a slow Writable pauses the data connection: what waits in it stays within a few reads", async function () {
+      const size = 32 * 1024 * 1024;
+      const srv = await fixtures.server({ files: { "/big.bin": patternFile(size) } });
+      const ftp = await fixtures.client(srv);
+      let received = 0;
+      let mismatch = -1;
+      let mostBuffered = 0;
+      let writes = 0;
+      const sink = new Writable({
+        highWaterMark: 64 * 1024,
+        write(chunk: Buffer, _encoding, callback) {
+          if (mismatch === -1) {
+            const at = patternMismatch(chunk, received);
+            if (at !== -1) mismatch = received + at;
+          }
+          received += chunk.length;
+          // The slow part: a timer turn now and then lets the server race ahead.
+          if (++writes % 16 === 0) setTimeout(callback, 1);
+          else setImmediate(callback);
+        },
+      });
+      const write = sink.write.bind(sink);
+      sink.write = ((chunk: Buffer) => {
+        const more = write(chunk);
+        mostBuffered = Math.max(mostBuffered, sink.writableLength);
+        return more;
+      }) as typeof sink.write;
+      expect(await ftp.retrbinary("RETR /big.bin", sink, { highWaterMark: 64 * 1024 })).to.equal("226 Transfer complete.");
+      expect(received).to.equal(size);
+      expect(mismatch).to.equal(-1);
+      // Without backpressure the in-process fixture would fill the Writable with most of the 32 MiB.
+      expect(mostBuffered).to.be.at.least(64 * 1024);
+      expect(mostBuffered).to.be.at.most(4 * 64 * 1024);
+    });
+
+    it("a Writable ended by someone else mid-download: rejects with ERR_STREAM_PREMATURE_CLOSE, aborts the transfer, the client stays usable", async function () {
+      const srv = await fixtures.server({ files: { "/big.bin": patternFile(16 * 1024 * 1024) } });
+      const ftp = await fixtures.client(srv);
+      let writes = 0;
+      const sink: Writable = new Writable({
+        write(_chunk, _encoding, callback) {
+          if (++writes === 2) sink.end();
+          callback();
+        },
+      });
+      const error = await rejectionOf(ftp.retrbinary("RETR /big.bin", sink));
+      expect(error).to.include({ code: "ERR_STREAM_PREMATURE_CLOSE" });
+      expect(await ftp.pwd()).to.equal("/");
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "RETR /big.bin", "ABOR", "NOOP", "PWD"]);
+      await until(() => srv.openConnections() === 1, "only the control connection remaining");
+    });
+
+    it("a Writable already destroyed: rejects and sends no transfer", async function () {
+      const srv = await fixtures.server({ files: { "/f.bin": patternFile(1000) } });
+      const ftp = await fixtures.client(srv);
+      const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+      sink.on("error", () => undefined);
+      sink.destroy(new Error("gone"));
+      const error = await rejectionOf(ftp.retrbinary("RETR /f.bin", sink));
+      expect(error.message).to.equal("gone");
+      expect(await ftp.pwd()).to.equal("/");
+      expect(commandsAfterLogin(srv)).to.deep.equal(["PWD"]);
+    });
+
+    for (const form of ["callback", "Writable"] as const) {
+      it(`${form} form: aborting the signal mid-download rejects with an AbortError and aborts the transfer`, async function () {
+        const srv = await fixtures.server({ files: { "/big.bin": patternFile(16 * 1024 * 1024) } });
+        const ftp = await fixtures.client(srv);
+        const controller = new AbortController();
+        let bytes = 0;
+        const take = (chunk: Buffer): void => {
+          bytes += chunk.length;
+          if (bytes > 100_000) controller.abort();
+        };
+        const sink = new Writable({
+          write(chunk: Buffer, _encoding, callback) {
+            take(chunk);
+            callback();
+          },
+        });
+        const call =
+          form === "callback"
+            ? ftp.retrbinary("RETR /big.bin", take, { signal: controller.signal })
+            : ftp.retrbinary("RETR /big.bin", sink, { signal: controller.signal });
+        const error = await rejectionOf(call);
+        expect(error.name).to.equal("AbortError");
+        expect(await ftp.pwd()).to.equal("/");
+        expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "RETR /big.bin", "ABOR", "NOOP", "PWD"]);
+      });
+    }
+
+    it("refuses a highWaterMark that is not a non-negative integer before sending anything", async function () {
+      const srv = await fixtures.server({ files: { "/f.bin": patternFile(1000) } });
+      const ftp = await fixtures.client(srv);
+      const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+      expect(await rejectionOf(ftp.retrbinary("RETR /f.bin", sink, { highWaterMark: -1 }))).to.be.instanceOf(RangeError);
+      expect(await rejectionOf(ftp.retrbinary("RETR /f.bin", () => undefined, { highWaterMark: 1.5 }))).to.be.instanceOf(RangeError);
+      expect(commandsAfterLogin(srv)).to.deep.equal([]);
+    });
+  });
+
   describe("retrlines", function () {
     it("calls back per line with TYPE A, line ends stripped and a last line without newline kept", async function () {
       const srv = await fixtures.server({ files: { "/notes.txt": "alpha\nbeta\n\ngamma \u00e9t\u00e9\nno newline at the end" } });

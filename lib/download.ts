@@ -1,0 +1,256 @@
+/**
+ * One download (RETR, LIST, NLST, MLSD) run through the command queue, its
+ * bytes handed to a DownloadTarget as they come: the DownloadStream, or,
+ * for retrbinary's callback and Writable forms, the callback or the
+ * Writable itself (download-targets.ts), with no Readable in between.
+ *
+ * It ends well only after the data connection closed and the server's 2xx
+ * arrived, with every byte the server announced; anything else fails the
+ * target. Under `retry` a transient failure runs the transfer again from
+ * the byte delivered (binary RETR) or from the start (nothing delivered yet).
+ */
+import { Attempts } from "./attempts.js";
+import { FtpError, FtpSizeMismatchError } from "./errors.js";
+import { slabReaderOf } from "./data.js";
+import { ProgressMeter, TransferProgress } from "./progress.js";
+import { isTransient } from "./retry.js";
+import type { Session, SessionSettings } from "./session.js";
+import { askSize } from "./size-query.js";
+import { dataError, DataTransfer, Enqueue, TransferStart } from "./transfer.js";
+import { watchTransfer } from "./transfer-watch.js";
+
+/** Where a download's bytes go. */
+export interface DownloadTarget {
+  /** Takes a chunk; false pauses the data connection until DownloadRun.resume(). */
+  write(chunk: Buffer): boolean;
+  /** The download ended well, with the server's final reply. */
+  end(response: string): void;
+  /** The download failed; called once at most, and never after end(). */
+  fail(error: Error): void;
+}
+
+export interface DownloadRunOptions {
+  /** See DownloadOptions.verifySize. */
+  verifySize?: boolean | undefined;
+  /** Most bytes one read of a clear data connection takes (see SlabReader). */
+  maxRead: number;
+  /** Told of progress, throttled (the stream's `'progress'` events). */
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+export class DownloadRun {
+  private readonly meter: ProgressMeter;
+  private transfer: DataTransfer | undefined;
+  private cleanup: Promise<unknown> | undefined;
+  private settle: () => void = () => undefined;
+  private readonly verifySize: boolean | undefined;
+  private readonly maxRead: number;
+  /** Under verifySize: the answer to SIZE, for a 150 without a size. */
+  private sizeFromCommand: number | null = null;
+  /** The REST offset, so a file size can be compared with the bytes received. */
+  private restOffset = 0;
+  /** TYPE A: the bytes sent are the file's ASCII form, not its stored size. */
+  private ascii = false;
+  /** The target is done with the download (stop()): nothing more goes to it. */
+  private stopped = false;
+  /** Set once the download has failed: nothing may end it well after that. */
+  private failed = false;
+  /** Under `retry`: a transient failure goes back to the retry loop, which runs the transfer again from the byte delivered (see interrupt). */
+  private readonly resumable: boolean;
+  /** The running attempt and its transient failure (see interrupt). */
+  private readonly attempts = new Attempts();
+  /** The whole file's size (a 150 without REST, or SIZE), to check a resumed download against. */
+  private wholeSize: number | null = null;
+  /** Bytes delivered before the running attempt: more than 0 once it resumed (REST). */
+  private deliveredBefore = 0;
+  /** A binary RETR: the one download that can go on from a byte offset. */
+  private binaryRetr = false;
+
+  constructor(
+    private readonly enqueue: Enqueue,
+    settings: SessionSettings,
+    private readonly start: TransferStart,
+    options: DownloadRunOptions,
+    private readonly target: DownloadTarget,
+  ) {
+    this.resumable = settings.resume;
+    this.verifySize = options.verifySize;
+    this.maxRead = options.maxRead;
+    this.meter = new ProgressMeter(options.onProgress ?? (() => undefined));
+  }
+
+  /** Bytes received so far. */
+  get bytes(): number {
+    return this.meter.bytes;
+  }
+
+  /** The size the server announced, or null. */
+  get expectedSize(): number | null {
+    return this.meter.total;
+  }
+
+  /** Queues the transfer. */
+  begin(): void {
+    this.enqueue((session) => this.run(session)).catch((error: unknown) => this.fail(dataError(error)));
+  }
+
+  /** The target can take more: a data connection paused for it reads again. */
+  resume(): void {
+    const socket = this.transfer?.socket;
+    if (socket?.isPaused()) {
+      socket.resume();
+      // Restart the idle clock: the time spent paused was the consumer's, and
+      // a timer due right now must not blame the server before it can send.
+      if (socket.timeout) socket.setTimeout(socket.timeout);
+    }
+  }
+
+  /** The target is done with the download (it ended, or its consumer went): a transfer still running is aborted, and the queue freed. Idempotent. */
+  stop(): void {
+    this.stopped = true;
+    this.release();
+  }
+
+  /** Fails the download with `error` (the target's consumer cannot go on): the target is told, the transfer stopped. */
+  fail(error: Error): void {
+    if (this.stopped || this.failed) return;
+    this.failed = true;
+    this.target.fail(error);
+    this.stop();
+  }
+
+  /** Ends the transfer's part in the queue: aborts it if it is still running. Idempotent. */
+  private release(): void {
+    const transfer = this.transfer;
+    if (transfer && !transfer.complete) this.cleanup ??= transfer.abort();
+    else transfer?.socket.destroy();
+    this.settle();
+  }
+
+  /**
+   * The transfer's queue task. Under `retry` it may run more than once: a
+   * transient failure ends the attempt (see interrupt) and is thrown to the
+   * retry loop, which runs this again, on a new connection if the old one
+   * is gone; a binary RETR then starts at the byte delivered so far (REST).
+   */
+  private async run(session: Session): Promise<void> {
+    if (this.stopped) return;
+    const start = this.start;
+    const attempt = this.attempts.begin();
+    const resumed = attempt > 1;
+    this.transfer = undefined;
+    this.cleanup = undefined;
+    let transfer: DataTransfer;
+    try {
+      if (!resumed) {
+        this.restOffset = start.rest === undefined ? 0 : Number(start.rest);
+        this.ascii = start.type === "A";
+        this.binaryRetr = start.type === "I" && /^RETR /i.test(start.command);
+        if (this.verifySize === true && this.binaryRetr) {
+          // Many servers put no size in the 150; ask SIZE first (in TYPE I,
+          // where it counts the bytes RETR sends), so a short transfer that
+          // ends in 226 is still caught.
+          this.sizeFromCommand = await askSize(session, start.command.slice(5));
+        }
+      }
+      const delivered = (this.deliveredBefore = this.meter.bytes);
+      const rest = delivered > 0 ? this.restOffset + delivered : start.rest;
+      // The socket stays ours (never handed to the user), so it may read into slabs.
+      transfer = await DataTransfer.open(session, { ...start, rest, slabReads: { maxRead: this.maxRead } });
+      if (delivered === 0 && this.restOffset === 0) this.wholeSize ??= transfer.size ?? this.sizeFromCommand;
+    } catch (error) {
+      this.interrupt(dataError(error), attempt);
+      this.attempts.handBack();
+      return;
+    }
+    this.transfer = transfer;
+    session.activeTransfer = transfer;
+    try {
+      if (this.stopped) {
+        this.cleanup ??= transfer.abort();
+      } else {
+        if (!resumed) this.meter.start(transfer.size ?? this.sizeFromCommand);
+        else this.meter.total ??= this.wholeSize;
+        await new Promise<void>((resolve) => {
+          this.settle = resolve;
+          this.pump(session, transfer, attempt);
+        });
+      }
+      await this.cleanup?.catch(() => undefined);
+      await transfer.settledAbort();
+    } finally {
+      session.activeTransfer = undefined;
+    }
+    this.attempts.handBack();
+  }
+
+  /**
+   * A failure of attempt `attempt`: under `retry`, a transient one ends the
+   * attempt and waits for run() to hand it to the retry loop — unless the
+   * consumer already has bytes that a new attempt could not continue from
+   * (a listing or a TYPE A download restarts only from its first byte).
+   * Anything else fails the download.
+   */
+  private interrupt(error: FtpError, attempt: number): void {
+    if (attempt !== this.attempts.live || this.stopped || this.failed || this.attempts.interruption) return;
+    const continuable = this.meter.bytes === 0 || this.binaryRetr;
+    if (!this.resumable || !isTransient(error) || !continuable) {
+      this.fail(error);
+      return;
+    }
+    this.attempts.interruption = error;
+    this.release();
+  }
+
+  private pump(session: Session, transfer: DataTransfer, attempt: number): void {
+    const socket = transfer.socket;
+    const fail = (error: unknown): void => this.interrupt(dataError(error), attempt);
+    const onChunk = (chunk: Buffer): void => {
+      this.meter.add(chunk.length);
+      if (!this.target.write(chunk)) socket.pause();
+    };
+    const slabs = slabReaderOf(socket);
+    if (slabs) slabs.attach(socket, onChunk);
+    else socket.on("data", onChunk);
+    watchTransfer(session, transfer, () => socket.isPaused(), fail);
+    socket.on("close", (hadError: boolean) => {
+      // An error or an abort fails the download through watchTransfer.
+      if (this.stopped || this.failed || transfer.aborted || hadError) return;
+      transfer.finish().then((reply) => {
+        if (this.stopped || this.failed || attempt !== this.attempts.live || this.attempts.interruption) return;
+        const mismatch = this.sizeMismatch(transfer, reply.text);
+        if (mismatch) {
+          fail(mismatch);
+          return;
+        }
+        this.meter.finish();
+        this.target.end(reply.text);
+        this.settle();
+      }, fail);
+    });
+  }
+
+  /** The error a download that ended with `response` must end with instead, if its byte count disagrees with the announced size (see DownloadOptions.verifySize). */
+  private sizeMismatch(transfer: DataTransfer, response: string): FtpSizeMismatchError | undefined {
+    if (this.verifySize === false) return undefined;
+    if (this.deliveredBefore > 0) {
+      // Resumed: the whole file is what the first attempt's 150 (or SIZE) said.
+      const whole = this.wholeSize;
+      const total = this.meter.bytes + this.restOffset;
+      if (whole === null || (this.ascii ? total >= whole : total === whole)) return undefined;
+      return new FtpSizeMismatchError(whole, this.meter.bytes, response);
+    }
+    // Unasked, only a 150's size with no REST is unambiguous.
+    if (this.verifySize === undefined && (transfer.size === null || this.restOffset > 0)) return undefined;
+    const expected = transfer.size ?? this.sizeFromCommand;
+    if (expected === null) return undefined;
+    const received = this.meter.bytes;
+    // SIZE, and the 150 of vsftpd and the fixture, give the whole file;
+    // after REST some servers' 150 gives what is left: either fits. In
+    // ASCII only the lower bound of those holds (the whole file's size).
+    const fits = this.ascii
+      ? received + this.restOffset >= expected
+      : received + this.restOffset === expected || (this.restOffset > 0 && transfer.size !== null && received === expected);
+    return fits ? undefined : new FtpSizeMismatchError(expected, received, response);
+  }
+}

@@ -27,7 +27,10 @@ export interface ControlConnectOptions {
 interface Waiter {
   resolve: (reply: Reply) => void;
   reject: (error: Error) => void;
-  timer?: NodeJS.Timeout;
+  /** performance.now() by when the reply must come, or 0 for no deadline. */
+  due: number;
+  /** The timeout that set `due`, for the error's message. */
+  timeout: number;
 }
 
 /**
@@ -94,6 +97,10 @@ export class ControlConnection {
   /** Final replies still to come that answer commands before the last one sent: dropped on arrival, with any 1xx before them. */
   private skipping = 0;
   private waiter: Waiter | undefined;
+  /** The timer behind every reply deadline (see armReplyTimer), while one is pending. */
+  private replyTimer: NodeJS.Timeout | undefined;
+  /** When replyTimer fires (performance.now()). */
+  private replyTimerDue = 0;
   private failure: Error | undefined;
   private latestSession: Buffer | undefined;
   private tlsEnding = false;
@@ -344,15 +351,37 @@ export class ControlConnection {
     if (this.failure) return Promise.reject(this.failure);
     if (this.waiter) return Promise.reject(new FtpError("two readers waiting for one reply", "ERR_FTP_INTERNAL"));
     return new Promise<Reply>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject };
-      if (timeout > 0) {
-        waiter.timer = setTimeout(() => {
-          this.fail(new FtpTimeoutError(`no reply from the server within ${timeout} ms`));
-        }, timeout);
-      }
-      this.waiter = waiter;
+      const due = timeout > 0 ? performance.now() + timeout : 0;
+      this.waiter = { resolve, reject, due, timeout };
+      // A timer already pending serves unless it would fire after this deadline.
+      if (due > 0 && (!this.replyTimer || this.replyTimerDue > due)) this.armReplyTimer(timeout);
     });
   }
+
+  /**
+   * One timer watches every reply's deadline, set when none is pending and
+   * moved on when it fires early: setting and clearing a timer per reply
+   * cost more than reading the reply. It does not keep the process alive
+   * (the socket does, while it is open).
+   */
+  private armReplyTimer(ms: number): void {
+    clearTimeout(this.replyTimer);
+    this.replyTimerDue = performance.now() + ms;
+    this.replyTimer = setTimeout(this.checkReplyDue, ms);
+    this.replyTimer.unref();
+  }
+
+  private readonly checkReplyDue = (): void => {
+    this.replyTimer = undefined;
+    const waiter = this.waiter;
+    if (!waiter || waiter.due === 0) return;
+    const left = waiter.due - performance.now();
+    if (left > 0) {
+      this.armReplyTimer(left);
+      return;
+    }
+    this.fail(new FtpTimeoutError(`no reply from the server within ${waiter.timeout} ms`));
+  };
 
   /** Closes the connection; pending and later reads fail with `reason`. Idempotent. */
   close(reason: Error): void {
@@ -388,7 +417,6 @@ export class ControlConnection {
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;
-      clearTimeout(waiter.timer);
       waiter.resolve(this.taken(reply));
     } else {
       this.buffered.push(reply);
@@ -453,10 +481,9 @@ export class ControlConnection {
     this.failure = error;
     const waiter = this.waiter;
     this.waiter = undefined;
-    if (waiter) {
-      clearTimeout(waiter.timer);
-      waiter.reject(error);
-    }
+    clearTimeout(this.replyTimer);
+    this.replyTimer = undefined;
+    waiter?.reject(error);
     this.secure?.destroy();
     this.raw?.destroy();
     this.onClose(error);

@@ -208,6 +208,25 @@ describe("timeouts", function () {
       expect(ftp.closed).to.equal(false);
     });
 
+    it("each reply gets the whole timeout from its own command, not from an earlier one's", async () => {
+      // Two slow replies back to back, each well within the timeout: the
+      // second's deadline runs from PWD, past the time the first (NOOP)
+      // would have expired.
+      const timeout = 1000;
+      srv.once("NOOP", async (s, arg) => {
+        await s.sleep(600);
+        await s.defaultHandler("NOOP", arg);
+      });
+      srv.once("PWD", async (s, arg) => {
+        await s.sleep(600);
+        await s.defaultHandler("PWD", arg);
+      });
+      const ftp = await harness.client(srv, { timeout });
+      expect(await ftp.voidcmd("NOOP")).to.match(/^200/);
+      expect(await ftp.pwd()).to.equal("/");
+      expect(ftp.closed).to.equal(false);
+    });
+
     it("timeout: 0 waits as long as it takes", async () => {
       srv.once("PWD", async (s, arg) => {
         await s.sleep(300);

@@ -16,7 +16,16 @@ import { HeldError } from "./held-error.js";
 import { consume, pipeSettled } from "./pipe.js";
 import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpReplyError } from "./errors.js";
 import { CrlfEncoder, LineSplitter } from "./lines.js";
-import { assertBlocksize, assertPort, assertRestOffset, assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
+import {
+  assertBlocksize,
+  assertHighWaterMark,
+  assertPort,
+  assertRestOffset,
+  assertSafeArgument,
+  parse213,
+  parse257,
+  parseMlsdLine,
+} from "./protocol.js";
 import { CommandQueue } from "./queue.js";
 import {
   commandExchange,
@@ -41,6 +50,7 @@ import { clearDir, ensureDir, lastMod, RemoteClient, removeDir, setLastMod, stat
 import { RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { checkAborReply, TransferStart } from "./transfer.js";
+import { uploadBytes } from "./upload-bytes.js";
 import { crlfLines, inBlocks, isUploadSource, rereadable, sendAll, UploadSource } from "./upload-source.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
 import { ListEntry, ListParser, parseListLine } from "./listing.js";
@@ -700,8 +710,16 @@ export class FTP {
       const settings: StorbinaryOptions = typeof options === "number" ? { blocksize: options, callback, rest } : { ...options };
       const blocksize = settings.blocksize ?? 8192;
       assertBlocksize(blocksize);
+      const bytes = rereadable(source);
+      if (bytes && !this.settings.resume && !settings.callback && !settings.signal && !settings.verifySize) {
+        assertSafeArgument(cmd);
+        assertRestOffset(settings.rest);
+        if (settings.highWaterMark !== undefined) assertHighWaterMark(settings.highWaterMark);
+        const start: TransferStart = { command: cmd, rest: settings.rest, type: "I" };
+        return this.enqueue((session) => uploadBytes(session, start, bytes));
+      }
       // Under `retry` a source that can be read again is: a resume may go back any distance.
-      const whole = this.settings.resume ? rereadable(source) : undefined;
+      const whole = this.settings.resume ? bytes : undefined;
       const stream = this.upload(cmd, "I", whole ? { ...settings, source: whole } : settings, settings.callback);
       // ftplib reads the source a block at a time and calls back once per
       // block; without a callback, block boundaries change nothing.
@@ -1108,7 +1126,7 @@ export class FTP {
     assertRestOffset(options.rest);
     const maxRead = options.highWaterMark ?? this.settings.highWaterMark ?? 0;
     // As the stream forms' Readable would refuse it.
-    if (!Number.isInteger(maxRead) || maxRead < 0) throw new RangeError(`highWaterMark must be a non-negative integer, got ${maxRead}`);
+    assertHighWaterMark(maxRead);
     const start: TransferStart = { command: cmd, rest: options.rest, type };
     return new DownloadRun(this.streamQueue, this.settings, start, { verifySize: options.verifySize, maxRead }, target);
   }

@@ -36,6 +36,12 @@ export function assertBlocksize(blocksize: number): void {
   throw invalidArgument(new RangeError(`blocksize must be a positive integer, got ${blocksize}`), "ERR_OUT_OF_RANGE");
 }
 
+/** Throws unless `highWaterMark` is one a stream would take: a non-negative integer. */
+export function assertHighWaterMark(highWaterMark: number): void {
+  if (Number.isInteger(highWaterMark) && highWaterMark >= 0) return;
+  throw invalidArgument(new RangeError(`highWaterMark must be a non-negative integer, got ${highWaterMark}`), "ERR_OUT_OF_RANGE");
+}
+
 /** Throws unless `port` is a valid TCP port. */
 export function assertPort(port: number, what = "port"): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {

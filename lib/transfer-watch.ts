@@ -11,7 +11,10 @@ import type { DataTransfer } from "./transfer.js";
  * Watches a transfer for what must fail its stream, and calls `fail` (which
  * ignores calls after the first) with the error:
  * - the data connection erring, or having failed before we looked (a
- *   refused TLS handshake, a reset between the 1xx and now);
+ *   refused TLS handshake, a reset between the 1xx and now), or having
+ *   closed at all before we looked — unless the upload's bytes went out
+ *   before the 1xx (DataTransfer.sentEarly): the server may have read them
+ *   all and closed by now;
  * - ftp.abort() having cut the data, whatever the replies;
  * - a 4xx/5xx final reply, even while data still flows (disk error);
  * - the data connection sitting idle (see watchIdle).
@@ -19,7 +22,8 @@ import type { DataTransfer } from "./transfer.js";
 export function watchTransfer(session: Session, transfer: DataTransfer, idleIsOurs: () => boolean, fail: (error: unknown) => void): void {
   const socket = transfer.socket;
   socket.on("error", fail);
-  if (socket.destroyed) fail(socket.errored ?? new FtpConnectionError("the data connection closed before the transfer started"));
+  if (socket.errored) fail(socket.errored);
+  else if (socket.destroyed && !transfer.sentEarly) fail(new FtpConnectionError("the data connection closed before the transfer started"));
   transfer.onAbort((aborting) => void aborting.then(() => fail(transfer.abortError()), fail));
   transfer.whenFinal().then((reply) => {
     if (reply.code >= 300 || reply.code < 200) fail(errorForReply(reply.text));

@@ -22,6 +22,14 @@ export interface TransferStart {
   type?: "I" | "A" | undefined;
   /** Read a clear passive data connection through a SlabReader, up to `maxRead` bytes a read (DownloadStream only: the socket then emits no 'data'). */
   slabReads?: { maxRead: number } | undefined;
+  /**
+   * An upload's every byte, written (and the data connection ended) as soon
+   * as it is connected after the command went out, without waiting for
+   * the 1xx: the server reads them once it takes the command, and the
+   * round trip to the 1xx overlaps the transfer. Clear data connections
+   * only: under PROT P, TLS starts after the 1xx. See DataTransfer.sentEarly.
+   */
+  sendEarly?: Buffer | undefined;
 }
 
 /** Runs a transfer's task when the command queue reaches it, with the session live at that time. */
@@ -30,6 +38,8 @@ export type Enqueue = (task: (session: Session) => Promise<void>) => Promise<voi
 export class DataTransfer {
   /** The size announced in a `150 ... (n bytes)` reply, else null. */
   readonly size: number | null;
+  /** TransferStart.sendEarly's bytes were written and the data connection ended before the 1xx. */
+  sentEarly = false;
   /** Settles when the data connection's TLS handshake is done (at once for a clear one); rejects if it fails. */
   readonly handshake: Promise<void>;
   private finalReply: Reply | undefined;
@@ -87,12 +97,27 @@ export class DataTransfer {
         if (start.rest !== undefined) await sendRest(session, start.rest);
         session.control.send(start.command);
       }
+      let sentEarly = false;
+      const bytes = start.sendEarly;
+      if (bytes && !session.settings.dataTls) {
+        // Registered before connectedAfterPreliminary's await on the same connect: it
+        // runs first, so `sentEarly` is settled once the transfer is made.
+        pending.connected().then(
+          (connected) => {
+            connected.end(bytes);
+            sentEarly = true;
+          },
+          () => undefined,
+        );
+      }
       const reply = await readPreliminary(session, pending);
       socket = await connectedAfterPreliminary(session, pending);
       // TLS starts only after the 1xx, as ftplib does: a server may read
       // early bytes on the data connection as data (pyftpdlib resets it).
       socket = secure(session, socket);
-      return new DataTransfer(session, socket, reply, !/^(STOR|STOU|APPE)\b/i.test(start.command));
+      const transfer = new DataTransfer(session, socket, reply, !/^(STOR|STOU|APPE)\b/i.test(start.command));
+      transfer.sentEarly = sentEarly;
+      return transfer;
     } catch (error) {
       socket?.destroy();
       pending.dispose();

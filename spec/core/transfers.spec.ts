@@ -451,6 +451,24 @@ describe("transfers, ftplib's forms", function () {
       expect(uploads[0].length).to.equal(0);
     });
 
+    it("a Buffer goes out as soon as the data connection is up, before the 1xx: a server may take it all and close first", async function () {
+      // This server reads the whole upload before it sends its 150: a
+      // client that waited for the 1xx before writing would wait forever.
+      const srv = await fixtures.server();
+      const received: Buffer[] = [];
+      srv.handle("STOR", async (s) => {
+        received.push(await s.receiveAll());
+        s.reply(150, "Ok to send data.");
+        s.reply(226, "Transfer complete.");
+      });
+      const ftp = await fixtures.client(srv, { timeout: 5000 });
+      const bytes = patternBytes(0, 300_000);
+      expect(await ftp.storbinary("STOR /up.bin", bytes)).to.equal("226 Transfer complete.");
+      expect(received).to.have.length(1);
+      expect(received[0].equals(bytes)).to.equal(true);
+      expect(await ftp.pwd()).to.equal("/");
+    });
+
     it("rejects a 553 with FtpPermError", async function () {
       const srv = await fixtures.server();
       const ftp = await fixtures.client(srv);

@@ -7,10 +7,10 @@
  * client stays usable (the next command works); nothing escapes or leaks.
  */
 import { expect } from "chai";
-import { Readable } from "node:stream";
-import { FTP, FtpPermError, FtpReplyError, FtpTempError } from "../../lib/index.js";
+import { Readable, Writable } from "node:stream";
+import { FTP, FtpError, FtpPermError, FtpReplyError, FtpTempError } from "../../lib/index.js";
 import type { FixtureServer } from "../../fixtures/server.js";
-import { expectStreamError, FaultCase, later, receiveAtLeast, rejectsWith, watchStream } from "./helpers.js";
+import { expectStreamError, FaultCase, later, receiveAtLeast, rejectsWith, until, watchStream } from "./helpers.js";
 
 type Direction = "download" | "upload";
 
@@ -175,12 +175,57 @@ describe("faults: 4xx and 5xx at every step of a transfer", function () {
     await fc.finish(ftp, false);
   });
 
+  it("upload of a Buffer: a 552 sent while data still flows rejects with FtpPermError, and the client goes on", async () => {
+    // Server: STOR -> 150, reads 64 KiB, 552 (quota), closes the data connection.
+    fc = await FaultCase.start();
+    fc.srv.handle("STOR", async (s) => {
+      s.reply(150, "Ok to send data.");
+      await receiveAtLeast(s, 64 * 1024);
+      s.reply(552, "Quota exceeded.");
+      await s.closeData();
+    });
+    const ftp = fc.client();
+    await ftp.ready;
+    const upload = ftp.storbinary("STOR f", Buffer.alloc(32 * 1024 * 1024, 2));
+    const queued = later(ftp.pwd());
+    expect((await rejectsWith(upload, FtpPermError)).replyCode).to.equal(552);
+    expect(await queued).to.equal("/");
+    await fc.finish(ftp, false);
+  });
+
+  it("upload of a Buffer: ftp.abort() while the server holds it rejects the upload, and the client goes on", async () => {
+    // Server: STOR -> 150, reads 64 KiB and then nothing: the client's writes back up until ABOR.
+    fc = await FaultCase.start();
+    let holding = false;
+    fc.srv.handle("STOR", async (s) => {
+      s.reply(150, "Ok to send data.");
+      await receiveAtLeast(s, 64 * 1024);
+      holding = true;
+    });
+    const ftp = fc.client();
+    await ftp.ready;
+    const upload = ftp.storbinary("STOR f", Buffer.alloc(32 * 1024 * 1024, 2));
+    const outcome = upload.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(await until(() => holding), "the server holding the upload").to.equal(true);
+    expect(await ftp.abort()).to.match(/^(225|226|426) /);
+    expect(await outcome).to.be.instanceOf(FtpError);
+    expect(await ftp.pwd()).to.equal("/");
+    await fc.finish(ftp, false);
+  });
+
   describe("every form of transfer", function () {
     const drain = async (iterable: AsyncIterable<unknown>): Promise<void> => {
       for await (const item of iterable) void item;
     };
     const FORMS: Record<string, { verb: string; run: (ftp: FTP) => Promise<unknown> }> = {
       "retrbinary(cmd, callback)": { verb: "RETR", run: (ftp) => ftp.retrbinary("RETR f", () => undefined) },
+      "retrbinary(cmd, writable)": {
+        verb: "RETR",
+        run: (ftp) => ftp.retrbinary("RETR f", new Writable({ write: (_chunk, _encoding, callback) => callback() })),
+      },
       "retrlines(cmd) iterated": { verb: "RETR", run: (ftp) => drain(ftp.retrlines("RETR f")) },
       "retrlines(cmd) awaited": {
         verb: "RETR",

@@ -13,7 +13,7 @@ import type { CreateConnection } from "./connect.js";
 import { ControlConnection } from "./control.js";
 import { DebugLogger, DebugOutput, registerDebugOutput } from "./debug.js";
 import { HeldError } from "./held-error.js";
-import { consume, pipeSettled } from "./pipe.js";
+import { consume } from "./pipe.js";
 import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpReplyError } from "./errors.js";
 import { CrlfEncoder, LineSplitter } from "./lines.js";
 import {
@@ -645,12 +645,7 @@ export class FTP {
     return rejectingBadArguments(() => {
       if (isWritable(target)) {
         const settings = typeof options === "object" ? options : {};
-        // A signal's AbortError comes from the stream's addAbortSignal.
-        if (settings.signal) {
-          const stream = this.download(cmd, "I", settings);
-          return pipeSettled(stream, target).then(() => stream.response ?? "");
-        }
-        return downloadInto((sink) => this.downloadRun(cmd, "I", settings, sink), target);
+        return downloadInto((sink) => this.downloadRun(cmd, "I", settings, sink), target, settings.signal);
       }
       const callback = target;
       const settings: RetrbinaryOptions = typeof options === "number" ? { blocksize: options, rest } : { ...options };
@@ -660,11 +655,7 @@ export class FTP {
       const inBlocksOf = (chunk: Buffer): void => {
         for (let at = 0; at < chunk.length; at += blocksize) callback(chunk.subarray(at, at + blocksize));
       };
-      if (settings.signal) {
-        const stream = this.download(cmd, "I", settings);
-        return consume(stream, inBlocksOf).then(() => stream.response ?? "");
-      }
-      return downloadToCallback((sink) => this.downloadRun(cmd, "I", settings, sink), inBlocksOf);
+      return downloadToCallback((sink) => this.downloadRun(cmd, "I", settings, sink), inBlocksOf, settings.signal);
     });
   }
 
@@ -1128,7 +1119,8 @@ export class FTP {
     // As the stream forms' Readable would refuse it.
     assertHighWaterMark(maxRead);
     const start: TransferStart = { command: cmd, rest: options.rest, type };
-    return new DownloadRun(this.streamQueue, this.settings, start, { verifySize: options.verifySize, maxRead }, target);
+    const runOptions = { verifySize: options.verifySize, maxRead, onProgress: options.onProgress };
+    return new DownloadRun(this.streamQueue, this.settings, start, runOptions, target);
   }
 
   private lines(cmd: string, options: DownloadOptions): LineStream {

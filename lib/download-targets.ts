@@ -17,12 +17,35 @@ import type { DownloadRun, DownloadTarget } from "./download.js";
 export type StartDownload = (target: DownloadTarget) => DownloadRun;
 
 /**
+ * Aborting `signal` fails `download` with an AbortError (the transfer is
+ * aborted), as addAbortSignal does for the stream forms. Returns what
+ * stops watching; an already aborted signal fails it at once.
+ */
+function failOnAbort(signal: AbortSignal | undefined, download: DownloadRun): () => void {
+  if (!signal) return () => undefined;
+  const onAbort = (): void => download.fail(abortError(signal));
+  if (signal.aborted) {
+    onAbort();
+    return () => undefined;
+  }
+  signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
+}
+
+/** The error addAbortSignal destroys a stream with: name AbortError, code ABORT_ERR, the signal's reason as its cause. */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error("The operation was aborted", { cause: signal.reason }), { name: "AbortError", code: "ABORT_ERR" });
+}
+
+/**
  * Calls `onChunk` with each chunk and resolves to the final reply. A
  * throwing `onChunk` aborts the transfer and rejects with what it threw,
  * as leaving a `for await` loop over the stream would.
  */
-export function downloadToCallback(start: StartDownload, onChunk: (chunk: Buffer) => void): Promise<string> {
+export function downloadToCallback(start: StartDownload, onChunk: (chunk: Buffer) => void, signal?: AbortSignal): Promise<string> {
   return new Promise<string>((resolve, reject) => {
+    // Set below; an already aborted signal fails the download before that.
+    let stopWatching = (): void => undefined;
     const download = start({
       write: (chunk) => {
         try {
@@ -32,9 +55,16 @@ export function downloadToCallback(start: StartDownload, onChunk: (chunk: Buffer
         }
         return true;
       },
-      end: resolve,
-      fail: reject,
+      end: (response) => {
+        stopWatching();
+        resolve(response);
+      },
+      fail: (error) => {
+        stopWatching();
+        reject(error);
+      },
     });
+    stopWatching = failOnAbort(signal, download);
     download.begin();
   });
 }
@@ -47,16 +77,19 @@ export function downloadToCallback(start: StartDownload, onChunk: (chunk: Buffer
  * closes first, the transfer is aborted. Either way it rejects with the
  * error, as stream.pipeline does.
  */
-export function downloadInto(start: StartDownload, destination: Writable): Promise<string> {
+export function downloadInto(start: StartDownload, destination: Writable, signal?: AbortSignal): Promise<string> {
   // Nothing could be written: no transfer is sent (finished() would only tell on the next tick).
   if (destination.destroyed || destination.writableEnded) return Promise.reject(destination.errored ?? prematureClose());
   return new Promise<string>((resolve, reject) => {
     let response: string | undefined;
     let failed = false;
+    // Set below; an already aborted signal fails the download before that.
+    let stopAborting = (): void => undefined;
     const onDrain = (): void => download.resume();
     const giveUp = (error: Error): void => {
       if (failed) return;
       failed = true;
+      stopAborting();
       destination.off("drain", onDrain);
       // finished()'s 'error' listener stays on: destroy() emits the error on
       // the next tick, and a destination with no listener of its own must not throw it.
@@ -82,9 +115,11 @@ export function downloadInto(start: StartDownload, destination: Writable): Promi
       }
       destination.off("drain", onDrain);
       stopWatching();
+      stopAborting();
       resolve(response!);
     });
     destination.on("drain", onDrain);
+    stopAborting = failOnAbort(signal, download);
     download.begin();
   });
 }

@@ -30,6 +30,12 @@ export interface DownloadOptions extends TransferStreamOptions {
   /** Byte offset to resume from (REST). */
   rest?: number | string;
   /**
+   * Called with the download's progress, as the stream's `'progress'`
+   * events (at most every 200 ms, and once at the end): for retrbinary's
+   * callback and Writable forms, which have no stream to listen on.
+   */
+  onProgress?: (progress: TransferProgress) => void;
+  /**
    * Whether a download whose byte count disagrees with the size the server
    * announced errors (FtpSizeMismatchError) instead of ending.
    * - Unset (the default): checked when the 150 reply announced a size and
@@ -75,7 +81,10 @@ export class DownloadStream extends Readable {
     const runOptions = {
       verifySize: options.verifySize,
       maxRead: this.readableHighWaterMark,
-      onProgress: (progress: TransferProgress) => this.emit("progress", progress),
+      onProgress: (progress: TransferProgress) => {
+        this.emit("progress", progress);
+        options.onProgress?.(progress);
+      },
     };
     this.download = new DownloadRun(enqueue, settings, start, runOptions, {
       write: (chunk) => this.push(chunk),

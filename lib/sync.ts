@@ -13,7 +13,8 @@ import type { ListEntry } from "./listing.js";
 import { pipeSettled } from "./pipe.js";
 import { assertSafeArgument } from "./protocol.js";
 import { isPathSegment, joinRemote } from "./remote-listing.js";
-import type { DownloadOptions, DownloadStream, TransferProgress, UploadOptions, UploadStream } from "./streams.js";
+import type { Writable } from "node:stream";
+import type { DownloadOptions, TransferProgress, UploadOptions, UploadStream } from "./streams.js";
 
 /** One file or directory of a tree, as `filter` sees it. */
 export interface TreeEntry {
@@ -78,7 +79,7 @@ export interface DirTransferResult {
 /** What the tree transfers need of a client (FTP has it all). */
 export interface TreeClient {
   list(path: string): AsyncIterable<ListEntry>;
-  retrbinary(cmd: string, options: DownloadOptions): DownloadStream;
+  retrbinary(cmd: string, destination: Writable, options: DownloadOptions): Promise<string>;
   storbinary(cmd: string, options: UploadOptions): UploadStream;
   mkd(dirname: string): Promise<string>;
   ensureDir(path: string): Promise<unknown>;
@@ -497,11 +498,14 @@ export async function downloadDir(
       try {
         // The client is given back before the local steps, for the next file to use meanwhile.
         const { bytes, modified } = await workers.run(async (client) => {
-          const stream = client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, { signal });
-          stream.on("progress", (p: TransferProgress) => progress.during(plan.path, p.bytes));
-          await pipeSettled(stream, createWriteStream(part));
+          let bytes = 0;
+          const onProgress = (p: TransferProgress): void => {
+            bytes = p.bytes;
+            progress.during(plan.path, p.bytes);
+          };
+          await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, createWriteStream(part), { signal, onProgress });
           // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
-          return { bytes: stream.bytes, modified: plan.modified ?? (await times.get(client, plan.path)) };
+          return { bytes, modified: plan.modified ?? (await times.get(client, plan.path)) };
         });
         if (modified) await utimes(part, modified, modified);
         await rename(part, join(local, plan.path));

@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { expect } from "chai";
 import sinon from "sinon";
 import { patternBytes, patternFile, patternMismatch, type FixtureServer } from "../../fixtures/server.js";
-import { FtpConnectionError, FtpPermError, FtpTempError } from "../../lib/index.js";
+import { FtpConnectionError, FtpPermError, FtpTempError, type TransferProgress } from "../../lib/index.js";
 import { commandsAfterLogin, gate, rejectionOf, until, useFixtures } from "./helpers.js";
 
 /** Lines as the fixture's ls -l would print them, without the date columns that depend on today. */
@@ -346,6 +346,39 @@ describe("transfers, ftplib's forms", function () {
         expect(error.name).to.equal("AbortError");
         expect(await ftp.pwd()).to.equal("/");
         expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "RETR /big.bin", "ABOR", "NOOP", "PWD"]);
+      });
+    }
+
+    for (const form of ["callback", "Writable"] as const) {
+      it(`${form} form: a signal already aborted rejects with an AbortError, and no transfer is sent`, async function () {
+        const srv = await fixtures.server({ files: { "/f.bin": patternFile(1000) } });
+        const ftp = await fixtures.client(srv);
+        const signal = AbortSignal.abort(new Error("not wanted"));
+        const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+        const call =
+          form === "callback"
+            ? ftp.retrbinary("RETR /f.bin", () => undefined, { signal })
+            : ftp.retrbinary("RETR /f.bin", sink, { signal });
+        const error = await rejectionOf(call);
+        expect(error).to.include({ name: "AbortError", code: "ABORT_ERR" });
+        expect((error as Error & { cause?: Error }).cause?.message).to.equal("not wanted");
+        expect(await ftp.pwd()).to.equal("/");
+        expect(commandsAfterLogin(srv)).to.deep.equal(["PWD"]);
+      });
+
+      it(`${form} form: onProgress is told the bytes as they come, and all of them with the announced size at the end`, async function () {
+        const size = 3 * 1024 * 1024;
+        const srv = await fixtures.server({ files: { "/big.bin": patternFile(size) } });
+        const ftp = await fixtures.client(srv);
+        const seen: TransferProgress[] = [];
+        const onProgress = (progress: TransferProgress): void => void seen.push(progress);
+        const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+        if (form === "callback") await ftp.retrbinary("RETR /big.bin", () => undefined, { onProgress });
+        else await ftp.retrbinary("RETR /big.bin", sink, { onProgress });
+        expect(seen.length).to.be.at.least(1);
+        expect(seen[seen.length - 1]).to.include({ bytes: size, total: size });
+        const counts = seen.map((progress) => progress.bytes);
+        expect(counts).to.deep.equal([...counts].sort((a, b) => a - b));
       });
     }
 

@@ -546,7 +546,7 @@ export class FTP {
   sendcmd(cmd: string): Promise<string> {
     return rejectingBadArguments(() => {
       assertSafeArgument(cmd);
-      return this.exchange(forgettingFeatures(cmd, commandExchange(cmd)), mayPipeline(cmd));
+      return this.exchange(forgettingFeatures(cmd, commandExchange(cmd)), this.pipelining && mayPipeline(cmd));
     });
   }
 
@@ -554,7 +554,7 @@ export class FTP {
   voidcmd(cmd: string): Promise<string> {
     return rejectingBadArguments(() => {
       assertSafeArgument(cmd);
-      return this.exchange(forgettingFeatures(cmd, voidExchange(cmd)), mayPipeline(cmd)).then((reply) => reply.text);
+      return this.exchange(forgettingFeatures(cmd, voidExchange(cmd)), this.pipelining && mayPipeline(cmd)).then((reply) => reply.text);
     });
   }
 
@@ -1021,7 +1021,7 @@ export class FTP {
    */
   protected enqueue<T>(
     task: (session: Session) => Promise<T>,
-    options: { connecting?: boolean; repeat?: boolean; reconnect?: boolean } = {},
+    options: { connecting?: boolean; repeat?: boolean; reconnect?: boolean; now?: boolean } = {},
   ): Promise<T> {
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
     return this.activity(
@@ -1030,7 +1030,7 @@ export class FTP {
         if (options.connecting) return task(undefined as unknown as Session);
         if (this.reconnector && this.session && options.reconnect !== false) return this.reconnector.run(task, options.repeat ?? false);
         return task(this.liveSession());
-      }),
+      }, options.now),
     );
   }
 
@@ -1044,7 +1044,9 @@ export class FTP {
    */
   protected exchange<T>(exchange: Exchange<T>, pipelinable = true, repeat = false): Promise<T> {
     // Under `retry` an exchange may run again on a new connection: one round trip at a time.
-    if (this.reconnector || !this.pipelining || !pipelinable) return this.enqueue((session) => runExchange(session, exchange), { repeat });
+    // Started at once when the queue is idle: an exchange is never queued from a constructor.
+    if (this.reconnector || !this.pipelining || !pipelinable)
+      return this.enqueue((session) => runExchange(session, exchange), { repeat, now: true });
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
     let session: Session;
     let steps: Step[];

@@ -70,17 +70,28 @@ export function mayPipeline(line: string): boolean {
 }
 
 /** Runs an exchange one round trip at a time, inside an exclusive queue task: ftplib's order exactly. */
-export async function runExchange<T>(session: Session, exchange: Exchange<T>): Promise<T> {
+export function runExchange<T>(session: Session, exchange: Exchange<T>): Promise<T> {
+  const steps = exchange.steps(session);
+  // Most exchanges are one command (every sendcmd): one callback, no loop.
+  if (steps.length === 1) return runStep(session, steps[0]).then((reply) => exchange.result([reply]));
+  return runSteps(session, steps, exchange);
+}
+
+async function runSteps<T>(session: Session, steps: Step[], exchange: Exchange<T>): Promise<T> {
   const replies: Reply[] = [];
-  for (const step of exchange.steps(session)) {
-    session.control.send(step.line);
-    step.written?.(session);
-    const reply = await session.replyToLast();
+  for (const step of steps) replies.push(await runStep(session, step));
+  return exchange.result(replies);
+}
+
+/** Sends one step's line and judges its reply (a throw fails the exchange before any later step is sent). */
+function runStep(session: Session, step: Step): Promise<Reply> {
+  session.control.send(step.line);
+  step.written?.(session);
+  return session.replyToLast().then((reply) => {
     step.check?.(reply, session);
     session.observe?.(step.line, reply);
-    replies.push(reply);
-  }
-  return exchange.result(replies);
+    return reply;
+  });
 }
 
 /** Writes every line of a pipelined exchange at once; returns the steps whose replies readExchange() reads. */

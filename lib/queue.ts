@@ -76,11 +76,22 @@ export class CommandQueue {
     return this.exclusive || this.waitingForReply.length > 0;
   }
 
-  /** Queues an exclusive `task`; settles as the task does, or rejects if the queue is failed first. */
-  run<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * Queues an exclusive `task`; settles as the task does, or rejects if the
+   * queue is failed first. With `now`, a task that finds the queue idle
+   * starts before run() returns, not on a microtask: for calls that are
+   * never made from a constructor (see startExclusive).
+   */
+  run<T>(task: () => Promise<T>, now = false): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
-      this.toWrite.push({ run: task, resolve: resolve as (value: unknown) => void, reject });
+      const entry: Entry = { run: task, resolve: resolve as (value: unknown) => void, reject };
+      if (now && !this.exclusive && this.toWrite.length === 0 && this.waitingForReply.length === 0) {
+        this.exclusive = true;
+        runEntry(entry, this.afterExclusive);
+        return;
+      }
+      this.toWrite.push(entry);
       this.pump();
     });
   }
@@ -155,13 +166,14 @@ export class CommandQueue {
     this.exclusive = true;
     // Start on a microtask: a task queued from a constructor must not run
     // before the constructor has finished.
-    queueMicrotask(() =>
-      runEntry(entry, () => {
-        this.exclusive = false;
-        this.pump();
-      }),
-    );
+    queueMicrotask(() => runEntry(entry, this.afterExclusive));
   }
+
+  /** An exclusive task settled: the next entries may go. */
+  private readonly afterExclusive = (): void => {
+    this.exclusive = false;
+    this.pump();
+  };
 
   /** The head of waitingForReply reads its replies; then the next one does. */
   private readHead(): void {

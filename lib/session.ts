@@ -78,10 +78,11 @@ export class Session {
    * its code. ftplib's sendcmd returns a 1xx; the final reply it announces
    * is still owed (see ControlConnection.leaveFinalUnread).
    */
-  async replyToLast(): Promise<Reply> {
-    const reply = await this.control.readReply(this.settings.timeout);
-    if (reply.code < 200) this.control.leaveFinalUnread();
-    return reply;
+  replyToLast(): Promise<Reply> {
+    return this.control.readReply(this.settings.timeout).then((reply) => {
+      if (reply.code < 200) this.control.leaveFinalUnread();
+      return reply;
+    });
   }
 
   /**

@@ -707,7 +707,7 @@ export class FTP {
         assertRestOffset(settings.rest);
         if (settings.highWaterMark !== undefined) assertHighWaterMark(settings.highWaterMark);
         const start: TransferStart = { command: cmd, rest: settings.rest, type: "I" };
-        return this.enqueue((session) => uploadBytes(session, start, bytes));
+        return this.enqueue((session) => uploadBytes(session, start, bytes), { now: true });
       }
       // Under `retry` a source that can be read again is: a resume may go back any distance.
       const whole = this.settings.resume ? bytes : undefined;
@@ -1142,7 +1142,8 @@ export class FTP {
   }
 
   /** Streams are made at once and queue their work; a failure to queue errors the stream. */
-  private readonly streamQueue = (task: (session: Session) => Promise<void>): Promise<void> => this.enqueue(task, { repeat: true });
+  private readonly streamQueue = (task: (session: Session) => Promise<void>, now?: boolean): Promise<void> =>
+    this.enqueue(task, { repeat: true, now });
 }
 
 /**

@@ -65,7 +65,7 @@ export function downloadToCallback(start: StartDownload, onChunk: (chunk: Buffer
       },
     });
     stopWatching = failOnAbort(signal, download);
-    download.begin();
+    download.begin(true);
   });
 }
 
@@ -120,7 +120,7 @@ export function downloadInto(start: StartDownload, destination: Writable, signal
     });
     destination.on("drain", onDrain);
     stopAborting = failOnAbort(signal, download);
-    download.begin();
+    download.begin(true);
   });
 }
 

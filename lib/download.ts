@@ -89,9 +89,9 @@ export class DownloadRun {
     return this.meter.total;
   }
 
-  /** Queues the transfer. */
-  begin(): void {
-    this.enqueue((session) => this.run(session)).catch((error: unknown) => this.fail(dataError(error)));
+  /** Queues the transfer; `now` as for Enqueue (the promise forms, not the stream's constructor). */
+  begin(now = false): void {
+    this.enqueue((session) => this.run(session), now).catch((error: unknown) => this.fail(dataError(error)));
   }
 
   /** The target can take more: a data connection paused for it reads again. */

@@ -32,8 +32,12 @@ export interface TransferStart {
   sendEarly?: Buffer | undefined;
 }
 
-/** Runs a transfer's task when the command queue reaches it, with the session live at that time. */
-export type Enqueue = (task: (session: Session) => Promise<void>) => Promise<void>;
+/**
+ * Runs a transfer's task when the command queue reaches it, with the
+ * session live at that time; `now`: at once if the queue is idle (see
+ * CommandQueue.run), for a caller that is not a constructor.
+ */
+export type Enqueue = (task: (session: Session) => Promise<void>, now?: boolean) => Promise<void>;
 
 export class DataTransfer {
   /** The size announced in a `150 ... (n bytes)` reply, else null. */

@@ -34,6 +34,29 @@ describe("command queue", function () {
     expect(log).to.deep.equal(["start 0", "end 0", "start 1", "end 1", "start 2", "end 2"]);
   });
 
+  it("starts a task asked to run now before run() returns when the queue is idle, and in its turn when it is not", async function () {
+    const queue = new CommandQueue();
+    const log: string[] = [];
+    const first = queue.run(async () => void log.push("first"), true);
+    expect(log, "started at once on an idle queue").to.deep.equal(["first"]);
+    const held = deferred();
+    const holder = queue.run(async () => {
+      log.push("holder");
+      await held.promise;
+    });
+    // Without `now` a task starts on a microtask, even on an idle queue...
+    expect(log).to.deep.equal(["first"]);
+    await first;
+    await Promise.resolve();
+    expect(log).to.deep.equal(["first", "holder"]);
+    // ...and with it, a busy queue still makes it wait its turn.
+    const second = queue.run(async () => void log.push("second"), true);
+    expect(log).to.deep.equal(["first", "holder"]);
+    held.resolve();
+    await Promise.all([holder, second]);
+    expect(log).to.deep.equal(["first", "holder", "second"]);
+  });
+
   it("keeps going after a task fails, handing the failure to that task's caller only", async function () {
     const queue = new CommandQueue();
     const first = queue.run(async () => {

@@ -176,8 +176,9 @@ export class DownloadRun {
           this.pump(session, transfer, attempt);
         });
       }
-      await this.cleanup?.catch(() => undefined);
-      await transfer.settledAbort();
+      // Only an abort leaves anything to wait for.
+      if (this.cleanup) await this.cleanup.catch(() => undefined);
+      if (transfer.aborted) await transfer.settledAbort();
     } finally {
       session.activeTransfer = undefined;
     }

@@ -61,16 +61,18 @@ export class Session {
   }
 
   /** ftplib's getresp: the next reply; 4xx/5xx and non-replies throw. */
-  async read(timeout = this.settings.timeout): Promise<Reply> {
-    return refuseFailure(await this.control.readReply(timeout));
+  read(timeout = this.settings.timeout): Promise<Reply> {
+    return this.control.readReply(timeout).then(refuseFailure);
   }
 
   /** ftplib's sendcmd, for use inside a queue task. */
-  async command(line: string): Promise<Reply> {
+  command(line: string): Promise<Reply> {
     this.control.send(line);
-    const reply = refuseFailure(await this.replyToLast());
-    this.observe?.(line, reply);
-    return reply;
+    return this.replyToLast().then((reply) => {
+      refuseFailure(reply);
+      this.observe?.(line, reply);
+      return reply;
+    });
   }
 
   /**

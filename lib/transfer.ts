@@ -32,6 +32,9 @@ export interface TransferStart {
   sendEarly?: Buffer | undefined;
 }
 
+/** A clear data connection's `handshake`, and a settled abort: nothing to wait for. */
+const CLEAR: Promise<void> = Promise.resolve();
+
 /**
  * Runs a transfer's task when the command queue reaches it, with the
  * session live at that time; `now`: at once if the queue is idle (see
@@ -64,9 +67,13 @@ export class DataTransfer {
     private readonly serverSends: boolean,
   ) {
     this.size = preliminary.code === 150 ? parse150(preliminary.text) : null;
-    // Listened for now, before the handshake can finish, so it is not missed.
-    this.handshake = socket instanceof tls.TLSSocket ? once(socket, "secureConnect").then(() => undefined) : Promise.resolve();
-    this.handshake.catch(() => undefined);
+    if (socket instanceof tls.TLSSocket) {
+      // Listened for now, before the handshake can finish, so it is not missed.
+      this.handshake = once(socket, "secureConnect").then(() => undefined);
+      this.handshake.catch(() => undefined);
+    } else {
+      this.handshake = CLEAR;
+    }
     // Read the final reply right away so a 4xx/5xx sent while data still
     // flows (disk full, transfer aborted) is seen at once.
     this.pendingFinal = readPastPreliminary(session, 0).then((reply) => {
@@ -206,8 +213,8 @@ export class DataTransfer {
    * letting go: an abort() that raced the end of the transfer may still be
    * waiting for ABOR's own reply, which the next command must not read.
    */
-  async settledAbort(): Promise<void> {
-    await this.aborting?.catch(() => undefined);
+  settledAbort(): Promise<void> {
+    return this.aborting ? this.aborting.then(ignore, ignore) : CLEAR;
   }
 
   /** Sends ABOR once the data connection is closed (see abort) and reads the replies. */
@@ -296,12 +303,11 @@ async function connectedAfterPreliminary(session: Session, pending: PendingData)
 }
 
 /** The next reply that is not a 1xx: pure-ftpd sends a stray "150 0.001 seconds (measured here)" while aborting. */
-async function readPastPreliminary(session: Session, timeout: number): Promise<Reply> {
-  for (;;) {
-    const reply = await session.control.readReply(timeout);
-    if (reply.code >= 200) return reply;
-  }
+function readPastPreliminary(session: Session, timeout: number): Promise<Reply> {
+  return session.control.readReply(timeout).then((reply) => (reply.code >= 200 ? reply : readPastPreliminary(session, timeout)));
 }
+
+function ignore(): void {}
 
 async function sendRest(session: Session, rest: number | string): Promise<void> {
   session.control.send(`REST ${rest}`);

@@ -50,7 +50,7 @@ export async function uploadBytes(session: Session, start: TransferStart, bytes:
     });
   } finally {
     // An abort still reading its replies holds the queue until they are in.
-    await transfer.settledAbort();
+    if (transfer.aborted) await transfer.settledAbort();
     session.activeTransfer = undefined;
   }
 }

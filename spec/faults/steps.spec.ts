@@ -25,6 +25,16 @@ interface Step {
   rest?: number;
 }
 
+/** Server: STOR -> 150, reads 64 KiB, 552 (quota), closes the data connection. */
+function refuseAfter64KiB(srv: FixtureServer): void {
+  srv.handle("STOR", async (s) => {
+    s.reply(150, "Ok to send data.");
+    await receiveAtLeast(s, 64 * 1024);
+    s.reply(552, "Quota exceeded.");
+    await s.closeData();
+  });
+}
+
 const transferVerb = (direction: Direction): string => (direction === "download" ? "RETR" : "STOR");
 
 const STEPS: Step[] = [
@@ -150,14 +160,8 @@ describe("faults: 4xx and 5xx at every step of a transfer", function () {
   });
 
   it("upload: a 552 sent while data still flows errors the stream at once with FtpPermError", async () => {
-    // Server: STOR -> 150, reads 64 KiB, 552 (quota), closes the data connection.
     fc = await FaultCase.start();
-    fc.srv.handle("STOR", async (s) => {
-      s.reply(150, "Ok to send data.");
-      await receiveAtLeast(s, 64 * 1024);
-      s.reply(552, "Quota exceeded.");
-      await s.closeData();
-    });
+    refuseAfter64KiB(fc.srv);
     const ftp = fc.client();
     await ftp.ready;
     const upload = ftp.storbinary("STOR f");
@@ -176,14 +180,8 @@ describe("faults: 4xx and 5xx at every step of a transfer", function () {
   });
 
   it("upload of a Buffer: a 552 sent while data still flows rejects with FtpPermError, and the client goes on", async () => {
-    // Server: STOR -> 150, reads 64 KiB, 552 (quota), closes the data connection.
     fc = await FaultCase.start();
-    fc.srv.handle("STOR", async (s) => {
-      s.reply(150, "Ok to send data.");
-      await receiveAtLeast(s, 64 * 1024);
-      s.reply(552, "Quota exceeded.");
-      await s.closeData();
-    });
+    refuseAfter64KiB(fc.srv);
     const ftp = fc.client();
     await ftp.ready;
     const upload = ftp.storbinary("STOR f", Buffer.alloc(32 * 1024 * 1024, 2));

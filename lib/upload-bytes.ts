@@ -3,8 +3,10 @@
  * callback, no signal — as one queue task that writes the bytes and ends
  * the data connection, with no UploadStream around them. A Writable and
  * its finished() cost little once, but a run of small uploads pays them per
- * file, and most of all before V8 has compiled them. Every other case goes
- * through UploadStream, which can resume, check sizes and call back.
+ * file, and most of all before V8 has compiled them. The bytes go out as
+ * soon as the data connection is up, before the 1xx (TransferStart.sendEarly),
+ * which UploadStream, written to by its user, cannot do. Every other case
+ * goes through UploadStream, which can resume, check sizes and call back.
  *
  * The contract is UploadStream's: resolves only to the server's 2xx after
  * the data connection closed; a refusal, a failing data connection, an

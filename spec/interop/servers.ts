@@ -287,13 +287,33 @@ function descendants(pid: number): number[] {
  * needed: the temp dir with any state goes away right after.
  */
 function killTree(pid: number): void {
-  const all = descendants(pid);
-  for (const target of [-pid, pid, ...all]) {
-    try {
-      process.kill(target, "SIGKILL");
-    } catch {
-      /* already gone */
+  const signal = (targets: number[], name: NodeJS.Signals): void => {
+    for (const target of targets) {
+      try {
+        process.kill(target, name);
+      } catch {
+        /* already gone */
+      }
     }
+  };
+  // Frozen first, so that nothing forks a session process after the list
+  // is taken: one forked just then, which left the group with setsid(),
+  // outlived the kill holding the listening socket (the harness spec's
+  // "port still accepts connections", once in four interop runs).
+  signal([-pid, pid], "SIGSTOP");
+  const first = descendants(pid);
+  signal(first, "SIGSTOP");
+  const all = [...new Set([...first, ...descendants(pid)])];
+  signal([-pid, pid, ...all], "SIGKILL");
+}
+
+/** Resolves once nothing listens on `port` (true), or after `ms` (false). */
+async function waitUntilFree(port: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await canBind(port)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -756,6 +776,9 @@ export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}
     stopped = true;
     killTree(pid);
     await waitExit(child, 2000);
+    // Stopped means the port is closed: a process that still holds the
+    // listening socket would let connections in (the kernel queues them).
+    await waitUntilFree(port, 2000);
     livePids.delete(pid);
     handedOut.delete(port);
     await fsp.rm(root, { recursive: true, force: true });

@@ -703,10 +703,8 @@ export class FTP {
       assertBlocksize(blocksize);
       const bytes = rereadable(source);
       if (bytes && !this.settings.resume && !settings.callback && !settings.signal && !settings.verifySize) {
-        assertSafeArgument(cmd);
-        assertRestOffset(settings.rest);
+        const start = transferStart(cmd, "I", settings.rest);
         if (settings.highWaterMark !== undefined) assertHighWaterMark(settings.highWaterMark);
-        const start: TransferStart = { command: cmd, rest: settings.rest, type: "I" };
         return this.enqueue((session) => uploadBytes(session, start, bytes), { now: true });
       }
       // Under `retry` a source that can be read again is: a resume may go back any distance.
@@ -1107,20 +1105,15 @@ export class FTP {
   }
 
   private download(cmd: string, type: "A" | "I", options: DownloadOptions): DownloadStream {
-    assertSafeArgument(cmd);
-    assertRestOffset(options.rest);
-    const start: TransferStart = { command: cmd, rest: options.rest, type };
-    return new DownloadStream(this.streamQueue, this.settings, start, options);
+    return new DownloadStream(this.streamQueue, this.settings, transferStart(cmd, type, options.rest), options);
   }
 
   /** A download that hands its bytes to `target` (retrbinary's callback and Writable forms), not yet begun. */
   private downloadRun(cmd: string, type: "A" | "I", options: DownloadOptions, target: DownloadTarget): DownloadRun {
-    assertSafeArgument(cmd);
-    assertRestOffset(options.rest);
+    const start = transferStart(cmd, type, options.rest);
     const maxRead = options.highWaterMark ?? this.settings.highWaterMark ?? 0;
     // As the stream forms' Readable would refuse it.
     assertHighWaterMark(maxRead);
-    const start: TransferStart = { command: cmd, rest: options.rest, type };
     const runOptions = { verifySize: options.verifySize, maxRead, onProgress: options.onProgress };
     return new DownloadRun(this.streamQueue, this.settings, start, runOptions, target);
   }
@@ -1135,10 +1128,7 @@ export class FTP {
     options: UploadOptions & { encoder?: CrlfEncoder; source?: Buffer },
     onChunk?: BlockCallback,
   ): UploadStream {
-    assertSafeArgument(cmd);
-    assertRestOffset(options.rest);
-    const start: TransferStart = { command: cmd, rest: options.rest, type };
-    return new UploadStream(this.streamQueue, this.settings, start, { ...options, onChunk });
+    return new UploadStream(this.streamQueue, this.settings, transferStart(cmd, type, options.rest), { ...options, onChunk });
   }
 
   /** Streams are made at once and queue their work; a failure to queue errors the stream. */
@@ -1161,6 +1151,13 @@ function rejectingBadArguments<T>(start: () => Promise<T>): Promise<T> {
     // Bad arguments are TypeErrors and RangeErrors; anything else is wrapped.
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
+}
+
+/** What a transfer method starts with: its command and REST offset, refused here if they are bad. */
+function transferStart(cmd: string, type: "A" | "I", rest: number | string | undefined): TransferStart {
+  assertSafeArgument(cmd);
+  assertRestOffset(rest);
+  return { command: cmd, rest, type };
 }
 
 /** Verbs after which the server's FEAT may say something else. */

@@ -41,7 +41,6 @@ export interface DownloadRunOptions {
 export class DownloadRun {
   private readonly meter: ProgressMeter;
   private transfer: DataTransfer | undefined;
-  private cleanup: Promise<unknown> | undefined;
   private settle: () => void = () => undefined;
   private readonly verifySize: boolean | undefined;
   private readonly maxRead: number;
@@ -122,7 +121,8 @@ export class DownloadRun {
   /** Ends the transfer's part in the queue: aborts it if it is still running. Idempotent. */
   private release(): void {
     const transfer = this.transfer;
-    if (transfer && !transfer.complete) this.cleanup ??= transfer.abort();
+    // run() waits for the abort to settle (settledAbort) before it lets the queue go.
+    if (transfer && !transfer.complete) transfer.abort().catch(() => undefined);
     else transfer?.socket.destroy();
     this.settle();
   }
@@ -139,7 +139,6 @@ export class DownloadRun {
     const attempt = this.attempts.begin();
     const resumed = attempt > 1;
     this.transfer = undefined;
-    this.cleanup = undefined;
     let transfer: DataTransfer;
     try {
       if (!resumed) {
@@ -167,7 +166,7 @@ export class DownloadRun {
     session.activeTransfer = transfer;
     try {
       if (this.stopped) {
-        this.cleanup ??= transfer.abort();
+        transfer.abort().catch(() => undefined);
       } else {
         if (!resumed) this.meter.start(transfer.size ?? this.sizeFromCommand);
         else this.meter.total ??= this.wholeSize;
@@ -176,8 +175,7 @@ export class DownloadRun {
           this.pump(session, transfer, attempt);
         });
       }
-      // Only an abort leaves anything to wait for.
-      if (this.cleanup) await this.cleanup.catch(() => undefined);
+      // Only an abort (ours, or ftp.abort()) leaves anything to wait for.
       if (transfer.aborted) await transfer.settledAbort();
     } finally {
       session.activeTransfer = undefined;

@@ -45,8 +45,6 @@ export type Enqueue = (task: (session: Session) => Promise<void>, now?: boolean)
 export class DataTransfer {
   /** The size announced in a `150 ... (n bytes)` reply, else null. */
   readonly size: number | null;
-  /** TransferStart.sendEarly's bytes were written and the data connection ended before the 1xx. */
-  sentEarly = false;
   /** Settles when the data connection's TLS handshake is done (at once for a clear one); rejects if it fails. */
   readonly handshake: Promise<void>;
   private finalReply: Reply | undefined;
@@ -65,6 +63,8 @@ export class DataTransfer {
     readonly preliminary: Reply,
     /** The server sends on the data connection (RETR, LIST...), not receives (STOR, APPE, STOU). */
     private readonly serverSends: boolean,
+    /** TransferStart.sendEarly's bytes were written and the data connection ended before the 1xx. */
+    readonly sentEarly: boolean,
   ) {
     this.size = preliminary.code === 150 ? parse150(preliminary.text) : null;
     if (socket instanceof tls.TLSSocket) {
@@ -126,9 +126,7 @@ export class DataTransfer {
       // TLS starts only after the 1xx, as ftplib does: a server may read
       // early bytes on the data connection as data (pyftpdlib resets it).
       socket = secure(session, socket);
-      const transfer = new DataTransfer(session, socket, reply, !/^(STOR|STOU|APPE)\b/i.test(start.command));
-      transfer.sentEarly = sentEarly;
-      return transfer;
+      return new DataTransfer(session, socket, reply, !/^(STOR|STOU|APPE)\b/i.test(start.command), sentEarly);
     } catch (error) {
       socket?.destroy();
       pending.dispose();

@@ -17,6 +17,7 @@ import * as path from "node:path";
 import { Client } from "basic-ftp";
 import { patternBytes } from "../fixtures/pattern.js";
 import { FTP, FtpPool } from "../lib/index.js";
+import { findServerPids, serverCpuNs } from "./server-cpu.js";
 import { median } from "./stats.js";
 import type { Endpoint } from "./tasks.js";
 
@@ -31,16 +32,27 @@ export interface DirsReport {
   runs: number;
   /** Median wall time in ms per contender. */
   medianMs: Record<string, number>;
+  /** Median CPU time per contender, ms: the client's process (its thread pool included) and the server's, where /proc tells. */
+  medianCpuMs: Record<string, { client: number; server: number | null }>;
   /** basic-ftp's time ÷ the pool's in each run (speed ratio), in run order. */
   ratios: number[];
   /** Their median. */
   ratio: number;
+  /**
+   * The most the machine's cores allow that ratio to be: basic-ftp's time ÷
+   * (the pool's client and server CPU time ÷ the cores), the median over
+   * runs. Client and server share the cores here (nothing is pinned), and
+   * no run is shorter than their CPU time spread over all of them. Null
+   * where the server's CPU time is not known.
+   */
+  ceiling: number | null;
+  cores: number;
   target: number;
   holds: boolean;
 }
 
 /** vsftpd from the interop harness, its home (on tmpfs when there is one) holding the tree under `tree/`. */
-async function startServer(): Promise<{ endpoint: Endpoint; label: string; stop: () => Promise<void> }> {
+async function startServer(): Promise<{ endpoint: Endpoint; label: string; pid: number | undefined; stop: () => Promise<void> }> {
   if (fs.existsSync("/dev/shm")) process.env.TMPDIR = "/dev/shm";
   const harness = await import("../spec/interop/servers.js");
   const server = await harness.startServer("vsftpd");
@@ -53,6 +65,7 @@ async function startServer(): Promise<{ endpoint: Endpoint; label: string; stop:
   return {
     endpoint: { host: server.host, port: server.port, user: server.user, password: server.password },
     label: `vsftpd ${server.version} on ${server.host} (home on ${process.env.TMPDIR === "/dev/shm" ? "tmpfs" : "disk"})`,
+    pid: findServerPids(path.dirname(server.home))[0],
     stop: () => server.stop(),
   };
 }
@@ -113,19 +126,28 @@ export async function runDirsBench(runs: number): Promise<DirsReport> {
   try {
     const all = contenders(server.endpoint);
     const times = new Map<string, number[]>(all.map((c) => [c.name, []]));
+    const cpuTimes = new Map<string, Array<{ client: number; server: number | null }>>(all.map((c) => [c.name, []]));
+    const serverCpuMs = (): number | null => {
+      const ns = server.pid === undefined ? undefined : serverCpuNs(server.pid);
+      return ns === undefined ? null : ns / 1e6;
+    };
+    const cores = os.availableParallelism();
     const ratios: number[] = [];
+    const ceilings: number[] = [];
     for (let run = 0; run < runs; run++) {
       const order = all.map((_, i) => all[(i + run) % all.length]);
       const took = new Map<string, number>();
       for (const contender of order) {
         const target = path.join(scratch, `run${run}-${all.indexOf(contender)}`);
+        const serverBefore = serverCpuMs();
         const started = performance.now();
         const cpu = process.cpuUsage();
         await contender.run(target);
         const ms = performance.now() - started;
         const used = process.cpuUsage(cpu);
-        if (process.env.BENCH_DIRS_CPU)
-          process.stderr.write(`${contender.name}: ${Math.round(ms)} ms, CPU ${Math.round((used.user + used.system) / 1000)} ms\n`);
+        const serverAfter = serverCpuMs();
+        const server = serverBefore === null || serverAfter === null ? null : serverAfter - serverBefore;
+        cpuTimes.get(contender.name)!.push({ client: (used.user + used.system) / 1000, server });
         const fetched = countFiles(target);
         if (fetched !== FILES) throw new Error(`${contender.name} fetched ${fetched} files, not ${FILES}`);
         fs.rmSync(target, { recursive: true, force: true });
@@ -133,14 +155,23 @@ export async function runDirsBench(runs: number): Promise<DirsReport> {
         times.get(contender.name)!.push(ms);
       }
       ratios.push(took.get(all[1].name)! / took.get(all[0].name)!);
+      const pool = cpuTimes.get(all[0].name)!.at(-1)!;
+      if (pool.server !== null) ceilings.push(took.get(all[1].name)! / ((pool.client + pool.server) / cores));
     }
     const ratio = median(ratios);
+    const medianCpu = (samples: Array<{ client: number; server: number | null }>) => ({
+      client: Math.round(median(samples.map((x) => x.client))),
+      server: samples.every((x) => x.server !== null) ? Math.round(median(samples.map((x) => x.server!))) : null,
+    });
     return {
       server: server.label,
       runs,
       medianMs: Object.fromEntries([...times].map(([name, samples]) => [name, Math.round(median(samples))])),
+      medianCpuMs: Object.fromEntries([...cpuTimes].map(([name, samples]) => [name, medianCpu(samples)])),
       ratios,
       ratio,
+      ceiling: ceilings.length === runs ? median(ceilings) : null,
+      cores,
       target: TARGET,
       holds: ratio >= TARGET,
     };
@@ -155,9 +186,17 @@ export function formatDirsReport(report: DirsReport): string[] {
   const lines = [
     `tree download: ${FILES} files of ${FILE_SIZE / 1024} KiB in ${DIRS} directories, ${report.server}, ${report.runs} runs (ms, lower is better)`,
   ];
-  for (const [name, ms] of Object.entries(report.medianMs)) lines.push(`  ${name.padEnd(40)} ${String(ms).padStart(7)} ms`);
+  for (const [name, ms] of Object.entries(report.medianMs)) {
+    const cpu = report.medianCpuMs[name];
+    const server = cpu.server === null ? "" : `, server ${cpu.server} ms`;
+    lines.push(`  ${name.padEnd(40)} ${String(ms).padStart(7)} ms   CPU: client ${cpu.client} ms${server}`);
+  }
   const each = report.ratios.map((ratio) => ratio.toFixed(2)).join(", ");
   lines.push(`  basic-ftp ÷ FtpPool(${POOL_SIZE}): ${report.ratio.toFixed(2)}, the median of the runs' ${each}`);
+  if (report.ceiling !== null)
+    lines.push(
+      `  the ${report.cores} cores allow at most ${report.ceiling.toFixed(2)} (basic-ftp's time ÷ the pool's client and server CPU time spread over them)`,
+    );
   lines.push(`  target ≥ ${report.target}: ${report.holds ? "holds" : "missed"}`);
   return lines;
 }

@@ -90,9 +90,23 @@ export class HandClient {
     await this.control.send("NOOP", /^200/);
   }
 
+  /**
+   * `count` NOOPs written in one go, then their replies read: pipelining
+   * with no window and nothing to match, the least a client can do for
+   * many commands at once.
+   */
+  async noops(count: number): Promise<void> {
+    this.control.socket.write("NOOP\r\n".repeat(count));
+    for (let i = 0; i < count; i++) await this.control.reply(/^200/);
+  }
+
   /** Downloads `path` into `sink` (left open); resolves to the bytes read once the 226 is in. */
   async retr(path: string, sink: Writable): Promise<number> {
-    const data = await this.transfer(`RETR ${path}`);
+    return this.receive(await this.transfer(`RETR ${path}`), sink);
+  }
+
+  /** Reads `data` into `sink` to EOF, and the 1xx and 226 meanwhile; resolves to the bytes read. */
+  private async receive(data: net.Socket, sink: Writable): Promise<number> {
     let bytes = 0;
     data.on("data", (chunk: Buffer) => {
       bytes += chunk.length;
@@ -100,6 +114,17 @@ export class HandClient {
     });
     await Promise.all([once(data, "end"), this.control.reply(/^1\d\d/).then(() => this.control.reply(/^226/))]);
     return bytes;
+  }
+
+  /**
+   * As retr(), with `EPSV` and `RETR` written together, as ftpstream does
+   * with `pipelining: true`: the server takes RETR once it has answered
+   * EPSV, and waits for the data connection opened on the 229.
+   */
+  async retrPipelined(path: string, sink: Writable): Promise<number> {
+    this.control.socket.write(`EPSV\r\nRETR ${path}\r\n`);
+    const port = Number(/\(\|\|\|(\d+)\|\)/.exec(await this.control.reply(/^229/))![1]);
+    return this.receive(net.connect({ host: this.host, port }), sink);
   }
 
   /** Uploads `bytes` as `path`; resolves once the 226 is in. */

@@ -15,6 +15,7 @@ import { createInterface } from "node:readline";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { HandClient } from "./handftp.js";
+import { serverCpuNs } from "./server-cpu.js";
 import { DiscardSink } from "./streams.js";
 import type { Endpoint, PairedTask, TaskResult } from "./tasks.js";
 
@@ -124,6 +125,14 @@ async function contender(name: string, task: PairedTask, paths: string[]): Promi
   const ftp = task.ftp;
   const payload = uploadBytes(task.size);
   if (name === "ftplib") return ftplibPeer(ftp, task, paths);
+  if (name === "by hand, pipelined") {
+    const hand = await HandClient.open(ftp);
+    const close = (): Promise<void> => hand.quit();
+    // NOOPs: a turn's all written at once; files: one after another, each with EPSV and RETR written together.
+    if (task.work === "noop") return { batch: async (from, to) => (await hand.noops(to - from), { bytes: 0 }), close };
+    if (task.work === "stor") throw new Error("by hand, pipelined: downloads and NOOPs only");
+    return local((i) => hand.retrPipelined(paths[i], new DiscardSink()), close);
+  }
   if (name === "by hand") {
     const hand = await HandClient.open(ftp);
     const close = (): Promise<void> => hand.quit();
@@ -211,7 +220,8 @@ export async function paired(task: PairedTask): Promise<Totals> {
   const contenders = new Map<string, Contender>();
   for (const name of task.contenders) contenders.set(name, await contender(name, task, paths));
   const totals: Totals = {};
-  for (const name of task.contenders) totals[name] = { ms: 0, cpuMs: 0, bytes: 0 };
+  for (const name of task.contenders)
+    totals[name] = { ms: 0, cpuMs: 0, bytes: 0, serverCpuMs: task.serverPid === undefined ? undefined : 0 };
   const names = task.contenders;
   // A first pass over the items, in the same turns, is not counted: it warms
   // every contender up (V8 compiles a Node client's hot paths over its first
@@ -223,15 +233,20 @@ export async function paired(task: PairedTask): Promise<Totals> {
       for (let k = 0; k < names.length; k++) {
         const name = names[(turn + k) % names.length];
         const total = totals[name];
+        // Read outside the client's own clock and CPU time: reading /proc costs some.
+        const serverBefore = task.serverPid === undefined ? undefined : serverCpuNs(task.serverPid);
         const cpu = process.cpuUsage();
         const t = performance.now();
         const done = await contenders.get(name)!.batch(from, to);
         if (!counted) continue;
         const ms = performance.now() - t;
         const used = process.cpuUsage(cpu);
+        const serverAfter = task.serverPid === undefined ? undefined : serverCpuNs(task.serverPid);
         total.ms += done.ms ?? ms;
         total.cpuMs += done.cpuMs ?? (used.user + used.system) / 1000;
         total.bytes += done.bytes;
+        if (serverBefore === undefined || serverAfter === undefined) delete total.serverCpuMs;
+        else if (total.serverCpuMs !== undefined) total.serverCpuMs += (serverAfter - serverBefore) / 1e6;
       }
     }
   }

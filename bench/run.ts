@@ -247,9 +247,11 @@ interface Row {
   contenders: Contender[];
   /**
    * `subject` (default "ftpstream") speed ÷ peer speed, which must be at
-   * least `min` when there is one (else it is for reference).
+   * least `min` when there is one (else it is for reference). `serverBound`:
+   * the subject runs its items concurrently, so the most the server's core
+   * allows is printed beside it (RatioReport.ceiling).
    */
-  ratioTargets: Array<{ subject?: string; peer: string; min?: number }>;
+  ratioTargets: Array<{ subject?: string; peer: string; min?: number; serverBound?: boolean }>;
   /** Items per sample (files, round trips): the table shows time and CPU per item. */
   count?: number;
   /** A contender's median must stay below `max` (in the row's unit). */
@@ -325,6 +327,7 @@ function rows(options: Options, server: BenchServer): Row[] {
           batch: spec.batch,
           first: run,
           contenders: spec.contenders,
+          serverPid: server.pid,
         }),
       ),
     contenders: spec.contenders.map((name) => ({ name, sample: unpaired })),
@@ -496,7 +499,7 @@ function rows(options: Options, server: BenchServer): Row[] {
       endpoint: ftp,
       contenders: ["FtpPool of 4", "ftpstream", EMPTY_POOL_TASK],
       note: `wall time of the downloads alone, 100 files each in turn; FtpPool of 4: pool.use(c => c.retrbinary(cmd, sink)) for all 100 at once; ftpstream: one connection, one after another; ${EMPTY_POOL_TASK}: pool.use(() => Promise.resolve()) 100 at a time on the same kind of pool, no FTP at all: the pool's own overhead per task`,
-      ratioTargets: [{ subject: "FtpPool of 4", peer: "ftpstream", min: 1.6 }],
+      ratioTargets: [{ subject: "FtpPool of 4", peer: "ftpstream", min: 1.6, serverBound: true }],
     }),
     smallRow(8, `${options.wanFiles} files of ${formatSize(options.smallSize)} through a ${options.wanDelay} ms delay each way (WAN)`, {
       work: "retr",
@@ -517,11 +520,13 @@ function rows(options: Options, server: BenchServer): Row[] {
       count: options.noops,
       batch: options.noops,
       endpoint: ftp,
-      contenders: ["ftpstream, pipelined", "ftpstream, pipelined size()", "ftpstream"],
-      note: "all at once on a client with pipelining: true: NOOPs (sendcmd) and SIZE of one 4 KiB file (size()); ftpstream: the same NOOPs one after another on a client without it",
+      contenders: ["ftpstream, pipelined", "ftpstream, pipelined size()", "by hand, pipelined", "ftpstream"],
+      note: "all at once on a client with pipelining: true: NOOPs (sendcmd) and SIZE of one 4 KiB file (size()); by hand, pipelined: all the NOOPs written in one go on a plain socket, then their replies read (the limit); ftpstream: the same NOOPs one after another on a client without pipelining",
       ratioTargets: [
-        { subject: "ftpstream, pipelined", peer: "ftpstream", min: 10 },
-        { subject: "ftpstream, pipelined size()", peer: "ftpstream", min: 10 },
+        { subject: "ftpstream, pipelined", peer: "ftpstream", min: 10, serverBound: true },
+        { subject: "ftpstream, pipelined size()", peer: "ftpstream", min: 10, serverBound: true },
+        { subject: "by hand, pipelined", peer: "ftpstream", serverBound: true },
+        { subject: "ftpstream, pipelined", peer: "by hand, pipelined" },
       ],
     }),
     smallRow(11, `${options.smallCount} files of ${formatSize(options.smallSize)} issued at once on one pipelined client`, {
@@ -529,11 +534,13 @@ function rows(options: Options, server: BenchServer): Row[] {
       count: options.smallCount,
       batch: options.smallCount,
       endpoint: ftp,
-      contenders: ["ftpstream, pipelined", "ftplib", "ftpstream"],
-      note: "ftpstream, pipelined: retrbinary(cmd, sink) for every file at once on a client with pipelining: true; ftplib: its sequential retrbinary loop; ftpstream: one after another without pipelining",
+      contenders: ["ftpstream, pipelined", "by hand, pipelined", "ftplib", "ftpstream"],
+      note: "ftpstream, pipelined: retrbinary(cmd, sink) for every file at once on a client with pipelining: true; by hand, pipelined: per file EPSV and RETR written together on plain sockets, the data connection opened on the 229 (the same steps, no library); ftplib: its sequential retrbinary loop; ftpstream: one after another without pipelining",
       ratioTargets: [
-        { subject: "ftpstream, pipelined", peer: "ftplib", min: 1.0 },
+        { subject: "ftpstream, pipelined", peer: "ftplib", min: 1.0, serverBound: true },
         { subject: "ftpstream, pipelined", peer: "ftpstream" },
+        { subject: "by hand, pipelined", peer: "ftplib" },
+        { subject: "ftpstream, pipelined", peer: "by hand, pipelined" },
       ],
     }),
   ].filter((row) => options.rows.has(row.id)) as Row[];
@@ -552,6 +559,8 @@ interface ContenderReport {
   medianPeakRssMiB: number;
   /** Median CPU time (user + system) of the child, ms (0 for curl, not measured). */
   medianCpuMs: number;
+  /** Median CPU time of the server over this contender's work, ms, where it is known. */
+  medianServerCpuMs?: number;
 }
 
 interface RatioReport {
@@ -563,6 +572,13 @@ interface RatioReport {
   /** null: no target, for reference only. */
   target: number | null;
   holds: boolean | null;
+  /**
+   * For a `serverBound` target where the server's CPU time is known: the
+   * highest ratio the server's core allows, the median over runs of the
+   * peer's time ÷ the server's CPU time for the subject's items. The server
+   * has one core to itself, so no client makes it answer faster than that.
+   */
+  ceiling?: number;
 }
 
 interface LimitReport {
@@ -630,11 +646,22 @@ async function runRow(row: Row, runs: number): Promise<RowReport> {
     row.teardown?.();
   }
   const speed = (value: number): number => (row.better === "higher" ? value : 1 / value);
-  const ratios: RatioReport[] = row.ratioTargets.map(({ subject = "ftpstream", peer, min }) => {
+  const ratios: RatioReport[] = row.ratioTargets.map(({ subject = "ftpstream", peer, min, serverBound }) => {
     const peerSamples = samples.get(peer)!;
     const perRun = samples.get(subject)!.map((value, run) => speed(value) / speed(peerSamples[run]));
     const m = median(perRun);
-    return { subject, peer, samples: perRun, median: m, target: min ?? null, holds: min === undefined ? null : m >= min };
+    const report: RatioReport = {
+      subject,
+      peer,
+      samples: perRun,
+      median: m,
+      target: min ?? null,
+      holds: min === undefined ? null : m >= min,
+    };
+    const server = results.get(subject)!.map((r) => r.serverCpuMs);
+    if (serverBound && server.every((ms) => ms !== undefined && ms > 0))
+      report.ceiling = median(results.get(peer)!.map((r, run) => r.ms / server[run]!));
+    return report;
   });
   const contenders = row.contenders.map((c): ContenderReport => ({
     name: c.name,
@@ -643,6 +670,9 @@ async function runRow(row: Row, runs: number): Promise<RowReport> {
     medianMs: median(results.get(c.name)!.map((r) => r.ms)),
     medianPeakRssMiB: median(results.get(c.name)!.map((r) => r.peakRss / MiB)),
     medianCpuMs: median(results.get(c.name)!.map((r) => r.cpuMs)),
+    medianServerCpuMs: results.get(c.name)!.every((r) => r.serverCpuMs !== undefined)
+      ? median(results.get(c.name)!.map((r) => r.serverCpuMs!))
+      : undefined,
   }));
   const limits = row.limitTargets.map(({ contender, max }): LimitReport => {
     const m = contenders.find((c) => c.name === contender)!.median;
@@ -687,6 +717,7 @@ function render(report: Report): string {
       if (row.id === 3 && c.name.startsWith("download")) extra = `took ${(c.medianMs / 1000).toFixed(1)} s`;
       if (row.count) {
         extra = `${((c.median * 1000) / row.count).toFixed(0)} µs each, CPU ${((c.medianCpuMs * 1000) / row.count).toFixed(0)} µs each`;
+        if (c.medianServerCpuMs !== undefined) extra += `, server CPU ${((c.medianServerCpuMs * 1000) / row.count).toFixed(0)} µs each`;
       }
       if (row.id <= 2 && c.medianPeakRssMiB > 0)
         extra = `CPU ${c.medianCpuMs.toFixed(0)} ms, peak RSS ${c.medianPeakRssMiB.toFixed(0)} MiB`;
@@ -711,7 +742,7 @@ function render(report: Report): string {
         r.median.toFixed(2),
         r.target != null ? `≥ ${r.target.toFixed(2)}` : "",
         verdict(r.holds),
-        "",
+        r.ceiling !== undefined ? `the server's core allows at most ${r.ceiling.toFixed(2)}` : "",
       ]);
     }
   }

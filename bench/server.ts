@@ -13,6 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { patternBytes } from "../fixtures/pattern.js";
+import { findServerPids } from "./server-cpu.js";
 import type { Endpoint } from "./tasks.js";
 
 export interface BenchServer {
@@ -30,6 +31,8 @@ export interface BenchServer {
   curlSource: string;
   /** Removes an uploaded file (vsftpd would keep 1 GiB per upload). */
   removeUpload(remotePath: string): void;
+  /** vsftpd's listening process, whose CPU time (with its sessions') bench/server-cpu.ts reads; none for the fixture, which shares the bench's process. */
+  pid?: number;
   /** Pins the server (and the processes it forks per connection) to `core` with taskset; false if it could not. */
   pin(core: number): boolean;
   stop(): Promise<void>;
@@ -107,6 +110,7 @@ async function startVsftpd(plan: ServerPlan): Promise<BenchServer> {
       smallPaths,
       curlSource: path.join(server.home, BIG),
       removeUpload: (remotePath) => fs.rmSync(path.join(server.home, remotePath), { force: true }),
+      pid: findServerPids(path.dirname(server.home))[0],
       pin: (core) => pinProcesses(path.dirname(server.home), core),
       stop: () => server.stop(),
     };
@@ -156,16 +160,8 @@ async function startFixture(plan: ServerPlan, reason: string): Promise<BenchServ
  */
 function pinProcesses(root: string, core: number): boolean {
   let pinned = false;
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let cmdline: string;
-    try {
-      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "latin1");
-    } catch {
-      continue; // gone already
-    }
-    if (!cmdline.includes(root) || !cmdline.includes("vsftpd")) continue;
-    if (spawnSync("taskset", ["-a", "-p", "-c", String(core), entry]).status === 0) pinned = true;
+  for (const pid of findServerPids(root)) {
+    if (spawnSync("taskset", ["-a", "-p", "-c", String(core), String(pid)]).status === 0) pinned = true;
   }
   return pinned;
 }

@@ -48,6 +48,8 @@ export interface PairedTask {
   first: number;
   /** Contender names, e.g. "ftpstream", "by hand", "ftplib", "basic-ftp", "FtpPool of 4", "ftpstream, pipelined". */
   contenders: string[];
+  /** vsftpd's listening process: each contender's share of the server's CPU time is measured too (bench/server-cpu.ts). */
+  serverPid?: number;
 }
 
 /** What a child prints (one JSON line after RESULT_PREFIX). */
@@ -63,8 +65,13 @@ export interface TaskResult {
    * steadier than wall time when other work shares the machine. 0 for curl.
    */
   cpuMs: number;
-  /** Paired tasks: each client's share (its batches' wall time, CPU time and bytes). */
-  pairs?: Record<string, { ms: number; cpuMs: number; bytes: number }>;
+  /** The server's CPU time over the measured part, ms, where it is known (paired rows on vsftpd). */
+  serverCpuMs?: number;
+  /**
+   * Paired tasks: each client's share (its batches' wall time, CPU time and
+   * bytes, and the server's CPU time over those batches when it is known).
+   */
+  pairs?: Record<string, Pick<TaskResult, "ms" | "cpuMs" | "bytes" | "serverCpuMs">>;
 }
 
 export const RESULT_PREFIX = "RESULT ";

@@ -659,7 +659,8 @@ async function runRow(row: Row, runs: number): Promise<RowReport> {
       holds: min === undefined ? null : m >= min,
     };
     const server = results.get(subject)!.map((r) => r.serverCpuMs);
-    if (serverBound && server.every((ms) => ms !== undefined && ms > 0))
+    // A bound only while the server has its core to itself: unpinned, its sessions may run on several at once.
+    if (serverBound && clientCore !== undefined && server.every((ms) => ms !== undefined && ms > 0))
       report.ceiling = median(results.get(peer)!.map((r, run) => r.ms / server[run]!));
     return report;
   });

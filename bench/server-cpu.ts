@@ -3,7 +3,7 @@
  * server to a core of its own, so no client can go faster than the
  * server's CPU time per item allows. The rows print it beside the client's
  * own CPU, and the rows that run items concurrently print the ratio that
- * bound makes the most of (see bench/README.md, "What the server allows").
+ * bound allows (bench/README.md, "The server's CPU, and what it allows").
  *
  * Live processes to the nanosecond: each task's
  * /proc/<pid>/task/<tid>/schedstat (time on a CPU), summed over the

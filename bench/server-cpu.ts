@@ -8,10 +8,11 @@
  * Live processes to the nanosecond: each task's
  * /proc/<pid>/task/<tid>/schedstat (time on a CPU), summed over the
  * listening process and every process it forked (one or two per login),
- * found through the tasks' `children`. Sessions that have ended count
- * through the listener's cutime and cstime in /proc/<pid>/stat, which are
- * in ticks of 10 ms: too coarse for a batch of NOOPs, enough for a run
- * that closes its connections (the tree download).
+ * found through the tasks' `children`. Processes that have ended count
+ * through their parent's cutime and cstime in /proc/<pid>/stat (a parent
+ * that ends passes its own on to its parent), which are in ticks of 10
+ * ms: too coarse for a batch of NOOPs, enough for a run that closes its
+ * connections (the tree download).
  */
 import * as fs from "node:fs";
 
@@ -33,17 +34,17 @@ export function findServerPids(root: string): number[] {
 /** Linux reports the times in /proc/<pid>/stat in USER_HZ ticks, 100 a second on every architecture. */
 const NS_PER_TICK = 1e9 / 100;
 
+/** CPU time of the ended and reaped children of process `pid`, in ns (its cutime and cstime). */
+function reapedChildrenNs(pid: number): number {
+  // "pid (comm) state ppid ...": comm may hold spaces; cutime and cstime are the 16th and 17th fields.
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) * NS_PER_TICK;
+}
+
 /** Nanoseconds on a CPU of `pid` and all its descendants, alive or ended; undefined where /proc cannot tell. */
 export function serverCpuNs(pid: number): number | undefined {
   let total = 0;
-  try {
-    // "pid (comm) state ppid ...": comm may hold spaces; cutime and cstime are the 16th and 17th fields.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    total += (Number(fields[13]) + Number(fields[14])) * NS_PER_TICK;
-  } catch {
-    return undefined;
-  }
   const pending = [pid];
   try {
     while (pending.length > 0) {
@@ -51,6 +52,7 @@ export function serverCpuNs(pid: number): number | undefined {
       let tasks: string[];
       try {
         tasks = fs.readdirSync(`/proc/${next}/task`);
+        total += reapedChildrenNs(next);
       } catch {
         if (next === pid) throw new Error("server gone");
         continue; // a session that ended meanwhile

@@ -19,6 +19,7 @@ import { CrlfEncoder, LineSplitter } from "./lines.js";
 import {
   assertBlocksize,
   assertHighWaterMark,
+  assertLoginArguments,
   assertPort,
   assertRestOffset,
   assertSafeArgument,
@@ -513,12 +514,7 @@ export class FTP {
   async login(user = "", passwd = "", acct = ""): Promise<string> {
     if (!user) user = "anonymous";
     if (user === "anonymous" && (passwd === "" || passwd === "-")) passwd += "anonymous@";
-    for (const [value, what] of [
-      [user, "user"],
-      [passwd, "password"],
-      [acct, "acct"],
-    ] as const)
-      assertSafeArgument(value, what);
+    assertLoginArguments(user, passwd, acct);
     return this.enqueue(
       async (session) => {
         let reply = await session.command(`USER ${user}`);

@@ -23,6 +23,13 @@ export function assertSafeArgument(text: string, what = "command"): void {
   }
 }
 
+/** Throws unless each of USER, PASS and ACCT's arguments can go on the control connection (see assertSafeArgument). */
+export function assertLoginArguments(user: string, passwd: string, acct: string): void {
+  assertSafeArgument(user, "user");
+  assertSafeArgument(passwd, "password");
+  assertSafeArgument(acct, "acct");
+}
+
 /** Throws unless `rest` is a whole, non-negative number (or a string of digits, as REST takes). */
 export function assertRestOffset(rest: number | string | undefined): void {
   if (rest === undefined) return;

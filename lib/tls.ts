@@ -8,7 +8,7 @@ import type * as tls from "node:tls";
 import { FTP, FtpOptions } from "./client.js";
 import type { Session } from "./session.js";
 import { FtpError } from "./errors.js";
-import { assertSafeArgument } from "./protocol.js";
+import { assertLoginArguments } from "./protocol.js";
 import type { FtpUrl } from "./url.js";
 
 /** Options of {@link FTP_TLS}. */
@@ -69,12 +69,7 @@ export class FTP_TLS extends FTP {
    */
   override async login(user = "", passwd = "", acct = "", secure = true): Promise<string> {
     // Refuse CR/LF/NUL before AUTH TLS goes out, not after (super.login checks too late for that).
-    for (const [value, what] of [
-      [user, "user"],
-      [passwd, "password"],
-      [acct, "acct"],
-    ] as const)
-      assertSafeArgument(value, what);
+    assertLoginArguments(user, passwd, acct);
     if (secure && !this.secure) await this.auth();
     return super.login(user, passwd, acct);
   }

@@ -233,15 +233,16 @@ export async function paired(task: PairedTask): Promise<Totals> {
       for (let k = 0; k < names.length; k++) {
         const name = names[(turn + k) % names.length];
         const total = totals[name];
-        // Read outside the client's own clock and CPU time: reading /proc costs some.
-        const serverBefore = task.serverPid === undefined ? undefined : serverCpuNs(task.serverPid);
+        // Read outside the client's own clock and CPU time (reading /proc costs some), and only for counted turns.
+        const serverPid = counted ? task.serverPid : undefined;
+        const serverBefore = serverPid === undefined ? undefined : serverCpuNs(serverPid);
         const cpu = process.cpuUsage();
         const t = performance.now();
         const done = await contenders.get(name)!.batch(from, to);
         if (!counted) continue;
         const ms = performance.now() - t;
         const used = process.cpuUsage(cpu);
-        const serverAfter = task.serverPid === undefined ? undefined : serverCpuNs(task.serverPid);
+        const serverAfter = serverPid === undefined ? undefined : serverCpuNs(serverPid);
         total.ms += done.ms ?? ms;
         total.cpuMs += done.cpuMs ?? (used.user + used.system) / 1000;
         total.bytes += done.bytes;

@@ -46,30 +46,26 @@ function reapedChildrenNs(pid: number): number {
 export function serverCpuNs(pid: number): number | undefined {
   let total = 0;
   const pending = [pid];
-  try {
-    while (pending.length > 0) {
-      const next = pending.pop()!;
-      let tasks: string[];
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    let tasks: string[];
+    try {
+      tasks = fs.readdirSync(`/proc/${next}/task`);
+      total += reapedChildrenNs(next);
+    } catch {
+      if (next === pid) return undefined; // the server itself is gone, or there is no /proc
+      continue; // a session that ended meanwhile
+    }
+    for (const tid of tasks) {
       try {
-        tasks = fs.readdirSync(`/proc/${next}/task`);
-        total += reapedChildrenNs(next);
-      } catch {
-        if (next === pid) throw new Error("server gone");
-        continue; // a session that ended meanwhile
-      }
-      for (const tid of tasks) {
-        try {
-          total += Number(fs.readFileSync(`/proc/${next}/task/${tid}/schedstat`, "latin1").split(" ")[0]);
-          for (const child of fs.readFileSync(`/proc/${next}/task/${tid}/children`, "latin1").split(" ")) {
-            if (child.trim()) pending.push(Number(child));
-          }
-        } catch {
-          // the task ended between the listing and the read
+        total += Number(fs.readFileSync(`/proc/${next}/task/${tid}/schedstat`, "latin1").split(" ")[0]);
+        for (const child of fs.readFileSync(`/proc/${next}/task/${tid}/children`, "latin1").split(" ")) {
+          if (child.trim()) pending.push(Number(child));
         }
+      } catch {
+        // the task ended between the listing and the read
       }
     }
-  } catch {
-    return undefined;
   }
   return total;
 }

@@ -207,6 +207,66 @@ export class FtpDirTransferError extends FtpError {
 }
 brand(FtpDirTransferError, "FtpDirTransferError");
 
+/**
+ * A path refused before anything was sent or written: it climbs out of
+ * where it should stay (`..` in any spelling), names the root, holds a
+ * separator or NUL where one name was expected, or would be written
+ * through a link already in a local target. `reason` says which.
+ */
+export class FtpPathError extends FtpError {
+  declare readonly code: "ERR_FTP_BAD_PATH";
+  constructor(
+    readonly path: string,
+    readonly reason: "climbs" | "root" | "separator" | "nul" | "link" | "not-a-directory",
+    message: string,
+  ) {
+    super(message, "ERR_FTP_BAD_PATH");
+  }
+}
+brand(FtpPathError, "FtpPathError");
+
+/**
+ * A listing held lines the parser could not read (`lines`, as sent), so
+ * what the directory holds is not fully known. list() and walk() raise it
+ * unless the caller chose otherwise (`onUnreadable`); a tree transfer with
+ * `delete` deletes nothing in such a directory and records this error
+ * against it.
+ */
+export class FtpListingError extends FtpError {
+  declare readonly code: "ERR_FTP_LISTING";
+  constructor(
+    readonly path: string,
+    readonly lines: readonly string[],
+  ) {
+    const shown = lines
+      .slice(0, 3)
+      .map((line) => JSON.stringify(line))
+      .join(", ");
+    super(
+      `the listing of ${JSON.stringify(path)} has ${lines.length} line(s) that could not be read: ${shown}${lines.length > 3 ? ", ..." : ""}`,
+      "ERR_FTP_LISTING",
+    );
+  }
+}
+brand(FtpListingError, "FtpListingError");
+
+/**
+ * A documented bound was reached (what a server sent would have grown
+ * memory without end): `limit` names the bound (`"unsolicitedReplies"`,
+ * `"listingEntries"`, `"treeEntries"`, `"treeDepth"`, ...) and `max` its value.
+ */
+export class FtpLimitError extends FtpError {
+  declare readonly code: "ERR_FTP_LIMIT";
+  constructor(
+    readonly limit: string,
+    readonly max: number,
+    message: string,
+  ) {
+    super(message, "ERR_FTP_LIMIT");
+  }
+}
+brand(FtpLimitError, "FtpLimitError");
+
 /** Raises the ftplib error class for a reply: 4xx → FtpTempError, 5xx → FtpPermError, non-1-5 → FtpProtoError. */
 export function errorForReply(response: string): FtpError {
   switch (response[0]) {

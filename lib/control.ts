@@ -8,7 +8,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { CreateConnection, openCustomConnection, whenConnected } from "./connect.js";
 import { DebugOutput } from "./debug.js";
-import { FtpConnectionError, FtpError, FtpTimeoutError } from "./errors.js";
+import { FtpConnectionError, FtpError, FtpLimitError, FtpTimeoutError } from "./errors.js";
 import { assertSafeArgument, plainAddress } from "./protocol.js";
 import { Reply, ReplyParser, ReplyParserOptions } from "./reply.js";
 
@@ -65,6 +65,22 @@ class TlsCarrier extends Duplex {
 /** Idle time before TCP keepalive probes start on the control connection: well under common NAT idle timeouts. */
 export const CONTROL_TCP_KEEPALIVE_MS = 60_000;
 
+/**
+ * Preliminary (1xx) replies the connection holds unread beyond the final
+ * replies it is owed. A command is announced by one 1xx, rarely two; only
+ * a flooding server sends more before anyone reads them (during a long
+ * download nobody reads the control connection). Past this bound the
+ * connection is closed with an FtpLimitError (`limit` "unsolicitedReplies")
+ * that the current or next call fails with, instead of buffering on.
+ * Other replies nothing will read (finals beyond those owed, anything
+ * while idle) are not held at all: they are dropped as they arrive,
+ * counted and shown at debug level 1, and the client goes on working.
+ * So what the control connection holds is bounded by the commands in
+ * flight plus this many replies, each within the parser's bounds
+ * (DEFAULT_MAX_LINE, DEFAULT_MAX_REPLY, MAX_REPLY_LINES in reply.ts).
+ */
+export const MAX_HELD_PRELIMINARY_REPLIES = 16;
+
 /** Commands after which the server's TYPE is no longer known: TYPE itself, REIN and a new login reset it, and so may a TLS change. */
 const TYPE_CHANGING = /^(?:TYPE|REIN|USER|PASS|ACCT|AUTH|CCC)\b/i;
 
@@ -76,14 +92,27 @@ export class ControlConnection {
   private secure: tls.TLSSocket | undefined;
   private carrier: TlsCarrier | undefined;
   private parser: ReplyParser;
+  /**
+   * Replies read from the socket that no reader has taken yet. Only replies
+   * something will read are kept (see deliver): the final replies owed to
+   * commands sent (at most awaitingFinal of them), at most
+   * MAX_HELD_PRELIMINARY_REPLIES 1xx replies besides, and one unsolicited
+   * 421. Whatever else a server sends is dropped as it arrives, so memory
+   * stays bounded however fast a server writes while the client is idle.
+   */
   private readonly buffered: Reply[] = [];
+  /** How many of `buffered` are final (non-1xx) replies. */
+  private bufferedFinals = 0;
+  /** Replies dropped because nothing would read them (see deliver), for specs and debugging. */
+  private dropped = 0;
   /**
    * Commands sent whose final (non-1xx) reply has not been read yet. While
    * it is 0, a reply that arrives belongs to no command: an extra reply
    * from a faulty or hostile server (a second 220, a repeated 226). Left
    * buffered, it would be taken as the next command's reply and every reply
-   * after it would answer the command before (ftplib reads it so); send()
-   * drops such replies instead.
+   * after it would answer the command before (ftplib reads it so); such
+   * replies are dropped instead (see deliver and dropUnsolicited). The
+   * welcome counts as owed from connect() on.
    */
   private awaitingFinal = 0;
   /**
@@ -133,6 +162,21 @@ export class ControlConnection {
     return this.failure;
   }
 
+  /** How many replies are read and held for a reader (bounded; see `buffered`): for specs. */
+  get heldReplies(): number {
+    return this.buffered.length;
+  }
+
+  /** Bytes of a reply the parser holds, not yet complete (bounded by maxLine and maxReply): for specs. */
+  get heldReplyBytes(): number {
+    return this.parser.heldBytes;
+  }
+
+  /** How many replies were dropped on arrival because no command would read them: for specs and debugging. */
+  get droppedReplies(): number {
+    return this.dropped;
+  }
+
   get isSecure(): boolean {
     return this.secure !== undefined;
   }
@@ -160,6 +204,9 @@ export class ControlConnection {
 
   /** Opens the connection and resolves to the welcome reply (any code: the caller judges it). */
   async connect(options: ControlConnectOptions): Promise<Reply> {
+    // The welcome is owed like the reply to a command: with implicit TLS it
+    // may arrive before readReply() below waits for it, and must be kept.
+    this.awaitingFinal = 1;
     let raw: net.Socket;
     try {
       raw = await this.openSocket(options);
@@ -347,7 +394,10 @@ export class ControlConnection {
   /** Reads the next reply. `timeout` (ms, 0 = none) bounds the wait; expiry closes the connection. */
   readReply(timeout = 0): Promise<Reply> {
     const ready = this.buffered.shift();
-    if (ready) return Promise.resolve(this.taken(ready));
+    if (ready) {
+      if (ready.code >= 200) this.bufferedFinals--;
+      return Promise.resolve(this.taken(ready));
+    }
     if (this.failure) return Promise.reject(this.failure);
     if (this.waiter) return Promise.reject(new FtpError("two readers waiting for one reply", "ERR_FTP_INTERNAL"));
     return new Promise<Reply>((resolve, reject) => {
@@ -405,7 +455,10 @@ export class ControlConnection {
       this.fail(error as Error);
       return;
     }
-    for (const reply of replies) this.deliver(reply);
+    for (const reply of replies) {
+      if (this.failure) return;
+      this.deliver(reply);
+    }
   }
 
   private deliver(reply: Reply): void {
@@ -418,9 +471,42 @@ export class ControlConnection {
     if (waiter) {
       this.waiter = undefined;
       waiter.resolve(this.taken(reply));
+    } else if (this.bufferedFinals < this.awaitingFinal) {
+      this.hold(reply);
+    } else if (reply.code === 421 && !this.buffered.some((held) => held.code === 421)) {
+      // The server is closing: the next command should fail with this reply, as ftplib's would.
+      this.hold(reply);
     } else {
-      this.buffered.push(reply);
+      // Every command sent already has its final reply here (or none was
+      // sent): nothing will read this one. Held, it would wait for the next
+      // command and be dropped then (dropUnsolicited); a server writing
+      // replies while the client is idle would grow memory without end.
+      this.drop(reply);
     }
+  }
+
+  /** Keeps `reply` for the next reader, within MAX_HELD_PRELIMINARY_REPLIES 1xx replies. */
+  private hold(reply: Reply): void {
+    this.buffered.push(reply);
+    if (reply.code >= 200) {
+      this.bufferedFinals++;
+    } else if (this.buffered.length - this.bufferedFinals > MAX_HELD_PRELIMINARY_REPLIES) {
+      // What is held is now worthless: the reader should meet the error, not these first.
+      this.buffered.length = 0;
+      this.bufferedFinals = 0;
+      this.fail(
+        new FtpLimitError(
+          "unsolicitedReplies",
+          MAX_HELD_PRELIMINARY_REPLIES,
+          `the server sent more than ${MAX_HELD_PRELIMINARY_REPLIES} preliminary (1xx) replies that nothing read`,
+        ),
+      );
+    }
+  }
+
+  private drop(reply: Reply): void {
+    this.dropped++;
+    this.debug.unsolicited(reply.text);
   }
 
   /** Counts a reply as read: a final one answers the oldest command still waiting. */
@@ -439,7 +525,7 @@ export class ControlConnection {
     this.unclaimed = 0;
     while (this.skipping > 0 && this.buffered.length > 0) {
       if (!this.skipped(this.buffered[0])) break;
-      this.buffered.shift();
+      if (this.buffered.shift()!.code >= 200) this.bufferedFinals--;
     }
   }
 
@@ -454,7 +540,7 @@ export class ControlConnection {
       this.skipping--;
       return false;
     }
-    this.debug.unsolicited(reply.text);
+    this.drop(reply);
     if (reply.code >= 200) {
       this.skipping--;
       this.awaitingFinal--;
@@ -472,7 +558,8 @@ export class ControlConnection {
       const reply = this.buffered[i];
       if (reply.code === 421) continue;
       this.buffered.splice(i, 1);
-      this.debug.unsolicited(reply.text);
+      if (reply.code >= 200) this.bufferedFinals--;
+      this.drop(reply);
     }
   }
 

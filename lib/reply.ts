@@ -2,7 +2,7 @@
  * Reply parsing: bytes in, complete FTP replies out. Knows nothing of
  * sockets, so every chunking of the same bytes yields the same replies.
  */
-import { FtpProtoError } from "./errors.js";
+import { FtpLimitError, FtpProtoError } from "./errors.js";
 
 /** One complete reply from the server. */
 export interface Reply {
@@ -15,9 +15,9 @@ export interface Reply {
 }
 
 export interface ReplyParserOptions {
-  /** Bytes one line may take, ftplib's `maxline`. */
+  /** Bytes one line may take, ftplib's `maxline`; default {@link DEFAULT_MAX_LINE}. */
   maxLine?: number;
-  /** Bytes one multi-line reply may take in all. */
+  /** Bytes one multi-line reply may take in all, line ends included; default {@link DEFAULT_MAX_REPLY}. */
   maxReply?: number;
   encoding?: BufferEncoding;
 }
@@ -26,13 +26,47 @@ const LF = 0x0a;
 const CR = 0x0d;
 const REPLY_START = /^[1-5]\d\d(?:[ -]|$)/;
 
+/**
+ * Bytes one reply line may take (ftplib's `maxline`), counted before its
+ * end arrives: a line that never ends costs at most this much.
+ */
 export const DEFAULT_MAX_LINE = 8192;
-const DEFAULT_MAX_REPLY = 1024 * 1024;
+
+/**
+ * Bytes one multi-line reply may take in all (1 MiB). Real replies are far
+ * smaller (FEAT, HELP: a few KiB; STAT of a directory: its listing).
+ */
+export const DEFAULT_MAX_REPLY = 1024 * 1024;
+
+/**
+ * Lines one multi-line reply may have. Each line is a string and an array
+ * slot in the heap, about 30 bytes more than its text: 1 MiB of two-byte
+ * lines took 11 MiB of heap, held until the reply ends. With this bound a
+ * pending reply holds at most about 3 MiB; it only binds on lines shorter
+ * than 16 bytes on average, which no real reply (a directory's STAT) has.
+ */
+export const MAX_REPLY_LINES = 65_536;
+
+/**
+ * A reply past one of the parser's bounds: an FtpLimitError (`limit`
+ * "replyLine", "replyBytes" or "replyLines") that still answers
+ * `instanceof FtpProtoError`, as it did before the limits had their own
+ * class: the control stream is out of step and the connection is closed.
+ */
+function replyLimit(limit: string, max: number, message: string): FtpLimitError {
+  const error = new FtpLimitError(limit, max, message);
+  Object.defineProperty(error, Symbol.for("ftpstream.FtpProtoError"), { value: true });
+  return error;
+}
 
 /**
  * Incremental reply parser. `push()` takes any chunk and returns the replies
  * it completed; the first invalid input makes it throw `FtpProtoError` and
- * it stays failed (the stream is out of sync and cannot be trusted).
+ * it stays failed (the stream is out of sync and cannot be trusted). What
+ * it holds between pushes is bounded: one unfinished line (maxLine bytes)
+ * and one unfinished multi-line reply (maxReply bytes, MAX_REPLY_LINES
+ * lines); past either it throws an FtpLimitError that is also an
+ * FtpProtoError.
  */
 export class ReplyParser {
   private readonly maxLine: number;
@@ -45,7 +79,7 @@ export class ReplyParser {
   private pending: string[] = [];
   private pendingCode = "";
   private pendingBytes = 0;
-  private failure: FtpProtoError | undefined;
+  private failure: FtpProtoError | FtpLimitError | undefined;
 
   constructor(options: ReplyParserOptions = {}) {
     this.maxLine = options.maxLine ?? DEFAULT_MAX_LINE;
@@ -56,6 +90,11 @@ export class ReplyParser {
   /** True while a reply has started but is not complete. */
   get inReply(): boolean {
     return this.partialLength > 0 || this.pending.length > 0;
+  }
+
+  /** Bytes held of a line or multi-line reply not yet complete (at most maxLine + maxReply). */
+  get heldBytes(): number {
+    return this.partialLength + (this.pending.length > 0 ? this.pendingBytes : 0);
   }
 
   push(chunk: Buffer): Reply[] {
@@ -78,9 +117,11 @@ export class ReplyParser {
         if (reply) replies.push(reply);
       }
     } catch (error) {
-      this.failure = error as FtpProtoError;
+      this.failure = error as FtpProtoError | FtpLimitError;
       this.partial = [];
+      this.partialLength = 0;
       this.pending = [];
+      this.pendingBytes = 0;
       throw error;
     }
     return replies;
@@ -90,7 +131,7 @@ export class ReplyParser {
     if (rest.length === 0) return;
     this.partialLength += rest.length;
     if (this.partialLength > this.maxLine) {
-      throw new FtpProtoError(`reply line longer than ${this.maxLine} bytes`);
+      throw replyLimit("replyLine", this.maxLine, `reply line longer than ${this.maxLine} bytes`);
     }
     // Copy: the caller may reuse its chunk, and a slice would pin it.
     this.partial.push(Buffer.from(rest));
@@ -104,7 +145,7 @@ export class ReplyParser {
       this.partialLength = 0;
     }
     if (bytes.length > this.maxLine) {
-      throw new FtpProtoError(`reply line longer than ${this.maxLine} bytes`);
+      throw replyLimit("replyLine", this.maxLine, `reply line longer than ${this.maxLine} bytes`);
     }
     const end = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length;
     return bytes.toString(this.encoding, 0, end);
@@ -114,7 +155,10 @@ export class ReplyParser {
     if (this.pending.length > 0) {
       this.pendingBytes += size;
       if (this.pendingBytes > this.maxReply) {
-        throw new FtpProtoError(`multi-line reply longer than ${this.maxReply} bytes`);
+        throw replyLimit("replyBytes", this.maxReply, `multi-line reply longer than ${this.maxReply} bytes`);
+      }
+      if (this.pending.length >= MAX_REPLY_LINES) {
+        throw replyLimit("replyLines", MAX_REPLY_LINES, `multi-line reply of more than ${MAX_REPLY_LINES} lines`);
       }
       this.pending.push(line);
       // ftplib's rule: the reply ends at a line starting with the same code
@@ -134,7 +178,7 @@ export class ReplyParser {
       this.pendingCode = line.slice(0, 3);
       this.pendingBytes = size;
       if (this.pendingBytes > this.maxReply) {
-        throw new FtpProtoError(`multi-line reply longer than ${this.maxReply} bytes`);
+        throw replyLimit("replyBytes", this.maxReply, `multi-line reply longer than ${this.maxReply} bytes`);
       }
       return undefined;
     }

@@ -240,11 +240,12 @@ async function open(url: FtpUrl, options: CliOptions): Promise<FTP> {
     ...login,
     implicit: url.security === "implicit",
     tls: { ...(options.ca ? { ca: readFileSync(options.ca) } : {}), rejectUnauthorized: !options.insecure },
+    // The default, spelled out: ready resolves after PBSZ 0 and PROT P.
+    protectData: true,
   };
   const client = new FTP_TLS(settings);
   try {
     await client.ready;
-    await client.prot_p();
   } catch (error) {
     client.close();
     throw error;

@@ -321,8 +321,11 @@ export class FTP {
     this.ready.catch(() => undefined);
   }
 
-  /** Creates a client, connects and (with `user`) logs in. */
-  static async create<T extends FTP>(this: new (options: FtpOptions) => T, options: FtpOptions & { host: string }): Promise<T> {
+  /** Creates a client, connects and (with `user`) logs in. FTP_TLS takes its own options (and protects data: see FtpTlsOptions.protectData). */
+  static async create<T extends FTP, O extends FtpOptions | undefined = FtpOptions>(
+    this: new (options: O) => T,
+    options: NoInfer<O> & { host: string },
+  ): Promise<T> {
     const client = new this(options);
     await client.ready;
     return client;
@@ -331,15 +334,16 @@ export class FTP {
   /**
    * Connects to an `ftp://user:password@host:port/` URL (or options), logs
    * in (anonymously without a user) and resolves to the ready client.
-   * Secure schemes need FTP_TLS: `FTP_TLS.connect("ftpes://...")`.
+   * Secure schemes need FTP_TLS: `FTP_TLS.connect("ftpes://...")`, which
+   * takes FTP_TLS's options (`tls`, `protectData`) and ends with PROT P.
    */
-  static async connect<T extends FTP>(
-    this: (new (options: FtpOptions) => T) & typeof FTP,
-    target: string | URL | (FtpOptions & { host: string }),
-    options: FtpOptions = {},
+  static async connect<T extends FTP, O extends FtpOptions | undefined = FtpOptions>(
+    this: (new (options: O) => T) & typeof FTP,
+    target: string | URL | (NoInfer<O> & { host: string }),
+    options?: NoInfer<O>,
   ): Promise<T> {
     const url = typeof target === "string" || target instanceof URL ? parseFtpUrl(target) : undefined;
-    const client = new this(url ? this.fromUrl(url, options) : (target as FtpOptions & { host: string }));
+    const client = new this(url ? (this.fromUrl(url, options ?? {}) as NoInfer<O> & { host: string }) : (target as O & { host: string }));
     try {
       await client.ready;
       if (url?.path) await client.cwd(url.path);
@@ -356,7 +360,8 @@ export class FTP {
     return { ...options, host: url.host, port: url.port, user: url.user ?? "anonymous", password: url.password ?? "" };
   }
 
-  private async connectAndLogin(options: FtpOptions): Promise<void> {
+  /** What the constructor starts when given a host: connect, and login when given a user. FTP_TLS adds PROT P. */
+  protected async connectAndLogin(options: FtpOptions): Promise<void> {
     await this.connect(options.host, options.port ?? 0);
     if (options.user !== undefined) await this.login(options.user, options.password ?? "", options.acct ?? "");
   }

@@ -21,11 +21,26 @@ export interface FtpTlsOptions extends FtpOptions {
   tls?: tls.ConnectionOptions;
   /** Implicit FTPS: TLS from the first byte (port 990 by default). */
   implicit?: boolean;
+  /**
+   * Whether a client that connects and logs in by itself (given `host` and
+   * `user`: the constructor, `FTP_TLS.create`, `FTP_TLS.connect` with an
+   * `ftps://` or `ftpes://` URL or options) ends with PBSZ 0 and PROT P, so
+   * that file data and listings are encrypted too, not only the control
+   * connection. A server that refuses PROT P then fails the connect.
+   * Default true; false leaves data connections in the clear until
+   * prot_p(). connect() and login() called by hand do what ftplib's do:
+   * data is protected after prot_p().
+   */
+  protectData?: boolean;
 }
 
 const IMPLICIT_FTPS_PORT = 990;
 
-/** An FTP client that secures the control connection before login and, after prot_p(), every data connection. */
+/**
+ * An FTP client that secures the control connection before login and, after
+ * prot_p(), every data connection; one that connects and logs in by itself
+ * (see {@link FtpTlsOptions.protectData}) sends PROT P unasked.
+ */
 export class FTP_TLS extends FTP {
   private readonly tlsOptions: tls.ConnectionOptions;
   private readonly implicit: boolean;
@@ -52,6 +67,13 @@ export class FTP_TLS extends FTP {
     this.tlsOptions = options.tls ?? {};
     this.implicit = implicit;
     if (implicit && options.port === undefined) this.port = IMPLICIT_FTPS_PORT;
+  }
+
+  /** Connects and logs in as FTP does, then PBSZ 0 and PROT P unless `protectData` is false. */
+  protected override async connectAndLogin(options: FtpTlsOptions): Promise<void> {
+    await super.connectAndLogin(options);
+    // Read from the options, not a field: the base constructor starts this before ours runs.
+    if (options.user !== undefined && (options.protectData ?? true)) await this.prot_p();
   }
 
   /** True while the control connection is encrypted. */

@@ -46,6 +46,7 @@ import { downloadInto, downloadToCallback } from "./download-targets.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
 import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget } from "./keepalive.js";
 import { sessionFeatures } from "./features.js";
+import { listAllLines } from "./list-command.js";
 import { RawTransfers } from "./raw.js";
 import { clearDir, ensureDir, lastMod, RemoteClient, removeDir, setLastMod, stat } from "./remote-ops.js";
 import { RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
@@ -278,7 +279,7 @@ export class FTP {
   };
   private readonly listing = new RemoteListing({
     mlsd: (path) => this.mlsd(path),
-    listLines: (path) => this.lines(path ? `LIST ${path}` : "LIST", {}) as AsyncIterable<string>,
+    listLines: (path) => listAllLines(this.session, path, (command) => this.lines(command, {}) as AsyncIterable<string>),
     parseLine: (line) => (this.listParser ?? parseListLine)(line),
     mlsdOffered: () => this.session?.features?.has("MLST"),
   });

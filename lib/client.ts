@@ -49,7 +49,7 @@ import { sessionFeatures } from "./features.js";
 import { listAllLines } from "./list-command.js";
 import { RawTransfers } from "./raw.js";
 import { clearDir, ensureDir, lastMod, RemoteClient, removeDir, setLastMod, stat } from "./remote-ops.js";
-import { RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
+import { ListOptions, RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { checkAborReply, TransferStart } from "./transfer.js";
 import { uploadBytes } from "./upload-bytes.js";
@@ -102,8 +102,9 @@ export interface FtpOptions {
   /**
    * Parses LIST lines for list() and walk() when the server has no MLSD, in
    * a format the built-in parser (Unix, IIS/Windows, EPLF) does not know.
-   * Return undefined for a line that is not an entry; `parseListLine` is
-   * there to fall back on.
+   * Return null for a line known not to be an entry (a header), undefined
+   * for one it could not read (list() reports it: see ListOptions);
+   * `parseListLine` is there to fall back on.
    */
   listParser?: ListParser;
   /** highWaterMark of transfer streams, and the most one read of a download's data connection takes (default 256 KiB). */
@@ -751,19 +752,26 @@ export class FTP {
 
   /**
    * Lists a directory as structured entries: MLSD where the server has it,
-   * else LIST parsed as Unix or DOS lines. `.` and `..` are left out.
+   * else LIST parsed as Unix or DOS lines. `.` and `..` are left out. A
+   * line the parser cannot read is never dropped: it goes to
+   * `options.onUnreadable`, or, without one, list() throws FtpListingError
+   * (naming the lines) after yielding every entry it could read.
    */
-  async *list(path = ""): AsyncGenerator<ListEntry> {
-    yield* this.listing.list(path);
+  async *list(path = "", options: ListOptions = {}): AsyncGenerator<ListEntry> {
+    yield* this.listing.list(path, options);
   }
 
   /**
    * Walks a tree depth-first, yielding every entry below `path` with its
    * full path. Each directory is listed completely before descending, so
    * the queue is never held across levels; links are not followed.
-   * Entries whose name is not one path segment (empty, `.`, `..`, or with
-   * a `/`) are skipped: from a faulty or hostile server they would walk in
-   * circles or hand a mirror a path outside the tree.
+   * Entries whose name is not one path segment (empty, `.`, `..` in any
+   * spelling, or with a `/`, `\` or NUL) are not yielded: from a faulty or
+   * hostile server they would walk in circles or hand a mirror a path
+   * outside the tree. They and the lines that could not be read go to
+   * `options.onUnreadable`, or, without one, walk() throws FtpListingError
+   * at the directory holding them. One directory's listing is held while
+   * it is yielded, up to `options.maxEntries` (FtpLimitError past it).
    */
   async *walk(path = "/", options: WalkOptions = {}): AsyncGenerator<WalkEntry> {
     yield* this.listing.walk(path, options);
@@ -936,15 +944,18 @@ export class FTP {
 
   /**
    * Removes the directory `path` and everything in it: files (and links,
-   * not followed) with DELE, directories depth-first with RMD. Entries whose
-   * name is not one path segment are left alone (as walk() skips them), so
-   * the final RMD then fails. Refuses the root or the working directory itself.
+   * not followed) with DELE, directories depth-first with RMD. Each listing
+   * is read whole first, and nothing in it is deleted unless all of it was
+   * understood: a line the parser cannot read rejects with FtpListingError,
+   * a name that is not one path segment with FtpPathError. Refuses, with
+   * FtpPathError before anything is sent, the root or the working
+   * directory itself and a path that climbs (`..` in any spelling).
    */
   removeDir(path: string): Promise<void> {
     return removeDir(this.remote, path);
   }
 
-  /** Removes everything inside the directory `path` (`""`: the working directory), keeping the directory, as removeDir does. */
+  /** Removes everything inside the directory `path` (`""`: the working directory), keeping the directory, with removeDir's checks. */
   clearDir(path: string): Promise<void> {
     return clearDir(this.remote, path);
   }

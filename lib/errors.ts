@@ -217,7 +217,7 @@ export class FtpPathError extends FtpError {
   declare readonly code: "ERR_FTP_BAD_PATH";
   constructor(
     readonly path: string,
-    readonly reason: "climbs" | "root" | "separator" | "nul" | "link" | "not-a-directory",
+    readonly reason: "climbs" | "root" | "separator" | "nul" | "link" | "special" | "not-a-directory",
     message: string,
   ) {
     super(message, "ERR_FTP_BAD_PATH");
@@ -237,13 +237,15 @@ export class FtpListingError extends FtpError {
   constructor(
     readonly path: string,
     readonly lines: readonly string[],
+    /** How many lines could not be read; `lines` keeps the first 100 of them. */
+    readonly total = lines.length,
   ) {
     const shown = lines
       .slice(0, 3)
       .map((line) => JSON.stringify(line))
       .join(", ");
     super(
-      `the listing of ${JSON.stringify(path)} has ${lines.length} line(s) that could not be read: ${shown}${lines.length > 3 ? ", ..." : ""}`,
+      `the listing of ${JSON.stringify(path)} has ${total} line(s) that could not be read: ${shown}${total > 3 ? ", ..." : ""}`,
       "ERR_FTP_LISTING",
     );
   }

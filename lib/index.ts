@@ -5,7 +5,7 @@
 export { FTP, LineStream } from "./client.js";
 export type { BlockCallback, ConnectOptions, FtpOptions, LineCallback, RetrbinaryOptions, StorbinaryOptions } from "./client.js";
 export type { UploadSource } from "./upload-source.js";
-export type { WalkEntry, WalkOptions } from "./remote-listing.js";
+export type { ListOptions, WalkEntry, WalkOptions } from "./remote-listing.js";
 export { DownloadStream, UploadStream } from "./streams.js";
 export type { DownloadOptions, TransferProgress, TransferStreamOptions, UploadOptions } from "./streams.js";
 export { LineSplitter } from "./lines.js";
@@ -35,7 +35,7 @@ export { FTP_TLS } from "./tls.js";
 export type { FtpTlsOptions } from "./tls.js";
 export { parseFtpUrl } from "./url.js";
 export type { FtpUrl } from "./url.js";
-export { entryFromFacts, parseListLine, parseMlsdTime } from "./listing.js";
+export { entryFromFacts, isListNoise, parseListLine, parseMlsdTime } from "./listing.js";
 export type { ListEntry, ListParser } from "./listing.js";
 export { FtpPool } from "./pool.js";
 export type { FtpPoolOptions, SegmentedDownloadOptions } from "./pool.js";

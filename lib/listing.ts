@@ -92,10 +92,21 @@ function parseAnyFormat(line: string, now: Date): ListEntry | undefined {
 
 /**
  * A LIST line in a format of the caller's own (the `listParser` option):
- * an entry, or undefined for a line that is not one. `parseListLine` is
- * the built-in one, to fall back on.
+ * an entry; null for a line known not to be one (a header, a total); or
+ * undefined for a line it could not read, which list() then reports (see
+ * `ListOptions.onUnreadable`) rather than drop. `parseListLine` is the
+ * built-in one, to fall back on.
  */
-export type ListParser = (line: string) => ListEntry | undefined;
+export type ListParser = (line: string) => ListEntry | null | undefined;
+
+/**
+ * A LIST line that is no entry and hides none: blank, or the `total N`
+ * that `ls -l` (and so many servers) prints first. Any other line the
+ * parser cannot read may stand for a file, and is reported.
+ */
+export function isListNoise(line: string): boolean {
+  return /^\s*$/.test(line) || /^total\s+\d+\s*$/i.test(line);
+}
 
 /** EPLF (D. J. Bernstein's Easily Parsed LIST Format): `r` a file, `/` a directory, `s` size, `m` mtime in Unix seconds, `up` permissions. */
 function eplfEntry(factText: string, name: string, line: string): ListEntry {

@@ -2,8 +2,9 @@
  * Structured listings of a remote directory: MLSD where the server has it,
  * else LIST parsed line by line; and walk(), a depth-first tree of them.
  */
-import { FtpPermError } from "./errors.js";
-import { entryFromFacts, ListEntry } from "./listing.js";
+import { FtpLimitError, FtpListingError, FtpPermError } from "./errors.js";
+import { entryFromFacts, isListNoise, ListEntry } from "./listing.js";
+import { isSafeName } from "./path-safety.js";
 import { assertSafeArgument } from "./protocol.js";
 
 /** The two listings a client can fetch. */
@@ -12,8 +13,8 @@ export interface ListingSource {
   mlsd(path: string): AsyncIterable<[string, Record<string, string>]>;
   /** The lines of LIST `path` ("" = the working directory). */
   listLines(path: string): AsyncIterable<string>;
-  /** Turns a LIST line into an entry (undefined: not an entry). */
-  parseLine(line: string): ListEntry | undefined;
+  /** Turns a LIST line into an entry (null: knowingly not an entry; undefined: not read). */
+  parseLine(line: string): ListEntry | null | undefined;
   /** Whether FEAT offers MLST (and so MLSD), when FEAT was read already; undefined when not known. */
   mlsdOffered(): boolean | undefined;
 }
@@ -24,10 +25,58 @@ export interface WalkEntry {
   entry: ListEntry;
 }
 
+/** Options of list(). */
+export interface ListOptions {
+  /**
+   * Called with each line of a LIST the parser could not read (and each
+   * MLSD line without a name). Without it, list() yields what it could
+   * read and then throws FtpListingError naming those lines: a line is
+   * never dropped without a word, since what it names (a file to keep, a
+   * directory to descend) is then unknown. Blank lines and `total N` are
+   * not entries and are skipped either way.
+   */
+  onUnreadable?: (line: string) => void;
+}
+
 /** Options of walk(). */
 export interface WalkOptions {
   /** Levels to descend: 1 lists `path` alone. Default: all. */
   maxDepth?: number;
+  /**
+   * Called with each listing line that could not be read, or whose name is
+   * not one path segment (`a/b`, `..\\x`, a NUL: it would name something
+   * outside its directory), and the directory it came from. Without it,
+   * walk() throws FtpListingError at the first directory holding one.
+   */
+  onUnreadable?: (line: string, dir: string) => void;
+  /**
+   * Most entries one directory may hold (walk() holds a directory's
+   * listing while it yields it): past it, FtpLimitError
+   * (`limit: "listingEntries"`). Default 1,000,000.
+   */
+  maxEntries?: number;
+}
+
+/** Lines of an unreadable listing kept for its error (the rest are counted). */
+const KEPT_UNREADABLE_LINES = 100;
+
+/** Default most entries of one directory that walk() holds at once. */
+export const DEFAULT_MAX_DIRECTORY_ENTRIES = 1_000_000;
+
+/** Collects the lines a listing could not read, for one FtpListingError. */
+class UnreadableLines {
+  readonly kept: string[] = [];
+  total = 0;
+
+  add(line: string): void {
+    this.total++;
+    if (this.kept.length < KEPT_UNREADABLE_LINES) this.kept.push(line);
+  }
+
+  /** Throws FtpListingError for `path` if any line was added. */
+  throwIfAny(path: string): void {
+    if (this.total > 0) throw new FtpListingError(path, this.kept, this.total);
+  }
 }
 
 export class RemoteListing {
@@ -37,17 +86,28 @@ export class RemoteListing {
   constructor(private readonly source: ListingSource) {}
 
   /** See FTP.list. */
-  async *list(path: string): AsyncGenerator<ListEntry> {
+  async *list(path: string, options: ListOptions = {}): AsyncGenerator<ListEntry> {
     assertSafeArgument(path, "path");
+    const unreadable = new UnreadableLines();
+    const report = options.onUnreadable ?? ((line: string) => unreadable.add(line));
     // Without FEAT read, MLSD is tried: a refusal costs what FEAT would.
     if (!this.mlsdMissing && this.source.mlsdOffered() !== false) {
       let yielded = false;
       try {
         for await (const [name, facts] of this.source.mlsd(path)) {
           if (facts.type === "cdir" || facts.type === "pdir" || isSelfOrParent(name)) continue;
+          if (name === "") {
+            report(
+              Object.entries(facts)
+                .map(([key, value]) => `${key}=${value};`)
+                .join(""),
+            );
+            continue;
+          }
           yielded = true;
           yield entryFromFacts(name, facts);
         }
+        unreadable.throwIfAny(path);
         return;
       } catch (error) {
         // 500/502/504: the server has no MLSD; anything else is a real failure.
@@ -58,21 +118,40 @@ export class RemoteListing {
     }
     for await (const line of this.source.listLines(path)) {
       const entry = this.source.parseLine(line);
-      if (entry && !isSelfOrParent(entry.name)) yield entry;
+      if (entry) {
+        if (!isSelfOrParent(entry.name)) yield entry;
+      } else if (entry === undefined && !isListNoise(line)) report(line);
     }
+    unreadable.throwIfAny(path);
   }
 
   /** See FTP.walk. */
   async *walk(path: string, options: WalkOptions): AsyncGenerator<WalkEntry> {
     const maxDepth = options.maxDepth ?? Infinity;
+    const maxEntries = options.maxEntries ?? DEFAULT_MAX_DIRECTORY_ENTRIES;
     const pending: Array<{ dir: string; depth: number }> = [{ dir: path, depth: 1 }];
     while (pending.length > 0) {
       const { dir, depth } = pending.pop()!;
+      const unreadable = new UnreadableLines();
+      const report = options.onUnreadable ? (line: string) => options.onUnreadable!(line, dir) : (line: string) => unreadable.add(line);
       const entries: ListEntry[] = [];
-      for await (const entry of this.list(dir)) entries.push(entry);
+      for await (const entry of this.list(dir, { onUnreadable: report })) {
+        if (!isSafeName(entry.name)) {
+          report(entry.raw || entry.name);
+          continue;
+        }
+        if (entries.length >= maxEntries) {
+          throw new FtpLimitError(
+            "listingEntries",
+            maxEntries,
+            `the listing of ${JSON.stringify(dir)} has more than ${maxEntries} entries`,
+          );
+        }
+        entries.push(entry);
+      }
+      unreadable.throwIfAny(dir);
       const below: Array<{ dir: string; depth: number }> = [];
       for (const entry of entries) {
-        if (!isPathSegment(entry.name)) continue;
         const full = joinRemote(dir, entry.name);
         yield { path: full, entry };
         if (entry.type === "dir" && depth < maxDepth) below.push({ dir: full, depth: depth + 1 });
@@ -90,9 +169,4 @@ export function joinRemote(dir: string, name: string): string {
 /** `.` or `..`: a listing's entry for the directory itself or its parent. */
 function isSelfOrParent(name: string): boolean {
   return name === "." || name === "..";
-}
-
-/** A name that stays inside its directory when joined to it. */
-export function isPathSegment(name: string): boolean {
-  return name !== "" && !isSelfOrParent(name) && !name.includes("/");
 }

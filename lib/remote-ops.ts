@@ -5,11 +5,12 @@
  * run a queued task and list a directory, so FTP and FtpPool share them.
  */
 import { posix } from "node:path";
-import { FtpError, FtpPermError, FtpProtoError } from "./errors.js";
+import { FtpError, FtpPathError, FtpPermError, FtpProtoError } from "./errors.js";
 import { isNotImplemented, sessionFeatures } from "./features.js";
 import { entryFromFacts, ListEntry, parseMlsdTime } from "./listing.js";
 import { assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
-import { isPathSegment, joinRemote } from "./remote-listing.js";
+import { assertNoClimb, unsafeNameError, unsafeNameReason } from "./path-safety.js";
+import { joinRemote } from "./remote-listing.js";
 import type { Session } from "./session.js";
 
 /** What the operations need of a client. */
@@ -43,11 +44,17 @@ export async function ensureDir(client: RemoteClient, path: string): Promise<voi
 /** See FTP.clearDir. */
 export async function clearDir(client: RemoteClient, path: string): Promise<void> {
   assertSafeArgument(path, "path");
+  assertNoClimb(path, "to clear");
+  // The whole listing is read (and must be understood: list() throws on a
+  // line it cannot read) before the first DELE.
   const entries: ListEntry[] = [];
-  for await (const entry of client.list(path)) entries.push(entry);
-  for (const entry of entries) {
+  for await (const entry of client.list(path)) {
     // A name that is not one segment would name something outside `path`.
-    if (!isPathSegment(entry.name)) continue;
+    const reason = unsafeNameReason(entry.name);
+    if (reason) throw unsafeNameError(path, entry.name, reason);
+    entries.push(entry);
+  }
+  for (const entry of entries) {
     const full = path === "" ? entry.name : joinRemote(path, entry.name);
     if (entry.type === "dir") await removeDir(client, full);
     else await client.run(async (session) => void (await session.voidCommand(`DELE ${full}`)));
@@ -57,6 +64,7 @@ export async function clearDir(client: RemoteClient, path: string): Promise<void
 /** See FTP.removeDir. */
 export async function removeDir(client: RemoteClient, path: string): Promise<void> {
   assertSafeArgument(path, "path");
+  assertNoClimb(path, "to remove");
   if (pathLevels(path).length === 0) throw refused(path);
   await clearDir(client, path);
   await client.run(async (session) => void (await session.voidCommand(`RMD ${path}`)));
@@ -134,10 +142,11 @@ function pathLevels(path: string): string[] {
   return parts.map((_, i) => root + parts.slice(0, i + 1).join("/"));
 }
 
-function refused(path: string): FtpError {
-  return new FtpError(
+function refused(path: string): FtpPathError {
+  return new FtpPathError(
+    path,
+    "root",
     `refusing to remove ${JSON.stringify(path)}: it names no directory below the root or the working directory`,
-    "ERR_FTP_BAD_PATH",
   );
 }
 

@@ -5,14 +5,15 @@
  * transferred, and the target's mtime is set after each file so the next
  * run can tell.
  */
-import { createReadStream, createWriteStream } from "node:fs";
-import { lstat, mkdir, readdir, rename, rm, rmdir, utimes } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { FileHandle, lstat, mkdir, open, readdir, rename, rm, rmdir, utimes } from "node:fs/promises";
 import { join } from "node:path";
-import { FtpDirTransferError, FtpError } from "./errors.js";
+import { FtpDirTransferError, FtpError, FtpLimitError, FtpListingError, FtpPathError } from "./errors.js";
 import type { ListEntry } from "./listing.js";
+import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
 import { assertSafeArgument } from "./protocol.js";
-import { isPathSegment, joinRemote } from "./remote-listing.js";
+import { joinRemote, ListOptions } from "./remote-listing.js";
 import type { Writable } from "node:stream";
 import type { DownloadOptions, TransferProgress, UploadOptions, UploadStream } from "./streams.js";
 
@@ -49,8 +50,22 @@ export interface DirTransferOptions {
    * out is neither transferred nor deleted.
    */
   filter?: (entry: TreeEntry) => boolean;
-  /** Remove from the target the files and directories the source lacks. Default false. */
+  /**
+   * Remove from the target the files and directories the source lacks.
+   * Default false. Deletes only on complete knowledge: nothing is removed
+   * in (or below) a source directory that could not be listed, or whose
+   * listing held a line that could not be read or a name that is not one
+   * path segment (each recorded as a failure); links, special files and
+   * entries the source has under another type or letter case stay.
+   */
   delete?: boolean;
+  /**
+   * Most entries either tree may hold (both are held in memory while they
+   * are compared, a few hundred bytes an entry): past it the call rejects
+   * with FtpLimitError (`limit: "treeEntries"`) before anything is changed.
+   * Default 1,000,000.
+   */
+  maxEntries?: number;
   /**
    * Change nothing: walk and compare both trees, and resolve to what would
    * be transferred and deleted; `onProgress` reports each file that would be.
@@ -78,7 +93,7 @@ export interface DirTransferResult {
 
 /** What the tree transfers need of a client (FTP has it all). */
 export interface TreeClient {
-  list(path: string): AsyncIterable<ListEntry>;
+  list(path: string, options?: ListOptions): AsyncIterable<ListEntry>;
   retrbinary(cmd: string, destination: Writable, options: DownloadOptions): Promise<string>;
   storbinary(cmd: string, options: UploadOptions): UploadStream;
   mkd(dirname: string): Promise<string>;
@@ -97,18 +112,32 @@ export interface TreeWorkers {
   readonly concurrency: number;
 }
 
-/** One entry of a walked tree. */
+/** One entry of a walked tree; "other" is a special file or an entry of unknown type, never transferred nor deleted. */
 interface Node {
-  type: "file" | "dir" | "link";
+  type: "file" | "dir" | "link" | "other";
   size: number | null;
   /** The entry's time, when known to the second (else null: MDTM is asked when it matters). */
   modified: Date | null;
 }
 
-/** A walked tree by path below its root, and the paths `filter` left out. */
+/**
+ * A walked tree by path below its root, the paths `filter` left out, and
+ * the directories ("" the root) whose contents are not fully known: their
+ * listing failed, or held what could not be read.
+ */
 interface Tree {
   nodes: Map<string, Node>;
   excluded: Set<string>;
+  incomplete: Set<string>;
+  /** Most nodes it may hold (DirTransferOptions.maxEntries). */
+  maxEntries: number;
+}
+
+/** Default DirTransferOptions.maxEntries. */
+const DEFAULT_MAX_TREE_ENTRIES = 1_000_000;
+
+function emptyTree(maxEntries = DEFAULT_MAX_TREE_ENTRIES): Tree {
+  return { nodes: new Map(), excluded: new Set(), incomplete: new Set(), maxEntries };
 }
 
 /** A file to transfer, and its source time to the second if known. */
@@ -289,23 +318,84 @@ function parentOf(path: string): string {
   return slash < 0 ? "" : path.slice(0, slash);
 }
 
+/** A path as a case-insensitive or normalizing file system may see it. */
+function folded(path: string): string {
+  return path.normalize("NFC").toLowerCase();
+}
+
+/**
+ * Whether the source is known to lack `path`: the shallowest level of it
+ * that the source has not as a directory sits in a source directory that
+ * was listed in full. Below a directory whose listing failed or held
+ * what could not be read, nothing is known to be missing.
+ */
+function knownAbsent(source: Tree, path: string): boolean {
+  const levels: string[] = [];
+  for (let at = path; at !== ""; at = parentOf(at)) levels.unshift(at);
+  for (const level of levels) {
+    if (source.nodes.get(level)?.type !== "dir") return !source.incomplete.has(parentOf(level));
+  }
+  return false;
+}
+
 /**
  * What `delete` removes: the target's entries the source lacks, deepest
- * first. Links and what `filter` left out stay, and so does every
- * directory holding something that stays (or that the source has under
- * another type: that file then fails to transfer, and says so).
+ * first, and only where the source is fully known. Links, special files
+ * and what `filter` left out stay; so does everything in or below a source
+ * directory that is not fully known (rsync's "IO error encountered --
+ * skipping file deletion"), anything whose path matches a source path but
+ * for letter case or Unicode form (on a case-insensitive disk it is the
+ * same file), and every directory holding something that stays (or that
+ * the source has under another type: that file then fails to transfer,
+ * and says so).
  */
 function extras(source: Tree, target: Tree): Array<{ path: string; type: Node["type"] }> {
   const stays = new Set<string>();
   const keep = (path: string): void => {
     for (let at = path; at !== "" && !stays.has(at); at = parentOf(at)) stays.add(at);
   };
+  const sourceFolded = new Set([...source.nodes.keys()].map(folded));
   for (const path of target.excluded) keep(path);
-  for (const [path, node] of target.nodes) if (node.type === "link" || source.nodes.has(path)) keep(path);
+  for (const [path, node] of target.nodes) {
+    if (
+      !knownAbsent(source, path) ||
+      node.type === "link" ||
+      node.type === "other" ||
+      source.nodes.has(path) ||
+      sourceFolded.has(folded(path))
+    )
+      keep(path);
+  }
   return [...target.nodes]
     .filter(([path]) => !stays.has(path))
     .map(([path, node]) => ({ path, type: node.type }))
     .sort((a, b) => b.path.split("/").length - a.path.split("/").length);
+}
+
+/**
+ * Leaves out (as failures) the plans whose target path, or a directory
+ * above it, is a link in the target tree: a write there would land where
+ * the link points, outside the target. A special file in the way is not
+ * replaced either.
+ */
+function refuseLinked(plans: Plan[], target: Tree, failures: Failures): Plan[] {
+  return plans.filter((plan) => {
+    for (let at = plan.path; at !== ""; at = parentOf(at)) {
+      const type = target.nodes.get(at)?.type;
+      if (type !== "link" && type !== "other") continue;
+      const what = type === "link" ? "a link" : "a special file";
+      failures.record(
+        plan.path,
+        new FtpPathError(
+          at,
+          type === "link" ? "link" : "special",
+          `refusing to write through ${JSON.stringify(at)}: it is ${what} in the target`,
+        ),
+      );
+      return false;
+    }
+    return true;
+  });
 }
 
 /** The directories of `source` that `target` lacks, parents first. */
@@ -316,9 +406,18 @@ function missingDirs(source: Tree, target: Tree): string[] {
     .sort((a, b) => a.split("/").length - b.split("/").length);
 }
 
+function treeLimit(max: number): FtpLimitError {
+  return new FtpLimitError("treeEntries", max, `the tree holds more than ${max} entries (the maxEntries option)`);
+}
+
 /** Adds an entry to `tree`, or to what it left out when `filter` says no; true if it is in. */
 function admit(tree: Tree, filter: DirTransferOptions["filter"], path: string, node: Node): boolean {
-  if (node.type !== "link" && filter && !filter({ path, type: node.type, size: node.size, modified: node.modified })) {
+  if (tree.nodes.size + tree.excluded.size >= tree.maxEntries) throw treeLimit(tree.maxEntries);
+  if (
+    (node.type === "file" || node.type === "dir") &&
+    filter &&
+    !filter({ path, type: node.type, size: node.size, modified: node.modified })
+  ) {
     tree.excluded.add(path);
     return false;
   }
@@ -338,27 +437,46 @@ const LOCAL_WALK_CONCURRENCY = 8;
  * missing root is an empty tree when `missingIsEmpty` (the target of a
  * download); other errors at the root reject, below it they are failures.
  */
-async function walkLocal(root: string, filter: DirTransferOptions["filter"], failures: Failures, missingIsEmpty: boolean): Promise<Tree> {
-  const tree: Tree = { nodes: new Map(), excluded: new Set() };
+async function walkLocal(
+  root: string,
+  filter: DirTransferOptions["filter"],
+  failures: Failures,
+  missingIsEmpty: boolean,
+  maxEntries: number | undefined,
+): Promise<Tree> {
+  const tree = emptyTree(maxEntries);
   await runAll([""], LOCAL_WALK_CONCURRENCY, async (dir, add) => {
     let names: string[];
     try {
       names = await readdir(join(root, dir));
     } catch (error) {
-      if (dir !== "") failures.record(dir, error);
-      else if (!missingIsEmpty || (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      if (dir !== "") {
+        tree.incomplete.add(dir);
+        failures.record(dir, error);
+      } else if (!missingIsEmpty || (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       return;
     }
     for (const name of names) {
       const path = childPath(dir, name);
-      await failures.guard(path, async () => {
+      // A name with a `\` is one segment here and two on a Windows server.
+      const reason = unsafeNameReason(name);
+      if (reason) {
+        tree.incomplete.add(dir);
+        failures.record(path, unsafeNameError(dir, name, reason));
+        continue;
+      }
+      let node: Node | undefined;
+      const read = await failures.guard(path, async () => {
         const info = await lstat(join(root, path));
-        const type = info.isSymbolicLink() ? "link" : info.isDirectory() ? "dir" : info.isFile() ? "file" : undefined;
-        // Sockets, FIFOs and devices are not files to copy.
-        if (!type) return;
-        const node: Node = { type, size: type === "file" ? info.size : null, modified: info.mtime };
-        if (admit(tree, filter, path, node) && type === "dir") add(path);
+        // Sockets, FIFOs and devices are not files to copy, nor to delete.
+        const type = info.isSymbolicLink() ? "link" : info.isDirectory() ? "dir" : info.isFile() ? "file" : "other";
+        node = { type, size: type === "file" ? info.size : null, modified: info.mtime };
       });
+      if (!read || !node) {
+        tree.incomplete.add(dir);
+        continue;
+      }
+      if (admit(tree, filter, path, node) && node.type === "dir") add(path);
     }
   });
   return tree;
@@ -375,28 +493,49 @@ async function walkRemote(
   filter: DirTransferOptions["filter"],
   failures: Failures,
   missingIsEmpty: boolean,
+  maxEntries: number | undefined,
 ): Promise<Tree> {
-  const tree: Tree = { nodes: new Map(), excluded: new Set() };
+  const tree = emptyTree(maxEntries);
   await runAll([""], workers.concurrency, async (dir, add) => {
+    const full = dir === "" ? root : joinRemote(root, dir);
     let entries: ListEntry[];
+    const unreadable = { kept: [] as string[], total: 0 };
     try {
       entries = await workers.run(async (client) => {
         const out: ListEntry[] = [];
-        for await (const entry of client.list(dir === "" ? root : joinRemote(root, dir))) out.push(entry);
+        const onUnreadable = (line: string): void => {
+          if (unreadable.total++ < 100) unreadable.kept.push(line);
+        };
+        for await (const entry of client.list(full, { onUnreadable })) {
+          if (out.length >= tree.maxEntries) throw treeLimit(tree.maxEntries);
+          out.push(entry);
+        }
         return out;
       });
     } catch (error) {
+      if (error instanceof FtpLimitError) throw error;
       const missing = error instanceof FtpError && (error.replyCode === 550 || error.replyCode === 450);
+      if (dir !== "" || !missingIsEmpty || !missing) tree.incomplete.add(dir);
       if (dir !== "") failures.record(dir, error);
       else if (!missingIsEmpty || !missing) throw error;
       return;
     }
+    if (unreadable.total > 0) {
+      tree.incomplete.add(dir);
+      failures.record(dir === "" ? "." : dir, new FtpListingError(full, unreadable.kept, unreadable.total));
+    }
     for (const entry of entries) {
       // A name that is not one segment would lead outside the tree (see walk()).
-      if (!isPathSegment(entry.name) || entry.type === "unknown") continue;
+      const reason = unsafeNameReason(entry.name);
+      if (reason) {
+        tree.incomplete.add(dir);
+        failures.record(childPath(dir, entry.name), unsafeNameError(dir, entry.name, reason));
+        continue;
+      }
       const path = childPath(dir, entry.name);
-      const node: Node = { type: entry.type, size: entry.size, modified: exactTime(entry.modified) };
-      if (admit(tree, filter, path, node) && entry.type === "dir") add(path);
+      const type = entry.type === "unknown" ? "other" : entry.type;
+      const node: Node = { type, size: entry.size, modified: exactTime(entry.modified) };
+      if (admit(tree, filter, path, node) && type === "dir") add(path);
     }
   });
   return tree;
@@ -467,6 +606,80 @@ function partName(file: string): string {
   return `${file.slice(0, slash + 1)}.${file.slice(slash + 1)}.ftpstream-part`;
 }
 
+/**
+ * Creates the part file exclusively (O_EXCL: never opens what is already
+ * there, a link planted at its predictable name included). One left by a
+ * run that was killed, or a link, is unlinked (which never follows it) and
+ * the creation tried once more.
+ */
+async function createPart(part: string): Promise<FileHandle> {
+  try {
+    return await open(part, "wx");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  await rm(part);
+  return open(part, "wx");
+}
+
+/**
+ * Makes a missing local directory below `root`, parents first: never
+ * through a link (each level above is checked with lstat), and an entry
+ * already at its place must be a real directory.
+ */
+async function makeLocalDir(root: string, dir: string): Promise<void> {
+  await assertRealDirs(root, dir);
+  try {
+    await mkdir(join(root, dir));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    await assertRealDirs(root, dir, true);
+  }
+}
+
+/** Downloads one planned file into a part file below `local`, then renames it into place; see downloadDir. */
+async function downloadFile(
+  workers: TreeWorkers,
+  remote: string,
+  local: string,
+  plan: Plan,
+  progress: Progress,
+  times: RemoteTimes,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  // Checked again now, not only at the walk: a link could have been put there since.
+  await assertRealDirs(local, plan.path);
+  const target = join(local, plan.path);
+  const part = partName(target);
+  const handle = await createPart(part);
+  const sink = handle.createWriteStream();
+  try {
+    // The client is given back before the local steps, for the next file to use meanwhile.
+    const { bytes, modified } = await workers.run(async (client) => {
+      let bytes = 0;
+      const onProgress = (p: TransferProgress): void => {
+        bytes = p.bytes;
+        progress.during(plan.path, p.bytes);
+      };
+      await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, { signal, onProgress });
+      // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
+      return { bytes, modified: plan.modified ?? (await times.get(client, plan.path)) };
+    });
+    if (modified) await utimes(part, modified, modified);
+    await assertRealDirs(local, plan.path);
+    const existing = await lstat(target).catch(() => undefined);
+    if (existing?.isSymbolicLink()) {
+      throw new FtpPathError(plan.path, "link", `refusing to replace ${JSON.stringify(plan.path)}: it is a link in the target`);
+    }
+    await rename(part, target);
+    return bytes;
+  } catch (error) {
+    sink.destroy();
+    await rm(part, { force: true });
+    throw error;
+  }
+}
+
 /** See FTP.downloadDir. */
 export async function downloadDir(
   workers: TreeWorkers,
@@ -475,46 +688,26 @@ export async function downloadDir(
   options: DirTransferOptions = {},
 ): Promise<DirTransferResult> {
   assertSafeArgument(remote, "remote");
+  assertNoClimb(remote, "to download");
   const { filter, signal } = options;
   signal?.throwIfAborted();
   const failures = new Failures(signal);
   const [source, target] = await Promise.all([
-    walkRemote(workers, remote, filter, failures, false),
-    walkLocal(local, filter, failures, true),
+    walkRemote(workers, remote, filter, failures, false, options.maxEntries),
+    walkLocal(local, filter, failures, true, options.maxEntries),
   ]);
   const times = new RemoteTimes(remote);
-  const { transfer, skipped } = await compare(source, target, workers, { side: "source", times }, failures);
-  const result: DirTransferResult = { transferred: 0, skipped, bytes: 0, deleted: 0, links: linksOf(source) };
+  const compared = await compare(source, target, workers, { side: "source", times }, failures);
+  const transfer = refuseLinked(compared.transfer, target, failures);
+  const result: DirTransferResult = { transferred: 0, skipped: compared.skipped, bytes: 0, deleted: 0, links: linksOf(source) };
   if (!options.dryRun) {
     await mkdir(local, { recursive: true });
-    for (const dir of missingDirs(source, target))
-      await failures.guard(dir, async () => void (await mkdir(join(local, dir), { recursive: true })));
+    for (const dir of missingDirs(source, target)) await failures.guard(dir, () => makeLocalDir(local, dir));
   }
   await transferAll(
     transfer,
     workers,
-    async (plan, progress) => {
-      const part = partName(join(local, plan.path));
-      try {
-        // The client is given back before the local steps, for the next file to use meanwhile.
-        const { bytes, modified } = await workers.run(async (client) => {
-          let bytes = 0;
-          const onProgress = (p: TransferProgress): void => {
-            bytes = p.bytes;
-            progress.during(plan.path, p.bytes);
-          };
-          await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, createWriteStream(part), { signal, onProgress });
-          // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
-          return { bytes, modified: plan.modified ?? (await times.get(client, plan.path)) };
-        });
-        if (modified) await utimes(part, modified, modified);
-        await rename(part, join(local, plan.path));
-        return bytes;
-      } catch (error) {
-        await rm(part, { force: true });
-        throw error;
-      }
-    },
+    (plan, progress) => downloadFile(workers, remote, local, plan, progress, times, signal),
     options,
     failures,
     result,
@@ -545,15 +738,17 @@ export async function uploadDir(
   options: DirTransferOptions = {},
 ): Promise<DirTransferResult> {
   assertSafeArgument(remote, "remote");
+  assertNoClimb(remote, "to upload to");
   const { filter, signal } = options;
   signal?.throwIfAborted();
   const failures = new Failures(signal);
-  const source = await walkLocal(local, filter, failures, false);
+  const source = await walkLocal(local, filter, failures, false, options.maxEntries);
   if (!options.dryRun) await workers.run((client) => client.ensureDir(remote));
-  const target = await walkRemote(workers, remote, filter, failures, true);
+  const target = await walkRemote(workers, remote, filter, failures, true, options.maxEntries);
   const times = new RemoteTimes(remote);
-  const { transfer, skipped } = await compare(source, target, workers, { side: "target", times }, failures);
-  const result: DirTransferResult = { transferred: 0, skipped, bytes: 0, deleted: 0, links: linksOf(source) };
+  const compared = await compare(source, target, workers, { side: "target", times }, failures);
+  const transfer = refuseLinked(compared.transfer, target, failures);
+  const result: DirTransferResult = { transferred: 0, skipped: compared.skipped, bytes: 0, deleted: 0, links: linksOf(source) };
   if (!options.dryRun) {
     // The walk knows which directories exist: one MKD for each that does not, parents first.
     for (const dir of missingDirs(source, target)) {

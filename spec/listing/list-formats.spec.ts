@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { FixtureServer } from "../../fixtures/server.js";
-import { entryFromFacts, FTP, ListEntry, parseListLine } from "../../lib/index.js";
+import { entryFromFacts, FTP, FtpListingError, isListNoise, ListEntry, parseListLine } from "../../lib/index.js";
 import { parseMlsdLine } from "../../lib/protocol.js";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -57,9 +57,10 @@ describe("LIST formats beyond Unix", () => {
       await s.sendData("F|12|a.txt\r\nD|0|sub\r\nnot an entry\r\n");
       s.reply(226, "Directory send OK.");
     });
-    const custom = (line: string): ListEntry | undefined => {
+    const custom = (line: string): ListEntry | null => {
       const [kind, size, name] = line.split("|");
-      if (name === undefined) return undefined;
+      // null: this parser knows the line is no entry.
+      if (name === undefined) return null;
       return { name, type: kind === "D" ? "dir" : "file", size: Number(size), modified: null, permissions: null, target: null, raw: line };
     };
     const ftp = await FTP.create({ host: srv.host, port: srv.port, user: "user", password: "pass", listParser: custom });
@@ -74,6 +75,75 @@ describe("LIST formats beyond Unix", () => {
       ftp.close();
       await srv.close();
     }
+  });
+});
+
+describe("LIST lines the parser cannot read", () => {
+  const listing = "total 8\r\n-rw-r--r-- 1 ftp ftp 5 Nov 10 12:00 ok.txt\r\n\r\n-rw-r--r-- 1 ftp ftp 5 M\u00e4r 10 12:00 maerz.txt\r\n";
+  const serve = async (): Promise<FixtureServer> => {
+    const srv = await FixtureServer.start({ features: ["EPSV", "SIZE"] });
+    srv.handle("LIST", async (s) => {
+      s.reply(150, "Here comes the directory listing.");
+      await s.sendData(listing);
+      s.reply(226, "Directory send OK.");
+    });
+    return srv;
+  };
+
+  it("list() throws FtpListingError naming the line after yielding the entries it read, and skips blank and total lines", async () => {
+    const srv = await serve();
+    const ftp = await FTP.create({ host: srv.host, port: srv.port, user: "user", password: "pass" });
+    try {
+      const names: string[] = [];
+      let caught: unknown;
+      try {
+        for await (const entry of ftp.list()) names.push(entry.name);
+      } catch (error) {
+        caught = error;
+      }
+      expect(names).to.deep.equal(["ok.txt"]);
+      expect(caught).to.be.instanceOf(FtpListingError);
+      expect(caught).to.include({ code: "ERR_FTP_LISTING", total: 1 });
+      expect((caught as FtpListingError).lines).to.deep.equal(["-rw-r--r-- 1 ftp ftp 5 M\u00e4r 10 12:00 maerz.txt"]);
+    } finally {
+      ftp.close();
+      await srv.close();
+    }
+  });
+
+  it("list() hands each unreadable line to onUnreadable instead, when the caller gives one", async () => {
+    const srv = await serve();
+    const ftp = await FTP.create({ host: srv.host, port: srv.port, user: "user", password: "pass" });
+    try {
+      const names: string[] = [];
+      const unreadable: string[] = [];
+      for await (const entry of ftp.list("", { onUnreadable: (line) => unreadable.push(line) })) names.push(entry.name);
+      expect(names).to.deep.equal(["ok.txt"]);
+      expect(unreadable).to.deep.equal(["-rw-r--r-- 1 ftp ftp 5 M\u00e4r 10 12:00 maerz.txt"]);
+    } finally {
+      ftp.close();
+      await srv.close();
+    }
+  });
+
+  it("a listParser's undefined is a line it could not read, and is reported like the built-in parser's", async () => {
+    const srv = await serve();
+    const ftp = await FTP.create({ host: srv.host, port: srv.port, user: "user", password: "pass", listParser: () => undefined });
+    try {
+      const unreadable: string[] = [];
+      for await (const entry of ftp.list("", { onUnreadable: (line) => unreadable.push(line) }))
+        expect.fail(`no entry expected, got ${entry.name}`);
+      // Blank lines and "total N" are no entries whatever the parser says.
+      expect(unreadable).to.have.length(2);
+    } finally {
+      ftp.close();
+      await srv.close();
+    }
+  });
+
+  it("isListNoise knows blank lines and ls's total line, and nothing else", () => {
+    expect(["", "  ", "total 8", "TOTAL 0 "].every(isListNoise)).to.equal(true);
+    expect(["total", "totals 8", "Total of 8 files", "-rw-r--r-- 1 a b 5 Nov 10 12:00 x"].some(isListNoise)).to.equal(false);
   });
 });
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { FixtureServer } from "../../fixtures/server.js";
-import { entryFromFacts, FTP, ListEntry, parseListLine, parseMlsdTime } from "../../lib/index.js";
+import { entryFromFacts, FTP, FtpLimitError, FtpListingError, ListEntry, parseListLine, parseMlsdTime } from "../../lib/index.js";
 
 describe("parseListLine", () => {
   const now = new Date(Date.UTC(2026, 10, 25, 12, 0));
@@ -132,7 +132,7 @@ describe("FTP.list and FTP.walk", () => {
     expect(paths.indexOf("file:/data/2026/feb/x.bin")).to.be.greaterThan(paths.indexOf("dir:/data/2026/feb"));
   });
 
-  it("walk skips names that are not one path segment (., .., empty, with a slash), so a hostile listing can neither loop it nor lead it out of the tree", async () => {
+  it("walk yields no name that is not one path segment (., .., empty, with a slash), so a hostile listing can neither loop it nor lead it out of the tree, and reports them", async () => {
     // Every MLSD answers the same: a loop back to itself or its parent as
     // plain directories, names with slashes, and one honest file.
     server.handle("MLSD", async (s) => {
@@ -144,9 +144,50 @@ describe("FTP.list and FTP.walk", () => {
       );
       s.reply(226, "Directory send OK.");
     });
-    const paths = (await all(ftp.walk("/data"))).map((item) => item.path);
+    const reported: Array<[string, string]> = [];
+    const paths = (await all(ftp.walk("/data", { onUnreadable: (line, dir) => reported.push([line, dir]) }))).map((item) => item.path);
     expect(paths).to.deep.equal(["/data/ok.txt"]);
+    expect(reported.map(([line]) => line)).to.have.length(3);
+    expect(reported.every(([, dir]) => dir === "/data")).to.equal(true);
     expect(server.commands.filter((c) => c.startsWith("MLSD"))).to.deep.equal(["MLSD /data"]);
+    // Without onUnreadable the same walk throws at that directory.
+    const error = await all(ftp.walk("/data")).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).to.be.instanceOf(FtpListingError);
+    expect(error).to.include({ path: "/data", total: 3 });
+  });
+
+  it("walk reports names with a backslash or a NUL, which are separators or cut-offs elsewhere", async () => {
+    server.handle("MLSD", async (s) => {
+      s.reply(150, "Here comes the directory listing.");
+      await s.sendData(
+        ["type=file;size=1; ..\\..\\boot.ini", "type=file;size=1; nul\0x", "type=file;size=1; ...", "type=file;size=2; ok.txt", ""].join(
+          "\r\n",
+        ),
+      );
+      s.reply(226, "Directory send OK.");
+    });
+    const reported: string[] = [];
+    const paths = (await all(ftp.walk("/data", { onUnreadable: (line) => reported.push(line) }))).map((item) => item.path);
+    expect(paths).to.deep.equal(["/data/ok.txt"]);
+    expect(reported).to.have.length(3);
+  });
+
+  it("walk stops with FtpLimitError when one directory holds more than maxEntries", async () => {
+    server.handle("MLSD", async (s) => {
+      s.reply(150, "Here comes the directory listing.");
+      await s.sendData(Array.from({ length: 50 }, (_, i) => `type=file;size=1; f${i}\r\n`).join(""));
+      s.reply(226, "Directory send OK.");
+    });
+    const error = await all(ftp.walk("/data", { maxEntries: 10 })).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).to.be.instanceOf(FtpLimitError);
+    expect(error).to.include({ code: "ERR_FTP_LIMIT", limit: "listingEntries", max: 10 });
+    expect(await ftp.voidcmd("NOOP")).to.match(/^200/);
   });
 
   it("list leaves out . and .. even when MLSD calls them plain directories", async () => {

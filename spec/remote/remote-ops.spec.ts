@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { defaultFeatures, FIXTURE_MTIME } from "../../fixtures/server.js";
-import { FtpError, FtpPermError, FtpProtoError } from "../../lib/index.js";
+import { FtpError, FtpListingError, FtpPathError, FtpPermError, FtpProtoError } from "../../lib/index.js";
 import { commandsAfterLogin, rejectionOf, useFixtures } from "../core/helpers.js";
 
 /** The fixture's FEAT lines without some of them: a server that lacks those extensions. */
@@ -157,7 +157,7 @@ describe("remote operations", function () {
       expect(srv.vfs.exists("/t")).to.equal(false);
     });
 
-    it("leaves alone an entry whose name is not one path segment, so the directory stays", async function () {
+    it("deletes nothing when the listing names an entry that is not one path segment", async function () {
       const srv = await fixtures.server({ files: { "/t/a.txt": "a", "/t/unlisted.txt": "u", "/keep.txt": "k" } });
       srv.handle("MLSD", async (s) => {
         s.reply(150, "Here comes the directory listing.");
@@ -166,9 +166,43 @@ describe("remote operations", function () {
       });
       const ftp = await fixtures.client(srv);
       const error = await rejectionOf(ftp.removeDir("/t"));
-      expect(error).to.be.instanceOf(FtpPermError);
+      expect(error).to.be.instanceOf(FtpPathError);
+      expect(error).to.include({ code: "ERR_FTP_BAD_PATH", reason: "separator" });
       expect(srv.vfs.exists("/keep.txt")).to.equal(true);
-      expect(commandsAfterLogin(srv).filter((c) => c.startsWith("DELE"))).to.deep.equal(["DELE /t/a.txt"]);
+      expect(srv.vfs.exists("/t/a.txt")).to.equal(true);
+      expect(commandsAfterLogin(srv).filter((c) => c.startsWith("DELE") || c.startsWith("RMD"))).to.deep.equal([]);
+    });
+
+    it("deletes nothing when the listing holds a line that could not be read", async function () {
+      const srv = await fixtures.server({ features: ["EPSV", "SIZE"], files: { "/t/a.txt": "a", "/t/maerz.txt": "m" } });
+      srv.handle("LIST", async (s) => {
+        s.reply(150, "Here comes the directory listing.");
+        await s.sendData("-rw-r--r-- 1 ftp ftp 1 Nov 10 12:00 a.txt\r\n-rw-r--r-- 1 ftp ftp 1 M\u00e4r 10 12:00 maerz.txt\r\n");
+        s.reply(226, "Directory send OK.");
+      });
+      const ftp = await fixtures.client(srv);
+      for (const remove of [() => ftp.removeDir("/t"), () => ftp.clearDir("/t")]) {
+        const error = await rejectionOf(remove());
+        expect(error).to.be.instanceOf(FtpListingError);
+      }
+      expect(srv.vfs.exists("/t/a.txt")).to.equal(true);
+      expect(commandsAfterLogin(srv).filter((c) => c.startsWith("DELE") || c.startsWith("RMD"))).to.deep.equal([]);
+    });
+
+    it("refuses a path that climbs, in any spelling, before anything is sent", async function () {
+      const srv = await fixtures.server({ files: { "/data/x/a.txt": "a", "/keep.txt": "k" } });
+      const ftp = await fixtures.client(srv);
+      const before = commandsAfterLogin(srv).length;
+      const paths = ["..", "/data/..", "../x", "/data/x/../..", "x/..\\..", "..\\", "/data/.. ", "/data/...", "/data/%2e%2e", "/data/.%2E"];
+      for (const path of paths) {
+        for (const remove of [() => ftp.removeDir(path), () => ftp.clearDir(path)]) {
+          const error = await rejectionOf(remove());
+          expect(error, path).to.be.instanceOf(FtpPathError);
+          expect(error, path).to.include({ code: "ERR_FTP_BAD_PATH", reason: "climbs" });
+        }
+      }
+      expect(commandsAfterLogin(srv).slice(before)).to.deep.equal([]);
+      expect(srv.vfs.exists("/keep.txt")).to.equal(true);
     });
 
     it("refuses to remove the root or the working directory itself", async function () {

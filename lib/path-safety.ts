@@ -1,0 +1,95 @@
+/**
+ * The path checks that keep destructive and writing steps where they were
+ * aimed: a remote path given to removeDir, clearDir or a tree transfer
+ * must not climb (`..` in any spelling), a name from a listing must be one
+ * segment on every platform, and a local write must not pass through a
+ * link that is already in the target (node-tar's lesson from its path CVEs).
+ */
+import { lstat } from "node:fs/promises";
+import { join } from "node:path";
+import { FtpPathError } from "./errors.js";
+
+/**
+ * Whether one segment means "the parent" to some server or file system:
+ * `..`, and the spellings that come to it once trailing dots and spaces
+ * are dropped (Windows does) or `%2e` is decoded (a URL, some servers):
+ * `...`, `.. `, `%2e%2e`.
+ */
+export function isClimbingSegment(segment: string): boolean {
+  const decoded = segment.replace(/%2e/gi, ".").trim();
+  return decoded.length >= 2 && /^[. ]+$/.test(decoded) && decoded.includes("..");
+}
+
+/** The segments of a path, split at either separator (`\` is one on Windows and on some servers). */
+function segmentsOf(path: string): string[] {
+  return path.split(/[\\/]/);
+}
+
+/**
+ * Throws FtpPathError (`reason: "climbs"`) when any segment of `path`
+ * climbs, and (`"nul"`) when it holds a NUL: checked before anything is sent.
+ */
+export function assertNoClimb(path: string, what: string): void {
+  if (path.includes("\0")) throw new FtpPathError(path, "nul", `refusing ${what} ${JSON.stringify(path)}: it holds a NUL`);
+  if (segmentsOf(path).some(isClimbingSegment)) {
+    throw new FtpPathError(
+      path,
+      "climbs",
+      `refusing ${what} ${JSON.stringify(path)}: it climbs out with "..", which would reach outside it`,
+    );
+  }
+}
+
+/**
+ * Why a name from a listing is not one path segment on every platform, or
+ * undefined when it is: empty, `.`, `..` and its spellings, `/` or `\`
+ * inside it, or a NUL would put what it names somewhere else once joined.
+ */
+export function unsafeNameReason(name: string): FtpPathError["reason"] | undefined {
+  if (name.includes("\0")) return "nul";
+  if (name.includes("/") || name.includes("\\")) return "separator";
+  if (name === "" || name === "." || isClimbingSegment(name)) return "climbs";
+  return undefined;
+}
+
+/** A name from a listing that stays inside its directory when joined to it, on every platform. */
+export function isSafeName(name: string): boolean {
+  return unsafeNameReason(name) === undefined;
+}
+
+/** The error for a listed name that is not one segment. */
+export function unsafeNameError(dir: string, name: string, reason: FtpPathError["reason"]): FtpPathError {
+  return new FtpPathError(
+    dir === "" ? name : `${dir}/${name}`,
+    reason,
+    `refusing the listed name ${JSON.stringify(name)}: it is not one path segment (${reason}), so what it names is not known`,
+  );
+}
+
+/**
+ * Checks, with lstat, that every level of `relative` (a `/`-separated path
+ * below `root`, the last segment excluded unless `includeLast`) is a real
+ * directory: not a symbolic link (a write would land where the link
+ * points) and not a file. The root itself is the caller's choice and may
+ * be a link. A level that does not exist yet passes (it will be made).
+ */
+export async function assertRealDirs(root: string, relative: string, includeLast = false): Promise<void> {
+  const parts = relative.split("/");
+  const levels = includeLast ? parts.length : parts.length - 1;
+  for (let i = 1; i <= levels; i++) {
+    const path = parts.slice(0, i).join("/");
+    let info;
+    try {
+      info = await lstat(join(root, path));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw error;
+    }
+    if (info.isSymbolicLink()) {
+      throw new FtpPathError(path, "link", `refusing to write through ${JSON.stringify(path)}: it is a symbolic link in the target`);
+    }
+    if (!info.isDirectory()) {
+      throw new FtpPathError(path, "not-a-directory", `refusing to write below ${JSON.stringify(path)}: it is not a directory`);
+    }
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * The edges of the tree transfers, where a mirror run unattended with
+ * `delete` could destroy data or write outside its target: deleting only
+ * on complete knowledge (a listing line that could not be read, a listing
+ * that failed, an entry of unknown type, letter case), paths that climb,
+ * names with either separator, links already in a local or remote target,
+ * part files, and the bound on a tree's size.
+ */
+import { expect } from "chai";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FixtureServer, lsLine } from "../../fixtures/server.js";
+import { FtpDirTransferError, FtpLimitError, FtpListingError, FtpPathError, FtpPool } from "../../lib/index.js";
+import { rejectionOf, useFixtures } from "../core/helpers.js";
+
+/** FEAT without MLST: list() reads LIST, as on vsftpd. */
+const LIST_ONLY = ["EPSV", "SIZE", "MDTM", "REST STREAM", "UTF8"];
+
+/**
+ * Serves LIST from the fixture's tree, each line as `ls -l` prints it,
+ * except the names in `rewrite`, whose line is passed through it (a German
+ * month, a device file, ...), and the directories in `refuse`, answered 550.
+ */
+function serveList(srv: FixtureServer, rewrite: Record<string, (line: string) => string> = {}, refuse: string[] = []): void {
+  srv.handle("LIST", async (s, arg) => {
+    const target = arg.replace(/^(-\S+\s*)+/, "");
+    const path = s.resolvePath(target);
+    if (refuse.includes(path)) {
+      s.reply(550, "Permission denied.");
+      return;
+    }
+    const lines = s.vfs.entries(path).map((entry) => {
+      const line = lsLine(entry.name, entry, Date.now());
+      const change = rewrite[`${path}/${entry.name}`];
+      return change ? change(line) : line;
+    });
+    s.reply(150, "Here comes the directory listing.");
+    await s.sendData(lines.map((line) => `${line}\r\n`).join(""));
+    s.reply(226, "Directory send OK.");
+  });
+}
+
+/** A line's month as a German `ls` prints March: the built-in parser reads no such month. */
+const germanMonth = (line: string): string => line.replace(/ [A-Z][a-z]{2} ( ?\d{1,2} )/, " M\u00e4r $1");
+
+describe("tree transfers at the edges", () => {
+  const fx = useFixtures();
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-edges-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A local tree: path → content, a key ending in "/" a directory. */
+  const plant = (root: string, files: Record<string, string>): void => {
+    for (const [path, content] of Object.entries(files)) {
+      if (path.endsWith("/")) mkdirSync(join(root, path), { recursive: true });
+      else {
+        mkdirSync(join(root, path, ".."), { recursive: true });
+        writeFileSync(join(root, path), content);
+      }
+    }
+  };
+
+  describe("delete acts only on complete knowledge", () => {
+    it("downloadDir keeps every local file of a directory whose listing held a line it could not read, and says so", async () => {
+      const srv = await fx.server({
+        features: LIST_ONLY,
+        files: { "/r/ok.txt": "ok", "/r/maerz.txt": "remote", "/r/other/x.txt": "x" },
+      });
+      serveList(srv, { "/r/maerz.txt": germanMonth });
+      const local = join(dir, "out");
+      plant(local, { "maerz.txt": "local copy", "gone.txt": "only here", "other/stale.txt": "stale" });
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.downloadDir("/r", local, { delete: true }));
+      expect(error).to.be.instanceOf(FtpDirTransferError);
+      const failures = (error as FtpDirTransferError).failures;
+      expect(failures.map((f) => f.path)).to.deep.equal(["."]);
+      expect(failures[0].error).to.be.instanceOf(FtpListingError);
+      expect((failures[0].error as FtpListingError).lines[0]).to.contain("maerz.txt");
+      // The directory that was read in full is mirrored, its extra deleted...
+      expect(existsSync(join(local, "other/stale.txt"))).to.equal(false);
+      expect(readFileSync(join(local, "ok.txt"), "utf8")).to.equal("ok");
+      // ...the one that was not keeps everything.
+      expect(readFileSync(join(local, "maerz.txt"), "utf8")).to.equal("local copy");
+      expect(readFileSync(join(local, "gone.txt"), "utf8")).to.equal("only here");
+      expect((error as FtpDirTransferError).result.deleted).to.equal(1);
+    });
+
+    it("downloadDir deletes nothing below a remote directory that could not be listed", async () => {
+      const srv = await fx.server({ features: LIST_ONLY, files: { "/r/a.txt": "a", "/r/locked/secret.txt": "s" } });
+      serveList(srv, {}, ["/r/locked"]);
+      const local = join(dir, "out");
+      plant(local, { "locked/secret.txt": "mine", "locked/deeper/more.txt": "mine too" });
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.downloadDir("/r", local, { delete: true }));
+      expect((error as FtpDirTransferError).failures.map((f) => f.path)).to.deep.equal(["locked"]);
+      expect(readFileSync(join(local, "locked/secret.txt"), "utf8")).to.equal("mine");
+      expect(readFileSync(join(local, "locked/deeper/more.txt"), "utf8")).to.equal("mine too");
+    });
+
+    it("downloadDir keeps a local file that the remote has as an entry of unknown type (a device)", async () => {
+      const srv = await fx.server({ features: LIST_ONLY, files: { "/r/a.txt": "a", "/r/dev0": "" } });
+      serveList(srv, { "/r/dev0": (line) => `c${line.slice(1)}` });
+      const local = join(dir, "out");
+      plant(local, { dev0: "a local file of that name" });
+      const ftp = await fx.client(srv);
+      const result = await ftp.downloadDir("/r", local, { delete: true });
+      expect(result.deleted).to.equal(0);
+      expect(readFileSync(join(local, "dev0"), "utf8")).to.equal("a local file of that name");
+    });
+
+    it("keeps a target file whose name differs from a source file's only in letter case (one file on a case-insensitive disk)", async () => {
+      const srv = await fx.server({ files: { "/r/README.md": "remote" } });
+      const local = join(dir, "out");
+      plant(local, { "readme.md": "local" });
+      const ftp = await fx.client(srv);
+      const result = await ftp.downloadDir("/r", local, { delete: true });
+      expect(result.deleted).to.equal(0);
+      expect(existsSync(join(local, "readme.md"))).to.equal(true);
+    });
+
+    it("uploadDir deletes no remote file in a local directory holding a name it refused", async () => {
+      const srv = await fx.server({ files: { "/r/d/keep.txt": "remote only", "/r/extra.txt": "gone" } });
+      const local = join(dir, "in");
+      plant(local, { "d/a.txt": "a", "d/back\\slash.txt": "b" });
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.uploadDir(local, "/r", { delete: true }));
+      const failures = (error as FtpDirTransferError).failures;
+      expect(failures.map((f) => f.path)).to.deep.equal(["d/back\\slash.txt"]);
+      expect(failures[0].error).to.include({ code: "ERR_FTP_BAD_PATH", reason: "separator" });
+      expect(srv.vfs.exists("/r/d/keep.txt")).to.equal(true);
+      expect(srv.vfs.exists("/r/d/a.txt")).to.equal(true);
+      expect(srv.vfs.exists("/r/extra.txt")).to.equal(false);
+    });
+  });
+
+  describe("paths and names that climb", () => {
+    for (const remote of ["/r/..", "..", "/r/../r", "r\\..\\..", "/r/.. "]) {
+      it(`refuses the remote path ${JSON.stringify(remote)} in downloadDir and uploadDir before anything is sent`, async () => {
+        const srv = await fx.server({ files: { "/r/a.txt": "a" } });
+        const ftp = await fx.client(srv);
+        const before = srv.commands.length;
+        for (const call of [
+          () => ftp.downloadDir(remote, join(dir, "out"), { delete: true }),
+          () => ftp.uploadDir(dir, remote, { delete: true }),
+        ]) {
+          const error = await rejectionOf(call());
+          expect(error).to.be.instanceOf(FtpPathError);
+          expect(error).to.include({ code: "ERR_FTP_BAD_PATH", reason: "climbs" });
+        }
+        expect(srv.commands.slice(before)).to.deep.equal([]);
+      });
+    }
+
+    it("refuses remote names with a backslash or a climbing spelling, writes nothing for them, and deletes nothing beside them", async () => {
+      const srv = await fx.server({ features: LIST_ONLY, files: { "/r/a.txt": "a", "/r/placeholder1": "x", "/r/placeholder2": "y" } });
+      serveList(srv, {
+        "/r/placeholder1": (line) => line.replace(/placeholder1$/, "..\\..\\evil.txt"),
+        "/r/placeholder2": (line) => line.replace(/placeholder2$/, "..."),
+      });
+      const local = join(dir, "out");
+      plant(local, { "mine.txt": "keep" });
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.downloadDir("/r", local, { delete: true }));
+      const failures = (error as FtpDirTransferError).failures;
+      expect(failures.map((f) => (f.error as FtpPathError).reason).sort()).to.deep.equal(["climbs", "separator"]);
+      expect(existsSync(join(dir, "evil.txt"))).to.equal(false);
+      expect(readFileSync(join(local, "mine.txt"), "utf8")).to.equal("keep");
+      expect(readFileSync(join(local, "a.txt"), "utf8")).to.equal("a");
+    });
+  });
+
+  describe("writes stay inside the local target", () => {
+    it("does not write through a directory link in the target, and reports it", async () => {
+      const srv = await fx.server({ files: { "/r/sub/evil.txt": "evil", "/r/ok.txt": "ok" } });
+      const elsewhere = join(dir, "elsewhere");
+      mkdirSync(elsewhere);
+      const local = join(dir, "out");
+      mkdirSync(local);
+      symlinkSync(elsewhere, join(local, "sub"));
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.downloadDir("/r", local));
+      const failures = (error as FtpDirTransferError).failures;
+      // The directory is refused, and the file below it.
+      expect(failures.map((f) => f.path)).to.have.members(["sub", "sub/evil.txt"]);
+      for (const failure of failures) expect(failure.error).to.include({ code: "ERR_FTP_BAD_PATH", reason: "link" });
+      expect(existsSync(join(elsewhere, "evil.txt"))).to.equal(false);
+      expect(lstatSync(join(local, "sub")).isSymbolicLink()).to.equal(true);
+      expect(readFileSync(join(local, "ok.txt"), "utf8")).to.equal("ok");
+    });
+
+    it("does not replace a file link in the target, nor write where it points", async () => {
+      const srv = await fx.server({ files: { "/r/x.txt": "new" } });
+      const victim = join(dir, "victim.txt");
+      writeFileSync(victim, "precious");
+      const local = join(dir, "out");
+      mkdirSync(local);
+      symlinkSync(victim, join(local, "x.txt"));
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.downloadDir("/r", local));
+      expect((error as FtpDirTransferError).failures[0].error).to.include({ reason: "link" });
+      expect(readFileSync(victim, "utf8")).to.equal("precious");
+      expect(readlinkSync(join(local, "x.txt"))).to.equal(victim);
+    });
+
+    it("never writes through a link planted at a part file's name: the part file is created exclusively", async () => {
+      const srv = await fx.server({ files: { "/r/x.txt": "new content" } });
+      const victim = join(dir, "victim.txt");
+      writeFileSync(victim, "precious");
+      const local = join(dir, "out");
+      mkdirSync(local);
+      symlinkSync(victim, join(local, ".x.txt.ftpstream-part"));
+      const ftp = await fx.client(srv);
+      const result = await ftp.downloadDir("/r", local);
+      expect(result.transferred).to.equal(1);
+      expect(readFileSync(victim, "utf8")).to.equal("precious");
+      expect(readFileSync(join(local, "x.txt"), "utf8")).to.equal("new content");
+      expect(lstatSync(join(local, "x.txt")).isSymbolicLink()).to.equal(false);
+      expect(existsSync(join(local, ".x.txt.ftpstream-part"))).to.equal(false);
+    });
+
+    it("does not make a missing directory through a link above it", async () => {
+      const srv = await fx.server({ files: { "/r/sub/new/deep.txt": "d" } });
+      const elsewhere = join(dir, "elsewhere");
+      mkdirSync(elsewhere);
+      const local = join(dir, "out");
+      mkdirSync(local);
+      symlinkSync(elsewhere, join(local, "sub"));
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.downloadDir("/r", local));
+      expect((error as FtpDirTransferError).failures.every((f) => (f.error as FtpPathError).reason === "link")).to.equal(true);
+      expect(existsSync(join(elsewhere, "new"))).to.equal(false);
+    });
+
+    it("uploadDir does not write through a link in the remote target", async () => {
+      const srv = await fx.server({ features: LIST_ONLY, files: { "/r/sub": "placeholder", "/etc/passwd": "root" } });
+      serveList(srv, { "/r/sub": (line) => `l${line.slice(1)} -> /etc` });
+      const local = join(dir, "in");
+      plant(local, { "sub/passwd": "owned" });
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.uploadDir(local, "/r"));
+      expect((error as FtpDirTransferError).failures.map((f) => f.path)).to.include("sub/passwd");
+      expect(srv.commands.some((c) => c.startsWith("STOR"))).to.equal(false);
+      expect(srv.vfs.get("/etc/passwd")!.toString()).to.equal("root");
+    });
+  });
+
+  describe("bounded", () => {
+    it("rejects with FtpLimitError before changing anything when a tree holds more than maxEntries", async () => {
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 30; i++) files[`/r/f${i}.txt`] = "x";
+      const srv = await fx.server({ files });
+      const local = join(dir, "out");
+      plant(local, { "keep.txt": "k" });
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.downloadDir("/r", local, { delete: true, maxEntries: 10 }));
+      expect(error).to.be.instanceOf(FtpLimitError);
+      expect(error).to.include({ limit: "treeEntries", max: 10 });
+      expect(srv.commands.some((c) => c.startsWith("RETR"))).to.equal(false);
+      expect(existsSync(join(local, "keep.txt"))).to.equal(true);
+    });
+
+    it("an FtpPool's downloadDir keeps the same guarantees (unreadable line: nothing deleted there)", async () => {
+      const srv = await fx.server({ features: LIST_ONLY, files: { "/r/ok.txt": "ok", "/r/maerz.txt": "remote" } });
+      serveList(srv, { "/r/maerz.txt": germanMonth });
+      const local = join(dir, "out");
+      plant(local, { "maerz.txt": "local copy" });
+      const pool = new FtpPool({ size: 2, connect: () => fx.client(srv) });
+      try {
+        const error = await rejectionOf(pool.downloadDir("/r", local, { delete: true }));
+        expect((error as FtpDirTransferError).failures[0].error).to.be.instanceOf(FtpListingError);
+        expect(readFileSync(join(local, "maerz.txt"), "utf8")).to.equal("local copy");
+      } finally {
+        await pool.close();
+      }
+    });
+  });
+});

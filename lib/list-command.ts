@@ -17,10 +17,12 @@ export type FetchListLines = (command: string) => AsyncIterable<string>;
 
 /**
  * What each session (one per control connection) showed of `LIST -a`: true
- * once it answered with lines (it takes `-a`), false once it refused it or
- * read it as a name. Keyed by the session object, so what is learnt lasts
- * as long as that connection: a reconnection, perhaps to another server,
- * starts again from not knowing.
+ * once `LIST -a <path>` answered with lines (it takes `-a`), false once it
+ * refused it or read it as a name. Keyed by the session object, so what is
+ * learnt lasts as long as that connection: a reconnection, perhaps to
+ * another server, starts again from not knowing. A bare `LIST -a` teaches
+ * only a refusal: pyftpdlib takes `LIST -a` alone but reads `LIST -a /dir`
+ * as the path "-a /dir" (550).
  */
 const takesAllFlag = new WeakMap<object, boolean>();
 
@@ -28,15 +30,14 @@ const takesAllFlag = new WeakMap<object, boolean>();
  * The lines of `LIST -a path` (`path` "" lists the working directory), or
  * of plain `LIST path` where the server does not take `-a`:
  *  - a 5xx (or 450, "no such file": the server took "-a" for a name) to
- *    `LIST -a`, before any line came and while no `LIST -a` on this
- *    session has had lines: plain `LIST` is sent; if it succeeds, `-a` is
- *    not tried again on this session. If it fails too, its error is the
- *    one thrown.
+ *    `LIST -a`, before any line came: plain `LIST` is sent; if it
+ *    succeeds, `-a` is not tried again on this session. If it fails too,
+ *    its error is the one thrown (a missing directory costs two commands).
  *  - `LIST -a` answered with no lines at all (226 on an empty listing: a
- *    server that looked for a file named "-a"), while no `LIST -a` on this
- *    session has yet had lines: plain `LIST` is sent too, and if it has
- *    lines they are the listing and `-a` is not tried again on this
- *    session. Once a `LIST -a` had lines, an empty one is an empty
+ *    server that looked for a file named "-a"), while no `LIST -a <path>`
+ *    on this session has yet had lines: plain `LIST` is sent too, and if
+ *    it has lines they are the listing and `-a` is not tried again on this
+ *    session. Once a `LIST -a <path>` had lines, an empty one is an empty
  *    directory and is not asked again.
  * Lines are passed on as they arrive; nothing is held.
  */
@@ -56,15 +57,14 @@ export async function* listAllLines(session: object | undefined, path: string, f
       yield line;
     }
   } catch (error) {
-    // Where -a is known to work, a refusal is about the path.
-    if (seen > 0 || takesAll || !refusesFlag(error)) throw error;
+    if (seen > 0 || !refusesFlag(error)) throw error;
     refused = true;
   }
   if (seen > 0) {
-    takesAllFlag.set(session!, true);
+    if (path) takesAllFlag.set(session!, true);
     return;
   }
-  if (takesAll) return;
+  if (takesAll && !refused) return;
   let plainSeen = 0;
   for await (const line of fetch(plain)) {
     plainSeen++;

@@ -27,8 +27,13 @@ const TREE = {
   "/site/empty/": "",
 };
 
-/** What a server does with `LIST -a ...`. */
-type AllFlag = "takes" | "refuses" | "reads as a name";
+/**
+ * What a server does with `LIST -a ...`: takes it (vsftpd, proftpd,
+ * pure-ftpd), refuses it with 501, reads it as a name and lists nothing,
+ * or takes a bare `LIST -a` but reads `LIST -a <path>` as the path
+ * "-a <path>" and answers 550 (pyftpdlib).
+ */
+type AllFlag = "takes" | "refuses" | "reads as a name" | "takes it alone";
 
 /** The `ls -l` lines of `path`, dot files left out unless `all` (vsftpd's plain LIST hides them). */
 function lines(s: Session, path: string, all: boolean): string {
@@ -47,6 +52,11 @@ function serveList(srv: FixtureServer, flag: AllFlag): void {
     if (all && flag === "refuses") {
       await s.closeData();
       s.reply(501, "Invalid option -a.");
+      return;
+    }
+    if (all && target && flag === "takes it alone") {
+      await s.closeData();
+      s.reply(550, "No such file or directory.");
       return;
     }
     const path = s.resolvePath(target);
@@ -134,6 +144,20 @@ describe("LIST -a for structured listings", function () {
     expect(listCommands(srv)).to.deep.equal(["LIST -a /site/empty", "LIST /site/empty", "LIST -a /site"]);
   });
 
+  it("falls back to plain LIST on a 550 to LIST -a <path> even after a bare LIST -a had lines (pyftpdlib)", async function () {
+    const srv = await fixtures.server({ features: LIST_ONLY, files: TREE });
+    serveList(srv, "takes it alone");
+    const ftp = await fixtures.client(srv);
+    await ftp.cwd("/site");
+    const names: string[] = [];
+    for await (const entry of ftp.list("")) names.push(entry.name);
+    expect(names).to.include(".htaccess");
+    for await (const entry of ftp.list("/site/sub")) names.push(entry.name);
+    expect(names).to.include("app.js");
+    for await (const entry of ftp.list("/site")) names.push(entry.name);
+    expect(listCommands(srv)).to.deep.equal(["LIST -a", "LIST -a /site/sub", "LIST /site/sub", "LIST /site"]);
+  });
+
   it("a missing directory still rejects with the server's reply, and teaches nothing", async function () {
     const srv = await fixtures.server({ features: LIST_ONLY, files: TREE });
     serveList(srv, "takes");
@@ -144,9 +168,18 @@ describe("LIST -a for structured listings", function () {
     const names: string[] = [];
     for await (const entry of ftp.list("/site")) names.push(entry.name);
     expect(names).to.include(".htaccess");
-    // Once -a showed lines, a refusal is about the path: no plain LIST after it.
-    await rejectionOf(ftp.list("/gone").next());
-    expect(listCommands(srv)).to.deep.equal(["LIST -a /nowhere", "LIST /nowhere", "LIST -a /site", "LIST -a /gone"]);
+    // A refusal is asked again without -a even once -a showed lines; it is still the path's.
+    expect(await rejectionOf(ftp.list("/gone").next())).to.include({ replyCode: 450 });
+    for await (const entry of ftp.list("/site/sub")) names.push(entry.name);
+    expect(names).to.include(".env");
+    expect(listCommands(srv)).to.deep.equal([
+      "LIST -a /nowhere",
+      "LIST /nowhere",
+      "LIST -a /site",
+      "LIST -a /gone",
+      "LIST /gone",
+      "LIST -a /site/sub",
+    ]);
   });
 
   it("lists the working directory with LIST -a and no path", async function () {

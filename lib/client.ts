@@ -468,7 +468,7 @@ export class FTP {
         this.debug.retry(`attempt ${event.attempt} in ${event.delay} ms after ${event.error.name}: ${event.error.message}`);
         this.events.emit("retry", event);
       },
-      giveUp: (error) => this.closeWith(new FtpClosedError(`could not reconnect: ${(error as Error).message}`, error)),
+      giveUp: (error) => this.closeWith(new FtpClosedError(`gave up on the connection: ${(error as Error).message}`, error)),
     });
   }
 
@@ -1010,6 +1010,8 @@ export class FTP {
     if (this.isClosed) return;
     this.isClosed = true;
     this.keepAlive?.stop();
+    // A retry waiting to reconnect stops, and none starts.
+    this.reconnector?.stop(error);
     this.queue.fail(error);
     this.raw.destroy();
     this.control?.close(error);

@@ -7,7 +7,7 @@
  */
 import { FtpReplyError } from "./errors.js";
 import type { Reply } from "./reply.js";
-import { isServiceClosing, isTransient, RetryEvent, RetryPolicy, sleep } from "./retry.js";
+import { isCertificateFailure, isServiceClosing, isTransient, RetryEvent, RetryPolicy } from "./retry.js";
 import type { Session } from "./session.js";
 
 /** What the client does for the Reconnector. */
@@ -20,11 +20,16 @@ export interface ReconnectHooks {
   drop(error: Error): void;
   /** Shows a retry: debug output and the client's `'retry'` event. */
   report(event: RetryEvent): void;
-  /** A new connection could not be made, or not restored, in the attempts allowed. */
+  /** A new connection could not be made, or not restored, in the attempts allowed; or TLS refused the server. */
   giveUp(error: unknown): void;
 }
 
 export class Reconnector {
+  /** Set by stop(): the client was closed, and nothing may connect for it again. */
+  private stopped: Error | undefined;
+  /** Cancels each backoff wait in progress (see wait()). */
+  private readonly waits = new Set<(reason: Error) => void>();
+
   constructor(
     readonly policy: RetryPolicy,
     private readonly hooks: ReconnectHooks,
@@ -45,6 +50,17 @@ export class Reconnector {
     }, repeat);
   }
 
+  /**
+   * The client was closed: a backoff wait in progress ends at once, and no
+   * attempt (nor a new connection) starts after it; each running call
+   * rejects with `reason`.
+   */
+  stop(reason: Error): void {
+    this.stopped ??= reason;
+    for (const cancel of this.waits) cancel(this.stopped);
+    this.waits.clear();
+  }
+
   /** Runs `open` (the first connect), again after a transient failure. */
   connect<T>(open: () => Promise<T>): Promise<T> {
     return this.attempts(() => open(), true);
@@ -52,22 +68,50 @@ export class Reconnector {
 
   private async attempts<T>(action: (attempt: number, start: () => void) => Promise<T>, repeat: boolean): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      if (this.stopped) throw this.stopped;
       let started = false;
       try {
         return await action(attempt, () => (started = true));
       } catch (error) {
+        // A refused certificate ends the client, as it would without
+        // `retry`: a later call must not reconnect past it (after a failed
+        // AUTH TLS, nor in the clear).
+        if (isCertificateFailure(error)) this.hooks.giveUp(error);
         if ((started && !repeat) || !isTransient(error) || attempt > this.policy.attempts) throw error;
         if (isServiceClosing(error)) this.hooks.drop(error);
         const delay = this.policy.delay(attempt);
+        // The 'retry' event's listener may close the client: then no wait.
         this.hooks.report({ attempt, delay, error });
-        await sleep(delay);
+        await this.wait(delay);
       }
     }
   }
 
+  /** The backoff before the next attempt: `ms`, or until stop(), which rejects it. */
+  private wait(ms: number): Promise<void> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    return new Promise((resolve, reject) => {
+      const cancel = (reason: Error): void => {
+        clearTimeout(timer);
+        reject(reason);
+      };
+      const timer = setTimeout(() => {
+        this.waits.delete(cancel);
+        resolve();
+      }, ms);
+      this.waits.add(cancel);
+    });
+  }
+
   private async reopen(attempt: number): Promise<Session> {
     try {
-      return await this.hooks.reopen();
+      const session = await this.hooks.reopen();
+      // Closed while the new connection logged in: it is nobody's to keep.
+      if (this.stopped) {
+        this.hooks.drop(this.stopped);
+        throw this.stopped;
+      }
+      return session;
     } catch (error) {
       // The last attempt, or a failure no retry cures (a refused login):
       // the client cannot get its session back.

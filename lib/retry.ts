@@ -69,17 +69,69 @@ export class RetryPolicy {
  * unexpected reply, a protocol error or bad input.
  */
 export function isTransient(error: unknown): error is FtpError {
+  // A refused certificate looks like a failed connection, but the next
+  // attempt meets the same certificate.
+  if (isCertificateFailure(error)) return false;
   if (error instanceof FtpSizeMismatchError) return error.received < error.expected;
   if (error instanceof FtpResumeError) return error.stored !== null && error.stored < error.keptFrom;
   return error instanceof FtpConnectionError || error instanceof FtpTimeoutError || error instanceof FtpTempError;
 }
 
+/**
+ * OpenSSL's certificate verification results as Node reports them in
+ * `err.code` (see X509_verify_cert_error_string): none of them goes away
+ * by connecting again.
+ */
+const CERTIFICATE_FAILURES = new Set([
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_CRL",
+  "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+  "UNABLE_TO_DECRYPT_CRL_SIGNATURE",
+  "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
+  "CERT_SIGNATURE_FAILURE",
+  "CRL_SIGNATURE_FAILURE",
+  "CERT_NOT_YET_VALID",
+  "CERT_HAS_EXPIRED",
+  "CRL_NOT_YET_VALID",
+  "CRL_HAS_EXPIRED",
+  "ERROR_IN_CERT_NOT_BEFORE_FIELD",
+  "ERROR_IN_CERT_NOT_AFTER_FIELD",
+  "ERROR_IN_CRL_LAST_UPDATE_FIELD",
+  "ERROR_IN_CRL_NEXT_UPDATE_FIELD",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "CERT_CHAIN_TOO_LONG",
+  "CERT_REVOKED",
+  "INVALID_CA",
+  "PATH_LENGTH_EXCEEDED",
+  "INVALID_PURPOSE",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "HOSTNAME_MISMATCH",
+]);
+
+/**
+ * True when TLS refused the peer: a certificate that failed verification
+ * (self-signed, expired, untrusted, the wrong name: `authorizationError`
+ * codes), a `checkServerIdentity` refusal, or another `ERR_TLS_*` error
+ * of set-up or policy. Looked for in `error` and its chain of causes. A
+ * TLS handshake that timed out is not one: that may be the network.
+ */
+export function isCertificateFailure(error: unknown): boolean {
+  for (let cause = error, depth = 0; typeof cause === "object" && cause !== null && depth < 8; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === "string") {
+      if (CERTIFICATE_FAILURES.has(code) || /CERT/.test(code)) return true;
+      if (code.startsWith("ERR_TLS_") && code !== "ERR_TLS_HANDSHAKE_TIMEOUT") return true;
+    }
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** True for a 421 reply: the server is closing the connection, so the next attempt needs a new one. */
 export function isServiceClosing(error: unknown): boolean {
   return error instanceof FtpTempError && error.response.startsWith("421");
-}
-
-/** Waits `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -276,7 +276,7 @@ export class FTP {
   /** What the multi-command operations (remote-ops.ts) use of this client. */
   private readonly remote: RemoteClient = {
     run: (task, options) => this.enqueue(task, { repeat: options?.repeat }),
-    list: (path) => this.list(path),
+    list: (path, options) => this.list(path, options),
   };
   private readonly listing = new RemoteListing({
     mlsd: (path) => this.mlsd(path),

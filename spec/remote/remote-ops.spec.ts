@@ -304,6 +304,19 @@ describe("remote operations", function () {
       expect(error).to.include({ response: "550 Could not get file size." });
     });
 
+    it("without MLST, does not call an entry missing when the parent's listing held a line it could not read", async function () {
+      const srv = await fixtures.server({ files, features: featuresWithout("MLST") });
+      srv.handle("LIST", async (s) => {
+        s.reply(150, "Here comes the directory listing.");
+        await s.sendData("drwxr-xr-x 2 ftp ftp 0 M\u00e4r 10 12:00 none\r\n");
+        s.reply(226, "Directory send OK.");
+      });
+      const ftp = await fixtures.client(srv);
+      const error = await rejectionOf(ftp.stat("/d/none"));
+      expect(error).to.be.instanceOf(FtpListingError);
+      expect(error).to.include({ path: "/d", total: 1 });
+    });
+
     it("gives a file MDTM cannot date a null time", async function () {
       const srv = await fixtures.server({ files, features: featuresWithout("MLST") });
       srv.handle("MDTM", (s) => s.reply(550, "Could not get file modification time."));

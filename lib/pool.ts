@@ -3,14 +3,20 @@
  * segmented download of one big file over several connections (each
  * segment starts with REST and is cut off with ABOR at its end).
  */
-import { FileHandle, open } from "node:fs/promises";
+import { FileHandle, lstat, open, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import type { FTP } from "./client.js";
 import { tagPoolClient } from "./debug.js";
 import { FtpError } from "./errors.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 
 export interface FtpPoolOptions {
-  /** Makes one connected, logged-in client (e.g. `() => FTP.connect(url)`). */
+  /**
+   * Makes one connected, logged-in client (e.g. `() => FTP.connect(url)`).
+   * When it rejects, the use() that asked for the client rejects with its
+   * error, and so does every use() waiting for a client while the pool has
+   * none: an outage fails the calls, it does not leave them waiting.
+   */
   connect: () => Promise<FTP>;
   /** Most clients at once. Default 4. */
   size?: number;
@@ -26,12 +32,18 @@ export interface SegmentedDownloadOptions {
 /** Pools made so far in this process; numbers their debug tags. */
 let poolsMade = 0;
 
+/** A use() waiting for a client: handed one, or rejected (the connect failed, the pool closed). */
+interface Waiter {
+  resolve: (client: FTP) => void;
+  reject: (error: unknown) => void;
+}
+
 export class FtpPool {
   private readonly connect: () => Promise<FTP>;
   private readonly size: number;
   private readonly idle: FTP[] = [];
   private readonly all = new Set<FTP>();
-  private readonly waiting: Array<(client: FTP | undefined) => void> = [];
+  private readonly waiting: Waiter[] = [];
   private opening = 0;
   /** Clients opened so far: a client's index in its debug tag (`ftp#3@pool#1[0]`). */
   private opened = 0;
@@ -71,6 +83,13 @@ export class FtpPool {
    * connections at once, each writing its byte range in place. Needs SIZE;
    * without REST STREAM in FEAT it downloads over one connection. Resolves
    * to the number of bytes written.
+   *
+   * The bytes go to a part file beside `localPath` (`.<name>.ftpstream-part`,
+   * created exclusively), renamed over `localPath` only once every segment
+   * is complete. When a segment fails, the others are aborted, the part
+   * file is removed and the call rejects with the first failure: no file
+   * of the full size with holes in it is left to look complete, and a file
+   * already at `localPath` is left as it was.
    */
   async downloadSegmented(remotePath: string, localPath: string, options: SegmentedDownloadOptions = {}): Promise<number> {
     const [size, features] = await this.use(async (client) => [await client.size(remotePath), await client.features()] as const);
@@ -80,13 +99,21 @@ export class FtpPool {
     const restless = features.size > 0 && features.get("REST")?.toUpperCase() !== "STREAM";
     const count = restless ? 1 : Math.max(1, Math.min(options.segments ?? this.size, Math.ceil(size / minimum)));
     const step = Math.ceil(size / count);
-    const file = await open(localPath, "w");
+    const ranges = Array.from({ length: count }, (_, i) => ({ start: i * step, end: Math.min(size, (i + 1) * step) }));
+    const part = partName(localPath);
+    const file = await createPart(part);
+    let complete = false;
     try {
-      await file.truncate(size);
-      const ranges = Array.from({ length: count }, (_, i) => ({ start: i * step, end: Math.min(size, (i + 1) * step) }));
-      await Promise.all(ranges.map((range) => this.use((client) => downloadRange(client, remotePath, range, size, file))));
+      try {
+        await file.truncate(size);
+        await allOrAbort(ranges, (range, signal) => this.use((client) => downloadRange(client, remotePath, range, size, file, signal)));
+      } finally {
+        await file.close();
+      }
+      await rename(part, localPath);
+      complete = true;
     } finally {
-      await file.close();
+      if (!complete) await rm(part, { force: true });
     }
     return size;
   }
@@ -116,10 +143,14 @@ export class FtpPool {
     return { run: (task) => this.use(task), concurrency: 2 * this.size };
   }
 
-  /** Quits every client; later use() rejects. */
+  /**
+   * Quits every client; later use() rejects, and so do the calls waiting
+   * for a client. A client whose connect completes after close() is closed
+   * at once, never handed out.
+   */
   async close(): Promise<void> {
     this.isClosed = true;
-    for (const resolve of this.waiting.splice(0)) resolve(undefined);
+    for (const waiter of this.waiting.splice(0)) waiter.reject(poolClosed());
     const clients = [...this.all];
     this.all.clear();
     this.idle.length = 0;
@@ -127,7 +158,7 @@ export class FtpPool {
   }
 
   private async acquire(): Promise<FTP> {
-    if (this.isClosed) throw new FtpError("the pool is closed", "ERR_FTP_POOL_CLOSED");
+    if (this.isClosed) throw poolClosed();
     for (;;) {
       const client = this.idle.pop();
       if (!client) break;
@@ -137,35 +168,105 @@ export class FtpPool {
       this.all.delete(client);
       client.close();
     }
-    if (this.all.size + this.opening < this.size) {
-      this.opening++;
-      const index = this.opened++;
-      try {
-        const client = await this.connect();
-        tagPoolClient(client, `${this.debugTag}[${index}]`);
-        this.all.add(client);
-        return client;
-      } finally {
-        this.opening--;
-      }
+    if (this.all.size + this.opening < this.size) return this.open();
+    return new Promise<FTP>((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /**
+   * Connects a new client into a free place. When the connect fails and
+   * the pool has no client left, every waiter rejects with that error:
+   * nothing would ever hand them one.
+   */
+  private async open(): Promise<FTP> {
+    this.opening++;
+    const index = this.opened++;
+    let client: FTP;
+    try {
+      client = await this.connect();
+    } catch (error) {
+      this.opening--;
+      if (this.all.size === 0) for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+      throw error;
     }
-    const client = await new Promise<FTP | undefined>((resolve) => this.waiting.push(resolve));
-    if (!client) throw new FtpError("the pool is closed", "ERR_FTP_POOL_CLOSED");
+    this.opening--;
+    if (this.isClosed) {
+      // close() came while it connected: nobody will quit it later, and an
+      // open socket would keep the process alive.
+      client.close();
+      throw poolClosed();
+    }
+    tagPoolClient(client, `${this.debugTag}[${index}]`);
+    this.all.add(client);
     return client;
   }
 
   private release(client: FTP): void {
     if (client.closed) {
       this.all.delete(client);
-      // A waiter gets a fresh client instead of the dead one.
+      // A waiter gets a fresh client instead of the dead one (or the error of its connect).
       const next = this.waiting.shift();
-      if (next) this.acquire().then(next, () => next(undefined));
+      if (next) this.open().then(next.resolve, next.reject);
+      return;
+    }
+    if (this.isClosed) {
+      // Given back after close(): close() has quit the clients it knew; this one is gone from `all`.
+      client.close();
       return;
     }
     const next = this.waiting.shift();
-    if (next) next(client);
+    if (next) next.resolve(client);
     else this.idle.push(client);
   }
+}
+
+function poolClosed(): FtpError {
+  return new FtpError("the pool is closed", "ERR_FTP_POOL_CLOSED");
+}
+
+/**
+ * Runs `task` on every item at once; on the first failure aborts the
+ * others through their signal, waits for all of them to settle (none may
+ * still write to a file that is about to be closed and removed), then
+ * rejects with that first failure.
+ */
+async function allOrAbort<T>(items: readonly T[], task: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  let failure: { error: unknown } | undefined;
+  await Promise.all(
+    items.map((item) =>
+      task(item, controller.signal).catch((error: unknown) => {
+        failure ??= { error };
+        controller.abort(error);
+      }),
+    ),
+  );
+  if (failure) throw failure.error;
+}
+
+/** The hidden name beside `file` that a segmented download writes, as downloadDir's part files are named. */
+function partName(file: string): string {
+  return join(dirname(file), `.${basename(file)}.ftpstream-part`);
+}
+
+/**
+ * Creates the part file exclusively (O_EXCL: never opens what is already
+ * there, a link planted at its predictable name included). A stale one (a
+ * regular file left by a run that was killed, or a link) is unlinked,
+ * which never follows it, and the creation tried once more; anything else
+ * there (a directory) is an error.
+ */
+async function createPart(part: string): Promise<FileHandle> {
+  try {
+    return await open(part, "wx");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  const stale = await lstat(part);
+  if (!stale.isFile() && !stale.isSymbolicLink()) {
+    throw new FtpError(`cannot use ${JSON.stringify(part)} as a part file: something other than a file is there`, "ERR_FTP_PART_FILE");
+  }
+  await rm(part);
+  return open(part, "wx");
 }
 
 async function downloadRange(
@@ -174,8 +275,9 @@ async function downloadRange(
   range: { start: number; end: number },
   size: number,
   file: FileHandle,
+  signal: AbortSignal,
 ): Promise<void> {
-  const stream = client.retrbinary(`RETR ${remotePath}`, { rest: range.start || undefined });
+  const stream = client.retrbinary(`RETR ${remotePath}`, { rest: range.start || undefined, signal });
   let position = range.start;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     const wanted = Math.min(chunk.length, range.end - position);

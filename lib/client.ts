@@ -48,7 +48,7 @@ import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget } from "./keepalive.js"
 import { sessionFeatures } from "./features.js";
 import { listAllLines } from "./list-command.js";
 import { RawTransfers } from "./raw.js";
-import { clearDir, ensureDir, lastMod, RemoteClient, removeDir, setLastMod, stat } from "./remote-ops.js";
+import { clearDir, directoryExists, ensureDir, lastMod, RemoteClient, removeDir, setLastMod, stat } from "./remote-ops.js";
 import { ListOptions, RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { checkAborReply, TransferStart } from "./transfer.js";
@@ -940,6 +940,16 @@ export class FTP {
    */
   ensureDir(path: string): Promise<void> {
     return ensureDir(this.remote, path);
+  }
+
+  /**
+   * Whether `path` is a directory the server lets this user enter: MLST
+   * where the server has it, else CWD there and back in one queued step
+   * (the working directory is the same after). Resolves false for a file,
+   * a missing path or one the server refuses; rejects on other failures.
+   */
+  isDirectory(path: string): Promise<boolean> {
+    return directoryExists(this.remote, path);
   }
 
   /**

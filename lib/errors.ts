@@ -239,13 +239,15 @@ export class FtpListingError extends FtpError {
     readonly lines: readonly string[],
     /** How many lines could not be read; `lines` keeps the first 100 of them. */
     readonly total = lines.length,
+    /** Said instead of the lines, when the listing as a whole is in doubt. */
+    why?: string,
   ) {
     const shown = lines
       .slice(0, 3)
       .map((line) => JSON.stringify(line))
       .join(", ");
     super(
-      `the listing of ${JSON.stringify(path)} has ${total} line(s) that could not be read: ${shown}${total > 3 ? ", ..." : ""}`,
+      why ?? `the listing of ${JSON.stringify(path)} has ${total} line(s) that could not be read: ${shown}${total > 3 ? ", ..." : ""}`,
       "ERR_FTP_LISTING",
     );
   }

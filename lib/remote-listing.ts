@@ -36,6 +36,15 @@ export interface ListOptions {
    * not entries and are skipped either way.
    */
   onUnreadable?: (line: string) => void;
+  /**
+   * Called once the listing has ended, with whether it showed the
+   * directory itself (`.` in a LIST, `type=cdir` in MLSD). Servers that
+   * show it for every directory they read (vsftpd, proftpd and pure-ftpd
+   * with `LIST -a`; proftpd and pure-ftpd in MLSD) and then send a listing
+   * without it did not read a directory: vsftpd answers LIST of a
+   * directory it may not read with one line, that directory itself.
+   */
+  onListed?: (info: { selfShown: boolean }) => void;
 }
 
 /** Options of walk(). */
@@ -90,11 +99,13 @@ export class RemoteListing {
     assertSafeArgument(path, "path");
     const unreadable = new UnreadableLines();
     const report = options.onUnreadable ?? ((line: string) => unreadable.add(line));
+    let selfShown = false;
     // Without FEAT read, MLSD is tried: a refusal costs what FEAT would.
     if (!this.mlsdMissing && this.source.mlsdOffered() !== false) {
       let yielded = false;
       try {
         for await (const [name, facts] of this.source.mlsd(path)) {
+          if (facts.type === "cdir" || name === ".") selfShown = true;
           if (facts.type === "cdir" || facts.type === "pdir" || isSelfOrParent(name)) continue;
           if (name === "") {
             report(
@@ -108,6 +119,7 @@ export class RemoteListing {
           yield entryFromFacts(name, facts);
         }
         unreadable.throwIfAny(path);
+        options.onListed?.({ selfShown });
         return;
       } catch (error) {
         // 500/502/504: the server has no MLSD; anything else is a real failure.
@@ -119,10 +131,12 @@ export class RemoteListing {
     for await (const line of this.source.listLines(path)) {
       const entry = this.source.parseLine(line);
       if (entry) {
+        if (entry.name === ".") selfShown = true;
         if (!isSelfOrParent(entry.name)) yield entry;
       } else if (entry === undefined && !isListNoise(line)) report(line);
     }
     unreadable.throwIfAny(path);
+    options.onListed?.({ selfShown });
   }
 
   /** See FTP.walk. */

@@ -41,6 +41,12 @@ export async function ensureDir(client: RemoteClient, path: string): Promise<voi
   });
 }
 
+/** See FTP.isDirectory. */
+export async function directoryExists(client: RemoteClient, path: string): Promise<boolean> {
+  assertSafeArgument(path, "path");
+  return client.run((session) => isDirectory(session, path), { repeat: true });
+}
+
 /** See FTP.clearDir. */
 export async function clearDir(client: RemoteClient, path: string): Promise<void> {
   assertSafeArgument(path, "path");

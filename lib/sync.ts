@@ -98,6 +98,7 @@ export interface TreeClient {
   storbinary(cmd: string, options: UploadOptions): UploadStream;
   mkd(dirname: string): Promise<string>;
   ensureDir(path: string): Promise<unknown>;
+  isDirectory(path: string): Promise<boolean>;
   delete(filename: string): Promise<string>;
   rmd(dirname: string): Promise<string>;
   lastMod(path: string): Promise<Date>;
@@ -493,22 +494,33 @@ async function walkRemote(
   filter: DirTransferOptions["filter"],
   failures: Failures,
   missingIsEmpty: boolean,
-  maxEntries: number | undefined,
+  options: DirTransferOptions,
 ): Promise<Tree> {
-  const tree = emptyTree(maxEntries);
+  const tree = emptyTree(options.maxEntries);
+  // Whether the root's listing showed the directory itself: then every listing must.
+  let rootSelfShown = false;
   await runAll([""], workers.concurrency, async (dir, add) => {
     const full = dir === "" ? root : joinRemote(root, dir);
     let entries: ListEntry[];
     const unreadable = { kept: [] as string[], total: 0 };
+    let selfShown = false;
     try {
       entries = await workers.run(async (client) => {
         const out: ListEntry[] = [];
         const onUnreadable = (line: string): void => {
           if (unreadable.total++ < 100) unreadable.kept.push(line);
         };
-        for await (const entry of client.list(full, { onUnreadable })) {
+        const onListed = (info: { selfShown: boolean }): void => {
+          selfShown = info.selfShown;
+        };
+        for await (const entry of client.list(full, { onUnreadable, onListed })) {
           if (out.length >= tree.maxEntries) throw treeLimit(tree.maxEntries);
           out.push(entry);
+        }
+        if (dir === "" && !selfShown && options.delete && !missingIsEmpty && seemsUnread(root, out)) {
+          // Nothing proves the root was read: an empty 226 is also what
+          // vsftpd and pure-ftpd send for a missing or unreadable path.
+          if (!(await client.isDirectory(root))) throw notRead(root, "the server lets no one enter it");
         }
         return out;
       });
@@ -523,6 +535,12 @@ async function walkRemote(
     if (unreadable.total > 0) {
       tree.incomplete.add(dir);
       failures.record(dir === "" ? "." : dir, new FtpListingError(full, unreadable.kept, unreadable.total));
+    }
+    if (dir === "") rootSelfShown = selfShown;
+    else if (rootSelfShown && !selfShown) {
+      tree.incomplete.add(dir);
+      failures.record(dir, notRead(full, "it does not show the directory itself, as the server's other listings do"));
+      return;
     }
     for (const entry of entries) {
       // A name that is not one segment would lead outside the tree (see walk()).
@@ -539,6 +557,16 @@ async function walkRemote(
     }
   });
   return tree;
+}
+
+/** A root listing that may be a server's answer for a path it did not read: nothing, or one directory named as the root. */
+function seemsUnread(root: string, entries: ListEntry[]): boolean {
+  const name = root.replace(/\/+$/, "").split("/").pop();
+  return entries.length === 0 || (entries.length === 1 && entries[0].type === "dir" && entries[0].name === name);
+}
+
+function notRead(path: string, why: string): FtpListingError {
+  return new FtpListingError(path, [], 0, `the listing of ${JSON.stringify(path)} was not a read of the directory: ${why}`);
 }
 
 function linksOf(tree: Tree): string[] {
@@ -693,7 +721,7 @@ export async function downloadDir(
   signal?.throwIfAborted();
   const failures = new Failures(signal);
   const [source, target] = await Promise.all([
-    walkRemote(workers, remote, filter, failures, false, options.maxEntries),
+    walkRemote(workers, remote, filter, failures, false, options),
     walkLocal(local, filter, failures, true, options.maxEntries),
   ]);
   const times = new RemoteTimes(remote);
@@ -744,7 +772,7 @@ export async function uploadDir(
   const failures = new Failures(signal);
   const source = await walkLocal(local, filter, failures, false, options.maxEntries);
   if (!options.dryRun) await workers.run((client) => client.ensureDir(remote));
-  const target = await walkRemote(workers, remote, filter, failures, true, options.maxEntries);
+  const target = await walkRemote(workers, remote, filter, failures, true, options);
   const times = new RemoteTimes(remote);
   const compared = await compare(source, target, workers, { side: "target", times }, failures);
   const transfer = refuseLinked(compared.transfer, target, failures);

@@ -107,7 +107,7 @@ describe("FTP.list and FTP.walk", () => {
     expect(first["2026"]?.type).to.equal("dir");
     await all(ftp.list("/data/2026"));
     expect(server.commands.filter((c) => c.startsWith("MLSD"))).to.have.length(1);
-    expect(server.commands).to.include("LIST /data/2026");
+    expect(server.commands).to.include("LIST -a /data/2026");
   });
 
   it("does not hide a real MLSD failure behind LIST", async () => {

@@ -131,6 +131,24 @@ describe("remote operations", function () {
     });
   });
 
+  describe("isDirectory()", function () {
+    for (const mlst of [true, false]) {
+      it(`tells a directory from a file and a missing path ${mlst ? "with MLST" : "with CWD there and back (no MLST)"}, leaving the working directory as it was`, async function () {
+        const srv = await fixtures.server({
+          files: { "/d/a.txt": "a", "/d/sub/": "" },
+          ...(mlst ? {} : { features: featuresWithout("MLST") }),
+        });
+        const ftp = await fixtures.client(srv);
+        await ftp.cwd("/d");
+        expect(await ftp.isDirectory("/d/sub")).to.equal(true);
+        expect(await ftp.isDirectory("sub")).to.equal(true);
+        expect(await ftp.isDirectory("/d/a.txt")).to.equal(false);
+        expect(await ftp.isDirectory("/nope")).to.equal(false);
+        expect(await ftp.pwd()).to.equal("/d");
+      });
+    }
+  });
+
   describe("removeDir() and clearDir()", function () {
     const tree = { "/t/a.txt": "a", "/t/sub/b.txt": "b", "/t/sub/deeper/c.txt": "c", "/t/empty/": "" };
 
@@ -296,7 +314,7 @@ describe("remote operations", function () {
       const ftp = await fixtures.client(srv);
       expect(await ftp.stat("/d/a.txt")).to.deep.include({ name: "a.txt", type: "file", size: 5, modified: FIXTURE_MTIME });
       expect(await ftp.stat("/d/sub")).to.deep.include({ name: "sub", type: "dir" });
-      expect(commandsAfterLogin(srv).filter((c) => c.startsWith("LIST"))).to.deep.equal(["LIST /d"]);
+      expect(commandsAfterLogin(srv).filter((c) => c.startsWith("LIST"))).to.deep.equal(["LIST -a /d"]);
       await ftp.cwd("/d");
       expect(await ftp.stat("sub")).to.deep.include({ name: "sub", type: "dir" });
       const error = await rejectionOf(ftp.stat("/d/none"));

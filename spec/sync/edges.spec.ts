@@ -100,6 +100,54 @@ describe("tree transfers at the edges", () => {
       expect(readFileSync(join(local, "locked/deeper/more.txt"), "utf8")).to.equal("mine too");
     });
 
+    it("downloadDir deletes nothing below a directory whose listing does not show itself when the root's does (vsftpd's answer for a directory it may not read)", async () => {
+      const srv = await fx.server({ features: LIST_ONLY, files: { "/r/a.txt": "a", "/r/locked/secret.txt": "s" } });
+      srv.handle("LIST", async (s, arg) => {
+        const path = s.resolvePath(arg.replace(/^(-\S+\s*)+/, ""));
+        const now = Date.now();
+        const self = (name: string): string => lsLine(name, s.vfs.stat(path)!, now);
+        // vsftpd: an unreadable directory is listed as its parent filtered by its name.
+        const lines =
+          path === "/r/locked"
+            ? [self("locked").replace(/^drwxr-xr-x/, "d---------")]
+            : [self("."), self(".."), ...s.vfs.entries(path).map((entry) => lsLine(entry.name, entry, now))];
+        s.reply(150, "Here comes the directory listing.");
+        await s.sendData(lines.map((line) => `${line}\r\n`).join(""));
+        s.reply(226, "Directory send OK.");
+      });
+      const local = join(dir, "out");
+      plant(local, { "locked/mine.txt": "only here", "stale.txt": "stale" });
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.downloadDir("/r", local, { delete: true }));
+      const failures = (error as FtpDirTransferError).failures;
+      expect(failures.map((f) => f.path)).to.deep.equal(["locked"]);
+      expect(failures[0].error).to.be.instanceOf(FtpListingError);
+      expect(readFileSync(join(local, "locked/mine.txt"), "utf8")).to.equal("only here");
+      expect(existsSync(join(local, "locked/locked")), "not descended into").to.equal(false);
+      expect(existsSync(join(local, "stale.txt"))).to.equal(false);
+    });
+
+    it("downloadDir with delete refuses a root whose listing is empty when the server will not enter it (a missing path's empty 226)", async () => {
+      const srv = await fx.server({ features: LIST_ONLY, files: { "/r/a.txt": "a" } });
+      srv.handle("LIST", async (s) => {
+        s.reply(150, "Here comes the directory listing.");
+        await s.sendData("");
+        s.reply(226, "0 matches total");
+      });
+      const local = join(dir, "out");
+      plant(local, { "mine.txt": "mine" });
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.downloadDir("/typo", local, { delete: true }));
+      expect(error).to.be.instanceOf(FtpListingError);
+      expect(readFileSync(join(local, "mine.txt"), "utf8")).to.equal("mine");
+      expect(srv.commands).to.include("CWD /typo");
+      // An empty directory that is there is mirrored as empty.
+      srv.vfs.mkdir("/empty");
+      const result = await ftp.downloadDir("/empty", local, { delete: true });
+      expect(result.deleted).to.equal(1);
+      expect(await ftp.pwd()).to.equal("/");
+    });
+
     it("downloadDir keeps a local file that the remote has as an entry of unknown type (a device)", async () => {
       const srv = await fx.server({ features: LIST_ONLY, files: { "/r/a.txt": "a", "/r/dev0": "" } });
       serveList(srv, { "/r/dev0": (line) => `c${line.slice(1)}` });

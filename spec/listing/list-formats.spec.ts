@@ -141,6 +141,30 @@ describe("LIST lines the parser cannot read", () => {
     }
   });
 
+  it("keeps the first 100 unreadable lines of a flood for its error and counts the rest", async () => {
+    const srv = await FixtureServer.start({ features: ["EPSV", "SIZE"] });
+    srv.handle("LIST", async (s) => {
+      s.reply(150, "Here comes the directory listing.");
+      await s.sendData(Array.from({ length: 20_000 }, (_, i) => `garbage line ${i}\r\n`).join(""));
+      s.reply(226, "Directory send OK.");
+    });
+    const ftp = await FTP.create({ host: srv.host, port: srv.port, user: "user", password: "pass" });
+    try {
+      let caught: unknown;
+      try {
+        for await (const entry of ftp.list()) expect.fail(`no entry expected, got ${entry.name}`);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).to.be.instanceOf(FtpListingError);
+      expect(caught).to.include({ total: 20_000 });
+      expect((caught as FtpListingError).lines).to.have.length(100);
+    } finally {
+      ftp.close();
+      await srv.close();
+    }
+  });
+
   it("isListNoise knows blank lines and ls's total line, and nothing else", () => {
     expect(["", "  ", "total 8", "TOTAL 0 "].every(isListNoise)).to.equal(true);
     expect(["total", "totals 8", "Total of 8 files", "-rw-r--r-- 1 a b 5 Nov 10 12:00 x"].some(isListNoise)).to.equal(false);

@@ -174,7 +174,11 @@ async function tryMkd(session: Session, path: string): Promise<FtpPermError | un
   }
 }
 
-/** Whether `path` is a directory: MLST where the server has it, else CWD there and back (inside one queue task, so no other call sees the detour). */
+/**
+ * Whether `path` is a directory: MLST where the server has it, else CWD
+ * there and back (inside one queue task, so no other call sees the detour,
+ * and unrecorded, so a reconnect under `retry` never restores it).
+ */
 async function isDirectory(session: Session, path: string): Promise<boolean> {
   if ((await sessionFeatures(session)).has("MLST")) {
     try {
@@ -189,13 +193,29 @@ async function isDirectory(session: Session, path: string): Promise<boolean> {
   // Without the working directory's name there is no way back.
   if (!home) return false;
   try {
-    await session.voidCommand(`CWD ${path}`);
+    await cwdUnrecorded(session, path);
   } catch (error) {
     if (error instanceof FtpPermError) return false;
     throw error;
   }
-  await session.voidCommand(`CWD ${home}`);
+  await cwdUnrecorded(session, home);
   return true;
+}
+
+/**
+ * CWD that the session's observer (the `retry` option's record of the
+ * working directory) does not see: if the connection drops between
+ * isDirectory's two CWDs, a new connection must go back to where the
+ * session worked, not to the directory it only looked into.
+ */
+async function cwdUnrecorded(session: Session, path: string): Promise<void> {
+  const observe = session.observe;
+  session.observe = undefined;
+  try {
+    await session.voidCommand(`CWD ${path}`);
+  } finally {
+    session.observe = observe;
+  }
 }
 
 /** MLST `path` (RFC 3659): the facts line of the 250 reply as an entry named by the path's last segment. */

@@ -1,8 +1,9 @@
 /**
  * Structured listings: MLSD facts (RFC 3659) and the LIST formats real
- * servers send (Unix `ls -l`, IIS/Windows in several date orders, EPLF),
- * turned into one entry shape.
+ * servers send (Unix `ls -l` in any locale and time style, IIS/Windows in
+ * several date orders, EPLF), turned into one entry shape.
  */
+import { monthIndex } from "./month-names.js";
 
 /** One directory entry, whatever listing it came from. */
 export interface ListEntry {
@@ -55,18 +56,38 @@ export function parseMlsdTime(value: string): Date | null {
   return valid ? date : null;
 }
 
-const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-
+/** A month as `ls` prints it in some locale: `Nov`, `Mär`, `févr.`, ` 3月`, `3월` (month-names.ts says which). */
+const MONTH = String.raw`\d{1,2}\s?[月월]|\p{L}[\p{L}.]{1,11}`;
+/** The time for the last six months, else the year (`2024` or `2024年`). */
+const CLOCK_OR_YEAR = String.raw`\d{1,2}:\d{2}|\d{4}年?`;
+/**
+ * The date columns of `ls -l` in every style servers print: month first
+ * (`Nov 25 10:20`, `Jan  3  1994`, ` 3月 10 12:00`), day first (`10 mars
+ * 12:00`, `10. Mär 12:00`, as most locales translate it), long-iso
+ * (`2026-12-06 12:00`), full-iso (`2026-12-06 12:00:00.000000000 +0100`)
+ * and iso (`12-06 12:00`, or `2025-01-01` alone for an older file).
+ */
+const UNIX_DATE = [
+  String.raw`(?<m1>${MONTH})\s+(?<d1>\d{1,2})[.日]?\s+(?<t1>${CLOCK_OR_YEAR})`,
+  String.raw`(?<d2>\d{1,2})\.?\s+(?<m2>${MONTH})\s+(?<t2>${CLOCK_OR_YEAR})`,
+  String.raw`(?<isoDay>\d{4}-\d{2}-\d{2})\s+(?<isoTime>\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(?:\s+(?<zone>[+-]\d{4}))?`,
+  String.raw`(?<isoMonthDay>\d{2}-\d{2})\s+(?<isoClock>\d{2}:\d{2})`,
+  String.raw`(?<isoDayOnly>\d{4}-\d{2}-\d{2})\s?`,
+].join("|");
 // -rw-r--r--   1 owner group   1234 Nov 25 10:20 name  |  ... Jan  3  1994 name
-const UNIX_LINE =
-  /^([-dlbcps])([-rwxsStTl]{9})[+@.]?\s+\d+\s+(?:\S+\s+){1,2}?(\d+)\s+([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}:\d{2}|\d{4})\s(.*)$/;
+// crw-rw----   1 root  tty     4, 1 Nov 25 10:20 tty1  (a device: major, minor)
+// -rw-r--r--   1 ftp   5 Nov 25 10:20 name               (`ls -lgA`, no owner)
+const UNIX_LINE = new RegExp(
+  String.raw`^(?<kind>[-dlbcpsD])(?<perm>[-rwxsStTlL?]{9})[+@.]?\s+\d+\s+(?:\S+\s+){1,2}?(?<size>\d+|\d+,\s*\d+)\s+(?:${UNIX_DATE})\s(?<name>.*)$`,
+  "u",
+);
 // IIS and Windows `dir`, in the date orders their locales use:
 // 11-25-26  10:20AM       <DIR>          name   (IIS, MM-DD-YY)
 // 11/25/2026  10:20 PM         1,234 name       (Windows dir, en-US)
 // 2026-11-25  22:20:05         1234 name        (ISO dates)
 // 25.11.2026  22:20    <DIR>          name      (de-DE and others, DD.MM.YYYY)
 const DOS_LINE =
-  /^(\d{1,4})([-/.])(\d{1,2})\2(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AP]M)?\s+(<DIR>|<JUNCTION>|<SYMLINKD?>|\d{1,3}(?:[,.\u00a0]\d{3})+|\d+)\s+(.+)$/i;
+  /^(\d{1,4})([-/.])(\d{1,2})\2(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AP]M)?\s+(<DIR>|<JUNCTION>|<SYMLINKD?>|\d{1,3}(?:[,.\u00a0]\d{3})+|\d+)( +)(\S.*)$/i;
 // +i8388621.48594,m825718503,r,s280,\tdjb.html  (EPLF: facts, a tab, the name)
 const EPLF_LINE = /^\+([^\t]*)\t(.+)$/;
 
@@ -82,7 +103,7 @@ export function parseListLine(line: string, now = new Date()): ListEntry | undef
 
 function parseAnyFormat(line: string, now: Date): ListEntry | undefined {
   const unix = UNIX_LINE.exec(line);
-  if (unix) return unixEntry(unix, line, now);
+  if (unix?.groups) return unixEntry(unix.groups, line, now);
   const dos = DOS_LINE.exec(line);
   if (dos) return dosEntry(dos, line);
   const eplf = EPLF_LINE.exec(line);
@@ -126,10 +147,16 @@ function eplfEntry(factText: string, name: string, line: string): ListEntry {
   return { name, type, size, modified, permissions, target: null, raw: line };
 }
 
-function unixEntry(match: RegExpExecArray, line: string, now: Date): ListEntry {
-  const [, kind, permissions, size, monthName, day, timeOrYear, rest] = match;
+/**
+ * An entry from the groups of UNIX_LINE, or undefined when its month is
+ * none month-names.ts knows (the line is then reported, not guessed at).
+ */
+function unixEntry(groups: Record<string, string | undefined>, line: string, now: Date): ListEntry | undefined {
+  const kind = groups.kind!;
+  const modified = unixTime(groups, now);
+  if (modified === undefined) return undefined;
   const type: ListEntry["type"] = kind === "d" ? "dir" : kind === "l" ? "link" : kind === "-" ? "file" : "unknown";
-  let name = rest;
+  let name = groups.name!;
   let target: string | null = null;
   if (type === "link") {
     const arrow = name.indexOf(" -> ");
@@ -138,34 +165,64 @@ function unixEntry(match: RegExpExecArray, line: string, now: Date): ListEntry {
       name = name.slice(0, arrow);
     }
   }
-  return {
-    name,
-    type,
-    size: Number(size),
-    modified: unixTime(monthName, Number(day), timeOrYear, now),
-    permissions: permissions,
-    target,
-    raw: line,
-  };
+  // A device's "size" is its major and minor numbers.
+  const size = /^\d+$/.test(groups.size!) ? Number(groups.size) : null;
+  return { name, type, size, modified, permissions: groups.perm!, target, raw: line };
+}
+
+/**
+ * The time of a Unix line's date columns (UTC of the values shown, except
+ * full-iso, whose zone is applied); null when the date is not a real one;
+ * undefined when the month is not known.
+ */
+function unixTime(groups: Record<string, string | undefined>, now: Date): Date | null | undefined {
+  if (groups.isoDay || groups.isoDayOnly) {
+    const [year, month, day] = (groups.isoDay ?? groups.isoDayOnly)!.split("-").map(Number);
+    const [hour, minute, second] = (groups.isoTime ?? "00:00").split(":");
+    const millis = Math.floor(Number(`0.${second?.split(".")[1] ?? "0"}`) * 1000);
+    let time = Date.UTC(year, month - 1, day, Number(hour), Number(minute), Math.floor(Number(second ?? 0)), millis);
+    if (groups.zone) {
+      const sign = groups.zone.startsWith("-") ? -1 : 1;
+      time -= sign * (Number(groups.zone.slice(1, 3)) * 60 + Number(groups.zone.slice(3))) * 60_000;
+    }
+    return realDate(time, month - 1, day);
+  }
+  if (groups.isoMonthDay) {
+    const [month, day] = groups.isoMonthDay.split("-").map(Number);
+    return recentDate(month - 1, day, groups.isoClock!, now);
+  }
+  const month = monthIndex((groups.m1 ?? groups.m2)!);
+  if (month === undefined) return undefined;
+  const day = Number(groups.d1 ?? groups.d2);
+  const timeOrYear = (groups.t1 ?? groups.t2)!.replace("年", "");
+  if (timeOrYear.includes(":")) return recentDate(month, day, timeOrYear, now);
+  return realDate(Date.UTC(Number(timeOrYear), month, day), month, day);
 }
 
 /** `ls` shows a time for the last six months and a year otherwise; the year of a time is inferred. */
-function unixTime(monthName: string, day: number, timeOrYear: string, now: Date): Date | null {
-  const month = MONTHS.indexOf(monthName.toLowerCase());
-  if (month < 0) return null;
-  if (timeOrYear.includes(":")) {
-    const [hour, minute] = timeOrYear.split(":").map(Number);
-    let year = now.getUTCFullYear();
-    const candidate = Date.UTC(year, month, day, hour, minute);
-    // A date "in the future" by more than a day belongs to last year.
-    if (candidate > now.getTime() + 86_400_000) year--;
-    return new Date(Date.UTC(year, month, day, hour, minute));
-  }
-  return new Date(Date.UTC(Number(timeOrYear), month, day));
+function recentDate(month: number, day: number, clock: string, now: Date): Date | null {
+  const [hour, minute] = clock.split(":").map(Number);
+  let year = now.getUTCFullYear();
+  // A date "in the future" by more than a day belongs to last year.
+  if (Date.UTC(year, month, day, hour, minute) > now.getTime() + 86_400_000) year--;
+  return realDate(Date.UTC(year, month, day, hour, minute), month, day);
+}
+
+/** The Date of `time`, or null when the month or day shown is out of range. */
+function realDate(time: number, month: number, day: number): Date | null {
+  const date = new Date(time);
+  if (Number.isNaN(time) || month < 0 || month > 11 || day < 1 || day > 31) return null;
+  return date;
 }
 
 function dosEntry(match: RegExpExecArray, line: string): ListEntry {
-  const [, first, separator, second, third, hourText, minute, secondText, meridiem, sizeOrDir, name] = match;
+  const [, first, separator, second, third, hourText, minute, secondText, meridiem, sizeOrDir, gap, rest] = match;
+  // The name starts after one space (a size is right-aligned before it),
+  // or after the spaces that pad a left-aligned <DIR> or <JUNCTION> to
+  // its 14-wide column and the one after it (IIS, Windows dir): spaces
+  // beyond those are the name's own.
+  const padded = sizeOrDir.startsWith("<") ? 15 - sizeOrDir.length : 1;
+  const name = gap.slice(gap.length >= padded ? padded : 1) + rest;
   // 2026-11-25 is year first; 25.11.2026 is day first; 11-25-26 and 11/25/2026 are month first.
   const [year, month, day] =
     first.length === 4 ? [first, second, third] : separator === "." ? [third, second, first] : [third, first, second];

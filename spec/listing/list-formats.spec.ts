@@ -79,7 +79,7 @@ describe("LIST formats beyond Unix", () => {
 });
 
 describe("LIST lines the parser cannot read", () => {
-  const listing = "total 8\r\n-rw-r--r-- 1 ftp ftp 5 Nov 10 12:00 ok.txt\r\n\r\n-rw-r--r-- 1 ftp ftp 5 M\u00e4r 10 12:00 maerz.txt\r\n";
+  const listing = "total 8\r\n-rw-r--r-- 1 ftp ftp 5 Nov 10 12:00 ok.txt\r\n\r\n-rw-r--r-- 1 ftp ftp 5 Brumaire 10 12:00 maerz.txt\r\n";
   const serve = async (): Promise<FixtureServer> => {
     const srv = await FixtureServer.start({ features: ["EPSV", "SIZE"] });
     srv.handle("LIST", async (s) => {
@@ -104,7 +104,7 @@ describe("LIST lines the parser cannot read", () => {
       expect(names).to.deep.equal(["ok.txt"]);
       expect(caught).to.be.instanceOf(FtpListingError);
       expect(caught).to.include({ code: "ERR_FTP_LISTING", total: 1 });
-      expect((caught as FtpListingError).lines).to.deep.equal(["-rw-r--r-- 1 ftp ftp 5 M\u00e4r 10 12:00 maerz.txt"]);
+      expect((caught as FtpListingError).lines).to.deep.equal(["-rw-r--r-- 1 ftp ftp 5 Brumaire 10 12:00 maerz.txt"]);
     } finally {
       ftp.close();
       await srv.close();
@@ -119,7 +119,7 @@ describe("LIST lines the parser cannot read", () => {
       const unreadable: string[] = [];
       for await (const entry of ftp.list("", { onUnreadable: (line) => unreadable.push(line) })) names.push(entry.name);
       expect(names).to.deep.equal(["ok.txt"]);
-      expect(unreadable).to.deep.equal(["-rw-r--r-- 1 ftp ftp 5 M\u00e4r 10 12:00 maerz.txt"]);
+      expect(unreadable).to.deep.equal(["-rw-r--r-- 1 ftp ftp 5 Brumaire 10 12:00 maerz.txt"]);
     } finally {
       ftp.close();
       await srv.close();
@@ -199,6 +199,21 @@ describe("LIST parser properties (fast-check)", () => {
         const sizeText = dir ? "<DIR>" : order === "slash" ? size.toLocaleString("en-US") : String(size);
         const entry = parseListLine(`${date}  ${time}    ${sizeText.padStart(14)} ${name}`);
         expect(entry).to.deep.include({ name, type: dir ? "dir" : "file", size: dir ? null : size, modified: when });
+      }),
+    );
+  });
+
+  it("Unix and Windows: a name's leading and trailing spaces are kept", () => {
+    const spaced = fc
+      .tuple(fc.integer({ min: 0, max: 3 }), names, fc.integer({ min: 0, max: 3 }))
+      .map(([lead, name, trail]) => " ".repeat(lead) + name + " ".repeat(trail));
+    fc.assert(
+      fc.property(spaced, sizes, fc.boolean(), (name, size, dir) => {
+        const unix = parseListLine(`${dir ? "d" : "-"}rw-r--r--   1 owner group ${String(size).padStart(8)} Nov 25  2024 ${name}`);
+        expect(unix?.name).to.equal(name);
+        // IIS pads <DIR> to its column; a size is right-aligned before one space.
+        const iis = parseListLine(`11-25-26  10:20AM       ${dir ? "<DIR>          " : `${String(size).padStart(14)} `}${name}`);
+        expect(iis?.name).to.equal(name);
       }),
     );
   });

@@ -195,7 +195,7 @@ describe("remote operations", function () {
       const srv = await fixtures.server({ features: ["EPSV", "SIZE"], files: { "/t/a.txt": "a", "/t/maerz.txt": "m" } });
       srv.handle("LIST", async (s) => {
         s.reply(150, "Here comes the directory listing.");
-        await s.sendData("-rw-r--r-- 1 ftp ftp 1 Nov 10 12:00 a.txt\r\n-rw-r--r-- 1 ftp ftp 1 M\u00e4r 10 12:00 maerz.txt\r\n");
+        await s.sendData("-rw-r--r-- 1 ftp ftp 1 Nov 10 12:00 a.txt\r\n-rw-r--r-- 1 ftp ftp 1 Brumaire 10 12:00 maerz.txt\r\n");
         s.reply(226, "Directory send OK.");
       });
       const ftp = await fixtures.client(srv);
@@ -326,7 +326,7 @@ describe("remote operations", function () {
       const srv = await fixtures.server({ files, features: featuresWithout("MLST") });
       srv.handle("LIST", async (s) => {
         s.reply(150, "Here comes the directory listing.");
-        await s.sendData("drwxr-xr-x 2 ftp ftp 0 M\u00e4r 10 12:00 none\r\n");
+        await s.sendData("drwxr-xr-x 2 ftp ftp 0 Brumaire 10 12:00 none\r\n");
         s.reply(226, "Directory send OK.");
       });
       const ftp = await fixtures.client(srv);

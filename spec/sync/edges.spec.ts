@@ -41,8 +41,8 @@ function serveList(srv: FixtureServer, rewrite: Record<string, (line: string) =>
   });
 }
 
-/** A line's month as a German `ls` prints March: the built-in parser reads no such month. */
-const germanMonth = (line: string): string => line.replace(/ [A-Z][a-z]{2} ( ?\d{1,2} )/, " M\u00e4r $1");
+/** A line's month as no `ls` prints it (a month of the French Republican calendar): the built-in parser reads no such month. */
+const unknownMonth = (line: string): string => line.replace(/ [A-Z][a-z]{2} ( ?\d{1,2} )/, " Brumaire $1");
 
 describe("tree transfers at the edges", () => {
   const fx = useFixtures();
@@ -69,7 +69,7 @@ describe("tree transfers at the edges", () => {
         features: LIST_ONLY,
         files: { "/r/ok.txt": "ok", "/r/maerz.txt": "remote", "/r/other/x.txt": "x" },
       });
-      serveList(srv, { "/r/maerz.txt": germanMonth });
+      serveList(srv, { "/r/maerz.txt": unknownMonth });
       const local = join(dir, "out");
       plant(local, { "maerz.txt": "local copy", "gone.txt": "only here", "other/stale.txt": "stale" });
       const ftp = await fx.client(srv);
@@ -86,6 +86,17 @@ describe("tree transfers at the edges", () => {
       expect(readFileSync(join(local, "maerz.txt"), "utf8")).to.equal("local copy");
       expect(readFileSync(join(local, "gone.txt"), "utf8")).to.equal("only here");
       expect((error as FtpDirTransferError).result.deleted).to.equal(1);
+    });
+
+    it("reads the German month of the issue's listing, so maerz.txt is mirrored, not deleted", async () => {
+      const srv = await fx.server({ features: LIST_ONLY, files: { "/r/ok.txt": "ok", "/r/maerz.txt": "remote" } });
+      serveList(srv, { "/r/maerz.txt": (line) => line.replace(/ [A-Z][a-z]{2} ( ?\d{1,2} )/, " M\u00e4r $1") });
+      const local = join(dir, "out");
+      plant(local, { "maerz.txt": "local copy" });
+      const ftp = await fx.client(srv);
+      const result = await ftp.downloadDir("/r", local, { delete: true });
+      expect(result).to.include({ transferred: 2, deleted: 0 });
+      expect(readFileSync(join(local, "maerz.txt"), "utf8")).to.equal("remote");
     });
 
     it("downloadDir deletes nothing below a remote directory that could not be listed", async () => {
@@ -312,7 +323,7 @@ describe("tree transfers at the edges", () => {
 
     it("an FtpPool's downloadDir keeps the same guarantees (unreadable line: nothing deleted there)", async () => {
       const srv = await fx.server({ features: LIST_ONLY, files: { "/r/ok.txt": "ok", "/r/maerz.txt": "remote" } });
-      serveList(srv, { "/r/maerz.txt": germanMonth });
+      serveList(srv, { "/r/maerz.txt": unknownMonth });
       const local = join(dir, "out");
       plant(local, { "maerz.txt": "local copy" });
       const pool = new FtpPool({ size: 2, connect: () => fx.client(srv) });

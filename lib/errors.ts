@@ -12,7 +12,7 @@
  * of one particular prototype object. Subclasses inherit their parents'
  * brands through the prototype chain, so `FtpPermError` still is an `FtpError`.
  */
-import type { DirTransferResult } from "./sync.js";
+import type { DirTransferResult } from "./tree-types.js";
 
 /** The static that names each class's brand; set once per class by {@link brand}. */
 const kBrand = Symbol("ftpstream.brand");

@@ -16,6 +16,9 @@ import { assertSafeArgument } from "./protocol.js";
 import { joinRemote, ListOptions } from "./remote-listing.js";
 import type { Writable } from "node:stream";
 import type { DownloadOptions, TransferProgress, UploadOptions, UploadStream } from "./streams.js";
+import type { DirTransferResult } from "./tree-types.js";
+
+export type { DirTransferResult } from "./tree-types.js";
 
 /** One file or directory of a tree, as `filter` sees it. */
 export interface TreeEntry {
@@ -75,20 +78,6 @@ export interface DirTransferOptions {
   signal?: AbortSignal;
   /** Called as files and bytes are done, and during each file (at most every 200 ms per file). */
   onProgress?: (progress: DirProgress) => void;
-}
-
-/** What downloadDir/uploadDir did (or, with `dryRun`, would do). */
-export interface DirTransferResult {
-  /** Files transferred. */
-  transferred: number;
-  /** Files left alone: the target had them with the same size and time. */
-  skipped: number;
-  /** Bytes of the files transferred. */
-  bytes: number;
-  /** Files and directories removed from the target (with `delete`). */
-  deleted: number;
-  /** Symbolic links in the source, reported and not followed (paths below the root). */
-  links: string[];
 }
 
 /** What the tree transfers need of a client (FTP has it all). */

@@ -5,17 +5,16 @@
  */
 import { EventEmitter } from "node:events";
 import type * as net from "node:net";
-import { finished } from "node:stream/promises";
-import { Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import type * as tls from "node:tls";
 import "./dispose.js";
 import type { CreateConnection } from "./connect.js";
 import { ControlConnection } from "./control.js";
 import { DebugLogger, DebugOutput, registerDebugOutput } from "./debug.js";
-import { HeldError } from "./held-error.js";
 import { consume } from "./pipe.js";
 import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpReplyError } from "./errors.js";
-import { CrlfEncoder, LineSplitter } from "./lines.js";
+import { CrlfEncoder } from "./lines.js";
+import { LineStream } from "./line-stream.js";
 import {
   assertBlocksize,
   assertHighWaterMark,
@@ -43,6 +42,7 @@ import { DEFAULT_MAX_LINE } from "./reply.js";
 import { refuseFailure, Session, SessionSettings } from "./session.js";
 import { DownloadRun, DownloadTarget } from "./download.js";
 import { downloadInto, downloadToCallback } from "./download-targets.js";
+import { BlockCallback, inBlocksOf, LineCallback, RetrbinaryOptions, retrbinaryForm, retrlinesForm } from "./transfer-arguments.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
 import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget } from "./keepalive.js";
 import { sessionFeatures } from "./features.js";
@@ -154,72 +154,11 @@ export interface ConnectOptions {
   sourceAddress?: readonly [string, number];
 }
 
-/** A block callback for the ftplib-compatible transfer forms. */
-export type BlockCallback = (block: Buffer) => void;
-/** A line callback for retrlines/dir. */
-export type LineCallback = (line: string) => void;
-
-/** Options of the ftplib-compatible `retrbinary(cmd, callback, options)`. */
-export interface RetrbinaryOptions extends DownloadOptions {
-  /** Largest block handed to the callback (ftplib's blocksize). Default 8192. */
-  blocksize?: number;
-}
-
 /** Options of the ftplib-compatible `storbinary(cmd, source, options)`. */
 export interface StorbinaryOptions extends UploadOptions {
   blocksize?: number;
   /** Called with each block after it is sent. */
   callback?: BlockCallback;
-}
-
-/**
- * A text download as an object-mode stream of lines (line endings stripped).
- * Awaiting it (ftplib's `retrlines(cmd)` form) prints each line if nothing
- * else consumes it, and resolves to the final reply.
- */
-export class LineStream extends LineSplitter implements PromiseLike<string> {
-  private readonly held = new HeldError(this);
-
-  constructor(
-    readonly source: DownloadStream,
-    encoding: BufferEncoding,
-    maxLine: number,
-  ) {
-    super({ encoding, maxLine });
-    // Errors flow down to the lines (once anyone watches them: see
-    // HeldError); destroying the lines aborts the download.
-    source.on("error", (error) => {
-      // pipe() listens for the lines' errors and throws them on when no one
-      // else does: it must let go first, or a held error would escape.
-      source.unpipe(this);
-      this.held.fail(error);
-    });
-    this.on("close", () => {
-      if (!source.readableEnded) source.destroy();
-    });
-    source.pipe(this);
-  }
-
-  override _read(size: number): void {
-    const held = this.held.use();
-    if (held) this.destroy(held);
-    else super._read(size);
-  }
-
-  /** The final reply text, once the stream has ended. */
-  get response(): string | undefined {
-    return this.source.response;
-  }
-
-  then<T = string, E = never>(
-    onFulfilled?: ((value: string) => T | PromiseLike<T>) | null,
-    onRejected?: ((reason: unknown) => E | PromiseLike<E>) | null,
-  ): Promise<T | E> {
-    if (this.readableFlowing === null) this.on("data", (line: string) => console.log(line));
-    return finished(this)
-      .then(() => this.source.response ?? "")
-      .then(onFulfilled, onRejected);
-  }
 }
 
 const DEFAULT_TIMEOUT = 30_000;
@@ -644,37 +583,32 @@ export class FTP {
     options?: RetrbinaryOptions | number,
     rest?: number | string,
   ): DownloadStream | Promise<string> {
-    if (!isWritable(target) && typeof target !== "function") return this.download(cmd, "I", target ?? {});
+    const call = retrbinaryForm(target, options, rest);
+    if (call.form === "stream") return this.download(cmd, "I", call.options);
     return rejectingBadArguments(() => {
-      if (isWritable(target)) {
-        const settings = typeof options === "object" ? options : {};
-        return downloadInto((sink) => this.downloadRun(cmd, "I", settings, sink), target, settings.signal);
-      }
-      const callback = target;
-      const settings: RetrbinaryOptions = typeof options === "number" ? { blocksize: options, rest } : { ...options };
-      if (rest !== undefined && settings.rest === undefined) settings.rest = rest;
-      const blocksize = settings.blocksize ?? 8192;
-      assertBlocksize(blocksize);
-      const inBlocksOf = (chunk: Buffer): void => {
-        for (let at = 0; at < chunk.length; at += blocksize) callback(chunk.subarray(at, at + blocksize));
-      };
-      return downloadToCallback((sink) => this.downloadRun(cmd, "I", settings, sink), inBlocksOf, settings.signal);
+      const settings = call.options;
+      const start = (sink: DownloadTarget): DownloadRun => this.downloadRun(cmd, "I", settings, sink);
+      if (call.form === "writable") return downloadInto(start, call.destination, settings.signal);
+      return downloadToCallback(start, inBlocksOf(call.callback, call.options.blocksize), settings.signal);
     });
   }
 
   /**
    * Downloads in ASCII mode (TYPE A, then `cmd`: RETR, LIST, NLST...).
-   * Without a callback: returns a stream of lines (which, awaited, prints
-   * them as ftplib does). With one: calls it per line and resolves to the final reply.
+   * Without a callback: returns a {@link LineStream}, the lines with their
+   * endings stripped, which ends only after the server's 2xx. It is not a
+   * Promise: `await ftp.retrlines(cmd).done()` is ftplib's one-line
+   * `retrlines(cmd)` (prints each line, resolves to the final reply). With
+   * a callback: calls it per line and resolves to the final reply.
    */
   retrlines(cmd: string, options?: DownloadOptions): LineStream;
   retrlines(cmd: string, callback: LineCallback, options?: DownloadOptions): Promise<string>;
   retrlines(cmd: string, callbackOrOptions?: LineCallback | DownloadOptions, options?: DownloadOptions): LineStream | Promise<string> {
-    if (typeof callbackOrOptions !== "function") return this.lines(cmd, callbackOrOptions ?? {});
-    const callback = callbackOrOptions;
+    const call = retrlinesForm(callbackOrOptions, options);
+    if (call.form === "stream") return this.lines(cmd, call.options);
     return rejectingBadArguments(() => {
-      const stream = this.lines(cmd, options ?? {});
-      return consume(stream, callback).then(() => stream.response ?? "");
+      const stream = this.lines(cmd, call.options);
+      return consume(stream, call.callback).then(() => stream.response ?? "");
     });
   }
 
@@ -1206,12 +1140,4 @@ function forgettingFeatures<T>(line: string, exchange: Exchange<T>): Exchange<T>
       })),
     result: (replies) => exchange.result(replies),
   };
-}
-
-/** A Writable, from node:stream or any library that keeps its contract. */
-function isWritable(value: unknown): value is Writable {
-  if (value instanceof Writable) return true;
-  if (typeof value !== "object" || value === null) return false;
-  const candidate = value as Partial<Writable>;
-  return typeof candidate.write === "function" && typeof candidate.end === "function" && typeof candidate.on === "function";
 }

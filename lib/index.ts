@@ -2,8 +2,10 @@
  * ftpstream: a streams-first FTP/FTPS client with the methods and
  * semantics of Python's ftplib.
  */
-export { FTP, LineStream } from "./client.js";
-export type { BlockCallback, ConnectOptions, FtpOptions, LineCallback, RetrbinaryOptions, StorbinaryOptions } from "./client.js";
+export { FTP } from "./client.js";
+export type { ConnectOptions, FtpOptions, StorbinaryOptions } from "./client.js";
+export { LineStream } from "./line-stream.js";
+export type { BlockCallback, LineCallback, RetrbinaryOptions } from "./transfer-arguments.js";
 export type { UploadSource } from "./upload-source.js";
 export type { ListOptions, WalkEntry, WalkOptions } from "./remote-listing.js";
 export { DownloadStream, UploadStream } from "./streams.js";

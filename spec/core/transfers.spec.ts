@@ -420,13 +420,13 @@ describe("transfers, ftplib's forms", function () {
       expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE A", "EPSV", "RETR /notes.txt"]);
     });
 
-    it("prints each line when awaited without a callback, as ftplib's default callback does", async function () {
+    it("done() prints each line and resolves to the final reply, as ftplib's retrlines(cmd) does", async function () {
       const srv = await fixtures.server({ files: { "/notes.txt": "one\ntwo\n" } });
       const ftp = await fixtures.client(srv);
       const log = sinon.stub(console, "log");
       let reply: string;
       try {
-        reply = await ftp.retrlines("RETR /notes.txt");
+        reply = await ftp.retrlines("RETR /notes.txt").done();
       } finally {
         log.restore();
       }

@@ -43,7 +43,7 @@ import { refuseFailure, Session, SessionSettings } from "./session.js";
 import { DownloadRun, DownloadTarget } from "./download.js";
 import { downloadInto, downloadToCallback } from "./download-targets.js";
 import { BlockCallback, inBlocksOf, LineCallback, RetrbinaryOptions, retrbinaryForm, retrlinesForm } from "./transfer-arguments.js";
-import { DownloadOptions, DownloadStream, UploadOptions, UploadStream } from "./streams.js";
+import { DownloadOptions, DownloadStream, UploadOptions, UploadStream, UploadStreamOptions } from "./streams.js";
 import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget } from "./keepalive.js";
 import { sessionFeatures } from "./features.js";
 import { listAllLines } from "./list-command.js";
@@ -52,8 +52,8 @@ import { clearDir, directoryExists, ensureDir, lastMod, RemoteClient, removeDir,
 import { ListOptions, RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { checkAborReply, TransferStart } from "./transfer.js";
-import { uploadBytes } from "./upload-bytes.js";
-import { crlfLines, inBlocks, isUploadSource, rereadable, sendAll, UploadSource } from "./upload-source.js";
+import { UploadOwner, UploadRun, UploadRunOptions } from "./upload.js";
+import { crlfLines, isUploadSource, uploadFrom, UploadSource } from "./upload-source.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
 import { ListEntry, ListParser, parseListLine } from "./listing.js";
 import { Reconnector, SessionRecord } from "./reconnect.js";
@@ -638,18 +638,11 @@ export class FTP {
       const settings: StorbinaryOptions = typeof options === "number" ? { blocksize: options, callback, rest } : { ...options };
       const blocksize = settings.blocksize ?? 8192;
       assertBlocksize(blocksize);
-      const bytes = rereadable(source);
-      if (bytes && !this.settings.resume && !settings.callback && !settings.signal && !settings.verifySize) {
-        const start = transferStart(cmd, "I", settings.rest);
-        if (settings.highWaterMark !== undefined) assertHighWaterMark(settings.highWaterMark);
-        return this.enqueue((session) => uploadBytes(session, start, bytes), { now: true });
-      }
-      // Under `retry` a source that can be read again is: a resume may go back any distance.
-      const whole = this.settings.resume ? bytes : undefined;
-      const stream = this.upload(cmd, "I", whole ? { ...settings, source: whole } : settings, settings.callback);
-      // ftplib reads the source a block at a time and calls back once per
-      // block; without a callback, block boundaries change nothing.
-      return sendAll(source, stream, settings.callback ? (chunks) => inBlocks(chunks, blocksize) : undefined);
+      // As the stream form's Writable would refuse it.
+      if (settings.highWaterMark !== undefined) assertHighWaterMark(settings.highWaterMark);
+      // ftplib reads the source a block at a time and calls back once per block.
+      const runOptions = { ...settings, onBlock: settings.callback, blocksize };
+      return uploadFrom(source, (owner) => this.uploadRun(cmd, "I", runOptions, owner), { signal: settings.signal });
     });
   }
 
@@ -665,9 +658,9 @@ export class FTP {
     // ftplib converts and sends one line at a time and calls back with each
     // line as sent, so the conversion happens here rather than in an encoder.
     return rejectingBadArguments(() => {
-      const stream = this.upload(cmd, "A", {}, callback);
       const maxLine = this.settings.maxLine;
-      return sendAll(source, stream, (chunks) => crlfLines(chunks, maxLine));
+      const reshape = (chunks: Parameters<typeof crlfLines>[0]) => crlfLines(chunks, maxLine);
+      return uploadFrom(source, (owner) => this.uploadRun(cmd, "A", { onBlock: callback }, owner), { reshape });
     });
   }
 
@@ -1081,13 +1074,14 @@ export class FTP {
     return new LineStream(this.download(cmd, "A", options), this.settings.encoding, this.settings.maxLine);
   }
 
-  private upload(
-    cmd: string,
-    type: "A" | "I",
-    options: UploadOptions & { encoder?: CrlfEncoder; source?: Buffer },
-    onChunk?: BlockCallback,
-  ): UploadStream {
-    return new UploadStream(this.streamQueue, this.settings, transferStart(cmd, type, options.rest), { ...options, onChunk });
+  /** An upload as a Writable (the stream forms of storbinary and storlines). */
+  private upload(cmd: string, type: "A" | "I", options: UploadStreamOptions): UploadStream {
+    return new UploadStream(this.streamQueue, this.settings, transferStart(cmd, type, options.rest), options);
+  }
+
+  /** An upload that `owner` hears the end of (the source forms), not yet begun. */
+  private uploadRun(cmd: string, type: "A" | "I", options: UploadOptions & UploadRunOptions, owner: UploadOwner): UploadRun {
+    return new UploadRun(this.streamQueue, this.settings, transferStart(cmd, type, options.rest), options, owner);
   }
 
   /** Streams are made at once and queue their work; a failure to queue errors the stream. */

@@ -1,16 +1,21 @@
 /**
  * What an upload can read from (a Readable, an iterable of chunks, a Buffer
- * or a string) and the reshaping ftplib's storbinary/storlines forms apply
- * to it: blocks of `blocksize`, or lines turned into CRLF.
+ * or a string), and the adapters that feed it to an UploadRun: whole bytes
+ * given at once (sent before the 1xx), or chunks written one at a time with
+ * backpressure, reshaped first where asked (storlines' lines turned into CRLF).
  */
-import { finished, pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { FtpError } from "./errors.js";
-import { pipeSettled } from "./pipe.js";
-import type { UploadStream } from "./streams.js";
+import type { UploadOwner, UploadRun } from "./upload.js";
 
 /** What an upload can read from: a Readable, an (async) iterable of chunks, a Buffer or a string. */
 export type UploadSource = Readable | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> | Uint8Array | string;
+
+/** Chunks reshaped on their way to the upload. */
+export type Reshape = (chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>) => AsyncIterable<Buffer>;
+
+/** Makes the upload that tells `owner` how it ended (not yet begun). */
+export type StartUpload = (owner: UploadOwner) => UploadRun;
 
 /** True for anything storbinary/storlines can send (rather than an options object). */
 export function isUploadSource(value: unknown): value is UploadSource {
@@ -19,43 +24,79 @@ export function isUploadSource(value: unknown): value is UploadSource {
   return Symbol.asyncIterator in value || Symbol.iterator in value;
 }
 
-/** Pipes `source` (reshaped first, if asked) into the upload and resolves to the final reply; the upload errors if the source does. */
-export async function sendAll(
+/**
+ * Sends all of `source` (reshaped first, if asked) through the upload
+ * `start` makes, and resolves to the final reply. A Buffer or string is
+ * handed over whole; anything else is read a chunk at a time, the next
+ * only once the upload took the last. The source failing fails the upload
+ * (the transfer is aborted); the upload failing destroys a Readable source
+ * with the error, as stream.pipeline does. Aborting `signal` aborts the
+ * transfer and rejects with an AbortError.
+ */
+export function uploadFrom(
   source: UploadSource,
-  upload: UploadStream,
-  reshape?: (chunks: AsyncIterable<Uint8Array | string>) => AsyncIterable<Buffer>,
+  start: StartUpload,
+  options: { reshape?: Reshape; signal?: AbortSignal } = {},
 ): Promise<string> {
-  if (!reshape && (typeof source === "string" || source instanceof Uint8Array)) {
-    // All of it at hand: written and ended at once, without a Readable
-    // around it (Readable.from runs an async iterator: several promises
-    // and ticks per upload, for one chunk).
-    const settled = finished(upload, { readable: false });
-    upload.end(source);
-    await settled;
-    return upload.response ?? "";
-  }
-  const readable = typeof source === "string" || source instanceof Uint8Array ? Readable.from([source]) : source;
-  if (reshape) await pipeline(readable as Readable, reshape, upload);
-  else await pipeSettled(readable instanceof Readable ? readable : Readable.from(readable), upload);
-  return upload.response ?? "";
+  return new Promise<string>((resolve, reject) => {
+    const { reshape, signal } = options;
+    let stopWatching = (): void => undefined;
+    const run = start({
+      done: (response) => {
+        stopWatching();
+        resolve(response);
+      },
+      fail: (error) => {
+        stopWatching();
+        if (source instanceof Readable) source.destroy(error);
+        reject(error);
+      },
+    });
+    stopWatching = failOnAbort(signal, run);
+    const whole = !reshape && (typeof source === "string" || source instanceof Uint8Array);
+    if (whole) run.sendAll(asBuffer(source));
+    run.begin(true);
+    if (whole) return;
+    const chunks = typeof source === "string" || source instanceof Uint8Array ? [source] : source;
+    feed(reshape ? reshape(chunks) : chunks, run).catch((error: unknown) =>
+      run.fail(error instanceof Error ? error : new Error(String(error))),
+    );
+  });
 }
 
-/** The bytes of a source that can be read again (a Buffer or string: what sendAll writes), else undefined (a stream or iterable is read once). */
-export function rereadable(source: UploadSource): Buffer | undefined {
-  return typeof source === "string" || source instanceof Uint8Array ? asBuffer(source) : undefined;
+/** Writes each chunk to the upload once it took the one before, then ends it. */
+async function feed(chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, run: UploadRun): Promise<void> {
+  for await (const chunk of chunks) {
+    const bytes = asBuffer(chunk);
+    await new Promise<void>((resolve, reject) => run.write(bytes, (error) => (error ? reject(error) : resolve())));
+  }
+  run.end();
+}
+
+/**
+ * Aborting `signal` aborts `run` with an AbortError (the transfer is
+ * aborted), as addAbortSignal does for the stream forms. Returns what stops
+ * watching; an already aborted signal fails it at once.
+ */
+function failOnAbort(signal: AbortSignal | undefined, run: UploadRun): () => void {
+  if (!signal) return () => undefined;
+  const onAbort = (): void => run.abort(abortError(signal));
+  if (signal.aborted) {
+    onAbort();
+    return () => undefined;
+  }
+  signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
+}
+
+/** The error addAbortSignal destroys a stream with: name AbortError, code ABORT_ERR, the signal's reason as its cause. */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error("The operation was aborted", { cause: signal.reason }), { name: "AbortError", code: "ABORT_ERR" });
 }
 
 function asBuffer(chunk: Uint8Array | string): Buffer {
   if (typeof chunk === "string") return Buffer.from(chunk);
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-}
-
-/** Cuts chunks into blocks of at most `blocksize` bytes. */
-export async function* inBlocks(chunks: AsyncIterable<Uint8Array | string>, blocksize: number): AsyncGenerator<Buffer> {
-  for await (const chunk of chunks) {
-    const bytes = asBuffer(chunk);
-    for (let at = 0; at < bytes.length; at += blocksize) yield bytes.subarray(at, at + blocksize);
-  }
 }
 
 const CRLF = Buffer.from("\r\n");
@@ -66,7 +107,10 @@ const CRLF = Buffer.from("\r\n");
  * longer than `maxLine` is an error, as in ftplib, so a source without
  * line ends cannot make us buffer it whole.
  */
-export async function* crlfLines(chunks: AsyncIterable<Uint8Array | string>, maxLine: number): AsyncGenerator<Buffer> {
+export async function* crlfLines(
+  chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  maxLine: number,
+): AsyncGenerator<Buffer> {
   let partial: Buffer = Buffer.alloc(0);
   const line = (bytes: Buffer): Buffer => {
     if (bytes.length > maxLine) throw new FtpError(`line longer than ${maxLine} bytes`, "ERR_FTP_LINE_TOO_LONG");

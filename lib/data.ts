@@ -137,18 +137,73 @@ export function slabReaderOf(socket: WithSlabReader | undefined): SlabReader | u
  * without waiting for the handshake (see PendingData.connecting). With
  * `slabReads` (downloads that hand the bytes to a stream, never a raw
  * socket given to the user) a clear connection reads through a SlabReader.
+ *
+ * Until a data connection to an EPSV port has got through in this session,
+ * the connect is waited for before anything else is sent (see probeEpsv):
+ * a server may answer EPSV with a port its firewall drops, and then the
+ * transfer goes over PASV instead, for the rest of the session.
  */
 export async function openPassive(
   session: Session,
   options: { slabReads?: { maxRead: number }; command?: string | undefined } = {},
 ): Promise<PendingData> {
-  const { host, port } = options.command === undefined ? await passiveAddress(session) : await epsvWith(session, options.command);
+  if (options.command !== undefined) return connectPassive(session, await epsvWith(session, options.command), options.slabReads);
+  const address = await passiveAddress(session);
+  if (address.epsv && !session.epsvReached) return probeEpsv(session, address, options.slabReads);
+  return connectPassive(session, address, options.slabReads);
+}
+
+/**
+ * The first EPSV data connection of a session, connected before the
+ * transfer command goes out, as curl does. When it is refused, or not
+ * connected within the timeout, nothing of the transfer has reached the
+ * server yet (no REST, no command, so never a STOR twice): on IPv4 the
+ * client asks PASV instead and keeps PASV for the session; on IPv6, where
+ * PASV cannot name an address, it fails with an FtpConnectionError and the
+ * client stays usable. Once a connection got through, later transfers send
+ * their command while the connect is under way (and, pipelined, right
+ * behind EPSV).
+ */
+async function probeEpsv(session: Session, address: PassiveAddress, slabReads: { maxRead: number } | undefined): Promise<PendingData> {
+  // Its expiry is not the client's end: the server is only waiting for a command.
+  const pending = connectPassive(session, address, slabReads, { closeOnTimeout: false });
+  try {
+    await pending.connected();
+  } catch (error) {
+    pending.dispose();
+    const unreachable = error instanceof FtpConnectionError || error instanceof FtpTimeoutError;
+    if (!unreachable || session.control.closed) throw error;
+    if (session.control.dataHost.family === 6) {
+      throw new FtpConnectionError(`the EPSV port ${address.port} is unreachable and IPv6 has no PASV to fall back to`, error);
+    }
+    session.control.debug.note(`EPSV port ${address.port} unreachable (${(error as Error).message}): PASV from now on`);
+    session.epsvRefused = true;
+    return connectPassive(session, await passiveAddress(session), slabReads);
+  }
+  session.epsvReached = true;
+  return pending;
+}
+
+/** Where a passive data connection goes; `epsv`: the port came from a 229. */
+interface PassiveAddress {
+  host: string;
+  port: number;
+  epsv: boolean;
+}
+
+/** Starts connecting to `address` (a createConnection socket or our own); an expired connect closes the client unless told otherwise. */
+function connectPassive(
+  session: Session,
+  { host, port }: { host: string; port: number },
+  slabReads: { maxRead: number } | undefined,
+  { closeOnTimeout = true } = {},
+): PendingData {
   let slabs: SlabReader | undefined;
   // Slab reads need net.connect's `onread`, which a createConnection socket has not.
-  if (options.slabReads && !session.settings.dataTls && !session.settings.createConnection) {
+  if (slabReads && !session.settings.dataTls && !session.settings.createConnection) {
     let pool = slabPools.get(session);
     if (!pool) slabPools.set(session, (pool = new SlabPool()));
-    slabs = new SlabReader(pool, options.slabReads.maxRead);
+    slabs = new SlabReader(pool, slabReads.maxRead);
   }
   const wait = {
     timeout: session.settings.timeout,
@@ -156,7 +211,7 @@ export async function openPassive(
     timedOut: `data connection to ${host}:${port} timed out after ${session.settings.timeout} ms`,
     // Every expired timeout closes the client (FtpOptions.timeout), so no
     // operation can go on against a server in an unknown state.
-    onTimeout: (error: FtpTimeoutError) => session.control.close(error),
+    onTimeout: closeOnTimeout ? (error: FtpTimeoutError) => session.control.close(error) : undefined,
   };
   const create = session.settings.createConnection;
   if (create) {
@@ -190,15 +245,14 @@ export async function openPassive(
   };
 }
 
-async function passiveAddress(session: Session): Promise<{ host: string; port: number }> {
+async function passiveAddress(session: Session): Promise<PassiveAddress> {
   const peer = session.control.dataHost;
   const useEpsv = peer.family === 6 || (session.settings.useEpsv && !session.epsvRefused);
   if (useEpsv) {
     try {
       const reply = await session.command("EPSV");
       const port = parse229(reply.text);
-      session.epsvAnswered = true;
-      return { host: peer.address, port };
+      return { host: peer.address, port, epsv: true };
     } catch (error) {
       // Only a server that does not do EPSV sends us back to PASV; on IPv6
       // there is nothing to fall back to.
@@ -211,12 +265,12 @@ async function passiveAddress(session: Session): Promise<{ host: string; port: n
   const offered = parse227(reply.text);
   // The host in a 227 reply is the server's claim; ftplib ignores it unless
   // told to trust it, since it can point the client at a third party.
-  return { host: session.settings.trustPasvHost ? offered.host : peer.address, port: offered.port };
+  return { host: session.settings.trustPasvHost ? offered.host : peer.address, port: offered.port, epsv: false };
 }
 
 /**
  * Writes EPSV and the transfer `command` together (pipelining, on a server
- * that answered EPSV before) and reads EPSV's reply; the command's own comes
+ * whose EPSV ports were reached before) and reads EPSV's reply; the command's own comes
  * next. Should EPSV fail after all, the command's reply is owed and the
  * server may be acting on it in a mode we did not set up: the connection is
  * closed rather than guessed at.

@@ -61,6 +61,11 @@ export class DebugOutput {
     this.emit(1, "*retry*", text);
   }
 
+  /** Something the client decided on its own (a fallback, a smaller pool), at level 1. */
+  note(text: string): void {
+    this.emit(1, "*note*", text);
+  }
+
   /** The welcome, when getWelcome() is called with debugging on. */
   welcome(text: string): void {
     this.emit(1, "*welcome*", text);

@@ -36,10 +36,14 @@ export interface AbortableTransfer {
 }
 
 export class Session {
-  /** Once EPSV was refused, PASV is used for the rest of the session. */
+  /** Once EPSV was refused, or its port could not be reached (see data.ts, probeEpsv), PASV is used for the rest of the session. */
   epsvRefused = false;
-  /** EPSV got its 229 in this session: the server does EPSV, so a pipelined transfer may send its command right behind it. */
-  epsvAnswered = false;
+  /**
+   * A data connection to an EPSV port got through in this session: the
+   * server does EPSV and its ports are reachable, so a transfer may send its
+   * command before its data connection is up (a pipelined one right behind EPSV).
+   */
+  epsvReached = false;
   /** The FEAT reply of this login, once read (see features.ts). */
   features: Map<string, string> | undefined;
   /** FEAT on its way (see features.ts). */

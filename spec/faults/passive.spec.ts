@@ -5,9 +5,10 @@
  * in step: each malformed one fails the transfer with FtpProtoError, sends
  * nothing further for it, and leaves the client usable. A foreign host is
  * ignored (the control connection's peer is used) unless `trustPasvHost`.
- * The transfer command goes out while the data connection's TCP handshake
- * is under way; when that connect fails, the command's replies are read
- * before the error is reported, so the queue stays in step.
+ * Once an EPSV port was reached in the session, the transfer command goes
+ * out while the data connection's TCP handshake is under way; when that
+ * connect fails, the command's replies are read before the error is
+ * reported, so the queue stays in step.
  */
 import { expect } from "chai";
 import { FtpConnectionError, FtpProtoError } from "../../lib/index.js";
@@ -113,13 +114,17 @@ describe("faults: PASV and EPSV replies", function () {
     await fc.finish(ftp, false);
   });
 
-  it("errors with FtpConnectionError when the EPSV port refuses the connection, and the client goes on", async () => {
-    // Server: EPSV -> a port where nothing listens (one just closed).
+  it("errors with FtpConnectionError when an EPSV port refuses the connection after its command went out, and the client goes on", async () => {
+    // Server: a first RETR over EPSV as usual (the client has reached an
+    // EPSV port, so it no longer waits for the connect before the command;
+    // a refusal before the command falls back to PASV: spec/modes/epsv-fallback);
+    // then EPSV -> a port where nothing listens (one just closed).
     fc = await FaultCase.start({ files: { "/f": "x" } });
     const deadPort = await closedPort();
-    fc.srv.once("EPSV", (s) => s.reply(229, `Entering Extended Passive Mode (|||${deadPort}|)`));
     const ftp = fc.client();
     await ftp.ready;
+    expect((await watchStream(ftp.retrbinary("RETR f"))).errors).to.deep.equal([]);
+    fc.srv.once("EPSV", (s) => s.reply(229, `Entering Extended Passive Mode (|||${deadPort}|)`));
     const done = watchStream(ftp.retrbinary("RETR f"));
     const queued = later(ftp.pwd());
     expectStreamError(await done, FtpConnectionError);
@@ -128,20 +133,22 @@ describe("faults: PASV and EPSV replies", function () {
   });
 
   it("reads the final reply of a command the server took before the refused connect, so the next command gets its own", async () => {
-    // Server: EPSV -> a port where nothing listens; RETR -> 150 (the server
-    // thought it had a connection), then, once the client has had time to
-    // see the refusal, 426. The client fails the transfer with the connect's
-    // error; the 426 is read for it, and PWD gets its 257.
+    // Server: a first RETR over EPSV as usual; then EPSV -> a port where
+    // nothing listens; RETR -> 150 (the server thought it had a connection),
+    // then, once the client has had time to see the refusal, 426. The client
+    // fails the transfer with the connect's error; the 426 is read for it,
+    // and PWD gets its 257.
     fc = await FaultCase.start({ files: { "/f": "x" } });
     const deadPort = await closedPort();
+    const ftp = fc.client();
+    await ftp.ready;
+    expect((await watchStream(ftp.retrbinary("RETR f"))).errors).to.deep.equal([]);
     fc.srv.once("EPSV", (s) => s.reply(229, `Entering Extended Passive Mode (|||${deadPort}|)`));
     fc.srv.handle("RETR", async (s) => {
       s.reply(150, "Opening BINARY mode data connection.");
       await s.sleep(50);
       s.reply(426, "Connection closed; transfer aborted.");
     });
-    const ftp = fc.client();
-    await ftp.ready;
     const done = watchStream(ftp.retrbinary("RETR f"));
     const queued = later(ftp.pwd());
     expectStreamError(await done, FtpConnectionError);

@@ -4,12 +4,10 @@
  * and closes the client; nothing hangs. Each spec's own mocha timeout is far
  * below the 30 s default, so a client that ignored the option would fail here.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import net from "node:net";
 import { expect } from "chai";
 import { FtpError, FtpTimeoutError, type FTP } from "../../lib/index.js";
 import { patternFile, type FixtureServer } from "../../fixtures/server.js";
+import { HangingListener } from "./hanging-listener.js";
 import { collect, Harness, rejection } from "./helpers.js";
 
 const TIMEOUT = 300;
@@ -253,11 +251,14 @@ describe("timeouts", function () {
     });
 
     it("a passive data connection: RETR goes out without waiting for the handshake; then FtpTimeoutError, client closed", async () => {
+      // A first download reaches an EPSV port, so the next transfer no longer
+      // waits for its connect before its command (spec/modes/epsv-fallback).
       // The handshake never completes, so RETR reaching the server shows the
       // client did not wait for it (the fixture, with no listener of its
       // own, answers 425; the client still waits for its connect to settle).
-      srv.handle("EPSV", (s) => s.reply(229, `Entering Extended Passive Mode (|||${listener.port}|)`));
       const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      await collect(ftp.retrbinary("RETR /f.bin"));
+      srv.handle("EPSV", (s) => s.reply(229, `Entering Extended Passive Mode (|||${listener.port}|)`));
       const error = await rejection(collect(ftp.retrbinary("RETR /f.bin")));
       expect(error).to.be.instanceOf(FtpTimeoutError);
       expect((error as Error).message).to.contain("data connection");
@@ -266,12 +267,13 @@ describe("timeouts", function () {
     });
 
     it("a transfer refused while its data connection's handshake hangs: the reply's error, and the client outlives its timeout", async () => {
-      // RETR -> 550 while the connect is still under way. The connect is
-      // dropped with the transfer; its deadline must go with it, not close
-      // the client a timeout later.
+      // After a first download over EPSV, RETR -> 550 while the connect is
+      // still under way. The connect is dropped with the transfer; its
+      // deadline must go with it, not close the client a timeout later.
+      const ftp = await harness.client(srv, { timeout: TIMEOUT });
+      await collect(ftp.retrbinary("RETR /f.bin"));
       srv.handle("EPSV", (s) => s.reply(229, `Entering Extended Passive Mode (|||${listener.port}|)`));
       srv.handle("RETR", (s) => s.reply(550, "No such file."));
-      const ftp = await harness.client(srv, { timeout: TIMEOUT });
       const error = await rejection(collect(ftp.retrbinary("RETR /f.bin")));
       expect((error as FtpError).replyCode).to.equal(550);
       await new Promise((resolve) => setTimeout(resolve, TIMEOUT * 2));
@@ -280,46 +282,6 @@ describe("timeouts", function () {
     });
   });
 });
-
-/**
- * A loopback port whose TCP handshakes never complete: a listener with a
- * backlog of 0 that never accepts (Python, since Node always accepts), its
- * queue filled first so the kernel drops further SYNs instead of refusing them.
- */
-class HangingListener {
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly port: number,
-    private readonly fillers: net.Socket[],
-  ) {}
-
-  static async start(): Promise<HangingListener> {
-    const script =
-      "import socket,sys\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()";
-    const child = spawn("python3", ["-c", script], { stdio: ["pipe", "pipe", "inherit"] });
-    const port = Number(
-      await new Promise<string>((resolve, reject) => {
-        child.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
-        child.once("error", reject);
-      }),
-    );
-    const fillers: net.Socket[] = [];
-    for (let i = 0; i < 3; i++) {
-      const socket = net.connect({ host: "127.0.0.1", port });
-      socket.on("error", () => undefined);
-      fillers.push(socket);
-    }
-    // The first connections take the queue; wait until they have been answered.
-    await Promise.race([Promise.all(fillers.slice(0, 1).map((socket) => once(socket, "connect"))), new Promise((r) => setTimeout(r, 200))]);
-    return new HangingListener(child, port, fillers);
-  }
-
-  close(): void {
-    for (const socket of this.fillers) socket.destroy();
-    this.child.stdin!.end();
-    this.child.kill();
-  }
-}
 
 /** Resolves true once the fixture's last session has closed (the client hung up after its timeout). */
 async function waitClosed(srv: FixtureServer): Promise<boolean> {

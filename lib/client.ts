@@ -616,8 +616,11 @@ export class FTP {
    * Uploads in binary mode (TYPE I, then `cmd`, e.g. `STOR file`).
    * Without a source: returns a Writable that finishes only after the
    * server's 2xx. With one (ftplib's form): sends it all and resolves to the final reply.
+   * Either way `callback` is called with each block (of at most
+   * `blocksize` bytes, default 8192) once it is written, and `retry`,
+   * `verifySize`, `signal` and `onProgress` apply, whatever the source.
    */
-  storbinary(cmd: string, options?: UploadOptions): UploadStream;
+  storbinary(cmd: string, options?: StorbinaryOptions): UploadStream;
   storbinary(
     cmd: string,
     source: UploadSource,
@@ -627,12 +630,16 @@ export class FTP {
   ): Promise<string>;
   storbinary(
     cmd: string,
-    sourceOrOptions?: UploadSource | UploadOptions,
+    sourceOrOptions?: UploadSource | StorbinaryOptions,
     options?: StorbinaryOptions | number,
     callback?: BlockCallback,
     rest?: number | string,
   ): UploadStream | Promise<string> {
-    if (!isUploadSource(sourceOrOptions)) return this.upload(cmd, "I", sourceOrOptions ?? {});
+    if (!isUploadSource(sourceOrOptions)) {
+      const { callback: onChunk, blocksize, ...settings } = sourceOrOptions ?? {};
+      if (blocksize !== undefined) assertBlocksize(blocksize);
+      return this.upload(cmd, "I", { ...settings, onChunk, blocksize: blocksize ?? 8192 });
+    }
     const source = sourceOrOptions;
     return rejectingBadArguments(() => {
       const settings: StorbinaryOptions = typeof options === "number" ? { blocksize: options, callback, rest } : { ...options };

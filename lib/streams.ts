@@ -130,7 +130,9 @@ export interface UploadStreamOptions extends UploadOptions {
   /** Transforms the bytes on their way (storlines' CRLF rule). */
   encoder?: UploadEncoder;
   /** Called with each block after it is written (ftplib's storbinary callback). */
-  onChunk?: (chunk: Buffer) => void;
+  onChunk?: ((chunk: Buffer) => void) | undefined;
+  /** Largest block handed to onChunk; a whole chunk when unset. */
+  blocksize?: number | undefined;
 }
 
 /**
@@ -152,6 +154,7 @@ export class UploadStream extends Writable {
       verifySize: options.verifySize,
       encoder: options.encoder,
       onBlock: options.onChunk,
+      blocksize: options.blocksize,
       onProgress: (progress: TransferProgress) => {
         this.emit("progress", progress);
         options.onProgress?.(progress);

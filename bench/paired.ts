@@ -22,6 +22,12 @@ import type { Endpoint, PairedTask, TaskResult } from "./tasks.js";
 const TIMEOUT_MS = 60_000;
 /** The contender that measures FtpPool's own overhead per task (moves no bytes). */
 export const EMPTY_POOL_TASK = "FtpPool.use(), empty task";
+/**
+ * ftpstream as another build has it (`--baseline dir`: rows 4 and 6), taking
+ * turns with this build's in one process, so an old and a new commit meet
+ * the same machine, file for file.
+ */
+export const BASELINE = "ftpstream, baseline build";
 /** Python, not compiled: found in the source tree (build/bench/ → bench/). */
 const FTPLIB_PEER = fileURLToPath(new URL("../../bench/ftplib-peer.py", import.meta.url));
 
@@ -51,8 +57,9 @@ function uploadBytes(size: number): Buffer {
   return bytes;
 }
 
-async function ftpstreamClient(ftp: Endpoint, options: { pipelining?: boolean } = {}) {
-  const { FTP } = await import("../lib/index.js");
+async function ftpstreamClient(ftp: Endpoint, options: { pipelining?: boolean } = {}, from?: string) {
+  // Another build's module has the same shape; typed as this one's.
+  const { FTP } = (from ? await import(from) : await import("../lib/index.js")) as typeof import("../lib/index.js");
   // `pipelining` is passed only when asked for, so this runs on builds without it.
   const client = new FTP({ timeout: TIMEOUT_MS, ...options });
   await client.connect(ftp.host, ftp.port);
@@ -179,7 +186,8 @@ async function contender(name: string, task: PairedTask, paths: string[]): Promi
     );
   }
   const pipelined = name.includes("pipelined");
-  const client = await ftpstreamClient(ftp, pipelined ? { pipelining: true } : {});
+  if (name === BASELINE && !task.baseline) throw new Error(`${BASELINE}: no --baseline given`);
+  const client = await ftpstreamClient(ftp, pipelined ? { pipelining: true } : {}, name === BASELINE ? task.baseline : undefined);
   const close = async (): Promise<void> => {
     await client.quit();
   };

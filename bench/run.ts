@@ -13,9 +13,10 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import * as os from "node:os";
-import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { formatDirsReport, runDirsBench } from "./dirs.js";
-import { EMPTY_POOL_TASK } from "./paired.js";
+import { BASELINE, EMPTY_POOL_TASK } from "./paired.js";
 import { startBenchServer, type BenchServer } from "./server.js";
 import { formatSize, GiB, machine, median, MiB, table, type Machine } from "./stats.js";
 import { RESULT_PREFIX, type Endpoint, type PairedTask, type Task, type TaskResult } from "./tasks.js";
@@ -36,13 +37,15 @@ interface Options {
   slowRate: number;
   highWaterMark: number | undefined;
   forceFixture: boolean;
+  /** Another build's lib/index.js (an absolute file URL): rows 4 and 6 run it against this one, in turns (--baseline). */
+  baseline: string | undefined;
 }
 
 const ALL_ROWS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 
 function usage(): never {
   process.stderr.write(
-    "usage: node build/bench/run.js [--runs N] [--quick] [--json] [--rows 1,2,...,11] [--size MiB] [--hwm bytes] [--rate MiB/s] [--delay ms] [--fixture]\n",
+    "usage: node build/bench/run.js [--runs N] [--quick] [--json] [--rows 1,2,...,11] [--size MiB] [--hwm bytes] [--rate MiB/s] [--delay ms] [--fixture] [--baseline dir]\n",
   );
   process.exit(2);
 }
@@ -63,6 +66,7 @@ function parseArgs(argv: string[]): Options {
     slowRate: 50 * MiB,
     highWaterMark: undefined,
     forceFixture: false,
+    baseline: undefined,
   };
   let size: number | undefined;
   const number = (value: string | undefined): number => {
@@ -87,6 +91,13 @@ function parseArgs(argv: string[]): Options {
       case "--fixture":
         options.forceFixture = true;
         break;
+      case "--baseline": {
+        // A checkout of another commit, built (npm run build): its ftpstream takes turns with this one in rows 4 and 6.
+        const dir = value();
+        if (!dir) usage();
+        options.baseline = pathToFileURL(resolve(dir, "build/lib/index.js")).href;
+        break;
+      }
       case "--size":
         size = number(value()) * MiB;
         break;
@@ -328,6 +339,7 @@ function rows(options: Options, server: BenchServer): Row[] {
           first: run,
           contenders: spec.contenders,
           serverPid: server.pid,
+          baseline: options.baseline,
         }),
       ),
     contenders: spec.contenders.map((name) => ({ name, sample: unpaired })),
@@ -464,15 +476,19 @@ function rows(options: Options, server: BenchServer): Row[] {
       count: options.smallCount,
       batch: 10,
       endpoint: ftp,
-      contenders: ["ftpstream", "ftpstream, callback", "ftpstream, pipeline", "by hand", "ftplib", "basic-ftp"],
+      contenders: options.baseline
+        ? ["ftpstream", BASELINE]
+        : ["ftpstream", "ftpstream, callback", "ftpstream, pipeline", "by hand", "ftplib", "basic-ftp"],
       note: "wall time of the downloads alone, 10 files each in turn; ftpstream: retrbinary(cmd, sink); callback: retrbinary(cmd, block => ...); pipeline: pipeline(retrbinary(cmd), sink); by hand: EPSV, then the data connect and RETR at the same moment, on plain sockets (the limit); ftplib: CPython's retrbinary loop in its own process",
-      ratioTargets: [
-        { peer: "by hand", min: 0.9 },
-        { subject: "ftpstream, callback", peer: "by hand", min: 0.9 },
-        { subject: "ftpstream, pipeline", peer: "by hand", min: 0.8 },
-        { peer: "ftplib" },
-        { peer: "basic-ftp", min: 1.0 },
-      ],
+      ratioTargets: options.baseline
+        ? [{ peer: BASELINE, min: 1.0 }]
+        : [
+            { peer: "by hand", min: 0.9 },
+            { subject: "ftpstream, callback", peer: "by hand", min: 0.9 },
+            { subject: "ftpstream, pipeline", peer: "by hand", min: 0.8 },
+            { peer: "ftplib" },
+            { peer: "basic-ftp", min: 1.0 },
+          ],
     }),
     smallRow(5, `${options.noops} NOOP round trips, one after another`, {
       work: "noop",
@@ -488,9 +504,11 @@ function rows(options: Options, server: BenchServer): Row[] {
       count: options.smallCount,
       batch: 10,
       endpoint: ftp,
-      contenders: ["ftpstream", "by hand", "ftplib", "basic-ftp"],
+      contenders: options.baseline ? ["ftpstream", BASELINE] : ["ftpstream", "by hand", "ftplib", "basic-ftp"],
       note: "wall time of the uploads alone (each up to its 226), 10 files each in turn; ftpstream: storbinary(cmd, buffer); by hand: EPSV, then the data connect and STOR at the same moment (the limit); ftplib: storbinary(cmd, BytesIO); basic-ftp: uploadFrom(Readable)",
-      ratioTargets: [{ peer: "by hand", min: 0.9 }, { peer: "ftplib" }, { peer: "basic-ftp", min: 1.0 }],
+      ratioTargets: options.baseline
+        ? [{ peer: BASELINE, min: 1.0 }]
+        : [{ peer: "by hand", min: 0.9 }, { peer: "ftplib" }, { peer: "basic-ftp", min: 1.0 }],
     }),
     smallRow(7, `${options.smallCount} files of ${formatSize(options.smallSize)} over FtpPool of 4 against one connection`, {
       work: "retr",
@@ -810,7 +828,9 @@ async function main(): Promise<void> {
   };
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${render(report)}\n`);
   // The tree-download row brings its own server and tree (bench/dirs.ts; alone: node build/bench/dirs.js).
-  if (!options.json) process.stdout.write(`${formatDirsReport(await runDirsBench(options.quick ? 1 : options.runs)).join("\n")}\n`);
+  // A --baseline run compares two builds on rows 4 and 6 only.
+  if (!options.json && !options.baseline)
+    process.stdout.write(`${formatDirsReport(await runDirsBench(options.quick ? 1 : options.runs)).join("\n")}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -50,6 +50,8 @@ export interface PairedTask {
   contenders: string[];
   /** vsftpd's listening process: each contender's share of the server's CPU time is measured too (bench/server-cpu.ts). */
   serverPid?: number;
+  /** The contender named BASELINE (bench/paired.ts) imports its FTP from here: another build's lib/index.js (--baseline). */
+  baseline?: string | undefined;
 }
 
 /** What a child prints (one JSON line after RESULT_PREFIX). */

@@ -3,6 +3,12 @@
  * itself, and the final reply is read when the socket closes or when
  * voidresp()/getresp() ask for it, whichever comes first. The queue stays
  * held until then.
+ *
+ * Not an UploadRun (upload.ts) nor a DownloadRun, though STOR and RETR go
+ * through here too: the caller owns the socket, writes to it or reads it,
+ * and ends it when it likes, so no core of ours can count or resend its
+ * bytes, check its size, or decide when the data is done. What is shared
+ * is below the socket: DataTransfer opens it and reads the final reply.
  */
 import type * as net from "node:net";
 import type * as tls from "node:tls";

@@ -286,7 +286,6 @@ export class UploadRun {
     let transfer: DataTransfer;
     let resumeAt = 0;
     try {
-      const verb = /^(STOR|APPE) /i.exec(start.command)?.[1];
       const path = start.command.slice(5);
       if (this.appending && this.base === undefined && start.type === "I" && (this.verifySize || this.replay)) {
         // APPE adds to what is there: learn how much first (none when SIZE
@@ -295,7 +294,8 @@ export class UploadRun {
         if (before === null) this.replay = undefined;
         this.base = before ?? 0;
       }
-      if (attempt === 1 && this.verifySize && start.type === "I" && verb) this.sizeCheck = { session, path, base: this.base ?? 0 };
+      if (attempt === 1 && this.verifySize && start.type === "I" && /^(STOR|APPE) /i.test(start.command))
+        this.sizeCheck = { session, path, base: this.base ?? 0 };
       let attemptStart = start;
       if (this.replay && this.replay.end > 0) {
         resumeAt = resumeOffset(this.replay, await askSize(session, path), this.base ?? 0, !this.appending);
@@ -339,7 +339,7 @@ export class UploadRun {
         await settled;
       }
       // Only an abort (ours, or ftp.abort()) leaves anything to wait for.
-      await transfer.settledAbort();
+      if (transfer.aborted) await transfer.settledAbort();
     } finally {
       session.activeTransfer = undefined;
     }

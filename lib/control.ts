@@ -83,6 +83,8 @@ export const MAX_HELD_PRELIMINARY_REPLIES = 16;
 
 /** Commands after which the server's TYPE is no longer known: TYPE itself, REIN and a new login reset it, and so may a TLS change. */
 const TYPE_CHANGING = /^(?:TYPE|REIN|USER|PASS|ACCT|AUTH|CCC)\b/i;
+/** Commands whose own reply may be a 225 or 226: ABOR, and those that open a transfer. */
+const MAY_GET_225_226 = /^(?:ABOR|RETR|STOR|STOU|APPE|LIST|NLST|MLSD)\b/i;
 
 export class ControlConnection {
   readonly debug: DebugOutput;
@@ -125,6 +127,13 @@ export class ControlConnection {
   private unclaimed = 0;
   /** Final replies still to come that answer commands before the last one sent: dropped on arrival, with any 1xx before them. */
   private skipping = 0;
+  /**
+   * An abort ended without ABOR's own 225/226 (ftp-srv sends it after the
+   * NOOP's 200): the first 225 or 226 that arrives is dropped as that late
+   * reply, as long as no command that may get a 225/226 of its own (ABOR,
+   * a transfer) was sent since. See expectLateAbortReply.
+   */
+  private lateAbortReply = false;
   private waiter: Waiter | undefined;
   /** The timer behind every reply deadline (see armReplyTimer), while one is pending. */
   private replyTimer: NodeJS.Timeout | undefined;
@@ -187,7 +196,11 @@ export class ControlConnection {
    * the socket shows) the host the client was given.
    */
   get dataHost(): { address: string; family: 4 | 6 } {
-    if (this.peerHost !== undefined) return { address: this.peerHost, family: net.isIPv6(this.peerHost) ? 6 : 4 };
+    if (this.peerHost !== undefined)
+      return {
+        address: this.peerHost,
+        family: net.isIPv6(this.peerHost) ? 6 : 4,
+      };
     return plainAddress(this.socket.remoteAddress ?? "");
   }
 
@@ -242,11 +255,21 @@ export class ControlConnection {
     if (options.createConnection) {
       // Through a proxy the socket's peer is the proxy: passive data connections go to the host we were given.
       this.peerHost = options.host;
-      const request = { host: options.host, port: options.port, purpose: "control" as const };
+      const request = {
+        host: options.host,
+        port: options.port,
+        purpose: "control" as const,
+      };
       const source = options.sourceAddress;
       return openCustomConnection(
         options.createConnection,
-        source ? { ...request, localAddress: source[0] || undefined, localPort: source[1] || undefined } : request,
+        source
+          ? {
+              ...request,
+              localAddress: source[0] || undefined,
+              localPort: source[1] || undefined,
+            }
+          : request,
         wait,
       );
     }
@@ -346,6 +369,8 @@ export class ControlConnection {
     this.assertOpen();
     if (this.unclaimed > 0) this.skipUnclaimed();
     if (this.awaitingFinal === 0) this.dropUnsolicited();
+    // Its own reply could be a 225/226: from here a late ABOR reply cannot be told apart.
+    if (this.lateAbortReply && MAY_GET_225_226.test(line)) this.lateAbortReply = false;
     this.awaitingFinal++;
     if (TYPE_CHANGING.test(line)) this.knownType = undefined;
     this.debug.command(line);
@@ -381,6 +406,17 @@ export class ControlConnection {
     this.awaitingFinal = 0;
     this.unclaimed = 0;
     this.skipping = 0;
+  }
+
+  /**
+   * ABOR's own reply (225/226) may still come after the replies an abort
+   * read. Only ABOR and a transfer's final reply are ever 225 or 226, so
+   * the next such reply that arrives before another ABOR or transfer
+   * command is sent is that late reply, and is dropped, whichever command
+   * is waiting (a NOOP waits for 200, a PWD for 257).
+   */
+  expectLateAbortReply(): void {
+    this.lateAbortReply = true;
   }
 
   /**
@@ -466,6 +502,11 @@ export class ControlConnection {
     // lines end in \n whatever the server sent; show the same.
     for (const line of reply.lines) this.debug.get(line + "\n");
     if (this.skipping > 0 && this.skipped(reply)) return;
+    if (this.lateAbortReply && (reply.code === 225 || reply.code === 226)) {
+      this.lateAbortReply = false;
+      this.drop(reply);
+      return;
+    }
     this.debug.response(reply.text);
     const waiter = this.waiter;
     if (waiter) {

@@ -170,7 +170,9 @@ export class DataTransfer {
   /**
    * Ends the transfer early: closes the data connection, sends ABOR and
    * reads the replies that belong to the transfer and to ABOR, in whichever
-   * order the server sends them. Resolves to ABOR's reply.
+   * order the server sends them. Resolves to ABOR's reply, or, where ABOR's
+   * own 225/226 comes only after the NOOP's 200 (ftp-srv), to the
+   * transfer's 4xx/5xx; that late reply is dropped when it arrives.
    */
   abort(): Promise<string> {
     if (!this.aborting) {
@@ -245,9 +247,22 @@ export class DataTransfer {
     }
     // pure-ftpd answers ABOR and the aborted transfer with one reply.
     control.markInStep();
-    return checkAborReply(this.abortReplies[this.abortReplies.length - 1]);
+    const last = this.abortReplies[this.abortReplies.length - 1];
+    if (!this.abortReplies.some((reply) => reply.code === 225 || reply.code === 226 || UNKNOWN_COMMAND.includes(reply.code))) {
+      // Only the transfer's failure came (426, or ftp-srv's 551 for the
+      // reset data connection): ABOR's own 225/226 comes later, after the
+      // NOOP's 200 (ftp-srv). The control connection drops it when it
+      // comes (expectLateAbortReply), so no command takes it for its own;
+      // abort() resolves to the transfer's reply.
+      control.expectLateAbortReply();
+      if (last.code >= 400) return last.text;
+    }
+    return checkAborReply(last);
   }
 }
+
+/** Replies to a command the server does not know (Twisted answers ABOR 502). */
+const UNKNOWN_COMMAND = [500, 501, 502, 504];
 
 /** The text of a reply ABOR may get (225, 226, 426); any other is an FtpProtoError, as ftplib's error_proto. */
 export function checkAborReply(reply: Reply): string {

@@ -54,6 +54,7 @@ import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, upload
 import { checkAborReply, TransferStart } from "./transfer.js";
 import { UploadOwner, UploadRun, UploadRunOptions } from "./upload.js";
 import { crlfLines, isUploadSource, uploadFrom, UploadSource } from "./upload-source.js";
+import { codecFor } from "./text-codec.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
 import { ListEntry, ListParser, parseListLine } from "./listing.js";
 import { Reconnector, SessionRecord } from "./reconnect.js";
@@ -75,8 +76,17 @@ export interface FtpOptions {
   timeout?: number;
   /** Local `[host, port]` to bind the control connection to (data connections bind the host). */
   sourceAddress?: readonly [string, number];
-  /** Encoding of commands, replies and text lines. Default `utf8`. */
-  encoding?: BufferEncoding;
+  /**
+   * Encoding of commands, replies, listings and text lines. Default `utf8`
+   * (RFC 2640). Any Node Buffer encoding (`latin1`, ...) or any label of
+   * the WHATWG Encoding Standard (`windows-1251`, `iso-8859-2`, `koi8-r`,
+   * `gbk`, `big5`, `shift_jis`, `euc-kr`, ...), for servers that still
+   * name files in a legacy code page. Bytes that do not decode are kept in
+   * the text as lone surrogates U+DC80-U+DCFF (Python's surrogateescape),
+   * so such a name can still be downloaded, renamed and deleted with the
+   * string a listing gave. An unknown label throws a TypeError.
+   */
+  encoding?: string;
   /** Longest reply or text line in bytes (ftplib's maxline). Default 8192. */
   maxline?: number;
   /** Passive (default) or active data connections. */
@@ -231,7 +241,8 @@ export class FTP {
       trustPasvHost: options.trustPasvHost ?? false,
       useEpsv: options.useEpsv ?? true,
       sourceHost: options.sourceAddress?.[0] || undefined,
-      encoding: options.encoding ?? "utf8",
+      // Checked now: an unknown label is a bug at the call that gave it.
+      encoding: codecFor(options.encoding ?? "utf8").name,
       maxLine: options.maxline ?? DEFAULT_MAX_LINE,
       dataTls: undefined,
       createConnection: options.createConnection,

@@ -11,6 +11,7 @@ import { DebugOutput } from "./debug.js";
 import { FtpConnectionError, FtpError, FtpLimitError, FtpTimeoutError } from "./errors.js";
 import { assertSafeArgument, plainAddress } from "./protocol.js";
 import { Reply, ReplyParser, ReplyParserOptions } from "./reply.js";
+import { codecFor, hasEscapes, TextCodec } from "./text-codec.js";
 
 export interface ControlConnectOptions {
   host: string;
@@ -142,9 +143,9 @@ export class ControlConnection {
   private failure: Error | undefined;
   private latestSession: Buffer | undefined;
   private tlsEnding = false;
-  private readonly encoding: BufferEncoding;
+  private readonly codec: TextCodec;
   /** Inside batch(): the command lines sent so far, written together when it ends. */
-  private batched: string | undefined;
+  private batched: Array<string | Buffer> | undefined;
   /** Called once when the connection fails or closes, with the reason. */
   onClose: (error: Error) => void = () => undefined;
   /**
@@ -157,7 +158,7 @@ export class ControlConnection {
 
   constructor(debug: DebugOutput, parserOptions: ReplyParserOptions) {
     this.debug = debug;
-    this.encoding = parserOptions.encoding ?? "utf8";
+    this.codec = codecFor(parserOptions.encoding);
     this.parser = new ReplyParser(parserOptions);
   }
 
@@ -367,6 +368,8 @@ export class ControlConnection {
   send(line: string): void {
     assertSafeArgument(line);
     this.assertOpen();
+    // Encoded first: a character the encoding lacks refuses the command before it counts as sent.
+    const wire = this.wireForm(line + "\r\n");
     if (this.unclaimed > 0) this.skipUnclaimed();
     if (this.awaitingFinal === 0) this.dropUnsolicited();
     // Its own reply could be a 225/226: from here a late ABOR reply cannot be told apart.
@@ -375,10 +378,19 @@ export class ControlConnection {
     if (TYPE_CHANGING.test(line)) this.knownType = undefined;
     this.debug.command(line);
     this.debug.put(line);
-    if (this.batched !== undefined) this.batched += line + "\r\n";
-    // A string, not a Buffer: Node encodes it straight into the write, with
-    // no Buffer made (and collected) per command.
-    else this.writer().write(line + "\r\n", this.encoding);
+    if (this.batched !== undefined) this.batched.push(wire);
+    else if (typeof wire === "string") this.writer().write(wire, "utf8");
+    else this.writer().write(wire);
+  }
+
+  /**
+   * A command line as it goes on the wire. UTF-8 stays a string: Node
+   * encodes it straight into the write, with no Buffer made (and
+   * collected) per command. Other encodings, and names carrying bytes that
+   * did not decode, become their bytes.
+   */
+  private wireForm(text: string): string | Buffer {
+    return this.codec.utf8 && !hasEscapes(text) ? text : this.codec.encode(text);
   }
 
   /** Runs `writes`, and sends the command lines they send in one write: one segment, one syscall. */
@@ -387,14 +399,18 @@ export class ControlConnection {
       writes();
       return;
     }
-    this.batched = "";
+    this.batched = [];
     try {
       writes();
     } finally {
       const lines = this.batched;
       this.batched = undefined;
       // Lines sent before a throw were counted as sent (awaitingFinal): they go out.
-      if (lines && !this.failure) this.writer().write(lines, this.encoding);
+      if (lines.length > 0 && !this.failure) {
+        const strings = lines.every((line) => typeof line === "string");
+        if (strings) this.writer().write(lines.join(""), "utf8");
+        else this.writer().write(Buffer.concat(lines.map((line) => (typeof line === "string" ? Buffer.from(line, "utf8") : line))));
+      }
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import { FtpError, FtpPermError, FtpTempError } from "./errors.js";
 import type { Session } from "./session.js";
+import { codecFor } from "./text-codec.js";
 
 /** Feature name (upper-cased) → its parameters as the server gave them ("" when none). */
 export type Features = Map<string, string>;
@@ -61,7 +62,7 @@ async function readFeatures(session: Session): Promise<Features> {
     throw error;
   }
   const features = parseFeatures(text);
-  if (features.has("UTF8") && session.settings.encoding === "utf8") {
+  if (features.has("UTF8") && codecFor(session.settings.encoding).utf8) {
     try {
       await session.command("OPTS UTF8 ON");
     } catch (error) {

@@ -23,7 +23,7 @@ export class LineStream extends LineSplitter {
 
   constructor(
     readonly source: DownloadStream,
-    encoding: BufferEncoding,
+    encoding: string,
     maxLine: number,
   ) {
     super({ encoding, maxLine });

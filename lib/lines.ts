@@ -8,19 +8,21 @@
  */
 import { Transform, TransformCallback, TransformOptions } from "node:stream";
 import { FtpError } from "./errors.js";
+import { codecFor, TextCodec } from "./text-codec.js";
 
 const LF = 0x0a;
 const CR = 0x0d;
 
-export interface LineSplitterOptions extends TransformOptions {
-  encoding?: BufferEncoding;
+export interface LineSplitterOptions extends Omit<TransformOptions, "encoding"> {
+  /** The lines' encoding: `utf8` (default), a Node Buffer encoding or a WHATWG label; bytes that do not decode are kept as escapes (see text-codec.ts). */
+  encoding?: string;
   /** Bytes one line may take before the stream errors (ftplib's maxline). */
   maxLine?: number;
 }
 
 /** A Transform from bytes to lines (strings, object mode). */
 export class LineSplitter extends Transform {
-  private readonly textEncoding: BufferEncoding;
+  private readonly codec: TextCodec;
   private readonly maxLine: number;
   private partial: Buffer[] = [];
   private partialLength = 0;
@@ -30,7 +32,7 @@ export class LineSplitter extends Transform {
   constructor(options: LineSplitterOptions = {}) {
     const { encoding, maxLine, ...rest } = options;
     super({ ...rest, readableObjectMode: true, writableObjectMode: false });
-    this.textEncoding = encoding ?? "utf8";
+    this.codec = codecFor(encoding);
     this.maxLine = maxLine ?? 8192;
   }
 
@@ -88,7 +90,7 @@ export class LineSplitter extends Transform {
       this.destroy(new FtpError(`line longer than ${this.maxLine} bytes`, "ERR_FTP_LINE_TOO_LONG"));
       return;
     }
-    this.push(bytes.toString(this.textEncoding));
+    this.push(this.codec.decode(bytes));
   }
 }
 

@@ -3,6 +3,7 @@
  * sockets, so every chunking of the same bytes yields the same replies.
  */
 import { FtpLimitError, FtpProtoError } from "./errors.js";
+import { codecFor, TextCodec } from "./text-codec.js";
 
 /** One complete reply from the server. */
 export interface Reply {
@@ -19,7 +20,8 @@ export interface ReplyParserOptions {
   maxLine?: number;
   /** Bytes one multi-line reply may take in all, line ends included; default {@link DEFAULT_MAX_REPLY}. */
   maxReply?: number;
-  encoding?: BufferEncoding;
+  /** The encoding of replies: `utf8` (default), a Node Buffer encoding or a WHATWG label (see text-codec.ts). */
+  encoding?: string;
 }
 
 const LF = 0x0a;
@@ -71,7 +73,7 @@ function replyLimit(limit: string, max: number, message: string): FtpLimitError 
 export class ReplyParser {
   private readonly maxLine: number;
   private readonly maxReply: number;
-  private readonly encoding: BufferEncoding;
+  private readonly codec: TextCodec;
   /** Bytes of the line not yet terminated. */
   private partial: Buffer[] = [];
   private partialLength = 0;
@@ -84,7 +86,7 @@ export class ReplyParser {
   constructor(options: ReplyParserOptions = {}) {
     this.maxLine = options.maxLine ?? DEFAULT_MAX_LINE;
     this.maxReply = options.maxReply ?? DEFAULT_MAX_REPLY;
-    this.encoding = options.encoding ?? "utf8";
+    this.codec = codecFor(options.encoding);
   }
 
   /** True while a reply has started but is not complete. */
@@ -148,7 +150,7 @@ export class ReplyParser {
       throw replyLimit("replyLine", this.maxLine, `reply line longer than ${this.maxLine} bytes`);
     }
     const end = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length;
-    return bytes.toString(this.encoding, 0, end);
+    return this.codec.decode(bytes, 0, end);
   }
 
   private acceptLine(line: string, size: number): Reply | undefined {

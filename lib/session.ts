@@ -16,7 +16,8 @@ export interface SessionSettings {
   trustPasvHost: boolean;
   useEpsv: boolean;
   sourceHost: string | undefined;
-  encoding: BufferEncoding;
+  /** `utf8`, a Node Buffer encoding or a WHATWG label (see text-codec.ts). */
+  encoding: string;
   maxLine: number;
   /** TLS options for data connections while PROT P is in force; undefined = clear data. */
   dataTls: tls.ConnectionOptions | undefined;

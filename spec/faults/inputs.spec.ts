@@ -106,6 +106,7 @@ const ARGUMENT_CALLS: Record<string, Call> = {
   ensureDir: (ftp, bad) => ftp.ensureDir(`a/${bad}`),
   removeDir: (ftp, bad) => ftp.removeDir(bad),
   clearDir: (ftp, bad) => ftp.clearDir(bad),
+  isDirectory: (ftp, bad) => ftp.isDirectory(bad),
   lastMod: (ftp, bad) => ftp.lastMod(bad),
   setLastMod: (ftp, bad) => ftp.setLastMod(bad, new Date()),
   stat: (ftp, bad) => ftp.stat(bad),

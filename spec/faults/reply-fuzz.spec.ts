@@ -22,6 +22,34 @@ const CR = 0x0d;
 type Step = { replies: string[] } | { error: true };
 
 /**
+ * The reference for decoding a reply line: UTF-8 with each byte that
+ * starts no character escaped as U+DC80+ (Python's surrogateescape), found
+ * by trying TextDecoder on one to four bytes: independent of the parser's
+ * own byte-level check.
+ */
+function escapingDecode(bytes: Buffer): string {
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  let text = "";
+  for (let at = 0; at < bytes.length;) {
+    let taken = 0;
+    for (let length = 1; length <= 4 && at + length <= bytes.length && taken === 0; length++) {
+      try {
+        text += strict.decode(bytes.subarray(at, at + length));
+        taken = length;
+      } catch {
+        // not a whole character (yet)
+      }
+    }
+    if (taken === 0) {
+      text += String.fromCharCode(0xdc00 + bytes[at]);
+      taken = 1;
+    }
+    at += taken;
+  }
+  return text;
+}
+
+/**
  * The byte model: lines end at LF (a CR before it is dropped); a reply
  * starts with `[1-5]dd` then space, `-` or the end of the line; `ddd-`
  * opens a multi-line reply that ends at a line starting with the same code
@@ -64,7 +92,7 @@ class ByteModel {
         if (this.pendingBytes > this.maxReply) return this.fail();
         this.pending.push(content);
         if (ascii.startsWith(this.pendingCode) && ascii[3] !== "-") {
-          replies.push(this.pending.map((l) => l.toString("utf8")).join("\n"));
+          replies.push(this.pending.map(escapingDecode).join("\n"));
           this.pending = [];
           this.pendingBytes = 0;
         }
@@ -78,7 +106,7 @@ class ByteModel {
         if (this.pendingBytes > this.maxReply) return this.fail();
         continue;
       }
-      replies.push(content.toString("utf8"));
+      replies.push(escapingDecode(content));
     }
     return { replies };
   }

@@ -3,11 +3,11 @@
  * segmented download of one big file over several connections (each
  * segment starts with REST and is cut off with ABOR at its end).
  */
-import { FileHandle, lstat, open, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { FileHandle, rename, rm } from "node:fs/promises";
 import type { FTP } from "./client.js";
 import { tagPoolClient } from "./debug.js";
 import { FtpError } from "./errors.js";
+import { createPart, partName } from "./part-file.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 
 export interface FtpPoolOptions {
@@ -241,32 +241,6 @@ async function allOrAbort<T>(items: readonly T[], task: (item: T, signal: AbortS
     ),
   );
   if (failure) throw failure.error;
-}
-
-/** The hidden name beside `file` that a segmented download writes, as downloadDir's part files are named. */
-function partName(file: string): string {
-  return join(dirname(file), `.${basename(file)}.ftpstream-part`);
-}
-
-/**
- * Creates the part file exclusively (O_EXCL: never opens what is already
- * there, a link planted at its predictable name included). A stale one (a
- * regular file left by a run that was killed, or a link) is unlinked,
- * which never follows it, and the creation tried once more; anything else
- * there (a directory) is an error.
- */
-async function createPart(part: string): Promise<FileHandle> {
-  try {
-    return await open(part, "wx");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-  }
-  const stale = await lstat(part);
-  if (!stale.isFile() && !stale.isSymbolicLink()) {
-    throw new FtpError(`cannot use ${JSON.stringify(part)} as a part file: something other than a file is there`, "ERR_FTP_PART_FILE");
-  }
-  await rm(part);
-  return open(part, "wx");
 }
 
 async function downloadRange(

@@ -6,10 +6,11 @@
  * run can tell.
  */
 import { createReadStream } from "node:fs";
-import { FileHandle, lstat, mkdir, open, readdir, rename, rm, rmdir, utimes } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm, rmdir, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { FtpDirTransferError, FtpError, FtpLimitError, FtpListingError, FtpPathError } from "./errors.js";
 import type { ListEntry } from "./listing.js";
+import { createPart, partName } from "./part-file.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
 import { assertSafeArgument } from "./protocol.js";
@@ -615,28 +616,6 @@ async function transferAll(
 function settle(failures: Failures, result: DirTransferResult, what: string): DirTransferResult {
   if (failures.list.length > 0) throw new FtpDirTransferError(what, failures.list, result);
   return result;
-}
-
-/** A hidden name beside `file` to download into, renamed over it once complete: a failed download never leaves half a file under the real name. */
-function partName(file: string): string {
-  const slash = Math.max(file.lastIndexOf("/"), file.lastIndexOf("\\"));
-  return `${file.slice(0, slash + 1)}.${file.slice(slash + 1)}.ftpstream-part`;
-}
-
-/**
- * Creates the part file exclusively (O_EXCL: never opens what is already
- * there, a link planted at its predictable name included). One left by a
- * run that was killed, or a link, is unlinked (which never follows it) and
- * the creation tried once more.
- */
-async function createPart(part: string): Promise<FileHandle> {
-  try {
-    return await open(part, "wx");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-  }
-  await rm(part);
-  return open(part, "wx");
 }
 
 /**

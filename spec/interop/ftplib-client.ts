@@ -55,7 +55,8 @@ if cfg.get("upload"):
 if cfg.get("download"):
     with open(cfg["download"], "wb") as f:
         out["retr"] = ftp.retrbinary("RETR " + cfg["remote"], f.write)
-out["nlst"] = ftp.nlst()
+# A server that refuses a bare NLST (Twisted) is asked for "." instead.
+out["nlst"] = ftp.nlst(*([cfg["nlst_dir"]] if cfg["nlst_dir"] else []))
 out["quit"] = ftp.quit()
 print(json.dumps(out))
 `;
@@ -71,6 +72,8 @@ export interface FtplibRun {
   upload?: string;
   /** Local file to RETR `remote` into. */
   download?: string;
+  /** NLST's argument; none by default (a bare NLST). */
+  nlstDir?: string;
 }
 
 export interface FtplibResult {
@@ -99,6 +102,7 @@ export function runFtplib(server: RealServer, run: FtplibRun): Promise<FtplibRes
     remote: run.remote ?? "",
     upload: run.upload ?? "",
     download: run.download ?? "",
+    nlst_dir: run.nlstDir ?? "",
   };
   return new Promise((resolve, reject) => {
     execFile(DEBIAN_PYTHON, ["-c", SCRIPT, JSON.stringify(cfg)], { timeout: 30_000 }, (err, stdout, stderr) => {

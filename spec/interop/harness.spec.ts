@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describeServers, type ServerVariant } from "./describe-server.js";
 import { runFtplib } from "./ftplib-client.js";
-import { findServer, makeCert, SAMPLE_FILES, startServer, TLS_SUPPORT, type ServerKind } from "./servers.js";
+import { findServer, lacks, makeCert, SAMPLE_FILES, SERVER_KINDS, startServer, TLS_SUPPORT, type ServerKind } from "./servers.js";
 
 const VARIANTS = (kind: ServerKind): ServerVariant[] => [
   { label: "plain" },
@@ -34,6 +34,8 @@ describe("interop harness", () => {
 
 describeServers("interop harness", VARIANTS, ({ kind, variant, server }) => {
   let tmp: string;
+  // Twisted refuses a bare NLST ("500 Syntax error: NLST requires an argument."): ftplib lists "." there.
+  const nlstDir = lacks(kind, "bare NLST") ? "." : undefined;
   before(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), "ftpstream-harness-"));
   });
@@ -61,7 +63,7 @@ describeServers("interop harness", VARIANTS, ({ kind, variant, server }) => {
       const dst = path.join(tmp, `down-${mode}.bin`);
       await fs.writeFile(src, data);
       const remote = `harness-${mode}.bin`;
-      const r = await runFtplib(s, { passive, remote, upload: src, download: dst });
+      const r = await runFtplib(s, { passive, remote, upload: src, download: dst, nlstDir });
       expect(r.welcome).to.match(/^220/);
       expect(r.login).to.match(/^230/);
       expect(r.stor).to.match(/^2[25]6/);
@@ -86,13 +88,14 @@ describeServers("interop harness", VARIANTS, ({ kind, variant, server }) => {
     it("lets anonymous read where the server offers it, and refuses it (530) where it does not", async function () {
       const s = server();
       if (!s.anonymous) {
-        // pure-ftpd runs with --noanonymous (anonymous needs a system "ftp" account).
+        // pure-ftpd runs with --noanonymous (anonymous needs a system "ftp" account), as
+        // do the inetd daemons here; ftp-srv runs with anonymous: false.
         const refused = await runFtplib(s, { passive: true, user: "anonymous", password: "anon@" });
         expect(refused.login_error).to.match(/^530/);
         return;
       }
       const dst = path.join(tmp, "anon-hello.txt");
-      const r = await runFtplib(s, { passive: true, user: "anonymous", password: "anon@", remote: "hello.txt", download: dst });
+      const r = await runFtplib(s, { passive: true, user: "anonymous", password: "anon@", remote: "hello.txt", download: dst, nlstDir });
       expect(r.login).to.match(/^230/);
       expect(await fs.readFile(dst)).to.deep.equal(SAMPLE_FILES["hello.txt"]);
     });
@@ -121,7 +124,8 @@ describeServers("interop harness", VARIANTS, ({ kind, variant, server }) => {
 
 describe("interop harness: server discovery", () => {
   it("findServer() answers for every kind", () => {
-    for (const kind of ["vsftpd", "proftpd", "pure-ftpd", "pyftpdlib"] as const) {
+    expect(SERVER_KINDS).to.have.length(8);
+    for (const kind of SERVER_KINDS) {
       const f = findServer(kind);
       expect(f.found || typeof f.why === "string", kind).to.equal(true);
     }

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the four real FTP servers the interop specs run against.
+# Installs the real FTP servers the interop specs run against (the eighth,
+# ftp-srv, is an npm devDependency).
 #
-# vsftpd, proftpd-core and pure-ftpd each declare `Conflicts: ftp-server`, so
-# apt cannot install them side by side. Instead we install, with apt, only what
-# has no conflict (pyftpdlib, pyOpenSSL, openssl and the shared libraries the
-# servers link against), and fetch the three daemons with `apt-get download`,
+# vsftpd, proftpd-core, pure-ftpd, inetutils-ftpd and ftpd-ssl (the netkit
+# ftpd; Debian's `ftpd` is a transitional package for it) each declare
+# `Conflicts: ftp-server`, so apt cannot install them side by side. Instead we
+# install, with apt, only what has no conflict (pyftpdlib, Twisted, pyOpenSSL,
+# openssl and the shared libraries the servers link against), and fetch the
+# five daemons with `apt-get download`,
 # unpacking each with `dpkg -x` into its own directory under
 # $FTPSTREAM_SERVERS_DIR (default /opt/ftpstream-servers). Nothing is
 # registered with dpkg and no system service is ever started: the specs start
@@ -34,7 +37,7 @@ fi
 # virtual user), and the libraries the unpacked daemons link against (the
 # union of their Depends, minus the conflicting packages themselves).
 apt-get install -y -qq --no-install-recommends \
-  python3 python3-pyftpdlib python3-openssl openssl \
+  python3 python3-pyftpdlib python3-twisted python3-openssl openssl \
   libpam0g libpam-modules libpam-runtime \
   libc6 libcap2 libssl3 libwrap0 libacl1 libcrypt1 libidn2-0 \
   libhiredis0.14 libmemcached11 libmemcachedutil2 \
@@ -46,6 +49,8 @@ declare -A PKGS=(
   [vsftpd]="vsftpd"
   [proftpd]="proftpd-core proftpd-mod-crypto"
   [pure-ftpd]="pure-ftpd pure-ftpd-common"
+  [inetutils-ftpd]="inetutils-ftpd"
+  [netkit-ftpd]="ftpd-ssl"
 )
 
 candidate() {
@@ -53,7 +58,7 @@ candidate() {
 }
 
 mkdir -p "$DIR"
-for name in vsftpd proftpd pure-ftpd; do
+for name in vsftpd proftpd pure-ftpd inetutils-ftpd netkit-ftpd; do
   want=""
   for p in ${PKGS[$name]}; do
     v="$(candidate "$p")"
@@ -100,9 +105,49 @@ for account in ftpstream ftpstream-anon; do
   fi
 done
 
+# inetutils ftpd and the netkit ftpd log in system accounts only (crypt or
+# PAM), and only those whose shell /etc/shells lists. Each gets an account of
+# its own with the interop password (FTP_PASSWORD in servers.ts) and a shell
+# that refuses to run anything (listed in /etc/shells, used by no one else),
+# so the password opens nothing but these FTP servers. /etc/ftpchroot makes
+# both chroot those accounts to their home, /var/lib/ftpstream/homes/<kind>,
+# where the harness mounts each server's temp home. The netkit ftpd checks
+# PAM service `ftp`: its package's /etc/pam.d/ftp (ftpusers list, pam_ftp
+# for anonymous, then common-auth) is put in place if none is there.
+INTEROP_PASSWORD="ftpstream-interop"
+NOSHELL="$DIR/bin/ftp-only"
+mkdir -p "$DIR/bin" /var/lib/ftpstream/homes
+cat > "$NOSHELL" <<'SH'
+#!/bin/sh
+# Login shell of ftpstream's interop FTP accounts: FTP only, never a shell.
+echo "This account is for ftpstream's interop specs: FTP only." >&2
+exit 1
+SH
+chmod 755 "$NOSHELL"
+grep -qxF "$NOSHELL" /etc/shells || echo "$NOSHELL" >> /etc/shells
+touch /etc/ftpchroot
+for kind in inetutils-ftpd netkit-ftpd; do
+  account="ftpstream-${kind%-ftpd}"
+  mkdir -p "/var/lib/ftpstream/homes/$kind"
+  if ! id "$account" >/dev/null 2>&1; then
+    useradd --system --user-group --no-create-home \
+      --home-dir "/var/lib/ftpstream/homes/$kind" --shell "$NOSHELL" "$account"
+  fi
+  usermod --home "/var/lib/ftpstream/homes/$kind" --shell "$NOSHELL" \
+    --password "$(openssl passwd -6 "$INTEROP_PASSWORD")" "$account"
+  grep -qxF "$account" /etc/ftpchroot || echo "$account" >> /etc/ftpchroot
+done
+if [ ! -e /etc/pam.d/ftp ]; then
+  cp "$DIR/netkit-ftpd/etc/pam.d/ftp" /etc/pam.d/ftp
+fi
+
 # Sanity: each daemon loads (catches a missing shared library now, not later).
 # vsftpd -v prints its version on fd 0, hence 0>&1.
 "$DIR/vsftpd/usr/sbin/vsftpd" -v 0>&1 | head -1
 "$DIR/proftpd/usr/sbin/proftpd" -v
 "$DIR/pure-ftpd/usr/sbin/pure-ftpd" --help 2>&1 | head -1
+"$DIR/inetutils-ftpd/usr/sbin/ftpd" --version | head -1
+# in.ftpd has no version flag: -? prints its usage (and exits non-zero).
+{ "$DIR/netkit-ftpd/usr/sbin/in.ftpd" -? 2>&1 || true; } | head -1
 /usr/bin/python3 -c 'import pyftpdlib, OpenSSL; print("pyftpdlib", pyftpdlib.__ver__, "pyOpenSSL", OpenSSL.__version__)'
+/usr/bin/python3 -c 'import twisted.protocols.ftp, twisted; print("twisted", twisted.__version__)'

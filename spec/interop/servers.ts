@@ -1,7 +1,9 @@
 /**
- * Real FTP servers for the interop specs: vsftpd, proftpd, pure-ftpd and
- * pyftpdlib, each configured from scratch in a temp dir, started on a free
- * loopback port, and killed (whole process group) when the spec is done.
+ * Real FTP servers for the interop specs: vsftpd, proftpd, pure-ftpd,
+ * pyftpdlib, GNU inetutils ftpd, the netkit/BSD ftpd (Debian's ftpd-ssl),
+ * Twisted's FTP server and ftp-srv (npm), each configured from scratch in a
+ * temp dir, started on a free loopback port, and killed (whole process
+ * group) when the spec is done. What each one lacks is said once, in LACKS.
  *
  * The three C daemons are not installed through dpkg (they conflict on
  * `ftp-server`); spec/interop/install-servers.sh unpacks their .debs under
@@ -13,6 +15,22 @@
  * through a PAM service using pam_userdb, proftpd through AuthUserFile,
  * pure-ftpd through a puredb, pyftpdlib through DummyAuthorizer. Files written
  * by the C daemons are owned by the locked system account `ftpstream`.
+ *
+ * inetutils ftpd and the netkit ftpd only run under inetd here: their `-D`
+ * daemon mode listens on the `ftp` service port (21) with no option for
+ * another, and they pick passive ports from the kernel's ephemeral range. An
+ * inetd stand-in (INETD_STANDIN, Python) listens on our loopback port and
+ * spawns the daemon per connection with the socket as stdin/stdout. They log
+ * in system accounts (crypt / PAM): `ftpstream-inetutils` and
+ * `ftpstream-netkit`, made by install-servers.sh with the password
+ * FTP_PASSWORD and a shell that only allows FTP, listed in /etc/ftpchroot so
+ * each session is chrooted to the account's home,
+ * /var/lib/ftpstream/homes/<kind>. The stand-in bind-mounts this server's
+ * temp home there in a mount namespace of its own (so two servers of a kind
+ * never share a home), or, where namespaces are refused, points a symlink
+ * there (one server per kind at a time). Chrooted, both run `/bin/ls` for
+ * LIST inside the home, so each home holds bin/ls and the libraries it
+ * needs (root-owned bin/, lib/, lib64/), as ftpd(8) says ~ftp/bin must.
  */
 import { spawn, spawnSync, execFile, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -21,9 +39,108 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tls from "node:tls";
+import { createRequire } from "node:module";
 
-export type ServerKind = "vsftpd" | "proftpd" | "pure-ftpd" | "pyftpdlib";
-export const SERVER_KINDS: ServerKind[] = ["vsftpd", "proftpd", "pure-ftpd", "pyftpdlib"];
+export type ServerKind = "vsftpd" | "proftpd" | "pure-ftpd" | "pyftpdlib" | "inetutils-ftpd" | "netkit-ftpd" | "twisted" | "ftp-srv";
+export const SERVER_KINDS: ServerKind[] = [
+  "vsftpd",
+  "proftpd",
+  "pure-ftpd",
+  "pyftpdlib",
+  "inetutils-ftpd",
+  "netkit-ftpd",
+  "twisted",
+  "ftp-srv",
+];
+/** The four servers the interop specs ran on before issue 24. */
+export const FIRST_FOUR: readonly ServerKind[] = ["vsftpd", "proftpd", "pure-ftpd", "pyftpdlib"];
+
+/**
+ * What a server lacks or does differently from the first four, each with
+ * why, measured on the Debian/npm version installed. A spec that depends on
+ * one of these asserts the client's behaviour there instead (a fallback, or
+ * a typed error): nothing is skipped silently.
+ */
+export type Lack =
+  | "EPSV" // no EPSV: the client must use PASV
+  | "MLSD" // no MLSD/MLST: listings come from LIST
+  | "FEAT" // FEAT unknown (500)
+  | "MFMT" // no MFMT: a modification time is set with MDTM <time> <path>, or not at all
+  | "ABOR" // ABOR unknown (502): a download is ended by closing its data connection
+  | "REST" // REST unknown (502): no resumed download or upload
+  | "bare NLST" // NLST needs an argument
+  | "TYPE A" // TYPE A transfers fail
+  | "APPE" // APPE unknown
+  | "absolute 257" // MKD answers 257 with the name as given (relative), not the path
+  | "late 225" // ABOR's 225 comes after the reply to the next command
+  | "mtime kept" // the uploaded file's time cannot be set
+  | "TLS" // no FTPS
+  | "anonymous" // no anonymous login
+  | "pasv range" // passive ports come from the kernel's ephemeral range, not ours
+  | "LIST -a" // LIST takes no options: "LIST -a" is the path "-a"
+  | "clean root" // the home holds what the server needs besides the sample files
+  | "CDUP at /" // CDUP at the root is refused (550), not a no-op
+  | "REST STOR" // REST n then STOR truncates the file and writes at n: zeros before it
+  | "SIZE 0" // SIZE of an empty file is not a 213 with 0
+  | "257 local path" // MKD's 257 names the directory's path on the server's disk, not the FTP path
+  | "MLSD 502"; // MLSD is answered 502 (not implemented), not 500
+
+export const LACKS: Readonly<Record<ServerKind, Readonly<Partial<Record<Lack, string>>>>> = {
+  vsftpd: { MLSD: "no MLSD or MLST (500 Unknown command)", MFMT: "no MFMT: two-argument MDTM" },
+  proftpd: {},
+  "pure-ftpd": { "absolute 257": 'MKD answers 257 "name" as given', anonymous: "run with --noanonymous" },
+  pyftpdlib: { "LIST -a": "reads LIST -a /dir as the path '-a /dir' (550); its plain LIST shows dot files" },
+  "inetutils-ftpd": {
+    MLSD: "no MLSD or MLST (500 command not recognized)",
+    MFMT: "no MFMT, and MDTM takes no time to set",
+    "mtime kept": "no MFMT, no two-argument MDTM, no SITE UTIME",
+    TLS: "built without TLS",
+    anonymous: "anonymous needs a system `ftp` account, which this harness does not make",
+    "pasv range": "passive ports from the kernel's ephemeral range (no option)",
+    "clean root": "chrooted: bin/ls and its libraries live in the home (bin/, lib/, lib64/)",
+  },
+  "netkit-ftpd": {
+    MLSD: "no MLSD or MLST (500 command not understood)",
+    FEAT: "no FEAT (500 command not understood)",
+    MFMT: "no MFMT, and MDTM takes no time to set",
+    "mtime kept": "no MFMT, no two-argument MDTM, no SITE UTIME",
+    "absolute 257": 'MKD answers 257 "d1" as given',
+    TLS: "its SSL is the pre-RFC 4217 kind (AUTH SSL); not set up here",
+    anonymous: "anonymous needs a system `ftp` account, which this harness does not make",
+    "pasv range": "passive ports from the kernel's ephemeral range (no option)",
+    "clean root": "chrooted: bin/ls and its libraries live in the home (bin/, lib/, lib64/)",
+  },
+  twisted: {
+    EPSV: "502 Command 'EPSV' not implemented",
+    MLSD: "502 Command 'MLSD' not implemented",
+    MFMT: "502 Command 'MFMT' not implemented",
+    "mtime kept": "no MFMT, no two-argument MDTM, no SITE UTIME",
+    ABOR: "502 Command 'ABOR' not implemented",
+    REST: "502 Command 'REST' not implemented, for RETR and STOR alike",
+    "bare NLST": "500 Syntax error: NLST requires an argument.",
+    "TYPE A": "TYPE A transfers fail server-side (Twisted issue 9555)",
+    APPE: "502 Command 'APPE' not implemented",
+    "absolute 257": 'MKD answers 257 "d1" created',
+    "CDUP at /": "550 ..: No such file or directory.",
+    "MLSD 502": "502 Command 'MLSD' not implemented",
+    TLS: "twisted.protocols.ftp has no FTPS",
+    "LIST -a": "takes LIST -a as a path",
+  },
+  "ftp-srv": {
+    MLSD: "502 Command not allowed: MLSD",
+    MFMT: "502 Command not allowed: MFMT",
+    "MLSD 502": "502 Command not allowed: MLSD",
+    "late 225": "answers ABOR after the reply to the command written behind it",
+    "REST STOR": "REST n then STOR truncates the file and writes at n: bytes before n become zeros",
+    "SIZE 0": "SIZE of an empty file is not 213 0",
+    "257 local path": '257 "/tmp/…/home/d1": the path on its disk',
+    TLS: "FTPS needs its own tls options; not set up here",
+    anonymous: "started with anonymous: false",
+  },
+};
+
+/** Whether `kind` lacks `feature` (see LACKS). */
+export const lacks = (kind: ServerKind, feature: Lack): boolean => LACKS[kind][feature] !== undefined;
 
 export type TlsMode = "explicit" | "implicit";
 
@@ -73,11 +190,23 @@ export const SAMPLE_FILES: Readonly<Record<string, Buffer>> = Object.freeze({
   "sub/nested.txt": Buffer.from("nested\n"),
 });
 
-const BINARIES: Record<Exclude<ServerKind, "pyftpdlib">, string> = {
+const BINARIES: Record<Exclude<ServerKind, "pyftpdlib" | "twisted" | "ftp-srv">, string> = {
   vsftpd: "vsftpd/usr/sbin/vsftpd",
   proftpd: "proftpd/usr/sbin/proftpd",
   "pure-ftpd": "pure-ftpd/usr/sbin/pure-ftpd",
+  "inetutils-ftpd": "inetutils-ftpd/usr/sbin/ftpd",
+  "netkit-ftpd": "netkit-ftpd/usr/sbin/in.ftpd",
 };
+
+/** The system account each inetd-run daemon logs in (password FTP_PASSWORD; see install-servers.sh). */
+export const LOGIN_ACCOUNTS: Readonly<Partial<Record<ServerKind, string>>> = {
+  "inetutils-ftpd": "ftpstream-inetutils",
+  "netkit-ftpd": "ftpstream-netkit",
+};
+/** Where those accounts' homes are (their chroot); the harness puts each server's home there. */
+const LOGIN_HOMES = "/var/lib/ftpstream/homes";
+
+const require = createRequire(import.meta.url);
 
 const PAM_SERVICE = "ftpstream-vsftpd";
 const START_TIMEOUT_MS = 5000;
@@ -118,8 +247,36 @@ function findUncached(kind: ServerKind): { found: boolean; why?: string } {
     }
     return { found: true };
   }
+  if (kind === "twisted") {
+    if (!fs.existsSync(DEBIAN_PYTHON)) return { found: false, why: `${DEBIAN_PYTHON} not found; ${fix}` };
+    const r = spawnSync(DEBIAN_PYTHON, ["-c", "import twisted.protocols.ftp"], { encoding: "utf8" });
+    if (r.status !== 0) return { found: false, why: `python3-twisted missing for ${DEBIAN_PYTHON}; ${fix}` };
+    return { found: true };
+  }
+  if (kind === "ftp-srv") {
+    try {
+      require.resolve("ftp-srv");
+      return { found: true };
+    } catch {
+      return { found: false, why: "the ftp-srv devDependency is not installed; run `npm install`" };
+    }
+  }
   const bin = path.join(SERVERS_DIR, BINARIES[kind]);
   if (!fs.existsSync(bin)) return { found: false, why: `${bin} not found; ${fix}` };
+  const account = LOGIN_ACCOUNTS[kind];
+  if (account) {
+    if (process.getuid?.() !== 0) return { found: false, why: `${kind} needs root (chroot, setuid)` };
+    if (!systemUser(account)) return { found: false, why: `system user ${account} missing; ${fix}` };
+    let chroots = "";
+    try {
+      chroots = fs.readFileSync("/etc/ftpchroot", "utf8");
+    } catch {
+      /* reported below */
+    }
+    if (!chroots.split("\n").includes(account)) return { found: false, why: `${account} not in /etc/ftpchroot; ${fix}` };
+    if (kind === "netkit-ftpd" && !fs.existsSync("/etc/pam.d/ftp")) return { found: false, why: `/etc/pam.d/ftp missing; ${fix}` };
+    return { found: true };
+  }
   // The C daemons chroot and switch users: they need root.
   if (process.getuid?.() !== 0) return { found: false, why: `${kind} needs root (chroot, setuid)` };
   for (const account of kind === "vsftpd" ? [SYSTEM_USER, ANON_SYSTEM_USER] : [SYSTEM_USER]) {
@@ -134,9 +291,17 @@ function serverVersion(kind: ServerKind): string {
   const cached = versionCache.get(kind);
   if (cached) return cached;
   let version = "unknown";
-  if (kind === "pyftpdlib") {
-    const r = spawnSync("dpkg-query", ["-W", "-f=${Version}", "python3-pyftpdlib"], { encoding: "utf8" });
+  if (kind === "pyftpdlib" || kind === "twisted") {
+    const pkg = kind === "pyftpdlib" ? "python3-pyftpdlib" : "python3-twisted";
+    const r = spawnSync("dpkg-query", ["-W", "-f=${Version}", pkg], { encoding: "utf8" });
     if (r.status === 0 && r.stdout) version = r.stdout.trim();
+  } else if (kind === "ftp-srv") {
+    try {
+      const file = path.join(path.dirname(require.resolve("ftp-srv")), "package.json");
+      version = (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
+    } catch {
+      /* version unknown */
+    }
   } else {
     // install-servers.sh records "pkg=version ..." of what it unpacked.
     const dir = kind === "pure-ftpd" ? "pure-ftpd" : kind;
@@ -689,11 +854,139 @@ function pyftpdlibLaunch(l: Layout): Promise<Launch> {
   return Promise.resolve({ cmd: DEBIAN_PYTHON, args: ["-c", PYFTPDLIB_SERVER, JSON.stringify(cfg)], logFiles: [l.log] });
 }
 
+/**
+ * inetd for one server: listens on 127.0.0.1:port and runs `argv` per
+ * connection with the socket as stdin and stdout. First it takes a mount
+ * namespace of its own and bind-mounts this server's home on the login
+ * account's home (the daemon's chroot), which only its sessions see; where
+ * the kernel refuses (no CAP_SYS_ADMIN), it points a symlink there instead.
+ */
+const INETD_STANDIN = `
+import ctypes, json, os, signal, socket, subprocess, sys
+cfg = json.loads(sys.argv[1])
+log = open(cfg["log"], "ab", 0)
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNS, MS_BIND, MS_REC, MS_PRIVATE = 0x20000, 4096, 16384, 1 << 18
+target = cfg["chroot"]
+if libc.unshare(CLONE_NEWNS) == 0 and libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) == 0:
+    if os.path.islink(target):
+        os.unlink(target)
+    os.makedirs(target, exist_ok=True)
+    if libc.mount(cfg["home"].encode(), target.encode(), None, MS_BIND, None) != 0:
+        sys.exit("bind mount failed: errno %d" % ctypes.get_errno())
+    log.write(b"inetd: home bind-mounted in a mount namespace\\n")
+else:
+    tmp = target + ".%d" % os.getpid()
+    os.symlink(cfg["home"], tmp)
+    if os.path.isdir(target) and not os.path.islink(target):
+        os.rmdir(target)
+    os.replace(tmp, target)
+    log.write(b"inetd: no mount namespace; home symlinked\\n")
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # sessions reap themselves
+srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", cfg["port"]))
+srv.listen(128)
+while True:
+    conn, _ = srv.accept()
+    subprocess.Popen(cfg["argv"], stdin=conn.fileno(), stdout=conn.fileno(), stderr=log, close_fds=True)
+    conn.close()
+`;
+
+/** bin/ls and the libraries ldd says it loads, copied into a chroot so that LIST works there. */
+async function installLs(home: string): Promise<void> {
+  const libs = (await run("ldd", ["/bin/ls"])).match(/\/\S+/g) ?? [];
+  for (const file of ["/bin/ls", ...libs]) {
+    const dest = path.join(home, file);
+    await fsp.mkdir(path.dirname(dest), { recursive: true, mode: 0o755 });
+    await fsp.copyFile(fs.realpathSync(file), dest);
+    await fsp.chmod(dest, 0o755);
+  }
+}
+
+async function inetdLaunch(l: Layout, kind: "inetutils-ftpd" | "netkit-ftpd"): Promise<Launch> {
+  if (l.tls) throw new Error(`${kind}: no FTPS in this harness`);
+  await installLs(l.home);
+  const bin = path.join(SERVERS_DIR, BINARIES[kind]);
+  // -u 022: files and directories readable by the harness (the default umask is 027).
+  const argv = kind === "inetutils-ftpd" ? [bin, "-l", "-u", "022"] : [bin, "-l", "-u", "022", "-z", "nossl"];
+  const cfg = { port: l.port, log: l.log, home: l.home, chroot: path.join(LOGIN_HOMES, kind), argv };
+  return { cmd: DEBIAN_PYTHON, args: ["-c", INETD_STANDIN, JSON.stringify(cfg)], logFiles: [l.log] };
+}
+
+const TWISTED_SERVER = `
+import json, sys
+from zope.interface import implementer
+from twisted.cred import checkers, portal
+from twisted.internet import reactor
+from twisted.protocols import ftp
+from twisted.python import filepath, log
+cfg = json.loads(sys.argv[1])
+log.startLogging(open(cfg["log"], "a"), setStdout=False)
+@implementer(portal.IRealm)
+class Realm:
+    def requestAvatar(self, avatar_id, mind, *interfaces):
+        home = filepath.FilePath(cfg["home"])
+        shell = ftp.FTPAnonymousShell(home) if avatar_id is checkers.ANONYMOUS else ftp.FTPShell(home)
+        return ftp.IFTPShell, shell, lambda: None
+users = checkers.InMemoryUsernamePasswordDatabaseDontUse()
+users.addUser(cfg["user"], cfg["password"])  # str: ftp_PASS passes str credentials
+factory = ftp.FTPFactory(portal.Portal(Realm(), [users, checkers.AllowAnonymousAccess()]))
+factory.passivePortRange = range(cfg["pasv"][0], cfg["pasv"][1] + 1)
+reactor.listenTCP(cfg["port"], factory, interface="127.0.0.1")
+reactor.run()
+`;
+
+function twistedLaunch(l: Layout): Promise<Launch> {
+  if (l.tls) return Promise.reject(new Error("twisted: no FTPS"));
+  const cfg = { port: l.port, pasv: l.pasv, home: l.home, log: l.log, user: FTP_USER, password: FTP_PASSWORD };
+  return Promise.resolve({ cmd: DEBIAN_PYTHON, args: ["-c", TWISTED_SERVER, JSON.stringify(cfg)], logFiles: [l.log] });
+}
+
+// CommonJS (node -e), loading ftp-srv from this repository's node_modules.
+const FTP_SRV_SERVER = `
+const cfg = JSON.parse(process.argv[1]);
+const { FtpSrv } = require(cfg.module);
+const bunyan = require(require.resolve("bunyan", { paths: [cfg.module] }));
+const log = bunyan.createLogger({ name: "ftp-srv", level: "info", streams: [{ path: cfg.log }] });
+const server = new FtpSrv({
+  url: "ftp://127.0.0.1:" + cfg.port,
+  pasv_url: "127.0.0.1",
+  pasv_min: cfg.pasv[0],
+  pasv_max: cfg.pasv[1],
+  anonymous: false,
+  log,
+});
+server.on("login", ({ username, password }, resolve, reject) => {
+  if (username === cfg.user && password === cfg.password) resolve({ root: cfg.home });
+  else reject(new Error("Login incorrect"));
+});
+server.listen();
+`;
+
+function ftpSrvLaunch(l: Layout): Promise<Launch> {
+  if (l.tls) return Promise.reject(new Error("ftp-srv: no FTPS in this harness"));
+  const cfg = {
+    port: l.port,
+    pasv: l.pasv,
+    home: l.home,
+    log: l.log,
+    user: FTP_USER,
+    password: FTP_PASSWORD,
+    module: require.resolve("ftp-srv"),
+  };
+  return Promise.resolve({ cmd: process.execPath, args: ["-e", FTP_SRV_SERVER, JSON.stringify(cfg)], logFiles: [l.log] });
+}
+
 const LAUNCHERS: Record<ServerKind, (l: Layout) => Promise<Launch>> = {
   vsftpd: vsftpdLaunch,
   proftpd: proftpdLaunch,
   "pure-ftpd": pureFtpdLaunch,
   pyftpdlib: pyftpdlibLaunch,
+  "inetutils-ftpd": (l) => inetdLaunch(l, "inetutils-ftpd"),
+  "netkit-ftpd": (l) => inetdLaunch(l, "netkit-ftpd"),
+  twisted: twistedLaunch,
+  "ftp-srv": ftpSrvLaunch,
 };
 
 /** Which TLS modes each server is configured for here. */
@@ -702,10 +995,21 @@ export const TLS_SUPPORT: Readonly<Record<ServerKind, readonly TlsMode[]>> = {
   proftpd: ["explicit", "implicit"],
   "pure-ftpd": ["explicit"], // Debian builds it without implicit TLS
   pyftpdlib: ["explicit"], // pyftpdlib has no implicit mode
+  "inetutils-ftpd": [], // see LACKS
+  "netkit-ftpd": [],
+  twisted: [],
+  "ftp-srv": [],
 };
 
-const MLSD: Record<ServerKind, boolean> = { vsftpd: false, proftpd: true, "pure-ftpd": true, pyftpdlib: true };
-const ANONYMOUS: Record<ServerKind, boolean> = { vsftpd: true, proftpd: true, "pure-ftpd": false, pyftpdlib: true };
+/** The kernel's ephemeral port range: where the inetd daemons' passive ports come from. */
+function ephemeralPorts(): [number, number] {
+  try {
+    const [lo, hi] = fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    return [lo, hi];
+  } catch {
+    return [32768, 60999];
+  }
+}
 
 // ---------------------------------------------------------------------------
 
@@ -728,8 +1032,9 @@ export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}
   if (mode && !TLS_SUPPORT[kind].includes(mode)) throw new Error(`${kind}: no ${mode} FTPS in this harness`);
   installExitHook();
 
-  const ids = kind === "pyftpdlib" ? { uid: 0, gid: 0 } : systemUser();
-  if (!ids) throw new Error(`system user ${SYSTEM_USER} missing`);
+  const account = LOGIN_ACCOUNTS[kind] ?? SYSTEM_USER;
+  const ids = kind === "pyftpdlib" || kind === "twisted" || kind === "ftp-srv" ? { uid: 0, gid: 0 } : systemUser(account);
+  if (!ids) throw new Error(`system user ${account} missing`);
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), `ftpstream-${kind}-`));
   tempDirs.add(root);
   // Daemons that dropped to the ftpstream account must still reach home.
@@ -814,14 +1119,14 @@ export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}
     version: serverVersion(kind),
     host: "127.0.0.1",
     port,
-    user: FTP_USER,
+    user: LOGIN_ACCOUNTS[kind] ?? FTP_USER,
     password: FTP_PASSWORD,
     home,
     tls: mode,
     ca: cert?.cert,
-    supportsMlsd: MLSD[kind],
-    anonymous: ANONYMOUS[kind],
-    pasvPorts: pasv,
+    supportsMlsd: !lacks(kind, "MLSD"),
+    anonymous: !lacks(kind, "anonymous"),
+    pasvPorts: lacks(kind, "pasv range") ? ephemeralPorts() : pasv,
     logFiles,
     stop,
   };

@@ -927,7 +927,9 @@ export class FTP {
   /**
    * Sets the modification time of a file (to the second, UTC): MFMT where
    * FEAT offers it, else the two-argument `MDTM time path` (vsftpd), else
-   * `SITE UTIME time path` (pure-ftpd). Rejects with the server's refusal.
+   * `SITE UTIME time path` (pure-ftpd). Rejects with the server's refusal;
+   * on a server with none of the three (inetutils and netkit ftpd, Twisted,
+   * ftp-srv), with an FtpError whose code is `"ERR_FTP_UNSUPPORTED"`.
    */
   setLastMod(path: string, date: Date): Promise<void> {
     return setLastMod(this.remote, path, date);

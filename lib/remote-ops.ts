@@ -108,10 +108,27 @@ export async function setLastMod(client: RemoteClient, path: string, date: Date)
     }
     try {
       await session.voidCommand(`SITE UTIME ${stamp} ${path}`);
+      return;
     } catch (error) {
-      // No SITE UTIME either: MDTM's answer says more about the file.
-      throw isNotImplemented(error) ? failure : error;
+      if (!isNotImplemented(error)) throw error;
     }
+    if (failure.code === "ERR_FTP_UNSUPPORTED" || isNotImplemented(failure)) throw failure;
+    // No SITE UTIME either, and MDTM refused "<stamp> <path>": a 550 there
+    // is as often "no file named '20210203040506 a.txt'" (inetutils and
+    // netkit ftpd, Twisted, ftp-srv) as "cannot set it" (vsftpd). When the
+    // file has a time of its own, the server has no way to set one.
+    try {
+      await readMdtm(session, path);
+    } catch (error) {
+      // Not there (or not a file): MDTM's refusal says so.
+      if (error instanceof FtpPermError || error instanceof FtpProtoError) throw failure;
+      throw error;
+    }
+    throw new FtpError(
+      `the server cannot set modification times (no MFMT, no two-argument MDTM, no SITE UTIME): ${failure.response}`,
+      "ERR_FTP_UNSUPPORTED",
+      failure.response,
+    );
   });
 }
 

@@ -722,7 +722,12 @@ export async function downloadDir(
 /** Whether a setLastMod failure means the server sets no times at all (not just not this file's). */
 function setsNoTimes(error: unknown): boolean {
   return (
-    error instanceof FtpError && (error.replyCode === null || error.replyCode === 500 || error.replyCode === 502 || error.replyCode === 504)
+    error instanceof FtpError &&
+    (error.code === "ERR_FTP_UNSUPPORTED" ||
+      error.replyCode === null ||
+      error.replyCode === 500 ||
+      error.replyCode === 502 ||
+      error.replyCode === 504)
   );
 }
 

@@ -289,6 +289,28 @@ describe("remote operations", function () {
       expect(error).to.include({ response: "550 Could not set file modification time." });
     });
 
+    it("rejects with ERR_FTP_UNSUPPORTED when MDTM reads '<time> <path>' as a name and SITE UTIME is unknown (inetutils ftpd, Twisted, ftp-srv)", async function () {
+      const srv = await fixtures.server({ files: { "/a.txt": "a" }, features: featuresWithout("MFMT") });
+      // As inetutils ftpd: MDTM only reads, so the time is taken as part of the name.
+      srv.handle("MDTM", (s, arg) => {
+        const st = s.vfs.stat(s.resolvePath(arg));
+        if (st?.type !== "file") return s.reply(550, `${arg}: No such file or directory`);
+        s.reply(213, "20240115123456");
+      });
+      srv.handle("SITE", (s, arg) => s.reply(500, `'SITE ${arg}': command not recognized`));
+      const ftp = await fixtures.client(srv);
+      const error = await rejectionOf(ftp.setLastMod("a.txt", new Date("2021-02-03T04:05:06Z")));
+      expect(error).to.be.instanceOf(FtpError).and.not.instanceOf(FtpPermError);
+      expect(error).to.include({ code: "ERR_FTP_UNSUPPORTED", response: "550 20210203040506 a.txt: No such file or directory" });
+      expect(commandsAfterLogin(srv).filter((c) => /^(MFMT|MDTM|SITE)/.test(c))).to.deep.equal([
+        "MDTM 20210203040506 a.txt",
+        "SITE UTIME 20210203040506 a.txt",
+        "MDTM a.txt",
+      ]);
+      // A missing file is still a missing file.
+      expect(await rejectionOf(ftp.setLastMod("missing.txt", new Date()))).to.be.instanceOf(FtpPermError);
+    });
+
     it("rejects a date that is not a valid Date, sending nothing", async function () {
       const srv = await fixtures.server();
       const ftp = await fixtures.client(srv);

@@ -659,8 +659,8 @@ export class FTP {
       // As the stream form's Writable would refuse it.
       if (settings.highWaterMark !== undefined) assertHighWaterMark(settings.highWaterMark);
       // ftplib reads the source a block at a time and calls back once per block.
-      const runOptions = { ...settings, onBlock: settings.callback, blocksize };
-      return uploadFrom(source, (owner) => this.uploadRun(cmd, "I", runOptions, owner), { signal: settings.signal });
+      settings.blocksize = blocksize;
+      return uploadFrom(source, (owner) => this.uploadRun(cmd, "I", settings, owner), { signal: settings.signal });
     });
   }
 
@@ -678,7 +678,7 @@ export class FTP {
     return rejectingBadArguments(() => {
       const maxLine = this.settings.maxLine;
       const reshape = (chunks: Parameters<typeof crlfLines>[0]) => crlfLines(chunks, maxLine);
-      return uploadFrom(source, (owner) => this.uploadRun(cmd, "A", { onBlock: callback }, owner), { reshape });
+      return uploadFrom(source, (owner) => this.uploadRun(cmd, "A", { callback }, owner), { reshape });
     });
   }
 

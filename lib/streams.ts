@@ -153,7 +153,7 @@ export class UploadStream extends Writable {
     const runOptions = {
       verifySize: options.verifySize,
       encoder: options.encoder,
-      onBlock: options.onChunk,
+      callback: options.onChunk,
       blocksize: options.blocksize,
       onProgress: (progress: TransferProgress) => {
         this.emit("progress", progress);
@@ -171,7 +171,7 @@ export class UploadStream extends Writable {
       fail: (error) => void this.held.fail(error),
     });
     if (options.signal) addAbortSignal(options.signal, this);
-    this.upload.begin();
+    void this.upload.begin();
   }
 
   /** Bytes written to the data connection so far. */

@@ -40,12 +40,14 @@ export function uploadFrom(
 ): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const { reshape, signal } = options;
-    let stopWatching = (): void => undefined;
+    let stopWatching = ignore;
     const run = start({
-      done: (response) => {
-        stopWatching();
-        resolve(response);
-      },
+      // Once the queue let go of the transfer too, so the caller's next call finds it idle and starts at once.
+      done: (response) =>
+        void queued.then(() => {
+          stopWatching();
+          resolve(response);
+        }),
       fail: (error) => {
         stopWatching();
         if (source instanceof Readable) source.destroy(error);
@@ -55,7 +57,7 @@ export function uploadFrom(
     stopWatching = failOnAbort(signal, run);
     const whole = !reshape && (typeof source === "string" || source instanceof Uint8Array);
     if (whole) run.sendAll(asBuffer(source));
-    run.begin(true);
+    const queued = run.begin(true);
     if (whole) return;
     const chunks = typeof source === "string" || source instanceof Uint8Array ? [source] : source;
     feed(reshape ? reshape(chunks) : chunks, run).catch((error: unknown) =>
@@ -79,11 +81,11 @@ async function feed(chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8A
  * watching; an already aborted signal fails it at once.
  */
 function failOnAbort(signal: AbortSignal | undefined, run: UploadRun): () => void {
-  if (!signal) return () => undefined;
+  if (!signal) return ignore;
   const onAbort = (): void => run.abort(abortError(signal));
   if (signal.aborted) {
     onAbort();
-    return () => undefined;
+    return ignore;
   }
   signal.addEventListener("abort", onAbort, { once: true });
   return () => signal.removeEventListener("abort", onAbort);
@@ -130,3 +132,5 @@ export async function* crlfLines(
   }
   if (partial.length > 0) yield line(partial);
 }
+
+function ignore(): void {}

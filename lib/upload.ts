@@ -75,8 +75,8 @@ export interface UploadRunOptions {
   verifySize?: boolean | undefined;
   encoder?: UploadEncoder | undefined;
   /** Called with each block of a chunk once it is written (ftplib's storbinary callback). */
-  onBlock?: ((block: Buffer) => void) | undefined;
-  /** Largest block handed to onBlock; a whole chunk when unset. */
+  callback?: ((block: Buffer) => void) | undefined;
+  /** Largest block handed to `callback`; a whole chunk when unset. */
   blocksize?: number | undefined;
   /** Told of progress, throttled (the stream's `'progress'` events). */
   onProgress?: ((progress: TransferProgress) => void) | undefined;
@@ -144,9 +144,9 @@ export class UploadRun {
   ) {
     this.verifySize = options.verifySize ?? false;
     this.encoder = options.encoder;
-    this.onBlock = options.onBlock;
+    this.onBlock = options.callback;
     this.blocksize = options.blocksize ?? Infinity;
-    this.meter = new ProgressMeter(options.onProgress ?? (() => undefined));
+    this.meter = new ProgressMeter(options.onProgress ?? ignore);
     this.appending = /^APPE /i.test(start.command);
     const resumable = settings.resume && start.type === "I" && (this.appending || /^STOR /i.test(start.command));
     this.replay = resumable ? new ReplayBuffer(REPLAY_WINDOW) : undefined;
@@ -164,9 +164,14 @@ export class UploadRun {
     return this.meter.bytes;
   }
 
-  /** Queues the transfer; `now` as for Enqueue (the promise forms, not a stream's constructor). */
-  begin(now = false): void {
-    this.enqueue((session) => this.run(session), now).catch((error: unknown) => this.fail(dataError(error)));
+  /**
+   * Queues the transfer; `now` as for Enqueue (the promise forms, not a
+   * stream's constructor). Resolves once the queue has let the transfer
+   * go, whatever its outcome: a caller that waits for that before its next
+   * call finds the queue idle.
+   */
+  begin(now = false): Promise<void> {
+    return this.enqueue((session) => this.run(session), now).catch((error: unknown) => this.fail(dataError(error)));
   }
 
   /**
@@ -415,7 +420,7 @@ export class UploadRun {
       if (hadError || transfer.aborted || attempt !== this.attempts.live || this.current !== "closing") return;
       this.moveTo("awaitingReply");
       transfer.finish().then(
-        (reply) => void this.confirm(reply.text, attempt),
+        (reply) => (this.replay || this.sizeCheck ? void this.confirm(reply.text, attempt) : this.succeed(reply.text, attempt)),
         (error: unknown) => this.interrupt(dataError(error), attempt),
       );
     };
@@ -454,6 +459,11 @@ export class UploadRun {
       this.interrupt(mismatch, attempt);
       return;
     }
+    this.succeed(response, attempt);
+  }
+
+  /** The upload is done: the 2xx came after the data connection closed (and SIZE agreed, where asked). */
+  private succeed(response: string, attempt: number): void {
     if (attempt !== this.attempts.live || this.current !== "awaitingReply") return;
     this.moveTo("done");
     this.response = response;
@@ -506,3 +516,5 @@ function drainedOrClosed(socket: DataTransfer["socket"]): Promise<void> {
     socket.on("close", done);
   });
 }
+
+function ignore(): void {}

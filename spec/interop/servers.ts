@@ -83,7 +83,8 @@ export type Lack =
   | "REST STOR" // REST n then STOR truncates the file and writes at n: zeros before it
   | "SIZE 0" // SIZE of an empty file is not a 213 with 0
   | "257 local path" // MKD's 257 names the directory's path on the server's disk, not the FTP path
-  | "MLSD 502"; // MLSD is answered 502 (not implemented), not 500
+  | "MLSD 502" // MLSD is answered 502 (not implemented), not 500
+  | "SIZE dir"; // SIZE and MDTM of a directory answer 213, as for a file
 
 export const LACKS: Readonly<Record<ServerKind, Readonly<Partial<Record<Lack, string>>>>> = {
   vsftpd: { MLSD: "no MLSD or MLST (500 Unknown command)", MFMT: "no MFMT: two-argument MDTM" },
@@ -125,6 +126,7 @@ export const LACKS: Readonly<Record<ServerKind, Readonly<Partial<Record<Lack, st
     "MLSD 502": "502 Command 'MLSD' not implemented",
     TLS: "twisted.protocols.ftp has no FTPS",
     "LIST -a": "takes LIST -a as a path",
+    "SIZE dir": "SIZE /sub answers 213 4096 and MDTM /sub its time: without MLST, stat() takes a directory for a file",
   },
   "ftp-srv": {
     MLSD: "502 Command not allowed: MLSD",
@@ -133,6 +135,8 @@ export const LACKS: Readonly<Record<ServerKind, Readonly<Partial<Record<Lack, st
     "late 225": "answers ABOR after the reply to the command written behind it",
     "REST STOR": "REST n then STOR truncates the file and writes at n: bytes before n become zeros",
     "SIZE 0": "SIZE of an empty file is not 213 0",
+    "mtime kept": "no MFMT, no two-argument MDTM, no SITE UTIME",
+    "SIZE dir": "SIZE /sub answers 213 4096 and MDTM /sub its time: without MLST, stat() takes a directory for a file",
     "257 local path": '257 "/tmp/…/home/d1": the path on its disk',
     TLS: "FTPS needs its own tls options; not set up here",
     anonymous: "started with anonymous: false",

@@ -529,7 +529,9 @@ async function walkRemote(
     if (dir === "") rootSelfShown = selfShown;
     else if (rootSelfShown && !selfShown) {
       tree.incomplete.add(dir);
-      failures.record(dir, notRead(full, "it does not show the directory itself, as the server's other listings do"));
+      // One failure per directory: when its lines could not be read, that was said already.
+      if (unreadable.total === 0)
+        failures.record(dir, notRead(full, "it does not show the directory itself, as the server's other listings do"));
       return;
     }
     for (const entry of entries) {

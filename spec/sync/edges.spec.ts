@@ -138,6 +138,30 @@ describe("tree transfers at the edges", () => {
       expect(existsSync(join(local, "stale.txt"))).to.equal(false);
     });
 
+    it("names a directory once when its listing is only ls's complaint (inetutils and netkit ftpd: 'locked: Permission denied' on the data connection)", async () => {
+      const srv = await fx.server({ features: LIST_ONLY, files: { "/r/a.txt": "a", "/r/locked/secret.txt": "s" } });
+      srv.handle("LIST", async (s, arg) => {
+        const path = s.resolvePath(arg.replace(/^(-\S+\s*)+/, ""));
+        const now = Date.now();
+        // ls -lgA runs with its stderr on the data connection.
+        const lines =
+          path === "/r/locked"
+            ? ["locked: Permission denied"]
+            : [lsLine(".", s.vfs.stat(path)!, now), ...s.vfs.entries(path).map((entry) => lsLine(entry.name, entry, now))];
+        s.reply(150, "Opening ASCII mode data connection for '/bin/ls'.");
+        await s.sendData(lines.map((line) => `${line}\r\n`).join(""));
+        s.reply(226, "Transfer complete.");
+      });
+      const local = join(dir, "out");
+      plant(local, { "locked/mine.txt": "only here" });
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.downloadDir("/r", local, { delete: true }));
+      const failures = (error as FtpDirTransferError).failures;
+      expect(failures.map((f) => f.path)).to.deep.equal(["locked"]);
+      expect((failures[0].error as FtpListingError).lines).to.deep.equal(["locked: Permission denied"]);
+      expect(readFileSync(join(local, "locked/mine.txt"), "utf8")).to.equal("only here");
+    });
+
     it("downloadDir with delete refuses a root whose listing is empty when the server will not enter it (a missing path's empty 226)", async () => {
       const srv = await fx.server({ features: LIST_ONLY, files: { "/r/a.txt": "a" } });
       srv.handle("LIST", async (s) => {

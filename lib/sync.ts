@@ -507,10 +507,12 @@ async function walkRemote(
           if (out.length >= tree.maxEntries) throw treeLimit(tree.maxEntries);
           out.push(entry);
         }
-        if (dir === "" && !selfShown && options.delete && !missingIsEmpty && seemsUnread(root, out)) {
-          // Nothing proves the root was read: an empty 226 is also what
-          // vsftpd and pure-ftpd send for a missing or unreadable path.
-          if (!(await client.isDirectory(root))) throw notRead(root, "the server lets no one enter it");
+        const proven = selfShown || (dir !== "" && rootSelfShown);
+        if (!proven && options.delete && !missingIsEmpty && seemsUnread(full, out)) {
+          // Nothing proves the directory was read: an empty 226 is also what
+          // vsftpd and pure-ftpd send for a missing or unreadable path, and
+          // a server that shows no "." cannot be held to showing one.
+          if (!(await client.isDirectory(full))) throw notRead(full, "the server lets no one enter it");
         }
         return out;
       });
@@ -551,9 +553,9 @@ async function walkRemote(
   return tree;
 }
 
-/** A root listing that may be a server's answer for a path it did not read: nothing, or one directory named as the root. */
-function seemsUnread(root: string, entries: ListEntry[]): boolean {
-  const name = root.replace(/\/+$/, "").split("/").pop();
+/** A listing that may be a server's answer for a path it did not read: nothing, or one directory named as the path. */
+function seemsUnread(path: string, entries: ListEntry[]): boolean {
+  const name = path.replace(/\/+$/, "").split("/").pop();
   return entries.length === 0 || (entries.length === 1 && entries[0].type === "dir" && entries[0].name === name);
 }
 

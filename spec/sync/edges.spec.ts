@@ -183,6 +183,33 @@ describe("tree transfers at the edges", () => {
       expect(await ftp.pwd()).to.equal("/");
     });
 
+    it("downloadDir with delete checks an empty subdirectory of a server that shows no '.': one it will not enter keeps its local files", async () => {
+      const srv = await fx.server({ features: LIST_ONLY, files: { "/r/a.txt": "a", "/r/locked/secret.txt": "s", "/r/empty/": "" } });
+      // No "." in any listing, and an empty 226 for the directory it may not read.
+      srv.handle("LIST", async (s, arg) => {
+        const path = s.resolvePath(arg.replace(/^(-\S+\s*)+/, ""));
+        const lines = path === "/r/locked" ? [] : s.vfs.entries(path).map((entry) => lsLine(entry.name, entry, Date.now()));
+        s.reply(150, "Here comes the directory listing.");
+        await s.sendData(lines.map((line) => `${line}\r\n`).join(""));
+        s.reply(226, "Directory send OK.");
+      });
+      srv.handle("CWD", (s, arg) => {
+        if (s.resolvePath(arg) === "/r/locked") s.reply(550, "Failed to change directory.");
+        else if (s.vfs.isDir(s.resolvePath(arg))) {
+          s.state.cwd = s.resolvePath(arg);
+          s.reply(250, "Directory successfully changed.");
+        } else s.reply(550, "Failed to change directory.");
+      });
+      const local = join(dir, "out");
+      plant(local, { "locked/mine.txt": "only here", "empty/stale.txt": "stale" });
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.downloadDir("/r", local, { delete: true }));
+      expect((error as FtpDirTransferError).failures.map((f) => f.path)).to.deep.equal(["locked"]);
+      expect(readFileSync(join(local, "locked/mine.txt"), "utf8")).to.equal("only here");
+      // The empty directory the server enters is known empty: its extra goes.
+      expect(existsSync(join(local, "empty/stale.txt"))).to.equal(false);
+    });
+
     it("downloadDir keeps a local file that the remote has as an entry of unknown type (a device)", async () => {
       const srv = await fx.server({ features: LIST_ONLY, files: { "/r/a.txt": "a", "/r/dev0": "" } });
       serveList(srv, { "/r/dev0": (line) => `c${line.slice(1)}` });

@@ -16,6 +16,7 @@
 import { createReadStream, createWriteStream, readFileSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, posix } from "node:path";
+import { isIP } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
@@ -30,6 +31,8 @@ import { FtpUrl, parseFtpUrl } from "./url.js";
 /** The options every command takes, with their help text. */
 const OPTIONS = {
   active: { type: "boolean", help: "active mode (PORT/EPRT) instead of passive" },
+  "active-address": { type: "string", arg: "<ip>", help: "active mode behind NAT: announce this address in PORT/EPRT (implies --active)" },
+  "active-ports": { type: "string", arg: "<lo-hi>", help: "active mode: listen on a port of this range (implies --active)" },
   timeout: { type: "string", arg: "<ms>", help: "connect/reply/idle timeout (default 30000)" },
   retry: { type: "string", arg: "<n>", help: "reconnect and resume up to n times after a dropped connection or a 4xx" },
   ca: { type: "string", arg: "<file>", help: "trust this CA certificate (PEM) for FTPS" },
@@ -46,6 +49,8 @@ const OPTIONS = {
 
 interface CliOptions {
   active: boolean;
+  activeAddress: string | undefined;
+  activePortRange: [number, number] | undefined;
   timeout: number | undefined;
   retry: number | undefined;
   ca: string | undefined;
@@ -162,13 +167,19 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   const parallel = values.parallel === undefined ? 1 : Number(values.parallel);
   if (!values.help && !(Number.isInteger(parallel) && parallel >= 1))
     throw new UsageError("--parallel takes a whole number of connections, 1 or more");
+  const activeAddress = typeof values["active-address"] === "string" ? values["active-address"] : undefined;
+  if (!values.help && activeAddress !== undefined && isIP(activeAddress) === 0)
+    throw new UsageError("--active-address takes an IPv4 or IPv6 address");
+  const activePortRange = values["active-ports"] === undefined || values.help ? undefined : portRange(String(values["active-ports"]));
   const [command = "", ...args] = parsed.positionals;
   return {
     help: values.help === true,
     command,
     args,
     options: {
-      active: values.active === true,
+      active: values.active === true || activeAddress !== undefined || activePortRange !== undefined,
+      activeAddress,
+      activePortRange,
       timeout,
       retry,
       ca: typeof values.ca === "string" ? values.ca : undefined,
@@ -182,6 +193,15 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
       parents: values.parents === true,
     },
   };
+}
+
+/** `--active-ports lo-hi` (curl's `--ftp-port addr:lo-hi` range), or a UsageError. */
+function portRange(text: string): [number, number] {
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+  const [low, high] = match ? [Number(match[1]), Number(match[2])] : [0, 0];
+  if (!match || low < 1 || high > 65535 || low > high)
+    throw new UsageError("--active-ports takes a range of ports lo-hi, 1 <= lo <= hi <= 65535");
+  return [low, high];
 }
 
 /** A URL argument, or a UsageError saying what a URL must look like. */
@@ -231,6 +251,8 @@ async function open(url: FtpUrl, options: CliOptions): Promise<FTP> {
     timeout: options.timeout,
     retry: options.retry === undefined ? undefined : { attempts: options.retry },
     passive: !options.active,
+    activeAddress: options.activeAddress,
+    activePortRange: options.activePortRange,
     debugLevel: options.debug ? 1 : 0,
   };
   const login = { user: url.user ?? "anonymous", password: url.password ?? "" };

@@ -10,6 +10,7 @@ import type * as tls from "node:tls";
 import "./dispose.js";
 import type { CreateConnection } from "./connect.js";
 import { ControlConnection } from "./control.js";
+import { checkActiveAddress, checkPortRange } from "./data.js";
 import { DebugLogger, DebugOutput, registerDebugOutput } from "./debug.js";
 import { consume } from "./pipe.js";
 import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpReplyError } from "./errors.js";
@@ -109,6 +110,27 @@ export interface FtpOptions {
    * locally, which a proxy does not carry.
    */
   createConnection?: CreateConnection;
+  /**
+   * Active mode behind NAT (lftp's `ftp:port-ipv4`, the address of curl's
+   * `--ftp-port`): the IP address to announce in PORT (an IPv4 address) or
+   * EPRT (an IPv6 one) instead of the control connection's local address,
+   * e.g. the router's public address. The client still listens locally (on
+   * `activePortRange` if given, which the router forwards) and still
+   * accepts the data connection only from the server's address. A value
+   * that is not an IP address throws a TypeError.
+   */
+  activeAddress?: string;
+  /**
+   * Active mode: the local ports, `[low, high]` with both ends included,
+   * to listen on for data connections (lftp's `ftp:port-range`, curl's
+   * `--ftp-port addr:low-high`), so a firewall or NAT can forward just
+   * those. A free one is taken (tried from a random place in the range);
+   * when none is free the transfer fails with an FtpConnectionError
+   * (`code` "EADDRINUSE") before anything is sent, and the client goes on.
+   * Default: any port the system gives. Ends outside 1..65535, not whole
+   * numbers or in the wrong order throw a RangeError.
+   */
+  activePortRange?: readonly [number, number];
   /**
    * Parses LIST lines for list() and walk() when the server has no MLSD, in
    * a format the built-in parser (Unix, IIS/Windows, EPLF) does not know.
@@ -250,6 +272,8 @@ export class FTP {
       resume: options.retry !== undefined,
       // Under `retry` nothing is pipelined (see exchange()).
       pipelining: (options.pipelining ?? false) && options.retry === undefined,
+      activeAddress: checkActiveAddress(options.activeAddress),
+      activePortRange: checkPortRange(options.activePortRange),
     };
     this.reconnector = options.retry ? this.makeReconnector(new RetryPolicy(options.retry)) : undefined;
     this.sourceAddress = options.sourceAddress;

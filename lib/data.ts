@@ -310,17 +310,17 @@ function connectData(session: Session, host: string, port: number, slabs?: SlabR
   return socket;
 }
 
-/** Listens on the control connection's local address and announces it with PORT (or EPRT). */
+/**
+ * Listens on the control connection's local address (on a port of
+ * `activePortRange` if set) and announces it with PORT (or EPRT), or
+ * announces `activeAddress` instead (a NAT's public address, forwarding
+ * the range to us).
+ */
 export async function openActive(session: Session): Promise<PendingData> {
   const control = session.control.socket;
   const local = plainAddress(control.localAddress ?? "");
   const peer = plainAddress(control.remoteAddress ?? "");
-  const server = net.createServer();
-  server.on("error", () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (error) => reject(new FtpConnectionError("cannot listen for the data connection", error)));
-    server.listen({ host: local.address, port: 0, backlog: 1 }, resolve);
-  });
+  const server = await listenForData(local.address, session.settings.activePortRange);
   const port = (server.address() as net.AddressInfo).port;
   let accepted: net.Socket | undefined;
   let handedOver = false;
@@ -342,8 +342,10 @@ export async function openActive(session: Session): Promise<PendingData> {
     server.close();
     if (!handedOver) accepted?.destroy();
   };
+  const announced = session.settings.activeAddress;
   try {
-    await announcePort(session, local.address, local.family, port);
+    if (announced === undefined) await announcePort(session, local.address, local.family, port);
+    else await announcePort(session, announced, net.isIPv6(announced) ? 6 : 4, port);
   } catch (error) {
     dispose();
     throw error;
@@ -359,6 +361,75 @@ export async function openActive(session: Session): Promise<PendingData> {
     },
     dispose,
   };
+}
+
+/** The `activeAddress` option, checked: an IP address (no host name: PORT and EPRT carry addresses), or undefined. */
+export function checkActiveAddress(address: string | undefined): string | undefined {
+  if (address === undefined) return undefined;
+  if (typeof address !== "string" || net.isIP(address) === 0) {
+    throw Object.assign(new TypeError(`activeAddress must be an IPv4 or IPv6 address, got ${JSON.stringify(address)}`), {
+      code: "ERR_INVALID_ARG_VALUE",
+    });
+  }
+  return address;
+}
+
+/** The `activePortRange` option, checked: whole numbers in 1..65535, low first; or undefined. */
+export function checkPortRange(range: readonly [number, number] | undefined): readonly [number, number] | undefined {
+  if (range === undefined) return undefined;
+  const [low, high] = Array.isArray(range) ? range : [];
+  const valid = (port: unknown): port is number => Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535;
+  if (!Array.isArray(range) || range.length !== 2 || !valid(low) || !valid(high) || low > high) {
+    throw Object.assign(
+      new RangeError(`activePortRange must be [low, high] with 1 <= low <= high <= 65535, got ${JSON.stringify(range)}`),
+      {
+        code: "ERR_OUT_OF_RANGE",
+      },
+    );
+  }
+  return [low, high];
+}
+
+/**
+ * A listener for one active data connection on `host`: any port, or the
+ * first free one of `range` (both ends included), tried from a random
+ * place in it so that clients sharing a range rarely race for one port.
+ * A range with no port free is an FtpConnectionError (`code` EADDRINUSE,
+ * or the last failure's) naming the range; nothing has been sent then.
+ */
+async function listenForData(host: string, range: readonly [number, number] | undefined): Promise<net.Server> {
+  if (!range) return listenOn(host, 0);
+  const [low, high] = range;
+  const count = high - low + 1;
+  const first = Math.floor(Math.random() * count);
+  let failure: unknown;
+  for (let i = 0; i < count; i++) {
+    try {
+      return await listenOn(host, low + ((first + i) % count));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "EADDRINUSE" && code !== "EACCES") throw new FtpConnectionError("cannot listen for the data connection", error);
+      failure = error;
+    }
+  }
+  throw new FtpConnectionError(`no free port in activePortRange ${low}-${high} to listen on for the data connection`, failure);
+}
+
+/** A server listening on `host`:`port` (0: any), or the listen's own error. */
+async function listenOn(host: string, port: number): Promise<net.Server> {
+  const server = net.createServer();
+  server.on("error", () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host, port, backlog: 1 }, resolve);
+    });
+  } catch (error) {
+    server.close();
+    if (port === 0) throw new FtpConnectionError("cannot listen for the data connection", error);
+    throw error;
+  }
+  return server;
 }
 
 async function announcePort(session: Session, host: string, family: 4 | 6, port: number): Promise<void> {

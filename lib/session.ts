@@ -29,6 +29,10 @@ export interface SessionSettings {
   resume: boolean;
   /** The `pipelining` option: a passive transfer may write EPSV and its command together (see DataTransfer.open). */
   pipelining: boolean;
+  /** The `activeAddress` option: announced in PORT/EPRT instead of the control connection's local address. */
+  activeAddress: string | undefined;
+  /** The `activePortRange` option: active data connections listen on a port of this range (ends included). */
+  activePortRange: readonly [number, number] | undefined;
 }
 
 /** Something that can be told to abandon its transfer (the one holding the queue). */

@@ -303,7 +303,13 @@ export class FTP {
     options: NoInfer<O> & { host: string },
   ): Promise<T> {
     const client = new this(options);
-    await client.ready;
+    try {
+      await client.ready;
+    } catch (error) {
+      // A refused login leaves the connection open, and nobody else holds the client to close it.
+      client.close();
+      throw error;
+    }
     return client;
   }
 

@@ -93,3 +93,14 @@ export function tagPoolClient(client: object, place: string): void {
   const output = outputs.get(client);
   if (output) output.tag = `${output.clientTag}@${place}`;
 }
+
+/**
+ * A pool's note at debug level 1: on the output of `client` (one of its
+ * clients, so the line carries the pool's tag and goes to that client's
+ * logger), or, with no client to speak through, to `NODE_DEBUG=ftpstream`.
+ */
+export function notePool(client: object | undefined, text: string): void {
+  const output = client && outputs.get(client);
+  if (output) output.note(text);
+  else nodeDebug("%s", text);
+}

@@ -5,7 +5,7 @@
  */
 import { FileHandle, rename, rm } from "node:fs/promises";
 import type { FTP } from "./client.js";
-import { tagPoolClient } from "./debug.js";
+import { notePool, tagPoolClient } from "./debug.js";
 import { FtpError } from "./errors.js";
 import { createPart, partName } from "./part-file.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
@@ -16,9 +16,17 @@ export interface FtpPoolOptions {
    * When it rejects, the use() that asked for the client rejects with its
    * error, and so does every use() waiting for a client while the pool has
    * none: an outage fails the calls, it does not leave them waiting.
+   *
+   * A refusal that says the server allows no more connections (a 421, or
+   * a 4xx/5xx such as proftpd's `530 Sorry, the maximum number of clients
+   * ... are already connected`: see {@link isConnectionLimit}) while the
+   * pool has other clients, connected or connecting, is not a failure: the
+   * pool shrinks to the clients it has (its `capacity`, for the rest of its
+   * life; a debug line on the clients' output says so) and the use() waits
+   * for one of them. With no other client, the refusal is the error.
    */
   connect: () => Promise<FTP>;
-  /** Most clients at once. Default 4. */
+  /** Most clients at once. Default 4. Fewer once the server refuses more (see `connect`). */
   size?: number;
 }
 
@@ -41,6 +49,8 @@ interface Waiter {
 export class FtpPool {
   private readonly connect: () => Promise<FTP>;
   private readonly size: number;
+  /** Most clients at once now: `size`, or what the server allowed once it refused more (see FtpPoolOptions.connect). */
+  private limit: number;
   private readonly idle: FTP[] = [];
   private readonly all = new Set<FTP>();
   private readonly waiting: Waiter[] = [];
@@ -54,11 +64,12 @@ export class FtpPool {
     this.connect = options.connect;
     this.size = options.size ?? 4;
     if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`size must be a positive integer, got ${this.size}`);
+    this.limit = this.size;
   }
 
-  /** The pool's size: how many clients it may hold. */
+  /** How many clients the pool may hold: its size, or fewer once the server refused more connections (see FtpPoolOptions.connect). */
   get capacity(): number {
-    return this.size;
+    return this.limit;
   }
 
   /**
@@ -168,14 +179,20 @@ export class FtpPool {
       this.all.delete(client);
       client.close();
     }
-    if (this.all.size + this.opening < this.size) return this.open();
+    if (this.all.size + this.opening < this.limit) return this.open();
+    return this.waitForClient();
+  }
+
+  private waitForClient(): Promise<FTP> {
     return new Promise<FTP>((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   /**
    * Connects a new client into a free place. When the connect fails and
    * the pool has no client left, every waiter rejects with that error:
-   * nothing would ever hand them one.
+   * nothing would ever hand them one. When the server refused it for its
+   * connection limit while other clients are there or on their way, the
+   * pool shrinks to those and the caller waits for one of them.
    */
   private async open(): Promise<FTP> {
     this.opening++;
@@ -185,6 +202,19 @@ export class FtpPool {
       client = await this.connect();
     } catch (error) {
       this.opening--;
+      const others = this.all.size + this.opening;
+      if (others > 0 && !this.isClosed && isConnectionLimit(error)) {
+        if (others < this.limit) {
+          this.limit = others;
+          const [some] = this.all;
+          notePool(
+            some,
+            `${this.debugTag}: the server allows no more connections (${(error as FtpError).response}): ${others} from now on`,
+          );
+        }
+        // An idle client (given back while this one connected) is taken at once; else the next one given back.
+        return this.acquire();
+      }
       if (this.all.size === 0) for (const waiter of this.waiting.splice(0)) waiter.reject(error);
       throw error;
     }
@@ -217,6 +247,22 @@ export class FtpPool {
     if (next) next.resolve(client);
     else this.idle.push(client);
   }
+}
+
+/**
+ * Whether `error` is a server's refusal of one more connection: a 421 at
+ * connect or login (vsftpd's "There are too many connected users",
+ * pure-ftpd's "Too many connections (3) from this IP"), or another 4xx/5xx
+ * whose text says so (proftpd's `530 Sorry, the maximum number of clients
+ * (3) for this user are already connected`, "too many users", "connection
+ * limit").
+ */
+export function isConnectionLimit(error: unknown): boolean {
+  if (!(error instanceof FtpError) || error.replyCode === null || error.replyCode < 400) return false;
+  if (error.replyCode === 421) return true;
+  return /too many|maximum number of|(connection|client|user|session|login)s? limit|limit of \d+|already (logged in|connected)/i.test(
+    error.response,
+  );
 }
 
 function poolClosed(): FtpError {

@@ -72,7 +72,9 @@ export interface FtpOptions {
   /**
    * Milliseconds allowed for connecting, for each reply, and for a data
    * connection to stay silent while we wait on it. Expiry fails the running
-   * operation with FtpTimeoutError and closes the client. Default 30000; 0 = none.
+   * operation with FtpTimeoutError and closes the client (but for a
+   * session's first EPSV data connection, which falls back to PASV: see
+   * `useEpsv`). Default 30000; 0 = none.
    */
   timeout?: number;
   /** Local `[host, port]` to bind the control connection to (data connections bind the host). */
@@ -94,7 +96,14 @@ export interface FtpOptions {
   passive?: boolean;
   /** Connect to the host named in a 227 reply instead of the control connection's peer. Default false. */
   trustPasvHost?: boolean;
-  /** Try EPSV before PASV on IPv4. Default true. */
+  /**
+   * Try EPSV before PASV on IPv4. Default true. PASV is used for the rest
+   * of the session once EPSV is refused, or once the port of the session's
+   * first EPSV cannot be connected to (refused, or no answer within
+   * `timeout`: a firewall dropping EPSV ports); that first connect is made
+   * before the transfer command goes out, so the transfer then simply runs
+   * over PASV (as curl does), its command sent once.
+   */
   useEpsv?: boolean;
   /** ftplib's debugging level: 0 silent, 1 commands and replies, 2 every line. */
   debugLevel?: number;

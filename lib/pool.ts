@@ -31,7 +31,7 @@ export interface FtpPoolOptions {
 }
 
 export interface SegmentedDownloadOptions {
-  /** Connections to use at once. Default: the pool's size. */
+  /** Connections to use at once. Default: the pool's `capacity` (its size, or fewer once the server refused more). */
   segments?: number;
   /** Smallest segment worth a connection, in bytes. Default 8 MiB. */
   minSegmentSize?: number;
@@ -108,7 +108,7 @@ export class FtpPool {
     const minimum = options.minSegmentSize ?? 8 * 1024 * 1024;
     // Segments start with REST: a server whose FEAT lists no REST STREAM gets one connection.
     const restless = features.size > 0 && features.get("REST")?.toUpperCase() !== "STREAM";
-    const count = restless ? 1 : Math.max(1, Math.min(options.segments ?? this.size, Math.ceil(size / minimum)));
+    const count = restless ? 1 : Math.max(1, Math.min(options.segments ?? this.limit, Math.ceil(size / minimum)));
     const step = Math.ceil(size / count);
     const ranges = Array.from({ length: count }, (_, i) => ({ start: i * step, end: Math.min(size, (i + 1) * step) }));
     const part = partName(localPath);
@@ -151,7 +151,7 @@ export class FtpPool {
    * taken by the next file at once.
    */
   private get treeWorkers(): TreeWorkers {
-    return { run: (task) => this.use(task), concurrency: 2 * this.size };
+    return { run: (task) => this.use(task), concurrency: 2 * this.limit };
   }
 
   /**

@@ -84,13 +84,17 @@ export type Lack =
   | "SIZE 0" // SIZE of an empty file is not a 213 with 0
   | "257 local path" // MKD's 257 names the directory's path on the server's disk, not the FTP path
   | "MLSD 502" // MLSD is answered 502 (not implemented), not 500
-  | "SIZE dir"; // SIZE and MDTM of a directory answer 213, as for a file
+  | "SIZE dir" // SIZE and MDTM of a directory answer 213, as for a file
+  | "runs as root"; // the server process runs as root here: it reads a directory of mode 000
 
 export const LACKS: Readonly<Record<ServerKind, Readonly<Partial<Record<Lack, string>>>>> = {
   vsftpd: { MLSD: "no MLSD or MLST (500 Unknown command)", MFMT: "no MFMT: two-argument MDTM" },
   proftpd: {},
   "pure-ftpd": { "absolute 257": 'MKD answers 257 "name" as given', anonymous: "run with --noanonymous" },
-  pyftpdlib: { "LIST -a": "reads LIST -a /dir as the path '-a /dir' (550); its plain LIST shows dot files" },
+  pyftpdlib: {
+    "LIST -a": "reads LIST -a /dir as the path '-a /dir' (550); its plain LIST shows dot files",
+    "runs as root": "one Python process as root, no privilege drop",
+  },
   "inetutils-ftpd": {
     MLSD: "no MLSD or MLST (500 command not recognized)",
     MFMT: "no MFMT, and MDTM takes no time to set",
@@ -126,6 +130,7 @@ export const LACKS: Readonly<Record<ServerKind, Readonly<Partial<Record<Lack, st
     "MLSD 502": "502 Command 'MLSD' not implemented",
     TLS: "twisted.protocols.ftp has no FTPS",
     "LIST -a": "takes LIST -a as a path",
+    "runs as root": "twistd as root, FTPShell on the temp home",
     "SIZE dir": "SIZE /sub answers 213 4096 and MDTM /sub its time: without MLST, stat() takes a directory for a file",
   },
   "ftp-srv": {
@@ -140,6 +145,7 @@ export const LACKS: Readonly<Record<ServerKind, Readonly<Partial<Record<Lack, st
     "257 local path": '257 "/tmp/…/home/d1": the path on its disk',
     TLS: "FTPS needs its own tls options; not set up here",
     anonymous: "started with anonymous: false",
+    "runs as root": "a child Node process as root",
   },
 };
 

@@ -85,7 +85,8 @@ export type Lack =
   | "257 local path" // MKD's 257 names the directory's path on the server's disk, not the FTP path
   | "MLSD 502" // MLSD is answered 502 (not implemented), not 500
   | "SIZE dir" // SIZE and MDTM of a directory answer 213, as for a file
-  | "runs as root"; // the server process runs as root here: it reads a directory of mode 000
+  | "runs as root" // the server process runs as root here: it reads a directory of mode 000
+  | "late ABOR ends next"; // a late ABOR ends the data connection of the transfer set up after it
 
 export const LACKS: Readonly<Record<ServerKind, Readonly<Partial<Record<Lack, string>>>>> = {
   vsftpd: { MLSD: "no MLSD or MLST (500 Unknown command)", MFMT: "no MFMT: two-argument MDTM" },
@@ -138,6 +139,8 @@ export const LACKS: Readonly<Record<ServerKind, Readonly<Partial<Record<Lack, st
     MFMT: "502 Command not allowed: MFMT",
     "MLSD 502": "502 Command not allowed: MLSD",
     "late 225": "answers ABOR after the reply to the command written behind it",
+    "late ABOR ends next":
+      "ABOR replies 225, then ends this.connector, by then the next EPSV's or PORT's: that RETR gets 551 No connector setup (passive), or the server process dies (active: TypeError in connector/active.js)",
     "REST STOR": "REST n then STOR truncates the file and writes at n: bytes before n become zeros",
     "SIZE 0": "SIZE of an empty file is not 213 0",
     "mtime kept": "no MFMT, no two-argument MDTM, no SITE UTIME",

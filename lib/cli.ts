@@ -40,6 +40,12 @@ const OPTIONS = {
   quiet: { type: "boolean", help: "no progress bar" },
   debug: { type: "boolean", help: "print the control conversation (ftplib's debug level 1; passwords masked)" },
   parallel: { type: "string", arg: "<n>", help: "mirror over an FtpPool of n connections (default 1)" },
+  queue: { type: "string", arg: "<redis-url>", help: "mirror: enqueue one job per changed file on redis://host:port/name, for workers" },
+  wait: { type: "boolean", help: "mirror --queue: wait until the queue drains, print its summary" },
+  concurrency: { type: "string", arg: "<n>", help: "worker: jobs at once (and connections per server) in this process (default 4)" },
+  "max-connections": { type: "string", arg: "<n>", help: "worker: most connections to one server across all workers (held in Redis)" },
+  "lock-ms": { type: "string", arg: "<ms>", help: "worker: a dead worker's job is taken over after this long (default 30000)" },
+  "until-drained": { type: "boolean", help: "worker: exit once the queue has nothing pending" },
   delete: { type: "boolean", help: "mirror: remove from the target what the source lacks" },
   "dry-run": { type: "boolean", help: "mirror: change nothing, say what would be done" },
   recursive: { type: "boolean", short: "r", help: "rm: a directory and everything in it" },
@@ -62,6 +68,12 @@ interface CliOptions {
   dryRun: boolean;
   recursive: boolean;
   parents: boolean;
+  queue: string | undefined;
+  wait: boolean;
+  concurrency: number | undefined;
+  maxConnections: number | undefined;
+  lockMs: number | undefined;
+  untilDrained: boolean;
 }
 
 /** One subcommand: its arguments as the usage shows them, how many it takes, and what it does. */
@@ -120,6 +132,12 @@ const COMMANDS: Record<string, Command> = {
     summary: "rename on the server (a relative path is taken from the login directory)",
     arity: [2, 2],
     run: ([url, to], options) => move(urlArgument(url), to, options),
+  },
+  worker: {
+    args: "<redis-url>",
+    summary: "run the jobs of `mirror --queue` (redis://host:port/name), on any number of machines",
+    arity: [1, 1],
+    run: ([queue], options) => worker(queue, options),
   },
 };
 
@@ -191,8 +209,22 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
       dryRun: values["dry-run"] === true,
       recursive: values.recursive === true,
       parents: values.parents === true,
+      queue: typeof values.queue === "string" ? values.queue : undefined,
+      wait: values.wait === true,
+      concurrency: positiveOption(values.concurrency, "--concurrency"),
+      maxConnections: positiveOption(values["max-connections"], "--max-connections"),
+      lockMs: positiveOption(values["lock-ms"], "--lock-ms"),
+      untilDrained: values["until-drained"] === true,
     },
   };
+}
+
+/** A whole number 1 or more given to `flag`, or a UsageError. */
+function positiveOption(value: string | boolean | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new UsageError(`${flag} takes a whole number, 1 or more`);
+  return number;
 }
 
 /** `--active-ports lo-hi` (curl's `--ftp-port addr:lo-hi` range), or a UsageError. */
@@ -380,6 +412,7 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
   const url = urlArgument(download ? from : to);
   const local = download ? to : from;
   const remote = url.path || ".";
+  if (options.queue) return enqueueMirror(options.queue, url, download, remote, local, options);
   const settings: DirTransferOptions = {
     delete: options.delete,
     dryRun: options.dryRun,
@@ -420,6 +453,54 @@ function mirrorProgress(quiet: boolean): ((progress: DirProgress) => void) | und
     const mib = (n: number): string => (n / 1048576).toFixed(1);
     process.stderr.write(`\r${progress.files}/${progress.totalFiles} files, ${mib(progress.bytes)}/${mib(progress.totalBytes)} MiB   `);
   };
+}
+
+/**
+ * `mirror … --queue redis://host:port/name`: walks and compares both trees
+ * as mirror does, and enqueues one job per file that differs (BullMQ,
+ * loaded only now) for `ftpstream worker` processes to run.
+ */
+async function enqueueMirror(
+  queue: string,
+  url: FtpUrl,
+  download: boolean,
+  remote: string,
+  local: string,
+  options: CliOptions,
+): Promise<void> {
+  if (options.delete || options.dryRun) throw new UsageError("mirror --queue takes neither --delete nor --dry-run");
+  const { enqueueCommand } = await import("./queue-cli.js");
+  const pool = new FtpPool({ size: options.parallel, connect: () => open(url, options) });
+  try {
+    const result = await enqueueCommand({
+      queue,
+      direction: download ? "download" : "upload",
+      server: url,
+      remote,
+      local,
+      planner: pool,
+      wait: options.wait,
+      log: (line) => void (options.quiet ? undefined : process.stderr.write(`${line}\n`)),
+    });
+    for (const { path, error } of result.failures) process.stderr.write(`ftpstream: ${path}: ${error.message.split("\n")[0]}\n`);
+    if (result.failures.length > 0 || (result.summary?.failed ?? 0) > 0) process.exitCode = 3;
+  } finally {
+    await pool.close();
+  }
+}
+
+/** `worker redis://host:port/name`: runs mirror jobs until stopped (or drained, with --until-drained). */
+async function worker(queue: string, options: CliOptions): Promise<void> {
+  const { workerCommand } = await import("./queue-cli.js");
+  await workerCommand({
+    queue,
+    connect: (server) => open(parseFtpUrl(server), options),
+    concurrency: options.concurrency,
+    maxConnections: options.maxConnections,
+    lockMs: options.lockMs,
+    untilDrained: options.untilDrained,
+    log: (line) => void (options.quiet ? undefined : process.stderr.write(`${line}\n`)),
+  });
 }
 
 async function remove(url: FtpUrl, options: CliOptions): Promise<void> {

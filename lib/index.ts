@@ -5,6 +5,21 @@
 export { FTP } from "./client.js";
 export type { ConnectOptions, FtpOptions, StorbinaryOptions } from "./client.js";
 export { LineStream } from "./line-stream.js";
+export { enqueueTree, serverUrl } from "./queue-jobs.js";
+export type {
+  EnqueueTreeOptions,
+  EnqueueTreeResult,
+  TreeJob,
+  TreeJobOptions,
+  TreeJobQueue,
+  TreeJobResult,
+  TreePlanner,
+} from "./queue-jobs.js";
+export { createTreeJobProcessor } from "./queue-worker.js";
+export type { TreeJobLike, TreeJobProcessor, TreeJobProcessorOptions } from "./queue-worker.js";
+export { ConnectionLeases } from "./queue-limit.js";
+export type { ConnectionLeasesOptions, LeaseRedis } from "./queue-limit.js";
+export type { PlannedFile } from "./sync.js";
 export type { BlockCallback, LineCallback, RetrbinaryOptions } from "./transfer-arguments.js";
 export type { UploadSource } from "./upload-source.js";
 export type { ListOptions, WalkEntry, WalkOptions } from "./remote-listing.js";

@@ -79,6 +79,19 @@ export interface DirTransferOptions {
   signal?: AbortSignal;
   /** Called as files and bytes are done, and during each file (at most every 200 ms per file). */
   onProgress?: (progress: DirProgress) => void;
+  /**
+   * Called once with the files to transfer, after both trees are compared
+   * and before anything is changed (with `dryRun` too): what a job queue
+   * needs to hand them out (see enqueueTree).
+   */
+  onPlan?: (files: PlannedFile[]) => void;
+}
+
+/** A file a tree transfer will transfer: path below the root, the source's size, and its time to the second when known. */
+export interface PlannedFile {
+  path: string;
+  size: number;
+  modified: Date | null;
 }
 
 /** What the tree transfers need of a client (FTP has it all). */
@@ -699,6 +712,7 @@ export async function downloadDir(
   const times = new RemoteTimes(remote);
   const compared = await compare(source, target, workers, { side: "source", times }, failures);
   const transfer = refuseLinked(compared.transfer, target, failures);
+  options.onPlan?.(transfer.map((plan) => ({ ...plan })));
   const result: DirTransferResult = { transferred: 0, skipped: compared.skipped, bytes: 0, deleted: 0, links: linksOf(source) };
   if (!options.dryRun) {
     await mkdir(local, { recursive: true });
@@ -753,6 +767,7 @@ export async function uploadDir(
   const times = new RemoteTimes(remote);
   const compared = await compare(source, target, workers, { side: "target", times }, failures);
   const transfer = refuseLinked(compared.transfer, target, failures);
+  options.onPlan?.(transfer.map((plan) => ({ ...plan })));
   const result: DirTransferResult = { transferred: 0, skipped: compared.skipped, bytes: 0, deleted: 0, links: linksOf(source) };
   if (!options.dryRun) {
     // The walk knows which directories exist: one MKD for each that does not, parents first.

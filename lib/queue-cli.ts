@@ -1,0 +1,229 @@
+/**
+ * The CLI's queue commands on BullMQ: `mirror … --queue redis://host:port/name`
+ * enqueues a tree transfer, `worker redis://host:port/name` runs its jobs.
+ *
+ * bullmq (and the ioredis it brings) is an optional peer dependency,
+ * loaded with import() only when one of these commands runs: the library
+ * core (lib/index.ts) never reaches this module.
+ */
+import type { FTP } from "./client.js";
+import { FtpError } from "./errors.js";
+import { enqueueTree, EnqueueTreeResult, TreeJob, TreeJobResult, TreePlanner } from "./queue-jobs.js";
+import { ConnectionLeases, LeaseRedis } from "./queue-limit.js";
+import { createTreeJobProcessor } from "./queue-worker.js";
+import type { FtpUrl } from "./url.js";
+
+/** bullmq is not installed: `npm install bullmq` where the queue commands run. */
+export class FtpQueueModuleError extends FtpError {
+  constructor(cause: unknown) {
+    super(
+      "the queue commands need the bullmq package (an optional peer dependency of ftpstream): run `npm install bullmq`",
+      "ERR_FTP_QUEUE_MODULE_MISSING",
+      "",
+      { cause },
+    );
+  }
+}
+
+/** The part of bullmq used here, typed where it is used so no type of it leaks into ftpstream's own. */
+type Bullmq = typeof import("bullmq");
+
+/** Loads bullmq, or throws FtpQueueModuleError when it is not installed. */
+export async function loadBullmq(load: () => Promise<unknown> = () => import("bullmq")): Promise<Bullmq> {
+  try {
+    return (await load()) as Bullmq;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException)?.code;
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") throw new FtpQueueModuleError(error);
+    throw error;
+  }
+}
+
+/** A queue URL: `redis://[user:password@]host[:port]/name` (rediss:// for TLS). */
+export interface QueueAddress {
+  name: string;
+  connection: { host: string; port: number; username?: string; password?: string; tls?: object; maxRetriesPerRequest: null };
+}
+
+/** Parses a queue URL; throws TypeError saying what it must look like. */
+export function parseQueueUrl(text: string): QueueAddress {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TypeError(`expected a queue URL redis://host:port/name, got ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:")
+    throw new TypeError(`a queue URL is redis:// or rediss://, got ${url.protocol}`);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ""));
+  if (!name || name.includes(":") || name.includes("/"))
+    throw new TypeError("a queue URL names its queue: redis://host:port/name (no ':' or '/' in the name)");
+  return {
+    name,
+    connection: {
+      host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: url.port ? Number(url.port) : 6379,
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      ...(url.protocol === "rediss:" ? { tls: {} } : {}),
+      // BullMQ's workers need it: a blocked command must wait, not fail.
+      maxRetriesPerRequest: null,
+    },
+  };
+}
+
+/** The Redis hash of a queue's summary (bullmq's default prefix "bull"). */
+function summaryKey(name: string): string {
+  return `bull:${name}:ftpstream-summary`;
+}
+
+export interface QueueSummary {
+  transferred: number;
+  skipped: number;
+  failed: number;
+  bytes: number;
+}
+
+/** The commands used of the queue's own Redis connection (an ioredis client under bullmq 5). */
+interface RedisLike extends LeaseRedis {
+  hincrby(key: string, field: string, by: number): Promise<number>;
+  hgetall(key: string): Promise<Record<string, string>>;
+  del(key: string): Promise<number>;
+}
+
+/** Counts of jobs not yet settled: waiting, active (a dead worker's too, until taken over), delayed for a retry. */
+const PENDING = ["waiting", "active", "delayed", "prioritized", "paused", "waiting-children"] as const;
+
+async function readSummary(redis: { hgetall(key: string): Promise<Record<string, string>> }, name: string): Promise<QueueSummary> {
+  const raw = await redis.hgetall(summaryKey(name));
+  const count = (field: string): number => Number(raw[field] ?? 0);
+  return { transferred: count("transferred"), skipped: count("skipped"), failed: count("failed"), bytes: count("bytes") };
+}
+
+export function formatSummary(summary: QueueSummary): string {
+  return `${summary.transferred} transferred, ${summary.skipped} skipped, ${summary.failed} failed, ${summary.bytes} bytes`;
+}
+
+export interface EnqueueCommand {
+  queue: string;
+  direction: "download" | "upload";
+  server: string | FtpUrl;
+  remote: string;
+  local: string;
+  planner: TreePlanner;
+  attempts?: number;
+  /** Wait until the queue drains and print its summary. */
+  wait?: boolean;
+  log: (line: string) => void;
+}
+
+/** `mirror … --queue`: enqueues the jobs; with `wait`, waits for the queue to drain. */
+export async function enqueueCommand(command: EnqueueCommand): Promise<EnqueueTreeResult & { summary?: QueueSummary }> {
+  const { Queue } = await loadBullmq();
+  const address = parseQueueUrl(command.queue);
+  const queue = new Queue<TreeJob, TreeJobResult>(address.name, { connection: address.connection });
+  try {
+    const counts = await queue.getJobCounts(...PENDING);
+    const client = (await queue.client) as unknown as RedisLike;
+    // A queue with nothing pending starts a new run: its summary counts from zero.
+    if (Object.values(counts).every((n) => n === 0)) await client.del(summaryKey(address.name));
+    const result = await enqueueTree(queue, command.planner, {
+      direction: command.direction,
+      server: command.server,
+      remote: command.remote,
+      local: command.local,
+      attempts: command.attempts,
+    });
+    command.log(`enqueued ${result.enqueued} files (${result.bytes} bytes), ${result.unchanged} unchanged, on ${address.name}`);
+    if (!command.wait) return result;
+    await waitForDrain(queue);
+    const summary = await readSummary(client, address.name);
+    command.log(`queue ${address.name} drained: ${formatSummary(summary)}`);
+    return { ...result, summary };
+  } finally {
+    await queue.close();
+  }
+}
+
+async function waitForDrain(queue: { getJobCounts(...types: string[]): Promise<Record<string, number>> }): Promise<void> {
+  for (;;) {
+    const counts = await queue.getJobCounts(...PENDING);
+    if (Object.values(counts).every((n) => n === 0)) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+export interface WorkerCommand {
+  queue: string;
+  connect: (server: string) => Promise<FTP>;
+  /** Jobs at once in this process. Default 4. */
+  concurrency?: number;
+  /** Most connections to one server across every worker (a lease in Redis per connection). */
+  maxConnections?: number;
+  /** BullMQ's lockDuration: a killed worker's job is taken over this long after it last renewed its lock. Default 30000. */
+  lockMs?: number;
+  /** Exit once the queue has nothing pending (else run until SIGINT/SIGTERM). */
+  untilDrained?: boolean;
+  log: (line: string) => void;
+}
+
+/** `worker <queue>`: runs the jobs until stopped (or, with untilDrained, until the queue is empty). Resolves to the queue's summary. */
+export async function workerCommand(command: WorkerCommand): Promise<QueueSummary> {
+  const { Worker, Queue } = await loadBullmq();
+  const address = parseQueueUrl(command.queue);
+  const concurrency = command.concurrency ?? 4;
+  const lockDuration = command.lockMs ?? 30_000;
+  const queue = new Queue<TreeJob, TreeJobResult>(address.name, { connection: address.connection });
+  const redis = (await queue.client) as unknown as RedisLike;
+  const leases = command.maxConnections
+    ? new ConnectionLeases(redis, {
+        limit: command.maxConnections,
+        prefix: `bull:${address.name}:ftpstream-connections`,
+        ttlMs: lockDuration,
+      })
+    : undefined;
+  const processor = createTreeJobProcessor({ connect: command.connect, poolSize: concurrency, leases });
+  const worker = new Worker<TreeJob, TreeJobResult>(address.name, (job) => processor.process(job), {
+    connection: address.connection,
+    concurrency,
+    lockDuration,
+    stalledInterval: Math.max(1000, Math.floor(lockDuration / 2)),
+    // A job whose worker died is taken over this many times, then failed.
+    maxStalledCount: 3,
+    autorun: false,
+  });
+  const key = summaryKey(address.name);
+  const counted: Array<Promise<unknown>> = [];
+  worker.on("active", (job) => command.log(`start ${job.id} ${job.data.path}`));
+  worker.on("completed", (job, result) => {
+    command.log(`${result.outcome} ${job.id} ${job.data.path} ${result.bytes}`);
+    counted.push(redis.hincrby(key, result.outcome, 1), redis.hincrby(key, "bytes", result.bytes));
+  });
+  worker.on("failed", (job, error) => {
+    if (!job) return;
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1);
+    command.log(`${final ? "failed" : "retry"} ${job.id} ${job.data.path}: ${error.message.split("\n")[0]}`);
+    if (final) counted.push(redis.hincrby(key, "failed", 1));
+  });
+  worker.on("error", (error) => command.log(`worker error: ${error.message}`));
+  const stop = new Promise<void>((resolve) => {
+    const done = (): void => resolve();
+    process.once("SIGINT", done);
+    process.once("SIGTERM", done);
+    if (command.untilDrained) void waitForDrain(queue).then(done);
+  });
+  const running = worker.run();
+  try {
+    await stop;
+  } finally {
+    await worker.close();
+    await running.catch(() => undefined);
+    await Promise.allSettled(counted);
+    await processor.close();
+    await leases?.close();
+  }
+  const summary = await readSummary(redis, address.name);
+  command.log(`summary: ${formatSummary(summary)}`);
+  await queue.close();
+  return summary;
+}

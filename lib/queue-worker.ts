@@ -1,0 +1,308 @@
+/**
+ * The job processor of a tree transfer spread over a job queue: it moves
+ * the one file a TreeJob names (see queue-jobs.ts), on an FtpPool per
+ * server kept by the worker process.
+ *
+ * A queue runs a job at least once (a worker killed mid-job has its job
+ * taken over by another), so every job is idempotent:
+ * - the target is compared first; when it already has the source's size
+ *   and time (an earlier run of the job finished it), the job is skipped;
+ * - a download is written to a part file beside the target (created
+ *   exclusively, a stale one from a killed run replaced) and renamed over
+ *   the target only complete, with the source's time already set;
+ * - an upload is STORed to a part name beside the target (a new STOR
+ *   truncates what a killed run left: it restarts, never appends), its
+ *   size checked and time set, then renamed over the target (RNFR/RNTO).
+ * So a file is either absent, or old, or complete: never half there under
+ * its own name, and never moved again once complete.
+ *
+ * No queue library is imported here: the processor takes any job with
+ * `data` and `updateProgress` (BullMQ's Job).
+ */
+import { createReadStream } from "node:fs";
+import { lstat, mkdir, rename, rm, utimes } from "node:fs/promises";
+import { join, posix } from "node:path";
+import type { FTP } from "./client.js";
+import { FtpError, FtpPathError, FtpSizeMismatchError } from "./errors.js";
+import { createPart, partName } from "./part-file.js";
+import { assertNoClimb, assertRealDirs, unsafeNameReason } from "./path-safety.js";
+import { pipeSettled } from "./pipe.js";
+import { FtpPool } from "./pool.js";
+import type { ConnectionLeases } from "./queue-limit.js";
+import { PART_SUFFIX, serverKey, TreeJob, TreeJobResult } from "./queue-jobs.js";
+import { joinRemote } from "./remote-listing.js";
+import type { TransferProgress } from "./streams.js";
+
+/** What the processor needs of a job (BullMQ's Job has it). */
+export interface TreeJobLike {
+  data: TreeJob;
+  updateProgress(progress: { path: string; bytes: number; size: number }): Promise<unknown>;
+}
+
+export interface TreeJobProcessorOptions {
+  /** Makes one connected, logged-in client for a job's server (its URL, password included when the job has one). */
+  connect: (server: string) => Promise<FTP>;
+  /** Connections per server in this process: the pool's size. Default 4. */
+  poolSize?: number;
+  /** A pool with no job running for this long is closed (its connections given back). Default 5000 ms. */
+  idleMs?: number;
+  /** Cluster-wide connection caps (see queue-limit.ts); none by default. */
+  leases?: ConnectionLeases;
+  /** How often a job reports progress, in ms. Default 500. */
+  progressMs?: number;
+}
+
+/** The processor: `process(job)` moves its file; `close()` closes the pools. */
+export interface TreeJobProcessor {
+  process(job: TreeJobLike): Promise<TreeJobResult>;
+  close(): Promise<void>;
+}
+
+/** Equal to the second: FTP times have no finer resolution. */
+function sameSecond(a: Date, b: Date): boolean {
+  return Math.floor(a.getTime() / 1000) === Math.floor(b.getTime() / 1000);
+}
+
+function floorSecond(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / 1000) * 1000);
+}
+
+/** A job's data is read from the queue: checked before anything is sent or written. */
+function checkJob(data: TreeJob): void {
+  if (data?.v !== 1 || (data.direction !== "download" && data.direction !== "upload")) {
+    throw new FtpError(`not a tree job this version can run: ${JSON.stringify(data)?.slice(0, 200)}`, "ERR_FTP_BAD_JOB");
+  }
+  assertNoClimb(data.remote, "in a job");
+  for (const segment of data.path.split("/")) {
+    const reason = unsafeNameReason(segment);
+    if (reason) throw new FtpPathError(data.path, reason, `refusing the job's path ${JSON.stringify(data.path)} (${reason})`);
+  }
+}
+
+/** A server's FtpPool in this process, and the jobs running on it. */
+interface PoolEntry {
+  pool: FtpPool;
+  /** Whether to close the connection a job used, for another worker waiting for one (see ConnectionLeases.handBack). */
+  handBack?: () => Promise<boolean>;
+  running: number;
+  idle?: NodeJS.Timeout;
+}
+
+/**
+ * Makes the processor a queue worker runs for each job (with BullMQ:
+ * `new Worker(name, (job) => processor.process(job), ...)`). One FtpPool
+ * per server, made at its first job and closed when idle.
+ */
+export function createTreeJobProcessor(options: TreeJobProcessorOptions): TreeJobProcessor {
+  const pools = new Map<string, PoolEntry>();
+  const idleMs = options.idleMs ?? 5000;
+  const progressMs = options.progressMs ?? 500;
+  /** Remote directories known to exist, per server: made once per process. */
+  const madeDirs = new Set<string>();
+
+  const closePool = async (key: string, entry: PoolEntry): Promise<void> => {
+    if (pools.get(key) === entry) pools.delete(key);
+    await entry.pool.close();
+    await options.leases?.sweep();
+  };
+
+  const poolFor = (server: string): [string, PoolEntry] => {
+    const key = serverKey(server);
+    let entry = pools.get(key);
+    if (!entry) {
+      const connect = (): Promise<FTP> => options.connect(server);
+      const leases = options.leases;
+      const pool = new FtpPool({ size: options.poolSize ?? 4, connect: leases ? leases.wrap(key, connect) : connect });
+      entry = { pool, running: 0, handBack: leases ? () => leases.handBack(key) : undefined };
+      pools.set(key, entry);
+    }
+    return [key, entry];
+  };
+
+  const process = async (job: TreeJobLike): Promise<TreeJobResult> => {
+    const data = job.data;
+    checkJob(data);
+    const [key, entry] = poolFor(data.server);
+    entry.running++;
+    if (entry.idle) clearTimeout(entry.idle);
+    entry.idle = undefined;
+    let last = 0;
+    const report = (bytes: number, force = false): void => {
+      const now = Date.now();
+      if (!force && now - last < progressMs) return;
+      last = now;
+      job.updateProgress({ path: data.path, bytes, size: data.size }).catch(() => undefined);
+    };
+    try {
+      const pool = handingBack(entry);
+      const result =
+        data.direction === "download"
+          ? await downloadJob(pool, data, report)
+          : await uploadJob(pool, data, report, (dir) => {
+              const made = madeDirs.has(`${key} ${dir}`);
+              madeDirs.add(`${key} ${dir}`);
+              return made;
+            });
+      report(result.bytes, true);
+      return result;
+    } finally {
+      await options.leases?.sweep();
+      entry.running--;
+      if (entry.running === 0 && pools.get(key) === entry) {
+        entry.idle = setTimeout(() => void closePool(key, entry).catch(() => undefined), idleMs);
+        entry.idle.unref();
+      }
+    }
+  };
+
+  const close = async (): Promise<void> => {
+    const entries = [...pools];
+    for (const [, entry] of entries) if (entry.idle) clearTimeout(entry.idle);
+    await Promise.all(entries.map(([key, entry]) => closePool(key, entry)));
+  };
+
+  return { process, close };
+}
+
+/**
+ * The pool as a job uses it: when another worker waits for a connection to
+ * this server, the client a task used is closed after it (the pool drops
+ * it, and its lease is given back).
+ */
+function handingBack(entry: PoolEntry): Pick<FtpPool, "use"> {
+  const handBack = entry.handBack;
+  if (!handBack) return entry.pool;
+  return {
+    use: (task) =>
+      entry.pool.use(async (client) => {
+        const result = await task(client);
+        if (await handBack().catch(() => false)) await client.quit().catch(() => client.close());
+        return result;
+      }),
+  };
+}
+
+/** The remote time of `path`, or null when the server cannot tell (no MDTM, or not there). */
+async function remoteTime(client: FTP, path: string): Promise<Date | null> {
+  try {
+    return await client.lastMod(path);
+  } catch (error) {
+    if (error instanceof FtpError && error.replyCode !== null && error.replyCode >= 500) return null;
+    throw error;
+  }
+}
+
+/** The remote size of `path`, or null when it is not there (550) or the server cannot tell. */
+async function remoteSize(client: FTP, path: string): Promise<number | null> {
+  try {
+    return await client.size(path);
+  } catch (error) {
+    if (error instanceof FtpError && error.replyCode !== null && error.replyCode >= 500) return null;
+    throw error;
+  }
+}
+
+async function downloadJob(pool: Pick<FtpPool, "use">, data: TreeJob, report: (bytes: number) => void): Promise<TreeJobResult> {
+  const remotePath = joinRemote(data.remote, data.path);
+  const target = join(data.local, data.path);
+  await assertRealDirs(data.local, data.path);
+  let modified = data.modified ? new Date(data.modified) : null;
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing?.isSymbolicLink()) {
+    throw new FtpPathError(data.path, "link", `refusing to replace ${JSON.stringify(data.path)}: it is a link in the target`);
+  }
+  if (existing?.isFile() && existing.size === data.size) {
+    modified ??= await pool.use((client) => remoteTime(client, remotePath));
+    if (modified && sameSecond(existing.mtime, modified)) return { outcome: "skipped", bytes: 0 };
+  }
+  await mkdir(join(data.local, posix.dirname(data.path)), { recursive: true });
+  // Checked again after mkdir: nothing on the way may be a link.
+  await assertRealDirs(data.local, data.path);
+  const part = partName(target);
+  const handle = await createPart(part);
+  const sink = handle.createWriteStream();
+  try {
+    const bytes = await pool.use(async (client) => {
+      let bytes = 0;
+      const onProgress = (p: TransferProgress): void => {
+        bytes = p.bytes;
+        report(p.bytes);
+      };
+      await client.retrbinary(`RETR ${remotePath}`, sink, { onProgress });
+      modified ??= await remoteTime(client, remotePath);
+      return bytes;
+    });
+    if (modified) await utimes(part, modified, modified);
+    const now = await lstat(target).catch(() => undefined);
+    if (now?.isSymbolicLink()) {
+      throw new FtpPathError(data.path, "link", `refusing to replace ${JSON.stringify(data.path)}: it is a link in the target`);
+    }
+    await rename(part, target);
+    return { outcome: "transferred", bytes };
+  } catch (error) {
+    sink.destroy();
+    await rm(part, { force: true });
+    throw error;
+  }
+}
+
+/** The remote part name beside `remotePath`: `dir/.name.ftpstream-part`. */
+export function remotePartName(remotePath: string): string {
+  const slash = remotePath.lastIndexOf("/");
+  return `${remotePath.slice(0, slash + 1)}.${remotePath.slice(slash + 1)}${PART_SUFFIX}`;
+}
+
+async function uploadJob(
+  pool: Pick<FtpPool, "use">,
+  data: TreeJob,
+  report: (bytes: number) => void,
+  dirKnown: (dir: string) => boolean,
+): Promise<TreeJobResult> {
+  const source = join(data.local, data.path);
+  await assertRealDirs(data.local, data.path);
+  const info = await lstat(source);
+  if (!info.isFile()) throw new FtpPathError(data.path, "special", `${JSON.stringify(data.path)} is no longer a file here`);
+  const modified = floorSecond(info.mtime);
+  const remotePath = joinRemote(data.remote, data.path);
+  const part = remotePartName(remotePath);
+  return pool.use(async (client) => {
+    if ((await remoteSize(client, remotePath)) === info.size) {
+      const time = await remoteTime(client, remotePath);
+      if (time && sameSecond(time, modified)) return { outcome: "skipped", bytes: 0 };
+    }
+    const dir = posix.dirname(remotePath);
+    if (!dirKnown(dir)) await client.ensureDir(dir);
+    try {
+      // STOR, never APPE: a part left by a killed run is truncated, so nothing is appended twice.
+      const upload = client.storbinary(`STOR ${part}`, {});
+      upload.on("progress", (p: TransferProgress) => report(p.bytes));
+      await pipeSettled(createReadStream(source), upload);
+      if (upload.bytes !== info.size) {
+        throw new FtpSizeMismatchError(
+          info.size,
+          upload.bytes,
+          "",
+          `${data.path} changed while it was sent: ${upload.bytes} bytes sent, ${info.size} expected`,
+        );
+      }
+      const stored = await remoteSize(client, part);
+      if (stored !== null && stored !== info.size) {
+        throw new FtpSizeMismatchError(info.size, stored, "", `the server holds ${stored} bytes of ${data.path}, ${info.size} were sent`);
+      }
+      // Set on the part: the rename keeps it, so the target appears complete with its time.
+      await client.setLastMod(part, modified).catch(() => undefined);
+      try {
+        await client.rename(part, remotePath);
+      } catch (error) {
+        // Servers that refuse to rename over a file (550 exists): remove it, then rename.
+        if (!(error instanceof FtpError) || error.replyCode === null || error.replyCode < 500) throw error;
+        await client.delete(remotePath);
+        await client.rename(part, remotePath);
+      }
+      return { outcome: "transferred", bytes: upload.bytes };
+    } catch (error) {
+      if (!client.closed) await client.delete(part).catch(() => undefined);
+      throw error;
+    }
+  });
+}

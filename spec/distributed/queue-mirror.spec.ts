@@ -1,0 +1,282 @@
+/**
+ * Issue 25: a mirror spread over worker processes on BullMQ and Redis,
+ * against a real vsftpd and a real redis-server, both on loopback. The
+ * queue and workers are the built CLI (`build/lib/cli.js mirror … --queue`
+ * and `worker …`) in child processes.
+ *
+ * What is transferred how often is read from vsftpd's own log (one
+ * `OK DOWNLOAD` / `OK UPLOAD` line per completed transfer, with its path),
+ * not from the client: a RETR counted there happened on the wire.
+ *
+ * Sizes: 500 files of 0-16 KiB in 20 directories (about 4 MB), so the
+ * three workers, Redis and vsftpd fit two cores in well under a minute.
+ */
+import { expect } from "chai";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import * as fs from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Queue } from "bullmq";
+import { IN_CI } from "../interop/describe-server.js";
+import { findServer, startServer, FTP_PASSWORD, FTP_USER, type RealServer } from "../interop/servers.js";
+import { findRedis, startRedis, type RedisServer } from "./redis-server.js";
+
+const CLI = fileURLToPath(new URL("../../lib/cli.js", import.meta.url));
+const FILES = 500;
+
+/** A CLI child process and everything it wrote to stderr, line by line. */
+interface Running {
+  child: ChildProcess;
+  lines: string[];
+  exit: Promise<number | null>;
+  /** Resolves when a line matching `pattern` has been written (or already was). */
+  waitFor(test: (lines: string[]) => boolean, ms?: number): Promise<void>;
+}
+
+function runCli(args: string[]): Running {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  const lines: string[] = [];
+  const watchers = new Set<() => void>();
+  let rest = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop()!;
+    lines.push(...parts);
+    for (const watcher of watchers) watcher();
+  });
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    exit,
+    waitFor: (test, ms = 30_000) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out; stderr so far:\n${lines.slice(-20).join("\n")}`)), ms);
+        const check = (): void => {
+          if (!test(lines)) return;
+          clearTimeout(timer);
+          watchers.delete(check);
+          resolve();
+        };
+        watchers.add(check);
+        void exit.then(check);
+        check();
+      }),
+  };
+}
+
+/** `count` files of 0-16 KiB in 20 directories, owned by the account vsftpd writes as; sha256 by path. */
+async function makeTree(root: string, count: number, uid?: number, gid?: number): Promise<Map<string, string>> {
+  const digests = new Map<string, string>();
+  for (let i = 0; i < count; i++) {
+    const rel = `d${i % 4}/s${Math.floor(i / 4) % 5}/f${i}.bin`;
+    const bytes = randomBytes((i * 331) % 16384);
+    await fs.mkdir(path.join(root, path.dirname(rel)), { recursive: true });
+    await fs.writeFile(path.join(root, rel), bytes);
+    const time = new Date(Date.UTC(2024, 0, 2, 3, 4, 5) + i * 61_000);
+    await fs.utimes(path.join(root, rel), time, time);
+    digests.set(rel, createHash("sha256").update(bytes).digest("hex"));
+  }
+  if (uid !== undefined && gid !== undefined) {
+    for (const entry of await fs.readdir(root, { recursive: true })) await fs.chown(path.join(root, entry), uid, gid);
+    await fs.chown(root, uid, gid);
+  }
+  return digests;
+}
+
+/** sha256 of every file below `root` by relative path, part files included (so a spec can see one). */
+async function digestsOf(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const entry of await fs.readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = path.join(entry.parentPath ?? entry.path, entry.name);
+    out.set(
+      path.relative(root, full).split(path.sep).join("/"),
+      createHash("sha256")
+        .update(await fs.readFile(full))
+        .digest("hex"),
+    );
+  }
+  return out;
+}
+
+/** Completed transfers per path from vsftpd's log: `OK DOWNLOAD: Client "…", "/path", n bytes`. */
+function transfersOf(server: RealServer, kind: "DOWNLOAD" | "UPLOAD"): Map<string, number> {
+  const counts = new Map<string, number>();
+  const log = readFileSync(server.logFiles[0], "utf8");
+  for (const match of log.matchAll(new RegExp(`OK ${kind}: Client "[^"]*", "([^"]*)"`, "g"))) {
+    counts.set(match[1], (counts.get(match[1]) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Most established connections to `port` seen at once, sampled from /proc/net/tcp until stopped. */
+function connectionSampler(port: number): { stop(): number } {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  let most = 0;
+  const timer = setInterval(() => {
+    let text: string;
+    try {
+      text = readFileSync("/proc/net/tcp", "utf8");
+    } catch {
+      return;
+    }
+    // Client side of each connection: remote address ends in :port, state 01 (ESTABLISHED).
+    const now = text.split("\n").filter((line) => {
+      const fields = line.trim().split(/\s+/);
+      return fields[2]?.endsWith(`:${hex}`) && fields[3] === "01";
+    }).length;
+    most = Math.max(most, now);
+  }, 20);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return most;
+    },
+  };
+}
+
+const missing = [findRedis(), findServer("vsftpd")].filter((found) => !found.found);
+
+describe("mirror over a job queue (BullMQ on redis-server, vsftpd, worker processes)", function () {
+  this.timeout(120_000);
+  let redis: RedisServer;
+  let server: RealServer;
+  let work: string;
+  const running: Running[] = [];
+
+  before(async function () {
+    if (missing.length > 0) {
+      if (IN_CI) throw new Error(`CI=true and ${missing.map((m) => m.why).join("; ")}`);
+      this.skip();
+    }
+    [redis, server] = await Promise.all([startRedis(), startServer("vsftpd")]);
+    work = await fs.mkdtemp(path.join(os.tmpdir(), "ftpstream-queue-"));
+  });
+
+  afterEach(async function () {
+    for (const { child } of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
+
+  after(async function () {
+    await Promise.all([redis?.stop(), server?.stop(), work && fs.rm(work, { recursive: true, force: true })]);
+  });
+
+  function cli(args: string[]): Running {
+    const run = runCli(args);
+    running.push(run);
+    return run;
+  }
+
+  const ftpUrl = (remote: string): string => `ftp://${FTP_USER}:${FTP_PASSWORD}@127.0.0.1:${server.port}/${remote}`;
+
+  it("downloads 500 files over 3 workers, one killed mid-run: every file byte-exact, no part file, none fetched again once complete, a refused file failed alone", async function () {
+    const source = path.join(server.home, "tree");
+    const want = await makeTree(source, FILES);
+    // One file the server refuses (root's, mode 0600: vsftpd runs as the ftpstream account).
+    await fs.writeFile(path.join(source, "d0/secret.bin"), "no");
+    await fs.chmod(path.join(source, "d0/secret.bin"), 0o600);
+    const local = path.join(work, "down");
+    const queue = redis.url("down");
+
+    const enqueue = cli(["mirror", ftpUrl("tree"), local, "--queue", queue]);
+    expect(await enqueue.exit, enqueue.lines.join("\n")).to.equal(0);
+    expect(enqueue.lines.join("\n")).to.match(new RegExp(`enqueued ${FILES + 1} files`));
+
+    const sampler = connectionSampler(server.port);
+    const worker = (): Running =>
+      cli(["worker", queue, "--concurrency", "3", "--max-connections", "6", "--lock-ms", "4000", "--until-drained"]);
+    const workers = [worker(), worker(), worker()];
+    // The first worker to have done 40 files is killed, with jobs in flight.
+    const done = (lines: string[]): number => lines.filter((line) => /^(transferred|skipped) /.test(line)).length;
+    const victim = await Promise.race(workers.map((w) => w.waitFor((lines) => done(lines) >= 40).then(() => w)));
+    victim.child.kill("SIGKILL");
+    await victim.exit;
+    const started = new Set(victim.lines.filter((l) => l.startsWith("start ")).map((l) => l.split(" ")[2]));
+    const finished = new Set(victim.lines.filter((l) => /^(transferred|skipped|failed|retry) /.test(l)).map((l) => l.split(" ")[2]));
+    const inFlight = [...started].filter((p) => !finished.has(p));
+    expect(inFlight.length, victim.lines.slice(-10).join("\n")).to.be.greaterThan(0);
+
+    const survivors = workers.filter((w) => w !== victim);
+    const codes = await Promise.all(survivors.map((w) => w.exit));
+    const most = sampler.stop();
+    expect(codes, survivors[0].lines.slice(-10).join("\n")).to.deep.equal([0, 0]);
+
+    // Every file arrived, byte for byte, and nothing else: no part file.
+    const got = await digestsOf(local);
+    expect([...got.keys()].filter((p) => p.includes("ftpstream-part"))).to.deep.equal([]);
+    expect(got).to.deep.equal(want);
+
+    // Fetched again only where the killed worker was in the middle of it.
+    const retrs = transfersOf(server, "DOWNLOAD");
+    for (const rel of want.keys()) expect(retrs.get(`/tree/${rel}`) ?? 0, rel).to.be.at.least(1);
+    const twice = [...retrs].filter(([, n]) => n > 1).map(([p]) => p.replace(/^\/tree\//, ""));
+    const story = (p: string): string =>
+      workers
+        .flatMap((w, i) =>
+          w.lines.filter((line) => line.includes(` ${p}`)).map((line) => `worker ${i}${w === victim ? " (killed)" : ""}: ${line}`),
+        )
+        .join("\n");
+    const unexpected = twice.filter((p) => !inFlight.includes(p));
+    expect(unexpected, `in flight: ${inFlight.join(", ")}\n${unexpected.map(story).join("\n")}`).to.deep.equal([]);
+    // The killed worker's jobs were taken over by the others.
+    const others = survivors.flatMap((w) => w.lines);
+    for (const p of inFlight)
+      expect(
+        others.some((line) => line.endsWith(` ${p}`) || line.includes(` ${p} `)),
+        p,
+      ).to.equal(true);
+
+    // The refused file failed after the queue's retries, with the server's reply recorded.
+    const bull = new Queue<{ path: string }>("down", { connection: { host: "127.0.0.1", port: redis.port } });
+    try {
+      const failed = await bull.getFailed();
+      expect(failed.map((job) => job.data.path)).to.deep.equal(["d0/secret.bin"]);
+      expect(failed[0].attemptsMade).to.equal(3);
+      expect(failed[0].failedReason).to.match(/550/);
+      const counts = await bull.getJobCounts("waiting", "active", "delayed", "completed");
+      expect([counts.waiting, counts.active, counts.delayed, counts.completed]).to.deep.equal([0, 0, 0, 0]);
+    } finally {
+      await bull.close();
+    }
+    // The summary the survivors print when the queue drains.
+    const summary = survivors[1].lines.find((line) => line.startsWith("summary: "));
+    const [transferred, skipped, failedCount] = summary!.match(/\d+/g)!.map(Number);
+    expect(transferred + skipped).to.equal(FILES);
+    expect(failedCount).to.equal(1);
+    // --max-connections 6 across the three workers (3 × 3 jobs at once).
+    expect(most).to.be.within(1, 6);
+
+    // A second run over the unchanged tree enqueues nothing (the refused file is still listed, and failed: it is enqueued again).
+    await fs.rm(path.join(source, "d0/secret.bin"));
+    const again = cli(["mirror", ftpUrl("tree"), local, "--queue", queue]);
+    expect(await again.exit, again.lines.join("\n")).to.equal(0);
+    expect(again.lines.join("\n")).to.match(new RegExp(`enqueued 0 files \\(0 bytes\\), ${FILES} unchanged`));
+  });
+
+  it("uploads a tree over 2 workers: byte-exact on the server, no part file left there, a second run enqueues nothing", async function () {
+    const local = path.join(work, "up");
+    const want = await makeTree(local, 120);
+    const queue = redis.url("up");
+    const enqueue = cli(["mirror", local, ftpUrl("uploaded"), "--queue", queue]);
+    expect(await enqueue.exit, enqueue.lines.join("\n")).to.equal(0);
+    expect(enqueue.lines.join("\n")).to.match(/enqueued 120 files/);
+    const workers = [0, 1].map(() => cli(["worker", queue, "--concurrency", "4", "--lock-ms", "2000", "--until-drained"]));
+    expect(await Promise.all(workers.map((w) => w.exit))).to.deep.equal([0, 0]);
+    const got = await digestsOf(path.join(server.home, "uploaded"));
+    expect(got).to.deep.equal(want);
+    // Each file went up once, under its part name, and was renamed into place.
+    const stors = transfersOf(server, "UPLOAD");
+    for (const rel of want.keys()) {
+      const part = `/uploaded/${path.posix.dirname(rel)}/.${path.posix.basename(rel)}.ftpstream-part`;
+      expect(stors.get(part), rel).to.equal(1);
+    }
+    const again = cli(["mirror", local, ftpUrl("uploaded"), "--queue", queue]);
+    expect(await again.exit, again.lines.join("\n")).to.equal(0);
+    expect(again.lines.join("\n")).to.match(/enqueued 0 files \(0 bytes\), 120 unchanged/);
+  });
+});

@@ -37,7 +37,7 @@ fi
 # virtual user), and the libraries the unpacked daemons link against (the
 # union of their Depends, minus the conflicting packages themselves).
 apt-get install -y -qq --no-install-recommends \
-  python3 python3-pyftpdlib python3-twisted python3-openssl openssl \
+  python3 python3-pyftpdlib python3-twisted python3-openssl openssl redis-server \
   libpam0g libpam-modules libpam-runtime \
   libc6 libcap2 libssl3 libwrap0 libacl1 libcrypt1 libidn2-0 \
   libhiredis0.14 libmemcached11 libmemcachedutil2 \

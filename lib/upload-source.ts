@@ -38,8 +38,9 @@ export function uploadFrom(
   start: StartUpload,
   options: { reshape?: Reshape; signal?: AbortSignal } = {},
 ): Promise<string> {
+  const reshape = options.reshape;
+  const signal = options.signal;
   return new Promise<string>((resolve, reject) => {
-    const { reshape, signal } = options;
     let stopWatching = ignore;
     const run = start({
       // Once the queue let go of the transfer too, so the caller's next call finds it idle and starts at once.
@@ -54,7 +55,7 @@ export function uploadFrom(
         reject(error);
       },
     });
-    stopWatching = failOnAbort(signal, run);
+    if (signal) stopWatching = failOnAbort(signal, run);
     const whole = !reshape && (typeof source === "string" || source instanceof Uint8Array);
     if (whole) run.sendAll(asBuffer(source));
     const queued = run.begin(true);
@@ -80,8 +81,7 @@ async function feed(chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8A
  * aborted), as addAbortSignal does for the stream forms. Returns what stops
  * watching; an already aborted signal fails it at once.
  */
-function failOnAbort(signal: AbortSignal | undefined, run: UploadRun): () => void {
-  if (!signal) return ignore;
+function failOnAbort(signal: AbortSignal, run: UploadRun): () => void {
   const onAbort = (): void => run.abort(abortError(signal));
   if (signal.aborted) {
     onAbort();

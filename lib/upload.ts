@@ -56,6 +56,9 @@ const NEXT: Readonly<Record<UploadPhase, readonly UploadPhase[]>> = {
   aborted: [],
 };
 
+const STOR = /^STOR /i;
+const APPE = /^APPE /i;
+
 /** Transforms bytes on their way to the data connection (storlines' CRLF rule). */
 export interface UploadEncoder {
   convert(chunk: Buffer): Buffer;
@@ -134,6 +137,8 @@ export class UploadRun {
   private finishing = 0;
   /** The progress clock runs (from the first data connection). */
   private metering = false;
+  /** Someone listens for progress: the last event is worth making. */
+  private readonly reportsProgress: boolean;
 
   constructor(
     private readonly enqueue: Enqueue,
@@ -147,8 +152,9 @@ export class UploadRun {
     this.onBlock = options.callback;
     this.blocksize = options.blocksize ?? Infinity;
     this.meter = new ProgressMeter(options.onProgress ?? ignore);
-    this.appending = /^APPE /i.test(start.command);
-    const resumable = settings.resume && start.type === "I" && (this.appending || /^STOR /i.test(start.command));
+    this.reportsProgress = options.onProgress !== undefined;
+    this.appending = APPE.test(start.command);
+    const resumable = settings.resume && start.type === "I" && (this.appending || STOR.test(start.command));
     this.replay = resumable ? new ReplayBuffer(REPLAY_WINDOW) : undefined;
     this.restOffset = start.rest === undefined ? 0 : Number(start.rest);
     this.base = this.appending ? undefined : this.restOffset;
@@ -224,10 +230,14 @@ export class UploadRun {
 
   /** The one place the phase moves; false if the upload is already over. */
   private moveTo(next: UploadPhase): boolean {
-    if (this.isOver) return false;
-    if (!NEXT[this.current].includes(next)) throw new Error(`upload: no way from ${this.current} to ${next}`);
-    this.current = next;
-    return true;
+    const allowed = NEXT[this.current];
+    if (allowed.includes(next)) {
+      this.current = next;
+      return true;
+    }
+    // Done, failed and aborted lead nowhere; anything else is a bug here.
+    if (allowed.length === 0) return false;
+    throw new Error(`upload: no way from ${this.current} to ${next}`);
   }
 
   /** Done, failed or aborted: nothing moves it any more. */
@@ -299,7 +309,7 @@ export class UploadRun {
         if (before === null) this.replay = undefined;
         this.base = before ?? 0;
       }
-      if (attempt === 1 && this.verifySize && start.type === "I" && /^(STOR|APPE) /i.test(start.command))
+      if (attempt === 1 && this.verifySize && start.type === "I" && (STOR.test(start.command) || APPE.test(start.command)))
         this.sizeCheck = { session, path, base: this.base ?? 0 };
       let attemptStart = start;
       if (this.replay && this.replay.end > 0) {
@@ -467,7 +477,7 @@ export class UploadRun {
     if (attempt !== this.attempts.live || this.current !== "awaitingReply") return;
     this.moveTo("done");
     this.response = response;
-    this.meter.finish();
+    if (this.reportsProgress) this.meter.finish();
     this.settle();
     this.owner.done(response);
   }

@@ -10,7 +10,7 @@ import type { FTP } from "./client.js";
 import { FtpError } from "./errors.js";
 import { enqueueTree, EnqueueTreeResult, TreeJob, TreeJobResult, TreePlanner } from "./queue-jobs.js";
 import { ConnectionLeases, LeaseRedis } from "./queue-limit.js";
-import { createTreeJobProcessor } from "./queue-worker.js";
+import { createTreeJobProcessor, TreeJobLike } from "./queue-worker.js";
 import type { FtpUrl } from "./url.js";
 
 /** bullmq is not installed: `npm install bullmq` where the queue commands run. */
@@ -72,7 +72,13 @@ export function parseQueueUrl(text: string): QueueAddress {
   };
 }
 
-/** The Redis hash of a queue's summary (bullmq's default prefix "bull"). */
+/**
+ * The Redis hash of a queue's summary (bullmq's default prefix "bull"):
+ * one field per settled job, its id, holding `<outcome> <bytes>`. Written
+ * with HSETNX inside the job, before BullMQ marks it done: a worker killed
+ * between the two leaves the job to be run again, and the first outcome
+ * stays the one counted, so every job counts once however often it ran.
+ */
 function summaryKey(name: string): string {
   return `bull:${name}:ftpstream-summary`;
 }
@@ -86,7 +92,7 @@ export interface QueueSummary {
 
 /** The commands used of the queue's own Redis connection (an ioredis client under bullmq 5). */
 interface RedisLike extends LeaseRedis {
-  hincrby(key: string, field: string, by: number): Promise<number>;
+  hsetnx(key: string, field: string, value: string): Promise<number>;
   hgetall(key: string): Promise<Record<string, string>>;
   del(key: string): Promise<number>;
 }
@@ -95,9 +101,13 @@ interface RedisLike extends LeaseRedis {
 const PENDING = ["waiting", "active", "delayed", "prioritized", "paused", "waiting-children"] as const;
 
 async function readSummary(redis: { hgetall(key: string): Promise<Record<string, string>> }, name: string): Promise<QueueSummary> {
-  const raw = await redis.hgetall(summaryKey(name));
-  const count = (field: string): number => Number(raw[field] ?? 0);
-  return { transferred: count("transferred"), skipped: count("skipped"), failed: count("failed"), bytes: count("bytes") };
+  const summary: QueueSummary = { transferred: 0, skipped: 0, failed: 0, bytes: 0 };
+  for (const value of Object.values(await redis.hgetall(summaryKey(name)))) {
+    const [outcome, bytes] = value.split(" ");
+    if (outcome === "transferred" || outcome === "skipped" || outcome === "failed") summary[outcome]++;
+    summary.bytes += Number(bytes) || 0;
+  }
+  return summary;
 }
 
 export function formatSummary(summary: QueueSummary): string {
@@ -183,7 +193,19 @@ export async function workerCommand(command: WorkerCommand): Promise<QueueSummar
       })
     : undefined;
   const processor = createTreeJobProcessor({ connect: command.connect, poolSize: concurrency, leases });
-  const worker = new Worker<TreeJob, TreeJobResult>(address.name, (job) => processor.process(job), {
+  const key = summaryKey(address.name);
+  // The outcome is counted inside the job, before BullMQ marks it done (see summaryKey).
+  const counted = async (job: TreeJobLike & { id?: string; attemptsMade: number; opts: { attempts?: number } }): Promise<TreeJobResult> => {
+    try {
+      const result = await processor.process(job);
+      await redis.hsetnx(key, String(job.id), `${result.outcome} ${result.bytes}`);
+      return result;
+    } catch (error) {
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await redis.hsetnx(key, String(job.id), "failed 0");
+      throw error;
+    }
+  };
+  const worker = new Worker<TreeJob, TreeJobResult>(address.name, counted, {
     connection: address.connection,
     concurrency,
     lockDuration,
@@ -192,18 +214,12 @@ export async function workerCommand(command: WorkerCommand): Promise<QueueSummar
     maxStalledCount: 3,
     autorun: false,
   });
-  const key = summaryKey(address.name);
-  const counted: Array<Promise<unknown>> = [];
   worker.on("active", (job) => command.log(`start ${job.id} ${job.data.path}`));
-  worker.on("completed", (job, result) => {
-    command.log(`${result.outcome} ${job.id} ${job.data.path} ${result.bytes}`);
-    counted.push(redis.hincrby(key, result.outcome, 1), redis.hincrby(key, "bytes", result.bytes));
-  });
+  worker.on("completed", (job, result) => command.log(`${result.outcome} ${job.id} ${job.data.path} ${result.bytes}`));
   worker.on("failed", (job, error) => {
     if (!job) return;
     const final = job.attemptsMade >= (job.opts.attempts ?? 1);
     command.log(`${final ? "failed" : "retry"} ${job.id} ${job.data.path}: ${error.message.split("\n")[0]}`);
-    if (final) counted.push(redis.hincrby(key, "failed", 1));
   });
   worker.on("error", (error) => command.log(`worker error: ${error.message}`));
   const stop = new Promise<void>((resolve) => {
@@ -218,7 +234,6 @@ export async function workerCommand(command: WorkerCommand): Promise<QueueSummar
   } finally {
     await worker.close();
     await running.catch(() => undefined);
-    await Promise.allSettled(counted);
     await processor.close();
     await leases?.close();
   }

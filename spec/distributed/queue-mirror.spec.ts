@@ -223,13 +223,17 @@ describe("mirror over a job queue (BullMQ on redis-server, vsftpd, worker proces
         .join("\n");
     const unexpected = twice.filter((p) => !inFlight.includes(p));
     expect(unexpected, `in flight: ${inFlight.join(", ")}\n${unexpected.map(story).join("\n")}`).to.deep.equal([]);
-    // The killed worker's jobs were taken over by the others.
+    // The killed worker's jobs were taken over by the others, unless it had
+    // finished one already: BullMQ marks a job done before the worker prints
+    // "transferred", so a kill in between leaves a done job that looks in
+    // flight. Such a file was fetched and is in place (checked above), and
+    // the queue holds nothing active (checked below): none is left hanging.
     const others = survivors.flatMap((w) => w.lines);
-    for (const p of inFlight)
-      expect(
-        others.some((line) => line.endsWith(` ${p}`) || line.includes(` ${p} `)),
-        p,
-      ).to.equal(true);
+    for (const p of inFlight) {
+      const takenOver = others.some((line) => line.endsWith(` ${p}`) || line.includes(` ${p} `));
+      const doneBeforeKill = (retrs.get(`/tree/${p}`) ?? 0) >= 1 && got.get(p) === want.get(p);
+      expect(takenOver || doneBeforeKill, `${p}\n${story(p)}`).to.equal(true);
+    }
 
     // The refused file failed after the queue's retries, with the server's reply recorded.
     const bull = new Queue<{ path: string }>("down", { connection: { host: "127.0.0.1", port: redis.port } });

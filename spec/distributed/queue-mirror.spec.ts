@@ -62,7 +62,15 @@ function runCli(args: string[]): Running {
           resolve();
         };
         watchers.add(check);
-        void exit.then(check);
+        // A child that exits without meeting the test fails the wait and stops its timer:
+        // a loser of a race must not keep the process alive until the timer fires.
+        void exit.then(() => {
+          check();
+          if (!watchers.has(check)) return;
+          clearTimeout(timer);
+          watchers.delete(check);
+          reject(new Error(`exited before the wait was met; last lines:\n${lines.slice(-20).join("\n")}`));
+        });
         check();
       }),
   };

@@ -12,6 +12,7 @@
  * rejects with that error.
  */
 import { finished, type Writable } from "node:stream";
+import { onAbortOf } from "./abort-signal.js";
 import type { DownloadRun, DownloadTarget } from "./download.js";
 
 /** Makes the download that delivers to `target` (not yet begun). */
@@ -23,19 +24,7 @@ export type StartDownload = (target: DownloadTarget) => DownloadRun;
  * stops watching; an already aborted signal fails it at once.
  */
 function failOnAbort(signal: AbortSignal | undefined, download: DownloadRun): () => void {
-  if (!signal) return () => undefined;
-  const onAbort = (): void => download.fail(abortError(signal));
-  if (signal.aborted) {
-    onAbort();
-    return () => undefined;
-  }
-  signal.addEventListener("abort", onAbort, { once: true });
-  return () => signal.removeEventListener("abort", onAbort);
-}
-
-/** The error addAbortSignal destroys a stream with: name AbortError, code ABORT_ERR, the signal's reason as its cause. */
-function abortError(signal: AbortSignal): Error {
-  return Object.assign(new Error("The operation was aborted", { cause: signal.reason }), { name: "AbortError", code: "ABORT_ERR" });
+  return signal ? onAbortOf(signal, (error) => download.fail(error)) : () => undefined;
 }
 
 /**

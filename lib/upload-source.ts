@@ -5,6 +5,7 @@
  * backpressure, reshaped first where asked (storlines' lines turned into CRLF).
  */
 import { Readable } from "node:stream";
+import { onAbortOf } from "./abort-signal.js";
 import { FtpError } from "./errors.js";
 import type { UploadOwner, UploadRun } from "./upload.js";
 
@@ -82,18 +83,7 @@ async function feed(chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8A
  * watching; an already aborted signal fails it at once.
  */
 function failOnAbort(signal: AbortSignal, run: UploadRun): () => void {
-  const onAbort = (): void => run.abort(abortError(signal));
-  if (signal.aborted) {
-    onAbort();
-    return ignore;
-  }
-  signal.addEventListener("abort", onAbort, { once: true });
-  return () => signal.removeEventListener("abort", onAbort);
-}
-
-/** The error addAbortSignal destroys a stream with: name AbortError, code ABORT_ERR, the signal's reason as its cause. */
-function abortError(signal: AbortSignal): Error {
-  return Object.assign(new Error("The operation was aborted", { cause: signal.reason }), { name: "AbortError", code: "ABORT_ERR" });
+  return onAbortOf(signal, (error) => run.abort(error));
 }
 
 function asBuffer(chunk: Uint8Array | string): Buffer {

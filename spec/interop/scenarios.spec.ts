@@ -517,6 +517,11 @@ describeServers(
         );
         expect(refused).to.be.instanceOf(FtpProtoError);
         expect((refused as FtpProtoError).response).to.match(/^502/);
+      } else if (lacks(kind, "late 225")) {
+        // ftp-srv: ABOR's own 225 comes late, so abort() resolves to the transfer's
+        // reply to its closed data connection: 426, or 551 read/write ECONNRESET,
+        // whichever way ftp-srv's socket saw the close.
+        expect(await ftp.abort()).to.match(/^(225|226|426|551)/);
       } else {
         expect(await ftp.abort()).to.match(/^(225|226|426)/);
       }

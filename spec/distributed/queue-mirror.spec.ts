@@ -89,18 +89,32 @@ async function makeTree(root: string, count: number, uid?: number, gid?: number)
     digests.set(rel, createHash("sha256").update(bytes).digest("hex"));
   }
   if (uid !== undefined && gid !== undefined) {
-    for (const entry of await fs.readdir(root, { recursive: true })) await fs.chown(path.join(root, entry), uid, gid);
+    for (const entry of await below(root)) await fs.chown(path.join(root, entry), uid, gid);
     await fs.chown(root, uid, gid);
   }
   return digests;
 }
 
+/**
+ * Every path below `root`, relative to it. By hand: readdir's `recursive`
+ * needs Node 18.17, and the specs run on 18.3 too (npm run test:node18).
+ */
+async function below(root: string, dir = ""): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await fs.readdir(path.join(root, dir), { withFileTypes: true })) {
+    const rel = path.join(dir, entry.name);
+    out.push(rel);
+    if (entry.isDirectory()) out.push(...(await below(root, rel)));
+  }
+  return out;
+}
+
 /** sha256 of every file below `root` by relative path, part files included (so a spec can see one). */
 async function digestsOf(root: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const entry of await fs.readdir(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const full = path.join(entry.parentPath ?? entry.path, entry.name);
+  for (const rel of await below(root)) {
+    const full = path.join(root, rel);
+    if (!(await fs.lstat(full)).isFile()) continue;
     out.set(
       path.relative(root, full).split(path.sep).join("/"),
       createHash("sha256")

@@ -6,9 +6,11 @@
  * created exclusively: nothing already at that name, a link planted there
  * included, is ever opened or written through.
  */
-import { FileHandle, lstat, open, rm } from "node:fs/promises";
+import { FileHandle, lstat, open, rename, rm, utimes } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { FtpError } from "./errors.js";
+import type { Writable } from "node:stream";
+import { FtpError, FtpPathError } from "./errors.js";
+import { assertRealDirs } from "./path-safety.js";
 
 /** The hidden name beside `file` that its download is written to: `.<name>.ftpstream-part`. */
 export function partName(file: string): string {
@@ -33,4 +35,39 @@ export async function createPart(part: string): Promise<FileHandle> {
   }
   await rm(part);
   return open(part, "wx");
+}
+
+/**
+ * Writes the file `path` below the local directory `root` through its part
+ * file: `fetch` fills the part file's stream and resolves to the bytes and
+ * the time to give the file (null: leave its own); the part is then
+ * renamed over the target. Every level below `root` is checked with lstat
+ * before and again after the transfer (a link could have been put there
+ * meanwhile), and a target that is a link is not replaced. On any failure
+ * the part file is removed: nothing is left that looks complete.
+ */
+export async function writeThroughPart(
+  root: string,
+  path: string,
+  fetch: (sink: Writable) => Promise<{ bytes: number; modified: Date | null }>,
+): Promise<number> {
+  await assertRealDirs(root, path);
+  const target = join(root, path);
+  const part = partName(target);
+  const sink = (await createPart(part)).createWriteStream();
+  try {
+    const { bytes, modified } = await fetch(sink);
+    if (modified) await utimes(part, modified, modified);
+    await assertRealDirs(root, path);
+    const existing = await lstat(target).catch(() => undefined);
+    if (existing?.isSymbolicLink()) {
+      throw new FtpPathError(path, "link", `refusing to replace ${JSON.stringify(path)}: it is a link in the target`);
+    }
+    await rename(part, target);
+    return bytes;
+  } catch (error) {
+    sink.destroy();
+    await rm(part, { force: true });
+    throw error;
+  }
 }

@@ -20,11 +20,11 @@
  * `data` and `updateProgress` (BullMQ's Job).
  */
 import { createReadStream } from "node:fs";
-import { lstat, mkdir, rename, rm, utimes } from "node:fs/promises";
+import { lstat, mkdir } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { FTP } from "./client.js";
 import { FtpError, FtpPathError, FtpSizeMismatchError } from "./errors.js";
-import { createPart, partName } from "./part-file.js";
+import { writeThroughPart } from "./part-file.js";
 import { assertNoClimb, assertRealDirs, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
 import { FtpPool } from "./pool.js";
@@ -216,34 +216,19 @@ async function downloadJob(pool: Pick<FtpPool, "use">, data: TreeJob, report: (b
     if (modified && sameSecond(existing.mtime, modified)) return { outcome: "skipped", bytes: 0 };
   }
   await mkdir(join(data.local, posix.dirname(data.path)), { recursive: true });
-  // Checked again after mkdir: nothing on the way may be a link.
-  await assertRealDirs(data.local, data.path);
-  const part = partName(target);
-  const handle = await createPart(part);
-  const sink = handle.createWriteStream();
-  try {
-    const bytes = await pool.use(async (client) => {
+  // writeThroughPart checks again after mkdir: nothing on the way may be a link.
+  const bytes = await writeThroughPart(data.local, data.path, (sink) =>
+    pool.use(async (client) => {
       let bytes = 0;
       const onProgress = (p: TransferProgress): void => {
         bytes = p.bytes;
         report(p.bytes);
       };
       await client.retrbinary(`RETR ${remotePath}`, sink, { onProgress });
-      modified ??= await remoteTime(client, remotePath);
-      return bytes;
-    });
-    if (modified) await utimes(part, modified, modified);
-    const now = await lstat(target).catch(() => undefined);
-    if (now?.isSymbolicLink()) {
-      throw new FtpPathError(data.path, "link", `refusing to replace ${JSON.stringify(data.path)}: it is a link in the target`);
-    }
-    await rename(part, target);
-    return { outcome: "transferred", bytes };
-  } catch (error) {
-    sink.destroy();
-    await rm(part, { force: true });
-    throw error;
-  }
+      return { bytes, modified: modified ?? (await remoteTime(client, remotePath)) };
+    }),
+  );
+  return { outcome: "transferred", bytes };
 }
 
 /** The remote part name beside `remotePath`: `dir/.name.ftpstream-part`. */

@@ -72,19 +72,26 @@ const KEPT_UNREADABLE_LINES = 100;
 /** Default most entries of one directory that walk() holds at once. */
 export const DEFAULT_MAX_DIRECTORY_ENTRIES = 1_000_000;
 
-/** Collects the lines a listing could not read, for one FtpListingError. */
-class UnreadableLines {
+/** Collects the lines a listing could not read, for one FtpListingError: the first 100 kept, all counted. */
+export class UnreadableLines {
   readonly kept: string[] = [];
   total = 0;
 
-  add(line: string): void {
+  /** Takes one line; bound, so it can be given as `onUnreadable` itself. */
+  readonly add = (line: string): void => {
     this.total++;
     if (this.kept.length < KEPT_UNREADABLE_LINES) this.kept.push(line);
+  };
+
+  /** The FtpListingError for `path`, or undefined when no line was added. */
+  error(path: string): FtpListingError | undefined {
+    return this.total > 0 ? new FtpListingError(path, this.kept, this.total) : undefined;
   }
 
   /** Throws FtpListingError for `path` if any line was added. */
   throwIfAny(path: string): void {
-    if (this.total > 0) throw new FtpListingError(path, this.kept, this.total);
+    const error = this.error(path);
+    if (error) throw error;
   }
 }
 

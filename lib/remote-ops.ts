@@ -5,12 +5,12 @@
  * run a queued task and list a directory, so FTP and FtpPool share them.
  */
 import { posix } from "node:path";
-import { FtpError, FtpListingError, FtpPathError, FtpPermError, FtpProtoError } from "./errors.js";
+import { FtpError, FtpPathError, FtpPermError, FtpProtoError } from "./errors.js";
 import { isNotImplemented, sessionFeatures } from "./features.js";
 import { entryFromFacts, ListEntry, parseMlsdTime } from "./listing.js";
 import { assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { assertNoClimb, unsafeNameError, unsafeNameReason } from "./path-safety.js";
-import { joinRemote, ListOptions } from "./remote-listing.js";
+import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
 import type { Session } from "./session.js";
 
 /** What the operations need of a client. */
@@ -154,14 +154,11 @@ export async function stat(client: RemoteClient, path: string): Promise<ListEntr
   const parent = posix.dirname(path);
   const listed = parent === "." ? "" : parent;
   // A line that could not be read may be the entry: then the answer is not known.
-  const unreadable = { kept: [] as string[], total: 0 };
-  const onUnreadable = (line: string): void => {
-    if (unreadable.total++ < 100) unreadable.kept.push(line);
-  };
-  for await (const entry of client.list(listed, { onUnreadable })) {
+  const unreadable = new UnreadableLines();
+  for await (const entry of client.list(listed, { onUnreadable: unreadable.add })) {
     if (entry.name === name) return entry;
   }
-  if (unreadable.total > 0) throw new FtpListingError(listed, unreadable.kept, unreadable.total);
+  unreadable.throwIfAny(listed);
   throw found;
 }
 

@@ -6,15 +6,15 @@
  * run can tell.
  */
 import { createReadStream } from "node:fs";
-import { lstat, mkdir, readdir, rename, rm, rmdir, utimes } from "node:fs/promises";
+import { lstat, mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { FtpDirTransferError, FtpError, FtpLimitError, FtpListingError, FtpPathError } from "./errors.js";
 import type { ListEntry } from "./listing.js";
-import { createPart, partName } from "./part-file.js";
+import { writeThroughPart } from "./part-file.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
 import { assertSafeArgument } from "./protocol.js";
-import { joinRemote, ListOptions } from "./remote-listing.js";
+import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
 import type { Writable } from "node:stream";
 import type { DownloadOptions, TransferProgress, UploadOptions, UploadStream } from "./streams.js";
 import type { DirTransferResult } from "./tree-types.js";
@@ -505,18 +505,15 @@ async function walkRemote(
   await runAll([""], workers.concurrency, async (dir, add) => {
     const full = dir === "" ? root : joinRemote(root, dir);
     let entries: ListEntry[];
-    const unreadable = { kept: [] as string[], total: 0 };
+    const unreadable = new UnreadableLines();
     let selfShown = false;
     try {
       entries = await workers.run(async (client) => {
         const out: ListEntry[] = [];
-        const onUnreadable = (line: string): void => {
-          if (unreadable.total++ < 100) unreadable.kept.push(line);
-        };
         const onListed = (info: { selfShown: boolean }): void => {
           selfShown = info.selfShown;
         };
-        for await (const entry of client.list(full, { onUnreadable, onListed })) {
+        for await (const entry of client.list(full, { onUnreadable: unreadable.add, onListed })) {
           if (out.length >= tree.maxEntries) throw treeLimit(tree.maxEntries);
           out.push(entry);
         }
@@ -537,16 +534,16 @@ async function walkRemote(
       else if (!missingIsEmpty || !missing) throw error;
       return;
     }
-    if (unreadable.total > 0) {
+    const unread = unreadable.error(full);
+    if (unread) {
       tree.incomplete.add(dir);
-      failures.record(dir === "" ? "." : dir, new FtpListingError(full, unreadable.kept, unreadable.total));
+      failures.record(dir === "" ? "." : dir, unread);
     }
     if (dir === "") rootSelfShown = selfShown;
     else if (rootSelfShown && !selfShown) {
       tree.incomplete.add(dir);
       // One failure per directory: when its lines could not be read, that was said already.
-      if (unreadable.total === 0)
-        failures.record(dir, notRead(full, "it does not show the directory itself, as the server's other listings do"));
+      if (!unread) failures.record(dir, notRead(full, "it does not show the directory itself, as the server's other listings do"));
       return;
     }
     for (const entry of entries) {
@@ -650,8 +647,8 @@ async function makeLocalDir(root: string, dir: string): Promise<void> {
   }
 }
 
-/** Downloads one planned file into a part file below `local`, then renames it into place; see downloadDir. */
-async function downloadFile(
+/** Downloads one planned file into place below `local` through its part file; see downloadDir. */
+function downloadFile(
   workers: TreeWorkers,
   remote: string,
   local: string,
@@ -660,15 +657,9 @@ async function downloadFile(
   times: RemoteTimes,
   signal: AbortSignal | undefined,
 ): Promise<number> {
-  // Checked again now, not only at the walk: a link could have been put there since.
-  await assertRealDirs(local, plan.path);
-  const target = join(local, plan.path);
-  const part = partName(target);
-  const handle = await createPart(part);
-  const sink = handle.createWriteStream();
-  try {
-    // The client is given back before the local steps, for the next file to use meanwhile.
-    const { bytes, modified } = await workers.run(async (client) => {
+  // The client is given back before the local steps, for the next file to use meanwhile.
+  return writeThroughPart(local, plan.path, (sink) =>
+    workers.run(async (client) => {
       let bytes = 0;
       const onProgress = (p: TransferProgress): void => {
         bytes = p.bytes;
@@ -677,20 +668,8 @@ async function downloadFile(
       await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, { signal, onProgress });
       // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
       return { bytes, modified: plan.modified ?? (await times.get(client, plan.path)) };
-    });
-    if (modified) await utimes(part, modified, modified);
-    await assertRealDirs(local, plan.path);
-    const existing = await lstat(target).catch(() => undefined);
-    if (existing?.isSymbolicLink()) {
-      throw new FtpPathError(plan.path, "link", `refusing to replace ${JSON.stringify(plan.path)}: it is a link in the target`);
-    }
-    await rename(part, target);
-    return bytes;
-  } catch (error) {
-    sink.destroy();
-    await rm(part, { force: true });
-    throw error;
-  }
+    }),
+  );
 }
 
 /** See FTP.downloadDir. */

@@ -357,6 +357,30 @@ describe("tree transfers at the edges", () => {
     });
   });
 
+  describe("a server that fails halfway", () => {
+    it("downloadDir leaves the old local file as it was, no part file, and deletes nothing because of the failed file", async () => {
+      const srv = await fx.server({ files: { "/r/big.bin": Buffer.alloc(10_000, 2), "/r/ok.txt": "ok" } });
+      // Half the file, then a 451: the transfer failed after bytes were written.
+      srv.handle("RETR", async (s, arg) => {
+        if (!arg.endsWith("big.bin")) return s.defaultHandler("RETR", arg);
+        s.reply(150, "Opening BINARY mode data connection for big.bin (10000 bytes).");
+        await s.sendData(Buffer.alloc(5_000, 2));
+        s.reply(451, "Local error in processing.");
+      });
+      const local = join(dir, "out");
+      plant(local, { "big.bin": "old", "stale.txt": "stale" });
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.downloadDir("/r", local, { delete: true }));
+      expect((error as FtpDirTransferError).failures.map((f) => f.path)).to.deep.equal(["big.bin"]);
+      expect(readFileSync(join(local, "big.bin"), "utf8")).to.equal("old");
+      expect(existsSync(join(local, ".big.bin.ftpstream-part"))).to.equal(false);
+      expect(readFileSync(join(local, "ok.txt"), "utf8")).to.equal("ok");
+      // The source listed big.bin in full: only the real extra goes.
+      expect(existsSync(join(local, "stale.txt"))).to.equal(false);
+      expect((error as FtpDirTransferError).result).to.include({ transferred: 1, deleted: 1 });
+    });
+  });
+
   describe("bounded", () => {
     it("rejects with FtpLimitError before changing anything when a tree holds more than maxEntries", async () => {
       const files: Record<string, string> = {};

@@ -262,7 +262,10 @@ export class FTP {
     mlsd: (path) => this.mlsd(path),
     listLines: (path) => listAllLines(this.session, path, (command) => this.lines(command, {}) as AsyncIterable<string>),
     parseLine: (line) => (this.listParser ?? parseListLine)(line),
-    mlsdOffered: () => this.session?.features?.has("MLST"),
+    mlsdOffered: async () => {
+      const features = this.session?.features ?? (await this.enqueue((session) => sessionFeatures(session), { repeat: true }));
+      return features.size === 0 ? undefined : features.has("MLST");
+    },
   });
 
   constructor(options: FtpOptions = {}) {

@@ -15,8 +15,12 @@ export interface ListingSource {
   listLines(path: string): AsyncIterable<string>;
   /** Turns a LIST line into an entry (null: knowingly not an entry; undefined: not read). */
   parseLine(line: string): ListEntry | null | undefined;
-  /** Whether FEAT offers MLST (and so MLSD), when FEAT was read already; undefined when not known. */
-  mlsdOffered(): boolean | undefined;
+  /**
+   * Whether FEAT offers MLST (and so MLSD), reading FEAT first if it was
+   * not read yet; undefined when FEAT names no features at all (a server
+   * without FEAT may still have MLSD).
+   */
+  mlsdOffered(): Promise<boolean | undefined>;
 }
 
 /** One entry found by walk(), with its full path. */
@@ -107,8 +111,10 @@ export class RemoteListing {
     const unreadable = new UnreadableLines();
     const report = options.onUnreadable ?? ((line: string) => unreadable.add(line));
     let selfShown = false;
-    // Without FEAT read, MLSD is tried: a refusal costs what FEAT would.
-    if (!this.mlsdMissing && this.source.mlsdOffered() !== false) {
+    // FEAT first: the client needs it anyway (MFMT, UTF8, EPSV), and on a
+    // server without MLSD it saves the refused MLSD (and its EPSV) on every
+    // new connection, a round trip or two on a long link.
+    if (!this.mlsdMissing && (await this.source.mlsdOffered()) !== false) {
       let yielded = false;
       try {
         for await (const [name, facts] of this.source.mlsd(path)) {

@@ -110,6 +110,30 @@ describe("FTP.list and FTP.walk", () => {
     expect(server.commands).to.include("LIST -a /data/2026");
   });
 
+  it("reads FEAT before the first listing and sends no MLSD where FEAT lists other features but not MLST", async () => {
+    const lean = await FixtureServer.start({ files: { "/data/a.csv": "1,2\n" }, features: ["MDTM", "SIZE", "EPSV", "UTF8"] });
+    const client = await FTP.create({ host: lean.host, port: lean.port, user: "user", password: "pass" });
+    try {
+      expect((await all(client.list("/data"))).map((e) => e.name)).to.deep.equal(["a.csv"]);
+      expect(lean.commands.filter((c) => /^(FEAT|MLSD|LIST)/.test(c))).to.deep.equal(["FEAT", "LIST -a /data"]);
+    } finally {
+      client.close();
+      await lean.close();
+    }
+  });
+
+  it("still tries MLSD on a server whose FEAT names no features", async () => {
+    const bare = await FixtureServer.start({ files: { "/data/a.csv": "1,2\n" }, features: [] });
+    const client = await FTP.create({ host: bare.host, port: bare.port, user: "user", password: "pass" });
+    try {
+      expect((await all(client.list("/data"))).map((e) => e.name)).to.deep.equal(["a.csv"]);
+      expect(bare.commands).to.include("MLSD /data");
+    } finally {
+      client.close();
+      await bare.close();
+    }
+  });
+
   it("does not hide a real MLSD failure behind LIST", async () => {
     const error = await all(ftp.list("/missing")).then(
       () => undefined,

@@ -1119,12 +1119,12 @@ export class FTP {
   }
 
   private download(cmd: string, type: "A" | "I", options: DownloadOptions): DownloadStream {
-    return new DownloadStream(this.streamQueue, this.settings, transferStart(cmd, type, options.rest), options);
+    return new DownloadStream(this.streamQueue, this.settings, transferStart(cmd, type, options), options);
   }
 
   /** A download that hands its bytes to `target` (retrbinary's callback and Writable forms), not yet begun. */
   private downloadRun(cmd: string, type: "A" | "I", options: DownloadOptions, target: DownloadTarget): DownloadRun {
-    const start = transferStart(cmd, type, options.rest);
+    const start = transferStart(cmd, type, options);
     const maxRead = options.highWaterMark ?? this.settings.highWaterMark ?? 0;
     // As the stream forms' Readable would refuse it.
     assertHighWaterMark(maxRead);
@@ -1138,12 +1138,12 @@ export class FTP {
 
   /** An upload as a Writable (the stream forms of storbinary and storlines). */
   private upload(cmd: string, type: "A" | "I", options: UploadStreamOptions): UploadStream {
-    return new UploadStream(this.streamQueue, this.settings, transferStart(cmd, type, options.rest), options);
+    return new UploadStream(this.streamQueue, this.settings, transferStart(cmd, type, options), options);
   }
 
   /** An upload that `owner` hears the end of (the source forms), not yet begun. */
   private uploadRun(cmd: string, type: "A" | "I", options: UploadOptions & UploadRunOptions, owner: UploadOwner): UploadRun {
-    return new UploadRun(this.streamQueue, this.settings, transferStart(cmd, type, options.rest), options, owner);
+    return new UploadRun(this.streamQueue, this.settings, transferStart(cmd, type, options), options, owner);
   }
 
   /** Streams are made at once and queue their work; a failure to queue errors the stream. */
@@ -1169,10 +1169,14 @@ function rejectingBadArguments<T>(start: () => Promise<T>): Promise<T> {
 }
 
 /** What a transfer method starts with: its command and REST offset, refused here if they are bad. */
-function transferStart(cmd: string, type: "A" | "I", rest: number | string | undefined): TransferStart {
+function transferStart(
+  cmd: string,
+  type: "A" | "I",
+  { rest, commandWithEpsv }: { rest?: number | string; commandWithEpsv?: boolean },
+): TransferStart {
   assertSafeArgument(cmd);
   assertRestOffset(rest);
-  return { command: cmd, rest, type };
+  return { command: cmd, rest, type, withEpsv: commandWithEpsv };
 }
 
 /** Verbs after which the server's FEAT may say something else. */

@@ -20,6 +20,16 @@ export interface TransferStreamOptions {
   highWaterMark?: number;
   /** Aborting it aborts the transfer (ABOR) and errors the stream with an AbortError. */
   signal?: AbortSignal;
+  /**
+   * Write the transfer command right behind EPSV, without waiting for the
+   * 229, once this session has reached one of the server's EPSV ports (its
+   * first passive transfer connects before it sends the command): a round
+   * trip less per transfer on a long link. Never after REST. Should EPSV
+   * fail after all, the connection is closed, since the server may act on
+   * the command in a mode nobody set up. Default: the client's
+   * `pipelining` option.
+   */
+  commandWithEpsv?: boolean;
 }
 
 export interface DownloadOptions extends TransferStreamOptions {

@@ -30,6 +30,8 @@ export interface TransferStart {
    * only: under PROT P, TLS starts after the 1xx. See DataTransfer.sentEarly.
    */
   sendEarly?: Buffer | undefined;
+  /** TransferStreamOptions.commandWithEpsv: the command may go out right behind EPSV (default: the client's `pipelining`). */
+  withEpsv?: boolean | undefined;
 }
 
 /** A clear data connection's `handshake`, and a settled abort: nothing to wait for. */
@@ -92,13 +94,17 @@ export class DataTransfer {
    */
   static async open(session: Session, start: TransferStart): Promise<DataTransfer> {
     if (start.type) await session.useType(start.type);
-    // Pipelined, the command goes out with EPSV once this server has shown it
+    // Pipelined (or asked for: commandWithEpsv), the command goes out with EPSV once this server has shown it
     // does EPSV on reachable ports: the server takes it after its 229 and
     // waits for the data connection (every one we test against does), which
     // saves the round trip that matters most on a long link. Not after REST:
     // a refused REST must keep the command from running at all.
     const early =
-      session.settings.pipelining && session.settings.passive && start.rest === undefined && session.epsvReached && !session.epsvRefused;
+      (start.withEpsv ?? session.settings.pipelining) &&
+      session.settings.passive &&
+      start.rest === undefined &&
+      session.epsvReached &&
+      !session.epsvRefused;
     const pending: PendingData = session.settings.passive
       ? await openPassive(session, { slabReads: start.slabReads, command: early ? start.command : undefined })
       : await openActive(session);

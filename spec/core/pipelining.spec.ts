@@ -285,6 +285,35 @@ describe("pipelining", function () {
       }
     });
 
+    it("commandWithEpsv decides per transfer: true writes the command with EPSV on a client without pipelining, false waits on one with it", async function () {
+      const srv = await fixtures.server({ files: { "/f": patternFile(5000) } });
+      for (const { pipelining, commandWithEpsv } of [
+        { pipelining: false, commandWithEpsv: true },
+        { pipelining: true, commandWithEpsv: false },
+      ]) {
+        const { ftp } = await client(srv, { pipelining });
+        await ftp.retrbinary("RETR f", () => undefined);
+        for (const verb of ["RETR f", "STOR up"]) {
+          const held = holdNext(srv, "EPSV");
+          const before = srv.commands.length;
+          const done =
+            verb === "RETR f"
+              ? ftp.retrbinary(verb, () => undefined, { commandWithEpsv })
+              : ftp.storbinary(verb, Buffer.from("uploaded"), { commandWithEpsv });
+          await until(() => srv.commands.includes("EPSV", before), "EPSV reaching the server");
+          if (commandWithEpsv) await until(() => srv.commands.length === before + 2, `${verb} reaching the server`);
+          else await settle();
+          expect(srv.commands.slice(before), JSON.stringify({ pipelining, verb })).to.deep.equal(
+            commandWithEpsv ? ["EPSV", verb] : ["EPSV"],
+          );
+          held.open();
+          expect(await done).to.match(/^226/);
+        }
+        expect(await ftp.size("up")).to.equal(8);
+        await ftp.quit();
+      }
+    });
+
     it("closes the connection when an EPSV sent with its command is refused after all: the command's reply is owed in a mode nobody set up", async function () {
       const srv = await fixtures.server({ files: { "/f": "data" } });
       const { ftp } = await client(srv);

@@ -16,6 +16,7 @@ import * as os from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { formatDirsReport, runDirsBench } from "./dirs.js";
+import { formatQueueReport, runQueueBench } from "./queue-bench.js";
 import { BASELINE, EMPTY_POOL_TASK } from "./paired.js";
 import { startBenchServer, type BenchServer } from "./server.js";
 import { formatSize, GiB, machine, median, MiB, table, type Machine } from "./stats.js";
@@ -42,6 +43,8 @@ interface Options {
 }
 
 const ALL_ROWS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+/** Row 13, a mirror over a job queue (bench/queue-bench.ts): its own servers, printed after the table; `--rows 13` runs it alone. */
+const QUEUE_ROW = 13;
 
 function usage(): never {
   process.stderr.write(
@@ -55,7 +58,7 @@ function parseArgs(argv: string[]): Options {
     runs: 5,
     quick: false,
     json: false,
-    rows: new Set(ALL_ROWS),
+    rows: new Set([...ALL_ROWS, QUEUE_ROW]),
     bigSize: GiB,
     smallCount: 1000,
     smallSize: 4 * 1024,
@@ -112,7 +115,7 @@ function parseArgs(argv: string[]): Options {
         break;
       case "--rows": {
         const rows = (value() ?? "").split(",").map(Number);
-        if (rows.some((r) => !ALL_ROWS.includes(r))) usage();
+        if (rows.some((r) => !ALL_ROWS.includes(r) && r !== QUEUE_ROW)) usage();
         options.rows = new Set(rows);
         break;
       }
@@ -782,8 +785,7 @@ function render(report: Report): string {
   return out.join("\n");
 }
 
-async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+async function runTable(options: Options): Promise<void> {
   const started = performance.now();
   log(`starting the server and writing a ${formatSize(options.bigSize)} file and ${options.smallCount} small files...`);
   const server = await startBenchServer({
@@ -831,6 +833,16 @@ async function main(): Promise<void> {
   // A --baseline run compares two builds on rows 4 and 6 only.
   if (!options.json && !options.baseline)
     process.stdout.write(`${formatDirsReport(await runDirsBench(options.quick ? 1 : options.runs)).join("\n")}\n`);
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  if (ALL_ROWS.some((id) => options.rows.has(id))) await runTable(options);
+  // Like the tree download: text after the table, not in a --baseline run (JSON only when it runs alone).
+  if (options.rows.has(QUEUE_ROW) && !options.baseline && (!options.json || options.rows.size === 1)) {
+    const report = await runQueueBench({ runs: options.quick ? 1 : Math.min(options.runs, 3), quick: options.quick });
+    process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatQueueReport(report).join("\n")}\n`);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -20,7 +20,7 @@ import { formatQueueReport, runQueueBench } from "./queue-bench.js";
 import { BASELINE, EMPTY_POOL_TASK } from "./paired.js";
 import { startBenchServer, type BenchServer } from "./server.js";
 import { formatSize, GiB, machine, median, MiB, table, type Machine } from "./stats.js";
-import { RESULT_PREFIX, type Endpoint, type PairedTask, type Task, type TaskResult } from "./tasks.js";
+import { RESULT_PREFIX, type Endpoint, type FreshTask, type PairedTask, type Task, type TaskResult } from "./tasks.js";
 
 interface Options {
   runs: number;
@@ -42,13 +42,13 @@ interface Options {
   baseline: string | undefined;
 }
 
-const ALL_ROWS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+const ALL_ROWS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15];
 /** Row 13, a mirror over a job queue (bench/queue-bench.ts): its own servers, printed after the table; `--rows 13` runs it alone. */
 const QUEUE_ROW = 13;
 
 function usage(): never {
   process.stderr.write(
-    "usage: node build/bench/run.js [--runs N] [--quick] [--json] [--rows 1,2,...,11] [--size MiB] [--hwm bytes] [--rate MiB/s] [--delay ms] [--fixture] [--baseline dir]\n",
+    "usage: node build/bench/run.js [--runs N] [--quick] [--json] [--rows 1,2,...,11,13,14,15] [--size MiB] [--hwm bytes] [--rate MiB/s] [--delay ms] [--fixture] [--baseline dir]\n",
   );
   process.exit(2);
 }
@@ -351,6 +351,49 @@ function rows(options: Options, server: BenchServer): Row[] {
     setup: spec.setup,
     teardown: spec.teardown,
   });
+  /**
+   * Rows 14 and 15 (bench/fresh.ts): each sample one contender alone in a
+   * fresh process, `count` files one after another from its first, files
+   * [from, count) counted; downloads and uploads. With --baseline, that
+   * build's ftpstream takes the place of ftplib.
+   */
+  const freshRow = (id: number, title: string, spec: { count: number; from: number; min: number }): Row => {
+    const names = options.baseline
+      ? ["ftpstream", "ftpstream, callback", BASELINE, "by hand", "ftpstream, upload", `${BASELINE}, upload`, "by hand, upload"]
+      : ["ftpstream", "ftpstream, callback", "by hand", "ftplib", "ftpstream, upload", "by hand, upload", "ftplib, upload"];
+    const fresh = (name: string): FreshTask => ({
+      kind: "fresh",
+      work: name.endsWith(", upload") ? "stor" : "retr",
+      contender: name.replace(/, upload$/, ""),
+      ftp,
+      paths: server.smallPaths,
+      count: spec.count,
+      from: spec.from,
+      size: options.smallSize,
+      lib: name.startsWith(BASELINE) ? options.baseline : undefined,
+    });
+    return {
+      id,
+      title,
+      count: spec.count - spec.from,
+      unit: "ms",
+      better: "lower",
+      note: `each sample a fresh process (contenders in turns), the client's module loaded and logged in before the clock (the import's time is printed as "import"), then ${spec.count} files one after another, files ${spec.from + 1}-${spec.count} timed: ftpstream: retrbinary(cmd, sink); callback: retrbinary(cmd, block => ...); upload: storbinary(cmd, buffer); by hand: bench/handftp.ts's HandClient (the limit); ftplib: CPython's loop`,
+      contenders: names.map((name) => ({ name, sample: async () => time(await runWorker(fresh(name))) })),
+      ratioTargets: [
+        { peer: "by hand", min: spec.min },
+        { subject: "ftpstream, callback", peer: "by hand", min: spec.min },
+        { subject: "ftpstream, upload", peer: "by hand, upload", min: spec.min },
+        ...(options.baseline
+          ? [
+              { peer: BASELINE, min: 1.0 },
+              { subject: "ftpstream, upload", peer: `${BASELINE}, upload`, min: 1.0 },
+            ]
+          : [{ peer: "ftplib" }, { subject: "ftpstream, upload", peer: "ftplib, upload" }]),
+      ],
+      limitTargets: [],
+    };
+  };
   let sender: { port: number; stop: () => void } | undefined;
   let fileSender: { port: number; stop: () => void } | undefined;
   let sink: { port: number; stop: () => void } | undefined;
@@ -564,6 +607,20 @@ function rows(options: Options, server: BenchServer): Row[] {
         { subject: "ftpstream, pipelined", peer: "by hand, pipelined" },
       ],
     }),
+    freshRow(14, `${options.smallCount} files of ${formatSize(options.smallSize)} one after another from a fresh process's first file`, {
+      count: options.smallCount,
+      from: 0,
+      min: 0.9,
+    }),
+    freshRow(
+      15,
+      `a long job: files ${4 * options.smallCount + 1}-${5 * options.smallCount} of ${formatSize(options.smallSize)} in a fresh process`,
+      {
+        count: 5 * options.smallCount,
+        from: 4 * options.smallCount,
+        min: 0.95,
+      },
+    ),
   ].filter((row) => options.rows.has(row.id)) as Row[];
 }
 
@@ -582,6 +639,8 @@ interface ContenderReport {
   medianCpuMs: number;
   /** Median CPU time of the server over this contender's work, ms, where it is known. */
   medianServerCpuMs?: number;
+  /** Median time the fresh-process rows' import of the client took, ms (before their clock). */
+  medianLoadMs?: number;
 }
 
 interface RatioReport {
@@ -692,6 +751,9 @@ async function runRow(row: Row, runs: number): Promise<RowReport> {
     medianMs: median(results.get(c.name)!.map((r) => r.ms)),
     medianPeakRssMiB: median(results.get(c.name)!.map((r) => r.peakRss / MiB)),
     medianCpuMs: median(results.get(c.name)!.map((r) => r.cpuMs)),
+    medianLoadMs: results.get(c.name)!.every((r) => r.loadMs !== undefined)
+      ? median(results.get(c.name)!.map((r) => r.loadMs!))
+      : undefined,
     medianServerCpuMs: results.get(c.name)!.every((r) => r.serverCpuMs !== undefined)
       ? median(results.get(c.name)!.map((r) => r.serverCpuMs!))
       : undefined,
@@ -740,6 +802,7 @@ function render(report: Report): string {
       if (row.count) {
         extra = `${((c.median * 1000) / row.count).toFixed(0)} µs each, CPU ${((c.medianCpuMs * 1000) / row.count).toFixed(0)} µs each`;
         if (c.medianServerCpuMs !== undefined) extra += `, server CPU ${((c.medianServerCpuMs * 1000) / row.count).toFixed(0)} µs each`;
+        if (c.medianLoadMs) extra += `, import ${c.medianLoadMs.toFixed(0)} ms`;
       }
       if (row.id <= 2 && c.medianPeakRssMiB > 0)
         extra = `CPU ${c.medianCpuMs.toFixed(0)} ms, peak RSS ${c.medianPeakRssMiB.toFixed(0)} MiB`;

@@ -18,6 +18,7 @@ export type Task =
   | { kind: "raw-download" | "raw-upload"; host: string; port: number; size: number }
   | { kind: "handftp-download" | "handftp-upload"; ftp: Endpoint; path: string; size: number }
   | PairedTask
+  | FreshTask
   | {
       kind: "rss-download" | "rss-basicftp-download";
       ftp: Endpoint;
@@ -54,6 +55,24 @@ export interface PairedTask {
   baseline?: string | undefined;
 }
 
+/**
+ * One contender alone in a fresh process (bench/fresh.ts, rows 14 and 15):
+ * `count` files one after another from the first, files [from, count) timed.
+ */
+export interface FreshTask {
+  kind: "fresh";
+  work: "retr" | "stor";
+  /** "ftpstream" (retrbinary(cmd, sink) or storbinary(cmd, buffer)), "ftpstream, callback", "by hand", "ftplib". */
+  contender: string;
+  ftp: Endpoint;
+  paths: string[];
+  count: number;
+  from: number;
+  size: number;
+  /** An ftpstream contender imports its FTP from here instead of this build's (another build's lib/index.js). */
+  lib?: string | undefined;
+}
+
 /** What a child prints (one JSON line after RESULT_PREFIX). */
 export interface TaskResult {
   /** Wall time of the measured part, from connect to the last byte confirmed. */
@@ -74,6 +93,8 @@ export interface TaskResult {
    * bytes, and the server's CPU time over those batches when it is known).
    */
   pairs?: Record<string, Pick<TaskResult, "ms" | "cpuMs" | "bytes" | "serverCpuMs">>;
+  /** Fresh-process tasks: how long importing the client took (before the clock), ms. */
+  loadMs?: number;
 }
 
 export const RESULT_PREFIX = "RESULT ";

@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as net from "node:net";
 import { pipeline } from "node:stream/promises";
+import { fresh, loadClient } from "./fresh.js";
 import { handDownload, handUpload } from "./handftp.js";
 import { paired } from "./paired.js";
 import { DiscardSink, FastSource, SlowSink } from "./streams.js";
@@ -50,7 +51,7 @@ function expect(what: string, got: number, want: number): void {
 }
 
 /** Runs `task`; the clock covers connect and login too, as curl's time_total does. */
-async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?: TaskResult["pairs"] }> {
+async function measure(task: Task): Promise<{ ms: number; bytes: number; cpuMs?: number; pairs?: TaskResult["pairs"] }> {
   const t0 = performance.now();
   switch (task.kind) {
     case "ftpstream-download":
@@ -127,6 +128,12 @@ async function measure(task: Task): Promise<{ ms: number; bytes: number; pairs?:
     }
     case "paired":
       return { ms: performance.now() - t0, bytes: 0, pairs: await paired(task) };
+    case "fresh": {
+      // Its own clock and CPU time: the counted files alone, not connect and login nor the files before them.
+      const counted = await fresh(task);
+      expect(task.contender, counted.bytes, task.size * (task.count - task.from));
+      return counted;
+    }
     case "rss-baseline": {
       // What Node and the library cost before a single byte moves.
       await import("../lib/index.js");
@@ -146,11 +153,12 @@ async function preload(task: Task): Promise<void> {
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? "null") as Task | null;
   if (!task) throw new Error("usage: worker.js '<task json>'");
+  const loadMs = task.kind === "fresh" ? await loadClient(task) : undefined;
   await preload(task);
   const before = process.cpuUsage();
-  const { ms, bytes, pairs } = await measure(task);
+  const { ms, bytes, pairs, cpuMs } = await measure(task);
   const cpu = process.cpuUsage(before);
-  const result: TaskResult = { ms, bytes, peakRss: peakRss(), cpuMs: (cpu.user + cpu.system) / 1000, pairs };
+  const result: TaskResult = { ms, bytes, peakRss: peakRss(), cpuMs: cpuMs ?? (cpu.user + cpu.system) / 1000, pairs, loadMs };
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
 }
 

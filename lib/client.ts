@@ -49,7 +49,19 @@ import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget } from "./keepalive.js"
 import { sessionFeatures } from "./features.js";
 import { listAllLines } from "./list-command.js";
 import { RawTransfers } from "./raw.js";
-import { clearDir, directoryExists, ensureDir, lastMod, RemoteClient, removeDir, setLastMod, stat } from "./remote-ops.js";
+import { assertBurstable, replyOrError, sendBurst } from "./command-burst.js";
+import {
+  clearDir,
+  directoryExists,
+  ensureDir,
+  lastMod,
+  lastMods,
+  RemoteClient,
+  removeDir,
+  setLastMod,
+  setLastMods,
+  stat,
+} from "./remote-ops.js";
 import { ListOptions, RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { checkAborReply, TransferStart } from "./transfer.js";
@@ -259,8 +271,9 @@ export class FTP {
     list: (path, options) => this.list(path, options),
   };
   private readonly listing = new RemoteListing({
-    mlsd: (path) => this.mlsd(path),
-    listLines: (path) => listAllLines(this.session, path, (command) => this.lines(command, {}) as AsyncIterable<string>),
+    mlsd: (path, commandWithEpsv) => this.mlsdEntries(path, { commandWithEpsv }),
+    listLines: (path, commandWithEpsv) =>
+      listAllLines(this.session, path, (command) => this.lines(command, { commandWithEpsv }) as AsyncIterable<string>),
     parseLine: (line) => (this.listParser ?? parseListLine)(line),
     mlsdOffered: async () => {
       const features = this.session?.features ?? (await this.enqueue((session) => sessionFeatures(session), { repeat: true }));
@@ -733,7 +746,12 @@ export class FTP {
     for (const fact of facts) assertSafeArgument(fact, "fact");
     // Choosing the facts again leaves them as one OPTS would: safe to repeat.
     if (facts.length > 0) await this.exchange(commandExchange(`OPTS MLST ${facts.join(";")};`), true, true);
-    const lines = this.lines(path ? `MLSD ${path}` : "MLSD", {});
+    yield* this.mlsdEntries(path, {});
+  }
+
+  /** MLSD's entries as mlsd() yields them, its transfer run with `options`. */
+  private async *mlsdEntries(path: string, options: DownloadOptions): AsyncGenerator<[string, Record<string, string>]> {
+    const lines = this.lines(path ? `MLSD ${path}` : "MLSD", options);
     for await (const line of lines) yield parseMlsdLine(line as string);
   }
 
@@ -975,6 +993,44 @@ export class FTP {
    */
   setLastMod(path: string, date: Date): Promise<void> {
     return setLastMod(this.remote, path, date);
+  }
+
+  /**
+   * lastMod() for many files in one round trip: the MDTMs are written
+   * together (windows of 128) whatever the `pipelining` option says.
+   * Resolves to each file's time, or the error its MDTM met, in order;
+   * rejects only when the connection fails.
+   */
+  lastMods(paths: readonly string[]): Promise<Array<Date | FtpError>> {
+    return lastMods(this.remote, paths);
+  }
+
+  /**
+   * setLastMod() for many files: the first sets its time one command at a
+   * time, finding out how this server does it; the rest are written
+   * together in that form. Resolves to null for each file whose time was
+   * set, or the error it met, in order (every one the
+   * `"ERR_FTP_UNSUPPORTED"` error on a server that sets no times).
+   */
+  setLastMods(entries: ReadonlyArray<{ path: string; date: Date }>): Promise<Array<FtpError | null>> {
+    return setLastMods(this.remote, entries);
+  }
+
+  /**
+   * Sends the commands together, written at once (windows of 128) without
+   * waiting for each reply, whatever the `pipelining` option says: one
+   * round trip instead of one each on a long link. Resolves to each
+   * command's reply, or the FtpError of its 4xx/5xx, in order, as sendcmd
+   * would for each. Commands whose reply decides what may follow (login,
+   * transfers and their EPSV/PORT/REST, AUTH, PROT, ABOR, QUIT...) are
+   * refused with a TypeError before anything is sent.
+   */
+  sendcmds(lines: readonly string[]): Promise<Array<string | FtpError>> {
+    return rejectingBadArguments(() => {
+      for (const line of lines) assertSafeArgument(line);
+      assertBurstable(lines);
+      return this.enqueue(async (session) => (await sendBurst(session, lines)).map(replyOrError));
+    });
   }
 
   /**

@@ -9,10 +9,10 @@ import { assertSafeArgument } from "./protocol.js";
 
 /** The two listings a client can fetch. */
 export interface ListingSource {
-  /** MLSD of `path` ("" = the working directory) as `[name, facts]`. */
-  mlsd(path: string): AsyncIterable<[string, Record<string, string>]>;
+  /** MLSD of `path` ("" = the working directory) as `[name, facts]`; `commandWithEpsv` as ListOptions'. */
+  mlsd(path: string, commandWithEpsv: boolean | undefined): AsyncIterable<[string, Record<string, string>]>;
   /** The lines of LIST `path` ("" = the working directory). */
-  listLines(path: string): AsyncIterable<string>;
+  listLines(path: string, commandWithEpsv: boolean | undefined): AsyncIterable<string>;
   /** Turns a LIST line into an entry (null: knowingly not an entry; undefined: not read). */
   parseLine(line: string): ListEntry | null | undefined;
   /**
@@ -49,6 +49,8 @@ export interface ListOptions {
    * directory it may not read with one line, that directory itself.
    */
   onListed?: (info: { selfShown: boolean }) => void;
+  /** The listing's transfer command written with its EPSV (see TransferStreamOptions.commandWithEpsv). Default: the client's `pipelining`. */
+  commandWithEpsv?: boolean;
 }
 
 /** Options of walk(). */
@@ -117,7 +119,7 @@ export class RemoteListing {
     if (!this.mlsdMissing && (await this.source.mlsdOffered()) !== false) {
       let yielded = false;
       try {
-        for await (const [name, facts] of this.source.mlsd(path)) {
+        for await (const [name, facts] of this.source.mlsd(path, options.commandWithEpsv)) {
           if (facts.type === "cdir" || name === ".") selfShown = true;
           if (facts.type === "cdir" || facts.type === "pdir" || isSelfOrParent(name)) continue;
           if (name === "") {
@@ -141,7 +143,7 @@ export class RemoteListing {
         this.mlsdMissing = true;
       }
     }
-    for await (const line of this.source.listLines(path)) {
+    for await (const line of this.source.listLines(path, options.commandWithEpsv)) {
       const entry = this.source.parseLine(line);
       if (entry) {
         if (entry.name === ".") selfShown = true;

@@ -11,6 +11,8 @@ import { entryFromFacts, ListEntry, parseMlsdTime } from "./listing.js";
 import { assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { assertNoClimb, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
+import { replyOrError, sendBurst } from "./command-burst.js";
+import type { Reply } from "./reply.js";
 import type { Session } from "./session.js";
 
 /** What the operations need of a client. */
@@ -82,54 +84,150 @@ export async function lastMod(client: RemoteClient, path: string): Promise<Date>
   return client.run((session) => readMdtm(session, path), { repeat: true });
 }
 
+/** See FTP.lastMods. */
+export async function lastMods(client: RemoteClient, paths: readonly string[]): Promise<Array<Date | FtpError>> {
+  for (const path of paths) assertSafeArgument(path, "path");
+  if (paths.length === 0) return [];
+  const replies = await client.run(
+    (session) =>
+      sendBurst(
+        session,
+        paths.map((path) => `MDTM ${path}`),
+      ),
+    { repeat: true },
+  );
+  return replies.map((reply) => {
+    const refused = replyOrError(reply);
+    return typeof refused === "string" ? mdtmTime(reply) : refused;
+  });
+}
+
+/** How a session's server sets a file's time, once one setLastMod found out (see setTime). */
+type TimeVerb = "MFMT" | "MDTM" | "SITE UTIME";
+const timeVerbs = new WeakMap<Session, TimeVerb>();
+
 /** See FTP.setLastMod. */
 export async function setLastMod(client: RemoteClient, path: string, date: Date): Promise<void> {
   assertSafeArgument(path, "path");
+  const stamp = ftpTimeOf(date);
+  await client.run((session) => setTime(session, path, stamp));
+}
+
+/** See FTP.setLastMods. */
+export async function setLastMods(
+  client: RemoteClient,
+  entries: ReadonlyArray<{ path: string; date: Date }>,
+): Promise<Array<FtpError | null>> {
+  const stamps = entries.map(({ path, date }) => {
+    assertSafeArgument(path, "path");
+    return ftpTimeOf(date);
+  });
+  return client.run(
+    async (session) => {
+      const results: Array<FtpError | null> = [];
+      // One at a time until the server has shown how it sets times; then the rest in one burst.
+      while (results.length < entries.length && !timeVerbs.has(session)) {
+        const at = results.length;
+        try {
+          await setTime(session, entries[at].path, stamps[at]);
+          results.push(null);
+        } catch (error) {
+          if (!(error instanceof FtpError)) throw error;
+          results.push(error);
+          // A server that sets no times: no need to ask for each file.
+          if (error.code === "ERR_FTP_UNSUPPORTED") while (results.length < entries.length) results.push(error);
+        }
+      }
+      const verb = timeVerbs.get(session);
+      if (!verb || results.length === entries.length) return results;
+      const rest = entries.slice(results.length);
+      const replies = await sendBurst(
+        session,
+        rest.map(({ path }, i) => `${verb} ${stamps[results.length + i]} ${path}`),
+      );
+      for (const reply of replies) {
+        const refused = replyOrError(reply);
+        results.push(typeof refused === "string" ? timeNotSet(verb, reply) : refused);
+      }
+      return results;
+    },
+    // Setting the same time again changes nothing.
+    { repeat: true },
+  );
+}
+
+/** A valid Date as MFMT's stamp, or a TypeError. */
+function ftpTimeOf(date: Date): string {
   if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
     throw Object.assign(new TypeError(`date must be a valid Date, got ${String(date)}`), { code: "ERR_INVALID_ARG_VALUE" });
   }
-  const stamp = formatFtpTime(date);
-  await client.run(async (session) => {
-    if ((await sessionFeatures(session)).has("MFMT")) {
-      await session.voidCommand(`MFMT ${stamp} ${path}`);
+  return formatFtpTime(date);
+}
+
+/** Null when `verb`'s 2xx set the time; an error when it was MDTM read as a query (a time came back). */
+function timeNotSet(verb: TimeVerb, reply: Reply): FtpError | null {
+  if (verb !== "MDTM" || !parseMlsdTime(reply.text.slice(4).trim())) return null;
+  return new FtpError(`the server cannot set modification times: ${reply.text}`, "ERR_FTP_UNSUPPORTED", reply.text);
+}
+
+/**
+ * Sets a file's time: with the verb this session's server was found to
+ * take, else finding it out (and keeping it for the session): MFMT where
+ * FEAT offers it, else the two-argument MDTM (vsftpd), else SITE UTIME
+ * (pure-ftpd).
+ */
+async function setTime(session: Session, path: string, stamp: string): Promise<void> {
+  const known = timeVerbs.get(session);
+  if (known) {
+    const failure = timeNotSet(known, await session.voidCommand(`${known} ${stamp} ${path}`));
+    if (failure) throw failure;
+    return;
+  }
+  if ((await sessionFeatures(session)).has("MFMT")) {
+    await session.voidCommand(`MFMT ${stamp} ${path}`);
+    timeVerbs.set(session, "MFMT");
+    return;
+  }
+  // vsftpd sets the time with a two-argument MDTM ("213 File modification
+  // time set."); a server without that form reads the time of a file named
+  // "<stamp> <path>" instead, or finds none.
+  let failure: FtpError;
+  try {
+    const reply = await session.voidCommand(`MDTM ${stamp} ${path}`);
+    const notSet = timeNotSet("MDTM", reply);
+    if (!notSet) {
+      timeVerbs.set(session, "MDTM");
       return;
     }
-    // vsftpd sets the time with a two-argument MDTM ("213 File modification
-    // time set."); a server without that form reads the time of a file named
-    // "<stamp> <path>" instead, or finds none.
-    let failure: FtpError;
-    try {
-      const reply = await session.voidCommand(`MDTM ${stamp} ${path}`);
-      if (!parseMlsdTime(reply.text.slice(4).trim())) return;
-      failure = new FtpError(`the server cannot set modification times: ${reply.text}`, "ERR_FTP_UNSUPPORTED", reply.text);
-    } catch (error) {
-      if (!(error instanceof FtpPermError)) throw error;
-      failure = error;
-    }
-    try {
-      await session.voidCommand(`SITE UTIME ${stamp} ${path}`);
-      return;
-    } catch (error) {
-      if (!isNotImplemented(error)) throw error;
-    }
-    if (failure.code === "ERR_FTP_UNSUPPORTED" || isNotImplemented(failure)) throw failure;
-    // No SITE UTIME either, and MDTM refused "<stamp> <path>": a 550 there
-    // is as often "no file named '20210203040506 a.txt'" (inetutils and
-    // netkit ftpd, Twisted, ftp-srv) as "cannot set it" (vsftpd). When the
-    // file has a time of its own, the server has no way to set one.
-    try {
-      await readMdtm(session, path);
-    } catch (error) {
-      // Not there (or not a file): MDTM's refusal says so.
-      if (error instanceof FtpPermError || error instanceof FtpProtoError) throw failure;
-      throw error;
-    }
-    throw new FtpError(
-      `the server cannot set modification times (no MFMT, no two-argument MDTM, no SITE UTIME): ${failure.response}`,
-      "ERR_FTP_UNSUPPORTED",
-      failure.response,
-    );
-  });
+    failure = notSet;
+  } catch (error) {
+    if (!(error instanceof FtpPermError)) throw error;
+    failure = error;
+  }
+  try {
+    await session.voidCommand(`SITE UTIME ${stamp} ${path}`);
+    timeVerbs.set(session, "SITE UTIME");
+    return;
+  } catch (error) {
+    if (!isNotImplemented(error)) throw error;
+  }
+  if (failure.code === "ERR_FTP_UNSUPPORTED" || isNotImplemented(failure)) throw failure;
+  // No SITE UTIME either, and MDTM refused "<stamp> <path>": a 550 there
+  // is as often "no file named '20210203040506 a.txt'" (inetutils and
+  // netkit ftpd, Twisted, ftp-srv) as "cannot set it" (vsftpd). When the
+  // file has a time of its own, the server has no way to set one.
+  try {
+    await readMdtm(session, path);
+  } catch (error) {
+    // Not there (or not a file): MDTM's refusal says so.
+    if (error instanceof FtpPermError || error instanceof FtpProtoError) throw failure;
+    throw error;
+  }
+  throw new FtpError(
+    `the server cannot set modification times (no MFMT, no two-argument MDTM, no SITE UTIME): ${failure.response}`,
+    "ERR_FTP_UNSUPPORTED",
+    failure.response,
+  );
 }
 
 /** See FTP.stat. */
@@ -265,10 +363,15 @@ async function fileFacts(session: Session, path: string, name: string): Promise<
 
 /** MDTM `path` → its time (UTC, to the millisecond); 4xx/5xx throw. */
 async function readMdtm(session: Session, path: string): Promise<Date> {
-  const reply = await session.command(`MDTM ${path}`);
+  const time = mdtmTime(await session.command(`MDTM ${path}`));
+  if (time instanceof Error) throw time;
+  return time;
+}
+
+/** An MDTM reply's time, or the FtpProtoError of one that is not a time. */
+function mdtmTime(reply: Reply): Date | FtpProtoError {
   const date = reply.code === 213 ? parseMlsdTime(reply.text.slice(4).trim()) : null;
-  if (!date) throw new FtpProtoError(`MDTM reply is not a time: ${reply.text}`, reply.text);
-  return date;
+  return date ?? new FtpProtoError(`MDTM reply is not a time: ${reply.text}`, reply.text);
 }
 
 /** A Date as `YYYYMMDDHHMMSS` in UTC, as MFMT and MDTM take it. */

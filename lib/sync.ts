@@ -51,7 +51,8 @@ export interface DirTransferOptions {
   /**
    * Which entries take part: return false to leave one out (a directory
    * with everything below it). Applied to both trees, so what it leaves
-   * out is neither transferred nor deleted.
+   * out is neither transferred nor deleted. It may be asked more than once
+   * about an entry (a remote file is, before its time is asked).
    */
   filter?: (entry: TreeEntry) => boolean;
   /**
@@ -85,6 +86,16 @@ export interface DirTransferOptions {
    * needs to hand them out (see enqueueTree).
    */
   onPlan?: (files: PlannedFile[]) => void;
+  /**
+   * Spend round trips only where they must (default true): a directory's
+   * MDTMs are asked in one burst right after its listing, the new
+   * directories of an upload made in one burst and its files' times set in
+   * bursts, and each transfer command written with its EPSV
+   * (commandWithEpsv) once the connection has reached an EPSV port. On a
+   * link 20 ms away that is most of a mirror's time. False: one command
+   * at a time, as before.
+   */
+  pipelining?: boolean;
 }
 
 /** A file a tree transfer will transfer: path below the root, the source's size, and its time to the second when known. */
@@ -106,6 +117,9 @@ export interface TreeClient {
   rmd(dirname: string): Promise<string>;
   lastMod(path: string): Promise<Date>;
   setLastMod(path: string, date: Date): Promise<unknown>;
+  lastMods(paths: readonly string[]): Promise<Array<Date | Error>>;
+  setLastMods(entries: ReadonlyArray<{ path: string; date: Date }>): Promise<Array<Error | null>>;
+  sendcmds(lines: readonly string[]): Promise<Array<string | Error>>;
 }
 
 /** Where tree transfers get a client: one client, or a pool's. */
@@ -270,10 +284,27 @@ class RemoteTimes {
     try {
       return await client.lastMod(joinRemote(this.root, path));
     } catch (error) {
-      if (error instanceof FtpError && (error.replyCode === 500 || error.replyCode === 502)) this.missing = true;
-      else throw error;
+      if (!this.noMdtm(error)) throw error;
       return null;
     }
+  }
+
+  /**
+   * The times of `paths` in one burst (TreeClient.lastMods): each a Date,
+   * or null where MDTM gave none (that file is asked again, alone, if it
+   * comes to it, and its error then recorded).
+   */
+  async many(client: TreeClient, paths: string[]): Promise<Array<Date | null>> {
+    if (this.missing || paths.length === 0) return paths.map(() => null);
+    const times = await client.lastMods(paths.map((path) => joinRemote(this.root, path)));
+    return times.map((time) => (time instanceof Date ? time : (this.noMdtm(time), null)));
+  }
+
+  /** Whether `error` says the server has no MDTM (500/502): then it is not asked again. */
+  private noMdtm(error: unknown): boolean {
+    if (!(error instanceof FtpError && (error.replyCode === 500 || error.replyCode === 502))) return false;
+    this.missing = true;
+    return true;
   }
 }
 
@@ -487,6 +518,17 @@ async function walkLocal(
 }
 
 /**
+ * Which remote files' times a walk asks in one burst per directory, right
+ * after its listing on the same connection (when the listing gives no time
+ * to the second): those `wanted` says the comparison or the download will
+ * need.
+ */
+interface BurstTimes {
+  times: RemoteTimes;
+  wanted: (path: string, size: number | null) => boolean;
+}
+
+/**
  * Walks a remote tree, listing directories at once on the workers'
  * clients. A root that is not there (550, or 450 from some LISTs) is an
  * empty tree when `missingIsEmpty` (the target of an upload).
@@ -498,6 +540,7 @@ async function walkRemote(
   failures: Failures,
   missingIsEmpty: boolean,
   options: DirTransferOptions,
+  burst?: BurstTimes,
 ): Promise<Tree> {
   const tree = emptyTree(options.maxEntries);
   // Whether the root's listing showed the directory itself: then every listing must.
@@ -507,13 +550,16 @@ async function walkRemote(
     let entries: ListEntry[];
     const unreadable = new UnreadableLines();
     let selfShown = false;
+    // Times asked in the burst after the listing, by name.
+    let burstTimes: Map<string, Date> | undefined;
     try {
       entries = await workers.run(async (client) => {
         const out: ListEntry[] = [];
         const onListed = (info: { selfShown: boolean }): void => {
           selfShown = info.selfShown;
         };
-        for await (const entry of client.list(full, { onUnreadable: unreadable.add, onListed })) {
+        const commandWithEpsv = options.pipelining !== false;
+        for await (const entry of client.list(full, { onUnreadable: unreadable.add, onListed, commandWithEpsv })) {
           if (out.length >= tree.maxEntries) throw treeLimit(tree.maxEntries);
           out.push(entry);
         }
@@ -524,6 +570,7 @@ async function walkRemote(
           // a server that shows no "." cannot be held to showing one.
           if (!(await client.isDirectory(full))) throw notRead(full, "the server lets no one enter it");
         }
+        if (burst) burstTimes = await askTimes(client, burst, dir, out, filter);
         return out;
       });
     } catch (error) {
@@ -556,11 +603,47 @@ async function walkRemote(
       }
       const path = childPath(dir, entry.name);
       const type = entry.type === "unknown" ? "other" : entry.type;
-      const node: Node = { type, size: entry.size, modified: exactTime(entry.modified) };
+      const node: Node = { type, size: entry.size, modified: exactTime(entry.modified) ?? burstTimes?.get(entry.name) ?? null };
       if (admit(tree, filter, path, node) && type === "dir") add(path);
     }
   });
   return tree;
+}
+
+/**
+ * The times of a listed directory's files that `burst` wants and the
+ * listing gave only to the minute, asked in one burst; by name. A burst
+ * that fails leaves them to be asked one by one later, where needed.
+ */
+async function askTimes(
+  client: TreeClient,
+  burst: BurstTimes,
+  dir: string,
+  entries: ListEntry[],
+  filter: DirTransferOptions["filter"],
+): Promise<Map<string, Date>> {
+  const names = entries
+    .filter((entry) => {
+      if (entry.type !== "file" || exactTime(entry.modified) || unsafeNameReason(entry.name)) return false;
+      const path = childPath(dir, entry.name);
+      if (filter && !filter({ path, type: "file", size: entry.size, modified: entry.modified })) return false;
+      return burst.wanted(path, entry.size);
+    })
+    .map((entry) => entry.name);
+  const found = new Map<string, Date>();
+  try {
+    const times = await burst.times.many(
+      client,
+      names.map((name) => childPath(dir, name)),
+    );
+    names.forEach((name, i) => {
+      const time = times[i];
+      if (time) found.set(name, time);
+    });
+  } catch {
+    // The connection failed mid-burst: the listing stands, the times are asked later.
+  }
+  return found;
 }
 
 /** A listing that may be a server's answer for a path it did not read: nothing, or one directory named as the path. */
@@ -655,7 +738,7 @@ function downloadFile(
   plan: Plan,
   progress: Progress,
   times: RemoteTimes,
-  signal: AbortSignal | undefined,
+  { signal, pipelining = true }: DirTransferOptions,
 ): Promise<number> {
   // The client is given back before the local steps, for the next file to use meanwhile.
   return writeThroughPart(local, plan.path, (sink) =>
@@ -665,7 +748,7 @@ function downloadFile(
         bytes = p.bytes;
         progress.during(plan.path, p.bytes);
       };
-      await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, { signal, onProgress });
+      await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, { signal, onProgress, commandWithEpsv: pipelining });
       // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
       return { bytes, modified: plan.modified ?? (await times.get(client, plan.path)) };
     }),
@@ -684,11 +767,13 @@ export async function downloadDir(
   const { filter, signal } = options;
   signal?.throwIfAborted();
   const failures = new Failures(signal);
+  const times = new RemoteTimes(remote);
+  // Every file's time is needed: to compare it, or to stamp its download.
+  const burst = options.pipelining === false ? undefined : { times, wanted: () => true };
   const [source, target] = await Promise.all([
-    walkRemote(workers, remote, filter, failures, false, options),
+    walkRemote(workers, remote, filter, failures, false, options, burst),
     walkLocal(local, filter, failures, true, options.maxEntries),
   ]);
-  const times = new RemoteTimes(remote);
   const compared = await compare(source, target, workers, { side: "source", times }, failures);
   const transfer = refuseLinked(compared.transfer, target, failures);
   options.onPlan?.(transfer.map((plan) => ({ ...plan })));
@@ -700,7 +785,7 @@ export async function downloadDir(
   await transferAll(
     transfer,
     workers,
-    (plan, progress) => downloadFile(workers, remote, local, plan, progress, times, signal),
+    (plan, progress) => downloadFile(workers, remote, local, plan, progress, times, options),
     options,
     failures,
     result,
@@ -728,6 +813,75 @@ function setsNoTimes(error: unknown): boolean {
   );
 }
 
+/**
+ * Makes the directories an upload's target lacks, parents first: one MKD
+ * each, or all of them in one burst (TreeClient.sendcmds: the server runs
+ * them in order, so a parent exists before its children's MKD). Each
+ * refusal is a failure against its directory.
+ */
+async function makeRemoteDirs(workers: TreeWorkers, remote: string, dirs: string[], burst: boolean, failures: Failures): Promise<void> {
+  if (!burst || dirs.length < 2) {
+    for (const dir of dirs)
+      await failures.guard(dir, async () => void (await workers.run((client) => client.mkd(joinRemote(remote, dir)))));
+    return;
+  }
+  let replies: Array<string | Error>;
+  try {
+    replies = await workers.run((client) => client.sendcmds(dirs.map((dir) => `MKD ${joinRemote(remote, dir)}`)));
+  } catch (error) {
+    for (const dir of dirs) failures.record(dir, error);
+    return;
+  }
+  replies.forEach((reply, i) => {
+    if (reply instanceof Error) failures.record(dirs[i], reply);
+  });
+}
+
+/** Files uploaded this many times ago at most wait for their times to be set (in one burst). */
+const STAMP_BURST = 32;
+
+/**
+ * Sets the uploaded files' times so the next run can tell them unchanged:
+ * at once, file by file, or (`burst`) gathered and set STAMP_BURST at a
+ * time with TreeClient.setLastMods, plus the rest at the end. The files
+ * are up either way: a time not set only costs the next run that file
+ * again. Once the server shows it sets no times, no more are asked.
+ */
+class RemoteStamps {
+  private pending: Array<{ path: string; date: Date }> = [];
+  private settable = true;
+
+  constructor(private readonly burst: boolean) {}
+
+  /** Whether times wait to be set (flush). */
+  get waiting(): boolean {
+    return this.settable && this.pending.length > 0;
+  }
+
+  async add(client: TreeClient, path: string, date: Date): Promise<void> {
+    if (!this.settable) return;
+    if (!this.burst) {
+      await client.setLastMod(path, date).catch((error: unknown) => this.heed(error));
+      return;
+    }
+    this.pending.push({ path, date });
+    if (this.pending.length >= STAMP_BURST) await this.flush(client);
+  }
+
+  /** Sets the times gathered so far. */
+  async flush(client: TreeClient): Promise<void> {
+    const entries = this.pending;
+    this.pending = [];
+    if (!this.settable || entries.length === 0) return;
+    const results = await client.setLastMods(entries).catch((error: unknown) => [error]);
+    for (const result of results) this.heed(result);
+  }
+
+  private heed(error: unknown): void {
+    if (error && setsNoTimes(error)) this.settable = false;
+  }
+}
+
 /** See FTP.uploadDir. */
 export async function uploadDir(
   workers: TreeWorkers,
@@ -742,41 +896,37 @@ export async function uploadDir(
   const failures = new Failures(signal);
   const source = await walkLocal(local, filter, failures, false, options.maxEntries);
   if (!options.dryRun) await workers.run((client) => client.ensureDir(remote));
-  const target = await walkRemote(workers, remote, filter, failures, true, options);
   const times = new RemoteTimes(remote);
+  const pipelining = options.pipelining !== false;
+  // A remote file's time matters only where the sizes agree.
+  const wanted = (path: string, size: number | null): boolean => {
+    const node = source.nodes.get(path);
+    return node?.type === "file" && node.size === size;
+  };
+  const target = await walkRemote(workers, remote, filter, failures, true, options, pipelining ? { times, wanted } : undefined);
   const compared = await compare(source, target, workers, { side: "target", times }, failures);
   const transfer = refuseLinked(compared.transfer, target, failures);
   options.onPlan?.(transfer.map((plan) => ({ ...plan })));
   const result: DirTransferResult = { transferred: 0, skipped: compared.skipped, bytes: 0, deleted: 0, links: linksOf(source) };
-  if (!options.dryRun) {
-    // The walk knows which directories exist: one MKD for each that does not, parents first.
-    for (const dir of missingDirs(source, target)) {
-      await failures.guard(dir, async () => void (await workers.run((client) => client.mkd(joinRemote(remote, dir)))));
-    }
-  }
-  // Once the server shows it sets no times, later files do not ask.
-  let settable = true;
+  if (!options.dryRun) await makeRemoteDirs(workers, remote, missingDirs(source, target), pipelining, failures);
+  const stamps = new RemoteStamps(pipelining);
   await transferAll(
     transfer,
     workers,
     (plan, progress) =>
       workers.run(async (client) => {
         const remotePath = joinRemote(remote, plan.path);
-        const stream = client.storbinary(`STOR ${remotePath}`, { signal });
+        const stream = client.storbinary(`STOR ${remotePath}`, { signal, commandWithEpsv: pipelining });
         stream.on("progress", (p: TransferProgress) => progress.during(plan.path, p.bytes));
         await pipeSettled(createReadStream(join(local, plan.path)), stream);
-        if (plan.modified && settable) {
-          // The file is up either way: a time not set only costs the next run this file again.
-          await client.setLastMod(remotePath, new Date(Math.floor(plan.modified.getTime() / 1000) * 1000)).catch((error: unknown) => {
-            if (setsNoTimes(error)) settable = false;
-          });
-        }
+        if (plan.modified) await stamps.add(client, remotePath, new Date(Math.floor(plan.modified.getTime() / 1000) * 1000));
         return stream.bytes;
       }),
     options,
     failures,
     result,
   );
+  if (stamps.waiting) await workers.run((client) => stamps.flush(client));
   await deleteExtras(
     source,
     target,

@@ -110,8 +110,12 @@ describe("downloadDir", () => {
     expect((await ftp.downloadDir("/r", dir)).transferred).to.equal(3);
     const from = srv.commands.length;
     expect((await ftp.downloadDir("/r", dir)).transferred).to.equal(3);
-    // Once refused, MDTM is not asked again: only the two asked at once (FTP runs two files at a time), not one per file.
-    expect(sent(srv, "MDTM", from)).to.have.length(2);
+    // Once refused, MDTM is not asked again: only in the first directory's burst (a.txt), not one per file.
+    expect(sent(srv, "MDTM", from)).to.deep.equal(["MDTM /r/a.txt"]);
+    const oneByOne = srv.commands.length;
+    expect((await ftp.downloadDir("/r", dir, { pipelining: false })).transferred).to.equal(3);
+    // One at a time: only the two asked at once (FTP runs two files at a time).
+    expect(sent(srv, "MDTM", oneByOne)).to.have.length(2);
   });
 
   it("leaves out what filter refuses, without listing a refused directory", async () => {
@@ -280,9 +284,13 @@ describe("uploadDir", () => {
     srv.handle("SITE", (s) => s.reply(500, "Unknown SITE command."));
     const ftp = await fx.client(srv);
     expect((await ftp.uploadDir(dir, "/up")).transferred).to.equal(3);
-    // One FTP runs two files at a time: the first two ask, the third does not.
-    expect(sent(srv, "SITE")).to.have.length(2);
+    // The times are set together after the files: the first finds out, the others are not asked.
+    expect(sent(srv, "SITE")).to.have.length(1);
     expect((await ftp.uploadDir(dir, "/up")).transferred).to.equal(3);
+    const oneByOne = srv.commands.length;
+    expect((await ftp.uploadDir(dir, "/up", { pipelining: false })).transferred).to.equal(3);
+    // One at a time, file by file: one FTP runs two files at a time, so the first two ask, the third does not.
+    expect(sent(srv, "SITE", oneByOne)).to.have.length(2);
   });
 
   it("with delete, removes remote entries the local tree lacks, keeping what filter leaves out", async () => {

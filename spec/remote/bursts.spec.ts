@@ -1,0 +1,101 @@
+/**
+ * Commands written together whatever the `pipelining` option says:
+ * sendcmds, lastMods and setLastMods, each answer in its place, a refusal
+ * in its place too, and what must wait for its reply refused before
+ * anything is sent.
+ */
+import { expect } from "chai";
+import { FtpError, FtpPermError } from "../../lib/index.js";
+import { gate, rejectionOf, until, useFixtures } from "../core/helpers.js";
+
+const TIME = new Date(Date.UTC(2023, 4, 5, 6, 7, 8));
+
+describe("sendcmds, lastMods, setLastMods: one round trip for many commands", () => {
+  const fx = useFixtures();
+
+  it("sendcmds writes the commands together on a client without pipelining, each reply or refusal in its place", async () => {
+    const srv = await fx.server({ files: { "/a": "abc" } });
+    const ftp = await fx.client(srv, { pipelining: false });
+    await ftp.voidcmd("TYPE I");
+    const held = gate();
+    srv.once("NOOP", async (s, arg) => {
+      await held.passed;
+      await s.defaultHandler("NOOP", arg);
+    });
+    const before = srv.commands.length;
+    const replies = ftp.sendcmds(["NOOP", "SIZE a", "SIZE missing", "PWD"]);
+    // Every line reaches the server while the first one's reply is held back.
+    await until(() => srv.commands.length === before + 4, "all four commands reaching the server");
+    held.open();
+    const [noop, size, missing, pwd] = await replies;
+    expect(noop).to.match(/^200/);
+    expect(size).to.equal("213 3");
+    expect(missing).to.be.instanceOf(FtpPermError).and.include({ replyCode: 550 });
+    expect(pwd).to.match(/^257 "\/"/);
+    // The session is in step afterwards.
+    expect(await ftp.sendcmd("NOOP")).to.match(/^200/);
+  });
+
+  it("sendcmds answers hundreds of commands in order, written a window at a time", async () => {
+    const srv = await fx.server({ files: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`/f${i}`, "x".repeat(i)])) });
+    const ftp = await fx.client(srv);
+    await ftp.voidcmd("TYPE I");
+    const replies = await ftp.sendcmds(Array.from({ length: 300 }, (_, i) => `SIZE f${i}`));
+    expect(replies).to.deep.equal(Array.from({ length: 300 }, (_, i) => `213 ${i}`));
+  });
+
+  it("sendcmds refuses, before anything is sent, a command that must wait for its reply, and a line that would inject another", async () => {
+    const srv = await fx.server();
+    const ftp = await fx.client(srv);
+    const before = srv.commands.length;
+    for (const lines of [["NOOP", "RETR a"], ["USER x"], ["EPSV"], ["NOOP", "QUIT"], ["NOOP\r\nDELE a"]]) {
+      const error = await rejectionOf(ftp.sendcmds(lines));
+      expect(error, JSON.stringify(lines)).to.be.instanceOf(TypeError);
+    }
+    expect(srv.commands.slice(before)).to.deep.equal([]);
+    expect(await ftp.sendcmds([])).to.deep.equal([]);
+  });
+
+  it("lastMods gives each file's time, or its error, in order", async () => {
+    const srv = await fx.server({ files: { "/a": "1", "/b": "2" } });
+    srv.vfs.set("/a", "1", TIME);
+    const ftp = await fx.client(srv, { pipelining: false });
+    const [a, missing, b] = await ftp.lastMods(["a", "missing", "b"]);
+    expect(a).to.be.instanceOf(Date);
+    expect((a as Date).toISOString()).to.equal(TIME.toISOString());
+    expect(missing).to.be.instanceOf(FtpPermError);
+    expect(b).to.be.instanceOf(Date);
+    expect(srv.commands.filter((line) => line.startsWith("MDTM"))).to.deep.equal(["MDTM a", "MDTM missing", "MDTM b"]);
+  });
+
+  it("setLastMods finds out how the server sets times on the first file, then sends the rest together in that form", async () => {
+    for (const { features, form } of [
+      { features: ["EPSV", "MDTM", "MFMT", "SIZE"], form: /^MFMT \d{14} / },
+      { features: ["EPSV", "MDTM", "SIZE"], form: /^MDTM \d{14} / },
+    ]) {
+      const srv = await fx.server({ files: { "/a": "1", "/b": "2", "/c": "3" }, features });
+      const ftp = await fx.client(srv);
+      const results = await ftp.setLastMods(["a", "missing", "b", "c"].map((path) => ({ path, date: TIME })));
+      expect(results[0]).to.equal(null);
+      expect(results[1]).to.be.instanceOf(FtpPermError);
+      expect(results.slice(2)).to.deep.equal([null, null]);
+      for (const path of ["/a", "/b", "/c"]) expect(srv.vfs.stat(path)!.mtime.toISOString(), path).to.equal(TIME.toISOString());
+      expect(srv.commands.filter((line) => form.test(line))).to.have.length(4);
+      // The form is kept for the session: a later setLastMod sends it at once.
+      const before = srv.commands.length;
+      await ftp.setLastMod("a", TIME);
+      expect(srv.commands.slice(before)).to.have.length(1);
+      expect(srv.commands[before]).to.match(form);
+    }
+  });
+
+  it("setLastMods on a server that sets no times fails every file with ERR_FTP_UNSUPPORTED, asking once", async () => {
+    const srv = await fx.server({ files: { "/a": "1", "/b": "2" }, features: ["EPSV", "SIZE"] });
+    srv.handle("MDTM", (s, arg) => (/^\d{14} /.test(arg) ? s.reply(550, `${arg}: No such file.`) : s.defaultHandler("MDTM", arg)));
+    srv.handle("SITE", (s) => s.reply(500, "Unknown SITE command."));
+    const ftp = await fx.client(srv);
+    const results = await ftp.setLastMods(["a", "b"].map((path) => ({ path, date: TIME })));
+    for (const result of results) expect(result).to.be.instanceOf(FtpError).and.include({ code: "ERR_FTP_UNSUPPORTED" });
+    expect(srv.commands.filter((line) => line.startsWith("SITE"))).to.have.length(1);
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * The round trips a tree transfer spends (issue 23): a directory's MDTMs in
+ * one burst right after its listing, each transfer command written with its
+ * EPSV, an upload's new directories and its files' times in bursts; and,
+ * with `pipelining: false`, one command at a time as before. Seen on the
+ * fixture's side: a reply held back, and whether the client wrote its next
+ * command without waiting for it.
+ */
+import { expect } from "chai";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FixtureServer } from "../../fixtures/server.js";
+import { FtpPool } from "../../lib/index.js";
+import { useFixtures } from "../core/helpers.js";
+
+/** What a server without MLSD (vsftpd) offers: LIST gives minutes, MDTM the seconds. */
+const LIST_ONLY = ["EPSV", "MDTM", "PASV", "SIZE"];
+const FILES = { "/r/a.txt": "alpha\n", "/r/b.txt": "beta\n", "/r/c.txt": "gamma\n", "/r/d.txt": "delta\n" };
+const TIME = new Date(Date.UTC(2024, 2, 3, 4, 5, 6));
+
+/**
+ * Holds each reply to `verb` until the client writes another command (at
+ * most `ms`), and records, in order, whether it did: true when the
+ * command behind it was written without waiting for this reply.
+ */
+function watchOverlap(srv: FixtureServer, verb: string, ms = 150): boolean[] {
+  const overlapped: boolean[] = [];
+  srv.handle(verb, async (s, arg) => {
+    // This is the verb's n-th command: where it sits among all the fixture has read.
+    let index = -1;
+    for (let n = 0; n <= overlapped.length; n++) index = srv.commands.findIndex((line, i) => i > index && line.split(" ")[0] === verb);
+    const deadline = Date.now() + ms;
+    while (srv.commands.length <= index + 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    overlapped.push(srv.commands.length > index + 1);
+    await s.defaultHandler(verb, arg);
+  });
+  return overlapped;
+}
+
+describe("tree transfers spend round trips only where they must", () => {
+  const fx = useFixtures();
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-rtt-"));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function listOnlyServer(): Promise<FixtureServer> {
+    const srv = await fx.server({ files: FILES, features: LIST_ONLY });
+    for (const path of Object.keys(FILES)) srv.vfs.set(path, FILES[path as keyof typeof FILES], TIME);
+    return srv;
+  }
+
+  it("downloadDir asks a directory's MDTMs in one burst after its listing and writes each RETR with its EPSV", async () => {
+    const srv = await listOnlyServer();
+    const mdtm = watchOverlap(srv, "MDTM");
+    const epsv = watchOverlap(srv, "EPSV");
+    const ftp = await fx.client(srv);
+    expect((await ftp.downloadDir("/r", dir)).transferred).to.equal(4);
+    // The four MDTMs written together, the last one followed by nothing until its reply.
+    expect(mdtm).to.deep.equal([true, true, true, false]);
+    // The listing's EPSV finds out that the port is reachable; every RETR then goes out with its EPSV.
+    expect(epsv).to.deep.equal([false, true, true, true, true]);
+    // No MDTM after the transfers: the burst's times stamp the files.
+    const verbs = srv.commands.map((line) => line.split(" ")[0]);
+    expect(verbs.lastIndexOf("MDTM")).to.be.below(verbs.indexOf("RETR"));
+    expect(statSync(join(dir, "c.txt")).mtime.toISOString()).to.equal(TIME.toISOString());
+    expect(readFileSync(join(dir, "d.txt"), "utf8")).to.equal("delta\n");
+    // An unchanged rerun: the listing (its LIST written with its EPSV) and one burst, nothing else.
+    const from = srv.commands.length;
+    expect(await ftp.downloadDir("/r", dir)).to.deep.include({ transferred: 0, skipped: 4 });
+    expect(srv.commands.slice(from).map((line) => line.split(" ")[0])).to.deep.equal([
+      "TYPE",
+      "EPSV",
+      "LIST",
+      "MDTM",
+      "MDTM",
+      "MDTM",
+      "MDTM",
+    ]);
+    expect(epsv.slice(5)).to.deep.equal([true]);
+  });
+
+  it("with pipelining: false, downloadDir waits for each reply, as before", async () => {
+    const srv = await listOnlyServer();
+    const mdtm = watchOverlap(srv, "MDTM");
+    const epsv = watchOverlap(srv, "EPSV");
+    const ftp = await fx.client(srv);
+    expect((await ftp.downloadDir("/r", dir, { pipelining: false })).transferred).to.equal(4);
+    expect(mdtm).to.deep.equal([false, false, false, false]);
+    expect(epsv).to.deep.equal([false, false, false, false, false]);
+    expect(statSync(join(dir, "a.txt")).mtime.toISOString()).to.equal(TIME.toISOString());
+  });
+
+  it("uploadDir makes the new directories in one burst, writes each STOR with its EPSV and sets the times in bursts", async () => {
+    mkdirSync(join(dir, "x/y/z"), { recursive: true });
+    for (const name of ["a", "b", "c", "d"]) writeFileSync(join(dir, `x/y/z/${name}.txt`), name);
+    const srv = await fx.server({ features: [...LIST_ONLY, "MFMT"] });
+    const mkd = watchOverlap(srv, "MKD");
+    const stor = watchOverlap(srv, "EPSV");
+    const mfmt = watchOverlap(srv, "MFMT");
+    const ftp = await fx.client(srv);
+    expect((await ftp.uploadDir(dir, "/up")).transferred).to.equal(4);
+    // ensureDir("/up") alone, then x, x/y, x/y/z together.
+    expect(mkd).to.deep.equal([false, true, true, false]);
+    // ensureDir's check finds out that the EPSV port is reachable; then the walk's LIST and every STOR go with their EPSV.
+    expect(stor).to.deep.equal([false, true, true, true, true, true]);
+    // The first time set alone (finding out MFMT works), the other three together.
+    expect(mfmt).to.deep.equal([false, true, true, false]);
+    expect(srv.vfs.get("/up/x/y/z/c.txt")?.toString()).to.equal("c");
+    expect(srv.vfs.stat("/up/x/y/z/d.txt")!.mtime.getTime()).to.equal(Math.floor(statSync(join(dir, "x/y/z/d.txt")).mtimeMs / 1000) * 1000);
+    // And the next run finds every file unchanged.
+    expect(await ftp.uploadDir(dir, "/up")).to.deep.include({ transferred: 0, skipped: 4 });
+  });
+
+  it("uploadDir on a server without MFMT bursts vsftpd's two-argument MDTM once the first one worked", async () => {
+    for (const name of ["a", "b", "c"]) writeFileSync(join(dir, `${name}.txt`), name);
+    const srv = await fx.server({ features: LIST_ONLY });
+    const ftp = await fx.client(srv);
+    expect((await ftp.uploadDir(dir, "/up")).transferred).to.equal(3);
+    const setting = srv.commands.filter((line) => /^MDTM \d{14} /.test(line));
+    expect(setting).to.have.length(3);
+    expect(await ftp.uploadDir(dir, "/up")).to.deep.include({ transferred: 0, skipped: 3 });
+  });
+
+  it("FtpPool's downloadDir bursts on each of its connections, and the tree arrives whole", async () => {
+    const srv = await fx.server({ features: LIST_ONLY });
+    const files: Record<string, string> = {};
+    for (let d = 0; d < 4; d++) for (let f = 0; f < 5; f++) files[`/t/d${d}/f${f}.txt`] = `${d}/${f}\n`;
+    for (const [path, text] of Object.entries(files)) srv.vfs.set(path, text, TIME);
+    const mdtm = watchOverlap(srv, "MDTM", 100);
+    const pool = new FtpPool({ size: 3, connect: () => fx.client(srv) });
+    try {
+      expect((await pool.downloadDir("/t", dir)).transferred).to.equal(20);
+    } finally {
+      await pool.close();
+    }
+    // Four directories of five: each burst's last MDTM waits, the others do not.
+    expect(mdtm.filter((overlapped) => !overlapped)).to.have.length.of.at.most(4 + 3);
+    expect(mdtm.filter(Boolean).length).to.be.at.least(16 - 3);
+    for (const [path, text] of Object.entries(files)) expect(readFileSync(join(dir, path.slice(3)), "utf8")).to.equal(text);
+  });
+});

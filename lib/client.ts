@@ -28,17 +28,7 @@ import {
   parseMlsdLine,
 } from "./protocol.js";
 import { CommandQueue } from "./queue.js";
-import {
-  commandExchange,
-  Exchange,
-  mayPipeline,
-  readExchange,
-  runExchange,
-  Step,
-  typeSteps,
-  voidExchange,
-  writeExchange,
-} from "./exchange.js";
+import { commandExchange, Exchange, mayPipeline, PipelinedCall, runExchange, typeSteps, voidExchange } from "./exchange.js";
 import { DEFAULT_MAX_LINE } from "./reply.js";
 import { refuseFailure, Session, SessionSettings } from "./session.js";
 import { DownloadRun, DownloadTarget } from "./download.js";
@@ -1116,19 +1106,14 @@ export class FTP {
     if (this.reconnector || !this.pipelining || !pipelinable)
       return this.enqueue((session) => runExchange(session, exchange), { repeat, now: true });
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
-    let session: Session;
-    let steps: Step[];
-    return this.activity(
-      this.queue.pipeline({
-        write: () => {
-          this.takeTurn();
-          session = this.liveSession();
-          steps = writeExchange(session, exchange);
-        },
-        read: () => readExchange(session, steps, exchange),
-      }),
-    );
+    return this.activity(this.queue.pipeline(new PipelinedCall(exchange, this.pipelinedTurn)));
   }
+
+  /** What a pipelined exchange does when its turn to be written comes: the session to write on. */
+  private readonly pipelinedTurn = (): Session => {
+    this.takeTurn();
+    return this.liveSession();
+  };
 
   /** `call`, a queued call: when it settles, the keepalive's idle time starts again. */
   private activity<T>(call: Promise<T>): Promise<T> {

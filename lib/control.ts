@@ -25,13 +25,23 @@ export interface ControlConnectOptions {
   createConnection?: CreateConnection;
 }
 
-interface Waiter {
-  resolve: (reply: Reply) => void;
-  reject: (error: Error) => void;
-  /** performance.now() by when the reply must come, or 0 for no deadline. */
-  due: number;
-  /** The timeout that set `due`, for the error's message. */
-  timeout: number;
+/**
+ * Who takes the next reply (see ControlConnection.awaitReply): told of it,
+ * or of the connection's failure, exactly once. An object rather than a
+ * promise, so a pipelined command's reply goes to it as the bytes are
+ * parsed, with no promise and no microtask turn per reply.
+ */
+export interface ReplyReader {
+  reply(reply: Reply): void;
+  failed(error: Error): void;
+}
+
+/** readReply()'s reader: the promise's two ends. */
+class PromisedReply implements ReplyReader {
+  constructor(
+    readonly reply: (reply: Reply) => void,
+    readonly failed: (error: Error) => void,
+  ) {}
 }
 
 /**
@@ -135,7 +145,12 @@ export class ControlConnection {
    * a transfer) was sent since. See expectLateAbortReply.
    */
   private lateAbortReply = false;
-  private waiter: Waiter | undefined;
+  /** Who waits for the next reply (awaitReply), if anyone. */
+  private waiter: ReplyReader | undefined;
+  /** performance.now() by when the waiter's reply must come, or 0 for no deadline. */
+  private waiterDue = 0;
+  /** The timeout that set `waiterDue`, for the error's message. */
+  private waiterTimeout = 0;
   /** The timer behind every reply deadline (see armReplyTimer), while one is pending. */
   private replyTimer: NodeJS.Timeout | undefined;
   /** When replyTimer fires (performance.now()). */
@@ -445,19 +460,37 @@ export class ControlConnection {
 
   /** Reads the next reply. `timeout` (ms, 0 = none) bounds the wait; expiry closes the connection. */
   readReply(timeout = 0): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => this.awaitReply(new PromisedReply(resolve, reject), timeout));
+  }
+
+  /**
+   * Hands the next reply to `reader`: at once if one is held, else as soon
+   * as it is parsed, before awaitReply's caller or the parser's loop goes
+   * on (so a reader that awaits again at once takes the reply after it
+   * from the same chunk). `timeout` (ms, 0 = none) bounds the wait; expiry
+   * closes the connection, and `reader` is told of that failure.
+   */
+  awaitReply(reader: ReplyReader, timeout = 0): void {
     const ready = this.buffered.shift();
     if (ready) {
       if (ready.code >= 200) this.bufferedFinals--;
-      return Promise.resolve(this.taken(ready));
+      reader.reply(this.taken(ready));
+      return;
     }
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.waiter) return Promise.reject(new FtpError("two readers waiting for one reply", "ERR_FTP_INTERNAL"));
-    return new Promise<Reply>((resolve, reject) => {
-      const due = timeout > 0 ? performance.now() + timeout : 0;
-      this.waiter = { resolve, reject, due, timeout };
-      // A timer already pending serves unless it would fire after this deadline.
-      if (due > 0 && (!this.replyTimer || this.replyTimerDue > due)) this.armReplyTimer(timeout);
-    });
+    if (this.failure) {
+      reader.failed(this.failure);
+      return;
+    }
+    if (this.waiter) {
+      reader.failed(new FtpError("two readers waiting for one reply", "ERR_FTP_INTERNAL"));
+      return;
+    }
+    const due = timeout > 0 ? performance.now() + timeout : 0;
+    this.waiter = reader;
+    this.waiterDue = due;
+    this.waiterTimeout = timeout;
+    // A timer already pending serves unless it would fire after this deadline.
+    if (due > 0 && (!this.replyTimer || this.replyTimerDue > due)) this.armReplyTimer(timeout);
   }
 
   /**
@@ -475,14 +508,13 @@ export class ControlConnection {
 
   private readonly checkReplyDue = (): void => {
     this.replyTimer = undefined;
-    const waiter = this.waiter;
-    if (!waiter || waiter.due === 0) return;
-    const left = waiter.due - performance.now();
+    if (!this.waiter || this.waiterDue === 0) return;
+    const left = this.waiterDue - performance.now();
     if (left > 0) {
       this.armReplyTimer(left);
       return;
     }
-    this.fail(new FtpTimeoutError(`no reply from the server within ${waiter.timeout} ms`));
+    this.fail(new FtpTimeoutError(`no reply from the server within ${this.waiterTimeout} ms`));
   };
 
   /** Closes the connection; pending and later reads fail with `reason`. Idempotent. */
@@ -527,7 +559,7 @@ export class ControlConnection {
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;
-      waiter.resolve(this.taken(reply));
+      waiter.reply(this.taken(reply));
     } else if (this.bufferedFinals < this.awaitingFinal) {
       this.hold(reply);
     } else if (reply.code === 421 && !this.buffered.some((held) => held.code === 421)) {
@@ -627,7 +659,7 @@ export class ControlConnection {
     this.waiter = undefined;
     clearTimeout(this.replyTimer);
     this.replyTimer = undefined;
-    waiter?.reject(error);
+    waiter?.failed(error);
     this.secure?.destroy();
     this.raw?.destroy();
     this.onClose(error);

@@ -5,6 +5,8 @@
  * for their replies (`pipelining: true`). Also the rules saying which
  * commands may be pipelined, each with its reason.
  */
+import type { ReplyReader } from "./control.js";
+import type { PipelinedExchange, ReadOutcome } from "./queue.js";
 import type { Reply } from "./reply.js";
 import { refuseFailure, requireSuccess, Session } from "./session.js";
 
@@ -94,7 +96,7 @@ function runStep(session: Session, step: Step): Promise<Reply> {
   });
 }
 
-/** Writes every line of a pipelined exchange at once; returns the steps whose replies readExchange() reads. */
+/** Writes every line of a pipelined exchange at once; returns the steps whose replies PipelinedCall reads. */
 export function writeExchange<T>(session: Session, exchange: Exchange<T>): Step[] {
   const steps = exchange.steps(session);
   for (const step of steps) {
@@ -105,38 +107,109 @@ export function writeExchange<T>(session: Session, exchange: Exchange<T>): Step[
 }
 
 /**
- * Reads a pipelined exchange's replies, one final reply per step, in
- * order, and only then judges them: a step that failed must not leave the
- * replies of the steps after it to be read as the next exchange's.
+ * A pipelined exchange as the command queue runs it: written in its turn
+ * (`begin` hands it the live session), then reading one final reply per
+ * step as the replies are parsed, and judging them only once all are in:
+ * a step that failed must not leave the replies of the steps after it to
+ * be read as the next exchange's. A 1xx to a command that is not a
+ * transfer (those are never pipelined) is followed by its real answer,
+ * and that, not the 1xx, is the command's reply (one round trip at a
+ * time, sendcmd hands back a 1xx as ftplib does: Session.replyToLast).
+ * One object per call and no promise per reply: a burst of 2,000
+ * commands is 2,000 of these and their callers' promises.
  */
-export async function readExchange<T>(session: Session, steps: Step[], exchange: Exchange<T>): Promise<T> {
-  const replies: Reply[] = [];
-  for (let i = 0; i < steps.length; i++) replies.push(await readFinal(session));
-  steps.forEach((step, i) => step.check?.(replies[i], session));
-  return exchange.result(replies);
-}
+export class PipelinedCall<T> implements PipelinedExchange<T>, ReplyReader {
+  private session: Session | undefined;
+  private steps: Step[] = [];
+  private readonly replies: Reply[] = [];
+  private outcome: ReadOutcome<T> | undefined;
 
-/**
- * The next reply that is not a 1xx. One round trip at a time, sendcmd hands
- * back a 1xx as ftplib does (Session.replyToLast); pipelined, a 1xx to a command that is not a
- * transfer (those are never pipelined) is followed by its real answer, and
- * that, not the 1xx, is the command's reply.
- */
-async function readFinal(session: Session): Promise<Reply> {
-  for (;;) {
-    const reply = await session.control.readReply(session.settings.timeout);
-    if (reply.code >= 200) return reply;
+  constructor(
+    private readonly exchange: Exchange<T>,
+    private readonly begin: () => Session,
+  ) {}
+
+  /** Writes every line of the exchange at once. */
+  write(): void {
+    const session = this.begin();
+    this.steps = writeExchange(session, this.exchange);
+    this.session = session;
+  }
+
+  read(): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.readInto({ resolve, reject }));
+  }
+
+  readInto(outcome: ReadOutcome<T>): void {
+    this.outcome = outcome;
+    this.awaitNext();
+  }
+
+  /** ReplyReader: the next reply on the control connection is this exchange's. */
+  reply(reply: Reply): void {
+    if (reply.code >= 200) this.replies.push(reply);
+    this.awaitNext();
+  }
+
+  /** ReplyReader: the connection failed before every reply came. */
+  failed(error: Error): void {
+    this.outcome!.reject(error);
+  }
+
+  private awaitNext(): void {
+    if (this.replies.length === this.steps.length) {
+      this.judge();
+      return;
+    }
+    const session = this.session!;
+    session.control.awaitReply(this, session.settings.timeout);
+  }
+
+  private judge(): void {
+    const { steps, replies } = this;
+    let result: T;
+    try {
+      for (let i = 0; i < steps.length; i++) steps[i].check?.(replies[i], this.session!);
+      result = this.exchange.result(replies);
+    } catch (error) {
+      this.outcome!.reject(error);
+      return;
+    }
+    this.outcome!.resolve(result);
   }
 }
 
+/**
+ * An exchange of one command that is its own step: sendcmd and voidcmd
+ * run one per call, so it is one object, with no closures.
+ */
+class OneCommand<T> implements Exchange<T>, Step {
+  constructor(
+    readonly line: string,
+    readonly check: (reply: Reply) => Reply,
+    private readonly pick: (reply: Reply) => T,
+  ) {}
+
+  steps(): Step[] {
+    return [this];
+  }
+
+  result(replies: Reply[]): T {
+    return this.pick(replies[0]);
+  }
+}
+
+const replyText = (reply: Reply): string => reply.text;
+const wholeReply = (reply: Reply): Reply => reply;
+
 /** sendcmd: one line; its reply unless 4xx/5xx. */
 export function commandExchange(line: string): Exchange<string> {
-  return { steps: () => [{ line, check: refuseFailure }], result: ([reply]) => reply.text };
+  return new OneCommand(line, refuseFailure, replyText);
 }
 
 /** voidcmd: one line; its reply if 2xx. */
 export function voidExchange(line: string): Exchange<Reply> {
-  return { steps: () => [{ line, check: requireSuccess }], result: ([reply]) => reply };
+  return new OneCommand(line, requireSuccess, wholeReply);
 }
 
 /**

@@ -20,21 +20,26 @@
  *   without waiting for the replies of those before it.
  */
 
+/** Where a pipelined exchange's read settles: once, with its result or its failure. */
+export interface ReadOutcome<T> {
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+}
+
 /** One exchange that may be written while earlier ones still wait for their replies. */
 export interface PipelinedExchange<T> {
   /** Writes the command line(s) at once; throwing rejects the exchange with nothing written. */
   write(): void;
   /** Reads the replies to what write() wrote, once every earlier entry has read its own. */
   read(): Promise<T>;
-}
-
-interface Entry {
-  /** Set for a pipelined exchange; an exclusive task has none. */
-  write?: () => void;
-  /** The exclusive task, or the pipelined exchange's read. */
-  run: () => Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (reason: unknown) => void;
+  /**
+   * Optional, used instead of read() when present: reads the replies and
+   * settles `outcome` once, maybe before returning. With no promise
+   * between one reply and the next command's read, a burst of replies
+   * that arrived together is handed out in one go (see
+   * ControlConnection.awaitReply).
+   */
+  readInto?(outcome: ReadOutcome<T>): void;
 }
 
 export interface CommandQueueOptions {
@@ -42,6 +47,40 @@ export interface CommandQueueOptions {
   window?: number;
   /** Runs a burst of writes, so they can leave in one segment (the client corks the socket). */
   batch?: (writes: () => void) => void;
+}
+
+/**
+ * One queued call: an exclusive task, or a pipelined exchange. It is the
+ * outcome its read settles (ReadOutcome), so a pending call is this
+ * object and its promise, with no closure per call.
+ */
+class Entry implements ReadOutcome<unknown> {
+  /** Set once its read settled: a second settle is ignored, as a promise's. */
+  private settled = false;
+
+  constructor(
+    private readonly queue: CommandQueue | undefined,
+    /** The pipelined exchange; undefined for an exclusive task. */
+    readonly exchange: PipelinedExchange<unknown> | undefined,
+    /** The exclusive task; undefined for a pipelined exchange. */
+    readonly task: (() => Promise<unknown>) | undefined,
+    private readonly settle: (value: unknown) => void,
+    private readonly refuse: (reason: unknown) => void,
+  ) {}
+
+  resolve(value: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(value);
+    this.queue?.headRead(this);
+  }
+
+  reject(reason: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.refuse(reason);
+    this.queue?.headRead(this);
+  }
 }
 
 export class CommandQueue {
@@ -53,6 +92,10 @@ export class CommandQueue {
   private exclusive = false;
   private failure: Error | undefined;
   private pumpScheduled = false;
+  /** The head of waitingForReply is reading. */
+  private headReading = false;
+  /** Inside readHeads(): a read that settles at once lets its loop start the next. */
+  private readingHeads = false;
   private readonly window: number;
   private readonly batch: (writes: () => void) => void;
 
@@ -85,10 +128,10 @@ export class CommandQueue {
   run<T>(task: () => Promise<T>, now = false): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
-      const entry: Entry = { run: task, resolve: resolve as (value: unknown) => void, reject };
+      const entry = new Entry(undefined, undefined, task, resolve as (value: unknown) => void, reject);
       if (now && !this.exclusive && this.toWrite.length === 0 && this.waitingForReply.length === 0) {
         this.exclusive = true;
-        runEntry(entry, this.afterExclusive);
+        runTask(entry, this.afterExclusive);
         return;
       }
       this.toWrite.push(entry);
@@ -104,12 +147,7 @@ export class CommandQueue {
   pipeline<T>(exchange: PipelinedExchange<T>): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
-      this.toWrite.push({
-        write: () => exchange.write(),
-        run: () => exchange.read(),
-        resolve: resolve as (value: unknown) => void,
-        reject,
-      });
+      this.toWrite.push(new Entry(this, exchange, undefined, resolve as (value: unknown) => void, reject));
       this.schedulePump();
     });
   }
@@ -131,42 +169,47 @@ export class CommandQueue {
     // After the microtasks of this tick: replies that arrived together have
     // all been read by then, so the commands they make room for are
     // written together too.
-    process.nextTick(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
+    process.nextTick(this.scheduledPump);
   }
+
+  private readonly scheduledPump = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
 
   /** Moves entries from the head of toWrite as far as the rules allow. */
   private pump(): void {
     if (this.exclusive || this.toWrite.length === 0) return;
-    if (!this.toWrite[0].write) {
+    if (!this.toWrite[0].exchange) {
       if (this.waitingForReply.length === 0) this.startExclusive(this.toWrite.shift()!);
       return;
     }
-    this.batch(() => {
-      while (this.toWrite.length > 0 && this.waitingForReply.length < this.window) {
-        const entry = this.toWrite[0];
-        if (!entry.write) break;
-        this.toWrite.shift();
-        try {
-          entry.write();
-        } catch (error) {
-          entry.reject(error);
-          continue;
-        }
-        this.waitingForReply.push(entry);
-        if (this.waitingForReply.length === 1) this.readHead();
-      }
-    });
+    this.batch(this.writeWindow);
     // An exclusive task behind the written ones starts once they are answered.
   }
+
+  /** Writes entries from the head of toWrite while the window has room (inside batch()). */
+  private readonly writeWindow = (): void => {
+    while (this.toWrite.length > 0 && this.waitingForReply.length < this.window) {
+      const entry = this.toWrite[0];
+      if (!entry.exchange) break;
+      this.toWrite.shift();
+      try {
+        entry.exchange.write();
+      } catch (error) {
+        entry.reject(error);
+        continue;
+      }
+      this.waitingForReply.push(entry);
+      if (this.waitingForReply.length === 1) this.readHeads();
+    }
+  };
 
   private startExclusive(entry: Entry): void {
     this.exclusive = true;
     // Start on a microtask: a task queued from a constructor must not run
     // before the constructor has finished.
-    queueMicrotask(() => runEntry(entry, this.afterExclusive));
+    queueMicrotask(() => runTask(entry, this.afterExclusive));
   }
 
   /** An exclusive task settled: the next entries may go. */
@@ -175,29 +218,64 @@ export class CommandQueue {
     this.pump();
   };
 
-  /** The head of waitingForReply reads its replies; then the next one does. */
-  private readHead(): void {
-    const entry = this.waitingForReply[0];
-    const next = (): void => {
-      this.waitingForReply.shift();
-      if (this.waitingForReply.length > 0) this.readHead();
-      // Refill a window only once half of it is answered: commands then
-      // leave in bursts, one write each, instead of one write per reply.
-      if (this.waitingForReply.length <= this.window >> 1) this.schedulePump();
-    };
-    runEntry(entry, next);
+  /**
+   * The head of waitingForReply reads its replies; once it has settled,
+   * the next one does. A loop, not a recursion: a thousand reads that
+   * settle at once (replies already held, or a failed connection) must not
+   * take a thousand stack frames.
+   */
+  private readHeads(): void {
+    if (this.readingHeads) return;
+    this.readingHeads = true;
+    try {
+      while (!this.headReading && this.waitingForReply.length > 0) {
+        this.headReading = true;
+        startRead(this.waitingForReply[0]);
+      }
+    } finally {
+      this.readingHeads = false;
+    }
+  }
+
+  /** `entry`, the reading head, has settled (Entry.resolve/reject): the next one reads. */
+  headRead(entry: Entry): void {
+    // An entry that never got written (its write threw, or fail()) is no head.
+    if (this.waitingForReply[0] !== entry) return;
+    this.waitingForReply.shift();
+    this.headReading = false;
+    // Refill a window only once half of it is answered: commands then
+    // leave in bursts, one write each, instead of one write per reply.
+    if (this.waitingForReply.length <= this.window >> 1) this.schedulePump();
+    this.readHeads();
+  }
+}
+
+/** Starts a written entry's read; a throw counts as a rejection. */
+function startRead(entry: Entry): void {
+  const exchange = entry.exchange!;
+  try {
+    if (exchange.readInto) {
+      exchange.readInto(entry);
+      return;
+    }
+    exchange.read().then(
+      (value) => entry.resolve(value),
+      (error: unknown) => entry.reject(error),
+    );
+  } catch (error) {
+    entry.reject(error);
   }
 }
 
 /**
- * Runs `entry` (a throw counts as a rejection), settles its caller's
- * promise, then calls `after`. One callback each way rather than a chain
- * of then/finally: this runs for every call on the client.
+ * Runs an exclusive task (a throw counts as a rejection), settles its
+ * caller's promise, then calls `after`. One callback each way rather than
+ * a chain of then/finally: this runs for every call on the client.
  */
-function runEntry(entry: Entry, after: () => void): void {
+function runTask(entry: Entry, after: () => void): void {
   let running: Promise<unknown>;
   try {
-    running = entry.run();
+    running = entry.task!();
   } catch (error) {
     entry.reject(error);
     after();

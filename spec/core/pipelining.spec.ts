@@ -149,6 +149,28 @@ describe("pipelining", function () {
     expect(ftp.closed).to.equal(true);
   });
 
+  it("hands thousands of replies arriving together each to its own command, and fails the thousands written behind a hang-up once each", async function () {
+    const srv = await fixtures.server();
+    const { ftp } = await client(srv, { pipelineWindow: 4000 });
+    const before = srv.commands.length;
+    const held = gate();
+    srv.handle("NOOP", async (s, arg) => {
+      // Held until every command is written, so the replies come in bursts.
+      if (arg === "0") await held.passed;
+      if (arg === "2500") s.close();
+      else s.reply(200, `NOOP ${arg} ok`);
+    });
+    const outcomes = Promise.allSettled(Array.from({ length: 4000 }, (_, i) => ftp.sendcmd(`NOOP ${i}`)));
+    await until(() => srv.commands.length === before + 4000, "every command reaching the server");
+    held.open();
+    const settled = await outcomes;
+    settled.slice(0, 2500).forEach((outcome, i) => expect(outcome).to.deep.equal({ status: "fulfilled", value: `200 NOOP ${i} ok` }));
+    for (const outcome of settled.slice(2500)) {
+      expect(outcome.status).to.equal("rejected");
+      expect((outcome as PromiseRejectedResult).reason).to.be.instanceOf(FtpConnectionError);
+    }
+  });
+
   it("never has more than pipelineWindow commands written and unanswered", async function () {
     const srv = await fixtures.server();
     const { ftp, wire } = await client(srv, { pipelineWindow: 3 });

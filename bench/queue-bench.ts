@@ -33,7 +33,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { findServerPids, serverCpuNs } from "./server-cpu.js";
-import { median } from "./stats.js";
+import { median, table } from "./stats.js";
 
 /** The built CLI, as a user runs it (npm run build). */
 const CLI = fileURLToPath(new URL("../../dist/esm/cli.js", import.meta.url));
@@ -57,6 +57,8 @@ export interface QueueBenchOptions {
 export interface CpuPerFile {
   /** The ftpstream processes: the workers and the enqueuing mirror, or the one mirror. */
   client: number;
+  /** Of `client`, the enqueuing `mirror --queue` (its node start, bullmq's loading, the walk): null for --parallel. */
+  enqueue: number | null;
   redis: number | null;
   server: number | null;
   proxy: number | null;
@@ -236,6 +238,7 @@ interface Sample {
   enqueueMs: number | null;
   /** CPU ms over the sample. */
   client: number;
+  enqueue: number | null;
   redis: number | null;
   server: number | null;
   proxy: number | null;
@@ -331,7 +334,7 @@ async function queueSample(setting: Setting, workers: number, concurrency: numbe
     const codes = await Promise.all(running.map((worker) => worker.exit));
     if (codes.some((code) => code !== 0)) throw new Error(`a worker exited with ${codes.join(", ")} on SIGTERM; see ${log}`);
     verify(tree, target, `queue, ${workers} workers`);
-    return { ms, enqueueMs, client, ...side };
+    return { ms, enqueueMs, client, enqueue: mirrorCpu, ...side };
   } finally {
     for (const worker of running) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill("SIGKILL");
     await Promise.all(running.map((worker) => worker.exit.catch(() => null)));
@@ -357,7 +360,7 @@ async function parallelSample(setting: Setting, connections: number, id: string)
     const side = cpuSince(serverSide, serverSideCpu(setting));
     if (code !== 0) throw new Error(`mirror --parallel ${connections} exited with ${code}:\n${fs.readFileSync(log, "utf8").slice(-2000)}`);
     verify(setting.tree, target, `--parallel ${connections}`);
-    return { ms, enqueueMs: null, client: reapedChildrenMs() - reaped, ...side };
+    return { ms, enqueueMs: null, client: reapedChildrenMs() - reaped, enqueue: null, ...side };
   } finally {
     fs.rmSync(target, { recursive: true, force: true });
     fs.rmSync(log, { force: true });
@@ -448,6 +451,7 @@ export async function runQueueBench(options: QueueBenchOptions): Promise<QueueRe
         medianEnqueueMs: c.kind === "queue" ? Math.round(median(list.map((s) => s.enqueueMs ?? Number.NaN))) : null,
         cpuPerFileUs: {
           client: perFile(list.map((s) => s.client)) ?? Number.NaN,
+          enqueue: c.kind === "queue" ? perFile(list.map((s) => s.enqueue)) : null,
           redis: perFile(list.map((s) => s.redis)),
           server: perFile(list.map((s) => s.server)),
           proxy: perFile(list.map((s) => s.proxy)),
@@ -489,22 +493,50 @@ export function formatQueueReport(report: QueueReport): string[] {
     `    ${report.server}; ${report.redis}; ${report.cores} cores, nothing pinned`,
   ];
   const us = (n: number | null): string => (n === null ? "?" : String(n));
+  const cells: string[][] = [
+    [
+      "",
+      "contender",
+      "files/s",
+      "min..max",
+      "wall",
+      "enqueued",
+      "per file and connection",
+      "CPU per file: client (enqueue)",
+      "redis",
+      "vsftpd",
+      "proxy",
+      "cores allow",
+    ],
+  ];
   for (const c of report.contenders) {
     const cpu = c.cpuPerFileUs;
-    const enqueue = c.medianEnqueueMs === null ? "" : `, enqueued after ${c.medianEnqueueMs} ms`;
-    lines.push(
-      `  ${c.name.padEnd(26)} ${c.filesPerSecond.toFixed(1).padStart(7)} files/s  ${c.min.toFixed(1)}..${c.max.toFixed(1)}  ` +
-        `${c.medianMs} ms${enqueue}; ${c.connectionMsPerFile.toFixed(1)} ms a file per connection; ` +
-        `CPU per file µs: client ${us(cpu.client)}, redis ${us(cpu.redis)}, vsftpd ${us(cpu.server)}, proxy ${us(cpu.proxy)}` +
-        (c.ceiling === null ? "" : `; the cores allow ${c.ceiling.toFixed(0)} files/s`),
-    );
+    cells.push([
+      "",
+      c.name,
+      c.filesPerSecond.toFixed(1),
+      `${c.min.toFixed(1)}..${c.max.toFixed(1)}`,
+      `${c.medianMs} ms`,
+      c.medianEnqueueMs === null ? "" : `${c.medianEnqueueMs} ms`,
+      `${c.connectionMsPerFile.toFixed(1)} ms, ${(c.connectionMsPerFile / (2 * report.delayMs)).toFixed(1)} round trips`,
+      `${us(cpu.client)} µs${cpu.enqueue === null ? "" : ` (${us(cpu.enqueue)})`}`,
+      `${us(cpu.redis)} µs`,
+      `${us(cpu.server)} µs`,
+      `${us(cpu.proxy)} µs`,
+      c.ceiling === null ? "" : `${c.ceiling.toFixed(0)} files/s`,
+    ]);
   }
+  lines.push(...table(cells, [0, 1]).split("\n"));
   for (const r of report.ratios) {
     const each = r.samples.map((x) => x.toFixed(2)).join(", ");
     lines.push(
       `  queue ÷ --parallel, ${r.connections} connection${r.connections > 1 ? "s" : ""} (${r.workers} worker${r.workers > 1 ? "s" : ""}): ${r.median.toFixed(2)}, the median of the runs' ${each}`,
     );
   }
+  lines.push(
+    "  wall: spawn to the last job settled (queue) or to exit (--parallel); enqueued: until mirror --queue exited; per file and connection: wall × connections ÷ files, in round trips of the proxy;",
+    "  CPU: per file, every process counted (client: the workers and the enqueuing mirror, or the one mirror); cores allow: files ÷ (all that CPU ÷ cores)",
+  );
   return lines;
 }
 

@@ -151,7 +151,24 @@ export class FtpPool {
    * taken by the next file at once.
    */
   private get treeWorkers(): TreeWorkers {
-    return { run: (task) => this.use(task), concurrency: 2 * this.limit };
+    return { run: (task) => this.use(task), concurrency: 2 * this.limit, warm: () => this.warm() };
+  }
+
+  /**
+   * Starts connecting every client the pool lacks, into `idle` (or to a
+   * waiting use()): a tree transfer will want them all, and its walk asks
+   * for one at a time at first, so each login (four round trips or more)
+   * would otherwise wait for a listing to end. A failed connect is the
+   * waiting calls' error as in use(); with none waiting it is dropped.
+   */
+  private warm(): void {
+    if (this.isClosed) return;
+    while (this.all.size + this.opening < this.limit) {
+      this.open().then(
+        (client) => this.release(client),
+        () => undefined,
+      );
+    }
   }
 
   /**

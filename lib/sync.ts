@@ -36,14 +36,20 @@ export interface TreeEntry {
 export interface DirProgress {
   /** Files done (transferred or failed) so far. */
   files: number;
-  /** Files to transfer in all. */
+  /** Files to transfer in all (of those found so far while `listing`). */
   totalFiles: number;
   /** Bytes moved so far, those of the files still running included. */
   bytes: number;
-  /** Bytes of all the files to transfer, as the source's listing gives them. */
+  /** Bytes of all the files to transfer, as the source's listing gives them (so far, while `listing`). */
   totalBytes: number;
   /** The file this report is about (below the root). */
   path: string;
+  /**
+   * True while the source is still being walked: a download starts on the
+   * first directory's files before the others are listed (DirTransferOptions.pipelining),
+   * and the totals grow as they are. False once they are final.
+   */
+  listing: boolean;
 }
 
 /** Options of downloadDir/uploadDir. */
@@ -128,6 +134,8 @@ export interface TreeWorkers {
   run<T>(task: (client: TreeClient) => Promise<T>): Promise<T>;
   /** How many tasks to run at once. */
   readonly concurrency: number;
+  /** Starts opening every connection the tasks will want, before the first asks (a pool's logins overlap the walk). */
+  warm?(): void;
 }
 
 /** One entry of a walked tree; "other" is a special file or an entry of unknown type, never transferred nor deleted. */
@@ -244,9 +252,22 @@ class Progress {
 
   constructor(
     private readonly report: ((progress: DirProgress) => void) | undefined,
-    private readonly totalFiles: number,
-    private readonly totalBytes: number,
+    private totalFiles: number,
+    private totalBytes: number,
+    /** See DirProgress.listing. */
+    private listing = false,
   ) {}
+
+  /** One more file to transfer, found while the source is walked. */
+  add(bytes: number): void {
+    this.totalFiles++;
+    this.totalBytes += bytes;
+  }
+
+  /** The walk is over: the totals are final. */
+  listed(): void {
+    this.listing = false;
+  }
 
   /** Bytes of a running file so far. */
   during(path: string, bytes: number): void {
@@ -266,7 +287,7 @@ class Progress {
     if (!this.report) return;
     let bytes = this.bytes;
     for (const running of this.running.values()) bytes += running;
-    this.report({ files: this.files, totalFiles: this.totalFiles, bytes, totalBytes: this.totalBytes, path });
+    this.report({ files: this.files, totalFiles: this.totalFiles, bytes, totalBytes: this.totalBytes, path, listing: this.listing });
   }
 }
 
@@ -541,6 +562,7 @@ async function walkRemote(
   missingIsEmpty: boolean,
   options: DirTransferOptions,
   burst?: BurstTimes,
+  onEntry?: (path: string, node: Node) => void,
 ): Promise<Tree> {
   const tree = emptyTree(options.maxEntries);
   // Whether the root's listing showed the directory itself: then every listing must.
@@ -604,7 +626,9 @@ async function walkRemote(
       const path = childPath(dir, entry.name);
       const type = entry.type === "unknown" ? "other" : entry.type;
       const node: Node = { type, size: entry.size, modified: exactTime(entry.modified) ?? burstTimes?.get(entry.name) ?? null };
-      if (admit(tree, filter, path, node) && type === "dir") add(path);
+      if (!admit(tree, filter, path, node)) continue;
+      onEntry?.(path, node);
+      if (type === "dir") add(path);
     }
   });
   return tree;
@@ -696,17 +720,83 @@ async function transferAll(
     plans.length,
     plans.reduce((sum, plan) => sum + plan.size, 0),
   );
-  await runAll(plans, workers.concurrency, async (plan) => {
-    let moved = 0;
-    const ok = await failures.guard(plan.path, async () => {
-      moved = options.dryRun ? plan.size : await move(plan, progress);
-    });
-    if (ok) {
-      result.transferred++;
-      result.bytes += moved;
-    }
-    progress.done(plan.path, moved);
+  await runAll(plans, workers.concurrency, (plan) => transferOne(plan, move, options, failures, result, progress));
+}
+
+/** Transfers one plan through `move`, counting it in `result` (or its failure in `failures`) and reporting it. */
+async function transferOne(
+  plan: Plan,
+  move: (plan: Plan, progress: Progress) => Promise<number>,
+  options: DirTransferOptions,
+  failures: Failures,
+  result: DirTransferResult,
+  progress: Progress,
+): Promise<void> {
+  let moved = 0;
+  const ok = await failures.guard(plan.path, async () => {
+    moved = options.dryRun ? plan.size : await move(plan, progress);
   });
+  if (ok) {
+    result.transferred++;
+    result.bytes += moved;
+  }
+  progress.done(plan.path, moved);
+}
+
+/**
+ * Runs work on items as they are added, at most `limit` at once, until
+ * close() and the last is done. A rejected piece of work (an abort: the
+ * failures of single files are recorded, not thrown) starts no more, and
+ * `done` rejects with it once the running ones have settled.
+ */
+class WorkFeed<T> {
+  private readonly queue: T[] = [];
+  private running = 0;
+  private closed = false;
+  private failure: { error: Error } | undefined;
+  private settle!: (error?: Error) => void;
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly limit: number,
+    private readonly work: (item: T) => Promise<void>,
+  ) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.settle = (error) => (error ? reject(error) : resolve());
+    });
+    // Awaited by the caller once the walk is over; a rejection before that is not unhandled.
+    this.done.catch(() => undefined);
+  }
+
+  add(item: T): void {
+    if (this.failure || this.closed) return;
+    this.queue.push(item);
+    this.next();
+  }
+
+  /** No more items: `done` settles once the queued ones are. */
+  close(): void {
+    this.closed = true;
+    this.next();
+  }
+
+  private next(): void {
+    while (!this.failure && this.running < this.limit && this.queue.length > 0) {
+      const item = this.queue.shift()!;
+      this.running++;
+      this.work(item)
+        .catch((error: unknown) => {
+          this.failure ??= { error: error instanceof Error ? error : new Error(String(error)) };
+        })
+        .finally(() => {
+          this.running--;
+          this.next();
+        });
+    }
+    if (this.running > 0) return;
+    if (this.failure) this.settle(this.failure.error);
+    else if (this.closed && this.queue.length === 0) this.settle();
+  }
 }
 
 /** The result, or the error naming every failure if there was any. */
@@ -767,9 +857,11 @@ export async function downloadDir(
   const { filter, signal } = options;
   signal?.throwIfAborted();
   const failures = new Failures(signal);
+  workers.warm?.();
   const times = new RemoteTimes(remote);
   // Every file's time is needed: to compare it, or to stamp its download.
   const burst = options.pipelining === false ? undefined : { times, wanted: () => true };
+  if (burst && !options.dryRun && !options.onPlan) return streamDownload(workers, remote, local, options, failures, burst);
   const [source, target] = await Promise.all([
     walkRemote(workers, remote, filter, failures, false, options, burst),
     walkLocal(local, filter, failures, true, options.maxEntries),
@@ -799,6 +891,97 @@ export async function downloadDir(
     result,
   );
   return settle(failures, result, `downloadDir of ${remote}`);
+}
+
+/**
+ * downloadDir with transfers starting as soon as the first directory is
+ * listed: the local tree is walked first (it is the quick one), then each
+ * remote directory's files are compared as its listing (and its MDTM
+ * burst) comes in, and those that differ start at once, beside the rest
+ * of the walk, instead of after it. A local directory is made before any
+ * file in it starts. Deletion waits, as always, for both trees in full.
+ */
+async function streamDownload(
+  workers: TreeWorkers,
+  remote: string,
+  local: string,
+  options: DirTransferOptions,
+  failures: Failures,
+  burst: BurstTimes,
+): Promise<DirTransferResult> {
+  const { filter, signal } = options;
+  const target = await walkLocal(local, filter, failures, true, options.maxEntries);
+  const result: DirTransferResult = { transferred: 0, skipped: 0, bytes: 0, deleted: 0, links: [] };
+  const progress = new Progress(options.onProgress, 0, 0, true);
+  await mkdir(local, { recursive: true });
+  // Each directory's making, by path below the root, for its files and subdirectories to wait on.
+  const made = new Map<string, Promise<unknown>>([["", Promise.resolve()]]);
+  const move = (plan: Plan): Promise<number> => downloadFile(workers, remote, local, plan, progress, burst.times, options);
+  const feed = new WorkFeed<{ path: string; node: Node }>(workers.concurrency, async ({ path, node }) => {
+    await made.get(parentOf(path));
+    const plan = await decide(path, node, target, workers, burst.times, failures);
+    if (plan === "skip") result.skipped++;
+    if (plan === "skip" || plan === "failed" || refuseLinked([plan], target, failures).length === 0) return;
+    progress.add(plan.size);
+    await transferOne(plan, move, options, failures, result, progress);
+  });
+  const onEntry = (path: string, node: Node): void => {
+    if (node.type === "dir") {
+      const parent = made.get(parentOf(path)) ?? Promise.resolve();
+      const lacking = target.nodes.get(path)?.type !== "dir";
+      made.set(path, lacking ? parent.then(() => failures.guard(path, () => makeLocalDir(local, path))) : parent);
+    } else if (node.type === "file") {
+      feed.add({ path, node });
+    }
+  };
+  let source: Tree;
+  try {
+    source = await walkRemote(workers, remote, filter, failures, false, options, burst, onEntry);
+  } finally {
+    // The files already started finish (or are aborted by the signal) before the call settles.
+    feed.close();
+    await feed.done.catch(() => undefined);
+  }
+  progress.listed();
+  await feed.done;
+  signal?.throwIfAborted();
+  result.links = linksOf(source);
+  await deleteExtras(
+    source,
+    target,
+    options,
+    (path, type) => (type === "dir" ? rmdir(join(local, path)) : rm(join(local, path))),
+    failures,
+    result,
+  );
+  return settle(failures, result, `downloadDir of ${remote}`);
+}
+
+/**
+ * Whether one source file is transferred (its plan), skipped (same size,
+ * same time to the second), or failed (its time could not be asked): as
+ * compare() does for a whole tree, asking MDTM alone where the walk's
+ * burst left a time unknown.
+ */
+async function decide(
+  path: string,
+  node: Node,
+  target: Tree,
+  workers: TreeWorkers,
+  times: RemoteTimes,
+  failures: Failures,
+): Promise<Plan | "skip" | "failed"> {
+  const other = target.nodes.get(path);
+  const plan = (modified: Date | null): Plan => ({ path, size: node.size ?? 0, modified });
+  if (other?.type !== "file" || other.size !== node.size) return plan(node.modified);
+  let sourceTime = node.modified;
+  if (!sourceTime) {
+    const asked = await failures.guard(path, async () => {
+      sourceTime = await workers.run((client) => times.get(client, path));
+    });
+    if (!asked) return "failed";
+  }
+  return sourceTime && other.modified && sameSecond(sourceTime, other.modified) ? "skip" : plan(sourceTime);
 }
 
 /** Whether a setLastMod failure means the server sets no times at all (not just not this file's). */
@@ -894,6 +1077,7 @@ export async function uploadDir(
   const { filter, signal } = options;
   signal?.throwIfAborted();
   const failures = new Failures(signal);
+  workers.warm?.();
   const source = await walkLocal(local, filter, failures, false, options.maxEntries);
   if (!options.dryRun) await workers.run((client) => client.ensureDir(remote));
   const times = new RemoteTimes(remote);

@@ -14,7 +14,7 @@ import { FIXTURE_MTIME } from "../../fixtures/vfs.js";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FTP, FtpDirTransferError, FtpPermError, FtpPool } from "../../lib/index.js";
 import type { DirProgress } from "../../lib/index.js";
-import { gate, rejectionOf, useFixtures } from "../core/helpers.js";
+import { gate, rejectionOf, until, useFixtures } from "../core/helpers.js";
 
 /** Every file below `dir` as path → content, and every directory as path → null. */
 function localTree(dir: string, below = ""): Record<string, string | null> {
@@ -167,13 +167,46 @@ describe("downloadDir", () => {
     await ftp.downloadDir("/r", dir, { onProgress: (p) => reports.push({ ...p }) });
     expect(reports.length).to.be.at.least(3);
     for (const p of reports) {
-      expect(p.totalFiles).to.equal(3);
-      expect(p.totalBytes).to.equal(TREE_BYTES);
-      expect(p.bytes).to.be.at.most(TREE_BYTES);
+      // Files start while the tree is still listed: the totals grow until `listing` is false, then stay.
+      if (!p.listing) expect(p).to.include({ totalFiles: 3, totalBytes: TREE_BYTES });
+      expect(p.totalFiles).to.be.at.most(3);
+      expect(p.files).to.be.at.most(p.totalFiles);
+      expect(p.bytes).to.be.at.most(p.totalBytes);
     }
-    const files = reports.map((p) => p.files);
-    expect(files).to.deep.equal([...files].sort((a, b) => a - b));
-    expect(reports[reports.length - 1]).to.include({ files: 3, bytes: TREE_BYTES });
+    for (const key of ["files", "totalFiles", "totalBytes"] as const) {
+      const values = reports.map((p) => p[key]);
+      expect(values, key).to.deep.equal([...values].sort((a, b) => a - b));
+    }
+    expect(reports[reports.length - 1]).to.include({ files: 3, bytes: TREE_BYTES, totalFiles: 3, totalBytes: TREE_BYTES });
+    // One at a time (or with onPlan, or dryRun) the tree is listed first: the totals are final from the first report.
+    const planned: DirProgress[] = [];
+    rmSync(dir, { recursive: true, force: true });
+    await ftp.downloadDir("/r", dir, { pipelining: false, onProgress: (p) => planned.push({ ...p }) });
+    for (const p of planned) expect(p).to.include({ totalFiles: 3, totalBytes: TREE_BYTES, listing: false });
+  });
+
+  it("starts transferring the first directory's files before the rest of the tree is listed", async () => {
+    const srv = await fx.server({ files: TREE });
+    const held = gate();
+    srv.handle("MLSD", async (s, arg) => {
+      if (arg.endsWith("/deep")) await held.passed;
+      return s.defaultHandler("MLSD", arg);
+    });
+    const pool = new FtpPool({ size: 2, connect: () => fx.client(srv) });
+    try {
+      const reports: DirProgress[] = [];
+      const done = pool.downloadDir("/r", dir, { onProgress: (p) => reports.push({ ...p }) });
+      // While the deepest directory's listing is held back, the files listed before it arrive.
+      await until(() => reports.filter((p) => p.files === 2).length > 0, "two files done while listing");
+      expect(reports.every((p) => p.listing)).to.equal(true);
+      expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal("alpha\n");
+      held.open();
+      expect(await done).to.include({ transferred: 3 });
+      expect(localTree(dir)).to.deep.equal(EXPECTED);
+    } finally {
+      held.open();
+      await pool.close();
+    }
   });
 
   it("rejects with the signal's reason when aborted mid-file, leaves no part file, and the client stays usable", async () => {

@@ -33,7 +33,7 @@ import { DEFAULT_MAX_LINE } from "./reply.js";
 import { refuseFailure, Session, SessionSettings } from "./session.js";
 import { DownloadRun, DownloadTarget } from "./download.js";
 import { downloadInto, downloadToCallback } from "./download-targets.js";
-import { BlockCallback, inBlocksOf, LineCallback, RetrbinaryOptions, retrbinaryForm, retrlinesForm } from "./transfer-arguments.js";
+import { BlockCallback, LineCallback, RetrbinaryOptions, retrbinaryForm, retrlinesForm } from "./transfer-arguments.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream, UploadStreamOptions } from "./streams.js";
 import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget } from "./keepalive.js";
 import { sessionFeatures } from "./features.js";
@@ -645,7 +645,9 @@ export class FTP {
       const settings = call.options;
       const start = (sink: DownloadTarget): DownloadRun => this.downloadRun(cmd, "I", settings, sink);
       if (call.form === "writable") return downloadInto(start, call.destination, settings.signal);
-      return downloadToCallback(start, inBlocksOf(call.callback, call.options.blocksize), settings.signal);
+      const blocksize = call.options.blocksize ?? 8192;
+      assertBlocksize(blocksize);
+      return downloadToCallback(start, call.callback, blocksize, settings.signal);
     });
   }
 

@@ -4,7 +4,7 @@
  * connection, and returns a TCP socket; TLS is layered on by the caller.
  */
 import * as net from "node:net";
-import { openCustomConnection, whenConnected } from "./connect.js";
+import { openCustomConnection, whenConnected, type ConnectWait } from "./connect.js";
 import { FtpConnectionError, FtpPermError, FtpReplyError, FtpTempError, FtpTimeoutError } from "./errors.js";
 import { formatEprt, formatPort, parse227, parse229, plainAddress } from "./protocol.js";
 import { refuseFailure, type Session } from "./session.js";
@@ -111,11 +111,11 @@ export class SlabReader {
     socket.resume();
   }
 
-  /** The socket closed: the room reserved for a read that never came is free again. */
-  release(): void {
+  /** The socket closed: the room reserved for a read that never came is free again. A 'close' listener as it is (no once() wrapper: 'close' comes once). */
+  readonly release = (): void => {
     if (this.room) this.pool.settle(this.room, 0);
     this.room = undefined;
-  }
+  };
 }
 
 /**
@@ -205,14 +205,7 @@ function connectPassive(
     if (!pool) slabPools.set(session, (pool = new SlabPool()));
     slabs = new SlabReader(pool, slabReads.maxRead);
   }
-  const wait = {
-    timeout: session.settings.timeout,
-    refused: `cannot open the data connection to ${host}:${port}`,
-    timedOut: `data connection to ${host}:${port} timed out after ${session.settings.timeout} ms`,
-    // Every expired timeout closes the client (FtpOptions.timeout), so no
-    // operation can go on against a server in an unknown state.
-    onTimeout: closeOnTimeout ? (error: FtpTimeoutError) => session.control.close(error) : undefined,
-  };
+  const wait = new DataConnectWait(session, host, port, closeOnTimeout);
   const create = session.settings.createConnection;
   if (create) {
     const request = { host, port, localAddress: session.settings.sourceHost, purpose: "data" as const };
@@ -243,6 +236,38 @@ function connectPassive(
     connected: () => connected,
     dispose: () => socket.destroy(),
   };
+}
+
+/**
+ * How long a passive data connection may take to connect, and what its
+ * failures say (ConnectWait). The messages are made only for a failure,
+ * not for every transfer.
+ */
+class DataConnectWait implements ConnectWait {
+  readonly timeout: number;
+
+  constructor(
+    private readonly session: Session,
+    private readonly host: string,
+    private readonly port: number,
+    /** The probe's connect (see probeEpsv) may expire without ending the client: the server only waits for a command. */
+    private readonly closeOnTimeout: boolean,
+  ) {
+    this.timeout = session.settings.timeout;
+  }
+
+  /** Every expired timeout closes the client (FtpOptions.timeout), so no operation can go on against a server in an unknown state. */
+  onTimeout(error: FtpTimeoutError): void {
+    if (this.closeOnTimeout) this.session.control.close(error);
+  }
+
+  get refused(): string {
+    return `cannot open the data connection to ${this.host}:${this.port}`;
+  }
+
+  get timedOut(): string {
+    return `data connection to ${this.host}:${this.port} timed out after ${this.timeout} ms`;
+  }
 }
 
 async function passiveAddress(session: Session): Promise<PassiveAddress> {
@@ -297,7 +322,7 @@ function connectData(session: Session, host: string, port: number, slabs?: SlabR
     // Paused before it connects, so it does not start reading (see SlabReader).
     socket.pause();
     (socket as WithSlabReader)[SLAB_READER] = slabs;
-    socket.once("close", () => slabs.release());
+    socket.on("close", slabs.release);
   } else {
     // A slab-read download never writes on its socket, so Nagle has nothing
     // to hold back there (and setting it costs two syscalls per file).

@@ -18,28 +18,39 @@ import type { DownloadRun, DownloadTarget } from "./download.js";
 /** Makes the download that delivers to `target` (not yet begun). */
 export type StartDownload = (target: DownloadTarget) => DownloadRun;
 
+/** What stops watching nothing: no signal was given. */
+function notWatching(): void {}
+
 /**
  * Aborting `signal` fails `download` with an AbortError (the transfer is
  * aborted), as addAbortSignal does for the stream forms. Returns what
  * stops watching; an already aborted signal fails it at once.
  */
 function failOnAbort(signal: AbortSignal | undefined, download: DownloadRun): () => void {
-  return signal ? onAbortOf(signal, (error) => download.fail(error)) : () => undefined;
+  return signal ? onAbortOf(signal, (error) => download.fail(error)) : notWatching;
 }
 
 /**
- * Calls `onChunk` with each chunk and resolves to the final reply. A
- * throwing `onChunk` aborts the transfer and rejects with what it threw,
- * as leaving a `for await` loop over the stream would.
+ * Calls `onChunk` with each chunk, in blocks of at most `blocksize` bytes
+ * (ftplib's retrbinary reads them so; a chunk no bigger is handed on as it
+ * is), and resolves to the final reply. A throwing `onChunk` aborts the
+ * transfer and rejects with what it threw, as leaving a `for await` loop
+ * over the stream would.
  */
-export function downloadToCallback(start: StartDownload, onChunk: (chunk: Buffer) => void, signal?: AbortSignal): Promise<string> {
+export function downloadToCallback(
+  start: StartDownload,
+  onChunk: (chunk: Buffer) => void,
+  blocksize: number,
+  signal?: AbortSignal,
+): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     // Set below; an already aborted signal fails the download before that.
-    let stopWatching = (): void => undefined;
+    let stopWatching = notWatching;
     const download = start({
       write: (chunk) => {
         try {
-          onChunk(chunk);
+          if (chunk.length <= blocksize) onChunk(chunk);
+          else for (let at = 0; at < chunk.length; at += blocksize) onChunk(chunk.subarray(at, at + blocksize));
         } catch (error) {
           download.fail(error instanceof Error ? error : new Error(String(error)));
         }
@@ -74,7 +85,7 @@ export function downloadInto(start: StartDownload, destination: Writable, signal
     let response: string | undefined;
     let failed = false;
     // Set below; an already aborted signal fails the download before that.
-    let stopAborting = (): void => undefined;
+    let stopAborting = notWatching;
     const onDrain = (): void => download.resume();
     const giveUp = (error: Error): void => {
       if (failed) return;

@@ -38,10 +38,14 @@ export interface DownloadRunOptions {
   onProgress?: (progress: TransferProgress) => void;
 }
 
+const RETR = /^RETR /i;
+
+function ignore(): void {}
+
 export class DownloadRun {
   private readonly meter: ProgressMeter;
   private transfer: DataTransfer | undefined;
-  private settle: () => void = () => undefined;
+  private settle: () => void = ignore;
   private readonly verifySize: boolean | undefined;
   private readonly maxRead: number;
   /** Under verifySize: the answer to SIZE, for a 150 without a size. */
@@ -75,7 +79,7 @@ export class DownloadRun {
     this.resumable = settings.resume;
     this.verifySize = options.verifySize;
     this.maxRead = options.maxRead;
-    this.meter = new ProgressMeter(options.onProgress ?? (() => undefined));
+    this.meter = new ProgressMeter(options.onProgress);
   }
 
   /** Bytes received so far. */
@@ -144,7 +148,7 @@ export class DownloadRun {
       if (!resumed) {
         this.restOffset = start.rest === undefined ? 0 : Number(start.rest);
         this.ascii = start.type === "A";
-        this.binaryRetr = start.type === "I" && /^RETR /i.test(start.command);
+        this.binaryRetr = start.type === "I" && RETR.test(start.command);
         if (this.verifySize === true && this.binaryRetr) {
           // Many servers put no size in the 150; ask SIZE first (in TYPE I,
           // where it counts the bytes RETR sends), so a short transfer that

@@ -16,22 +16,28 @@ export interface TransferProgress {
 
 const PROGRESS_INTERVAL_MS = 200;
 
-/** Counts bytes and emits throttled progress events; shared by both directions. */
+/**
+ * Counts bytes and emits throttled progress events; shared by both
+ * directions. Without `emit` (a promise form called with no onProgress:
+ * nobody can listen) it only counts: no clock is read, no snapshot made,
+ * which a run of small files would pay for on every file.
+ */
 export class ProgressMeter {
   bytes = 0;
   total: number | null = null;
   private started = 0;
   private lastEmit = 0;
 
-  constructor(private readonly emit: (progress: TransferProgress) => void) {}
+  constructor(private readonly emit?: (progress: TransferProgress) => void) {}
 
   start(total: number | null): void {
     this.total = total;
-    this.started = this.lastEmit = performance.now();
+    if (this.emit) this.started = this.lastEmit = performance.now();
   }
 
   add(length: number): void {
     this.bytes += length;
+    if (!this.emit) return;
     const now = performance.now();
     if (now - this.lastEmit >= PROGRESS_INTERVAL_MS) {
       this.lastEmit = now;
@@ -40,7 +46,7 @@ export class ProgressMeter {
   }
 
   finish(): void {
-    this.emit(this.snapshot(performance.now()));
+    this.emit?.(this.snapshot(performance.now()));
   }
 
   private snapshot(now: number): TransferProgress {

@@ -34,6 +34,9 @@ export interface TransferStart {
   withEpsv?: boolean | undefined;
 }
 
+/** The commands whose data the server receives (see DataTransfer's serverSends). */
+const RECEIVING_VERB = /^(STOR|STOU|APPE)\b/i;
+
 /** A clear data connection's `handshake`, and a settled abort: nothing to wait for. */
 const CLEAR: Promise<void> = Promise.resolve();
 
@@ -93,7 +96,8 @@ export class DataTransfer {
    * the 1xx, as before.
    */
   static async open(session: Session, start: TransferStart): Promise<DataTransfer> {
-    if (start.type) await session.useType(start.type);
+    // The type already in force costs no call: most transfers of a run find it so.
+    if (start.type && session.control.knownType !== start.type) await session.useType(start.type);
     // Pipelined (or asked for: commandWithEpsv), the command goes out with EPSV once this server has shown it
     // does EPSV on reachable ports: the server takes it after its 229 and
     // waits for the data connection (every one we test against does), which
@@ -132,7 +136,7 @@ export class DataTransfer {
       // TLS starts only after the 1xx, as ftplib does: a server may read
       // early bytes on the data connection as data (pyftpdlib resets it).
       socket = secure(session, socket);
-      return new DataTransfer(session, socket, reply, !/^(STOR|STOU|APPE)\b/i.test(start.command), sentEarly);
+      return new DataTransfer(session, socket, reply, !RECEIVING_VERB.test(start.command), sentEarly);
     } catch (error) {
       socket?.destroy();
       pending.dispose();

@@ -99,7 +99,7 @@ export class UploadRun {
   private readonly attempts = new Attempts();
   private transfer: DataTransfer | undefined;
   /** Frees the running attempt's queue task. */
-  private settle: () => void = () => undefined;
+  private settle: () => void = ignore;
   /** Why the upload failed or was aborted: later writes get it. */
   private error: Error | undefined;
   private readonly verifySize: boolean;
@@ -137,8 +137,6 @@ export class UploadRun {
   private finishing = 0;
   /** The progress clock runs (from the first data connection). */
   private metering = false;
-  /** Someone listens for progress: the last event is worth making. */
-  private readonly reportsProgress: boolean;
 
   constructor(
     private readonly enqueue: Enqueue,
@@ -151,8 +149,7 @@ export class UploadRun {
     this.encoder = options.encoder;
     this.onBlock = options.callback;
     this.blocksize = options.blocksize ?? Infinity;
-    this.meter = new ProgressMeter(options.onProgress ?? ignore);
-    this.reportsProgress = options.onProgress !== undefined;
+    this.meter = new ProgressMeter(options.onProgress);
     this.appending = APPE.test(start.command);
     const resumable = settings.resume && start.type === "I" && (this.appending || STOR.test(start.command));
     this.replay = resumable ? new ReplayBuffer(REPLAY_WINDOW) : undefined;
@@ -301,7 +298,8 @@ export class UploadRun {
     let transfer: DataTransfer;
     let resumeAt = 0;
     try {
-      const path = start.command.slice(5);
+      // Only SIZE needs the path: not made for the plain STOR most uploads are.
+      const path = this.appending || this.verifySize || this.replay ? start.command.slice(5) : "";
       if (this.appending && this.base === undefined && start.type === "I" && (this.verifySize || this.replay)) {
         // APPE adds to what is there: learn how much first (none when SIZE
         // says 550). Without that, an interrupted APPE cannot be resumed.
@@ -442,7 +440,8 @@ export class UploadRun {
       else onClose(socket.errored !== null);
       return;
     }
-    socket.once("close", onClose);
+    // 'close' comes once: no once() wrapper needed.
+    socket.on("close", onClose);
     if (socket.writableEnded) return;
     if (tail && tail.length > 0) {
       this.meter.add(tail.length);
@@ -477,7 +476,7 @@ export class UploadRun {
     if (attempt !== this.attempts.live || this.current !== "awaitingReply") return;
     this.moveTo("done");
     this.response = response;
-    if (this.reportsProgress) this.meter.finish();
+    this.meter.finish();
     this.settle();
     this.owner.done(response);
   }

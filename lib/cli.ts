@@ -48,6 +48,7 @@ const OPTIONS = {
   "until-drained": { type: "boolean", help: "worker: exit once the queue has nothing pending" },
   delete: { type: "boolean", help: "mirror: remove from the target what the source lacks" },
   "dry-run": { type: "boolean", help: "mirror: change nothing, say what would be done" },
+  "no-pipelining": { type: "boolean", help: "mirror: one command at a time (no MDTM/MKD/MFMT bursts, no command written with its EPSV)" },
   recursive: { type: "boolean", short: "r", help: "rm: a directory and everything in it" },
   parents: { type: "boolean", short: "p", help: "mkdir: make missing parents too; fine if it exists" },
   help: { type: "boolean", short: "h", help: "print this help and exit" },
@@ -66,6 +67,7 @@ interface CliOptions {
   parallel: number;
   delete: boolean;
   dryRun: boolean;
+  pipelining: boolean;
   recursive: boolean;
   parents: boolean;
   queue: string | undefined;
@@ -207,6 +209,7 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
       parallel,
       delete: values.delete === true,
       dryRun: values["dry-run"] === true,
+      pipelining: values["no-pipelining"] !== true,
       recursive: values.recursive === true,
       parents: values.parents === true,
       queue: typeof values.queue === "string" ? values.queue : undefined,
@@ -416,6 +419,7 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
   const settings: DirTransferOptions = {
     delete: options.delete,
     dryRun: options.dryRun,
+    pipelining: options.pipelining,
     onProgress: mirrorProgress(options.quiet),
   };
   let result: DirTransferResult;

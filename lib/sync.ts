@@ -73,8 +73,10 @@ export interface DirTransferOptions {
   /**
    * Most entries either tree may hold (both are held in memory while they
    * are compared, a few hundred bytes an entry): past it the call rejects
-   * with FtpLimitError (`limit: "treeEntries"`) before anything is changed.
-   * Default 1,000,000.
+   * with FtpLimitError (`limit: "treeEntries"`) before anything is deleted.
+   * A download with `pipelining` (the default) may have fetched the files
+   * of the directories listed by then; with `pipelining: false`, `dryRun`
+   * or `onPlan`, nothing is changed. Default 1,000,000.
    */
   maxEntries?: number;
   /**

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FixtureServer, patternFile, patternMismatch } from "../../fixtures/server.js";
 import { FTP, FTP_TLS, parseFtpUrl } from "../../lib/index.js";
+import { watchOverlap } from "../core/helpers.js";
 
 const CLI = fileURLToPath(new URL("../../lib/cli.js", import.meta.url));
 
@@ -272,6 +273,22 @@ describe("ftpstream mirror, rm, mkdir, mv", () => {
     const second = await runCli(["mirror", url("t"), dir, "--parallel", "2"]);
     expect(second.code, second.stderr).to.equal(0);
     expect(second.stderr).to.include("transferred 0 files (0 bytes), 2 unchanged");
+  });
+
+  it("mirror writes each RETR with its EPSV; --no-pipelining waits for each reply, as before", async () => {
+    for (const [flags, early] of [
+      [[], true],
+      [["--no-pipelining"], false],
+    ] as const) {
+      rmSync(dir, { recursive: true, force: true });
+      const epsv = watchOverlap(server, "EPSV");
+      const run = await runCli(["mirror", url("t"), dir, ...flags]);
+      expect(run.code, run.stderr).to.equal(0);
+      expect(readFileSync(join(dir, "sub/b.txt"), "utf8")).to.equal("beta\n");
+      // The first EPSV finds out that the port is reachable; the walk's listings and both RETRs follow.
+      expect(epsv.slice(1), flags.join(" ")).to.deep.equal(epsv.slice(1).map(() => early));
+      expect(epsv.length).to.be.at.least(4);
+    }
   });
 
   it("mirror <dir> <url> uploads over --parallel connections, --delete removing what the local tree lacks", async () => {

@@ -84,3 +84,23 @@ export function commandsAfterLogin(srv: FixtureServer): string[] {
   const at = srv.commands.indexOf("PASS pass");
   return srv.commands.slice(at + 1);
 }
+
+/**
+ * Holds each reply to `verb` until the client writes another command (at
+ * most `ms`), and records, in order, whether it did: true when the
+ * command behind it was written without waiting for this reply.
+ */
+export function watchOverlap(srv: FixtureServer, verb: string, ms = 150): boolean[] {
+  const overlapped: boolean[] = [];
+  const from = srv.commands.length;
+  srv.handle(verb, async (s, arg) => {
+    // This is the verb's n-th command since the watch began: where it sits among all the fixture has read.
+    let index = from - 1;
+    for (let n = 0; n <= overlapped.length; n++) index = srv.commands.findIndex((line, i) => i > index && line.split(" ")[0] === verb);
+    const deadline = Date.now() + ms;
+    while (srv.commands.length <= index + 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    overlapped.push(srv.commands.length > index + 1);
+    await s.defaultHandler(verb, arg);
+  });
+  return overlapped;
+}

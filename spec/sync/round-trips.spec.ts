@@ -12,31 +12,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpPool } from "../../lib/index.js";
-import { useFixtures } from "../core/helpers.js";
+import { useFixtures, watchOverlap } from "../core/helpers.js";
 
 /** What a server without MLSD (vsftpd) offers: LIST gives minutes, MDTM the seconds. */
 const LIST_ONLY = ["EPSV", "MDTM", "PASV", "SIZE"];
 const FILES = { "/r/a.txt": "alpha\n", "/r/b.txt": "beta\n", "/r/c.txt": "gamma\n", "/r/d.txt": "delta\n" };
 const TIME = new Date(Date.UTC(2024, 2, 3, 4, 5, 6));
-
-/**
- * Holds each reply to `verb` until the client writes another command (at
- * most `ms`), and records, in order, whether it did: true when the
- * command behind it was written without waiting for this reply.
- */
-function watchOverlap(srv: FixtureServer, verb: string, ms = 150): boolean[] {
-  const overlapped: boolean[] = [];
-  srv.handle(verb, async (s, arg) => {
-    // This is the verb's n-th command: where it sits among all the fixture has read.
-    let index = -1;
-    for (let n = 0; n <= overlapped.length; n++) index = srv.commands.findIndex((line, i) => i > index && line.split(" ")[0] === verb);
-    const deadline = Date.now() + ms;
-    while (srv.commands.length <= index + 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
-    overlapped.push(srv.commands.length > index + 1);
-    await s.defaultHandler(verb, arg);
-  });
-  return overlapped;
-}
 
 describe("tree transfers spend round trips only where they must", () => {
   const fx = useFixtures();

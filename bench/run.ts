@@ -17,6 +17,7 @@ import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { formatDirsReport, runDirsBench } from "./dirs.js";
 import { formatQueueReport, runQueueBench } from "./queue-bench.js";
+import { formatWanTreeReport, runWanTreeBench } from "./wan-tree.js";
 import { BASELINE, EMPTY_POOL_TASK } from "./paired.js";
 import { startBenchServer, type BenchServer } from "./server.js";
 import { formatSize, GiB, machine, median, MiB, table, type Machine } from "./stats.js";
@@ -45,10 +46,12 @@ interface Options {
 const ALL_ROWS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15];
 /** Row 13, a mirror over a job queue (bench/queue-bench.ts): its own servers, printed after the table; `--rows 13` runs it alone. */
 const QUEUE_ROW = 13;
+/** Row 12, tree mirrors over a WAN link against lftp, rclone and basic-ftp (bench/wan-tree.ts): its own server, proxy and tree, printed after the table; `--rows 12` runs it alone. */
+const WAN_TREE_ROW = 12;
 
 function usage(): never {
   process.stderr.write(
-    "usage: node build/bench/run.js [--runs N] [--quick] [--json] [--rows 1,2,...,11,13,14,15] [--size MiB] [--hwm bytes] [--rate MiB/s] [--delay ms] [--fixture] [--baseline dir]\n",
+    "usage: node build/bench/run.js [--runs N] [--quick] [--json] [--rows 1,2,...,15] [--size MiB] [--hwm bytes] [--rate MiB/s] [--delay ms] [--fixture] [--baseline dir]\n",
   );
   process.exit(2);
 }
@@ -58,7 +61,7 @@ function parseArgs(argv: string[]): Options {
     runs: 5,
     quick: false,
     json: false,
-    rows: new Set([...ALL_ROWS, QUEUE_ROW]),
+    rows: new Set([...ALL_ROWS, WAN_TREE_ROW, QUEUE_ROW]),
     bigSize: GiB,
     smallCount: 1000,
     smallSize: 4 * 1024,
@@ -115,7 +118,7 @@ function parseArgs(argv: string[]): Options {
         break;
       case "--rows": {
         const rows = (value() ?? "").split(",").map(Number);
-        if (rows.some((r) => !ALL_ROWS.includes(r) && r !== QUEUE_ROW)) usage();
+        if (rows.some((r) => !ALL_ROWS.includes(r) && r !== WAN_TREE_ROW && r !== QUEUE_ROW)) usage();
         options.rows = new Set(rows);
         break;
       }
@@ -902,6 +905,11 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   if (ALL_ROWS.some((id) => options.rows.has(id))) await runTable(options);
   // Like the tree download: text after the table, not in a --baseline run (JSON only when it runs alone).
+  // Row 12 the same way, at its own 10 ms each way (issue 23's link; not --delay, which is rows 8 and 9's).
+  if (options.rows.has(WAN_TREE_ROW) && !options.baseline && (!options.json || options.rows.size === 1)) {
+    const report = await runWanTreeBench({ runs: options.quick ? 1 : Math.min(options.runs, 3), quick: options.quick });
+    process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatWanTreeReport(report).join("\n")}\n`);
+  }
   if (options.rows.has(QUEUE_ROW) && !options.baseline && (!options.json || options.rows.size === 1)) {
     const report = await runQueueBench({ runs: options.quick ? 1 : Math.min(options.runs, 3), quick: options.quick });
     process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatQueueReport(report).join("\n")}\n`);

@@ -224,7 +224,8 @@ async function downloadJob(pool: Pick<FtpPool, "use">, data: TreeJob, report: (b
         bytes = p.bytes;
         report(p.bytes);
       };
-      await client.retrbinary(`RETR ${remotePath}`, sink, { onProgress });
+      // With its EPSV (once the port is known reachable), as the tree transfers do: a round trip less per file.
+      await client.retrbinary(`RETR ${remotePath}`, sink, { onProgress, commandWithEpsv: true });
       return { bytes, modified: modified ?? (await remoteTime(client, remotePath)) };
     }),
   );
@@ -259,7 +260,7 @@ async function uploadJob(
     if (!dirKnown(dir)) await client.ensureDir(dir);
     try {
       // STOR, never APPE: a part left by a killed run is truncated, so nothing is appended twice.
-      const upload = client.storbinary(`STOR ${part}`, {});
+      const upload = client.storbinary(`STOR ${part}`, { commandWithEpsv: true });
       upload.on("progress", (p: TransferProgress) => report(p.bytes));
       await pipeSettled(createReadStream(source), upload);
       if (upload.bytes !== info.size) {

@@ -23,7 +23,7 @@ const TIMEOUT_MS = 60_000;
 /** The contender that measures FtpPool's own overhead per task (moves no bytes). */
 export const EMPTY_POOL_TASK = "FtpPool.use(), empty task";
 /**
- * ftpstream as another build has it (`--baseline dir`: rows 4 and 6), taking
+ * ftpstream as another build has it (`--baseline dir`: rows 4, 6, 10 and 11), taking
  * turns with this build's in one process, so an old and a new commit meet
  * the same machine, file for file.
  */
@@ -186,8 +186,10 @@ async function contender(name: string, task: PairedTask, paths: string[]): Promi
     );
   }
   const pipelined = name.includes("pipelined");
-  if (name === BASELINE && !task.baseline) throw new Error(`${BASELINE}: no --baseline given`);
-  const client = await ftpstreamClient(ftp, pipelined ? { pipelining: true } : {}, name === BASELINE ? task.baseline : undefined);
+  // BASELINE, or a form of it ("ftpstream, baseline build, pipelined"): the other build's FTP.
+  const fromBaseline = name.startsWith(BASELINE);
+  if (fromBaseline && !task.baseline) throw new Error(`${BASELINE}: no --baseline given`);
+  const client = await ftpstreamClient(ftp, pipelined ? { pipelining: true } : {}, fromBaseline ? task.baseline : undefined);
   const close = async (): Promise<void> => {
     await client.quit();
   };

@@ -39,7 +39,7 @@ interface Options {
   slowRate: number;
   highWaterMark: number | undefined;
   forceFixture: boolean;
-  /** Another build's lib/index.js (an absolute file URL): rows 4 and 6 run it against this one, in turns (--baseline). */
+  /** Another build's lib/index.js (an absolute file URL): rows 4, 6, 10 and 11 run it against this one, in turns (--baseline). */
   baseline: string | undefined;
 }
 
@@ -98,7 +98,7 @@ function parseArgs(argv: string[]): Options {
         options.forceFixture = true;
         break;
       case "--baseline": {
-        // A checkout of another commit, built (npm run build): its ftpstream takes turns with this one in rows 4 and 6.
+        // A checkout of another commit, built (npm run build): its ftpstream takes turns with this one in rows 4, 6, 10 and 11 (and 14, 15).
         const dir = value();
         if (!dir) usage();
         options.baseline = pathToFileURL(resolve(dir, "build/lib/index.js")).href;
@@ -587,28 +587,53 @@ function rows(options: Options, server: BenchServer): Row[] {
       count: options.noops,
       batch: options.noops,
       endpoint: ftp,
-      contenders: ["ftpstream, pipelined", "ftpstream, pipelined size()", "by hand, pipelined", "ftpstream"],
-      note: "all at once on a client with pipelining: true: NOOPs (sendcmd) and SIZE of one 4 KiB file (size()); by hand, pipelined: all the NOOPs written in one go on a plain socket, then their replies read (the limit); ftpstream: the same NOOPs one after another on a client without pipelining",
-      ratioTargets: [
-        { subject: "ftpstream, pipelined", peer: "ftpstream", min: 10, serverBound: true },
-        { subject: "ftpstream, pipelined size()", peer: "ftpstream", min: 10, serverBound: true },
-        { subject: "by hand, pipelined", peer: "ftpstream", serverBound: true },
-        { subject: "ftpstream, pipelined", peer: "by hand, pipelined" },
-      ],
+      contenders: options.baseline
+        ? [
+            "ftpstream, pipelined",
+            `${BASELINE}, pipelined`,
+            "ftpstream, pipelined size()",
+            `${BASELINE}, pipelined size()`,
+            "by hand, pipelined",
+          ]
+        : ["ftpstream, pipelined", "ftpstream, pipelined size()", "by hand, pipelined", "ftpstream"],
+      note: "all at once on a client with pipelining: true: NOOPs (sendcmd) and SIZE of one 4 KiB file (size()); by hand, pipelined: all the NOOPs written in one go on a plain socket, then their replies read (the limit; target: a NOOP's time ≤ 2.5× by hand's, a speed ratio ≥ 0.4); ftpstream: the same NOOPs one after another on a client without pipelining",
+      ratioTargets: options.baseline
+        ? [
+            { subject: "ftpstream, pipelined", peer: `${BASELINE}, pipelined`, min: 1.0 },
+            { subject: "ftpstream, pipelined size()", peer: `${BASELINE}, pipelined size()`, min: 1.0 },
+            { subject: "ftpstream, pipelined", peer: "by hand, pipelined", min: 0.4 },
+            { subject: `${BASELINE}, pipelined`, peer: "by hand, pipelined" },
+          ]
+        : [
+            { subject: "ftpstream, pipelined", peer: "ftpstream", min: 10, serverBound: true },
+            { subject: "ftpstream, pipelined size()", peer: "ftpstream", min: 10, serverBound: true },
+            { subject: "by hand, pipelined", peer: "ftpstream", serverBound: true },
+            { subject: "ftpstream, pipelined", peer: "by hand, pipelined", min: 0.4 },
+            { subject: "ftpstream, pipelined size()", peer: "by hand, pipelined" },
+          ],
     }),
     smallRow(11, `${options.smallCount} files of ${formatSize(options.smallSize)} issued at once on one pipelined client`, {
       work: "retr",
       count: options.smallCount,
       batch: options.smallCount,
       endpoint: ftp,
-      contenders: ["ftpstream, pipelined", "by hand, pipelined", "ftplib", "ftpstream"],
+      contenders: options.baseline
+        ? ["ftpstream, pipelined", `${BASELINE}, pipelined`, "by hand, pipelined", "ftplib"]
+        : ["ftpstream, pipelined", "by hand, pipelined", "ftplib", "ftpstream"],
       note: "ftpstream, pipelined: retrbinary(cmd, sink) for every file at once on a client with pipelining: true; by hand, pipelined: per file EPSV and RETR written together on plain sockets, the data connection opened on the 229 (the same steps, no library); ftplib: its sequential retrbinary loop; ftpstream: one after another without pipelining",
-      ratioTargets: [
-        { subject: "ftpstream, pipelined", peer: "ftplib", min: 1.0, serverBound: true },
-        { subject: "ftpstream, pipelined", peer: "ftpstream" },
-        { subject: "by hand, pipelined", peer: "ftplib" },
-        { subject: "ftpstream, pipelined", peer: "by hand, pipelined" },
-      ],
+      ratioTargets: options.baseline
+        ? [
+            { subject: "ftpstream, pipelined", peer: `${BASELINE}, pipelined`, min: 1.0 },
+            { subject: "ftpstream, pipelined", peer: "ftplib", min: 1.0, serverBound: true },
+            { subject: `${BASELINE}, pipelined`, peer: "ftplib" },
+            { subject: "ftpstream, pipelined", peer: "by hand, pipelined" },
+          ]
+        : [
+            { subject: "ftpstream, pipelined", peer: "ftplib", min: 1.0, serverBound: true },
+            { subject: "ftpstream, pipelined", peer: "ftpstream" },
+            { subject: "by hand, pipelined", peer: "ftplib" },
+            { subject: "ftpstream, pipelined", peer: "by hand, pipelined" },
+          ],
     }),
     freshRow(14, `${options.smallCount} files of ${formatSize(options.smallSize)} one after another from a fresh process's first file`, {
       count: options.smallCount,

@@ -86,6 +86,13 @@ export interface QueueContenderReport {
   ceiling: number | null;
   /** How long each connection spent per file (wall time × connections ÷ files), ms. */
   connectionMsPerFile: number;
+  /**
+   * Queue: the same once the jobs are there, (wall − enqueued) × connections
+   * ÷ files, median over runs: what the workers take per file, the walk
+   * and enqueueing left out. Null for --parallel, whose transfers start
+   * while it still walks the tree.
+   */
+  drainMsPerFile: number | null;
 }
 
 export interface QueueReport {
@@ -458,6 +465,7 @@ export async function runQueueBench(options: QueueBenchOptions): Promise<QueueRe
         },
         ceiling: totals.every((t) => t !== null) ? median(totals.map((t) => (files * 1000) / (t / cores))) : null,
         connectionMsPerFile: (median(list.map((s) => s.ms)) * c.connections) / files,
+        drainMsPerFile: c.kind === "queue" ? (median(list.map((s) => s.ms - (s.enqueueMs ?? Number.NaN))) * c.connections) / files : null,
       };
     });
     const ratios = WORKER_COUNTS.map((workers) => {
@@ -502,6 +510,7 @@ export function formatQueueReport(report: QueueReport): string[] {
       "wall",
       "enqueued",
       "per file and connection",
+      "after enqueued",
       "CPU per file: client (enqueue)",
       "redis",
       "vsftpd",
@@ -519,6 +528,7 @@ export function formatQueueReport(report: QueueReport): string[] {
       `${c.medianMs} ms`,
       c.medianEnqueueMs === null ? "" : `${c.medianEnqueueMs} ms`,
       `${c.connectionMsPerFile.toFixed(1)} ms, ${(c.connectionMsPerFile / (2 * report.delayMs)).toFixed(1)} round trips`,
+      c.drainMsPerFile === null ? "" : `${c.drainMsPerFile.toFixed(1)} ms`,
       `${us(cpu.client)} µs${cpu.enqueue === null ? "" : ` (${us(cpu.enqueue)})`}`,
       `${us(cpu.redis)} µs`,
       `${us(cpu.server)} µs`,
@@ -535,6 +545,7 @@ export function formatQueueReport(report: QueueReport): string[] {
   }
   lines.push(
     "  wall: spawn to the last job settled (queue) or to exit (--parallel); enqueued: until mirror --queue exited; per file and connection: wall × connections ÷ files, in round trips of the proxy;",
+    "  after enqueued: the same from the moment mirror --queue exited (the workers' own pace, the walk left out);",
     "  CPU: per file, every process counted (client: the workers and the enqueuing mirror, or the one mirror); cores allow: files ÷ (all that CPU ÷ cores)",
   );
   return lines;

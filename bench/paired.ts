@@ -28,6 +28,8 @@ export const EMPTY_POOL_TASK = "FtpPool.use(), empty task";
  * the same machine, file for file.
  */
 export const BASELINE = "ftpstream, baseline build";
+/** Ends a pipelined contender's name whose client has a pipelineWindow as large as the turn (row 10): the client's own cost per command, without the default window's refills. */
+export const ONE_WINDOW = "one window";
 /** Python, not compiled: found in the source tree (build/bench/ → bench/). */
 const FTPLIB_PEER = fileURLToPath(new URL("../../bench/ftplib-peer.py", import.meta.url));
 
@@ -57,7 +59,7 @@ function uploadBytes(size: number): Buffer {
   return bytes;
 }
 
-async function ftpstreamClient(ftp: Endpoint, options: { pipelining?: boolean } = {}, from?: string) {
+async function ftpstreamClient(ftp: Endpoint, options: { pipelining?: boolean; pipelineWindow?: number } = {}, from?: string) {
   // Another build's module has the same shape; typed as this one's.
   const { FTP } = (from ? await import(from) : await import("../lib/index.js")) as typeof import("../lib/index.js");
   // `pipelining` is passed only when asked for, so this runs on builds without it.
@@ -189,7 +191,9 @@ async function contender(name: string, task: PairedTask, paths: string[]): Promi
   // BASELINE, or a form of it ("ftpstream, baseline build, pipelined"): the other build's FTP.
   const fromBaseline = name.startsWith(BASELINE);
   if (fromBaseline && !task.baseline) throw new Error(`${BASELINE}: no --baseline given`);
-  const client = await ftpstreamClient(ftp, pipelined ? { pipelining: true } : {}, fromBaseline ? task.baseline : undefined);
+  // "…, one window": pipelineWindow as large as the turn, so every command of it is written at once, as by hand, pipelined writes them.
+  const pipelining = name.endsWith(ONE_WINDOW) ? { pipelining: true, pipelineWindow: task.batch } : { pipelining: true };
+  const client = await ftpstreamClient(ftp, pipelined ? pipelining : {}, fromBaseline ? task.baseline : undefined);
   const close = async (): Promise<void> => {
     await client.quit();
   };

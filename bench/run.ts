@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { formatDirsReport, runDirsBench } from "./dirs.js";
 import { formatQueueReport, runQueueBench } from "./queue-bench.js";
 import { formatWanTreeReport, runWanTreeBench } from "./wan-tree.js";
-import { BASELINE, EMPTY_POOL_TASK } from "./paired.js";
+import { BASELINE, EMPTY_POOL_TASK, ONE_WINDOW } from "./paired.js";
 import { startBenchServer, type BenchServer } from "./server.js";
 import { formatSize, GiB, machine, median, MiB, table, type Machine } from "./stats.js";
 import { RESULT_PREFIX, type Endpoint, type FreshTask, type PairedTask, type Task, type TaskResult } from "./tasks.js";
@@ -595,8 +595,8 @@ function rows(options: Options, server: BenchServer): Row[] {
             `${BASELINE}, pipelined size()`,
             "by hand, pipelined",
           ]
-        : ["ftpstream, pipelined", "ftpstream, pipelined size()", "by hand, pipelined", "ftpstream"],
-      note: "all at once on a client with pipelining: true: NOOPs (sendcmd) and SIZE of one 4 KiB file (size()); by hand, pipelined: all the NOOPs written in one go on a plain socket, then their replies read (the limit; target: a NOOP's time ≤ 2.5× by hand's, a speed ratio ≥ 0.4); ftpstream: the same NOOPs one after another on a client without pipelining",
+        : ["ftpstream, pipelined", "ftpstream, pipelined size()", `ftpstream, pipelined, ${ONE_WINDOW}`, "by hand, pipelined", "ftpstream"],
+      note: `all at once on a client with pipelining: true: NOOPs (sendcmd) and SIZE of one 4 KiB file (size()); ftpstream, pipelined, ${ONE_WINDOW}: the NOOPs on a client with pipelineWindow: ${options.noops}, all written at once as by hand does (reference, no target); by hand, pipelined: all the NOOPs written in one go on a plain socket, then their replies read (the limit; target: a NOOP's time ≤ 2.5× by hand's, a speed ratio ≥ 0.4); ftpstream: the same NOOPs one after another on a client without pipelining`,
       ratioTargets: options.baseline
         ? [
             { subject: "ftpstream, pipelined", peer: `${BASELINE}, pipelined`, min: 1.0 },
@@ -610,6 +610,7 @@ function rows(options: Options, server: BenchServer): Row[] {
             { subject: "by hand, pipelined", peer: "ftpstream", serverBound: true },
             { subject: "ftpstream, pipelined", peer: "by hand, pipelined", min: 0.4 },
             { subject: "ftpstream, pipelined size()", peer: "by hand, pipelined" },
+            { subject: `ftpstream, pipelined, ${ONE_WINDOW}`, peer: "by hand, pipelined" },
           ],
     }),
     smallRow(11, `${options.smallCount} files of ${formatSize(options.smallSize)} issued at once on one pipelined client`, {

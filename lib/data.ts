@@ -7,7 +7,7 @@ import * as net from "node:net";
 import { openCustomConnection, whenConnected, type ConnectWait } from "./connect.js";
 import { FtpConnectionError, FtpPermError, FtpReplyError, FtpTempError, FtpTimeoutError } from "./errors.js";
 import { formatEprt, formatPort, parse227, parse229, plainAddress } from "./protocol.js";
-import { refuseFailure, type Session } from "./session.js";
+import { refuseFailure, requireSuccess, type Session } from "./session.js";
 
 /** A data connection being made: passive ones are already connected, active ones wait for the server. */
 export interface PendingData {
@@ -145,9 +145,11 @@ export function slabReaderOf(socket: WithSlabReader | undefined): SlabReader | u
  */
 export async function openPassive(
   session: Session,
-  options: { slabReads?: { maxRead: number }; command?: string | undefined } = {},
+  options: { slabReads?: { maxRead: number }; command?: string | undefined; type?: "A" | "I" | undefined } = {},
 ): Promise<PendingData> {
-  if (options.command !== undefined) return connectPassive(session, await epsvWith(session, options.command), options.slabReads);
+  if (options.command !== undefined) {
+    return connectPassive(session, await epsvWith(session, options.command, options.type), options.slabReads);
+  }
   const address = await passiveAddress(session);
   if (address.epsv && !session.epsvReached) return probeEpsv(session, address, options.slabReads);
   return connectPassive(session, address, options.slabReads);
@@ -295,18 +297,25 @@ async function passiveAddress(session: Session): Promise<PassiveAddress> {
 
 /**
  * Writes EPSV and the transfer `command` together (pipelining, on a server
- * whose EPSV ports were reached before) and reads EPSV's reply; the command's own comes
- * next. Should EPSV fail after all, the command's reply is owed and the
- * server may be acting on it in a mode we did not set up: the connection is
- * closed rather than guessed at.
+ * whose EPSV ports were reached before), behind `TYPE type` when the type
+ * must change, and reads their replies but the command's, which comes
+ * next. Should TYPE or EPSV fail after all, the command's reply is owed and
+ * the server may be acting on it in a mode we did not set up: the
+ * connection is closed rather than guessed at.
  */
-async function epsvWith(session: Session, command: string): Promise<{ host: string; port: number }> {
+async function epsvWith(session: Session, command: string, type: "A" | "I" | undefined): Promise<{ host: string; port: number }> {
   const control = session.control;
   control.batch(() => {
+    if (type) control.send(`TYPE ${type}`);
     control.send("EPSV");
     control.send(command);
   });
   try {
+    if (type) {
+      // Refused, the command would run in a type nobody set: closed below, as for EPSV.
+      requireSuccess(await control.readReply(session.settings.timeout));
+      control.knownType = type;
+    }
     const reply = refuseFailure(await control.readReply(session.settings.timeout));
     return { host: control.dataHost.address, port: parse229(reply.text) };
   } catch (error) {

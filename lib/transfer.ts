@@ -97,7 +97,7 @@ export class DataTransfer {
    */
   static async open(session: Session, start: TransferStart): Promise<DataTransfer> {
     // The type already in force costs no call: most transfers of a run find it so.
-    if (start.type && session.control.knownType !== start.type) await session.useType(start.type);
+    const type = start.type && session.control.knownType !== start.type ? start.type : undefined;
     // Pipelined (or asked for: commandWithEpsv), the command goes out with EPSV once this server has shown it
     // does EPSV on reachable ports: the server takes it after its 229 and
     // waits for the data connection (every one we test against does), which
@@ -109,8 +109,15 @@ export class DataTransfer {
       start.rest === undefined &&
       session.epsvReached &&
       !session.epsvRefused;
+    // Written early, the command takes its TYPE along (a tree transfer's
+    // listings and files alternate between A and I on each connection).
+    if (type && !early) await session.useType(type);
     const pending: PendingData = session.settings.passive
-      ? await openPassive(session, { slabReads: start.slabReads, command: early ? start.command : undefined })
+      ? await openPassive(session, {
+          slabReads: start.slabReads,
+          command: early ? start.command : undefined,
+          type: early ? type : undefined,
+        })
       : await openActive(session);
     let socket: net.Socket | tls.TLSSocket | undefined;
     try {

@@ -336,6 +336,26 @@ describe("pipelining", function () {
       }
     });
 
+    it("writes the TYPE a transfer needs together with its EPSV and command, and closes the connection when that TYPE is refused", async function () {
+      const srv = await fixtures.server({ files: { "/f": patternFile(3000) } });
+      const { ftp } = await client(srv);
+      await ftp.retrbinary("RETR f", () => undefined);
+      const held = holdNext(srv, "TYPE");
+      const before = srv.commands.length;
+      const listing = ftp.nlst();
+      await until(() => srv.commands.length === before + 3, "TYPE, EPSV and NLST reaching the server");
+      expect(srv.commands.slice(before)).to.deep.equal(["TYPE A", "EPSV", "NLST"]);
+      held.open();
+      expect(await listing).to.deep.equal(["f"]);
+      // Back to TYPE I the same way, and the bytes are right.
+      expect((await collectBytes(ftp.retrbinary("RETR f"))).equals(patternBytes(0, 3000))).to.equal(true);
+      expect(srv.commands.slice(-3)).to.deep.equal(["TYPE I", "EPSV", "RETR f"]);
+      srv.once("TYPE", (s) => s.reply(504, "Not that one."));
+      const error = await rejectionOf(ftp.nlst());
+      expect(error).to.be.instanceOf(FtpPermError);
+      expect(ftp.closed).to.equal(true);
+    });
+
     it("closes the connection when an EPSV sent with its command is refused after all: the command's reply is owed in a mode nobody set up", async function () {
       const srv = await fixtures.server({ files: { "/f": "data" } });
       const { ftp } = await client(srv);

@@ -5,7 +5,7 @@
  * ftpstream's CLI, lftp, rclone and basic-ftp, each sample a process of
  * its own:
  *
- *   node build/bench/wan-tree.js [--runs N] [--json] [--delay ms] [--quick] [--cli path/to/cli.js]
+ *   node build/bench/wan-tree.js [--runs N] [--json] [--delay ms] [--quick] [--cli path/to/cli.js] [--baseline dir]
  *
  * Five tasks, in this order in every run: the first download with 4
  * connections into an empty directory, the same again onto each tool's own
@@ -62,8 +62,10 @@ export interface WanTreeOptions {
   delayMs?: number;
   /** 60 files instead of 300, to try things. */
   quick?: boolean;
-  /** The ftpstream CLI to run (default this checkout's dist/esm/cli.js): another build's, to compare two commits. */
+  /** The ftpstream CLI to run (default this checkout's dist/esm/cli.js): another build's, to measure a commit apart from the working tree. */
   cli?: string;
+  /** Another build's CLI: it takes its turn beside `cli` in every task, with the ratio to it printed (two commits compared). */
+  baselineCli?: string;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
 }
@@ -134,6 +136,8 @@ export interface WanTreeReport {
   /** The checkout's commit and whether lib/ had changes not committed (the CLI is built from the working tree). */
   commit: string;
   cli: string;
+  /** The baseline build's CLI and its commit, when there is one. */
+  baseline: { cli: string; commit: string } | null;
   server: string;
   delayMs: number;
   files: number;
@@ -147,6 +151,9 @@ export interface WanTreeReport {
   skipped: string[];
   tasks: WanTreeTask[];
   durationSeconds: number;
+  /** The machine's 1-minute load average at the start and at the end (the row shares the machine; the turns are for that). */
+  load: [number, number];
+  cores: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -516,13 +523,16 @@ const RCLONE_4_NAME = "rclone, 4 connections";
 /** rclone's defaults (--transfers 4, --checkers 8, no cap on connections): what `rclone copy` does untold; for reference. */
 const RCLONE_DEFAULT_NAME = "rclone, defaults";
 
-function tasks(cli: string, obscured: string): TaskSpec[] {
+/** The name of the baseline build's contender beside `name`, ftpstream's. */
+const baselineName = (name: string): string => `${name} (baseline)`;
+
+function tasks(cli: string, obscured: string, baselineCli: string | undefined): TaskSpec[] {
   const lftp4 = "lftp mirror -P 4";
   const lftp1 = "lftp mirror (defaults)";
   const lftp1Tuned = "lftp mirror, sync-mode off";
   const fs4 = "ftpstream mirror --parallel 4";
   const fs1 = "ftpstream mirror";
-  return [
+  const list: TaskSpec[] = [
     {
       id: "download-4",
       title: "first download, 4 connections",
@@ -587,6 +597,13 @@ function tasks(cli: string, obscured: string): TaskSpec[] {
       references: [lftp1Tuned, basicFtp.name],
     },
   ];
+  if (baselineCli)
+    for (const spec of list) {
+      const name = baselineName(spec.connections > 1 ? fs4 : fs1);
+      if (!spec.rerunOf) spec.contenders.push(ftpstream(name, baselineCli, spec.connections, spec.kind === "upload"));
+      spec.ratios.push({ peers: [name] });
+    }
+  return list;
 }
 
 /**
@@ -646,10 +663,13 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Runs the row: `runs` rounds of the five tasks, each task's contenders in turn, in rotating order. */
 export async function runWanTreeBench(options: WanTreeOptions = {}): Promise<WanTreeReport> {
   const started = performance.now();
+  const loadBefore = os.loadavg()[0];
   const runs = options.runs ?? DEFAULT_RUNS;
   const delayMs = options.delayMs ?? DEFAULT_DELAY_MS;
   const quick = options.quick ?? false;
   const cli = path.resolve(options.cli ?? DEFAULT_CLI);
+  const baselineCli = options.baselineCli && path.resolve(options.baselineCli);
+  if (baselineCli && !fs.existsSync(baselineCli)) throw new Error(`${baselineCli} not found: build the baseline first (npm run build)`);
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   if (!fs.existsSync(cli)) throw new Error(`${cli} not found: build ftpstream first (npm run build)`);
   const files = quick ? QUICK_FILES : FILES;
@@ -684,7 +704,7 @@ export async function runWanTreeBench(options: WanTreeOptions = {}): Promise<Wan
     const obscured = tools.rclone ? spawnSync("rclone", ["obscure", setup.password], { encoding: "utf8" }).stdout.trim() : "";
     const ftp: Endpoint = { host: setup.host, port: setup.port, user: setup.user, password: setup.password };
 
-    const specs = tasks(cli, obscured);
+    const specs = tasks(cli, obscured, baselineCli);
     for (const spec of specs) {
       // A rerun's contenders are its download's, each onto its own result (so a contender left out there is left out here).
       if (spec.rerunOf) spec.contenders = specs.find((s) => s.id === spec.rerunOf)!.contenders;
@@ -777,7 +797,7 @@ export async function runWanTreeBench(options: WanTreeOptions = {}): Promise<Wan
       });
       const ms = (name: string, run: number): number | null =>
         contenders.find((c) => c.name === name)?.samples.find((s) => s.run === run)?.ms ?? null;
-      const subject = contenders.find((c) => c.tool === "ftpstream")!;
+      const subject = contenders.find((c) => c.tool === "ftpstream" && !c.name.endsWith(baselineName("")))!;
       const ratios: WanTreeRatio[] = spec.ratios
         .map(({ peers, max }) => ({ peers: peers.filter((p) => contenders.some((c) => c.name === p)), max }))
         .filter(({ peers, max }) => peers.length > 0 || max !== undefined)
@@ -817,6 +837,7 @@ export async function runWanTreeBench(options: WanTreeOptions = {}): Promise<Wan
       date: new Date().toISOString(),
       commit: commitOf(cli),
       cli,
+      baseline: baselineCli ? { cli: baselineCli, commit: commitOf(baselineCli) } : null,
       server: setup.label,
       delayMs,
       files,
@@ -828,6 +849,8 @@ export async function runWanTreeBench(options: WanTreeOptions = {}): Promise<Wan
       skipped,
       tasks: reports,
       durationSeconds: (performance.now() - started) / 1000,
+      load: [loadBefore, os.loadavg()[0]],
+      cores: os.availableParallelism(),
     };
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
@@ -842,7 +865,9 @@ export function formatWanTreeReport(report: WanTreeReport): string[] {
   const lines = [
     `12. tree mirrors over a WAN link (issue 23): ${report.files} files of 4–20 KiB (${(report.bytes / 1048576).toFixed(1)} MiB) in ${report.dirs} directories, ` +
       `${report.server} through bench/delay-proxy.ts at ${report.delayMs} ms each way (${rtt} ms round trip), ${report.runs} run${report.runs === 1 ? "" : "s"} in turns (s, lower is better)${report.quick ? ", --quick: reference contenders left out" : ""}`,
+    `    ${report.date}, took ${report.durationSeconds.toFixed(0)} s, load average ${report.load.map((x) => x.toFixed(1)).join(" → ")} on ${report.cores} cores`,
     `    ftpstream ${report.commit}; lftp ${tools.lftp ?? "not installed"}; rclone ${tools.rclone ?? "not installed"}; basic-ftp ${tools["basic-ftp"] ?? "not installed"}; node ${tools.node}`,
+    ...(report.baseline ? [`    baseline: ftpstream ${report.baseline.commit} (${report.baseline.cli}), in turns with the rest`] : []),
     ...report.skipped.map((s) => `    left out: ${s}`),
   ];
   const s = (ms: number): string => (ms / 1000).toFixed(2);
@@ -914,23 +939,28 @@ export function formatWanTreeReport(report: WanTreeReport): string[] {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const usage = (): never => {
-    throw new Error("usage: node build/bench/wan-tree.js [--runs N] [--json] [--delay ms] [--quick] [--cli path/to/cli.js]");
+    throw new Error(
+      "usage: node build/bench/wan-tree.js [--runs N] [--json] [--delay ms] [--quick] [--cli path/to/cli.js] [--baseline dir]",
+    );
   };
   const value = (flag: string): string | undefined => {
     const at = args.indexOf(flag);
     if (at < 0) return undefined;
     return args[at + 1] ?? usage();
   };
-  const known = new Set(["--runs", "--json", "--delay", "--quick", "--cli"]);
+  const known = new Set(["--runs", "--json", "--delay", "--quick", "--cli", "--baseline"]);
   args.forEach((arg, i) => {
     if (arg.startsWith("--") && !known.has(arg)) usage();
-    if (!arg.startsWith("--") && !["--runs", "--delay", "--cli"].includes(args[i - 1])) usage();
+    if (!arg.startsWith("--") && !["--runs", "--delay", "--cli", "--baseline"].includes(args[i - 1])) usage();
   });
   const quick = args.includes("--quick");
   const runs = Number(value("--runs") ?? (quick ? 1 : DEFAULT_RUNS));
   const delayMs = Number(value("--delay") ?? DEFAULT_DELAY_MS);
   if (!Number.isInteger(runs) || runs < 1 || !Number.isFinite(delayMs) || delayMs < 0) usage();
-  const report = await runWanTreeBench({ runs, delayMs, quick, cli: value("--cli") });
+  // --baseline: a checkout of another commit, built (npm run build), as run.ts's --baseline takes it.
+  const baseline = value("--baseline");
+  const baselineCli = baseline === undefined ? undefined : path.join(baseline, "dist/esm/cli.js");
+  const report = await runWanTreeBench({ runs, delayMs, quick, cli: value("--cli"), baselineCli });
   process.stdout.write(args.includes("--json") ? `${JSON.stringify(report, null, 2)}\n` : `${formatWanTreeReport(report).join("\n")}\n`);
 }
 

@@ -92,7 +92,7 @@ export function downloadInto(start: StartDownload, destination: Writable, signal
       failed = true;
       stopAborting();
       destination.off("drain", onDrain);
-      // finished()'s 'error' listener stays on: destroy() emits the error on
+      // watchEnd()'s 'error' listener stays on: destroy() emits the error on
       // the next tick, and a destination with no listener of its own must not throw it.
       destination.destroy(error);
       reject(error);
@@ -105,7 +105,7 @@ export function downloadInto(start: StartDownload, destination: Writable, signal
       },
       fail: giveUp,
     });
-    const stopWatching = finished(destination, { readable: false }, (error) => {
+    const stopWatching = watchEnd(destination, (error) => {
       if (failed) return;
       if (!error && response === undefined) error = prematureClose();
       if (error) {
@@ -123,6 +123,62 @@ export function downloadInto(start: StartDownload, destination: Writable, signal
     stopAborting = failOnAbort(signal, download);
     download.begin(true);
   });
+}
+
+/** The parts of a Writable's internal state that finished() reads to tell how it ended (Node 18 and later have them all). */
+interface WritableEndState {
+  autoDestroy: boolean;
+  emitClose: boolean;
+  closed: boolean;
+  finished: boolean;
+  ended: boolean;
+  length: number;
+}
+
+/**
+ * Calls `callback` once when `destination` has finished (with no error),
+ * failed (its error) or closed before finishing (a premature close), as
+ * `finished(destination, { readable: false }, callback)` does, and returns
+ * what stops watching. For a plain Writable (not a Duplex) it does so
+ * with three listeners: end-of-stream's closures and listeners cost a
+ * fresh process about 15 µs a file over its first thousand files. Like
+ * finished(), it waits for 'close' after
+ * 'finish' where the Writable will emit one (autoDestroy and emitClose:
+ * a file is closed before the call resolves). Anything else goes through
+ * finished() itself. The 'error' listener swallows errors emitted after
+ * `callback` was called, until stopped.
+ */
+function watchEnd(destination: Writable, callback: (error?: Error | null) => void): () => void {
+  const internals = destination as Writable & { _writableState?: WritableEndState; _readableState?: unknown };
+  const state = internals._writableState;
+  if (!state || internals._readableState !== undefined || typeof state.closed !== "boolean") {
+    return finished(destination, { readable: false }, callback);
+  }
+  let called = false;
+  const settle = (error?: Error | null): void => {
+    if (called) return;
+    called = true;
+    callback(error);
+  };
+  const onError = (error: Error): void => settle(error);
+  const willEmitClose = state.autoDestroy && state.emitClose && !state.closed;
+  const onFinish = (): void => {
+    if (!willEmitClose || destination.destroyed) settle();
+  };
+  const onClose = (): void => {
+    const errored = destination.errored;
+    if (errored) settle(errored);
+    else if (!state.finished && !(state.ended && state.length === 0)) settle(prematureClose());
+    else settle();
+  };
+  destination.on("error", onError);
+  destination.on("finish", onFinish);
+  destination.on("close", onClose);
+  return () => {
+    destination.off("error", onError);
+    destination.off("finish", onFinish);
+    destination.off("close", onClose);
+  };
 }
 
 /** What stream.pipeline rejects with when the destination finished or closed before the source ended. */

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
-import { Readable, Writable } from "node:stream";
+import { PassThrough, Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { expect } from "chai";
 import sinon from "sinon";
@@ -308,6 +308,54 @@ describe("transfers, ftplib's forms", function () {
       expect(await ftp.pwd()).to.equal("/");
       expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "RETR /big.bin", "ABOR", "NOOP", "PWD"]);
       await until(() => srv.openConnections() === 1, "only the control connection remaining");
+    });
+
+    it("resolves only once a Writable that emits 'close' has closed (a file's descriptor is closed by then)", async function () {
+      const srv = await fixtures.server({ files: { "/f.bin": patternFile(10_000) } });
+      const ftp = await fixtures.client(srv);
+      let closeCalled = false;
+      const sink = new Writable({
+        write: (_chunk, _encoding, callback) => callback(),
+        // Closing takes a while, as a file's close(2) may: the call must wait for it.
+        destroy(error, callback) {
+          setTimeout(() => {
+            closeCalled = true;
+            callback(error);
+          }, 20);
+        },
+      });
+      expect(await ftp.retrbinary("RETR /f.bin", sink)).to.equal("226 Transfer complete.");
+      expect(closeCalled).to.equal(true);
+      expect(sink.closed).to.equal(true);
+    });
+
+    it("resolves on 'finish' for a Writable that emits no 'close', and for a Duplex", async function () {
+      const srv = await fixtures.server({ files: { "/f.bin": patternFile(10_000) } });
+      const ftp = await fixtures.client(srv);
+      const noClose = new Writable({ emitClose: false, write: (_chunk, _encoding, callback) => callback() });
+      expect(await ftp.retrbinary("RETR /f.bin", noClose)).to.equal("226 Transfer complete.");
+      expect(noClose.writableFinished).to.equal(true);
+      const duplex = new PassThrough();
+      duplex.resume();
+      expect(await ftp.retrbinary("RETR /f.bin", duplex)).to.equal("226 Transfer complete.");
+      expect(duplex.writableFinished).to.equal(true);
+      expect(await ftp.pwd()).to.equal("/");
+    });
+
+    it("a Writable destroyed without an error mid-download: rejects with ERR_STREAM_PREMATURE_CLOSE, aborts the transfer, the client stays usable", async function () {
+      const srv = await fixtures.server({ files: { "/big.bin": patternFile(16 * 1024 * 1024) } });
+      const ftp = await fixtures.client(srv);
+      let writes = 0;
+      const sink: Writable = new Writable({
+        write(_chunk, _encoding, callback) {
+          if (++writes === 2) sink.destroy();
+          callback();
+        },
+      });
+      const error = await rejectionOf(ftp.retrbinary("RETR /big.bin", sink));
+      expect(error).to.include({ code: "ERR_STREAM_PREMATURE_CLOSE" });
+      expect(await ftp.pwd()).to.equal("/");
+      expect(commandsAfterLogin(srv)).to.deep.equal(["TYPE I", "EPSV", "RETR /big.bin", "ABOR", "NOOP", "PWD"]);
     });
 
     it("a Writable already destroyed: rejects and sends no transfer", async function () {

@@ -4,6 +4,7 @@
  * as ESM and once through require(). Needs `npm run build` first (npm test's
  * pretest does it).
  */
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -122,5 +123,25 @@ describe("the package", function () {
       .filter((name) => name !== "default" && name !== "__esModule")
       .sort();
     expect(cjs).to.deep.equal(esm);
+  });
+
+  it("has a bin that is one bundled file: it runs, downloads, and imports only node: builtins (bullmq when a queue command runs)", async function () {
+    const bin = (JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as { bin: Record<string, string> }).bin.ftpstream;
+    const file = path(bin);
+    const source = readFileSync(file, "utf8");
+    expect(source.startsWith("#!/usr/bin/env node\n")).to.equal(true);
+    const imported = [...source.matchAll(/(?:^|[\s;])(?:import|from)\s*\(?\s*["']([^"']+)["']/gm)].map((match) => match[1]);
+    expect(imported.filter((name) => !name.startsWith("node:") && name !== "bullmq")).to.deep.equal([]);
+    const srv = await fixtures.server({ files: { "/hello.txt": "hello\n" } });
+    // Not spawnSync: the fixture answers from this process's event loop.
+    const child = spawn(process.execPath, [file, "cat", `ftp://user:pass@${srv.host}:${srv.port}/hello.txt`]);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    const run = { status, stdout, stderr };
+    expect(run.status, run.stderr).to.equal(0);
+    expect(run.stdout).to.equal("hello\n");
   });
 });

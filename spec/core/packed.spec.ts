@@ -55,6 +55,7 @@ describe("the packed package, installed into a new project", function () {
       "dist/esm/index.js",
       "dist/esm/index.d.ts",
       "dist/esm/cli.js",
+      "dist/ftpstream.mjs",
       "dist/cjs/index.js",
       "dist/cjs/index.d.ts",
       "dist/cjs/package.json",

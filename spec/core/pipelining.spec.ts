@@ -4,6 +4,7 @@
  * its own command; commands that must wait do.
  */
 import { expect } from "chai";
+import * as net from "node:net";
 import { Writable } from "node:stream";
 import { patternBytes, patternFile, type FixtureServer } from "../../fixtures/server.js";
 import { makeSelfSignedCert } from "../../fixtures/cert.js";
@@ -147,6 +148,37 @@ describe("pipelining", function () {
     const noops = srv.commands.filter((line) => line.startsWith("NOOP"));
     expect(noops).to.deep.equal(["NOOP 0", "NOOP 1", "NOOP 2", "NOOP 3", "NOOP 4", "NOOP 5"]);
     expect(ftp.closed).to.equal(true);
+  });
+
+  it("writes the commands issued together in one socket write, and the window's refills each in one", async function () {
+    const srv = await fixtures.server({ files: { "/a": "1", "/b": "22" } });
+    // What the client writes on its control socket, write by write.
+    const writes: string[] = [];
+    const { ftp } = await client(srv, {
+      pipelineWindow: 4,
+      createConnection: (request) => {
+        const socket = net.connect({ host: request.host, port: request.port });
+        if (request.purpose === "control") {
+          const write = socket.write.bind(socket) as (chunk: string | Buffer, ...rest: unknown[]) => boolean;
+          socket.write = (chunk: string | Buffer, ...rest: unknown[]) => {
+            writes.push(String(chunk));
+            return write(chunk, ...rest);
+          };
+        }
+        return socket;
+      },
+    });
+    writes.length = 0;
+    const held = holdNext(srv);
+    const calls = Promise.all([ftp.sendcmd("NOOP"), ftp.size("a"), ftp.size("b"), ftp.pwd(), ftp.sendcmd("NOOP"), ftp.pwd()]);
+    await until(() => writes.length === 1, "the first window's write");
+    await settle();
+    // A window is four calls, whatever lines each writes (size()'s TYPE I goes with its SIZE).
+    expect(writes).to.deep.equal(["NOOP\r\nTYPE I\r\nSIZE a\r\nSIZE b\r\nPWD\r\n"]);
+    held.open();
+    await calls;
+    // Once half the window was answered, the rest went out together.
+    expect(writes.slice(1)).to.deep.equal(["NOOP\r\nPWD\r\n"]);
   });
 
   it("hands thousands of replies arriving together each to its own command, and fails the thousands written behind a hang-up once each", async function () {

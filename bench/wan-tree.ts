@@ -88,8 +88,6 @@ export interface WanTreeSample {
   ms: number | null;
   /** The process's CPU time (user + system), where /usr/bin/time tells. */
   cpuMs: number | null;
-  /** Most control connections open at once (polled every 100 ms: a lower bound). */
-  peakConnections: number | null;
   server: ServerCounts;
   /** Files of the result whose time matches the source's to the second. */
   timesKept: number;
@@ -310,36 +308,6 @@ function startDelayProxy(host: string, port: number, ms: number): Promise<{ port
     child.once("exit", (code) => reject(new Error(`delay proxy exited with ${code}`)));
     child.once("error", reject);
   });
-}
-
-/**
- * Polls /proc/net/tcp while a sample runs and returns, when stopped, the
- * most established connections to `port` seen at once from their client
- * side (the proxy's accepted sockets have `port` as their local port, so
- * they do not count). Null where /proc/net/tcp cannot be read.
- */
-function watchConnections(port: number, everyMs = 100): () => number | null {
-  const suffix = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  let peak: number | null = null;
-  const look = (): void => {
-    let text: string;
-    try {
-      text = fs.readFileSync("/proc/net/tcp", "latin1");
-    } catch {
-      return;
-    }
-    let n = 0;
-    for (const line of text.split("\n")) {
-      const fields = line.trim().split(/\s+/);
-      if (fields[3] === "01" && fields[2]?.endsWith(suffix)) n++;
-    }
-    peak = Math.max(peak ?? 0, n);
-  };
-  const timer = setInterval(look, everyMs);
-  return () => {
-    clearInterval(timer);
-    return peak;
-  };
 }
 
 /** Counts what vsftpd logged from byte `from` of its log on. */
@@ -738,7 +706,6 @@ export async function runWanTreeBench(options: WanTreeOptions = {}): Promise<Wan
             run,
             ms: null,
             cpuMs: null,
-            peakConnections: null,
             server: { logins: 0, downloads: 0, uploads: 0, failures: 0 },
             timesKept: 0,
           };
@@ -746,9 +713,7 @@ export async function runWanTreeBench(options: WanTreeOptions = {}): Promise<Wan
             sample.error = "its first download failed: nothing to rerun onto";
           } else {
             const logFrom = fs.statSync(setup.log).size;
-            const stopWatching = watchConnections(setup.port);
             const outcome = await runTimed(file, args, env, timeoutMs, scratch);
-            sample.peakConnections = stopWatching();
             await sleep(LOG_SETTLE_MS);
             sample.server = serverCounts(setup.log, logFrom);
             sample.cpuMs = outcome.cpuMs;
@@ -871,7 +836,7 @@ export function formatWanTreeReport(report: WanTreeReport): string[] {
     ...report.skipped.map((s) => `    left out: ${s}`),
   ];
   const s = (ms: number): string => (ms / 1000).toFixed(2);
-  const cells: string[][] = [["", "contender", "median", "min..max", "× floor", "conns", "logins", "files", "times kept", "CPU"]];
+  const cells: string[][] = [["", "contender", "median", "min..max", "× floor", "logins", "files", "times kept", "CPU"]];
   const titles = new Map<number, string>();
   const notes: string[] = [];
   for (const task of report.tasks) {
@@ -893,7 +858,6 @@ export function formatWanTreeReport(report: WanTreeReport): string[] {
         c.medianMs === null ? "FAILED" : `${s(c.medianMs)} s`,
         passed.length ? `${s(Math.min(...passed.map((x) => x.ms!)))}..${s(Math.max(...passed.map((x) => x.ms!)))}` : "",
         c.timesFloor === null ? "" : c.timesFloor.toFixed(1),
-        mid(c.samples.map((x) => x.peakConnections)),
         mid(c.samples.map((x) => x.server.logins)),
         moved,
         `${mid(c.samples.map((x) => x.timesKept))}/${report.files}`,
@@ -930,8 +894,8 @@ export function formatWanTreeReport(report: WanTreeReport): string[] {
     });
   lines.push(...notes);
   lines.push(
-    "  conns: most control connections open at once (polled, a lower bound); logins and files: what vsftpd's log says the sample did " +
-      "(files sent or received; 0 on a rerun means nothing was fetched again); times kept: files whose time is the source's to the second",
+    "  logins and files: what vsftpd's log says the sample did: sessions (so never more connections at once), files sent or received " +
+      "(0 on a rerun: nothing fetched again); times kept: files whose time is the source's to the second",
   );
   return lines;
 }

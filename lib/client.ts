@@ -23,12 +23,11 @@ import {
   assertPort,
   assertRestOffset,
   assertSafeArgument,
-  parse213,
   parse257,
   parseMlsdLine,
 } from "./protocol.js";
 import { CommandQueue } from "./queue.js";
-import { commandExchange, Exchange, mayPipeline, PipelinedCall, runExchange, typeSteps, voidExchange } from "./exchange.js";
+import { commandExchange, Exchange, mayPipeline, PipelinedCall, runExchange, sizeExchange, voidExchange } from "./exchange.js";
 import { DEFAULT_MAX_LINE } from "./reply.js";
 import { refuseFailure, Session, SessionSettings } from "./session.js";
 import { DownloadRun, DownloadTarget } from "./download.js";
@@ -39,7 +38,7 @@ import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget } from "./keepalive.js"
 import { sessionFeatures } from "./features.js";
 import { listAllLines } from "./list-command.js";
 import { RawTransfers } from "./raw.js";
-import { assertBurstable, replyOrError, sendBurst } from "./command-burst.js";
+import { assertBurstable, replyOrError, sendBurst, type CommandsBefore } from "./command-burst.js";
 import {
   clearDir,
   directoryExists,
@@ -52,7 +51,7 @@ import {
   setLastMods,
   stat,
 } from "./remote-ops.js";
-import { ListOptions, RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
+import { ListOptions, ListTransfer, RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { checkAborReply, TransferStart } from "./transfer.js";
 import { UploadOwner, UploadRun, UploadRunOptions } from "./upload.js";
@@ -261,9 +260,9 @@ export class FTP {
     list: (path, options) => this.list(path, options),
   };
   private readonly listing = new RemoteListing({
-    mlsd: (path, commandWithEpsv) => this.mlsdEntries(path, { commandWithEpsv }),
-    listLines: (path, commandWithEpsv) =>
-      listAllLines(this.session, path, (command) => this.lines(command, { commandWithEpsv }) as AsyncIterable<string>),
+    mlsd: (path, transfer) => this.mlsdEntries(path, listingTransfer(transfer)),
+    listLines: (path, transfer) =>
+      listAllLines(this.session, path, (command) => this.lines(command, listingTransfer(transfer)) as AsyncIterable<string>),
     parseLine: (line) => (this.listParser ?? parseListLine)(line),
     mlsdOffered: async () => {
       const features = this.session?.features ?? (await this.enqueue((session) => sessionFeatures(session), { repeat: true }));
@@ -742,7 +741,10 @@ export class FTP {
   }
 
   /** MLSD's entries as mlsd() yields them, its transfer run with `options`. */
-  private async *mlsdEntries(path: string, options: DownloadOptions): AsyncGenerator<[string, Record<string, string>]> {
+  private async *mlsdEntries(
+    path: string,
+    options: DownloadOptions & TransferStartExtras,
+  ): AsyncGenerator<[string, Record<string, string>]> {
     const lines = this.lines(path ? `MLSD ${path}` : "MLSD", options);
     for await (const line of lines) yield parseMlsdLine(line as string);
   }
@@ -881,21 +883,12 @@ export class FTP {
   }
 
   /** The size of a file from SIZE: a number on 213, else null. 4xx/5xx reject. */
-  async size(filename: string): Promise<number | null> {
-    assertSafeArgument(filename, "filename");
-    return this.exchange(
-      {
-        // Servers start in ASCII (RFC 959) and several (proftpd, pyftpdlib)
-        // refuse SIZE there; retrlines also leaves TYPE A set.
-        steps: (session) => [...typeSteps(session, "I"), { line: `SIZE ${filename}`, check: refuseFailure }],
-        result: (replies) => {
-          const reply = replies[replies.length - 1];
-          return parse213(reply.code, reply.text);
-        },
-      },
-      true,
-      true,
-    );
+  size(filename: string): Promise<number | null> {
+    return rejectingBadArguments(() => {
+      assertSafeArgument(filename, "filename");
+      // TYPE I first unless the server is in it already (see sizeExchange).
+      return this.exchange(sizeExchange(filename), true, true);
+    });
   }
 
   /** Makes a directory; resolves to the path in the 257 reply (doubled quotes undone), or "" if the reply has none. */
@@ -1161,7 +1154,7 @@ export class FTP {
     this.queue.fail(reason instanceof FtpClosedError ? reason : new FtpClosedError(`the connection closed: ${reason.message}`, reason));
   }
 
-  private download(cmd: string, type: "A" | "I", options: DownloadOptions): DownloadStream {
+  private download(cmd: string, type: "A" | "I", options: DownloadOptions & TransferStartExtras): DownloadStream {
     return new DownloadStream(this.streamQueue, this.settings, transferStart(cmd, type, options), options);
   }
 
@@ -1175,7 +1168,7 @@ export class FTP {
     return new DownloadRun(this.streamQueue, this.settings, start, runOptions, target);
   }
 
-  private lines(cmd: string, options: DownloadOptions): LineStream {
+  private lines(cmd: string, options: DownloadOptions & TransferStartExtras): LineStream {
     return new LineStream(this.download(cmd, "A", options), this.settings.encoding, this.settings.maxLine);
   }
 
@@ -1215,11 +1208,26 @@ function rejectingBadArguments<T>(start: () => Promise<T>): Promise<T> {
 function transferStart(
   cmd: string,
   type: "A" | "I",
-  { rest, commandWithEpsv }: { rest?: number | string; commandWithEpsv?: boolean },
+  { rest, commandWithEpsv, before }: { rest?: number | string; commandWithEpsv?: boolean } & TransferStartExtras,
 ): TransferStart {
   assertSafeArgument(cmd);
   assertRestOffset(rest);
-  return { command: cmd, rest, type, withEpsv: commandWithEpsv };
+  return { command: cmd, rest, type, withEpsv: commandWithEpsv, before };
+}
+
+/** What the library's own transfers (a listing's) may add to a transfer's options. */
+interface TransferStartExtras {
+  before?: CommandsBefore;
+}
+
+/** A listing's transfer options: its EPSV choice, and the commands ListOptions.before asked for, with their replies as sendcmds gives them. */
+function listingTransfer(transfer: ListTransfer): DownloadOptions & TransferStartExtras {
+  const asked = transfer.takeBefore();
+  if (!asked) return { commandWithEpsv: transfer.commandWithEpsv };
+  return {
+    commandWithEpsv: transfer.commandWithEpsv,
+    before: { lines: asked.lines, replies: (replies) => asked.onReplies(replies.map(replyOrError)) },
+  };
 }
 
 /** Verbs after which the server's FEAT may say something else. */

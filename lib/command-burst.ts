@@ -18,6 +18,12 @@ import { refuseFailure, Session } from "./session.js";
  */
 export const BURST_WINDOW = 128;
 
+/** Plain commands sent ahead of a transfer, and who takes their replies (each final reply, in order). */
+export interface CommandsBefore {
+  lines: readonly string[];
+  replies(replies: Reply[]): void;
+}
+
 /** Refuses, before anything is sent, a line that must wait for the replies before it (see exchange.ts HELD_VERBS). */
 export function assertBurstable(lines: readonly string[]): void {
   for (const line of lines) {
@@ -46,13 +52,21 @@ export async function sendBurst(session: Session, lines: readonly string[]): Pro
     control.batch(() => {
       for (const line of window) control.send(line);
     });
-    for (const line of window) {
-      let reply: Reply;
-      do reply = await control.readReply(session.settings.timeout);
-      while (reply.code < 200);
-      session.observe?.(line, reply);
-      replies.push(reply);
-    }
+    const answers = await readFinals(session, window.length);
+    window.forEach((line, i) => session.observe?.(line, answers[i]));
+    replies.push(...answers);
+  }
+  return replies;
+}
+
+/** The next `count` final replies (a 1xx before each is passed over), in order. */
+export async function readFinals(session: Session, count: number): Promise<Reply[]> {
+  const replies: Reply[] = [];
+  for (let i = 0; i < count; i++) {
+    let reply: Reply;
+    do reply = await session.control.readReply(session.settings.timeout);
+    while (reply.code < 200);
+    replies.push(reply);
   }
   return replies;
 }

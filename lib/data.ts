@@ -7,6 +7,7 @@ import * as net from "node:net";
 import { openCustomConnection, whenConnected, type ConnectWait } from "./connect.js";
 import { FtpConnectionError, FtpPermError, FtpReplyError, FtpTempError, FtpTimeoutError } from "./errors.js";
 import { formatEprt, formatPort, parse227, parse229, plainAddress } from "./protocol.js";
+import { readFinals, type CommandsBefore } from "./command-burst.js";
 import { refuseFailure, requireSuccess, type Session } from "./session.js";
 
 /** A data connection being made: passive ones are already connected, active ones wait for the server. */
@@ -145,10 +146,15 @@ export function slabReaderOf(socket: WithSlabReader | undefined): SlabReader | u
  */
 export async function openPassive(
   session: Session,
-  options: { slabReads?: { maxRead: number }; command?: string | undefined; type?: "A" | "I" | undefined } = {},
+  options: {
+    slabReads?: { maxRead: number };
+    command?: string | undefined;
+    type?: "A" | "I" | undefined;
+    before?: CommandsBefore | undefined;
+  } = {},
 ): Promise<PendingData> {
   if (options.command !== undefined) {
-    return connectPassive(session, await epsvWith(session, options.command, options.type), options.slabReads);
+    return connectPassive(session, await epsvWith(session, options.command, options.type, options.before), options.slabReads);
   }
   const address = await passiveAddress(session);
   if (address.epsv && !session.epsvReached) return probeEpsv(session, address, options.slabReads);
@@ -298,19 +304,26 @@ async function passiveAddress(session: Session): Promise<PassiveAddress> {
 /**
  * Writes EPSV and the transfer `command` together (pipelining, on a server
  * whose EPSV ports were reached before), behind `TYPE type` when the type
- * must change, and reads their replies but the command's, which comes
- * next. Should TYPE or EPSV fail after all, the command's reply is owed and
+ * must change and behind the commands `before` (their replies go to it),
+ * and reads their replies but the command's, which comes next. Should TYPE or EPSV fail after all, the command's reply is owed and
  * the server may be acting on it in a mode we did not set up: the
  * connection is closed rather than guessed at.
  */
-async function epsvWith(session: Session, command: string, type: "A" | "I" | undefined): Promise<{ host: string; port: number }> {
+async function epsvWith(
+  session: Session,
+  command: string,
+  type: "A" | "I" | undefined,
+  before: CommandsBefore | undefined,
+): Promise<{ host: string; port: number }> {
   const control = session.control;
   control.batch(() => {
+    for (const line of before?.lines ?? []) control.send(line);
     if (type) control.send(`TYPE ${type}`);
     control.send("EPSV");
     control.send(command);
   });
   try {
+    if (before) before.replies(await readFinals(session, before.lines.length));
     if (type) {
       // Refused, the command would run in a type nobody set: closed below, as for EPSV.
       requireSuccess(await control.readReply(session.settings.timeout));

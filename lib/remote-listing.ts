@@ -2,17 +2,23 @@
  * Structured listings of a remote directory: MLSD where the server has it,
  * else LIST parsed line by line; and walk(), a depth-first tree of them.
  */
-import { FtpLimitError, FtpListingError, FtpPermError } from "./errors.js";
+import { FtpError, FtpLimitError, FtpListingError, FtpPermError } from "./errors.js";
 import { entryFromFacts, isListNoise, ListEntry } from "./listing.js";
 import { isSafeName } from "./path-safety.js";
+import { assertBurstable } from "./command-burst.js";
 import { assertSafeArgument } from "./protocol.js";
 
 /** The two listings a client can fetch. */
 export interface ListingSource {
-  /** MLSD of `path` ("" = the working directory) as `[name, facts]`; `commandWithEpsv` as ListOptions'. */
-  mlsd(path: string, commandWithEpsv: boolean | undefined): AsyncIterable<[string, Record<string, string>]>;
-  /** The lines of LIST `path` ("" = the working directory). */
-  listLines(path: string, commandWithEpsv: boolean | undefined): AsyncIterable<string>;
+  /**
+   * MLSD of `path` ("" = the working directory) as `[name, facts]`.
+   * `commandWithEpsv` as ListOptions'; `takeBefore()` gives the commands
+   * to write ahead of the first listing command sent (once: a fallback
+   * LIST goes without them).
+   */
+  mlsd(path: string, transfer: ListTransfer): AsyncIterable<[string, Record<string, string>]>;
+  /** The lines of LIST `path` ("" = the working directory); `transfer` as mlsd's. */
+  listLines(path: string, transfer: ListTransfer): AsyncIterable<string>;
   /** Turns a LIST line into an entry (null: knowingly not an entry; undefined: not read). */
   parseLine(line: string): ListEntry | null | undefined;
   /**
@@ -21,6 +27,12 @@ export interface ListingSource {
    * without FEAT may still have MLSD).
    */
   mlsdOffered(): Promise<boolean | undefined>;
+}
+
+/** How a listing's transfer goes: with its EPSV or not, and the commands to write ahead of it (taken once). */
+export interface ListTransfer {
+  commandWithEpsv: boolean | undefined;
+  takeBefore(): ListOptions["before"];
 }
 
 /** One entry found by walk(), with its full path. */
@@ -51,6 +63,15 @@ export interface ListOptions {
   onListed?: (info: { selfShown: boolean }) => void;
   /** The listing's transfer command written with its EPSV (see TransferStreamOptions.commandWithEpsv). Default: the client's `pipelining`. */
   commandWithEpsv?: boolean;
+  /**
+   * Plain commands (as sendcmds takes them) written ahead of the listing's
+   * own, in the same write when it goes out with its EPSV: e.g. the MDTMs
+   * of the files the caller expects there, answered in the round trip the
+   * listing costs anyway. `onReplies` gets each reply's text or FtpError,
+   * in order, before the first entry. A refused MLSD's LIST fallback goes
+   * without them.
+   */
+  before?: { lines: readonly string[]; onReplies: (replies: Array<string | FtpError>) => void };
 }
 
 /** Options of walk(). */
@@ -113,13 +134,26 @@ export class RemoteListing {
     const unreadable = new UnreadableLines();
     const report = options.onUnreadable ?? ((line: string) => unreadable.add(line));
     let selfShown = false;
+    let before = options.before;
+    if (before) {
+      for (const line of before.lines) assertSafeArgument(line);
+      assertBurstable(before.lines);
+    }
+    const transfer: ListTransfer = {
+      commandWithEpsv: options.commandWithEpsv,
+      takeBefore: () => {
+        const taken = before;
+        before = undefined;
+        return taken;
+      },
+    };
     // FEAT first: the client needs it anyway (MFMT, UTF8, EPSV), and on a
     // server without MLSD it saves the refused MLSD (and its EPSV) on every
     // new connection, a round trip or two on a long link.
     if (!this.mlsdMissing && (await this.source.mlsdOffered()) !== false) {
       let yielded = false;
       try {
-        for await (const [name, facts] of this.source.mlsd(path, options.commandWithEpsv)) {
+        for await (const [name, facts] of this.source.mlsd(path, transfer)) {
           if (facts.type === "cdir" || name === ".") selfShown = true;
           if (facts.type === "cdir" || facts.type === "pdir" || isSelfOrParent(name)) continue;
           if (name === "") {
@@ -143,7 +177,7 @@ export class RemoteListing {
         this.mlsdMissing = true;
       }
     }
-    for await (const line of this.source.listLines(path, options.commandWithEpsv)) {
+    for await (const line of this.source.listLines(path, transfer)) {
       const entry = this.source.parseLine(line);
       if (entry) {
         if (entry.name === ".") selfShown = true;

@@ -8,6 +8,7 @@ import * as net from "node:net";
 import { once } from "node:events";
 import * as tls from "node:tls";
 import { errorForReply, FtpConnectionError, FtpError, FtpProtoError, FtpReplyError, FtpTempError, unexpectedFailure } from "./errors.js";
+import { sendBurst, type CommandsBefore } from "./command-burst.js";
 import { openActive, openPassive, PendingData } from "./data.js";
 import { parse150 } from "./protocol.js";
 import type { Reply } from "./reply.js";
@@ -32,6 +33,8 @@ export interface TransferStart {
   sendEarly?: Buffer | undefined;
   /** TransferStreamOptions.commandWithEpsv: the command may go out right behind EPSV (default: the client's `pipelining`). */
   withEpsv?: boolean | undefined;
+  /** Commands written ahead of the transfer's own, in the same write when it goes out with its EPSV (see ListOptions.before). */
+  before?: CommandsBefore | undefined;
 }
 
 /** The commands whose data the server receives (see DataTransfer's serverSends). */
@@ -110,13 +113,17 @@ export class DataTransfer {
       session.epsvReached &&
       !session.epsvRefused;
     // Written early, the command takes its TYPE along (a tree transfer's
-    // listings and files alternate between A and I on each connection).
+    // listings and files alternate between A and I on each connection),
+    // and the commands asked to go before it.
+    const before = start.before && start.before.lines.length > 0 ? start.before : undefined;
+    if (before && !early) before.replies(await sendBurst(session, before.lines));
     if (type && !early) await session.useType(type);
     const pending: PendingData = session.settings.passive
       ? await openPassive(session, {
           slabReads: start.slabReads,
           command: early ? start.command : undefined,
           type: early ? type : undefined,
+          before: early ? before : undefined,
         })
       : await openActive(session);
     let socket: net.Socket | tls.TLSSocket | undefined;

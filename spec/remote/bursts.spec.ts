@@ -98,4 +98,31 @@ describe("sendcmds, lastMods, setLastMods: one round trip for many commands", ()
     for (const result of results) expect(result).to.be.instanceOf(FtpError).and.include({ code: "ERR_FTP_UNSUPPORTED" });
     expect(srv.commands.filter((line) => line.startsWith("SITE"))).to.have.length(1);
   });
+
+  it("list() with `before` writes those commands ahead of its own, hands over their replies first, and refuses a transfer among them", async () => {
+    const srv = await fx.server({ files: { "/d/a": "1", "/d/b": "22" } });
+    const ftp = await fx.client(srv);
+    const replies: Array<string | Error> = [];
+    const names: string[] = [];
+    for await (const entry of ftp.list("/d", {
+      before: { lines: ["SIZE /d/a", "SIZE /d/missing"], onReplies: (r) => replies.push(...r) },
+    })) {
+      // Handed over before the first entry.
+      expect(replies).to.have.length(2);
+      names.push(entry.name);
+    }
+    expect(names.sort()).to.deep.equal(["a", "b"]);
+    expect(replies[0]).to.equal("213 1");
+    expect(replies[1]).to.be.instanceOf(FtpPermError);
+    const verbs = srv.commands.map((line) => line.split(" ")[0]);
+    expect(verbs.indexOf("SIZE")).to.be.below(verbs.indexOf("MLSD"));
+    const before = srv.commands.length;
+    const error = await rejectionOf(
+      (async () => {
+        for await (const entry of ftp.list("/d", { before: { lines: ["RETR /d/a"], onReplies: () => undefined } })) void entry;
+      })(),
+    );
+    expect(error).to.be.instanceOf(TypeError);
+    expect(srv.commands.slice(before)).to.deep.equal([]);
+  });
 });

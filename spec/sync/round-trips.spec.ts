@@ -52,19 +52,28 @@ describe("tree transfers spend round trips only where they must", () => {
     expect(verbs.lastIndexOf("MDTM")).to.be.below(verbs.indexOf("RETR"));
     expect(statSync(join(dir, "c.txt")).mtime.toISOString()).to.equal(TIME.toISOString());
     expect(readFileSync(join(dir, "d.txt"), "utf8")).to.equal("delta\n");
-    // An unchanged rerun: the listing (its LIST written with its EPSV) and one burst, nothing else.
+    // An unchanged rerun: the MDTMs of the files the local directory has, written in one go with the
+    // listing's TYPE, EPSV and LIST: one write, nothing else.
     const from = srv.commands.length;
     expect(await ftp.downloadDir("/r", dir)).to.deep.include({ transferred: 0, skipped: 4 });
-    expect(srv.commands.slice(from).map((line) => line.split(" ")[0])).to.deep.equal([
-      "TYPE",
-      "EPSV",
-      "LIST",
-      "MDTM",
-      "MDTM",
-      "MDTM",
-      "MDTM",
-    ]);
+    const rerun = srv.commands.slice(from).map((line) => line.split(" ")[0]);
+    expect(rerun).to.deep.equal(["MDTM", "MDTM", "MDTM", "MDTM", "TYPE", "EPSV", "LIST"]);
+    expect(mdtm.slice(4)).to.deep.equal([true, true, true, true]);
     expect(epsv.slice(5)).to.deep.equal([true]);
+  });
+
+  it("a rerun still asks, after the listing, the time of a file the local tree lacks, and fetches only what changed", async () => {
+    const srv = await listOnlyServer();
+    const ftp = await fx.client(srv);
+    await ftp.downloadDir("/r", dir);
+    srv.vfs.set("/r/e.txt", "epsilon\n", TIME);
+    srv.vfs.set("/r/b.txt", "BETA\n", new Date(TIME.getTime() + 1000));
+    const from = srv.commands.length;
+    expect(await ftp.downloadDir("/r", dir)).to.deep.include({ transferred: 2, skipped: 3 });
+    const mdtms = srv.commands.slice(from).filter((line) => line.startsWith("MDTM"));
+    expect(mdtms).to.deep.equal(["MDTM /r/a.txt", "MDTM /r/b.txt", "MDTM /r/c.txt", "MDTM /r/d.txt", "MDTM /r/e.txt"]);
+    expect(readFileSync(join(dir, "b.txt"), "utf8")).to.equal("BETA\n");
+    expect(statSync(join(dir, "e.txt")).mtime.toISOString()).to.equal(TIME.toISOString());
   });
 
   it("with pipelining: false, downloadDir waits for each reply, as before", async () => {

@@ -6,6 +6,7 @@
  * commands may be pipelined, each with its reason.
  */
 import type { ReplyReader } from "./control.js";
+import { parse213 } from "./protocol.js";
 import type { PipelinedExchange, ReadOutcome } from "./queue.js";
 import type { Reply } from "./reply.js";
 import { refuseFailure, requireSuccess, Session } from "./session.js";
@@ -210,6 +211,35 @@ export function commandExchange(line: string): Exchange<string> {
 /** voidcmd: one line; its reply if 2xx. */
 export function voidExchange(line: string): Exchange<Reply> {
   return new OneCommand(line, requireSuccess, wholeReply);
+}
+
+/**
+ * size(): `TYPE I` unless the server is known to be in it (see typeSteps;
+ * servers start in ASCII, RFC 959, several refuse SIZE there, and
+ * retrlines leaves TYPE A set), then `SIZE path`; the size on a 213, else
+ * null. One object that is its own SIZE step, as OneCommand.
+ */
+class SizeExchange implements Exchange<number | null>, Step {
+  readonly line: string;
+  readonly check = refuseFailure;
+
+  constructor(path: string) {
+    this.line = `SIZE ${path}`;
+  }
+
+  steps(session: Session): Step[] {
+    return session.control.knownType === "I" ? [this] : [...typeSteps(session, "I"), this];
+  }
+
+  result(replies: Reply[]): number | null {
+    const reply = replies[replies.length - 1];
+    return parse213(reply.code, reply.text);
+  }
+}
+
+/** size(`path`)'s exchange (see SizeExchange). */
+export function sizeExchange(path: string): Exchange<number | null> {
+  return new SizeExchange(path);
 }
 
 /**

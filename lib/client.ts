@@ -23,12 +23,11 @@ import {
   assertPort,
   assertRestOffset,
   assertSafeArgument,
-  parse213,
   parse257,
   parseMlsdLine,
 } from "./protocol.js";
 import { CommandQueue } from "./queue.js";
-import { commandExchange, Exchange, mayPipeline, PipelinedCall, runExchange, typeSteps, voidExchange } from "./exchange.js";
+import { commandExchange, Exchange, mayPipeline, PipelinedCall, runExchange, sizeExchange, voidExchange } from "./exchange.js";
 import { DEFAULT_MAX_LINE } from "./reply.js";
 import { refuseFailure, Session, SessionSettings } from "./session.js";
 import { DownloadRun, DownloadTarget } from "./download.js";
@@ -884,21 +883,12 @@ export class FTP {
   }
 
   /** The size of a file from SIZE: a number on 213, else null. 4xx/5xx reject. */
-  async size(filename: string): Promise<number | null> {
-    assertSafeArgument(filename, "filename");
-    return this.exchange(
-      {
-        // Servers start in ASCII (RFC 959) and several (proftpd, pyftpdlib)
-        // refuse SIZE there; retrlines also leaves TYPE A set.
-        steps: (session) => [...typeSteps(session, "I"), { line: `SIZE ${filename}`, check: refuseFailure }],
-        result: (replies) => {
-          const reply = replies[replies.length - 1];
-          return parse213(reply.code, reply.text);
-        },
-      },
-      true,
-      true,
-    );
+  size(filename: string): Promise<number | null> {
+    return rejectingBadArguments(() => {
+      assertSafeArgument(filename, "filename");
+      // TYPE I first unless the server is in it already (see sizeExchange).
+      return this.exchange(sizeExchange(filename), true, true);
+    });
   }
 
   /** Makes a directory; resolves to the path in the 257 reply (doubled quotes undone), or "" if the reply has none. */

@@ -982,7 +982,7 @@ export class FTP {
 
   /**
    * lastMod() for many files in one round trip: the MDTMs are written
-   * together (windows of 128) whatever the `pipelining` option says.
+   * together (in writes of at most 1 KiB) whatever the `pipelining` option says.
    * Resolves to each file's time, or the error its MDTM met, in order;
    * rejects only when the connection fails.
    */
@@ -1002,7 +1002,7 @@ export class FTP {
   }
 
   /**
-   * Sends the commands together, written at once (windows of 128) without
+   * Sends the commands together, written at once (in writes of at most 1 KiB) without
    * waiting for each reply, whatever the `pipelining` option says: one
    * round trip instead of one each on a long link. Resolves to each
    * command's reply, or the FtpError of its 4xx/5xx, in order, as sendcmd

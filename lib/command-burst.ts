@@ -12,11 +12,37 @@ import type { Reply } from "./reply.js";
 import { refuseFailure, Session } from "./session.js";
 
 /**
- * Lines written at once, at most: the replies of one window are read
- * before the next is written, so a burst of thousands keeps no more than
- * this many replies owed (and the server's input buffer small).
+ * Bytes written at once, at most: the replies of one window are read
+ * before the next is written. Small enough for one TCP segment on any
+ * path (an MSS is 1,220 bytes or more on all but the rarest), so the
+ * server reads a window in one read: ftp-srv handles each read's commands
+ * in order but two reads' commands at once, and would answer two windows'
+ * commands interleaved, which nothing in an MDTM's reply would show.
  */
-export const BURST_WINDOW = 128;
+export const BURST_BYTES = 1024;
+
+/**
+ * Splits `lines` into windows of at most BURST_BYTES (as written, CRLF
+ * included; a longer line is a window of its own), the first `reserved`
+ * bytes smaller (what will be written with it).
+ */
+export function burstWindows(lines: readonly string[], reserved = 0): string[][] {
+  const windows: string[][] = [];
+  let window: string[] = [];
+  let bytes = reserved;
+  for (const line of lines) {
+    const size = Buffer.byteLength(line) + 2;
+    if (window.length > 0 && bytes + size > BURST_BYTES) {
+      windows.push(window);
+      window = [];
+      bytes = 0;
+    }
+    window.push(line);
+    bytes += size;
+  }
+  if (window.length > 0) windows.push(window);
+  return windows;
+}
 
 /** Plain commands sent ahead of a transfer, and who takes their replies (each final reply, in order). */
 export interface CommandsBefore {
@@ -39,7 +65,7 @@ export function assertBurstable(lines: readonly string[]): void {
 }
 
 /**
- * Sends `lines` in windows of BURST_WINDOW, each written in one go, and
+ * Sends `lines` in windows of BURST_BYTES, each written in one go, and
  * resolves to each line's final reply (a 1xx before it is passed over),
  * in order. Runs inside an exclusive queue task: nothing else is written
  * meanwhile. A lost connection or a timeout rejects the whole burst.
@@ -47,8 +73,7 @@ export function assertBurstable(lines: readonly string[]): void {
 export async function sendBurst(session: Session, lines: readonly string[]): Promise<Reply[]> {
   const control = session.control;
   const replies: Reply[] = [];
-  for (let start = 0; start < lines.length; start += BURST_WINDOW) {
-    const window = lines.slice(start, start + BURST_WINDOW);
+  for (const window of burstWindows(lines)) {
     control.batch(() => {
       for (const line of window) control.send(line);
     });
@@ -69,6 +94,35 @@ export async function readFinals(session: Session, count: number): Promise<Reply
     replies.push(reply);
   }
   return replies;
+}
+
+/**
+ * How many of `lines` (from the first) fit in one window with `reserved`
+ * bytes of other commands written with them.
+ */
+export function linesFitting(lines: readonly string[], reserved: number): number {
+  let bytes = reserved;
+  let count = 0;
+  for (const line of lines) {
+    bytes += Buffer.byteLength(line) + 2;
+    if (bytes > BURST_BYTES) break;
+    count++;
+  }
+  return count;
+}
+
+/**
+ * Sends the commands `before` asks for ahead of a transfer whose own
+ * commands take `reserved` bytes: those that do not fit in its write go
+ * first, as a burst of their own; resolves to the ones that go with it,
+ * whose replies `before` gets after the others'.
+ */
+export async function sendAheadOfTransfer(session: Session, before: CommandsBefore, reserved: number): Promise<CommandsBefore> {
+  const fitting = linesFitting(before.lines, reserved);
+  const ahead = before.lines.slice(0, before.lines.length - fitting);
+  if (ahead.length === 0) return before;
+  const first = await sendBurst(session, ahead);
+  return { lines: before.lines.slice(ahead.length), replies: (rest) => before.replies([...first, ...rest]) };
 }
 
 /** A burst's reply as sendcmd would give it: its text, or the FtpError of a 4xx/5xx. */

@@ -13,6 +13,7 @@ import { parseMlsdTime, type ListEntry } from "./listing.js";
 import { writeThroughPart } from "./part-file.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
+import { linesFitting } from "./command-burst.js";
 import { assertSafeArgument } from "./protocol.js";
 import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
 import type { Writable } from "node:stream";
@@ -597,7 +598,15 @@ async function walkRemote(
     let selfShown = false;
     // Times asked with the listing or in the burst after it, by name.
     let burstTimes: Map<string, Date> | undefined;
-    const expected = burst?.times.asking ? (burst.expected?.(dir) ?? []) : [];
+    const wanted = burst?.times.asking ? (burst.expected?.(dir) ?? []) : [];
+    // As many as fit in the listing's own write (one segment); the others are asked after it.
+    const expected = wanted.slice(
+      0,
+      linesFitting(
+        wanted.map((name) => `MDTM ${joinRemote(full, name)}`),
+        48 + Buffer.byteLength(full),
+      ),
+    );
     const known = new Map<string, Date>();
     const before =
       expected.length === 0

@@ -8,7 +8,7 @@ import * as net from "node:net";
 import { once } from "node:events";
 import * as tls from "node:tls";
 import { errorForReply, FtpConnectionError, FtpError, FtpProtoError, FtpReplyError, FtpTempError, unexpectedFailure } from "./errors.js";
-import { sendBurst, type CommandsBefore } from "./command-burst.js";
+import { sendAheadOfTransfer, sendBurst, type CommandsBefore } from "./command-burst.js";
 import { openActive, openPassive, PendingData } from "./data.js";
 import { parse150 } from "./protocol.js";
 import type { Reply } from "./reply.js";
@@ -115,8 +115,10 @@ export class DataTransfer {
     // Written early, the command takes its TYPE along (a tree transfer's
     // listings and files alternate between A and I on each connection),
     // and the commands asked to go before it.
-    const before = start.before && start.before.lines.length > 0 ? start.before : undefined;
+    let before = start.before && start.before.lines.length > 0 ? start.before : undefined;
     if (before && !early) before.replies(await sendBurst(session, before.lines));
+    // Whatever would not fit in the transfer's own write (one segment: see BURST_BYTES) goes first.
+    if (before && early) before = await sendAheadOfTransfer(session, before, Buffer.byteLength(start.command) + 16);
     if (type && !early) await session.useType(type);
     const pending: PendingData = session.settings.passive
       ? await openPassive(session, {

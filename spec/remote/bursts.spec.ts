@@ -5,6 +5,7 @@
  * anything is sent.
  */
 import { expect } from "chai";
+import * as net from "node:net";
 import { FtpError, FtpPermError } from "../../lib/index.js";
 import { gate, rejectionOf, until, useFixtures } from "../core/helpers.js";
 
@@ -42,6 +43,49 @@ describe("sendcmds, lastMods, setLastMods: one round trip for many commands", ()
     await ftp.voidcmd("TYPE I");
     const replies = await ftp.sendcmds(Array.from({ length: 300 }, (_, i) => `SIZE f${i}`));
     expect(replies).to.deep.equal(Array.from({ length: 300 }, (_, i) => `213 ${i}`));
+  });
+
+  it("writes each burst window in one socket write of at most 1 KiB, so a server reads it in one read (ftp-srv answers two reads at once)", async () => {
+    const files = Object.fromEntries(
+      Array.from({ length: 200 }, (_, i) => [`/some/longer/directory/name/file-${i}.csv`, "x".repeat(i % 7)]),
+    );
+    const srv = await fx.server({ files, features: ["EPSV", "MDTM", "SIZE"] });
+    const writes: string[] = [];
+    const ftp = await fx.client(srv, {
+      createConnection: (request) => {
+        const socket = net.connect({ host: request.host, port: request.port });
+        if (request.purpose === "control") {
+          const write = socket.write.bind(socket) as (chunk: string | Buffer, ...rest: unknown[]) => boolean;
+          socket.write = (chunk: string | Buffer, ...rest: unknown[]) => {
+            writes.push(String(chunk));
+            return write(chunk, ...rest);
+          };
+        }
+        return socket;
+      },
+    });
+    await ftp.voidcmd("TYPE I");
+    writes.length = 0;
+    const paths = Object.keys(files);
+    expect(await ftp.sendcmds(paths.map((path) => `SIZE ${path}`))).to.deep.equal(paths.map((_, i) => `213 ${i % 7}`));
+    expect(writes.length).to.be.above(5);
+    for (const write of writes) expect(Buffer.byteLength(write)).to.be.at.most(1024);
+    expect(writes.join("").split("\r\n").filter(Boolean)).to.have.length(200);
+    // A listing's `before` commands: what fits goes in the listing's own write, the rest ahead of it
+    // (once a transfer has reached an EPSV port: the first one connects before its command goes).
+    await ftp.nlst("/some");
+    writes.length = 0;
+    let replies: Array<string | Error> = [];
+    const mdtms = paths.slice(0, 40).map((path) => `MDTM ${path}`);
+    for await (const entry of ftp.list("/some/longer/directory/name", {
+      commandWithEpsv: true,
+      before: { lines: mdtms, onReplies: (r) => (replies = r) },
+    }))
+      void entry;
+    expect(replies).to.have.length(40);
+    expect(replies.every((reply) => typeof reply === "string" && reply.startsWith("213 "))).to.equal(true);
+    for (const write of writes) expect(Buffer.byteLength(write)).to.be.at.most(1024);
+    expect(writes[writes.length - 1]).to.match(/^(MDTM [^\r]+\r\n)+(TYPE A\r\n)?EPSV\r\nLIST -a \/some\/longer\/directory\/name\r\n$/);
   });
 
   it("sendcmds refuses, before anything is sent, a command that must wait for its reply, and a line that would inject another", async () => {

@@ -6,6 +6,9 @@
  * is answered first) and TYPE A downloads fail server-side (550 internal
  * server error, "TYPE A" in LACKS): each retrlines there must reject with
  * that typed error, and the calls around it still get their own replies.
+ * ftp-srv runs the commands of two socket reads at once ("pipelining" in
+ * LACKS): there the same calls run with pipelining off, one at a time, and
+ * must still each get their own reply.
  */
 import { expect } from "chai";
 import { once } from "node:events";
@@ -48,7 +51,8 @@ describeServers("interop pipelining", MODES, ({ kind, variant, server }) => {
     writtenWithEpsv = 0;
     const options = {
       timeout: 20_000,
-      pipelining: true,
+      // Where pipelined replies come back interleaved, the same calls issued at once run one at a time.
+      pipelining: !lacks(kind, "pipelining"),
       debugLevel: 1,
       logger: (line: string) => {
         if (line.startsWith("*cmd*")) {
@@ -146,9 +150,11 @@ describeServers("interop pipelining", MODES, ({ kind, variant, server }) => {
     else expect(lines).to.have.length(3 * (CALLS / 10));
     // In step afterwards: the next reply is this command's.
     expect(await client.size("sample.bin")).to.equal(SAMPLE_FILES["sample.bin"].length);
-    expect(mostInFlight, "commands in flight at once").to.be.greaterThan(3);
+    // One at a time where the server lacks pipelining (see connect()).
+    if (lacks(kind, "pipelining")) expect(mostInFlight, "commands in flight at once").to.be.at.most(1);
+    else expect(mostInFlight, "commands in flight at once").to.be.greaterThan(3);
     // Passive, every transfer after the first EPSV's 229 wrote its command with its EPSV.
-    if (variant.passive && !lacks(kind, "EPSV"))
+    if (variant.passive && !lacks(kind, "EPSV") && !lacks(kind, "pipelining"))
       expect(writtenWithEpsv, "transfers written with their EPSV").to.equal((3 * CALLS) / 10 - 1);
     else expect(writtenWithEpsv).to.equal(0);
   });
@@ -161,7 +167,8 @@ describeServers("interop pipelining", MODES, ({ kind, variant, server }) => {
       return client.sendcmd("NOOP").then((reply) => expect(reply).to.match(/^200/));
     });
     await Promise.all(calls);
-    expect(mostInFlight, "commands in flight at once").to.equal(64);
+    if (lacks(kind, "pipelining")) expect(mostInFlight, "commands in flight at once").to.be.at.most(1);
+    else expect(mostInFlight, "commands in flight at once").to.equal(64);
   });
 });
 

@@ -86,7 +86,8 @@ export type Lack =
   | "MLSD 502" // MLSD is answered 502 (not implemented), not 500
   | "SIZE dir" // SIZE and MDTM of a directory answer 213, as for a file
   | "runs as root" // the server process runs as root here: it reads a directory of mode 000
-  | "late ABOR ends next"; // a late ABOR ends the data connection of the transfer set up after it
+  | "late ABOR ends next" // a late ABOR ends the data connection of the transfer set up after it
+  | "pipelining"; // runs the commands of two reads at once: a pipelining client's replies come back interleaved
 
 export const LACKS: Readonly<Record<ServerKind, Readonly<Partial<Record<Lack, string>>>>> = {
   vsftpd: { MLSD: "no MLSD or MLST (500 Unknown command)", MFMT: "no MFMT: two-argument MDTM" },
@@ -142,6 +143,8 @@ export const LACKS: Readonly<Record<ServerKind, Readonly<Partial<Record<Lack, st
     "late ABOR ends next":
       "ABOR replies 225, then ends this.connector, by then the next EPSV's or PORT's: that RETR gets 551 No connector setup (passive), or the server process dies (active: TypeError in connector/active.js)",
     "REST STOR": "REST n then STOR truncates the file and writes at n: bytes before n become zeros",
+    pipelining:
+      "each socket read's commands run in order (Promise.mapSeries in connection.js), but a second read's start beside the first's: a window refilled while replies are owed gets them interleaved",
     "SIZE 0": "SIZE of an empty file is not 213 0",
     "mtime kept": "no MFMT, no two-argument MDTM, no SITE UTIME",
     "SIZE dir": "SIZE /sub answers 213 4096 and MDTM /sub its time: without MLST, stat() takes a directory for a file",

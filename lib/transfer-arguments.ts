@@ -11,7 +11,6 @@
  * stay with the caller.
  */
 import { Writable } from "node:stream";
-import { assertBlocksize } from "./protocol.js";
 import type { DownloadOptions } from "./streams.js";
 
 /** A block callback for the ftplib-compatible transfer forms. */
@@ -62,18 +61,6 @@ export function retrlinesForm(
 ): RetrlinesForm {
   if (typeof callbackOrOptions === "function") return { form: "callback", callback: callbackOrOptions, options: options ?? {} };
   return { form: "stream", options: callbackOrOptions ?? {} };
-}
-
-/**
- * `callback` handed each chunk in blocks of at most `blocksize` bytes, as
- * ftplib's retrbinary reads them. A bad blocksize is a RangeError.
- */
-export function inBlocksOf(callback: BlockCallback, blocksize: number | undefined): (chunk: Buffer) => void {
-  const size = blocksize ?? 8192;
-  assertBlocksize(size);
-  return (chunk) => {
-    for (let at = 0; at < chunk.length; at += size) callback(chunk.subarray(at, at + size));
-  };
 }
 
 /** A Writable, from node:stream or any library that keeps its contract. */

@@ -12,7 +12,7 @@ import { sendAheadOfTransfer, sendBurst, type CommandsBefore } from "./command-b
 import { openActive, openPassive, PendingData } from "./data.js";
 import { parse150 } from "./protocol.js";
 import type { Reply } from "./reply.js";
-import type { Session } from "./session.js";
+import { requireSuccess, type Session } from "./session.js";
 
 export interface TransferStart {
   /** The transfer command, e.g. `RETR file`. */
@@ -116,10 +116,19 @@ export class DataTransfer {
     // listings and files alternate between A and I on each connection),
     // and the commands asked to go before it.
     let before = start.before && start.before.lines.length > 0 ? start.before : undefined;
-    if (before && !early) before.replies(await sendBurst(session, before.lines));
+    if (!early && before) {
+      // Not written with the command: the commands asked for and the TYPE still go in one burst.
+      const replies = await sendBurst(session, type ? [...before.lines, `TYPE ${type}`] : before.lines);
+      before.replies(replies.slice(0, before.lines.length));
+      if (type) {
+        requireSuccess(replies[before.lines.length]);
+        session.control.knownType = type;
+      }
+    } else if (type && !early) {
+      await session.useType(type);
+    }
     // Whatever would not fit in the transfer's own write (one segment: see BURST_BYTES) goes first.
     if (before && early) before = await sendAheadOfTransfer(session, before, Buffer.byteLength(start.command) + 16);
-    if (type && !early) await session.useType(type);
     const pending: PendingData = session.settings.passive
       ? await openPassive(session, {
           slabReads: start.slabReads,

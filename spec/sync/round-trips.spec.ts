@@ -76,6 +76,19 @@ describe("tree transfers spend round trips only where they must", () => {
     expect(statSync(join(dir, "e.txt")).mtime.toISOString()).to.equal(TIME.toISOString());
   });
 
+  it("on a fresh connection, a rerun's MDTMs go out with the TYPE the first listing needs, in one burst", async () => {
+    const srv = await listOnlyServer();
+    await (await fx.client(srv)).downloadDir("/r", dir);
+    const mdtm = watchOverlap(srv, "MDTM");
+    const fresh = await fx.client(srv);
+    const from = srv.commands.length;
+    expect(await fresh.downloadDir("/r", dir)).to.deep.include({ transferred: 0, skipped: 4 });
+    const verbs = srv.commands.slice(from).map((line) => line.split(" ")[0]);
+    expect(verbs).to.deep.equal(["FEAT", "MDTM", "MDTM", "MDTM", "MDTM", "TYPE", "EPSV", "LIST"]);
+    // Each MDTM had the next command behind it in the same write, the last one the TYPE.
+    expect(mdtm).to.deep.equal([true, true, true, true]);
+  });
+
   it("with pipelining: false, downloadDir waits for each reply, as before", async () => {
     const srv = await listOnlyServer();
     const mdtm = watchOverlap(srv, "MDTM");

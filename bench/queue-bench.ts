@@ -3,7 +3,7 @@
  * queue (BullMQ on Redis) against one process mirroring with `--parallel`
  * of the same total connections, both through the WAN rows' delaying
  * proxy (bench/delay-proxy.ts, in its own process, 10 ms each way by
- * default). Everything is the built CLI (`node dist/esm/cli.js`), run as a
+ * default). Everything is the built CLI (`node dist/ftpstream.mjs`, the bin), run as a
  * user would:
  *
  * - queue, N workers: N `ftpstream worker redis://…/name --concurrency c`
@@ -35,8 +35,8 @@ import { fileURLToPath } from "node:url";
 import { findServerPids, serverCpuNs } from "./server-cpu.js";
 import { median, table } from "./stats.js";
 
-/** The built CLI, as a user runs it (npm run build). */
-const CLI = fileURLToPath(new URL("../../dist/esm/cli.js", import.meta.url));
+/** The built CLI, as a user runs it (the package's bin, one bundled file; npm run build). */
+const CLI = fileURLToPath(new URL("../../dist/ftpstream.mjs", import.meta.url));
 const DELAY_PROXY = fileURLToPath(new URL("./delay-proxy.js", import.meta.url));
 const WORKER_COUNTS = [1, 2, 4] as const;
 /** No sample may hang the run: 400 files on one connection take about half a minute. */

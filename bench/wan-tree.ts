@@ -5,7 +5,7 @@
  * ftpstream's CLI, lftp, rclone and basic-ftp, each sample a process of
  * its own:
  *
- *   node build/bench/wan-tree.js [--runs N] [--json] [--delay ms] [--quick] [--cli path/to/cli.js] [--baseline dir]
+ *   node build/bench/wan-tree.js [--runs N] [--json] [--delay ms] [--quick] [--cli path/to/ftpstream.mjs] [--baseline dir]
  *
  * Five tasks, in this order in every run: the first download with 4
  * connections into an empty directory, the same again onto each tool's own
@@ -52,8 +52,14 @@ const LOG_SETTLE_MS = 200;
 
 const DELAY_PROXY = fileURLToPath(new URL("./delay-proxy.js", import.meta.url));
 const BASIC_FTP_DIR = fileURLToPath(new URL("./basic-ftp-dir.js", import.meta.url));
-/** This checkout's CLI (build/bench/ → dist/esm/), built by `npm run build`. */
-const DEFAULT_CLI = fileURLToPath(new URL("../../dist/esm/cli.js", import.meta.url));
+/** This checkout's CLI as the package installs it (its `bin`, one bundled file), built by `npm run build`. */
+const DEFAULT_CLI = fileURLToPath(new URL("../../dist/ftpstream.mjs", import.meta.url));
+
+/** The CLI a checkout built: its bundled bin, or dist/esm/cli.js in builds from before it had one. */
+export function builtCli(checkout: string): string {
+  const bundled = path.join(checkout, "dist/ftpstream.mjs");
+  return fs.existsSync(bundled) ? bundled : path.join(checkout, "dist/esm/cli.js");
+}
 
 export interface WanTreeOptions {
   /** Rounds of every task (default 3). */
@@ -62,7 +68,7 @@ export interface WanTreeOptions {
   delayMs?: number;
   /** 40 files in 12 directories instead of 300 in 24, one run by default, and the contenders that are for reference only left out. */
   quick?: boolean;
-  /** The ftpstream CLI to run (default this checkout's dist/esm/cli.js): another build's, to measure a commit apart from the working tree. */
+  /** The ftpstream CLI to run (default this checkout's dist/ftpstream.mjs): another build's, to measure a commit apart from the working tree. */
   cli?: string;
   /** Another build's CLI: it takes its turn beside `cli` in every task, with the ratio to it printed (two commits compared). */
   baselineCli?: string;
@@ -634,9 +640,10 @@ function basicFtpVersion(): string | null {
   }
 }
 
-/** HEAD of the checkout the CLI was built in (dist/esm/cli.js → its root), and whether its lib/ differs from it. */
+/** HEAD of the checkout the CLI was built in (the nearest directory above it with a package.json), and whether its lib/ differs from it. */
 function commitOf(cli: string): string {
-  const cwd = path.resolve(path.dirname(cli), "../..");
+  let cwd = path.dirname(cli);
+  while (!fs.existsSync(path.join(cwd, "package.json")) && path.dirname(cwd) !== cwd) cwd = path.dirname(cwd);
   const head = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd, encoding: "utf8" });
   if (head.status !== 0) return "unknown (not a git checkout)";
   const dirty = spawnSync("git", ["status", "--porcelain", "--", "lib"], { cwd, encoding: "utf8" });
@@ -923,7 +930,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const usage = (): never => {
     throw new Error(
-      "usage: node build/bench/wan-tree.js [--runs N] [--json] [--delay ms] [--quick] [--cli path/to/cli.js] [--baseline dir]",
+      "usage: node build/bench/wan-tree.js [--runs N] [--json] [--delay ms] [--quick] [--cli path/to/ftpstream.mjs] [--baseline dir]",
     );
   };
   const value = (flag: string): string | undefined => {
@@ -942,7 +949,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(runs) || runs < 1 || !Number.isFinite(delayMs) || delayMs < 0) usage();
   // --baseline: a checkout of another commit, built (npm run build), as run.ts's --baseline takes it.
   const baseline = value("--baseline");
-  const baselineCli = baseline === undefined ? undefined : path.join(baseline, "dist/esm/cli.js");
+  const baselineCli = baseline === undefined ? undefined : builtCli(baseline);
   const report = await runWanTreeBench({ runs, delayMs, quick, cli: value("--cli"), baselineCli });
   process.stdout.write(args.includes("--json") ? `${JSON.stringify(report, null, 2)}\n` : `${formatWanTreeReport(report).join("\n")}\n`);
 }

@@ -156,16 +156,22 @@ export class FtpPool {
 
   /**
    * Starts connecting every client the pool lacks, into `idle` (or to a
-   * waiting use()): a tree transfer will want them all, and its walk asks
-   * for one at a time at first, so each login (four round trips or more)
-   * would otherwise wait for a listing to end. A failed connect is the
+   * waiting use()), each with FEAT read: a tree transfer will want them
+   * all, and its walk asks for one at a time at first, so each login and
+   * FEAT (five round trips or more) would otherwise wait for a listing to
+   * end. A failed connect is the
    * waiting calls' error as in use(); with none waiting it is dropped.
    */
   private warm(): void {
     if (this.isClosed) return;
     while (this.all.size + this.opening < this.limit) {
       this.open().then(
-        (client) => this.release(client),
+        // The walk's first listing on each client needs FEAT (MLSD or LIST?): asked while the client waits for work.
+        (client) =>
+          void client.features().then(
+            () => this.release(client),
+            () => this.release(client),
+          ),
         () => undefined,
       );
     }

@@ -89,6 +89,19 @@ describe("tree transfers spend round trips only where they must", () => {
     expect(mdtm).to.deep.equal([true, true, true, true]);
   });
 
+  it("FtpPool opens every connection when a tree transfer starts, each reading FEAT while it waits for work", async () => {
+    const srv = await fx.server({ files: { "/one/a.txt": "a\n" } });
+    const pool = new FtpPool({ size: 3, connect: () => fx.client(srv) });
+    try {
+      expect(await pool.downloadDir("/one", dir)).to.deep.include({ transferred: 1 });
+    } finally {
+      await pool.close();
+    }
+    // One listing and one file would need one connection; all three logged in and asked FEAT.
+    expect(srv.commands.filter((line) => line === "FEAT")).to.have.length(3);
+    expect(srv.commands.filter((line) => line.startsWith("PASS"))).to.have.length(3);
+  });
+
   it("with pipelining: false, downloadDir waits for each reply, as before", async () => {
     const srv = await listOnlyServer();
     const mdtm = watchOverlap(srv, "MDTM");

@@ -5,10 +5,10 @@
  */
 import * as net from "node:net";
 import { openCustomConnection, whenConnected, type ConnectWait } from "./connect.js";
-import { FtpConnectionError, FtpPermError, FtpReplyError, FtpTempError, FtpTimeoutError } from "./errors.js";
+import { errorForReply, FtpConnectionError, FtpPermError, FtpReplyError, FtpTempError, FtpTimeoutError } from "./errors.js";
 import { formatEprt, formatPort, parse227, parse229, plainAddress } from "./protocol.js";
 import { readFinals, type CommandsBefore } from "./command-burst.js";
-import { refuseFailure, requireSuccess, type Session } from "./session.js";
+import { requireSuccess, type Session } from "./session.js";
 
 /** A data connection being made: passive ones are already connected, active ones wait for the server. */
 export interface PendingData {
@@ -329,11 +329,45 @@ async function epsvWith(
       requireSuccess(await control.readReply(session.settings.timeout));
       control.knownType = type;
     }
-    const reply = refuseFailure(await control.readReply(session.settings.timeout));
-    return { host: control.dataHost.address, port: parse229(reply.text) };
   } catch (error) {
     control.close(error as Error);
     throw error;
+  }
+  const reply = await control.readReply(session.settings.timeout).catch((error: unknown) => {
+    control.close(error as Error);
+    throw error;
+  });
+  if (reply.code < 400) {
+    try {
+      return { host: control.dataHost.address, port: parse229(reply.text) };
+    } catch (error) {
+      control.close(error as Error);
+      throw error;
+    }
+  }
+  // EPSV refused, as proftpd does now and then when its passive port is
+  // taken (425 Address already in use): the command's reply is owed. A
+  // refusal of it too leaves the session in step, and the transfer goes
+  // again the usual way (EPSV alone, else PASV, as passiveAddress does);
+  // anything else, and the server may be acting on it in a mode nobody
+  // set up: the connection is closed.
+  const refusal = errorForReply(reply.text);
+  const after = await control.readReply(session.settings.timeout).catch((error: unknown) => {
+    control.close(error as Error);
+    throw error;
+  });
+  if (after.code < 400) {
+    control.close(refusal);
+    throw refusal;
+  }
+  if (control.dataHost.family !== 6) session.epsvRefused = true;
+  throw new EpsvRefusedInStep(refusal);
+}
+
+/** EPSV, written with its command, was refused, and so was the command: the session is in step and the transfer may go again without EPSV. */
+export class EpsvRefusedInStep extends Error {
+  constructor(readonly refusal: Error) {
+    super(refusal.message);
   }
 }
 

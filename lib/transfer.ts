@@ -9,7 +9,7 @@ import { once } from "node:events";
 import * as tls from "node:tls";
 import { errorForReply, FtpConnectionError, FtpError, FtpProtoError, FtpReplyError, FtpTempError, unexpectedFailure } from "./errors.js";
 import { sendAheadOfTransfer, sendBurst, type CommandsBefore } from "./command-burst.js";
-import { openActive, openPassive, PendingData } from "./data.js";
+import { EpsvRefusedInStep, openActive, openPassive, PendingData } from "./data.js";
 import { parse150 } from "./protocol.js";
 import type { Reply } from "./reply.js";
 import { requireSuccess, type Session } from "./session.js";
@@ -106,7 +106,7 @@ export class DataTransfer {
     // waits for the data connection (every one we test against does), which
     // saves the round trip that matters most on a long link. Not after REST:
     // a refused REST must keep the command from running at all.
-    const early =
+    let early =
       (start.withEpsv ?? session.settings.pipelining) &&
       session.settings.passive &&
       start.rest === undefined &&
@@ -129,14 +129,19 @@ export class DataTransfer {
     }
     // Whatever would not fit in the transfer's own write (one segment: see BURST_BYTES) goes first.
     if (before && early) before = await sendAheadOfTransfer(session, before, Buffer.byteLength(start.command) + 16);
-    const pending: PendingData = session.settings.passive
-      ? await openPassive(session, {
-          slabReads: start.slabReads,
-          command: early ? start.command : undefined,
-          type: early ? type : undefined,
-          before: early ? before : undefined,
-        })
-      : await openActive(session);
+    let pending: PendingData;
+    if (!session.settings.passive) pending = await openActive(session);
+    else if (!early) pending = await openPassive(session, { slabReads: start.slabReads });
+    else {
+      try {
+        pending = await openPassive(session, { slabReads: start.slabReads, command: start.command, type, before });
+      } catch (error) {
+        if (!(error instanceof EpsvRefusedInStep)) throw error;
+        // Refused with its EPSV, the command goes again the usual way (EPSV alone, or PASV).
+        early = false;
+        pending = await openPassive(session, { slabReads: start.slabReads });
+      }
+    }
     let socket: net.Socket | tls.TLSSocket | undefined;
     try {
       if (!early) {

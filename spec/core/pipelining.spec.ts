@@ -388,11 +388,25 @@ describe("pipelining", function () {
       expect(ftp.closed).to.equal(true);
     });
 
-    it("closes the connection when an EPSV sent with its command is refused after all: the command's reply is owed in a mode nobody set up", async function () {
+    it("when an EPSV sent with its command is refused (proftpd: 425 Address already in use) and so is the command, sends the command again over PASV", async function () {
+      const srv = await fixtures.server({ files: { "/f": patternFile(2000) } });
+      const { ftp } = await client(srv);
+      await ftp.retrbinary("RETR f", () => undefined);
+      srv.once("EPSV", (s) => s.reply(425, "EPSV: Address already in use"));
+      srv.once("RETR", (s) => s.reply(425, "Use PORT or PASV first."));
+      const before = srv.commands.length;
+      expect((await collectBytes(ftp.retrbinary("RETR f"))).equals(patternBytes(0, 2000))).to.equal(true);
+      expect(srv.commands.slice(before)).to.deep.equal(["EPSV", "RETR f", "PASV", "RETR f"]);
+      expect(ftp.closed).to.equal(false);
+      expect(await ftp.size("f")).to.equal(2000);
+    });
+
+    it("closes the connection when an EPSV sent with its command is refused but the command is not: the server may act on it in a mode nobody set up", async function () {
       const srv = await fixtures.server({ files: { "/f": "data" } });
       const { ftp } = await client(srv);
       await ftp.retrbinary("RETR f", () => undefined);
       srv.once("EPSV", (s) => s.reply(500, "Not any more."));
+      srv.once("RETR", (s) => s.reply(150, "Opening data connection."));
       const error = await rejectionOf(ftp.retrbinary("RETR f", () => undefined));
       expect(error).to.be.instanceOf(FtpPermError);
       expect(ftp.closed).to.equal(true);

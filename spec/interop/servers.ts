@@ -356,11 +356,13 @@ function canBind(port: number): Promise<boolean> {
   });
 }
 
-// One control port + 127 passive ports. A server's passive port stays in
+// One control port + 511 passive ports. A server's passive port stays in
 // TIME_WAIT for a minute after each transfer it closes, and the tree specs
 // move 500 small files through a pool of four in seconds: with 23 ports
-// proftpd ran out and answered "425 PASV: Address already in use".
-const PORT_BLOCK = 128;
+// proftpd ran out and answered "425 PASV: Address already in use"; with
+// 127, once the tree transfers wrote each RETR with its EPSV (issue 23),
+// it ran out now and then ("425 EPSV: Address already in use").
+const PORT_BLOCK = 512;
 const PORT_LOW = 20000; // below Linux's ephemeral range (32768+), so outgoing
 const PORT_HIGH = 32000; // connections never steal a port the server will bind
 const handedOut = new Set<number>();

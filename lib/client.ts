@@ -37,6 +37,7 @@ import { DownloadOptions, DownloadStream, UploadOptions, UploadStream, UploadStr
 import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget } from "./keepalive.js";
 import { sessionFeatures } from "./features.js";
 import { listAllLines } from "./list-command.js";
+import { EPSV_REACHED } from "./passive-hint.js";
 import { RawTransfers } from "./raw.js";
 import { assertBurstable, replyOrError, sendBurst, type CommandsBefore } from "./command-burst.js";
 import {
@@ -479,6 +480,18 @@ export class FTP {
   /** TLS options for implicit FTPS; FTP_TLS overrides. */
   protected implicitTlsOptions(): tls.ConnectionOptions | undefined {
     return undefined;
+  }
+
+  /**
+   * Whether this connection's EPSV ports are known reachable; with `true`,
+   * takes that as known (see passive-hint.ts: an FtpPool passes it on).
+   * @internal
+   */
+  [EPSV_REACHED](learnt?: boolean): boolean {
+    const session = this.session;
+    if (!session || this.control?.closed) return false;
+    if (learnt && !session.epsvRefused) session.epsvReached = true;
+    return session.epsvReached && !session.epsvRefused;
   }
 
   /** The welcome reply read by connect(). */

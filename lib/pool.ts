@@ -7,6 +7,7 @@ import { FileHandle, rename, rm } from "node:fs/promises";
 import type { FTP } from "./client.js";
 import { notePool, tagPoolClient } from "./debug.js";
 import { FtpError } from "./errors.js";
+import { EPSV_REACHED } from "./passive-hint.js";
 import { createPart, partName } from "./part-file.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 
@@ -59,6 +60,8 @@ export class FtpPool {
   private opened = 0;
   private readonly debugTag = `pool#${++poolsMade}`;
   private isClosed = false;
+  /** A client of this pool got through to one of the server's EPSV ports (see passive-hint.ts). */
+  private epsvReached = false;
 
   constructor(options: FtpPoolOptions) {
     this.connect = options.connect;
@@ -82,9 +85,12 @@ export class FtpPool {
    */
   async use<T>(task: (client: FTP) => Promise<T>): Promise<T> {
     const client = await this.acquire();
+    // Once one client reached an EPSV port, the others need not connect first to find out.
+    if (this.epsvReached) client[EPSV_REACHED](true);
     try {
       return await task(client);
     } finally {
+      if (!this.epsvReached && client[EPSV_REACHED]()) this.epsvReached = true;
       this.release(client);
     }
   }

@@ -102,6 +102,22 @@ describe("tree transfers spend round trips only where they must", () => {
     expect(srv.commands.filter((line) => line.startsWith("PASS"))).to.have.length(3);
   });
 
+  it("FtpPool passes on that the server's EPSV ports are reachable: only the first connection connects before its command to find out", async () => {
+    const srv = await fx.server({ features: LIST_ONLY });
+    for (let d = 0; d < 6; d++) srv.vfs.set(`/p/d${d}/f.txt`, `${d}\n`, TIME);
+    const epsv = watchOverlap(srv, "EPSV");
+    const pool = new FtpPool({ size: 3, connect: () => fx.client(srv) });
+    try {
+      expect(await pool.downloadDir("/p", dir)).to.deep.include({ transferred: 6 });
+    } finally {
+      await pool.close();
+    }
+    // Seven listings and six files, on three connections: one probe, every other EPSV with its command.
+    expect(epsv).to.have.length(13);
+    expect(epsv.filter((overlapped) => !overlapped)).to.have.length(1);
+    expect(readFileSync(join(dir, "d5/f.txt"), "utf8")).to.equal("5\n");
+  });
+
   it("with pipelining: false, downloadDir waits for each reply, as before", async () => {
     const srv = await listOnlyServer();
     const mdtm = watchOverlap(srv, "MDTM");

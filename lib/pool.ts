@@ -60,6 +60,8 @@ export class FtpPool {
   private opened = 0;
   private readonly debugTag = `pool#${++poolsMade}`;
   private isClosed = false;
+  /** A debug note that came while no client was there to say it on (see open()). */
+  private unsaid: string | undefined;
   /** A client of this pool got through to one of the server's EPSV ports (see passive-hint.ts). */
   private epsvReached = false;
 
@@ -235,11 +237,11 @@ export class FtpPool {
       if (others > 0 && !this.isClosed && isConnectionLimit(error)) {
         if (others < this.limit) {
           this.limit = others;
+          const note = `${this.debugTag}: the server allows no more connections (${(error as FtpError).response}): ${others} from now on`;
           const [some] = this.all;
-          notePool(
-            some,
-            `${this.debugTag}: the server allows no more connections (${(error as FtpError).response}): ${others} from now on`,
-          );
+          // With every client still logging in (the warm-up starts them all at once), the first one in says it.
+          if (some) notePool(some, note);
+          else this.unsaid = note;
         }
         // An idle client (given back while this one connected) is taken at once; else the next one given back.
         return this.acquire();
@@ -256,6 +258,10 @@ export class FtpPool {
     }
     tagPoolClient(client, `${this.debugTag}[${index}]`);
     this.all.add(client);
+    if (this.unsaid !== undefined) {
+      notePool(client, this.unsaid);
+      this.unsaid = undefined;
+    }
     return client;
   }
 

@@ -34,10 +34,10 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { findServerPids, serverCpuNs } from "./server-cpu.js";
 import { median, table } from "./stats.js";
+import { startDelayProxy } from "./peer-process.js";
 
 /** The built CLI, as a user runs it (the package's bin, one bundled file; npm run build). */
 const CLI = fileURLToPath(new URL("../../dist/ftpstream.mjs", import.meta.url));
-const DELAY_PROXY = fileURLToPath(new URL("./delay-proxy.js", import.meta.url));
 const WORKER_COUNTS = [1, 2, 4] as const;
 /** No sample may hang the run: 400 files on one connection take about half a minute. */
 const SAMPLE_TIMEOUT_MS = 300_000;
@@ -175,29 +175,6 @@ function startCli(args: string[], log: string): Child {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** bench/delay-proxy.ts in its own process in front of `port`: resolves once it prints its port. */
-function startDelayProxy(host: string, port: number, delayMs: number): Promise<{ port: number; pid: number; stop: () => void }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DELAY_PROXY, host, String(port), String(delayMs)], { stdio: ["pipe", "pipe", "inherit"] });
-    let buffered = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("latin1");
-      const match = /PORT (\d+)/.exec(buffered);
-      if (match)
-        resolve({
-          port: Number(match[1]),
-          pid: child.pid!,
-          stop: () => {
-            child.stdin.end();
-            if (child.exitCode === null) child.kill();
-          },
-        });
-    });
-    child.once("exit", (code) => reject(new Error(`delay proxy exited with ${code}`)));
-    child.once("error", reject);
-  });
 }
 
 /** CPU time, ms, of this process's children that have ended and been reaped (cutime + cstime, in ticks of 10 ms). */

@@ -11,7 +11,7 @@
  * median reported. Rows 4 and 5 run both clients in one child, batch by
  * batch in turn (see paired() in worker.ts).
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import * as os from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -22,6 +22,7 @@ import { BASELINE, EMPTY_POOL_TASK, ONE_WINDOW } from "./paired.js";
 import { startBenchServer, type BenchServer } from "./server.js";
 import { formatSize, GiB, machine, median, MiB, table, type Machine } from "./stats.js";
 import { RESULT_PREFIX, type Endpoint, type FreshTask, type PairedTask, type Task, type TaskResult } from "./tasks.js";
+import { startDelayProxy as spawnDelayProxy, startPeer as spawnPeer } from "./peer-process.js";
 
 interface Options {
   runs: number;
@@ -159,7 +160,6 @@ const WORKER = fileURLToPath(new URL("./worker.js", import.meta.url));
 const RAWPEER = fileURLToPath(new URL("./rawpeer.js", import.meta.url));
 /** Python, not compiled: found in the source tree (build/bench/ → bench/). */
 const SENDFILE_PEER = fileURLToPath(new URL("../../bench/sendfile-peer.py", import.meta.url));
-const DELAY_PROXY = fileURLToPath(new URL("./delay-proxy.js", import.meta.url));
 /** No single sample may hang the run: the slowest (1 GiB at 50 MiB/s) takes about 21 s. */
 const SAMPLE_TIMEOUT_MS = 120_000;
 
@@ -209,31 +209,15 @@ function startSendfilePeer(file: string): Promise<{ port: number; stop: () => vo
   return startPeer("sendfile peer", "python3", [SENDFILE_PEER, file]);
 }
 
-/** Starts bench/delay-proxy.ts in front of the server, `ms` each way. */
+/** Starts bench/delay-proxy.ts in front of the server, `ms` each way, on the server's core. */
 function startDelayProxy(server: BenchServer, ms: number): Promise<{ port: number; stop: () => void }> {
   const { host, port } = server.endpoint;
-  return startPeer("delay proxy", process.execPath, [DELAY_PROXY, host, String(port), String(ms)]);
+  return spawnDelayProxy(host, port, ms, clientCore === undefined ? undefined : 0);
 }
 
-/** Spawns a peer that prints `PORT <n>` once listening and exits when its stdin ends. */
+/** Spawns a peer (see bench/peer-process.ts); peers stand in for the server's side (a sender, a sink, the network): its core. */
 function startPeer(what: string, command: string, args: string[]): Promise<{ port: number; stop: () => void }> {
-  return new Promise((resolve, reject) => {
-    // Peers stand in for the server's side (a sender, a sink, the network): its core.
-    const [file, argv] = clientCore === undefined ? [command, args] : ["taskset", ["-c", "0", command, ...args]];
-    const child: ChildProcess = spawn(file, argv, { stdio: ["pipe", "pipe", "inherit"] });
-    const stop = (): void => {
-      child.stdin?.end();
-      if (child.exitCode === null) child.kill();
-    };
-    let buffered = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("latin1");
-      const match = /PORT (\d+)/.exec(buffered);
-      if (match) resolve({ port: Number(match[1]), stop });
-    });
-    child.once("exit", (code) => reject(new Error(`${what} exited with ${code}`)));
-    child.once("error", reject);
-  });
+  return clientCore === undefined ? spawnPeer(what, command, args) : spawnPeer(what, "taskset", ["-c", "0", command, ...args]);
 }
 
 // ---------------------------------------------------------------------------

@@ -25,13 +25,14 @@
  * lftp and rclone are Debian's (bench/setup.sh installs them); where one is
  * missing its contenders are left out and the report says so.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { patternBytes, PATTERN_PERIOD } from "../fixtures/pattern.js";
 import { median, table } from "./stats.js";
+import { startDelayProxy } from "./peer-process.js";
 
 const FILES = 300;
 const DIRS = 24;
@@ -50,7 +51,6 @@ const SAMPLE_TIMEOUT_MS = 240_000;
 /** vsftpd writes a transfer's log line just after its 226; read the log this long after the client exits. */
 const LOG_SETTLE_MS = 200;
 
-const DELAY_PROXY = fileURLToPath(new URL("./delay-proxy.js", import.meta.url));
 const BASIC_FTP_DIR = fileURLToPath(new URL("./basic-ftp-dir.js", import.meta.url));
 /** This checkout's CLI as the package installs it (its `bin`, one bundled file), built by `npm run build`. */
 const DEFAULT_CLI = fileURLToPath(new URL("../../dist/ftpstream.mjs", import.meta.url));
@@ -294,27 +294,6 @@ async function startSetup(layout: TreeFile[], delayMs: number): Promise<Setup> {
     await server.stop();
     throw error;
   }
-}
-
-/** bench/delay-proxy.ts in a process of its own (as run.ts starts it for rows 8 and 9). */
-function startDelayProxy(host: string, port: number, ms: number): Promise<{ port: number; stop: () => void }> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [DELAY_PROXY, host, String(port), String(ms)], {
-      stdio: ["pipe", "pipe", "inherit"],
-    });
-    const stop = (): void => {
-      child.stdin?.end();
-      if (child.exitCode === null) child.kill();
-    };
-    let buffered = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("latin1");
-      const match = /PORT (\d+)/.exec(buffered);
-      if (match) resolve({ port: Number(match[1]), stop });
-    });
-    child.once("exit", (code) => reject(new Error(`delay proxy exited with ${code}`)));
-    child.once("error", reject);
-  });
 }
 
 /** Counts what vsftpd logged from byte `from` of its log on. */

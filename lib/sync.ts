@@ -197,29 +197,11 @@ function exactTime(modified: Date | null): Date | null {
  * error once the running ones have settled.
  */
 function runAll<T>(items: readonly T[], limit: number, work: (item: T, add: (item: T) => void) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  let running = 0;
-  let failure: { error: Error } | undefined;
-  return new Promise<void>((resolve, reject) => {
-    const next = (): void => {
-      while (!failure && running < limit && queue.length > 0) {
-        const item = queue.shift()!;
-        running++;
-        work(item, (more) => queue.push(more))
-          .catch((error: unknown) => {
-            failure ??= { error: error instanceof Error ? error : new Error(String(error)) };
-          })
-          .finally(() => {
-            running--;
-            next();
-          });
-      }
-      if (running > 0) return;
-      if (failure) reject(failure.error);
-      else resolve();
-    };
-    next();
-  });
+  const feed: WorkFeed<T> = new WorkFeed(limit, (item) => work(item, (more) => feed.add(more)));
+  for (const item of items) feed.add(item);
+  // Closed at once: it settles when nothing runs and nothing waits, work that adds more included.
+  feed.close();
+  return feed.done;
 }
 
 /** The failures of a call, each against its path, so one file's error does not stop the others. */
@@ -364,25 +346,54 @@ async function compare(
   let skipped = 0;
   const uncertain: Array<{ path: string; node: Node; other: Node }> = [];
   for (const [path, node] of source.nodes) {
-    const other = target.nodes.get(path);
     if (node.type !== "file") continue;
-    if (other?.type !== "file" || other.size !== node.size) transfer.push({ path, size: node.size ?? 0, modified: node.modified });
-    else if (!node.modified || !other.modified) uncertain.push({ path, node, other });
-    else if (sameSecond(node.modified, other.modified)) skipped++;
-    else transfer.push({ path, size: node.size ?? 0, modified: node.modified });
+    const other = target.nodes.get(path);
+    const outcome = classify(path, node, other);
+    if (outcome === "ask") uncertain.push({ path, node, other: other! });
+    else if (outcome === "skip") skipped++;
+    else transfer.push(outcome);
   }
   await runAll(uncertain, workers.concurrency, async ({ path, node, other }) => {
-    let time: Date | null = null;
-    const asked = await failures.guard(path, async () => {
-      time = await workers.run((client) => remote.times.get(client, path));
-    });
-    if (!asked) return;
-    const sourceTime = remote.side === "source" ? time : node.modified;
-    const targetTime = remote.side === "target" ? time : other.modified;
-    if (sourceTime && targetTime && sameSecond(sourceTime, targetTime)) skipped++;
-    else transfer.push({ path, size: node.size ?? 0, modified: sourceTime });
+    const outcome = await askRemoteTime(path, node, other, workers, remote, failures);
+    if (outcome === "skip") skipped++;
+    else if (outcome !== "failed") transfer.push(outcome);
   });
   return { transfer, skipped };
+}
+
+/**
+ * A source file against the target's entry at its path: its plan (to
+ * transfer), "skip" (same size, same time to the second), or "ask" (the
+ * sizes agree but a time to the second is missing: the remote one's MDTM
+ * decides, see askRemoteTime).
+ */
+function classify(path: string, node: Node, other: Node | undefined): Plan | "skip" | "ask" {
+  if (other?.type !== "file" || other.size !== node.size) return { path, size: node.size ?? 0, modified: node.modified };
+  if (!node.modified || !other.modified) return "ask";
+  return sameSecond(node.modified, other.modified) ? "skip" : { path, size: node.size ?? 0, modified: node.modified };
+}
+
+/**
+ * Settles a classify() "ask" with the remote side's MDTM (null where the
+ * server gives none: the file is then transferred); "failed" when MDTM
+ * failed (recorded against the file).
+ */
+async function askRemoteTime(
+  path: string,
+  node: Node,
+  other: Node,
+  workers: TreeWorkers,
+  remote: { side: "source" | "target"; times: RemoteTimes },
+  failures: Failures,
+): Promise<Plan | "skip" | "failed"> {
+  let time: Date | null = null;
+  const asked = await failures.guard(path, async () => {
+    time = await workers.run((client) => remote.times.get(client, path));
+  });
+  if (!asked) return "failed";
+  const sourceTime = remote.side === "source" ? time : node.modified;
+  const targetTime = remote.side === "target" ? time : other.modified;
+  return sourceTime && targetTime && sameSecond(sourceTime, targetTime) ? "skip" : { path, size: node.size ?? 0, modified: sourceTime };
 }
 
 /** The parent of a path below the root ("" for the root's own entries). */
@@ -801,6 +812,7 @@ class WorkFeed<T> {
   private running = 0;
   private closed = false;
   private failure: { error: Error } | undefined;
+  private settled = false;
   private settle!: (error?: Error) => void;
   readonly done: Promise<void>;
 
@@ -815,8 +827,9 @@ class WorkFeed<T> {
     this.done.catch(() => undefined);
   }
 
+  /** Queues `item`; also after close() from work still running (runAll's `add`), never once `done` settled or a piece failed. */
   add(item: T): void {
-    if (this.failure || this.closed) return;
+    if (this.failure || this.settled) return;
     this.queue.push(item);
     this.next();
   }
@@ -840,9 +853,11 @@ class WorkFeed<T> {
           this.next();
         });
     }
-    if (this.running > 0) return;
+    if (this.running > 0 || this.settled) return;
     if (this.failure) this.settle(this.failure.error);
     else if (this.closed && this.queue.length === 0) this.settle();
+    else return;
+    this.settled = true;
   }
 }
 
@@ -929,15 +944,7 @@ export async function downloadDir(
     failures,
     result,
   );
-  await deleteExtras(
-    source,
-    target,
-    options,
-    (path, type) => (type === "dir" ? rmdir(join(local, path)) : rm(join(local, path))),
-    failures,
-    result,
-  );
-  return settle(failures, result, `downloadDir of ${remote}`);
+  return finishDownload(source, target, remote, local, options, failures, result);
 }
 
 /**
@@ -966,7 +973,10 @@ async function streamDownload(
   const move = (plan: Plan): Promise<number> => downloadFile(workers, remote, local, plan, progress, burst.times, options);
   const feed = new WorkFeed<{ path: string; node: Node }>(workers.concurrency, async ({ path, node }) => {
     await made.get(parentOf(path));
-    const plan = await decide(path, node, target, workers, burst.times, failures);
+    const other = target.nodes.get(path);
+    const outcome = classify(path, node, other);
+    const plan =
+      outcome === "ask" ? await askRemoteTime(path, node, other!, workers, { side: "source", times: burst.times }, failures) : outcome;
     if (plan === "skip") result.skipped++;
     if (plan === "skip" || plan === "failed" || refuseLinked([plan], target, failures).length === 0) return;
     progress.add(plan.size);
@@ -1002,6 +1012,19 @@ async function streamDownload(
   await feed.done;
   signal?.throwIfAborted();
   result.links = linksOf(source);
+  return finishDownload(source, target, remote, local, options, failures, result);
+}
+
+/** A download's end, once every file is done: with `delete`, the local entries the source lacks go; then the result, or the error naming every failure. */
+async function finishDownload(
+  source: Tree,
+  target: Tree,
+  remote: string,
+  local: string,
+  options: DirTransferOptions,
+  failures: Failures,
+  result: DirTransferResult,
+): Promise<DirTransferResult> {
   await deleteExtras(
     source,
     target,
@@ -1011,33 +1034,6 @@ async function streamDownload(
     result,
   );
   return settle(failures, result, `downloadDir of ${remote}`);
-}
-
-/**
- * Whether one source file is transferred (its plan), skipped (same size,
- * same time to the second), or failed (its time could not be asked): as
- * compare() does for a whole tree, asking MDTM alone where the walk's
- * burst left a time unknown.
- */
-async function decide(
-  path: string,
-  node: Node,
-  target: Tree,
-  workers: TreeWorkers,
-  times: RemoteTimes,
-  failures: Failures,
-): Promise<Plan | "skip" | "failed"> {
-  const other = target.nodes.get(path);
-  const plan = (modified: Date | null): Plan => ({ path, size: node.size ?? 0, modified });
-  if (other?.type !== "file" || other.size !== node.size) return plan(node.modified);
-  let sourceTime = node.modified;
-  if (!sourceTime) {
-    const asked = await failures.guard(path, async () => {
-      sourceTime = await workers.run((client) => times.get(client, path));
-    });
-    if (!asked) return "failed";
-  }
-  return sourceTime && other.modified && sameSecond(sourceTime, other.modified) ? "skip" : plan(sourceTime);
 }
 
 /** Whether a setLastMod failure means the server sets no times at all (not just not this file's). */

@@ -3,6 +3,7 @@
  * closed after every spec, with a leak check, and small waiting helpers.
  */
 import { expect } from "chai";
+import * as net from "node:net";
 import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
 import { FTP, type FtpOptions } from "../../lib/index.js";
 
@@ -103,4 +104,26 @@ export function watchOverlap(srv: FixtureServer, verb: string, ms = 150): boolea
     await s.defaultHandler(verb, arg);
   });
   return overlapped;
+}
+
+/**
+ * What a client writes on its control socket, write by write: pass
+ * `createConnection` in the client's options; `writes` fills as it writes.
+ */
+export function controlWrites(): { writes: string[]; createConnection: NonNullable<FtpOptions["createConnection"]> } {
+  const writes: string[] = [];
+  return {
+    writes,
+    createConnection: (request) => {
+      const socket = net.connect({ host: request.host, port: request.port });
+      if (request.purpose === "control") {
+        const write = socket.write.bind(socket) as (chunk: string | Buffer, ...rest: unknown[]) => boolean;
+        socket.write = (chunk: string | Buffer, ...rest: unknown[]) => {
+          writes.push(String(chunk));
+          return write(chunk, ...rest);
+        };
+      }
+      return socket;
+    },
+  };
 }

@@ -4,12 +4,11 @@
  * its own command; commands that must wait do.
  */
 import { expect } from "chai";
-import * as net from "node:net";
 import { Writable } from "node:stream";
 import { patternBytes, patternFile, type FixtureServer } from "../../fixtures/server.js";
 import { makeSelfSignedCert } from "../../fixtures/cert.js";
 import { FTP, FTP_TLS, FtpClosedError, FtpConnectionError, FtpPermError, FtpPool, type DownloadStream } from "../../lib/index.js";
-import { gate, rejectionOf, until, useFixtures, type ClientOptions } from "./helpers.js";
+import { controlWrites, gate, rejectionOf, until, useFixtures, type ClientOptions } from "./helpers.js";
 
 /** Every byte of a download. */
 async function collectBytes(stream: DownloadStream): Promise<Buffer> {
@@ -153,20 +152,10 @@ describe("pipelining", function () {
   it("writes the commands issued together in one socket write, and the window's refills each in one", async function () {
     const srv = await fixtures.server({ files: { "/a": "1", "/b": "22" } });
     // What the client writes on its control socket, write by write.
-    const writes: string[] = [];
+    const { writes, createConnection } = controlWrites();
     const { ftp } = await client(srv, {
       pipelineWindow: 4,
-      createConnection: (request) => {
-        const socket = net.connect({ host: request.host, port: request.port });
-        if (request.purpose === "control") {
-          const write = socket.write.bind(socket) as (chunk: string | Buffer, ...rest: unknown[]) => boolean;
-          socket.write = (chunk: string | Buffer, ...rest: unknown[]) => {
-            writes.push(String(chunk));
-            return write(chunk, ...rest);
-          };
-        }
-        return socket;
-      },
+      createConnection,
     });
     writes.length = 0;
     const held = holdNext(srv);

@@ -5,9 +5,8 @@
  * anything is sent.
  */
 import { expect } from "chai";
-import * as net from "node:net";
 import { FtpError, FtpPermError } from "../../lib/index.js";
-import { gate, rejectionOf, until, useFixtures } from "../core/helpers.js";
+import { controlWrites, gate, rejectionOf, until, useFixtures } from "../core/helpers.js";
 
 const TIME = new Date(Date.UTC(2023, 4, 5, 6, 7, 8));
 
@@ -50,20 +49,8 @@ describe("sendcmds, lastMods, setLastMods: one round trip for many commands", ()
       Array.from({ length: 200 }, (_, i) => [`/some/longer/directory/name/file-${i}.csv`, "x".repeat(i % 7)]),
     );
     const srv = await fx.server({ files, features: ["EPSV", "MDTM", "SIZE"] });
-    const writes: string[] = [];
-    const ftp = await fx.client(srv, {
-      createConnection: (request) => {
-        const socket = net.connect({ host: request.host, port: request.port });
-        if (request.purpose === "control") {
-          const write = socket.write.bind(socket) as (chunk: string | Buffer, ...rest: unknown[]) => boolean;
-          socket.write = (chunk: string | Buffer, ...rest: unknown[]) => {
-            writes.push(String(chunk));
-            return write(chunk, ...rest);
-          };
-        }
-        return socket;
-      },
-    });
+    const { writes, createConnection } = controlWrites();
+    const ftp = await fx.client(srv, { createConnection });
     await ftp.voidcmd("TYPE I");
     writes.length = 0;
     const paths = Object.keys(files);

@@ -8,6 +8,7 @@ import { openCustomConnection, whenConnected, type ConnectWait } from "./connect
 import { errorForReply, FtpConnectionError, FtpPermError, FtpReplyError, FtpTempError, FtpTimeoutError } from "./errors.js";
 import { formatEprt, formatPort, parse227, parse229, plainAddress } from "./protocol.js";
 import { readFinals, type CommandsBefore } from "./command-burst.js";
+import type { Reply } from "./reply.js";
 import { requireSuccess, type Session } from "./session.js";
 
 /** A data connection being made: passive ones are already connected, active ones wait for the server. */
@@ -305,9 +306,9 @@ async function passiveAddress(session: Session): Promise<PassiveAddress> {
  * Writes EPSV and the transfer `command` together (pipelining, on a server
  * whose EPSV ports were reached before), behind `TYPE type` when the type
  * must change and behind the commands `before` (their replies go to it),
- * and reads their replies but the command's, which comes next. Should TYPE or EPSV fail after all, the command's reply is owed and
- * the server may be acting on it in a mode we did not set up: the
- * connection is closed rather than guessed at.
+ * and reads their replies but the command's, which comes next. A refused
+ * EPSV whose command was refused too throws EpsvRefusedInStep (the session
+ * is in step); any other failure closes the connection.
  */
 async function epsvWith(
   session: Session,
@@ -322,40 +323,30 @@ async function epsvWith(
     control.send("EPSV");
     control.send(command);
   });
+  // Whatever fails here leaves a reply owed in a mode nobody set up (a
+  // refused TYPE: the command would run in the wrong type): the connection
+  // is closed rather than guessed at.
+  let refusal: Error;
+  let after: Reply;
   try {
     if (before) before.replies(await readFinals(session, before.lines.length));
     if (type) {
-      // Refused, the command would run in a type nobody set: closed below, as for EPSV.
       requireSuccess(await control.readReply(session.settings.timeout));
       control.knownType = type;
     }
+    const reply = await control.readReply(session.settings.timeout);
+    if (reply.code < 400) return { host: control.dataHost.address, port: parse229(reply.text) };
+    // EPSV refused, as proftpd does now and then when its passive port is
+    // taken (425 Address already in use): the command's reply is owed. A
+    // refusal of it too leaves the session in step, and the transfer goes
+    // again the usual way (EPSV alone, else PASV, as passiveAddress does);
+    // anything else, and the server may be acting on it: closed.
+    refusal = errorForReply(reply.text);
+    after = await control.readReply(session.settings.timeout);
   } catch (error) {
     control.close(error as Error);
     throw error;
   }
-  const reply = await control.readReply(session.settings.timeout).catch((error: unknown) => {
-    control.close(error as Error);
-    throw error;
-  });
-  if (reply.code < 400) {
-    try {
-      return { host: control.dataHost.address, port: parse229(reply.text) };
-    } catch (error) {
-      control.close(error as Error);
-      throw error;
-    }
-  }
-  // EPSV refused, as proftpd does now and then when its passive port is
-  // taken (425 Address already in use): the command's reply is owed. A
-  // refusal of it too leaves the session in step, and the transfer goes
-  // again the usual way (EPSV alone, else PASV, as passiveAddress does);
-  // anything else, and the server may be acting on it in a mode nobody
-  // set up: the connection is closed.
-  const refusal = errorForReply(reply.text);
-  const after = await control.readReply(session.settings.timeout).catch((error: unknown) => {
-    control.close(error as Error);
-    throw error;
-  });
   if (after.code < 400) {
     control.close(refusal);
     throw refusal;

@@ -40,6 +40,24 @@ export interface TransferStart {
 /** The commands whose data the server receives (see DataTransfer's serverSends). */
 const RECEIVING_VERB = /^(STOR|STOU|APPE)\b/i;
 
+/**
+ * For a transfer whose command does not go out with its EPSV: the
+ * commands asked to go before it and the TYPE it needs, in one burst (the
+ * TYPE alone when nothing else goes).
+ */
+async function sendBeforeAndType(session: Session, before: CommandsBefore | undefined, type: "A" | "I" | undefined): Promise<void> {
+  if (!before) {
+    if (type) await session.useType(type);
+    return;
+  }
+  const replies = await sendBurst(session, type ? [...before.lines, `TYPE ${type}`] : before.lines);
+  before.replies(replies.slice(0, before.lines.length));
+  if (type) {
+    requireSuccess(replies[before.lines.length]);
+    session.control.knownType = type;
+  }
+}
+
 /** A clear data connection's `handshake`, and a settled abort: nothing to wait for. */
 const CLEAR: Promise<void> = Promise.resolve();
 
@@ -116,17 +134,7 @@ export class DataTransfer {
     // listings and files alternate between A and I on each connection),
     // and the commands asked to go before it.
     let before = start.before && start.before.lines.length > 0 ? start.before : undefined;
-    if (!early && before) {
-      // Not written with the command: the commands asked for and the TYPE still go in one burst.
-      const replies = await sendBurst(session, type ? [...before.lines, `TYPE ${type}`] : before.lines);
-      before.replies(replies.slice(0, before.lines.length));
-      if (type) {
-        requireSuccess(replies[before.lines.length]);
-        session.control.knownType = type;
-      }
-    } else if (type && !early) {
-      await session.useType(type);
-    }
+    if (!early) await sendBeforeAndType(session, before, type);
     // Whatever would not fit in the transfer's own write (one segment: see BURST_BYTES) goes first.
     if (before && early) before = await sendAheadOfTransfer(session, before, Buffer.byteLength(start.command) + 16);
     let pending: PendingData;

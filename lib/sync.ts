@@ -609,27 +609,7 @@ async function walkRemote(
     let selfShown = false;
     // Times asked with the listing or in the burst after it, by name.
     let burstTimes: Map<string, Date> | undefined;
-    const wanted = burst?.times.asking ? (burst.expected?.(dir) ?? []) : [];
-    // As many as fit in the listing's own write (one segment); the others are asked after it.
-    const expected = wanted.slice(
-      0,
-      linesFitting(
-        wanted.map((name) => `MDTM ${joinRemote(full, name)}`),
-        48 + Buffer.byteLength(full),
-      ),
-    );
-    const known = new Map<string, Date>();
-    const before =
-      expected.length === 0
-        ? undefined
-        : {
-            lines: expected.map((name) => `MDTM ${joinRemote(full, name)}`),
-            onReplies: (replies: Array<string | Error>) =>
-              replies.forEach((reply, i) => {
-                const time = burst!.times.fromReply(reply);
-                if (time) known.set(expected[i], time);
-              }),
-          };
+    const { before, known } = timesAhead(burst, dir, full);
     try {
       entries = await workers.run(async (client) => {
         const out: ListEntry[] = [];
@@ -688,6 +668,29 @@ async function walkRemote(
     }
   });
   return tree;
+}
+
+/**
+ * The MDTMs to write ahead of the listing of `dir` (at `full`): those of
+ * the files it is expected to hold, as many as fit in the listing's own
+ * write (one segment; the others are asked after the listing), and where
+ * their times go by name once answered.
+ */
+function timesAhead(burst: BurstTimes | undefined, dir: string, full: string): { before: ListOptions["before"]; known: Map<string, Date> } {
+  const known = new Map<string, Date>();
+  const wanted = burst?.times.asking ? (burst.expected?.(dir) ?? []) : [];
+  const lines = wanted.map((name) => `MDTM ${joinRemote(full, name)}`);
+  const count = linesFitting(lines, 48 + Buffer.byteLength(full));
+  if (!burst || count === 0) return { before: undefined, known };
+  const before = {
+    lines: lines.slice(0, count),
+    onReplies: (replies: Array<string | Error>) =>
+      replies.forEach((reply, i) => {
+        const time = burst.times.fromReply(reply);
+        if (time) known.set(wanted[i], time);
+      }),
+  };
+  return { before, known };
 }
 
 /**

@@ -205,8 +205,13 @@ export interface StorbinaryOptions extends UploadOptions {
 }
 
 const DEFAULT_TIMEOUT = 30_000;
-/** Commands in flight with pipelining: enough to keep a loopback round trip busy (README: "Pipelining"). */
-const DEFAULT_PIPELINE_WINDOW = 64;
+/**
+ * Commands in flight with pipelining. 64 left the server idle between
+ * windows even on loopback (a pipelined NOOP cost 2.2 × what it does with
+ * every command written at once); from about 1,024 on the cost is that of
+ * one big write (bench row 10, bench/README.md "Pipelined commands").
+ */
+const DEFAULT_PIPELINE_WINDOW = 1024;
 /**
  * Measured with `npm run bench` against vsftpd on loopback (bench/README.md):
  * a 1 GiB download into fs.createWriteStream takes a third less time with

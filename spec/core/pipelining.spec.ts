@@ -212,6 +212,19 @@ describe("pipelining", function () {
     expect(wire.filter((event) => event === "< 200")).to.have.length(12);
   });
 
+  it("writes up to 1,024 commands before the first reply by default, and the rest as replies come", async function () {
+    const srv = await fixtures.server();
+    const { ftp, wire } = await client(srv);
+    const held = holdNext(srv);
+    const calls = Promise.all(Array.from({ length: 1500 }, () => ftp.sendcmd("NOOP")));
+    await until(() => srv.commands.filter((line) => line === "NOOP").length === 1024, "a full default window");
+    await settle();
+    expect(wire.filter((event) => event === "> NOOP")).to.have.length(1024);
+    held.open();
+    expect(await calls).to.have.length(1500);
+    expect(wire.filter((event) => event === "< 200")).to.have.length(1500);
+  });
+
   it("holds back what must wait: a held verb (REST) waits for every earlier reply and nothing is written behind it until its own; so do exclusive calls (rename)", async function () {
     const srv = await fixtures.server({ files: { "/a": "x" } });
     const { ftp, wire } = await client(srv);

@@ -25,10 +25,12 @@ export interface ReconnectHooks {
 }
 
 export class Reconnector {
-  /** Set by stop(): the client was closed, and nothing may connect for it again. */
+  /** Set by stop(): the client was closed or is quitting, and nothing may connect for it again. */
   private stopped: Error | undefined;
   /** Cancels each backoff wait in progress (see wait()). */
   private readonly waits = new Set<(reason: Error) => void>();
+  /** A new connection is being made for a retry (a reconnect, or a first connect tried again): stop() closes it. */
+  private reconnecting = false;
 
   constructor(
     readonly policy: RetryPolicy,
@@ -51,24 +53,30 @@ export class Reconnector {
   }
 
   /**
-   * The client was closed: a backoff wait in progress ends at once, and no
-   * attempt (nor a new connection) starts after it; each running call
-   * rejects with `reason`.
+   * The client was closed, or is quitting: nothing reconnects from now on.
+   * A backoff wait in progress ends at once and a connection being made
+   * for a retry is closed, their calls rejecting with `reason`; a call
+   * that fails from now on is not tried again (it rejects with its own
+   * error); a call that needs a new connection rejects with `reason`. A
+   * call on the connection still open runs there, once.
    */
   stop(reason: Error): void {
     this.stopped ??= reason;
     for (const cancel of this.waits) cancel(this.stopped);
     this.waits.clear();
+    if (this.reconnecting) this.hooks.drop(this.stopped);
   }
 
-  /** Runs `open` (the first connect), again after a transient failure. */
+  /** Runs `open` (the first connect), again after a transient failure; not at all once stopped. */
   connect<T>(open: () => Promise<T>): Promise<T> {
-    return this.attempts(() => open(), true);
+    return this.attempts(async (attempt) => {
+      if (this.stopped) throw this.stopped;
+      return attempt === 1 ? open() : this.retrying(open);
+    }, true);
   }
 
   private async attempts<T>(action: (attempt: number, start: () => void) => Promise<T>, repeat: boolean): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      if (this.stopped) throw this.stopped;
       let started = false;
       try {
         return await action(attempt, () => (started = true));
@@ -77,6 +85,8 @@ export class Reconnector {
         // `retry`: a later call must not reconnect past it (after a failed
         // AUTH TLS, nor in the clear).
         if (isCertificateFailure(error)) this.hooks.giveUp(error);
+        // After stop() nothing is tried again.
+        if (this.stopped) throw error;
         if ((started && !repeat) || !isTransient(error) || attempt > this.policy.attempts) throw error;
         if (isServiceClosing(error)) this.hooks.drop(error);
         const delay = this.policy.delay(attempt);
@@ -103,15 +113,27 @@ export class Reconnector {
     });
   }
 
-  private async reopen(attempt: number): Promise<Session> {
+  /** `open`, a new connection made for a retry: stop() meanwhile closes it. */
+  private async retrying<T>(open: () => Promise<T>): Promise<T> {
+    this.reconnecting = true;
     try {
-      const session = await this.hooks.reopen();
-      // Closed while the new connection logged in: it is nobody's to keep.
+      const opened = await open();
+      // Stopped while the new connection logged in: it is nobody's to keep.
       if (this.stopped) {
         this.hooks.drop(this.stopped);
         throw this.stopped;
       }
-      return session;
+      return opened;
+    } finally {
+      this.reconnecting = false;
+    }
+  }
+
+  private async reopen(attempt: number): Promise<Session> {
+    // Closed or quitting: no new connection.
+    if (this.stopped) throw this.stopped;
+    try {
+      return await this.retrying(() => this.hooks.reopen());
     } catch (error) {
       // The last attempt, or a failure no retry cures (a refused login):
       // the client cannot get its session back.

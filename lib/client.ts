@@ -1045,8 +1045,16 @@ export class FTP {
     return stat(this.remote, path);
   }
 
-  /** Sends QUIT, then closes the client whatever the reply. Resolves to the reply. */
+  /**
+   * Sends QUIT, then closes the client whatever the reply. Resolves to the
+   * reply. Calls queued before it go first. Under `retry` nothing
+   * reconnects once quit() is called: calls go on over the open connection
+   * but are not tried again (a backoff wait or a reconnect in progress ends
+   * at once, its call rejecting with FtpClosedError), and with no connection
+   * left QUIT is not sent and quit() rejects.
+   */
   async quit(): Promise<string> {
+    this.reconnector?.stop(new FtpClosedError("the FTP client is quitting"));
     try {
       // No reconnecting just to say goodbye.
       return await this.enqueue(async (session) => (await session.voidCommand("QUIT")).text, { reconnect: false });

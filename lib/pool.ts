@@ -9,6 +9,7 @@ import { notePool, tagPoolClient } from "./debug.js";
 import { FtpError } from "./errors.js";
 import { EPSV_REACHED } from "./passive-hint.js";
 import { createPart, partName } from "./part-file.js";
+import { PoolConnect, poolConnect, Reconnector } from "./reconnect.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 
 export interface FtpPoolOptions {
@@ -25,6 +26,10 @@ export interface FtpPoolOptions {
    * pool shrinks to the clients it has (its `capacity`, for the rest of its
    * life; a debug line on the clients' output says so) and the use() waits
    * for one of them. With no other client, the refusal is the error.
+   *
+   * Clients made here with `retry` stop retrying when the pool closes
+   * first. The pool knows them by the async context of this call: nothing
+   * needs passing on.
    */
   connect: () => Promise<FTP>;
   /** Most clients at once. Default 4. Fewer once the server refuses more (see `connect`). */
@@ -64,6 +69,8 @@ export class FtpPool {
   private unsaid: string | undefined;
   /** A client of this pool got through to one of the server's EPSV ports (see passive-hint.ts). */
   private epsvReached = false;
+  /** The `retry` clients the `connect` function is making now (see open()): close() abandons them. */
+  private readonly connecting = new Set<Reconnector>();
 
   constructor(options: FtpPoolOptions) {
     this.connect = options.connect;
@@ -187,12 +194,18 @@ export class FtpPool {
 
   /**
    * Quits every client; later use() rejects, and so do the calls waiting
-   * for a client. A client whose connect completes after close() is closed
-   * at once, never handed out.
+   * for a client. A task running on a client may finish on its connection;
+   * nothing reconnects after close() (see FTP.quit() under `retry`), so a
+   * task whose connection drops fails instead of waiting out a backoff. A
+   * `retry` client still being made by `connect` stops retrying and its
+   * connection is closed, so that connect rejects. Any other client whose
+   * connect completes after close() is closed at once, never handed out.
    */
   async close(): Promise<void> {
     this.isClosed = true;
     for (const waiter of this.waiting.splice(0)) waiter.reject(poolClosed());
+    for (const reconnector of this.connecting) reconnector.abandon(poolClosed());
+    this.connecting.clear();
     const clients = [...this.all];
     this.all.clear();
     this.idle.length = 0;
@@ -229,8 +242,19 @@ export class FtpPool {
     this.opening++;
     const index = this.opened++;
     let client: FTP;
+    // The `retry` clients made in this call: close() stops their retrying.
+    const made: Reconnector[] = [];
+    let settled = false;
+    const context: PoolConnect = {
+      adopt: (reconnector) => {
+        if (settled) return;
+        made.push(reconnector);
+        if (this.isClosed) reconnector.abandon(poolClosed());
+        else this.connecting.add(reconnector);
+      },
+    };
     try {
-      client = await this.connect();
+      client = await poolConnect.run(context, () => this.connect());
     } catch (error) {
       this.opening--;
       const others = this.all.size + this.opening;
@@ -248,6 +272,9 @@ export class FtpPool {
       }
       if (this.all.size === 0) for (const waiter of this.waiting.splice(0)) waiter.reject(error);
       throw error;
+    } finally {
+      settled = true;
+      for (const reconnector of made) this.connecting.delete(reconnector);
     }
     this.opening--;
     if (this.isClosed) {
@@ -273,11 +300,8 @@ export class FtpPool {
       if (next) this.open().then(next.resolve, next.reject);
       return;
     }
-    if (this.isClosed) {
-      // Given back after close(): close() has quit the clients it knew; this one is gone from `all`.
-      client.close();
-      return;
-    }
+    // Given back after close(), which is quitting it (it was in `all`): QUIT goes once its task is done.
+    if (this.isClosed) return;
     const next = this.waiting.shift();
     if (next) next.resolve(client);
     else this.idle.push(client);

@@ -5,6 +5,7 @@
  * record of what the session set (login, directory, TYPE) so a new
  * connection can be put back in the same state.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { FtpReplyError } from "./errors.js";
 import type { Reply } from "./reply.js";
 import { isCertificateFailure, isServiceClosing, isTransient, RetryEvent, RetryPolicy } from "./retry.js";
@@ -24,6 +25,19 @@ export interface ReconnectHooks {
   giveUp(error: unknown): void;
 }
 
+/**
+ * What an FtpPool is to the clients its `connect` function makes, while it
+ * waits for them. Found through the async context of that call
+ * ({@link poolConnect}), so the user's connect code passes nothing on.
+ */
+export interface PoolConnect {
+  /** Told of each Reconnector made in the call: the pool abandons it when it closes first. */
+  adopt(reconnector: Reconnector): void;
+}
+
+/** Set by FtpPool around each call of its `connect` function (see PoolConnect). */
+export const poolConnect = new AsyncLocalStorage<PoolConnect>();
+
 export class Reconnector {
   /** Set by stop(): the client was closed or is quitting, and nothing may connect for it again. */
   private stopped: Error | undefined;
@@ -31,11 +45,15 @@ export class Reconnector {
   private readonly waits = new Set<(reason: Error) => void>();
   /** A new connection is being made for a retry (a reconnect, or a first connect tried again): stop() closes it. */
   private reconnecting = false;
+  /** The pool whose `connect` function is making this client, if one is (see PoolConnect). */
+  private readonly pool = poolConnect.getStore();
 
   constructor(
     readonly policy: RetryPolicy,
     private readonly hooks: ReconnectHooks,
-  ) {}
+  ) {
+    this.pool?.adopt(this);
+  }
 
   /**
    * Runs `task` with a live session: reconnects first when the connection
@@ -65,6 +83,15 @@ export class Reconnector {
     for (const cancel of this.waits) cancel(this.stopped);
     this.waits.clear();
     if (this.reconnecting) this.hooks.drop(this.stopped);
+  }
+
+  /**
+   * stop(), and the connection closed whatever it is doing: the pool that
+   * was making this client closed, so the client is nobody's.
+   */
+  abandon(reason: Error): void {
+    this.stop(reason);
+    this.hooks.drop(reason);
   }
 
   /** Runs `open` (the first connect), again after a transient failure; not at all once stopped. */

@@ -27,9 +27,11 @@ export interface FtpPoolOptions {
    * life; a debug line on the clients' output says so) and the use() waits
    * for one of them. With no other client, the refusal is the error.
    *
-   * Clients made here with `retry` stop retrying when the pool closes
-   * first. The pool knows them by the async context of this call: nothing
-   * needs passing on.
+   * Clients made here with `retry` do not retry that refusal while the pool
+   * has other clients (the pool shrinks at once instead; its first
+   * connection and later reconnects retry it as usual), and stop retrying
+   * when the pool closes first. The pool knows them by the async context
+   * of this call: nothing needs passing on.
    */
   connect: () => Promise<FTP>;
   /** Most clients at once. Default 4. Fewer once the server refuses more (see `connect`). */
@@ -242,7 +244,9 @@ export class FtpPool {
     this.opening++;
     const index = this.opened++;
     let client: FTP;
-    // The `retry` clients made in this call: close() stops their retrying.
+    // The `retry` clients made in this call: while it runs, a refusal for the
+    // connection limit is not retried (the pool shrinks at once instead)
+    // when the pool has other clients, and close() stops their retrying.
     const made: Reconnector[] = [];
     let settled = false;
     const context: PoolConnect = {
@@ -252,6 +256,7 @@ export class FtpPool {
         if (this.isClosed) reconnector.abandon(poolClosed());
         else this.connecting.add(reconnector);
       },
+      handles: (error) => !settled && this.all.size + this.opening > 1 && isConnectionLimit(error),
     };
     try {
       client = await poolConnect.run(context, () => this.connect());

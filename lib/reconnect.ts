@@ -33,6 +33,8 @@ export interface ReconnectHooks {
 export interface PoolConnect {
   /** Told of each Reconnector made in the call: the pool abandons it when it closes first. */
   adopt(reconnector: Reconnector): void;
+  /** Whether the pool deals with `error` itself (a connection-limit refusal while it has other clients): then it is not retried. */
+  handles(error: unknown): boolean;
 }
 
 /** Set by FtpPool around each call of its `connect` function (see PoolConnect). */
@@ -112,8 +114,9 @@ export class Reconnector {
         // `retry`: a later call must not reconnect past it (after a failed
         // AUTH TLS, nor in the clear).
         if (isCertificateFailure(error)) this.hooks.giveUp(error);
-        // After stop() nothing is tried again.
-        if (this.stopped) throw error;
+        // After stop() nothing is tried again. A pool's refusal is the
+        // pool's to act on at once: it shrinks instead of waiting here.
+        if (this.stopped || this.pool?.handles(error)) throw error;
         if ((started && !repeat) || !isTransient(error) || attempt > this.policy.attempts) throw error;
         if (isServiceClosing(error)) this.hooks.drop(error);
         const delay = this.policy.delay(attempt);

@@ -266,9 +266,9 @@ export class FTP {
     list: (path, options) => this.list(path, options),
   };
   private readonly listing = new RemoteListing({
-    mlsd: (path, transfer) => this.mlsdEntries(path, listingTransfer(transfer)),
+    mlsd: (path, transfer) => this.mlsdEntries(path, listingTransfer(transfer), transfer.ended),
     listLines: (path, transfer) =>
-      listAllLines(this.session, path, (command) => this.lines(command, listingTransfer(transfer)) as AsyncIterable<string>),
+      listAllLines(this.session, path, (command) => linesThenReply(this.lines(command, listingTransfer(transfer)), transfer.ended)),
     parseLine: (line) => (this.listParser ?? parseListLine)(line),
     mlsdOffered: async () => {
       const features = this.session?.features ?? (await this.enqueue((session) => sessionFeatures(session), { repeat: true }));
@@ -758,13 +758,15 @@ export class FTP {
     yield* this.mlsdEntries(path, {});
   }
 
-  /** MLSD's entries as mlsd() yields them, its transfer run with `options`. */
+  /** MLSD's entries as mlsd() yields them, its transfer run with `options`; then its final reply to `ended`. */
   private async *mlsdEntries(
     path: string,
     options: DownloadOptions & TransferStartExtras,
+    ended?: (reply: string) => void,
   ): AsyncGenerator<[string, Record<string, string>]> {
     const lines = this.lines(path ? `MLSD ${path}` : "MLSD", options);
     for await (const line of lines) yield parseMlsdLine(line as string);
+    ended?.(lines.response ?? "");
   }
 
   /**
@@ -772,7 +774,10 @@ export class FTP {
    * else LIST parsed as Unix or DOS lines. `.` and `..` are left out. A
    * line the parser cannot read is never dropped: it goes to
    * `options.onUnreadable`, or, without one, list() throws FtpListingError
-   * (naming the lines) after yielding every entry it could read.
+   * (naming the lines) after yielding every entry it could read. A listing
+   * whose final 2xx reply says the directory was not read (vsftpd's
+   * "failed to open directory", pure-ftpd's "unable to read") throws
+   * FtpListingError too.
    */
   async *list(path = "", options: ListOptions = {}): AsyncGenerator<ListEntry> {
     yield* this.listing.list(path, options);
@@ -1244,6 +1249,12 @@ function transferStart(
 /** What the library's own transfers (a listing's) may add to a transfer's options. */
 interface TransferStartExtras {
   before?: CommandsBefore;
+}
+
+/** The lines of a listing, then its final reply to `ended` (the structured listing reads what it says). */
+async function* linesThenReply(lines: LineStream, ended: (reply: string) => void): AsyncGenerator<string> {
+  for await (const line of lines) yield line as string;
+  ended(lines.response ?? "");
 }
 
 /** A listing's transfer options: its EPSV choice, and the commands ListOptions.before asked for, with their replies as sendcmds gives them. */

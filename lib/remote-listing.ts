@@ -33,6 +33,8 @@ export interface ListingSource {
 export interface ListTransfer {
   commandWithEpsv: boolean | undefined;
   takeBefore(): ListOptions["before"];
+  /** Told the final (2xx) reply's text of each listing command once its lines are all in. */
+  ended: (reply: string) => void;
 }
 
 /** One entry found by walk(), with its full path. */
@@ -54,13 +56,14 @@ export interface ListOptions {
   onUnreadable?: (line: string) => void;
   /**
    * Called once the listing has ended, with whether it showed the
-   * directory itself (`.` in a LIST, `type=cdir` in MLSD). Servers that
-   * show it for every directory they read (vsftpd, proftpd and pure-ftpd
-   * with `LIST -a`; proftpd and pure-ftpd in MLSD) and then send a listing
-   * without it did not read a directory: vsftpd answers LIST of a
-   * directory it may not read with one line, that directory itself.
+   * directory itself (`.` in a LIST, `type=cdir` in MLSD), and whether it
+   * came from MLSD (then the server has MLST too). Servers that show the
+   * directory itself for every directory they read (vsftpd, proftpd and
+   * pure-ftpd with `LIST -a`; proftpd and pure-ftpd in MLSD) and then send
+   * a listing without it did not read a directory: vsftpd answers LIST of
+   * a directory it may not read with one line, that directory itself.
    */
-  onListed?: (info: { selfShown: boolean }) => void;
+  onListed?: (info: { selfShown: boolean; mlsd: boolean }) => void;
   /** The listing's transfer command written with its EPSV (see TransferStreamOptions.commandWithEpsv). Default: the client's `pipelining`. */
   commandWithEpsv?: boolean;
   /**
@@ -134,6 +137,7 @@ export class RemoteListing {
     const unreadable = new UnreadableLines();
     const report = options.onUnreadable ?? ((line: string) => unreadable.add(line));
     let selfShown = false;
+    let finalReply = "";
     let before = options.before;
     if (before) {
       for (const line of before.lines) assertSafeArgument(line);
@@ -145,6 +149,9 @@ export class RemoteListing {
         const taken = before;
         before = undefined;
         return taken;
+      },
+      ended: (reply) => {
+        finalReply = reply;
       },
     };
     // FEAT first: the client needs it anyway (MFMT, UTF8, EPSV), and on a
@@ -168,7 +175,8 @@ export class RemoteListing {
           yield entryFromFacts(name, facts);
         }
         unreadable.throwIfAny(path);
-        options.onListed?.({ selfShown });
+        refuseUnreadReply(path, finalReply);
+        options.onListed?.({ selfShown, mlsd: true });
         return;
       } catch (error) {
         // 500/502/504: the server has no MLSD; anything else is a real failure.
@@ -185,7 +193,8 @@ export class RemoteListing {
       } else if (entry === undefined && !isListNoise(line)) report(line);
     }
     unreadable.throwIfAny(path);
-    options.onListed?.({ selfShown });
+    refuseUnreadReply(path, finalReply);
+    options.onListed?.({ selfShown, mlsd: false });
   }
 
   /** See FTP.walk. */
@@ -222,6 +231,26 @@ export class RemoteListing {
       pending.push(...below.reverse());
     }
   }
+}
+
+/**
+ * Words of a listing's final 2xx reply saying the directory was not read:
+ * vsftpd's "226 Transfer done (but failed to open directory)." and
+ * pure-ftpd's "226-Sorry, we were unable to read [/dir]", both after an
+ * empty listing of a directory the user may enter but not read.
+ */
+const UNREAD_REPLY = /failed to open directory|unable to read/i;
+
+/** Throws FtpListingError when `reply`, the listing's final reply, says it did not read `path` (UNREAD_REPLY). */
+function refuseUnreadReply(path: string, reply: string): void {
+  if (!UNREAD_REPLY.test(reply)) return;
+  const said = reply.replace(/\s*\n\s*/g, " ");
+  throw new FtpListingError(
+    path,
+    [],
+    0,
+    `the listing of ${JSON.stringify(path)} was not a read of the directory: the server said ${JSON.stringify(said)}`,
+  );
 }
 
 /** `dir/name`, without doubling a trailing slash. */

@@ -14,7 +14,7 @@ import { writeThroughPart } from "./part-file.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
 import { linesFitting } from "./command-burst.js";
-import { assertSafeArgument } from "./protocol.js";
+import { assertSafeArgument, parseMlsdLine } from "./protocol.js";
 import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
 import type { Writable } from "node:stream";
 import type { DownloadOptions, TransferProgress, UploadOptions, UploadStream } from "./streams.js";
@@ -68,7 +68,12 @@ export interface DirTransferOptions {
    * in (or below) a source directory that could not be listed, or whose
    * listing held a line that could not be read or a name that is not one
    * path segment (each recorded as a failure); links, special files and
-   * entries the source has under another type or letter case stay.
+   * entries the source has under another type or letter case stay. A
+   * remote directory listed as nothing counts as read only on the server's
+   * word (`.` in the listing, or an MLST `perm` fact with `l`): without it
+   * nothing below it is removed, and if something would have been, it is a
+   * failure (FtpListingError) — a directory the user may enter but not
+   * read (mode 0111) is listed as nothing by many servers.
    */
   delete?: boolean;
   /**
@@ -158,6 +163,12 @@ interface Tree {
   nodes: Map<string, Node>;
   excluded: Set<string>;
   incomplete: Set<string>;
+  /**
+   * Directories listed as nothing (or as themselves) with nothing to prove
+   * the listing was a read, each with the error that says so: `delete`
+   * removes nothing below one (see refuseUnproven).
+   */
+  unproven: Map<string, FtpListingError>;
   /** Most nodes it may hold (DirTransferOptions.maxEntries). */
   maxEntries: number;
 }
@@ -166,7 +177,7 @@ interface Tree {
 const DEFAULT_MAX_TREE_ENTRIES = 1_000_000;
 
 function emptyTree(maxEntries = DEFAULT_MAX_TREE_ENTRIES): Tree {
-  return { nodes: new Map(), excluded: new Set(), incomplete: new Set(), maxEntries };
+  return { nodes: new Map(), excluded: new Set(), incomplete: new Set(), unproven: new Map(), maxEntries };
 }
 
 /** A file to transfer, and its source time to the second if known. */
@@ -613,8 +624,10 @@ async function walkRemote(
     try {
       entries = await workers.run(async (client) => {
         const out: ListEntry[] = [];
-        const onListed = (info: { selfShown: boolean }): void => {
+        let mlsd = false;
+        const onListed = (info: { selfShown: boolean; mlsd: boolean }): void => {
           selfShown = info.selfShown;
+          mlsd = info.mlsd;
         };
         const commandWithEpsv = options.pipelining !== false;
         for await (const entry of client.list(full, { onUnreadable: unreadable.add, onListed, commandWithEpsv, before })) {
@@ -624,9 +637,19 @@ async function walkRemote(
         const proven = selfShown || (dir !== "" && rootSelfShown);
         if (!proven && options.delete && !missingIsEmpty && seemsUnread(full, out)) {
           // Nothing proves the directory was read: an empty 226 is also what
-          // vsftpd and pure-ftpd send for a missing or unreadable path, and
-          // a server that shows no "." cannot be held to showing one.
-          if (!(await client.isDirectory(full))) throw notRead(full, "the server lets no one enter it");
+          // vsftpd, proftpd and pure-ftpd send for a missing path or a
+          // directory the user may enter but not read (mode 0111), and a
+          // server that shows no "." cannot be held to showing one.
+          if (!(await readProven(client, full, mlsd))) {
+            if (out.length === 0)
+              tree.unproven.set(
+                dir,
+                unproven(full, "it was listed as empty (also the answer for a directory the user may enter but not read)"),
+              );
+            // A file named as the directory is in it; a directory (or link) so named may be the directory itself, and acting on it would write what is not there.
+            else if (out[0].type !== "file")
+              throw unproven(full, "it was listed as one entry named as itself (vsftpd's listing of a directory it may not read)");
+          }
         }
         if (burst) burstTimes = await askTimes(client, burst, dir, out, filter, known);
         return out;
@@ -731,14 +754,64 @@ async function askTimes(
   return found;
 }
 
-/** A listing that may be a server's answer for a path it did not read: nothing, or one directory named as the path. */
+/**
+ * A listing that may be a server's answer for a path it did not read:
+ * nothing, or one entry named as the path (vsftpd lists a directory it
+ * may not read as that directory itself; LIST of a file lists the file).
+ */
 function seemsUnread(path: string, entries: ListEntry[]): boolean {
   const name = path.replace(/\/+$/, "").split("/").pop();
-  return entries.length === 0 || (entries.length === 1 && entries[0].type === "dir" && entries[0].name === name);
+  return entries.length === 0 || (entries.length === 1 && entries[0].name === name);
+}
+
+/**
+ * Whether the server proves it read `path`, whose listing seemsUnread:
+ * true when its MLST `perm` fact has `l` (it may be listed, RFC 3659
+ * 7.5.5); false when it is a directory the user may enter and nothing
+ * more is known. Throws notRead for what is not a directory, not there,
+ * or whose `perm` lacks `l` (proftpd's `perm=e` for mode 0111). MLST is
+ * asked only where the listing came from MLSD; else (or if MLST is not
+ * implemented) isDirectory, a CWD there and back.
+ */
+async function readProven(client: TreeClient, path: string, mlsd: boolean): Promise<boolean> {
+  if (mlsd) {
+    const [reply] = await client.sendcmds([`MLST ${path}`]);
+    if (typeof reply !== "string") {
+      if (!(reply instanceof FtpError) || ![500, 502, 504].includes(reply.replyCode ?? 0)) {
+        throw notRead(path, `its MLST was refused: ${reply.message}`);
+      }
+    } else {
+      const facts = mlstFacts(reply);
+      if (facts?.type !== undefined) {
+        if (facts.type.toLowerCase() !== "dir") throw notRead(path, `its MLST says it is not a directory (type=${facts.type})`);
+        if (facts.perm === undefined) return false;
+        if (facts.perm.includes("l")) return true;
+        throw notRead(path, `its MLST says it may not be listed (perm=${facts.perm})`);
+      }
+    }
+  }
+  if (!(await client.isDirectory(path))) throw notRead(path, "the server lets no one enter it");
+  return false;
+}
+
+/** The facts of an MLST reply's facts line (the one beginning with a space), or undefined without one. */
+function mlstFacts(reply: string): Record<string, string> | undefined {
+  const line = reply.split("\n").find((text) => text.startsWith(" "));
+  return line === undefined ? undefined : parseMlsdLine(line.slice(1))[1];
 }
 
 function notRead(path: string, why: string): FtpListingError {
   return new FtpListingError(path, [], 0, `the listing of ${JSON.stringify(path)} was not a read of the directory: ${why}`);
+}
+
+/** The error of a listing that nothing proves was a read of `path` (readProven said false), `how` it looked. */
+function unproven(path: string, how: string): FtpListingError {
+  return new FtpListingError(
+    path,
+    [],
+    0,
+    `the listing of ${JSON.stringify(path)} may not be a read of the directory: ${how}, and nothing shows the server read it (no "." in it, no MLST perm fact with "l")`,
+  );
 }
 
 function linksOf(tree: Tree): string[] {
@@ -759,11 +832,31 @@ async function deleteExtras(
   result: DirTransferResult,
 ): Promise<void> {
   if (!options.delete) return;
+  refuseUnproven(source, target, failures);
   for (const extra of extras(source, target)) {
     const removed = await failures.guard(extra.path, async () => {
       if (!options.dryRun) await remove(extra.path, extra.type);
     });
     if (removed) result.deleted++;
+  }
+}
+
+/**
+ * Marks not fully known, and reports, each source directory whose listing
+ * nothing proved a read of (Tree.unproven) where `delete` would remove
+ * something below it. An empty listing of a directory the server lets the
+ * user enter is also what vsftpd, proftpd and pure-ftpd send for one the
+ * user may enter but not read (mode 0111): a directory that is really
+ * empty is mirrored as empty only where the target has nothing below it
+ * to lose, or where the server proves the read.
+ */
+function refuseUnproven(source: Tree, target: Tree, failures: Failures): void {
+  if (source.unproven.size === 0) return;
+  const doomed = extras(source, target);
+  for (const [dir, error] of source.unproven) {
+    if (!doomed.some((extra) => dir === "" || extra.path.startsWith(`${dir}/`))) continue;
+    source.incomplete.add(dir);
+    failures.record(dir === "" ? "." : dir, error);
   }
 }
 

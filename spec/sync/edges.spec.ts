@@ -176,14 +176,17 @@ describe("tree transfers at the edges", () => {
       expect(error).to.be.instanceOf(FtpListingError);
       expect(readFileSync(join(local, "mine.txt"), "utf8")).to.equal("mine");
       expect(srv.commands).to.include("CWD /typo");
-      // An empty directory that is there is mirrored as empty.
+      // An empty directory that is there, listed as nothing with nothing to
+      // prove the read (no ".", no MLST), may be one the user may enter but
+      // not read (mode 0111): its local file stays, and the failure says why.
       srv.vfs.mkdir("/empty");
-      const result = await ftp.downloadDir("/empty", local, { delete: true });
-      expect(result.deleted).to.equal(1);
+      const unproven = await rejectionOf(ftp.downloadDir("/empty", local, { delete: true }));
+      expect((unproven as FtpDirTransferError).failures.map((f) => f.path)).to.deep.equal(["."]);
+      expect(readFileSync(join(local, "mine.txt"), "utf8")).to.equal("mine");
       expect(await ftp.pwd()).to.equal("/");
     });
 
-    it("downloadDir with delete checks an empty subdirectory of a server that shows no '.': one it will not enter keeps its local files", async () => {
+    it("downloadDir with delete checks an empty subdirectory of a server that shows no '.': one it will not enter, or enters with nothing to prove the read, keeps its local files", async () => {
       const srv = await fx.server({ features: LIST_ONLY, files: { "/r/a.txt": "a", "/r/locked/secret.txt": "s", "/r/empty/": "" } });
       // No "." in any listing, and an empty 226 for the directory it may not read.
       srv.handle("LIST", async (s, arg) => {
@@ -204,10 +207,11 @@ describe("tree transfers at the edges", () => {
       plant(local, { "locked/mine.txt": "only here", "empty/stale.txt": "stale" });
       const ftp = await fx.client(srv);
       const error = await rejectionOf(ftp.downloadDir("/r", local, { delete: true }));
-      expect((error as FtpDirTransferError).failures.map((f) => f.path)).to.deep.equal(["locked"]);
+      expect((error as FtpDirTransferError).failures.map((f) => f.path)).to.deep.equal(["locked", "empty"]);
       expect(readFileSync(join(local, "locked/mine.txt"), "utf8")).to.equal("only here");
-      // The empty directory the server enters is known empty: its extra goes.
-      expect(existsSync(join(local, "empty/stale.txt"))).to.equal(false);
+      // The empty directory the server enters may still be one it may not
+      // read (mode 0111): nothing proves the read, so its extra stays.
+      expect(readFileSync(join(local, "empty/stale.txt"), "utf8")).to.equal("stale");
     });
 
     it("downloadDir keeps a local file that the remote has as an entry of unknown type (a device)", async () => {

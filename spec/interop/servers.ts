@@ -86,6 +86,7 @@ export type Lack =
   | "MLSD 502" // MLSD is answered 502 (not implemented), not 500
   | "SIZE dir" // SIZE and MDTM of a directory answer 213, as for a file
   | "runs as root" // the server process runs as root here: it reads a directory of mode 000
+  | "empty read proof" // no "." in a listing, no MLST perm fact: nothing proves an empty listing was a read of the directory
   | "late ABOR ends next" // a late ABOR ends the data connection of the transfer set up after it
   | "pipelining"; // runs the commands of two reads at once: a pipelining client's replies come back interleaved
 
@@ -133,6 +134,7 @@ export const LACKS: Readonly<Record<ServerKind, Readonly<Partial<Record<Lack, st
     TLS: "twisted.protocols.ftp has no FTPS",
     "LIST -a": "takes LIST -a as a path",
     "runs as root": "twistd as root, FTPShell on the temp home",
+    "empty read proof": "its LIST shows no '.', and it has no MLST",
     "SIZE dir": "SIZE /sub answers 213 4096 and MDTM /sub its time: without MLST, stat() takes a directory for a file",
   },
   "ftp-srv": {
@@ -152,6 +154,7 @@ export const LACKS: Readonly<Record<ServerKind, Readonly<Partial<Record<Lack, st
     TLS: "FTPS needs its own tls options; not set up here",
     anonymous: "started with anonymous: false",
     "runs as root": "a child Node process as root",
+    "empty read proof": "its LIST shows no '.' (an empty directory is one empty line), and it has no MLST",
   },
 };
 

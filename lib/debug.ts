@@ -18,6 +18,12 @@ import { sanitize } from "./protocol.js";
 export type DebugLogger = (line: string, client: string) => void;
 
 const nodeDebug = debuglog("ftpstream");
+/**
+ * NODE_DEBUG is read once, when the process starts (util.debuglog): read
+ * here once too, not through the `enabled` getter for every line at
+ * debug level 0.
+ */
+const nodeDebugOn = nodeDebug.enabled;
 
 /** Clients made so far in this process; numbers their tags. */
 let clientsMade = 0;
@@ -38,7 +44,7 @@ export class DebugOutput {
   /** A command line put on the wire, shown with its CRLF (level 2). */
   put(line: string): void {
     // Checked here too: the CRLF is appended only when the line is shown.
-    if (this.level >= 2 || nodeDebug.enabled) this.emit(2, "*put*", line + "\r\n");
+    if (this.level >= 2 || nodeDebugOn) this.emit(2, "*put*", line + "\r\n");
   }
 
   /** A raw line read from the server (level 2). */
@@ -73,10 +79,10 @@ export class DebugOutput {
 
   private emit(level: number, kind: string, text: string): void {
     const logged = this.level >= level;
-    if (!logged && !nodeDebug.enabled) return;
+    if (!logged && !nodeDebugOn) return;
     const line = `${kind} ${sanitize(text)}`;
     if (logged) this.logger(line, this.tag);
-    if (nodeDebug.enabled) nodeDebug("%s %s", this.tag, line);
+    if (nodeDebugOn) nodeDebug("%s %s", this.tag, line);
   }
 }
 

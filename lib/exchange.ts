@@ -66,9 +66,11 @@ const HELD_VERBS: ReadonlyMap<string, string> = new Map([
   ["REST", "belongs to the caller's next transfer"],
 ]);
 
+const VERB = /^\S*/;
+
 /** Whether a command line may be pipelined (see HELD_VERBS). */
 export function mayPipeline(line: string): boolean {
-  const verb = /^\S*/.exec(line)![0].toUpperCase();
+  const verb = VERB.exec(line)![0].toUpperCase();
   return !HELD_VERBS.has(verb);
 }
 

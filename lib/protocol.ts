@@ -10,12 +10,22 @@ function invalidArgument<E extends TypeError | RangeError>(error: E, code: strin
   return error;
 }
 
+/**
+ * What would split or end a command. The patterns below are made once: a
+ * regex literal in a function body is a new RegExp object at every call,
+ * and these run for every command and reply.
+ */
+const LINE_BREAKING = /[\r\n\0]/;
+const DIGITS = /^\d+$/;
+const PORT_DIGITS = /^\d{1,5}$/;
+const SIZE_IN_150 = /^150 .* \((\d+) bytes\)/i;
+
 /** Throws unless `text` can go on the control connection: CR, LF or NUL would split or end the command. */
 export function assertSafeArgument(text: string, what = "command"): void {
   if (typeof text !== "string") {
     throw invalidArgument(new TypeError(`${what} must be a string, got ${typeof text}`), "ERR_INVALID_ARG_TYPE");
   }
-  if (/[\r\n\0]/.test(text)) {
+  if (LINE_BREAKING.test(text)) {
     throw invalidArgument(
       new TypeError(`${what} contains CR, LF or NUL, which would inject another command: ${JSON.stringify(text)}`),
       "ERR_INVALID_ARG_VALUE",
@@ -90,7 +100,7 @@ function pythonRepr(text: string): string {
 export function parse213(code: number, response: string): number | null {
   if (code !== 213) return null;
   const text = response.slice(3).trim();
-  if (!/^\d+$/.test(text)) return null;
+  if (!DIGITS.test(text)) return null;
   const size = Number(text);
   return Number.isSafeInteger(size) ? size : null;
 }
@@ -98,7 +108,7 @@ export function parse213(code: number, response: string): number | null {
 /** The transfer size from a `150 ... (1234 bytes)` reply, or null (ftplib's parse150). */
 export function parse150(response: string): number | null {
   if (!response.startsWith("150")) throw new FtpReplyError(response);
-  const match = /^150 .* \((\d+) bytes\)/i.exec(response);
+  const match = SIZE_IN_150.exec(response);
   if (!match) return null;
   const size = Number(match[1]);
   return Number.isSafeInteger(size) ? size : null;
@@ -129,7 +139,7 @@ export function parse229(response: string): number {
   const delimiter = response[left + 1];
   if (response[right - 1] !== delimiter) throw new FtpProtoError(`malformed EPSV reply: ${response}`, response);
   const parts = response.slice(left + 1, right).split(delimiter);
-  if (parts.length !== 5 || !/^\d{1,5}$/.test(parts[3])) {
+  if (parts.length !== 5 || !PORT_DIGITS.test(parts[3])) {
     throw new FtpProtoError(`malformed EPSV reply: ${response}`, response);
   }
   const port = Number(parts[3]);

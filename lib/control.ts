@@ -8,10 +8,16 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { CreateConnection, openCustomConnection, whenConnected } from "./connect.js";
 import { DebugOutput } from "./debug.js";
-import { FtpConnectionError, FtpError, FtpLimitError, FtpTimeoutError } from "./errors.js";
+import { FtpConnectionError, FtpError, FtpLimitError, FtpTimeoutError, telnetIacRefused } from "./errors.js";
 import { assertSafeArgument, plainAddress } from "./protocol.js";
 import { Reply, ReplyParser, ReplyParserOptions } from "./reply.js";
-import { codecFor, hasEscapes, TextCodec } from "./text-codec.js";
+import { codecFor, doubleIac, hasEscapes, IAC, TelnetIac, telnetIacOf, TextCodec } from "./text-codec.js";
+
+/** What the ControlConnection is made with: the reply parser's options, and how 0xFF goes in commands. */
+export interface ControlOptions extends ReplyParserOptions {
+  /** The `telnetIac` client option (see text-codec.ts); default "auto". */
+  telnetIac?: TelnetIac;
+}
 
 export interface ControlConnectOptions {
   host: string;
@@ -159,6 +165,14 @@ export class ControlConnection {
   private latestSession: Buffer | undefined;
   private tlsEnding = false;
   private readonly codec: TextCodec;
+  /** The `telnetIac` option as given ("auto": learnt from the welcome, see connect()). */
+  private readonly telnetIac: TelnetIac;
+  /** What wireForm does with a command whose bytes hold 0xFF; "refuse" until the welcome names a known server. */
+  private iacCommands: Exclude<TelnetIac, "auto">;
+  /** The server doubles 0xFF in its replies (vsftpd): receive() makes each pair one byte again. */
+  private undoubleReplies = false;
+  /** The last chunk ended in an unpaired 0xFF that undoubleReplies holds back until the next byte. */
+  private heldIac = false;
   /** Inside batch(): the command lines sent so far, written together when it ends. */
   private batched: Array<string | Buffer> | undefined;
   /** Called once when the connection fails or closes, with the reason. */
@@ -171,10 +185,12 @@ export class ControlConnection {
    */
   knownType: string | undefined;
 
-  constructor(debug: DebugOutput, parserOptions: ReplyParserOptions) {
+  constructor(debug: DebugOutput, options: ControlOptions) {
     this.debug = debug;
-    this.codec = codecFor(parserOptions.encoding);
-    this.parser = new ReplyParser(parserOptions);
+    this.codec = codecFor(options.encoding);
+    this.parser = new ReplyParser(options);
+    this.telnetIac = options.telnetIac ?? "auto";
+    this.iacCommands = this.telnetIac === "auto" ? "refuse" : this.telnetIac;
   }
 
   /** True once the connection has failed or been closed. */
@@ -259,7 +275,15 @@ export class ControlConnection {
     raw.on("error", (error) => this.fail(new FtpConnectionError("control connection failed", error)));
     raw.on("close", () => this.fail(new FtpConnectionError("the server closed the control connection")));
     if (options.implicitTls) await this.startTls(options.implicitTls, options.timeout);
-    return this.readReply(options.timeout);
+    const welcome = await this.readReply(options.timeout);
+    if (this.telnetIac === "auto") {
+      const known = telnetIacOf(welcome.text);
+      if (known) {
+        this.iacCommands = known.commands;
+        this.undoubleReplies = known.doublesReplies;
+      }
+    }
+    return welcome;
   }
 
   private openSocket(options: ControlConnectOptions): Promise<net.Socket> {
@@ -401,11 +425,18 @@ export class ControlConnection {
   /**
    * A command line as it goes on the wire. UTF-8 stays a string: Node
    * encodes it straight into the write, with no Buffer made (and
-   * collected) per command. Other encodings, and names carrying bytes that
-   * did not decode, become their bytes.
+   * collected) per command; it never holds byte 0xFF. Other encodings, and
+   * names carrying bytes that did not decode, become their bytes, and
+   * where those hold 0xFF (Telnet IAC) the `telnetIac` handling applies:
+   * doubled, as it is, or refused with an FtpError ERR_FTP_TELNET_IAC
+   * before anything counts as sent (see text-codec.ts).
    */
   private wireForm(text: string): string | Buffer {
-    return this.codec.utf8 && !hasEscapes(text) ? text : this.codec.encode(text);
+    if (this.codec.utf8 && !hasEscapes(text)) return text;
+    const bytes = this.codec.encode(text);
+    if (bytes.indexOf(IAC) === -1 || this.iacCommands === "raw") return bytes;
+    if (this.iacCommands === "double") return doubleIac(bytes);
+    throw telnetIacRefused(text.slice(0, text.search(/[ \r]/)).toUpperCase());
   }
 
   /** Runs `writes`, and sends the command lines they send in one write: one segment, one syscall. */
@@ -533,6 +564,7 @@ export class ControlConnection {
 
   private receive(chunk: Buffer): void {
     let replies: Reply[];
+    if (this.undoubleReplies) chunk = this.undoubled(chunk);
     try {
       replies = this.parser.push(chunk);
     } catch (error) {
@@ -543,6 +575,32 @@ export class ControlConnection {
       if (this.failure) return;
       this.deliver(reply);
     }
+  }
+
+  /**
+   * `chunk` with each 0xFF 0xFF the server doubled made one 0xFF again. A
+   * chunk ending in an unpaired 0xFF keeps it back for the next chunk (a
+   * reply ends in CRLF, so it is never held for long). A lone 0xFF before
+   * another byte, which such a server does not send, is kept as it is.
+   */
+  private undoubled(chunk: Buffer): Buffer {
+    if (!this.heldIac && chunk.indexOf(IAC) === -1) return chunk;
+    const out = Buffer.allocUnsafe(chunk.length + 1);
+    let n = 0;
+    let held = this.heldIac;
+    for (const byte of chunk) {
+      if (held) {
+        out[n++] = IAC;
+        held = false;
+        if (byte === IAC) continue;
+      } else if (byte === IAC) {
+        held = true;
+        continue;
+      }
+      out[n++] = byte;
+    }
+    this.heldIac = held;
+    return out.subarray(0, n);
   }
 
   private deliver(reply: Reply): void {

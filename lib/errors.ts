@@ -36,7 +36,9 @@ export class FtpError extends Error {
   /**
    * A stable string saying what went wrong: `"ERR_FTP_PERM"` (5xx),
    * `"ERR_FTP_TEMP"` (4xx), `"ERR_FTP_REPLY"`, `"ERR_FTP_PROTO"`,
-   * `"ERR_FTP_TIMEOUT"`, `"ERR_FTP_CLOSED"`, `"ERR_FTP_SIZE_MISMATCH"`, ...;
+   * `"ERR_FTP_TIMEOUT"`, `"ERR_FTP_CLOSED"`, `"ERR_FTP_SIZE_MISMATCH"`,
+   * `"ERR_FTP_TELNET_IAC"` (a command holding byte 0xFF not sent: see
+   * {@link telnetIacRefused}), ...;
    * for {@link FtpConnectionError} the socket's own code (`"ECONNRESET"`).
    */
   readonly code: string;
@@ -270,6 +272,27 @@ export class FtpLimitError extends FtpError {
   }
 }
 brand(FtpLimitError, "FtpLimitError");
+
+/**
+ * The error (an FtpError, code `"ERR_FTP_TELNET_IAC"`) for a command
+ * refused before it was sent because its bytes hold 0xFF, the Telnet IAC
+ * byte (RFC 959 speaks Telnet on the control connection), and the
+ * `telnetIac` option (default `"auto"`) did not say how this server reads
+ * it. Servers differ: GNU inetutils and BSD ftpd drop IAC and the byte
+ * after it (`DELE a\xffb.txt` deletes `a.txt`), vsftpd and pure-ftpd take
+ * IAC IAC as two bytes, proftpd takes both spellings. Sent either way, the
+ * command could act on a different name than the one given, so it is not
+ * sent at all. The message names the command's verb, never its argument
+ * (which may be a password).
+ */
+export function telnetIacRefused(verb: string): FtpError {
+  return new FtpError(
+    `${verb} not sent: its bytes hold 0xFF (Telnet IAC), which some servers read as a Telnet command, dropping it and the byte after it, ` +
+      `so the server could act on a different name, and nothing told how this server reads it. ` +
+      `Set the telnetIac option to "double" (RFC 959: proftpd, GNU inetutils, BSD ftpd) or "raw" (vsftpd, pure-ftpd; ftplib's way) for this server`,
+    "ERR_FTP_TELNET_IAC",
+  );
+}
 
 /** Raises the ftplib error class for a reply: 4xx → FtpTempError, 5xx → FtpPermError, non-1-5 → FtpProtoError. */
 export function errorForReply(response: string): FtpError {

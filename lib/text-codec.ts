@@ -348,3 +348,80 @@ export function codecFor(encoding: string = "utf8"): TextCodec {
   codecs.set(key, codec);
   return codec;
 }
+
+/**
+ * Byte 0xFF in a command: RFC 959 runs the control connection as Telnet,
+ * where 0xFF is IAC ("interpret as command") and a literal 0xFF is sent
+ * doubled. UTF-8 never makes it; windows-1251's "я", latin1's "ÿ" and an
+ * escaped byte (\uDCFF) do. What servers do with it, measured (see
+ * spec/interop/telnet-iac.spec.ts):
+ *
+ * - GNU inetutils ftpd, netkit/BSD ftpd: Telnet. IAC and the byte after it
+ *   are dropped (`DELE a\xffb.txt` deletes `a.txt`); IAC IAC is one 0xFF.
+ * - proftpd: IAC IAC is one 0xFF, and a lone IAC before a plain byte is kept.
+ * - vsftpd, pure-ftpd: no Telnet: every byte as sent (IAC IAC is two
+ *   0xFF). vsftpd doubles each 0xFF in its replies (a 257 with a path).
+ * - pyftpdlib, ftp-srv (UTF-8 only, 0xFF read as U+FFFD) and Twisted (0xFF
+ *   read as "ÿ", stored as UTF-8): no spelling reaches a name holding byte 0xFF.
+ *
+ * `telnetIac` (a client option) says what ftpstream does:
+ * - `"auto"` (default): as the welcome says the server is (see
+ *   {@link telnetIacOf}); for a server it does not know, "refuse".
+ * - `"double"`: send each 0xFF as IAC IAC (RFC 959; lftp's default).
+ * - `"raw"`: send 0xFF as it is (Python's ftplib).
+ * - `"refuse"`: send no command holding 0xFF (an FtpError ERR_FTP_TELNET_IAC).
+ */
+export type TelnetIac = "auto" | "double" | "raw" | "refuse";
+
+/** How a server known by its welcome reads 0xFF in commands, and whether it doubles 0xFF in its replies. */
+export interface TelnetIacHandling {
+  commands: Exclude<TelnetIac, "auto">;
+  doublesReplies: boolean;
+}
+
+/** The Telnet IAC byte. */
+export const IAC = 0xff;
+
+/**
+ * Welcomes (their default text) of servers whose handling of 0xFF is
+ * measured, with that handling. A welcome the administrator changed says
+ * nothing, and the server is then unknown.
+ */
+const KNOWN_WELCOMES: ReadonlyArray<[RegExp, TelnetIacHandling]> = [
+  [/\(vsFTPd [\d.]+\)/, { commands: "raw", doublesReplies: true }],
+  [/Pure-FTPd/, { commands: "raw", doublesReplies: false }],
+  [/ProFTPD/, { commands: "double", doublesReplies: false }],
+  // GNU inetutils ("FTP server (GNU inetutils 2.4) ready.") and the BSD ftpd
+  // family: netkit's "FTP server (Version 6.4/OpenBSD/Linux-ftpd-0.17) ready.",
+  // FreeBSD's "FTP server (Version 6.00LS) ready.".
+  [/FTP server \((?:GNU inetutils [^)]*|Version [^)]*)\) ready/, { commands: "double", doublesReplies: false }],
+];
+
+/** How `welcome` (the 220's text) says its server reads 0xFF, or undefined for a server not known. */
+export function telnetIacOf(welcome: string): TelnetIacHandling | undefined {
+  for (const [pattern, handling] of KNOWN_WELCOMES) if (pattern.test(welcome)) return handling;
+  return undefined;
+}
+
+/** `bytes` with each 0xFF doubled (Telnet's escape for a literal IAC). */
+export function doubleIac(bytes: Buffer): Buffer {
+  let count = 0;
+  for (let at = bytes.indexOf(IAC); at !== -1; at = bytes.indexOf(IAC, at + 1)) count++;
+  if (count === 0) return bytes;
+  const out = Buffer.allocUnsafe(bytes.length + count);
+  let n = 0;
+  for (const byte of bytes) {
+    out[n++] = byte;
+    if (byte === IAC) out[n++] = IAC;
+  }
+  return out;
+}
+
+/** The `telnetIac` option checked: undefined is "auto"; anything else unknown throws a TypeError (ERR_INVALID_ARG_VALUE). */
+export function checkTelnetIac(value: string | undefined): TelnetIac {
+  if (value === undefined) return "auto";
+  if (value === "auto" || value === "double" || value === "raw" || value === "refuse") return value;
+  throw Object.assign(new TypeError(`telnetIac must be "auto", "double", "raw" or "refuse", not ${JSON.stringify(value)}`), {
+    code: "ERR_INVALID_ARG_VALUE",
+  });
+}

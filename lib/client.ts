@@ -57,7 +57,7 @@ import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, upload
 import { checkAborReply, TransferStart } from "./transfer.js";
 import { UploadOwner, UploadRun, UploadRunOptions } from "./upload.js";
 import { crlfLines, isUploadSource, uploadFrom, UploadSource } from "./upload-source.js";
-import { codecFor } from "./text-codec.js";
+import { checkTelnetIac, codecFor, TelnetIac } from "./text-codec.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
 import { ListEntry, ListParser, parseListLine } from "./listing.js";
 import { Reconnector, SessionRecord } from "./reconnect.js";
@@ -92,6 +92,22 @@ export interface FtpOptions {
    * string a listing gave. An unknown label throws a TypeError.
    */
   encoding?: string;
+  /**
+   * What to do with byte 0xFF in a command (an encoded name: windows-1251's
+   * "я", latin1's "ÿ", an escaped byte), which RFC 959's Telnet reads as IAC.
+   * GNU inetutils and BSD ftpd drop it and the byte after it, so the command
+   * would act on a different name; vsftpd and pure-ftpd take it as it is
+   * and read a doubled one as two; proftpd takes both.
+   * - `"auto"` (default): "double" or "raw" where the welcome names a server
+   *   measured (vsftpd, pure-ftpd: raw, and vsftpd's doubled 0xFF in replies
+   *   made single again; proftpd, GNU inetutils, BSD ftpd: double), else "refuse".
+   * - `"double"`: 0xFF goes as 0xFF 0xFF (RFC 959, lftp's default).
+   * - `"raw"`: 0xFF goes as it is (Python's ftplib).
+   * - `"refuse"`: a command holding 0xFF is not sent: it rejects with an
+   *   FtpError of code `"ERR_FTP_TELNET_IAC"`, before anything is written.
+   * UTF-8 commands never hold 0xFF unless a name carries an escaped byte.
+   */
+  telnetIac?: "auto" | "double" | "raw" | "refuse";
   /** Longest reply or text line in bytes (ftplib's maxline). Default 8192. */
   maxline?: number;
   /** Passive (default) or active data connections. */
@@ -252,6 +268,8 @@ export class FTP {
   protected session: Session | undefined;
   private sourceAddress: readonly [string, number] | undefined;
   private readonly listParser: ListParser | undefined;
+  /** The `telnetIac` option, for each control connection. */
+  private readonly telnetIac: TelnetIac;
   private isClosed = false;
   private readonly keepAlive: IdleKeepAlive | undefined;
   /** Set under the `retry` option: runs queued tasks, reconnecting and retrying. */
@@ -298,6 +316,7 @@ export class FTP {
     this.reconnector = options.retry ? this.makeReconnector(new RetryPolicy(options.retry)) : undefined;
     this.sourceAddress = options.sourceAddress;
     this.listParser = options.listParser;
+    this.telnetIac = checkTelnetIac(options.telnetIac);
     this.debug.level = options.debugLevel ?? 0;
     registerDebugOutput(this, this.debug);
     if (options.logger) this.debug.logger = options.logger;
@@ -421,7 +440,11 @@ export class FTP {
 
   /** Opens the control connection and reads the welcome; resolves to its text. */
   private async openConnection(): Promise<string> {
-    const control = new ControlConnection(this.debug, { maxLine: this.settings.maxLine, encoding: this.settings.encoding });
+    const control = new ControlConnection(this.debug, {
+      maxLine: this.settings.maxLine,
+      encoding: this.settings.encoding,
+      telnetIac: this.telnetIac,
+    });
     control.onClose = (reason) => this.onConnectionLost(reason);
     this.control = control;
     this.session = new Session(control, this.settings);

@@ -5,9 +5,10 @@
  * as escapes (Python's surrogateescape).
  */
 import { expect } from "chai";
+import * as net from "node:net";
 import { FixtureServer } from "../../fixtures/server.js";
-import { FTP } from "../../lib/index.js";
-import { codecFor } from "../../lib/text-codec.js";
+import { FTP, FtpError, type FtpOptions } from "../../lib/index.js";
+import { codecFor, doubleIac, telnetIacOf } from "../../lib/text-codec.js";
 import { rejectionOf } from "./helpers.js";
 
 /** Names in the encodings users meet, and the bytes each must have (as CPython's codecs give them). */
@@ -150,6 +151,235 @@ describe("text encodings", () => {
         expect(names).to.deep.equal(["caf\udce9.txt"]);
         await ftp.delete(names[0]);
         expect(srv.vfs.exists("/caf\u00e9.txt")).to.equal(false);
+      } finally {
+        ftp.close();
+      }
+    });
+  });
+
+  describe("byte 0xFF (Telnet IAC) in commands", () => {
+    let srv: FixtureServer;
+    afterEach(async () => srv?.close());
+
+    const cp1251 = (text: string): string => codecFor("windows-1251").encode(text).toString("latin1");
+    /** "я" is 0xFF in windows-1251: the name's bytes, as the fixture (reading latin1) sees them. */
+    const NAME = "отчёт-я.txt";
+
+    async function serverWith(welcome?: string): Promise<FixtureServer> {
+      srv = await FixtureServer.start({
+        commandEncoding: "latin1",
+        features: ["EPSV", "SIZE"],
+        ...(welcome ? { welcome } : {}),
+        files: { [`/${cp1251(NAME)}`]: "report", [`/${cp1251("отчёт-txt")}`]: "decoy", "/d\u00ff\u00ffe/": "" },
+      });
+      return srv;
+    }
+
+    const hexOf = (line: string): string => Buffer.from(line, "latin1").toString("hex");
+    /** The fixture reads commands as Telnet (IAC IAC is 0xFF, IAC and a plain byte are dropped), as GNU inetutils ftpd does. */
+    const sentHex = (): string[] => srv.commands.map(hexOf);
+    /** The command lines a client wrote on its control socket, as bytes (hex, CRLF cut). */
+    function wire(): { lines: string[]; createConnection: NonNullable<FtpOptions["createConnection"]> } {
+      const lines: string[] = [];
+      return {
+        lines,
+        createConnection: (request) => {
+          const socket = net.connect({ host: request.host, port: request.port });
+          if (request.purpose === "control") {
+            const write = socket.write.bind(socket) as (chunk: string | Buffer, ...rest: unknown[]) => boolean;
+            socket.write = (chunk: string | Buffer, ...rest: unknown[]) => {
+              const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+              for (const line of bytes.toString("latin1").split("\r\n").slice(0, -1)) lines.push(hexOf(line));
+              return write(chunk, ...rest);
+            };
+          }
+          return socket;
+        },
+      };
+    }
+
+    it("codec helpers: doubleIac doubles each 0xFF (and only copies when there is one); telnetIacOf knows the measured servers' welcomes", () => {
+      const plain = Buffer.from("DELE a.txt\r\n");
+      expect(doubleIac(plain)).to.equal(plain);
+      expect(doubleIac(Buffer.from("41ff42ffff", "hex")).toString("hex")).to.equal("41ffff42ffffffff");
+      const welcomes: Array<[string, string | undefined, boolean]> = [
+        ["(vsFTPd 3.0.3)", "raw", true],
+        ["---------- Welcome to Pure-FTPd [privsep] ----------", "raw", false],
+        ["ProFTPD Server (ftpstream proftpd) [127.0.0.1]", "double", false],
+        ["localhost FTP server (GNU inetutils 2.4) ready.", "double", false],
+        ["vm FTP server (Version 6.4/OpenBSD/Linux-ftpd-0.17) ready.", "double", false],
+        ["pyftpdlib 1.5.7 ready.", undefined, false],
+        ["Twisted 22.4.0 FTP Server", undefined, false],
+        ["Ready", undefined, false],
+        ["ftpstream fixture ready", undefined, false],
+      ];
+      for (const [welcome, commands, doublesReplies] of welcomes) {
+        const known = telnetIacOf(welcome);
+        expect(known?.commands, welcome).to.equal(commands);
+        if (known) expect(known.doublesReplies, welcome).to.equal(doublesReplies);
+      }
+    });
+
+    it("by default refuses, before sending anything, a command holding 0xFF to a server whose welcome says nothing, with FtpError ERR_FTP_TELNET_IAC; the client goes on", async () => {
+      await serverWith();
+      const ftp = await FTP.create({ host: srv.host, port: srv.port, user: "user", password: "pass", encoding: "windows-1251" });
+      try {
+        const before = srv.commands.length;
+        for (const call of [
+          () => ftp.delete(NAME),
+          () => ftp.size(NAME),
+          () => ftp.rename(NAME, "итог.txt"),
+          () => ftp.rename("отчёт-txt", "я.txt"),
+        ]) {
+          const error = await rejectionOf(call());
+          expect(error).to.be.instanceOf(FtpError);
+          expect(error).to.have.property("code", "ERR_FTP_TELNET_IAC");
+          expect(error.message).to.match(/0xFF \(Telnet IAC\).*telnetIac/);
+        }
+        const download = await rejectionOf(ftp.retrbinary(`RETR ${NAME}`, () => undefined));
+        expect(download).to.have.property("code", "ERR_FTP_TELNET_IAC");
+        // Nothing holding 0xFF went out; the rename whose RNFR was plain stopped before RNTO.
+        expect(
+          sentHex()
+            .slice(before)
+            .some((hex) => hex.includes("ff")),
+        ).to.equal(false);
+        expect(srv.vfs.exists(`/${cp1251(NAME)}`)).to.equal(true);
+        expect(srv.vfs.exists(`/${cp1251("отчёт-txt")}`)).to.equal(true);
+        expect(await ftp.size("отчёт-txt")).to.equal(5);
+        expect(await ftp.voidcmd("NOOP")).to.match(/^200/);
+      } finally {
+        ftp.close();
+      }
+    });
+
+    it("refuses an escaped 0xFF byte on UTF-8 too, and never looks for 0xFF in a plain UTF-8 command", async () => {
+      await serverWith();
+      const ftp = await FTP.create({ host: srv.host, port: srv.port, user: "user", password: "pass" });
+      try {
+        const error = await rejectionOf(ftp.delete("d\udcffe"));
+        expect(error).to.have.property("code", "ERR_FTP_TELNET_IAC");
+        expect(await ftp.voidcmd("NOOP ÿ я")).to.match(/^200/);
+        expect(sentHex().at(-1)).to.equal(hexOf(Buffer.from("NOOP ÿ я", "utf8").toString("latin1")));
+      } finally {
+        ftp.close();
+      }
+    });
+
+    it('telnetIac "double" sends each 0xFF as 0xFF 0xFF, and a Telnet server acts on the name given; "raw" sends it as it is (ftplib)', async () => {
+      await serverWith();
+      for (const [telnetIac, bytes] of [
+        ["double", "ffff"],
+        ["raw", "ff"],
+      ] as const) {
+        const { lines, createConnection } = wire();
+        const ftp = await FTP.create({
+          host: srv.host,
+          port: srv.port,
+          user: "user",
+          password: "pass",
+          encoding: "windows-1251",
+          telnetIac,
+          createConnection,
+        });
+        try {
+          const size = await ftp.size(NAME);
+          expect(lines.at(-1), telnetIac).to.equal(hexOf(`SIZE ${cp1251(NAME)}`).replace("ff", bytes));
+          // The fixture reads Telnet: doubled, the name is the one given; raw, 0xFF and the "." after it are dropped, as GNU inetutils does, and the decoy "отчёт-txt" answers.
+          expect(size, telnetIac).to.equal(telnetIac === "double" ? 6 : 5);
+        } finally {
+          ftp.close();
+        }
+      }
+    });
+
+    it('telnetIac "refuse" refuses even where the welcome names a server; an unknown value throws a TypeError', async () => {
+      await serverWith("220 ProFTPD Server (x) [127.0.0.1]");
+      const ftp = await FTP.create({
+        host: srv.host,
+        port: srv.port,
+        user: "user",
+        password: "pass",
+        encoding: "windows-1251",
+        telnetIac: "refuse",
+      });
+      try {
+        expect(await rejectionOf(ftp.delete(NAME))).to.have.property("code", "ERR_FTP_TELNET_IAC");
+        expect(srv.vfs.exists(`/${cp1251(NAME)}`)).to.equal(true);
+      } finally {
+        ftp.close();
+      }
+      expect(() => new FTP({ telnetIac: "yes" as never }))
+        .to.throw(TypeError)
+        .with.property("code", "ERR_INVALID_ARG_VALUE");
+    });
+
+    it("by default doubles 0xFF for a server whose welcome is ProFTPD's, GNU inetutils' or BSD ftpd's, and sends it raw to vsftpd and pure-ftpd", async () => {
+      const cases: Array<[string, string]> = [
+        ["220 ProFTPD Server (ftpstream proftpd) [127.0.0.1]", "ffff"],
+        ["220 localhost FTP server (GNU inetutils 2.4) ready.", "ffff"],
+        ["220 vm FTP server (Version 6.4/OpenBSD/Linux-ftpd-0.17) ready.", "ffff"],
+        ["220 (vsFTPd 3.0.3)", "ff"],
+        [
+          "220---------- Welcome to Pure-FTPd [privsep] [TLS] ----------\r\n220 You will be disconnected after 15 minutes of inactivity.",
+          "ff",
+        ],
+      ];
+      for (const [welcome, bytes] of cases) {
+        await serverWith(welcome);
+        const { lines, createConnection } = wire();
+        const ftp = await FTP.create({
+          host: srv.host,
+          port: srv.port,
+          user: "user",
+          password: "pass",
+          encoding: "windows-1251",
+          createConnection,
+        });
+        try {
+          await ftp.sendcmd(`MDTM ${NAME}`).catch(() => undefined);
+          expect(lines.at(-1), welcome).to.equal(hexOf(`MDTM ${cp1251(NAME)}`).replace("ff", bytes));
+        } finally {
+          ftp.close();
+          await srv.close();
+        }
+      }
+    });
+
+    it("reads vsftpd's doubled 0xFF in replies as one byte, also when the pair is split between two reads", async () => {
+      await serverWith("220 (vsFTPd 3.0.3)");
+      srv.handle("PWD", async (s) => {
+        s.send(Buffer.from('257 "/d\xff', "latin1"));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        s.send(Buffer.from('\xffe" is the current directory\r\n', "latin1"));
+      });
+      srv.handle("XPWD", (s) => s.send(Buffer.from('257 "/d\xff\xff\xff\xffe" is the current directory\r\n', "latin1")));
+      const { lines, createConnection } = wire();
+      const ftp = await FTP.create({
+        host: srv.host,
+        port: srv.port,
+        user: "user",
+        password: "pass",
+        encoding: "latin1",
+        createConnection,
+      });
+      try {
+        expect(await ftp.pwd()).to.equal("/dÿe");
+        expect(await ftp.sendcmd("XPWD")).to.equal('257 "/dÿÿe" is the current directory');
+        // And the name goes back raw, as vsftpd reads it.
+        await ftp.sendcmd("CWD /dÿe").catch(() => undefined);
+        expect(lines.at(-1)).to.equal(hexOf("CWD /d\u00ffe"));
+      } finally {
+        ftp.close();
+      }
+    });
+
+    it("takes 0xFF 0xFF in replies of other servers as two bytes", async () => {
+      await serverWith("220 ProFTPD Server (x) [127.0.0.1]");
+      srv.handle("PWD", (s) => s.send(Buffer.from('257 "/d\xff\xffe" is the current directory\r\n', "latin1")));
+      const ftp = await FTP.create({ host: srv.host, port: srv.port, user: "user", password: "pass", encoding: "latin1" });
+      try {
+        expect(await ftp.pwd()).to.equal("/dÿÿe");
       } finally {
         ftp.close();
       }

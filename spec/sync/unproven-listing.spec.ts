@@ -215,6 +215,22 @@ describe("downloadDir with delete below a directory the user may enter but not r
       expect(readFileSync(join(local, "locked/mine.txt"), "utf8")).to.equal("only here");
     });
 
+    it("refuses a root whose MLST is refused (550); where MLST is not implemented (502), isDirectory decides and nothing proves the read", async () => {
+      const srv = await fx.server({ files: REMOTE });
+      serve(srv, undefined);
+      srv.once("MLST", (s) => s.reply(550, "No such file or directory."));
+      const local = plant({ "locked/mine.txt": "only here" });
+      const ftp = await fx.client(srv);
+      const refused = await rejectionOf(ftp.downloadDir("/r/locked", local, { delete: true }));
+      expect(refused).to.be.instanceOf(FtpListingError);
+      expect(refused.message).to.contain("its MLST was refused: 550 No such file or directory.");
+      srv.once("MLST", (s) => s.reply(502, "Command not implemented."));
+      const failures = failuresOf(await rejectionOf(ftp.downloadDir("/r", local, { delete: true })));
+      expect(failures.map((f) => f.path)).to.deep.equal(["locked"]);
+      expect((failures[0].error as Error).message).to.contain("may not be a read");
+      expect(readFileSync(join(local, "locked/mine.txt"), "utf8")).to.equal("only here");
+    });
+
     it("refuses a root that MLST calls a file", async () => {
       const srv = await fx.server({ files: REMOTE });
       serve(srv, "elr");

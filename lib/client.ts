@@ -39,7 +39,7 @@ import { sessionFeatures } from "./features.js";
 import { listAllLines } from "./list-command.js";
 import { EPSV_REACHED } from "./passive-hint.js";
 import { RawTransfers } from "./raw.js";
-import { assertBurstable, replyOrError, sendBurst, type CommandsBefore } from "./command-burst.js";
+import { assertBurstable, replyOrError, sendBurst, type BeforeCommands, type CommandsBefore } from "./command-burst.js";
 import {
   clearDir,
   directoryExists,
@@ -784,7 +784,7 @@ export class FTP {
   /** MLSD's entries as mlsd() yields them, its transfer run with `options`; then its final reply to `ended`. */
   private async *mlsdEntries(
     path: string,
-    options: DownloadOptions & TransferStartExtras,
+    options: DownloadOptions,
     ended?: (reply: string) => void,
   ): AsyncGenerator<[string, Record<string, string>]> {
     const lines = this.lines(path ? `MLSD ${path}` : "MLSD", options);
@@ -1208,7 +1208,7 @@ export class FTP {
     this.queue.fail(reason instanceof FtpClosedError ? reason : new FtpClosedError(`the connection closed: ${reason.message}`, reason));
   }
 
-  private download(cmd: string, type: "A" | "I", options: DownloadOptions & TransferStartExtras): DownloadStream {
+  private download(cmd: string, type: "A" | "I", options: DownloadOptions): DownloadStream {
     return new DownloadStream(this.streamQueue, this.settings, transferStart(cmd, type, options), options);
   }
 
@@ -1222,7 +1222,7 @@ export class FTP {
     return new DownloadRun(this.streamQueue, this.settings, start, runOptions, target);
   }
 
-  private lines(cmd: string, options: DownloadOptions & TransferStartExtras): LineStream {
+  private lines(cmd: string, options: DownloadOptions): LineStream {
     return new LineStream(this.download(cmd, "A", options), this.settings.encoding, this.settings.maxLine);
   }
 
@@ -1262,16 +1262,19 @@ function rejectingBadArguments<T>(start: () => Promise<T>): Promise<T> {
 function transferStart(
   cmd: string,
   type: "A" | "I",
-  { rest, commandWithEpsv, before }: { rest?: number | string; commandWithEpsv?: boolean } & TransferStartExtras,
+  { rest, commandWithEpsv, before }: { rest?: number | string; commandWithEpsv?: boolean; before?: BeforeCommands },
 ): TransferStart {
   assertSafeArgument(cmd);
   assertRestOffset(rest);
-  return { command: cmd, rest, type, withEpsv: commandWithEpsv, before };
+  return { command: cmd, rest, type, withEpsv: commandWithEpsv, before: before && commandsBefore(before) };
 }
 
-/** What the library's own transfers (a listing's) may add to a transfer's options. */
-interface TransferStartExtras {
-  before?: CommandsBefore;
+/** TransferStreamOptions.before as the transfer takes it, refused here if a line cannot go ahead of the transfer. */
+function commandsBefore({ lines, onReplies }: BeforeCommands): CommandsBefore | undefined {
+  if (lines.length === 0) return undefined;
+  for (const line of lines) assertSafeArgument(line);
+  assertBurstable(lines);
+  return { lines, replies: (replies) => onReplies(replies.map(replyOrError)) };
 }
 
 /** The lines of a listing, then its final reply to `ended` (the structured listing reads what it says). */
@@ -1280,14 +1283,9 @@ async function* linesThenReply(lines: LineStream, ended: (reply: string) => void
   ended(lines.response ?? "");
 }
 
-/** A listing's transfer options: its EPSV choice, and the commands ListOptions.before asked for, with their replies as sendcmds gives them. */
-function listingTransfer(transfer: ListTransfer): DownloadOptions & TransferStartExtras {
-  const asked = transfer.takeBefore();
-  if (!asked) return { commandWithEpsv: transfer.commandWithEpsv };
-  return {
-    commandWithEpsv: transfer.commandWithEpsv,
-    before: { lines: asked.lines, replies: (replies) => asked.onReplies(replies.map(replyOrError)) },
-  };
+/** A listing's transfer options: its EPSV choice, and the commands ListOptions.before asked for. */
+function listingTransfer(transfer: ListTransfer): DownloadOptions {
+  return { commandWithEpsv: transfer.commandWithEpsv, before: transfer.takeBefore() };
 }
 
 /** Verbs after which the server's FEAT may say something else. */

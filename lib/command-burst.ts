@@ -44,6 +44,18 @@ export function burstWindows(lines: readonly string[], reserved = 0): string[][]
   return windows;
 }
 
+/**
+ * Plain commands (as sendcmds takes them) to write ahead of a transfer's
+ * own, in the same write when it goes out with its EPSV, answered in the
+ * round trip the transfer costs anyway (ListOptions.before,
+ * TransferStreamOptions.before). `onReplies` gets each reply's text or
+ * FtpError, in order, before the transfer's data.
+ */
+export interface BeforeCommands {
+  lines: readonly string[];
+  onReplies: (replies: Array<string | FtpError>) => void;
+}
+
 /** Plain commands sent ahead of a transfer, and who takes their replies (each final reply, in order). */
 export interface CommandsBefore {
   lines: readonly string[];

@@ -25,6 +25,7 @@ export type { UploadSource } from "./upload-source.js";
 export type { ListOptions, WalkEntry, WalkOptions } from "./remote-listing.js";
 export { DownloadStream, UploadStream } from "./streams.js";
 export type { DownloadOptions, TransferProgress, TransferStreamOptions, UploadOptions } from "./streams.js";
+export type { BeforeCommands } from "./command-burst.js";
 export { LineSplitter } from "./lines.js";
 export {
   FtpClosedError,

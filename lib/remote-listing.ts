@@ -2,10 +2,10 @@
  * Structured listings of a remote directory: MLSD where the server has it,
  * else LIST parsed line by line; and walk(), a depth-first tree of them.
  */
-import { FtpError, FtpLimitError, FtpListingError, FtpPermError } from "./errors.js";
+import { FtpLimitError, FtpListingError, FtpPermError } from "./errors.js";
 import { entryFromFacts, isListNoise, ListEntry } from "./listing.js";
 import { isSafeName } from "./path-safety.js";
-import { assertBurstable } from "./command-burst.js";
+import { assertBurstable, type BeforeCommands } from "./command-burst.js";
 import { assertSafeArgument } from "./protocol.js";
 
 /** The two listings a client can fetch. */
@@ -74,7 +74,7 @@ export interface ListOptions {
    * in order, before the first entry. A refused MLSD's LIST fallback goes
    * without them.
    */
-  before?: { lines: readonly string[]; onReplies: (replies: Array<string | FtpError>) => void };
+  before?: BeforeCommands;
 }
 
 /** Options of walk(). */

@@ -5,6 +5,7 @@
  * either (or aborting its signal) aborts the transfer and frees the queue.
  */
 import { addAbortSignal, Readable, Writable } from "node:stream";
+import type { BeforeCommands } from "./command-burst.js";
 import { DownloadRun } from "./download.js";
 import { HeldError } from "./held-error.js";
 import type { TransferProgress } from "./progress.js";
@@ -30,6 +31,15 @@ export interface TransferStreamOptions {
    * `pipelining` option.
    */
   commandWithEpsv?: boolean;
+  /**
+   * Plain commands written ahead of the transfer's own, in the same write
+   * when it goes out with its EPSV (see commandWithEpsv): e.g. a file's
+   * MDTM asked with its RETR, at no round trip of its own. Lines that
+   * must wait for a reply (see README "Pipelining") are refused with a
+   * TypeError. `onReplies` gets each reply's text or FtpError, in order,
+   * before the transfer's data.
+   */
+  before?: BeforeCommands;
 }
 
 export interface DownloadOptions extends TransferStreamOptions {

@@ -996,9 +996,16 @@ function downloadFile(
         bytes = p.bytes;
         progress.during(plan.path, p.bytes);
       };
-      await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, { signal, onProgress, commandWithEpsv: pipelining });
+      // A time not known to the second is asked with the RETR, in its write: no round trip of its own.
+      let asked: string | Error | undefined;
+      const before =
+        plan.modified === null && pipelining && times.asking
+          ? { lines: [`MDTM ${joinRemote(remote, plan.path)}`], onReplies: ([reply]: Array<string | Error>) => void (asked = reply) }
+          : undefined;
+      await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, { signal, onProgress, commandWithEpsv: pipelining, before });
       // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
-      return { bytes, modified: plan.modified ?? (await times.get(client, plan.path)) };
+      const modified = plan.modified ?? (asked === undefined ? await times.get(client, plan.path) : times.fromReply(asked));
+      return { bytes, modified };
     }),
   );
 }
@@ -1098,7 +1105,12 @@ async function streamDownload(
       localFiles.set(parentOf(path), names);
     }
     const expected = (dir: string): readonly string[] => localFiles.get(dir) ?? [];
-    source = await walkRemote(workers, remote, filter, failures, false, options, { ...burst, expected }, onEntry);
+    // After a listing, only the times a comparison needs (a local file of the same size): a file fetched asks its own with its RETR.
+    const wanted = (path: string, size: number | null): boolean => {
+      const other = target.nodes.get(path);
+      return other?.type === "file" && other.size === size;
+    };
+    source = await walkRemote(workers, remote, filter, failures, false, options, { ...burst, wanted, expected }, onEntry);
   } finally {
     // The files already started finish (or are aborted by the signal) before the call settles.
     feed.close();

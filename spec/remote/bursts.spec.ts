@@ -2,7 +2,8 @@
  * Commands written together whatever the `pipelining` option says:
  * sendcmds, lastMods and setLastMods, each answer in its place, a refusal
  * in its place too, and what must wait for its reply refused before
- * anything is sent.
+ * anything is sent; commands written ahead of a listing or a transfer
+ * (`before`).
  */
 import { expect } from "chai";
 import { FtpError, FtpPermError } from "../../lib/index.js";
@@ -155,5 +156,36 @@ describe("sendcmds, lastMods, setLastMods: one round trip for many commands", ()
     );
     expect(error).to.be.instanceOf(TypeError);
     expect(srv.commands.slice(before)).to.deep.equal([]);
+  });
+
+  it("a transfer with `before` writes those commands in its own write once its EPSV port was reached, hands over their replies, and refuses what must wait", async () => {
+    const srv = await fx.server({ files: { "/a": "abc", "/b": "bcd" } });
+    const control = controlWrites();
+    const ftp = await fx.client(srv, { pipelining: true, createConnection: control.createConnection });
+    // The first passive transfer reaches an EPSV port; after it, commands go with their EPSV.
+    await ftp.retrbinary("RETR a", () => undefined);
+    const replies: Array<string | Error> = [];
+    const from = control.writes.length;
+    const blocks: Buffer[] = [];
+    await ftp.retrbinary("RETR b", (block) => void blocks.push(block), {
+      before: { lines: ["MDTM a", "SIZE missing"], onReplies: (r) => replies.push(...r) },
+    });
+    expect(Buffer.concat(blocks).toString()).to.equal("bcd");
+    expect(control.writes.slice(from)).to.deep.equal(["MDTM a\r\nSIZE missing\r\nEPSV\r\nRETR b\r\n"]);
+    expect(replies[0]).to.match(/^213 \d{14}/);
+    expect(replies[1]).to.be.instanceOf(FtpPermError).and.include({ replyCode: 550 });
+    // An upload takes them too, and the session is in step afterwards.
+    const uploaded: Array<string | Error> = [];
+    await ftp.storbinary("STOR c", Buffer.from("cde"), { before: { lines: ["NOOP"], onReplies: (r) => uploaded.push(...r) } });
+    expect(uploaded).to.have.length(1);
+    expect(uploaded[0]).to.match(/^200/);
+    expect(srv.vfs.get("/c")?.toString()).to.equal("cde");
+    expect(await ftp.sendcmd("NOOP")).to.match(/^200/);
+    const sent = srv.commands.length;
+    for (const lines of [["PASV"], ["NOOP\r\nDELE a"]]) {
+      const refused = await rejectionOf(ftp.retrbinary("RETR a", () => undefined, { before: { lines, onReplies: () => undefined } }));
+      expect(refused).to.be.instanceOf(TypeError);
+    }
+    expect(srv.commands.slice(sent)).to.deep.equal([]);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The round trips a tree transfer spends (issue 23): a directory's MDTMs in
- * one burst right after its listing, each transfer command written with its
+ * The round trips a tree transfer spends (issue 23): a fetched file's MDTM
+ * written with its RETR, the MDTMs a comparison needs in one burst with or
+ * right after a directory's listing, each transfer command written with its
  * EPSV, an upload's new directories and its files' times in bursts; and,
  * with `pipelining: false`, one command at a time as before. Seen on the
  * fixture's side: a reply held back, and whether the client wrote its next
@@ -37,19 +38,27 @@ describe("tree transfers spend round trips only where they must", () => {
     return srv;
   }
 
-  it("downloadDir asks a directory's MDTMs in one burst after its listing and writes each RETR with its EPSV", async () => {
+  it("downloadDir writes a fetched file's MDTM with its RETR, and each RETR with its EPSV", async () => {
     const srv = await listOnlyServer();
     const mdtm = watchOverlap(srv, "MDTM");
     const epsv = watchOverlap(srv, "EPSV");
     const ftp = await fx.client(srv);
     expect((await ftp.downloadDir("/r", dir)).transferred).to.equal(4);
-    // The four MDTMs written together, the last one followed by nothing until its reply.
-    expect(mdtm).to.deep.equal([true, true, true, false]);
+    // Each MDTM followed at once by its transfer's commands: no round trip of its own.
+    expect(mdtm).to.deep.equal([true, true, true, true]);
     // The listing's EPSV finds out that the port is reachable; every RETR then goes out with its EPSV.
     expect(epsv).to.deep.equal([false, true, true, true, true]);
-    // No MDTM after the transfers: the burst's times stamp the files.
-    const verbs = srv.commands.map((line) => line.split(" ")[0]);
-    expect(verbs.lastIndexOf("MDTM")).to.be.below(verbs.indexOf("RETR"));
+    // After the listing, each file's MDTM, then (TYPE I before the first) EPSV and its RETR; no MDTM burst of its own.
+    const afterList = srv.commands.slice(srv.commands.findIndex((line) => line.startsWith("LIST")) + 1);
+    const groups = afterList.join("\n").split(/\n(?=MDTM )/);
+    expect(groups.map((group) => group.split("\n").map((line) => line.split(" ")[0]))).to.deep.equal([
+      ["MDTM", "TYPE", "EPSV", "RETR"],
+      ["MDTM", "EPSV", "RETR"],
+      ["MDTM", "EPSV", "RETR"],
+      ["MDTM", "EPSV", "RETR"],
+    ]);
+    for (const group of groups) expect(group.split("\n").at(-1)!.slice(5)).to.equal(group.split("\n")[0].slice(5));
+    // The times asked with the RETRs stamp the files.
     expect(statSync(join(dir, "c.txt")).mtime.toISOString()).to.equal(TIME.toISOString());
     expect(readFileSync(join(dir, "d.txt"), "utf8")).to.equal("delta\n");
     // An unchanged rerun: the MDTMs of the files the local directory has, written in one go with the

@@ -403,6 +403,17 @@ export class ControlConnection {
     secure.destroy();
   }
 
+  /**
+   * Throws what send() would throw for `line` (CR, LF or NUL, a character
+   * the encoding lacks, a 0xFF this server would misread), sending
+   * nothing: a transfer checks its command before it opens a data
+   * connection, which a refusal after it would leave behind.
+   */
+  assertSendable(line: string): void {
+    assertSafeArgument(line);
+    this.wireForm(line + "\r\n");
+  }
+
   /** Sends one command line. Refuses CR, LF and NUL before anything is written. */
   send(line: string): void {
     assertSafeArgument(line);

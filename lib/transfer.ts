@@ -117,6 +117,10 @@ export class DataTransfer {
    * the 1xx, as before.
    */
   static async open(session: Session, start: TransferStart): Promise<DataTransfer> {
+    // Refused now, not once EPSV or PORT has readied a data connection for
+    // it: Twisted answers the command after such a refusal with a 550.
+    session.control.assertSendable(start.command);
+    if (start.before) for (const line of start.before.lines) session.control.assertSendable(line);
     // The type already in force costs no call: most transfers of a run find it so.
     const type = start.type && session.control.knownType !== start.type ? start.type : undefined;
     // Pipelined (or asked for: commandWithEpsv), the command goes out with EPSV once this server has shown it

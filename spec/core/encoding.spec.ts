@@ -236,8 +236,13 @@ describe("text encodings", () => {
           expect(error).to.have.property("code", "ERR_FTP_TELNET_IAC");
           expect(error.message).to.match(/0xFF \(Telnet IAC\).*telnetIac/);
         }
+        const readied = srv.commands.length;
         const download = await rejectionOf(ftp.retrbinary(`RETR ${NAME}`, () => undefined));
         expect(download).to.have.property("code", "ERR_FTP_TELNET_IAC");
+        const upload = await rejectionOf(ftp.storbinary(`STOR ${NAME}`, Buffer.from("x")));
+        expect(upload).to.have.property("code", "ERR_FTP_TELNET_IAC");
+        // Refused before EPSV (or TYPE) readied a data connection that nothing would use.
+        expect(srv.commands.slice(readied)).to.deep.equal([]);
         // Nothing holding 0xFF went out; the rename whose RNFR was plain stopped before RNTO.
         expect(
           sentHex()

@@ -9,7 +9,7 @@ import { errorForReply, FtpConnectionError, FtpPermError, FtpReplyError, FtpTemp
 import { formatEprt, formatPort, parse227, parse229, plainAddress } from "./protocol.js";
 import { readFinals, type CommandsBefore } from "./command-burst.js";
 import type { Reply } from "./reply.js";
-import { requireSuccess, type Session } from "./session.js";
+import { refuseFailure, requireSuccess, type Session } from "./session.js";
 
 /** A data connection being made: passive ones are already connected, active ones wait for the server. */
 export interface PendingData {
@@ -157,7 +157,7 @@ export async function openPassive(
   if (options.command !== undefined) {
     return connectPassive(session, await epsvWith(session, options.command, options.type, options.before), options.slabReads);
   }
-  const address = await passiveAddress(session);
+  const address = await passiveAddress(session, options.type, options.before);
   if (address.epsv && !session.epsvReached) return probeEpsv(session, address, options.slabReads);
   return connectPassive(session, address, options.slabReads);
 }
@@ -279,12 +279,12 @@ class DataConnectWait implements ConnectWait {
   }
 }
 
-async function passiveAddress(session: Session): Promise<PassiveAddress> {
+async function passiveAddress(session: Session, type?: "A" | "I", before?: CommandsBefore): Promise<PassiveAddress> {
   const peer = session.control.dataHost;
   const useEpsv = peer.family === 6 || (session.settings.useEpsv && !session.epsvRefused);
   if (useEpsv) {
     try {
-      const reply = await session.command("EPSV");
+      const reply = type || before ? await epsvBehind(session, type, before) : await session.command("EPSV");
       const port = parse229(reply.text);
       return { host: peer.address, port, epsv: true };
     } catch (error) {
@@ -300,6 +300,35 @@ async function passiveAddress(session: Session): Promise<PassiveAddress> {
   // The host in a 227 reply is the server's claim; ftplib ignores it unless
   // told to trust it, since it can point the client at a third party.
   return { host: session.settings.trustPasvHost ? offered.host : peer.address, port: offered.port, epsv: false };
+}
+
+/**
+ * EPSV written behind the commands `before` (their replies go to it) and
+ * `TYPE type`, in one write: a pipelined transfer whose command must wait
+ * for the session's first EPSV port to be reached still spends no round
+ * trip of its own on its TYPE. Resolves to EPSV's reply as
+ * session.command does (a refusal thrown, for passiveAddress to fall back
+ * to PASV). A refused TYPE leaves EPSV answered in a mode nobody set up:
+ * the connection is closed.
+ */
+async function epsvBehind(session: Session, type: "A" | "I" | undefined, before: CommandsBefore | undefined): Promise<Reply> {
+  const control = session.control;
+  control.batch(() => {
+    for (const line of before?.lines ?? []) control.send(line);
+    if (type) control.send(`TYPE ${type}`);
+    control.send("EPSV");
+  });
+  try {
+    if (before) before.replies(await readFinals(session, before.lines.length));
+    if (type) {
+      requireSuccess(await control.readReply(session.settings.timeout));
+      control.knownType = type;
+    }
+  } catch (error) {
+    control.close(error as Error);
+    throw error;
+  }
+  return refuseFailure(await session.replyToLast());
 }
 
 /**

@@ -128,21 +128,24 @@ export class DataTransfer {
     // waits for the data connection (every one we test against does), which
     // saves the round trip that matters most on a long link. Not after REST:
     // a refused REST must keep the command from running at all.
-    let early =
-      (start.withEpsv ?? session.settings.pipelining) &&
-      session.settings.passive &&
-      start.rest === undefined &&
-      session.epsvReached &&
-      !session.epsvRefused;
+    const pipelined =
+      (start.withEpsv ?? session.settings.pipelining) && session.settings.passive && start.rest === undefined && !session.epsvRefused;
+    let early = pipelined && session.epsvReached;
+    // Pipelined but not early (the session's first EPSV port is still to be
+    // reached before a command follows it): the TYPE and the commands
+    // before still go with the EPSV, not a round trip ahead of it.
+    const withEpsv = pipelined && !early && session.settings.useEpsv && session.control.dataHost.family !== 6;
     // Written early, the command takes its TYPE along (a tree transfer's
     // listings and files alternate between A and I on each connection),
     // and the commands asked to go before it.
     let before = start.before && start.before.lines.length > 0 ? start.before : undefined;
-    if (!early) await sendBeforeAndType(session, before, type);
+    if (!early && !withEpsv) await sendBeforeAndType(session, before, type);
     // Whatever would not fit in the transfer's own write (one segment: see BURST_BYTES) goes first.
     if (before && early) before = await sendAheadOfTransfer(session, before, Buffer.byteLength(start.command) + 16);
+    else if (before && withEpsv) before = await sendAheadOfTransfer(session, before, 16);
     let pending: PendingData;
     if (!session.settings.passive) pending = await openActive(session);
+    else if (withEpsv) pending = await openPassive(session, { slabReads: start.slabReads, type, before });
     else if (!early) pending = await openPassive(session, { slabReads: start.slabReads });
     else {
       try {

@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import { patternBytes, patternFile, type FixtureServer } from "../../fixtures/server.js";
 import { makeSelfSignedCert } from "../../fixtures/cert.js";
 import { FTP, FTP_TLS, FtpClosedError, FtpConnectionError, FtpPermError, FtpPool, type DownloadStream } from "../../lib/index.js";
-import { controlWrites, gate, rejectionOf, until, useFixtures, type ClientOptions } from "./helpers.js";
+import { controlWrites, gate, rejectionOf, until, useFixtures, watchOverlap, type ClientOptions } from "./helpers.js";
 
 /** Every byte of a download. */
 async function collectBytes(stream: DownloadStream): Promise<Buffer> {
@@ -413,6 +413,24 @@ describe("pipelining", function () {
       expect(error).to.be.instanceOf(FtpPermError);
       expect(ftp.closed).to.equal(true);
     });
+  });
+
+  it("writes a session's first transfer's TYPE with its EPSV; an EPSV refused there goes on with PASV in that type, a refused TYPE closes the connection", async function () {
+    const srv = await fixtures.server({ files: { "/f": patternFile(2000) } });
+    const { ftp } = await client(srv);
+    const type = watchOverlap(srv, "TYPE");
+    srv.once("EPSV", (s) => s.reply(500, "EPSV not understood."));
+    const before = srv.commands.length;
+    expect((await collectBytes(ftp.retrbinary("RETR f"))).equals(patternBytes(0, 2000))).to.equal(true);
+    // TYPE and EPSV in one write; the command waits for a reachable port (here PASV's).
+    expect(type).to.deep.equal([true]);
+    expect(srv.commands.slice(before)).to.deep.equal(["TYPE I", "EPSV", "PASV", "RETR f"]);
+    const other = await client(srv);
+    srv.once("TYPE", (s) => s.reply(504, "Not now."));
+    const error = await rejectionOf(other.ftp.retrbinary("RETR f", () => undefined));
+    expect(error).to.be.instanceOf(FtpPermError);
+    // EPSV was answered in a type nobody set up: the connection is not guessed at.
+    expect(other.ftp.closed).to.equal(true);
   });
 
   it("reads every reply of an exchange before failing it: a refused TYPE I fails size() and leaves SIZE's reply to nobody else", async function () {

@@ -85,17 +85,22 @@ describe("tree transfers spend round trips only where they must", () => {
     expect(statSync(join(dir, "e.txt")).mtime.toISOString()).to.equal(TIME.toISOString());
   });
 
-  it("on a fresh connection, a rerun's MDTMs go out with the TYPE the first listing needs, in one burst", async () => {
+  it("on a fresh connection, a rerun's MDTMs go out with the TYPE and the EPSV the first listing needs, in one burst", async () => {
     const srv = await listOnlyServer();
     await (await fx.client(srv)).downloadDir("/r", dir);
     const mdtm = watchOverlap(srv, "MDTM");
+    const type = watchOverlap(srv, "TYPE");
+    const epsv = watchOverlap(srv, "EPSV");
     const fresh = await fx.client(srv);
     const from = srv.commands.length;
     expect(await fresh.downloadDir("/r", dir)).to.deep.include({ transferred: 0, skipped: 4 });
     const verbs = srv.commands.slice(from).map((line) => line.split(" ")[0]);
     expect(verbs).to.deep.equal(["FEAT", "MDTM", "MDTM", "MDTM", "MDTM", "TYPE", "EPSV", "LIST"]);
-    // Each MDTM had the next command behind it in the same write, the last one the TYPE.
+    // Each MDTM had the next command behind it in the same write, the last one the TYPE, and the TYPE its
+    // EPSV; the LIST waited for the 229 and the connect (the session's first EPSV port).
     expect(mdtm).to.deep.equal([true, true, true, true]);
+    expect(type).to.deep.equal([true]);
+    expect(epsv).to.deep.equal([false]);
   });
 
   it("FtpPool opens every connection when a tree transfer starts, each reading FEAT while it waits for work", async () => {

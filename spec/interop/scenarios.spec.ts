@@ -391,7 +391,10 @@ describeServers(
           const stat = await fs.stat(home(name));
           expect(facts.type, name).to.equal(stat.isDirectory() ? "dir" : "file");
           if (stat.isFile()) expect(Number(facts.size), name).to.equal(stat.size);
-          expect(facts.modify.slice(0, 14), name).to.equal(mlsdTime(stat.mtime));
+          // Whole seconds from the nanoseconds: Node rounds a stat's Date to the nearest millisecond, so a file
+          // written at x.9996 s reads as x+1 s, while the server's MLSD says x (failed once in a CI run).
+          const mtimeMs = Number((await fs.stat(home(name), { bigint: true })).mtimeNs / 1_000_000n);
+          expect(facts.modify.slice(0, 14), name).to.equal(mlsdTime(new Date(mtimeMs)));
         }
         expect(seen.sort()).to.deep.equal(names);
       } else {

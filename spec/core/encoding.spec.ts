@@ -5,11 +5,10 @@
  * as escapes (Python's surrogateescape).
  */
 import { expect } from "chai";
-import * as net from "node:net";
 import { FixtureServer } from "../../fixtures/server.js";
 import { FTP, FtpError, type FtpOptions } from "../../lib/index.js";
 import { codecFor, doubleIac, telnetIacOf } from "../../lib/text-codec.js";
-import { rejectionOf } from "./helpers.js";
+import { controlWrites, rejectionOf } from "./helpers.js";
 
 /** Names in the encodings users meet, and the bytes each must have (as CPython's codecs give them). */
 const SAMPLES: Array<[label: string, text: string, hex: string]> = [
@@ -181,21 +180,10 @@ describe("text encodings", () => {
     /** The command lines a client wrote on its control socket, as bytes (hex, CRLF cut). */
     function wire(): { lines: string[]; createConnection: NonNullable<FtpOptions["createConnection"]> } {
       const lines: string[] = [];
-      return {
-        lines,
-        createConnection: (request) => {
-          const socket = net.connect({ host: request.host, port: request.port });
-          if (request.purpose === "control") {
-            const write = socket.write.bind(socket) as (chunk: string | Buffer, ...rest: unknown[]) => boolean;
-            socket.write = (chunk: string | Buffer, ...rest: unknown[]) => {
-              const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
-              for (const line of bytes.toString("latin1").split("\r\n").slice(0, -1)) lines.push(hexOf(line));
-              return write(chunk, ...rest);
-            };
-          }
-          return socket;
-        },
-      };
+      const { createConnection } = controlWrites((bytes) => {
+        for (const line of bytes.toString("latin1").split("\r\n").slice(0, -1)) lines.push(hexOf(line));
+      });
+      return { lines, createConnection };
     }
 
     it("codec helpers: doubleIac doubles each 0xFF (and only copies when there is one); telnetIacOf knows the measured servers' welcomes", () => {

@@ -108,9 +108,13 @@ export function watchOverlap(srv: FixtureServer, verb: string, ms = 150): boolea
 
 /**
  * What a client writes on its control socket, write by write: pass
- * `createConnection` in the client's options; `writes` fills as it writes.
+ * `createConnection` in the client's options; `writes` fills as it writes
+ * (as text), and `onBytes`, if given, gets each write's bytes as sent.
  */
-export function controlWrites(): { writes: string[]; createConnection: NonNullable<FtpOptions["createConnection"]> } {
+export function controlWrites(onBytes?: (bytes: Buffer) => void): {
+  writes: string[];
+  createConnection: NonNullable<FtpOptions["createConnection"]>;
+} {
   const writes: string[] = [];
   return {
     writes,
@@ -120,6 +124,7 @@ export function controlWrites(): { writes: string[]; createConnection: NonNullab
         const write = socket.write.bind(socket) as (chunk: string | Buffer, ...rest: unknown[]) => boolean;
         socket.write = (chunk: string | Buffer, ...rest: unknown[]) => {
           writes.push(String(chunk));
+          onBytes?.(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk);
           return write(chunk, ...rest);
         };
       }

@@ -308,15 +308,33 @@ async function passiveAddress(session: Session, type?: "A" | "I", before?: Comma
  * for the session's first EPSV port to be reached still spends no round
  * trip of its own on its TYPE. Resolves to EPSV's reply as
  * session.command does (a refusal thrown, for passiveAddress to fall back
- * to PASV). A refused TYPE leaves EPSV answered in a mode nobody set up:
- * the connection is closed.
+ * to PASV).
  */
 async function epsvBehind(session: Session, type: "A" | "I" | undefined, before: CommandsBefore | undefined): Promise<Reply> {
+  await writeWithEpsv(session, type, before);
+  return refuseFailure(await session.replyToLast());
+}
+
+/**
+ * Writes the commands `before`, `TYPE type` (when given), EPSV and the
+ * transfer `command` (when given) in one write, and reads the replies of
+ * `before` (handed to it) and of TYPE; EPSV's is read next by the caller.
+ * A refused TYPE leaves EPSV (and the command) answered in a mode nobody
+ * set up: the connection is closed rather than guessed at, as on any
+ * failure to read those replies.
+ */
+async function writeWithEpsv(
+  session: Session,
+  type: "A" | "I" | undefined,
+  before: CommandsBefore | undefined,
+  command?: string,
+): Promise<void> {
   const control = session.control;
   control.batch(() => {
     for (const line of before?.lines ?? []) control.send(line);
     if (type) control.send(`TYPE ${type}`);
     control.send("EPSV");
+    if (command !== undefined) control.send(command);
   });
   try {
     if (before) before.replies(await readFinals(session, before.lines.length));
@@ -328,7 +346,6 @@ async function epsvBehind(session: Session, type: "A" | "I" | undefined, before:
     control.close(error as Error);
     throw error;
   }
-  return refuseFailure(await session.replyToLast());
 }
 
 /**
@@ -345,24 +362,13 @@ async function epsvWith(
   type: "A" | "I" | undefined,
   before: CommandsBefore | undefined,
 ): Promise<{ host: string; port: number }> {
+  await writeWithEpsv(session, type, before, command);
   const control = session.control;
-  control.batch(() => {
-    for (const line of before?.lines ?? []) control.send(line);
-    if (type) control.send(`TYPE ${type}`);
-    control.send("EPSV");
-    control.send(command);
-  });
-  // Whatever fails here leaves a reply owed in a mode nobody set up (a
-  // refused TYPE: the command would run in the wrong type): the connection
-  // is closed rather than guessed at.
+  // Whatever fails here leaves the command's reply owed in a mode nobody
+  // set up: the connection is closed rather than guessed at.
   let refusal: Error;
   let after: Reply;
   try {
-    if (before) before.replies(await readFinals(session, before.lines.length));
-    if (type) {
-      requireSuccess(await control.readReply(session.settings.timeout));
-      control.knownType = type;
-    }
     const reply = await control.readReply(session.settings.timeout);
     if (reply.code < 400) return { host: control.dataHost.address, port: parse229(reply.text) };
     // EPSV refused, as proftpd does now and then when its passive port is

@@ -179,6 +179,14 @@ export function plainAddress(address: string): { address: string; family: 4 | 6 
   return { address, family: address.includes(":") ? 6 : 4 };
 }
 
+/** The facts line of an MLST reply (RFC 3659 7.2: the one that begins with a space), without the space; undefined if it has none. */
+export function mlstFactsLine(reply: string): string | undefined {
+  return reply
+    .split("\n")
+    .find((text) => text.startsWith(" "))
+    ?.slice(1);
+}
+
 /** One MLSD/MLST line → `[name, facts]`, fact names lower-cased (ftplib's mlsd). */
 export function parseMlsdLine(line: string): [string, Record<string, string>] {
   const trimmed = line.replace(/[\r\n]+$/, "");

@@ -8,7 +8,7 @@ import { posix } from "node:path";
 import { FtpError, FtpPathError, FtpPermError, FtpProtoError } from "./errors.js";
 import { isNotImplemented, sessionFeatures } from "./features.js";
 import { entryFromFacts, ListEntry, parseMlsdTime } from "./listing.js";
-import { assertSafeArgument, parse213, parse257, parseMlsdLine } from "./protocol.js";
+import { assertSafeArgument, mlstFactsLine, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { assertNoClimb, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
 import { replyOrError, sendBurst } from "./command-burst.js";
@@ -333,10 +333,10 @@ async function cwdUnrecorded(session: Session, path: string): Promise<void> {
 /** MLST `path` (RFC 3659): the facts line of the 250 reply as an entry named by the path's last segment. */
 async function mlst(session: Session, path: string): Promise<ListEntry> {
   const reply = await session.voidCommand(path ? `MLST ${path}` : "MLST");
-  const line = reply.text.split("\n").find((text) => text.startsWith(" "));
-  if (!line) throw new FtpProtoError(`MLST reply has no facts line: ${reply.text}`, reply.text);
-  const [pathname, facts] = parseMlsdLine(line.slice(1));
-  return entryFromFacts(posix.basename(pathname) || pathname || path, facts, line.slice(1));
+  const line = mlstFactsLine(reply.text);
+  if (line === undefined) throw new FtpProtoError(`MLST reply has no facts line: ${reply.text}`, reply.text);
+  const [pathname, facts] = parseMlsdLine(line);
+  return entryFromFacts(posix.basename(pathname) || pathname || path, facts, line);
 }
 
 /** SIZE then MDTM: a file's entry, or the SIZE refusal (to try the parent's listing instead). */

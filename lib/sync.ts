@@ -14,7 +14,7 @@ import { writeThroughPart } from "./part-file.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
 import { linesFitting } from "./command-burst.js";
-import { assertSafeArgument, parseMlsdLine } from "./protocol.js";
+import { assertSafeArgument, mlstFactsLine, parseMlsdLine } from "./protocol.js";
 import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
 import type { Writable } from "node:stream";
 import type { DownloadOptions, TransferProgress, UploadOptions, UploadStream } from "./streams.js";
@@ -796,8 +796,8 @@ async function readProven(client: TreeClient, path: string, mlsd: boolean): Prom
 
 /** The facts of an MLST reply's facts line (the one beginning with a space), or undefined without one. */
 function mlstFacts(reply: string): Record<string, string> | undefined {
-  const line = reply.split("\n").find((text) => text.startsWith(" "));
-  return line === undefined ? undefined : parseMlsdLine(line.slice(1))[1];
+  const line = mlstFactsLine(reply);
+  return line === undefined ? undefined : parseMlsdLine(line)[1];
 }
 
 function notRead(path: string, why: string): FtpListingError {

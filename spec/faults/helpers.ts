@@ -104,6 +104,17 @@ export function outcome<T>(promise: Promise<T>): Promise<Outcome<T>> {
   );
 }
 
+/** How `promise` settled, or "pending" if it had not within `ms` (a call that never settles fails its spec instead of hanging it). */
+export async function settledWithin<T>(promise: Promise<T>, ms = 2000): Promise<Outcome<T> | "pending"> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<"pending">((resolve) => (timer = setTimeout(() => resolve("pending"), ms)));
+  try {
+    return await Promise.race([outcome(promise), pending]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Marks `promise` handled now (so a rejection before the spec awaits it is
  * not an unhandled rejection of the spec's own making) and returns it.

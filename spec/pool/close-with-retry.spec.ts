@@ -12,12 +12,7 @@ import { FixtureServer } from "../../fixtures/server.js";
 import { FTP, FtpClosedError, FtpConnectionError, FtpPool } from "../../lib/index.js";
 import type { FtpOptions, RetryOptions } from "../../lib/index.js";
 import { EscapeTrap, excess, handleCounts, settleIo, until } from "../faults/helpers.js";
-import { errorOf, settles } from "../retry/settles.js";
-
-/** A backoff far longer than any spec here may take: a close() that waits for it fails the spec. */
-const LONG: RetryOptions = { attempts: 3, minDelay: 10_000, maxDelay: 10_000 };
-/** A backoff so short that a reconnect, if one is made, is made at once. */
-const SHORT: RetryOptions = { attempts: 3, minDelay: 1, maxDelay: 2 };
+import { errorOf, LONG, settles, SHORT } from "../retry/settles.js";
 
 describe("FtpPool.close() with `retry` clients: nothing reconnects after it", function () {
   // Each case would take 10 s (LONG's backoff) if close() waited for a retry.

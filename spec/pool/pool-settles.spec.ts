@@ -11,18 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixtureServer } from "../../fixtures/server.js";
 import { FTP, FtpConnectionError, FtpDirTransferError, FtpPool } from "../../lib/index.js";
-import { excess, handleCounts, outcome, type Outcome, until } from "../faults/helpers.js";
-
-/** How `promise` settled, or "pending" if it had not within `ms` (a call that never settles fails the spec instead of hanging it). */
-async function settledWithin<T>(promise: Promise<T>, ms = 2000): Promise<Outcome<T> | "pending"> {
-  let timer: NodeJS.Timeout | undefined;
-  const pending = new Promise<"pending">((resolve) => (timer = setTimeout(() => resolve("pending"), ms)));
-  try {
-    return await Promise.race([outcome(promise), pending]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { excess, handleCounts, settledWithin, until } from "../faults/helpers.js";
 
 /** The error `promise` rejected with, failing the spec if it resolved or never settled. */
 async function rejection(promise: Promise<unknown>): Promise<unknown> {

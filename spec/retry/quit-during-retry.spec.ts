@@ -11,12 +11,7 @@ import { FixtureServer } from "../../fixtures/server.js";
 import { FTP, FtpClosedError, FtpConnectionError } from "../../lib/index.js";
 import type { RetryOptions } from "../../lib/index.js";
 import { EscapeTrap, excess, handleCounts, settleIo, until } from "../faults/helpers.js";
-import { errorOf, settles } from "./settles.js";
-
-/** A backoff far longer than any spec here may take: a call that waits for it fails the spec. */
-const LONG: RetryOptions = { attempts: 3, minDelay: 10_000, maxDelay: 10_000 };
-/** A backoff so short that a reconnect, if one is made, is made at once. */
-const SHORT: RetryOptions = { attempts: 3, minDelay: 1, maxDelay: 2 };
+import { errorOf, LONG, settles, SHORT } from "./settles.js";
 
 describe("FTP.quit() under `retry`: nothing reconnects after it", function () {
   this.timeout(5000);

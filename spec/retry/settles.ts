@@ -4,18 +4,13 @@
  * call that waits for one fails the spec instead of slowing it.
  */
 import { expect } from "chai";
-import { outcome, type Outcome } from "../faults/helpers.js";
+import type { RetryOptions } from "../../lib/index.js";
+import { settledWithin, type Outcome } from "../faults/helpers.js";
 
-/** How `promise` settled, or "pending" if it had not within `ms`. */
-async function settledWithin<T>(promise: Promise<T>, ms = 2000): Promise<Outcome<T> | "pending"> {
-  let timer: NodeJS.Timeout | undefined;
-  const pending = new Promise<"pending">((resolve) => (timer = setTimeout(() => resolve("pending"), ms)));
-  try {
-    return await Promise.race([outcome(promise), pending]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** A backoff far longer than any spec here may take: a call that waits for it fails the spec. */
+export const LONG: RetryOptions = { attempts: 3, minDelay: 10_000, maxDelay: 10_000 };
+/** A backoff so short that a reconnect, if one is made, is made at once. */
+export const SHORT: RetryOptions = { attempts: 3, minDelay: 1, maxDelay: 2 };
 
 /** Asserts `promise` settled (within 2 s, far below any backoff here) and returns how. */
 export async function settles<T>(promise: Promise<T>, what: string): Promise<Outcome<T>> {

@@ -21,7 +21,9 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FTP, FtpOptions } from "./client.js";
+import { jobServer, LoginSources, resolveLogin } from "./credentials.js";
 import { FtpDirTransferError, FtpError } from "./errors.js";
+import { defaultNetrcPath, readNetrc } from "./netrc.js";
 import { FtpPool } from "./pool.js";
 import type { DirProgress, DirTransferOptions, DirTransferResult } from "./sync.js";
 import type { TransferProgress } from "./streams.js";
@@ -39,6 +41,9 @@ const OPTIONS = {
   insecure: { type: "boolean", help: "do not verify the server's certificate" },
   quiet: { type: "boolean", help: "no progress bar" },
   debug: { type: "boolean", help: "print the control conversation (ftplib's debug level 1; passwords masked)" },
+  netrc: { type: "boolean", help: "take the login for the URL's host from ~/.netrc ($NETRC when set; must be mode 600)" },
+  "netrc-file": { type: "string", arg: "<path>", help: "take the login for the URL's host from this netrc file" },
+  "env-password": { type: "boolean", help: "take the password from $FTPSTREAM_PASSWORD (a URL with a user and no password)" },
   parallel: { type: "string", arg: "<n>", help: "mirror over an FtpPool of n connections (default 1)" },
   queue: { type: "string", arg: "<redis-url>", help: "mirror: enqueue one job per changed file on redis://host:port/name, for workers" },
   wait: { type: "boolean", help: "mirror --queue: wait until the queue drains, print its summary" },
@@ -76,6 +81,11 @@ interface CliOptions {
   maxConnections: number | undefined;
   lockMs: number | undefined;
   untilDrained: boolean;
+  netrc: boolean;
+  netrcFile: string | undefined;
+  envPassword: boolean;
+  /** Where passwords come from besides the URL: read by main() before the command runs. */
+  login: LoginSources;
 }
 
 /** One subcommand: its arguments as the usage shows them, how many it takes, and what it does. */
@@ -191,6 +201,9 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   if (!values.help && activeAddress !== undefined && isIP(activeAddress) === 0)
     throw new UsageError("--active-address takes an IPv4 or IPv6 address");
   const activePortRange = values["active-ports"] === undefined || values.help ? undefined : portRange(String(values["active-ports"]));
+  // As curl's --netrc and --netrc-file: one file or the other.
+  if (!values.help && values.netrc === true && values["netrc-file"] !== undefined)
+    throw new UsageError("give --netrc or --netrc-file, not both");
   const [command = "", ...args] = parsed.positionals;
   return {
     help: values.help === true,
@@ -218,6 +231,10 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
       maxConnections: positiveOption(values["max-connections"], "--max-connections"),
       lockMs: positiveOption(values["lock-ms"], "--lock-ms"),
       untilDrained: values["until-drained"] === true,
+      netrc: values.netrc === true,
+      netrcFile: typeof values["netrc-file"] === "string" ? values["netrc-file"] : undefined,
+      envPassword: values["env-password"] === true,
+      login: {},
     },
   };
 }
@@ -290,7 +307,9 @@ async function open(url: FtpUrl, options: CliOptions): Promise<FTP> {
     activePortRange: options.activePortRange,
     debugLevel: options.debug ? 1 : 0,
   };
-  const login = { user: url.user ?? "anonymous", password: url.password ?? "" };
+  // Throws FtpNoPasswordError, before anything connects, for a user without a password.
+  const { user, password } = resolveLogin(url, options.login);
+  const login = { user, password };
   if (url.security === "none") return FTP.create({ ...common, ...login, host: url.host });
   const settings: FtpTlsOptions = {
     ...common,
@@ -473,13 +492,21 @@ async function enqueueMirror(
   options: CliOptions,
 ): Promise<void> {
   if (options.delete || options.dryRun) throw new UsageError("mirror --queue takes neither --delete nor --dry-run");
+  const login = resolveLogin(url, options.login);
+  if (login.source === "url") {
+    process.stderr.write(
+      "ftpstream: warning: the password in the URL is stored in every job in the queue; to keep it out, leave it out of the URL " +
+        "and give it with --netrc, --netrc-file or --env-password here and to each worker\n",
+    );
+  }
   const { enqueueCommand } = await import("./queue-cli.js");
   const pool = new FtpPool({ size: options.parallel, connect: () => open(url, options) });
   try {
     const result = await enqueueCommand({
       queue,
       direction: download ? "download" : "upload",
-      server: url,
+      // Without the password when it came from netrc or the environment: each worker finds its own.
+      server: jobServer(url, login),
       remote,
       local,
       planner: pool,
@@ -548,6 +575,26 @@ async function move(url: FtpUrl, to: string, options: CliOptions): Promise<void>
   }
 }
 
+/**
+ * The password sources the options name, read once before the command runs,
+ * so a worker with a bad netrc file stops at once instead of failing every job.
+ */
+async function loginSources(options: CliOptions): Promise<LoginSources> {
+  let envPassword: string | undefined;
+  if (options.envPassword) {
+    envPassword = process.env.FTPSTREAM_PASSWORD;
+    if (envPassword === undefined) throw new UsageError("--env-password: FTPSTREAM_PASSWORD is not set");
+  }
+  if (options.netrcFile !== undefined) {
+    return { envPassword, netrc: { file: options.netrcFile, entries: await readNetrc(options.netrcFile, { private: false }) } };
+  }
+  if (options.netrc) {
+    const file = defaultNetrcPath();
+    return { envPassword, netrc: { file, entries: await readNetrc(file, { private: true }) } };
+  }
+  return { envPassword };
+}
+
 async function main(argv: string[]): Promise<void> {
   const { help, command, args, options } = parseCommandLine(argv);
   if (help) {
@@ -559,7 +606,7 @@ async function main(argv: string[]): Promise<void> {
   if (!entry) throw new UsageError(`unknown command ${command}`);
   const [min, max] = entry.arity;
   if (args.length < min || args.length > max) throw new UsageError(`${command} takes ${entry.args}`);
-  await entry.run(args, options);
+  await entry.run(args, { ...options, login: await loginSources(options) });
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -322,3 +322,49 @@ export function unexpectedFailure(response: string): FtpError {
   Object.defineProperty(error, Symbol.for("ftpstream.FtpReplyError"), { value: true });
   return error;
 }
+
+/**
+ * A netrc file (the CLI's `--netrc` or `--netrc-file`) that was not used,
+ * and why (`reason`): `"syntax"` (a word where none fits, a keyword without
+ * its value, an unclosed quote or macdef; `line` says where), `"encoding"`
+ * (not UTF-8), `"unreadable"` (missing, not a file, too large), and, for
+ * the file `--netrc` reads only, `"permissions"` (it holds a password and
+ * its mode lets group or others in) or `"owner"` (it holds a password and
+ * another user owns it), the rule of ftp(1) and Python's netrc module.
+ * The message names the file and the line, never a value from it: a
+ * stray word may be half of an unquoted password.
+ */
+export class FtpNetrcError extends FtpError {
+  declare readonly code: "ERR_FTP_NETRC";
+  constructor(
+    readonly file: string,
+    readonly reason: "syntax" | "encoding" | "unreadable" | "permissions" | "owner",
+    /** The line the problem is on (from 1), or null when it is not one line's. */
+    readonly line: number | null,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, "ERR_FTP_NETRC", "", options);
+  }
+}
+brand(FtpNetrcError, "FtpNetrcError");
+
+/**
+ * A login names a user but no password was found for it (not in the URL,
+ * the netrc file, or the environment where the CLI was told to look), so
+ * nothing was sent: the CLI refuses before connecting rather than log in
+ * with an empty password and read the server's 530. `user`, `host` and
+ * `port` say which login; the message says where a password may come from.
+ */
+export class FtpNoPasswordError extends FtpError {
+  declare readonly code: "ERR_FTP_NO_PASSWORD";
+  constructor(
+    readonly user: string,
+    readonly host: string,
+    readonly port: number,
+    message: string,
+  ) {
+    super(message, "ERR_FTP_NO_PASSWORD");
+  }
+}
+brand(FtpNoPasswordError, "FtpNoPasswordError");

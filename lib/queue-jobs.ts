@@ -19,8 +19,10 @@ export interface TreeJob {
   v: 1;
   direction: "download" | "upload";
   /**
-   * The server, as an FTP URL without a path (`ftp://user:pw@host:21`).
+   * The server, as an FTP URL without a path (`ftp://user@host:21`).
    * It is stored in the queue as given: with a password when the URL had one.
+   * The CLI's `mirror --queue` leaves the password out when it came from a
+   * netrc file or the environment, and its workers find their own.
    */
   server: string;
   /** The remote tree's root. */

@@ -1,0 +1,219 @@
+/**
+ * `mirror --queue` and `worker` with the password off the command line and
+ * out of Redis: when it comes from a netrc file or FTPSTREAM_PASSWORD, the
+ * jobs name the server and user only, and each worker finds the password
+ * itself (its own --netrc or --env-password). Against a real redis-server
+ * and the fixture FTP server, both on loopback; the queue and workers are
+ * the built CLI in child processes, each with an environment built here.
+ *
+ * That no password reached Redis is read back from Redis itself: every
+ * value of every key (jobs, events, failed reasons, the summary), not just
+ * the jobs' data.
+ */
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Queue } from "bullmq";
+import { FixtureServer } from "../../fixtures/server.js";
+import type { TreeJob } from "../../lib/queue-jobs.js";
+import { IN_CI } from "../interop/describe-server.js";
+import { findRedis, startRedis, type RedisServer } from "./redis-server.js";
+
+const CLI = fileURLToPath(new URL("../../lib/cli.js", import.meta.url));
+const SECRET = "qu3ue-s3cret";
+
+interface Run {
+  code: number | null;
+  stderr: string;
+}
+
+function runCli(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stderr }));
+  });
+}
+
+/** The commands of ioredis used here (the Queue's own connection). */
+interface RedisReader {
+  keys(pattern: string): Promise<string[]>;
+  type(key: string): Promise<string>;
+  get(key: string): Promise<string | null>;
+  hgetall(key: string): Promise<Record<string, string>>;
+  lrange(key: string, start: number, stop: number): Promise<string[]>;
+  smembers(key: string): Promise<string[]>;
+  zrange(key: string, start: number, stop: number): Promise<string[]>;
+  xrange(key: string, start: string, end: string): Promise<unknown[]>;
+}
+
+/** Every key and value in Redis, as text: each key's type read with the command that reads it whole. */
+async function everything(redis: RedisReader): Promise<string> {
+  const parts: string[] = [];
+  for (const key of await redis.keys("*")) {
+    const type = await redis.type(key);
+    parts.push(key);
+    if (type === "string") parts.push((await redis.get(key)) ?? "");
+    else if (type === "hash") parts.push(JSON.stringify(await redis.hgetall(key)));
+    else if (type === "list") parts.push(...(await redis.lrange(key, 0, -1)));
+    else if (type === "set") parts.push(...(await redis.smembers(key)));
+    else if (type === "zset") parts.push(...(await redis.zrange(key, 0, -1)));
+    else if (type === "stream") parts.push(JSON.stringify(await redis.xrange(key, "-", "+")));
+    else throw new Error(`key ${key} has a type this spec cannot read: ${type}`);
+  }
+  return parts.join("\n");
+}
+
+const missing = findRedis();
+
+describe("mirror --queue and worker with the password from netrc or the environment (redis-server, fixture FTP server)", function () {
+  this.timeout(60_000);
+  let redis: RedisServer;
+  let server: FixtureServer;
+  let dir: string;
+  let home: string;
+  const queues: Array<Queue<TreeJob>> = [];
+
+  before(async function () {
+    if (!missing.found) {
+      if (IN_CI) throw new Error(`CI=true and ${missing.why}`);
+      this.skip();
+    }
+    redis = await startRedis();
+  });
+
+  beforeEach(async () => {
+    server = await FixtureServer.start({
+      users: { alice: SECRET },
+      anonymous: false,
+      files: { "/t/a.txt": "alpha\n", "/t/sub/b.txt": "beta\n" },
+    });
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-queue-login-"));
+    home = join(dir, "home");
+    mkdirSync(home);
+  });
+
+  afterEach(async () => {
+    for (const queue of queues.splice(0)) await queue.close();
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  after(async () => {
+    await redis?.stop();
+  });
+
+  const queueOf = (name: string): Queue<TreeJob> => {
+    const queue = new Queue<TreeJob>(name, { connection: { host: "127.0.0.1", port: redis.port } });
+    queues.push(queue);
+    return queue;
+  };
+  const netrc = (name: string): string => {
+    const file = join(dir, name);
+    writeFileSync(file, `machine ${server.host}\n  login alice\n  password ${SECRET}\n`);
+    chmodSync(file, 0o600);
+    return file;
+  };
+  const url = (user: string, path: string): string => `ftp://${user}@${server.host}:${server.port}/${path}`;
+  const passes = (): string[] => server.commands.filter((line) => line.startsWith("PASS "));
+
+  it("jobs from a netrc login hold the user and no password anywhere in Redis; a worker with no password source fails each job before connecting; one with its own netrc moves every file", async () => {
+    const enqueuerNetrc = netrc("enqueuer-netrc");
+    const local = join(dir, "down");
+    const enqueue = await runCli(["mirror", url("alice", "t"), local, "--queue", redis.url("netrc-none"), "--netrc-file", enqueuerNetrc], {
+      HOME: home,
+    });
+    expect(enqueue.code, enqueue.stderr).to.equal(0);
+    expect(enqueue.stderr).to.include("enqueued 2 files").and.not.include("warning");
+    const none = queueOf("netrc-none");
+    const waiting = await none.getWaiting();
+    expect(waiting.map((job) => job.data.path).sort()).to.deep.equal(["a.txt", "sub/b.txt"]);
+    for (const job of waiting) expect(job.data.server).to.equal(`ftp://alice@${server.host}:${server.port}`);
+
+    // A worker with neither --netrc nor --env-password (FTPSTREAM_PASSWORD in its environment is not read without the flag).
+    const sessions = server.sessions.length;
+    const bare = await runCli(["worker", redis.url("netrc-none"), "--until-drained", "--lock-ms", "2000"], {
+      HOME: home,
+      FTPSTREAM_PASSWORD: SECRET,
+    });
+    expect(bare.code, bare.stderr).to.equal(0);
+    const failed = await none.getFailed();
+    expect(failed).to.have.length(2);
+    for (const job of failed) {
+      expect(job.attemptsMade).to.equal(3);
+      expect(job.failedReason).to.match(/^no password for user "alice" on 127\.0\.0\.1:\d+: the URL has none/);
+    }
+    expect(bare.stderr).to.match(/^failed \w+ (a\.txt|sub\/b\.txt): no password for user "alice"/m);
+    expect(server.sessions.length, "the worker connected to the FTP server").to.equal(sessions);
+
+    // The same tree on another queue, run by a worker that reads its own netrc through --netrc ($NETRC, mode 0600).
+    const enqueueAgain = await runCli(
+      ["mirror", url("alice", "t"), local, "--queue", redis.url("netrc-own"), "--netrc-file", enqueuerNetrc],
+      {
+        HOME: home,
+      },
+    );
+    expect(enqueueAgain.code, enqueueAgain.stderr).to.equal(0);
+    const before = passes().length;
+    const worker = await runCli(["worker", redis.url("netrc-own"), "--until-drained", "--lock-ms", "2000", "--netrc"], {
+      HOME: home,
+      NETRC: netrc("worker-netrc"),
+    });
+    expect(worker.code, worker.stderr).to.equal(0);
+    expect(worker.stderr).to.include("summary: 2 transferred, 0 skipped, 0 failed");
+    expect(readFileSync(join(local, "sub/b.txt"), "utf8")).to.equal("beta\n");
+    expect(passes().slice(before)).to.have.length.at.least(1);
+    expect(new Set(passes().slice(before))).to.deep.equal(new Set([`PASS ${SECRET}`]));
+
+    // Everything in Redis: the jobs (failed ones with their reasons), events, summaries.
+    const stored = await everything((await none.client) as unknown as RedisReader);
+    expect(stored).to.include("sub/b.txt").and.include(`alice@${server.host}`).and.include("no password for user");
+    expect(stored).not.to.include(SECRET);
+  });
+
+  it("jobs from --env-password hold no password; a worker with --env-password uploads with its own FTPSTREAM_PASSWORD", async () => {
+    const local = join(dir, "up");
+    mkdirSync(join(local, "d"), { recursive: true });
+    writeFileSync(join(local, "d/new.txt"), "new\n");
+    const env = { HOME: home, FTPSTREAM_PASSWORD: SECRET };
+    const enqueue = await runCli(["mirror", local, url("alice", "up"), "--queue", redis.url("env"), "--env-password"], env);
+    expect(enqueue.code, enqueue.stderr).to.equal(0);
+    expect(enqueue.stderr).to.include("enqueued 1 files").and.not.include("warning");
+    const queue = queueOf("env");
+    const [job] = await queue.getWaiting();
+    expect(job.data.server).to.equal(`ftp://alice@${server.host}:${server.port}`);
+    expect(await everything((await queue.client) as unknown as RedisReader))
+      .to.include("d/new.txt")
+      .and.not.include(SECRET);
+
+    const worker = await runCli(["worker", redis.url("env"), "--until-drained", "--lock-ms", "2000", "--env-password"], env);
+    expect(worker.code, worker.stderr).to.equal(0);
+    expect(server.vfs.get("/up/d/new.txt")?.toString()).to.equal("new\n");
+    expect(await everything((await queue.client) as unknown as RedisReader)).not.to.include(SECRET);
+  });
+
+  it("a password in the URL is kept in the jobs, as before, and mirror --queue says so in one line on stderr", async () => {
+    const local = join(dir, "down");
+    const enqueue = await runCli(["mirror", url(`alice:${SECRET}`, "t"), local, "--queue", redis.url("in-url"), "--quiet"], { HOME: home });
+    expect(enqueue.code, enqueue.stderr).to.equal(0);
+    const warnings = enqueue.stderr.split("\n").filter((line) => line.includes("warning"));
+    expect(warnings).to.deep.equal([
+      "ftpstream: warning: the password in the URL is stored in every job in the queue; to keep it out, leave it out of the URL " +
+        "and give it with --netrc, --netrc-file or --env-password here and to each worker",
+    ]);
+    const queue = queueOf("in-url");
+    const jobs = await queue.getWaiting();
+    expect(jobs).to.have.length(2);
+    for (const job of jobs) expect(job.data.server).to.equal(`ftp://alice:${SECRET}@${server.host}:${server.port}`);
+    // The scan of Redis sees a password where there is one.
+    expect(await everything((await queue.client) as unknown as RedisReader)).to.include(SECRET);
+  });
+});

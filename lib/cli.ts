@@ -308,8 +308,8 @@ async function open(url: FtpUrl, options: CliOptions): Promise<FTP> {
     debugLevel: options.debug ? 1 : 0,
   };
   // Throws FtpNoPasswordError, before anything connects, for a user without a password.
-  const { user, password } = resolveLogin(url, options.login);
-  const login = { user, password };
+  const { user, password, account } = resolveLogin(url, options.login);
+  const login = { user, password, acct: account };
   if (url.security === "none") return FTP.create({ ...common, ...login, host: url.host });
   const settings: FtpTlsOptions = {
     ...common,
@@ -584,6 +584,9 @@ async function loginSources(options: CliOptions): Promise<LoginSources> {
   if (options.envPassword) {
     envPassword = process.env.FTPSTREAM_PASSWORD;
     if (envPassword === undefined) throw new UsageError("--env-password: FTPSTREAM_PASSWORD is not set");
+    // Said without the value: a password holding a line break (often a trailing newline) would otherwise be echoed.
+    if (/[\r\n\0]/.test(envPassword))
+      throw new UsageError("--env-password: FTPSTREAM_PASSWORD holds a CR, LF or NUL (a trailing newline?)");
   }
   if (options.netrcFile !== undefined) {
     return { envPassword, netrc: { file: options.netrcFile, entries: await readNetrc(options.netrcFile, { private: false }) } };

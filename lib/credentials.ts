@@ -26,6 +26,8 @@ export interface LoginSources {
 export interface ResolvedLogin {
   user: string;
   password: string;
+  /** The netrc entry's `account`, sent with ACCT when the server asks for one (332), as ftp(1) does. */
+  account?: string;
   source: "url" | "netrc" | "env" | "none";
 }
 
@@ -46,7 +48,9 @@ export function resolveLogin(url: FtpUrl, sources: LoginSources): ResolvedLogin 
   const entry = sources.netrc ? findNetrcEntry(sources.netrc.entries, url.host, url.user) : undefined;
   const user = url.user ?? entry?.login;
   if (user === undefined) return { user: "anonymous", password: "", source: "none" };
-  if (entry?.password !== undefined) return { user, password: entry.password, source: "netrc" };
+  if (entry?.password !== undefined) {
+    return { user, password: entry.password, ...(entry.account === undefined ? {} : { account: entry.account }), source: "netrc" };
+  }
   if (isAnonymous(user)) return { user, password: "", source: "none" };
   if (sources.envPassword !== undefined) return { user, password: sources.envPassword, source: "env" };
   const host = url.host.includes(":") ? `[${url.host}]` : url.host;

@@ -15,8 +15,9 @@
  *
  * Stricter than Python (each of these is an {@link FtpNetrcError}, never a
  * guess): a keyword at the end of the file without its value, a value
- * given twice in one entry, a quote not closed on its own line, and a
- * macdef without the empty line that ends it (Python agrees on the last).
+ * given twice in one entry, a quote not closed on its own line, a value
+ * holding a line break (escaped) or NUL, and a macdef without the empty
+ * line that ends it (Python agrees on the last).
  * Where Python 3.11 fails a comment after a blank line or a `#word words`
  * comment at the top, a comment here always runs to the end of its line,
  * as in curl.
@@ -120,6 +121,9 @@ class Lexer {
   }
 }
 
+/** What no value may hold: it would end the command it is sent in (see assertSafeArgument). */
+const UNSENDABLE = /[\r\n\0]/;
+
 const VALUE_KEYWORDS = { login: "login", user: "login", password: "password", account: "account" } as const;
 
 /**
@@ -149,6 +153,7 @@ export function parseNetrc(source: string, file: string): NetrcEntry[] {
       case "machine": {
         const name = valueOf(token);
         if (!name.text) throw syntax(token.line, `"machine" has an empty name`);
+        if (UNSENDABLE.test(name.text)) throw syntax(token.line, `this machine's name holds a line break or NUL`);
         entry = { machine: name.text, line: token.line };
         entries.push(entry);
         break;
@@ -178,7 +183,10 @@ export function parseNetrc(source: string, file: string): NetrcEntry[] {
         if (!entry) throw syntax(token.line, `"${token.text}" is not inside an entry: it must follow "machine <host>" or "default"`);
         const field = VALUE_KEYWORDS[token.text];
         if (entry[field] !== undefined) throw syntax(token.line, `this entry gives its ${field} twice`);
-        entry[field] = valueOf(token).text;
+        const value = valueOf(token).text;
+        // An escaped newline or a NUL could never go in a command; said here, without the value (it may be a password).
+        if (UNSENDABLE.test(value)) throw syntax(token.line, `this ${field} holds a line break or NUL, which no FTP command can carry`);
+        entry[field] = value;
         break;
       }
       default:

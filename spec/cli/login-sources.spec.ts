@@ -143,6 +143,22 @@ describe("ftpstream with the password from netrc or the environment", () => {
     expect(server.sessions).to.have.length(0);
   });
 
+  it("FTPSTREAM_PASSWORD with a trailing newline is a usage error that does not show it", async () => {
+    const run = await runCli(["cat", at("/pub/a.txt", "alice"), "--env-password"], { HOME: home, FTPSTREAM_PASSWORD: `${SECRET}\n` });
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.include("FTPSTREAM_PASSWORD holds a CR, LF or NUL").and.not.include(SECRET);
+    expect(server.sessions).to.have.length(0);
+  });
+
+  it("a netrc entry's account is sent with ACCT when the server asks for one (332)", async () => {
+    await server.close();
+    server = await FixtureServer.start({ users: { alice: SECRET }, requireAcct: true, files: { "/pub/a.txt": "hello\n" } });
+    const file = netrcAt(join(dir, "creds"), `machine ${server.host} login alice password ${SECRET} account dept-7\n`);
+    const run = await runCli(["cat", at("/pub/a.txt", "alice"), "--netrc-file", file], { HOME: home });
+    expect(run.code, run.stderr).to.equal(0);
+    expect(server.commands.slice(0, 3)).to.deep.equal(["USER alice", `PASS ${SECRET}`, "ACCT dept-7"]);
+  });
+
   it("an anonymous URL stays anonymous with --env-password", async () => {
     const run = await runCli(["cat", at("/pub/a.txt"), "--env-password"], { HOME: home, FTPSTREAM_PASSWORD: SECRET });
     expect(run.code, run.stderr).to.equal(0);

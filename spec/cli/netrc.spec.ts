@@ -102,6 +102,15 @@ describe("netrc files: parsing", () => {
     ]);
   });
 
+  it("refuses a value holding a line break (escaped) or NUL, which no FTP command can carry, without showing it", () => {
+    for (const text of ["machine h login u password ab\\\ncd\n", "machine h login u password ab\0cd\n", "machine h\\\nx login u\n"]) {
+      const error = syntaxError(text);
+      expect(error.message, JSON.stringify(text))
+        .to.match(/holds a line break or NUL/)
+        .and.not.include("ab");
+    }
+  });
+
   it("reads a comment to the end of its line wherever a keyword may stand (Python 3.11 fails these three)", () => {
     expect(asPython(parseNetrc("#comment words\nmachine h login u password p\n", "f"))).to.deep.equal({ h: ["u", "", "p"] });
     expect(asPython(parseNetrc("\n# c x\nmachine h login u password p\n", "f"))).to.deep.equal({ h: ["u", "", "p"] });
@@ -249,6 +258,16 @@ describe("the CLI's login: URL, then netrc, then FTPSTREAM_PASSWORD", () => {
       user: "alice",
       password: "from-url",
       source: "url",
+    });
+  });
+
+  it("netrc's account comes with its password, for ACCT", () => {
+    const withAccount = { file: "f", entries: parseNetrc("machine h login alice password p account acc", "f") };
+    expect(resolve("ftp://alice@h/", { netrc: withAccount })).to.deep.equal({
+      user: "alice",
+      password: "p",
+      account: "acc",
+      source: "netrc",
     });
   });
 

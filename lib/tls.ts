@@ -9,6 +9,7 @@ import { FTP, FtpOptions } from "./client.js";
 import type { Session } from "./session.js";
 import { FtpError } from "./errors.js";
 import { assertLoginArguments } from "./protocol.js";
+import type { Reply } from "./reply.js";
 import type { FtpUrl } from "./url.js";
 
 /** Options of {@link FTP_TLS}. */
@@ -48,6 +49,8 @@ export class FTP_TLS extends FTP {
   private authed = false;
   /** CCC succeeded: a new connection under `retry` drops TLS again after PROT. */
   private cleared = false;
+  /** PROT P is in force (prot_p() succeeded, prot_c() has not undone it): a new connection under `retry` sends it again. */
+  private protP = false;
 
   /** ftps:// is implicit FTPS; ftpes:// and ftp:// use AUTH TLS. */
   protected static override fromUrl(url: FtpUrl, options: FtpTlsOptions): FtpTlsOptions & { host: string } {
@@ -69,11 +72,20 @@ export class FTP_TLS extends FTP {
     if (implicit && options.port === undefined) this.port = IMPLICIT_FTPS_PORT;
   }
 
-  /** Connects and logs in as FTP does, then PBSZ 0 and PROT P unless `protectData` is false. */
+  /**
+   * Connects and logs in as FTP does, then PBSZ 0 and PROT P unless
+   * `protectData` is false. Data connections are protected from the start:
+   * a transfer that runs before PROT P (one asked for without waiting for
+   * `ready`) gets TLS on its data connection too, which a server still in
+   * PROT C fails, so nothing goes in the clear; a refused PROT P closes the
+   * client (see prot_p).
+   */
   protected override async connectAndLogin(options: FtpTlsOptions): Promise<void> {
+    // Read from the options, not fields: the base constructor starts this before ours runs.
+    const protect = options.user !== undefined && (options.protectData ?? true);
+    if (protect) this.settings.dataTls = tlsConnectionOptions(options.host ?? this.host, options.tls ?? {});
     await super.connectAndLogin(options);
-    // Read from the options, not a field: the base constructor starts this before ours runs.
-    if (options.user !== undefined && (options.protectData ?? true)) await this.prot_p();
+    if (protect) await this.prot_p();
   }
 
   /** True while the control connection is encrypted. */
@@ -110,8 +122,8 @@ export class FTP_TLS extends FTP {
 
   /**
    * A new connection under `retry`: AUTH TLS before the login if the old
-   * one had it, PBSZ 0 and PROT P after it if data was protected, CCC if
-   * the old one had dropped TLS, then the directory and TYPE.
+   * one had it, PBSZ 0 and PROT P after it if the old one had PROT P in
+   * force, CCC if the old one had dropped TLS, then the directory and TYPE.
    */
   protected override async restoreSession(session: Session): Promise<void> {
     if (this.authed && !session.control.isSecure) {
@@ -119,7 +131,8 @@ export class FTP_TLS extends FTP {
       await session.control.startTls(this.connectionOptions(), session.settings.timeout);
     }
     await this.record.login(session);
-    if (session.settings.dataTls) {
+    // Not on dataTls alone: that is set before the first PROT P went out (see connectAndLogin).
+    if (this.protP && session.settings.dataTls) {
       await session.voidCommand("PBSZ 0");
       await session.voidCommand("PROT P");
     }
@@ -127,12 +140,27 @@ export class FTP_TLS extends FTP {
     await this.record.restoreState(session);
   }
 
-  /** PBSZ 0 then PROT P: data connections from now on are encrypted. */
+  /**
+   * PBSZ 0 then PROT P: data connections from now on are encrypted. A
+   * server that refuses either (anything but 2xx) leaves data unprotected,
+   * so the client is closed (FtpClosedError for every call queued behind
+   * this one and after it) and this rejects with the refusal: a transfer
+   * asked for without waiting for prot_p() must not run in the clear.
+   * ftplib raises and leaves the connection as it was; make a new client
+   * and pass `protectData: false` (or skip prot_p()) for clear data.
+   */
   prot_p(): Promise<string> {
     return this.enqueue(async (session) => {
-      await session.voidCommand("PBSZ 0");
-      const reply = await session.voidCommand("PROT P");
+      let reply: Reply;
+      try {
+        await session.voidCommand("PBSZ 0");
+        reply = await session.voidCommand("PROT P");
+      } catch (error) {
+        this.close();
+        throw error;
+      }
       session.settings.dataTls = this.connectionOptions();
+      this.protP = true;
       return reply.text;
     });
   }
@@ -142,6 +170,7 @@ export class FTP_TLS extends FTP {
     return this.enqueue(async (session) => {
       const reply = await session.voidCommand("PROT C");
       session.settings.dataTls = undefined;
+      this.protP = false;
       return reply.text;
     });
   }
@@ -170,9 +199,14 @@ export class FTP_TLS extends FTP {
 
   /** tls.connect options for this server: the user's, plus host (for the identity check) and SNI. */
   private connectionOptions(): tls.ConnectionOptions {
-    const options: tls.ConnectionOptions = { host: this.host, ...this.tlsOptions };
-    // SNI must not be an IP address (RFC 6066); identity is still checked against `host`.
-    if (options.servername === undefined && !isIP(this.host)) options.servername = this.host;
-    return options;
+    return tlsConnectionOptions(this.host, this.tlsOptions);
   }
+}
+
+/** tls.connect options for `host`: the user's `tlsOptions`, plus host (for the identity check) and SNI. */
+function tlsConnectionOptions(host: string, tlsOptions: tls.ConnectionOptions): tls.ConnectionOptions {
+  const options: tls.ConnectionOptions = { host, ...tlsOptions };
+  // SNI must not be an IP address (RFC 6066); identity is still checked against `host`.
+  if (options.servername === undefined && !isIP(host)) options.servername = host;
+  return options;
 }

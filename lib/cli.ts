@@ -41,7 +41,7 @@ const OPTIONS = {
   insecure: { type: "boolean", help: "do not verify the server's certificate" },
   quiet: { type: "boolean", help: "no progress bar" },
   debug: { type: "boolean", help: "print the control conversation (ftplib's debug level 1; passwords masked)" },
-  netrc: { type: "boolean", help: "take the login for the URL's host from ~/.netrc ($NETRC when set; must be mode 600)" },
+  netrc: { type: "boolean", help: "take the login for the URL's host from ~/.netrc ($NETRC when set; refused if others may read it)" },
   "netrc-file": { type: "string", arg: "<path>", help: "take the login for the URL's host from this netrc file" },
   "env-password": { type: "boolean", help: "take the password from $FTPSTREAM_PASSWORD (a URL with a user and no password)" },
   parallel: { type: "string", arg: "<n>", help: "mirror over an FtpPool of n connections (default 1)" },

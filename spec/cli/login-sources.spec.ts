@@ -97,6 +97,14 @@ describe("ftpstream with the password from netrc or the environment", () => {
     expect(server.sessions).to.have.length(0);
   });
 
+  it("worker --netrc with a ~/.netrc it may not use stops at once, before reaching for the queue", async () => {
+    const file = homeNetrc(`machine ${server.host} login alice password ${SECRET}\n`, 0o640);
+    // Nothing listens on port 1: a worker that went on to the queue would wait for Redis, not exit.
+    const run = await runCli(["worker", "redis://127.0.0.1:1/q", "--netrc"], { HOME: home });
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.include(`mode 0640`).and.include(`chmod 600 ${file}`).and.not.include(SECRET);
+  });
+
   it("a malformed netrc file stops the command with the file and line, without echoing its words", async () => {
     const file = netrcAt(join(dir, "creds"), `machine ${server.host}\nlogin alice password n3trc s3cret\n`);
     const run = await runCli(["cat", at("/pub/a.txt", "alice"), "--netrc-file", file], { HOME: home });

@@ -73,6 +73,8 @@ export class FtpPool {
   private epsvReached = false;
   /** The `retry` clients the `connect` function is making now (see open()): close() abandons them. */
   private readonly connecting = new Set<Reconnector>();
+  /** Rejects each open() still waiting on the `connect` function: close() calls them (see untilClosed). */
+  private readonly abandonOpens = new Set<(error: Error) => void>();
 
   constructor(options: FtpPoolOptions) {
     this.connect = options.connect;
@@ -208,6 +210,7 @@ export class FtpPool {
     for (const waiter of this.waiting.splice(0)) waiter.reject(poolClosed());
     for (const reconnector of this.connecting) reconnector.abandon(poolClosed());
     this.connecting.clear();
+    for (const abandon of [...this.abandonOpens]) abandon(poolClosed());
     const clients = [...this.all];
     this.all.clear();
     this.idle.length = 0;
@@ -249,9 +252,12 @@ export class FtpPool {
     // when the pool has other clients, and close() stops their retrying.
     const made: Reconnector[] = [];
     let settled = false;
+    // The connect function's promise settled: a client made in its context after that is not the pool's.
+    // Not `settled`, which close() may bring first (see untilClosed): a client made after that never connects.
+    let returned = false;
     const context: PoolConnect = {
       adopt: (reconnector) => {
-        if (settled) return;
+        if (returned) return;
         made.push(reconnector);
         if (this.isClosed) reconnector.abandon(poolClosed());
         else this.connecting.add(reconnector);
@@ -259,7 +265,10 @@ export class FtpPool {
       handles: (error) => !settled && this.all.size + this.opening > 1 && isConnectionLimit(error),
     };
     try {
-      client = await poolConnect.run(context, () => this.connect());
+      const connecting = poolConnect.run(context, () => this.connect());
+      const noteReturn = (): void => void (returned = true);
+      connecting.then(noteReturn, noteReturn);
+      client = await this.untilClosed(connecting);
     } catch (error) {
       this.opening--;
       const others = this.all.size + this.opening;
@@ -295,6 +304,28 @@ export class FtpPool {
       this.unsaid = undefined;
     }
     return client;
+  }
+
+  /**
+   * `connecting`, or a rejection with close()'s error once the pool is
+   * closed first: a `connect` function that never settles (its client made
+   * with `timeout: 0`, or code of the user's that hangs) must not hold the
+   * use() calls waiting on it past close(). A client it makes later is
+   * closed as it comes.
+   */
+  private untilClosed(connecting: Promise<FTP>): Promise<FTP> {
+    return new Promise<FTP>((resolve, reject) => {
+      const abandon = (error: Error): void => {
+        this.abandonOpens.delete(abandon);
+        reject(error);
+        connecting.then(
+          (client) => client.close(),
+          () => undefined,
+        );
+      };
+      this.abandonOpens.add(abandon);
+      connecting.then(resolve, reject).finally(() => this.abandonOpens.delete(abandon));
+    });
   }
 
   private release(client: FTP): void {

@@ -8,7 +8,7 @@
 import { createReadStream } from "node:fs";
 import { lstat, mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
-import { FtpDirTransferError, FtpError, FtpLimitError, FtpListingError, FtpPathError } from "./errors.js";
+import { FtpDirTransferError, FtpError, FtpLimitError, FtpListingError, FtpPathError, FtpSizeMismatchError } from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
 import { writeThroughPart } from "./part-file.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
@@ -129,6 +129,7 @@ export interface TreeClient {
   isDirectory(path: string): Promise<boolean>;
   delete(filename: string): Promise<string>;
   rmd(dirname: string): Promise<string>;
+  size(filename: string): Promise<number | null>;
   lastMod(path: string): Promise<Date>;
   setLastMod(path: string, date: Date): Promise<unknown>;
   lastMods(paths: readonly string[]): Promise<Array<Date | Error>>;
@@ -185,6 +186,13 @@ interface Plan {
   path: string;
   size: number;
   modified: Date | null;
+  /** The size the source's listing gave (null: none): a download that brings another count is checked (see checkDownloadSize). */
+  listed: number | null;
+}
+
+/** What onPlan is shown of a plan (a PlannedFile, nothing more). */
+function planned({ path, size, modified }: Plan): PlannedFile {
+  return { path, size, modified };
 }
 
 /** Equal to the second: FTP times have no finer resolution. */
@@ -379,9 +387,9 @@ async function compare(
  * decides, see askRemoteTime).
  */
 function classify(path: string, node: Node, other: Node | undefined): Plan | "skip" | "ask" {
-  if (other?.type !== "file" || other.size !== node.size) return { path, size: node.size ?? 0, modified: node.modified };
+  if (other?.type !== "file" || other.size !== node.size) return { path, size: node.size ?? 0, modified: node.modified, listed: node.size };
   if (!node.modified || !other.modified) return "ask";
-  return sameSecond(node.modified, other.modified) ? "skip" : { path, size: node.size ?? 0, modified: node.modified };
+  return sameSecond(node.modified, other.modified) ? "skip" : { path, size: node.size ?? 0, modified: node.modified, listed: node.size };
 }
 
 /**
@@ -404,7 +412,9 @@ async function askRemoteTime(
   if (!asked) return "failed";
   const sourceTime = remote.side === "source" ? time : node.modified;
   const targetTime = remote.side === "target" ? time : other.modified;
-  return sourceTime && targetTime && sameSecond(sourceTime, targetTime) ? "skip" : { path, size: node.size ?? 0, modified: sourceTime };
+  return sourceTime && targetTime && sameSecond(sourceTime, targetTime)
+    ? "skip"
+    : { path, size: node.size ?? 0, modified: sourceTime, listed: node.size };
 }
 
 /** The parent of a path below the root ("" for the root's own entries). */
@@ -1003,10 +1013,38 @@ function downloadFile(
           ? { lines: [`MDTM ${joinRemote(remote, plan.path)}`], onReplies: ([reply]: Array<string | Error>) => void (asked = reply) }
           : undefined;
       await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, { signal, onProgress, commandWithEpsv: pipelining, before });
+      await checkDownloadSize(client, joinRemote(remote, plan.path), plan.listed, bytes);
       // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
       const modified = plan.modified ?? (asked === undefined ? await times.get(client, plan.path) : times.fromReply(asked));
       return { bytes, modified };
     }),
+  );
+}
+
+/**
+ * A download that ended well (2xx) but brought `received` bytes where the
+ * listing gave `listed`: a data connection cut with a FIN, on a server
+ * whose 150 announces no size (pure-ftpd, pyftpdlib), reads as a whole
+ * file. SIZE tells a cut from a file that changed since the listing: the
+ * bytes stand only if SIZE now gives that very count; else (SIZE differs
+ * or is refused) FtpSizeMismatchError, and the part file is not renamed
+ * into place. Nothing is asked when the counts agree or the listing gave
+ * no size.
+ */
+async function checkDownloadSize(client: TreeClient, path: string, listed: number | null, received: number): Promise<void> {
+  if (listed === null || received === listed) return;
+  // A refused SIZE (5xx) tells nothing: the count stands against the listing's.
+  const now = await client.size(path).catch((error: unknown) => {
+    if (error instanceof FtpError && error.replyCode !== null && error.replyCode >= 500) return null;
+    throw error;
+  });
+  if (now === received) return;
+  throw new FtpSizeMismatchError(
+    now ?? listed,
+    received,
+    "",
+    `${JSON.stringify(path)}: the download brought ${received} bytes, but the listing gave ${listed}` +
+      (now === null ? " (and SIZE no answer)" : ` and SIZE ${now}`),
   );
 }
 
@@ -1033,7 +1071,7 @@ export async function downloadDir(
   ]);
   const compared = await compare(source, target, workers, { side: "source", times }, failures);
   const transfer = refuseLinked(compared.transfer, target, failures);
-  options.onPlan?.(transfer.map((plan) => ({ ...plan })));
+  options.onPlan?.(transfer.map(planned));
   const result: DirTransferResult = { transferred: 0, skipped: compared.skipped, bytes: 0, deleted: 0, links: linksOf(source) };
   if (!options.dryRun) {
     await mkdir(local, { recursive: true });
@@ -1250,7 +1288,7 @@ export async function uploadDir(
   const target = await walkRemote(workers, remote, filter, failures, true, options, pipelining ? { times, wanted } : undefined);
   const compared = await compare(source, target, workers, { side: "target", times }, failures);
   const transfer = refuseLinked(compared.transfer, target, failures);
-  options.onPlan?.(transfer.map((plan) => ({ ...plan })));
+  options.onPlan?.(transfer.map(planned));
   const result: DirTransferResult = { transferred: 0, skipped: compared.skipped, bytes: 0, deleted: 0, links: linksOf(source) };
   if (!options.dryRun) await makeRemoteDirs(workers, remote, missingDirs(source, target), pipelining, failures);
   const stamps = new RemoteStamps(pipelining);

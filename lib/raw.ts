@@ -69,8 +69,9 @@ export class RawTransfers {
   ): Promise<void> {
     const transfer = await DataTransfer.open(session, { command, rest });
     try {
-      // The caller gets a socket whose TLS is up (session reused or not, known).
-      await transfer.handshake;
+      // The caller gets a socket whose TLS is up (session reused or not, known);
+      // a server that never answers the handshake gets the timeout, as any wait.
+      await session.within(transfer.handshake, (ms) => `no TLS handshake on the data connection within ${ms} ms`);
     } catch (error) {
       await transfer.abort().catch(() => undefined);
       throw dataError(error);

@@ -22,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { IN_CI } from "../interop/describe-server.js";
 import { findServer, startServer, FTP_PASSWORD, FTP_USER, type RealServer } from "../interop/servers.js";
+import { connectionSampler } from "./open-connections.js";
 import { findRedis, startRedis, type RedisServer } from "./redis-server.js";
 
 const CLI = fileURLToPath(new URL("../../lib/cli.js", import.meta.url));
@@ -133,33 +134,6 @@ function transfersOf(server: RealServer, kind: "DOWNLOAD" | "UPLOAD"): Map<strin
     counts.set(match[1], (counts.get(match[1]) ?? 0) + 1);
   }
   return counts;
-}
-
-/** Most established connections to `port` seen at once, sampled from /proc/net/tcp until stopped. */
-function connectionSampler(port: number): { stop(): number } {
-  const hex = port.toString(16).toUpperCase().padStart(4, "0");
-  let most = 0;
-  const timer = setInterval(() => {
-    let text: string;
-    try {
-      text = readFileSync("/proc/net/tcp", "utf8");
-    } catch {
-      return;
-    }
-    // Client side of each connection: remote address ends in :port, state 01 (ESTABLISHED).
-    const now = text.split("\n").filter((line) => {
-      const fields = line.trim().split(/\s+/);
-      return fields[2]?.endsWith(`:${hex}`) && fields[3] === "01";
-    }).length;
-    most = Math.max(most, now);
-  }, 20);
-  timer.unref();
-  return {
-    stop: () => {
-      clearInterval(timer);
-      return most;
-    },
-  };
 }
 
 const missing = [findRedis(), findServer("vsftpd")].filter((found) => !found.found);

@@ -6,6 +6,18 @@
  * worker renews its leases; a worker that was killed stops renewing, and
  * its leases lapse after `ttlMs`, so a crash never lowers the cap for good.
  *
+ * A lease lapses for a living worker too when its renewals do not get
+ * through in time (Redis unreachable or slow, the event loop blocked), and
+ * another worker may then take it: so a lease is trusted only as long as
+ * it surely lives. Each lease knows, on this process's monotonic clock,
+ * when the last ACQUIRE or RENEW that kept it was sent; Redis, which ran
+ * it later, keeps the lease at least `ttlMs` from then. Once less than a
+ * third of `ttlMs` of that is left, or Redis answers a RENEW that it no
+ * longer holds the lease, the lease is given up and its connection closed
+ * (one still being made is closed as soon as it is made). A process
+ * stalled longer than that cannot close anything; it closes those
+ * connections when its timer runs again.
+ *
  * Why leases in Redis and not the queue's own features: BullMQ's global
  * concurrency and rate limiter count jobs, per queue, while a server's
  * limit counts open connections, and a worker's pool keeps connections
@@ -17,6 +29,7 @@
  * loads nothing.
  */
 import { randomUUID } from "node:crypto";
+import { FtpClosedError } from "./errors.js";
 
 /** What the leases need of a Redis client (ioredis has it). */
 export interface LeaseRedis {
@@ -28,7 +41,11 @@ export interface ConnectionLeasesOptions {
   limit: number;
   /** Key prefix in Redis. Default "ftpstream:connections". */
   prefix?: string;
-  /** How long a lease lives unless renewed, in ms. Default 30000; renewed every third of it. */
+  /**
+   * How long a lease lives unless renewed, in ms. Default 30000; renewed
+   * every sixth of it. A lease not surely renewed for two thirds of it is
+   * given up and its connection closed (see the module's comment).
+   */
   ttlMs?: number;
   /** How often a connect waiting for a lease asks again, in ms. Default 200. */
   pollMs?: number;
@@ -51,26 +68,46 @@ end
 if ARGV[4] == '1' then redis.call('SET', KEYS[2], '1', 'PX', tonumber(ARGV[1])) end
 return 0`;
 
-/** KEYS[1] the server's set; ARGV ttl, tokens... Renews those still held. */
+/**
+ * KEYS[1] the server's set; ARGV ttl, tokens... Renews those still held
+ * and not yet lapsed; returns the others (lost: removed, or lapsed and
+ * free for anyone's ACQUIRE), which it removes.
+ */
 const RENEW = `${NOW}
+local lost = {}
 for i = 2, #ARGV do
-  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i])
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) > now then
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
+  else
+    if score then redis.call('ZREM', KEYS[1], ARGV[i]) end
+    lost[#lost + 1] = ARGV[i]
+  end
 end
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
-return 1`;
+return lost`;
 
 const RELEASE = "redis.call('ZREM', KEYS[1], ARGV[1]) return 1";
 
-/** Something with a `closed` flag: an FTP client. */
-interface Closable {
+/** A connection under a lease: an FTP client (its `closed` flag, and close() to end it at once). */
+export interface LeasedConnection {
   readonly closed: boolean;
+  close(): void;
 }
 
 interface Lease {
   server: string;
   token: string;
   /** The connection it is for, once made. */
-  client?: Closable;
+  client?: LeasedConnection;
+  /**
+   * Until when Redis surely holds it, on this process's monotonic clock
+   * (performance.now()): when the last ACQUIRE or RENEW that kept it was
+   * sent, plus ttlMs.
+   */
+  validUntil: number;
+  /** Given up (see lose()): a connection still being made under it is closed once made. */
+  lost?: boolean;
 }
 
 /** Cluster-wide connection leases per server; see the module's comment. */
@@ -79,8 +116,13 @@ export class ConnectionLeases {
   private readonly prefix: string;
   private readonly ttlMs: number;
   private readonly pollMs: number;
+  /** A lease with less than this left (ms) is given up: a third of ttlMs. */
+  private readonly marginMs: number;
   private readonly held = new Set<Lease>();
+  /** wrap() calls under way (a lease being taken, a connection being made): close() waits for them. */
+  private readonly making = new Set<Promise<unknown>>();
   private readonly timer: NodeJS.Timeout;
+  private renewing = false;
   private closed = false;
 
   constructor(
@@ -93,7 +135,9 @@ export class ConnectionLeases {
     this.prefix = options.prefix ?? "ftpstream:connections";
     this.ttlMs = options.ttlMs ?? 30_000;
     this.pollMs = options.pollMs ?? 200;
-    this.timer = setInterval(() => void this.renew().catch(() => undefined), Math.max(50, Math.floor(this.ttlMs / 3)));
+    this.marginMs = Math.floor(this.ttlMs / 3);
+    // Every sixth of ttlMs: a lease renewed then is given up only after about three renewals in a row failed.
+    this.timer = setInterval(() => this.tick(), Math.max(10, Math.floor(this.ttlMs / 6)));
     this.timer.unref();
   }
 
@@ -101,20 +145,40 @@ export class ConnectionLeases {
    * Wraps a connect function: a lease for `server` (a key naming it, no
    * password) is taken first, waiting while the cluster holds `limit`, and
    * given back when the connect fails or, later, once the client is closed
-   * (seen at the next renewal).
+   * (seen at the next renewal, or at sweep()). When the lease cannot be
+   * renewed in time (see the module's comment) the client is closed; a
+   * client made after its lease was given up, or after close(), is closed
+   * at once and the call rejects with FtpClosedError.
    */
-  wrap<T extends Closable>(server: string, connect: () => Promise<T>): () => Promise<T> {
-    return async () => {
-      const lease = await this.acquire(server);
-      try {
-        const client = await connect();
-        lease.client = client;
-        return client;
-      } catch (error) {
-        await this.release(lease);
-        throw error;
-      }
+  wrap<T extends LeasedConnection>(server: string, connect: () => Promise<T>): () => Promise<T> {
+    return () => {
+      const made = this.connectUnderLease(server, connect);
+      this.making.add(made);
+      const forget = (): void => void this.making.delete(made);
+      made.then(forget, forget);
+      return made;
     };
+  }
+
+  private async connectUnderLease<T extends LeasedConnection>(server: string, connect: () => Promise<T>): Promise<T> {
+    const lease = await this.acquire(server);
+    let client: T;
+    try {
+      client = await connect();
+    } catch (error) {
+      await this.release(lease);
+      throw error;
+    }
+    if (lease.lost || this.closed) {
+      // Its lease was given up while it connected (or the leases closed): it must not stay open.
+      client.close();
+      await this.release(lease).catch(() => undefined);
+      throw new FtpClosedError(
+        this.closed ? "the connection leases are closed" : `the lease for a connection to ${server} was not renewed in time`,
+      );
+    }
+    lease.client = client;
+    return client;
   }
 
   /** Connections this process holds leases for, per server. */
@@ -127,11 +191,12 @@ export class ConnectionLeases {
   }
 
   private async acquire(server: string): Promise<Lease> {
-    const lease: Lease = { server, token: randomUUID() };
+    const lease: Lease = { server, token: randomUUID(), validUntil: 0 };
     for (;;) {
-      if (this.closed) throw new Error("the connection leases are closed");
+      if (this.closed) throw new FtpClosedError("the connection leases are closed");
       // A process with no connection to the server asks the others to hand one back (see handBack).
       const signal = this.count(server) === 0 ? "1" : "0";
+      const sent = performance.now();
       const got = await this.redis.eval(
         ACQUIRE,
         2,
@@ -143,6 +208,12 @@ export class ConnectionLeases {
         signal,
       );
       if (Number(got) === 1) {
+        lease.validUntil = sent + this.ttlMs;
+        // Closed meanwhile, or the answer came so late that the lease is already near its end: not to connect under.
+        if (this.closed || lease.validUntil - performance.now() <= this.marginMs) {
+          await this.release(lease);
+          continue;
+        }
         this.held.add(lease);
         return lease;
       }
@@ -155,24 +226,74 @@ export class ConnectionLeases {
     await this.redis.eval(RELEASE, 1, this.key(lease.server), lease.token);
   }
 
-  /** Gives back the leases of closed clients, and renews the others. */
+  /**
+   * The timer: first (whatever Redis does) gives up the leases that may
+   * lapse before they are surely renewed, then renews the others, unless
+   * the last renewal is still waiting for Redis.
+   */
+  private tick(): void {
+    const now = performance.now();
+    for (const lease of [...this.held]) if (lease.validUntil - now <= this.marginMs) this.lose(lease);
+    if (this.renewing) return;
+    this.renewing = true;
+    this.renew()
+      .catch(() => undefined)
+      .finally(() => (this.renewing = false));
+  }
+
+  /** Gives back the leases of closed clients, and renews the others; a lease Redis no longer holds is given up. */
   private async renew(): Promise<void> {
-    const byServer = new Map<string, string[]>();
+    const byServer = new Map<string, Lease[]>();
     for (const lease of [...this.held]) {
       if (lease.client?.closed) {
         await this.release(lease);
         continue;
       }
-      byServer.set(lease.server, [...(byServer.get(lease.server) ?? []), lease.token]);
+      byServer.set(lease.server, [...(byServer.get(lease.server) ?? []), lease]);
     }
-    for (const [server, tokens] of byServer) await this.redis.eval(RENEW, 1, this.key(server), this.ttlMs, ...tokens);
+    for (const [server, leases] of byServer) {
+      const sent = performance.now();
+      const lost = await this.redis.eval(RENEW, 1, this.key(server), this.ttlMs, ...leases.map((lease) => lease.token));
+      // Anything but the list of lost tokens renews nothing: the leases keep the time they had.
+      if (!Array.isArray(lost)) continue;
+      const gone = new Set(lost.map(String));
+      for (const lease of leases) {
+        if (!this.held.has(lease)) continue;
+        if (gone.has(lease.token)) this.lose(lease);
+        else lease.validUntil = Math.max(lease.validUntil, sent + this.ttlMs);
+      }
+    }
   }
 
-  /** Gives back every lease this process holds (call after closing its connections) and stops renewing. */
+  /**
+   * Gives up a lease that Redis may no longer hold, or soon not: its
+   * client is closed now and the lease given back; a connection still
+   * being made under it is closed when made (see connectUnderLease), and
+   * the lease is left to lapse until then.
+   */
+  private lose(lease: Lease): void {
+    if (!this.held.delete(lease)) return;
+    lease.lost = true;
+    if (!lease.client) return;
+    lease.client.close();
+    void this.redis.eval(RELEASE, 1, this.key(lease.server), lease.token).catch(() => undefined);
+  }
+
+  /**
+   * Stops taking leases and gives back every lease this process holds.
+   * Call it after closing the connections: a lease being taken or a
+   * connection being made is waited for (still renewed meanwhile) and
+   * closed once made, and a client still open is closed before its lease
+   * goes back, so no connection outlives its lease.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    await Promise.allSettled([...this.making]);
     clearInterval(this.timer);
-    for (const lease of [...this.held]) await this.release(lease).catch(() => undefined);
+    for (const lease of [...this.held]) {
+      if (lease.client && !lease.client.closed) lease.client.close();
+      await this.release(lease).catch(() => undefined);
+    }
   }
 
   /**

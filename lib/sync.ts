@@ -515,6 +515,32 @@ function treeLimit(max: number): FtpLimitError {
   return new FtpLimitError("treeEntries", max, `the tree holds more than ${max} entries (the maxEntries option)`);
 }
 
+/** Most levels below the root a remote directory of a tree transfer may lie at (see assertTreeDepth). */
+const MAX_TREE_DEPTH = 1000;
+/** Most characters a path below the root may have: Windows' long paths end there, Linux's at 4,096 bytes, macOS's at 1,024. */
+const MAX_TREE_PATH = 32_767;
+
+/**
+ * Refuses a remote directory `path` (below the root) past MAX_TREE_DEPTH
+ * levels or MAX_TREE_PATH characters, with FtpLimitError ("treeDepth"),
+ * before it is listed. A server that answers every directory with one more
+ * below it (a loop through a link, or a hostile one) would otherwise be
+ * walked for ever, each path longer than the last: memory grows with the
+ * square of the depth long before maxEntries is reached, and no local
+ * file system could hold what it names.
+ */
+function assertTreeDepth(path: string): void {
+  let depth = 1;
+  for (let at = path.indexOf("/"); at !== -1; at = path.indexOf("/", at + 1)) depth++;
+  if (depth <= MAX_TREE_DEPTH && path.length <= MAX_TREE_PATH) return;
+  const what = depth > MAX_TREE_DEPTH ? `${depth} levels` : `${path.length} characters`;
+  throw new FtpLimitError(
+    "treeDepth",
+    MAX_TREE_DEPTH,
+    `the remote tree goes deeper than ${MAX_TREE_DEPTH} levels or ${MAX_TREE_PATH} characters: ${what} at ${JSON.stringify(path.slice(0, 200))}...`,
+  );
+}
+
 /** Adds an entry to `tree`, or to what it left out when `filter` says no; true if it is in. */
 function admit(tree: Tree, filter: DirTransferOptions["filter"], path: string, node: Node): boolean {
   if (tree.nodes.size + tree.excluded.size >= tree.maxEntries) throw treeLimit(tree.maxEntries);
@@ -696,6 +722,7 @@ async function walkRemote(
       const type = entry.type === "unknown" ? "other" : entry.type;
       const node: Node = { type, size: entry.size, modified: exactTime(entry.modified) ?? burstTimes?.get(entry.name) ?? null };
       if (!admit(tree, filter, path, node)) continue;
+      if (type === "dir") assertTreeDepth(path);
       onEntry?.(path, node);
       if (type === "dir") add(path);
     }

@@ -157,6 +157,11 @@ export class DownloadRun {
         }
       }
       const delivered = (this.deliveredBefore = this.meter.bytes);
+      // Resuming with no size of the whole file to check the end against
+      // (the first 150 gave none): SIZE now. A server that answers REST
+      // with 350 and still sends from byte 0 would otherwise end a file
+      // with its first part twice in it as a good download.
+      if (delivered > 0 && this.wholeSize === null) this.wholeSize = await askSize(session, start.command.slice(5));
       const rest = delivered > 0 ? this.restOffset + delivered : start.rest;
       // The socket stays ours (never handed to the user), so it may read into slabs.
       transfer = await DataTransfer.open(session, { ...start, rest, slabReads: { maxRead: this.maxRead } });

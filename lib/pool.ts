@@ -6,7 +6,7 @@
 import { FileHandle, rename, rm } from "node:fs/promises";
 import type { FTP } from "./client.js";
 import { notePool, tagPoolClient } from "./debug.js";
-import { FtpError } from "./errors.js";
+import { FtpError, FtpSizeMismatchError } from "./errors.js";
 import { EPSV_REACHED } from "./passive-hint.js";
 import { createPart, partName } from "./part-file.js";
 import { PoolConnect, poolConnect, Reconnector } from "./reconnect.js";
@@ -394,7 +394,9 @@ async function downloadRange(
 ): Promise<void> {
   const stream = client.retrbinary(`RETR ${remotePath}`, { rest: range.start || undefined, signal });
   let position = range.start;
+  let received = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
+    received += chunk.length;
     const wanted = Math.min(chunk.length, range.end - position);
     await file.write(chunk, 0, wanted, position);
     position += wanted;
@@ -404,5 +406,16 @@ async function downloadRange(
   }
   if (position < range.end) {
     throw new FtpError(`segment ${range.start}-${range.end} of ${size} ended at ${position}`, "ERR_FTP_SHORT_SEGMENT");
+  }
+  // The last range got the server's whole answer: from its REST to the end,
+  // exactly. More is a server that took REST (350) and sent from byte 0
+  // anyway, and wrote the file's start into every segment.
+  if (range.end === size && received !== size - range.start) {
+    throw new FtpSizeMismatchError(
+      size - range.start,
+      received,
+      "",
+      `segment ${range.start}-${range.end} of ${size}: ${received} bytes came after REST ${range.start}, not ${size - range.start}`,
+    );
   }
 }

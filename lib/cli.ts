@@ -262,8 +262,15 @@ function urlArgument(text: string): FtpUrl {
     return parseFtpUrl(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`expected a URL such as ${URL_FORMS}; got ${JSON.stringify(text)} (${reason})`);
+    throw new UsageError(`expected a URL such as ${URL_FORMS}; got ${JSON.stringify(withoutLogin(text))} (${reason})`);
   }
+}
+
+/** `text` with whatever stands between "//" and the last "@" masked: a URL that failed to parse may still hold a password. */
+function withoutLogin(text: string): string {
+  const start = text.indexOf("//");
+  const at = text.lastIndexOf("@");
+  return start >= 0 && at > start ? `${text.slice(0, start + 2)}***${text.slice(at)}` : text;
 }
 
 /**

@@ -19,6 +19,9 @@ const LINE_BREAKING = /[\r\n\0]/;
 const DIGITS = /^\d+$/;
 const PORT_DIGITS = /^\d{1,5}$/;
 const SIZE_IN_150 = /^150 .* \((\d+) bytes\)/i;
+/** Arguments, and commands (PASS, ACCT), whose text an error must not show. */
+const SECRET_ARGUMENT = new Set(["password", "acct"]);
+const SECRET_COMMAND = /^\s*(PASS|ACCT)\b/i;
 
 /** Throws unless `text` can go on the control connection: CR, LF or NUL would split or end the command. */
 export function assertSafeArgument(text: string, what = "command"): void {
@@ -26,8 +29,10 @@ export function assertSafeArgument(text: string, what = "command"): void {
     throw invalidArgument(new TypeError(`${what} must be a string, got ${typeof text}`), "ERR_INVALID_ARG_TYPE");
   }
   if (LINE_BREAKING.test(text)) {
+    // A password's or account's text is never shown: the error may reach a log, stderr or a failed job's reason.
+    const shown = SECRET_ARGUMENT.has(what) || SECRET_COMMAND.test(text) ? "" : `: ${JSON.stringify(text)}`;
     throw invalidArgument(
-      new TypeError(`${what} contains CR, LF or NUL, which would inject another command: ${JSON.stringify(text)}`),
+      new TypeError(`${what} contains CR, LF or NUL, which would inject another command${shown}`),
       "ERR_INVALID_ARG_VALUE",
     );
   }

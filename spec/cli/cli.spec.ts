@@ -232,6 +232,13 @@ describe("the ftpstream command", function () {
     }
   });
 
+  it("shows a URL it cannot read without what stands before its '@', which may be a password", async () => {
+    const run = await runCli(["ls", "ftp://bob:hunter2@/no-host"]);
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.include("expected a URL such as").and.include('"ftp://***@/no-host"');
+    expect(run.stderr).to.not.include("hunter2");
+  });
+
   it("cat stops quietly when its reader goes away (| head -c 10): the session ends with QUIT, exit status 0, no message", async () => {
     const run = await runCliIntoHead(["cat", url("/pub/big.bin")], 10);
     expect(run.stderr).to.equal("");

@@ -82,6 +82,20 @@ describe("wire format helpers", function () {
     it("lets ordinary text through, spaces and non-ASCII included", function () {
       assertSafeArgument("STOR caf\u00e9 / r\u00e9sum\u00e9 (1).txt");
     });
+
+    it("shows the refused text of a command, never of a password, an account or a PASS or ACCT line", function () {
+      expect(thrown(() => assertSafeArgument("RETR a\nDELE b")).message).to.include("DELE b");
+      for (const [text, what] of [
+        ["hunter2\r\nDELE x", "password"],
+        ["hunter2\0", "acct"],
+        ["PASS hunter2\nDELE x", undefined],
+        ["acct hunter2\r", undefined],
+      ] as const) {
+        const error = thrown(() => assertSafeArgument(text, what)) as TypeError & { code?: string };
+        expect(error.code, text).to.equal("ERR_INVALID_ARG_VALUE");
+        expect(error.message, text).to.include("CR, LF or NUL").and.not.include("hunter2");
+      }
+    });
   });
 
   describe("sanitize (debug output)", function () {

@@ -389,12 +389,21 @@ async function sendRest(session: Session, rest: number | string): Promise<void> 
 
 /**
  * Whether socket.resetAndDestroy() can be trusted to close the handle: on
- * Node 18.3 a download's data socket reset after its control connection
- * dropped stayed open (spec/retry: "goes on from the byte delivered when
- * the control connection drops", every run). There the old close (a FIN)
- * is kept, and with it proftpd's rare panic (README, "Real servers").
+ * Node 18.3 to 18.12 and 19.0 to 19.2 a download's data socket reset after
+ * its control connection dropped stayed open (spec/retry: "goes on from
+ * the byte delivered when the control connection drops", every run; it
+ * passes from 18.13 and 19.3 on). There the old close (a FIN) is kept, and
+ * with it proftpd's rare panic (README, "Real servers").
  */
-const RESET_CLOSES_HANDLE = Number(process.versions.node.split(".")[0]) >= 20;
+const RESET_CLOSES_HANDLE = resetClosesHandle(process.versions.node);
+
+/** See RESET_CLOSES_HANDLE; `version` as process.versions.node gives it. */
+export function resetClosesHandle(version: string): boolean {
+  const [major, minor] = version.split(".").map(Number);
+  if (major === 18) return minor >= 13;
+  if (major === 19) return minor >= 3;
+  return major >= 20;
+}
 
 /** The TCP socket under each TLS data connection, for resetConnection. */
 const tcpUnder = new WeakMap<tls.TLSSocket, net.Socket>();

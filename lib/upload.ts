@@ -385,6 +385,10 @@ export class UploadRun {
     // The server sends nothing on an upload's data connection, but its FIN
     // must be read for the socket to close.
     socket.resume();
+    // Closed while a write waits for its drain: those bytes never went out, and the drain never comes.
+    socket.once("close", () => {
+      if (this.draining) this.interrupt(closedEarly(), attempt);
+    });
     if (!this.metering) {
       this.metering = true;
       this.meter.start(null);
@@ -422,6 +426,14 @@ export class UploadRun {
 
   private send(write: Write): void {
     const socket = this.transfer!.socket;
+    if (socket.writableEnded || socket.destroyed) {
+      // The server closed the data connection before the source ended (its
+      // FIN ends ours too): these bytes cannot go out, and no 'drain' or
+      // idle timeout would ever come for them.
+      this.queued = write;
+      this.interrupt(closedEarly(), this.attempts.live);
+      return;
+    }
     const bytes = this.encoder ? this.encoder.convert(write.chunk) : write.chunk;
     this.meter.add(bytes.length);
     this.replay?.add(bytes);
@@ -559,6 +571,11 @@ function drainedOrClosed(socket: DataTransfer["socket"]): Promise<void> {
     socket.on("drain", done);
     socket.on("close", done);
   });
+}
+
+/** The data connection closed while the source still had bytes for it. */
+function closedEarly(): FtpConnectionError {
+  return new FtpConnectionError("the data connection closed before the upload ended");
 }
 
 function ignore(): void {}

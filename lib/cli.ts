@@ -13,9 +13,8 @@
  *
  * Each command is a row of {@link COMMANDS}; a new one needs only a row.
  */
-import { createReadStream, createWriteStream, readFileSync } from "node:fs";
-import { rename, rm } from "node:fs/promises";
-import { basename, posix } from "node:path";
+import { createReadStream, readFileSync } from "node:fs";
+import { basename, dirname, posix } from "node:path";
 import { isIP } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -24,6 +23,7 @@ import { FTP, FtpOptions } from "./client.js";
 import { jobServer, LoginSources, resolveLogin } from "./credentials.js";
 import { FtpDirTransferError, FtpError } from "./errors.js";
 import { defaultNetrcPath, readNetrc } from "./netrc.js";
+import { writeThroughPart } from "./part-file.js";
 import { FtpPool } from "./pool.js";
 import type { DirProgress, DirTransferOptions, DirTransferResult } from "./sync.js";
 import type { TransferProgress } from "./streams.js";
@@ -360,22 +360,27 @@ async function get(url: FtpUrl, target: string | undefined, options: CliOptions)
   const intoStdout = target === "-";
   const ftp = await open(url, options);
   try {
-    const download = ftp.retrbinary(`RETR ${url.path}`);
-    download.on("progress", progressBar(posix.basename(url.path), options.quiet || intoStdout));
+    const retrieve = () => {
+      const download = ftp.retrbinary(`RETR ${url.path}`);
+      download.on("progress", progressBar(posix.basename(url.path), options.quiet || intoStdout));
+      return download;
+    };
     if (intoStdout) {
-      await toStdout(download);
+      await toStdout(retrieve());
     } else {
-      // Written beside the target and renamed only after the server's 226,
-      // so a failed download never leaves a file that looks complete.
+      // As a tree download writes each file: into a part file created
+      // exclusively beside the target (never through a link planted at
+      // either name), renamed into place only after the server's 226, so a
+      // failed download never leaves a file that looks complete and removes
+      // nothing but its own part file.
       const file = target ?? basename(url.path);
-      const partial = `${file}.part`;
-      try {
-        await pipeline(download, createWriteStream(partial));
-        await rename(partial, file);
-      } catch (error) {
-        await rm(partial, { force: true });
-        throw error;
-      }
+      await writeThroughPart(dirname(file), basename(file), async (sink) => {
+        let bytes = 0;
+        const download = retrieve();
+        download.on("progress", (progress: TransferProgress) => (bytes = progress.bytes));
+        await pipeline(download, sink);
+        return { bytes, modified: null };
+      });
     }
     endBar(options.quiet || intoStdout);
     await finish(ftp);

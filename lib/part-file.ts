@@ -53,21 +53,28 @@ export async function writeThroughPart(
 ): Promise<number> {
   await assertRealDirs(root, path);
   const target = join(root, path);
+  // Refused before anything is fetched as well as after: checked only at the end, a link would cost a whole transfer.
+  await assertNotLink(target, path);
   const part = partName(target);
   const sink = (await createPart(part)).createWriteStream();
   try {
     const { bytes, modified } = await fetch(sink);
     if (modified) await utimes(part, modified, modified);
     await assertRealDirs(root, path);
-    const existing = await lstat(target).catch(() => undefined);
-    if (existing?.isSymbolicLink()) {
-      throw new FtpPathError(path, "link", `refusing to replace ${JSON.stringify(path)}: it is a link in the target`);
-    }
+    await assertNotLink(target, path);
     await rename(part, target);
     return bytes;
   } catch (error) {
     sink.destroy();
     await rm(part, { force: true });
     throw error;
+  }
+}
+
+/** Throws FtpPathError (`reason: "link"`) when `target` (shown as `path`) is a symbolic link: it is not replaced. */
+async function assertNotLink(target: string, path: string): Promise<void> {
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing?.isSymbolicLink()) {
+    throw new FtpPathError(path, "link", `refusing to replace ${JSON.stringify(path)}: it is a link in the target`);
   }
 }

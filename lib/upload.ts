@@ -483,7 +483,7 @@ export class UploadRun {
       // The server closed the data connection before we ended it (having
       // read bytes sent early, or given up): 'close' has come and gone, so
       // waiting for it would hang the upload. Bytes still to send could not be.
-      if (tail && tail.length > 0) this.interrupt(new FtpConnectionError("the data connection closed before the upload ended"), attempt);
+      if (tail && tail.length > 0) this.interrupt(closedEarly(), attempt);
       else onClose(socket.errored !== null);
       return;
     }

@@ -385,10 +385,6 @@ export class UploadRun {
     // The server sends nothing on an upload's data connection, but its FIN
     // must be read for the socket to close.
     socket.resume();
-    // Closed while a write waits for its drain: those bytes never went out, and the drain never comes.
-    socket.once("close", () => {
-      if (this.draining) this.interrupt(closedEarly(), attempt);
-    });
     if (!this.metering) {
       this.metering = true;
       this.meter.start(null);

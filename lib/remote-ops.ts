@@ -11,6 +11,7 @@ import { entryFromFacts, ListEntry, parseMlsdTime } from "./listing.js";
 import { assertSafeArgument, mlstFactsLine, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { assertNoClimb, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
+import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
 import { replyOrError, sendBurst } from "./command-burst.js";
 import type { Reply } from "./reply.js";
 import type { Session } from "./session.js";
@@ -49,32 +50,69 @@ export async function directoryExists(client: RemoteClient, path: string): Promi
   return client.run((session) => isDirectory(session, path), { repeat: true });
 }
 
+/** How far removeDir/clearDir walk; the defaults are those of a tree transfer (tree-bounds.ts). Smaller in specs. */
+export interface RemovalBounds {
+  /** Most entries below the directory, in all. Default DEFAULT_MAX_TREE_ENTRIES. */
+  maxEntries?: number;
+}
+
 /** See FTP.clearDir. */
-export async function clearDir(client: RemoteClient, path: string): Promise<void> {
+export async function clearDir(client: RemoteClient, path: string, bounds: RemovalBounds = {}): Promise<void> {
   assertSafeArgument(path, "path");
   assertNoClimb(path, "to clear");
-  // The whole listing is read (and must be understood: list() throws on a
-  // line it cannot read) before the first DELE.
-  const entries: ListEntry[] = [];
-  for await (const entry of client.list(path)) {
-    // A name that is not one segment would name something outside `path`.
-    const reason = unsafeNameReason(entry.name);
-    if (reason) throw unsafeNameError(path, entry.name, reason);
-    entries.push(entry);
-  }
-  for (const entry of entries) {
-    const full = path === "" ? entry.name : joinRemote(path, entry.name);
-    if (entry.type === "dir") await removeDir(client, full);
-    else await client.run(async (session) => void (await session.voidCommand(`DELE ${full}`)));
+  const below = await walkForRemoval(client, path, bounds.maxEntries ?? DEFAULT_MAX_TREE_ENTRIES);
+  // Read in walk order (each directory before what is in it), deleted in
+  // reverse: everything in a directory is gone before its RMD.
+  for (let i = below.length - 1; i >= 0; i--) {
+    const { relative, dir } = below[i];
+    const full = path === "" ? relative : joinRemote(path, relative);
+    await client.run(async (session) => void (await session.voidCommand(`${dir ? "RMD" : "DELE"} ${full}`)));
   }
 }
 
+/** An entry below the directory being cleared: its path below it, and whether it is a directory. */
+interface DoomedEntry {
+  relative: string;
+  dir: boolean;
+}
+
+/**
+ * Every entry below `path`, each directory before what is in it, read
+ * before anything is deleted. Each listing must be understood whole
+ * (list() throws on a line it cannot read; a name that is not one segment
+ * would name something outside `path`), and the walk is bounded as a tree
+ * transfer's is (tree-bounds.ts): a directory past MAX_TREE_DEPTH levels
+ * or MAX_TREE_PATH characters is refused before it is listed, and more
+ * than `maxEntries` entries in all with FtpLimitError. A
+ * server that lists one more directory below each one, or entries without
+ * end, so fails the call with nothing deleted, instead of being walked
+ * for ever with memory growing.
+ */
+async function walkForRemoval(client: RemoteClient, path: string, maxEntries: number): Promise<DoomedEntry[]> {
+  const found: DoomedEntry[] = [];
+  const pending = [""];
+  for (let relativeDir = pending.pop(); relativeDir !== undefined; relativeDir = pending.pop()) {
+    const dir = relativeDir === "" ? path : path === "" ? relativeDir : joinRemote(path, relativeDir);
+    for await (const entry of client.list(dir)) {
+      const reason = unsafeNameReason(entry.name);
+      if (reason) throw unsafeNameError(dir, entry.name, reason);
+      if (found.length >= maxEntries) throw treeLimit(maxEntries, "the most removeDir and clearDir walk");
+      const relative = relativeDir === "" ? entry.name : `${relativeDir}/${entry.name}`;
+      const isDir = entry.type === "dir";
+      if (isDir) assertTreeDepth(relative);
+      found.push({ relative, dir: isDir });
+      if (isDir) pending.push(relative);
+    }
+  }
+  return found;
+}
+
 /** See FTP.removeDir. */
-export async function removeDir(client: RemoteClient, path: string): Promise<void> {
+export async function removeDir(client: RemoteClient, path: string, bounds: RemovalBounds = {}): Promise<void> {
   assertSafeArgument(path, "path");
   assertNoClimb(path, "to remove");
   if (pathLevels(path).length === 0) throw refused(path);
-  await clearDir(client, path);
+  await clearDir(client, path, bounds);
   await client.run(async (session) => void (await session.voidCommand(`RMD ${path}`)));
 }
 

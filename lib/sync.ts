@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { FtpDirTransferError, FtpError, FtpLimitError, FtpListingError, FtpPathError, FtpSizeMismatchError } from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
 import { writeThroughPart } from "./part-file.js";
+import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
 import { linesFitting } from "./command-burst.js";
@@ -173,9 +174,6 @@ interface Tree {
   /** Most nodes it may hold (DirTransferOptions.maxEntries). */
   maxEntries: number;
 }
-
-/** Default DirTransferOptions.maxEntries. */
-const DEFAULT_MAX_TREE_ENTRIES = 1_000_000;
 
 function emptyTree(maxEntries = DEFAULT_MAX_TREE_ENTRIES): Tree {
   return { nodes: new Map(), excluded: new Set(), incomplete: new Set(), unproven: new Map(), maxEntries };
@@ -509,36 +507,6 @@ function missingDirs(source: Tree, target: Tree): string[] {
     .filter(([path, node]) => node.type === "dir" && target.nodes.get(path)?.type !== "dir")
     .map(([path]) => path)
     .sort((a, b) => a.split("/").length - b.split("/").length);
-}
-
-function treeLimit(max: number): FtpLimitError {
-  return new FtpLimitError("treeEntries", max, `the tree holds more than ${max} entries (the maxEntries option)`);
-}
-
-/** Most levels below the root a remote directory of a tree transfer may lie at (see assertTreeDepth). */
-const MAX_TREE_DEPTH = 1000;
-/** Most characters a path below the root may have: Windows' long paths end there, Linux's at 4,096 bytes, macOS's at 1,024. */
-const MAX_TREE_PATH = 32_767;
-
-/**
- * Refuses a remote directory `path` (below the root) past MAX_TREE_DEPTH
- * levels or MAX_TREE_PATH characters, with FtpLimitError ("treeDepth"),
- * before it is listed. A server that answers every directory with one more
- * below it (a loop through a link, or a hostile one) would otherwise be
- * walked for ever, each path longer than the last: memory grows with the
- * square of the depth long before maxEntries is reached, and no local
- * file system could hold what it names.
- */
-function assertTreeDepth(path: string): void {
-  let depth = 1;
-  for (let at = path.indexOf("/"); at !== -1; at = path.indexOf("/", at + 1)) depth++;
-  if (depth <= MAX_TREE_DEPTH && path.length <= MAX_TREE_PATH) return;
-  const what = depth > MAX_TREE_DEPTH ? `${depth} levels` : `${path.length} characters`;
-  throw new FtpLimitError(
-    "treeDepth",
-    MAX_TREE_DEPTH,
-    `the remote tree goes deeper than ${MAX_TREE_DEPTH} levels or ${MAX_TREE_PATH} characters: ${what} at ${JSON.stringify(path.slice(0, 200))}...`,
-  );
 }
 
 /** Adds an entry to `tree`, or to what it left out when `filter` says no; true if it is in. */

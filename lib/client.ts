@@ -781,15 +781,22 @@ export class FTP {
     yield* this.mlsdEntries(path, {});
   }
 
-  /** MLSD's entries as mlsd() yields them, its transfer run with `options`; then its final reply to `ended`. */
+  /**
+   * MLSD's entries as mlsd() yields them, its transfer run with `options`.
+   * With `ended` (the structured listing), a last line without its line
+   * ending is not yielded but given to `ended` with the final reply.
+   */
   private async *mlsdEntries(
     path: string,
     options: DownloadOptions,
-    ended?: (reply: string) => void,
+    ended?: ListTransfer["ended"],
   ): AsyncGenerator<[string, Record<string, string>]> {
     const lines = this.lines(path ? `MLSD ${path}` : "MLSD", options);
-    for await (const line of lines) yield parseMlsdLine(line as string);
-    ended?.(lines.response ?? "");
+    if (!ended) {
+      for await (const line of lines) yield parseMlsdLine(line as string);
+      return;
+    }
+    for await (const line of linesThenReply(lines, ended)) yield parseMlsdLine(line);
   }
 
   /**
@@ -1277,10 +1284,20 @@ function commandsBefore({ lines, onReplies }: BeforeCommands): CommandsBefore | 
   return { lines, replies: (replies) => onReplies(replies.map(replyOrError)) };
 }
 
-/** The lines of a listing, then its final reply to `ended` (the structured listing reads what it says). */
-async function* linesThenReply(lines: LineStream, ended: (reply: string) => void): AsyncGenerator<string> {
-  for await (const line of lines) yield line as string;
-  ended(lines.response ?? "");
+/**
+ * The lines of a listing, then its final reply to `ended` (the structured
+ * listing reads what it says) with the last line instead when that had no
+ * line ending: a listing cut mid-line, whose last name is cut short.
+ */
+async function* linesThenReply(lines: LineStream, ended: ListTransfer["ended"]): AsyncGenerator<string> {
+  let taken = 0;
+  let unterminated: string | undefined;
+  for await (const line of lines) {
+    // Counted, not compared: an earlier line may read the same.
+    if (++taken === lines.unterminatedLine) unterminated = line as string;
+    else yield line as string;
+  }
+  ended(lines.response ?? "", unterminated);
 }
 
 /** A listing's transfer options: its EPSV choice, and the commands ListOptions.before asked for. */

@@ -28,6 +28,21 @@ export class LineSplitter extends Transform {
   private partialLength = 0;
   /** The previous chunk ended in CR: a LF at the start of this one belongs to it. */
   private afterCr = false;
+  /** Lines pushed so far. */
+  private pushed = 0;
+  private unterminated: number | undefined;
+
+  /**
+   * The number (1 for the first) of the last line when the bytes ended
+   * without its line ending, once they have ended; undefined otherwise.
+   * A reader that counts the lines it takes knows that one for what it is:
+   * every server ends each listing line, so one without its ending is a
+   * data connection cut mid-line (a name cut short, the names after it
+   * missing), which a 226 may still follow.
+   */
+  get unterminatedLine(): number | undefined {
+    return this.unterminated;
+  }
 
   constructor(options: LineSplitterOptions = {}) {
     const { encoding, maxLine, ...rest } = options;
@@ -74,12 +89,12 @@ export class LineSplitter extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    // A last line without a line ending is still a line.
-    if (this.partialLength > 0) this.emitLine(Buffer.alloc(0), 0, 0);
+    // A last line without a line ending is still a line (unterminatedLine says which).
+    if (this.partialLength > 0) this.emitLine(Buffer.alloc(0), 0, 0, true);
     callback();
   }
 
-  private emitLine(chunk: Buffer, start: number, end: number): void {
+  private emitLine(chunk: Buffer, start: number, end: number, unterminated = false): void {
     let bytes = chunk.subarray(start, end);
     if (this.partialLength > 0) {
       bytes = Buffer.concat([...this.partial, bytes]);
@@ -90,6 +105,9 @@ export class LineSplitter extends Transform {
       this.destroy(new FtpError(`line longer than ${this.maxLine} bytes`, "ERR_FTP_LINE_TOO_LONG"));
       return;
     }
+    this.pushed++;
+    // Set before the push: whoever reads this line sees it.
+    if (unterminated) this.unterminated = this.pushed;
     this.push(this.codec.decode(bytes));
   }
 }

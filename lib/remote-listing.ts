@@ -33,8 +33,12 @@ export interface ListingSource {
 export interface ListTransfer {
   commandWithEpsv: boolean | undefined;
   takeBefore(): ListOptions["before"];
-  /** Told the final (2xx) reply's text of each listing command once its lines are all in. */
-  ended: (reply: string) => void;
+  /**
+   * Told the final (2xx) reply's text of each listing command once its
+   * lines are all in, and its last line when that had no line ending: such
+   * a line is not passed on as a line (see LineSplitter.unterminatedLine).
+   */
+  ended: (reply: string, unterminated?: string) => void;
 }
 
 /** One entry found by walk(), with its full path. */
@@ -150,8 +154,13 @@ export class RemoteListing {
         before = undefined;
         return taken;
       },
-      ended: (reply) => {
+      ended: (reply, unterminated) => {
         finalReply = reply;
+        // Every server ends each line, the last one too: a last line without
+        // its ending is a listing cut mid-line (the data connection closed
+        // early, then 226), its name cut short and the names after it
+        // missing. Not fully understood, so unreadable: never an entry.
+        if (unterminated !== undefined) report(unterminated);
       },
     };
     // FEAT first: the client needs it anyway (MFMT, UTF8, EPSV), and on a

@@ -13,7 +13,7 @@ import { ControlConnection } from "./control.js";
 import { checkActiveAddress, checkPortRange } from "./data.js";
 import { DebugLogger, DebugOutput, registerDebugOutput } from "./debug.js";
 import { consume } from "./pipe.js";
-import { errorForReply, FtpClosedError, FtpError, FtpPermError, FtpReplyError } from "./errors.js";
+import { errorForReply, FtpClosedError, FtpError, FtpLimitError, FtpPermError, FtpReplyError } from "./errors.js";
 import { CrlfEncoder } from "./lines.js";
 import { LineStream } from "./line-stream.js";
 import {
@@ -52,7 +52,7 @@ import {
   setLastMods,
   stat,
 } from "./remote-ops.js";
-import { ListOptions, ListTransfer, RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
+import { DEFAULT_MAX_DIRECTORY_ENTRIES, ListOptions, ListTransfer, RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { checkAborReply, TransferStart } from "./transfer.js";
 import { UploadOwner, UploadRun, UploadRunOptions } from "./upload.js";
@@ -871,10 +871,25 @@ export class FTP {
    */
   private readonly treeWorkers: TreeWorkers = { run: (task) => task(this), concurrency: 2 };
 
-  /** Names in a directory (NLST with the given arguments). */
+  /**
+   * Names in a directory (NLST with the given arguments). They are held
+   * whole, so at most 1,000,000 of them, the bound walk() puts on one
+   * directory (`maxEntries`'s default): past it the transfer is aborted
+   * and this rejects with FtpLimitError (`limit: "listingEntries"`), and
+   * the client goes on. list() streams entries, without a bound.
+   */
   async nlst(...args: string[]): Promise<string[]> {
     const names: string[] = [];
-    await this.retrlines(["NLST", ...args].join(" "), (line) => names.push(line));
+    await this.retrlines(["NLST", ...args].join(" "), (line) => {
+      if (names.length >= DEFAULT_MAX_DIRECTORY_ENTRIES) {
+        throw new FtpLimitError(
+          "listingEntries",
+          DEFAULT_MAX_DIRECTORY_ENTRIES,
+          `NLST gave more than ${DEFAULT_MAX_DIRECTORY_ENTRIES} names`,
+        );
+      }
+      names.push(line);
+    });
     return names;
   }
 

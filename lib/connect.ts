@@ -28,10 +28,13 @@ export type CreateConnection = (request: ConnectionRequest) => net.Socket | Prom
 
 /**
  * A connected socket from `create`, within the deadline. A socket still
- * connecting is waited for; one that comes connected (a tunnel) is used as it is.
+ * connecting is waited for; one that comes connected (a tunnel) is used as
+ * it is. Aborting `wait.signal` destroys whatever socket `create` makes,
+ * now or later.
  */
 export async function openCustomConnection(create: CreateConnection, request: ConnectionRequest, wait: ConnectWait): Promise<net.Socket> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const made = Promise.resolve().then(() => create(request));
   const expired = new Promise<never>((_, reject) => {
     if (wait.timeout > 0)
@@ -41,18 +44,27 @@ export async function openCustomConnection(create: CreateConnection, request: Co
         reject(error);
       }, wait.timeout);
   });
+  const aborted = new Promise<never>((_, reject) => {
+    const signal = wait.signal;
+    if (!signal) return;
+    onAbort = () => reject(abortReason(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
   let socket: net.Socket;
   try {
-    socket = await Promise.race([made, expired]);
+    socket = await Promise.race([made, expired, aborted]);
   } catch (error) {
-    // A socket made after the deadline has nobody to close it but us.
+    // A socket made after the deadline or the abort has nobody to close it but us.
     made.then(
       (late) => late.destroy(),
       () => undefined,
     );
+    if (wait.signal?.aborted) throw abortReason(wait.signal);
     throw error instanceof FtpTimeoutError ? error : new FtpConnectionError(wait.refused, error);
   } finally {
     clearTimeout(timer);
+    if (onAbort) wait.signal?.removeEventListener("abort", onAbort);
   }
   if (!(socket instanceof net.Socket)) throw new TypeError("createConnection must return a net.Socket (or a promise of one)");
   return socket.connecting ? whenConnected(socket, wait) : socket;
@@ -67,6 +79,18 @@ export interface ConnectWait {
   timedOut: string;
   /** Runs when the deadline passes, before the rejection (e.g. to close the client). */
   onTimeout?: (error: FtpTimeoutError) => void;
+  /**
+   * Aborted by the socket's owner when it closes during the connect: the
+   * socket is destroyed at once, not left connecting (and, once
+   * connected, open) with nobody to close it; the wait rejects with the
+   * signal's reason.
+   */
+  signal?: AbortSignal;
+}
+
+/** Why `signal` was aborted, as an Error. */
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new FtpConnectionError("the connect was abandoned");
 }
 
 export function whenConnected(socket: net.Socket, wait: ConnectWait): Promise<net.Socket> {
@@ -77,6 +101,7 @@ export function whenConnected(socket: net.Socket, wait: ConnectWait): Promise<ne
       socket.removeListener("connect", onConnect);
       socket.removeListener("error", onError);
       socket.removeListener("close", onClose);
+      signal?.removeEventListener("abort", onAbort);
       if (error) {
         socket.destroy();
         reject(error);
@@ -85,6 +110,8 @@ export function whenConnected(socket: net.Socket, wait: ConnectWait): Promise<ne
       }
     };
     const onConnect = (): void => settle();
+    const signal = wait.signal;
+    const onAbort = (): void => settle(signal ? abortReason(signal) : undefined);
     const onError = (error: Error): void => settle(new FtpConnectionError(wait.refused, error));
     // Destroyed by its owner before it connected (a transfer refused before
     // its data connection was up): nothing to wait for, and the deadline
@@ -93,6 +120,11 @@ export function whenConnected(socket: net.Socket, wait: ConnectWait): Promise<ne
     socket.once("connect", onConnect);
     socket.once("error", onError);
     socket.once("close", onClose);
+    if (signal?.aborted) {
+      settle(abortReason(signal));
+      return;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
     if (wait.timeout > 0) {
       timer = setTimeout(() => {
         const error = new FtpTimeoutError(wait.timedOut);

@@ -162,6 +162,14 @@ export class ControlConnection {
   /** When replyTimer fires (performance.now()). */
   private replyTimerDue = 0;
   private failure: Error | undefined;
+  /**
+   * Aborted by fail() while connect() waits for the TCP connect (or for a
+   * createConnection's socket): the socket being made is destroyed then,
+   * not once its connect completes, so a client closed meanwhile (close(),
+   * a pool or a connection lease giving it up, a retry stopped) leaves no
+   * connection open that nobody owns.
+   */
+  private connecting: AbortController | undefined;
   private latestSession: Buffer | undefined;
   private tlsEnding = false;
   private readonly codec: TextCodec;
@@ -252,18 +260,25 @@ export class ControlConnection {
     // The welcome is owed like the reply to a command: with implicit TLS it
     // may arrive before readReply() below waits for it, and must be kept.
     this.awaitingFinal = 1;
+    // Closed before it began: no socket is made.
+    const closedBefore = this.failure;
+    if (closedBefore) throw closedBefore;
+    const connecting = new AbortController();
+    this.connecting = connecting;
     let raw: net.Socket;
     try {
-      raw = await this.openSocket(options);
+      raw = await this.openSocket(options, connecting.signal);
     } catch (error) {
       // A refused or timed-out connect closes the connection like any other
       // failure, so `closed` is true and queued calls fail with FtpClosedError
       // instead of finding a half-made connection ("not connected").
       this.fail(error as Error);
       throw error;
+    } finally {
+      this.connecting = undefined;
     }
     if (this.failure) {
-      // Closed while the TCP connect was in flight: fail() had no socket to destroy.
+      // Closed after the connect completed but before this ran: fail() had no socket to destroy.
       raw.destroy();
       throw this.failure;
     }
@@ -286,11 +301,12 @@ export class ControlConnection {
     return welcome;
   }
 
-  private openSocket(options: ControlConnectOptions): Promise<net.Socket> {
+  private openSocket(options: ControlConnectOptions, signal: AbortSignal): Promise<net.Socket> {
     const wait = {
       timeout: options.timeout,
       refused: `cannot connect to ${options.host}:${options.port}`,
       timedOut: `connect to ${options.host}:${options.port} timed out after ${options.timeout} ms`,
+      signal,
     };
     if (options.createConnection) {
       // Through a proxy the socket's peer is the proxy: passive data connections go to the host we were given.
@@ -324,11 +340,7 @@ export class ControlConnection {
     // firewall that forgets quiet connections (AWS's NAT gateway after 350 s)
     // would otherwise lose the final reply of a long download.
     socket.setKeepAlive(true, CONTROL_TCP_KEEPALIVE_MS);
-    return whenConnected(socket, {
-      timeout: options.timeout,
-      refused: `cannot connect to ${options.host}:${options.port}`,
-      timedOut: `connect to ${options.host}:${options.port} timed out after ${options.timeout} ms`,
-    });
+    return whenConnected(socket, wait);
   }
 
   /** Secures the connection (after `234` to AUTH TLS, or at once for implicit FTPS). */
@@ -729,6 +741,7 @@ export class ControlConnection {
     clearTimeout(this.replyTimer);
     this.replyTimer = undefined;
     waiter?.failed(error);
+    this.connecting?.abort(error);
     this.secure?.destroy();
     this.raw?.destroy();
     this.onClose(error);

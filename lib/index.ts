@@ -18,7 +18,7 @@ export type {
 export { createTreeJobProcessor } from "./queue-worker.js";
 export type { TreeJobLike, TreeJobProcessor, TreeJobProcessorOptions } from "./queue-worker.js";
 export { ConnectionLeases } from "./queue-limit.js";
-export type { ConnectionLeasesOptions, LeaseRedis } from "./queue-limit.js";
+export type { ConnectionLeasesOptions, LeasedConnection, LeaseRedis } from "./queue-limit.js";
 export type { PlannedFile } from "./sync.js";
 export type { BlockCallback, LineCallback, RetrbinaryOptions } from "./transfer-arguments.js";
 export type { UploadSource } from "./upload-source.js";
@@ -27,6 +27,7 @@ export { DownloadStream, UploadStream } from "./streams.js";
 export type { DownloadOptions, TransferProgress, TransferStreamOptions, UploadOptions } from "./streams.js";
 export type { BeforeCommands } from "./command-burst.js";
 export { LineSplitter } from "./lines.js";
+export type { LineSplitterOptions } from "./lines.js";
 export {
   FtpClosedError,
   FtpConnectionError,
@@ -45,7 +46,7 @@ export {
 } from "./errors.js";
 export { parse150, parse227, parse229, parse257 } from "./protocol.js";
 export { ReplyParser } from "./reply.js";
-export type { Reply } from "./reply.js";
+export type { Reply, ReplyParserOptions } from "./reply.js";
 export type { DebugLogger } from "./debug.js";
 export type { RetryEvent, RetryOptions } from "./retry.js";
 export type { ConnectionRequest, CreateConnection } from "./connect.js";

@@ -5,7 +5,9 @@
  * and for the compiler as much as a value import does.
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { expect } from "chai";
+import ts from "typescript";
 
 const lib = new URL("../../../lib/", import.meta.url);
 
@@ -80,5 +82,73 @@ describe("lib's import graph", function () {
     const notLeaves = [...fromErrors].filter((name) => (graph.get(name) ?? []).length > 0).sort();
     expect(notLeaves, "modules reached from errors.ts that import other lib modules").to.deep.equal([]);
     expect(fromErrors.has("errors.ts"), "an import cycle through errors.ts").to.equal(false);
+  });
+});
+
+/**
+ * Members whose signatures name types that are not exported on purpose:
+ * the transfer streams are made by the client's methods, never by users,
+ * and FtpError's instanceof check takes its internal brand.
+ */
+const INTERNAL_MEMBERS = new Set(["DownloadStream.constructor", "UploadStream.constructor", "FtpError.[Symbol.hasInstance]"]);
+
+/**
+ * The types declared in lib/ that the public signatures of what
+ * lib/index.ts exports name (parameters, results, type parameters'
+ * constraints, heritage, members of exported interfaces), but that
+ * index.ts does not export: a user could not name them. Private and
+ * protected members, bodies and initializers are not signatures.
+ */
+function unexportedSignatureTypes(): string[] {
+  const libDir = fileURLToPath(new URL("../../../lib/", import.meta.url));
+  const program = ts.createProgram([`${libDir}index.ts`], {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ["node"],
+  });
+  const checker = program.getTypeChecker();
+  const resolved = (symbol: ts.Symbol): ts.Symbol => (symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol);
+  const index = checker.getSymbolAtLocation(program.getSourceFile(`${libDir}index.ts`)!)!;
+  const exported = new Set(checker.getExportsOfModule(index).map(resolved));
+  const inLib = (node: ts.Node): boolean => node.getSourceFile().fileName.startsWith(libDir);
+  const hidden = (node: ts.Node): boolean =>
+    (ts.canHaveModifiers(node) ? (ts.getModifiers(node) ?? []) : []).some(
+      (modifier) => modifier.kind === ts.SyntaxKind.PrivateKeyword || modifier.kind === ts.SyntaxKind.ProtectedKeyword,
+    ) ||
+    (ts.isClassElement(node) && node.name !== undefined && ts.isPrivateIdentifier(node.name));
+  const missing = new Set<string>();
+  const visit = (node: ts.Node, owner: string): void => {
+    if (ts.isBlock(node) || hidden(node)) return;
+    if (ts.isClassElement(node) || ts.isTypeElement(node)) {
+      const name = ts.isConstructorDeclaration(node) ? "constructor" : (node.name?.getText() ?? "");
+      if (INTERNAL_MEMBERS.has(`${owner}.${name}`)) return;
+    }
+    if (ts.isTypeReferenceNode(node) || ts.isExpressionWithTypeArguments(node)) {
+      const symbol = checker.getSymbolAtLocation(ts.isTypeReferenceNode(node) ? node.typeName : node.expression);
+      const target = symbol && resolved(symbol);
+      const declaration = target?.declarations?.[0];
+      if (target && declaration && !(target.flags & ts.SymbolFlags.TypeParameter) && inLib(declaration) && !exported.has(target)) {
+        missing.add(`${target.name} (in ${owner})`);
+      }
+    }
+    ts.forEachChild(node, (child) => {
+      // An initializer is a value, not a signature.
+      if ((ts.isPropertyDeclaration(node) || ts.isVariableDeclaration(node)) && child === node.initializer) return;
+      visit(child, owner);
+    });
+  };
+  for (const symbol of exported) {
+    for (const declaration of symbol.declarations ?? []) if (inLib(declaration)) visit(declaration, symbol.name);
+  }
+  return [...missing].sort();
+}
+
+describe("lib/index.ts's exports", function () {
+  it("export every type that their public signatures name, so a user can name it too", function () {
+    expect(unexportedSignatureTypes()).to.deep.equal([]);
   });
 });

@@ -428,15 +428,23 @@ function folded(path: string): string {
 
 /**
  * Whether the source is known to lack `path`: the shallowest level of it
- * that the source has not as a directory sits in a source directory that
- * was listed in full. Below a directory whose listing failed or held
- * what could not be read, nothing is known to be missing.
+ * that the source has not as a directory is absent from the source
+ * altogether, in a source directory that was listed in full. Below a
+ * directory whose listing failed or held what could not be read, nothing
+ * is known to be missing; nor is anything the source has under another
+ * type (a file where the target has a directory: that file cannot be
+ * written there and fails, so nothing below it is destroyed for it) or
+ * that `filter` left out of the source (a filter that goes by size or time
+ * may take the target's entry of that name).
  */
 function knownAbsent(source: Tree, path: string): boolean {
   const levels: string[] = [];
   for (let at = path; at !== ""; at = parentOf(at)) levels.unshift(at);
   for (const level of levels) {
-    if (source.nodes.get(level)?.type !== "dir") return !source.incomplete.has(parentOf(level));
+    const type = source.nodes.get(level)?.type;
+    if (type === "dir") continue;
+    if (type !== undefined || source.excluded.has(level)) return false;
+    return !source.incomplete.has(parentOf(level));
   }
   return false;
 }

@@ -235,6 +235,42 @@ describe("tree transfers at the edges", () => {
       expect(existsSync(join(local, "readme.md"))).to.equal(true);
     });
 
+    it("keeps what the target holds in a directory the source has as a file, and fails that file: nothing is destroyed for a transfer that cannot happen", async () => {
+      const srv = await fx.server({ files: { "/r/x": "now a file" } });
+      const local = join(dir, "out");
+      plant(local, { "x/keep.txt": "below what is now a file", "x/sub/deep.txt": "deeper", "extra.txt": "the remote lacks it" });
+      const ftp = await fx.client(srv);
+      const error = await rejectionOf(ftp.downloadDir("/r", local, { delete: true }));
+      expect((error as FtpDirTransferError).failures.map((f) => f.path)).to.deep.equal(["x"]);
+      expect(readFileSync(join(local, "x/keep.txt"), "utf8")).to.equal("below what is now a file");
+      expect(readFileSync(join(local, "x/sub/deep.txt"), "utf8")).to.equal("deeper");
+      expect(existsSync(join(local, "extra.txt")), "a plain extra still goes").to.equal(false);
+    });
+
+    it("uploadDir keeps what the remote holds in a directory the local tree has as a file", async () => {
+      const srv = await fx.server({ files: { "/r/x/keep.txt": "remote", "/r/x/sub/deep.txt": "deeper" } });
+      const local = join(dir, "in");
+      plant(local, { x: "now a file" });
+      const ftp = await fx.client(srv);
+      await rejectionOf(ftp.uploadDir(local, "/r", { delete: true }));
+      expect(srv.vfs.exists("/r/x/keep.txt")).to.equal(true);
+      expect(srv.vfs.exists("/r/x/sub/deep.txt")).to.equal(true);
+    });
+
+    it("keeps a target entry whose source entry the filter left out, though the filter takes the target's (it goes by size)", async () => {
+      const srv = await fx.server({ files: { "/r/big.bin": "x".repeat(100), "/r/small.txt": "s" } });
+      const local = join(dir, "out");
+      plant(local, { "big.bin": "short" });
+      const ftp = await fx.client(srv);
+      const result = await ftp.downloadDir("/r", local, {
+        delete: true,
+        filter: (entry) => entry.type === "dir" || (entry.size ?? 0) < 50,
+      });
+      expect(result.deleted).to.equal(0);
+      expect(readFileSync(join(local, "big.bin"), "utf8")).to.equal("short");
+      expect(readFileSync(join(local, "small.txt"), "utf8")).to.equal("s");
+    });
+
     it("uploadDir deletes no remote file in a local directory holding a name it refused", async () => {
       const srv = await fx.server({ files: { "/r/d/keep.txt": "remote only", "/r/extra.txt": "gone" } });
       const local = join(dir, "in");

@@ -271,6 +271,12 @@ export class FTP {
   /** The `telnetIac` option, for each control connection. */
   private readonly telnetIac: TelnetIac;
   private isClosed = false;
+  /**
+   * The self-connecting client's first unit (connect, login, and FTP_TLS's
+   * AUTH TLS and PROT P) while it has not settled: calls queued meanwhile
+   * run after all of it, or reject with its error when it failed.
+   */
+  private setup: SetupOutcome | undefined;
   private readonly keepAlive: IdleKeepAlive | undefined;
   /** Set under the `retry` option: runs queued tasks, reconnecting and retrying. */
   private readonly reconnector: Reconnector | undefined;
@@ -381,10 +387,49 @@ export class FTP {
     return { ...options, host: url.host, port: url.port, user: url.user ?? "anonymous", password: url.password ?? "" };
   }
 
-  /** What the constructor starts when given a host: connect, and login when given a user. FTP_TLS adds PROT P. */
-  protected async connectAndLogin(options: FtpOptions): Promise<void> {
-    await this.connect(options.host, options.port ?? 0);
-    if (options.user !== undefined) await this.login(options.user, options.password ?? "", options.acct ?? "");
+  /**
+   * What the constructor starts when given a host: connect, and login when
+   * given a user (FTP_TLS: AUTH TLS before it, PROT P after), queued as one
+   * task, so a call made without waiting for `ready` runs after all of it,
+   * never between connect and login. Should the unit fail, calls queued
+   * while it ran reject with its error (see enqueue).
+   */
+  protected connectAndLogin(options: FtpOptions): Promise<void> {
+    try {
+      this.setTarget(options.host ?? "", options.port ?? 0);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    const setup: SetupOutcome = { error: undefined };
+    const unit = this.enqueue(
+      async () => {
+        try {
+          await this.openTask();
+          await this.setUpSession(options);
+        } catch (error) {
+          // Recorded before this task settles, so before the next one starts.
+          setup.error = error instanceof Error ? error : new Error(String(error));
+          throw error;
+        }
+      },
+      { connecting: true },
+    );
+    this.setup = setup;
+    const settled = (): void => {
+      if (this.setup === setup) this.setup = undefined;
+    };
+    unit.then(settled, settled);
+    return unit;
+  }
+
+  /**
+   * The self-connecting client's steps once its connection is open, run
+   * inside its one queued task (see connectAndLogin): the login, when
+   * given a user.
+   */
+  protected async setUpSession(options: FtpOptions): Promise<void> {
+    if (options.user === undefined) return;
+    await this.runNow(this.loginTask(options.user, options.password ?? "", options.acct ?? ""), { repeat: true });
   }
 
   /**
@@ -417,26 +462,31 @@ export class FTP {
    * welcome text. A 4xx/5xx welcome rejects with FtpTempError/FtpPermError.
    */
   async connect(host = "", port = 0, options: ConnectOptions = {}): Promise<string> {
-    if (host) this.host = host;
-    // 0 means "the default" (ftplib's rule); anything else must be a real
-    // port, or -1 or NaN would silently connect to 21.
-    if (port !== 0) assertPort(port);
-    if (port > 0) this.port = port;
+    this.setTarget(host, port);
     if (options.timeout !== undefined) this.settings.timeout = options.timeout;
     if (options.sourceAddress) {
       this.sourceAddress = options.sourceAddress;
       this.settings.sourceHost = options.sourceAddress[0] || undefined;
     }
-    return this.enqueue(
-      async () => {
-        if (this.control && !this.control.closed) throw new FtpError("already connected", "ERR_FTP_CONNECTED");
-        const welcome = await (this.reconnector ? this.reconnector.connect(() => this.openConnection()) : this.openConnection());
-        this.watchSession();
-        return welcome;
-      },
-      { connecting: true },
-    );
+    return this.enqueue(this.openTask, { connecting: true });
   }
+
+  /** Where the next connect goes: `host` unless empty, `port` unless 0. */
+  private setTarget(host: string, port: number): void {
+    if (host) this.host = host;
+    // 0 means "the default" (ftplib's rule); anything else must be a real
+    // port, or -1 or NaN would silently connect to 21.
+    if (port !== 0) assertPort(port);
+    if (port > 0) this.port = port;
+  }
+
+  /** connect()'s task, run when the queue reaches it: opens the connection (under `retry`, trying again). */
+  private readonly openTask = async (): Promise<string> => {
+    if (this.control && !this.control.closed) throw new FtpError("already connected", "ERR_FTP_CONNECTED");
+    const welcome = await (this.reconnector ? this.reconnector.connect(() => this.openConnection()) : this.openConnection());
+    this.watchSession();
+    return welcome;
+  };
 
   /** Opens the control connection and reads the welcome; resolves to its text. */
   private async openConnection(): Promise<string> {
@@ -554,20 +604,26 @@ export class FTP {
    * Resolves to the final reply; anything but 2xx rejects.
    */
   async login(user = "", passwd = "", acct = ""): Promise<string> {
+    return this.enqueue(this.loginTask(user, passwd, acct), { repeat: true });
+  }
+
+  /**
+   * login()'s task: USER, then PASS and ACCT as the replies ask. Throws at
+   * once (before anything is queued or sent) for an argument with CR, LF
+   * or NUL.
+   */
+  protected loginTask(user: string, passwd: string, acct: string): (session: Session) => Promise<string> {
     if (!user) user = "anonymous";
     if (user === "anonymous" && (passwd === "" || passwd === "-")) passwd += "anonymous@";
     assertLoginArguments(user, passwd, acct);
-    return this.enqueue(
-      async (session) => {
-        let reply = await session.command(`USER ${user}`);
-        if (reply.code >= 300 && reply.code < 400) reply = await session.command(`PASS ${passwd}`);
-        if (reply.code >= 300 && reply.code < 400) reply = await session.command(`ACCT ${acct}`);
-        if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
-        session.forgetFeatures();
-        return reply.text;
-      },
-      { repeat: true },
-    );
+    return async (session) => {
+      let reply = await session.command(`USER ${user}`);
+      if (reply.code >= 300 && reply.code < 400) reply = await session.command(`PASS ${passwd}`);
+      if (reply.code >= 300 && reply.code < 400) reply = await session.command(`ACCT ${acct}`);
+      if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
+      session.forgetFeatures();
+      return reply.text;
+    };
   }
 
   /** Sends ACCT. */
@@ -1153,14 +1209,28 @@ export class FTP {
     options: { connecting?: boolean; repeat?: boolean; reconnect?: boolean; now?: boolean } = {},
   ): Promise<T> {
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
+    const setup = this.setup;
     return this.activity(
       this.queue.run(() => {
         this.takeTurn();
-        if (options.connecting) return task(undefined as unknown as Session);
-        if (this.reconnector && this.session && options.reconnect !== false) return this.reconnector.run(task, options.repeat ?? false);
-        return task(this.liveSession());
+        if (setup?.error) throw setup.error;
+        return this.runNow(task, options);
       }, options.now),
     );
+  }
+
+  /**
+   * Runs `task` at once, from inside the queued task that holds the
+   * connection, as enqueue runs a task when the queue reaches it: on the
+   * live session, or under `retry` through the reconnector.
+   */
+  protected runNow<T>(
+    task: (session: Session) => Promise<T>,
+    options: { connecting?: boolean; repeat?: boolean; reconnect?: boolean } = {},
+  ): Promise<T> {
+    if (options.connecting) return task(undefined as unknown as Session);
+    if (this.reconnector && this.session && options.reconnect !== false) return this.reconnector.run(task, options.repeat ?? false);
+    return task(this.liveSession());
   }
 
   /**
@@ -1177,7 +1247,14 @@ export class FTP {
     if (this.reconnector || !this.pipelining || !pipelinable)
       return this.enqueue((session) => runExchange(session, exchange), { repeat, now: true });
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
-    return this.activity(this.queue.pipeline(new PipelinedCall(exchange, this.pipelinedTurn)));
+    const setup = this.setup;
+    const turn = setup
+      ? (): Session => {
+          if (setup.error) throw setup.error;
+          return this.pipelinedTurn();
+        }
+      : this.pipelinedTurn;
+    return this.activity(this.queue.pipeline(new PipelinedCall(exchange, turn)));
   }
 
   /** What a pipelined exchange does when its turn to be written comes: the session to write on. */
@@ -1297,6 +1374,12 @@ function commandsBefore({ lines, onReplies }: BeforeCommands): CommandsBefore | 
   for (const line of lines) assertSafeArgument(line);
   assertBurstable(lines);
   return { lines, replies: (replies) => onReplies(replies.map(replyOrError)) };
+}
+
+/** How the self-connecting client's first unit went, for the calls queued behind it (see FTP.enqueue). */
+interface SetupOutcome {
+  /** Its error, once it failed. */
+  error: Error | undefined;
 }
 
 /**

@@ -8,7 +8,6 @@ import type * as tls from "node:tls";
 import { FTP, FtpOptions } from "./client.js";
 import type { Session } from "./session.js";
 import { FtpError } from "./errors.js";
-import { assertLoginArguments } from "./protocol.js";
 import type { Reply } from "./reply.js";
 import type { FtpUrl } from "./url.js";
 
@@ -73,19 +72,37 @@ export class FTP_TLS extends FTP {
   }
 
   /**
-   * Connects and logs in as FTP does, then PBSZ 0 and PROT P unless
-   * `protectData` is false. Data connections are protected from the start:
-   * a transfer that runs before PROT P (one asked for without waiting for
-   * `ready`) gets TLS on its data connection too, which a server still in
-   * PROT C fails, so nothing goes in the clear; a refused PROT P closes the
-   * client (see prot_p).
+   * Connects and logs in as FTP does, as one queued task: with a user,
+   * AUTH TLS first (unless implicit), then the login, then PBSZ 0 and
+   * PROT P unless `protectData` is false, so a call made without waiting
+   * for `ready` runs after all of them, never in the clear. A refused
+   * AUTH TLS or PROT P closes the client. Data connections are protected
+   * from the start as well, a second guard should anything ever run
+   * before PROT P.
    */
-  protected override async connectAndLogin(options: FtpTlsOptions): Promise<void> {
+  protected override connectAndLogin(options: FtpTlsOptions): Promise<void> {
     // Read from the options, not fields: the base constructor starts this before ours runs.
     const protect = options.user !== undefined && (options.protectData ?? true);
     if (protect) this.settings.dataTls = tlsConnectionOptions(options.host ?? this.host, options.tls ?? {});
-    await super.connectAndLogin(options);
-    if (protect) await this.prot_p();
+    return super.connectAndLogin(options);
+  }
+
+  /** AUTH TLS (unless the connection is secure already), the login, then PROT P: see connectAndLogin. */
+  protected override async setUpSession(options: FtpTlsOptions): Promise<void> {
+    if (options.user === undefined) return;
+    const login = this.loginTask(options.user, options.password ?? "", options.acct ?? "");
+    await this.runNow(async (session) => {
+      if (session.control.isSecure) return;
+      try {
+        await this.authOn(session);
+      } catch (error) {
+        // Nothing behind this may go in the clear: not the login, not a call queued before `ready`.
+        this.close();
+        throw error;
+      }
+    });
+    await this.runNow(login, { repeat: true });
+    if (options.protectData ?? true) await this.runNow(this.protPTask);
   }
 
   /** True while the control connection is encrypted. */
@@ -102,22 +119,33 @@ export class FTP_TLS extends FTP {
    * `secure` is false or it is secured already (as ftplib's FTP_TLS.login).
    */
   override async login(user = "", passwd = "", acct = "", secure = true): Promise<string> {
-    // Refuse CR/LF/NUL before AUTH TLS goes out, not after (super.login checks too late for that).
-    assertLoginArguments(user, passwd, acct);
-    if (secure && !this.secure) await this.auth();
-    return super.login(user, passwd, acct);
+    // Refuses CR/LF/NUL before AUTH TLS goes out, not after.
+    const login = this.loginTask(user, passwd, acct);
+    // One task: a call made meanwhile comes after the login, not between AUTH TLS and USER.
+    return this.enqueue(
+      async (session) => {
+        if (secure && !session.control.isSecure) await this.authOn(session);
+        return login(session);
+      },
+      { repeat: true },
+    );
   }
 
   /** Sends AUTH TLS and upgrades the control connection. Rejects if it is already secure. */
   auth(): Promise<string> {
     return this.enqueue(async (session) => {
       if (session.control.isSecure) throw new FtpError("already using TLS", "ERR_FTP_TLS_ACTIVE");
-      const reply = await session.voidCommand("AUTH TLS");
-      await session.control.startTls(this.connectionOptions(), session.settings.timeout);
-      this.authed = true;
-      this.cleared = false;
-      return reply.text;
+      return this.authOn(session);
     });
+  }
+
+  /** AUTH TLS and the TLS handshake on `session`'s control connection. */
+  private async authOn(session: Session): Promise<string> {
+    const reply = await session.voidCommand("AUTH TLS");
+    await session.control.startTls(this.connectionOptions(), session.settings.timeout);
+    this.authed = true;
+    this.cleared = false;
+    return reply.text;
   }
 
   /**
@@ -150,20 +178,23 @@ export class FTP_TLS extends FTP {
    * and pass `protectData: false` (or skip prot_p()) for clear data.
    */
   prot_p(): Promise<string> {
-    return this.enqueue(async (session) => {
-      let reply: Reply;
-      try {
-        await session.voidCommand("PBSZ 0");
-        reply = await session.voidCommand("PROT P");
-      } catch (error) {
-        this.close();
-        throw error;
-      }
-      session.settings.dataTls = this.connectionOptions();
-      this.protP = true;
-      return reply.text;
-    });
+    return this.enqueue(this.protPTask);
   }
+
+  /** prot_p()'s task. */
+  private readonly protPTask = async (session: Session): Promise<string> => {
+    let reply: Reply;
+    try {
+      await session.voidCommand("PBSZ 0");
+      reply = await session.voidCommand("PROT P");
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+    session.settings.dataTls = this.connectionOptions();
+    this.protP = true;
+    return reply.text;
+  };
 
   /** PROT C: data connections from now on are in the clear. */
   prot_c(): Promise<string> {

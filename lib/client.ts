@@ -1068,10 +1068,12 @@ export class FTP {
 
   /**
    * Removes the directory `path` and everything in it: files (and links,
-   * not followed) with DELE, directories depth-first with RMD. Each listing
-   * is read whole first, and nothing in it is deleted unless all of it was
-   * understood: a line the parser cannot read rejects with FtpListingError,
-   * a name that is not one path segment with FtpPathError. Refuses, with
+   * not followed) with DELE, directories depth-first with RMD. The whole
+   * tree is listed before the first DELE, and nothing is deleted unless all
+   * of it was understood: a line the parser cannot read rejects with
+   * FtpListingError, a name that is not one path segment with FtpPathError,
+   * a tree deeper than 1,000 levels or 32,767 characters, or holding more
+   * than 1,000,000 entries, with FtpLimitError. Refuses, with
    * FtpPathError before anything is sent, the root or the working
    * directory itself and a path that climbs (`..` in any spelling).
    */

@@ -79,6 +79,28 @@ function checkJob(data: TreeJob): void {
   }
 }
 
+/** How many remote directories a processor remembers as made (see KnownDirs). */
+export const MAX_KNOWN_DIRS = 1000;
+
+/**
+ * Remote directories an upload job made (ensureDir succeeded), `server dir`,
+ * so later jobs there skip ensureDir's round trips. At most MAX_KNOWN_DIRS,
+ * the oldest forgotten first: a worker runs for days, uploading to ever new
+ * directories (dated ones), and a forgotten one only costs an MKD again.
+ */
+class KnownDirs {
+  private readonly dirs = new Set<string>();
+
+  has(key: string): boolean {
+    return this.dirs.has(key);
+  }
+
+  add(key: string): void {
+    this.dirs.add(key);
+    if (this.dirs.size > MAX_KNOWN_DIRS) this.dirs.delete(this.dirs.values().next().value as string);
+  }
+}
+
 /** A server's FtpPool in this process, and the jobs running on it. */
 interface PoolEntry {
   pool: FtpPool;
@@ -97,8 +119,7 @@ export function createTreeJobProcessor(options: TreeJobProcessorOptions): TreeJo
   const pools = new Map<string, PoolEntry>();
   const idleMs = options.idleMs ?? 5000;
   const progressMs = options.progressMs ?? 500;
-  /** Remote directories known to exist, per server: made once per process. */
-  const madeDirs = new Set<string>();
+  const madeDirs = new KnownDirs();
 
   const closePool = async (key: string, entry: PoolEntry): Promise<void> => {
     if (pools.get(key) === entry) pools.delete(key);
@@ -138,10 +159,9 @@ export function createTreeJobProcessor(options: TreeJobProcessorOptions): TreeJo
       const result =
         data.direction === "download"
           ? await downloadJob(pool, data, report)
-          : await uploadJob(pool, data, report, (dir) => {
-              const made = madeDirs.has(`${key} ${dir}`);
-              madeDirs.add(`${key} ${dir}`);
-              return made;
+          : await uploadJob(pool, data, report, {
+              has: (dir) => madeDirs.has(`${key} ${dir}`),
+              made: (dir) => madeDirs.add(`${key} ${dir}`),
             });
       report(result.bytes, true);
       return result;
@@ -242,7 +262,7 @@ async function uploadJob(
   pool: Pick<FtpPool, "use">,
   data: TreeJob,
   report: (bytes: number) => void,
-  dirKnown: (dir: string) => boolean,
+  dirs: { has(dir: string): boolean; made(dir: string): void },
 ): Promise<TreeJobResult> {
   const source = join(data.local, data.path);
   await assertRealDirs(data.local, data.path);
@@ -257,7 +277,11 @@ async function uploadJob(
       if (time && sameSecond(time, modified)) return { outcome: "skipped", bytes: 0 };
     }
     const dir = posix.dirname(remotePath);
-    if (!dirKnown(dir)) await client.ensureDir(dir);
+    if (!dirs.has(dir)) {
+      await client.ensureDir(dir);
+      // Only now: an ensureDir cut off (a dropped connection) must run again in the job's retry.
+      dirs.made(dir);
+    }
     try {
       // STOR, never APPE: a part left by a killed run is truncated, so nothing is appended twice.
       const upload = client.storbinary(`STOR ${part}`, { commandWithEpsv: true });

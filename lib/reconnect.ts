@@ -6,7 +6,8 @@
  * connection can be put back in the same state.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { FtpReplyError } from "./errors.js";
+import { FtpError, FtpReplyError } from "./errors.js";
+import { parse257 } from "./protocol.js";
 import type { Reply } from "./reply.js";
 import { isCertificateFailure, isServiceClosing, isTransient, RetryEvent, RetryPolicy } from "./retry.js";
 import type { Session } from "./session.js";
@@ -173,6 +174,9 @@ export class Reconnector {
   }
 }
 
+/** Directory changes a reconnect replays before it asks PWD to replace them with one (see SessionRecord.restoreState). */
+export const MAX_REPLAYED_DIRS = 32;
+
 /**
  * What a session set that a new connection must set again: the login,
  * the working directory and the TYPE. Filled in by watching the commands
@@ -222,7 +226,23 @@ export class SessionRecord {
       case "TYPE":
         if (done) this.type = arg.toUpperCase();
         break;
+      case "PWD":
+      case "XPWD":
+        if (reply.code === 257) this.anchor(reply);
+        break;
     }
+  }
+
+  /**
+   * The server said where the session is (a 257 to PWD): that directory
+   * replaces the CWDs and CDUPs that led there. A loop that changes into a
+   * directory and back up grew the list by two each time, for as long as
+   * the client lived, and a reconnect sent every one of them again. Only an
+   * absolute (`/`) path: what CWD takes back on any server.
+   */
+  private anchor(reply: Reply): void {
+    const path = parse257(reply.text);
+    if (path.startsWith("/")) this.dirs = [path];
   }
 
   /** Logs in again as the session did (USER, then PASS and ACCT when asked), if it had logged in. */
@@ -234,10 +254,22 @@ export class SessionRecord {
     if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
   }
 
-  /** Changes to the directory the session was in, and sets its TYPE again. */
+  /**
+   * Changes to the directory the session was in, and sets its TYPE again.
+   * After more than MAX_REPLAYED_DIRS changes, asks PWD once there (see
+   * anchor()), so the next reconnect sends one CWD.
+   */
   async restoreState(session: Session): Promise<void> {
     for (const dir of this.dirs) {
       await session.voidCommand(dir === ".." ? "CDUP" : `CWD ${dir}`);
+    }
+    if (this.dirs.length > MAX_REPLAYED_DIRS) {
+      try {
+        this.anchor(await session.command("PWD"));
+      } catch (error) {
+        // A server without PWD keeps the list; a lost connection fails the reconnect, as any command would.
+        if (!(error instanceof FtpError) || error.replyCode === null) throw error;
+      }
     }
     if (this.type === "A" || this.type === "I") await session.useType(this.type);
     else if (this.type) await session.voidCommand(`TYPE ${this.type}`);

@@ -1,0 +1,73 @@
+/**
+ * Under `retry`, what a reconnect replays of the session's directory
+ * changes stays bounded for a client that lives for days. A loop that
+ * changes into a directory and back up (cwd("in"), cwd("..")) recorded two
+ * more steps each time, kept them for the client's life, and a reconnect
+ * sent every one again: 2,000 CWDs and CDUPs after 1,000 rounds. Now a PWD
+ * the client asks (pwd()) replaces them with the directory it names, and a
+ * reconnect that replayed more than MAX_REPLAYED_DIRS steps asks PWD once.
+ */
+import { expect } from "chai";
+import type { FTP } from "../../lib/index.js";
+import { MAX_REPLAYED_DIRS } from "../../lib/reconnect.js";
+import { FaultCase } from "../faults/helpers.js";
+
+const FAST = { attempts: 3, minDelay: 1, maxDelay: 5 };
+const ROUNDS = 200;
+
+describe("retry: the directory changes a reconnect replays stay bounded", () => {
+  let fc: FaultCase;
+  afterEach(async () => {
+    await fc?.dispose();
+  });
+
+  /** cwd into /d/in and back up, ROUNDS times. */
+  async function inAndOut(ftp: FTP): Promise<void> {
+    for (let i = 0; i < ROUNDS; i++) {
+      await ftp.cwd("in");
+      await ftp.cwd("..");
+    }
+  }
+
+  /** The directory commands the server got from the last login on. */
+  function replayed(): string[] {
+    const commands = fc.srv.commands;
+    return commands.slice(commands.lastIndexOf("PASS pass")).filter((line) => /^(CWD|CDUP|PWD)/.test(line));
+  }
+
+  it("after pwd(), a reconnect changes to the directory PWD named, with one CWD", async () => {
+    fc = await FaultCase.start({ files: { "/d/in/x": "x", "/f": "1" } });
+    const ftp = fc.client({ retry: FAST });
+    await ftp.ready;
+    await ftp.cwd("/d");
+    await inAndOut(ftp);
+    expect(await ftp.pwd()).to.equal("/d");
+    fc.srv.once("SIZE", (s) => s.drop());
+    expect(await ftp.size("/f")).to.equal(1);
+    expect(fc.srv.sessions).to.have.length(2);
+    expect(replayed()).to.deep.equal(["CWD /d"]);
+    expect(await ftp.pwd()).to.equal("/d");
+    ftp.close();
+    await fc.expectNoLeaks();
+  });
+
+  it(`a reconnect that replayed more than ${MAX_REPLAYED_DIRS} changes asks PWD, so the next one replays one`, async () => {
+    fc = await FaultCase.start({ files: { "/d/in/x": "x", "/f": "1" } });
+    const ftp = fc.client({ retry: FAST });
+    await ftp.ready;
+    await ftp.cwd("/d");
+    await inAndOut(ftp);
+    fc.srv.once("SIZE", (s) => s.drop());
+    expect(await ftp.size("/f")).to.equal(1);
+    const first = replayed();
+    expect(first).to.have.length(1 + 2 * ROUNDS + 1);
+    expect(first.at(-1)).to.equal("PWD");
+    fc.srv.once("SIZE", (s) => s.drop());
+    expect(await ftp.size("/f")).to.equal(1);
+    expect(fc.srv.sessions).to.have.length(3);
+    expect(replayed()).to.deep.equal(["CWD /d"]);
+    expect(await ftp.pwd()).to.equal("/d");
+    ftp.close();
+    await fc.expectNoLeaks();
+  });
+});

@@ -222,16 +222,19 @@ export async function workerCommand(command: WorkerCommand): Promise<QueueSummar
     command.log(`${final ? "failed" : "retry"} ${job.id} ${job.data.path}: ${error.message.split("\n")[0]}`);
   });
   worker.on("error", (error) => command.log(`worker error: ${error.message}`));
-  const stop = new Promise<void>((resolve) => {
-    const done = (): void => resolve();
-    process.once("SIGINT", done);
-    process.once("SIGTERM", done);
-    if (command.untilDrained) void waitForDrain(queue).then(done);
-  });
+  let done: () => void = () => undefined;
+  const stop = new Promise<void>((resolve) => (done = () => resolve()));
+  process.once("SIGINT", done);
+  process.once("SIGTERM", done);
+  if (command.untilDrained) void waitForDrain(queue).then(done);
   const running = worker.run();
   try {
     await stop;
   } finally {
+    // Stopped by a drained queue (or one signal): the other listener would stay on the process, one more
+    // per call, and a SIGINT or SIGTERM later would do nothing instead of ending the process.
+    process.removeListener("SIGINT", done);
+    process.removeListener("SIGTERM", done);
     await worker.close();
     await running.catch(() => undefined);
     await processor.close();

@@ -94,8 +94,7 @@ function runStep(session: Session, step: Step): Promise<Reply> {
   step.written?.(session);
   return session.replyToLast().then((reply) => {
     step.check?.(reply, session);
-    session.observe?.(step.line, reply);
-    return reply;
+    return session.observed(step.line, reply);
   });
 }
 

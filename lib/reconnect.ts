@@ -6,7 +6,7 @@
  * connection can be put back in the same state.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { FtpError, FtpReplyError } from "./errors.js";
+import { FtpReplyError } from "./errors.js";
 import { parse257 } from "./protocol.js";
 import type { Reply } from "./reply.js";
 import { isCertificateFailure, isServiceClosing, isTransient, RetryEvent, RetryPolicy } from "./retry.js";
@@ -174,7 +174,7 @@ export class Reconnector {
   }
 }
 
-/** Directory changes a reconnect replays before it asks PWD to replace them with one (see SessionRecord.restoreState). */
+/** Directory changes recorded before the session is asked PWD to replace them with the one directory it names (see SessionRecord). */
 export const MAX_REPLAYED_DIRS = 32;
 
 /**
@@ -191,8 +191,13 @@ export class SessionRecord {
   private dirs: string[] = [];
   private type: string | undefined;
 
-  /** Notes a command and its (non-error) reply. */
-  observe(line: string, reply: Reply): void {
+  /**
+   * Notes a command and its (non-error) reply. True when the session should
+   * be asked where it is (PWD, see anchor()): once every MAX_REPLAYED_DIRS
+   * directory changes that no absolute CWD or PWD replaced, so a client
+   * that goes in and out of a directory for days keeps a bounded list.
+   */
+  observe(line: string, reply: Reply): boolean {
     const space = line.indexOf(" ");
     const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
     const arg = space < 0 ? "" : line.slice(space + 1);
@@ -217,12 +222,15 @@ export class SessionRecord {
         break;
       case "CWD":
       case "XCWD":
-        if (done) this.dirs = arg.startsWith("/") ? [arg] : [...this.dirs, arg];
-        break;
+        if (!done) break;
+        if (arg.startsWith("/")) this.dirs = [arg];
+        else this.dirs.push(arg);
+        return this.unanchored();
       case "CDUP":
       case "XCUP":
-        if (done) this.dirs.push("..");
-        break;
+        if (!done) break;
+        this.dirs.push("..");
+        return this.unanchored();
       case "TYPE":
         if (done) this.type = arg.toUpperCase();
         break;
@@ -231,6 +239,12 @@ export class SessionRecord {
         if (reply.code === 257) this.anchor(reply);
         break;
     }
+    return false;
+  }
+
+  /** Another MAX_REPLAYED_DIRS changes since the last absolute directory (a PWD that named none leaves them). */
+  private unanchored(): boolean {
+    return this.dirs.length > MAX_REPLAYED_DIRS && this.dirs.length % MAX_REPLAYED_DIRS === 1;
   }
 
   /**
@@ -254,22 +268,10 @@ export class SessionRecord {
     if (reply.code < 200 || reply.code >= 300) throw new FtpReplyError(reply.text);
   }
 
-  /**
-   * Changes to the directory the session was in, and sets its TYPE again.
-   * After more than MAX_REPLAYED_DIRS changes, asks PWD once there (see
-   * anchor()), so the next reconnect sends one CWD.
-   */
+  /** Changes to the directory the session was in, and sets its TYPE again. */
   async restoreState(session: Session): Promise<void> {
     for (const dir of this.dirs) {
       await session.voidCommand(dir === ".." ? "CDUP" : `CWD ${dir}`);
-    }
-    if (this.dirs.length > MAX_REPLAYED_DIRS) {
-      try {
-        this.anchor(await session.command("PWD"));
-      } catch (error) {
-        // A server without PWD keeps the list; a lost connection fails the reconnect, as any command would.
-        if (!(error instanceof FtpError) || error.replyCode === null) throw error;
-      }
     }
     if (this.type === "A" || this.type === "I") await session.useType(this.type);
     else if (this.type) await session.voidCommand(`TYPE ${this.type}`);

@@ -55,8 +55,12 @@ export class Session {
   readingFeatures: Promise<Map<string, string>> | undefined;
   /** The transfer currently holding the queue past its 1xx reply, for abort(). */
   activeTransfer: AbortableTransfer | undefined;
-  /** Told of every command sent with command() that was not refused, with its reply (the retry option's SessionRecord). */
-  observe: ((line: string, reply: Reply) => void) | undefined;
+  /**
+   * Told of every command sent with command() that was not refused, with its
+   * reply (the retry option's SessionRecord). Returning true asks for PWD
+   * right after the command (see whereNow()).
+   */
+  observe: ((line: string, reply: Reply) => boolean | void) | undefined;
 
   constructor(
     readonly control: ControlConnection,
@@ -79,9 +83,28 @@ export class Session {
     this.control.send(line);
     return this.replyToLast().then((reply) => {
       refuseFailure(reply);
-      this.observe?.(line, reply);
-      return reply;
+      return this.observed(line, reply);
     });
+  }
+
+  /** Tells observe of a command that went through; `reply`, after a PWD when observe asked for one. */
+  observed(line: string, reply: Reply): Reply | Promise<Reply> {
+    if (this.observe?.(line, reply) !== true) return reply;
+    return this.whereNow().then(() => reply);
+  }
+
+  /**
+   * PWD, its 257 seen by observe (which then records the directory it names
+   * instead of the changes that led there). It never fails the command
+   * before it, which went through and was recorded: a call that rejected
+   * here would be retried and recorded twice. A dropped connection shows
+   * at the next command.
+   */
+  private whereNow(): Promise<void> {
+    return this.command("PWD").then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /**

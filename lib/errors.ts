@@ -368,3 +368,23 @@ export class FtpNoPasswordError extends FtpError {
   }
 }
 brand(FtpNoPasswordError, "FtpNoPasswordError");
+
+/**
+ * A local file a tree upload was to send is not the one its walk found, or
+ * changed while it was read: `reason` `"replaced"` (another file, a link, a
+ * directory or a special file is at its path now: nothing was sent) or
+ * `"changed"` (its size or time moved while it was read, or the bytes read
+ * were not its size). A changed file was sent but its time is not set on
+ * the server, so the next run sends it again.
+ */
+export class FtpSourceChangedError extends FtpError {
+  declare readonly code: "ERR_FTP_SOURCE_CHANGED";
+  constructor(
+    readonly path: string,
+    readonly reason: "replaced" | "changed",
+    message: string,
+  ) {
+    super(message, "ERR_FTP_SOURCE_CHANGED");
+  }
+}
+brand(FtpSourceChangedError, "FtpSourceChangedError");

@@ -41,6 +41,7 @@ export {
   FtpReplyError,
   FtpResumeError,
   FtpSizeMismatchError,
+  FtpSourceChangedError,
   FtpTempError,
   FtpTimeoutError,
 } from "./errors.js";

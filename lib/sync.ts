@@ -5,7 +5,6 @@
  * transferred, and the target's mtime is set after each file so the next
  * run can tell.
  */
-import { createReadStream } from "node:fs";
 import { lstat, mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { FtpDirTransferError, FtpError, FtpLimitError, FtpListingError, FtpPathError, FtpSizeMismatchError } from "./errors.js";
@@ -14,6 +13,7 @@ import { writeThroughPart } from "./part-file.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
+import { assertReadWhole, openWalkedFile, type WalkedFile } from "./upload-source.js";
 import { linesFitting } from "./command-burst.js";
 import { assertSafeArgument, mlstFactsLine, parseMlsdLine } from "./protocol.js";
 import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
@@ -154,6 +154,8 @@ interface Node {
   size: number | null;
   /** The entry's time, when known to the second (else null: MDTM is asked when it matters). */
   modified: Date | null;
+  /** A local entry's device and inode: an upload sends only the very file its walk found. */
+  walked?: WalkedFile;
 }
 
 /**
@@ -577,7 +579,7 @@ async function walkLocal(
         const info = await lstat(join(root, path));
         // Sockets, FIFOs and devices are not files to copy, nor to delete.
         const type = info.isSymbolicLink() ? "link" : info.isDirectory() ? "dir" : info.isFile() ? "file" : "other";
-        node = { type, size: type === "file" ? info.size : null, modified: info.mtime };
+        node = { type, size: type === "file" ? info.size : null, modified: info.mtime, walked: { dev: info.dev, ino: info.ino } };
       });
       if (!read || !node) {
         tree.incomplete.add(dir);
@@ -1301,11 +1303,20 @@ export async function uploadDir(
     (plan, progress) =>
       workers.run(async (client) => {
         const remotePath = joinRemote(remote, plan.path);
-        const stream = client.storbinary(`STOR ${remotePath}`, { signal, commandWithEpsv: pipelining });
-        stream.on("progress", (p: TransferProgress) => progress.during(plan.path, p.bytes));
-        await pipeSettled(createReadStream(join(local, plan.path)), stream);
-        if (plan.modified) await stamps.add(client, remotePath, new Date(Math.floor(plan.modified.getTime() / 1000) * 1000));
-        return stream.bytes;
+        // Opened before the STOR: what is not the walked file any more is refused with nothing sent.
+        const file = await openWalkedFile(local, plan.path, source.nodes.get(plan.path)!.walked!);
+        try {
+          const stream = client.storbinary(`STOR ${remotePath}`, { signal, commandWithEpsv: pipelining });
+          stream.on("progress", (p: TransferProgress) => progress.during(plan.path, p.bytes));
+          await pipeSettled(file.handle.createReadStream({ autoClose: false }), stream);
+          // A file written to while it was read is not stamped: the next run sees it differ and sends it again.
+          await assertReadWhole(file, stream.bytes, plan.path);
+          // Its time when opened: the bytes sent are of that version.
+          await stamps.add(client, remotePath, new Date(Math.floor(file.opened.mtimeMs / 1000) * 1000));
+          return stream.bytes;
+        } finally {
+          await file.handle.close();
+        }
       }),
     options,
     failures,

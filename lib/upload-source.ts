@@ -4,9 +4,12 @@
  * given at once (sent before the 1xx), or chunks written one at a time with
  * backpressure, reshaped first where asked (storlines' lines turned into CRLF).
  */
+import { constants, type Stats } from "node:fs";
+import { lstat, open, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { onAbortOf } from "./abort-signal.js";
-import { FtpError } from "./errors.js";
+import { FtpError, FtpSourceChangedError } from "./errors.js";
 import type { UploadOwner, UploadRun } from "./upload.js";
 
 /** What an upload can read from: a Readable, an (async) iterable of chunks, a Buffer or a string. */
@@ -124,3 +127,64 @@ export async function* crlfLines(
 }
 
 function ignore(): void {}
+
+/** Which file a tree walk found at a path: its device and inode. */
+export interface WalkedFile {
+  dev: number;
+  ino: number;
+}
+
+/** A local file opened for a tree upload, and its stat when opened. */
+export interface OpenedFile {
+  handle: FileHandle;
+  opened: Stats;
+}
+
+/**
+ * Opens the file `path` below `root` for an upload, only if it is still the
+ * regular file the walk found there (same device and inode): never through
+ * a link put at its place or on its way since (the walk did not follow
+ * one, so neither does the upload: a link to ~/.ssh would send a key), and
+ * never a FIFO or device put there (opening a FIFO waits for a writer for
+ * ever). lstat first, so a special file is not even opened; then O_NOFOLLOW
+ * and O_NONBLOCK, and fstat of what was opened decides. Throws
+ * FtpSourceChangedError (`"replaced"`) before anything is sent.
+ */
+export async function openWalkedFile(root: string, path: string, walked: WalkedFile): Promise<OpenedFile> {
+  const full = join(root, path);
+  const replaced = (what: string): FtpSourceChangedError =>
+    new FtpSourceChangedError(path, "replaced", `${JSON.stringify(path)} is not the file the walk found: ${what}; nothing was sent`);
+  const check = (info: Stats): void => {
+    if (info.isSymbolicLink()) throw replaced("it is a link now");
+    if (!info.isFile()) throw replaced(info.isDirectory() ? "it is a directory now" : "it is a special file now");
+    if (info.dev !== walked.dev || info.ino !== walked.ino) throw replaced("another file is at its path (or on its way) now");
+  };
+  check(await lstat(full));
+  const handle = await open(full, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+  try {
+    const opened = await handle.stat();
+    check(opened);
+    return { handle, opened };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/**
+ * Throws FtpSourceChangedError (`"changed"`) unless the `sent` bytes read
+ * from `file` are its whole size when opened, and its size and time are
+ * still those: a file written to while it was read went up torn (or short,
+ * or long), and must not be stamped as in sync with the local one.
+ */
+export async function assertReadWhole(file: OpenedFile, sent: number, path: string): Promise<void> {
+  const now = await file.handle.stat();
+  const { opened } = file;
+  if (sent === opened.size && now.size === opened.size && now.mtimeMs === opened.mtimeMs) return;
+  throw new FtpSourceChangedError(
+    path,
+    "changed",
+    `${JSON.stringify(path)} changed while it was sent (${sent} bytes sent; ${opened.size} bytes when opened, ${now.size} now)` +
+      "; its time is not set on the server, so the next run sends it again",
+  );
+}

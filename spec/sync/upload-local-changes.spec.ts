@@ -1,0 +1,178 @@
+/**
+ * uploadDir sends only the local files its walk found, as they were when
+ * read. Between the walk and a file's STOR (onPlan runs right there) a
+ * file may be replaced by a link (to a key outside the tree), a FIFO (whose
+ * open waits for a writer for ever) or a directory, or a directory above it
+ * by a link: each is refused with FtpSourceChangedError ("replaced") and
+ * nothing is sent. A file written to while it is read (cut, grown,
+ * rewritten) goes up, but is a failure ("changed") and its time is not set
+ * on the server, so the next run does not take the torn copy for in sync.
+ */
+import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FixtureServer } from "../../fixtures/server.js";
+import { FtpDirTransferError, FtpSourceChangedError } from "../../lib/index.js";
+import { rejectionOf, useFixtures } from "../core/helpers.js";
+
+const MiB = 1024 * 1024;
+
+describe("uploadDir and a local tree that changes under it", () => {
+  const fx = useFixtures();
+  let dir: string;
+  let outside: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-upload-changes-"));
+    outside = mkdtempSync(join(tmpdir(), "ftpstream-upload-outside-"));
+    writeFileSync(join(outside, "secret"), "SECRET-KEY");
+    mkdirSync(join(dir, "sub"));
+    writeFileSync(join(dir, "a.txt"), "0123456789");
+    writeFileSync(join(dir, "sub/b.txt"), "bbbbbbbbbb");
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  /** The one failure of a rejected uploadDir: its path and error. */
+  async function onlyFailure(upload: Promise<unknown>): Promise<{ path: string; error: Error }> {
+    const error = await rejectionOf(upload);
+    expect(error).to.be.instanceOf(FtpDirTransferError);
+    const failures = (error as FtpDirTransferError).failures;
+    expect(failures).to.have.length(1);
+    return failures[0];
+  }
+
+  /** The STORs the server was sent. */
+  const stors = (srv: FixtureServer): string[] => srv.commands.filter((line) => line.startsWith("STOR"));
+
+  const replacements: Array<[string, () => void, string]> = [
+    [
+      "a link to a file outside the tree",
+      () => {
+        unlinkSync(join(dir, "a.txt"));
+        symlinkSync(join(outside, "secret"), join(dir, "a.txt"));
+      },
+      "a.txt",
+    ],
+    [
+      "a FIFO (whose open would wait for a writer for ever)",
+      () => {
+        unlinkSync(join(dir, "a.txt"));
+        execFileSync("mkfifo", [join(dir, "a.txt")]);
+      },
+      "a.txt",
+    ],
+    [
+      "a directory",
+      () => {
+        unlinkSync(join(dir, "a.txt"));
+        mkdirSync(join(dir, "a.txt"));
+      },
+      "a.txt",
+    ],
+    [
+      "another file (renamed over it)",
+      () => {
+        writeFileSync(join(dir, "other"), "0123456789");
+        execFileSync("mv", [join(dir, "other"), join(dir, "a.txt")]);
+      },
+      "a.txt",
+    ],
+    [
+      "a file whose directory became a link to one outside the tree",
+      () => {
+        writeFileSync(join(outside, "b.txt"), "OUTSIDE-B");
+        rmSync(join(dir, "sub"), { recursive: true });
+        symlinkSync(outside, join(dir, "sub"));
+      },
+      "sub/b.txt",
+    ],
+  ];
+  for (const [what, replace, path] of replacements) {
+    it(`refuses, sending nothing, a file replaced after the walk by ${what}`, async () => {
+      const srv = await fx.server();
+      const ftp = await fx.client(srv);
+      const failure = await onlyFailure(ftp.uploadDir(dir, "/up", { onPlan: replace }));
+      expect(failure.path).to.equal(path);
+      expect(failure.error).to.be.instanceOf(FtpSourceChangedError);
+      expect(failure.error).to.include({ reason: "replaced", path });
+      expect(stors(srv)).to.not.include(`STOR /up/${path}`);
+      expect(srv.vfs.stat(`/up/${path}`)).to.equal(undefined);
+      // The other file went up.
+      expect(stors(srv)).to.have.length(1);
+    });
+  }
+
+  /**
+   * A 4 MiB a.txt, changed by `change` once its STOR has come and before
+   * the server reads any of it: the client has read no more than its
+   * buffers hold by then, the rest it reads after the change.
+   */
+  async function changedWhileSent(
+    change: (file: string) => void,
+  ): Promise<{ srv: FixtureServer; failure: { path: string; error: Error } }> {
+    writeFileSync(join(dir, "a.txt"), Buffer.alloc(4 * MiB, 0x61));
+    const srv = await fx.server();
+    srv.once("STOR", async (s, arg) => {
+      change(join(dir, "a.txt"));
+      await s.defaultHandler("STOR", arg);
+    });
+    const ftp = await fx.client(srv);
+    const failure = await onlyFailure(ftp.uploadDir(dir, "/up", { pipelining: false }));
+    expect(failure.path).to.equal("a.txt");
+    expect(failure.error).to.be.instanceOf(FtpSourceChangedError);
+    expect(failure.error).to.include({ reason: "changed" });
+    return { srv, failure };
+  }
+
+  /** No time was set on the remote a.txt (by MFMT, two-argument MDTM or SITE UTIME), though the other file's was. */
+  function notStamped(srv: FixtureServer): void {
+    const setting = (line: string): boolean => /^(MFMT \d{14} |MDTM \d{14} |SITE UTIME )/.test(line);
+    expect(srv.commands.filter((line) => setting(line) && line.endsWith("/up/a.txt"))).to.deep.equal([]);
+    expect(srv.commands.filter((line) => setting(line) && line.endsWith("/up/sub/b.txt"))).to.have.length(1);
+  }
+
+  it("fails a file cut short while it is sent, and leaves it unstamped so the next run sends it again", async () => {
+    const { srv } = await changedWhileSent((file) => {
+      truncateSync(file, 1 * MiB);
+      // Its time as before the cut: only what was read can tell.
+      utimesSync(file, new Date("2020-01-01T00:00:00Z"), new Date("2020-01-01T00:00:00Z"));
+    });
+    notStamped(srv);
+    const ftp = await fx.client(srv);
+    const again = await ftp.uploadDir(dir, "/up");
+    expect(again).to.include({ transferred: 1, skipped: 1 });
+    expect(srv.vfs.stat("/up/a.txt")?.size).to.equal(1 * MiB);
+  });
+
+  it("fails a file that grows while it is sent", async () => {
+    const { srv } = await changedWhileSent((file) => appendFileSync(file, Buffer.alloc(MiB, 0x62)));
+    notStamped(srv);
+  });
+
+  it("fails a file rewritten in place (same size, new time) while it is sent", async () => {
+    const { srv } = await changedWhileSent((file) => {
+      writeFileSync(file, Buffer.alloc(4 * MiB, 0x63));
+      utimesSync(file, new Date("2021-06-01T12:00:00Z"), new Date("2021-06-01T12:00:00Z"));
+    });
+    notStamped(srv);
+  });
+
+  it("sends a file changed between the walk and its STOR as it is when opened, stamped with that time", async () => {
+    const srv = await fx.server();
+    const ftp = await fx.client(srv);
+    const result = await ftp.uploadDir(dir, "/up", {
+      onPlan: () => {
+        truncateSync(join(dir, "a.txt"), 3);
+        utimesSync(join(dir, "a.txt"), new Date("2022-03-04T05:06:07Z"), new Date("2022-03-04T05:06:07Z"));
+      },
+    });
+    expect(result).to.include({ transferred: 2 });
+    expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("012");
+    expect(srv.vfs.stat("/up/a.txt")?.mtime.toISOString()).to.equal("2022-03-04T05:06:07.000Z");
+    expect(await ftp.uploadDir(dir, "/up")).to.include({ transferred: 0, skipped: 2 });
+  });
+});

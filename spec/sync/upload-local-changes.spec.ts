@@ -9,8 +9,20 @@
  * on the server, so the next run does not take the torn copy for in sync.
  */
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
@@ -174,5 +186,55 @@ describe("uploadDir and a local tree that changes under it", () => {
     expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("012");
     expect(srv.vfs.stat("/up/a.txt")?.mtime.toISOString()).to.equal("2022-03-04T05:06:07.000Z");
     expect(await ftp.uploadDir(dir, "/up")).to.include({ transferred: 0, skipped: 2 });
+  });
+});
+
+describe("uploadDir and a local file it may not read", () => {
+  const fx = useFixtures();
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-unreadable-file-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs uploadDir(local, "/up") in a child Node process, as `nobody` when this one is root (root reads a file of any mode): its failures, `path code`. */
+  function uploadAsUser(port: number, local: string): Promise<string[]> {
+    const lib = new URL("../../lib/index.js", import.meta.url).href;
+    const script = `
+      const { FTP } = await import(${JSON.stringify(lib)});
+      const ftp = await FTP.create({ host: "127.0.0.1", port: ${port}, user: "user", password: "pass", timeout: 5000 });
+      try {
+        await ftp.uploadDir(${JSON.stringify(local)}, "/up");
+        console.log("[]");
+      } catch (error) {
+        console.log(JSON.stringify((error.failures ?? [{ path: "", error }]).map((f) => f.path + " " + f.error.code)));
+      } finally {
+        ftp.close();
+      }`;
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { ...asNobody, stdio: ["ignore", "pipe", "inherit"] });
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      child.on("error", reject);
+      child.on("close", () => {
+        try {
+          resolve(JSON.parse(out) as string[]);
+        } catch {
+          reject(new Error(`the child said: ${out}`));
+        }
+      });
+    });
+  }
+
+  it("fails a file whose open is refused (EACCES) before its STOR: the remote copy is not truncated", async () => {
+    const srv = await fx.server({ files: { "/up/a.txt": "the good remote copy" } });
+    writeFileSync(join(dir, "a.txt"), "new");
+    writeFileSync(join(dir, "b.txt"), "bbb");
+    if (process.getuid?.() === 0) for (const path of [dir, join(dir, "a.txt"), join(dir, "b.txt")]) chownSync(path, 65534, 65534);
+    chmodSync(join(dir, "a.txt"), 0o000);
+    expect(await uploadAsUser(srv.port, dir)).to.deep.equal(["a.txt EACCES"]);
+    expect(srv.commands.filter((line) => line.startsWith("STOR"))).to.deep.equal(["STOR /up/b.txt"]);
+    expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
   });
 });

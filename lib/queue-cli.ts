@@ -6,6 +6,7 @@
  * loaded with import() only when one of these commands runs: the library
  * core (lib/index.ts) never reaches this module.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { FTP } from "./client.js";
 import { FtpError } from "./errors.js";
 import { enqueueTree, EnqueueTreeResult, TreeJob, TreeJobResult, TreePlanner } from "./queue-jobs.js";
@@ -155,11 +156,25 @@ export async function enqueueCommand(command: EnqueueCommand): Promise<EnqueueTr
   }
 }
 
-async function waitForDrain(queue: { getJobCounts(...types: string[]): Promise<Record<string, number>> }): Promise<void> {
+/** What waitForDrain asks of a queue (BullMQ's Queue has it). */
+export interface DrainingQueue {
+  getJobCounts(...types: string[]): Promise<Record<string, number>>;
+}
+
+/**
+ * Resolves once `queue` has nothing pending, asking every 500 ms. With
+ * `stop` (a worker's --until-drained): also once it aborts, with no request
+ * or timer left behind, and a failed read is asked again rather than
+ * rejected. Before, a worker stopped by a signal left this loop running:
+ * its next read came after the queue was closed and rejected unhandled
+ * ("Connection is closed"), which ended the process with a stack trace.
+ */
+export async function waitForDrain(queue: DrainingQueue, stop?: AbortSignal): Promise<void> {
   for (;;) {
-    const counts = await queue.getJobCounts(...PENDING);
-    if (Object.values(counts).every((n) => n === 0)) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    if (stop?.aborted) return;
+    const counts = stop ? await queue.getJobCounts(...PENDING).catch(() => undefined) : await queue.getJobCounts(...PENDING);
+    if (counts && Object.values(counts).every((n) => n === 0)) return;
+    await sleep(500, undefined, { signal: stop }).catch(() => undefined);
   }
 }
 
@@ -226,11 +241,15 @@ export async function workerCommand(command: WorkerCommand): Promise<QueueSummar
   const stop = new Promise<void>((resolve) => (done = () => resolve()));
   process.once("SIGINT", done);
   process.once("SIGTERM", done);
-  if (command.untilDrained) void waitForDrain(queue).then(done);
+  const stopDraining = new AbortController();
+  const drained = command.untilDrained ? waitForDrain(queue, stopDraining.signal).then(done) : undefined;
   const running = worker.run();
   try {
     await stop;
   } finally {
+    // Stopped by a signal: the drain loop ends before the queue closes under it.
+    stopDraining.abort();
+    await drained;
     // Stopped by a drained queue (or one signal): the other listener would stay on the process, one more
     // per call, and a SIGINT or SIGTERM later would do nothing instead of ending the process.
     process.removeListener("SIGINT", done);

@@ -374,8 +374,8 @@ brand(FtpNoPasswordError, "FtpNoPasswordError");
  * changed while it was read: `reason` `"replaced"` (another file, a link, a
  * directory or a special file is at its path now: nothing was sent) or
  * `"changed"` (its size or time moved while it was read, or the bytes read
- * were not its size). A changed file was sent but its time is not set on
- * the server, so the next run sends it again.
+ * were not its size). A changed file's part is not renamed over the remote
+ * copy, which stays as it was; the next run sends the file again.
  */
 export class FtpSourceChangedError extends FtpError {
   declare readonly code: "ERR_FTP_SOURCE_CHANGED";

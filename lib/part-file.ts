@@ -17,6 +17,12 @@ export function partName(file: string): string {
   return join(dirname(file), `.${basename(file)}.ftpstream-part`);
 }
 
+/** The hidden name beside the remote file `remotePath` that a tree upload STORs to, then renames: `dir/.name.ftpstream-part`. */
+export function remotePartName(remotePath: string): string {
+  const slash = remotePath.lastIndexOf("/");
+  return `${remotePath.slice(0, slash + 1)}.${remotePath.slice(slash + 1)}.ftpstream-part`;
+}
+
 /**
  * Creates the part file exclusively (O_EXCL). A stale one (a regular file
  * left by a run that was killed, or a link) is unlinked, which never

@@ -9,11 +9,11 @@ import { lstat, mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { FtpDirTransferError, FtpError, FtpLimitError, FtpListingError, FtpPathError, FtpSizeMismatchError } from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
-import { writeThroughPart } from "./part-file.js";
+import { remotePartName, writeThroughPart } from "./part-file.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
-import { assertReadWhole, openWalkedFile, type WalkedFile } from "./upload-source.js";
+import { assertReadWhole, openWalkedFile, type OpenedFile, type WalkedFile } from "./upload-source.js";
 import { linesFitting } from "./command-burst.js";
 import { assertSafeArgument, mlstFactsLine, parseMlsdLine } from "./protocol.js";
 import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
@@ -129,6 +129,7 @@ export interface TreeClient {
   ensureDir(path: string): Promise<unknown>;
   isDirectory(path: string): Promise<boolean>;
   delete(filename: string): Promise<string>;
+  rename(fromname: string, toname: string): Promise<string>;
   rmd(dirname: string): Promise<string>;
   size(filename: string): Promise<number | null>;
   lastMod(path: string): Promise<Date>;
@@ -1268,6 +1269,44 @@ class RemoteStamps {
   }
 }
 
+/**
+ * STORs an opened local file to its part name beside `remotePath` and
+ * renames the part over the target only once the 226 came and the file
+ * was read whole and unchanged (assertReadWhole): a failed, cut or torn
+ * upload leaves the target as it was, never half there under its own name.
+ * A server that refuses to rename over a file (5xx) has the target deleted
+ * first, then the rename tried again. On any failure the part is deleted
+ * (best effort: a left one is an extra the next run with `delete` removes).
+ */
+async function sendThroughPart(
+  client: TreeClient,
+  file: OpenedFile,
+  path: string,
+  part: string,
+  remotePath: string,
+  progress: Progress,
+  { signal, pipelining }: { signal: AbortSignal | undefined; pipelining: boolean },
+): Promise<number> {
+  try {
+    const stream = client.storbinary(`STOR ${part}`, { signal, commandWithEpsv: pipelining });
+    stream.on("progress", (p: TransferProgress) => progress.during(path, p.bytes));
+    await pipeSettled(file.handle.createReadStream({ autoClose: false }), stream);
+    // A file written to while it was read is not put in place: the next run sees it differ and sends it again.
+    await assertReadWhole(file, stream.bytes, path);
+    try {
+      await client.rename(part, remotePath);
+    } catch (error) {
+      if (!(error instanceof FtpError) || error.replyCode === null || error.replyCode < 500) throw error;
+      await client.delete(remotePath);
+      await client.rename(part, remotePath);
+    }
+    return stream.bytes;
+  } catch (error) {
+    await client.delete(part).catch(() => undefined);
+    throw error;
+  }
+}
+
 /** See FTP.uploadDir. */
 export async function uploadDir(
   workers: TreeWorkers,
@@ -1303,17 +1342,21 @@ export async function uploadDir(
     (plan, progress) =>
       workers.run(async (client) => {
         const remotePath = joinRemote(remote, plan.path);
+        const part = remotePartName(remotePath);
+        // The part name is a path of the tree too: two files must not go through one name.
+        if (source.nodes.has(remotePartName(plan.path))) {
+          throw new FtpError(
+            `cannot upload ${JSON.stringify(plan.path)} through its part name: the tree has an entry of that name`,
+            "ERR_FTP_PART_FILE",
+          );
+        }
         // Opened before the STOR: what is not the walked file any more is refused with nothing sent.
         const file = await openWalkedFile(local, plan.path, source.nodes.get(plan.path)!.walked!);
         try {
-          const stream = client.storbinary(`STOR ${remotePath}`, { signal, commandWithEpsv: pipelining });
-          stream.on("progress", (p: TransferProgress) => progress.during(plan.path, p.bytes));
-          await pipeSettled(file.handle.createReadStream({ autoClose: false }), stream);
-          // A file written to while it was read is not stamped: the next run sees it differ and sends it again.
-          await assertReadWhole(file, stream.bytes, plan.path);
+          const bytes = await sendThroughPart(client, file, plan.path, part, remotePath, progress, { signal, pipelining });
           // Its time when opened: the bytes sent are of that version.
           await stamps.add(client, remotePath, new Date(Math.floor(file.opened.mtimeMs / 1000) * 1000));
-          return stream.bytes;
+          return bytes;
         } finally {
           await file.handle.close();
         }

@@ -175,7 +175,8 @@ export async function openWalkedFile(root: string, path: string, walked: WalkedF
  * Throws FtpSourceChangedError (`"changed"`) unless the `sent` bytes read
  * from `file` are its whole size when opened, and its size and time are
  * still those: a file written to while it was read went up torn (or short,
- * or long), and must not be stamped as in sync with the local one.
+ * or long), and must neither replace the remote copy nor be stamped as in
+ * sync with the local one.
  */
 export async function assertReadWhole(file: OpenedFile, sent: number, path: string): Promise<void> {
   const now = await file.handle.stat();

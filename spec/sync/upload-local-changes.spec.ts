@@ -5,8 +5,8 @@
  * open waits for a writer for ever) or a directory, or a directory above it
  * by a link: each is refused with FtpSourceChangedError ("replaced") and
  * nothing is sent. A file written to while it is read (cut, grown,
- * rewritten) goes up, but is a failure ("changed") and its time is not set
- * on the server, so the next run does not take the torn copy for in sync.
+ * rewritten) is a failure ("changed"): its part is not renamed over the
+ * remote copy, nor stamped, so the next run sends it again.
  */
 import { expect } from "chai";
 import { execFileSync, spawn } from "node:child_process";
@@ -26,7 +26,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
-import { FtpDirTransferError, FtpSourceChangedError } from "../../lib/index.js";
+import { FtpDirTransferError, FtpError, FtpSourceChangedError } from "../../lib/index.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
 
 const MiB = 1024 * 1024;
@@ -111,7 +111,7 @@ describe("uploadDir and a local tree that changes under it", () => {
       expect(failure.path).to.equal(path);
       expect(failure.error).to.be.instanceOf(FtpSourceChangedError);
       expect(failure.error).to.include({ reason: "replaced", path });
-      expect(stors(srv)).to.not.include(`STOR /up/${path}`);
+      expect(stors(srv).filter((line) => line.includes(path.split("/").pop()!))).to.deep.equal([]);
       expect(srv.vfs.stat(`/up/${path}`)).to.equal(undefined);
       // The other file went up.
       expect(stors(srv)).to.have.length(1);
@@ -127,7 +127,7 @@ describe("uploadDir and a local tree that changes under it", () => {
     change: (file: string) => void,
   ): Promise<{ srv: FixtureServer; failure: { path: string; error: Error } }> {
     writeFileSync(join(dir, "a.txt"), Buffer.alloc(4 * MiB, 0x61));
-    const srv = await fx.server();
+    const srv = await fx.server({ files: { "/up/a.txt": "the good remote copy" } });
     srv.once("STOR", async (s, arg) => {
       change(join(dir, "a.txt"));
       await s.defaultHandler("STOR", arg);
@@ -137,6 +137,9 @@ describe("uploadDir and a local tree that changes under it", () => {
     expect(failure.path).to.equal("a.txt");
     expect(failure.error).to.be.instanceOf(FtpSourceChangedError);
     expect(failure.error).to.include({ reason: "changed" });
+    // Not put in place: the remote copy stays as it was, and no part is left.
+    expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
+    expect(srv.vfs.exists("/up/.a.txt.ftpstream-part")).to.equal(false);
     return { srv, failure };
   }
 
@@ -234,7 +237,75 @@ describe("uploadDir and a local file it may not read", () => {
     if (process.getuid?.() === 0) for (const path of [dir, join(dir, "a.txt"), join(dir, "b.txt")]) chownSync(path, 65534, 65534);
     chmodSync(join(dir, "a.txt"), 0o000);
     expect(await uploadAsUser(srv.port, dir)).to.deep.equal(["a.txt EACCES"]);
-    expect(srv.commands.filter((line) => line.startsWith("STOR"))).to.deep.equal(["STOR /up/b.txt"]);
+    expect(srv.commands.filter((line) => line.startsWith("STOR"))).to.deep.equal(["STOR /up/.b.txt.ftpstream-part"]);
     expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
+  });
+});
+
+describe("uploadDir writes each file through a part name", () => {
+  const fx = useFixtures();
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-upload-part-"));
+    writeFileSync(join(dir, "a.txt"), "the new copy");
+    writeFileSync(join(dir, "b.txt"), "bbb");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const GOOD = { files: { "/up/a.txt": "the good remote copy" } };
+
+  it("leaves the remote copy whole when the STOR fails (426) with half of it written, and deletes the part", async () => {
+    const srv = await fx.server(GOOD);
+    srv.handle("STOR", async (s, arg) => {
+      if (!arg.endsWith("/.a.txt.ftpstream-part")) return s.defaultHandler("STOR", arg);
+      s.reply(150, "Ok to send data.");
+      // Half of it written, then the transfer fails.
+      s.vfs.set("/up/.a.txt.ftpstream-part", (await s.receiveAll()).subarray(0, 7));
+      s.reply(426, "Connection closed; transfer aborted.");
+    });
+    const ftp = await fx.client(srv);
+    const error = (await rejectionOf(ftp.uploadDir(dir, "/up", { pipelining: false }))) as FtpDirTransferError;
+    expect(error.failures.map((f) => f.path)).to.deep.equal(["a.txt"]);
+    expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
+    expect(srv.vfs.exists("/up/.a.txt.ftpstream-part")).to.equal(false);
+    expect(srv.vfs.get("/up/b.txt")?.toString()).to.equal("bbb");
+  });
+
+  it("deletes the target first on a server that refuses to rename over a file (550), then renames", async () => {
+    const srv = await fx.server(GOOD);
+    srv.once("RNTO", (s) => s.reply(550, "Rename failed: file exists."));
+    const ftp = await fx.client(srv);
+    expect(await ftp.uploadDir(dir, "/up", { pipelining: false })).to.include({ transferred: 2 });
+    expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the new copy");
+    expect(srv.vfs.exists("/up/.a.txt.ftpstream-part")).to.equal(false);
+    expect(srv.commands.filter((line) => /^(RNFR|RNTO|DELE) .*a\.txt/.test(line))).to.deep.equal([
+      "RNFR /up/.a.txt.ftpstream-part",
+      "RNTO /up/a.txt",
+      "DELE /up/a.txt",
+      "RNFR /up/.a.txt.ftpstream-part",
+      "RNTO /up/a.txt",
+    ]);
+  });
+
+  it("fails the file and keeps the remote copy when the rename is refused, deleting the part", async () => {
+    const srv = await fx.server(GOOD);
+    srv.handle("RNFR", (s, arg) => (arg.includes("a.txt") ? s.reply(553, "Rename not allowed.") : s.defaultHandler("RNFR", arg)));
+    srv.handle("DELE", (s, arg) => (arg === "/up/a.txt" ? s.reply(550, "Permission denied.") : s.defaultHandler("DELE", arg)));
+    const ftp = await fx.client(srv);
+    const error = (await rejectionOf(ftp.uploadDir(dir, "/up"))) as FtpDirTransferError;
+    expect(error.failures.map((f) => f.path)).to.deep.equal(["a.txt"]);
+    expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
+    expect(srv.vfs.exists("/up/.a.txt.ftpstream-part")).to.equal(false);
+    expect(srv.vfs.get("/up/b.txt")?.toString()).to.equal("bbb");
+  });
+
+  it("refuses a file whose part name the local tree holds too, sending nothing for it", async () => {
+    writeFileSync(join(dir, ".a.txt.ftpstream-part"), "someone's own file");
+    const srv = await fx.server(GOOD);
+    const ftp = await fx.client(srv);
+    const error = (await rejectionOf(ftp.uploadDir(dir, "/up"))) as FtpDirTransferError;
+    expect(error.failures.map((f) => [f.path, (f.error as FtpError).code])).to.deep.equal([["a.txt", "ERR_FTP_PART_FILE"]]);
+    expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
+    expect(srv.vfs.get("/up/.a.txt.ftpstream-part")?.toString()).to.equal("someone's own file");
   });
 });

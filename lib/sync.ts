@@ -1275,8 +1275,11 @@ class RemoteStamps {
  * was read whole and unchanged (assertReadWhole): a failed, cut or torn
  * upload leaves the target as it was, never half there under its own name.
  * A server that refuses to rename over a file (5xx) has the target deleted
- * first, then the rename tried again. On any failure the part is deleted
- * (best effort: a left one is an extra the next run with `delete` removes).
+ * first, then the rename tried again, where the remote listing showed a
+ * file there (`targetIsFile`; else deleting it would not help). On any
+ * failure the part is deleted (best effort: a left one is an extra the next
+ * run with `delete` removes), except once the target is deleted: then the
+ * part is the only copy left, and stays (ERR_FTP_PART_FILE names it).
  */
 async function sendThroughPart(
   client: TreeClient,
@@ -1285,8 +1288,11 @@ async function sendThroughPart(
   part: string,
   remotePath: string,
   progress: Progress,
+  targetIsFile: boolean,
   { signal, pipelining }: { signal: AbortSignal | undefined; pipelining: boolean },
 ): Promise<number> {
+  // Whether the part may still be deleted on a failure: not once it is the only copy.
+  let partExpendable = true;
   try {
     const stream = client.storbinary(`STOR ${part}`, { signal, commandWithEpsv: pipelining });
     stream.on("progress", (p: TransferProgress) => progress.during(path, p.bytes));
@@ -1296,13 +1302,22 @@ async function sendThroughPart(
     try {
       await client.rename(part, remotePath);
     } catch (error) {
-      if (!(error instanceof FtpError) || error.replyCode === null || error.replyCode < 500) throw error;
+      // Only a file the listing showed there can be what stops the rename; else deleting it would not help.
+      if (!(error instanceof FtpError) || error.replyCode === null || error.replyCode < 500 || !targetIsFile) throw error;
       await client.delete(remotePath);
-      await client.rename(part, remotePath);
+      partExpendable = false;
+      await client.rename(part, remotePath).catch((again: unknown) => {
+        // The old copy is gone now: the new one stays at the part name, whole, rather than nothing at all.
+        throw new FtpError(
+          `${JSON.stringify(path)}: the server refused to rename ${JSON.stringify(part)} over the file, and again once the file was deleted; ` +
+            `the complete upload stays at ${JSON.stringify(part)} (${again instanceof Error ? again.message : String(again)})`,
+          "ERR_FTP_PART_FILE",
+        );
+      });
     }
     return stream.bytes;
   } catch (error) {
-    await client.delete(part).catch(() => undefined);
+    if (partExpendable) await client.delete(part).catch(() => undefined);
     throw error;
   }
 }
@@ -1353,7 +1368,19 @@ export async function uploadDir(
         // Opened before the STOR: what is not the walked file any more is refused with nothing sent.
         const file = await openWalkedFile(local, plan.path, source.nodes.get(plan.path)!.walked!);
         try {
-          const bytes = await sendThroughPart(client, file, plan.path, part, remotePath, progress, { signal, pipelining });
+          const bytes = await sendThroughPart(
+            client,
+            file,
+            plan.path,
+            part,
+            remotePath,
+            progress,
+            target.nodes.get(plan.path)?.type === "file",
+            {
+              signal,
+              pipelining,
+            },
+          );
           // Its time when opened: the bytes sent are of that version.
           await stamps.add(client, remotePath, new Date(Math.floor(file.opened.mtimeMs / 1000) * 1000));
           return bytes;

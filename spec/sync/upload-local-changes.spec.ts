@@ -299,6 +299,27 @@ describe("uploadDir writes each file through a part name", () => {
     expect(srv.vfs.get("/up/b.txt")?.toString()).to.equal("bbb");
   });
 
+  it("keeps the complete upload at its part name when the rename is refused even after the target was deleted", async () => {
+    const srv = await fx.server(GOOD);
+    srv.handle("RNFR", (s, arg) => (arg.includes("a.txt") ? s.reply(553, "Rename not allowed.") : s.defaultHandler("RNFR", arg)));
+    const ftp = await fx.client(srv);
+    const error = (await rejectionOf(ftp.uploadDir(dir, "/up"))) as FtpDirTransferError;
+    expect(error.failures.map((f) => [f.path, (f.error as FtpError).code])).to.deep.equal([["a.txt", "ERR_FTP_PART_FILE"]]);
+    expect(error.failures[0].error.message).to.include(".a.txt.ftpstream-part");
+    // The old copy went for the rename; the new one is whole at the part name, not deleted too.
+    expect(srv.vfs.get("/up/.a.txt.ftpstream-part")?.toString()).to.equal("the new copy");
+  });
+
+  it("deletes no remote entry for a refused rename where the listing showed no file", async () => {
+    const srv = await fx.server({ files: { "/up/keep.txt": "k" } });
+    srv.handle("RNFR", (s, arg) => (arg.includes("a.txt") ? s.reply(553, "Rename not allowed.") : s.defaultHandler("RNFR", arg)));
+    const ftp = await fx.client(srv);
+    const error = (await rejectionOf(ftp.uploadDir(dir, "/up"))) as FtpDirTransferError;
+    expect(error.failures.map((f) => f.path)).to.deep.equal(["a.txt"]);
+    expect(srv.commands.filter((line) => line.startsWith("DELE"))).to.deep.equal(["DELE /up/.a.txt.ftpstream-part"]);
+    expect(srv.vfs.exists("/up/.a.txt.ftpstream-part")).to.equal(false);
+  });
+
   it("refuses a file whose part name the local tree holds too, sending nothing for it", async () => {
     writeFileSync(join(dir, ".a.txt.ftpstream-part"), "someone's own file");
     const srv = await fx.server(GOOD);

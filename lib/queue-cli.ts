@@ -7,6 +7,7 @@
  * core (lib/index.ts) never reaches this module.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { onAbortOf } from "./abort-signal.js";
 import type { FTP } from "./client.js";
 import { FtpError } from "./errors.js";
 import { enqueueTree, EnqueueTreeResult, TreeJob, TreeJobResult, TreePlanner } from "./queue-jobs.js";
@@ -156,6 +157,19 @@ export async function enqueueCommand(command: EnqueueCommand): Promise<EnqueueTr
   }
 }
 
+/**
+ * `read`'s value, or undefined when it fails or `stop` aborts first: a read
+ * still waiting then (on a Redis that is gone, ioredis holds it until it
+ * reconnects) must not hold the worker's shutdown, and its late failure is
+ * handled here.
+ */
+function unlessStopped<T>(read: Promise<T>, stop: AbortSignal): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const stopWatching = onAbortOf(stop, () => resolve(undefined));
+    read.then(resolve, () => resolve(undefined)).finally(stopWatching);
+  });
+}
+
 /** What waitForDrain asks of a queue (BullMQ's Queue has it). */
 export interface DrainingQueue {
   getJobCounts(...types: string[]): Promise<Record<string, number>>;
@@ -172,7 +186,7 @@ export interface DrainingQueue {
 export async function waitForDrain(queue: DrainingQueue, stop?: AbortSignal): Promise<void> {
   for (;;) {
     if (stop?.aborted) return;
-    const counts = stop ? await queue.getJobCounts(...PENDING).catch(() => undefined) : await queue.getJobCounts(...PENDING);
+    const counts = stop ? await unlessStopped(queue.getJobCounts(...PENDING), stop) : await queue.getJobCounts(...PENDING);
     if (counts && Object.values(counts).every((n) => n === 0)) return;
     await sleep(500, undefined, { signal: stop }).catch(() => undefined);
   }

@@ -58,4 +58,15 @@ describe("waitForDrain with a stop signal (a worker's --until-drained)", () => {
     await waitForDrain(queue, stop.signal);
     expect(reads).to.equal(2);
   });
+
+  it("ends when the signal aborts during a read that never answers (a Redis that is gone)", async () => {
+    const stop = new AbortController();
+    const queue: DrainingQueue = {
+      getJobCounts: () => {
+        stop.abort();
+        return new Promise<Record<string, number>>(() => undefined);
+      },
+    };
+    await waitForDrain(queue, stop.signal);
+  });
 });

@@ -1393,6 +1393,8 @@ export async function uploadDir(
     result,
   );
   if (stamps.waiting) await workers.run((client) => stamps.flush(client));
+  // A part a killed run left at a name this run sent through is gone (renamed or deleted): not an extra to delete.
+  if (!options.dryRun) for (const plan of transfer) target.nodes.delete(remotePartName(plan.path));
   await deleteExtras(
     source,
     target,

@@ -320,6 +320,21 @@ describe("uploadDir writes each file through a part name", () => {
     expect(srv.vfs.exists("/up/.a.txt.ftpstream-part")).to.equal(false);
   });
 
+  it("with delete, sends through a part a killed run left and removes the other left parts, without failing", async () => {
+    const srv = await fx.server({
+      files: { "/up/a.txt": "the good remote copy", "/up/.a.txt.ftpstream-part": "the new", "/up/.gone.txt.ftpstream-part": "x" },
+    });
+    const ftp = await fx.client(srv);
+    expect(await ftp.uploadDir(dir, "/up", { delete: true })).to.include({ transferred: 2, deleted: 1 });
+    expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the new copy");
+    expect(
+      srv.vfs
+        .entries("/up")
+        .map((entry) => entry.name)
+        .sort(),
+    ).to.deep.equal(["a.txt", "b.txt"]);
+  });
+
   it("refuses a file whose part name the local tree holds too, sending nothing for it", async () => {
     writeFileSync(join(dir, ".a.txt.ftpstream-part"), "someone's own file");
     const srv = await fx.server(GOOD);

@@ -4,7 +4,8 @@
  * only after the server's 2xx. Anything else is an `error`, and destroying
  * either (or aborting its signal) aborts the transfer and frees the queue.
  */
-import { addAbortSignal, Readable, Writable } from "node:stream";
+import { finished, Readable, Writable } from "node:stream";
+import { onAbortOf } from "./abort-signal.js";
 import type { BeforeCommands } from "./command-burst.js";
 import { DownloadRun } from "./download.js";
 import { HeldError } from "./held-error.js";
@@ -117,7 +118,7 @@ export class DownloadStream extends Readable {
       // Errors the stream now or once it is watched (see HeldError); the run releases the transfer either way.
       fail: (error) => void this.held.fail(error),
     });
-    if (options.signal) addAbortSignal(options.signal, this);
+    if (options.signal) destroyOnAbort(options.signal, this);
     this.download.begin();
   }
 
@@ -190,7 +191,7 @@ export class UploadStream extends Writable {
       // Errors the stream now or once it is used or watched (see HeldError); the run releases the transfer either way.
       fail: (error) => void this.held.fail(error),
     });
-    if (options.signal) addAbortSignal(options.signal, this);
+    if (options.signal) destroyOnAbort(options.signal, this);
     void this.upload.begin();
   }
 
@@ -219,4 +220,14 @@ export class UploadStream extends Writable {
     this.upload.stop();
     callback(error);
   }
+}
+
+/**
+ * addAbortSignal's behaviour (the stream destroyed with an AbortError),
+ * through the one listener per signal of abort-signal.ts: many streams
+ * given one signal put one listener on it, not one each.
+ */
+function destroyOnAbort(signal: AbortSignal, stream: Readable | Writable): void {
+  const stop = onAbortOf(signal, (error) => stream.destroy(error));
+  finished(stream, () => stop());
 }

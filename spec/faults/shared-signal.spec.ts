@@ -9,7 +9,8 @@
  */
 import { expect } from "chai";
 import { getEventListeners } from "node:events";
-import { Writable } from "node:stream";
+import { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { FaultCase } from "./helpers.js";
 
 const CALLS = 20;
@@ -38,6 +39,34 @@ describe("a signal shared by many calls", () => {
     expect(getEventListeners(signal, "abort")).to.have.length(1);
     await Promise.all(calls);
     expect(getEventListeners(signal, "abort")).to.have.length(0);
+    ftp.close();
+    await fc.expectNoLeaks();
+  });
+
+  it("the stream forms too: one listener for many streams, none once they are done, and aborting destroys those still waiting", async () => {
+    fc = await FaultCase.start({ files: { "/f": "12345" } });
+    const ftp = fc.client();
+    await ftp.ready;
+    const { signal } = new AbortController();
+    const done: Array<Promise<unknown>> = [];
+    for (let i = 0; i < CALLS; i++) {
+      done.push(pipeline(ftp.retrbinary("RETR /f", { signal }), sink()));
+      done.push(pipeline(Readable.from([Buffer.from("abc")]), ftp.storbinary(`STOR /s${i}`, { signal })));
+    }
+    expect(getEventListeners(signal, "abort")).to.have.length(1);
+    await Promise.all(done);
+    expect(getEventListeners(signal, "abort")).to.have.length(0);
+
+    const controller = new AbortController();
+    const waiting = Array.from({ length: CALLS }, () => pipeline(ftp.retrbinary("RETR /f", { signal: controller.signal }), sink()));
+    expect(getEventListeners(controller.signal, "abort")).to.have.length(1);
+    controller.abort();
+    const outcomes = await Promise.allSettled(waiting);
+    expect(outcomes.map((outcome) => (outcome.status === "rejected" ? (outcome.reason as Error).name : "fulfilled"))).to.deep.equal(
+      Array<string>(CALLS).fill("AbortError"),
+    );
+    expect(getEventListeners(controller.signal, "abort")).to.have.length(0);
+    await ftp.voidcmd("NOOP");
     ftp.close();
     await fc.expectNoLeaks();
   });

@@ -90,7 +90,14 @@ export async function sendBurst(session: Session, lines: readonly string[]): Pro
       for (const line of window) control.send(line);
     });
     const answers = await readFinals(session, window.length);
-    window.forEach((line, i) => session.observe?.(line, answers[i]));
+    // A PWD observe asks for goes after the whole window: asked in its
+    // middle, the 257 would name where the later lines already led, and
+    // observing them after it would record their changes twice.
+    let askWhere = false;
+    window.forEach((line, i) => {
+      if (session.observe?.(line, answers[i]) === true) askWhere = true;
+    });
+    if (askWhere) await session.whereNow();
     replies.push(...answers);
   }
   return replies;

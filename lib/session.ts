@@ -100,7 +100,7 @@ export class Session {
    * here would be retried and recorded twice. A dropped connection shows
    * at the next command.
    */
-  private whereNow(): Promise<void> {
+  whereNow(): Promise<void> {
     return this.command("PWD").then(
       () => undefined,
       () => undefined,

@@ -69,4 +69,21 @@ describe("retry: the directory changes a reconnect replays stay bounded", () => 
     ftp.close();
     await fc.expectNoLeaks();
   });
+
+  it("sendcmds() bursts of directory changes are bounded too: PWD after the burst, and a reconnect lands where the burst left", async () => {
+    fc = await FaultCase.start({ files: { "/d/in/x": "x", "/f": "1" } });
+    const ftp = fc.client({ retry: FAST });
+    await ftp.ready;
+    await ftp.cwd("/d");
+    const burst = Array.from({ length: ROUNDS }, (_, i) => (i % 2 === 0 ? "CWD in" : "CDUP"));
+    await ftp.sendcmds([...burst, "CWD in"]);
+    expect(fc.srv.commands.filter((line) => line === "PWD").length, "PWDs asked").to.be.at.least(1);
+    fc.srv.once("SIZE", (s) => s.drop());
+    expect(await ftp.size("/f")).to.equal(1);
+    expect(fc.srv.sessions).to.have.length(2);
+    expect(replayed()).to.have.length.below(MAX_REPLAYED_DIRS + 1);
+    expect(await ftp.pwd()).to.equal("/d/in");
+    ftp.close();
+    await fc.expectNoLeaks();
+  });
 });

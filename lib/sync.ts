@@ -5,9 +5,18 @@
  * transferred, and the target's mtime is set after each file so the next
  * run can tell.
  */
+import type { Stats } from "node:fs";
 import { lstat, mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
-import { FtpDirTransferError, FtpError, FtpLimitError, FtpListingError, FtpPathError, FtpSizeMismatchError } from "./errors.js";
+import {
+  FtpDirTransferError,
+  FtpError,
+  FtpLimitError,
+  FtpListingError,
+  FtpPathError,
+  FtpSizeMismatchError,
+  FtpSourceChangedError,
+} from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
@@ -559,6 +568,8 @@ async function walkLocal(
     let names: string[];
     try {
       names = await readdir(join(root, dir));
+      // Read through what lstat found: a directory swapped for a link meanwhile was read where the link points.
+      if (dir !== "") assertSameDir(await lstat(join(root, dir)), tree.nodes.get(dir)?.walked, dir);
     } catch (error) {
       if (dir !== "") {
         tree.incomplete.add(dir);
@@ -590,6 +601,21 @@ async function walkLocal(
     }
   });
   return tree;
+}
+
+/**
+ * Throws FtpSourceChangedError (`"replaced"`) unless `info` (an lstat of a
+ * local directory after its read) is the directory the walk found there:
+ * one replaced by a link between its lstat and its readdir was read where
+ * the link points, outside the tree.
+ */
+function assertSameDir(info: Stats, walked: WalkedFile | undefined, dir: string): void {
+  if (info.isDirectory() && walked && info.dev === walked.dev && info.ino === walked.ino) return;
+  throw new FtpSourceChangedError(
+    dir,
+    "replaced",
+    `${JSON.stringify(dir)} is not the directory the walk found (${info.isSymbolicLink() ? "a link" : "something else"} is there now): its listing is not used`,
+  );
 }
 
 /**

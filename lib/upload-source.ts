@@ -9,7 +9,8 @@ import { lstat, open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { onAbortOf } from "./abort-signal.js";
-import { FtpError, FtpSourceChangedError } from "./errors.js";
+import { FtpError, FtpPathError, FtpSourceChangedError } from "./errors.js";
+import { assertRealDirs } from "./path-safety.js";
 import type { UploadOwner, UploadRun } from "./upload.js";
 
 /** What an upload can read from: a Readable, an (async) iterable of chunks, a Buffer or a string. */
@@ -154,6 +155,12 @@ export async function openWalkedFile(root: string, path: string, walked: WalkedF
   const full = join(root, path);
   const replaced = (what: string): FtpSourceChangedError =>
     new FtpSourceChangedError(path, "replaced", `${JSON.stringify(path)} is not the file the walk found: ${what}; nothing was sent`);
+  // No level above it may have become a link: the walk may have reached the file through one that was there for a moment.
+  await assertRealDirs(root, path).catch((error: unknown) => {
+    throw error instanceof FtpPathError
+      ? replaced(`${JSON.stringify(error.path)} on its way is ${error.reason === "link" ? "a link" : "not a directory"} now`)
+      : error;
+  });
   const check = (info: Stats): void => {
     if (info.isSymbolicLink()) throw replaced("it is a link now");
     if (!info.isFile()) throw replaced(info.isDirectory() ? "it is a directory now" : "it is a special file now");

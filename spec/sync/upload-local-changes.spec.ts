@@ -118,6 +118,29 @@ describe("uploadDir and a local tree that changes under it", () => {
     });
   }
 
+  it("with delete, neither reads nor deletes by a directory swapped for a link to one outside between its lstat and its read", async () => {
+    writeFileSync(join(outside, "id_rsa"), "PRIVATE KEY");
+    const srv = await fx.server({ files: { "/up/sub/keep.txt": "k" } });
+    const ftp = await fx.client(srv);
+    let swapped = false;
+    // filter is asked about sub right after its lstat, before its readdir.
+    const filter = ({ path }: { path: string }): boolean => {
+      if (path === "sub" && !swapped) {
+        swapped = true;
+        rmSync(join(dir, "sub"), { recursive: true });
+        symlinkSync(outside, join(dir, "sub"));
+      }
+      return true;
+    };
+    const failure = await onlyFailure(ftp.uploadDir(dir, "/up", { delete: true, filter }));
+    expect(failure.path).to.equal("sub");
+    expect(failure.error).to.be.instanceOf(FtpSourceChangedError);
+    expect(failure.error).to.include({ reason: "replaced" });
+    expect(srv.vfs.exists("/up/sub/id_rsa")).to.equal(false);
+    expect(srv.vfs.exists("/up/sub/secret")).to.equal(false);
+    expect(srv.vfs.get("/up/sub/keep.txt")?.toString()).to.equal("k");
+  });
+
   /**
    * A 4 MiB a.txt, changed by `change` once its STOR has come and before
    * the server reads any of it: the client has read no more than its

@@ -1207,7 +1207,11 @@ async function finishDownload(
     source,
     target,
     options,
-    (path, type) => (type === "dir" ? rmdir(join(local, path)) : rm(join(local, path))),
+    async (path, type) => {
+      // Checked again at the deletion: a level swapped for a link since the walk would have it delete where the link points.
+      await assertRealDirs(local, path);
+      await (type === "dir" ? rmdir(join(local, path)) : rm(join(local, path)));
+    },
     failures,
     result,
   );

@@ -16,6 +16,7 @@ import {
   chownSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   truncateSync,
@@ -151,8 +152,8 @@ describe("uploadDir and a local tree that changes under it", () => {
   ): Promise<{ srv: FixtureServer; failure: { path: string; error: Error } }> {
     writeFileSync(join(dir, "a.txt"), Buffer.alloc(4 * MiB, 0x61));
     const srv = await fx.server({ files: { "/up/a.txt": "the good remote copy" } });
-    srv.once("STOR", async (s, arg) => {
-      change(join(dir, "a.txt"));
+    srv.handle("STOR", async (s, arg) => {
+      if (arg === "/up/.a.txt.ftpstream-part") change(join(dir, "a.txt"));
       await s.defaultHandler("STOR", arg);
     });
     const ftp = await fx.client(srv);
@@ -296,7 +297,13 @@ describe("uploadDir writes each file through a part name", () => {
 
   it("deletes the target first on a server that refuses to rename over a file (550), then renames", async () => {
     const srv = await fx.server(GOOD);
-    srv.once("RNTO", (s) => s.reply(550, "Rename failed: file exists."));
+    // The first RNTO onto a.txt only: b.txt's may come first (two files run at once).
+    let refused = false;
+    srv.handle("RNTO", (s, arg) => {
+      if (arg !== "/up/a.txt" || refused) return s.defaultHandler("RNTO", arg);
+      refused = true;
+      s.reply(550, "Rename failed: file exists.");
+    });
     const ftp = await fx.client(srv);
     expect(await ftp.uploadDir(dir, "/up", { pipelining: false })).to.include({ transferred: 2 });
     expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the new copy");
@@ -366,5 +373,38 @@ describe("uploadDir writes each file through a part name", () => {
     expect(error.failures.map((f) => [f.path, (f.error as FtpError).code])).to.deep.equal([["a.txt", "ERR_FTP_PART_FILE"]]);
     expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
     expect(srv.vfs.get("/up/.a.txt.ftpstream-part")?.toString()).to.equal("someone's own file");
+  });
+});
+
+describe("downloadDir with delete and a local directory swapped for a link after the walk", () => {
+  const fx = useFixtures();
+  let dir: string;
+  let outside: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-download-swap-"));
+    outside = mkdtempSync(join(tmpdir(), "ftpstream-download-outside-"));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  it("deletes nothing through it: the file of that name where the link points stays", async () => {
+    writeFileSync(join(outside, "extra.txt"), "precious");
+    mkdirSync(join(dir, "sub"));
+    writeFileSync(join(dir, "sub/extra.txt"), "x");
+    const srv = await fx.server({ files: { "/r/sub/keep.txt": "k" } });
+    const ftp = await fx.client(srv);
+    // onPlan runs after both walks, before anything is written or deleted.
+    const onPlan = (): void => {
+      rmSync(join(dir, "sub"), { recursive: true });
+      symlinkSync(outside, join(dir, "sub"));
+    };
+    const error = (await rejectionOf(ftp.downloadDir("/r", dir, { delete: true, onPlan }))) as FtpDirTransferError;
+    expect(error.failures.map((f) => [f.path, (f.error as FtpError).code])).to.deep.equal([
+      ["sub/keep.txt", "ERR_FTP_BAD_PATH"],
+      ["sub/extra.txt", "ERR_FTP_BAD_PATH"],
+    ]);
+    expect(readFileSync(join(outside, "extra.txt"), "utf8")).to.equal("precious");
   });
 });

@@ -120,6 +120,18 @@ export interface DirTransferOptions {
    * at a time, as before.
    */
   pipelining?: boolean;
+  /**
+   * uploadDir: write each file to a hidden part name beside its target
+   * (`.name.ftpstream-part`) and rename it over the target (RNFR, RNTO) only
+   * after the 226 and a whole, unchanged read, so a failed or cut upload
+   * leaves the remote copy as it was. Default false: STOR to the target's
+   * own name, as lftp and rclone do, since the rename costs two round trips
+   * a file and many servers forbid it where they allow uploads (vsftpd's
+   * anonymous uploads without `anon_other_write_enable`); a failed upload
+   * then leaves a partial file there, unstamped, which the next run sends
+   * again. downloadDir always writes through a local part file.
+   */
+  partFiles?: boolean;
 }
 
 /** A file a tree transfer will transfer: path below the root, the source's size, and its time to the second when known. */
@@ -1352,6 +1364,27 @@ async function sendThroughPart(
   }
 }
 
+/**
+ * STORs an opened local file to `remotePath` itself (uploadDir without
+ * `partFiles`): the bytes count only when the file was read whole and
+ * unchanged (assertReadWhole), else the file fails unstamped.
+ */
+async function sendDirect(
+  client: TreeClient,
+  file: OpenedFile,
+  path: string,
+  remotePath: string,
+  progress: Progress,
+  { signal, pipelining }: { signal: AbortSignal | undefined; pipelining: boolean },
+): Promise<number> {
+  const stream = client.storbinary(`STOR ${remotePath}`, { signal, commandWithEpsv: pipelining });
+  stream.on("progress", (p: TransferProgress) => progress.during(path, p.bytes));
+  await pipeSettled(file.handle.createReadStream({ autoClose: false }), stream);
+  // A file written to while it was read is not stamped: the next run sees it differ and sends it again.
+  await assertReadWhole(file, stream.bytes, path);
+  return stream.bytes;
+}
+
 /** See FTP.uploadDir. */
 export async function uploadDir(
   workers: TreeWorkers,
@@ -1369,6 +1402,7 @@ export async function uploadDir(
   if (!options.dryRun) await workers.run((client) => client.ensureDir(remote));
   const times = new RemoteTimes(remote);
   const pipelining = options.pipelining !== false;
+  const partFiles = options.partFiles === true;
   // A remote file's time matters only where the sizes agree.
   const wanted = (path: string, size: number | null): boolean => {
     const node = source.nodes.get(path);
@@ -1389,7 +1423,7 @@ export async function uploadDir(
         const remotePath = joinRemote(remote, plan.path);
         const part = remotePartName(remotePath);
         // The part name is a path of the tree too: two files must not go through one name.
-        if (source.nodes.has(remotePartName(plan.path))) {
+        if (partFiles && source.nodes.has(remotePartName(plan.path))) {
           throw new FtpError(
             `cannot upload ${JSON.stringify(plan.path)} through its part name: the tree has an entry of that name`,
             "ERR_FTP_PART_FILE",
@@ -1398,19 +1432,12 @@ export async function uploadDir(
         // Opened before the STOR: what is not the walked file any more is refused with nothing sent.
         const file = await openWalkedFile(local, plan.path, source.nodes.get(plan.path)!.walked!);
         try {
-          const bytes = await sendThroughPart(
-            client,
-            file,
-            plan.path,
-            part,
-            remotePath,
-            progress,
-            target.nodes.get(plan.path)?.type === "file",
-            {
-              signal,
-              pipelining,
-            },
-          );
+          const bytes = partFiles
+            ? await sendThroughPart(client, file, plan.path, part, remotePath, progress, target.nodes.get(plan.path)?.type === "file", {
+                signal,
+                pipelining,
+              })
+            : await sendDirect(client, file, plan.path, remotePath, progress, { signal, pipelining });
           // Its time when opened: the bytes sent are of that version.
           await stamps.add(client, remotePath, new Date(Math.floor(file.opened.mtimeMs / 1000) * 1000));
           return bytes;
@@ -1424,7 +1451,7 @@ export async function uploadDir(
   );
   if (stamps.waiting) await workers.run((client) => stamps.flush(client));
   // A part a killed run left at a name this run sent through is gone (renamed or deleted): not an extra to delete.
-  if (!options.dryRun) for (const plan of transfer) target.nodes.delete(remotePartName(plan.path));
+  if (partFiles && !options.dryRun) for (const plan of transfer) target.nodes.delete(remotePartName(plan.path));
   await deleteExtras(
     source,
     target,

@@ -296,7 +296,7 @@ describe("uploadDir", () => {
     writeFileSync(join(dir, "a.txt"), "ALPHA\n");
     const third = srv.commands.length;
     expect((await ftp.uploadDir(dir, "/up")).transferred).to.equal(1);
-    expect(sent(srv, "STOR", third)).to.deep.equal(["STOR /up/.a.txt.ftpstream-part"]);
+    expect(sent(srv, "STOR", third)).to.deep.equal(["STOR /up/a.txt"]);
     expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("ALPHA\n");
   });
 
@@ -365,9 +365,7 @@ describe("uploadDir", () => {
 
   it("finishes the other files when one is refused, then rejects naming it", async () => {
     const srv = await fx.server();
-    srv.handle("STOR", (s, arg) =>
-      arg.endsWith("c.txt.ftpstream-part") ? s.reply(553, "Could not create file.") : s.defaultHandler("STOR", arg),
-    );
+    srv.handle("STOR", (s, arg) => (arg.endsWith("c.txt") ? s.reply(553, "Could not create file.") : s.defaultHandler("STOR", arg)));
     const ftp = await fx.client(srv);
     const error = (await rejectionOf(ftp.uploadDir(dir, "/up"))) as FtpDirTransferError;
     expect(error).to.be.instanceOf(FtpDirTransferError);
@@ -380,7 +378,7 @@ describe("uploadDir", () => {
     const srv = await fx.server();
     const controller = new AbortController();
     srv.handle("STOR", async (s, arg) => {
-      if (!arg.endsWith("b.bin.ftpstream-part")) return s.defaultHandler("STOR", arg);
+      if (!arg.endsWith("b.bin")) return s.defaultHandler("STOR", arg);
       s.reply(150, "Ok to send data.");
       const data = await s.openData();
       data.once("data", () => controller.abort());

@@ -149,20 +149,21 @@ describe("uploadDir and a local tree that changes under it", () => {
    */
   async function changedWhileSent(
     change: (file: string) => void,
+    partFiles = true,
   ): Promise<{ srv: FixtureServer; failure: { path: string; error: Error } }> {
     writeFileSync(join(dir, "a.txt"), Buffer.alloc(4 * MiB, 0x61));
     const srv = await fx.server({ files: { "/up/a.txt": "the good remote copy" } });
     srv.handle("STOR", async (s, arg) => {
-      if (arg === "/up/.a.txt.ftpstream-part") change(join(dir, "a.txt"));
+      if (arg === (partFiles ? "/up/.a.txt.ftpstream-part" : "/up/a.txt")) change(join(dir, "a.txt"));
       await s.defaultHandler("STOR", arg);
     });
     const ftp = await fx.client(srv);
-    const failure = await onlyFailure(ftp.uploadDir(dir, "/up", { pipelining: false }));
+    const failure = await onlyFailure(ftp.uploadDir(dir, "/up", { pipelining: false, partFiles }));
     expect(failure.path).to.equal("a.txt");
     expect(failure.error).to.be.instanceOf(FtpSourceChangedError);
     expect(failure.error).to.include({ reason: "changed" });
-    // Not put in place: the remote copy stays as it was, and no part is left.
-    expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
+    // With partFiles, not put in place: the remote copy stays as it was, and no part is left.
+    if (partFiles) expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
     expect(srv.vfs.exists("/up/.a.txt.ftpstream-part")).to.equal(false);
     return { srv, failure };
   }
@@ -184,6 +185,17 @@ describe("uploadDir and a local tree that changes under it", () => {
     const ftp = await fx.client(srv);
     const again = await ftp.uploadDir(dir, "/up");
     expect(again).to.include({ transferred: 1, skipped: 1 });
+    expect(srv.vfs.stat("/up/a.txt")?.size).to.equal(1 * MiB);
+  });
+
+  it("without partFiles too, fails a file cut short while it is sent and leaves its partial remote copy unstamped, for the next run to send again", async () => {
+    const { srv } = await changedWhileSent((file) => {
+      truncateSync(file, 1 * MiB);
+      utimesSync(file, new Date("2020-01-01T00:00:00Z"), new Date("2020-01-01T00:00:00Z"));
+    }, false);
+    notStamped(srv);
+    const ftp = await fx.client(srv);
+    expect(await ftp.uploadDir(dir, "/up")).to.include({ transferred: 1, skipped: 1 });
     expect(srv.vfs.stat("/up/a.txt")?.size).to.equal(1 * MiB);
   });
 
@@ -261,12 +273,12 @@ describe("uploadDir and a local file it may not read", () => {
     if (process.getuid?.() === 0) for (const path of [dir, join(dir, "a.txt"), join(dir, "b.txt")]) chownSync(path, 65534, 65534);
     chmodSync(join(dir, "a.txt"), 0o000);
     expect(await uploadAsUser(srv.port, dir)).to.deep.equal(["a.txt EACCES"]);
-    expect(srv.commands.filter((line) => line.startsWith("STOR"))).to.deep.equal(["STOR /up/.b.txt.ftpstream-part"]);
+    expect(srv.commands.filter((line) => line.startsWith("STOR"))).to.deep.equal(["STOR /up/b.txt"]);
     expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
   });
 });
 
-describe("uploadDir writes each file through a part name", () => {
+describe("uploadDir with partFiles writes each file through a part name", () => {
   const fx = useFixtures();
   let dir: string;
   beforeEach(() => {
@@ -288,7 +300,7 @@ describe("uploadDir writes each file through a part name", () => {
       s.reply(426, "Connection closed; transfer aborted.");
     });
     const ftp = await fx.client(srv);
-    const error = (await rejectionOf(ftp.uploadDir(dir, "/up", { pipelining: false }))) as FtpDirTransferError;
+    const error = (await rejectionOf(ftp.uploadDir(dir, "/up", { pipelining: false, partFiles: true }))) as FtpDirTransferError;
     expect(error.failures.map((f) => f.path)).to.deep.equal(["a.txt"]);
     expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
     expect(srv.vfs.exists("/up/.a.txt.ftpstream-part")).to.equal(false);
@@ -305,7 +317,7 @@ describe("uploadDir writes each file through a part name", () => {
       s.reply(550, "Rename failed: file exists.");
     });
     const ftp = await fx.client(srv);
-    expect(await ftp.uploadDir(dir, "/up", { pipelining: false })).to.include({ transferred: 2 });
+    expect(await ftp.uploadDir(dir, "/up", { pipelining: false, partFiles: true })).to.include({ transferred: 2 });
     expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the new copy");
     expect(srv.vfs.exists("/up/.a.txt.ftpstream-part")).to.equal(false);
     expect(srv.commands.filter((line) => /^(RNFR|RNTO|DELE) .*a\.txt/.test(line))).to.deep.equal([
@@ -322,7 +334,7 @@ describe("uploadDir writes each file through a part name", () => {
     srv.handle("RNFR", (s, arg) => (arg.includes("a.txt") ? s.reply(553, "Rename not allowed.") : s.defaultHandler("RNFR", arg)));
     srv.handle("DELE", (s, arg) => (arg === "/up/a.txt" ? s.reply(550, "Permission denied.") : s.defaultHandler("DELE", arg)));
     const ftp = await fx.client(srv);
-    const error = (await rejectionOf(ftp.uploadDir(dir, "/up"))) as FtpDirTransferError;
+    const error = (await rejectionOf(ftp.uploadDir(dir, "/up", { partFiles: true }))) as FtpDirTransferError;
     expect(error.failures.map((f) => f.path)).to.deep.equal(["a.txt"]);
     expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
     expect(srv.vfs.exists("/up/.a.txt.ftpstream-part")).to.equal(false);
@@ -333,7 +345,7 @@ describe("uploadDir writes each file through a part name", () => {
     const srv = await fx.server(GOOD);
     srv.handle("RNFR", (s, arg) => (arg.includes("a.txt") ? s.reply(553, "Rename not allowed.") : s.defaultHandler("RNFR", arg)));
     const ftp = await fx.client(srv);
-    const error = (await rejectionOf(ftp.uploadDir(dir, "/up"))) as FtpDirTransferError;
+    const error = (await rejectionOf(ftp.uploadDir(dir, "/up", { partFiles: true }))) as FtpDirTransferError;
     expect(error.failures.map((f) => [f.path, (f.error as FtpError).code])).to.deep.equal([["a.txt", "ERR_FTP_PART_FILE"]]);
     expect(error.failures[0].error.message).to.include(".a.txt.ftpstream-part");
     // The old copy went for the rename; the new one is whole at the part name, not deleted too.
@@ -344,7 +356,7 @@ describe("uploadDir writes each file through a part name", () => {
     const srv = await fx.server({ files: { "/up/keep.txt": "k" } });
     srv.handle("RNFR", (s, arg) => (arg.includes("a.txt") ? s.reply(553, "Rename not allowed.") : s.defaultHandler("RNFR", arg)));
     const ftp = await fx.client(srv);
-    const error = (await rejectionOf(ftp.uploadDir(dir, "/up"))) as FtpDirTransferError;
+    const error = (await rejectionOf(ftp.uploadDir(dir, "/up", { partFiles: true }))) as FtpDirTransferError;
     expect(error.failures.map((f) => f.path)).to.deep.equal(["a.txt"]);
     expect(srv.commands.filter((line) => line.startsWith("DELE"))).to.deep.equal(["DELE /up/.a.txt.ftpstream-part"]);
     expect(srv.vfs.exists("/up/.a.txt.ftpstream-part")).to.equal(false);
@@ -355,7 +367,7 @@ describe("uploadDir writes each file through a part name", () => {
       files: { "/up/a.txt": "the good remote copy", "/up/.a.txt.ftpstream-part": "the new", "/up/.gone.txt.ftpstream-part": "x" },
     });
     const ftp = await fx.client(srv);
-    expect(await ftp.uploadDir(dir, "/up", { delete: true })).to.include({ transferred: 2, deleted: 1 });
+    expect(await ftp.uploadDir(dir, "/up", { delete: true, partFiles: true })).to.include({ transferred: 2, deleted: 1 });
     expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the new copy");
     expect(
       srv.vfs
@@ -369,7 +381,7 @@ describe("uploadDir writes each file through a part name", () => {
     writeFileSync(join(dir, ".a.txt.ftpstream-part"), "someone's own file");
     const srv = await fx.server(GOOD);
     const ftp = await fx.client(srv);
-    const error = (await rejectionOf(ftp.uploadDir(dir, "/up"))) as FtpDirTransferError;
+    const error = (await rejectionOf(ftp.uploadDir(dir, "/up", { partFiles: true }))) as FtpDirTransferError;
     expect(error.failures.map((f) => [f.path, (f.error as FtpError).code])).to.deep.equal([["a.txt", "ERR_FTP_PART_FILE"]]);
     expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
     expect(srv.vfs.get("/up/.a.txt.ftpstream-part")?.toString()).to.equal("someone's own file");

@@ -19,19 +19,19 @@
  * No queue library is imported here: the processor takes any job with
  * `data` and `updateProgress` (BullMQ's Job).
  */
-import { createReadStream } from "node:fs";
 import { lstat, mkdir } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { FTP } from "./client.js";
 import { FtpError, FtpPathError, FtpSizeMismatchError } from "./errors.js";
-import { writeThroughPart } from "./part-file.js";
+import { remotePartName, writeThroughPart } from "./part-file.js";
 import { assertNoClimb, assertRealDirs, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
 import { FtpPool } from "./pool.js";
 import type { ConnectionLeases } from "./queue-limit.js";
-import { PART_SUFFIX, serverKey, TreeJob, TreeJobResult } from "./queue-jobs.js";
+import { serverKey, TreeJob, TreeJobResult } from "./queue-jobs.js";
 import { joinRemote } from "./remote-listing.js";
 import type { TransferProgress } from "./streams.js";
+import { assertReadWhole, openWalkedFile, type OpenedFile } from "./upload-source.js";
 
 /** What the processor needs of a job (BullMQ's Job has it). */
 export interface TreeJobLike {
@@ -252,67 +252,74 @@ async function downloadJob(pool: Pick<FtpPool, "use">, data: TreeJob, report: (b
   return { outcome: "transferred", bytes };
 }
 
-/** The remote part name beside `remotePath`: `dir/.name.ftpstream-part`. */
-export function remotePartName(remotePath: string): string {
-  const slash = remotePath.lastIndexOf("/");
-  return `${remotePath.slice(0, slash + 1)}.${remotePath.slice(slash + 1)}${PART_SUFFIX}`;
-}
-
 async function uploadJob(
   pool: Pick<FtpPool, "use">,
   data: TreeJob,
   report: (bytes: number) => void,
   dirs: { has(dir: string): boolean; made(dir: string): void },
 ): Promise<TreeJobResult> {
-  const source = join(data.local, data.path);
   await assertRealDirs(data.local, data.path);
-  const info = await lstat(source);
+  const info = await lstat(join(data.local, data.path));
   if (!info.isFile()) throw new FtpPathError(data.path, "special", `${JSON.stringify(data.path)} is no longer a file here`);
-  const modified = floorSecond(info.mtime);
+  // Opened now, and only if it is still that file (no link, FIFO or other
+  // file put there since): the round trips below leave time to swap it.
+  const file = await openWalkedFile(data.local, data.path, { dev: info.dev, ino: info.ino });
+  try {
+    return await pool.use((client) => sendJobFile(client, data, file, report, dirs));
+  } finally {
+    await file.handle.close();
+  }
+}
+
+/** uploadJob's part on a connection: skipped when the target matches, else STOR to the part name, checked, stamped and renamed. */
+async function sendJobFile(
+  client: FTP,
+  data: TreeJob,
+  file: OpenedFile,
+  report: (bytes: number) => void,
+  dirs: { has(dir: string): boolean; made(dir: string): void },
+): Promise<TreeJobResult> {
+  const size = file.opened.size;
+  const modified = floorSecond(new Date(file.opened.mtimeMs));
   const remotePath = joinRemote(data.remote, data.path);
   const part = remotePartName(remotePath);
-  return pool.use(async (client) => {
-    if ((await remoteSize(client, remotePath)) === info.size) {
-      const time = await remoteTime(client, remotePath);
-      if (time && sameSecond(time, modified)) return { outcome: "skipped", bytes: 0 };
+  if ((await remoteSize(client, remotePath)) === size) {
+    const time = await remoteTime(client, remotePath);
+    if (time && sameSecond(time, modified)) return { outcome: "skipped", bytes: 0 };
+  }
+  const dir = posix.dirname(remotePath);
+  if (!dirs.has(dir)) {
+    await client.ensureDir(dir);
+    // Only now: an ensureDir cut off (a dropped connection) must run again in the job's retry.
+    dirs.made(dir);
+  }
+  // Whether the part may be deleted on a failure: not once the target is gone and the part is the only copy.
+  let partExpendable = true;
+  try {
+    // STOR, never APPE: a part left by a killed run is truncated, so nothing is appended twice.
+    const upload = client.storbinary(`STOR ${part}`, { commandWithEpsv: true });
+    upload.on("progress", (p: TransferProgress) => report(p.bytes));
+    await pipeSettled(file.handle.createReadStream({ autoClose: false }), upload);
+    // Read whole and unchanged, or the job fails (and runs again).
+    await assertReadWhole(file, upload.bytes, data.path);
+    const stored = await remoteSize(client, part);
+    if (stored !== null && stored !== size) {
+      throw new FtpSizeMismatchError(size, stored, "", `the server holds ${stored} bytes of ${data.path}, ${size} were sent`);
     }
-    const dir = posix.dirname(remotePath);
-    if (!dirs.has(dir)) {
-      await client.ensureDir(dir);
-      // Only now: an ensureDir cut off (a dropped connection) must run again in the job's retry.
-      dirs.made(dir);
-    }
+    // Set on the part: the rename keeps it, so the target appears complete with its time.
+    await client.setLastMod(part, modified).catch(() => undefined);
     try {
-      // STOR, never APPE: a part left by a killed run is truncated, so nothing is appended twice.
-      const upload = client.storbinary(`STOR ${part}`, { commandWithEpsv: true });
-      upload.on("progress", (p: TransferProgress) => report(p.bytes));
-      await pipeSettled(createReadStream(source), upload);
-      if (upload.bytes !== info.size) {
-        throw new FtpSizeMismatchError(
-          info.size,
-          upload.bytes,
-          "",
-          `${data.path} changed while it was sent: ${upload.bytes} bytes sent, ${info.size} expected`,
-        );
-      }
-      const stored = await remoteSize(client, part);
-      if (stored !== null && stored !== info.size) {
-        throw new FtpSizeMismatchError(info.size, stored, "", `the server holds ${stored} bytes of ${data.path}, ${info.size} were sent`);
-      }
-      // Set on the part: the rename keeps it, so the target appears complete with its time.
-      await client.setLastMod(part, modified).catch(() => undefined);
-      try {
-        await client.rename(part, remotePath);
-      } catch (error) {
-        // Servers that refuse to rename over a file (550 exists): remove it, then rename.
-        if (!(error instanceof FtpError) || error.replyCode === null || error.replyCode < 500) throw error;
-        await client.delete(remotePath);
-        await client.rename(part, remotePath);
-      }
-      return { outcome: "transferred", bytes: upload.bytes };
+      await client.rename(part, remotePath);
     } catch (error) {
-      if (!client.closed) await client.delete(part).catch(() => undefined);
-      throw error;
+      // Servers that refuse to rename over a file (550 exists): remove it, then rename.
+      if (!(error instanceof FtpError) || error.replyCode === null || error.replyCode < 500) throw error;
+      await client.delete(remotePath);
+      partExpendable = false;
+      await client.rename(part, remotePath);
     }
-  });
+    return { outcome: "transferred", bytes: upload.bytes };
+  } catch (error) {
+    if (partExpendable && !client.closed) await client.delete(part).catch(() => undefined);
+    throw error;
+  }
 }

@@ -11,13 +11,13 @@
  * (vsftpd, pure-ftpd) fail the listing itself.
  */
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { FixtureServer, lsLine, mlsxLine } from "../../fixtures/server.js";
 import { FtpDirTransferError, FtpListingError } from "../../lib/index.js";
 import { commandsAfterLogin, rejectionOf, useFixtures } from "../core/helpers.js";
+import { uploadDirAsNobody } from "./as-nobody.js";
 
 /** FEAT without MLST: list() reads LIST, as on vsftpd. */
 const LIST_ONLY = ["EPSV", "SIZE", "MDTM", "REST STREAM", "UTF8"];
@@ -275,41 +275,6 @@ describe("uploadDir with delete and a local directory it may not read", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /**
-   * Runs uploadDir(local, "/up", { delete: true }) in a child Node process,
-   * as `nobody` when this one is root (root reads a directory of any mode):
-   * resolves to the paths of its failures.
-   */
-  function uploadAsUser(srv: FixtureServer, local: string): Promise<string[]> {
-    const lib = new URL("../../lib/index.js", import.meta.url).href;
-    const script = `
-      const { FTP } = await import(${JSON.stringify(lib)});
-      const ftp = await FTP.create({ host: "127.0.0.1", port: ${srv.port}, user: "user", password: "pass", timeout: 5000 });
-      try {
-        const result = await ftp.uploadDir(${JSON.stringify(local)}, "/up", { delete: true });
-        console.log(JSON.stringify({ result }));
-      } catch (error) {
-        console.log(JSON.stringify({ failures: (error.failures ?? []).map((f) => [f.path, f.error.code]), message: error.message }));
-      } finally {
-        ftp.close();
-      }`;
-    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { ...asNobody, stdio: ["ignore", "pipe", "inherit"] });
-      let out = "";
-      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-      child.on("error", reject);
-      child.on("close", () => {
-        try {
-          const said = JSON.parse(out) as { failures?: Array<[string, string]> };
-          resolve((said.failures ?? []).map(([path, code]) => `${path} ${code}`));
-        } catch {
-          reject(new Error(`the child said: ${out}`));
-        }
-      });
-    });
-  }
-
   it("deletes no remote file below a local directory whose read fails (EACCES), nor below one whose entries cannot be looked up", async () => {
     const srv = await fx.server({
       files: { "/up/xonly/remote.txt": "r", "/up/nolookup/remote.txt": "r", "/up/ok/remote.txt": "r", "/up/extra.txt": "e" },
@@ -328,7 +293,7 @@ describe("uploadDir with delete and a local directory it may not read", () => {
     }
     chmodSync(join(local, "xonly"), 0o111);
     chmodSync(join(local, "nolookup"), 0o444);
-    const failures = await uploadAsUser(srv, local);
+    const failures = await uploadDirAsNobody(srv.port, local, { delete: true });
     expect(failures.sort()).to.deep.equal(["nolookup/b.txt EACCES", "xonly EACCES"]);
     expect(srv.vfs.get("/up/xonly/remote.txt")?.toString()).to.equal("r");
     expect(srv.vfs.get("/up/nolookup/remote.txt")?.toString()).to.equal("r");

@@ -9,7 +9,7 @@
  * remote copy, nor stamped, so the next run sends it again.
  */
 import { expect } from "chai";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import {
   appendFileSync,
   chmodSync,
@@ -29,6 +29,7 @@ import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpDirTransferError, FtpError, FtpSourceChangedError } from "../../lib/index.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
+import { uploadDirAsNobody } from "./as-nobody.js";
 
 const MiB = 1024 * 1024;
 
@@ -236,43 +237,13 @@ describe("uploadDir and a local file it may not read", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** Runs uploadDir(local, "/up") in a child Node process, as `nobody` when this one is root (root reads a file of any mode): its failures, `path code`. */
-  function uploadAsUser(port: number, local: string): Promise<string[]> {
-    const lib = new URL("../../lib/index.js", import.meta.url).href;
-    const script = `
-      const { FTP } = await import(${JSON.stringify(lib)});
-      const ftp = await FTP.create({ host: "127.0.0.1", port: ${port}, user: "user", password: "pass", timeout: 5000 });
-      try {
-        await ftp.uploadDir(${JSON.stringify(local)}, "/up");
-        console.log("[]");
-      } catch (error) {
-        console.log(JSON.stringify((error.failures ?? [{ path: "", error }]).map((f) => f.path + " " + f.error.code)));
-      } finally {
-        ftp.close();
-      }`;
-    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { ...asNobody, stdio: ["ignore", "pipe", "inherit"] });
-      let out = "";
-      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-      child.on("error", reject);
-      child.on("close", () => {
-        try {
-          resolve(JSON.parse(out) as string[]);
-        } catch {
-          reject(new Error(`the child said: ${out}`));
-        }
-      });
-    });
-  }
-
   it("fails a file whose open is refused (EACCES) before its STOR: the remote copy is not truncated", async () => {
     const srv = await fx.server({ files: { "/up/a.txt": "the good remote copy" } });
     writeFileSync(join(dir, "a.txt"), "new");
     writeFileSync(join(dir, "b.txt"), "bbb");
     if (process.getuid?.() === 0) for (const path of [dir, join(dir, "a.txt"), join(dir, "b.txt")]) chownSync(path, 65534, 65534);
     chmodSync(join(dir, "a.txt"), 0o000);
-    expect(await uploadAsUser(srv.port, dir)).to.deep.equal(["a.txt EACCES"]);
+    expect(await uploadDirAsNobody(srv.port, dir)).to.deep.equal(["a.txt EACCES"]);
     expect(srv.commands.filter((line) => line.startsWith("STOR"))).to.deep.equal(["STOR /up/b.txt"]);
     expect(srv.vfs.get("/up/a.txt")?.toString()).to.equal("the good remote copy");
   });

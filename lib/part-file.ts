@@ -12,15 +12,18 @@ import type { Writable } from "node:stream";
 import { FtpError, FtpPathError } from "./errors.js";
 import { assertRealDirs } from "./path-safety.js";
 
+/** The suffix of part files, local and remote: a tree transfer never takes one for a file of the tree. */
+export const PART_SUFFIX = ".ftpstream-part";
+
 /** The hidden name beside `file` that its download is written to: `.<name>.ftpstream-part`. */
 export function partName(file: string): string {
-  return join(dirname(file), `.${basename(file)}.ftpstream-part`);
+  return join(dirname(file), `.${basename(file)}${PART_SUFFIX}`);
 }
 
 /** The hidden name beside the remote file `remotePath` that a tree upload STORs to, then renames: `dir/.name.ftpstream-part`. */
 export function remotePartName(remotePath: string): string {
   const slash = remotePath.lastIndexOf("/");
-  return `${remotePath.slice(0, slash + 1)}.${remotePath.slice(slash + 1)}.ftpstream-part`;
+  return `${remotePath.slice(0, slash + 1)}.${remotePath.slice(slash + 1)}${PART_SUFFIX}`;
 }
 
 /**

@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { FtpDirTransferError } from "./errors.js";
 import type { FtpPathFailure } from "./errors.js";
+import { PART_SUFFIX } from "./part-file.js";
 import type { DirTransferOptions, DirTransferResult, PlannedFile } from "./sync.js";
 import type { FtpUrl } from "./url.js";
 
@@ -96,9 +97,6 @@ export interface EnqueueTreeResult {
 
 /** The job name enqueueTree gives every job. */
 export const TREE_JOB_NAME = "ftpstream-file";
-
-/** The suffix of part files, local and remote: a tree transfer never takes one for a file of the tree. */
-export const PART_SUFFIX = ".ftpstream-part";
 
 /** An FTP URL of the server alone (no path), credentials kept. */
 export function serverUrl(server: string | FtpUrl): string {

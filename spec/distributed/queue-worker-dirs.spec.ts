@@ -12,10 +12,9 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FixtureServer } from "../../fixtures/server.js";
-import type { TreeJob } from "../../lib/queue-jobs.js";
-import { createTreeJobProcessor, MAX_KNOWN_DIRS, type TreeJobLike } from "../../lib/queue-worker.js";
+import { createTreeJobProcessor, MAX_KNOWN_DIRS } from "../../lib/queue-worker.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
+import { uploadJob } from "./upload-job.js";
 
 describe("queue worker: remote directories remembered as made", () => {
   const fx = useFixtures();
@@ -29,20 +28,6 @@ describe("queue worker: remote directories remembered as made", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function uploadJob(srv: FixtureServer, path: string): TreeJobLike {
-    const data: TreeJob = {
-      v: 1,
-      direction: "upload",
-      server: `ftp://user:pass@${srv.host}:${srv.port}`,
-      remote: "/r",
-      local: dir,
-      path,
-      size: 4,
-      modified: null,
-    };
-    return { data, updateProgress: () => Promise.resolve() };
-  }
-
   function localFile(path: string): void {
     mkdirSync(join(dir, path, ".."), { recursive: true });
     writeFileSync(join(dir, path), "data");
@@ -54,10 +39,10 @@ describe("queue worker: remote directories remembered as made", () => {
     const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
     try {
       srv.once("MKD", (s) => s.drop());
-      await rejectionOf(processor.process(uploadJob(srv, "sub/a.txt")));
+      await rejectionOf(processor.process(uploadJob(srv, dir, "sub/a.txt", 4)));
       expect(srv.vfs.get("/r/sub/a.txt")).to.equal(undefined);
       // The retry, in the same process.
-      expect(await processor.process(uploadJob(srv, "sub/a.txt"))).to.deep.equal({ outcome: "transferred", bytes: 4 });
+      expect(await processor.process(uploadJob(srv, dir, "sub/a.txt", 4))).to.deep.equal({ outcome: "transferred", bytes: 4 });
       expect(srv.vfs.get("/r/sub/a.txt")?.toString()).to.equal("data");
     } finally {
       await processor.close();
@@ -75,7 +60,7 @@ describe("queue worker: remote directories remembered as made", () => {
     try {
       for (let i = 0; i <= MAX_KNOWN_DIRS; i++) {
         localFile(`d${i}/a.txt`);
-        await processor.process(uploadJob(srv, `d${i}/a.txt`));
+        await processor.process(uploadJob(srv, dir, `d${i}/a.txt`, 4));
       }
       expect(mkds).to.have.length(MAX_KNOWN_DIRS + 1);
       // Within the bound: d1 is still known (no MKD); d0, the oldest, was forgotten and is ensured again.
@@ -83,7 +68,7 @@ describe("queue worker: remote directories remembered as made", () => {
       for (const i of [1, 0]) {
         // Another size: not skipped as already there.
         writeFileSync(join(dir, `d${i}/a.txt`), "more!");
-        await processor.process(uploadJob(srv, `d${i}/a.txt`));
+        await processor.process(uploadJob(srv, dir, `d${i}/a.txt`, 4));
       }
       expect(mkds).to.deep.equal(["/r/d0"]);
     } finally {

@@ -14,11 +14,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpPathError } from "../../lib/index.js";
-import type { TreeJob } from "../../lib/queue-jobs.js";
-import { createTreeJobProcessor, type TreeJobLike } from "../../lib/queue-worker.js";
+import { createTreeJobProcessor } from "../../lib/queue-worker.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
+import { uploadJob } from "./upload-job.js";
 
 describe("queue worker: the local file an upload job sends", () => {
   const fx = useFixtures();
@@ -35,20 +34,6 @@ describe("queue worker: the local file an upload job sends", () => {
     rmSync(outside, { recursive: true, force: true });
   });
 
-  function uploadJob(srv: FixtureServer, path: string): TreeJobLike {
-    const data: TreeJob = {
-      v: 1,
-      direction: "upload",
-      server: `ftp://user:pass@${srv.host}:${srv.port}`,
-      remote: "/r",
-      local: dir,
-      path,
-      size: 10,
-      modified: null,
-    };
-    return { data, updateProgress: () => Promise.resolve() };
-  }
-
   it("sends the file the job found, not a link to one outside swapped in while the job asked the server", async () => {
     writeFileSync(join(outside, "id_rsa"), "PRIVATEKEY");
     writeFileSync(join(dir, "a.txt"), "0123456789");
@@ -60,7 +45,7 @@ describe("queue worker: the local file an upload job sends", () => {
     });
     const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
     try {
-      expect(await processor.process(uploadJob(srv, "a.txt"))).to.deep.equal({ outcome: "transferred", bytes: 10 });
+      expect(await processor.process(uploadJob(srv, dir, "a.txt", 10))).to.deep.equal({ outcome: "transferred", bytes: 10 });
       expect(srv.vfs.get("/r/a.txt")?.toString()).to.equal("0123456789");
     } finally {
       await processor.close();
@@ -72,7 +57,7 @@ describe("queue worker: the local file an upload job sends", () => {
     const srv = await fx.server({ files: { "/r/": "" } });
     const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
     try {
-      expect(await rejectionOf(processor.process(uploadJob(srv, "a.txt")))).to.be.instanceOf(FtpPathError);
+      expect(await rejectionOf(processor.process(uploadJob(srv, dir, "a.txt", 10)))).to.be.instanceOf(FtpPathError);
       expect(srv.commands.some((line) => line.startsWith("STOR"))).to.equal(false);
     } finally {
       await processor.close();
@@ -85,7 +70,7 @@ describe("queue worker: the local file an upload job sends", () => {
     srv.handle("RNTO", (s) => s.reply(553, "Rename refused."));
     const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
     try {
-      await rejectionOf(processor.process(uploadJob(srv, "a.txt")));
+      await rejectionOf(processor.process(uploadJob(srv, dir, "a.txt", 10)));
       expect(srv.vfs.get("/r/a.txt"), "deleted for the second rename").to.equal(undefined);
       expect(srv.vfs.get("/r/.a.txt.ftpstream-part")?.toString()).to.equal("0123456789");
     } finally {

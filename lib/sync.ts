@@ -1312,6 +1312,27 @@ class RemoteStamps {
 }
 
 /**
+ * STORs an opened local file to `remotePath` (the target itself, or its
+ * part name): the bytes count only when the file was read whole and
+ * unchanged (assertReadWhole), else the file fails, neither stamped nor
+ * put in place, and the next run sends it again.
+ */
+async function sendDirect(
+  client: TreeClient,
+  file: OpenedFile,
+  path: string,
+  remotePath: string,
+  progress: Progress,
+  { signal, pipelining }: { signal: AbortSignal | undefined; pipelining: boolean },
+): Promise<number> {
+  const stream = client.storbinary(`STOR ${remotePath}`, { signal, commandWithEpsv: pipelining });
+  stream.on("progress", (p: TransferProgress) => progress.during(path, p.bytes));
+  await pipeSettled(file.handle.createReadStream({ autoClose: false }), stream);
+  await assertReadWhole(file, stream.bytes, path);
+  return stream.bytes;
+}
+
+/**
  * STORs an opened local file to its part name beside `remotePath` and
  * renames the part over the target only once the 226 came and the file
  * was read whole and unchanged (assertReadWhole): a failed, cut or torn
@@ -1331,16 +1352,12 @@ async function sendThroughPart(
   remotePath: string,
   progress: Progress,
   targetIsFile: boolean,
-  { signal, pipelining }: { signal: AbortSignal | undefined; pipelining: boolean },
+  sending: { signal: AbortSignal | undefined; pipelining: boolean },
 ): Promise<number> {
   // Whether the part may still be deleted on a failure: not once it is the only copy.
   let partExpendable = true;
   try {
-    const stream = client.storbinary(`STOR ${part}`, { signal, commandWithEpsv: pipelining });
-    stream.on("progress", (p: TransferProgress) => progress.during(path, p.bytes));
-    await pipeSettled(file.handle.createReadStream({ autoClose: false }), stream);
-    // A file written to while it was read is not put in place: the next run sees it differ and sends it again.
-    await assertReadWhole(file, stream.bytes, path);
+    const bytes = await sendDirect(client, file, path, part, progress, sending);
     try {
       await client.rename(part, remotePath);
     } catch (error) {
@@ -1357,32 +1374,11 @@ async function sendThroughPart(
         );
       });
     }
-    return stream.bytes;
+    return bytes;
   } catch (error) {
     if (partExpendable) await client.delete(part).catch(() => undefined);
     throw error;
   }
-}
-
-/**
- * STORs an opened local file to `remotePath` itself (uploadDir without
- * `partFiles`): the bytes count only when the file was read whole and
- * unchanged (assertReadWhole), else the file fails unstamped.
- */
-async function sendDirect(
-  client: TreeClient,
-  file: OpenedFile,
-  path: string,
-  remotePath: string,
-  progress: Progress,
-  { signal, pipelining }: { signal: AbortSignal | undefined; pipelining: boolean },
-): Promise<number> {
-  const stream = client.storbinary(`STOR ${remotePath}`, { signal, commandWithEpsv: pipelining });
-  stream.on("progress", (p: TransferProgress) => progress.during(path, p.bytes));
-  await pipeSettled(file.handle.createReadStream({ autoClose: false }), stream);
-  // A file written to while it was read is not stamped: the next run sees it differ and sends it again.
-  await assertReadWhole(file, stream.bytes, path);
-  return stream.bytes;
 }
 
 /** See FTP.uploadDir. */

@@ -16,6 +16,7 @@ export type {
   TreePlanner,
 } from "./queue-jobs.js";
 export { createTreeJobProcessor } from "./queue-worker.js";
+export { FtpUnrecoverableJobError } from "./queue-failure.js";
 export type { TreeJobLike, TreeJobProcessor, TreeJobProcessorOptions } from "./queue-worker.js";
 export { ConnectionLeases } from "./queue-limit.js";
 export type { ConnectionLeasesOptions, LeasedConnection, LeaseRedis } from "./queue-limit.js";

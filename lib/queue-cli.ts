@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { onAbortOf } from "./abort-signal.js";
 import type { FTP } from "./client.js";
 import { FtpError } from "./errors.js";
+import { failsAtOnce } from "./queue-failure.js";
 import { enqueueTree, EnqueueTreeResult, TreeJob, TreeJobResult, TreePlanner } from "./queue-jobs.js";
 import { ConnectionLeases, LeaseRedis } from "./queue-limit.js";
 import { createTreeJobProcessor, TreeJobLike } from "./queue-worker.js";
@@ -230,7 +231,8 @@ export async function workerCommand(command: WorkerCommand): Promise<QueueSummar
       await redis.hsetnx(key, String(job.id), `${result.outcome} ${result.bytes}`);
       return result;
     } catch (error) {
-      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await redis.hsetnx(key, String(job.id), "failed 0");
+      // Its last attempt, or one the job fails with at once (attempts left or not): BullMQ will not run it again.
+      if (failsAtOnce(error) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await redis.hsetnx(key, String(job.id), "failed 0");
       throw error;
     }
   };
@@ -247,7 +249,8 @@ export async function workerCommand(command: WorkerCommand): Promise<QueueSummar
   worker.on("completed", (job, result) => command.log(`${result.outcome} ${job.id} ${job.data.path} ${result.bytes}`));
   worker.on("failed", (job, error) => {
     if (!job) return;
-    const final = job.attemptsMade >= (job.opts.attempts ?? 1);
+    // BullMQ has counted this attempt in attemptsMade by now.
+    const final = failsAtOnce(error) || job.attemptsMade >= (job.opts.attempts ?? 1);
     command.log(`${final ? "failed" : "retry"} ${job.id} ${job.data.path}: ${error.message.split("\n")[0]}`);
   });
   worker.on("error", (error) => command.log(`worker error: ${error.message}`));

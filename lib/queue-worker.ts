@@ -16,6 +16,9 @@
  * So a file is either absent, or old, or complete: never half there under
  * its own name, and never moved again once complete.
  *
+ * A failure that running the job again cannot cure (a refused login or
+ * path, no password) fails the job at once (see queue-failure.ts).
+ *
  * No queue library is imported here: the processor takes any job with
  * `data` and `updateProgress` (BullMQ's Job).
  */
@@ -24,6 +27,7 @@ import { join, posix } from "node:path";
 import type { FTP } from "./client.js";
 import { FtpError, FtpPathError, FtpSizeMismatchError } from "./errors.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
+import { asJobFailure } from "./queue-failure.js";
 import { assertNoClimb, assertRealDirs, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
 import { FtpPool } from "./pool.js";
@@ -54,6 +58,14 @@ export interface TreeJobProcessorOptions {
 
 /** The processor: `process(job)` moves its file; `close()` closes the pools. */
 export interface TreeJobProcessor {
+  /**
+   * Moves the job's file. Rejects with the failure's own error when
+   * running the job again may cure it (a dropped connection, a 4xx), so
+   * the queue's attempts go on; else with an error named
+   * `"UnrecoverableError"` (FtpUnrecoverableJobError: `cause` is the
+   * failure, `code` its code), which BullMQ fails at once, whatever
+   * attempts are left: a refused login is not sent again and again.
+   */
   process(job: TreeJobLike): Promise<TreeJobResult>;
   close(): Promise<void>;
 }
@@ -141,6 +153,15 @@ export function createTreeJobProcessor(options: TreeJobProcessorOptions): TreeJo
   };
 
   const process = async (job: TreeJobLike): Promise<TreeJobResult> => {
+    try {
+      return await run(job);
+    } catch (error) {
+      // Failures another attempt cannot cure (a refused login, a refused path) fail the job at once.
+      throw asJobFailure(error);
+    }
+  };
+
+  const run = async (job: TreeJobLike): Promise<TreeJobResult> => {
     const data = job.data;
     checkJob(data);
     const [key, entry] = poolFor(data.server);
@@ -230,6 +251,11 @@ async function downloadJob(pool: Pick<FtpPool, "use">, data: TreeJob, report: (b
   const existing = await lstat(target).catch(() => undefined);
   if (existing?.isSymbolicLink()) {
     throw new FtpPathError(data.path, "link", `refusing to replace ${JSON.stringify(data.path)}: it is a link in the target`);
+  }
+  // Refused before the transfer, not by the rename after it: a directory in the way failed only once the file had come.
+  if (existing && !existing.isFile()) {
+    const what = existing.isDirectory() ? "a directory" : "a special file";
+    throw new FtpPathError(data.path, "special", `refusing to replace ${JSON.stringify(data.path)}: it is ${what} in the target`);
   }
   if (existing?.isFile() && existing.size === data.size) {
     modified ??= await pool.use((client) => remoteTime(client, remotePath));

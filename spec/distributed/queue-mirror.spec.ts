@@ -193,7 +193,10 @@ describe("mirror over a job queue (BullMQ on redis-server, vsftpd, worker proces
     victim.child.kill("SIGKILL");
     await victim.exit;
     const started = new Set(victim.lines.filter((l) => l.startsWith("start ")).map((l) => l.split(" ")[2]));
-    const finished = new Set(victim.lines.filter((l) => /^(transferred|skipped|failed|retry) /.test(l)).map((l) => l.split(" ")[2]));
+    // A failed or retry line has a colon after the path (`failed <id> <path>: <reason>`).
+    const finished = new Set(
+      victim.lines.filter((l) => /^(transferred|skipped|failed|retry) /.test(l)).map((l) => l.split(" ")[2].replace(/:$/, "")),
+    );
     const inFlight = [...started].filter((p) => !finished.has(p));
     expect(inFlight.length, victim.lines.slice(-10).join("\n")).to.be.greaterThan(0);
 
@@ -231,13 +234,13 @@ describe("mirror over a job queue (BullMQ on redis-server, vsftpd, worker proces
       expect(takenOver || doneBeforeKill, `${p}\n${story(p)}`).to.equal(true);
     }
 
-    // The refused file failed after the queue's retries, with the server's reply recorded.
+    // The refused file failed at once (a 550 comes again on every attempt), with the server's reply recorded.
     const bull = new Queue<{ path: string }>("down", { connection: { host: "127.0.0.1", port: redis.port } });
     try {
       const failed = await bull.getFailed();
       expect(failed.map((job) => job.data.path)).to.deep.equal(["d0/secret.bin"]);
-      expect(failed[0].attemptsMade).to.equal(3);
-      expect(failed[0].failedReason).to.match(/550/);
+      expect(failed[0].attemptsMade).to.equal(1);
+      expect(failed[0].failedReason).to.match(/^ERR_FTP_PERM: 550 /);
       const counts = await bull.getJobCounts("waiting", "active", "delayed", "completed");
       expect([counts.waiting, counts.active, counts.delayed, counts.completed]).to.deep.equal([0, 0, 0, 0]);
     } finally {

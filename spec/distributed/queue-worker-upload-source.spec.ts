@@ -14,7 +14,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FtpPathError } from "../../lib/index.js";
+import { FtpPathError, FtpUnrecoverableJobError } from "../../lib/index.js";
 import { createTreeJobProcessor } from "../../lib/queue-worker.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
 import { uploadJob } from "./upload-job.js";
@@ -57,7 +57,10 @@ describe("queue worker: the local file an upload job sends", () => {
     const srv = await fx.server({ files: { "/r/": "" } });
     const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
     try {
-      expect(await rejectionOf(processor.process(uploadJob(srv, dir, "a.txt", 10)))).to.be.instanceOf(FtpPathError);
+      const error = await rejectionOf(processor.process(uploadJob(srv, dir, "a.txt", 10)));
+      // Failed at once (see queue-permanent-failures): the queue would meet the same FIFO again.
+      expect(error).to.be.instanceOf(FtpUnrecoverableJobError);
+      expect((error as FtpUnrecoverableJobError).cause).to.be.instanceOf(FtpPathError);
       expect(srv.commands.some((line) => line.startsWith("STOR"))).to.equal(false);
     } finally {
       await processor.close();

@@ -55,6 +55,7 @@ import {
 import { DEFAULT_MAX_DIRECTORY_ENTRIES, ListOptions, ListTransfer, RemoteListing, WalkEntry, WalkOptions } from "./remote-listing.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { checkAborReply, TransferStart } from "./transfer.js";
+import { holdsCommandsInTransfer, WRITES_AHEAD } from "./transfer-ahead.js";
 import { UploadOwner, UploadRun, UploadRunOptions } from "./upload.js";
 import { crlfLines, isUploadSource, uploadFrom, UploadSource } from "./upload-source.js";
 import { checkTelnetIac, codecFor, TelnetIac } from "./text-codec.js";
@@ -498,6 +499,7 @@ export class FTP {
     control.onClose = (reason) => this.onConnectionLost(reason);
     this.control = control;
     this.session = new Session(control, this.settings);
+    this.session.openAhead = this.openAhead;
     let welcome = await control.connect({
       host: this.host,
       port: this.port,
@@ -508,6 +510,7 @@ export class FTP {
     });
     // "120 Service ready in nnn minutes" is followed by the real 220.
     while (welcome.code >= 100 && welcome.code < 200) welcome = await control.readReply(this.settings.timeout);
+    control.holdsCommandsInTransfer = holdsCommandsInTransfer(welcome.text);
     if (welcome.code >= 400 || welcome.code < 100) {
       const error = errorForReply(welcome.text);
       control.close(error);
@@ -570,6 +573,18 @@ export class FTP {
     if (!session || this.control?.closed) return false;
     if (learnt && !session.epsvRefused) session.epsvReached = true;
     return session.epsvReached && !session.epsvRefused;
+  }
+
+  /**
+   * Whether a download asking for it (TransferStreamOptions.writeAhead)
+   * would be written ahead of its turn on this connection: an FtpPool then
+   * hands the client to a second tree task while its first one's transfer
+   * runs (see transfer-ahead.ts).
+   * @internal
+   */
+  [WRITES_AHEAD](): boolean {
+    const control = this.control;
+    return control !== undefined && !control.closed && control.holdsCommandsInTransfer && !this.reconnector && this.settings.passive;
   }
 
   /** The welcome reply read by connect(). */
@@ -1208,18 +1223,34 @@ export class FTP {
    */
   protected enqueue<T>(
     task: (session: Session) => Promise<T>,
-    options: { connecting?: boolean; repeat?: boolean; reconnect?: boolean; now?: boolean } = {},
+    options: { connecting?: boolean; repeat?: boolean; reconnect?: boolean; now?: boolean; ahead?: (session: Session) => boolean } = {},
   ): Promise<T> {
     if (this.isClosed) return Promise.reject(new FtpClosedError("the FTP client was closed"));
     const setup = this.setup;
+    const ahead = options.ahead;
+    // Never under `retry`: a task run again on a new connection has nothing written there.
+    const writeAhead =
+      ahead && !this.reconnector
+        ? (): boolean => {
+            const session = this.session;
+            return session !== undefined && !setup?.error && ahead(session);
+          }
+        : undefined;
     return this.activity(
-      this.queue.run(() => {
-        this.takeTurn();
-        if (setup?.error) throw setup.error;
-        return this.runNow(task, options);
-      }, options.now),
+      this.queue.run(
+        () => {
+          this.takeTurn();
+          if (setup?.error) throw setup.error;
+          return this.runNow(task, options);
+        },
+        options.now,
+        writeAhead,
+      ),
     );
   }
+
+  /** The session's openAhead: the queue's next task may write ahead of its turn (see transfer-ahead.ts). */
+  private readonly openAhead = (): void => this.queue.openAhead();
 
   /**
    * Runs `task` at once, from inside the queued task that holds the
@@ -1338,8 +1369,11 @@ export class FTP {
   }
 
   /** Streams are made at once and queue their work; a failure to queue errors the stream. */
-  private readonly streamQueue = (task: (session: Session) => Promise<void>, now?: boolean): Promise<void> =>
-    this.enqueue(task, { repeat: true, now });
+  private readonly streamQueue = (
+    task: (session: Session) => Promise<void>,
+    now?: boolean,
+    ahead?: (session: Session) => boolean,
+  ): Promise<void> => this.enqueue(task, { repeat: true, now, ahead });
 }
 
 /**
@@ -1363,11 +1397,16 @@ function rejectingBadArguments<T>(start: () => Promise<T>): Promise<T> {
 function transferStart(
   cmd: string,
   type: "A" | "I",
-  { rest, commandWithEpsv, before }: { rest?: number | string; commandWithEpsv?: boolean; before?: BeforeCommands },
+  {
+    rest,
+    commandWithEpsv,
+    before,
+    writeAhead,
+  }: { rest?: number | string; commandWithEpsv?: boolean; before?: BeforeCommands; writeAhead?: boolean },
 ): TransferStart {
   assertSafeArgument(cmd);
   assertRestOffset(rest);
-  return { command: cmd, rest, type, withEpsv: commandWithEpsv, before: before && commandsBefore(before) };
+  return { command: cmd, rest, type, withEpsv: commandWithEpsv, before: before && commandsBefore(before), ahead: writeAhead === true };
 }
 
 /** TransferStreamOptions.before as the transfer takes it, refused here if a line cannot go ahead of the transfer. */

@@ -177,6 +177,8 @@ export class ControlConnection {
   private readonly telnetIac: TelnetIac;
   /** What wireForm does with a command whose bytes hold 0xFF; "refuse" until the welcome names a known server. */
   private iacCommands: Exclude<TelnetIac, "auto">;
+  /** The welcome names a server that reads no command during a transfer (set by the client: see transfer-ahead.ts). */
+  holdsCommandsInTransfer = false;
   /** The server doubles 0xFF in its replies (vsftpd): receive() makes each pair one byte again. */
   private undoubleReplies = false;
   /** The last chunk ended in an unpaired 0xFF that undoubleReplies holds back until the next byte. */

@@ -5,7 +5,15 @@
  */
 import * as net from "node:net";
 import { openCustomConnection, whenConnected, type ConnectWait } from "./connect.js";
-import { errorForReply, FtpConnectionError, FtpPermError, FtpReplyError, FtpTempError, FtpTimeoutError } from "./errors.js";
+import {
+  errorForReply,
+  FtpAheadDroppedError,
+  FtpConnectionError,
+  FtpPermError,
+  FtpReplyError,
+  FtpTempError,
+  FtpTimeoutError,
+} from "./errors.js";
 import { formatEprt, formatPort, parse227, parse229, plainAddress } from "./protocol.js";
 import { readFinals, type CommandsBefore } from "./command-burst.js";
 import type { Reply } from "./reply.js";
@@ -152,10 +160,22 @@ export async function openPassive(
     command?: string | undefined;
     type?: "A" | "I" | undefined;
     before?: CommandsBefore | undefined;
+    /** The command, its TYPE and the commands before were written ahead of the transfer's turn (transfer-ahead.ts): only their replies are read. */
+    written?: boolean;
+    /** Once the command is written, the next transfer may be written behind it (TransferStart.ahead). */
+    ahead?: boolean;
   } = {},
 ): Promise<PendingData> {
   if (options.command !== undefined) {
-    return connectPassive(session, await epsvWith(session, options.command, options.type, options.before), options.slabReads);
+    const address = await epsvWith(
+      session,
+      options.command,
+      options.type,
+      options.before,
+      options.written === true,
+      options.ahead === true,
+    );
+    return connectPassive(session, address, options.slabReads);
   }
   const address = await passiveAddress(session, options.type, options.before);
   if (address.epsv && !session.epsvReached) return probeEpsv(session, address, options.slabReads);
@@ -319,9 +339,6 @@ async function epsvBehind(session: Session, type: "A" | "I" | undefined, before:
  * Writes the commands `before`, `TYPE type` (when given), EPSV and the
  * transfer `command` (when given) in one write, and reads the replies of
  * `before` (handed to it) and of TYPE; EPSV's is read next by the caller.
- * A refused TYPE leaves EPSV (and the command) answered in a mode nobody
- * set up: the connection is closed rather than guessed at, as on any
- * failure to read those replies.
  */
 async function writeWithEpsv(
   session: Session,
@@ -329,6 +346,12 @@ async function writeWithEpsv(
   before: CommandsBefore | undefined,
   command?: string,
 ): Promise<void> {
+  writeEpsvLines(session, type, before, command);
+  await readBehindEpsv(session, type, before);
+}
+
+/** The write of writeWithEpsv, alone: a transfer written ahead of its turn (transfer-ahead.ts) reads the replies in its turn. */
+export function writeEpsvLines(session: Session, type: "A" | "I" | undefined, before: CommandsBefore | undefined, command?: string): void {
   const control = session.control;
   control.batch(() => {
     for (const line of before?.lines ?? []) control.send(line);
@@ -336,6 +359,16 @@ async function writeWithEpsv(
     control.send("EPSV");
     if (command !== undefined) control.send(command);
   });
+}
+
+/**
+ * Reads the replies of the commands `before` (handed to it) and of `TYPE
+ * type`, written with an EPSV (writeEpsvLines). A refused TYPE leaves EPSV
+ * (and the command) answered in a mode nobody set up: the connection is
+ * closed rather than guessed at, as on any failure to read those replies.
+ */
+async function readBehindEpsv(session: Session, type: "A" | "I" | undefined, before: CommandsBefore | undefined): Promise<void> {
+  const control = session.control;
   try {
     if (before) before.replies(await readFinals(session, before.lines.length));
     if (type) {
@@ -361,8 +394,15 @@ async function epsvWith(
   command: string,
   type: "A" | "I" | undefined,
   before: CommandsBefore | undefined,
+  written: boolean,
+  ahead: boolean,
 ): Promise<{ host: string; port: number }> {
-  await writeWithEpsv(session, type, before, command);
+  if (!written) {
+    writeEpsvLines(session, type, before, command);
+    // Nothing more is written for this transfer unless it fails (see below): the next may go now.
+    if (ahead) session.openAhead();
+  }
+  await readBehindEpsv(session, type, before);
   const control = session.control;
   // Whatever fails here leaves the command's reply owed in a mode nobody
   // set up: the connection is closed rather than guessed at.
@@ -384,6 +424,11 @@ async function epsvWith(
   }
   if (after.code < 400) {
     control.close(refusal);
+    throw refusal;
+  }
+  if (session.writtenAhead) {
+    // Going again the usual way would write behind the transfer written ahead of its turn (transfer-ahead.ts).
+    control.close(new FtpAheadDroppedError("closed: the transfer in front of this one was refused its EPSV"));
     throw refusal;
   }
   if (control.dataHost.family !== 6) session.epsvRefused = true;

@@ -10,13 +10,14 @@
  * the byte delivered (binary RETR) or from the start (nothing delivered yet).
  */
 import { Attempts } from "./attempts.js";
-import { FtpError, FtpSizeMismatchError } from "./errors.js";
+import { FtpAheadDroppedError, FtpError, FtpSizeMismatchError } from "./errors.js";
 import { slabReaderOf } from "./data.js";
 import { ProgressMeter, TransferProgress } from "./progress.js";
 import { isTransient } from "./retry.js";
 import type { Session, SessionSettings } from "./session.js";
 import { askSize } from "./size-query.js";
 import { dataError, DataTransfer, Enqueue, TransferStart } from "./transfer.js";
+import { writeTransferAhead, type WrittenAhead } from "./transfer-ahead.js";
 import { watchTransfer } from "./transfer-watch.js";
 
 /** Where a download's bytes go. */
@@ -68,6 +69,8 @@ export class DownloadRun {
   private deliveredBefore = 0;
   /** A binary RETR: the one download that can go on from a byte offset. */
   private binaryRetr = false;
+  /** What was written ahead of the transfer's turn (transfer-ahead.ts), for run() to read the replies of. */
+  private written: WrittenAhead | undefined;
 
   constructor(
     private readonly enqueue: Enqueue,
@@ -94,8 +97,17 @@ export class DownloadRun {
 
   /** Queues the transfer; `now` as for Enqueue (the promise forms, not the stream's constructor). */
   begin(now = false): void {
-    this.enqueue((session) => this.run(session), now).catch((error: unknown) => this.fail(dataError(error)));
+    // verifySize: true asks SIZE before the transfer: nothing of it can be written ahead.
+    const ahead = this.start.ahead && this.verifySize !== true ? this.writeAhead : undefined;
+    this.enqueue((session) => this.run(session), now, ahead).catch((error: unknown) => this.fail(dataError(error)));
   }
+
+  /** Writes the transfer ahead of its turn if it may be (transfer-ahead.ts); true if it did. */
+  private readonly writeAhead = (session: Session): boolean => {
+    if (this.stopped) return false;
+    this.written = writeTransferAhead(session, this.start);
+    return this.written !== undefined;
+  };
 
   /** The target can take more: a data connection paused for it reads again. */
   resume(): void {
@@ -138,7 +150,13 @@ export class DownloadRun {
    * is gone; a binary RETR then starts at the byte delivered so far (REST).
    */
   private async run(session: Session): Promise<void> {
-    if (this.stopped) return;
+    const written = this.written?.session === session ? this.written : undefined;
+    this.written = undefined;
+    if (this.stopped) {
+      // Its commands are with the server, whose replies nobody would read: the connection cannot go on.
+      if (written) session.control.close(new FtpAheadDroppedError("closed: a download written ahead of its turn was given up"));
+      return;
+    }
     const start = this.start;
     const attempt = this.attempts.begin();
     const resumed = attempt > 1;
@@ -164,7 +182,7 @@ export class DownloadRun {
       if (delivered > 0 && this.wholeSize === null) this.wholeSize = await askSize(session, start.command.slice(5));
       const rest = delivered > 0 ? this.restOffset + delivered : start.rest;
       // The socket stays ours (never handed to the user), so it may read into slabs.
-      transfer = await DataTransfer.open(session, { ...start, rest, slabReads: { maxRead: this.maxRead } });
+      transfer = await DataTransfer.open(session, { ...start, rest, slabReads: { maxRead: this.maxRead } }, written);
       if (delivered === 0 && this.restOffset === 0) this.wholeSize ??= transfer.size ?? this.sizeFromCommand;
     } catch (error) {
       this.interrupt(dataError(error), attempt);

@@ -138,6 +138,19 @@ export class FtpClosedError extends FtpError {
 brand(FtpClosedError, "FtpClosedError");
 
 /**
+ * A download written ahead of its turn (TransferStreamOptions.writeAhead)
+ * that never ran: the transfer in front of it was aborted, which closes
+ * the connection (ABOR would have reached the server behind it). Nothing
+ * of it was received; it may be run again on another connection.
+ */
+export class FtpAheadDroppedError extends FtpClosedError {
+  constructor(message = "closed to abort the transfer in front of this one, which was written behind it") {
+    super(message);
+  }
+}
+brand(FtpAheadDroppedError, "FtpAheadDroppedError");
+
+/**
  * A transfer completed with fewer or more bytes than it should have. A
  * download (see `DownloadOptions.verifySize`): `expected` is the size the
  * server announced, `received` the bytes that came. An upload (only with

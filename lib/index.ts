@@ -31,6 +31,7 @@ export { LineSplitter } from "./lines.js";
 export type { LineSplitterOptions } from "./lines.js";
 export {
   FtpClosedError,
+  FtpAheadDroppedError,
   FtpConnectionError,
   FtpDirTransferError,
   FtpError,

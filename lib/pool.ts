@@ -8,6 +8,7 @@ import type { FTP } from "./client.js";
 import { notePool, tagPoolClient } from "./debug.js";
 import { FtpError, FtpSizeMismatchError } from "./errors.js";
 import { EPSV_REACHED } from "./passive-hint.js";
+import { WRITES_AHEAD } from "./transfer-ahead.js";
 import { createPart, partName } from "./part-file.js";
 import { PoolConnect, poolConnect, Reconnector } from "./reconnect.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
@@ -52,6 +53,8 @@ let poolsMade = 0;
 interface Waiter {
   resolve: (client: FTP) => void;
   reject: (error: unknown) => void;
+  /** A tree task that may share its client (see lease). */
+  shared: boolean;
 }
 
 export class FtpPool {
@@ -75,6 +78,8 @@ export class FtpPool {
   private readonly connecting = new Set<Reconnector>();
   /** Rejects each open() still waiting on the `connect` function: close() calls them (see untilClosed). */
   private readonly abandonOpens = new Set<(error: Error) => void>();
+  /** Clients held by tree tasks that may share them (see lease), each with how many hold it: 1 or 2. */
+  private readonly shares = new Map<FTP, number>();
 
   constructor(options: FtpPoolOptions) {
     this.connect = options.connect;
@@ -96,15 +101,26 @@ export class FtpPool {
    * handed out. Clients made with `keepAlive` keep their NOOPs going while
    * idle in the pool.
    */
-  async use<T>(task: (client: FTP) => Promise<T>): Promise<T> {
-    const client = await this.acquire();
+  use<T>(task: (client: FTP) => Promise<T>): Promise<T> {
+    return this.lease(task, false);
+  }
+
+  /**
+   * use(), and with `shared` a tree task whose download may be written
+   * ahead of its turn (transfer-ahead.ts): when no client is free it may
+   * get one that another such task holds, on a server where that works
+   * (WRITES_AHEAD), and its download goes out while the other's runs.
+   */
+  private async lease<T>(task: (client: FTP) => Promise<T>, shared: boolean): Promise<T> {
+    const client = await this.acquire(shared);
     // Once one client reached an EPSV port, the others need not connect first to find out.
     if (this.epsvReached) client[EPSV_REACHED](true);
     try {
       return await task(client);
     } finally {
       if (!this.epsvReached && client[EPSV_REACHED]()) this.epsvReached = true;
-      this.release(client);
+      if (shared) this.releaseShare(client);
+      else this.release(client);
     }
   }
 
@@ -170,7 +186,12 @@ export class FtpPool {
    * taken by the next file at once.
    */
   private get treeWorkers(): TreeWorkers {
-    return { run: (task) => this.use(task), concurrency: 2 * this.limit, warm: () => this.warm() };
+    return {
+      run: (task, options) => this.lease(task, options?.shared === true),
+      concurrency: 2 * this.limit,
+      warm: () => this.warm(),
+      writeAhead: true,
+    };
   }
 
   /**
@@ -217,23 +238,50 @@ export class FtpPool {
     await Promise.all(clients.map((client) => client.quit().catch(() => client.close())));
   }
 
-  private async acquire(): Promise<FTP> {
+  private async acquire(shared = false): Promise<FTP> {
     if (this.isClosed) throw poolClosed();
     for (;;) {
       const client = this.idle.pop();
       if (!client) break;
-      if (!client.closed) return client;
+      if (!client.closed) return this.heldBy(client, shared);
       // Found dead while idle (a failed keepalive NOOP, a timeout, the
       // server hung up): replaced, never handed out.
       this.all.delete(client);
       client.close();
     }
-    if (this.all.size + this.opening < this.limit) return this.open();
-    return this.waitForClient();
+    if (this.all.size + this.opening < this.limit) return this.heldBy(await this.open(), shared);
+    if (shared) {
+      for (const [client, holders] of this.shares) {
+        if (holders === 1 && client[WRITES_AHEAD]()) return this.heldBy(client, true);
+      }
+    }
+    return this.waitForClient(shared);
   }
 
-  private waitForClient(): Promise<FTP> {
-    return new Promise<FTP>((resolve, reject) => this.waiting.push({ resolve, reject }));
+  /** `client`, counted as held once more when a shared task takes it. */
+  private heldBy(client: FTP, shared: boolean): FTP {
+    if (shared) this.shares.set(client, (this.shares.get(client) ?? 0) + 1);
+    return client;
+  }
+
+  private waitForClient(shared = false): Promise<FTP> {
+    return new Promise<FTP>((resolve, reject) =>
+      this.waiting.push({ resolve: shared ? (client) => resolve(this.heldBy(client, true)) : resolve, reject, shared }),
+    );
+  }
+
+  /** A shared task gave `client` back: to the pool once no task holds it, else to a tree task waiting that may share it. */
+  private releaseShare(client: FTP): void {
+    const holders = (this.shares.get(client) ?? 1) - 1;
+    if (holders === 0) {
+      this.shares.delete(client);
+      this.release(client);
+      return;
+    }
+    this.shares.set(client, holders);
+    if (client.closed || this.isClosed || !client[WRITES_AHEAD]()) return;
+    const at = this.waiting.findIndex((waiter) => waiter.shared);
+    if (at >= 0) this.waiting.splice(at, 1)[0].resolve(client);
   }
 
   /**

@@ -18,6 +18,13 @@
  * - a pipelined exchange (`pipeline`) is written as soon as it reaches the
  *   head of `toWrite` and fewer than `window` entries wait for replies,
  *   without waiting for the replies of those before it.
+ *
+ * One exception to "nothing else is written": a transfer task that has
+ * written its command and will write nothing more (openAhead) lets the
+ * next entry, when that is a transfer task that may go ahead (`ahead`),
+ * write its commands at once. The server reads them after the running
+ * transfer's final reply (see lib/transfer-ahead.ts); the written one
+ * still runs after it, and reads its replies then.
  */
 
 /** Where a pipelined exchange's read settles: once, with its result or its failure. */
@@ -66,6 +73,8 @@ class Entry implements ReadOutcome<unknown> {
     readonly task: (() => Promise<unknown>) | undefined,
     private readonly settle: (value: unknown) => void,
     private readonly refuse: (reason: unknown) => void,
+    /** An exclusive task's writing ahead of its turn (see CommandQueue.openAhead); true if it wrote. */
+    readonly ahead?: () => boolean,
   ) {}
 
   resolve(value: unknown): void {
@@ -98,6 +107,8 @@ export class CommandQueue {
   private readingHeads = false;
   private readonly window: number;
   private readonly batch: (writes: () => void) => void;
+  /** The running exclusive task said the next may write ahead of its turn (openAhead); until it settles. */
+  private aheadOpen = false;
 
   constructor(options: CommandQueueOptions = {}) {
     this.window = options.window ?? 1;
@@ -125,18 +136,46 @@ export class CommandQueue {
    * starts before run() returns, not on a microtask: for calls that are
    * never made from a constructor (see startExclusive).
    */
-  run<T>(task: () => Promise<T>, now = false): Promise<T> {
+  run<T>(task: () => Promise<T>, now = false, ahead?: () => boolean): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
-      const entry = new Entry(undefined, undefined, task, resolve as (value: unknown) => void, reject);
+      const entry = new Entry(undefined, undefined, task, resolve as (value: unknown) => void, reject, ahead);
       if (now && !this.exclusive && this.toWrite.length === 0 && this.waitingForReply.length === 0) {
         this.exclusive = true;
         runTask(entry, this.afterExclusive);
         return;
       }
       this.toWrite.push(entry);
+      if (this.toWrite.length === 1) this.writeAhead();
       this.pump();
     });
+  }
+
+  /**
+   * Called by the running exclusive task once it has written its last
+   * command (a transfer that wrote its EPSV and command): the next task,
+   * if it may go ahead, writes its commands now instead of after the
+   * running one's final reply (a round trip less per transfer). At most
+   * one task is written ahead of the running one.
+   */
+  openAhead(): void {
+    if (!this.exclusive) return;
+    this.aheadOpen = true;
+    this.writeAhead();
+  }
+
+  /** Lets the head of toWrite write ahead of its turn, once, if the running task allows it. */
+  private writeAhead(): void {
+    if (!this.aheadOpen) return;
+    const head = this.toWrite[0];
+    if (!head?.ahead) return;
+    // One entry at most: the next one waits for this one's turn and 1xx.
+    this.aheadOpen = false;
+    try {
+      head.ahead();
+    } catch {
+      // Nothing written: the task writes its commands in its turn, as usual.
+    }
   }
 
   /**
@@ -215,6 +254,7 @@ export class CommandQueue {
   /** An exclusive task settled: the next entries may go. */
   private readonly afterExclusive = (): void => {
     this.exclusive = false;
+    this.aheadOpen = false;
     this.pump();
   };
 

@@ -56,6 +56,14 @@ export class Session {
   /** The transfer currently holding the queue past its 1xx reply, for abort(). */
   activeTransfer: AbortableTransfer | undefined;
   /**
+   * A transfer is written behind the one under way (transfer-ahead.ts):
+   * until that one's turn, an abort closes the connection instead of
+   * sending ABOR, which the server would read after it.
+   */
+  writtenAhead = false;
+  /** Lets the command queue's next task write ahead of its turn (CommandQueue.openAhead); set by the client. */
+  openAhead: () => void = noAhead;
+  /**
    * Told of every command sent with command() that was not refused, with its
    * reply (the retry option's SessionRecord). Returning true asks for PWD
    * right after the command (see whereNow()).
@@ -164,6 +172,8 @@ export class Session {
     return requireSuccess(await this.command(line));
   }
 }
+
+function noAhead(): void {}
 
 /** `reply`, unless it is a 4xx/5xx (FtpTempError/FtpPermError), as ftplib's getresp. */
 export function refuseFailure(reply: Reply): Reply {

@@ -41,6 +41,21 @@ export interface TransferStreamOptions {
    * before the transfer's data.
    */
   before?: BeforeCommands;
+  /**
+   * A download may be written ahead of its turn: when the transfer in
+   * front of it on the connection also asked for this and has written its
+   * EPSV and command (with `commandWithEpsv`), its own go out at once, and
+   * the server answers them as soon as that transfer has ended (a round
+   * trip less per file on a long link). Only on servers whose welcome says they read no
+   * command during a transfer (vsftpd, ProFTPD, GNU inetutils and BSD
+   * ftpd), only once the session reached an EPSV port, never after REST
+   * nor with `verifySize: true`; elsewhere the option changes nothing.
+   * The price: such a transfer in front, aborted (its stream destroyed,
+   * its signal, `abort()`), closes the connection instead of sending ABOR,
+   * and the download written behind it fails with FtpAheadDroppedError
+   * (nothing of it was received). The tree downloads use it. Default false.
+   */
+  writeAhead?: boolean;
 }
 
 export interface DownloadOptions extends TransferStreamOptions {

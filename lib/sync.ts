@@ -13,6 +13,7 @@ import {
   FtpError,
   FtpLimitError,
   FtpListingError,
+  FtpAheadDroppedError,
   FtpPathError,
   FtpSizeMismatchError,
   FtpSourceChangedError,
@@ -162,10 +163,21 @@ export interface TreeClient {
 
 /** Where tree transfers get a client: one client, or a pool's. */
 export interface TreeWorkers {
-  /** Runs `task` with a client (which must not call `run` again: a pool could run dry). */
-  run<T>(task: (client: TreeClient) => Promise<T>): Promise<T>;
+  /**
+   * Runs `task` with a client (which must not call `run` again: a pool
+   * could run dry). `shared`: the task starts with a download written
+   * ahead (TransferStreamOptions.writeAhead), so a pool may hand it a
+   * client another such task holds (see FtpPool).
+   */
+  run<T>(task: (client: TreeClient) => Promise<T>, options?: { shared?: boolean }): Promise<T>;
   /** How many tasks to run at once. */
   readonly concurrency: number;
+  /**
+   * Downloads may be written ahead of their turn (TransferStreamOptions.writeAhead):
+   * a pool's, whose clients are its own to close when a transfer is aborted
+   * (see transfer-ahead.ts), never the user's one client.
+   */
+  readonly writeAhead?: boolean;
   /** Starts opening every connection the tasks will want, before the first asks (a pool's logins overlap the walk). */
   warm?(): void;
 }
@@ -1042,27 +1054,43 @@ function downloadFile(
   times: RemoteTimes,
   { signal, pipelining = true }: DirTransferOptions,
 ): Promise<number> {
+  const writeAhead = pipelining && workers.writeAhead === true;
   // The client is given back before the local steps, for the next file to use meanwhile.
-  return writeThroughPart(local, plan.path, (sink) =>
-    workers.run(async (client) => {
-      let bytes = 0;
-      const onProgress = (p: TransferProgress): void => {
-        bytes = p.bytes;
-        progress.during(plan.path, p.bytes);
-      };
-      // A time not known to the second is asked with the RETR, in its write: no round trip of its own.
-      let asked: string | Error | undefined;
-      const before =
-        plan.modified === null && pipelining && times.asking
-          ? { lines: [`MDTM ${joinRemote(remote, plan.path)}`], onReplies: ([reply]: Array<string | Error>) => void (asked = reply) }
-          : undefined;
-      await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, { signal, onProgress, commandWithEpsv: pipelining, before });
-      await checkDownloadSize(client, joinRemote(remote, plan.path), plan.listed, bytes);
-      // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
-      const modified = plan.modified ?? (asked === undefined ? await times.get(client, plan.path) : times.fromReply(asked));
-      return { bytes, modified };
-    }),
-  );
+  const fetch = (): Promise<number> =>
+    writeThroughPart(local, plan.path, (sink) =>
+      workers.run(
+        async (client) => {
+          let bytes = 0;
+          const onProgress = (p: TransferProgress): void => {
+            bytes = p.bytes;
+            progress.during(plan.path, p.bytes);
+          };
+          // A time not known to the second is asked with the RETR, in its write: no round trip of its own.
+          let asked: string | Error | undefined;
+          const before =
+            plan.modified === null && pipelining && times.asking
+              ? { lines: [`MDTM ${joinRemote(remote, plan.path)}`], onReplies: ([reply]: Array<string | Error>) => void (asked = reply) }
+              : undefined;
+          await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, {
+            signal,
+            onProgress,
+            commandWithEpsv: pipelining,
+            before,
+            writeAhead,
+          });
+          await checkDownloadSize(client, joinRemote(remote, plan.path), plan.listed, bytes);
+          // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
+          const modified = plan.modified ?? (asked === undefined ? await times.get(client, plan.path) : times.fromReply(asked));
+          return { bytes, modified };
+        },
+        { shared: writeAhead },
+      ),
+    );
+  // Written ahead, it never ran when the transfer in front of it was aborted: once more, on whichever client comes.
+  return fetch().catch((error: unknown) => {
+    if (error instanceof FtpAheadDroppedError) return fetch();
+    throw error;
+  });
 }
 
 /**

@@ -7,12 +7,22 @@
 import * as net from "node:net";
 import { once } from "node:events";
 import * as tls from "node:tls";
-import { errorForReply, FtpConnectionError, FtpError, FtpProtoError, FtpReplyError, FtpTempError, unexpectedFailure } from "./errors.js";
+import {
+  errorForReply,
+  FtpAheadDroppedError,
+  FtpConnectionError,
+  FtpError,
+  FtpProtoError,
+  FtpReplyError,
+  FtpTempError,
+  unexpectedFailure,
+} from "./errors.js";
 import { sendAheadOfTransfer, sendBurst, type CommandsBefore } from "./command-burst.js";
 import { EpsvRefusedInStep, openActive, openPassive, PendingData } from "./data.js";
 import { parse150 } from "./protocol.js";
 import type { Reply } from "./reply.js";
 import { requireSuccess, type Session } from "./session.js";
+import type { WrittenAhead } from "./transfer-ahead.js";
 
 export interface TransferStart {
   /** The transfer command, e.g. `RETR file`. */
@@ -35,6 +45,8 @@ export interface TransferStart {
   withEpsv?: boolean | undefined;
   /** Commands written ahead of the transfer's own, in the same write when it goes out with its EPSV (see ListOptions.before). */
   before?: CommandsBefore | undefined;
+  /** TransferStreamOptions.writeAhead: may be written ahead of its turn, and lets the next such transfer be (transfer-ahead.ts). */
+  ahead?: boolean | undefined;
 }
 
 /** The commands whose data the server receives (see DataTransfer's serverSends). */
@@ -66,7 +78,7 @@ const CLEAR: Promise<void> = Promise.resolve();
  * session live at that time; `now`: at once if the queue is idle (see
  * CommandQueue.run), for a caller that is not a constructor.
  */
-export type Enqueue = (task: (session: Session) => Promise<void>, now?: boolean) => Promise<void>;
+export type Enqueue = (task: (session: Session) => Promise<void>, now?: boolean, ahead?: (session: Session) => boolean) => Promise<void>;
 
 export class DataTransfer {
   /** The size announced in a `150 ... (n bytes)` reply, else null. */
@@ -116,7 +128,8 @@ export class DataTransfer {
    * a network that saves a round trip per transfer); TLS starts only after
    * the 1xx, as before.
    */
-  static async open(session: Session, start: TransferStart): Promise<DataTransfer> {
+  static async open(session: Session, start: TransferStart, written?: WrittenAhead): Promise<DataTransfer> {
+    if (written) return DataTransfer.openWritten(session, start, written);
     // Refused now, not once EPSV or PORT has readied a data connection for
     // it: Twisted answers the command after such a refusal with a 550.
     session.control.assertSendable(start.command);
@@ -149,7 +162,7 @@ export class DataTransfer {
     else if (!early) pending = await openPassive(session, { slabReads: start.slabReads });
     else {
       try {
-        pending = await openPassive(session, { slabReads: start.slabReads, command: start.command, type, before });
+        pending = await openPassive(session, { slabReads: start.slabReads, command: start.command, type, before, ahead: start.ahead });
       } catch (error) {
         if (!(error instanceof EpsvRefusedInStep)) throw error;
         // Refused with its EPSV, the command goes again the usual way (EPSV alone, or PASV).
@@ -157,9 +170,43 @@ export class DataTransfer {
         pending = await openPassive(session, { slabReads: start.slabReads });
       }
     }
+    return DataTransfer.afterOpen(session, start, pending, early);
+  }
+
+  /**
+   * open() for a transfer written ahead of its turn (transfer-ahead.ts):
+   * its TYPE, EPSV and command are with the server; their replies are read
+   * now, as open() reads them for a command written with its EPSV.
+   */
+  private static async openWritten(session: Session, start: TransferStart, written: WrittenAhead): Promise<DataTransfer> {
+    // Its turn: nothing is written behind the transfer now under way (this
+    // one), and its command is with the server: the next may go now.
+    session.writtenAhead = false;
+    if (start.ahead) session.openAhead();
+    let pending: PendingData;
+    let sent = true;
+    try {
+      pending = await openPassive(session, {
+        slabReads: start.slabReads,
+        command: start.command,
+        type: written.type,
+        before: written.before,
+        written: true,
+      });
+    } catch (error) {
+      if (!(error instanceof EpsvRefusedInStep)) throw error;
+      // Refused with its EPSV, and the command too: it goes again the usual way, as in open().
+      pending = await openPassive(session, { slabReads: start.slabReads });
+      sent = false;
+    }
+    return DataTransfer.afterOpen(session, start, pending, sent);
+  }
+
+  /** The rest of open() once the data connection is on its way: the command (unless `sent`), the 1xx, the connected socket, TLS. */
+  private static async afterOpen(session: Session, start: TransferStart, pending: PendingData, sent: boolean): Promise<DataTransfer> {
     let socket: net.Socket | tls.TLSSocket | undefined;
     try {
-      if (!early) {
+      if (!sent) {
         if (start.rest !== undefined) await sendRest(session, start.rest);
         session.control.send(start.command);
       }
@@ -279,6 +326,13 @@ export class DataTransfer {
       return this.finalReply.text;
     }
     const control = this.session.control;
+    if (this.session.writtenAhead) {
+      // ABOR would reach the server behind the transfer written ahead of its
+      // turn, which it would run first (transfer-ahead.ts): closed instead.
+      const error = new FtpAheadDroppedError();
+      control.close(error);
+      throw error;
+    }
     // Plain ABOR, as ftplib sends it (its Telnet IP/Synch-less urgent data):
     // pure-ftpd ignores an ABOR line that starts with IAC IP IAC DM, and
     // closing the data connection first already gets every server's attention.

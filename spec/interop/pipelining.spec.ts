@@ -248,3 +248,61 @@ function replyReader(socket: net.Socket): { next(): Promise<string> } {
     },
   };
 }
+
+/**
+ * Downloads written ahead of their turn (lib/transfer-ahead.ts): on the
+ * servers whose welcome the client takes for one that leaves commands
+ * unread while it waits for a data connection and sends a file, the next
+ * download's EPSV and RETR go out right behind the one in front's, and
+ * every file still gets its own bytes; on the others nothing is written
+ * ahead and the same downloads come out the same.
+ */
+const HOLD_COMMANDS: readonly ServerKind[] = ["vsftpd", "proftpd", "inetutils-ftpd", "netkit-ftpd"];
+
+describeServers(
+  "interop: downloads written ahead of their turn",
+  (kind) => (lacks(kind, "EPSV") ? [] : [{ label: "passive", passive: true }]),
+  ({ kind, server }) => {
+    it(`${HOLD_COMMANDS.includes(kind) ? "writes" : "writes no"} download ahead, and each of 20 issued at once gets its own bytes`, async () => {
+      const s = server();
+      const names = Array.from({ length: 20 }, (_, i) => `pipe-ahead-${i}.bin`);
+      for (const [i, name] of names.entries()) await fs.writeFile(path.join(s.home, name), Buffer.alloc(3000 + i * 97, i + 1));
+      const wire: string[] = [];
+      const ftp = new FTP({
+        timeout: 10000,
+        debugLevel: 1,
+        logger: (line) => {
+          if (/^\*cmd\* 'RETR /.test(line)) wire.push("RETR");
+          else if (/^\*resp\* '226/.test(line)) wire.push("226");
+        },
+      });
+      try {
+        await ftp.connect(s.host, s.port);
+        await ftp.login(s.user, s.password);
+        // The session's first EPSV port is connected before its command goes out.
+        await ftp.retrbinary(`RETR ${names[0]}`, () => undefined);
+        wire.length = 0;
+        const fetched = await Promise.all(
+          names.map(async (name) => {
+            const chunks: Buffer[] = [];
+            await ftp.retrbinary(`RETR ${name}`, (chunk) => void chunks.push(chunk), { commandWithEpsv: true, writeAhead: true });
+            return Buffer.concat(chunks);
+          }),
+        );
+        for (const [i, bytes] of fetched.entries()) expect(bytes.equals(Buffer.alloc(3000 + i * 97, i + 1)), names[i]).to.equal(true);
+        // A RETR written while an earlier one still waits for its 226.
+        let waiting = 0;
+        let ahead = 0;
+        for (const entry of wire) {
+          if (entry === "226") waiting--;
+          else if (waiting++ > 0) ahead++;
+        }
+        if (HOLD_COMMANDS.includes(kind)) expect(ahead, wire.join(" ")).to.equal(names.length - 1);
+        else expect(ahead, wire.join(" ")).to.equal(0);
+        await ftp.quit();
+      } finally {
+        ftp.close();
+      }
+    });
+  },
+);

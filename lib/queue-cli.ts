@@ -1,6 +1,8 @@
 /**
  * The CLI's queue commands on BullMQ: `mirror … --queue redis://host:port/name`
  * enqueues a tree transfer, `worker redis://host:port/name` runs its jobs.
+ * Redis's password comes from the URL or, kept off the command line, from
+ * `REDISCLI_AUTH` (see parseQueueUrl).
  *
  * bullmq (and the ioredis it brings) is an optional peer dependency,
  * loaded with import() only when one of these commands runs: the library
@@ -48,13 +50,25 @@ export interface QueueAddress {
   connection: { host: string; port: number; username?: string; password?: string; tls?: object; maxRetriesPerRequest: null };
 }
 
-/** Parses a queue URL; throws TypeError saying what it must look like. */
-export function parseQueueUrl(text: string): QueueAddress {
+/**
+ * The environment variable redis-cli takes its password from: read here
+ * too, for a queue URL without a password, so that the password need not
+ * be on the command line (where `ps` shows it to every user).
+ */
+export const REDIS_PASSWORD_VARIABLE = "REDISCLI_AUTH";
+
+/**
+ * Parses a queue URL; throws TypeError saying what it must look like. A
+ * URL without a password takes `REDISCLI_AUTH` from `env` when it is set
+ * and not empty, as redis-cli does; a password in the URL wins.
+ */
+export function parseQueueUrl(text: string, env: NodeJS.ProcessEnv = process.env): QueueAddress {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new TypeError(`expected a queue URL redis://host:port/name, got ${JSON.stringify(text)}`);
+    // Not shown: what failed to parse may still hold a password.
+    throw new TypeError("expected a queue URL redis://[user[:password]@]host[:port]/name; what was given is not a URL");
   }
   if (url.protocol !== "redis:" && url.protocol !== "rediss:")
     throw new TypeError(`a queue URL is redis:// or rediss://, got ${url.protocol}`);
@@ -67,7 +81,11 @@ export function parseQueueUrl(text: string): QueueAddress {
       host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
       port: url.port ? Number(url.port) : 6379,
       ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      ...(url.password
+        ? { password: decodeURIComponent(url.password) }
+        : env[REDIS_PASSWORD_VARIABLE]
+          ? { password: env[REDIS_PASSWORD_VARIABLE] }
+          : {}),
       ...(url.protocol === "rediss:" ? { tls: {} } : {}),
       // BullMQ's workers need it: a blocked command must wait, not fail.
       maxRetriesPerRequest: null,

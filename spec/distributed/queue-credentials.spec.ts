@@ -9,6 +9,10 @@
  * That no password reached Redis is read back from Redis itself: every
  * value of every key (jobs, events, failed reasons, the summary), not just
  * the jobs' data.
+ *
+ * And Redis's own password off the command line: a queue URL without one
+ * takes REDISCLI_AUTH, as redis-cli does (before, only
+ * `redis://:password@host/name` could give it, which `ps` shows).
  */
 import { expect } from "chai";
 import { spawn } from "node:child_process";
@@ -217,5 +221,70 @@ describe("mirror --queue and worker with the password from netrc or the environm
     for (const job of jobs) expect(job.data.server).to.equal(`ftp://alice:${SECRET}@${server.host}:${server.port}`);
     // The scan of Redis sees a password where there is one.
     expect(await everything((await queue.client) as unknown as RedisReader)).to.include(SECRET);
+  });
+});
+
+describe("mirror --queue and worker with Redis's password in REDISCLI_AUTH (redis-server --requirepass, fixture FTP server)", function () {
+  this.timeout(60_000);
+  const REDIS_SECRET = "r3dis-s3cret";
+  let redis: RedisServer;
+  let server: FixtureServer;
+  let dir: string;
+
+  before(async function () {
+    if (!missing.found) {
+      if (IN_CI) throw new Error(`CI=true and ${missing.why}`);
+      this.skip();
+    }
+    redis = await startRedis({ password: REDIS_SECRET });
+  });
+
+  beforeEach(async () => {
+    server = await FixtureServer.start({
+      users: { alice: SECRET },
+      anonymous: false,
+      files: { "/t/a.txt": "alpha\n", "/t/sub/b.txt": "beta\n" },
+    });
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-queue-auth-"));
+  });
+
+  afterEach(async () => {
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  after(async () => {
+    await redis?.stop();
+  });
+
+  // Both passwords from the environment: nothing secret on either command line.
+  const env = (redisPassword?: string): Record<string, string> => ({
+    HOME: dir,
+    FTPSTREAM_PASSWORD: SECRET,
+    ...(redisPassword === undefined ? {} : { REDISCLI_AUTH: redisPassword }),
+  });
+  const source = (): string => `ftp://alice@${server.host}:${server.port}/t`;
+
+  it("mirror --queue and worker take it from REDISCLI_AUTH when the URL has none, and every file moves", async () => {
+    const local = join(dir, "down");
+    const enqueueArgs = ["mirror", source(), local, "--queue", redis.url("from-env"), "--env-password"];
+    const enqueue = await runCli(enqueueArgs, env(REDIS_SECRET));
+    expect(enqueue.code, enqueue.stderr).to.equal(0);
+    expect(enqueue.stderr).to.include("enqueued 2 files");
+    const workerArgs = ["worker", redis.url("from-env"), "--until-drained", "--lock-ms", "2000", "--env-password"];
+    const worker = await runCli(workerArgs, env(REDIS_SECRET));
+    expect(worker.code, worker.stderr).to.equal(0);
+    expect(worker.stderr).to.include("summary: 2 transferred, 0 skipped, 0 failed");
+    expect(readFileSync(join(local, "sub/b.txt"), "utf8")).to.equal("beta\n");
+    expect([...enqueueArgs, ...workerArgs].join(" "))
+      .not.to.include(REDIS_SECRET)
+      .and.not.include(SECRET);
+  });
+
+  it("a password in the URL still works, and wins over REDISCLI_AUTH", async () => {
+    const url = `redis://:${REDIS_SECRET}@127.0.0.1:${redis.port}/in-url`;
+    const run = await runCli(["mirror", source(), join(dir, "down"), "--queue", url, "--env-password"], env("not-the-password"));
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stderr).to.include("enqueued 2 files");
   });
 });

@@ -75,11 +75,25 @@ describe("the queue commands' dependencies (bullmq only where used)", function (
   });
 
   it("reads a queue URL: redis://[user:password@]host[:port]/name, and refuses others", function () {
-    expect(parseQueueUrl("redis://127.0.0.1:6390/mirror")).to.deep.equal({
+    expect(parseQueueUrl("redis://127.0.0.1:6390/mirror", {})).to.deep.equal({
       name: "mirror",
       connection: { host: "127.0.0.1", port: 6390, maxRetriesPerRequest: null },
     });
-    expect(parseQueueUrl("rediss://:pw@h/q").connection).to.include({ host: "h", port: 6379, password: "pw" });
-    for (const bad of ["ftp://h/q", "redis://h", "redis://h:1/a:b", "not a url"]) expect(() => parseQueueUrl(bad), bad).to.throw(TypeError);
+    expect(parseQueueUrl("rediss://:pw@h/q", {}).connection).to.include({ host: "h", port: 6379, password: "pw" });
+    for (const bad of ["ftp://h/q", "redis://h", "redis://h:1/a:b", "not a url"])
+      expect(() => parseQueueUrl(bad, {}), bad).to.throw(TypeError);
+    // A URL that is no URL may still hold a password: it is not shown.
+    expect(() => parseQueueUrl("redis://:hunter2@h:port/q", {}))
+      .to.throw(TypeError)
+      .with.property("message")
+      .that.does.not.include("hunter2");
+  });
+
+  it("takes Redis's password from REDISCLI_AUTH for a queue URL without one, as redis-cli does; the URL's own wins", function () {
+    const env = { REDISCLI_AUTH: "from-env" };
+    expect(parseQueueUrl("redis://h/q", env).connection).to.include({ password: "from-env" }).and.not.have.property("username");
+    expect(parseQueueUrl("redis://worker@h/q", env).connection).to.include({ username: "worker", password: "from-env" });
+    expect(parseQueueUrl("redis://:in-url@h/q", env).connection).to.include({ password: "in-url" });
+    expect(parseQueueUrl("redis://h/q", { REDISCLI_AUTH: "" }).connection).not.to.have.property("password");
   });
 });

@@ -33,7 +33,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Answers PING with +PONG. */
+/** Answers PING with +PONG (or, asking for a password, with -NOAUTH: it is up all the same). */
 function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1");
@@ -41,7 +41,7 @@ function ping(port: number): Promise<boolean> {
     socket.once("connect", () => socket.write("PING\r\n"));
     socket.once("data", (data) => {
       socket.destroy();
-      resolve(data.toString().startsWith("+PONG"));
+      resolve(/^(\+PONG|-NOAUTH)/.test(data.toString()));
     });
     socket.once("error", () => resolve(false));
     socket.once("timeout", () => {
@@ -51,13 +51,15 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** With `password`, the server asks every client for it (`--requirepass`: AUTH for the default user). */
+export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ftpstream-redis-"));
+  const auth = options.password === undefined ? [] : ["--requirepass", options.password];
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const child: ChildProcess = spawn(
       REDIS_SERVER,
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"],
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", ...auth],
       { stdio: "ignore" },
     );
     let exited = false;

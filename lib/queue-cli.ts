@@ -8,6 +8,7 @@
  * loaded with import() only when one of these commands runs: the library
  * core (lib/index.ts) never reaches this module.
  */
+import type { EventEmitter } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { onAbortOf } from "./abort-signal.js";
 import type { FTP } from "./client.js";
@@ -28,6 +29,66 @@ export class FtpQueueModuleError extends FtpError {
       { cause },
     );
   }
+}
+
+/**
+ * Redis refused the queue's login: it wants a password and got none
+ * (`NOAUTH`), or not the one given (`WRONGPASS`). The message names the
+ * server, never a password, and says where the password goes.
+ */
+export class FtpQueueAuthError extends FtpError {
+  constructor(host: string, port: number, refusal: string) {
+    super(
+      `Redis at ${host.includes(":") ? `[${host}]` : host}:${port} refused the queue's login (${refusal}): ` +
+        "give its password in REDISCLI_AUTH (or in the queue URL, redis://[user]:password@host/name)",
+      "ERR_FTP_QUEUE_AUTH",
+    );
+  }
+}
+
+/** Redis's refusals of a login: NOAUTH (no password given), WRONGPASS (Redis 6 on), "ERR invalid password" (before 6). */
+function isLoginRefusal(error: unknown): error is Error {
+  return error instanceof Error && /^(NOAUTH|WRONGPASS)\b|^ERR invalid password/.test(error.message);
+}
+
+/** What readyClient uses of a BullMQ Queue; `connection` is its protected RedisConnection (an EventEmitter). */
+interface ConnectingQueue {
+  client: Promise<unknown>;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  off(event: "error", listener: (error: Error) => void): unknown;
+  close(): Promise<void>;
+}
+
+/**
+ * The queue's Redis connection once it is ready. When Redis refuses the
+ * login, the queue is closed and FtpQueueAuthError thrown: ioredis would
+ * try again for ever, and the command wait without a word (a worker with
+ * a wrong REDISCLI_AUTH ran nothing, printed nothing and never ended).
+ * The refusal's own error is not kept as the cause: ioredis puts the AUTH
+ * command and its arguments, the password, in it.
+ */
+async function readyClient(queue: ConnectingQueue, address: QueueAddress): Promise<RedisLike> {
+  let refused: (error: Error) => void = () => undefined;
+  const refusal = new Promise<never>((_, reject) => {
+    refused = (error) => {
+      if (isLoginRefusal(error))
+        reject(new FtpQueueAuthError(address.connection.host, address.connection.port, error.message.split("\n")[0]));
+    };
+  });
+  // Kept on after a refusal: each new attempt of ioredis's is refused again until the queue is closed.
+  queue.on("error", refused);
+  let client: RedisLike;
+  try {
+    client = (await Promise.race([queue.client, refusal])) as RedisLike;
+  } catch (error) {
+    await queue.close();
+    // BullMQ (5.81) emits the refusal once more on the connection after close() took its listeners
+    // away, as an 'error' nobody hears: it ended the process, printing the AUTH command's arguments.
+    (queue as unknown as { connection?: EventEmitter }).connection?.on("error", () => undefined);
+    throw error;
+  }
+  queue.off("error", refused);
+  return client;
 }
 
 /** The part of bullmq used here, typed where it is used so no type of it leaks into ftpstream's own. */
@@ -154,8 +215,8 @@ export async function enqueueCommand(command: EnqueueCommand): Promise<EnqueueTr
   const address = parseQueueUrl(command.queue);
   const queue = new Queue<TreeJob, TreeJobResult>(address.name, { connection: address.connection });
   try {
+    const client = await readyClient(queue, address);
     const counts = await queue.getJobCounts(...PENDING);
-    const client = (await queue.client) as unknown as RedisLike;
     // A queue with nothing pending starts a new run: its summary counts from zero.
     if (Object.values(counts).every((n) => n === 0)) await client.del(summaryKey(address.name));
     const result = await enqueueTree(queue, command.planner, {
@@ -232,7 +293,7 @@ export async function workerCommand(command: WorkerCommand): Promise<QueueSummar
   const concurrency = command.concurrency ?? 4;
   const lockDuration = command.lockMs ?? 30_000;
   const queue = new Queue<TreeJob, TreeJobResult>(address.name, { connection: address.connection });
-  const redis = (await queue.client) as unknown as RedisLike;
+  const redis = await readyClient(queue, address);
   const leases = command.maxConnections
     ? new ConnectionLeases(redis, {
         limit: command.maxConnections,

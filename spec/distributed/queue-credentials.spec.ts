@@ -265,6 +265,21 @@ describe("mirror --queue and worker with Redis's password in REDISCLI_AUTH (redi
   });
   const source = (): string => `ftp://alice@${server.host}:${server.port}/t`;
 
+  it("refused by Redis, mirror --queue (no password) and worker (the wrong one) stop at once with exit 1 and say where the password goes", async () => {
+    // Before, ioredis tried again for ever: both waited without a word, and never ended.
+    const enqueue = await runCli(["mirror", source(), join(dir, "down"), "--queue", redis.url("refused"), "--env-password"], env());
+    expect(enqueue.code, enqueue.stderr).to.equal(1);
+    expect(enqueue.stderr).to.match(
+      /^ftpstream: Redis at 127\.0\.0\.1:\d+ refused the queue's login \(NOAUTH Authentication required\.\): give its password in REDISCLI_AUTH/m,
+    );
+    const worker = await runCli(["worker", redis.url("refused"), "--until-drained", "--env-password"], env("not-the-password"));
+    expect(worker.code, worker.stderr).to.equal(1);
+    expect(worker.stderr).to.match(/^ftpstream: Redis at 127\.0\.0\.1:\d+ refused the queue's login \(WRONGPASS /m);
+    expect(worker.stderr).not.to.include("not-the-password");
+    // That line alone: no stack trace of an error left unheard.
+    for (const run of [enqueue, worker]) expect(run.stderr.trim().split("\n"), run.stderr).to.have.length(1);
+  });
+
   it("mirror --queue and worker take it from REDISCLI_AUTH when the URL has none, and every file moves", async () => {
     const local = join(dir, "down");
     const enqueueArgs = ["mirror", source(), local, "--queue", redis.url("from-env"), "--env-password"];

@@ -454,23 +454,15 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
     onProgress: mirrorProgress(options.quiet),
   };
   let result: DirTransferResult;
-  if (options.parallel > 1) {
-    const pool = new FtpPool({ size: options.parallel, connect: () => open(url, options) });
-    try {
-      result = download ? await pool.downloadDir(remote, local, settings) : await pool.uploadDir(local, remote, settings);
-    } finally {
-      endBar(options.quiet);
-      await pool.close();
-    }
-  } else {
-    const ftp = await open(url, options);
-    try {
-      result = download ? await ftp.downloadDir(remote, local, settings) : await ftp.uploadDir(local, remote, settings);
-      endBar(options.quiet);
-      await ftp.quit();
-    } finally {
-      ftp.close();
-    }
+  // A pool of one too: its tree download writes each file's EPSV and RETR
+  // behind the one in front where the server allows it (transfer-ahead.ts),
+  // which FTP.downloadDir on a client of the caller's does not.
+  const pool = new FtpPool({ size: options.parallel, connect: () => open(url, options) });
+  try {
+    result = download ? await pool.downloadDir(remote, local, settings) : await pool.uploadDir(local, remote, settings);
+  } finally {
+    endBar(options.quiet);
+    await pool.close();
   }
   for (const link of result.links) process.stderr.write(`ftpstream: not followed (symbolic link): ${link}\n`);
   if (!options.quiet) {

@@ -1441,7 +1441,7 @@ async function* linesThenReply(lines: LineStream, ended: ListTransfer["ended"]):
 
 /** A listing's transfer options: its EPSV choice, and the commands ListOptions.before asked for. */
 function listingTransfer(transfer: ListTransfer): DownloadOptions {
-  return { commandWithEpsv: transfer.commandWithEpsv, before: transfer.takeBefore() };
+  return { commandWithEpsv: transfer.commandWithEpsv, before: transfer.takeBefore(), writeAhead: transfer.writeAhead };
 }
 
 /** Verbs after which the server's FEAT may say something else. */

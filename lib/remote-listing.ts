@@ -32,6 +32,8 @@ export interface ListingSource {
 /** How a listing's transfer goes: with its EPSV or not, and the commands to write ahead of it (taken once). */
 export interface ListTransfer {
   commandWithEpsv: boolean | undefined;
+  /** ListOptions.writeAhead. */
+  writeAhead: boolean | undefined;
   takeBefore(): ListOptions["before"];
   /**
    * Told the final (2xx) reply's text of each listing command once its
@@ -79,6 +81,8 @@ export interface ListOptions {
    * without them.
    */
   before?: BeforeCommands;
+  /** The listing may be written ahead of its turn (see TransferStreamOptions.writeAhead). Default false. */
+  writeAhead?: boolean;
 }
 
 /** Options of walk(). */
@@ -149,6 +153,7 @@ export class RemoteListing {
     }
     const transfer: ListTransfer = {
       commandWithEpsv: options.commandWithEpsv,
+      writeAhead: options.writeAhead,
       takeBefore: () => {
         const taken = before;
         before = undefined;

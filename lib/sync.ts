@@ -678,6 +678,8 @@ async function walkRemote(
   const tree = emptyTree(options.maxEntries);
   // Whether the root's listing showed the directory itself: then every listing must.
   let rootSelfShown = false;
+  const commandWithEpsv = options.pipelining !== false;
+  const writeAhead = commandWithEpsv && workers.writeAhead === true;
   await runAll([""], workers.concurrency, async (dir, add) => {
     const full = dir === "" ? root : joinRemote(root, dir);
     let entries: ListEntry[];
@@ -687,15 +689,14 @@ async function walkRemote(
     let burstTimes: Map<string, Date> | undefined;
     const { before, known } = timesAhead(burst, dir, full);
     try {
-      entries = await workers.run(async (client) => {
+      entries = await runWritingAhead(workers, writeAhead, async (client) => {
         const out: ListEntry[] = [];
         let mlsd = false;
         const onListed = (info: { selfShown: boolean; mlsd: boolean }): void => {
           selfShown = info.selfShown;
           mlsd = info.mlsd;
         };
-        const commandWithEpsv = options.pipelining !== false;
-        for await (const entry of client.list(full, { onUnreadable: unreadable.add, onListed, commandWithEpsv, before })) {
+        for await (const entry of client.list(full, { onUnreadable: unreadable.add, onListed, commandWithEpsv, before, writeAhead })) {
           if (out.length >= tree.maxEntries) throw treeLimit(tree.maxEntries);
           out.push(entry);
         }
@@ -757,6 +758,20 @@ async function walkRemote(
     }
   });
   return tree;
+}
+
+/**
+ * workers.run(task), and with `writeAhead` as a task whose first transfer
+ * may be written ahead of its turn (shared: see TreeWorkers.run), run once
+ * more when that transfer was dropped before it ran (FtpAheadDroppedError:
+ * the transfer in front of it on its connection was aborted).
+ */
+function runWritingAhead<T>(workers: TreeWorkers, writeAhead: boolean, task: (client: TreeClient) => Promise<T>): Promise<T> {
+  if (!writeAhead) return workers.run(task);
+  return workers.run(task, { shared: true }).catch((error: unknown) => {
+    if (error instanceof FtpAheadDroppedError) return workers.run(task, { shared: true });
+    throw error;
+  });
 }
 
 /**

@@ -298,6 +298,35 @@ describe("ftpstream mirror, rm, mkdir, mv", () => {
     }
   });
 
+  it("mirror on one connection writes each file's EPSV and RETR behind the one in front on a server whose welcome names vsftpd", async () => {
+    const vsftpd = await FixtureServer.start({
+      welcome: "220 (vsFTPd 3.0.3)",
+      files: Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`/w/f${i}.txt`, `file ${i}\n`])),
+    });
+    // Each RETR is answered once the next one has come (or after 500 ms): what
+    // is written ahead shows however fast the client's local steps are.
+    vsftpd.handle("RETR", async (s, arg) => {
+      await vsftpd.waitForCommand("RETR", { from: vsftpd.commands.lastIndexOf(`RETR ${arg}`) + 1, timeoutMs: 500 }).catch(() => undefined);
+      await s.defaultHandler("RETR", arg);
+    });
+    try {
+      const run = await runCli(["mirror", `ftp://user:pass@${vsftpd.host}:${vsftpd.port}/w`, dir, "--debug"]);
+      expect(run.code, run.stderr).to.equal(0);
+      for (let i = 0; i < 6; i++) expect(readFileSync(join(dir, `f${i}.txt`), "utf8")).to.equal(`file ${i}\n`);
+      // Transfer commands written while another still waits for its 226.
+      let waiting = 0;
+      let ahead = 0;
+      for (const line of run.stderr.split("\n")) {
+        if (/\*cmd\* '(RETR|LIST|MLSD|NLST) /.test(line) && waiting++ > 0) ahead++;
+        else if (/\*resp\* '226/.test(line)) waiting--;
+      }
+      expect(vsftpd.commands.filter((line) => line.startsWith("RETR "))).to.have.length(6);
+      expect(ahead, run.stderr).to.equal(5);
+    } finally {
+      await vsftpd.close();
+    }
+  });
+
   it("mirror <dir> <url> uploads over --parallel connections, --delete removing what the local tree lacks", async () => {
     writeFileSync(join(dir, "new.txt"), "new\n");
     const run = await runCli(["mirror", dir, url("t"), "--parallel", "3", "--delete"]);

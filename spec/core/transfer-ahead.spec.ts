@@ -173,6 +173,51 @@ describe("downloads written ahead of their turn", function () {
   });
 
   describe("FtpPool tree downloads", function () {
+    it("writes a directory's listing behind the listing or file in front of it on the connection", async function () {
+      const srv = await fixtures.server({
+        welcome: VSFTPD_WELCOME,
+        files: { "/t/a/x": patternFile(100), "/t/b/y": patternFile(200), "/t/c/z": patternFile(300) },
+      });
+      // Each transfer is answered once the next one has come (or after 500 ms):
+      // what is written ahead shows however fast the client's local steps are.
+      for (const verb of ["MLSD", "RETR"]) {
+        srv.handle(verb, async (s, arg) => {
+          const from = srv.commands.lastIndexOf(`${verb} ${arg}`) + 1;
+          await until(() => srv.commands.slice(from).some((line) => /^(MLSD|RETR) /.test(line)), "", 500).catch(() => undefined);
+          await s.defaultHandler(verb, arg);
+        });
+      }
+      const wire: string[] = [];
+      const pool = new FtpPool({
+        size: 1,
+        connect: () =>
+          fixtures.client(srv, {
+            debugLevel: 1,
+            logger: (line) => {
+              const command = /^\*cmd\* '((?:MLSD|LIST|RETR) .*)'$/.exec(line);
+              if (command) wire.push(command[1]);
+              else if (/^\*resp\* '226/.test(line)) wire.push("226");
+            },
+          }),
+      });
+      const local = await mkdtemp(join(tmpdir(), "ftpstream-ahead-"));
+      try {
+        await pool.downloadDir("/t", local);
+        expect((await readFile(join(local, "c/z"))).equals(patternBytes(0, 300))).to.equal(true);
+      } finally {
+        await pool.close();
+        await rm(local, { recursive: true, force: true });
+      }
+      // Listings written while another transfer still waits for its 226.
+      let waiting = 0;
+      const listedAhead: string[] = [];
+      for (const entry of wire) {
+        if (entry === "226") waiting--;
+        else if (waiting++ > 0 && !entry.startsWith("RETR")) listedAhead.push(entry);
+      }
+      expect(listedAhead, wire.join(", ")).to.not.deep.equal([]);
+    });
+
     it("hands a client whose download is under way to the next file, written ahead, and fetches again a file dropped by an abort in front", async function () {
       const tree: Record<string, Buffer> = {};
       for (let i = 0; i < 6; i++) tree[`/t/f${i}`] = patternBytes(0, 1000 + i);

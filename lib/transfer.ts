@@ -232,6 +232,13 @@ export class DataTransfer {
     } catch (error) {
       socket?.destroy();
       pending.dispose();
+      // Failed with a transfer written behind it: which of the replies that
+      // follow are still this one's is not known (a server that sends no
+      // final reply after a failed data connection leaves the next one's 229
+      // to be read as it), so nothing more is read on this connection.
+      if (session.writtenAhead && !session.control.closed) {
+        session.control.close(new FtpAheadDroppedError("closed: the transfer in front of this one failed before its data"));
+      }
       throw error;
     }
   }
@@ -255,6 +262,17 @@ export class DataTransfer {
     const reply =
       this.finalReply ?? (await this.session.within(this.pendingFinal, (ms) => `no final reply from the server within ${ms} ms`));
     if (reply.code < 200 || reply.code >= 300) throw errorForReply(reply.text);
+    if (this.session.writtenAhead && reply.code !== 226 && reply.code !== 250) {
+      // With a transfer written behind this one, another 2xx (the 229 of its
+      // EPSV) says the server answered it during this transfer, which its
+      // welcome said it would not: the replies are out of step, and this
+      // transfer's end is not known (transfer-ahead.ts).
+      this.session.control.close(new FtpAheadDroppedError("closed: the server answered a transfer written ahead out of turn"));
+      throw new FtpProtoError(
+        `${JSON.stringify(reply.text)} came as a transfer's final reply, out of step with a transfer written behind it`,
+        reply.text,
+      );
+    }
     return reply;
   }
 

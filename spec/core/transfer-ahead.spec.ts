@@ -8,9 +8,10 @@
 import { expect } from "chai";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { patternBytes, patternFile, type FixtureServer } from "../../fixtures/server.js";
-import { FtpAheadDroppedError, FtpDirTransferError, FtpPool, type FTP } from "../../lib/index.js";
+import { FtpAheadDroppedError, FtpDirTransferError, FtpPool, FtpProtoError, type FTP } from "../../lib/index.js";
 import { gate, rejectionOf, until, useFixtures } from "./helpers.js";
 
 /** vsftpd's welcome: a server known to leave commands unread during a transfer. */
@@ -172,6 +173,46 @@ describe("downloads written ahead of their turn", function () {
     expect(srv.commands.filter((line) => line === "PASV" || line === "EPSV")).to.have.length(3);
   });
 
+  it("fails the download in front with FtpProtoError, and closes, when a server that claims to hold commands answers the one behind during its transfer", async function () {
+    const srv = await fixtures.server({ welcome: VSFTPD_WELCOME, files });
+    const { ftp } = await client(srv);
+    // As pyftpdlib does (README, "Pipelining"): b's EPSV answered before a's 226.
+    srv.once("RETR", async (s, arg) => {
+      s.reply(150, "Opening BINARY mode data connection (3000 bytes).");
+      await srv.waitForCommand("RETR", { from: after(srv, arg), timeoutMs: 2000 }).catch(() => undefined);
+      s.reply(229, "Entering Extended Passive Mode (|||1|)");
+      await s.sendData(patternBytes(0, 3000));
+      s.reply(226, "Transfer complete.");
+    });
+    const a = fetch(ftp, "RETR a");
+    const b = fetch(ftp, "RETR b");
+    const error = await rejectionOf(a);
+    expect(error).to.be.instanceOf(FtpProtoError);
+    expect((error as FtpProtoError).response).to.match(/^229 /);
+    expect(await rejectionOf(b)).to.be.instanceOf(FtpAheadDroppedError);
+    expect(ftp.closed).to.equal(true);
+  });
+
+  it("closes when the download in front fails before its data with one written behind it: which replies are still its own is not known", async function () {
+    const srv = await fixtures.server({ welcome: VSFTPD_WELCOME, files });
+    const { ftp } = await client(srv);
+    // a's data port is closed, and its RETR gets a 150 and then no final reply at all:
+    // the next reply on the wire is b's 229, which a must not take for its own.
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    srv.once("EPSV", (s) => s.reply(229, `Entering Extended Passive Mode (|||${closedPort}|)`));
+    srv.once("RETR", (s) => s.reply(150, "Opening BINARY mode data connection (3000 bytes)."));
+    const a = fetch(ftp, "RETR a");
+    const b = fetch(ftp, "RETR b");
+    expect((await rejectionOf(a)).message).to.match(/cannot open the data connection/);
+    expect(await rejectionOf(b)).to.be.instanceOf(FtpAheadDroppedError);
+    expect(ftp.closed).to.equal(true);
+  });
+
   describe("FtpPool tree downloads", function () {
     it("writes a directory's listing behind the listing or file in front of it on the connection", async function () {
       const srv = await fixtures.server({
@@ -223,7 +264,7 @@ describe("downloads written ahead of their turn", function () {
       for (let i = 0; i < 6; i++) tree[`/t/f${i}`] = patternBytes(0, 1000 + i);
       const srv = await fixtures.server({ welcome: VSFTPD_WELCOME, files: tree });
       const pool = new FtpPool({ size: 1, connect: () => fixtures.client(srv) });
-      // The second file's data connection is reset once: the download in front is given up with f3 written behind it.
+      // f2's data connection is reset once: that download is given up with another file written behind it.
       let cut = false;
       srv.handle("RETR", async (s, arg) => {
         if (arg.endsWith("f2") && !cut) {
@@ -246,7 +287,13 @@ describe("downloads written ahead of their turn", function () {
         await pool.close();
         await rm(local, { recursive: true, force: true });
       }
-      expect(srv.commands.filter((line) => line === "RETR /t/f3")).to.have.length(2);
+      // The file written behind the cut one (f3, or another when f3's task queued first) was fetched again.
+      const cutAt = srv.commands.indexOf("RETR /t/f2");
+      const behind = srv.commands.slice(cutAt + 1).find((line) => line.startsWith("RETR "));
+      expect(
+        srv.commands.filter((line) => line === behind),
+        srv.commands.join(", "),
+      ).to.have.length(2);
       expect(srv.commands).to.not.include("ABOR");
     });
   });

@@ -28,6 +28,9 @@ export const EMPTY_POOL_TASK = "FtpPool.use(), empty task";
  * the same machine, file for file.
  */
 export const BASELINE = "ftpstream, baseline build";
+/** Ends a pipelined contender's name whose downloads ask `writeAhead` (row 11). */
+export const WRITTEN_AHEAD = "written ahead";
+
 /** Ends a pipelined contender's name whose client has a pipelineWindow as large as the turn (row 10): the client's own cost per command, without the default window's refills. */
 export const ONE_WINDOW = "one window";
 /** Python, not compiled: found in the source tree (build/bench/ → bench/). */
@@ -217,9 +220,11 @@ async function contender(name: string, task: PairedTask, paths: string[]): Promi
       await pipeline(client.retrbinary(`RETR ${paths[i]}`), sink);
       return sink.bytes;
     }, close);
+  // "…, written ahead": each download's EPSV and RETR written behind the one in front's (TransferStreamOptions.writeAhead).
+  const options = name.endsWith(WRITTEN_AHEAD) ? { writeAhead: true } : {};
   return run(async (i) => {
     const sink = new DiscardSink();
-    await client.retrbinary(`RETR ${paths[i]}`, sink);
+    await client.retrbinary(`RETR ${paths[i]}`, sink, options);
     return sink.bytes;
   }, close);
 }

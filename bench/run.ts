@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { formatDirsReport, runDirsBench } from "./dirs.js";
 import { formatQueueReport, runQueueBench } from "./queue-bench.js";
 import { formatWanTreeReport, runWanTreeBench } from "./wan-tree.js";
-import { BASELINE, EMPTY_POOL_TASK, ONE_WINDOW } from "./paired.js";
+import { BASELINE, EMPTY_POOL_TASK, ONE_WINDOW, WRITTEN_AHEAD } from "./paired.js";
 import { startBenchServer, type BenchServer } from "./server.js";
 import { formatSize, GiB, machine, median, MiB, table, type Machine } from "./stats.js";
 import { RESULT_PREFIX, type Endpoint, type FreshTask, type PairedTask, type Task, type TaskResult } from "./tasks.js";
@@ -604,8 +604,8 @@ function rows(options: Options, server: BenchServer): Row[] {
       endpoint: ftp,
       contenders: options.baseline
         ? ["ftpstream, pipelined", `${BASELINE}, pipelined`, "by hand, pipelined", "ftplib"]
-        : ["ftpstream, pipelined", "by hand, pipelined", "ftplib", "ftpstream"],
-      note: "ftpstream, pipelined: retrbinary(cmd, sink) for every file at once on a client with pipelining: true; by hand, pipelined: per file EPSV and RETR written together on plain sockets, the data connection opened on the 229 (the same steps, no library); ftplib: its sequential retrbinary loop; ftpstream: one after another without pipelining",
+        : ["ftpstream, pipelined", `ftpstream, pipelined, ${WRITTEN_AHEAD}`, "by hand, pipelined", "ftplib", "ftpstream"],
+      note: `ftpstream, pipelined: retrbinary(cmd, sink) for every file at once on a client with pipelining: true; ftpstream, pipelined, ${WRITTEN_AHEAD}: the same with writeAhead: true (each EPSV and RETR written behind the one in front's, on vsftpd); by hand, pipelined: per file EPSV and RETR written together on plain sockets, the data connection opened on the 229 (the same steps, no library); ftplib: its sequential retrbinary loop; ftpstream: one after another without pipelining`,
       ratioTargets: options.baseline
         ? [
             { subject: "ftpstream, pipelined", peer: `${BASELINE}, pipelined`, min: 1.0 },
@@ -615,6 +615,7 @@ function rows(options: Options, server: BenchServer): Row[] {
           ]
         : [
             { subject: "ftpstream, pipelined", peer: "ftplib", min: 1.0, serverBound: true },
+            { subject: `ftpstream, pipelined, ${WRITTEN_AHEAD}`, peer: "ftplib" },
             { subject: "ftpstream, pipelined", peer: "ftpstream" },
             { subject: "by hand, pipelined", peer: "ftplib" },
             { subject: "ftpstream, pipelined", peer: "by hand, pipelined" },

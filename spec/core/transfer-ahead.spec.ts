@@ -76,6 +76,21 @@ describe("downloads written ahead of their turn", function () {
     expect(wire).to.deep.equal(["> EPSV", "> RETR a", "> EPSV", "> RETR b", "< 229", "< 150", "< 226", "< 229", "< 150", "< 226"]);
   });
 
+  it("writes a download's TYPE I behind a text download in front that wrote TYPE A, though no reply has confirmed that yet", async function () {
+    // Bytes that TYPE A would change (the fixture, as servers do, sends each LF as CRLF in ASCII).
+    const binary = Buffer.from("one\ntwo\nthree\n".repeat(100));
+    const srv = await fixtures.server({ welcome: VSFTPD_WELCOME, files: { ...files, "/text": "x\ny\n", "/bin": binary } });
+    const { ftp } = await client(srv);
+    const lines: string[] = [];
+    const text = ftp.retrlines("RETR text", (line) => void lines.push(line), { commandWithEpsv: true, writeAhead: true });
+    const bytes = fetch(ftp, "RETR bin");
+    await text;
+    expect(lines).to.deep.equal(["x", "y"]);
+    expect((await bytes).equals(binary)).to.equal(true);
+    const retr = srv.commands.lastIndexOf("RETR bin");
+    expect(srv.commands.slice(retr - 5, retr + 1)).to.deep.equal(["TYPE A", "EPSV", "RETR text", "TYPE I", "EPSV", "RETR bin"]);
+  });
+
   it("writes nothing ahead on a server whose welcome names none known to hold commands, nor for a download that does not ask", async function () {
     for (const [welcome, writeAhead] of [
       ["220 ftpstream fixture ready", true],

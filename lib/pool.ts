@@ -250,7 +250,8 @@ export class FtpPool {
       client.close();
     }
     if (this.all.size + this.opening < this.limit) return this.heldBy(await this.open(), shared);
-    if (shared) {
+    // Shared only with nobody waiting: a use() that waits for a client of its own is not passed over.
+    if (shared && this.waiting.length === 0) {
       for (const [client, holders] of this.shares) {
         if (holders === 1 && client[WRITES_AHEAD]()) return this.heldBy(client, true);
       }
@@ -270,7 +271,12 @@ export class FtpPool {
     );
   }
 
-  /** A shared task gave `client` back: to the pool once no task holds it, else to a tree task waiting that may share it. */
+  /**
+   * A shared task gave `client` back: to the pool once no task holds it,
+   * else to the first waiting task if that one may share it. A use() that
+   * waits for a client of its own (first in line) gets the next one that
+   * no task holds, never passed over by shared tasks behind it.
+   */
   private releaseShare(client: FTP): void {
     const holders = (this.shares.get(client) ?? 1) - 1;
     if (holders === 0) {
@@ -280,8 +286,7 @@ export class FtpPool {
     }
     this.shares.set(client, holders);
     if (client.closed || this.isClosed || !client[WRITES_AHEAD]()) return;
-    const at = this.waiting.findIndex((waiter) => waiter.shared);
-    if (at >= 0) this.waiting.splice(at, 1)[0].resolve(client);
+    if (this.waiting[0]?.shared) this.waiting.shift()!.resolve(client);
   }
 
   /**

@@ -169,7 +169,7 @@ export class CommandQueue {
     if (!this.aheadOpen) return;
     const head = this.toWrite[0];
     if (!head?.ahead) return;
-    // One entry at most: the next one waits for this one's turn and 1xx.
+    // One entry at most: the one behind it waits until this one, in its turn, opens ahead.
     this.aheadOpen = false;
     try {
       head.ahead();

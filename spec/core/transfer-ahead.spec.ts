@@ -274,6 +274,31 @@ describe("downloads written ahead of their turn", function () {
       expect(listedAhead, wire.join(", ")).to.not.deep.equal([]);
     });
 
+    it("does not pass over a use() waiting for a client of its own: shared tree tasks behind it wait", async function () {
+      const tree: Record<string, Buffer> = {};
+      for (let i = 0; i < 8; i++) tree[`/t/f${i}`] = patternBytes(0, 100 + i);
+      const srv = await fixtures.server({ welcome: VSFTPD_WELCOME, files: tree });
+      srv.handle("RETR", async (s, arg) => {
+        await s.sleep(20);
+        await s.defaultHandler("RETR", arg);
+      });
+      const pool = new FtpPool({ size: 1, connect: () => fixtures.client(srv) });
+      const local = await mkdtemp(join(tmpdir(), "ftpstream-ahead-"));
+      try {
+        const download = pool.downloadDir("/t", local);
+        await until(() => srv.commands.includes("RETR /t/f1"), "the second file's RETR");
+        await pool.use((client) => client.sendcmd("NOOP"));
+        await download;
+      } finally {
+        await pool.close();
+        await rm(local, { recursive: true, force: true });
+      }
+      const retrs = srv.commands.filter((line) => line.startsWith("RETR "));
+      expect(retrs).to.have.length(8);
+      // Without the rule, the shared tasks kept the one client and the NOOP came after every file.
+      expect(srv.commands.indexOf("NOOP"), srv.commands.join(", ")).to.be.below(srv.commands.lastIndexOf(retrs[retrs.length - 1]));
+    });
+
     it("hands a client whose download is under way to the next file, written ahead, and fetches again a file dropped by an abort in front", async function () {
       const tree: Record<string, Buffer> = {};
       for (let i = 0; i < 6; i++) tree[`/t/f${i}`] = patternBytes(0, 1000 + i);

@@ -147,7 +147,7 @@ const COMMANDS: Record<string, Command> = {
   },
   worker: {
     args: "<redis-url>",
-    summary: "run the jobs of `mirror --queue` (redis://host:port/name), on any number of machines",
+    summary: "run the jobs of `mirror --queue` (redis://host:port/name), on any number of machines; exit status 3 if one it ran failed",
     arity: [1, 1],
     run: ([queue], options) => worker(queue, options),
   },
@@ -527,7 +527,7 @@ async function enqueueMirror(
 /** `worker redis://host:port/name`: runs mirror jobs until stopped (or drained, with --until-drained). */
 async function worker(queue: string, options: CliOptions): Promise<void> {
   const { workerCommand } = await import("./queue-cli.js");
-  await workerCommand({
+  const summary = await workerCommand({
     queue,
     connect: (server) => open(parseFtpUrl(server), options),
     concurrency: options.concurrency,
@@ -536,6 +536,8 @@ async function worker(queue: string, options: CliOptions): Promise<void> {
     untilDrained: options.untilDrained,
     log: (line) => void (options.quiet ? undefined : process.stderr.write(`${line}\n`)),
   });
+  // Run unattended (cron, CI), a worker whose jobs failed must not look like success: 3, as mirror --queue --wait.
+  if (summary.failedHere > 0) process.exitCode = 3;
 }
 
 async function remove(url: FtpUrl, options: CliOptions): Promise<void> {

@@ -272,6 +272,16 @@ export async function waitForDrain(queue: DrainingQueue, stop?: AbortSignal): Pr
   }
 }
 
+/** What `worker` resolves to: the queue's summary (every worker's jobs), and what this worker failed. */
+export interface WorkerSummary extends QueueSummary {
+  /**
+   * Jobs this worker failed for good: on their last attempt, or at once
+   * (FtpUnrecoverableJobError, a job stalled too often). `worker` exits 3
+   * when it is not 0, as `mirror --queue --wait` does for the queue's.
+   */
+  failedHere: number;
+}
+
 export interface WorkerCommand {
   queue: string;
   connect: (server: string) => Promise<FTP>;
@@ -286,8 +296,12 @@ export interface WorkerCommand {
   log: (line: string) => void;
 }
 
-/** `worker <queue>`: runs the jobs until stopped (or, with untilDrained, until the queue is empty). Resolves to the queue's summary. */
-export async function workerCommand(command: WorkerCommand): Promise<QueueSummary> {
+/**
+ * `worker <queue>`: runs the jobs until stopped (or, with untilDrained,
+ * until the queue is empty). Resolves to the queue's summary and how many
+ * jobs this worker failed for good (see WorkerSummary).
+ */
+export async function workerCommand(command: WorkerCommand): Promise<WorkerSummary> {
   const { Worker, Queue } = await loadBullmq();
   const address = parseQueueUrl(command.queue);
   const concurrency = command.concurrency ?? 4;
@@ -326,10 +340,13 @@ export async function workerCommand(command: WorkerCommand): Promise<QueueSummar
   });
   worker.on("active", (job) => command.log(`start ${job.id} ${job.data.path}`));
   worker.on("completed", (job, result) => command.log(`${result.outcome} ${job.id} ${job.data.path} ${result.bytes}`));
+  // Counted from BullMQ's own report, once the job is marked failed: also a job it failed without running it (stalled too often).
+  let failedHere = 0;
   worker.on("failed", (job, error) => {
     if (!job) return;
     // BullMQ has counted this attempt in attemptsMade by now.
     const final = failsAtOnce(error) || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (final) failedHere++;
     command.log(`${final ? "failed" : "retry"} ${job.id} ${job.data.path}: ${error.message.split("\n")[0]}`);
   });
   worker.on("error", (error) => command.log(`worker error: ${error.message}`));
@@ -358,5 +375,5 @@ export async function workerCommand(command: WorkerCommand): Promise<QueueSummar
   const summary = await readSummary(redis, address.name);
   command.log(`summary: ${formatSummary(summary)}`);
   await queue.close();
-  return summary;
+  return { ...summary, failedHere };
 }

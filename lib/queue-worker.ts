@@ -17,7 +17,8 @@
  * its own name, and never moved again once complete.
  *
  * A failure that running the job again cannot cure (a refused login or
- * path, no password) fails the job at once (see queue-failure.ts).
+ * path, no password, a server that is not an FTP URL) fails the job at
+ * once (see queue-failure.ts).
  *
  * No queue library is imported here: the processor takes any job with
  * `data` and `updateProgress` (BullMQ's Job).
@@ -36,6 +37,7 @@ import { serverKey, TreeJob, TreeJobResult } from "./queue-jobs.js";
 import { joinRemote } from "./remote-listing.js";
 import type { TransferProgress } from "./streams.js";
 import { assertReadWhole, openWalkedFile, type OpenedFile } from "./upload-source.js";
+import { parseFtpUrl } from "./url.js";
 
 /** What the processor needs of a job (BullMQ's Job has it). */
 export interface TreeJobLike {
@@ -79,11 +81,34 @@ function floorSecond(date: Date): Date {
   return new Date(Math.floor(date.getTime() / 1000) * 1000);
 }
 
+/**
+ * Why `server` is not an FTP URL a job can connect to, or undefined when
+ * it is one: the reason parseFtpUrl gives (its messages never hold a
+ * password), "not a URL" for what does not parse at all (Node's error
+ * keeps the whole text, password and all, in its `input`).
+ */
+function unusableServer(server: unknown): string | undefined {
+  if (typeof server !== "string") return `not a string but ${server === null ? "null" : typeof server}`;
+  try {
+    parseFtpUrl(server);
+    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException)?.code === "ERR_INVALID_URL") return "not a URL";
+    return error instanceof Error ? error.message.split("\n")[0] : "not an FTP URL";
+  }
+}
+
 /** A job's data is read from the queue: checked before anything is sent or written. */
 function checkJob(data: TreeJob): void {
   if (data?.v !== 1 || (data.direction !== "download" && data.direction !== "upload")) {
-    throw new FtpError(`not a tree job this version can run: ${JSON.stringify(data)?.slice(0, 200)}`, "ERR_FTP_BAD_JOB");
+    // Its version and direction, not the whole job (as before): its server may hold a password.
+    const shown = (value: unknown): string => String(JSON.stringify(value)).slice(0, 40);
+    throw new FtpError(`not a tree job this version can run (v ${shown(data?.v)}, direction ${shown(data?.direction)})`, "ERR_FTP_BAD_JOB");
   }
+  // Checked here, an FtpError, so the job fails at once (asJobFailure): from connect, or serverKey's new URL(), it was a
+  // TypeError, which took every attempt. Neither the URL nor the parser's error is kept: either may hold a password.
+  const unusable = unusableServer(data.server);
+  if (unusable) throw new FtpError(`refusing the job's server: ${unusable}`, "ERR_FTP_BAD_JOB");
   assertNoClimb(data.remote, "in a job");
   for (const segment of data.path.split("/")) {
     const reason = unsafeNameReason(segment);

@@ -20,7 +20,8 @@ import { Queue } from "bullmq";
 import { FixtureServer } from "../../fixtures/server.js";
 import { FTP } from "../../lib/client.js";
 import { enqueueCommand, type QueueSummary, type WorkerSummary, workerCommand } from "../../lib/queue-cli.js";
-import type { TreeJob } from "../../lib/queue-jobs.js";
+import { TREE_JOB_NAME, type TreeJob } from "../../lib/queue-jobs.js";
+import { parseFtpUrl } from "../../lib/url.js";
 import { IN_CI } from "../interop/describe-server.js";
 import { findRedis, startRedis, type RedisServer } from "./redis-server.js";
 
@@ -156,6 +157,49 @@ describe("queue jobs: failures a new attempt cannot cure fail at once, the other
     expect(lines.filter((line) => line.startsWith("retry "))).to.deep.equal([]);
     expect(worked).to.deep.equal({ transferred: 0, skipped: 0, failed: 2, bytes: 0, failedHere: 2 });
     expect(readFileSync(join(local, "a.txt", "kept"), "utf8")).to.equal("mine\n");
+  });
+
+  it("a job whose server is not an FTP URL, or that is no tree job, fails at once with ERR_FTP_BAD_JOB, saying why without the URL's password", async () => {
+    const hidden = "url-pa55word";
+    const name = "bad-jobs";
+    const queue = queueOf(name);
+    const job = (path: string, server: string, v = 1): TreeJob =>
+      ({ v, direction: "download", server, remote: "/t", local: join(dir, "down"), path, size: 6, modified: null }) as TreeJob;
+    // As enqueueTree adds them: 3 attempts, backoff from 1 s.
+    const opts = { attempts: 3, backoff: { type: "exponential", delay: 1000 }, removeOnComplete: true, removeOnFail: false };
+    await queue.addBulk([
+      { name: TREE_JOB_NAME, data: job("a.txt", `http://alice:${hidden}@${server.host}:${server.port}`), opts },
+      { name: TREE_JOB_NAME, data: job("b.txt", `ftp://alice:${hidden}@[${server.host}:${server.port}`), opts },
+      { name: TREE_JOB_NAME, data: job("c.txt", `ftp://alice:${hidden}@${server.host}:${server.port}`, 2), opts },
+    ]);
+    const sessions = server.sessions.length;
+    const lines: string[] = [];
+    // What the CLI's worker does with a job's server.
+    const connect = (text: string): Promise<FTP> => {
+      const url = parseFtpUrl(text);
+      return FTP.create({ host: url.host, port: url.port, user: url.user, password: url.password, timeout: 5000 });
+    };
+    const worked = await workerCommand({
+      queue: redis.url(name),
+      connect,
+      untilDrained: true,
+      lockMs: 2000,
+      log: (line) => void lines.push(line),
+    });
+
+    // Before, the first two failed with TypeErrors from connect and new URL(), each attempt: 3 attempts per job.
+    const failed = await queue.getFailed();
+    const reasons = Object.fromEntries(failed.map((failure) => [failure.data.path, [failure.attemptsMade, failure.failedReason]]));
+    expect(reasons).to.deep.equal({
+      "a.txt": [1, "ERR_FTP_BAD_JOB: refusing the job's server: not an FTP URL (ftp://, ftpes://, ftps://): http:"],
+      "b.txt": [1, "ERR_FTP_BAD_JOB: refusing the job's server: not a URL"],
+      "c.txt": [1, 'ERR_FTP_BAD_JOB: not a tree job this version can run (v 2, direction "download")'],
+    });
+    // The password is nowhere: not in the reasons, the stack traces BullMQ keeps, or the worker's lines (the last one echoed the whole job).
+    const said = [...failed.flatMap((failure) => [failure.failedReason, ...(failure.stacktrace ?? [])]), ...lines].join("\n");
+    expect(said).to.include("refusing the job's server").and.not.include(hidden);
+    expect(server.sessions.length, "a connection to the FTP server").to.equal(sessions);
+    expect(worked).to.deep.equal({ transferred: 0, skipped: 0, failed: 3, bytes: 0, failedHere: 3 });
   });
 
   it("a 530 saying the server holds too many connections, and a 450, are tried again and the jobs complete", async () => {

@@ -10,7 +10,7 @@
  * the byte delivered (binary RETR) or from the start (nothing delivered yet).
  */
 import { Attempts } from "./attempts.js";
-import { FtpAheadDroppedError, FtpError, FtpSizeMismatchError } from "./errors.js";
+import { FtpAheadDroppedError, FtpClosedError, FtpError, FtpSizeMismatchError } from "./errors.js";
 import { slabReaderOf } from "./data.js";
 import { ProgressMeter, TransferProgress } from "./progress.js";
 import { isTransient } from "./retry.js";
@@ -99,7 +99,20 @@ export class DownloadRun {
   begin(now = false): void {
     // verifySize: true asks SIZE before the transfer: nothing of it can be written ahead.
     const ahead = this.start.ahead && this.verifySize !== true ? this.writeAhead : undefined;
-    this.enqueue((session) => this.run(session), now, ahead).catch((error: unknown) => this.fail(dataError(error)));
+    this.enqueue((session) => this.run(session), now, ahead).catch((error: unknown) => this.fail(this.beforeTurn(error)));
+  }
+
+  /**
+   * The error of a download whose queue task never ran (the queue failed
+   * it): with `ahead`, a tree download that an FtpPool may have put on a
+   * client whose transfer was under way (transfer-ahead.ts), a connection
+   * lost in that one's transfer is no failure of this one, which got
+   * nothing and may run again on another connection: FtpAheadDroppedError,
+   * as for a download dropped by an abort in front.
+   */
+  private beforeTurn(error: unknown): FtpError {
+    if (!this.start.ahead || !(error instanceof FtpClosedError) || error instanceof FtpAheadDroppedError) return dataError(error);
+    return new FtpAheadDroppedError(`closed before its turn: ${error.message}`);
   }
 
   /** Writes the transfer ahead of its turn if it may be (transfer-ahead.ts); true if it did. */

@@ -194,7 +194,7 @@ export class DataTransfer {
         written: true,
       });
     } catch (error) {
-      if (!(error instanceof EpsvRefusedInStep)) throw error;
+      if (!(error instanceof EpsvRefusedInStep)) throw droppedUnanswered(session, error);
       // Refused with its EPSV, and the command too: it goes again the usual way, as in open().
       pending = await openPassive(session, { slabReads: start.slabReads });
       sent = false;
@@ -386,6 +386,24 @@ export class DataTransfer {
     }
     return checkAborReply(last);
   }
+}
+
+/**
+ * The error of a transfer written ahead of its turn whose TYPE, EPSV or
+ * commands before were not answered as asked (openWritten): a server that
+ * answered what was written ahead during the transfer in front, or dropped
+ * it (pure-ftpd answers "500 Unknown command" and throws the rest away),
+ * leaves the transfer in front to read those replies and this one to read
+ * the ones after (the one in front's 226 as its 229). The connection is
+ * closed (epsvWith closes it on any such failure); nothing of this transfer
+ * was received, so it fails as dropped (FtpAheadDroppedError), to be run
+ * again on another connection, like a transfer dropped by an abort in front.
+ */
+function droppedUnanswered(session: Session, error: unknown): unknown {
+  if (!session.control.closed) return error;
+  return new FtpAheadDroppedError(
+    `closed: a transfer written ahead of its turn did not get the replies it asked for (${(error as Error).message})`,
+  );
 }
 
 /** Replies to a command the server does not know (Twisted answers ABOR 502). */

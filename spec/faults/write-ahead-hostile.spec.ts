@@ -1,0 +1,91 @@
+/**
+ * Tree downloads written ahead of their turn (lib/transfer-ahead.ts) on
+ * servers whose welcome names one that holds commands during a transfer,
+ * and that then misbehave: whatever goes wrong in the transfer in front,
+ * the file written behind it is fetched again (or fails), never lost to a
+ * failure that was not its own, and nothing wrong is put in place.
+ */
+import { expect } from "chai";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { patternBytes, type FixtureServer } from "../../fixtures/server.js";
+import { FtpDirTransferError, FtpPool } from "../../lib/index.js";
+import { rejectionOf, useFixtures } from "../core/helpers.js";
+
+/** vsftpd's welcome: downloads are written ahead on such a server. */
+const VSFTPD_WELCOME = "220 (vsFTPd 3.0.3)";
+
+/** The tree /t: f0..f3, each of its own length. */
+const FILES: Record<string, Buffer> = {};
+for (let i = 0; i < 4; i++) FILES[`/t/f${i}`] = patternBytes(0, 1000 + i);
+
+describe("downloads written ahead, on servers that do not keep to their welcome", function () {
+  const fixtures = useFixtures();
+  let local: string;
+
+  beforeEach(async function () {
+    local = await mkdtemp(join(tmpdir(), "ftpstream-ahead-hostile-"));
+  });
+
+  afterEach(async function () {
+    await rm(local, { recursive: true, force: true });
+  });
+
+  /**
+   * RETR of f1 goes as `front` says, once the client has written the next
+   * RETR behind it (the fixture, as vsftpd, holds it unanswered meanwhile);
+   * every other RETR as usual.
+   */
+  function scriptFront(srv: FixtureServer, front: (s: Parameters<Parameters<FixtureServer["handle"]>[1]>[0]) => Promise<void>): void {
+    let done = false;
+    srv.handle("RETR", async (s, arg) => {
+      if (done || !arg.endsWith("/f1")) return s.defaultHandler("RETR", arg);
+      done = true;
+      s.reply(150, "Opening BINARY mode data connection (1001 bytes).");
+      const from = srv.commands.lastIndexOf(`RETR ${arg}`) + 1;
+      await srv.waitForCommand("RETR", { from, timeoutMs: 2000 });
+      await front(s);
+    });
+  }
+
+  /** pool.downloadDir("/t", local, { delete: true }) over one connection; the failed paths. */
+  async function mirror(srv: FixtureServer): Promise<string[]> {
+    const pool = new FtpPool({ size: 1, connect: () => fixtures.client(srv) });
+    try {
+      const error = await rejectionOf(pool.downloadDir("/t", local, { delete: true }));
+      expect(error).to.be.instanceOf(FtpDirTransferError);
+      return (error as FtpDirTransferError).failures.map((failure) => failure.path);
+    } finally {
+      await pool.close();
+    }
+  }
+
+  /** Every file but f1 is in place with its own bytes, and nothing else is there (no part file). */
+  async function expectAllButF1(): Promise<void> {
+    expect((await readdir(local)).sort()).to.deep.equal(["f0", "f2", "f3"]);
+    for (const i of [0, 2, 3]) expect((await readFile(join(local, `f${i}`))).equals(FILES[`/t/f${i}`]), `f${i}`).to.equal(true);
+  }
+
+  it("fetches again the file written behind one whose transfer got a 500 for it and dropped it (pure-ftpd): it read the 226 in front as its 229", async function () {
+    const srv = await fixtures.server({ welcome: VSFTPD_WELCOME, files: FILES });
+    scriptFront(srv, async (s) => {
+      // As pure-ftpd during a transfer: "500 Unknown command" for what was written behind, which is dropped.
+      s.reply(500, "Unknown command.");
+      srv.once("EPSV", () => undefined);
+      srv.once("RETR", () => undefined);
+      await s.sendData(patternBytes(0, 1001));
+      s.reply(226, "Transfer complete.");
+    });
+    // f1 read the 500 as its own final reply: it fails (nothing says whose it was), and only it.
+    expect(await mirror(srv)).to.deep.equal(["f1"]);
+    await expectAllButF1();
+  });
+
+  it("fetches again the file put on a connection whose server hung up during the transfer in front: that failure is not its own", async function () {
+    const srv = await fixtures.server({ welcome: VSFTPD_WELCOME, files: FILES });
+    scriptFront(srv, async (s) => s.drop());
+    expect(await mirror(srv)).to.deep.equal(["f1"]);
+    await expectAllButF1();
+  });
+});

@@ -47,7 +47,7 @@ export interface TransferStreamOptions {
    * EPSV and command (with `commandWithEpsv`), its own go out at once, and
    * the server answers them as soon as that transfer has ended (a round
    * trip less per file on a long link). Only on servers whose welcome says they read no
-   * command during a transfer (vsftpd, ProFTPD, GNU inetutils and BSD
+   * command during a transfer (vsftpd, GNU inetutils and BSD
    * ftpd), only once the session reached an EPSV port, never after REST
    * nor with `verifySize: true`; elsewhere the option changes nothing.
    * The price: such a transfer in front, aborted (its stream destroyed,

@@ -10,17 +10,25 @@
  * file's 150 and 226 arrive together.
  *
  * Only on a server known to leave the control connection unread while it
- * waits for a data connection and during a transfer. Probed (2026-12-06,
- * the interop servers) with EPSV and RETR of a second file written right
- * behind the first one's, and again during the first one's transfer:
- * vsftpd, ProFTPD, GNU inetutils ftpd and netkit ftpd answered them after
- * the first RETR's 226 both times; pure-ftpd answered "500 Unknown command"
- * during a transfer and dropped them; pyftpdlib answered the EPSV at once,
- * before the 150; Twisted has no EPSV. ftp-srv, which held them in the
- * probe, is left out: it answers the commands of each read in a promise
- * series of their own, beside those of the read before (bench/README.md,
- * "Pipelined commands"). A welcome the administrator changed names no
- * server, and nothing is written ahead.
+ * waits for a data connection and during a transfer, files and listings
+ * alike. Probed (2026-12-06, the interop servers) with EPSV and RETR of a
+ * second file written right behind the first one's, and again during the
+ * first one's transfer, and over the interop tree transfers (500 files,
+ * listings and files written ahead on four connections): vsftpd, GNU
+ * inetutils ftpd and netkit ftpd answered them after the first one's 226
+ * every time. ProFTPD held them during a RETR, but reads the control
+ * connection during a listing and answers what it finds at once ("450
+ * EPSV: data transfer in progress", or a TYPE's 200 where the listing's
+ * 226 belonged): left out. pure-ftpd answered "500 Unknown command" during
+ * a transfer and dropped them; pyftpdlib answered the EPSV at once, before
+ * the 150; Twisted has no EPSV. ftp-srv, which held them in the probe, is
+ * left out: it answers the commands of each read in a promise series of
+ * their own, beside those of the read before (bench/README.md, "Pipelined
+ * commands"). A welcome the administrator changed names no server, and
+ * nothing is written ahead. A server that claims to hold them and does
+ * not is caught where it shows (a final reply that is not 226 or 250, a
+ * 4xx/5xx or a 229 read out of turn): the transfers fail and the
+ * connection closes, nothing is taken for what it is not.
  *
  * What is written behind a transfer changes how that transfer may end
  * early, and what it may still write: ABOR would reach the server behind
@@ -43,7 +51,6 @@ export const WRITES_AHEAD: unique symbol = Symbol("ftpstream.writesAhead");
 /** Welcomes of servers that read no command while a transfer is under way (see above). */
 const HOLDS_COMMANDS_IN_TRANSFER: readonly RegExp[] = [
   /\(vsFTPd [\d.]+\)/,
-  /ProFTPD/,
   // GNU inetutils and netkit (the BSD ftpd family), as text-codec.ts's KNOWN_WELCOMES names them.
   /FTP server \((?:GNU inetutils [^)]*|Version [^)]*)\) ready/,
 ];

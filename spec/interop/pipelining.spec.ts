@@ -257,7 +257,7 @@ function replyReader(socket: net.Socket): { next(): Promise<string> } {
  * every file still gets its own bytes; on the others nothing is written
  * ahead and the same downloads come out the same.
  */
-const HOLD_COMMANDS: readonly ServerKind[] = ["vsftpd", "proftpd", "inetutils-ftpd", "netkit-ftpd"];
+const HOLD_COMMANDS: readonly ServerKind[] = ["vsftpd", "inetutils-ftpd", "netkit-ftpd"];
 
 describeServers(
   "interop: downloads written ahead of their turn",

@@ -45,7 +45,11 @@ const OPTIONS = {
   "netrc-file": { type: "string", arg: "<path>", help: "take the login for the URL's host from this netrc file" },
   "env-password": { type: "boolean", help: "take the password from $FTPSTREAM_PASSWORD (a URL with a user and no password)" },
   parallel: { type: "string", arg: "<n>", help: "mirror over an FtpPool of n connections (default 1)" },
-  queue: { type: "string", arg: "<redis-url>", help: "mirror: enqueue one job per changed file on redis://host:port/name, for workers" },
+  queue: {
+    type: "string",
+    arg: "<redis-url>",
+    help: "mirror: enqueue one job per changed file on redis://host:port/name, for workers; Redis's password may come from $REDISCLI_AUTH instead of the URL",
+  },
   wait: { type: "boolean", help: "mirror --queue: wait until the queue drains, print its summary" },
   concurrency: { type: "string", arg: "<n>", help: "worker: jobs at once (and connections per server) in this process (default 4)" },
   "max-connections": { type: "string", arg: "<n>", help: "worker: most connections to one server across all workers (held in Redis)" },

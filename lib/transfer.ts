@@ -430,7 +430,17 @@ async function readPreliminary(session: Session, pending: PendingData): Promise<
   try {
     reply = await session.read();
     // ftplib: some servers send a 2xx before the 1xx of LIST or STOR; skip it.
-    if (reply.code >= 200 && reply.code < 300) reply = await session.read();
+    if (reply.code >= 200 && reply.code < 300) {
+      // Not with a transfer written behind this one: there it is that one's
+      // TYPE, MDTM or EPSV answered out of turn (pyftpdlib answers EPSV at
+      // once, before the 150 in front), which that one would then wait for
+      // in vain. Nothing of this transfer came yet: dropped, as that one is.
+      if (session.writtenAhead)
+        throw new FtpAheadDroppedError(
+          `closed: ${JSON.stringify(reply.text)} came before the 1xx, out of step with a transfer written behind`,
+        );
+      reply = await session.read();
+    }
   } catch (error) {
     if (pending.connecting && error instanceof FtpTempError && error.replyCode === 425) await throwIfNotConnected(pending);
     throw error;

@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { patternBytes, type FixtureServer } from "../../fixtures/server.js";
+import { patternBytes, type FixtureServer, type Session } from "../../fixtures/server.js";
 import { FtpDirTransferError, FtpPool } from "../../lib/index.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
 
@@ -37,7 +37,7 @@ describe("downloads written ahead, on servers that do not keep to their welcome"
    * RETR behind it (the fixture, as vsftpd, holds it unanswered meanwhile);
    * every other RETR as usual.
    */
-  function scriptFront(srv: FixtureServer, front: (s: Parameters<Parameters<FixtureServer["handle"]>[1]>[0]) => Promise<void>): void {
+  function scriptFront(srv: FixtureServer, front: (s: Session) => Promise<void>): void {
     let done = false;
     srv.handle("RETR", async (s, arg) => {
       if (done || !arg.endsWith("/f1")) return s.defaultHandler("RETR", arg);
@@ -80,6 +80,34 @@ describe("downloads written ahead, on servers that do not keep to their welcome"
     // f1 read the 500 as its own final reply: it fails (nothing says whose it was), and only it.
     expect(await mirror(srv)).to.deep.equal(["f1"]);
     await expectAllButF1();
+  });
+
+  it("drops both, and fetches them again, when the EPSV written behind is answered before the 150 in front (pyftpdlib): the one in front took it for a 2xx to skip", async function () {
+    const srv = await fixtures.server({ welcome: VSFTPD_WELCOME, files: FILES });
+    // On the session that answers early, the EPSV and RETR behind f1 get nothing more: their answer came already.
+    let early: Session | undefined;
+    for (const verb of ["EPSV", "RETR"]) {
+      srv.handle(verb, async (s, arg) => {
+        if (s === early) return;
+        if (verb === "RETR" && arg.endsWith("/f1") && !early) {
+          early = s;
+          const from = srv.commands.lastIndexOf(`RETR ${arg}`) + 1;
+          await srv.waitForCommand("RETR", { from, timeoutMs: 2000 });
+          s.reply(229, "Entering Extended Passive Mode (|||1|)");
+        }
+        await s.defaultHandler(verb, arg).catch(() => undefined);
+      });
+    }
+    // No timeout: the client must not wait for the 229 the one in front read (it would wait for ever).
+    const pool = new FtpPool({ size: 1, connect: () => fixtures.client(srv, { timeout: 0 }) });
+    try {
+      await pool.downloadDir("/t", local, { delete: true });
+    } finally {
+      await pool.close();
+    }
+    expect((await readdir(local)).sort()).to.deep.equal(["f0", "f1", "f2", "f3"]);
+    for (const [path, bytes] of Object.entries(FILES))
+      expect((await readFile(join(local, path.slice(3)))).equals(bytes), path).to.equal(true);
   });
 
   it("fetches again the file put on a connection whose server hung up during the transfer in front: that failure is not its own", async function () {

@@ -338,7 +338,12 @@ export async function workerCommand(command: WorkerCommand): Promise<WorkerSumma
     maxStalledCount: 3,
     autorun: false,
   });
-  worker.on("active", (job) => command.log(`start ${job.id} ${job.data.path}`));
+  worker.on("active", (job) => {
+    command.log(`start ${job.id} ${job.data.path}`);
+    // A job stalled too often (its worker killed or blocked that many times) is failed by BullMQ as it is taken, without the
+    // processor, so `counted` never sees it: counted here, before BullMQ marks it failed (see summaryKey).
+    if (job.deferredFailure) void redis.hsetnx(key, String(job.id), "failed 0").catch(() => undefined);
+  });
   worker.on("completed", (job, result) => command.log(`${result.outcome} ${job.id} ${job.data.path} ${result.bytes}`));
   // Counted from BullMQ's own report, once the job is marked failed: also a job it failed without running it (stalled too often).
   let failedHere = 0;

@@ -132,3 +132,17 @@ export function controlWrites(onBytes?: (bytes: Buffer) => void): {
     },
   };
 }
+
+/**
+ * A client `logger` (at debugLevel 1) that records the wire into `wire`:
+ * `> LINE` for each command as it is written, `< code` for each reply as
+ * it arrives, in order.
+ */
+export function wireLogger(wire: string[]): (line: string) => void {
+  return (line) => {
+    const command = /^\*cmd\* '(.*)'$/.exec(line);
+    if (command) wire.push(`> ${command[1]}`);
+    const reply = /^\*resp\* ['"](\d{3})/.exec(line);
+    if (reply) wire.push(`< ${reply[1]}`);
+  };
+}

@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import { patternBytes, patternFile, type FixtureServer } from "../../fixtures/server.js";
 import { makeSelfSignedCert } from "../../fixtures/cert.js";
 import { FTP, FTP_TLS, FtpClosedError, FtpConnectionError, FtpPermError, FtpPool, type DownloadStream } from "../../lib/index.js";
-import { controlWrites, gate, rejectionOf, until, useFixtures, watchOverlap, type ClientOptions } from "./helpers.js";
+import { controlWrites, gate, rejectionOf, until, useFixtures, watchOverlap, wireLogger, type ClientOptions } from "./helpers.js";
 
 /** Every byte of a download. */
 async function collectBytes(stream: DownloadStream): Promise<Buffer> {
@@ -28,14 +28,9 @@ describe("pipelining", function () {
     const wire: Wire = [];
     const ftp = await fixtures.client(srv, {
       pipelining: true,
+      // Level 1 logs each command as it is written and each reply as it arrives.
       debugLevel: 1,
-      logger: (line) => {
-        // Level 1 logs each command as it is written and each reply as it arrives.
-        const command = /^\*cmd\* '(.*)'$/.exec(line);
-        if (command) wire.push(`> ${command[1]}`);
-        const reply = /^\*resp\* ['"](\d{3})/.exec(line);
-        if (reply) wire.push(`< ${reply[1]}`);
-      },
+      logger: wireLogger(wire),
       ...options,
     });
     wire.length = 0;

@@ -12,7 +12,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { patternBytes, patternFile, type FixtureServer } from "../../fixtures/server.js";
 import { FtpAheadDroppedError, FtpDirTransferError, FtpPool, FtpProtoError, type FTP } from "../../lib/index.js";
-import { gate, rejectionOf, until, useFixtures } from "./helpers.js";
+import { gate, rejectionOf, until, useFixtures, wireLogger } from "./helpers.js";
 
 /** vsftpd's welcome: a server known to leave commands unread during a transfer. */
 const VSFTPD_WELCOME = "220 (vsFTPd 3.0.3)";
@@ -23,15 +23,7 @@ describe("downloads written ahead of their turn", function () {
   /** A logged-in client whose wire (`> LINE` written, `< code` read) is recorded from after the login on. */
   async function client(srv: FixtureServer): Promise<{ ftp: FTP; wire: string[] }> {
     const wire: string[] = [];
-    const ftp = await fixtures.client(srv, {
-      debugLevel: 1,
-      logger: (line) => {
-        const command = /^\*cmd\* '(.*)'$/.exec(line);
-        if (command) wire.push(`> ${command[1]}`);
-        const reply = /^\*resp\* ['"](\d{3})/.exec(line);
-        if (reply) wire.push(`< ${reply[1]}`);
-      },
-    });
+    const ftp = await fixtures.client(srv, { debugLevel: 1, logger: wireLogger(wire) });
     // The session's first EPSV port is connected before its command goes out: reached here, once.
     await ftp.retrbinary("RETR warm", () => undefined);
     wire.length = 0;

@@ -70,6 +70,17 @@ async function sendBeforeAndType(session: Session, before: CommandsBefore | unde
   }
 }
 
+/**
+ * Whether the transfer `start` lets the next one be written behind it
+ * (TransferStart.ahead): a download only, whose task writes nothing more
+ * once its command is out. An upload's may still ask SIZE after its 2xx
+ * (verifySize, retry), which would go out behind the transfer written
+ * ahead and read its 229 as SIZE's answer (no size: nothing checked).
+ */
+function letsNextAhead(start: TransferStart): boolean {
+  return start.ahead === true && !RECEIVING_VERB.test(start.command);
+}
+
 /** A clear data connection's `handshake`, and a settled abort: nothing to wait for. */
 const CLEAR: Promise<void> = Promise.resolve();
 
@@ -162,7 +173,13 @@ export class DataTransfer {
     else if (!early) pending = await openPassive(session, { slabReads: start.slabReads });
     else {
       try {
-        pending = await openPassive(session, { slabReads: start.slabReads, command: start.command, type, before, ahead: start.ahead });
+        pending = await openPassive(session, {
+          slabReads: start.slabReads,
+          command: start.command,
+          type,
+          before,
+          ahead: letsNextAhead(start),
+        });
       } catch (error) {
         if (!(error instanceof EpsvRefusedInStep)) throw error;
         // Refused with its EPSV, the command goes again the usual way (EPSV alone, or PASV).

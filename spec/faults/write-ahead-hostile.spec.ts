@@ -9,8 +9,9 @@ import { expect } from "chai";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { patternBytes, type FixtureServer, type Session } from "../../fixtures/server.js";
-import { FtpDirTransferError, FtpPool } from "../../lib/index.js";
+import { FtpDirTransferError, FtpPool, FtpSizeMismatchError } from "../../lib/index.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
 
 /** vsftpd's welcome: downloads are written ahead on such a server. */
@@ -115,5 +116,28 @@ describe("downloads written ahead, on servers that do not keep to their welcome"
     scriptFront(srv, async (s) => s.drop());
     expect(await mirror(srv)).to.deep.equal(["f1"]);
     await expectAllButF1();
+  });
+
+  it("writes no download ahead behind an upload asked to write ahead: the upload's SIZE (verifySize) read the 229 of that download as its answer, and a short upload passed", async function () {
+    const srv = await fixtures.server({ welcome: VSFTPD_WELCOME, files: { "/warm": patternBytes(0, 10), "/b": patternBytes(0, 5000) } });
+    // The server keeps half of what it received, and says 226.
+    srv.once("STOR", async (s, arg) => {
+      s.reply(150, "Ok to send data.");
+      const received = await s.receiveAll();
+      s.vfs.set(s.resolvePath(arg), received.subarray(0, received.length / 2));
+      s.reply(226, "Transfer complete.");
+    });
+    const ftp = await fixtures.client(srv);
+    // The session's first EPSV port is reached before a command goes with EPSV (and so before anything is written ahead).
+    await ftp.retrbinary("RETR warm", () => undefined);
+    const careless = { writeAhead: true, commandWithEpsv: true } as const;
+    const upload = ftp.storbinary("STOR up", Readable.from([Buffer.alloc(10000, 7)]), { ...careless, verifySize: true });
+    const chunks: Buffer[] = [];
+    const download = ftp.retrbinary("RETR b", (chunk) => void chunks.push(chunk), careless);
+    const error = await rejectionOf(upload);
+    expect(error).to.be.instanceOf(FtpSizeMismatchError);
+    expect((error as FtpSizeMismatchError).received).to.equal(5000);
+    await download;
+    expect(Buffer.concat(chunks).equals(patternBytes(0, 5000))).to.equal(true);
   });
 });

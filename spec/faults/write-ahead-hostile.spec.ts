@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { patternBytes, type FixtureServer, type Session } from "../../fixtures/server.js";
 import { FtpDirTransferError, FtpPool, FtpSizeMismatchError } from "../../lib/index.js";
-import { rejectionOf, useFixtures } from "../core/helpers.js";
+import { rejectionOf, until, useFixtures } from "../core/helpers.js";
 
 /** vsftpd's welcome: downloads are written ahead on such a server. */
 const VSFTPD_WELCOME = "220 (vsFTPd 3.0.3)";
@@ -139,5 +139,35 @@ describe("downloads written ahead, on servers that do not keep to their welcome"
     expect((error as FtpSizeMismatchError).received).to.equal(5000);
     await download;
     expect(Buffer.concat(chunks).equals(patternBytes(0, 5000))).to.equal(true);
+  });
+
+  it("writes nothing ahead behind a download being aborted: it came between ABOR and the NOOP, whose 200 the abort then waited for behind it", async function () {
+    const srv = await fixtures.server({ welcome: VSFTPD_WELCOME, files: { "/warm": patternBytes(0, 10), "/b": patternBytes(0, 5000) } });
+    const ftp = await fixtures.client(srv);
+    await ftp.retrbinary("RETR warm", () => undefined);
+    // a's transfer and its ABOR are answered only once the client has written b.
+    const bWritten = (): Promise<unknown> =>
+      srv.waitForCommand("RETR", { from: srv.commands.lastIndexOf("RETR a") + 1, timeoutMs: 300 }).catch(() => undefined);
+    srv.once("RETR", async (s) => {
+      s.reply(150, "Opening BINARY mode data connection (10000000 bytes).");
+      (await s.openData()).write(Buffer.alloc(100_000));
+      await bWritten();
+      await s.closeData();
+      s.reply(426, "Failure writing network stream.");
+    });
+    srv.once("ABOR", async (s) => {
+      await bWritten();
+      await s.defaultHandler("ABOR", "");
+    });
+    const controller = new AbortController();
+    const careless = { writeAhead: true, commandWithEpsv: true } as const;
+    const a = rejectionOf(ftp.retrbinary("RETR a", () => controller.abort(), { ...careless, signal: controller.signal }));
+    await until(() => srv.commands.includes("ABOR"), "ABOR sent");
+    const chunks: Buffer[] = [];
+    const b = ftp.retrbinary("RETR b", (chunk) => void chunks.push(chunk), careless);
+    expect((await a).name).to.equal("AbortError");
+    await b;
+    expect(Buffer.concat(chunks).equals(patternBytes(0, 5000))).to.equal(true);
+    expect(ftp.closed).to.equal(false);
   });
 });

@@ -81,6 +81,14 @@ function letsNextAhead(start: TransferStart): boolean {
   return start.ahead === true && !RECEIVING_VERB.test(start.command);
 }
 
+/** Sessions whose transfer goes again after a refusal in step (DataTransfer.openAgain): nothing is written ahead meanwhile. */
+const goingAgain = new WeakSet<Session>();
+
+/** Whether the transfer under way on `session` is going again after its EPSV and command were refused (see DataTransfer.openAgain). */
+export function isGoingAgain(session: Session): boolean {
+  return goingAgain.has(session);
+}
+
 /** A clear data connection's `handshake`, and a settled abort: nothing to wait for. */
 const CLEAR: Promise<void> = Promise.resolve();
 
@@ -154,7 +162,7 @@ export class DataTransfer {
     // a refused REST must keep the command from running at all.
     const pipelined =
       (start.withEpsv ?? session.settings.pipelining) && session.settings.passive && start.rest === undefined && !session.epsvRefused;
-    let early = pipelined && session.epsvReached;
+    const early = pipelined && session.epsvReached;
     // Pipelined but not early (the session's first EPSV port is still to be
     // reached before a command follows it): the TYPE and the commands
     // before still go with the EPSV, not a round trip ahead of it.
@@ -183,11 +191,27 @@ export class DataTransfer {
       } catch (error) {
         if (!(error instanceof EpsvRefusedInStep)) throw error;
         // Refused with its EPSV, the command goes again the usual way (EPSV alone, or PASV).
-        early = false;
-        pending = await openPassive(session, { slabReads: start.slabReads });
+        return DataTransfer.openAgain(session, start);
       }
     }
     return DataTransfer.afterOpen(session, start, pending, early);
+  }
+
+  /**
+   * The transfer `start`, refused its EPSV and command in step, goes again
+   * the usual way (EPSV alone, or PASV, then the command). Having opened
+   * the way for the next transfer when it wrote them, it holds it shut
+   * until its 1xx: written ahead meanwhile, the next one's EPSV and command
+   * would go out between this one's (IPv6, which keeps EPSV after such a
+   * refusal), and this one read their replies as its own.
+   */
+  private static async openAgain(session: Session, start: TransferStart): Promise<DataTransfer> {
+    goingAgain.add(session);
+    try {
+      return await DataTransfer.afterOpen(session, start, await openPassive(session, { slabReads: start.slabReads }), false);
+    } finally {
+      goingAgain.delete(session);
+    }
   }
 
   /**
@@ -201,7 +225,6 @@ export class DataTransfer {
     session.writtenAhead = false;
     if (start.ahead) session.openAhead();
     let pending: PendingData;
-    let sent = true;
     try {
       pending = await openPassive(session, {
         slabReads: start.slabReads,
@@ -213,10 +236,9 @@ export class DataTransfer {
     } catch (error) {
       if (!(error instanceof EpsvRefusedInStep)) throw droppedUnanswered(session, error);
       // Refused with its EPSV, and the command too: it goes again the usual way, as in open().
-      pending = await openPassive(session, { slabReads: start.slabReads });
-      sent = false;
+      return DataTransfer.openAgain(session, start);
     }
-    return DataTransfer.afterOpen(session, start, pending, sent);
+    return DataTransfer.afterOpen(session, start, pending, true);
   }
 
   /** The rest of open() once the data connection is on its way: the command (unless `sent`), the 1xx, the connected socket, TLS. */

@@ -170,4 +170,30 @@ describe("downloads written ahead, on servers that do not keep to their welcome"
     expect(Buffer.concat(chunks).equals(patternBytes(0, 5000))).to.equal(true);
     expect(ftp.closed).to.equal(false);
   });
+
+  it("writes nothing ahead behind a download going again after its EPSV and RETR were refused (IPv6 keeps EPSV): it came between that one's EPSV and RETR", async function () {
+    const srv = await fixtures.server({
+      host: "::1",
+      welcome: VSFTPD_WELCOME,
+      files: { "/warm": patternBytes(0, 10), "/a": patternBytes(0, 3000), "/b": patternBytes(0, 5000) },
+    });
+    const ftp = await fixtures.client(srv);
+    await ftp.retrbinary("RETR warm", () => undefined);
+    const careless = { writeAhead: true, commandWithEpsv: true } as const;
+    const b: Buffer[] = [];
+    let fetchB: Promise<unknown> | undefined;
+    // proftpd now and then: 425 for EPSV when its passive port is taken, and so for the RETR behind it.
+    srv.once("EPSV", (s) => s.reply(425, "Unable to build data connection: Address already in use"));
+    srv.once("RETR", (s) => s.reply(425, "Use PORT or PASV first."));
+    // b is asked for while a goes again, with EPSV alone.
+    srv.once("EPSV", async (s) => {
+      fetchB = ftp.retrbinary("RETR b", (chunk) => void b.push(chunk), careless);
+      await s.defaultHandler("EPSV", "");
+    });
+    const a: Buffer[] = [];
+    await ftp.retrbinary("RETR a", (chunk) => void a.push(chunk), careless);
+    await fetchB;
+    expect(Buffer.concat(a).equals(patternBytes(0, 3000)), "a").to.equal(true);
+    expect(Buffer.concat(b).equals(patternBytes(0, 5000)), "b").to.equal(true);
+  });
 });

@@ -49,7 +49,8 @@ export interface TransferStreamOptions {
    * trip less per file on a long link). Only on servers whose welcome says they read no
    * command during a transfer (vsftpd, GNU inetutils and BSD
    * ftpd), only once the session reached an EPSV port, never after REST
-   * nor with `verifySize: true`; elsewhere the option changes nothing.
+   * nor with `verifySize: true`; elsewhere, and for an upload (which may
+   * still ask SIZE after its 226), the option changes nothing.
    * The price: such a transfer in front, aborted (its stream destroyed,
    * its signal, `abort()`), closes the connection instead of sending ABOR,
    * and the download written behind it fails with FtpAheadDroppedError

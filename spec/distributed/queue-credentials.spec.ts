@@ -20,11 +20,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Queue } from "bullmq";
 import { FixtureServer } from "../../fixtures/server.js";
-import type { TreeJob } from "../../lib/queue-jobs.js";
-import { IN_CI } from "../interop/describe-server.js";
-import { findRedis, startRedis, type RedisServer } from "./redis-server.js";
+import { startAliceServer, useQueues, useRedis } from "./redis-server.js";
 
 const CLI = fileURLToPath(new URL("../../lib/cli.js", import.meta.url));
 const SECRET = "qu3ue-s3cret";
@@ -76,50 +73,27 @@ async function everything(redis: RedisReader): Promise<string> {
   return parts.join("\n");
 }
 
-const missing = findRedis();
-
 describe("mirror --queue and worker with the password from netrc or the environment (redis-server, fixture FTP server)", function () {
   this.timeout(60_000);
-  let redis: RedisServer;
   let server: FixtureServer;
   let dir: string;
   let home: string;
-  const queues: Array<Queue<TreeJob>> = [];
 
-  before(async function () {
-    if (!missing.found) {
-      if (IN_CI) throw new Error(`CI=true and ${missing.why}`);
-      this.skip();
-    }
-    redis = await startRedis();
-  });
+  const redis = useRedis();
 
   beforeEach(async () => {
-    server = await FixtureServer.start({
-      users: { alice: SECRET },
-      anonymous: false,
-      files: { "/t/a.txt": "alpha\n", "/t/sub/b.txt": "beta\n" },
-    });
+    server = await startAliceServer(SECRET);
     dir = mkdtempSync(join(tmpdir(), "ftpstream-queue-login-"));
     home = join(dir, "home");
     mkdirSync(home);
   });
 
   afterEach(async () => {
-    for (const queue of queues.splice(0)) await queue.close();
     await server?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  after(async () => {
-    await redis?.stop();
-  });
-
-  const queueOf = (name: string): Queue<TreeJob> => {
-    const queue = new Queue<TreeJob>(name, { connection: { host: "127.0.0.1", port: redis.port } });
-    queues.push(queue);
-    return queue;
-  };
+  const queueOf = useQueues(redis);
   const netrc = (name: string): string => {
     const file = join(dir, name);
     writeFileSync(file, `machine ${server.host}\n  login alice\n  password ${SECRET}\n`);
@@ -132,9 +106,12 @@ describe("mirror --queue and worker with the password from netrc or the environm
   it("jobs from a netrc login hold the user and no password anywhere in Redis; a worker with no password source fails each job before connecting; one with its own netrc moves every file", async () => {
     const enqueuerNetrc = netrc("enqueuer-netrc");
     const local = join(dir, "down");
-    const enqueue = await runCli(["mirror", url("alice", "t"), local, "--queue", redis.url("netrc-none"), "--netrc-file", enqueuerNetrc], {
-      HOME: home,
-    });
+    const enqueue = await runCli(
+      ["mirror", url("alice", "t"), local, "--queue", redis().url("netrc-none"), "--netrc-file", enqueuerNetrc],
+      {
+        HOME: home,
+      },
+    );
     expect(enqueue.code, enqueue.stderr).to.equal(0);
     expect(enqueue.stderr).to.include("enqueued 2 files").and.not.include("warning");
     const none = queueOf("netrc-none");
@@ -144,7 +121,7 @@ describe("mirror --queue and worker with the password from netrc or the environm
 
     // A worker with neither --netrc nor --env-password (FTPSTREAM_PASSWORD in its environment is not read without the flag).
     const sessions = server.sessions.length;
-    const bare = await runCli(["worker", redis.url("netrc-none"), "--until-drained", "--lock-ms", "2000"], {
+    const bare = await runCli(["worker", redis().url("netrc-none"), "--until-drained", "--lock-ms", "2000"], {
       HOME: home,
       FTPSTREAM_PASSWORD: SECRET,
     });
@@ -163,14 +140,14 @@ describe("mirror --queue and worker with the password from netrc or the environm
 
     // The same tree on another queue, run by a worker that reads its own netrc through --netrc ($NETRC, mode 0600).
     const enqueueAgain = await runCli(
-      ["mirror", url("alice", "t"), local, "--queue", redis.url("netrc-own"), "--netrc-file", enqueuerNetrc],
+      ["mirror", url("alice", "t"), local, "--queue", redis().url("netrc-own"), "--netrc-file", enqueuerNetrc],
       {
         HOME: home,
       },
     );
     expect(enqueueAgain.code, enqueueAgain.stderr).to.equal(0);
     const before = passes().length;
-    const worker = await runCli(["worker", redis.url("netrc-own"), "--until-drained", "--lock-ms", "2000", "--netrc"], {
+    const worker = await runCli(["worker", redis().url("netrc-own"), "--until-drained", "--lock-ms", "2000", "--netrc"], {
       HOME: home,
       NETRC: netrc("worker-netrc"),
     });
@@ -191,7 +168,7 @@ describe("mirror --queue and worker with the password from netrc or the environm
     mkdirSync(join(local, "d"), { recursive: true });
     writeFileSync(join(local, "d/new.txt"), "new\n");
     const env = { HOME: home, FTPSTREAM_PASSWORD: SECRET };
-    const enqueue = await runCli(["mirror", local, url("alice", "up"), "--queue", redis.url("env"), "--env-password"], env);
+    const enqueue = await runCli(["mirror", local, url("alice", "up"), "--queue", redis().url("env"), "--env-password"], env);
     expect(enqueue.code, enqueue.stderr).to.equal(0);
     expect(enqueue.stderr).to.include("enqueued 1 files").and.not.include("warning");
     const queue = queueOf("env");
@@ -201,7 +178,7 @@ describe("mirror --queue and worker with the password from netrc or the environm
       .to.include("d/new.txt")
       .and.not.include(SECRET);
 
-    const worker = await runCli(["worker", redis.url("env"), "--until-drained", "--lock-ms", "2000", "--env-password"], env);
+    const worker = await runCli(["worker", redis().url("env"), "--until-drained", "--lock-ms", "2000", "--env-password"], env);
     expect(worker.code, worker.stderr).to.equal(0);
     expect(server.vfs.get("/up/d/new.txt")?.toString()).to.equal("new\n");
     expect(await everything((await queue.client) as unknown as RedisReader)).not.to.include(SECRET);
@@ -209,7 +186,9 @@ describe("mirror --queue and worker with the password from netrc or the environm
 
   it("a password in the URL is kept in the jobs, as before, and mirror --queue says so in one line on stderr", async () => {
     const local = join(dir, "down");
-    const enqueue = await runCli(["mirror", url(`alice:${SECRET}`, "t"), local, "--queue", redis.url("in-url"), "--quiet"], { HOME: home });
+    const enqueue = await runCli(["mirror", url(`alice:${SECRET}`, "t"), local, "--queue", redis().url("in-url"), "--quiet"], {
+      HOME: home,
+    });
     expect(enqueue.code, enqueue.stderr).to.equal(0);
     const warnings = enqueue.stderr.split("\n").filter((line) => line.includes("warning"));
     expect(warnings).to.deep.equal([
@@ -228,34 +207,19 @@ describe("mirror --queue and worker with the password from netrc or the environm
 describe("mirror --queue and worker with Redis's password in REDISCLI_AUTH (redis-server --requirepass, fixture FTP server)", function () {
   this.timeout(60_000);
   const REDIS_SECRET = "r3dis-s3cret";
-  let redis: RedisServer;
   let server: FixtureServer;
   let dir: string;
 
-  before(async function () {
-    if (!missing.found) {
-      if (IN_CI) throw new Error(`CI=true and ${missing.why}`);
-      this.skip();
-    }
-    redis = await startRedis({ password: REDIS_SECRET });
-  });
+  const redis = useRedis({ password: REDIS_SECRET });
 
   beforeEach(async () => {
-    server = await FixtureServer.start({
-      users: { alice: SECRET },
-      anonymous: false,
-      files: { "/t/a.txt": "alpha\n", "/t/sub/b.txt": "beta\n" },
-    });
+    server = await startAliceServer(SECRET);
     dir = mkdtempSync(join(tmpdir(), "ftpstream-queue-auth-"));
   });
 
   afterEach(async () => {
     await server?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  after(async () => {
-    await redis?.stop();
   });
 
   // Both passwords from the environment: nothing secret on either command line.
@@ -268,12 +232,12 @@ describe("mirror --queue and worker with Redis's password in REDISCLI_AUTH (redi
 
   it("refused by Redis, mirror --queue (no password) and worker (the wrong one) stop at once with exit 1 and say where the password goes", async () => {
     // Before, ioredis tried again for ever: both waited without a word, and never ended.
-    const enqueue = await runCli(["mirror", source(), join(dir, "down"), "--queue", redis.url("refused"), "--env-password"], env());
+    const enqueue = await runCli(["mirror", source(), join(dir, "down"), "--queue", redis().url("refused"), "--env-password"], env());
     expect(enqueue.code, enqueue.stderr).to.equal(1);
     expect(enqueue.stderr).to.match(
       /^ftpstream: Redis at 127\.0\.0\.1:\d+ refused the queue's login \(NOAUTH Authentication required\.\): give its password in REDISCLI_AUTH/m,
     );
-    const worker = await runCli(["worker", redis.url("refused"), "--until-drained", "--env-password"], env("not-the-password"));
+    const worker = await runCli(["worker", redis().url("refused"), "--until-drained", "--env-password"], env("not-the-password"));
     expect(worker.code, worker.stderr).to.equal(1);
     expect(worker.stderr).to.match(/^ftpstream: Redis at 127\.0\.0\.1:\d+ refused the queue's login \(WRONGPASS /m);
     expect(worker.stderr).not.to.include("not-the-password");
@@ -283,11 +247,11 @@ describe("mirror --queue and worker with Redis's password in REDISCLI_AUTH (redi
 
   it("mirror --queue and worker take it from REDISCLI_AUTH when the URL has none, and every file moves", async () => {
     const local = join(dir, "down");
-    const enqueueArgs = ["mirror", source(), local, "--queue", redis.url("from-env"), "--env-password"];
+    const enqueueArgs = ["mirror", source(), local, "--queue", redis().url("from-env"), "--env-password"];
     const enqueue = await runCli(enqueueArgs, env(REDIS_SECRET));
     expect(enqueue.code, enqueue.stderr).to.equal(0);
     expect(enqueue.stderr).to.include("enqueued 2 files");
-    const workerArgs = ["worker", redis.url("from-env"), "--until-drained", "--lock-ms", "2000", "--env-password"];
+    const workerArgs = ["worker", redis().url("from-env"), "--until-drained", "--lock-ms", "2000", "--env-password"];
     const worker = await runCli(workerArgs, env(REDIS_SECRET));
     expect(worker.code, worker.stderr).to.equal(0);
     expect(worker.stderr).to.include("summary: 2 transferred, 0 skipped, 0 failed");
@@ -298,7 +262,7 @@ describe("mirror --queue and worker with Redis's password in REDISCLI_AUTH (redi
   });
 
   it("a password in the URL still works, and wins over REDISCLI_AUTH", async () => {
-    const url = `redis://:${REDIS_SECRET}@127.0.0.1:${redis.port}/in-url`;
+    const url = `redis://:${REDIS_SECRET}@127.0.0.1:${redis().port}/in-url`;
     const run = await runCli(["mirror", source(), join(dir, "down"), "--queue", url, "--env-password"], env("not-the-password"));
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stderr).to.include("enqueued 2 files");

@@ -16,57 +16,32 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Queue } from "bullmq";
 import { FixtureServer } from "../../fixtures/server.js";
 import { FTP } from "../../lib/client.js";
 import { enqueueCommand, type QueueSummary, type WorkerSummary, workerCommand } from "../../lib/queue-cli.js";
 import { TREE_JOB_NAME, type TreeJob } from "../../lib/queue-jobs.js";
 import { parseFtpUrl } from "../../lib/url.js";
-import { IN_CI } from "../interop/describe-server.js";
-import { findRedis, startRedis, type RedisServer } from "./redis-server.js";
+import { startAliceServer, useQueues, useRedis } from "./redis-server.js";
 
 const SECRET = "s3cret";
-const missing = findRedis();
-
 describe("queue jobs: failures a new attempt cannot cure fail at once, the others are tried again (redis-server, fixture FTP server)", function () {
   this.timeout(30_000);
-  let redis: RedisServer;
   let server: FixtureServer;
   let dir: string;
-  const queues: Array<Queue<TreeJob>> = [];
 
-  before(async function () {
-    if (!missing.found) {
-      if (IN_CI) throw new Error(`CI=true and ${missing.why}`);
-      this.skip();
-    }
-    redis = await startRedis();
-  });
+  const redis = useRedis();
 
   beforeEach(async () => {
-    server = await FixtureServer.start({
-      users: { alice: SECRET },
-      anonymous: false,
-      files: { "/t/a.txt": "alpha\n", "/t/sub/b.txt": "beta\n" },
-    });
+    server = await startAliceServer(SECRET);
     dir = mkdtempSync(join(tmpdir(), "ftpstream-queue-failures-"));
   });
 
   afterEach(async () => {
-    for (const queue of queues.splice(0)) await queue.close();
     await server?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  after(async () => {
-    await redis?.stop();
-  });
-
-  const queueOf = (name: string): Queue<TreeJob> => {
-    const queue = new Queue<TreeJob>(name, { connection: { host: "127.0.0.1", port: redis.port } });
-    queues.push(queue);
-    return queue;
-  };
+  const queueOf = useQueues(redis);
 
   /** A client of the fixture server, logged in as alice with `password`. */
   const login = (password: string): Promise<FTP> =>
@@ -88,7 +63,7 @@ describe("queue jobs: failures a new attempt cannot cure fail at once, the other
       let enqueued!: () => void;
       const added = new Promise<void>((resolve) => (enqueued = resolve));
       const mirror = enqueueCommand({
-        queue: redis.url(name),
+        queue: redis().url(name),
         direction: "download",
         server: `ftp://alice@${server.host}:${server.port}`,
         remote: "/t",
@@ -101,7 +76,7 @@ describe("queue jobs: failures a new attempt cannot cure fail at once, the other
       worker.beforeWork?.();
       const lines: string[] = [];
       const worked = await workerCommand({
-        queue: redis.url(name),
+        queue: redis().url(name),
         connect: () => login(worker.password),
         concurrency: worker.concurrency,
         untilDrained: true,
@@ -180,7 +155,7 @@ describe("queue jobs: failures a new attempt cannot cure fail at once, the other
       return FTP.create({ host: url.host, port: url.port, user: url.user, password: url.password, timeout: 5000 });
     };
     const worked = await workerCommand({
-      queue: redis.url(name),
+      queue: redis().url(name),
       connect,
       untilDrained: true,
       lockMs: 2000,

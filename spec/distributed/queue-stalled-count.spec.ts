@@ -14,29 +14,16 @@ import { randomUUID } from "node:crypto";
 import { Queue, Worker } from "bullmq";
 import { workerCommand } from "../../lib/queue-cli.js";
 import { TREE_JOB_NAME, type TreeJob } from "../../lib/queue-jobs.js";
-import { IN_CI } from "../interop/describe-server.js";
-import { findRedis, startRedis, type RedisServer } from "./redis-server.js";
+import { useRedis } from "./redis-server.js";
 
 describe("a queue job BullMQ fails for stalling too often (redis-server)", function () {
   this.timeout(30_000);
-  let redis: RedisServer;
 
-  before(async function () {
-    const found = findRedis();
-    if (!found.found) {
-      if (IN_CI) throw new Error(`CI=true and ${found.why}`);
-      this.skip();
-    }
-    redis = await startRedis();
-  });
-
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   it("is counted failed in the queue's summary and by the worker that failed it", async () => {
     const name = "stalled";
-    const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
+    const connection = { host: "127.0.0.1", port: redis().port, maxRetriesPerRequest: null };
     const queue = new Queue<TreeJob>(name, { connection });
     const stalling = new Worker<TreeJob>(name, null, {
       connection,
@@ -66,7 +53,7 @@ describe("a queue job BullMQ fails for stalling too often (redis-server)", funct
 
       const lines: string[] = [];
       const worked = await workerCommand({
-        queue: redis.url(name),
+        queue: redis().url(name),
         connect: () => Promise.reject(new Error("the job is failed before it runs")),
         untilDrained: true,
         lockMs: 2000,

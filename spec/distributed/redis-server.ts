@@ -9,6 +9,10 @@ import * as fs from "node:fs/promises";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Queue } from "bullmq";
+import { FixtureServer } from "../../fixtures/server.js";
+import type { TreeJob } from "../../lib/queue-jobs.js";
+import { IN_CI } from "../interop/describe-server.js";
 
 export const REDIS_SERVER = process.env.FTPSTREAM_REDIS_SERVER ?? "redis-server";
 
@@ -85,4 +89,54 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
     // The port was taken between freePort() and the bind: try another.
     if (attempt >= 3) throw new Error(`redis-server did not start on 127.0.0.1:${port}`);
   }
+}
+
+/**
+ * A redis-server for the calling suite: started in its before() (with
+ * `options`), stopped in its after(). Without redis-server the suite is
+ * skipped, or fails under CI=true, where it must run. The getter gives the
+ * running server inside the suite's hooks and tests.
+ */
+export function useRedis(options: { password?: string } = {}): () => RedisServer {
+  let redis: RedisServer | undefined;
+  before(async function () {
+    const found = findRedis();
+    if (!found.found) {
+      if (IN_CI) throw new Error(`CI=true and ${found.why}`);
+      this.skip();
+    }
+    redis = await startRedis(options);
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+  return () => {
+    if (!redis) throw new Error("redis-server is not running (useRedis: outside the suite's hooks and tests)");
+    return redis;
+  };
+}
+
+/**
+ * The fixture FTP server of the queue specs: the user alice with
+ * `password`, no anonymous login, and a small tree at /t.
+ */
+export function startAliceServer(password: string): Promise<FixtureServer> {
+  return FixtureServer.start({
+    users: { alice: password },
+    anonymous: false,
+    files: { "/t/a.txt": "alpha\n", "/t/sub/b.txt": "beta\n" },
+  });
+}
+
+/** Opens the calling suite's BullMQ queues by name on `redis()`; each test's are closed after it. */
+export function useQueues(redis: () => RedisServer): (name: string) => Queue<TreeJob> {
+  const queues: Array<Queue<TreeJob>> = [];
+  afterEach(async () => {
+    for (const queue of queues.splice(0)) await queue.close();
+  });
+  return (name) => {
+    const queue = new Queue<TreeJob>(name, { connection: { host: "127.0.0.1", port: redis().port } });
+    queues.push(queue);
+    return queue;
+  };
 }

@@ -9,30 +9,16 @@
  * closed and rejected unhandled, ending the process with a stack trace.
  */
 import { expect } from "chai";
-import { IN_CI } from "../interop/describe-server.js";
 import { type DrainingQueue, waitForDrain, workerCommand } from "../../lib/queue-cli.js";
-import { findRedis, startRedis, type RedisServer } from "./redis-server.js";
+import { useRedis } from "./redis-server.js";
 
 describe("workerCommand leaves no signal listener behind", function () {
-  let redis: RedisServer;
-
-  before(async function () {
-    const found = findRedis();
-    if (!found.found) {
-      if (IN_CI) throw new Error(`CI=true and ${found.why}`);
-      this.skip();
-    }
-    redis = await startRedis();
-  });
-
-  after(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   it("removes its SIGINT and SIGTERM listeners when it returns after the queue drained", async () => {
     const before = [process.listenerCount("SIGINT"), process.listenerCount("SIGTERM")];
     const summary = await workerCommand({
-      queue: redis.url("signals"),
+      queue: redis().url("signals"),
       connect: () => Promise.reject(new Error("no job needs a connection")),
       untilDrained: true,
       log: () => undefined,

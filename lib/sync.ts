@@ -763,13 +763,22 @@ async function walkRemote(
 /**
  * workers.run(task), and with `writeAhead` as a task whose first transfer
  * may be written ahead of its turn (shared: see TreeWorkers.run), run once
- * more when that transfer was dropped before it ran (FtpAheadDroppedError:
- * the transfer in front of it on its connection was aborted).
+ * more when that transfer was dropped before it ran (onceMoreIfDropped).
  */
 function runWritingAhead<T>(workers: TreeWorkers, writeAhead: boolean, task: (client: TreeClient) => Promise<T>): Promise<T> {
   if (!writeAhead) return workers.run(task);
-  return workers.run(task, { shared: true }).catch((error: unknown) => {
-    if (error instanceof FtpAheadDroppedError) return workers.run(task, { shared: true });
+  return onceMoreIfDropped(() => workers.run(task, { shared: true }));
+}
+
+/**
+ * `attempt()`, and once more when it failed with FtpAheadDroppedError: a
+ * transfer written ahead of its turn that never ran, the one in front of
+ * it on its connection having been aborted; the next attempt gets
+ * whichever client comes.
+ */
+function onceMoreIfDropped<T>(attempt: () => Promise<T>): Promise<T> {
+  return attempt().catch((error: unknown) => {
+    if (error instanceof FtpAheadDroppedError) return attempt();
     throw error;
   });
 }
@@ -1101,11 +1110,8 @@ function downloadFile(
         { shared: writeAhead },
       ),
     );
-  // Written ahead, it never ran when the transfer in front of it was aborted: once more, on whichever client comes.
-  return fetch().catch((error: unknown) => {
-    if (error instanceof FtpAheadDroppedError) return fetch();
-    throw error;
-  });
+  // Through a new part file: a dropped attempt's sink was destroyed with it.
+  return onceMoreIfDropped(fetch);
 }
 
 /**

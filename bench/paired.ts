@@ -242,11 +242,14 @@ export async function paired(task: PairedTask): Promise<Totals> {
   for (const name of task.contenders)
     totals[name] = { ms: 0, cpuMs: 0, bytes: 0, serverCpuMs: task.serverPid === undefined ? undefined : 0 };
   const names = task.contenders;
-  // A first pass over the items, in the same turns, is not counted: it warms
-  // every contender up (V8 compiles a Node client's hot paths over its first
-  // thousand or so files, CPython fills its caches), so the figures are each
-  // client's steady state rather than how much code it has to compile.
-  for (const counted of [false, true]) {
+  // The first passes over the items, in the same turns, are not counted:
+  // they warm every contender up (V8 compiles a Node client's hot paths over
+  // its first few thousand files, CPython fills its caches), so the figures
+  // are each client's steady state rather than how much code it has to
+  // compile. One pass of 1,000 files leaves much of that compiling in the
+  // counted pass (bench/README.md, "Compiling in the counted pass").
+  const passes = [...Array<boolean>(task.warmPasses ?? 1).fill(false), true];
+  for (const counted of passes) {
     for (let from = 0, turn = task.first; from < count; from += task.batch, turn++) {
       const to = Math.min(count, from + task.batch);
       for (let k = 0; k < names.length; k++) {

@@ -53,6 +53,8 @@ export interface PairedTask {
   serverPid?: number;
   /** The contender named BASELINE (bench/paired.ts) imports its FTP from here: another build's lib/index.js (--baseline). */
   baseline?: string | undefined;
+  /** Uncounted passes over the items, in the same turns, before the counted one (default 1). */
+  warmPasses?: number | undefined;
 }
 
 /**

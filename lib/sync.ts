@@ -687,9 +687,10 @@ async function walkRemote(
     let selfShown = false;
     // Times asked with the listing or in the burst after it, by name.
     let burstTimes: Map<string, Date> | undefined;
-    const { before, known } = timesAhead(burst, dir, full);
     try {
       entries = await runWritingAhead(workers, writeAhead, async (client) => {
+        // Per attempt: a listing run once more (its first dropped) asks its times again, keeping none of the first's.
+        const { before, known } = timesAhead(burst, dir, full);
         const out: ListEntry[] = [];
         let mlsd = false;
         const onListed = (info: { selfShown: boolean; mlsd: boolean }): void => {

@@ -1078,7 +1078,19 @@ function downloadFile(
   progress: Progress,
   times: RemoteTimes,
   { signal, pipelining = true }: DirTransferOptions,
+  inSource: (path: string) => boolean,
 ): Promise<number> {
+  // The part name is a path of the tree too: that entry's own download lands
+  // there, and this one would rename whatever is there into place (a leftover
+  // part of another tool's upload, taken for the file, with nothing failing).
+  if (inSource(remotePartName(plan.path))) {
+    return Promise.reject(
+      new FtpError(
+        `cannot download ${JSON.stringify(plan.path)} through its part name: the tree has an entry of that name`,
+        "ERR_FTP_PART_FILE",
+      ),
+    );
+  }
   const writeAhead = pipelining && workers.writeAhead === true;
   // The client is given back before the local steps, for the next file to use meanwhile.
   const fetch = (): Promise<number> =>
@@ -1174,7 +1186,7 @@ export async function downloadDir(
   await transferAll(
     transfer,
     workers,
-    (plan, progress) => downloadFile(workers, remote, local, plan, progress, times, options),
+    (plan, progress) => downloadFile(workers, remote, local, plan, progress, times, options, (path) => source.nodes.has(path)),
     options,
     failures,
     result,
@@ -1205,7 +1217,10 @@ async function streamDownload(
   await mkdir(local, { recursive: true });
   // Each directory's making, by path below the root, for its files and subdirectories to wait on.
   const made = new Map<string, Promise<unknown>>([["", Promise.resolve()]]);
-  const move = (plan: Plan): Promise<number> => downloadFile(workers, remote, local, plan, progress, burst.times, options);
+  // The source's paths so far: a file's part name, beside it, is listed with it, before its download starts.
+  const listed = new Set<string>();
+  const move = (plan: Plan): Promise<number> =>
+    downloadFile(workers, remote, local, plan, progress, burst.times, options, (path) => listed.has(path));
   const feed = new WorkFeed<{ path: string; node: Node }>(workers.concurrency, async ({ path, node }) => {
     await made.get(parentOf(path));
     const other = target.nodes.get(path);
@@ -1218,6 +1233,7 @@ async function streamDownload(
     await transferOne(plan, move, options, failures, result, progress);
   });
   const onEntry = (path: string, node: Node): void => {
+    listed.add(path);
     if (node.type === "dir") {
       const parent = made.get(parentOf(path)) ?? Promise.resolve();
       const lacking = target.nodes.get(path)?.type !== "dir";

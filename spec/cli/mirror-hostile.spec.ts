@@ -1,0 +1,46 @@
+/**
+ * `ftpstream mirror`, run as the real process the way cron runs it (nobody
+ * reads its output, only its exit status counts), against servers whose
+ * trees and replies are not what a mirror expects.
+ */
+import { expect } from "chai";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
+import { localTree, runCli } from "./mirror-hostile-helpers.js";
+
+describe("ftpstream mirror against hostile servers", function () {
+  let server: FixtureServer | undefined;
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-mirror-hostile-"));
+  });
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const start = async (options: FixtureOptions): Promise<FixtureServer> => (server = await FixtureServer.start(options));
+  const url = (srv: FixtureServer, path: string): string => `ftp://user:pass@${srv.host}:${srv.port}/${path}`;
+
+  for (const flags of [[], ["--no-pipelining"]]) {
+    it(`does not download a file through a part name the tree holds a file at${flags.length ? ` (${flags.join(" ")})` : ""}: it fails, exit 3, and the other file's bytes never become it`, async () => {
+      // A leftover of a cut upload through a part name (uploadDir's partFiles), beside the file it was for.
+      const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/.a.txt.ftpstream-part": "alp" } });
+      // a.txt's RETR is answered once the part-named file has been renamed into place: the order that put its bytes in a.txt.
+      const part = join(dir, ".a.txt.ftpstream-part");
+      srv.handle("RETR", async (s, arg) => {
+        if (arg.endsWith("/a.txt")) {
+          for (let waited = 0; waited < 3000 && !(existsSync(part) && readFileSync(part, "utf8") === "alp"); waited += 5) await s.sleep(5);
+        }
+        return s.defaultHandler("RETR", arg);
+      });
+      const run = await runCli(["mirror", url(srv, "t"), dir, "--parallel", "2", ...flags]);
+      expect(run.code, run.stderr).to.equal(3);
+      expect(run.stderr).to.match(/a\.txt: cannot download "a\.txt" through its part name/);
+      expect(localTree(dir)).to.deep.equal({ ".a.txt.ftpstream-part": "alp" });
+      expect(srv.commands.filter((line) => /^RETR .*\/a\.txt$/.test(line))).to.deep.equal([]);
+    });
+  }
+});

@@ -278,6 +278,22 @@ function withoutLogin(text: string): string {
 }
 
 /**
+ * `text` (a server's reply, a name from its listing) as it may go to a
+ * terminal: every control character but tab and line break escaped as
+ * `\xNN`. Written raw, a name holding ESC or CSI sequences could move the
+ * cursor and write over the lines saying what failed.
+ */
+function shown(text: string): string {
+  let out = "";
+  for (const ch of text) {
+    const code = ch.charCodeAt(0);
+    const control = (code < 0x20 && ch !== "\t" && ch !== "\n") || (code >= 0x7f && code <= 0x9f);
+    out += control ? `\\x${code.toString(16).padStart(2, "0")}` : ch;
+  }
+  return out;
+}
+
+/**
  * True once stdout's reader has gone away (EPIPE), as with `| head`. The
  * listener is also what keeps that EPIPE from becoming an uncaught 'error'.
  */
@@ -402,7 +418,7 @@ async function put(source: string, url: FtpUrl, options: CliOptions): Promise<vo
     const input: Readable = source === "-" ? process.stdin : createReadStream(source);
     await pipeline(input, upload);
     endBar(options.quiet);
-    if (!options.quiet) process.stderr.write(`${upload.response}\n`);
+    if (!options.quiet) process.stderr.write(`${shown(String(upload.response))}\n`);
     await ftp.quit();
   } finally {
     ftp.close();
@@ -468,7 +484,7 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
     endBar(options.quiet);
     await pool.close();
   }
-  for (const link of result.links) process.stderr.write(`ftpstream: not followed (symbolic link): ${link}\n`);
+  for (const link of result.links) process.stderr.write(`ftpstream: not followed (symbolic link): ${shown(link)}\n`);
   if (!options.quiet) {
     const verb = options.dryRun ? "would transfer" : "transferred";
     process.stderr.write(
@@ -519,9 +535,10 @@ async function enqueueMirror(
       local,
       planner: pool,
       wait: options.wait,
-      log: (line) => void (options.quiet ? undefined : process.stderr.write(`${line}\n`)),
+      log: (line) => void (options.quiet ? undefined : process.stderr.write(`${shown(line)}\n`)),
     });
-    for (const { path, error } of result.failures) process.stderr.write(`ftpstream: ${path}: ${error.message.split("\n")[0]}\n`);
+    for (const { path, error } of result.failures)
+      process.stderr.write(`ftpstream: ${shown(path)}: ${shown(error.message.split("\n")[0])}\n`);
     if (result.failures.length > 0 || (result.summary?.failed ?? 0) > 0) process.exitCode = 3;
   } finally {
     await pool.close();
@@ -538,7 +555,7 @@ async function worker(queue: string, options: CliOptions): Promise<void> {
     maxConnections: options.maxConnections,
     lockMs: options.lockMs,
     untilDrained: options.untilDrained,
-    log: (line) => void (options.quiet ? undefined : process.stderr.write(`${line}\n`)),
+    log: (line) => void (options.quiet ? undefined : process.stderr.write(`${shown(line)}\n`)),
   });
   // Run unattended (cron, CI), a worker whose jobs failed must not look like success: 3, as mirror --queue --wait.
   if (summary.failedHere > 0) process.exitCode = 3;
@@ -630,7 +647,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     return;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`ftpstream: ${message}\n`);
+  process.stderr.write(`ftpstream: ${shown(message)}\n`);
   // mirror: some files failed, the others were done (each failure is named above).
   process.exitCode = error instanceof FtpDirTransferError ? 3 : 1;
 });

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
-import { localTree, runCli } from "./mirror-hostile-helpers.js";
+import { localTree, runCli, serveMlsd } from "./mirror-hostile-helpers.js";
 
 describe("ftpstream mirror against hostile servers", function () {
   let server: FixtureServer | undefined;
@@ -23,6 +23,31 @@ describe("ftpstream mirror against hostile servers", function () {
   });
   const start = async (options: FixtureOptions): Promise<FixtureServer> => (server = await FixtureServer.start(options));
   const url = (srv: FixtureServer, path: string): string => `ftp://user:pass@${srv.host}:${srv.port}/${path}`;
+
+  it("shows the server's names and replies on stderr with their control characters escaped: a name that moves the cursor cannot hide that files failed", async () => {
+    // Up one line and erase it: on a terminal, "2 failed" would be gone, and the line written over it could say anything.
+    const hide = "\x1b[1A\x1b[2Ktransferred 3 files";
+    const srv = await start({ files: { "/t/a.txt": "alpha\n", [`/t/${hide}`]: "abc" } });
+    serveMlsd(srv, "t", [
+      "type=cdir;modify=20240101000000; .",
+      "type=file;size=6;modify=20240101000000; a.txt",
+      `type=file;size=3;modify=20240101000000; ${hide}`,
+      `type=OS.unix=slink:/etc;modify=20240101000000; ${hide}-link`,
+    ]);
+    const controls = (text: string): string[] =>
+      [...text].filter((ch) => ch !== "\t" && ch !== "\n" && (ch < " " || (ch >= "\x7f" && ch <= "\x9f")));
+    srv.handle("RETR", (s, arg) => (arg.endsWith("a.txt") ? s.defaultHandler("RETR", arg) : s.reply(550, `No such file.${hide}`)));
+    const failed = await runCli(["mirror", url(srv, "t"), dir]);
+    expect(failed.code, failed.stderr).to.equal(3);
+    // No C0 control character but tabs and line breaks, no DEL, no C1 (0x9b is a CSI of its own on some terminals).
+    expect(controls(failed.stderr)).to.deep.equal([]);
+    expect(failed.stderr).to.include("\\x1b[1A\\x1b[2Ktransferred 3 files: 550 No such file.\\x1b[1A");
+    srv.unhandle("RETR");
+    const done = await runCli(["mirror", url(srv, "t"), dir]);
+    expect(done.code, done.stderr).to.equal(0);
+    expect(controls(done.stderr)).to.deep.equal([]);
+    expect(done.stderr).to.include("not followed (symbolic link): \\x1b[1A\\x1b[2Ktransferred 3 files-link");
+  });
 
   for (const flags of [[], ["--no-pipelining"]]) {
     it(`does not download a file through a part name the tree holds a file at${flags.length ? ` (${flags.join(" ")})` : ""}: it fails, exit 3, and the other file's bytes never become it`, async () => {

@@ -49,6 +49,18 @@ describe("ftpstream mirror against hostile servers", function () {
     expect(done.stderr).to.include("not followed (symbolic link): \\x1b[1A\\x1b[2Ktransferred 3 files-link");
   });
 
+  it("exits once the tree is done though connections the pool opened meanwhile were never welcomed (--parallel 4, --timeout 0): they are closed, not waited for", async () => {
+    const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/b.txt": "beta\n" } });
+    // The first connection is welcomed; the others are accepted and left silent (a server at its limit, a stalled accept).
+    let connections = 0;
+    srv.onConnect((s) => void (connections++ === 0 && s.sendWelcome()));
+    const run = await runCli(["mirror", url(srv, "t"), dir, "--parallel", "4", "--timeout", "0"]);
+    expect(run.signal, "killed: the run never ended").to.equal(null);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(connections).to.be.above(1);
+    expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n" });
+  });
+
   for (const flags of [[], ["--no-pipelining"]]) {
     it(`does not download a file through a part name the tree holds a file at${flags.length ? ` (${flags.join(" ")})` : ""}: it fails, exit 3, and the other file's bytes never become it`, async () => {
       // A leftover of a cut upload through a part name (uploadDir's partFiles), beside the file it was for.

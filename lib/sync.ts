@@ -77,8 +77,9 @@ export interface DirTransferOptions {
    * Remove from the target the files and directories the source lacks.
    * Default false. Deletes only on complete knowledge: nothing is removed
    * in (or below) a source directory that could not be listed, or whose
-   * listing held a line that could not be read or a name that is not one
-   * path segment (each recorded as a failure); links, special files and
+   * listing held a line that could not be read, a name that is not one
+   * path segment or a name twice (only its first entry is taken; each
+   * recorded as a failure); links, special files and
    * entries the source has under another type or letter case stay. A
    * remote directory listed as nothing counts as read only on the server's
    * word (`.` in the listing, or an MLST `perm` fact with `l`): without it
@@ -741,6 +742,7 @@ async function walkRemote(
       if (!unread) failures.record(dir, notRead(full, "it does not show the directory itself, as the server's other listings do"));
       return;
     }
+    const named = new Set<string>();
     for (const entry of entries) {
       // A name that is not one segment would lead outside the tree (see walk()).
       const reason = unsafeNameReason(entry.name);
@@ -750,6 +752,16 @@ async function walkRemote(
         continue;
       }
       const path = childPath(dir, entry.name);
+      // Listed twice, it is not known which entry it is; two downloads of it would share its part file.
+      if (named.has(entry.name)) {
+        tree.incomplete.add(dir);
+        failures.record(
+          path,
+          new FtpListingError(full, [], 0, `the listing of ${JSON.stringify(full)} names ${JSON.stringify(entry.name)} more than once`),
+        );
+        continue;
+      }
+      named.add(entry.name);
       const type = entry.type === "unknown" ? "other" : entry.type;
       const node: Node = { type, size: entry.size, modified: exactTime(entry.modified) ?? burstTimes?.get(entry.name) ?? null };
       if (!admit(tree, filter, path, node)) continue;

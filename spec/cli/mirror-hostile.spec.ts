@@ -4,11 +4,11 @@
  * trees and replies are not what a mirror expects.
  */
 import { expect } from "chai";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
-import { localTree, runCli, serveMlsd } from "./mirror-hostile-helpers.js";
+import { localTree, runCli, serveMlsd, VSFTPD_WELCOME } from "./mirror-hostile-helpers.js";
 
 describe("ftpstream mirror against hostile servers", function () {
   let server: FixtureServer | undefined;
@@ -60,6 +60,30 @@ describe("ftpstream mirror against hostile servers", function () {
     expect(connections).to.be.above(1);
     expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n" });
   });
+
+  for (const flags of [[], ["--parallel", "4"], ["--no-pipelining", "--parallel", "2"]]) {
+    it(`takes a name listed twice in one directory for a listing not understood${flags.length ? ` (${flags.join(" ")})` : ""}: the first stands, the other fails, exit 3, nothing deleted there`, async () => {
+      const srv = await start({ welcome: VSFTPD_WELCOME, files: { "/t/a.txt": "alpha\n", "/t/b.txt": "beta\n" } });
+      serveMlsd(srv, "t", [
+        "type=cdir;modify=20240101000000; .",
+        "type=file;size=6;modify=20240101000000; a.txt",
+        "type=file;size=5;modify=20240101000000; b.txt",
+        "type=file;size=9;modify=20240102000000; a.txt",
+      ]);
+      // The first RETR of a.txt is slow: a second download of it, at once, went through the same part file.
+      let retrs = 0;
+      srv.handle("RETR", async (s, arg) => {
+        if (arg.endsWith("a.txt") && retrs++ === 0) await s.sleep(200);
+        await s.defaultHandler("RETR", arg);
+      });
+      writeFileSync(join(dir, "extra.txt"), "mine\n");
+      const run = await runCli(["mirror", url(srv, "t"), dir, "--delete", ...flags]);
+      expect(run.code, run.stderr).to.equal(3);
+      expect(run.stderr).to.include('a.txt: the listing of "t" names "a.txt" more than once');
+      expect(srv.commands.filter((line) => line === "RETR t/a.txt")).to.have.length(1);
+      expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n", "extra.txt": "mine\n" });
+    });
+  }
 
   for (const flags of [[], ["--no-pipelining"]]) {
     it(`does not download a file through a part name the tree holds a file at${flags.length ? ` (${flags.join(" ")})` : ""}: it fails, exit 3, and the other file's bytes never become it`, async () => {

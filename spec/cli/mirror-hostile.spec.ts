@@ -4,7 +4,7 @@
  * trees and replies are not what a mirror expects.
  */
 import { expect } from "chai";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
@@ -60,6 +60,38 @@ describe("ftpstream mirror against hostile servers", function () {
     expect(connections).to.be.above(1);
     expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n" });
   });
+
+  for (const flags of [[], ["--parallel", "4"], ["--no-pipelining"]]) {
+    it(`writes and deletes nothing outside the target when, mid-run, a file and a directory of it are swapped for links out${flags.length ? ` (${flags.join(" ")})` : ""}`, async () => {
+      const outside = mkdtempSync(join(tmpdir(), "ftpstream-mirror-outside-"));
+      try {
+        writeFileSync(join(outside, "a.txt"), "precious a");
+        writeFileSync(join(outside, "old.txt"), "precious old");
+        mkdirSync(join(dir, "sub"));
+        writeFileSync(join(dir, "sub/old.txt"), "stale");
+        writeFileSync(join(dir, "a.txt"), "stale");
+        const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/sub/b.txt": "beta\n" } });
+        // Once both trees are walked (the first RETR), a.txt and sub become links to `outside`, as a local user could make them.
+        let swapped = false;
+        srv.handle("RETR", async (s, arg) => {
+          if (!swapped) {
+            swapped = true;
+            rmSync(join(dir, "a.txt"));
+            symlinkSync(join(outside, "a.txt"), join(dir, "a.txt"));
+            rmSync(join(dir, "sub"), { recursive: true });
+            symlinkSync(outside, join(dir, "sub"));
+          }
+          await s.defaultHandler("RETR", arg);
+        });
+        const run = await runCli(["mirror", url(srv, "t"), dir, "--delete", ...flags]);
+        expect(run.code, run.stderr).to.equal(3);
+        expect(localTree(outside)).to.deep.equal({ "a.txt": "precious a", "old.txt": "precious old" });
+        expect(localTree(dir)).to.deep.equal({ "a.txt": `-> ${join(outside, "a.txt")}`, sub: `-> ${outside}` });
+      } finally {
+        rmSync(outside, { recursive: true, force: true });
+      }
+    });
+  }
 
   for (const flags of [[], ["--parallel", "4"], ["--no-pipelining", "--parallel", "2"]]) {
     it(`takes a name listed twice in one directory for a listing not understood${flags.length ? ` (${flags.join(" ")})` : ""}: the first stands, the other fails, exit 3, nothing deleted there`, async () => {

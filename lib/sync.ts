@@ -1090,12 +1090,12 @@ function downloadFile(
   progress: Progress,
   times: RemoteTimes,
   { signal, pipelining = true }: DirTransferOptions,
-  inSource: (path: string) => boolean,
+  trees: { inSource: (path: string) => boolean; target: Tree },
 ): Promise<number> {
   // The part name is a path of the tree too: that entry's own download lands
   // there, and this one would rename whatever is there into place (a leftover
   // part of another tool's upload, taken for the file, with nothing failing).
-  if (inSource(remotePartName(plan.path))) {
+  if (trees.inSource(remotePartName(plan.path))) {
     return Promise.reject(
       new FtpError(
         `cannot download ${JSON.stringify(plan.path)} through its part name: the tree has an entry of that name`,
@@ -1103,6 +1103,8 @@ function downloadFile(
       ),
     );
   }
+  // A part a killed run left at its name is gone once this starts (unlinked, or renamed into place): not an extra to delete.
+  trees.target.nodes.delete(remotePartName(plan.path));
   const writeAhead = pipelining && workers.writeAhead === true;
   // The client is given back before the local steps, for the next file to use meanwhile.
   const fetch = (): Promise<number> =>
@@ -1198,7 +1200,8 @@ export async function downloadDir(
   await transferAll(
     transfer,
     workers,
-    (plan, progress) => downloadFile(workers, remote, local, plan, progress, times, options, (path) => source.nodes.has(path)),
+    (plan, progress) =>
+      downloadFile(workers, remote, local, plan, progress, times, options, { inSource: (path) => source.nodes.has(path), target }),
     options,
     failures,
     result,
@@ -1232,7 +1235,7 @@ async function streamDownload(
   // The source's paths so far: a file's part name, beside it, is listed with it, before its download starts.
   const listed = new Set<string>();
   const move = (plan: Plan): Promise<number> =>
-    downloadFile(workers, remote, local, plan, progress, burst.times, options, (path) => listed.has(path));
+    downloadFile(workers, remote, local, plan, progress, burst.times, options, { inSource: (path) => listed.has(path), target });
   const feed = new WorkFeed<{ path: string; node: Node }>(workers.concurrency, async ({ path, node }) => {
     await made.get(parentOf(path));
     const other = target.nodes.get(path);

@@ -4,7 +4,7 @@
  * trees and replies are not what a mirror expects.
  */
 import { expect } from "chai";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
@@ -114,6 +114,23 @@ describe("ftpstream mirror against hostile servers", function () {
       expect(run.stderr).to.include('a.txt: the listing of "t" names "a.txt" more than once');
       expect(srv.commands.filter((line) => line === "RETR t/a.txt")).to.have.length(1);
       expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n", "extra.txt": "mine\n" });
+    });
+  }
+
+  for (const flags of [[], ["--no-pipelining"], ["--parallel", "3"]]) {
+    it(`after a killed run, --delete exits 0 with the part file it left consumed by the file's download, not failed as an extra already gone${flags.length ? ` (${flags.join(" ")})` : ""}`, async () => {
+      const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/b.txt": "beta\n", "/t/c.txt": "gamma\n" } });
+      // What a killed run (cron's timeout) leaves: a.txt's part file, cut; and c.txt's, c.txt itself being whole already.
+      writeFileSync(join(dir, ".a.txt.ftpstream-part"), "alp");
+      writeFileSync(join(dir, "c.txt"), "gamma\n");
+      const { mtime } = srv.vfs.stat("/t/c.txt")!;
+      utimesSync(join(dir, "c.txt"), mtime, mtime);
+      writeFileSync(join(dir, ".c.txt.ftpstream-part"), "gam");
+      const first = await runCli(["mirror", url(srv, "t"), dir, "--delete", ...flags]);
+      expect(first.code, first.stderr).to.equal(0);
+      // c.txt unchanged: its stale part is an extra that --delete removes.
+      expect(first.stderr).to.include("transferred 2 files (11 bytes), 1 unchanged, 1 deleted");
+      expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n", "c.txt": "gamma\n" });
     });
   }
 

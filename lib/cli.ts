@@ -323,11 +323,7 @@ async function finish(ftp: FTP): Promise<void> {
   else await ftp.quit();
 }
 
-/**
- * Connects and logs in. A client still connecting is in `connecting` (a
- * pool's: see cliPool) until it is ready or has failed.
- */
-async function open(url: FtpUrl, options: CliOptions, connecting?: Set<FTP>): Promise<FTP> {
+async function open(url: FtpUrl, options: CliOptions): Promise<FTP> {
   const common: FtpOptions = {
     host: url.host,
     port: url.port,
@@ -341,6 +337,7 @@ async function open(url: FtpUrl, options: CliOptions, connecting?: Set<FTP>): Pr
   // Throws FtpNoPasswordError, before anything connects, for a user without a password.
   const { user, password, account } = resolveLogin(url, options.login);
   const login = { user, password, acct: account };
+  if (url.security === "none") return FTP.create({ ...common, ...login, host: url.host });
   const settings: FtpTlsOptions = {
     ...common,
     ...login,
@@ -349,37 +346,14 @@ async function open(url: FtpUrl, options: CliOptions, connecting?: Set<FTP>): Pr
     // The default, spelled out: ready resolves after PBSZ 0 and PROT P.
     protectData: true,
   };
-  const client = url.security === "none" ? new FTP({ ...common, ...login }) : new FTP_TLS(settings);
-  connecting?.add(client);
+  const client = new FTP_TLS(settings);
   try {
     await client.ready;
   } catch (error) {
     client.close();
     throw error;
-  } finally {
-    connecting?.delete(client);
   }
   return client;
-}
-
-/**
- * A pool for the CLI's mirror: connections made by open(), each closed at
- * close() even while it still connects. The pool stops waiting for those
- * but cannot reach them; left alone, one the server never welcomes holds
- * the process after the work is done until its timeout (for ever with
- * `--timeout 0`).
- */
-function cliPool(url: FtpUrl, options: CliOptions): { pool: FtpPool; close: () => Promise<void> } {
-  const connecting = new Set<FTP>();
-  const pool = new FtpPool({ size: options.parallel, connect: () => open(url, options, connecting) });
-  return {
-    pool,
-    close: async () => {
-      const closing = pool.close();
-      for (const client of connecting) client.close();
-      await closing;
-    },
-  };
 }
 
 function progressBar(label: string, quiet: boolean): (progress: TransferProgress) => void {
@@ -503,12 +477,12 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
   // A pool of one too: its tree download writes each file's EPSV and RETR
   // behind the one in front where the server allows it (transfer-ahead.ts),
   // which FTP.downloadDir on a client of the caller's does not.
-  const { pool, close } = cliPool(url, options);
+  const pool = new FtpPool({ size: options.parallel, connect: () => open(url, options) });
   try {
     result = download ? await pool.downloadDir(remote, local, settings) : await pool.uploadDir(local, remote, settings);
   } finally {
     endBar(options.quiet);
-    await close();
+    await pool.close();
   }
   for (const link of result.links) process.stderr.write(`ftpstream: not followed (symbolic link): ${shown(link)}\n`);
   if (!options.quiet) {
@@ -550,7 +524,7 @@ async function enqueueMirror(
     );
   }
   const { enqueueCommand } = await import("./queue-cli.js");
-  const { pool, close } = cliPool(url, options);
+  const pool = new FtpPool({ size: options.parallel, connect: () => open(url, options) });
   try {
     const result = await enqueueCommand({
       queue,
@@ -567,7 +541,7 @@ async function enqueueMirror(
       process.stderr.write(`ftpstream: ${shown(path)}: ${shown(error.message.split("\n")[0])}\n`);
     if (result.failures.length > 0 || (result.summary?.failed ?? 0) > 0) process.exitCode = 3;
   } finally {
-    await close();
+    await pool.close();
   }
 }
 

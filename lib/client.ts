@@ -61,7 +61,7 @@ import { crlfLines, isUploadSource, uploadFrom, UploadSource } from "./upload-so
 import { checkTelnetIac, codecFor, TelnetIac } from "./text-codec.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
 import { ListEntry, ListParser, parseListLine } from "./listing.js";
-import { Reconnector, SessionRecord } from "./reconnect.js";
+import { poolConnect, Reconnector, SessionRecord } from "./reconnect.js";
 import { RetryEvent, RetryOptions, RetryPolicy } from "./retry.js";
 
 /** Options of {@link FTP}; all optional. */
@@ -341,6 +341,8 @@ export class FTP {
     // Whoever awaits `ready` sees the failure; queued calls see it too. It
     // must never be an unhandled rejection.
     this.ready.catch(() => undefined);
+    // Made by an FtpPool's connect function: the pool closes it if it closes first.
+    poolConnect.getStore()?.adoptClient(() => this.close());
   }
 
   /** Creates a client, connects and (with `user`) logs in. FTP_TLS takes its own options (and protects data: see FtpTlsOptions.protectData). */

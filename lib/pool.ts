@@ -76,6 +76,8 @@ export class FtpPool {
   private epsvReached = false;
   /** The `retry` clients the `connect` function is making now (see open()): close() abandons them. */
   private readonly connecting = new Set<Reconnector>();
+  /** What closes each client the `connect` function is making now (see open()): close() calls them. */
+  private readonly clientsConnecting = new Set<() => void>();
   /** Rejects each open() still waiting on the `connect` function: close() calls them (see untilClosed). */
   private readonly abandonOpens = new Set<(error: Error) => void>();
   /** Clients held by tree tasks that may share them (see lease), each with how many hold it: 1 or 2. */
@@ -223,14 +225,19 @@ export class FtpPool {
    * nothing reconnects after close() (see FTP.quit() under `retry`), so a
    * task whose connection drops fails instead of waiting out a backoff. A
    * `retry` client still being made by `connect` stops retrying and its
-   * connection is closed, so that connect rejects. Any other client whose
-   * connect completes after close() is closed at once, never handed out.
+   * connection is closed, so that connect rejects; so is any client made
+   * there and still connecting or waiting for its welcome (it would hold
+   * the process until its timeout, for ever with `timeout: 0`). Any other
+   * client whose connect completes after close() is closed at once, never
+   * handed out.
    */
   async close(): Promise<void> {
     this.isClosed = true;
     for (const waiter of this.waiting.splice(0)) waiter.reject(poolClosed());
     for (const reconnector of this.connecting) reconnector.abandon(poolClosed());
     this.connecting.clear();
+    for (const closeClient of [...this.clientsConnecting]) closeClient();
+    this.clientsConnecting.clear();
     for (const abandon of [...this.abandonOpens]) abandon(poolClosed());
     const clients = [...this.all];
     this.all.clear();
@@ -304,6 +311,8 @@ export class FtpPool {
     // connection limit is not retried (the pool shrinks at once instead)
     // when the pool has other clients, and close() stops their retrying.
     const made: Reconnector[] = [];
+    // And what closes each client made in it, while it runs.
+    const clients: Array<() => void> = [];
     let settled = false;
     // The connect function's promise settled: a client made in its context after that is not the pool's.
     // Not `settled`, which close() may bring first (see untilClosed): a client made after that never connects.
@@ -314,6 +323,13 @@ export class FtpPool {
         made.push(reconnector);
         if (this.isClosed) reconnector.abandon(poolClosed());
         else this.connecting.add(reconnector);
+      },
+      adoptClient: (closeClient) => {
+        if (returned) return;
+        clients.push(closeClient);
+        // Not inside the client's constructor (a subclass's is still to run).
+        if (this.isClosed) queueMicrotask(closeClient);
+        else this.clientsConnecting.add(closeClient);
       },
       handles: (error) => !settled && this.all.size + this.opening > 1 && isConnectionLimit(error),
     };
@@ -342,6 +358,7 @@ export class FtpPool {
     } finally {
       settled = true;
       for (const reconnector of made) this.connecting.delete(reconnector);
+      for (const closeClient of clients) this.clientsConnecting.delete(closeClient);
     }
     this.opening--;
     if (this.isClosed) {

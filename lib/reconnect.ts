@@ -34,6 +34,13 @@ export interface ReconnectHooks {
 export interface PoolConnect {
   /** Told of each Reconnector made in the call: the pool abandons it when it closes first. */
   adopt(reconnector: Reconnector): void;
+  /**
+   * Told of each client made in the call, with what closes it: the pool
+   * closes it when it closes first (a client still connecting, or waiting
+   * for a welcome that never comes, would otherwise keep the process alive
+   * until its timeout, for ever with `timeout: 0`).
+   */
+  adoptClient(close: () => void): void;
   /** Whether the pool deals with `error` itself (a connection-limit refusal while it has other clients): then it is not retried. */
   handles(error: unknown): boolean;
 }

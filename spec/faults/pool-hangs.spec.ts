@@ -3,9 +3,11 @@
  * `timeout: 0` against a server that accepts and says nothing, or user
  * code that hangs): close() settles every use() waiting on it, the one
  * that called connect as well as those queued behind it, and a client that
- * connect hands over after close() is closed, never used.
+ * connect hands over after close() is closed, never used; a client connect
+ * is still making is closed by close() itself.
  */
 import { expect } from "chai";
+import * as net from "node:net";
 import { FixtureServer } from "../../fixtures/server.js";
 import { FTP, FtpPool } from "../../lib/index.js";
 import { settledWithin } from "./helpers.js";
@@ -59,5 +61,38 @@ describe("faults: FtpPool with a connect function that never settles", () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(late.closed).to.equal(true);
     expect(ran).to.equal(false);
+  });
+
+  it("close() closes a client its connect is still making (a server that accepts and never welcomes, timeout 0)", async () => {
+    // Accepts and says nothing: the client waits for a welcome for ever.
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const made: FTP[] = [];
+      const pool = new FtpPool({
+        size: 1,
+        connect: async () => {
+          const client = new FTP({ timeout: 0 });
+          made.push(client);
+          await client.connect("127.0.0.1", port);
+          return client;
+        },
+      });
+      const use = pool.use(async () => undefined);
+      while (sockets.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      const serverSide = sockets[0];
+      const ended = new Promise<void>((resolve) => serverSide.once("close", () => resolve()));
+      serverSide.resume();
+      await pool.close();
+      expect(await rejectionCode(use)).to.equal("ERR_FTP_POOL_CLOSED");
+      // Without it the socket stays open, holding the process, until the client's timeout: never, here.
+      expect(made[0].closed).to.equal(true);
+      expect(await settledWithin(ended)).to.not.equal("pending");
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });

@@ -117,10 +117,13 @@ describe("FtpPool: every call settles", () => {
     const baseline = handleCounts();
     let open: (() => void) | undefined;
     const gate = new Promise<void>((resolve) => (open = resolve));
+    let loggedIn: (() => void) | undefined;
+    const ready = new Promise<void>((resolve) => (loggedIn = resolve));
     let late: FTP | undefined;
     const p = pool(async () => {
-      await gate;
       late = await login();
+      loggedIn!();
+      await gate;
       return late;
     });
     let ran = false;
@@ -129,6 +132,7 @@ describe("FtpPool: every call settles", () => {
       return ftp.pwd();
     });
     const waiter = p.use((ftp) => ftp.pwd());
+    await ready;
     await p.close();
     expect(((await rejection(waiter)) as { code?: string }).code).to.equal("ERR_FTP_POOL_CLOSED");
     open!();
@@ -139,5 +143,25 @@ describe("FtpPool: every call settles", () => {
     // The server saw the connection go, and nothing of it is left to keep the process alive.
     expect(await until(() => server.openConnections() === 0 && excess(baseline, handleCounts()).length === 0)).to.equal(true);
     expect(server.commands.filter((line) => line === "PWD")).to.deep.equal([]);
+  });
+
+  it("closes a client its connect makes after close() as it is made: it never connects", async () => {
+    const baseline = handleCounts();
+    let open: (() => void) | undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let made: FTP | undefined;
+    const p = pool(async () => {
+      await gate;
+      made = new FTP();
+      await made.connect(server.host, server.port);
+      return made;
+    });
+    const call = p.use((ftp) => ftp.pwd());
+    await p.close();
+    open!();
+    expect(((await rejection(call)) as { code?: string }).code).to.equal("ERR_FTP_POOL_CLOSED");
+    expect(await until(() => made?.closed === true), "the client closed").to.equal(true);
+    expect(server.sessions).to.have.length(0);
+    expect(await until(() => excess(baseline, handleCounts()).length === 0)).to.equal(true);
   });
 });

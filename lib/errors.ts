@@ -225,14 +225,16 @@ brand(FtpDirTransferError, "FtpDirTransferError");
 /**
  * A path refused before anything was sent or written: it climbs out of
  * where it should stay (`..` in any spelling), names the root, holds a
- * separator or NUL where one name was expected, or would be written
- * through a link already in a local target. `reason` says which.
+ * separator or NUL where one name was expected, would be written
+ * through a link already in a local target, or (a tree download's
+ * "same-file") over a local file the same run wrote under another name,
+ * as a disk that folds letter case does. `reason` says which.
  */
 export class FtpPathError extends FtpError {
   declare readonly code: "ERR_FTP_BAD_PATH";
   constructor(
     readonly path: string,
-    readonly reason: "climbs" | "root" | "separator" | "nul" | "link" | "special" | "not-a-directory",
+    readonly reason: "climbs" | "root" | "separator" | "nul" | "link" | "special" | "not-a-directory" | "same-file",
     message: string,
   ) {
     super(message, "ERR_FTP_BAD_PATH");

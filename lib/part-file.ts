@@ -6,6 +6,7 @@
  * created exclusively: nothing already at that name, a link planted there
  * included, is ever opened or written through.
  */
+import type { Stats } from "node:fs";
 import { FileHandle, lstat, open, rename, rm, utimes } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Writable } from "node:stream";
@@ -27,12 +28,65 @@ export function remotePartName(remotePath: string): string {
 }
 
 /**
+ * The local files one tree download writes through part files, by inode.
+ * On a disk that folds letter case or Unicode form (macOS and Windows by
+ * default), two names of the source (`README` and `readme`) are one local
+ * file: at once, the second download took the first's part file for a
+ * stale one and unlinked it; one after the other, the second replaced the
+ * first's finished file; each was reported done, one name holding the
+ * other's bytes. Known by inode, this holds whatever the disk folds, with
+ * no guess at its rules: such a second download fails (FtpPathError,
+ * reason "same-file") and the first stands.
+ */
+export class LocalWrites {
+  /** Part files being written now. */
+  private readonly parts = new Set<string>();
+  /** Files this run put in place, with the path each was written as. */
+  private readonly written = new Map<string, string>();
+
+  /** Throws when the part file found at `part` (for `path`) is one this run is writing now. */
+  assertNotWriting(found: Stats, path: string): void {
+    if (this.parts.has(inodeKey(found))) throw sameFile(path, "its part file is the one another file of this run is being written to");
+  }
+
+  /** Throws when `target` (found there, for `path`) is a file this run wrote under another name. */
+  assertNotWritten(found: Stats | undefined, path: string): void {
+    const other = found && this.written.get(inodeKey(found));
+    if (other !== undefined && other !== path) throw sameFile(path, `it is the file this run wrote as ${JSON.stringify(other)}`);
+  }
+
+  writing(key: string): void {
+    this.parts.add(key);
+  }
+
+  /** The part file `key` is no longer written: put in place as `path`, or (undefined) removed. */
+  done(key: string, path?: string): void {
+    this.parts.delete(key);
+    if (path !== undefined) this.written.set(key, path);
+  }
+}
+
+function inodeKey(stats: Stats): string {
+  return `${stats.dev}:${stats.ino}`;
+}
+
+function sameFile(path: string, why: string): FtpPathError {
+  return new FtpPathError(
+    path,
+    "same-file",
+    `refusing to write ${JSON.stringify(path)}: ${why} (a disk that folds letter case or Unicode form holds one file for both names)`,
+  );
+}
+
+/**
  * Creates the part file exclusively (O_EXCL). A stale one (a regular file
  * left by a run that was killed, or a link) is unlinked, which never
  * follows it, and the creation tried once more; anything else there (a
- * directory) is an FtpError (`ERR_FTP_PART_FILE`).
+ * directory) is an FtpError (`ERR_FTP_PART_FILE`). With `writes`, a part
+ * file found there that this run is writing now is not stale (see
+ * LocalWrites): `path` fails instead.
  */
-export async function createPart(part: string): Promise<FileHandle> {
+export async function createPart(part: string, writes?: LocalWrites, path = part): Promise<FileHandle> {
   try {
     return await open(part, "wx");
   } catch (error) {
@@ -42,6 +96,7 @@ export async function createPart(part: string): Promise<FileHandle> {
   if (!stale.isFile() && !stale.isSymbolicLink()) {
     throw new FtpError(`cannot use ${JSON.stringify(part)} as a part file: something other than a file is there`, "ERR_FTP_PART_FILE");
   }
+  writes?.assertNotWriting(stale, path);
   await rm(part);
   return open(part, "wx");
 }
@@ -59,31 +114,44 @@ export async function writeThroughPart(
   root: string,
   path: string,
   fetch: (sink: Writable) => Promise<{ bytes: number; modified: Date | null }>,
+  writes?: LocalWrites,
 ): Promise<number> {
   await assertRealDirs(root, path);
   const target = join(root, path);
   // Refused before anything is fetched as well as after: checked only at the end, a link would cost a whole transfer.
-  await assertNotLink(target, path);
+  const there = await assertNotLink(target, path);
+  writes?.assertNotWritten(there, path);
   const part = partName(target);
-  const sink = (await createPart(part)).createWriteStream();
+  const handle = await createPart(part, writes, path);
+  const key = writes ? inodeKey(await handle.stat()) : "";
+  writes?.writing(key);
+  const sink = handle.createWriteStream();
   try {
     const { bytes, modified } = await fetch(sink);
     if (modified) await utimes(part, modified, modified);
     await assertRealDirs(root, path);
-    await assertNotLink(target, path);
+    const now = await assertNotLink(target, path);
+    writes?.assertNotWritten(now, path);
     await rename(part, target);
+    writes?.done(key, path);
     return bytes;
   } catch (error) {
+    writes?.done(key);
     sink.destroy();
     await rm(part, { force: true });
     throw error;
   }
 }
 
-/** Throws FtpPathError (`reason: "link"`) when `target` (shown as `path`) is a symbolic link: it is not replaced. */
-async function assertNotLink(target: string, path: string): Promise<void> {
+/**
+ * Throws FtpPathError (`reason: "link"`) when `target` (shown as `path`) is
+ * a symbolic link: it is not replaced. Returns what is there (undefined:
+ * nothing).
+ */
+async function assertNotLink(target: string, path: string): Promise<Stats | undefined> {
   const existing = await lstat(target).catch(() => undefined);
   if (existing?.isSymbolicLink()) {
     throw new FtpPathError(path, "link", `refusing to replace ${JSON.stringify(path)}: it is a link in the target`);
   }
+  return existing;
 }

@@ -19,7 +19,7 @@ import {
   FtpSourceChangedError,
 } from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
-import { remotePartName, writeThroughPart } from "./part-file.js";
+import { LocalWrites, remotePartName, writeThroughPart } from "./part-file.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
@@ -1090,7 +1090,7 @@ function downloadFile(
   progress: Progress,
   times: RemoteTimes,
   { signal, pipelining = true }: DirTransferOptions,
-  trees: { inSource: (path: string) => boolean; target: Tree },
+  trees: { inSource: (path: string) => boolean; target: Tree; writes: LocalWrites },
 ): Promise<number> {
   // The part name is a path of the tree too: that entry's own download lands
   // there, and this one would rename whatever is there into place (a leftover
@@ -1108,34 +1108,38 @@ function downloadFile(
   const writeAhead = pipelining && workers.writeAhead === true;
   // The client is given back before the local steps, for the next file to use meanwhile.
   const fetch = (): Promise<number> =>
-    writeThroughPart(local, plan.path, (sink) =>
-      workers.run(
-        async (client) => {
-          let bytes = 0;
-          const onProgress = (p: TransferProgress): void => {
-            bytes = p.bytes;
-            progress.during(plan.path, p.bytes);
-          };
-          // A time not known to the second is asked with the RETR, in its write: no round trip of its own.
-          let asked: string | Error | undefined;
-          const before =
-            plan.modified === null && pipelining && times.asking
-              ? { lines: [`MDTM ${joinRemote(remote, plan.path)}`], onReplies: ([reply]: Array<string | Error>) => void (asked = reply) }
-              : undefined;
-          await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, {
-            signal,
-            onProgress,
-            commandWithEpsv: pipelining,
-            before,
-            writeAhead,
-          });
-          await checkDownloadSize(client, joinRemote(remote, plan.path), plan.listed, bytes);
-          // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
-          const modified = plan.modified ?? (asked === undefined ? await times.get(client, plan.path) : times.fromReply(asked));
-          return { bytes, modified };
-        },
-        { shared: writeAhead },
-      ),
+    writeThroughPart(
+      local,
+      plan.path,
+      (sink) =>
+        workers.run(
+          async (client) => {
+            let bytes = 0;
+            const onProgress = (p: TransferProgress): void => {
+              bytes = p.bytes;
+              progress.during(plan.path, p.bytes);
+            };
+            // A time not known to the second is asked with the RETR, in its write: no round trip of its own.
+            let asked: string | Error | undefined;
+            const before =
+              plan.modified === null && pipelining && times.asking
+                ? { lines: [`MDTM ${joinRemote(remote, plan.path)}`], onReplies: ([reply]: Array<string | Error>) => void (asked = reply) }
+                : undefined;
+            await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, {
+              signal,
+              onProgress,
+              commandWithEpsv: pipelining,
+              before,
+              writeAhead,
+            });
+            await checkDownloadSize(client, joinRemote(remote, plan.path), plan.listed, bytes);
+            // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
+            const modified = plan.modified ?? (asked === undefined ? await times.get(client, plan.path) : times.fromReply(asked));
+            return { bytes, modified };
+          },
+          { shared: writeAhead },
+        ),
+      trees.writes,
     );
   // Through a new part file: a dropped attempt's sink was destroyed with it.
   return onceMoreIfDropped(fetch);
@@ -1193,6 +1197,8 @@ export async function downloadDir(
   const transfer = refuseLinked(compared.transfer, target, failures);
   options.onPlan?.(transfer.map(planned));
   const result: DirTransferResult = { transferred: 0, skipped: compared.skipped, bytes: 0, deleted: 0, links: linksOf(source) };
+  // Two names of the tree that are one local file (a disk folding letter case) are caught by inode.
+  const writes = new LocalWrites();
   if (!options.dryRun) {
     await mkdir(local, { recursive: true });
     for (const dir of missingDirs(source, target)) await failures.guard(dir, () => makeLocalDir(local, dir));
@@ -1201,7 +1207,7 @@ export async function downloadDir(
     transfer,
     workers,
     (plan, progress) =>
-      downloadFile(workers, remote, local, plan, progress, times, options, { inSource: (path) => source.nodes.has(path), target }),
+      downloadFile(workers, remote, local, plan, progress, times, options, { inSource: (path) => source.nodes.has(path), target, writes }),
     options,
     failures,
     result,
@@ -1234,8 +1240,10 @@ async function streamDownload(
   const made = new Map<string, Promise<unknown>>([["", Promise.resolve()]]);
   // The source's paths so far: a file's part name, beside it, is listed with it, before its download starts.
   const listed = new Set<string>();
+  // Two names of the tree that are one local file (a disk folding letter case) are caught by inode.
+  const writes = new LocalWrites();
   const move = (plan: Plan): Promise<number> =>
-    downloadFile(workers, remote, local, plan, progress, burst.times, options, { inSource: (path) => listed.has(path), target });
+    downloadFile(workers, remote, local, plan, progress, burst.times, options, { inSource: (path) => listed.has(path), target, writes });
   const feed = new WorkFeed<{ path: string; node: Node }>(workers.concurrency, async ({ path, node }) => {
     await made.get(parentOf(path));
     const other = target.nodes.get(path);

@@ -123,10 +123,13 @@ export async function writeThroughPart(
   writes?.assertNotWritten(there, path);
   const part = partName(target);
   const handle = await createPart(part, writes, path);
-  const key = writes ? inodeKey(await handle.stat()) : "";
-  writes?.writing(key);
   const sink = handle.createWriteStream();
+  let key = "";
   try {
+    if (writes) {
+      key = inodeKey(await handle.stat());
+      writes.writing(key);
+    }
     const { bytes, modified } = await fetch(sink);
     if (modified) await utimes(part, modified, modified);
     await assertRealDirs(root, path);
@@ -136,7 +139,7 @@ export async function writeThroughPart(
     writes?.done(key, path);
     return bytes;
   } catch (error) {
-    writes?.done(key);
+    if (key) writes?.done(key);
     sink.destroy();
     await rm(part, { force: true });
     throw error;

@@ -480,17 +480,26 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
   const pool = new FtpPool({ size: options.parallel, connect: () => open(url, options) });
   try {
     result = download ? await pool.downloadDir(remote, local, settings) : await pool.uploadDir(local, remote, settings);
+  } catch (error) {
+    // Said on a run where some files failed too: those links were left out as well.
+    if (error instanceof FtpDirTransferError) sayLinksNotFollowed(error.result.links);
+    throw error;
   } finally {
     endBar(options.quiet);
     await pool.close();
   }
-  for (const link of result.links) process.stderr.write(`ftpstream: not followed (symbolic link): ${shown(link)}\n`);
+  sayLinksNotFollowed(result.links);
   if (!options.quiet) {
     const verb = options.dryRun ? "would transfer" : "transferred";
     process.stderr.write(
       `${verb} ${result.transferred} files (${result.bytes} bytes), ${result.skipped} unchanged, ${result.deleted} deleted\n`,
     );
   }
+}
+
+/** Names on stderr each link of the source a tree transfer did not follow. */
+function sayLinksNotFollowed(links: readonly string[]): void {
+  for (const link of links) process.stderr.write(`ftpstream: not followed (symbolic link): ${shown(link)}\n`);
 }
 
 /** One line on a terminal for a tree transfer: files and bytes of the totals. */

@@ -425,6 +425,11 @@ async function put(source: string, url: FtpUrl, options: CliOptions): Promise<vo
   }
 }
 
+/** `lines` with their control characters escaped (see shown). */
+async function* shownLines(lines: AsyncIterable<string>): AsyncGenerator<string> {
+  for await (const line of lines) yield shown(line);
+}
+
 /** The lines of `ls`: MLSD facts, or the server's LIST lines where it has no MLSD. */
 async function* listingLines(ftp: FTP, path: string): AsyncGenerator<string> {
   try {
@@ -441,8 +446,11 @@ async function* listingLines(ftp: FTP, path: string): AsyncGenerator<string> {
 
 async function list(url: FtpUrl, options: CliOptions): Promise<void> {
   const ftp = await open(url, options);
+  // On a terminal, as GNU ls: a name's control characters could move the
+  // cursor and rewrite what is shown. Into a pipe or file, names go as sent.
+  const onTerminal = process.stdout.isTTY === true;
   try {
-    await toStdout(() => listingLines(ftp, url.path));
+    await toStdout(() => (onTerminal ? shownLines(listingLines(ftp, url.path)) : listingLines(ftp, url.path)));
     await finish(ftp);
   } finally {
     ftp.close();

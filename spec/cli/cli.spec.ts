@@ -164,6 +164,31 @@ describe("the ftpstream command", function () {
     expect(run.stdout.toString()).to.match(/big\.bin/);
   });
 
+  it("ls on a terminal shows a name's control characters escaped (as GNU ls does); into a pipe, the name as sent", async () => {
+    const name = "x\x1b[2Jy.txt";
+    const srv = await FixtureServer.start({ files: { [`/e/${name}`]: "e" } });
+    try {
+      const listed = `ftp://user:pass@127.0.0.1:${srv.port}/e`;
+      const piped = await runCli(["ls", listed]);
+      expect(piped.code).to.equal(0);
+      expect(piped.stdout.toString()).to.include(name);
+      // util-linux's script runs the command with a pseudo-terminal as its stdout and copies what it shows.
+      const shown = await new Promise<string>((resolve, reject) => {
+        const child = spawn("script", ["-qec", `'${process.execPath}' '${CLI}' ls '${listed}'`, "/dev/null"], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+        child.on("error", reject);
+        child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`script exited ${code}: ${out}`))));
+      });
+      expect(shown).to.include("x\\x1b[2Jy.txt");
+      expect(shown).to.not.include("\x1b[2J");
+    } finally {
+      await srv.close();
+    }
+  });
+
   it("fails with the server's reply, exit status 1 and no file left behind", async () => {
     const run = await runCli(["get", url("/pub/missing.txt")], { cwd: dir });
     expect(run.code).to.equal(1);

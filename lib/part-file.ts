@@ -46,28 +46,35 @@ export class LocalWrites {
 
   /** Throws when the part file found at `part` (for `path`) is one this run is writing now. */
   assertNotWriting(found: Stats, path: string): void {
-    if (this.parts.has(inodeKey(found))) throw sameFile(path, "its part file is the one another file of this run is being written to");
+    const key = inodeKey(found);
+    if (key && this.parts.has(key)) throw sameFile(path, "its part file is the one another file of this run is being written to");
   }
 
   /** Throws when `target` (found there, for `path`) is a file this run wrote under another name. */
   assertNotWritten(found: Stats | undefined, path: string): void {
-    const other = found && this.written.get(inodeKey(found));
+    const key = found && inodeKey(found);
+    const other = key ? this.written.get(key) : undefined;
     if (other !== undefined && other !== path) throw sameFile(path, `it is the file this run wrote as ${JSON.stringify(other)}`);
   }
 
-  writing(key: string): void {
-    this.parts.add(key);
+  /** The part file `part` (its stats) is being written. */
+  writing(part: Stats): void {
+    const key = inodeKey(part);
+    if (key) this.parts.add(key);
   }
 
-  /** The part file `key` is no longer written: put in place as `path`, or (undefined) removed. */
-  done(key: string, path?: string): void {
+  /** The part file `part` (its stats) is no longer written: put in place as `path`, or (undefined) removed. */
+  done(part: Stats, path?: string): void {
+    const key = inodeKey(part);
+    if (!key) return;
     this.parts.delete(key);
     if (path !== undefined) this.written.set(key, path);
   }
 }
 
+/** A file's identity on its disk; "" where the disk gives none (an inode number of 0), which is then not tracked. */
 function inodeKey(stats: Stats): string {
-  return `${stats.dev}:${stats.ino}`;
+  return stats.ino === 0 ? "" : `${stats.dev}:${stats.ino}`;
 }
 
 function sameFile(path: string, why: string): FtpPathError {
@@ -124,11 +131,11 @@ export async function writeThroughPart(
   const part = partName(target);
   const handle = await createPart(part, writes, path);
   const sink = handle.createWriteStream();
-  let key = "";
+  let stats: Stats | undefined;
   try {
     if (writes) {
-      key = inodeKey(await handle.stat());
-      writes.writing(key);
+      stats = await handle.stat();
+      writes.writing(stats);
     }
     const { bytes, modified } = await fetch(sink);
     if (modified) await utimes(part, modified, modified);
@@ -136,10 +143,10 @@ export async function writeThroughPart(
     const now = await assertNotLink(target, path);
     writes?.assertNotWritten(now, path);
     await rename(part, target);
-    writes?.done(key, path);
+    if (stats) writes?.done(stats, path);
     return bytes;
   } catch (error) {
-    if (key) writes?.done(key);
+    if (stats) writes?.done(stats);
     sink.destroy();
     await rm(part, { force: true });
     throw error;

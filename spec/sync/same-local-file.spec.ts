@@ -9,7 +9,7 @@
  * disk does, as far as the download can see (one inode, two names).
  */
 import { expect } from "chai";
-import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, type Stats } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
@@ -100,6 +100,22 @@ describe("sync: two names of the tree that are one local file (a disk folding le
     expect(await writeThroughPart(root, "b.txt", writing("new"), writes)).to.equal(3);
     expect(readFileSync(join(root, "b.txt"), "utf8")).to.equal("new");
     expect(readFileSync(join(root, "a.txt"), "utf8")).to.equal("old");
+  });
+
+  it("tracks nothing on a disk that gives no inode numbers (0 for every file): no file is refused for another", () => {
+    const writes = new LocalWrites();
+    // Every file of such a disk looks alike: nothing may be taken for another.
+    const noInode = { dev: 7, ino: 0 } as Stats;
+    writes.writing(noInode);
+    writes.assertNotWriting(noInode, "b.txt");
+    writes.done(noInode, "a.txt");
+    writes.assertNotWritten(noInode, "b.txt");
+    // Where the disk gives them, the same calls catch it.
+    const known = { dev: 7, ino: 42 } as Stats;
+    writes.writing(known);
+    expect(() => writes.assertNotWriting(known, "d.txt")).to.throw(FtpPathError, /being written to/);
+    writes.done(known, "c.txt");
+    expect(() => writes.assertNotWritten(known, "d.txt")).to.throw(FtpPathError, /wrote as "c.txt"/);
   });
 
   describe("downloadDir", () => {

@@ -6,7 +6,7 @@
  * created exclusively: nothing already at that name, a link planted there
  * included, is ever opened or written through.
  */
-import type { Stats } from "node:fs";
+import type { BigIntStats } from "node:fs";
 import { FileHandle, lstat, open, rename, rm, utimes } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Writable } from "node:stream";
@@ -45,26 +45,26 @@ export class LocalWrites {
   private readonly written = new Map<string, string>();
 
   /** Throws when the part file found at `part` (for `path`) is one this run is writing now. */
-  assertNotWriting(found: Stats, path: string): void {
+  assertNotWriting(found: BigIntStats, path: string): void {
     const key = inodeKey(found);
     if (key && this.parts.has(key)) throw sameFile(path, "its part file is the one another file of this run is being written to");
   }
 
   /** Throws when `target` (found there, for `path`) is a file this run wrote under another name. */
-  assertNotWritten(found: Stats | undefined, path: string): void {
+  assertNotWritten(found: BigIntStats | undefined, path: string): void {
     const key = found && inodeKey(found);
     const other = key ? this.written.get(key) : undefined;
     if (other !== undefined && other !== path) throw sameFile(path, `it is the file this run wrote as ${JSON.stringify(other)}`);
   }
 
   /** The part file `part` (its stats) is being written. */
-  writing(part: Stats): void {
+  writing(part: BigIntStats): void {
     const key = inodeKey(part);
     if (key) this.parts.add(key);
   }
 
   /** The part file `part` (its stats) is no longer written: put in place as `path`, or (undefined) removed. */
-  done(part: Stats, path?: string): void {
+  done(part: BigIntStats, path?: string): void {
     const key = inodeKey(part);
     if (!key) return;
     this.parts.delete(key);
@@ -72,9 +72,14 @@ export class LocalWrites {
   }
 }
 
-/** A file's identity on its disk; "" where the disk gives none (an inode number of 0), which is then not tracked. */
-function inodeKey(stats: Stats): string {
-  return stats.ino === 0 ? "" : `${stats.dev}:${stats.ino}`;
+/**
+ * A file's identity on its disk; "" where the disk gives none (an inode
+ * number of 0), which is then not tracked. From bigint stats: a 64-bit
+ * file index (NTFS) loses its low bits as a Number, and two files could
+ * look like one.
+ */
+function inodeKey(stats: BigIntStats): string {
+  return stats.ino === 0n ? "" : `${stats.dev}:${stats.ino}`;
 }
 
 function sameFile(path: string, why: string): FtpPathError {
@@ -99,7 +104,7 @@ export async function createPart(part: string, writes?: LocalWrites, path = part
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
-  const stale = await lstat(part);
+  const stale = await lstat(part, { bigint: true });
   if (!stale.isFile() && !stale.isSymbolicLink()) {
     throw new FtpError(`cannot use ${JSON.stringify(part)} as a part file: something other than a file is there`, "ERR_FTP_PART_FILE");
   }
@@ -131,10 +136,10 @@ export async function writeThroughPart(
   const part = partName(target);
   const handle = await createPart(part, writes, path);
   const sink = handle.createWriteStream();
-  let stats: Stats | undefined;
+  let stats: BigIntStats | undefined;
   try {
     if (writes) {
-      stats = await handle.stat();
+      stats = await handle.stat({ bigint: true });
       writes.writing(stats);
     }
     const { bytes, modified } = await fetch(sink);
@@ -158,8 +163,8 @@ export async function writeThroughPart(
  * a symbolic link: it is not replaced. Returns what is there (undefined:
  * nothing).
  */
-async function assertNotLink(target: string, path: string): Promise<Stats | undefined> {
-  const existing = await lstat(target).catch(() => undefined);
+async function assertNotLink(target: string, path: string): Promise<BigIntStats | undefined> {
+  const existing = await lstat(target, { bigint: true }).catch(() => undefined);
   if (existing?.isSymbolicLink()) {
     throw new FtpPathError(path, "link", `refusing to replace ${JSON.stringify(path)}: it is a link in the target`);
   }

@@ -9,7 +9,7 @@
  * disk does, as far as the download can see (one inode, two names).
  */
 import { expect } from "chai";
-import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, type Stats } from "node:fs";
+import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, type BigIntStats } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
@@ -105,13 +105,13 @@ describe("sync: two names of the tree that are one local file (a disk folding le
   it("tracks nothing on a disk that gives no inode numbers (0 for every file): no file is refused for another", () => {
     const writes = new LocalWrites();
     // Every file of such a disk looks alike: nothing may be taken for another.
-    const noInode = { dev: 7, ino: 0 } as Stats;
+    const noInode = { dev: 7n, ino: 0n } as BigIntStats;
     writes.writing(noInode);
     writes.assertNotWriting(noInode, "b.txt");
     writes.done(noInode, "a.txt");
     writes.assertNotWritten(noInode, "b.txt");
     // Where the disk gives them, the same calls catch it.
-    const known = { dev: 7, ino: 42 } as Stats;
+    const known = { dev: 7n, ino: 42n } as BigIntStats;
     writes.writing(known);
     expect(() => writes.assertNotWriting(known, "d.txt")).to.throw(FtpPathError, /being written to/);
     writes.done(known, "c.txt");

@@ -31,9 +31,9 @@ export function remotePartName(remotePath: string): string {
  * The local files one tree download writes through part files, by inode.
  * On a disk that folds letter case or Unicode form (macOS and Windows by
  * default), two names of the source (`README` and `readme`) are one local
- * file: at once, the second download took the first's part file for a
- * stale one and unlinked it; one after the other, the second replaced the
- * first's finished file; each was reported done, one name holding the
+ * file: at once, the second download would take the first's part file
+ * for a stale one and unlink it; one after the other, it would replace the
+ * first's finished file; each would be reported done, one name holding the
  * other's bytes. Known by inode, this holds whatever the disk folds, with
  * no guess at its rules: such a second download fails (FtpPathError,
  * reason "same-file") and the first stands.
@@ -119,8 +119,10 @@ export async function createPart(part: string, writes?: LocalWrites, path = part
  * the time to give the file (null: leave its own); the part is then
  * renamed over the target. Every level below `root` is checked with lstat
  * before and again after the transfer (a link could have been put there
- * meanwhile), and a target that is a link is not replaced. On any failure
- * the part file is removed: nothing is left that looks complete.
+ * meanwhile), and a target that is a link is not replaced. With `writes`
+ * (a tree download's), neither the part nor the target may be a file the
+ * run is writing or wrote under another name (see LocalWrites). On any
+ * failure the part file is removed: nothing is left that looks complete.
  */
 export async function writeThroughPart(
   root: string,

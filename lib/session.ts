@@ -61,6 +61,12 @@ export class Session {
    * sending ABOR, which the server would read after it.
    */
   writtenAhead = false;
+  /**
+   * The transfer under way goes again after its EPSV and command were
+   * refused in step (DataTransfer.openAgain): nothing is written ahead of
+   * it until its 1xx.
+   */
+  goingAgain = false;
   /** Lets the command queue's next task write ahead of its turn (CommandQueue.openAhead); set by the client. */
   openAhead: () => void = noAhead;
   /**

@@ -43,7 +43,7 @@
 import { writeEpsvLines } from "./data.js";
 import type { CommandsBefore } from "./command-burst.js";
 import type { Session } from "./session.js";
-import { DataTransfer, isGoingAgain, type TransferStart } from "./transfer.js";
+import { DataTransfer, type TransferStart } from "./transfer.js";
 
 /** FTP's method: whether its connection writes downloads ahead of their turn when they ask (an FtpPool shares such a client between two tree tasks). */
 export const WRITES_AHEAD: unique symbol = Symbol("ftpstream.writesAhead");
@@ -93,7 +93,7 @@ export function writeTransferAhead(session: Session, start: TransferStart): Writ
     // The transfer in front is being aborted: its ABOR and NOOP are still
     // to be answered, and what is written now would come between them.
     (session.activeTransfer instanceof DataTransfer && session.activeTransfer.aborted) ||
-    isGoingAgain(session)
+    session.goingAgain
   ) {
     return undefined;
   }

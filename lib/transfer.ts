@@ -81,14 +81,6 @@ function letsNextAhead(start: TransferStart): boolean {
   return start.ahead === true && !RECEIVING_VERB.test(start.command);
 }
 
-/** Sessions whose transfer goes again after a refusal in step (DataTransfer.openAgain): nothing is written ahead meanwhile. */
-const goingAgain = new WeakSet<Session>();
-
-/** Whether the transfer under way on `session` is going again after its EPSV and command were refused (see DataTransfer.openAgain). */
-export function isGoingAgain(session: Session): boolean {
-  return goingAgain.has(session);
-}
-
 /** A clear data connection's `handshake`, and a settled abort: nothing to wait for. */
 const CLEAR: Promise<void> = Promise.resolve();
 
@@ -206,11 +198,11 @@ export class DataTransfer {
    * refusal), and this one read their replies as its own.
    */
   private static async openAgain(session: Session, start: TransferStart): Promise<DataTransfer> {
-    goingAgain.add(session);
+    session.goingAgain = true;
     try {
       return await DataTransfer.afterOpen(session, start, await openPassive(session, { slabReads: start.slabReads }), false);
     } finally {
-      goingAgain.delete(session);
+      session.goingAgain = false;
     }
   }
 

@@ -30,7 +30,7 @@ import { CommandQueue } from "./queue.js";
 import { commandExchange, Exchange, mayPipeline, PipelinedCall, runExchange, sizeExchange, voidExchange } from "./exchange.js";
 import { DEFAULT_MAX_LINE } from "./reply.js";
 import { refuseFailure, Session, SessionSettings } from "./session.js";
-import { DownloadRun, DownloadTarget } from "./download.js";
+import { assertMaxFileSize, DownloadRun, DownloadTarget } from "./download.js";
 import { downloadInto, downloadToCallback } from "./download-targets.js";
 import { BlockCallback, LineCallback, RetrbinaryOptions, retrbinaryForm, retrlinesForm } from "./transfer-arguments.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream, UploadStreamOptions } from "./streams.js";
@@ -911,7 +911,8 @@ export class FTP {
    * (to the second; MDTM is asked when the listing gives only minutes) is
    * skipped, and each file fetched gets the remote time (utimes) so the next
    * run can tell. Options: `filter`, `delete` (remove local entries the
-   * remote lacks), `dryRun`, `signal`, `onProgress`. Symbolic links are
+   * remote lacks), `dryRun`, `signal`, `onProgress`, `maxFileSize` (a
+   * larger file is not fetched, or is aborted: that file fails). Symbolic links are
    * reported in `links`, not followed. Resolves to the counts of files
    * transferred and skipped, and bytes. If any file fails, the others still
    * run, and the call then rejects with FtpDirTransferError naming each
@@ -1343,6 +1344,7 @@ export class FTP {
   }
 
   private download(cmd: string, type: "A" | "I", options: DownloadOptions): DownloadStream {
+    assertMaxFileSize(options.maxFileSize);
     return new DownloadStream(this.streamQueue, this.settings, transferStart(cmd, type, options), options);
   }
 
@@ -1352,7 +1354,8 @@ export class FTP {
     const maxRead = options.highWaterMark ?? this.settings.highWaterMark ?? 0;
     // As the stream forms' Readable would refuse it.
     assertHighWaterMark(maxRead);
-    const runOptions = { verifySize: options.verifySize, maxRead, onProgress: options.onProgress };
+    assertMaxFileSize(options.maxFileSize);
+    const runOptions = { verifySize: options.verifySize, maxFileSize: options.maxFileSize, maxRead, onProgress: options.onProgress };
     return new DownloadRun(this.streamQueue, this.settings, start, runOptions, target);
   }
 

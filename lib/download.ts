@@ -6,11 +6,14 @@
  *
  * It ends well only after the data connection closed and the server's 2xx
  * arrived, with every byte the server announced; anything else fails the
- * target. Under `retry` a transient failure runs the transfer again from
+ * target. Bytes beyond what could still end well (more than the size
+ * announced, where the check at the end would refuse them) or beyond
+ * `maxFileSize` fail it at once, the transfer aborted: a server sending
+ * without end is not written until the disk is full. Under `retry` a transient failure runs the transfer again from
  * the byte delivered (binary RETR) or from the start (nothing delivered yet).
  */
 import { Attempts } from "./attempts.js";
-import { FtpAheadDroppedError, FtpClosedError, FtpError, FtpSizeMismatchError } from "./errors.js";
+import { FtpAheadDroppedError, FtpClosedError, FtpError, FtpLimitError, FtpSizeMismatchError } from "./errors.js";
 import { slabReaderOf } from "./data.js";
 import { ProgressMeter, TransferProgress } from "./progress.js";
 import { isTransient } from "./retry.js";
@@ -35,6 +38,8 @@ export interface DownloadRunOptions {
   verifySize?: boolean | undefined;
   /** Most bytes one read of a clear data connection takes (see SlabReader). */
   maxRead: number;
+  /** See DownloadOptions.maxFileSize (checked by the caller: see assertMaxFileSize). */
+  maxFileSize?: number | undefined;
   /** Told of progress, throttled (the stream's `'progress'` events). */
   onProgress?: (progress: TransferProgress) => void;
 }
@@ -43,12 +48,31 @@ const RETR = /^RETR /i;
 
 function ignore(): void {}
 
+/**
+ * Throws unless `value` may be a maxFileSize (DownloadOptions,
+ * DirTransferOptions): undefined (no limit) or a whole number of bytes,
+ * 0 or more, that a double holds exactly.
+ */
+export function assertMaxFileSize(value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== "number") {
+    throw Object.assign(new TypeError(`maxFileSize must be a number of bytes, got ${typeof value}`), { code: "ERR_INVALID_ARG_TYPE" });
+  }
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw Object.assign(new RangeError(`maxFileSize must be a whole number of bytes, 0 or more, got ${value}`), {
+      code: "ERR_OUT_OF_RANGE",
+    });
+  }
+}
+
 export class DownloadRun {
   private readonly meter: ProgressMeter;
   private transfer: DataTransfer | undefined;
   private settle: () => void = ignore;
   private readonly verifySize: boolean | undefined;
   private readonly maxRead: number;
+  /** DownloadOptions.maxFileSize: the most the file may hold (REST offset and bytes received), or undefined. */
+  private readonly maxFileSize: number | undefined;
   /** Under verifySize: the answer to SIZE, for a 150 without a size. */
   private sizeFromCommand: number | null = null;
   /** The REST offset, so a file size can be compared with the bytes received. */
@@ -82,6 +106,7 @@ export class DownloadRun {
     this.resumable = settings.resume;
     this.verifySize = options.verifySize;
     this.maxRead = options.maxRead;
+    this.maxFileSize = options.maxFileSize;
     this.meter = new ProgressMeter(options.onProgress);
   }
 
@@ -185,6 +210,8 @@ export class DownloadRun {
           // where it counts the bytes RETR sends), so a short transfer that
           // ends in 226 is still caught.
           this.sizeFromCommand = await askSize(session, start.command.slice(5));
+          // Larger than maxFileSize: no RETR at all.
+          this.refuseAnnounced(this.sizeFromCommand);
         }
       }
       const delivered = (this.deliveredBefore = this.meter.bytes);
@@ -192,7 +219,10 @@ export class DownloadRun {
       // (the first 150 gave none): SIZE now. A server that answers REST
       // with 350 and still sends from byte 0 would otherwise end a file
       // with its first part twice in it as a good download.
-      if (delivered > 0 && this.wholeSize === null) this.wholeSize = await askSize(session, start.command.slice(5));
+      if (delivered > 0 && this.wholeSize === null) {
+        this.wholeSize = await askSize(session, start.command.slice(5));
+        this.refuseAnnounced(this.wholeSize);
+      }
       const rest = delivered > 0 ? this.restOffset + delivered : start.rest;
       // The socket stays ours (never handed to the user), so it may read into slabs.
       transfer = await DataTransfer.open(session, { ...start, rest, slabReads: { maxRead: this.maxRead } }, written);
@@ -205,8 +235,12 @@ export class DownloadRun {
     this.transfer = transfer;
     session.activeTransfer = transfer;
     try {
+      const tooLarge = this.overLimit(transfer.size);
       if (this.stopped) {
         transfer.abort().catch(() => undefined);
+      } else if (tooLarge) {
+        // Before a byte of it is taken; release() aborts the transfer.
+        this.fail(tooLarge);
       } else {
         if (!resumed) this.meter.start(transfer.size ?? this.sizeFromCommand);
         else this.meter.total ??= this.wholeSize;
@@ -244,7 +278,18 @@ export class DownloadRun {
   private pump(session: Session, transfer: DataTransfer, attempt: number): void {
     const socket = transfer.socket;
     const fail = (error: unknown): void => this.interrupt(dataError(error), attempt);
+    // The most bytes (counted as the meter counts them) this attempt may
+    // bring: past what the end's size check could still accept, or past
+    // maxFileSize, the download fails at once. Without it a server sending
+    // without end fills the disk before any check at the end is reached.
+    const most = Math.min(this.mostAccepted(transfer) ?? Infinity, this.mostAllowed() ?? Infinity);
     const onChunk = (chunk: Buffer): void => {
+      // Failed (past a bound, or otherwise): what still comes is not the target's.
+      if (this.failed) return;
+      if (this.meter.bytes + chunk.length > most) {
+        this.overrun(transfer, this.meter.bytes + chunk.length, attempt);
+        return;
+      }
       this.meter.add(chunk.length);
       if (!this.target.write(chunk)) socket.pause();
     };
@@ -267,6 +312,90 @@ export class DownloadRun {
         this.settle();
       }, fail);
     });
+  }
+
+  /**
+   * The most bytes (the meter's count) that sizeMismatch could still
+   * accept at the end of this attempt, or null when it accepts any count
+   * above some point (no size to check, verifySize false, TYPE A, an
+   * unasked REST). Derived from sizeMismatch's rules, case by case, so
+   * that failing a download at once past it never refuses one the end
+   * would have taken.
+   */
+  private mostAccepted(transfer: DataTransfer): number | null {
+    // In TYPE A only fewer bytes than announced fail: no upper bound.
+    if (this.verifySize === false || this.ascii) return null;
+    if (this.deliveredBefore > 0) {
+      // Resumed: taken only when the REST offset and the bytes make the whole file.
+      return this.wholeSize === null ? null : this.wholeSize - this.restOffset;
+    }
+    if (this.verifySize === undefined && (transfer.size === null || this.restOffset > 0)) return null;
+    const expected = transfer.size ?? this.sizeFromCommand;
+    if (expected === null) return null;
+    // After REST a 150's size may be the whole file or what is left: the larger of the two counts it allows.
+    return this.restOffset > 0 && transfer.size !== null ? expected : expected - this.restOffset;
+  }
+
+  /** The most bytes (the meter's count) maxFileSize lets the file have after the REST offset, or null with no maxFileSize. */
+  private mostAllowed(): number | null {
+    return this.maxFileSize === undefined ? null : this.maxFileSize - this.restOffset;
+  }
+
+  /** What the download is of, for a message: a RETR's file, else the command. */
+  private get what(): string {
+    const command = this.start.command;
+    return JSON.stringify(RETR.test(command) ? command.slice(5) : command);
+  }
+
+  /** The FtpLimitError for a size the server gave (a 150's, SIZE's) above maxFileSize, if it is. */
+  private overLimit(announced: number | null): FtpLimitError | undefined {
+    const max = this.maxFileSize;
+    if (max === undefined || announced === null || announced <= max) return undefined;
+    return new FtpLimitError(
+      "maxFileSize",
+      max,
+      `${this.what}: the server gives its size as ${announced} bytes, more than maxFileSize (${max}): not downloaded`,
+    );
+  }
+
+  /** Throws overLimit's error, for a size asked before the transfer was opened. */
+  private refuseAnnounced(announced: number | null): void {
+    const error = this.overLimit(announced);
+    if (error) throw error;
+  }
+
+  /**
+   * Attempt `attempt` brought `count` bytes (the meter's count, the chunk
+   * that passed the bound included, which goes nowhere): past what the
+   * size check at the end could accept (FtpSizeMismatchError) or past
+   * maxFileSize (FtpLimitError). Fails the download, which aborts the
+   * transfer; never a transient failure, since another attempt would
+   * meet the same bytes.
+   */
+  private overrun(transfer: DataTransfer, count: number, attempt: number): void {
+    if (attempt !== this.attempts.live || this.stopped || this.failed || this.attempts.interruption) return;
+    const accepted = this.mostAccepted(transfer);
+    if (accepted !== null && count > accepted) {
+      const expected = this.deliveredBefore > 0 ? this.wholeSize! : (transfer.size ?? this.sizeFromCommand)!;
+      this.fail(
+        new FtpSizeMismatchError(
+          expected,
+          count,
+          "",
+          `${this.what}: the server sent more than the ${expected} bytes it announced` +
+            `${this.restOffset > 0 ? ` (after REST ${this.restOffset})` : ""}: aborted at ${count}`,
+        ),
+      );
+      return;
+    }
+    const max = this.maxFileSize!;
+    this.fail(
+      new FtpLimitError(
+        "maxFileSize",
+        max,
+        `${this.what} is larger than maxFileSize (${max} bytes): the transfer was aborted at ${this.restOffset + count} bytes`,
+      ),
+    );
   }
 
   /** The error a download that ended with `response` must end with instead, if its byte count disagrees with the announced size (see DownloadOptions.verifySize). */

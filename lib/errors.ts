@@ -275,6 +275,8 @@ brand(FtpListingError, "FtpListingError");
  * A documented bound was reached (what a server sent would have grown
  * memory without end): `limit` names the bound (`"unsolicitedReplies"`,
  * `"listingEntries"`, `"treeEntries"`, `"treeDepth"`, ...) and `max` its value.
+ * `"maxFileSize"` is the user's own bound on a download's size (the
+ * `maxFileSize` option), which would otherwise grow the disk.
  */
 export class FtpLimitError extends FtpError {
   declare readonly code: "ERR_FTP_LIMIT";

@@ -81,8 +81,25 @@ export interface DownloadOptions extends TransferStreamOptions {
    * In TYPE A (retrlines) the server announces the file's size as stored,
    * and its ASCII form may be longer (LF sent as CRLF), so only fewer bytes
    * than announced is an error there.
+   *
+   * Whatever this says, a binary download that announced a size
+   * and brings more bytes than the check at its end could accept fails at
+   * once, with FtpSizeMismatchError, the transfer aborted: a server sending
+   * without end would otherwise be written until the disk is full.
    */
   verifySize?: boolean;
+  /**
+   * The most bytes the file may hold, as curl's `--max-filesize`: counted
+   * as the REST offset plus the bytes received. A size the server gives
+   * above it (the 150 reply's, or SIZE's under `verifySize: true`, then
+   * asked before any RETR) fails the download before a byte is taken; a
+   * transfer that grows past it is aborted, the bytes beyond it never
+   * handed on. Either way the download fails with FtpLimitError
+   * (`limit: "maxFileSize"`, `max` this value). A whole number, 0 or more
+   * (0 allows only empty files; unlike curl's, 0 is not "no limit").
+   * Default: no limit.
+   */
+  maxFileSize?: number;
 }
 
 export interface UploadOptions extends TransferStreamOptions {
@@ -119,6 +136,7 @@ export class DownloadStream extends Readable {
     super({ highWaterMark: options.highWaterMark ?? settings.highWaterMark });
     const runOptions = {
       verifySize: options.verifySize,
+      maxFileSize: options.maxFileSize,
       maxRead: this.readableHighWaterMark,
       onProgress: (progress: TransferProgress) => {
         this.emit("progress", progress);

@@ -20,6 +20,7 @@ import {
 } from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
 import { LocalWrites, remotePartName, writeThroughPart } from "./part-file.js";
+import { assertMaxFileSize } from "./download.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
@@ -134,6 +135,18 @@ export interface DirTransferOptions {
    * again. downloadDir always writes through a local part file.
    */
   partFiles?: boolean;
+  /**
+   * downloadDir: the most bytes a file may have (as curl's
+   * `--max-filesize`). A file the listing gives as larger is not fetched
+   * (no RETR), and one that grows past it while it is fetched (a listing
+   * without sizes, a server sending more than it listed) is aborted and its
+   * part file removed; either way that file fails with FtpLimitError
+   * (`limit: "maxFileSize"`, `max` this value), its local copy stays as it
+   * was, and the rest of the tree goes on. A failed file is still a file of
+   * the source: `delete` never removes its local copy. A whole number, 0 or
+   * more; default: no limit. uploadDir does not use it.
+   */
+  maxFileSize?: number;
 }
 
 /** A file a tree transfer will transfer: path below the root, the source's size, and its time to the second when known. */
@@ -543,6 +556,28 @@ function refuseLinked(plans: Plan[], target: Tree, failures: Failures): Plan[] {
       return false;
     }
     return true;
+  });
+}
+
+/**
+ * Leaves out (as failures, FtpLimitError) the plans whose listed size is
+ * above `maxFileSize` (DirTransferOptions): such a file is not fetched at
+ * all. Its local copy stays as it was, and `delete` spares it, as it
+ * spares every file of the source.
+ */
+function refuseTooLarge(plans: Plan[], maxFileSize: number | undefined, failures: Failures): Plan[] {
+  if (maxFileSize === undefined) return plans;
+  return plans.filter((plan) => {
+    if (plan.listed === null || plan.listed <= maxFileSize) return true;
+    failures.record(
+      plan.path,
+      new FtpLimitError(
+        "maxFileSize",
+        maxFileSize,
+        `${JSON.stringify(plan.path)} is listed at ${plan.listed} bytes, more than maxFileSize (${maxFileSize}): not downloaded`,
+      ),
+    );
+    return false;
   });
 }
 
@@ -1089,7 +1124,7 @@ function downloadFile(
   plan: Plan,
   progress: Progress,
   times: RemoteTimes,
-  { signal, pipelining = true }: DirTransferOptions,
+  { signal, pipelining = true, maxFileSize }: DirTransferOptions,
   trees: { inSource: (path: string) => boolean; target: Tree; writes: LocalWrites },
 ): Promise<number> {
   // The part name is a path of the tree too: that entry's own download lands
@@ -1131,6 +1166,7 @@ function downloadFile(
               commandWithEpsv: pipelining,
               before,
               writeAhead,
+              maxFileSize,
             });
             await checkDownloadSize(client, joinRemote(remote, plan.path), plan.listed, bytes);
             // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
@@ -1181,6 +1217,7 @@ export async function downloadDir(
 ): Promise<DirTransferResult> {
   assertSafeArgument(remote, "remote");
   assertNoClimb(remote, "to download");
+  assertMaxFileSize(options.maxFileSize);
   const { filter, signal } = options;
   signal?.throwIfAborted();
   const failures = new Failures(signal);
@@ -1194,7 +1231,7 @@ export async function downloadDir(
     walkLocal(local, filter, failures, true, options.maxEntries),
   ]);
   const compared = await compare(source, target, workers, { side: "source", times }, failures);
-  const transfer = refuseLinked(compared.transfer, target, failures);
+  const transfer = refuseTooLarge(refuseLinked(compared.transfer, target, failures), options.maxFileSize, failures);
   options.onPlan?.(transfer.map(planned));
   const result: DirTransferResult = { transferred: 0, skipped: compared.skipped, bytes: 0, deleted: 0, links: linksOf(source) };
   // Two names of the tree that are one local file (a disk folding letter case) are caught by inode.
@@ -1251,7 +1288,8 @@ async function streamDownload(
     const plan =
       outcome === "ask" ? await askRemoteTime(path, node, other!, workers, { side: "source", times: burst.times }, failures) : outcome;
     if (plan === "skip") result.skipped++;
-    if (plan === "skip" || plan === "failed" || refuseLinked([plan], target, failures).length === 0) return;
+    if (plan === "skip" || plan === "failed") return;
+    if (refuseTooLarge(refuseLinked([plan], target, failures), options.maxFileSize, failures).length === 0) return;
     progress.add(plan.size);
     await transferOne(plan, move, options, failures, result, progress);
   });

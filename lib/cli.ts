@@ -57,6 +57,11 @@ const OPTIONS = {
   "until-drained": { type: "boolean", help: "worker: exit once the queue has nothing pending" },
   delete: { type: "boolean", help: "mirror: remove from the target what the source lacks" },
   "dry-run": { type: "boolean", help: "mirror: change nothing, say what would be done" },
+  "max-filesize": {
+    type: "string",
+    arg: "<bytes>",
+    help: "get, cat, mirror (download): a file larger than this is not fetched, or aborted once it grows past it; mirror goes on with the rest (exit 3)",
+  },
   "no-pipelining": { type: "boolean", help: "mirror: one command at a time (no MDTM/MKD/MFMT bursts, no command written with its EPSV)" },
   recursive: { type: "boolean", short: "r", help: "rm: a directory and everything in it" },
   parents: { type: "boolean", short: "p", help: "mkdir: make missing parents too; fine if it exists" },
@@ -77,6 +82,8 @@ interface CliOptions {
   delete: boolean;
   dryRun: boolean;
   pipelining: boolean;
+  /** --max-filesize: the most bytes a downloaded file may have, or undefined. */
+  maxFileSize: number | undefined;
   recursive: boolean;
   parents: boolean;
   queue: string | undefined;
@@ -201,6 +208,9 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   const parallel = values.parallel === undefined ? 1 : Number(values.parallel);
   if (!values.help && !(Number.isInteger(parallel) && parallel >= 1))
     throw new UsageError("--parallel takes a whole number of connections, 1 or more");
+  const maxFileSize = values["max-filesize"] === undefined ? undefined : Number(values["max-filesize"]);
+  if (!values.help && maxFileSize !== undefined && !(Number.isSafeInteger(maxFileSize) && maxFileSize >= 0))
+    throw new UsageError("--max-filesize takes a whole number of bytes, 0 or more");
   const activeAddress = typeof values["active-address"] === "string" ? values["active-address"] : undefined;
   if (!values.help && activeAddress !== undefined && isIP(activeAddress) === 0)
     throw new UsageError("--active-address takes an IPv4 or IPv6 address");
@@ -227,6 +237,7 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
       delete: values.delete === true,
       dryRun: values["dry-run"] === true,
       pipelining: values["no-pipelining"] !== true,
+      maxFileSize,
       recursive: values.recursive === true,
       parents: values.parents === true,
       queue: typeof values.queue === "string" ? values.queue : undefined,
@@ -381,7 +392,7 @@ async function get(url: FtpUrl, target: string | undefined, options: CliOptions)
   const ftp = await open(url, options);
   try {
     const retrieve = () => {
-      const download = ftp.retrbinary(`RETR ${url.path}`);
+      const download = ftp.retrbinary(`RETR ${url.path}`, { maxFileSize: options.maxFileSize });
       download.on("progress", progressBar(posix.basename(url.path), options.quiet || intoStdout));
       return download;
     };
@@ -474,11 +485,13 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
   const url = urlArgument(download ? from : to);
   const local = download ? to : from;
   const remote = url.path || ".";
+  if (!download && options.maxFileSize !== undefined) throw new UsageError("--max-filesize limits downloads: mirror <url> <dir>");
   if (options.queue) return enqueueMirror(options.queue, url, download, remote, local, options);
   const settings: DirTransferOptions = {
     delete: options.delete,
     dryRun: options.dryRun,
     pipelining: options.pipelining,
+    maxFileSize: options.maxFileSize,
     onProgress: mirrorProgress(options.quiet),
   };
   let result: DirTransferResult;
@@ -533,6 +546,8 @@ async function enqueueMirror(
   options: CliOptions,
 ): Promise<void> {
   if (options.delete || options.dryRun) throw new UsageError("mirror --queue takes neither --delete nor --dry-run");
+  // Its workers would download without it.
+  if (options.maxFileSize !== undefined) throw new UsageError("mirror --queue does not take --max-filesize");
   const login = resolveLogin(url, options.login);
   if (login.source === "url") {
     process.stderr.write(

@@ -27,6 +27,7 @@ import { lstat, mkdir } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { FTP } from "./client.js";
 import { FtpError, FtpPathError, FtpSizeMismatchError } from "./errors.js";
+import { checkListedSize } from "./listed-size.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
 import { asJobFailure } from "./queue-failure.js";
 import { assertNoClimb, assertRealDirs, unsafeNameReason } from "./path-safety.js";
@@ -297,6 +298,9 @@ async function downloadJob(pool: Pick<FtpPool, "use">, data: TreeJob, report: (b
       };
       // With its EPSV (once the port is known reachable), as the tree transfers do: a round trip less per file.
       await client.retrbinary(`RETR ${remotePath}`, sink, { onProgress, commandWithEpsv: true });
+      // A cut that ended in 226 (no size in the 150) must not be renamed into place as the file.
+      // A size of 0 is also what a listing without sizes enqueues, and nothing is shorter than an empty file.
+      await checkListedSize(client, remotePath, data.size > 0 ? data.size : null, bytes);
       return { bytes, modified: modified ?? (await remoteTime(client, remotePath)) };
     }),
   );

@@ -1,0 +1,99 @@
+/**
+ * A download job never puts a cut file in place of a good one. A server
+ * whose 150 announces no size (pure-ftpd, pyftpdlib) and whose data
+ * connection is cut with a FIN reads as a whole file ending in 226; the
+ * size the job was enqueued with says otherwise. As in downloadDir, the
+ * bytes stand only where SIZE now gives that very count (the file changed
+ * since it was enqueued); else the job fails with FtpSizeMismatchError, a
+ * failure another attempt may cure, and the local copy stays as it was.
+ * No Redis: the jobs are handed to the processor as BullMQ would.
+ */
+import { expect } from "chai";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FixtureServer, Session } from "../../fixtures/server.js";
+import { FtpSizeMismatchError } from "../../lib/index.js";
+import type { TreeJob } from "../../lib/queue-jobs.js";
+import { createTreeJobProcessor, type TreeJobLike } from "../../lib/queue-worker.js";
+import { rejectionOf, useFixtures } from "../core/helpers.js";
+
+const FULL = "0123456789";
+
+/** A RETR handler: 150 without a size, the first half of the file, FIN, then 226. */
+async function cutShort(s: Session): Promise<void> {
+  s.reply(150, "Accepted data connection");
+  await s.sendData(FULL.slice(0, 5));
+  s.reply(226, "Transfer complete.");
+}
+
+/** The job downloading /r/`path` into `local`, of `size` bytes as enqueued. */
+function downloadJob(srv: FixtureServer, local: string, path: string, size: number): TreeJobLike {
+  const data: TreeJob = {
+    v: 1,
+    direction: "download",
+    server: `ftp://user:pass@${srv.host}:${srv.port}`,
+    remote: "/r",
+    local,
+    path,
+    size,
+    modified: null,
+  };
+  return { data, updateProgress: () => Promise.resolve() };
+}
+
+describe("queue worker: a download cut short that ends in 226", () => {
+  const fx = useFixtures();
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-queue-short-"));
+    writeFileSync(join(dir, "a.txt"), "the old copy");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function run(srv: FixtureServer, job: TreeJobLike): Promise<unknown> {
+    const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
+    try {
+      return await processor.process(job);
+    } finally {
+      await processor.close();
+    }
+  }
+
+  it("fails the job with FtpSizeMismatchError (another attempt may cure it) and keeps the local copy", async () => {
+    const srv = await fx.server({ files: { "/r/a.txt": FULL } });
+    srv.handle("RETR", (s) => cutShort(s));
+    const error = await rejectionOf(run(srv, downloadJob(srv, dir, "a.txt", FULL.length)));
+    expect(error).to.be.instanceOf(FtpSizeMismatchError);
+    expect(error).to.include({ expected: 10, received: 5 });
+    expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal("the old copy");
+    // No part file is left behind.
+    expect(readdirSync(dir)).to.deep.equal(["a.txt"]);
+  });
+
+  it("fails the job when SIZE is refused", async () => {
+    const srv = await fx.server({ files: { "/r/a.txt": FULL } });
+    srv.handle("RETR", (s) => cutShort(s));
+    srv.handle("SIZE", (s) => s.reply(550, "Could not get file size."));
+    const error = await rejectionOf(run(srv, downloadJob(srv, dir, "a.txt", FULL.length)));
+    expect(error).to.be.instanceOf(FtpSizeMismatchError);
+    expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal("the old copy");
+  });
+
+  it("asks nothing of a file enqueued at size 0 (a listing without sizes enqueues 0)", async () => {
+    const srv = await fx.server({ files: { "/r/a.txt": FULL } });
+    srv.handle("SIZE", (s) => s.reply(550, "Could not get file size."));
+    expect(await run(srv, downloadJob(srv, dir, "a.txt", 0))).to.deep.equal({ outcome: "transferred", bytes: 10 });
+    expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal(FULL);
+    expect(srv.commands.filter((line) => line.startsWith("SIZE"))).to.deep.equal([]);
+  });
+
+  it("takes a file that changed since it was enqueued when SIZE gives the count received, and asks no SIZE when the counts agree", async () => {
+    const srv = await fx.server({ files: { "/r/a.txt": "shorter", "/r/b.txt": FULL } });
+    expect(await run(srv, downloadJob(srv, dir, "a.txt", FULL.length))).to.deep.equal({ outcome: "transferred", bytes: 7 });
+    expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal("shorter");
+    expect(srv.commands.filter((line) => line.startsWith("SIZE"))).to.deep.equal(["SIZE /r/a.txt"]);
+    expect(await run(srv, downloadJob(srv, dir, "b.txt", FULL.length))).to.deep.equal({ outcome: "transferred", bytes: 10 });
+    expect(srv.commands.filter((line) => line.startsWith("SIZE"))).to.deep.equal(["SIZE /r/a.txt"]);
+  });
+});

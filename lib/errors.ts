@@ -229,12 +229,19 @@ brand(FtpDirTransferError, "FtpDirTransferError");
  * through a link already in a local target, or (a tree download's
  * "same-file") over a local file the same run wrote under another name,
  * as a disk that folds letter case does. `reason` says which.
+ * `"undecodable"`: a tree transfer's name that no string of Node's fs
+ * names exactly: a local name whose bytes are not UTF-8 (read with U+FFFD
+ * in their place, it reaches another file or none), a local directory
+ * holding two names that read alike, or a remote name holding bytes its
+ * encoding did not decode, which a download would write under another
+ * local name. `path` shows such bytes escaped as U+DC80..U+DCFF (see
+ * text-codec.ts), the message as `\xNN`.
  */
 export class FtpPathError extends FtpError {
   declare readonly code: "ERR_FTP_BAD_PATH";
   constructor(
     readonly path: string,
-    readonly reason: "climbs" | "root" | "separator" | "nul" | "link" | "special" | "not-a-directory" | "same-file",
+    readonly reason: "climbs" | "root" | "separator" | "nul" | "link" | "special" | "not-a-directory" | "same-file" | "undecodable",
     message: string,
   ) {
     super(message, "ERR_FTP_BAD_PATH");

@@ -20,6 +20,7 @@ import {
 } from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
 import { LocalWrites, remotePartName, writeThroughPart } from "./part-file.js";
+import { isLocalName, localName, localNameTwice, undecodableLocalName, unwritableRemoteName } from "./local-names.js";
 import { assertMaxFileSize } from "./download.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
@@ -80,8 +81,12 @@ export interface DirTransferOptions {
    * in (or below) a source directory that could not be listed, or whose
    * listing held a line that could not be read, a name that is not one
    * path segment or a name twice (only its first entry is taken; each
-   * recorded as a failure); links, special files and
-   * entries the source has under another type or letter case stay. A
+   * recorded as a failure), nor in a target directory holding such an
+   * entry; a local name that is not UTF-8 (no string names it exactly)
+   * and a remote name a download could not write under its own local
+   * name are such entries (FtpPathError, reason `"undecodable"`); links,
+   * special files and entries the source has under another type or
+   * letter case stay. A
    * remote directory listed as nothing counts as read only on the server's
    * word (`.` in the listing, or an MLST `perm` fact with `l`): without it
    * nothing below it is removed, and if something would have been, it is a
@@ -506,9 +511,11 @@ function knownAbsent(source: Tree, path: string): boolean {
  * directory that is not fully known (rsync's "IO error encountered --
  * skipping file deletion"), anything whose path matches a source path but
  * for letter case or Unicode form (on a case-insensitive disk it is the
- * same file), and every directory holding something that stays (or that
- * the source has under another type: that file then fails to transfer,
- * and says so).
+ * same file), everything in a target directory that is not fully known
+ * itself (an entry in it could not be read or named, as a local name that
+ * is not UTF-8: what the directory holds is not what the walk saw), and
+ * every directory holding something that stays (or that the source has
+ * under another type: that file then fails to transfer, and says so).
  */
 function extras(source: Tree, target: Tree): Array<{ path: string; type: Node["type"] }> {
   const stays = new Set<string>();
@@ -523,7 +530,8 @@ function extras(source: Tree, target: Tree): Array<{ path: string; type: Node["t
       node.type === "link" ||
       node.type === "other" ||
       source.nodes.has(path) ||
-      sourceFolded.has(folded(path))
+      sourceFolded.has(folded(path)) ||
+      target.incomplete.has(parentOf(path))
     )
       keep(path);
   }
@@ -615,6 +623,9 @@ const LOCAL_WALK_CONCURRENCY = 8;
  * Walks a local tree with lstat: links are entries, never followed. A
  * missing root is an empty tree when `missingIsEmpty` (the target of a
  * download); other errors at the root reject, below it they are failures.
+ * Names are read as bytes: one that no string names (not UTF-8, see
+ * local-names.ts) is a failure, as is a second name reading as the same
+ * string, and its directory is not fully known.
  */
 async function walkLocal(
   root: string,
@@ -625,9 +636,9 @@ async function walkLocal(
 ): Promise<Tree> {
   const tree = emptyTree(maxEntries);
   await runAll([""], LOCAL_WALK_CONCURRENCY, async (dir, add) => {
-    let names: string[];
+    let names: Buffer[];
     try {
-      names = await readdir(join(root, dir));
+      names = await readdir(join(root, dir), { encoding: "buffer" });
       // Read through what lstat found: a directory swapped for a link meanwhile was read where the link points.
       if (dir !== "") assertSameDir(await lstat(join(root, dir)), tree.nodes.get(dir)?.walked, dir);
     } catch (error) {
@@ -637,7 +648,17 @@ async function walkLocal(
       } else if (!missingIsEmpty || (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       return;
     }
-    for (const name of names) {
+    // Names read so far: two that read as one string could not both be reached by it.
+    const named = new Set<string>();
+    for (const bytes of names) {
+      // Its string would reach another file or none: nothing here may be deleted, nor sent under it.
+      const name = localName(bytes);
+      if (name === undefined) {
+        tree.incomplete.add(dir);
+        const error = undecodableLocalName(dir, bytes);
+        failures.record(error.path, error);
+        continue;
+      }
       const path = childPath(dir, name);
       // A name with a `\` is one segment here and two on a Windows server.
       const reason = unsafeNameReason(name);
@@ -646,6 +667,13 @@ async function walkLocal(
         failures.record(path, unsafeNameError(dir, name, reason));
         continue;
       }
+      // As the remote walk takes a name listed twice: the first stands (with localName, the one the string reaches).
+      if (named.has(name)) {
+        tree.incomplete.add(dir);
+        failures.record(path, localNameTwice(dir, join(root, dir), name));
+        continue;
+      }
+      named.add(name);
       let node: Node | undefined;
       const read = await failures.guard(path, async () => {
         const info = await lstat(join(root, path));
@@ -699,7 +727,9 @@ interface BurstTimes {
 /**
  * Walks a remote tree, listing directories at once on the workers'
  * clients. A root that is not there (550, or 450 from some LISTs) is an
- * empty tree when `missingIsEmpty` (the target of an upload).
+ * empty tree when `missingIsEmpty` (the target of an upload). With
+ * `localNames` (the source of a download), a name that cannot be a local
+ * file name (isLocalName) is a failure and its directory not fully known.
  */
 async function walkRemote(
   workers: TreeWorkers,
@@ -710,6 +740,7 @@ async function walkRemote(
   options: DirTransferOptions,
   burst?: BurstTimes,
   onEntry?: (path: string, node: Node) => void,
+  localNames = false,
 ): Promise<Tree> {
   const tree = emptyTree(options.maxEntries);
   // Whether the root's listing showed the directory itself: then every listing must.
@@ -784,6 +815,12 @@ async function walkRemote(
       if (reason) {
         tree.incomplete.add(dir);
         failures.record(childPath(dir, entry.name), unsafeNameError(dir, entry.name, reason));
+        continue;
+      }
+      // Written as its bytes replaced by U+FFFD, it would land on another local file (or the same one as another name).
+      if (localNames && !isLocalName(entry.name)) {
+        tree.incomplete.add(dir);
+        failures.record(childPath(dir, entry.name), unwritableRemoteName(dir, entry.name));
         continue;
       }
       const path = childPath(dir, entry.name);
@@ -1227,7 +1264,7 @@ export async function downloadDir(
   const burst = options.pipelining === false ? undefined : { times, wanted: () => true };
   if (burst && !options.dryRun && !options.onPlan) return streamDownload(workers, remote, local, options, failures, burst);
   const [source, target] = await Promise.all([
-    walkRemote(workers, remote, filter, failures, false, options, burst),
+    walkRemote(workers, remote, filter, failures, false, options, burst, undefined, true),
     walkLocal(local, filter, failures, true, options.maxEntries),
   ]);
   const compared = await compare(source, target, workers, { side: "source", times }, failures);
@@ -1319,7 +1356,7 @@ async function streamDownload(
       const other = target.nodes.get(path);
       return other?.type === "file" && other.size === size;
     };
-    source = await walkRemote(workers, remote, filter, failures, false, options, { ...burst, wanted, expected }, onEntry);
+    source = await walkRemote(workers, remote, filter, failures, false, options, { ...burst, wanted, expected }, onEntry, true);
   } finally {
     // The files already started finish (or are aborted by the signal) before the call settles.
     feed.close();

@@ -1,0 +1,95 @@
+/**
+ * Local file names that a string names exactly. On Linux a file name is
+ * any bytes, but Node's fs takes and gives names as strings, through
+ * UTF-8 both ways: a name whose bytes are not UTF-8 (Latin-1 `caf\xe9.txt`
+ * from an old tool or an unzip) is read with U+FFFD in place of the bad
+ * bytes, and a string holding a lone surrogate (the project's escape of a
+ * remote byte that did not decode, see text-codec.ts) is written with
+ * U+FFFD in its place. Either way the string reaches another file (a real
+ * `caf\uFFFD.txt`) or none, and two names can come out as one. A tree
+ * transfer deletes and overwrites by these strings, so it takes only names
+ * that survive the trip, and fails the others (FtpPathError, reason
+ * `"undecodable"`).
+ */
+import { FtpPathError } from "./errors.js";
+import { codecFor } from "./text-codec.js";
+
+/**
+ * The string that names the local file whose name is `bytes` (as
+ * `readdir(dir, { encoding: "buffer" })` gives it), or undefined when no
+ * string does: bytes that are not UTF-8 come back as U+FFFD, which is
+ * written as other bytes (EF BF BD).
+ */
+export function localName(bytes: Buffer): string | undefined {
+  const name = bytes.toString("utf8");
+  // Bytes that do not decode always become U+FFFD: a name without one is its bytes exactly.
+  if (!name.includes("\ufffd")) return name;
+  return Buffer.from(name, "utf8").equals(bytes) ? name : undefined;
+}
+
+/** A surrogate not in a pair: Node writes it to a file name as U+FFFD. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Whether `name` (a remote name, as a listing gave it) is written to a
+ * local file name as itself: false when it holds a lone surrogate (a byte
+ * the server's encoding did not decode, escaped), which Node writes as
+ * U+FFFD, so a download would land on another file.
+ */
+export function isLocalName(name: string): boolean {
+  return !LONE_SURROGATE.test(name);
+}
+
+/** An escaped byte (U+DC80..U+DCFF) as JSON.stringify writes it, after an even run of backslashes (not itself escaped). */
+const ESCAPED_BYTE_JSON = /(?<=(?:^|[^\\])(?:\\\\)*)\\udc([89a-f][0-9a-f])/g;
+
+/** `name` quoted as JSON.stringify does, each escaped byte (see text-codec.ts) shown as that byte, `\xe9`. */
+export function shownName(name: string): string {
+  return JSON.stringify(name).replace(ESCAPED_BYTE_JSON, "\\x$1");
+}
+
+/**
+ * The failure of a local name that no string names (localName gave
+ * undefined), in `dir` below the walked root. Its `path` holds the name
+ * with each byte that is not UTF-8 escaped as text-codec.ts escapes a
+ * remote name's (U+DC80 + the byte - 0x80), so no two names share it; its
+ * message shows those bytes as `\xNN`.
+ */
+export function undecodableLocalName(dir: string, bytes: Buffer): FtpPathError {
+  const escaped = codecFor("utf8").decode(bytes);
+  const path = dir === "" ? escaped : `${dir}/${escaped}`;
+  return new FtpPathError(
+    path,
+    "undecodable",
+    `refusing the local name ${shownName(path)}: its bytes are not UTF-8, and the string Node reads for it ` +
+      `(${JSON.stringify(bytes.toString("utf8"))}) names another file or none`,
+  );
+}
+
+/**
+ * The failure of a remote name that cannot be a local file name
+ * (isLocalName gave false), in `dir` below the tree's root: a download
+ * would write it where its bytes replaced by U+FFFD lead, another file.
+ */
+export function unwritableRemoteName(dir: string, name: string): FtpPathError {
+  const path = dir === "" ? name : `${dir}/${name}`;
+  return new FtpPathError(
+    path,
+    "undecodable",
+    `refusing the listed name ${shownName(path)}: it holds bytes that did not decode in the connection's encoding, ` +
+      `and a local file name Node writes cannot hold them (it would be written as ${JSON.stringify(path.replace(new RegExp(LONE_SURROGATE, "g"), "\ufffd"))}, another file)`,
+  );
+}
+
+/**
+ * The failure of a local name read twice in one directory (`dir`, at
+ * `full`): two names that read as one string. The first stands; which file
+ * this one is, is not known.
+ */
+export function localNameTwice(dir: string, full: string, name: string): FtpPathError {
+  return new FtpPathError(
+    dir === "" ? name : `${dir}/${name}`,
+    "undecodable",
+    `refusing the local name ${JSON.stringify(name)}: the directory ${JSON.stringify(full)} holds more than one name that reads as it`,
+  );
+}

@@ -15,6 +15,7 @@
 import { expect } from "chai";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { FixtureServer, lsLine } from "../../fixtures/server.js";
 import { FtpDirTransferError, FtpPathError } from "../../lib/index.js";
@@ -121,6 +122,45 @@ describe("sync: local names that no string names (bytes that are not UTF-8)", ()
       expect(srv.vfs.get("/r/e/a\ufffd.txt")?.toString()).to.equal("real U+FFFD");
       expect(srv.vfs.get("/r/e/extra.txt")?.toString()).to.equal("in e");
       expect(sent(srv, "DELE")).to.deep.equal([]);
+    });
+  });
+
+  describe("a local directory listing a name twice", () => {
+    // Not possible through Linux's own file systems once names are bytes,
+    // but network ones have (NFS, SMB, a directory changing under the
+    // read): readdir is played by a stub that lists one name twice.
+    const fsp = createRequire(import.meta.url)("node:fs/promises") as typeof import("node:fs/promises");
+    const readdirOf = fsp.readdir;
+    afterEach(() => {
+      fsp.readdir = readdirOf;
+      syncBuiltinESMExports();
+    });
+
+    /** Makes readdir list the first name of local `dir` twice. */
+    function listFirstTwice(dir: string): void {
+      const stub = async (path: unknown, options?: unknown): Promise<unknown> => {
+        const names = (await (readdirOf as (path: unknown, options?: unknown) => Promise<unknown[]>)(path, options)).sort();
+        return path === dir ? [names[0], ...names] : names;
+      };
+      fsp.readdir = stub as typeof fsp.readdir;
+      syncBuiltinESMExports();
+    }
+
+    it("takes the first, fails the second (FtpPathError 'undecodable'), and with delete removes nothing in that directory", async () => {
+      const local = join(root, "up");
+      mkdirSync(join(local, "e"), { recursive: true });
+      writeFileSync(join(local, "e/a.txt"), "a");
+      writeFileSync(join(local, "e/b.txt"), "b");
+      writeFileSync(join(local, "top.txt"), "top");
+      const srv = await fx.server({ files: { "/r/e/extra.txt": "in e", "/r/top2.txt": "at the root" } });
+      const ftp = await fx.client(srv);
+      listFirstTwice(join(local, "e"));
+      const error = await rejectionOf(ftp.uploadDir(local, "/r", { delete: true }));
+      expect(failuresOf(error)).to.deep.equal({ "e/a.txt": "undecodable" });
+      expect(sent(srv, "STOR").sort()).to.deep.equal(["STOR /r/e/a.txt", "STOR /r/e/b.txt", "STOR /r/top.txt"]);
+      expect(srv.vfs.get("/r/e/extra.txt")?.toString()).to.equal("in e");
+      expect(srv.vfs.exists("/r/top2.txt")).to.equal(false);
+      expect((error as FtpDirTransferError).result).to.include({ transferred: 3, deleted: 1 });
     });
   });
 

@@ -140,24 +140,48 @@ export async function writeThroughPart(
   const sink = handle.createWriteStream();
   let stats: BigIntStats | undefined;
   try {
-    if (writes) {
-      stats = await handle.stat({ bigint: true });
-      writes.writing(stats);
-    }
+    stats = await handle.stat({ bigint: true });
+    writes?.writing(stats);
     const { bytes, modified } = await fetch(sink);
+    await assertStillPart(part, stats, path);
     if (modified) await utimes(part, modified, modified);
     await assertRealDirs(root, path);
     const now = await assertNotLink(target, path);
     writes?.assertNotWritten(now, path);
     await rename(part, target);
-    if (stats) writes?.done(stats, path);
+    writes?.done(stats, path);
     return bytes;
   } catch (error) {
     if (stats) writes?.done(stats);
     sink.destroy();
-    await rm(part, { force: true });
+    // Another process's part file (see assertStillPart) is its own to remove.
+    if (!stats || (await isPartOf(part, stats))) await rm(part, { force: true });
     throw error;
   }
+}
+
+/**
+ * Throws FtpError (`ERR_FTP_PART_FILE`) unless the file at `part` is still
+ * the one this download wrote (`written`, its stats when created). A second
+ * run writing the same tree at the same time (cron starting the next run
+ * before the last one ended) takes a part file for a stale one, unlinks it
+ * and writes its own there: renamed into place, that one would be reported
+ * as this download, whole, while the other run is still writing it. The
+ * rename follows at once, so what remains between the two is a window of
+ * one system call, not of a transfer.
+ */
+async function assertStillPart(part: string, written: BigIntStats, path: string): Promise<void> {
+  if (await isPartOf(part, written)) return;
+  throw new FtpError(
+    `${JSON.stringify(path)}: its part file ${JSON.stringify(part)} was replaced while it was written (another run writing the same file?): not put in place`,
+    "ERR_FTP_PART_FILE",
+  );
+}
+
+/** Whether the file at `part` is the one `written` describes (false if something else or nothing is there). */
+async function isPartOf(part: string, written: BigIntStats): Promise<boolean> {
+  const now = await lstat(part, { bigint: true }).catch(() => undefined);
+  return now !== undefined && now.dev === written.dev && now.ino === written.ino;
 }
 
 /**

@@ -3,57 +3,10 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { FixtureServer, patternFile, patternMismatch } from "../../fixtures/server.js";
 import { FTP, FTP_TLS, parseFtpUrl } from "../../lib/index.js";
 import { watchOverlap } from "../core/helpers.js";
-
-const CLI = fileURLToPath(new URL("../../lib/cli.js", import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: Buffer;
-  stderr: string;
-}
-
-function runCli(args: string[], options: { input?: Buffer | string; cwd?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
-    const stdout: Buffer[] = [];
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(stdout), stderr }));
-    child.stdin.end(options.input ?? "");
-  });
-}
-
-/**
- * Runs the CLI with its stdout read like `| head -c <bytes>` does: once
- * `bytes` have arrived, the reading end is closed, so the CLI's next write
- * to stdout fails with EPIPE.
- */
-function runCliIntoHead(args: string[], bytes: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    const stdout: Buffer[] = [];
-    let received = 0;
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout.push(chunk);
-      received += chunk.length;
-      if (received >= bytes) child.stdout.destroy();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(stdout), stderr }));
-  });
-}
+import { CLI_PATH, runCli } from "./run-cli.js";
 
 describe("parseFtpUrl", () => {
   it("reads credentials, host, port and path, decoding them", () => {
@@ -174,7 +127,7 @@ describe("the ftpstream command", function () {
       expect(piped.stdout.toString()).to.include(name);
       // util-linux's script runs the command with a pseudo-terminal as its stdout and copies what it shows.
       const shown = await new Promise<string>((resolve, reject) => {
-        const child = spawn("script", ["-qec", `'${process.execPath}' '${CLI}' ls '${listed}'`, "/dev/null"], {
+        const child = spawn("script", ["-qec", `'${process.execPath}' '${CLI_PATH}' ls '${listed}'`, "/dev/null"], {
           stdio: ["ignore", "pipe", "pipe"],
         });
         let out = "";
@@ -265,7 +218,7 @@ describe("the ftpstream command", function () {
   });
 
   it("cat stops quietly when its reader goes away (| head -c 10): the session ends with QUIT, exit status 0, no message", async () => {
-    const run = await runCliIntoHead(["cat", url("/pub/big.bin")], 10);
+    const run = await runCli(["cat", url("/pub/big.bin")], { closeStdoutAfter: 10 });
     expect(run.stderr).to.equal("");
     expect(run.code).to.equal(0);
     expect(run.stdout.length, "far less than the file: the transfer stopped").to.be.below(3_000_000);
@@ -275,7 +228,7 @@ describe("the ftpstream command", function () {
   it("ls stops quietly when its reader goes away (| head -3): the session ends with QUIT, exit status 0, no message", async () => {
     // A listing larger than a pipe's buffer (64 KiB), so the CLI is still writing when the reader leaves.
     for (let i = 0; i < 4000; i++) server.vfs.set(`/many/file-${String(i).padStart(5, "0")}.txt`, "x");
-    const run = await runCliIntoHead(["ls", url("/many")], 3 * 60);
+    const run = await runCli(["ls", url("/many")], { closeStdoutAfter: 3 * 60 });
     expect(run.stderr).to.equal("");
     expect(run.code).to.equal(0);
     expect(run.stdout.toString().split("\n")[0]).to.match(/^file\s+1 \d{14} file-\d{5}\.txt$/);

@@ -5,24 +5,11 @@
  * the part file it made is removed, never a user's file of a similar name.
  */
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { FixtureServer } from "../../fixtures/server.js";
-
-const CLI = fileURLToPath(new URL("../../lib/cli.js", import.meta.url));
-
-function runCli(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stderr }));
-  });
-}
+import { runCli } from "./run-cli.js";
 
 describe("ftpstream get: the part file", () => {
   let server: FixtureServer;
@@ -48,7 +35,7 @@ describe("ftpstream get: the part file", () => {
   for (const planted of [".a.txt.ftpstream-part", "a.txt.part"]) {
     it(`does not write through a link planted at ${planted}: the download lands in a.txt, the link's target is untouched`, async () => {
       symlinkSync(victim, join(dir, planted));
-      const run = await runCli(["get", url("/pub/a.txt")], dir);
+      const run = await runCli(["get", url("/pub/a.txt")], { cwd: dir, stdout: "ignore" });
       expect(run.code, run.stderr).to.equal(0);
       expect(readFileSync(victim, "utf8")).to.equal("precious\n");
       expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal("downloaded\n");
@@ -58,7 +45,7 @@ describe("ftpstream get: the part file", () => {
 
   it("refuses a target that is a link, before the RETR: the link and its target stay as they were", async () => {
     symlinkSync(victim, join(dir, "out.txt"));
-    const run = await runCli(["get", url("/pub/a.txt"), "out.txt"], dir);
+    const run = await runCli(["get", url("/pub/a.txt"), "out.txt"], { cwd: dir, stdout: "ignore" });
     expect(run.code).to.equal(1);
     expect(run.stderr).to.match(/refusing to replace "out\.txt": it is a link/);
     expect(readFileSync(victim, "utf8")).to.equal("precious\n");
@@ -74,7 +61,7 @@ describe("ftpstream get: the part file", () => {
       await s.sendData("partial");
       s.reply(451, "Local error in processing.");
     });
-    const run = await runCli(["get", url("/pub/a.txt")], dir);
+    const run = await runCli(["get", url("/pub/a.txt")], { cwd: dir, stdout: "ignore" });
     expect(run.code).to.equal(1);
     expect(run.stderr).to.match(/451/);
     expect(readFileSync(join(dir, "a.txt.part"), "utf8")).to.equal("mine\n");
@@ -82,7 +69,7 @@ describe("ftpstream get: the part file", () => {
   });
 
   it("writes to a named target in another directory through a part file beside it", async () => {
-    const run = await runCli(["get", url("/pub/a.txt"), join(dir, "copy.txt")], tmpdir());
+    const run = await runCli(["get", url("/pub/a.txt"), join(dir, "copy.txt")], { cwd: tmpdir(), stdout: "ignore" });
     expect(run.code, run.stderr).to.equal(0);
     expect(readFileSync(join(dir, "copy.txt"), "utf8")).to.equal("downloaded\n");
     expect(readdirSync(dir)).to.deep.equal(["copy.txt"]);

@@ -4,33 +4,12 @@
  * `--active-ports` announce a NAT's address and listen on the range.
  */
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { FixtureServer, patternFile, patternMismatch } from "../../fixtures/server.js";
 import { limitSessions } from "../../fixtures/session-limit.js";
-
-const CLI = fileURLToPath(new URL("../../lib/cli.js", import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: Buffer;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    const stdout: Buffer[] = [];
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(stdout), stderr }));
-  });
-}
+import { runCli } from "./run-cli.js";
 
 /** 24 files in 3 directories. */
 function tree(): Record<string, ReturnType<typeof patternFile>> {

@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
-import { localTree, runCli, serveMlsd, VSFTPD_WELCOME } from "./mirror-hostile-helpers.js";
+import { localTree, serveMlsd, VSFTPD_WELCOME } from "./mirror-hostile-helpers.js";
+import { runCli } from "./run-cli.js";
 
 describe("ftpstream mirror against hostile servers", function () {
   let server: FixtureServer | undefined;

@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
 import { serveEndless } from "../faults/endless-server.js";
-import { localTree, runCli, VSFTPD_WELCOME } from "./mirror-hostile-helpers.js";
+import { localTree, VSFTPD_WELCOME } from "./mirror-hostile-helpers.js";
+import { runCli } from "./run-cli.js";
 
 const MAX = 100_000;
 
@@ -92,7 +93,7 @@ describe("ftpstream mirror and get --max-filesize against a server sending witho
       expect(run.code, `${args.join(" ")}: ${run.stderr}`).to.equal(2);
       expect(run.stderr).to.include("--max-filesize");
     }
-    const help = await runCli(["--help"]);
+    const help = await runCli(["--help"], { stdout: "text" });
     expect(help.code).to.equal(0);
     expect(help.stdout).to.match(/--max-filesize <bytes> .*mirror \(download\)/);
   });

@@ -15,34 +15,14 @@
  * `redis://:password@host/name` could give it, which `ps` shows).
  */
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { FixtureServer } from "../../fixtures/server.js";
+import { runCli } from "../cli/run-cli.js";
 import { startAliceServer, useQueues, useRedis } from "./redis-server.js";
 
-const CLI = fileURLToPath(new URL("../../lib/cli.js", import.meta.url));
 const SECRET = "qu3ue-s3cret";
-
-interface Run {
-  code: number | null;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? "", ...env },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stderr }));
-  });
-}
 
 /** The commands of ioredis used here (the Queue's own connection). */
 interface RedisReader {
@@ -108,9 +88,7 @@ describe("mirror --queue and worker with the password from netrc or the environm
     const local = join(dir, "down");
     const enqueue = await runCli(
       ["mirror", url("alice", "t"), local, "--queue", redis().url("netrc-none"), "--netrc-file", enqueuerNetrc],
-      {
-        HOME: home,
-      },
+      { env: { HOME: home }, stdout: "ignore" },
     );
     expect(enqueue.code, enqueue.stderr).to.equal(0);
     expect(enqueue.stderr).to.include("enqueued 2 files").and.not.include("warning");
@@ -122,8 +100,8 @@ describe("mirror --queue and worker with the password from netrc or the environm
     // A worker with neither --netrc nor --env-password (FTPSTREAM_PASSWORD in its environment is not read without the flag).
     const sessions = server.sessions.length;
     const bare = await runCli(["worker", redis().url("netrc-none"), "--until-drained", "--lock-ms", "2000"], {
-      HOME: home,
-      FTPSTREAM_PASSWORD: SECRET,
+      env: { HOME: home, FTPSTREAM_PASSWORD: SECRET },
+      stdout: "ignore",
     });
     // Its jobs failed: exit status 3, as mirror --queue --wait's (before, 0, which cron or CI took for success).
     expect(bare.code, bare.stderr).to.equal(3);
@@ -141,15 +119,13 @@ describe("mirror --queue and worker with the password from netrc or the environm
     // The same tree on another queue, run by a worker that reads its own netrc through --netrc ($NETRC, mode 0600).
     const enqueueAgain = await runCli(
       ["mirror", url("alice", "t"), local, "--queue", redis().url("netrc-own"), "--netrc-file", enqueuerNetrc],
-      {
-        HOME: home,
-      },
+      { env: { HOME: home }, stdout: "ignore" },
     );
     expect(enqueueAgain.code, enqueueAgain.stderr).to.equal(0);
     const before = passes().length;
     const worker = await runCli(["worker", redis().url("netrc-own"), "--until-drained", "--lock-ms", "2000", "--netrc"], {
-      HOME: home,
-      NETRC: netrc("worker-netrc"),
+      env: { HOME: home, NETRC: netrc("worker-netrc") },
+      stdout: "ignore",
     });
     expect(worker.code, worker.stderr).to.equal(0);
     expect(worker.stderr).to.include("summary: 2 transferred, 0 skipped, 0 failed");
@@ -168,7 +144,10 @@ describe("mirror --queue and worker with the password from netrc or the environm
     mkdirSync(join(local, "d"), { recursive: true });
     writeFileSync(join(local, "d/new.txt"), "new\n");
     const env = { HOME: home, FTPSTREAM_PASSWORD: SECRET };
-    const enqueue = await runCli(["mirror", local, url("alice", "up"), "--queue", redis().url("env"), "--env-password"], env);
+    const enqueue = await runCli(["mirror", local, url("alice", "up"), "--queue", redis().url("env"), "--env-password"], {
+      env,
+      stdout: "ignore",
+    });
     expect(enqueue.code, enqueue.stderr).to.equal(0);
     expect(enqueue.stderr).to.include("enqueued 1 files").and.not.include("warning");
     const queue = queueOf("env");
@@ -178,7 +157,10 @@ describe("mirror --queue and worker with the password from netrc or the environm
       .to.include("d/new.txt")
       .and.not.include(SECRET);
 
-    const worker = await runCli(["worker", redis().url("env"), "--until-drained", "--lock-ms", "2000", "--env-password"], env);
+    const worker = await runCli(["worker", redis().url("env"), "--until-drained", "--lock-ms", "2000", "--env-password"], {
+      env,
+      stdout: "ignore",
+    });
     expect(worker.code, worker.stderr).to.equal(0);
     expect(server.vfs.get("/up/d/new.txt")?.toString()).to.equal("new\n");
     expect(await everything((await queue.client) as unknown as RedisReader)).not.to.include(SECRET);
@@ -187,7 +169,8 @@ describe("mirror --queue and worker with the password from netrc or the environm
   it("a password in the URL is kept in the jobs, as before, and mirror --queue says so in one line on stderr", async () => {
     const local = join(dir, "down");
     const enqueue = await runCli(["mirror", url(`alice:${SECRET}`, "t"), local, "--queue", redis().url("in-url"), "--quiet"], {
-      HOME: home,
+      env: { HOME: home },
+      stdout: "ignore",
     });
     expect(enqueue.code, enqueue.stderr).to.equal(0);
     const warnings = enqueue.stderr.split("\n").filter((line) => line.includes("warning"));
@@ -232,12 +215,18 @@ describe("mirror --queue and worker with Redis's password in REDISCLI_AUTH (redi
 
   it("refused by Redis, mirror --queue (no password) and worker (the wrong one) stop at once with exit 1 and say where the password goes", async () => {
     // Before, ioredis tried again for ever: both waited without a word, and never ended.
-    const enqueue = await runCli(["mirror", source(), join(dir, "down"), "--queue", redis().url("refused"), "--env-password"], env());
+    const enqueue = await runCli(["mirror", source(), join(dir, "down"), "--queue", redis().url("refused"), "--env-password"], {
+      env: env(),
+      stdout: "ignore",
+    });
     expect(enqueue.code, enqueue.stderr).to.equal(1);
     expect(enqueue.stderr).to.match(
       /^ftpstream: Redis at 127\.0\.0\.1:\d+ refused the queue's login \(NOAUTH Authentication required\.\): give its password in REDISCLI_AUTH/m,
     );
-    const worker = await runCli(["worker", redis().url("refused"), "--until-drained", "--env-password"], env("not-the-password"));
+    const worker = await runCli(["worker", redis().url("refused"), "--until-drained", "--env-password"], {
+      env: env("not-the-password"),
+      stdout: "ignore",
+    });
     expect(worker.code, worker.stderr).to.equal(1);
     expect(worker.stderr).to.match(/^ftpstream: Redis at 127\.0\.0\.1:\d+ refused the queue's login \(WRONGPASS /m);
     expect(worker.stderr).not.to.include("not-the-password");
@@ -248,11 +237,11 @@ describe("mirror --queue and worker with Redis's password in REDISCLI_AUTH (redi
   it("mirror --queue and worker take it from REDISCLI_AUTH when the URL has none, and every file moves", async () => {
     const local = join(dir, "down");
     const enqueueArgs = ["mirror", source(), local, "--queue", redis().url("from-env"), "--env-password"];
-    const enqueue = await runCli(enqueueArgs, env(REDIS_SECRET));
+    const enqueue = await runCli(enqueueArgs, { env: env(REDIS_SECRET), stdout: "ignore" });
     expect(enqueue.code, enqueue.stderr).to.equal(0);
     expect(enqueue.stderr).to.include("enqueued 2 files");
     const workerArgs = ["worker", redis().url("from-env"), "--until-drained", "--lock-ms", "2000", "--env-password"];
-    const worker = await runCli(workerArgs, env(REDIS_SECRET));
+    const worker = await runCli(workerArgs, { env: env(REDIS_SECRET), stdout: "ignore" });
     expect(worker.code, worker.stderr).to.equal(0);
     expect(worker.stderr).to.include("summary: 2 transferred, 0 skipped, 0 failed");
     expect(readFileSync(join(local, "sub/b.txt"), "utf8")).to.equal("beta\n");
@@ -263,7 +252,10 @@ describe("mirror --queue and worker with Redis's password in REDISCLI_AUTH (redi
 
   it("a password in the URL still works, and wins over REDISCLI_AUTH", async () => {
     const url = `redis://:${REDIS_SECRET}@127.0.0.1:${redis().port}/in-url`;
-    const run = await runCli(["mirror", source(), join(dir, "down"), "--queue", url, "--env-password"], env("not-the-password"));
+    const run = await runCli(["mirror", source(), join(dir, "down"), "--queue", url, "--env-password"], {
+      env: env("not-the-password"),
+      stdout: "ignore",
+    });
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stderr).to.include("enqueued 2 files");
   });

@@ -12,70 +12,19 @@
  * three workers, Redis and vsftpd fit two cores in well under a minute.
  */
 import { expect } from "chai";
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
+import { startCli, type RunningCli } from "../cli/run-cli.js";
 import { IN_CI } from "../interop/describe-server.js";
 import { findServer, startServer, FTP_PASSWORD, FTP_USER, type RealServer } from "../interop/servers.js";
 import { connectionSampler } from "./open-connections.js";
 import { findRedis, startRedis, type RedisServer } from "./redis-server.js";
 
-const CLI = fileURLToPath(new URL("../../lib/cli.js", import.meta.url));
 const FILES = 500;
-
-/** A CLI child process and everything it wrote to stderr, line by line. */
-interface Running {
-  child: ChildProcess;
-  lines: string[];
-  exit: Promise<number | null>;
-  /** Resolves when a line matching `pattern` has been written (or already was). */
-  waitFor(test: (lines: string[]) => boolean, ms?: number): Promise<void>;
-}
-
-function runCli(args: string[]): Running {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "ignore", "pipe"] });
-  const lines: string[] = [];
-  const watchers = new Set<() => void>();
-  let rest = "";
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    const parts = (rest + chunk).split("\n");
-    rest = parts.pop()!;
-    lines.push(...parts);
-    for (const watcher of watchers) watcher();
-  });
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return {
-    child,
-    lines,
-    exit,
-    waitFor: (test, ms = 30_000) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out; stderr so far:\n${lines.slice(-20).join("\n")}`)), ms);
-        const check = (): void => {
-          if (!test(lines)) return;
-          clearTimeout(timer);
-          watchers.delete(check);
-          resolve();
-        };
-        watchers.add(check);
-        // A child that exits without meeting the test fails the wait and stops its timer:
-        // a loser of a race must not keep the process alive until the timer fires.
-        void exit.then(() => {
-          check();
-          if (!watchers.has(check)) return;
-          clearTimeout(timer);
-          watchers.delete(check);
-          reject(new Error(`exited before the wait was met; last lines:\n${lines.slice(-20).join("\n")}`));
-        });
-        check();
-      }),
-  };
-}
 
 /** `count` files of 0-16 KiB in 20 directories, owned by the account vsftpd writes as; sha256 by path. */
 async function makeTree(root: string, count: number, uid?: number, gid?: number): Promise<Map<string, string>> {
@@ -143,7 +92,7 @@ describe("mirror over a job queue (BullMQ on redis-server, vsftpd, worker proces
   let redis: RedisServer;
   let server: RealServer;
   let work: string;
-  const running: Running[] = [];
+  const running: RunningCli[] = [];
 
   before(async function () {
     if (missing.length > 0) {
@@ -162,8 +111,8 @@ describe("mirror over a job queue (BullMQ on redis-server, vsftpd, worker proces
     await Promise.all([redis?.stop(), server?.stop(), work && fs.rm(work, { recursive: true, force: true })]);
   });
 
-  function cli(args: string[]): Running {
-    const run = runCli(args);
+  function cli(args: string[]): RunningCli {
+    const run = startCli(args);
     running.push(run);
     return run;
   }
@@ -184,7 +133,7 @@ describe("mirror over a job queue (BullMQ on redis-server, vsftpd, worker proces
     expect(enqueue.lines.join("\n")).to.match(new RegExp(`enqueued ${FILES + 1} files`));
 
     const sampler = connectionSampler(server.port);
-    const worker = (): Running =>
+    const worker = (): RunningCli =>
       cli(["worker", queue, "--concurrency", "3", "--max-connections", "6", "--lock-ms", "4000", "--until-drained"]);
     const workers = [worker(), worker(), worker()];
     // The first worker to have done 40 files is killed, with jobs in flight.
@@ -204,7 +153,7 @@ describe("mirror over a job queue (BullMQ on redis-server, vsftpd, worker proces
     const codes = await Promise.all(survivors.map((w) => w.exit));
     const most = sampler.stop();
     // 3 from the survivor that failed the refused file (none when the killed worker did), else 0.
-    const failedSecret = (w: Running): boolean => w.lines.some((line) => /^failed \w+ d0\/secret\.bin: /.test(line));
+    const failedSecret = (w: RunningCli): boolean => w.lines.some((line) => /^failed \w+ d0\/secret\.bin: /.test(line));
     expect(codes, survivors[0].lines.slice(-10).join("\n")).to.deep.equal(survivors.map((w) => (failedSecret(w) ? 3 : 0)));
 
     // Every file arrived, byte for byte, and nothing else: no part file.

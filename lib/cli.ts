@@ -392,7 +392,11 @@ async function get(url: FtpUrl, target: string | undefined, options: CliOptions)
   const ftp = await open(url, options);
   try {
     const retrieve = () => {
-      const download = ftp.retrbinary(`RETR ${url.path}`, { maxFileSize: options.maxFileSize });
+      // verifySize: SIZE first, the count checked against it at the end. A
+      // data connection cut with a FIN on a server whose 150 gives no size
+      // (pure-ftpd, pyftpdlib) ends in 226 too: without it, a cut file
+      // would be put in place, or written out, as the whole file, exit 0.
+      const download = ftp.retrbinary(`RETR ${url.path}`, { maxFileSize: options.maxFileSize, verifySize: true });
       download.on("progress", progressBar(posix.basename(url.path), options.quiet || intoStdout));
       return download;
     };

@@ -153,7 +153,8 @@ describe("the ftpstream command", function () {
   it("does not save a download the server failed after the data", async () => {
     server.handle("RETR", async (s) => {
       s.reply(150, "Here it comes.");
-      await s.sendData("partial");
+      // Part of the file: no more than SIZE gave, so it is the 451 that fails it.
+      await s.sendData("A");
       s.reply(451, "Local error in processing.");
     });
     const run = await runCli(["get", url("/pub/a.txt")], { cwd: dir });

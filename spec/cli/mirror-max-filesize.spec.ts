@@ -76,6 +76,8 @@ describe("ftpstream mirror and get --max-filesize against a server sending witho
   it("get: fails (exit 1) once the file grows past it, leaving neither the file nor its part", async () => {
     const srv = await start({ files: { "/f.bin": "x" } });
     serveEndless(srv, null);
+    // No size from SIZE either (get asks it first): only --max-filesize bounds the download.
+    srv.handle("SIZE", (s) => s.reply(550, "Could not get file size."));
     const run = await runCli(["get", url(srv, "f.bin"), join(dir, "f.bin"), "--max-filesize", String(MAX)]);
     expect(run.code, run.stderr).to.equal(1);
     expect(run.stderr).to.include(`"f.bin" is larger than maxFileSize (${MAX} bytes)`);

@@ -15,11 +15,11 @@ import {
   FtpListingError,
   FtpAheadDroppedError,
   FtpPathError,
-  FtpSizeMismatchError,
   FtpSourceChangedError,
 } from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
 import { LocalWrites, remotePartName, writeThroughPart } from "./part-file.js";
+import { checkListedSize } from "./listed-size.js";
 import { isLocalName, localName, localNameTwice, undecodableLocalName, unwritableRemoteName } from "./local-names.js";
 import { assertMaxFileSize } from "./download.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
@@ -239,7 +239,7 @@ interface Plan {
   path: string;
   size: number;
   modified: Date | null;
-  /** The size the source's listing gave (null: none): a download that brings another count is checked (see checkDownloadSize). */
+  /** The size the source's listing gave (null: none): a download that brings another count is checked (see checkListedSize, listed-size.ts). */
   listed: number | null;
 }
 
@@ -1205,7 +1205,7 @@ function downloadFile(
               writeAhead,
               maxFileSize,
             });
-            await checkDownloadSize(client, joinRemote(remote, plan.path), plan.listed, bytes);
+            await checkListedSize(client, joinRemote(remote, plan.path), plan.listed, bytes);
             // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
             const modified = plan.modified ?? (asked === undefined ? await times.get(client, plan.path) : times.fromReply(asked));
             return { bytes, modified };
@@ -1216,33 +1216,6 @@ function downloadFile(
     );
   // Through a new part file: a dropped attempt's sink was destroyed with it.
   return onceMoreIfDropped(fetch);
-}
-
-/**
- * A download that ended well (2xx) but brought `received` bytes where the
- * listing gave `listed`: a data connection cut with a FIN, on a server
- * whose 150 announces no size (pure-ftpd, pyftpdlib), reads as a whole
- * file. SIZE tells a cut from a file that changed since the listing: the
- * bytes stand only if SIZE now gives that very count; else (SIZE differs
- * or is refused) FtpSizeMismatchError, and the part file is not renamed
- * into place. Nothing is asked when the counts agree or the listing gave
- * no size.
- */
-async function checkDownloadSize(client: TreeClient, path: string, listed: number | null, received: number): Promise<void> {
-  if (listed === null || received === listed) return;
-  // A refused SIZE (5xx) tells nothing: the count stands against the listing's.
-  const now = await client.size(path).catch((error: unknown) => {
-    if (error instanceof FtpError && error.replyCode !== null && error.replyCode >= 500) return null;
-    throw error;
-  });
-  if (now === received) return;
-  throw new FtpSizeMismatchError(
-    now ?? listed,
-    received,
-    "",
-    `${JSON.stringify(path)}: the download brought ${received} bytes, but the listing gave ${listed}` +
-      (now === null ? " (and SIZE no answer)" : ` and SIZE ${now}`),
-  );
 }
 
 /** See FTP.downloadDir. */

@@ -19,7 +19,7 @@ import { ProgressMeter, TransferProgress } from "./progress.js";
 import { isTransient } from "./retry.js";
 import type { Session, SessionSettings } from "./session.js";
 import { askSize } from "./size-query.js";
-import { dataError, DataTransfer, Enqueue, TransferStart } from "./transfer.js";
+import { dataError, DataTransfer, Enqueue, startWith, TransferStart } from "./transfer.js";
 import { writeTransferAhead, type WrittenAhead } from "./transfer-ahead.js";
 import { watchTransfer } from "./transfer-watch.js";
 
@@ -225,7 +225,7 @@ export class DownloadRun {
       }
       const rest = delivered > 0 ? this.restOffset + delivered : start.rest;
       // The socket stays ours (never handed to the user), so it may read into slabs.
-      transfer = await DataTransfer.open(session, { ...start, rest, slabReads: { maxRead: this.maxRead } }, written);
+      transfer = await DataTransfer.open(session, startWith(start, rest, { maxRead: this.maxRead }, start.sendEarly), written);
       if (delivered === 0 && this.restOffset === 0) this.wholeSize ??= transfer.size ?? this.sizeFromCommand;
     } catch (error) {
       this.interrupt(dataError(error), attempt);

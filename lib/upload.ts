@@ -29,7 +29,7 @@ import { appendBase, REPLAY_WINDOW, ReplayBuffer, resumeOffset } from "./resume.
 import { isTransient } from "./retry.js";
 import type { Session, SessionSettings } from "./session.js";
 import { askSize, sizeReply } from "./size-query.js";
-import { dataError, DataTransfer, Enqueue, TransferStart } from "./transfer.js";
+import { dataError, DataTransfer, Enqueue, startWith, TransferStart } from "./transfer.js";
 import { watchTransfer } from "./transfer-watch.js";
 
 /**
@@ -341,7 +341,7 @@ export class UploadRun {
     this.resumeAt = 0;
     // Not for an APPE that may resume: if its 1xx never came, nothing
     // would say whether the server appended them.
-    if (this.whole && !this.encoder && !(this.replay && this.appending)) return { ...start, sendEarly: this.whole };
+    if (this.whole && !this.encoder && !(this.replay && this.appending)) return startWith(start, start.rest, start.slabReads, this.whole);
     return start;
   }
 
@@ -357,7 +357,7 @@ export class UploadRun {
     }
     if (!this.replay || this.replay.end === 0) return this.plainStart();
     this.resumeAt = resumeOffset(this.replay, await askSize(session, path), this.base ?? 0, !this.appending);
-    if (this.resumeAt > 0 && !this.appending) return { ...start, rest: this.restOffset + this.resumeAt };
+    if (this.resumeAt > 0 && !this.appending) return startWith(start, this.restOffset + this.resumeAt, start.slabReads, start.sendEarly);
     return start;
   }
 

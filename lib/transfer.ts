@@ -191,7 +191,8 @@ export class DataTransfer {
     // listings and files alternate between A and I on each connection),
     // and the commands asked to go before it.
     let before = start.before && start.before.lines.length > 0 ? start.before : undefined;
-    if (!early && !withEpsv) await sendBeforeAndType(session, before, type);
+    // Nothing to send (the usual case: the type in force, nothing before): no call, no await.
+    if (!early && !withEpsv && (before || type)) await sendBeforeAndType(session, before, type);
     // Whatever would not fit in the transfer's own write (one segment: see BURST_BYTES) goes first.
     if (before && early) before = await sendAheadOfTransfer(session, before, Buffer.byteLength(start.command) + 16);
     else if (before && withEpsv) before = await sendAheadOfTransfer(session, before, 16);
@@ -214,7 +215,8 @@ export class DataTransfer {
         return DataTransfer.openAgain(session, start);
       }
     }
-    return DataTransfer.afterOpen(session, start, pending, early);
+    // Awaited rather than returned: an async function resolving to a promise costs two more microtask turns.
+    return await DataTransfer.afterOpen(session, start, pending, early);
   }
 
   /**

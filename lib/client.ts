@@ -38,6 +38,7 @@ import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget } from "./keepalive.js"
 import { sessionFeatures } from "./features.js";
 import { listAllLines } from "./list-command.js";
 import { EPSV_REACHED } from "./passive-hint.js";
+import { RENAME_OWN_PART, renameOwnPart } from "./part-rename.js";
 import { RawTransfers } from "./raw.js";
 import { assertBurstable, replyOrError, sendBurst, type BeforeCommands, type CommandsBefore } from "./command-burst.js";
 import {
@@ -575,6 +576,20 @@ export class FTP {
     if (!session || this.control?.closed) return false;
     if (learnt && !session.epsvRefused) session.epsvReached = true;
     return session.epsvReached && !session.epsvRefused;
+  }
+
+  /**
+   * Renames an upload's part over its target only while SIZE shows the part
+   * holds the `sent` bytes, as one queued task (see part-rename.ts): the
+   * tree uploads' and the queue worker's last step through a part name.
+   * @internal
+   */
+  [RENAME_OWN_PART](part: string, target: string, sent: number, pipelining: boolean): Promise<FtpError | undefined> {
+    return rejectingBadArguments(() => {
+      assertSafeArgument(part, "part");
+      assertSafeArgument(target, "target");
+      return renameOwnPart(this.remote, part, target, sent, pipelining);
+    });
   }
 
   /**

@@ -12,7 +12,9 @@
  *   the target only complete, with the source's time already set;
  * - an upload is STORed to a part name beside the target (a new STOR
  *   truncates what a killed run left: it restarts, never appends), its
- *   size checked and time set, then renamed over the target (RNFR/RNTO).
+ *   time set, then renamed over the target (RNFR/RNTO) only while SIZE
+ *   shows it holds what was sent (part-rename.ts): a part another attempt
+ *   of the job is writing at once is neither renamed nor deleted.
  * So a file is either absent, or old, or complete: never half there under
  * its own name, and never moved again once complete.
  *
@@ -26,9 +28,10 @@
 import { lstat, mkdir } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { FTP } from "./client.js";
-import { FtpError, FtpPathError, FtpSizeMismatchError } from "./errors.js";
+import { FtpError, FtpPathError } from "./errors.js";
 import { checkListedSize } from "./listed-size.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
+import { RENAME_OWN_PART } from "./part-rename.js";
 import { asJobFailure } from "./queue-failure.js";
 import { assertNoClimb, assertRealDirs, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
@@ -348,7 +351,7 @@ async function sendJobFile(
     // Only now: an ensureDir cut off (a dropped connection) must run again in the job's retry.
     dirs.made(dir);
   }
-  // Whether the part may be deleted on a failure: not once the target is gone and the part is the only copy.
+  // Whether the part may be deleted on a failure: not once the target is gone and the part is the only copy, nor when it is another worker's.
   let partExpendable = true;
   try {
     // STOR, never APPE: a part left by a killed run is truncated, so nothing is appended twice.
@@ -357,20 +360,25 @@ async function sendJobFile(
     await pipeSettled(file.handle.createReadStream({ autoClose: false }), upload);
     // Read whole and unchanged, or the job fails (and runs again).
     await assertReadWhole(file, upload.bytes, data.path);
-    const stored = await remoteSize(client, part);
-    if (stored !== null && stored !== size) {
-      throw new FtpSizeMismatchError(size, stored, "", `the server holds ${stored} bytes of ${data.path}, ${size} were sent`);
-    }
     // Set on the part: the rename keeps it, so the target appears complete with its time.
     await client.setLastMod(part, modified).catch(() => undefined);
+    // Renamed only while the part holds what was sent (SIZE, written with the RNFR): a worker running
+    // this job too at once (a stalled lock) may be writing it. Then it is that worker's, left alone.
+    const rename = async (): Promise<void> => {
+      const othersPart = await client[RENAME_OWN_PART](part, remotePath, upload.bytes, true);
+      if (othersPart) {
+        partExpendable = false;
+        throw othersPart;
+      }
+    };
     try {
-      await client.rename(part, remotePath);
+      await rename();
     } catch (error) {
       // Servers that refuse to rename over a file (550 exists): remove it, then rename.
-      if (!(error instanceof FtpError) || error.replyCode === null || error.replyCode < 500) throw error;
+      if (!partExpendable || !(error instanceof FtpError) || error.replyCode === null || error.replyCode < 500) throw error;
       await client.delete(remotePath);
       partExpendable = false;
-      await client.rename(part, remotePath);
+      await rename();
     }
     return { outcome: "transferred", bytes: upload.bytes };
   } catch (error) {

@@ -24,6 +24,7 @@ import { isLocalName, localName, localNameTwice, undecodableLocalName, unwritabl
 import { assertMaxFileSize } from "./download.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
+import { RENAME_OWN_PART } from "./part-rename.js";
 import { pipeSettled } from "./pipe.js";
 import { assertReadWhole, openWalkedFile, type OpenedFile, type WalkedFile } from "./upload-source.js";
 import { linesFitting } from "./command-burst.js";
@@ -178,6 +179,8 @@ export interface TreeClient {
   lastMods(paths: readonly string[]): Promise<Array<Date | Error>>;
   setLastMods(entries: ReadonlyArray<{ path: string; date: Date }>): Promise<Array<Error | null>>;
   sendcmds(lines: readonly string[]): Promise<Array<string | Error>>;
+  /** An upload's part renamed over its target only while it holds the bytes sent (see part-rename.ts). */
+  [RENAME_OWN_PART](part: string, target: string, sent: number, pipelining: boolean): Promise<FtpError | undefined>;
 }
 
 /** Where tree transfers get a client: one client, or a pool's. */
@@ -1471,9 +1474,13 @@ async function sendDirect(
 
 /**
  * STORs an opened local file to its part name beside `remotePath` and
- * renames the part over the target only once the 226 came and the file
- * was read whole and unchanged (assertReadWhole): a failed, cut or torn
- * upload leaves the target as it was, never half there under its own name.
+ * renames the part over the target only once the 226 came, the file was
+ * read whole and unchanged (assertReadWhole) and the part still holds the
+ * bytes sent (renameOwnPart, part-rename.ts): a failed, cut or torn upload
+ * leaves the target as it was, never half there under its own name, and
+ * so does a second run writing the same part at once (its part is neither
+ * renamed nor deleted: the file fails, FtpSizeMismatchError, or
+ * ERR_FTP_PART_FILE when that run already took the part away).
  * A server that refuses to rename over a file (5xx) has the target deleted
  * first, then the rename tried again, where the remote listing showed a
  * file there (`targetIsFile`; else deleting it would not help). On any
@@ -1491,18 +1498,36 @@ async function sendThroughPart(
   targetIsFile: boolean,
   sending: { signal: AbortSignal | undefined; pipelining: boolean },
 ): Promise<number> {
-  // Whether the part may still be deleted on a failure: not once it is the only copy.
+  // Whether the part may still be deleted on a failure: not once it is the only copy, nor when it is another run's.
   let partExpendable = true;
   try {
     const bytes = await sendDirect(client, file, path, part, progress, sending);
+    // Set when the part turned out to be another run's (renameOwnPart): left alone, not renamed.
+    let othersPart: FtpError | undefined;
+    const rename = async (): Promise<void> => {
+      othersPart = await client[RENAME_OWN_PART](part, remotePath, bytes, sending.pipelining);
+      if (othersPart) {
+        partExpendable = false;
+        throw othersPart;
+      }
+    };
     try {
-      await client.rename(part, remotePath);
+      await rename();
     } catch (error) {
       // Only a file the listing showed there can be what stops the rename; else deleting it would not help.
-      if (!(error instanceof FtpError) || error.replyCode === null || error.replyCode < 500 || !targetIsFile) throw error;
+      if (!partExpendable || !(error instanceof FtpError) || error.replyCode === null || error.replyCode < 500 || !targetIsFile)
+        throw error;
       await client.delete(remotePath);
       partExpendable = false;
-      await client.rename(part, remotePath).catch((again: unknown) => {
+      await rename().catch((again: unknown) => {
+        if (othersPart && again === othersPart) {
+          throw new FtpError(
+            `${JSON.stringify(path)}: the server refused to rename ${JSON.stringify(part)} over the file; once the file was deleted, ${othersPart.message}`,
+            "ERR_FTP_PART_FILE",
+            othersPart.response,
+            { cause: othersPart },
+          );
+        }
         // The old copy is gone now: the new one stays at the part name, whole, rather than nothing at all.
         throw new FtpError(
           `${JSON.stringify(path)}: the server refused to rename ${JSON.stringify(part)} over the file, and again once the file was deleted; ` +

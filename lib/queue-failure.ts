@@ -26,9 +26,20 @@ import { isTransient } from "./retry.js";
  * Codes of failures isTransient leaves alone (a call cannot be run again
  * past them) that a job's next attempt starts afresh from: a closed client
  * or pool (the next attempt gets a new connection), a local file that
- * changed or was replaced while it was sent (read again from its start).
+ * changed or was replaced while it was sent (read again from its start),
+ * a part file another run of the same file took or wrote at once (a
+ * stalled lock ran the job twice: the next attempt compares the target
+ * afresh, and skips it once the other run finished it), a count that
+ * disagreed with the size (the file changed while it moved; counted again).
  */
-const CURED_BY_A_NEW_ATTEMPT = new Set(["ERR_FTP_CLOSED", "ERR_FTP_POOL_CLOSED", "ERR_FTP_ABORTED", "ERR_FTP_SOURCE_CHANGED"]);
+const CURED_BY_A_NEW_ATTEMPT = new Set([
+  "ERR_FTP_CLOSED",
+  "ERR_FTP_POOL_CLOSED",
+  "ERR_FTP_ABORTED",
+  "ERR_FTP_SOURCE_CHANGED",
+  "ERR_FTP_PART_FILE",
+  "ERR_FTP_SIZE_MISMATCH",
+]);
 
 /** Whether the job that failed with `error` may succeed when run again (see the module's comment). */
 export function jobMayRecover(error: unknown): boolean {

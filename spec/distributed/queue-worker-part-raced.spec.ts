@@ -76,9 +76,24 @@ describe("queue worker upload jobs and a second worker writing the same part at 
     const error = await raced(srv, "SIZE");
     expect(error).to.be.instanceOf(FtpSizeMismatchError);
     expect(error.message).to.include("another run is writing it");
+    // The part holds more than A sent: no short transfer, but the job's next attempt compares afresh.
+    expect(failsAtOnce(error), "left to the queue's attempts").to.equal(false);
     expect(srv.vfs.get("/r/a.txt")?.toString()).to.equal("the old copy");
     expect(srv.vfs.get(PART)?.toString()).to.equal(B_FIRST);
     expect(srv.commands.filter((line) => line.startsWith("DELE"))).to.deep.equal([]);
+  });
+
+  it("B's part holds more than A sent: the job fails, to run again (it is no failure the next attempt would meet again)", async () => {
+    const srv = await fx.server({ files: { "/r/a.txt": "the old copy" } });
+    const longer = `${A_COPY}, and then some more of worker B's`;
+    const error = await raced(srv, "SIZE", async () => {
+      const b = await fx.client(srv);
+      await b.storbinary(`STOR ${PART}`, Buffer.from(longer));
+    });
+    expect(error).to.be.instanceOf(FtpSizeMismatchError);
+    expect(error).to.include({ expected: A_COPY.length, received: longer.length });
+    expect(failsAtOnce(error), "left to the queue's attempts").to.equal(false);
+    expect(srv.vfs.get("/r/a.txt")?.toString()).to.equal("the old copy");
   });
 
   it("B already renamed its part over the target: the job fails and B's file is not deleted to make room", async () => {
@@ -89,6 +104,8 @@ describe("queue worker upload jobs and a second worker writing the same part at 
     });
     const error = await raced(srv, "SIZE", bFinished);
     expect(error).to.include({ code: "ERR_FTP_PART_FILE" });
+    // Its next attempt finds the file B finished and skips it.
+    expect(failsAtOnce(error), "left to the queue's attempts").to.equal(false);
     expect(srv.vfs.get("/r/a.txt")?.toString()).to.equal("worker B's whole copy");
     expect(srv.commands.filter((line) => line.startsWith("DELE"))).to.deep.equal([]);
   });

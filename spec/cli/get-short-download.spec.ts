@@ -9,17 +9,9 @@ import { expect } from "chai";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FixtureServer, type Session } from "../../fixtures/server.js";
+import { FixtureServer } from "../../fixtures/server.js";
 import { runCli } from "./run-cli.js";
-
-const FULL = "0123456789";
-
-/** A RETR handler: 150 without a size, the first half of the file, FIN, then 226. */
-async function cutShort(s: Session): Promise<void> {
-  s.reply(150, "Accepted data connection");
-  await s.sendData(FULL.slice(0, 5));
-  s.reply(226, "Transfer complete.");
-}
+import { cutShort, FULL } from "../faults/cut-short.js";
 
 describe("ftpstream get and cat: a download cut short that ends in 226", () => {
   let server: FixtureServer;

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTreeJobProcessor, MAX_KNOWN_DIRS } from "../../lib/queue-worker.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
-import { uploadJob } from "./upload-job.js";
+import { uploadJob } from "./tree-job.js";
 
 describe("queue worker: remote directories remembered as made", () => {
   const fx = useFixtures();

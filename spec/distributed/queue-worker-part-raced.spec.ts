@@ -20,7 +20,7 @@ import { failsAtOnce } from "../../lib/queue-failure.js";
 import { createTreeJobProcessor } from "../../lib/queue-worker.js";
 import { controlWrites, rejectionOf, useFixtures } from "../core/helpers.js";
 import { heldBeforePart } from "../sync/part-race.js";
-import { uploadJob } from "./upload-job.js";
+import { uploadJob } from "./tree-job.js";
 
 const PART = "/r/.a.txt.ftpstream-part";
 const A_COPY = "worker A's whole copy of a.txt";

@@ -12,35 +12,12 @@ import { expect } from "chai";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FixtureServer, Session } from "../../fixtures/server.js";
+import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpSizeMismatchError } from "../../lib/index.js";
-import type { TreeJob } from "../../lib/queue-jobs.js";
 import { createTreeJobProcessor, type TreeJobLike } from "../../lib/queue-worker.js";
+import { downloadJob } from "./tree-job.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
-
-const FULL = "0123456789";
-
-/** A RETR handler: 150 without a size, the first half of the file, FIN, then 226. */
-async function cutShort(s: Session): Promise<void> {
-  s.reply(150, "Accepted data connection");
-  await s.sendData(FULL.slice(0, 5));
-  s.reply(226, "Transfer complete.");
-}
-
-/** The job downloading /r/`path` into `local`, of `size` bytes as enqueued. */
-function downloadJob(srv: FixtureServer, local: string, path: string, size: number): TreeJobLike {
-  const data: TreeJob = {
-    v: 1,
-    direction: "download",
-    server: `ftp://user:pass@${srv.host}:${srv.port}`,
-    remote: "/r",
-    local,
-    path,
-    size,
-    modified: null,
-  };
-  return { data, updateProgress: () => Promise.resolve() };
-}
+import { cutShort, FULL } from "../faults/cut-short.js";
 
 describe("queue worker: a download cut short that ends in 226", () => {
   const fx = useFixtures();

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { FtpPathError, FtpUnrecoverableJobError } from "../../lib/index.js";
 import { createTreeJobProcessor } from "../../lib/queue-worker.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
-import { uploadJob } from "./upload-job.js";
+import { uploadJob } from "./tree-job.js";
 
 describe("queue worker: the local file an upload job sends", () => {
   const fx = useFixtures();

@@ -11,22 +11,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Writable } from "node:stream";
 import { FtpError } from "../../lib/index.js";
 import { partName, writeThroughPart } from "../../lib/part-file.js";
 import { rejectionOf } from "../core/helpers.js";
-
-/** A fetch that writes `text` to the part file's stream and ends it, after `before`. */
-function writing(text: string, before?: () => Promise<void>): (sink: Writable) => Promise<{ bytes: number; modified: null }> {
-  return async (sink) => {
-    await before?.();
-    await new Promise<void>((resolve, reject) => {
-      sink.once("error", reject);
-      sink.end(text, () => resolve());
-    });
-    return { bytes: text.length, modified: null };
-  };
-}
+import { writing } from "./part-writes.js";
 
 describe("sync: a part file replaced while it is written (two runs at once)", () => {
   let root: string;

@@ -12,23 +12,11 @@ import { expect } from "chai";
 import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, type BigIntStats } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Writable } from "node:stream";
 import { BUILTINS } from "../../fixtures/builtins.js";
 import { FtpDirTransferError, FtpPathError } from "../../lib/index.js";
 import { LocalWrites, partName, writeThroughPart } from "../../lib/part-file.js";
 import { rejectionOf, until, useFixtures } from "../core/helpers.js";
-
-/** A fetch that writes `text` to the part file's stream and ends it. */
-function writing(text: string, before?: () => Promise<void>): (sink: Writable) => Promise<{ bytes: number; modified: null }> {
-  return async (sink) => {
-    await before?.();
-    await new Promise<void>((resolve, reject) => {
-      sink.once("error", reject);
-      sink.end(text, () => resolve());
-    });
-    return { bytes: text.length, modified: null };
-  };
-}
+import { writing } from "./part-writes.js";
 
 describe("sync: two names of the tree that are one local file (a disk folding letter case)", () => {
   let root: string;

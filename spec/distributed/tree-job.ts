@@ -1,0 +1,29 @@
+/** Tree jobs as BullMQ hands them to a processor, for specs that need no Redis. */
+import type { FixtureServer } from "../../fixtures/server.js";
+import type { TreeJob } from "../../lib/queue-jobs.js";
+import type { TreeJobLike } from "../../lib/queue-worker.js";
+
+/** The job moving `path` between `local` and /r on `srv`, of `size` bytes as enqueued. */
+function treeJob(direction: TreeJob["direction"], srv: FixtureServer, local: string, path: string, size: number): TreeJobLike {
+  const data: TreeJob = {
+    v: 1,
+    direction,
+    server: `ftp://user:pass@${srv.host}:${srv.port}`,
+    remote: "/r",
+    local,
+    path,
+    size,
+    modified: null,
+  };
+  return { data, updateProgress: () => Promise.resolve() };
+}
+
+/** The job uploading `path` below `local` to /r on `srv`, of `size` bytes as enqueued. */
+export function uploadJob(srv: FixtureServer, local: string, path: string, size: number): TreeJobLike {
+  return treeJob("upload", srv, local, path, size);
+}
+
+/** The job downloading /r/`path` on `srv` into `local`, of `size` bytes as enqueued. */
+export function downloadJob(srv: FixtureServer, local: string, path: string, size: number): TreeJobLike {
+  return treeJob("download", srv, local, path, size);
+}

@@ -153,11 +153,23 @@ export async function writeThroughPart(
     return bytes;
   } catch (error) {
     if (stats) writes?.done(stats);
-    sink.destroy();
+    // Closed before this settles: an unlinked part's blocks are freed only
+    // once its descriptor is, and on a full disk the next file of a tree
+    // would fail with ENOSPC for the space this failed one still held.
+    await closed(sink);
     // Another process's part file (see assertStillPart) is its own to remove.
     if (!stats || (await isPartOf(part, stats))) await rm(part, { force: true });
     throw error;
   }
+}
+
+/** Destroys `sink` (a part file's stream) and resolves once its descriptor is closed. */
+function closed(sink: Writable): Promise<void> {
+  if (sink.closed) return Promise.resolve();
+  return new Promise((resolve) => {
+    sink.once("close", () => resolve());
+    sink.destroy();
+  });
 }
 
 /**

@@ -6,7 +6,7 @@
  * run can tell.
  */
 import type { Stats } from "node:fs";
-import { lstat, mkdir, readdir, rm, rmdir } from "node:fs/promises";
+import { lstat, mkdir, readdir, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
   FtpDirTransferError,
@@ -92,7 +92,10 @@ export interface DirTransferOptions {
    * word (`.` in the listing, or an MLST `perm` fact with `l`): without it
    * nothing below it is removed, and if something would have been, it is a
    * failure (FtpListingError) — a directory the user may enter but not
-   * read (mode 0111) is listed as nothing by many servers.
+   * read (mode 0111) is listed as nothing by many servers. Nor is
+   * anything removed for what a local directory lacked once that directory
+   * is gone, or is another one, since it was walked (a source being
+   * removed as the transfer ran): FtpSourceChangedError `"replaced"`.
    */
   delete?: boolean;
   /**
@@ -231,6 +234,12 @@ interface Tree {
   unproven: Map<string, FtpListingError>;
   /** Most nodes it may hold (DirTransferOptions.maxEntries). */
   maxEntries: number;
+  /**
+   * A local tree's root as walked (its path, and its device and inode
+   * before it was read): with each directory node's `walked`, what tells a
+   * directory gone or replaced since (see forgetVanishedDirs).
+   */
+  local?: { root: string; walked: WalkedFile };
 }
 
 function emptyTree(maxEntries = DEFAULT_MAX_TREE_ENTRIES): Tree {
@@ -641,6 +650,11 @@ async function walkLocal(
   await runAll([""], LOCAL_WALK_CONCURRENCY, async (dir, add) => {
     let names: Buffer[];
     try {
+      // The root's identity before its read: a root removed or replaced by the time anything is deleted is told by it.
+      if (dir === "") {
+        const info = await stat(root);
+        tree.local = { root, walked: { dev: info.dev, ino: info.ino } };
+      }
       names = await readdir(join(root, dir), { encoding: "buffer" });
       // Read through what lstat found: a directory swapped for a link meanwhile was read where the link points.
       if (dir !== "") assertSameDir(await lstat(join(root, dir)), tree.nodes.get(dir)?.walked, dir);
@@ -1011,11 +1025,61 @@ async function deleteExtras(
 ): Promise<void> {
   if (!options.delete) return;
   refuseUnproven(source, target, failures);
+  const doomed = extras(source, target).map((extra) => extra.path);
+  await forgetVanishedDirs(source, doomed, failures);
+  await forgetVanishedDirs(target, doomed, failures);
   for (const extra of extras(source, target)) {
     const removed = await failures.guard(extra.path, async () => {
       if (!options.dryRun) await remove(extra.path, extra.type);
     });
     if (removed) result.deleted++;
+  }
+}
+
+/**
+ * Marks not fully known, and reports, each directory of a local tree that
+ * the deletion of `doomed` (the paths of extras) relies on and that is
+ * gone, or another directory, since it was walked: the removal of an
+ * upload's source under way as it was walked (`rm -rf` empties each
+ * directory before removing it: the walk read one as empty, or the root
+ * as empty, and every remote file below would have been deleted as an
+ * extra), or a download's target removed and made again by another job
+ * (whose files of an extra's name would have been deleted). A directory
+ * still being emptied when the deletion comes cannot be told from one
+ * that is empty; one already gone can. Each one is checked once, parents
+ * first; nothing below one that failed is checked again.
+ */
+async function forgetVanishedDirs(tree: Tree, doomed: string[], failures: Failures): Promise<void> {
+  const local = tree.local;
+  if (!local || doomed.length === 0) return;
+  const dirs = new Set<string>();
+  for (const path of doomed) {
+    for (let at = parentOf(path); ; at = parentOf(at)) {
+      // Only the tree's own directories: above an extra of the target, the source lacks some levels.
+      if (at === "" || tree.nodes.get(at)?.type === "dir") dirs.add(at);
+      if (at === "") break;
+    }
+  }
+  const gone: string[] = [];
+  for (const dir of [...dirs].sort((a, b) => a.split("/").length - b.split("/").length)) {
+    if (gone.some((above) => above === "" || dir.startsWith(`${above}/`))) continue;
+    const walked = dir === "" ? local.walked : tree.nodes.get(dir)?.walked;
+    // The root as it was named (it may be a link the user gave); below it, never through a link.
+    const info = await (dir === "" ? stat(local.root) : lstat(join(local.root, dir))).catch(() => undefined);
+    if (info?.isDirectory() && walked && info.dev === walked.dev && info.ino === walked.ino) continue;
+    gone.push(dir);
+    // It and every directory walked below it: what they held is not known now.
+    tree.incomplete.add(dir);
+    for (const [path, node] of tree.nodes) if (node.type === "dir" && (dir === "" || path.startsWith(`${dir}/`))) tree.incomplete.add(path);
+    const name = dir === "" ? local.root : dir;
+    failures.record(
+      dir === "" ? "." : dir,
+      new FtpSourceChangedError(
+        dir,
+        "replaced",
+        `${JSON.stringify(name)} is ${info ? "not the directory walked" : "gone"} since it was read: nothing is deleted for what it lacked`,
+      ),
+    );
   }
 }
 

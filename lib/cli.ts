@@ -499,20 +499,26 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
     onProgress: mirrorProgress(options.quiet),
   };
   let result: DirTransferResult;
+  const stop = stopOnSignal();
+  settings.signal = stop.signal;
   // A pool of one too: its tree download writes each file's EPSV and RETR
   // behind the one in front where the server allows it (transfer-ahead.ts),
   // which FTP.downloadDir on a client of the caller's does not.
-  const pool = new FtpPool({ size: options.parallel, connect: () => open(url, options) });
+  const pool = new FtpPool({ size: options.parallel, connect: () => stop.track(open(url, options)) });
   try {
     result = download ? await pool.downloadDir(remote, local, settings) : await pool.uploadDir(local, remote, settings);
   } catch (error) {
+    // Whatever the transfers failed with once their connections were closed, it was the signal.
+    if (stop.signal.aborted) throw stop.signal.reason;
     // Said on a run where some files failed too: those links were left out as well.
     if (error instanceof FtpDirTransferError) sayLinksNotFollowed(error.result.links);
     throw error;
   } finally {
+    stop.done();
     endBar(options.quiet);
     await pool.close();
   }
+  if (stop.signal.aborted) throw stop.signal.reason;
   sayLinksNotFollowed(result.links);
   if (!options.quiet) {
     const verb = options.dryRun ? "would transfer" : "transferred";
@@ -520,6 +526,63 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
       `${verb} ${result.transferred} files (${result.bytes} bytes), ${result.skipped} unchanged, ${result.deleted} deleted\n`,
     );
   }
+}
+
+/** The exit status of a run stopped by SIGINT or SIGTERM: 128 + the signal's number, as a shell reports a process it killed. */
+const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** What stopped a mirror: SIGINT or SIGTERM (the reason its AbortSignal was aborted with). */
+class StoppedBySignal extends Error {
+  constructor(readonly signal: keyof typeof SIGNAL_STATUS) {
+    super(`stopped by ${signal}: no more files started, nothing deleted`);
+  }
+}
+
+/**
+ * Stops a mirror on SIGINT or SIGTERM (cron's kill, a Ctrl-C) the way a
+ * failed file stops: the returned signal is aborted, so no more files
+ * start and nothing more is deleted (deletion waits for the transfers),
+ * and every connection `track` saw is closed at once, so the running
+ * transfers fail now whatever the server does with an ABOR, and each
+ * removes its part file; the old copies stay. main() then exits with
+ * SIGNAL_STATUS. A second signal exits at once, leaving what it finds (a
+ * part file still there is hidden, and replaced by the next run). Killed
+ * by Node's default instead, every part file would stay and nothing would
+ * say why the run ended.
+ */
+function stopOnSignal(): { signal: AbortSignal; track: (connecting: Promise<FTP>) => Promise<FTP>; done: () => void } {
+  const controller = new AbortController();
+  const clients = new Set<FTP>();
+  const onSignal = (signal: keyof typeof SIGNAL_STATUS): void => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`ftpstream: ${signal} again: exiting at once\n`);
+      process.exit(SIGNAL_STATUS[signal]);
+    }
+    controller.abort(new StoppedBySignal(signal));
+    for (const client of clients) client.close();
+  };
+  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const listener = (): void => onSignal(signal);
+    process.on(signal, listener);
+    return [signal, listener] as const;
+  });
+  return {
+    signal: controller.signal,
+    track: async (connecting) => {
+      const client = await connecting;
+      // A connection the pool opens after the signal (a transfer dropped and tried again) is not used.
+      if (controller.signal.aborted) {
+        client.close();
+        throw controller.signal.reason;
+      }
+      clients.add(client);
+      return client;
+    },
+    done: () => {
+      // After the run, a signal ends the process as Node's default does.
+      if (!controller.signal.aborted) for (const [signal, listener] of listeners) process.removeListener(signal, listener);
+    },
+  };
 }
 
 /** Names on stderr each link of the source a tree transfer did not follow. */
@@ -686,4 +749,10 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`ftpstream: ${shown(message)}\n`);
   // mirror: some files failed, the others were done (each failure is named above).
   process.exitCode = error instanceof FtpDirTransferError ? 3 : 1;
+  // Stopped by a signal, the run has settled (its part files removed, its
+  // connections closed): exit now. Left to Node, the exit could wait for
+  // ever on the handle of a data socket closed with a reset
+  // (resetAndDestroy) as the signal closed its connection: a destroyed
+  // socket stays among the handles and Node's teardown spins on it.
+  if (error instanceof StoppedBySignal) process.exit(SIGNAL_STATUS[error.signal]);
 });

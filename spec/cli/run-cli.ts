@@ -53,6 +53,8 @@ export interface CliOptions {
    * default (its spec ends its workers itself).
    */
   killAfterMs?: number;
+  /** Runs the child as this user (root ignores mode bits: a spec about a file it may not read needs another user). */
+  user?: { uid: number; gid: number };
 }
 
 /** A CLI process still running, its stderr read line by line as it comes. */
@@ -131,9 +133,10 @@ interface Spawned {
 }
 
 function spawnCli(args: string[], options: CliOptions): Spawned {
-  const { cwd, env, input, stdout = "bytes", closeStdoutAfter, killAfterMs } = options;
+  const { cwd, env, input, stdout = "bytes", closeStdoutAfter, killAfterMs, user } = options;
   const child = spawn(process.execPath, [CLI_PATH, ...args], {
     cwd,
+    ...user,
     env: env && { PATH: process.env.PATH ?? "", ...env },
     stdio: [input === undefined ? "ignore" : "pipe", stdout === "ignore" ? "ignore" : "pipe", "pipe"],
   });

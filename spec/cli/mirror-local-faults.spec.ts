@@ -7,7 +7,7 @@
  */
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
@@ -290,6 +290,24 @@ describe("ftpstream mirror when the local machine misbehaves", function () {
       expect(run.lines.join("\n")).to.match(/big\.bin: /);
       expect(entriesBelow(base)).to.deep.equal(["tree"]);
       expect(readFileSync(dir, "utf8")).to.equal("another job's file");
+    });
+
+    it("download: the target renamed away mid-run fails its files by name and deletes nothing in the moved tree, whose only new entries are hidden part files, exit 3 (--parallel 4)", async () => {
+      const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/big.bin": BIG, "/t/sub/c.txt": "gamma\n" } });
+      const held = holdRetr(srv, (arg) => arg.endsWith("big.bin"));
+      writeFileSync(join(dir, "extra.txt"), "extra");
+      const run = cli(["mirror", url(srv, "t"), dir, "--delete", "--parallel", "4"]);
+      const big = await held.nth(0);
+      renameSync(dir, join(base, "moved"));
+      big.release();
+      const code = await run.exit;
+      expect(code, run.lines.join("\n")).to.equal(3);
+      expect(run.lines.join("\n")).to.match(/big\.bin: /);
+      expect(run.lines).to.include(`  .: ${JSON.stringify(dir)} is gone since it was read: nothing is deleted for what it lacked`);
+      // The part files of the files running at the rename stay there, hidden: renamed with the tree, they are no longer at the names removed.
+      const moved = entriesBelow(join(base, "moved")).filter((path) => !/(^|\/)\.[^/]*\.ftpstream-part$/.test(path));
+      expect(moved.filter((path) => path !== "sub")).to.deep.equal(["extra.txt"]);
+      expect(existsSync(dir)).to.equal(false);
     });
 
     it("download: the target removed and made again by another job: what that job put there is not deleted as an extra (--delete)", async () => {

@@ -750,9 +750,9 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   // mirror: some files failed, the others were done (each failure is named above).
   process.exitCode = error instanceof FtpDirTransferError ? 3 : 1;
   // Stopped by a signal, the run has settled (its part files removed, its
-  // connections closed): exit now. Left to Node, the exit could wait for
-  // ever on the handle of a data socket closed with a reset
-  // (resetAndDestroy) as the signal closed its connection: a destroyed
-  // socket stays among the handles and Node's teardown spins on it.
+  // connections closed): exit now, whatever handle Node's teardown might
+  // still wait on. (One did: a data socket reset while its shutdown was
+  // pending, fixed in transfer.ts's resetConnection; cron's kill must not
+  // depend on finding every such case.)
   if (error instanceof StoppedBySignal) process.exit(SIGNAL_STATUS[error.signal]);
 });

@@ -318,6 +318,15 @@ export function telnetIacRefused(verb: string): FtpError {
   );
 }
 
+/**
+ * Whether `error` is the server's refusal: an FtpError for a reply of 500
+ * or more. For SIZE and MDTM that tells nothing is known (no such command,
+ * no such file); for a rename, that the server would not do it.
+ */
+export function isRefusal(error: unknown): error is FtpError {
+  return error instanceof FtpError && error.replyCode !== null && error.replyCode >= 500;
+}
+
 /** Raises the ftplib error class for a reply: 4xx → FtpTempError, 5xx → FtpPermError, non-1-5 → FtpProtoError. */
 export function errorForReply(response: string): FtpError {
   switch (response[0]) {

@@ -6,7 +6,7 @@
  * says otherwise. Used by downloadDir (sync.ts) and the queue worker's
  * download jobs (queue-worker.ts).
  */
-import { FtpError, FtpSizeMismatchError } from "./errors.js";
+import { FtpSizeMismatchError, isRefusal } from "./errors.js";
 
 /** What the check asks SIZE with: an FTP client. */
 export interface SizeAsker {
@@ -24,10 +24,7 @@ export interface SizeAsker {
 export async function checkListedSize(client: SizeAsker, path: string, listed: number | null, received: number): Promise<void> {
   if (listed === null || received === listed) return;
   // A refused SIZE (5xx) tells nothing: the count stands against the listing's.
-  const now = await client.size(path).catch((error: unknown) => {
-    if (error instanceof FtpError && error.replyCode !== null && error.replyCode >= 500) return null;
-    throw error;
-  });
+  const now = await remoteSize(client, path);
   if (now === received) return;
   throw new FtpSizeMismatchError(
     now ?? listed,
@@ -36,4 +33,14 @@ export async function checkListedSize(client: SizeAsker, path: string, listed: n
     `${JSON.stringify(path)}: the download brought ${received} bytes, but the listing gave ${listed}` +
       (now === null ? " (and SIZE no answer)" : ` and SIZE ${now}`),
   );
+}
+
+/** The size SIZE gives for `path`, or null when the server refuses it (5xx: not there, or no SIZE). */
+export async function remoteSize(client: SizeAsker, path: string): Promise<number | null> {
+  try {
+    return await client.size(path);
+  } catch (error) {
+    if (isRefusal(error)) return null;
+    throw error;
+  }
 }

@@ -29,7 +29,7 @@
  * too). Only a part name of each run's own would close that.
  */
 import { replyOrError, sendBurst } from "./command-burst.js";
-import { FtpError, FtpReplyError, FtpSizeMismatchError } from "./errors.js";
+import { FtpError, FtpReplyError, FtpSizeMismatchError, isRefusal } from "./errors.js";
 import { parse213 } from "./protocol.js";
 import type { RemoteClient } from "./remote-ops.js";
 import { requireSuccess, type Session } from "./session.js";
@@ -40,11 +40,6 @@ import { requireSuccess, type Session } from "./session.js";
  * public API.
  */
 export const RENAME_OWN_PART: unique symbol = Symbol("ftpstream.renameOwnPart");
-
-/** Whether `error` is the server's refusal (5xx): for SIZE, nothing to check. */
-function refused(error: unknown): error is FtpError {
-  return error instanceof FtpError && error.replyCode !== null && error.replyCode >= 500;
-}
 
 /** The part held another count than was sent: another run is writing it. */
 function othersPart(part: string, target: string, sent: number, stored: number, response: string): FtpSizeMismatchError {
@@ -109,7 +104,7 @@ async function renameStepByStep(session: Session, part: string, target: string, 
     const reply = await session.command(`SIZE ${part}`);
     stored = parse213(reply.code, reply.text);
   } catch (error) {
-    if (!refused(error)) throw error;
+    if (!isRefusal(error)) throw error;
     missing = error.replyCode === 550;
   }
   if (stored !== null && stored !== sent) return othersPart(part, target, sent, stored, "");
@@ -118,7 +113,7 @@ async function renameStepByStep(session: Session, part: string, target: string, 
     if (reply.code < 300 || reply.code >= 400) throw new FtpReplyError(reply.text);
   } catch (error) {
     // Not there to SIZE, nor to rename: what could be deleted to make room would be the other run's file.
-    if (missing && refused(error)) return partGone(part, target, error.response);
+    if (missing && isRefusal(error)) return partGone(part, target, error.response);
     throw error;
   }
   await session.voidCommand(`RNTO ${target}`);
@@ -151,7 +146,7 @@ async function renameInBurst(session: Session, part: string, target: string, sen
   }
   if (rnfrReply.code < 300 || rnfrReply.code >= 400) {
     const rnfr = replyOrError(rnfrReply);
-    if (refused(size) && size.replyCode === 550 && refused(rnfr)) return partGone(part, target, rnfr.response);
+    if (isRefusal(size) && size.replyCode === 550 && isRefusal(rnfr)) return partGone(part, target, rnfr.response);
     // As FTP.rename: RNFR must get 3xx.
     throw rnfr instanceof Error ? rnfr : new FtpReplyError(rnfrReply.text);
   }

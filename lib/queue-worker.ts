@@ -28,8 +28,8 @@
 import { lstat, mkdir } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { FTP } from "./client.js";
-import { FtpError, FtpPathError } from "./errors.js";
-import { checkListedSize } from "./listed-size.js";
+import { FtpError, FtpPathError, isRefusal } from "./errors.js";
+import { checkListedSize, remoteSize } from "./listed-size.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
 import { RENAME_OWN_PART } from "./part-rename.js";
 import { asJobFailure } from "./queue-failure.js";
@@ -257,17 +257,7 @@ async function remoteTime(client: FTP, path: string): Promise<Date | null> {
   try {
     return await client.lastMod(path);
   } catch (error) {
-    if (error instanceof FtpError && error.replyCode !== null && error.replyCode >= 500) return null;
-    throw error;
-  }
-}
-
-/** The remote size of `path`, or null when it is not there (550) or the server cannot tell. */
-async function remoteSize(client: FTP, path: string): Promise<number | null> {
-  try {
-    return await client.size(path);
-  } catch (error) {
-    if (error instanceof FtpError && error.replyCode !== null && error.replyCode >= 500) return null;
+    if (isRefusal(error)) return null;
     throw error;
   }
 }
@@ -375,7 +365,7 @@ async function sendJobFile(
       await rename();
     } catch (error) {
       // Servers that refuse to rename over a file (550 exists): remove it, then rename.
-      if (!partExpendable || !(error instanceof FtpError) || error.replyCode === null || error.replyCode < 500) throw error;
+      if (!partExpendable || !isRefusal(error)) throw error;
       await client.delete(remotePath);
       partExpendable = false;
       await rename();

@@ -16,6 +16,7 @@ import {
   FtpAheadDroppedError,
   FtpPathError,
   FtpSourceChangedError,
+  isRefusal,
 } from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
 import { LocalWrites, remotePartName, writeThroughPart } from "./part-file.js";
@@ -1579,8 +1580,7 @@ async function sendThroughPart(
       await rename();
     } catch (error) {
       // Only a file the listing showed there can be what stops the rename; else deleting it would not help.
-      if (!partExpendable || !(error instanceof FtpError) || error.replyCode === null || error.replyCode < 500 || !targetIsFile)
-        throw error;
+      if (!partExpendable || !isRefusal(error) || !targetIsFile) throw error;
       await client.delete(remotePath);
       partExpendable = false;
       await rename().catch((again: unknown) => {

@@ -123,11 +123,15 @@ export async function createPart(part: string, writes?: LocalWrites, path = part
  * (a tree download's), neither the part nor the target may be a file the
  * run is writing or wrote under another name (see LocalWrites). On any
  * failure the part file is removed: nothing is left that looks complete.
+ * `fetch` is also given `discard`, which does that removal at once: a
+ * fetch that fails inside a step others wait on (a pooled client's turn)
+ * calls it before letting go, so the next file does not start while this
+ * one's blocks are still held (ENOSPC on a nearly full disk).
  */
 export async function writeThroughPart(
   root: string,
   path: string,
-  fetch: (sink: Writable) => Promise<{ bytes: number; modified: Date | null }>,
+  fetch: (sink: Writable, discard: () => Promise<void>) => Promise<{ bytes: number; modified: Date | null }>,
   writes?: LocalWrites,
 ): Promise<number> {
   await assertRealDirs(root, path);
@@ -139,10 +143,18 @@ export async function writeThroughPart(
   const handle = await createPart(part, writes, path);
   const sink = handle.createWriteStream();
   let stats: BigIntStats | undefined;
+  let discarded: Promise<void> | undefined;
+  // Closed before it is removed: an unlinked part's blocks are freed only
+  // once its descriptor is. Another process's part file (see
+  // assertStillPart) is its own to remove.
+  const discard = (): Promise<void> =>
+    (discarded ??= closed(sink).then(async () => {
+      if (!stats || (await isPartOf(part, stats))) await rm(part, { force: true });
+    }));
   try {
     stats = await handle.stat({ bigint: true });
     writes?.writing(stats);
-    const { bytes, modified } = await fetch(sink);
+    const { bytes, modified } = await fetch(sink, discard);
     await assertStillPart(part, stats, path);
     if (modified) await utimes(part, modified, modified);
     await assertRealDirs(root, path);
@@ -153,12 +165,8 @@ export async function writeThroughPart(
     return bytes;
   } catch (error) {
     if (stats) writes?.done(stats);
-    // Closed before this settles: an unlinked part's blocks are freed only
-    // once its descriptor is, and on a full disk the next file of a tree
-    // would fail with ENOSPC for the space this failed one still held.
-    await closed(sink);
-    // Another process's part file (see assertStillPart) is its own to remove.
-    if (!stats || (await isPartOf(part, stats))) await rm(part, { force: true });
+    // Removed before this settles: on a full disk the next file would fail with ENOSPC for the space this one still held.
+    await discard();
     throw error;
   }
 }

@@ -1251,7 +1251,7 @@ function downloadFile(
     writeThroughPart(
       local,
       plan.path,
-      (sink) =>
+      (sink, discard) =>
         workers.run(
           async (client) => {
             let bytes = 0;
@@ -1265,14 +1265,20 @@ function downloadFile(
               plan.modified === null && pipelining && times.asking
                 ? { lines: [`MDTM ${joinRemote(remote, plan.path)}`], onReplies: ([reply]: Array<string | Error>) => void (asked = reply) }
                 : undefined;
-            await client.retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, {
-              signal,
-              onProgress,
-              commandWithEpsv: pipelining,
-              before,
-              writeAhead,
-              maxFileSize,
-            });
+            // A failed file's part is removed before the client goes to the next file, which would otherwise be written while this one still held its blocks.
+            await client
+              .retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, {
+                signal,
+                onProgress,
+                commandWithEpsv: pipelining,
+                before,
+                writeAhead,
+                maxFileSize,
+              })
+              .catch(async (error: unknown) => {
+                await discard();
+                throw error;
+              });
             await checkListedSize(client, joinRemote(remote, plan.path), plan.listed, bytes);
             // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
             const modified = plan.modified ?? (asked === undefined ? await times.get(client, plan.path) : times.fromReply(asked));

@@ -21,6 +21,18 @@ export function partName(file: string): string {
   return join(dirname(file), `.${basename(file)}${PART_SUFFIX}`);
 }
 
+/**
+ * The name whose part file `name` (one path segment) is named as: `x` for
+ * `.x.ftpstream-part`; undefined when `name` is not a part name. A tree
+ * transfer's source leaves such entries out (see DirTransferResult.parts).
+ */
+export function partOwner(name: string): string | undefined {
+  if (!name.startsWith(".") || !name.endsWith(PART_SUFFIX)) return undefined;
+  const owner = name.slice(1, name.length - PART_SUFFIX.length);
+  // No file is named "", "." or "..": nothing has such a part.
+  return owner === "" || owner === "." || owner === ".." ? undefined : owner;
+}
+
 /** The hidden name beside the remote file `remotePath` that a tree upload STORs to, then renames: `dir/.name.ftpstream-part`. */
 export function remotePartName(remotePath: string): string {
   const slash = remotePath.lastIndexOf("/");

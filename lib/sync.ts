@@ -19,7 +19,7 @@ import {
   isRefusal,
 } from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
-import { LocalWrites, remotePartName, writeThroughPart } from "./part-file.js";
+import { LocalWrites, partOwner, remotePartName, writeThroughPart } from "./part-file.js";
 import { checkListedSize } from "./listed-size.js";
 import { isLocalName, localName, localNameTwice, undecodableLocalName, unwritableRemoteName } from "./local-names.js";
 import { assertMaxFileSize } from "./download.js";
@@ -74,7 +74,9 @@ export interface DirTransferOptions {
    * Which entries take part: return false to leave one out (a directory
    * with everything below it). Applied to both trees, so what it leaves
    * out is neither transferred nor deleted. It may be asked more than once
-   * about an entry (a remote file is, before its time is asked).
+   * about an entry (a remote file is, before its time is asked). It is not
+   * asked about the source's part files (DirTransferResult.parts), which
+   * are left out whatever it says; the target's are entries like any other.
    */
   filter?: (entry: TreeEntry) => boolean;
   /**
@@ -88,7 +90,8 @@ export interface DirTransferOptions {
    * and a remote name a download could not write under its own local
    * name are such entries (FtpPathError, reason `"undecodable"`); links,
    * special files and entries the source has under another type or
-   * letter case stay. A
+   * letter case stay, as do the target's entry named as a source's part
+   * file and the file it is for (see DirTransferResult.parts). A
    * remote directory listed as nothing counts as read only on the server's
    * word (`.` in the listing, or an MLST `perm` fact with `l`): without it
    * nothing below it is removed, and if something would have been, it is a
@@ -219,14 +222,20 @@ interface Node {
 }
 
 /**
- * A walked tree by path below its root, the paths `filter` left out, and
- * the directories ("" the root) whose contents are not fully known: their
- * listing failed, or held what could not be read.
+ * A walked tree by path below its root, the paths left out (by `filter`,
+ * or as part files), and the directories ("" the root) whose contents are
+ * not fully known: their listing failed, or held what could not be read.
  */
 interface Tree {
   nodes: Map<string, Node>;
   excluded: Set<string>;
   incomplete: Set<string>;
+  /**
+   * A source's entries named as part files (see admit), also in `excluded`;
+   * undefined in a target, where they are entries like any other (a left
+   * part is replaced by its file's transfer, or an extra).
+   */
+  parts?: Set<string>;
   /**
    * Directories listed as nothing (or as themselves) with nothing to prove
    * the listing was a read, each with the error that says so: `delete`
@@ -243,8 +252,10 @@ interface Tree {
   local?: { root: string; walked: WalkedFile };
 }
 
-function emptyTree(maxEntries = DEFAULT_MAX_TREE_ENTRIES): Tree {
-  return { nodes: new Map(), excluded: new Set(), incomplete: new Set(), unproven: new Map(), maxEntries };
+function emptyTree(side: "source" | "target", maxEntries = DEFAULT_MAX_TREE_ENTRIES): Tree {
+  const tree: Tree = { nodes: new Map(), excluded: new Set(), incomplete: new Set(), unproven: new Map(), maxEntries };
+  if (side === "source") tree.parts = new Set();
+  return tree;
 }
 
 /** A file to transfer, and its source time to the second if known. */
@@ -503,7 +514,10 @@ function folded(path: string): string {
  * type (a file where the target has a directory: that file cannot be
  * written there and fails, so nothing below it is destroyed for it) or
  * that `filter` left out of the source (a filter that goes by size or time
- * may take the target's entry of that name).
+ * may take the target's entry of that name), nor what the source has a
+ * part file for: its transfer into the source may be midway (an upload
+ * whose server would not rename over the file has it deleted first, and
+ * one refused again leaves it whole at the part name only).
  */
 function knownAbsent(source: Tree, path: string): boolean {
   const levels: string[] = [];
@@ -511,7 +525,7 @@ function knownAbsent(source: Tree, path: string): boolean {
   for (const level of levels) {
     const type = source.nodes.get(level)?.type;
     if (type === "dir") continue;
-    if (type !== undefined || source.excluded.has(level)) return false;
+    if (type !== undefined || source.excluded.has(level) || source.parts?.has(remotePartName(level))) return false;
     return !source.incomplete.has(parentOf(level));
   }
   return false;
@@ -610,9 +624,17 @@ function missingDirs(source: Tree, target: Tree): string[] {
     .sort((a, b) => a.split("/").length - b.split("/").length);
 }
 
-/** Adds an entry to `tree`, or to what it left out when `filter` says no; true if it is in. */
+/**
+ * Adds an entry to `tree`, or to what it left out: a source's part file
+ * (isLeftPart), or what `filter` says no to; true if it is in.
+ */
 function admit(tree: Tree, filter: DirTransferOptions["filter"], path: string, node: Node): boolean {
   if (tree.nodes.size + tree.excluded.size >= tree.maxEntries) throw treeLimit(tree.maxEntries);
+  if (tree.parts && isLeftPart(path.slice(path.lastIndexOf("/") + 1), node.type)) {
+    tree.excluded.add(path);
+    tree.parts.add(path);
+    return false;
+  }
   if (
     (node.type === "file" || node.type === "dir") &&
     filter &&
@@ -625,6 +647,18 @@ function admit(tree: Tree, filter: DirTransferOptions["filter"], path: string, n
   return true;
 }
 
+/**
+ * Whether a source entry is a part file of a transfer (ours, killed or
+ * still running on another host), never a file of the tree: named as one
+ * (`.<name>.ftpstream-part`) and not a directory, which no transfer makes.
+ * Taken for a file, it would be sent as one (a stale half of `<name>`
+ * under a hidden name), and the part name it holds would fail `<name>`
+ * on every run: its transfer goes through that very name.
+ */
+function isLeftPart(name: string, type: Node["type"]): boolean {
+  return type !== "dir" && partOwner(name) !== undefined;
+}
+
 function childPath(parent: string, name: string): string {
   return parent === "" ? name : `${parent}/${name}`;
 }
@@ -634,8 +668,9 @@ const LOCAL_WALK_CONCURRENCY = 8;
 
 /**
  * Walks a local tree with lstat: links are entries, never followed. A
- * missing root is an empty tree when `missingIsEmpty` (the target of a
- * download); other errors at the root reject, below it they are failures.
+ * missing root is an empty tree on the target side (a download's); other
+ * errors at the root reject, below it they are failures. A source leaves
+ * out its part files (see admit).
  * Names are read as bytes: one that no string names (not UTF-8, see
  * local-names.ts) is a failure, as is a second name reading as the same
  * string, and its directory is not fully known.
@@ -644,10 +679,10 @@ async function walkLocal(
   root: string,
   filter: DirTransferOptions["filter"],
   failures: Failures,
-  missingIsEmpty: boolean,
+  side: "source" | "target",
   maxEntries: number | undefined,
 ): Promise<Tree> {
-  const tree = emptyTree(maxEntries);
+  const tree = emptyTree(side, maxEntries);
   await runAll([""], LOCAL_WALK_CONCURRENCY, async (dir, add) => {
     let names: Buffer[];
     try {
@@ -663,7 +698,7 @@ async function walkLocal(
       if (dir !== "") {
         tree.incomplete.add(dir);
         failures.record(dir, error);
-      } else if (!missingIsEmpty || (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      } else if (side === "source" || (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       return;
     }
     // Names read so far: two that read as one string could not both be reached by it.
@@ -745,7 +780,8 @@ interface BurstTimes {
 /**
  * Walks a remote tree, listing directories at once on the workers'
  * clients. A root that is not there (550, or 450 from some LISTs) is an
- * empty tree when `missingIsEmpty` (the target of an upload). With
+ * empty tree on the target side (an upload's); a source leaves out its
+ * part files (see admit). With
  * `localNames` (the source of a download), a name that cannot be a local
  * file name (isLocalName) is a failure and its directory not fully known.
  */
@@ -754,13 +790,14 @@ async function walkRemote(
   root: string,
   filter: DirTransferOptions["filter"],
   failures: Failures,
-  missingIsEmpty: boolean,
+  side: "source" | "target",
   options: DirTransferOptions,
   burst?: BurstTimes,
   onEntry?: (path: string, node: Node) => void,
   localNames = false,
 ): Promise<Tree> {
-  const tree = emptyTree(options.maxEntries);
+  const tree = emptyTree(side, options.maxEntries);
+  const missingIsEmpty = side === "target";
   // Whether the root's listing showed the directory itself: then every listing must.
   let rootSelfShown = false;
   const commandWithEpsv = options.pipelining !== false;
@@ -803,7 +840,7 @@ async function walkRemote(
               throw unproven(full, "it was listed as one entry named as itself (vsftpd's listing of a directory it may not read)");
           }
         }
-        if (burst) burstTimes = await askTimes(client, burst, dir, out, filter, known);
+        if (burst) burstTimes = await askTimes(client, burst, dir, out, filter, known, tree.parts !== undefined);
         return out;
       });
     } catch (error) {
@@ -912,7 +949,8 @@ function timesAhead(burst: BurstTimes | undefined, dir: string, full: string): {
 /**
  * The times of a listed directory's files that `burst` wants and the
  * listing gave only to the minute, asked in one burst; by name. A burst
- * that fails leaves them to be asked one by one later, where needed.
+ * that fails leaves them to be asked one by one later, where needed. Part
+ * files a source leaves out (`leavesOutParts`) are neither asked nor filtered.
  */
 async function askTimes(
   client: TreeClient,
@@ -921,11 +959,13 @@ async function askTimes(
   entries: ListEntry[],
   filter: DirTransferOptions["filter"],
   known: Map<string, Date>,
+  leavesOutParts: boolean,
 ): Promise<Map<string, Date>> {
   const found = new Map(known);
   const names = entries
     .filter((entry) => {
       if (entry.type !== "file" || exactTime(entry.modified) || found.has(entry.name) || unsafeNameReason(entry.name)) return false;
+      if (leavesOutParts && isLeftPart(entry.name, entry.type)) return false;
       const path = childPath(dir, entry.name);
       if (filter && !filter({ path, type: "file", size: entry.size, modified: entry.modified })) return false;
       return burst.wanted(path, entry.size);
@@ -1009,6 +1049,11 @@ function unproven(path: string, how: string): FtpListingError {
 
 function linksOf(tree: Tree): string[] {
   return [...tree.nodes].filter(([, node]) => node.type === "link").map(([path]) => path);
+}
+
+/** The part files a source left out (DirTransferResult.parts), in path order: the walk's depends on which listing came first. */
+function partsOf(tree: Tree): string[] {
+  return [...(tree.parts ?? [])].sort();
 }
 
 /**
@@ -1232,13 +1277,13 @@ function downloadFile(
   { signal, pipelining = true, maxFileSize }: DirTransferOptions,
   trees: { inSource: (path: string) => boolean; target: Tree; writes: LocalWrites },
 ): Promise<number> {
-  // The part name is a path of the tree too: that entry's own download lands
-  // there, and this one would rename whatever is there into place (a leftover
-  // part of another tool's upload, taken for the file, with nothing failing).
+  // A part file the source holds at the part name is left out of it (a left
+  // part of an upload, see admit); a directory there is a path of the tree,
+  // made where this download's part goes.
   if (trees.inSource(remotePartName(plan.path))) {
     return Promise.reject(
       new FtpError(
-        `cannot download ${JSON.stringify(plan.path)} through its part name: the tree has an entry of that name`,
+        `cannot download ${JSON.stringify(plan.path)} through its part name: the tree has a directory of that name`,
         "ERR_FTP_PART_FILE",
       ),
     );
@@ -1311,13 +1356,20 @@ export async function downloadDir(
   const burst = options.pipelining === false ? undefined : { times, wanted: () => true };
   if (burst && !options.dryRun && !options.onPlan) return streamDownload(workers, remote, local, options, failures, burst);
   const [source, target] = await Promise.all([
-    walkRemote(workers, remote, filter, failures, false, options, burst, undefined, true),
-    walkLocal(local, filter, failures, true, options.maxEntries),
+    walkRemote(workers, remote, filter, failures, "source", options, burst, undefined, true),
+    walkLocal(local, filter, failures, "target", options.maxEntries),
   ]);
   const compared = await compare(source, target, workers, { side: "source", times }, failures);
   const transfer = refuseTooLarge(refuseLinked(compared.transfer, target, failures), options.maxFileSize, failures);
   options.onPlan?.(transfer.map(planned));
-  const result: DirTransferResult = { transferred: 0, skipped: compared.skipped, bytes: 0, deleted: 0, links: linksOf(source) };
+  const result: DirTransferResult = {
+    transferred: 0,
+    skipped: compared.skipped,
+    bytes: 0,
+    deleted: 0,
+    links: linksOf(source),
+    parts: partsOf(source),
+  };
   // Two names of the tree that are one local file (a disk folding letter case) are caught by inode.
   const writes = new LocalWrites();
   if (!options.dryRun) {
@@ -1353,8 +1405,8 @@ async function streamDownload(
   burst: BurstTimes,
 ): Promise<DirTransferResult> {
   const { filter, signal } = options;
-  const target = await walkLocal(local, filter, failures, true, options.maxEntries);
-  const result: DirTransferResult = { transferred: 0, skipped: 0, bytes: 0, deleted: 0, links: [] };
+  const target = await walkLocal(local, filter, failures, "target", options.maxEntries);
+  const result: DirTransferResult = { transferred: 0, skipped: 0, bytes: 0, deleted: 0, links: [], parts: [] };
   const progress = new Progress(options.onProgress, 0, 0, true);
   await mkdir(local, { recursive: true });
   // Each directory's making, by path below the root, for its files and subdirectories to wait on.
@@ -1392,7 +1444,8 @@ async function streamDownload(
     // An unchanged directory's times come back with its listing: the files the local tree has there.
     const localFiles = new Map<string, string[]>();
     for (const [path, node] of target.nodes) {
-      if (node.type !== "file") continue;
+      // A left part's remote namesake is no file of the source: its time is never wanted.
+      if (node.type !== "file" || isLeftPart(path.slice(path.lastIndexOf("/") + 1), node.type)) continue;
       const names = localFiles.get(parentOf(path)) ?? [];
       names.push(path.slice(path.lastIndexOf("/") + 1));
       localFiles.set(parentOf(path), names);
@@ -1403,7 +1456,7 @@ async function streamDownload(
       const other = target.nodes.get(path);
       return other?.type === "file" && other.size === size;
     };
-    source = await walkRemote(workers, remote, filter, failures, false, options, { ...burst, wanted, expected }, onEntry, true);
+    source = await walkRemote(workers, remote, filter, failures, "source", options, { ...burst, wanted, expected }, onEntry, true);
   } finally {
     // The files already started finish (or are aborted by the signal) before the call settles.
     feed.close();
@@ -1413,6 +1466,7 @@ async function streamDownload(
   await feed.done;
   signal?.throwIfAborted();
   result.links = linksOf(source);
+  result.parts = partsOf(source);
   return finishDownload(source, target, remote, local, options, failures, result);
 }
 
@@ -1626,7 +1680,7 @@ export async function uploadDir(
   signal?.throwIfAborted();
   const failures = new Failures(signal);
   workers.warm?.();
-  const source = await walkLocal(local, filter, failures, false, options.maxEntries);
+  const source = await walkLocal(local, filter, failures, "source", options.maxEntries);
   if (!options.dryRun) await workers.run((client) => client.ensureDir(remote));
   const times = new RemoteTimes(remote);
   const pipelining = options.pipelining !== false;
@@ -1636,11 +1690,18 @@ export async function uploadDir(
     const node = source.nodes.get(path);
     return node?.type === "file" && node.size === size;
   };
-  const target = await walkRemote(workers, remote, filter, failures, true, options, pipelining ? { times, wanted } : undefined);
+  const target = await walkRemote(workers, remote, filter, failures, "target", options, pipelining ? { times, wanted } : undefined);
   const compared = await compare(source, target, workers, { side: "target", times }, failures);
   const transfer = refuseLinked(compared.transfer, target, failures);
   options.onPlan?.(transfer.map(planned));
-  const result: DirTransferResult = { transferred: 0, skipped: compared.skipped, bytes: 0, deleted: 0, links: linksOf(source) };
+  const result: DirTransferResult = {
+    transferred: 0,
+    skipped: compared.skipped,
+    bytes: 0,
+    deleted: 0,
+    links: linksOf(source),
+    parts: partsOf(source),
+  };
   if (!options.dryRun) await makeRemoteDirs(workers, remote, missingDirs(source, target), pipelining, failures);
   const stamps = new RemoteStamps(pipelining);
   await transferAll(
@@ -1650,10 +1711,10 @@ export async function uploadDir(
       workers.run(async (client) => {
         const remotePath = joinRemote(remote, plan.path);
         const part = remotePartName(remotePath);
-        // The part name is a path of the tree too: two files must not go through one name.
+        // A directory at the part name is a path of the tree (a part file there is left out of it, see admit): the STOR would go into it.
         if (partFiles && source.nodes.has(remotePartName(plan.path))) {
           throw new FtpError(
-            `cannot upload ${JSON.stringify(plan.path)} through its part name: the tree has an entry of that name`,
+            `cannot upload ${JSON.stringify(plan.path)} through its part name: the tree has a directory of that name`,
             "ERR_FTP_PART_FILE",
           );
         }

@@ -16,4 +16,15 @@ export interface DirTransferResult {
   deleted: number;
   /** Symbolic links in the source, reported and not followed (paths below the root). */
   links: string[];
+  /**
+   * Entries of the source named as part files (`.<name>.ftpstream-part`,
+   * anything but a directory): what a transfer of this library's, killed
+   * or still running, writes through before renaming it to `<name>`.
+   * Reported and left out (paths below the root): neither transferred, nor
+   * taken for a file of the tree, nor in the way of `<name>`'s own
+   * transfer; with `delete`, neither the target's entry of that name nor
+   * its `<name>` is removed for it (the source's `<name>` may be midway).
+   * `filter` is not asked about them.
+   */
+  parts: string[];
 }

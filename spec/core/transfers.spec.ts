@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { expect } from "chai";
 import sinon from "sinon";
 import { patternBytes, patternFile, patternMismatch, type FixtureServer } from "../../fixtures/server.js";
-import { FtpConnectionError, FtpPermError, FtpTempError, type TransferProgress } from "../../lib/index.js";
+import { FtpClosedError, FtpConnectionError, FtpPermError, FtpTempError, type TransferProgress } from "../../lib/index.js";
 import { commandsAfterLogin, gate, rejectionOf, until, useFixtures } from "./helpers.js";
 
 /** Lines as the fixture's ls -l would print them, without the date columns that depend on today. */
@@ -255,6 +255,147 @@ describe("transfers, ftplib's forms", function () {
       await until(() => sink.destroyed, "the destination being destroyed");
       expect(sink.chunks).to.deep.equal([]);
     });
+  });
+
+  describe("retrbinary's promise forms queued behind a transfer", function () {
+    /** Every RETR sends 1000 bytes; the one of /front.bin holds its 226 until `held` opens. */
+    function holdFront(srv: FixtureServer, held: { passed: Promise<void> }): void {
+      srv.handle("RETR", async (s, arg) => {
+        s.reply(150, "Here it comes.");
+        await s.sendData(patternBytes(0, 1000));
+        if (arg === "/front.bin") await held.passed;
+        s.reply(226, "Transfer complete.");
+      });
+    }
+
+    /** A Writable that takes anything. */
+    function sink(): Writable {
+      return new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    }
+
+    /** Calls `queued` behind a RETR of /front.bin whose 226 is held; resolves, with the front still running, to the queued call's error, then lets the front end. */
+    async function failedWhileQueued(
+      pipelining: boolean,
+      queued: (ftp: Awaited<ReturnType<typeof fixtures.client>>) => { call: Promise<string>; fail: () => void },
+    ): Promise<{ error: Error; srv: FixtureServer; ftp: Awaited<ReturnType<typeof fixtures.client>> }> {
+      const srv = await fixtures.server();
+      const held = gate();
+      holdFront(srv, held);
+      const ftp = await fixtures.client(srv, { pipelining });
+      const front = ftp.retrbinary("RETR /front.bin", sink());
+      const { call, fail } = queued(ftp);
+      let error: Error | undefined;
+      call.then(
+        () => undefined,
+        (reason: Error) => (error = reason),
+      );
+      await until(() => srv.commands.includes("RETR /front.bin"), "the transfer in front starting");
+      fail();
+      // Before its turn: the transfer in front still waits for its 226.
+      await until(() => error !== undefined, "the queued call rejecting while the transfer in front runs");
+      held.open();
+      expect(await front).to.equal("226 Transfer complete.");
+      expect(await ftp.pwd()).to.equal("/");
+      return { error: error!, srv, ftp };
+    }
+
+    for (const pipelining of [false, true]) {
+      describe(pipelining ? "pipelining" : "one at a time", function () {
+        it("a queued Writable destroyed with an error rejects with it at once, and its RETR is never sent", async function () {
+          const failure = new Error("disk gone");
+          const destination = sink();
+          const { error, srv } = await failedWhileQueued(pipelining, (ftp) => ({
+            call: ftp.retrbinary("RETR /queued.bin", destination),
+            fail: () => destination.destroy(failure),
+          }));
+          expect(error).to.equal(failure);
+          expect(commandsAfterLogin(srv).filter((line) => line.startsWith("RETR"))).to.deep.equal(["RETR /front.bin"]);
+        });
+
+        it("a queued Writable ended by someone else rejects at once with ERR_STREAM_PREMATURE_CLOSE, and its RETR is never sent", async function () {
+          const destination = sink();
+          const { error, srv } = await failedWhileQueued(pipelining, (ftp) => ({
+            call: ftp.retrbinary("RETR /queued.bin", destination),
+            fail: () => destination.end(),
+          }));
+          expect(error).to.include({ code: "ERR_STREAM_PREMATURE_CLOSE" });
+          expect(commandsAfterLogin(srv).filter((line) => line.startsWith("RETR"))).to.deep.equal(["RETR /front.bin"]);
+        });
+
+        for (const form of ["callback", "Writable"] as const) {
+          it(`${form} form: aborting the signal of a queued call rejects it at once with an AbortError, and its RETR is never sent`, async function () {
+            const controller = new AbortController();
+            const destination = sink();
+            destination.on("error", () => undefined);
+            const { error, srv } = await failedWhileQueued(pipelining, (ftp) => ({
+              call:
+                form === "callback"
+                  ? ftp.retrbinary("RETR /queued.bin", () => undefined, { signal: controller.signal })
+                  : ftp.retrbinary("RETR /queued.bin", destination, { signal: controller.signal }),
+              fail: () => controller.abort(),
+            }));
+            expect(error).to.include({ name: "AbortError", code: "ABORT_ERR" });
+            if (form === "Writable") expect(destination.errored).to.equal(error);
+            expect(commandsAfterLogin(srv).filter((line) => line.startsWith("RETR"))).to.deep.equal(["RETR /front.bin"]);
+          });
+        }
+
+        it("close() rejects both queued forms with FtpClosedError and destroys the queued Writable with it", async function () {
+          const srv = await fixtures.server();
+          const held = gate();
+          holdFront(srv, held);
+          const ftp = await fixtures.client(srv, { pipelining });
+          const front = ftp.retrbinary("RETR /front.bin", sink());
+          const destination = sink();
+          destination.on("error", () => undefined);
+          const intoWritable = ftp.retrbinary("RETR /queued.bin", destination);
+          const toCallback = ftp.retrbinary("RETR /queued.bin", () => undefined);
+          await until(() => srv.commands.includes("RETR /front.bin"), "the transfer in front starting");
+          ftp.close();
+          for (const call of [front, intoWritable, toCallback]) expect(await rejectionOf(call)).to.be.instanceOf(FtpClosedError);
+          expect(destination.errored).to.be.instanceOf(FtpClosedError);
+          expect(commandsAfterLogin(srv).filter((line) => line.startsWith("RETR"))).to.deep.equal(["RETR /front.bin"]);
+          held.open();
+        });
+
+        it("queued calls whose turn comes deliver every byte, in call order", async function () {
+          const srv = await fixtures.server();
+          const held = gate();
+          holdFront(srv, held);
+          const ftp = await fixtures.client(srv, { pipelining });
+          const front = ftp.retrbinary("RETR /front.bin", sink());
+          // [which call, bytes it got], as each settles.
+          const settled: [number, number][] = [];
+          const calls = [1, 2, 3].map(async (n) => {
+            let bytes = 0;
+            const take = (chunk: Buffer): void => void (bytes += chunk.length);
+            const counted = new Writable({
+              write(chunk: Buffer, _encoding, callback) {
+                take(chunk);
+                callback();
+              },
+            });
+            const reply = await (n === 2 ? ftp.retrbinary(`RETR /q${n}.bin`, take) : ftp.retrbinary(`RETR /q${n}.bin`, counted));
+            settled.push([n, bytes]);
+            return reply;
+          });
+          held.open();
+          expect(await front).to.equal("226 Transfer complete.");
+          expect(await Promise.all(calls)).to.deep.equal(["226 Transfer complete.", "226 Transfer complete.", "226 Transfer complete."]);
+          expect(settled).to.deep.equal([
+            [1, 1000],
+            [2, 1000],
+            [3, 1000],
+          ]);
+          expect(commandsAfterLogin(srv).filter((line) => line.startsWith("RETR"))).to.deep.equal([
+            "RETR /front.bin",
+            "RETR /q1.bin",
+            "RETR /q2.bin",
+            "RETR /q3.bin",
+          ]);
+        });
+      });
+    }
   });
 
   describe("retrbinary's promise forms deliver straight from the data connection", function () {

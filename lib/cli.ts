@@ -21,11 +21,13 @@ import { pipeline } from "node:stream/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FTP, FtpOptions } from "./client.js";
 import { jobServer, LoginSources, resolveLogin } from "./credentials.js";
-import { FtpDirTransferError, FtpError } from "./errors.js";
+import { FtpDirTransferError, FtpError, isRefusal } from "./errors.js";
+import { SIGNAL_STATUS, StoppedBySignal, stopOnSignal } from "./cli-signals.js";
 import { defaultNetrcPath, readNetrc } from "./netrc.js";
-import { writeThroughPart } from "./part-file.js";
+import { remotePartName, writeThroughPart } from "./part-file.js";
+import { RENAME_OWN_PART } from "./part-rename.js";
 import { FtpPool } from "./pool.js";
-import type { DirProgress, DirTransferOptions, DirTransferResult } from "./sync.js";
+import type { DirProgress, DirTransferOptions } from "./sync.js";
 import type { TransferProgress } from "./streams.js";
 import { FTP_TLS, FtpTlsOptions } from "./tls.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
@@ -62,6 +64,10 @@ const OPTIONS = {
     arg: "<bytes>",
     help: "get, cat, mirror (download): a file larger than this is not fetched, or aborted once it grows past it; mirror goes on with the rest (exit 3)",
   },
+  "part-files": {
+    type: "boolean",
+    help: "put, mirror (upload): send each file to a hidden .name.ftpstream-part on the server and rename it over the file only once whole (downloads always write local part files)",
+  },
   "no-pipelining": { type: "boolean", help: "mirror: one command at a time (no MDTM/MKD/MFMT bursts, no command written with its EPSV)" },
   recursive: { type: "boolean", short: "r", help: "rm: a directory and everything in it" },
   parents: { type: "boolean", short: "p", help: "mkdir: make missing parents too; fine if it exists" },
@@ -84,6 +90,8 @@ interface CliOptions {
   pipelining: boolean;
   /** --max-filesize: the most bytes a downloaded file may have, or undefined. */
   maxFileSize: number | undefined;
+  /** --part-files: uploads go to a remote part name, renamed over the target once whole. */
+  partFiles: boolean;
   recursive: boolean;
   parents: boolean;
   queue: string | undefined;
@@ -238,6 +246,7 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
       dryRun: values["dry-run"] === true,
       pipelining: values["no-pipelining"] !== true,
       maxFileSize,
+      partFiles: values["part-files"] === true,
       recursive: values.recursive === true,
       parents: values.parents === true,
       queue: typeof values.queue === "string" ? values.queue : undefined,
@@ -389,54 +398,118 @@ function endBar(quiet: boolean): void {
 async function get(url: FtpUrl, target: string | undefined, options: CliOptions): Promise<void> {
   if (!url.path) throw new UsageError("the URL must name a file");
   const intoStdout = target === "-";
-  const ftp = await open(url, options);
-  try {
-    const retrieve = () => {
-      // verifySize: SIZE first, the count checked against it at the end. A
-      // data connection cut with a FIN on a server whose 150 gives no size
-      // (pure-ftpd, pyftpdlib) ends in 226 too: without it, a cut file
-      // would be put in place, or written out, as the whole file, exit 0.
-      const download = ftp.retrbinary(`RETR ${url.path}`, { maxFileSize: options.maxFileSize, verifySize: true });
-      download.on("progress", progressBar(posix.basename(url.path), options.quiet || intoStdout));
-      return download;
-    };
-    if (intoStdout) {
-      await toStdout(retrieve());
-    } else {
-      // As a tree download writes each file: into a part file created
-      // exclusively beside the target (never through a link planted at
-      // either name), renamed into place only after the server's 226, so a
-      // failed download never leaves a file that looks complete and removes
-      // nothing but its own part file.
-      const file = target ?? basename(url.path);
-      await writeThroughPart(dirname(file), basename(file), async (sink) => {
-        let bytes = 0;
-        const download = retrieve();
-        download.on("progress", (progress: TransferProgress) => (bytes = progress.bytes));
-        await pipeline(download, sink);
-        return { bytes, modified: null };
-      });
+  const file = target ?? basename(url.path);
+  // On a signal the connection is closed at once: the download fails now, and its part file is removed.
+  const stop = stopOnSignal(intoStdout ? "the output is cut short" : `${JSON.stringify(file)} left as it was, its part file removed`);
+  await stop.run(async () => {
+    const ftp = await stop.track(open(url, options));
+    try {
+      const retrieve = () => {
+        // verifySize: SIZE first, the count checked against it at the end. A
+        // data connection cut with a FIN on a server whose 150 gives no size
+        // (pure-ftpd, pyftpdlib) ends in 226 too: without it, a cut file
+        // would be put in place, or written out, as the whole file, exit 0.
+        const download = ftp.retrbinary(`RETR ${url.path}`, { maxFileSize: options.maxFileSize, verifySize: true });
+        download.on("progress", progressBar(posix.basename(url.path), options.quiet || intoStdout));
+        return download;
+      };
+      if (intoStdout) {
+        await toStdout(retrieve());
+      } else {
+        // As a tree download writes each file: into a part file created
+        // exclusively beside the target (never through a link planted at
+        // either name), renamed into place only after the server's 226, so a
+        // failed download never leaves a file that looks complete and removes
+        // nothing but its own part file.
+        await writeThroughPart(dirname(file), basename(file), async (sink) => {
+          let bytes = 0;
+          const download = retrieve();
+          download.on("progress", (progress: TransferProgress) => (bytes = progress.bytes));
+          await pipeline(download, sink);
+          return { bytes, modified: null };
+        });
+      }
+      endBar(options.quiet || intoStdout);
+      await finish(ftp);
+    } finally {
+      ftp.close();
     }
-    endBar(options.quiet || intoStdout);
-    await finish(ftp);
-  } finally {
-    ftp.close();
-  }
+  });
 }
 
+/**
+ * `put <file|-> <url>`: STOR, or with --part-files STOR to the hidden part
+ * name beside the target, renamed over it only once the 226 came and SIZE
+ * of the part gives the bytes sent, as uploadDir's partFiles (renameOwnPart,
+ * part-rename.ts): a cut or failed upload leaves the target as it was.
+ */
 async function put(source: string, url: FtpUrl, options: CliOptions): Promise<void> {
   if (!url.path) throw new UsageError("the URL must name the remote file");
-  const ftp = await open(url, options);
+  const path = JSON.stringify(url.path);
+  // On a signal the upload is aborted through its signal, not its connection closed: the part is deleted on that connection.
+  const stop = stopOnSignal(
+    options.partFiles
+      ? `${path} left as it was`
+      : `${path} on the server may hold part of the file (--part-files keeps an upload under a part name until it is whole)`,
+  );
+  await stop.run(async () => {
+    const ftp = await open(url, options);
+    try {
+      const input: Readable = source === "-" ? process.stdin : createReadStream(source);
+      const response = options.partFiles
+        ? await putThroughPart(ftp, input, url.path, stop.signal, options)
+        : (await send(ftp, input, url.path, stop.signal, options)).response;
+      endBar(options.quiet);
+      if (!options.quiet) process.stderr.write(`${shown(response)}\n`);
+      await ftp.quit();
+    } finally {
+      ftp.close();
+    }
+  });
+}
+
+/** STORs `input` to `remotePath`, aborted by `signal`; resolves to the server's final reply and the bytes sent. */
+async function send(
+  ftp: FTP,
+  input: Readable,
+  remotePath: string,
+  signal: AbortSignal,
+  options: CliOptions,
+): Promise<{ response: string; bytes: number }> {
+  const upload = ftp.storbinary(`STOR ${remotePath}`, { signal });
+  upload.on("progress", progressBar(posix.basename(remotePath), options.quiet));
+  await pipeline(input, upload);
+  return { response: String(upload.response), bytes: upload.bytes };
+}
+
+/**
+ * put --part-files: `input` to the part name beside `target`, then the part
+ * renamed over it while it holds the bytes sent. On any failure (a signal's
+ * abort too) the part is deleted, unless it turned out to be another run's
+ * (two runs putting one file at once): that run's part is left alone.
+ */
+async function putThroughPart(ftp: FTP, input: Readable, target: string, signal: AbortSignal, options: CliOptions): Promise<string> {
+  const part = remotePartName(target);
+  let partExpendable = true;
   try {
-    const upload = ftp.storbinary(`STOR ${url.path}`);
-    upload.on("progress", progressBar(posix.basename(url.path), options.quiet));
-    const input: Readable = source === "-" ? process.stdin : createReadStream(source);
-    await pipeline(input, upload);
-    endBar(options.quiet);
-    if (!options.quiet) process.stderr.write(`${shown(String(upload.response))}\n`);
-    await ftp.quit();
-  } finally {
-    ftp.close();
+    const { response, bytes } = await send(ftp, input, part, signal, options);
+    signal.throwIfAborted();
+    const othersPart = await ftp[RENAME_OWN_PART](part, target, bytes, true);
+    if (othersPart) {
+      partExpendable = false;
+      throw othersPart;
+    }
+    return response;
+  } catch (error) {
+    if (partExpendable) {
+      await ftp.delete(part).catch((failure: unknown) => {
+        // 550: nothing there to delete (the STOR was refused before it made the part).
+        if (isRefusal(failure) && failure.replyCode === 550) return;
+        const reason = failure instanceof Error ? failure.message : String(failure);
+        process.stderr.write(`ftpstream: the part file ${shown(JSON.stringify(part))} may be left on the server (${shown(reason)})\n`);
+      });
+    }
+    throw error;
   }
 }
 
@@ -490,35 +563,38 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
   const local = download ? to : from;
   const remote = url.path || ".";
   if (!download && options.maxFileSize !== undefined) throw new UsageError("--max-filesize limits downloads: mirror <url> <dir>");
+  // A download always writes local part files; this asks for remote ones.
+  if (download && options.partFiles)
+    throw new UsageError("--part-files is for uploads: mirror <dir> <url> (downloads always write local part files)");
   if (options.queue) return enqueueMirror(options.queue, url, download, remote, local, options);
   const settings: DirTransferOptions = {
     delete: options.delete,
     dryRun: options.dryRun,
     pipelining: options.pipelining,
     maxFileSize: options.maxFileSize,
+    partFiles: options.partFiles,
     onProgress: mirrorProgress(options.quiet),
   };
-  let result: DirTransferResult;
-  const stop = stopOnSignal();
+  // On a signal the connections are closed at once: the running files fail now, whatever the server does with an ABOR, and a
+  // download's remove their part files; the old copies stay, and deletion, which waits for the transfers, does not start.
+  const stop = stopOnSignal("no more files started, nothing deleted");
   settings.signal = stop.signal;
   // A pool of one too: its tree download writes each file's EPSV and RETR
   // behind the one in front where the server allows it (transfer-ahead.ts),
   // which FTP.downloadDir on a client of the caller's does not.
   const pool = new FtpPool({ size: options.parallel, connect: () => stop.track(open(url, options)) });
-  try {
-    result = download ? await pool.downloadDir(remote, local, settings) : await pool.uploadDir(local, remote, settings);
-  } catch (error) {
-    // Whatever the transfers failed with once their connections were closed, it was the signal.
-    if (stop.signal.aborted) throw stop.signal.reason;
-    // Said on a run where some files failed too: those links were left out as well.
-    if (error instanceof FtpDirTransferError) sayLinksNotFollowed(error.result.links);
-    throw error;
-  } finally {
-    stop.done();
-    endBar(options.quiet);
-    await pool.close();
-  }
-  if (stop.signal.aborted) throw stop.signal.reason;
+  const result = await stop.run(async () => {
+    try {
+      return download ? await pool.downloadDir(remote, local, settings) : await pool.uploadDir(local, remote, settings);
+    } catch (error) {
+      // Said on a run where some files failed too: those links were left out as well.
+      if (error instanceof FtpDirTransferError && !stop.signal.aborted) sayLinksNotFollowed(error.result.links);
+      throw error;
+    } finally {
+      endBar(options.quiet);
+      await pool.close();
+    }
+  });
   sayLinksNotFollowed(result.links);
   if (!options.quiet) {
     const verb = options.dryRun ? "would transfer" : "transferred";
@@ -526,63 +602,6 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
       `${verb} ${result.transferred} files (${result.bytes} bytes), ${result.skipped} unchanged, ${result.deleted} deleted\n`,
     );
   }
-}
-
-/** The exit status of a run stopped by SIGINT or SIGTERM: 128 + the signal's number, as a shell reports a process it killed. */
-const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
-
-/** What stopped a mirror: SIGINT or SIGTERM (the reason its AbortSignal was aborted with). */
-class StoppedBySignal extends Error {
-  constructor(readonly signal: keyof typeof SIGNAL_STATUS) {
-    super(`stopped by ${signal}: no more files started, nothing deleted`);
-  }
-}
-
-/**
- * Stops a mirror on SIGINT or SIGTERM (cron's kill, a Ctrl-C) the way a
- * failed file stops: the returned signal is aborted, so no more files
- * start and nothing more is deleted (deletion waits for the transfers),
- * and every connection `track` saw is closed at once, so the running
- * transfers fail now whatever the server does with an ABOR, and each
- * removes its part file; the old copies stay. main() then exits with
- * SIGNAL_STATUS. A second signal exits at once, leaving what it finds (a
- * part file still there is hidden, and replaced by the next run). Killed
- * by Node's default instead, every part file would stay and nothing would
- * say why the run ended.
- */
-function stopOnSignal(): { signal: AbortSignal; track: (connecting: Promise<FTP>) => Promise<FTP>; done: () => void } {
-  const controller = new AbortController();
-  const clients = new Set<FTP>();
-  const onSignal = (signal: keyof typeof SIGNAL_STATUS): void => {
-    if (controller.signal.aborted) {
-      process.stderr.write(`ftpstream: ${signal} again: exiting at once\n`);
-      process.exit(SIGNAL_STATUS[signal]);
-    }
-    controller.abort(new StoppedBySignal(signal));
-    for (const client of clients) client.close();
-  };
-  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
-    const listener = (): void => onSignal(signal);
-    process.on(signal, listener);
-    return [signal, listener] as const;
-  });
-  return {
-    signal: controller.signal,
-    track: async (connecting) => {
-      const client = await connecting;
-      // A connection the pool opens after the signal (a transfer dropped and tried again) is not used.
-      if (controller.signal.aborted) {
-        client.close();
-        throw controller.signal.reason;
-      }
-      clients.add(client);
-      return client;
-    },
-    done: () => {
-      // After the run, a signal ends the process as Node's default does.
-      if (!controller.signal.aborted) for (const [signal, listener] of listeners) process.removeListener(signal, listener);
-    },
-  };
 }
 
 /** Names on stderr each link of the source a tree transfer did not follow. */
@@ -623,25 +642,30 @@ async function enqueueMirror(
     );
   }
   const { enqueueCommand } = await import("./queue-cli.js");
-  const pool = new FtpPool({ size: options.parallel, connect: () => open(url, options) });
-  try {
-    const result = await enqueueCommand({
-      queue,
-      direction: download ? "download" : "upload",
-      // Without the password when it came from netrc or the environment: each worker finds its own.
-      server: jobServer(url, login),
-      remote,
-      local,
-      planner: pool,
-      wait: options.wait,
-      log: (line) => void (options.quiet ? undefined : process.stderr.write(`${shown(line)}\n`)),
-    });
-    for (const { path, error } of result.failures)
-      process.stderr.write(`ftpstream: ${shown(path)}: ${shown(error.message.split("\n")[0])}\n`);
-    if (result.failures.length > 0 || (result.summary?.failed ?? 0) > 0) process.exitCode = 3;
-  } finally {
-    await pool.close();
-  }
+  // On a signal the walk's connections are closed at once, no more jobs are added and a --wait ends.
+  const stop = stopOnSignal("no more jobs enqueued; those enqueued stay in the queue for its workers");
+  const pool = new FtpPool({ size: options.parallel, connect: () => stop.track(open(url, options)) });
+  await stop.run(async () => {
+    try {
+      const result = await enqueueCommand({
+        queue,
+        direction: download ? "download" : "upload",
+        // Without the password when it came from netrc or the environment: each worker finds its own.
+        server: jobServer(url, login),
+        remote,
+        local,
+        planner: pool,
+        wait: options.wait,
+        signal: stop.signal,
+        log: (line) => void (options.quiet ? undefined : process.stderr.write(`${shown(line)}\n`)),
+      });
+      for (const { path, error } of result.failures)
+        process.stderr.write(`ftpstream: ${shown(path)}: ${shown(error.message.split("\n")[0])}\n`);
+      if (result.failures.length > 0 || (result.summary?.failed ?? 0) > 0) process.exitCode = 3;
+    } finally {
+      await pool.close();
+    }
+  });
 }
 
 /** `worker redis://host:port/name`: runs mirror jobs until stopped (or drained, with --until-drained). */

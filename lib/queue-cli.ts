@@ -206,6 +206,12 @@ export interface EnqueueCommand {
   attempts?: number;
   /** Wait until the queue drains and print its summary. */
   wait?: boolean;
+  /**
+   * Aborting it (the CLI's SIGINT or SIGTERM) stops the walk, adds no more
+   * jobs and ends the wait; the call rejects with its reason. Jobs already
+   * added stay in the queue.
+   */
+  signal?: AbortSignal;
   log: (line: string) => void;
 }
 
@@ -225,10 +231,13 @@ export async function enqueueCommand(command: EnqueueCommand): Promise<EnqueueTr
       remote: command.remote,
       local: command.local,
       attempts: command.attempts,
+      signal: command.signal,
     });
     command.log(`enqueued ${result.enqueued} files (${result.bytes} bytes), ${result.unchanged} unchanged, on ${address.name}`);
     if (!command.wait) return result;
-    await waitForDrain(queue);
+    // A failed read fails the command, as without a signal; the signal only ends the wait.
+    await waitForDrain(queue, command.signal, { retryReads: false });
+    command.signal?.throwIfAborted();
     const summary = await readSummary(client, address.name);
     command.log(`queue ${address.name} drained: ${formatSummary(summary)}`);
     return { ...result, summary };
@@ -238,15 +247,15 @@ export async function enqueueCommand(command: EnqueueCommand): Promise<EnqueueTr
 }
 
 /**
- * `read`'s value, or undefined when it fails or `stop` aborts first: a read
- * still waiting then (on a Redis that is gone, ioredis holds it until it
- * reconnects) must not hold the worker's shutdown, and its late failure is
- * handled here.
+ * `read`'s value, or undefined when `stop` aborts first, or when it fails
+ * and `retry` (else its failure): a read still waiting at the abort (on a
+ * Redis that is gone, ioredis holds it until it reconnects) must not hold
+ * the shutdown, and its late failure is handled here.
  */
-function unlessStopped<T>(read: Promise<T>, stop: AbortSignal): Promise<T | undefined> {
-  return new Promise((resolve) => {
+function unlessStopped<T>(read: Promise<T>, stop: AbortSignal, retry: boolean): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
     const stopWatching = onAbortOf(stop, () => resolve(undefined));
-    read.then(resolve, () => resolve(undefined)).finally(stopWatching);
+    read.then(resolve, (error: Error) => (retry ? resolve(undefined) : reject(error))).finally(stopWatching);
   });
 }
 
@@ -259,14 +268,15 @@ export interface DrainingQueue {
  * Resolves once `queue` has nothing pending, asking every 500 ms. With
  * `stop` (a worker's --until-drained): also once it aborts, with no request
  * or timer left behind, and a failed read is asked again rather than
- * rejected. Before, a worker stopped by a signal left this loop running:
+ * rejected (with `retryReads: false`, mirror --queue --wait's, it
+ * rejects). Before, a worker stopped by a signal left this loop running:
  * its next read came after the queue was closed and rejected unhandled
  * ("Connection is closed"), which ended the process with a stack trace.
  */
-export async function waitForDrain(queue: DrainingQueue, stop?: AbortSignal): Promise<void> {
+export async function waitForDrain(queue: DrainingQueue, stop?: AbortSignal, { retryReads = true } = {}): Promise<void> {
   for (;;) {
     if (stop?.aborted) return;
-    const counts = stop ? await unlessStopped(queue.getJobCounts(...PENDING), stop) : await queue.getJobCounts(...PENDING);
+    const counts = stop ? await unlessStopped(queue.getJobCounts(...PENDING), stop, retryReads) : await queue.getJobCounts(...PENDING);
     if (counts && Object.values(counts).every((n) => n === 0)) return;
     await sleep(500, undefined, { signal: stop }).catch(() => undefined);
   }

@@ -4,11 +4,12 @@
  * local machine (a signal, a removed directory, a second run) while a
  * file's data is flowing, and know that it is.
  */
+import { once } from "node:events";
 import { chownSync, lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { FixtureServer } from "../../fixtures/server.js";
-import type { Session } from "../../fixtures/session.js";
+import { DataConnectionError, type Session } from "../../fixtures/session.js";
 
 /** One transfer the server holds: the file, and what lets it go on. */
 export interface HeldTransfer {
@@ -99,6 +100,41 @@ export function holdStor(srv: FixtureServer, matches: (arg: string) => boolean):
     held.add({ arg, release });
     await opened;
     s.vfs.set(s.resolvePath(arg), data);
+    s.reply(226, "Transfer complete.");
+  });
+  return held;
+}
+
+/**
+ * Holds each STOR whose argument `matches` once its first bytes came,
+ * reading no more (the client's writes wait) until the spec releases it or
+ * the client closes the data connection (ABOR, a dropped connection). As a
+ * real server, it keeps what arrived under the STOR's name, then answers
+ * 226 after a whole upload, 426 after a cut one. Other STORs are the fixture's.
+ */
+export function holdStorMidway(srv: FixtureServer, matches: (arg: string) => boolean): Holds {
+  const held = holds();
+  srv.handle("STOR", async (s, arg) => {
+    if (!matches(arg)) return s.defaultHandler("STOR", arg);
+    const { opened, release } = gate(s);
+    s.reply(150, "Ok to send data.");
+    const sock = await s.openData();
+    const closed = once(sock, "close");
+    const chunks: Buffer[] = [];
+    let cut = false;
+    try {
+      for await (const chunk of sock) {
+        chunks.push(chunk as Buffer);
+        if (chunks.length > 1) continue;
+        held.add({ arg, release });
+        await Promise.race([opened, closed]);
+      }
+    } catch {
+      cut = true;
+    }
+    s.vfs.set(s.resolvePath(arg), Buffer.concat(chunks));
+    if (cut || s.abortRequested || s.closed) throw new DataConnectionError("Transfer aborted.", false);
+    await s.closeData();
     s.reply(226, "Transfer complete.");
   });
   return held;

@@ -1,0 +1,87 @@
+/**
+ * `ftpstream put --part-files` and `mirror <dir> <url> --part-files`:
+ * uploads go to the hidden part name beside the target and are renamed
+ * over it only once the 226 came and SIZE of the part gives the bytes
+ * sent (renameOwnPart, lib/part-rename.ts), so a consumer on the server
+ * never sees a partial file under the target's name. Without it, a cut or
+ * running upload is partial under its own name.
+ */
+import { expect } from "chai";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
+import { holdStor } from "./mirror-local-faults-helpers.js";
+import { runCli, startCli, type RunningCli } from "./run-cli.js";
+
+const NEW = "the new copy, whole\n".repeat(1000);
+const PART = "/t/.big.bin.ftpstream-part";
+
+describe("ftpstream put and mirror (upload) --part-files", function () {
+  let server: FixtureServer | undefined;
+  let dir: string;
+  const running: RunningCli[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-part-files-"));
+  });
+  afterEach(async () => {
+    for (const cli of running.splice(0)) if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill("SIGKILL");
+    await server?.close();
+    server = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const start = async (options: FixtureOptions): Promise<FixtureServer> => (server = await FixtureServer.start(options));
+  const url = (srv: FixtureServer, path: string): string => `ftp://user:pass@${srv.host}:${srv.port}/${path}`;
+  const cli = (args: string[]): RunningCli => {
+    const run = startCli(args, { cwd: dir, killAfterMs: 15_000 });
+    running.push(run);
+    return run;
+  };
+
+  for (const command of ["put", "mirror"] as const) {
+    it(`${command}: the target keeps its old copy while the upload runs, and is the whole new one once it is done; no part is left, exit 0`, async () => {
+      const srv = await start({ files: { "/t/big.bin": "the old copy" } });
+      const held = holdStor(srv, (arg) => arg.endsWith(".big.bin.ftpstream-part"));
+      const source = command === "put" ? join(dir, "big.bin") : join(dir, "tree", "big.bin");
+      mkdirSync(join(dir, "tree"));
+      writeFileSync(source, NEW);
+      const run = cli(
+        command === "put"
+          ? ["put", source, url(srv, "t/big.bin"), "--part-files"]
+          : ["mirror", join(dir, "tree"), url(srv, "t"), "--part-files"],
+      );
+      const stor = await held.nth(0);
+      // Every byte has reached the server: under the part name, not the target's.
+      expect(srv.vfs.get("/t/big.bin")?.toString()).to.equal("the old copy");
+      stor.release();
+      expect(await run.exit, run.lines.join("\n")).to.equal(0);
+      expect(srv.vfs.get("/t/big.bin")?.toString()).to.equal(NEW);
+      expect(srv.vfs.exists(PART)).to.equal(false);
+      expect(srv.commands.filter((line) => /^(STOR|SIZE|RNFR|RNTO) /.test(line) && line.includes("big.bin"))).to.include.ordered.members([
+        "STOR t/.big.bin.ftpstream-part",
+        "SIZE t/.big.bin.ftpstream-part",
+        "RNFR t/.big.bin.ftpstream-part",
+        "RNTO t/big.bin",
+      ]);
+    });
+  }
+
+  it("put: a part that holds another count than was sent is another run's: neither renamed nor deleted, the target left, exit 1", async () => {
+    const srv = await start({ files: { "/t/big.bin": "the old copy" } });
+    // A second run's STOR truncated the part after this run's 226.
+    srv.handle("SIZE", (s, arg) => (arg.endsWith("ftpstream-part") ? s.reply(213, "7") : s.defaultHandler("SIZE", arg)));
+    writeFileSync(join(dir, "big.bin"), NEW);
+    const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir, stdout: "ignore" });
+    expect(run.code, run.stderr).to.equal(1);
+    expect(run.stderr).to.match(/holds 7 bytes, 20000 were sent: another run is writing it/);
+    expect(srv.vfs.get("/t/big.bin")?.toString()).to.equal("the old copy");
+    expect(srv.vfs.get(PART)?.toString()).to.equal(NEW);
+    expect(srv.commands.filter((line) => line.startsWith("DELE"))).to.deep.equal([]);
+  });
+
+  it("mirror <url> <dir> --part-files is a usage error (exit 2): downloads always write local part files", async () => {
+    const run = await runCli(["mirror", "ftp://127.0.0.1:1/t", dir, "--part-files"], { stdout: "ignore" });
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.include("ftpstream: --part-files is for uploads: mirror <dir> <url> (downloads always write local part files)");
+  });
+});

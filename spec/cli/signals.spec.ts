@@ -1,0 +1,103 @@
+/**
+ * `ftpstream get`, `put` and `mirror --queue` stopped by SIGINT or SIGTERM
+ * (cron's kill, a Ctrl-C) mid-run, as the real process: each exits 130 or
+ * 143 naming the signal and cleans up what it started, as `mirror` does
+ * (spec/cli/mirror-local-faults). Left to Node's default, `get` left its
+ * hidden part file and `put` a partial remote file, with nothing said.
+ * Each signal is sent once the server sees the transfer running (no sleeps).
+ */
+import { expect } from "chai";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
+import { useRedis } from "../distributed/redis-server.js";
+import { localTree } from "./mirror-hostile-helpers.js";
+import { holdRetr, holdStorMidway } from "./mirror-local-faults-helpers.js";
+import { startCli, type RunningCli } from "./run-cli.js";
+
+const BIG = "B".repeat(100_000);
+/** Larger than loopback's socket buffers: the upload is still being written when the server holds it. */
+const HUGE = Buffer.alloc(8 * 1024 * 1024, "U");
+
+describe("ftpstream get, put and mirror --queue stopped by a signal", function () {
+  let server: FixtureServer | undefined;
+  let dir: string;
+  const running: RunningCli[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-signals-"));
+  });
+  afterEach(async () => {
+    for (const cli of running.splice(0)) if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill("SIGKILL");
+    await server?.close();
+    server = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const start = async (options: FixtureOptions): Promise<FixtureServer> => (server = await FixtureServer.start(options));
+  const url = (srv: FixtureServer, path: string): string => `ftp://user:pass@${srv.host}:${srv.port}/${path}`;
+  const cli = (args: string[]): RunningCli => {
+    const run = startCli(args, { cwd: dir, killAfterMs: 15_000 });
+    running.push(run);
+    return run;
+  };
+  /** Sends `signal` to `run` and waits for its exit: it must exit by itself, not die of the signal. */
+  const stopWith = async (run: RunningCli, signal: "SIGINT" | "SIGTERM"): Promise<number | null> => {
+    run.child.kill(signal);
+    const code = await run.exit;
+    expect(run.child.signalCode, "died of the signal, nothing cleaned up").to.equal(null);
+    return code;
+  };
+
+  it("get: SIGTERM mid-file exits 143 naming it, removes its part file and keeps the old copy", async () => {
+    const srv = await start({ files: { "/t/big.bin": BIG } });
+    const held = holdRetr(srv, (arg) => arg.endsWith("big.bin"));
+    writeFileSync(join(dir, "big.bin"), "the old copy");
+    const run = cli(["get", url(srv, "t/big.bin")]);
+    await held.nth(0);
+    expect(await stopWith(run, "SIGTERM"), run.lines.join("\n")).to.equal(143);
+    expect(run.lines).to.include('ftpstream: stopped by SIGTERM: "big.bin" left as it was, its part file removed');
+    expect(localTree(dir)).to.deep.equal({ "big.bin": "the old copy" });
+  });
+
+  it("put: SIGINT mid-file aborts the upload, exits 130 and says the remote file may be partial", async () => {
+    const srv = await start({ files: { "/t/big.bin": "the old copy" } });
+    const held = holdStorMidway(srv, (arg) => arg.endsWith("big.bin"));
+    writeFileSync(join(dir, "big.bin"), HUGE);
+    const run = cli(["put", "big.bin", url(srv, "t/big.bin")]);
+    await held.nth(0);
+    expect(await stopWith(run, "SIGINT"), run.lines.join("\n")).to.equal(130);
+    expect(run.lines).to.include(
+      'ftpstream: stopped by SIGINT: "t/big.bin" on the server may hold part of the file (--part-files keeps an upload under a part name until it is whole)',
+    );
+    expect(srv.commands).to.include("ABOR");
+  });
+
+  it("put --part-files: SIGTERM mid-file aborts the upload, deletes its part on the server, keeps the old copy, exits 143", async () => {
+    const srv = await start({ files: { "/t/big.bin": "the old copy" } });
+    const held = holdStorMidway(srv, (arg) => arg.endsWith(".big.bin.ftpstream-part"));
+    writeFileSync(join(dir, "big.bin"), HUGE);
+    const run = cli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"]);
+    await held.nth(0);
+    expect(await stopWith(run, "SIGTERM"), run.lines.join("\n")).to.equal(143);
+    expect(run.lines).to.include('ftpstream: stopped by SIGTERM: "t/big.bin" left as it was');
+    expect(srv.vfs.get("/t/big.bin")?.toString()).to.equal("the old copy");
+    expect(srv.vfs.exists("/t/.big.bin.ftpstream-part")).to.equal(false);
+    expect(srv.commands).to.include("DELE t/.big.bin.ftpstream-part");
+  });
+
+  describe("mirror --queue (the enqueuing side)", () => {
+    const redis = useRedis();
+
+    it("SIGTERM while --wait waits for the workers exits 143 naming it; the jobs stay in the queue", async () => {
+      const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/b.txt": "beta\n" } });
+      mkdirSync(join(dir, "down"));
+      const run = cli(["mirror", url(srv, "t"), join(dir, "down"), "--queue", redis().url("signals"), "--wait"]);
+      // No worker runs: the wait would never end.
+      await run.waitFor((lines) => lines.some((line) => line.startsWith("enqueued 2 files")));
+      expect(await stopWith(run, "SIGTERM"), run.lines.join("\n")).to.equal(143);
+      expect(run.lines).to.include(
+        "ftpstream: stopped by SIGTERM: no more jobs enqueued; those enqueued stay in the queue for its workers",
+      );
+    });
+  });
+});

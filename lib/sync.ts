@@ -7,7 +7,7 @@
  */
 import type { Stats } from "node:fs";
 import { lstat, mkdir, readdir, rm, rmdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import {
   FtpDirTransferError,
   FtpError,
@@ -77,6 +77,15 @@ export interface DirTransferOptions {
    * about an entry (a remote file is, before its time is asked). It is not
    * asked about the source's part files (DirTransferResult.parts), which
    * are left out whatever it says; the target's are entries like any other.
+   * A name no string names on the local side (a local name that is not
+   * UTF-8; in a download, a remote name holding a byte its encoding did not
+   * decode), a file or directory, is shown to it with the path of its
+   * FtpPathError (`reason: "undecodable"`): each such byte as U+DC80 + the
+   * byte - 0x80, as text-codec.ts escapes a remote name's (messages show
+   * `\xNN`; `/[\udc80-\udcff]/` finds them), a key no other name has, the
+   * same on both sides. Left out, it is no failure; `delete` still removes
+   * nothing in its directory, and records the failure where that spared
+   * something.
    */
   filter?: (entry: TreeEntry) => boolean;
   /**
@@ -88,7 +97,8 @@ export interface DirTransferOptions {
    * recorded as a failure), nor in a target directory holding such an
    * entry; a local name that is not UTF-8 (no string names it exactly)
    * and a remote name a download could not write under its own local
-   * name are such entries (FtpPathError, reason `"undecodable"`); links,
+   * name are such entries (FtpPathError, reason `"undecodable"`), left out
+   * by `filter` or not; links,
    * special files and entries the source has under another type or
    * letter case stay, as do the target's entry named as a source's part
    * file and the file it is for (see DirTransferResult.parts). A
@@ -237,6 +247,14 @@ interface Tree {
    */
   parts?: Set<string>;
   /**
+   * Entries no string names on the local side (a local name that is not
+   * UTF-8, a remote name a download cannot write as itself) that `filter`
+   * left out, each with its failure, by the directory holding it: that
+   * directory is not fully known, and `delete` reports them where that
+   * spares something (see refuseUnnamed).
+   */
+  unnamed: Map<string, FtpPathError[]>;
+  /**
    * Directories listed as nothing (or as themselves) with nothing to prove
    * the listing was a read, each with the error that says so: `delete`
    * removes nothing below one (see refuseUnproven).
@@ -253,7 +271,7 @@ interface Tree {
 }
 
 function emptyTree(side: "source" | "target", maxEntries = DEFAULT_MAX_TREE_ENTRIES): Tree {
-  const tree: Tree = { nodes: new Map(), excluded: new Set(), incomplete: new Set(), unproven: new Map(), maxEntries };
+  const tree: Tree = { nodes: new Map(), excluded: new Set(), incomplete: new Set(), unproven: new Map(), unnamed: new Map(), maxEntries };
   if (side === "source") tree.parts = new Set();
   return tree;
 }
@@ -659,6 +677,24 @@ function isLeftPart(name: string, type: Node["type"]): boolean {
   return type !== "dir" && partOwner(name) !== undefined;
 }
 
+/**
+ * Whether `filter` leaves out an entry that no string names on the local
+ * side (`error` says which, its path the name with each such byte escaped
+ * as text-codec.ts escapes a remote one's: the key `filter` is shown, the
+ * same on both sides, and never another name's). Left out, it is not a
+ * failure now, but its directory (`dir`) is still not fully known: what
+ * a string names there may be it (see refuseUnnamed).
+ */
+function leftOutUnnamed(tree: Tree, filter: DirTransferOptions["filter"], dir: string, error: FtpPathError, entry: TreeEntry): boolean {
+  if (!filter || filter(entry)) return false;
+  if (tree.nodes.size + tree.excluded.size >= tree.maxEntries) throw treeLimit(tree.maxEntries);
+  tree.excluded.add(entry.path);
+  const errors = tree.unnamed.get(dir) ?? [];
+  errors.push(error);
+  tree.unnamed.set(dir, errors);
+  return true;
+}
+
 function childPath(parent: string, name: string): string {
   return parent === "" ? name : `${parent}/${name}`;
 }
@@ -707,8 +743,21 @@ async function walkLocal(
       // Its string would reach another file or none: nothing here may be deleted, nor sent under it.
       const name = localName(bytes);
       if (name === undefined) {
-        tree.incomplete.add(dir);
         const error = undecodableLocalName(dir, bytes);
+        // Only its bytes name it: lstat is given them, for `filter` to see it.
+        const info = filter ? await lstat(Buffer.concat([Buffer.from(join(root, dir) + sep), bytes])).catch(() => undefined) : undefined;
+        const type = info?.isDirectory() ? "dir" : info?.isFile() ? "file" : undefined;
+        if (
+          type &&
+          leftOutUnnamed(tree, filter, dir, error, {
+            path: error.path,
+            type,
+            size: type === "file" ? info!.size : null,
+            modified: info!.mtime,
+          })
+        )
+          continue;
+        tree.incomplete.add(dir);
         failures.record(error.path, error);
         continue;
       }
@@ -874,8 +923,12 @@ async function walkRemote(
       }
       // Written as its bytes replaced by U+FFFD, it would land on another local file (or the same one as another name).
       if (localNames && !isLocalName(entry.name)) {
+        const error = unwritableRemoteName(dir, entry.name);
+        const type = entry.type === "file" || entry.type === "dir" ? entry.type : undefined;
+        if (type && leftOutUnnamed(tree, filter, dir, error, { path: error.path, type, size: entry.size, modified: entry.modified }))
+          continue;
         tree.incomplete.add(dir);
-        failures.record(childPath(dir, entry.name), unwritableRemoteName(dir, entry.name));
+        failures.record(error.path, error);
         continue;
       }
       const path = childPath(dir, entry.name);
@@ -1071,6 +1124,7 @@ async function deleteExtras(
 ): Promise<void> {
   if (!options.delete) return;
   refuseUnproven(source, target, failures);
+  refuseUnnamed(source, target, failures);
   const doomed = extras(source, target).map((extra) => extra.path);
   await forgetVanishedDirs(source, doomed, failures);
   await forgetVanishedDirs(target, doomed, failures);
@@ -1146,6 +1200,47 @@ function refuseUnproven(source: Tree, target: Tree, failures: Failures): void {
     source.incomplete.add(dir);
     failures.record(dir === "" ? "." : dir, error);
   }
+}
+
+/**
+ * Marks not fully known, and reports, each directory holding an entry
+ * that no string names on the local side and that `filter` left out
+ * (Tree.unnamed), where that spares something `delete` would remove
+ * were the directory fully known. Left out, such a name is no failure
+ * on a run that deletes nothing there; but what a string names in its
+ * directory may be it (a remote `café.txt` listed in Latin-1 is the
+ * local `caf\xe9.txt`), so nothing there is deleted, as when it is not
+ * left out, and the run says why.
+ */
+function refuseUnnamed(source: Tree, target: Tree, failures: Failures): void {
+  if (source.unnamed.size === 0 && target.unnamed.size === 0) return;
+  const doomed = extras(source, target).map((extra) => extra.path);
+  // The directory whose being fully known each deletion relies on (see knownAbsent and extras).
+  const onSource = new Set(doomed.map((path) => shallowestNotDir(source, path)).map(parentOf));
+  const onTarget = new Set(doomed.map(parentOf));
+  for (const [tree, relied] of [
+    [source, onSource],
+    [target, onTarget],
+  ] as const) {
+    for (const [dir, errors] of tree.unnamed) {
+      if (!relied.has(dir)) continue;
+      tree.incomplete.add(dir);
+      for (const error of errors) {
+        const where = dir === "" ? "the root" : JSON.stringify(dir);
+        failures.record(
+          error.path,
+          new FtpPathError(error.path, "undecodable", `${error.message}; left out by filter, but nothing in ${where} is deleted for it`),
+        );
+      }
+    }
+  }
+}
+
+/** The shallowest level of `path` that `tree` has not as a directory (`path` itself at most). */
+function shallowestNotDir(tree: Tree, path: string): string {
+  const levels: string[] = [];
+  for (let at = path; at !== ""; at = parentOf(at)) levels.unshift(at);
+  return levels.find((level) => tree.nodes.get(level)?.type !== "dir") ?? path;
 }
 
 /** Transfers each plan through `move` (resolving to its bytes) on the workers, counting and reporting. */

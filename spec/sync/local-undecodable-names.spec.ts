@@ -19,6 +19,7 @@ import { createRequire, syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { FixtureServer, lsLine } from "../../fixtures/server.js";
 import { FtpDirTransferError, FtpPathError } from "../../lib/index.js";
+import type { TreeEntry } from "../../lib/index.js";
 import { isLocalName, localName, shownName } from "../../lib/local-names.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
 
@@ -45,6 +46,9 @@ function failuresOf(error: Error): Record<string, string> {
   }
   return out;
 }
+
+/** A path holding a byte that is not UTF-8, escaped as U+DC80 + byte (what filter is shown). */
+const UNDECODED = /[\udc80-\udcff]/;
 
 /** The commands sent with verb `verb`. */
 const sent = (srv: FixtureServer, verb: string): string[] => srv.commands.filter((line) => line.split(" ")[0] === verb);
@@ -123,6 +127,45 @@ describe("sync: local names that no string names (bytes that are not UTF-8)", ()
       expect(srv.vfs.get("/r/e/extra.txt")?.toString()).to.equal("in e");
       expect(sent(srv, "DELE")).to.deep.equal([]);
     });
+
+    it("shows filter the name with its bytes escaped (U+DC80 + byte), a file or a directory: left out, it is no failure and nothing is sent for it", async () => {
+      const local = join(root, "up");
+      plantLatin1(local);
+      mkdirSync(bytesPath(local, "x", [0xfe], ""));
+      writeFileSync(Buffer.concat([bytesPath(local, "x", [0xfe], ""), Buffer.from("/in.txt")]), "below it");
+      const srv = await fx.server();
+      const ftp = await fx.client(srv);
+      const seen: TreeEntry[] = [];
+      const filter = (entry: TreeEntry): boolean => (seen.push(entry), !UNDECODED.test(entry.path));
+      expect(await ftp.uploadDir(local, "/r", { filter })).to.include({ transferred: 2, deleted: 0 });
+      expect(seen.filter((entry) => UNDECODED.test(entry.path)).map(({ path, type, size }) => ({ path, type, size }))).to.have.deep.members(
+        [
+          { path: "d/a\udcff.txt", type: "file", size: 12 },
+          { path: "x\udcfe", type: "dir", size: null },
+        ],
+      );
+      expect(sent(srv, "STOR").sort()).to.deep.equal(["STOR /r/d/ok.txt", "STOR /r/top.txt"]);
+    });
+
+    it("with delete and the name left out by filter, still deletes nothing in its directory, and fails it only where that spared something", async () => {
+      const local = join(root, "up");
+      plantLatin1(local);
+      const filter = (entry: TreeEntry): boolean => !UNDECODED.test(entry.path);
+      // Nothing to delete in d: nothing is spared, no failure.
+      const quiet = await fx.server({ files: { "/r/top2.txt": "at the root" } });
+      expect(await (await fx.client(quiet)).uploadDir(local, "/r", { delete: true, filter })).to.include({ transferred: 2, deleted: 1 });
+      // An extra in d: kept, and the run says why.
+      const srv = await fx.server({ files: REMOTE_EXTRAS });
+      const error = await rejectionOf((await fx.client(srv)).uploadDir(local, "/r", { delete: true, filter }));
+      expect(failuresOf(error)).to.deep.equal({ "d/a\udcff.txt": "undecodable" });
+      expect((error as FtpDirTransferError).failures[0].error.message).to.include(
+        'left out by filter, but nothing in "d" is deleted for it',
+      );
+      expect(srv.vfs.get("/r/d/extra.txt")?.toString(), "the extra beside the left-out name").to.equal("in d");
+      expect(srv.vfs.exists("/r/other")).to.equal(false);
+      expect(srv.vfs.exists("/r/top2.txt")).to.equal(false);
+      expect((error as FtpDirTransferError).result).to.include({ transferred: 2, deleted: 3 });
+    });
   });
 
   describe("a local directory listing a name twice", () => {
@@ -191,6 +234,24 @@ describe("sync: local names that no string names (bytes that are not UTF-8)", ()
         expect(existsSync(join(local, "f/extra-f.txt")), "an extra of a directory fully read").to.equal(false);
         expect(readFileSync(join(local, "f/keep.txt"), "utf8")).to.equal("keep");
       });
+
+      it(`with the local name left out by filter, keeps it and the extras beside it, failing it only where that spared something (pipelining: ${pipelining})`, async () => {
+        const local = join(root, "down");
+        plantExtras(local);
+        const filter = (entry: TreeEntry): boolean => !UNDECODED.test(entry.path);
+        const srv = await fx.server({ files: { "/r/d/ok.txt": "ok", "/r/f/keep.txt": "keep" } });
+        const ftp = await fx.client(srv);
+        const error = await rejectionOf(ftp.downloadDir("/r", local, { delete: true, pipelining, filter }));
+        expect(failuresOf(error)).to.deep.equal({ "d/a\udcff.txt": "undecodable" });
+        expect((error as FtpDirTransferError).result).to.include({ transferred: 2, deleted: 1 });
+        expect(readFileSync(join(local, "d/extra.txt"), "utf8")).to.equal("extra in d");
+        expect(readFileSync(bytesPath(local, "d/a", [0xff], ".txt"), "utf8")).to.equal("latin-1 name");
+        // d's extra gone some other way: the next run deletes nothing there, and fails nothing.
+        rmSync(join(local, "d/extra.txt"));
+        writeFileSync(join(local, "f/extra-f.txt"), "extra in f");
+        expect(await ftp.downloadDir("/r", local, { delete: true, pipelining, filter })).to.include({ transferred: 0, deleted: 1 });
+        expect(readFileSync(bytesPath(local, "d/a", [0xff], ".txt"), "utf8")).to.equal("latin-1 name");
+      });
     }
 
     it("deletes a local name holding a real U+FFFD (bytes EF BF BD) the source lacks, as any other extra", async () => {
@@ -228,6 +289,17 @@ describe("sync: local names that no string names (bytes that are not UTF-8)", ()
       expect(sent(srv, "RETR")).to.deep.equal(["RETR /r/z.txt"]);
       expect(readFileSync(join(local, "y\ufffd.txt"), "utf8"), "neither overwritten nor deleted").to.equal("local U+FFFD file");
       expect((error as FtpDirTransferError).result).to.include({ transferred: 1, deleted: 0 });
+
+      // Left out by filter (shown as "y\udce9.txt"): no failure without delete; with it, the U+FFFD file is still spared, and said so.
+      const filter = (entry: TreeEntry): boolean => entry.path !== "y\udce9.txt";
+      expect(await ftp.downloadDir("/r", local, { filter })).to.include({ transferred: 0, skipped: 1 });
+      const again = await rejectionOf(ftp.downloadDir("/r", local, { delete: true, filter }));
+      expect(failuresOf(again)).to.deep.equal({ "y\udce9.txt": "undecodable" });
+      expect((again as FtpDirTransferError).failures[0].error.message).to.include(
+        "left out by filter, but nothing in the root is deleted for it",
+      );
+      expect(readFileSync(join(local, "y\ufffd.txt"), "utf8")).to.equal("local U+FFFD file");
+      expect(sent(srv, "RETR")).to.deep.equal(["RETR /r/z.txt"]);
     });
   });
 

@@ -30,7 +30,7 @@ import { CommandQueue } from "./queue.js";
 import { commandExchange, Exchange, mayPipeline, PipelinedCall, runExchange, sizeExchange, voidExchange } from "./exchange.js";
 import { DEFAULT_MAX_LINE } from "./reply.js";
 import { refuseFailure, Session, SessionSettings } from "./session.js";
-import { assertMaxFileSize, DownloadRun, DownloadTarget } from "./download.js";
+import { assertMaxFileSize, type DownloadClient, type DownloadRequest } from "./download.js";
 import { downloadInto, downloadToCallback } from "./download-targets.js";
 import { BlockCallback, LineCallback, RetrbinaryOptions, retrbinaryForm, retrlinesForm } from "./transfer-arguments.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream, UploadStreamOptions } from "./streams.js";
@@ -286,6 +286,8 @@ export class FTP {
   protected readonly record = new SessionRecord();
   private readonly events = new EventEmitter();
   private readonly raw = new RawTransfers();
+  /** See the `downloads` getter. */
+  private downloadClient: DownloadClient | undefined;
   /** What the multi-command operations (remote-ops.ts) use of this client. */
   private readonly remote: RemoteClient = {
     run: (task, options) => this.enqueue(task, { repeat: options?.repeat }),
@@ -771,11 +773,11 @@ export class FTP {
     if (call.form === "stream") return this.download(cmd, "I", call.options);
     return rejectingBadArguments(() => {
       const settings = call.options;
-      const start = (sink: DownloadTarget): DownloadRun => this.downloadRun(cmd, "I", settings, sink);
-      if (call.form === "writable") return downloadInto(start, call.destination, settings.signal);
+      const request = (): DownloadRequest => this.downloadRequest(cmd, "I", settings);
+      if (call.form === "writable") return downloadInto(this.downloads, request, call.destination, settings.signal);
       const blocksize = call.options.blocksize ?? 8192;
       assertBlocksize(blocksize);
-      return downloadToCallback(start, call.callback, blocksize, settings.signal);
+      return downloadToCallback(this.downloads, request, call.callback, blocksize, settings.signal);
     });
   }
 
@@ -1363,15 +1365,19 @@ export class FTP {
     return new DownloadStream(this.streamQueue, this.settings, transferStart(cmd, type, options), options);
   }
 
-  /** A download that hands its bytes to `target` (retrbinary's callback and Writable forms), not yet begun. */
-  private downloadRun(cmd: string, type: "A" | "I", options: DownloadOptions, target: DownloadTarget): DownloadRun {
+  /** A download whose bytes go to a callback or a Writable (retrbinary's promise forms), its arguments checked: built into a DownloadRun at its turn. */
+  private downloadRequest(cmd: string, type: "A" | "I", options: DownloadOptions): DownloadRequest {
     const start = transferStart(cmd, type, options);
     const maxRead = options.highWaterMark ?? this.settings.highWaterMark ?? 0;
     // As the stream forms' Readable would refuse it.
     assertHighWaterMark(maxRead);
     assertMaxFileSize(options.maxFileSize);
-    const runOptions = { verifySize: options.verifySize, maxFileSize: options.maxFileSize, maxRead, onProgress: options.onProgress };
-    return new DownloadRun(this.streamQueue, this.settings, start, runOptions, target);
+    return { start, verifySize: options.verifySize, maxFileSize: options.maxFileSize, maxRead, onProgress: options.onProgress };
+  }
+
+  /** The queue and settings the promise forms' downloads run with (download-targets.ts): one object per client. */
+  private get downloads(): DownloadClient {
+    return (this.downloadClient ??= { enqueue: this.streamQueue, settings: this.settings });
   }
 
   private lines(cmd: string, options: DownloadOptions): LineStream {

@@ -13,21 +13,114 @@
  */
 import { finished, type Writable } from "node:stream";
 import { onAbortOf } from "./abort-signal.js";
-import type { DownloadRun, DownloadTarget } from "./download.js";
+import {
+  DownloadRun,
+  failedBeforeTurn,
+  mayWriteAhead,
+  type DownloadClient,
+  type DownloadRequest,
+  type DownloadTarget,
+} from "./download.js";
+import type { Session } from "./session.js";
 
-/** Makes the download that delivers to `target` (not yet begun). */
-export type StartDownload = (target: DownloadTarget) => DownloadRun;
+/** Checks a download's arguments and makes its request; throws on a bad one. Called once, by the call. */
+export type RequestDownload = () => DownloadRequest;
 
 /** What stops watching nothing: no signal was given. */
 function notWatching(): void {}
 
+/** The queue task of a download that failed before its turn: there is nothing to run. */
+const nothingToRun: Promise<void> = Promise.resolve();
+
 /**
- * Aborting `signal` fails `download` with an AbortError (the transfer is
- * aborted), as addAbortSignal does for the stream forms. Returns what
- * stops watching; an already aborted signal fails it at once.
+ * A download of the promise forms, from its call to its end. Until its
+ * queue task's turn it is this object, its promise and what watches its
+ * target (a Writable's listeners, a signal): a thousand calls issued at
+ * once hold that much each, not a DownloadRun with its meter, attempts
+ * and closures, which the young generation would carry and promote while
+ * they wait. At its turn it builds the DownloadRun and runs it in that
+ * turn (DownloadRun.runIn); under `retry` each run of the queue task runs
+ * that same DownloadRun again. A failure from the target's side (stop)
+ * before the turn rejects the call at once; the turn then builds nothing.
  */
-function failOnAbort(signal: AbortSignal | undefined, download: DownloadRun): () => void {
-  return signal ? onAbortOf(signal, (error) => download.fail(error)) : notWatching;
+abstract class QueuedDownload implements DownloadTarget {
+  /** Built at the turn, or when the download is written ahead of it. */
+  private run: DownloadRun | undefined;
+  /** Stopped before a DownloadRun was built: its turn builds none. */
+  private stoppedQueued = false;
+  /** What stops watching the signal. */
+  protected stopAborting = notWatching;
+
+  constructor(
+    private readonly client: DownloadClient,
+    private readonly request: DownloadRequest,
+  ) {}
+
+  abstract write(chunk: Buffer): boolean;
+  abstract end(response: string): void;
+  abstract fail(error: Error): void;
+
+  /**
+   * Watches `signal`, then queues the download. Last in a subclass's
+   * constructor: with nothing in front, the turn comes before this returns.
+   */
+  protected queue(signal: AbortSignal | undefined): void {
+    // An already aborted signal stops the download here, before it is queued.
+    if (signal) this.stopAborting = onAbortOf(signal, (error) => this.stop(error));
+    const request = this.request;
+    const ahead = mayWriteAhead(request.start, request.verifySize) ? (session: Session): boolean => this.writeAheadIn(session) : undefined;
+    this.client.enqueue(this.turn, true, ahead).catch(this.queueFailed);
+  }
+
+  /**
+   * Stops the download with `error` from the target's side (its consumer
+   * failed, the signal aborted, the queue failed it), as DownloadRun.fail:
+   * the target is told (fail) and a transfer running is aborted. Before
+   * the turn nothing runs yet: the target is told now.
+   */
+  protected stop(error: Error): void {
+    if (this.run) {
+      this.run.fail(error);
+      return;
+    }
+    if (this.stoppedQueued) return;
+    this.stoppedQueued = true;
+    this.fail(error);
+  }
+
+  /** The target can take more: a data connection paused for it reads again. */
+  protected resume(): void {
+    this.run?.resume();
+  }
+
+  /** Called once, when the DownloadRun is built: before its transfer can deliver anything. */
+  protected abstract started(): void;
+
+  /** The DownloadRun, built on first use. */
+  private built(): DownloadRun {
+    let run = this.run;
+    if (!run) {
+      const client = this.client;
+      run = this.run = new DownloadRun(client.enqueue, client.settings, this.request.start, this.request, this);
+      this.started();
+    }
+    return run;
+  }
+
+  /** The queue task. */
+  private readonly turn = (session: Session): Promise<void> => {
+    if (this.stoppedQueued) return nothingToRun;
+    return this.built().runIn(session);
+  };
+
+  /** Writes the transfer ahead of the turn if it may be (transfer-ahead.ts); true if it did. */
+  private writeAheadIn(session: Session): boolean {
+    if (this.stoppedQueued) return false;
+    return this.built().writeAheadIn(session);
+  }
+
+  /** The queue failed the task, or its last run (under `retry`) failed. */
+  private readonly queueFailed = (error: unknown): void => this.stop(failedBeforeTurn(this.request.start, error));
 }
 
 /**
@@ -38,36 +131,54 @@ function failOnAbort(signal: AbortSignal | undefined, download: DownloadRun): ()
  * over the stream would.
  */
 export function downloadToCallback(
-  start: StartDownload,
+  client: DownloadClient,
+  request: RequestDownload,
   onChunk: (chunk: Buffer) => void,
   blocksize: number,
   signal?: AbortSignal,
 ): Promise<string> {
   return new Promise<string>((resolve, reject) => {
-    // Set below; an already aborted signal fails the download before that.
-    let stopWatching = notWatching;
-    const download = start({
-      write: (chunk) => {
-        try {
-          if (chunk.length <= blocksize) onChunk(chunk);
-          else for (let at = 0; at < chunk.length; at += blocksize) onChunk(chunk.subarray(at, at + blocksize));
-        } catch (error) {
-          download.fail(error instanceof Error ? error : new Error(String(error)));
-        }
-        return true;
-      },
-      end: (response) => {
-        stopWatching();
-        resolve(response);
-      },
-      fail: (error) => {
-        stopWatching();
-        reject(error);
-      },
-    });
-    stopWatching = failOnAbort(signal, download);
-    download.begin(true);
+    new ToCallback(client, request(), onChunk, blocksize, resolve, reject, signal);
   });
+}
+
+/** downloadToCallback's download. */
+class ToCallback extends QueuedDownload {
+  constructor(
+    client: DownloadClient,
+    request: DownloadRequest,
+    private readonly onChunk: (chunk: Buffer) => void,
+    private readonly blocksize: number,
+    private readonly resolve: (response: string) => void,
+    private readonly reject: (error: Error) => void,
+    signal: AbortSignal | undefined,
+  ) {
+    super(client, request);
+    this.queue(signal);
+  }
+
+  write(chunk: Buffer): boolean {
+    const blocksize = this.blocksize;
+    try {
+      if (chunk.length <= blocksize) this.onChunk(chunk);
+      else for (let at = 0; at < chunk.length; at += blocksize) this.onChunk(chunk.subarray(at, at + blocksize));
+    } catch (error) {
+      this.stop(error instanceof Error ? error : new Error(String(error)));
+    }
+    return true;
+  }
+
+  end(response: string): void {
+    this.stopAborting();
+    this.resolve(response);
+  }
+
+  fail(error: Error): void {
+    this.stopAborting();
+    this.reject(error);
+  }
+
+  protected started(): void {}
 }
 
 /**
@@ -75,54 +186,149 @@ export function downloadToCallback(
  * resolves to the final reply once it has finished. If the download fails,
  * the destination is destroyed with the error (a file being written is
  * closed and never finishes as if complete); if the destination fails or
- * closes first, the transfer is aborted. Either way it rejects with the
- * error, as stream.pipeline does.
+ * closes first, the transfer is aborted, and a download still queued
+ * rejects at once. Either way it rejects with the error, as
+ * stream.pipeline does.
  */
-export function downloadInto(start: StartDownload, destination: Writable, signal?: AbortSignal): Promise<string> {
+export function downloadInto(
+  client: DownloadClient,
+  request: RequestDownload,
+  destination: Writable,
+  signal?: AbortSignal,
+): Promise<string> {
   // Nothing could be written: no transfer is sent (finished() would only tell on the next tick).
   if (destination.destroyed || destination.writableEnded) return Promise.reject(destination.errored ?? prematureClose());
   return new Promise<string>((resolve, reject) => {
-    let response: string | undefined;
-    let failed = false;
-    // Set below; an already aborted signal fails the download before that.
-    let stopAborting = notWatching;
-    const onDrain = (): void => download.resume();
-    const giveUp = (error: Error): void => {
-      if (failed) return;
-      failed = true;
-      stopAborting();
-      destination.off("drain", onDrain);
-      // watchEnd()'s 'error' listener stays on: destroy() emits the error on
-      // the next tick, and a destination with no listener of its own must not throw it.
-      destination.destroy(error);
-      reject(error);
-    };
-    const download = start({
-      write: (chunk) => destination.write(chunk),
-      end: (text) => {
-        response = text;
-        destination.end();
-      },
-      fail: giveUp,
-    });
-    const stopWatching = watchEnd(destination, (error) => {
-      if (failed) return;
-      if (!error && response === undefined) error = prematureClose();
-      if (error) {
-        // The transfer may still run: abort it (the download's fail() calls giveUp).
-        download.fail(error);
-        giveUp(error);
-        return;
-      }
-      destination.off("drain", onDrain);
-      stopWatching();
-      stopAborting();
-      resolve(response!);
-    });
-    destination.on("drain", onDrain);
-    stopAborting = failOnAbort(signal, download);
-    download.begin(true);
+    new IntoWritable(client, request(), destination, resolve, reject, signal);
   });
+}
+
+/**
+ * downloadInto's download. It watches how `destination` ends, as
+ * `finished(destination, { readable: false }, ended)` does: for a plain
+ * Writable (not a Duplex) with its own three listeners (onError,
+ * onFinish, onClose), since end-of-stream's closures and listeners cost a
+ * fresh process about 15 µs a file over its first thousand files and a
+ * queued call would hold them. Like finished(), it waits for 'close' after
+ * 'finish' where the Writable will emit one (autoDestroy and emitClose: a
+ * file is closed before the call resolves). Anything else goes through
+ * finished() itself. The 'error' listener swallows errors emitted after
+ * the download settled, until stopped.
+ */
+class IntoWritable extends QueuedDownload {
+  /** The final reply, once the download ended well (the destination is ending). */
+  private response: string | undefined;
+  /** The call rejected: nothing more settles it. */
+  private failed = false;
+  /** ended() was called (a plain Writable's watch calls it once at most). */
+  private told = false;
+  /** A plain Writable that will emit 'close' after 'finish' (see onFinish). */
+  private readonly willEmitClose: boolean;
+  /** What stops finished() watching a destination that is not a plain Writable; undefined for a plain one (see unwatch). */
+  private readonly stopFinished: (() => void) | undefined;
+  /** The 'drain' listener, from the turn on. */
+  private onDrain: (() => void) | undefined = undefined;
+
+  constructor(
+    client: DownloadClient,
+    request: DownloadRequest,
+    private readonly destination: Writable,
+    private readonly resolve: (response: string) => void,
+    private readonly reject: (error: Error) => void,
+    signal: AbortSignal | undefined,
+  ) {
+    super(client, request);
+    const internals = destination as Writable & { _writableState?: WritableEndState; _readableState?: unknown };
+    const state = internals._writableState;
+    if (!state || internals._readableState !== undefined || typeof state.closed !== "boolean") {
+      this.willEmitClose = false;
+      this.stopFinished = finished(destination, { readable: false }, (error) => this.ended(error));
+    } else {
+      this.willEmitClose = state.autoDestroy && state.emitClose && !state.closed;
+      this.stopFinished = undefined;
+      destination.on("error", this.onError);
+      destination.on("finish", this.onFinish);
+      destination.on("close", this.onClose);
+    }
+    this.queue(signal);
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.destination.write(chunk);
+  }
+
+  end(response: string): void {
+    this.response = response;
+    this.destination.end();
+  }
+
+  /** The download failed, or the destination did (ended() stopped it): destroys the destination with the error, and rejects. */
+  fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.stopAborting();
+    if (this.onDrain) this.destination.off("drain", this.onDrain);
+    // The watch's 'error' listener stays on: destroy() emits the error on
+    // the next tick, and a destination with no listener of its own must not throw it.
+    this.destination.destroy(error);
+    this.reject(error);
+  }
+
+  protected started(): void {
+    const onDrain = (this.onDrain = (): void => this.resume());
+    this.destination.on("drain", onDrain);
+  }
+
+  /** The destination finished (no error), failed (its error) or closed before finishing (a premature close). */
+  private ended(error?: Error | null): void {
+    if (this.failed) return;
+    if (!error && this.response === undefined) error = prematureClose();
+    if (error) {
+      // The transfer may still run (or be queued): stop it (its failure calls fail()).
+      this.stop(error);
+      this.fail(error);
+      return;
+    }
+    if (this.onDrain) this.destination.off("drain", this.onDrain);
+    this.unwatch();
+    this.stopAborting();
+    this.resolve(this.response!);
+  }
+
+  /** The plain Writable watch's callback: once at most. */
+  private tell(error?: Error | null): void {
+    if (this.told) return;
+    this.told = true;
+    this.ended(error);
+  }
+
+  private readonly onError = (error: Error): void => this.tell(error);
+
+  private readonly onFinish = (): void => {
+    if (!this.willEmitClose || this.destination.destroyed) this.tell();
+  };
+
+  private readonly onClose = (): void => {
+    const destination = this.destination;
+    const state = (destination as Writable & { _writableState: WritableEndState })._writableState;
+    const errored = destination.errored;
+    if (errored) this.tell(errored);
+    else if (!state.finished && !(state.ended && state.length === 0)) this.tell(prematureClose());
+    else this.tell();
+  };
+
+  /** Stops watching how the destination ends. */
+  private unwatch(): void {
+    const stopFinished = this.stopFinished;
+    if (stopFinished) {
+      stopFinished();
+      return;
+    }
+    const destination = this.destination;
+    destination.off("error", this.onError);
+    destination.off("finish", this.onFinish);
+    destination.off("close", this.onClose);
+  }
 }
 
 /** The parts of a Writable's internal state that finished() reads to tell how it ended (Node 18 and later have them all). */
@@ -133,52 +339,6 @@ interface WritableEndState {
   finished: boolean;
   ended: boolean;
   length: number;
-}
-
-/**
- * Calls `callback` once when `destination` has finished (with no error),
- * failed (its error) or closed before finishing (a premature close), as
- * `finished(destination, { readable: false }, callback)` does, and returns
- * what stops watching. For a plain Writable (not a Duplex) it does so
- * with three listeners: end-of-stream's closures and listeners cost a
- * fresh process about 15 µs a file over its first thousand files. Like
- * finished(), it waits for 'close' after
- * 'finish' where the Writable will emit one (autoDestroy and emitClose:
- * a file is closed before the call resolves). Anything else goes through
- * finished() itself. The 'error' listener swallows errors emitted after
- * `callback` was called, until stopped.
- */
-function watchEnd(destination: Writable, callback: (error?: Error | null) => void): () => void {
-  const internals = destination as Writable & { _writableState?: WritableEndState; _readableState?: unknown };
-  const state = internals._writableState;
-  if (!state || internals._readableState !== undefined || typeof state.closed !== "boolean") {
-    return finished(destination, { readable: false }, callback);
-  }
-  let called = false;
-  const settle = (error?: Error | null): void => {
-    if (called) return;
-    called = true;
-    callback(error);
-  };
-  const onError = (error: Error): void => settle(error);
-  const willEmitClose = state.autoDestroy && state.emitClose && !state.closed;
-  const onFinish = (): void => {
-    if (!willEmitClose || destination.destroyed) settle();
-  };
-  const onClose = (): void => {
-    const errored = destination.errored;
-    if (errored) settle(errored);
-    else if (!state.finished && !(state.ended && state.length === 0)) settle(prematureClose());
-    else settle();
-  };
-  destination.on("error", onError);
-  destination.on("finish", onFinish);
-  destination.on("close", onClose);
-  return () => {
-    destination.off("error", onError);
-    destination.off("finish", onFinish);
-    destination.off("close", onClose);
-  };
 }
 
 /** What stream.pipeline rejects with when the destination finished or closed before the source ended. */

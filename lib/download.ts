@@ -44,6 +44,23 @@ export interface DownloadRunOptions {
   onProgress?: (progress: TransferProgress) => void;
 }
 
+/**
+ * A download asked for and its arguments checked, not yet run: what a
+ * DownloadRun is built from when its queue task's turn comes (see
+ * download-targets.ts), so that a download still queued holds no more than
+ * this.
+ */
+export interface DownloadRequest extends DownloadRunOptions {
+  /** The command, its REST offset and TYPE. */
+  start: TransferStart;
+}
+
+/** The client a download built at its turn runs on: its queue, and its session's settings. One per client, not per download. */
+export interface DownloadClient {
+  readonly enqueue: Enqueue;
+  readonly settings: SessionSettings;
+}
+
 const RETR = /^RETR /i;
 
 function ignore(): void {}
@@ -63,6 +80,24 @@ export function assertMaxFileSize(value: unknown): void {
       code: "ERR_OUT_OF_RANGE",
     });
   }
+}
+
+/** Whether a download of `start` may be written ahead of its turn: verifySize: true asks SIZE before the transfer, so nothing of it can. */
+export function mayWriteAhead(start: TransferStart, verifySize: boolean | undefined): boolean {
+  return start.ahead === true && verifySize !== true;
+}
+
+/**
+ * The error of a download whose queue task never ran (the queue failed
+ * it): with `ahead`, a tree download that an FtpPool may have put on a
+ * client whose transfer was under way (transfer-ahead.ts), a connection
+ * lost in that one's transfer is no failure of this one, which got
+ * nothing and may run again on another connection: FtpAheadDroppedError,
+ * as for a download dropped by an abort in front.
+ */
+export function failedBeforeTurn(start: TransferStart, error: unknown): FtpError {
+  if (!start.ahead || !(error instanceof FtpClosedError) || error instanceof FtpAheadDroppedError) return dataError(error);
+  return new FtpAheadDroppedError(`closed before its turn: ${error.message}`);
 }
 
 export class DownloadRun {
@@ -122,30 +157,16 @@ export class DownloadRun {
 
   /** Queues the transfer; `now` as for Enqueue (the promise forms, not the stream's constructor). */
   begin(now = false): void {
-    // verifySize: true asks SIZE before the transfer: nothing of it can be written ahead.
-    const ahead = this.start.ahead && this.verifySize !== true ? this.writeAhead : undefined;
-    this.enqueue((session) => this.run(session), now, ahead).catch((error: unknown) => this.fail(this.beforeTurn(error)));
+    const ahead = mayWriteAhead(this.start, this.verifySize) ? (session: Session): boolean => this.writeAheadIn(session) : undefined;
+    this.enqueue((session) => this.runIn(session), now, ahead).catch((error: unknown) => this.fail(failedBeforeTurn(this.start, error)));
   }
 
-  /**
-   * The error of a download whose queue task never ran (the queue failed
-   * it): with `ahead`, a tree download that an FtpPool may have put on a
-   * client whose transfer was under way (transfer-ahead.ts), a connection
-   * lost in that one's transfer is no failure of this one, which got
-   * nothing and may run again on another connection: FtpAheadDroppedError,
-   * as for a download dropped by an abort in front.
-   */
-  private beforeTurn(error: unknown): FtpError {
-    if (!this.start.ahead || !(error instanceof FtpClosedError) || error instanceof FtpAheadDroppedError) return dataError(error);
-    return new FtpAheadDroppedError(`closed before its turn: ${error.message}`);
-  }
-
-  /** Writes the transfer ahead of its turn if it may be (transfer-ahead.ts); true if it did. */
-  private readonly writeAhead = (session: Session): boolean => {
+  /** Writes the transfer ahead of its turn on `session` if it may be (transfer-ahead.ts); true if it did. */
+  writeAheadIn(session: Session): boolean {
     if (this.stopped) return false;
     this.written = writeTransferAhead(session, this.start);
     return this.written !== undefined;
-  };
+  }
 
   /** The target can take more: a data connection paused for it reads again. */
   resume(): void {
@@ -182,12 +203,14 @@ export class DownloadRun {
   }
 
   /**
-   * The transfer's queue task. Under `retry` it may run more than once: a
-   * transient failure ends the attempt (see interrupt) and is thrown to the
-   * retry loop, which runs this again, on a new connection if the old one
-   * is gone; a binary RETR then starts at the byte delivered so far (REST).
+   * The transfer's queue task, run on `session` by begin()'s task or by a
+   * caller whose own queue task has the turn (download-targets.ts builds
+   * the run there). Under `retry` it may run more than once: a transient
+   * failure ends the attempt (see interrupt) and is thrown to the retry
+   * loop, which runs this again, on a new connection if the old one is
+   * gone; a binary RETR then starts at the byte delivered so far (REST).
    */
-  private async run(session: Session): Promise<void> {
+  async runIn(session: Session): Promise<void> {
     const written = this.written?.session === session ? this.written : undefined;
     this.written = undefined;
     if (this.stopped) {

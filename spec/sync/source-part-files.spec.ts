@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FTP, FtpPool } from "../../lib/index.js";
-import type { DirTransferOptions, TreeEntry } from "../../lib/index.js";
+import type { DirTransferOptions, PlannedFile, TreeEntry } from "../../lib/index.js";
 import { useFixtures } from "../core/helpers.js";
 
 /** Every file below `dir` as path → content, and every directory as path → null. */
@@ -114,6 +114,31 @@ describe("tree transfers and part files in the source", () => {
       });
     }
 
+    for (const planned of [false, true]) {
+      it(`on a server listing times to the minute, asks no MDTM of a part file and plans none${planned ? " (onPlan)" : ""}`, async () => {
+        // LIST only: each file's time is asked (MDTM) in one burst after its directory's listing, filter asked first.
+        const srv = await fx.server({
+          features: ["EPSV", "MDTM", "PASV", "SIZE"],
+          files: { "/r/a.txt": "alpha\n", "/r/.a.txt.ftpstream-part": "alp", "/r/.new.txt.ftpstream-part": "ne" },
+        });
+        const ftp = await fx.client(srv);
+        const out = join(dir, "out");
+        const { asked, filter } = recordingFilter();
+        const plans: string[][] = [];
+        const onPlan = planned ? (files: PlannedFile[]) => void plans.push(files.map((file) => file.path)) : undefined;
+        expect(await ftp.downloadDir("/r", out, { filter, onPlan })).to.deep.include({
+          transferred: 1,
+          parts: [".a.txt.ftpstream-part", ".new.txt.ftpstream-part"],
+        });
+        if (planned) expect(plans).to.deep.equal([["a.txt"]]);
+        expect(localTree(out)).to.deep.equal({ "a.txt": "alpha\n" });
+        expect(srv.commands.filter((line) => /^MDTM /.test(line))).to.have.length.above(0);
+        expect(srv.commands.filter((line) => /^(RETR|MDTM|SIZE) .*ftpstream-part$/.test(line))).to.deep.equal([]);
+        expect(asked).to.include("a.txt");
+        expect(asked.filter((path) => PART.test(path))).to.deep.equal([]);
+      });
+    }
+
     for (const { name, options, runner } of RUNNERS.slice(0, 2)) {
       it(`with delete, removes nothing for a remote part file: not its local namesake, nor the file it is for (${name})`, async () => {
         const srv = await fx.server({
@@ -140,6 +165,8 @@ describe("tree transfers and part files in the source", () => {
           links: [],
           parts: [".a.txt.ftpstream-part", ".b.txt.ftpstream-part"],
         });
+        // Not even asked ahead of the listing for the local parts' namesakes.
+        expect(srv.commands.filter((line) => /^(RETR|MDTM|SIZE) .*ftpstream-part$/.test(line))).to.deep.equal([]);
         // a.txt's own left part went with its download, as before.
         expect(localTree(out)).to.deep.equal({
           "a.txt": "alpha\n",

@@ -62,7 +62,7 @@ const OPTIONS = {
   "max-filesize": {
     type: "string",
     arg: "<bytes>",
-    help: "get, cat, mirror (download): a file larger than this is not fetched, or aborted once it grows past it; mirror goes on with the rest (exit 3)",
+    help: "get, cat, mirror (download), and mirror --queue's jobs: a file larger than this is not fetched, or aborted once it grows past it; mirror goes on with the rest (exit 3)",
   },
   "part-files": {
     type: "boolean",
@@ -632,8 +632,6 @@ async function enqueueMirror(
   options: CliOptions,
 ): Promise<void> {
   if (options.delete || options.dryRun) throw new UsageError("mirror --queue takes neither --delete nor --dry-run");
-  // Its workers would download without it.
-  if (options.maxFileSize !== undefined) throw new UsageError("mirror --queue does not take --max-filesize");
   const login = resolveLogin(url, options.login);
   if (login.source === "url") {
     process.stderr.write(
@@ -657,6 +655,8 @@ async function enqueueMirror(
         planner: pool,
         wait: options.wait,
         signal: stop.signal,
+        // Each job carries it to its worker (a v 2 job, which a worker without it refuses).
+        maxFileSize: options.maxFileSize,
         log: (line) => void (options.quiet ? undefined : process.stderr.write(`${shown(line)}\n`)),
       });
       for (const { path, error } of result.failures)

@@ -212,6 +212,8 @@ export interface EnqueueCommand {
    * added stay in the queue.
    */
   signal?: AbortSignal;
+  /** Downloads: see EnqueueTreeOptions.maxFileSize. */
+  maxFileSize?: number;
   log: (line: string) => void;
 }
 
@@ -232,6 +234,7 @@ export async function enqueueCommand(command: EnqueueCommand): Promise<EnqueueTr
       local: command.local,
       attempts: command.attempts,
       signal: command.signal,
+      maxFileSize: command.maxFileSize,
     });
     command.log(`enqueued ${result.enqueued} files (${result.bytes} bytes), ${result.unchanged} unchanged, on ${address.name}`);
     if (!command.wait) return result;

@@ -8,6 +8,7 @@
  * so the library core keeps no runtime dependency.
  */
 import { createHash } from "node:crypto";
+import { assertMaxFileSize } from "./download.js";
 import { FtpDirTransferError } from "./errors.js";
 import type { FtpPathFailure } from "./errors.js";
 import { PART_SUFFIX } from "./part-file.js";
@@ -16,8 +17,12 @@ import type { FtpUrl } from "./url.js";
 
 /** The data of one job: one file to move, and where. Plain JSON, as a queue stores it. */
 export interface TreeJob {
-  /** Version of this shape. */
-  v: 1;
+  /**
+   * Version of this shape: 2 for a job that carries `maxFileSize`, which a
+   * worker of an earlier version (it runs only 1) fails at once instead of
+   * downloading the file without the limit; else 1.
+   */
+  v: 1 | 2;
   direction: "download" | "upload";
   /**
    * The server, as an FTP URL without a path (`ftp://user@host:21`).
@@ -36,6 +41,12 @@ export interface TreeJob {
   size: number;
   /** The source's time to the second (ISO 8601) when known, else null (a download asks MDTM). */
   modified: string | null;
+  /**
+   * A download job's bound (EnqueueTreeOptions.maxFileSize): a file the
+   * server announces larger is not fetched, and one that grows past it is
+   * aborted (FtpLimitError, failing the job at once). Only in v 2 jobs.
+   */
+  maxFileSize?: number;
 }
 
 /** What a job resolves to: `skipped` when the target already matched the source (an earlier run of the same job did it). */
@@ -80,6 +91,13 @@ export interface EnqueueTreeOptions {
   batch?: number;
   filter?: DirTransferOptions["filter"];
   maxEntries?: number;
+  /**
+   * Downloads only, as downloadDir's: a file listed larger gets no job (it
+   * is in `failures`, an FtpLimitError), and every job carries the bound
+   * for its worker (TreeJob.maxFileSize), which aborts a file that grew
+   * past it since.
+   */
+  maxFileSize?: number;
   signal?: AbortSignal;
 }
 
@@ -125,7 +143,10 @@ export function serverKey(server: string): string {
 
 /** A job id from what the job moves: the same file in the same state gets the same id. */
 export function treeJobId(job: TreeJob): string {
-  const key = JSON.stringify([job.direction, serverKey(job.server), job.remote, job.local, job.path, job.size, job.modified]);
+  const fields: unknown[] = [job.direction, serverKey(job.server), job.remote, job.local, job.path, job.size, job.modified];
+  // Only where there is one: the ids of jobs without a bound stay what they were.
+  if (job.maxFileSize !== undefined) fields.push(job.maxFileSize);
+  const key = JSON.stringify(fields);
   return createHash("sha256").update(key).digest("hex").slice(0, 40);
 }
 
@@ -142,6 +163,8 @@ export function treeJobId(job: TreeJob): string {
  */
 export async function enqueueTree(queue: TreeJobQueue, planner: TreePlanner, options: EnqueueTreeOptions): Promise<EnqueueTreeResult> {
   const server = serverUrl(options.server);
+  const maxFileSize = options.direction === "download" ? options.maxFileSize : undefined;
+  if (maxFileSize !== undefined) assertMaxFileSize(maxFileSize);
   let planned: PlannedFile[] = [];
   const filter: DirTransferOptions["filter"] = (entry) =>
     !entry.path.endsWith(PART_SUFFIX) && (options.filter ? options.filter(entry) : true);
@@ -149,6 +172,7 @@ export async function enqueueTree(queue: TreeJobQueue, planner: TreePlanner, opt
     dryRun: true,
     filter,
     maxEntries: options.maxEntries,
+    maxFileSize,
     signal: options.signal,
     onPlan: (files) => {
       planned = files;
@@ -168,7 +192,7 @@ export async function enqueueTree(queue: TreeJobQueue, planner: TreePlanner, opt
   }
   const jobs = planned.map((file) => {
     const data: TreeJob = {
-      v: 1,
+      v: maxFileSize === undefined ? 1 : 2,
       direction: options.direction,
       server,
       remote: options.remote,
@@ -176,6 +200,7 @@ export async function enqueueTree(queue: TreeJobQueue, planner: TreePlanner, opt
       path: file.path,
       size: file.size,
       modified: file.modified ? new Date(Math.floor(file.modified.getTime() / 1000) * 1000).toISOString() : null,
+      ...(maxFileSize === undefined ? {} : { maxFileSize }),
     };
     const opts: TreeJobOptions = {
       jobId: treeJobId(data),

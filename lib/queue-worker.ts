@@ -104,7 +104,7 @@ function unusableServer(server: unknown): string | undefined {
 
 /** A job's data is read from the queue: checked before anything is sent or written. */
 function checkJob(data: TreeJob): void {
-  if (data?.v !== 1 || (data.direction !== "download" && data.direction !== "upload")) {
+  if ((data?.v !== 1 && data?.v !== 2) || (data.direction !== "download" && data.direction !== "upload")) {
     // Its version and direction, not the whole job (as before): its server may hold a password.
     const shown = (value: unknown): string => String(JSON.stringify(value)).slice(0, 40);
     throw new FtpError(`not a tree job this version can run (v ${shown(data?.v)}, direction ${shown(data?.direction)})`, "ERR_FTP_BAD_JOB");
@@ -113,6 +113,10 @@ function checkJob(data: TreeJob): void {
   // TypeError, which took every attempt. Neither the URL nor the parser's error is kept: either may hold a password.
   const unusable = unusableServer(data.server);
   if (unusable) throw new FtpError(`refusing the job's server: ${unusable}`, "ERR_FTP_BAD_JOB");
+  // A bound that is not one is refused, not read as none: the file would be downloaded without it.
+  const max = data.maxFileSize;
+  if (data.v === 2 && !(typeof max === "number" && Number.isSafeInteger(max) && max >= 0))
+    throw new FtpError("refusing the job's maxFileSize: not a whole number of bytes, 0 or more", "ERR_FTP_BAD_JOB");
   assertNoClimb(data.remote, "in a job");
   for (const segment of data.path.split("/")) {
     const reason = unsafeNameReason(segment);
@@ -290,7 +294,8 @@ async function downloadJob(pool: Pick<FtpPool, "use">, data: TreeJob, report: (b
         report(p.bytes);
       };
       // With its EPSV (once the port is known reachable), as the tree transfers do: a round trip less per file.
-      await client.retrbinary(`RETR ${remotePath}`, sink, { onProgress, commandWithEpsv: true });
+      // maxFileSize (a v 2 job's): a file announced larger is not fetched, one that grows past it aborted (FtpLimitError).
+      await client.retrbinary(`RETR ${remotePath}`, sink, { onProgress, commandWithEpsv: true, maxFileSize: data.maxFileSize });
       // A cut that ended in 226 (no size in the 150) must not be renamed into place as the file.
       // A size of 0 is also what a listing without sizes enqueues, and nothing is shorter than an empty file.
       await checkListedSize(client, remotePath, data.size > 0 ? data.size : null, bytes);

@@ -145,7 +145,8 @@ describe("queue jobs: failures a new attempt cannot cure fail at once, the other
     await queue.addBulk([
       { name: TREE_JOB_NAME, data: job("a.txt", `http://alice:${hidden}@${server.host}:${server.port}`), opts },
       { name: TREE_JOB_NAME, data: job("b.txt", `ftp://alice:${hidden}@[${server.host}:${server.port}`), opts },
-      { name: TREE_JOB_NAME, data: job("c.txt", `ftp://alice:${hidden}@${server.host}:${server.port}`, 2), opts },
+      // v 2 is a job bounded by maxFileSize; 3 is no version yet.
+      { name: TREE_JOB_NAME, data: job("c.txt", `ftp://alice:${hidden}@${server.host}:${server.port}`, 3), opts },
     ]);
     const sessions = server.sessions.length;
     const lines: string[] = [];
@@ -168,7 +169,7 @@ describe("queue jobs: failures a new attempt cannot cure fail at once, the other
     expect(reasons).to.deep.equal({
       "a.txt": [1, "ERR_FTP_BAD_JOB: refusing the job's server: not an FTP URL (ftp://, ftpes://, ftps://): http:"],
       "b.txt": [1, "ERR_FTP_BAD_JOB: refusing the job's server: not a URL"],
-      "c.txt": [1, 'ERR_FTP_BAD_JOB: not a tree job this version can run (v 2, direction "download")'],
+      "c.txt": [1, 'ERR_FTP_BAD_JOB: not a tree job this version can run (v 3, direction "download")'],
     });
     // The password is nowhere: not in the reasons, the stack traces BullMQ keeps, or the worker's lines (the last one echoed the whole job).
     const said = [...failed.flatMap((failure) => [failure.failedReason, ...(failure.stacktrace ?? [])]), ...lines].join("\n");

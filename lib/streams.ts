@@ -226,7 +226,7 @@ export class UploadStream extends Writable {
       fail: (error) => void this.held.fail(error),
     });
     if (options.signal) destroyOnAbort(options.signal, this);
-    void this.upload.begin();
+    this.upload.begin();
   }
 
   /** Bytes written to the data connection so far. */

@@ -46,30 +46,53 @@ export function uploadFrom(
   const reshape = options.reshape;
   const signal = options.signal;
   return new Promise<string>((resolve, reject) => {
-    let stopWatching = ignore;
-    const run = start({
-      // Once the queue let go of the transfer too, so the caller's next call finds it idle and starts at once.
-      done: (response) =>
-        void queued.then(() => {
-          stopWatching();
-          resolve(response);
-        }),
-      fail: (error) => {
-        stopWatching();
-        if (source instanceof Readable) source.destroy(error);
-        reject(error);
-      },
-    });
-    if (signal) stopWatching = failOnAbort(signal, run);
+    const caller = new PromisedUpload(source, resolve, reject);
+    const run = start(caller);
+    if (signal) caller.stopWatching = failOnAbort(signal, run);
     const whole = !reshape && (typeof source === "string" || source instanceof Uint8Array);
     if (whole) run.sendAll(asBuffer(source));
-    const queued = run.begin(true);
+    run.begin(true);
     if (whole) return;
     const chunks = typeof source === "string" || source instanceof Uint8Array ? [source] : source;
     feed(reshape ? reshape(chunks) : chunks, run).catch((error: unknown) =>
       run.fail(error instanceof Error ? error : new Error(String(error))),
     );
   });
+}
+
+/**
+ * The owner of an upload whose caller awaits a promise: it resolves once
+ * the upload is done and the queue let go of it too (so the caller's next
+ * call finds the queue idle and starts at once), and rejects as soon as
+ * the upload fails. Methods, not closures: one object an upload.
+ */
+class PromisedUpload implements UploadOwner {
+  /** Stops watching the caller's signal. */
+  stopWatching: () => void = ignore;
+  private response: string | undefined;
+
+  constructor(
+    private readonly source: UploadSource,
+    private readonly resolve: (response: string) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  done(response: string): void {
+    this.response = response;
+  }
+
+  released(): void {
+    const response = this.response;
+    if (response === undefined) return;
+    this.stopWatching();
+    this.resolve(response);
+  }
+
+  fail(error: Error): void {
+    this.stopWatching();
+    if (this.source instanceof Readable) this.source.destroy(error);
+    this.reject(error);
+  }
 }
 
 /** Writes each chunk to the upload once it took the one before, then ends it. */

@@ -71,6 +71,8 @@ export interface UploadOwner {
   done(response: string): void;
   /** The upload failed; never for a stop() or after done(). */
   fail(error: Error): void;
+  /** The command queue let go of the upload's task (after done(), or after it failed): the client's next call starts at once. */
+  released?(): void;
 }
 
 export interface UploadRunOptions {
@@ -171,12 +173,15 @@ export class UploadRun {
 
   /**
    * Queues the transfer; `now` as for Enqueue (the promise forms, not a
-   * stream's constructor). Resolves once the queue has let the transfer
-   * go, whatever its outcome: a caller that waits for that before its next
-   * call finds the queue idle.
+   * stream's constructor). Once the queue has let the transfer go, the
+   * owner is told (released); a failure to queue fails the upload.
    */
-  begin(now = false): Promise<void> {
-    return this.enqueue((session) => this.run(session), now).catch((error: unknown) => this.fail(dataError(error)));
+  begin(now = false): void {
+    // One reaction for both outcomes: a promise each upload, not two (a catch, and the owner's then).
+    this.enqueue((session) => this.run(session), now).then(
+      () => this.owner.released?.(),
+      (error: unknown) => this.fail(dataError(error)),
+    );
   }
 
   /**

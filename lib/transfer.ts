@@ -167,31 +167,54 @@ export class DataTransfer {
    * a network that saves a round trip per transfer); TLS starts only after
    * the 1xx, as before.
    */
-  static async open(session: Session, start: TransferStart, written?: WrittenAhead): Promise<DataTransfer> {
+  static open(session: Session, start: TransferStart, written?: WrittenAhead): Promise<DataTransfer> {
     if (written) return DataTransfer.openWritten(session, start, written);
-    // Refused now, not once EPSV or PORT has readied a data connection for
-    // it: Twisted answers the command after such a refusal with a 550.
-    session.control.assertSendable(start.command);
-    if (start.before) for (const line of start.before.lines) session.control.assertSendable(line);
-    // The type already in force costs no call: most transfers of a run find it so.
-    const type = start.type && session.control.knownType !== start.type ? start.type : undefined;
-    // Pipelined (or asked for: commandWithEpsv), the command goes out with EPSV once this server has shown it
-    // does EPSV on reachable ports: the server takes it after its 229 and
-    // waits for the data connection (every one we test against does), which
-    // saves the round trip that matters most on a long link. Not after REST:
-    // a refused REST must keep the command from running at all.
-    const pipelined =
-      (start.withEpsv ?? session.settings.pipelining) && session.settings.passive && start.rest === undefined && !session.epsvRefused;
-    const early = pipelined && session.epsvReached;
-    // Pipelined but not early (the session's first EPSV port is still to be
-    // reached before a command follows it): the TYPE and the commands
-    // before still go with the EPSV, not a round trip ahead of it.
-    const withEpsv = pipelined && !early && session.settings.useEpsv && session.control.dataHost.family !== 6;
+    // Not an async function, so as not to add an async step to every
+    // transfer; what it throws is a rejection all the same.
+    try {
+      // Refused now, not once EPSV or PORT has readied a data connection for
+      // it: Twisted answers the command after such a refusal with a 550.
+      session.control.assertSendable(start.command);
+      if (start.before) for (const line of start.before.lines) session.control.assertSendable(line);
+      // The type already in force costs no call: most transfers of a run find it so.
+      const type = start.type && session.control.knownType !== start.type ? start.type : undefined;
+      // Pipelined (or asked for: commandWithEpsv), the command goes out with EPSV once this server has shown it
+      // does EPSV on reachable ports: the server takes it after its 229 and
+      // waits for the data connection (every one we test against does), which
+      // saves the round trip that matters most on a long link. Not after REST:
+      // a refused REST must keep the command from running at all.
+      const pipelined =
+        (start.withEpsv ?? session.settings.pipelining) && session.settings.passive && start.rest === undefined && !session.epsvRefused;
+      const early = pipelined && session.epsvReached;
+      // Pipelined but not early (the session's first EPSV port is still to be
+      // reached before a command follows it): the TYPE and the commands
+      // before still go with the EPSV, not a round trip ahead of it.
+      const withEpsv = pipelined && !early && session.settings.useEpsv && session.control.dataHost.family !== 6;
+      const before = start.before && start.before.lines.length > 0 ? start.before : undefined;
+      // The usual case (passive, the type in force, nothing before, the
+      // command after the EPSV's reply): straight on, the data connection's
+      // promise awaited where it is used.
+      if (session.settings.passive && !early && !withEpsv && !before && !type) {
+        return DataTransfer.afterOpen(session, start, openPassive(session, { slabReads: start.slabReads }), false);
+      }
+      return DataTransfer.openInSteps(session, start, type, early, withEpsv, before);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** open() for a transfer with something to send first, written with its EPSV, or in active mode. */
+  private static async openInSteps(
+    session: Session,
+    start: TransferStart,
+    type: "A" | "I" | undefined,
+    early: boolean,
+    withEpsv: boolean,
+    before: CommandsBefore | undefined,
+  ): Promise<DataTransfer> {
     // Written early, the command takes its TYPE along (a tree transfer's
     // listings and files alternate between A and I on each connection),
     // and the commands asked to go before it.
-    let before = start.before && start.before.lines.length > 0 ? start.before : undefined;
-    // Nothing to send (the usual case: the type in force, nothing before): no call, no await.
     if (!early && !withEpsv && (before || type)) await sendBeforeAndType(session, before, type);
     // Whatever would not fit in the transfer's own write (one segment: see BURST_BYTES) goes first.
     if (before && early) before = await sendAheadOfTransfer(session, before, Buffer.byteLength(start.command) + 16);
@@ -263,8 +286,18 @@ export class DataTransfer {
     return DataTransfer.afterOpen(session, start, pending, true);
   }
 
-  /** The rest of open() once the data connection is on its way: the command (unless `sent`), the 1xx, the connected socket, TLS. */
-  private static async afterOpen(session: Session, start: TransferStart, pending: PendingData, sent: boolean): Promise<DataTransfer> {
+  /**
+   * The rest of open() once the data connection is on its way (`opening`,
+   * or its promise): the command (unless `sent`), the 1xx, the connected
+   * socket, TLS.
+   */
+  private static async afterOpen(
+    session: Session,
+    start: TransferStart,
+    opening: PendingData | Promise<PendingData>,
+    sent: boolean,
+  ): Promise<DataTransfer> {
+    const pending = opening instanceof Promise ? await opening : opening;
     let socket: net.Socket | tls.TLSSocket | undefined;
     try {
       if (!sent) {

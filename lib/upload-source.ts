@@ -38,13 +38,7 @@ export function isUploadSource(value: unknown): value is UploadSource {
  * with the error, as stream.pipeline does. Aborting `signal` aborts the
  * transfer and rejects with an AbortError.
  */
-export function uploadFrom(
-  source: UploadSource,
-  start: StartUpload,
-  options: { reshape?: Reshape; signal?: AbortSignal } = {},
-): Promise<string> {
-  const reshape = options.reshape;
-  const signal = options.signal;
+export function uploadFrom(source: UploadSource, start: StartUpload, reshape?: Reshape, signal?: AbortSignal): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const caller = new PromisedUpload(source, resolve, reject);
     const run = start(caller);

@@ -42,21 +42,28 @@ export interface SignalStop {
   track(connecting: Promise<FTP>): Promise<FTP>;
   /**
    * Runs the command's `work`, then lets the signals go (see stopOnSignal).
-   * Once a signal came, it rejects with the signal's StoppedBySignal
-   * whatever `work` ended with: the transfers the signal cut fail with
+   * Once a signal came, it rejects with a StoppedBySignal naming it and
+   * the outcome (see completed) whatever `work` ended with: the transfers the signal cut fail with
    * closed connections and aborts, which are not what stopped the run.
    */
   run<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * The command's transfer is complete (the file renamed into place, the
+   * 226 come): a signal from now on, or one that came while it completed,
+   * is reported with `outcome` instead of what a cut run leaves.
+   */
+  completed(outcome: string): void;
 }
 
 /**
- * Holds SIGINT and SIGTERM for one command; `outcome` says what a stopped
- * run leaves behind (mirror: "no more files started, nothing deleted").
+ * Holds SIGINT and SIGTERM for one command; `cutOutcome` says what a run
+ * stopped before its transfer was complete leaves behind (mirror: "no more files started, nothing deleted").
  * After `run`, a signal ends the process as Node's default does, unless
  * one came during it: then the process is ending anyway, and a second
  * signal must still exit at once.
  */
-export function stopOnSignal(outcome: string): SignalStop {
+export function stopOnSignal(cutOutcome: string): SignalStop {
+  let outcome = cutOutcome;
   const controller = new AbortController();
   // The signal's reason, typed: what every stopped step rejects with.
   let stoppedBy: StoppedBySignal | undefined;
@@ -101,13 +108,16 @@ export function stopOnSignal(outcome: string): SignalStop {
     run: async (work) => {
       try {
         const result = await work();
-        if (stoppedBy) throw stoppedBy;
+        if (stoppedBy) throw new StoppedBySignal(stoppedBy.signal, outcome);
         return result;
       } catch (error) {
-        throw stoppedBy ?? error;
+        throw stoppedBy ? new StoppedBySignal(stoppedBy.signal, outcome) : error;
       } finally {
         if (!stoppedBy) for (const [signal, listener] of listeners) process.removeListener(signal, listener);
       }
+    },
+    completed: (done) => {
+      outcome = done;
     },
   };
 }

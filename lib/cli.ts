@@ -429,6 +429,7 @@ async function get(url: FtpUrl, target: string | undefined, options: CliOptions)
           return { bytes, modified: null };
         });
       }
+      stop.completed(intoStdout ? "the output was written whole" : `${JSON.stringify(file)} was downloaded whole`);
       endBar(options.quiet || intoStdout);
       await finish(ftp);
     } finally {
@@ -459,6 +460,9 @@ async function put(source: string, url: FtpUrl, options: CliOptions): Promise<vo
       const response = options.partFiles
         ? await putThroughPart(ftp, input, url.path, stop.signal, options)
         : (await send(ftp, input, url.path, stop.signal, options)).response;
+      stop.completed(`${path} was uploaded whole`);
+      // Nothing is left to clean up on it: from now on a signal closes it at once, as a QUIT left unanswered must not hold the exit.
+      await stop.track(Promise.resolve(ftp));
       endBar(options.quiet);
       if (!options.quiet) process.stderr.write(`${shown(response)}\n`);
       await ftp.quit();

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
 import { useRedis } from "../distributed/redis-server.js";
 import { localTree } from "./mirror-hostile-helpers.js";
-import { holdRetr, holdStorMidway } from "./mirror-local-faults-helpers.js";
+import { holdCommand, holdRetr, holdStorMidway } from "./mirror-local-faults-helpers.js";
 import { startCli, type RunningCli } from "./run-cli.js";
 
 const BIG = "B".repeat(100_000);
@@ -83,6 +83,21 @@ describe("ftpstream get, put and mirror --queue stopped by a signal", function (
     expect(srv.vfs.get("/t/big.bin")?.toString()).to.equal("the old copy");
     expect(srv.vfs.exists("/t/.big.bin.ftpstream-part")).to.equal(false);
     expect(srv.commands).to.include("DELE t/.big.bin.ftpstream-part");
+  });
+
+  it("a signal once the transfer is complete (QUIT unanswered) says so: get's file and put's upload are whole, exit 143 at once", async () => {
+    const srv = await start({ files: { "/t/a.txt": "alpha\n" } });
+    const quits = holdCommand(srv, "QUIT");
+    writeFileSync(join(dir, "b.txt"), "beta\n");
+    const get = cli(["get", url(srv, "t/a.txt")]);
+    const put = cli(["put", "b.txt", url(srv, "t/b.txt"), "--part-files"]);
+    await quits.nth(1);
+    expect(await stopWith(get, "SIGTERM"), get.lines.join("\n")).to.equal(143);
+    expect(await stopWith(put, "SIGTERM"), put.lines.join("\n")).to.equal(143);
+    expect(get.lines).to.include('ftpstream: stopped by SIGTERM: "a.txt" was downloaded whole');
+    expect(put.lines).to.include('ftpstream: stopped by SIGTERM: "t/b.txt" was uploaded whole');
+    expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n" });
+    expect(srv.vfs.get("/t/b.txt")?.toString()).to.equal("beta\n");
   });
 
   describe("mirror --queue (the enqueuing side)", () => {

@@ -41,6 +41,12 @@ export interface SignalStop {
    */
   track(connecting: Promise<FTP>): Promise<FTP>;
   /**
+   * As track, but the client is not closed on a later signal: the command
+   * ends its transfer through `signal` and cleans up on that connection
+   * (put deletes its remote part). Only its connecting is cut short.
+   */
+  connect(connecting: Promise<FTP>): Promise<FTP>;
+  /**
    * Runs the command's `work`, then lets the signals go (see stopOnSignal).
    * Once a signal came, it rejects with a StoppedBySignal naming it and
    * the outcome (see completed) whatever `work` ended with: the transfers the signal cut fail with
@@ -77,6 +83,27 @@ export function stopOnSignal(cutOutcome: string): SignalStop {
     controller.abort(stoppedBy);
     for (const client of clients) client.close();
   };
+  // A signal while connecting rejects at once: a server that never answers must not hold the exit until the timeout.
+  const connected = (connecting: Promise<FTP>, closeOnSignal: boolean): Promise<FTP> =>
+    new Promise<FTP>((resolve, reject) => {
+      const stopWatching = onAbortOf(controller.signal, () => reject(stoppedBy ?? new Error("stopped")));
+      connecting.then(
+        (client) => {
+          stopWatching();
+          if (stoppedBy) {
+            client.close();
+            reject(stoppedBy);
+            return;
+          }
+          if (closeOnSignal) clients.add(client);
+          resolve(client);
+        },
+        (error: Error) => {
+          stopWatching();
+          reject(error);
+        },
+      );
+    });
   const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
     const listener = (): void => onSignal(signal);
     process.on(signal, listener);
@@ -84,27 +111,8 @@ export function stopOnSignal(cutOutcome: string): SignalStop {
   });
   return {
     signal: controller.signal,
-    track: (connecting) =>
-      new Promise<FTP>((resolve, reject) => {
-        // A signal while connecting rejects at once: a server that never answers must not hold the exit until the timeout.
-        const stopWatching = onAbortOf(controller.signal, () => reject(stoppedBy ?? new Error("stopped")));
-        connecting.then(
-          (client) => {
-            stopWatching();
-            if (stoppedBy) {
-              client.close();
-              reject(stoppedBy);
-              return;
-            }
-            clients.add(client);
-            resolve(client);
-          },
-          (error: Error) => {
-            stopWatching();
-            reject(error);
-          },
-        );
-      }),
+    track: (connecting) => connected(connecting, true),
+    connect: (connecting) => connected(connecting, false),
     run: async (work) => {
       try {
         const result = await work();

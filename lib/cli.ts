@@ -454,7 +454,7 @@ async function put(source: string, url: FtpUrl, options: CliOptions): Promise<vo
       : `${path} on the server may hold part of the file (--part-files keeps an upload under a part name until it is whole)`,
   );
   await stop.run(async () => {
-    const ftp = await open(url, options);
+    const ftp = await stop.connect(open(url, options));
     try {
       const input: Readable = source === "-" ? process.stdin : createReadStream(source);
       const response = options.partFiles

@@ -9,6 +9,7 @@
 import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
 import { useRedis } from "../distributed/redis-server.js";
@@ -98,6 +99,27 @@ describe("ftpstream get, put and mirror --queue stopped by a signal", function (
     expect(put.lines).to.include('ftpstream: stopped by SIGTERM: "t/b.txt" was uploaded whole');
     expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n" });
     expect(srv.vfs.get("/t/b.txt")?.toString()).to.equal("beta\n");
+  });
+
+  it("a signal while connecting to a server that never greets exits 143 at once (get, put), not after the timeout", async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = silent.address() as { port: number };
+      writeFileSync(join(dir, "b.txt"), "beta\n");
+      const runs = [
+        cli(["get", `ftp://user:pass@127.0.0.1:${port}/a.txt`]),
+        cli(["put", "b.txt", `ftp://user:pass@127.0.0.1:${port}/b.txt`]),
+      ];
+      while (sockets.length < runs.length) await new Promise((resolve) => silent.once("connection", resolve));
+      for (const run of runs) expect(await stopWith(run, "SIGTERM"), run.lines.join("\n")).to.equal(143);
+      expect(runs[0].lines).to.include('ftpstream: stopped by SIGTERM: "a.txt" left as it was, its part file removed');
+      expect(localTree(dir)).to.deep.equal({ "b.txt": "beta\n" });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   describe("mirror --queue (the enqueuing side)", () => {

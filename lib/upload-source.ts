@@ -61,15 +61,21 @@ export function uploadFrom(source: UploadSource, start: StartUpload, reshape?: R
  * the upload fails. Methods, not closures: one object an upload.
  */
 class PromisedUpload implements UploadOwner {
+  // Declared only and set in the constructor: no field initializer function of its own (see UploadRun's fields).
   /** Stops watching the caller's signal. */
-  stopWatching: () => void = ignore;
-  private response: string | undefined;
+  declare stopWatching: () => void;
+  declare private response: string | undefined;
+  declare private readonly source: UploadSource;
+  declare private readonly resolve: (response: string) => void;
+  declare private readonly reject: (error: Error) => void;
 
-  constructor(
-    private readonly source: UploadSource,
-    private readonly resolve: (response: string) => void,
-    private readonly reject: (error: Error) => void,
-  ) {}
+  constructor(source: UploadSource, resolve: (response: string) => void, reject: (error: Error) => void) {
+    this.stopWatching = ignore;
+    this.response = undefined;
+    this.source = source;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
 
   done(response: string): void {
     this.response = response;

@@ -21,13 +21,14 @@ import { pipeline } from "node:stream/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FTP, FtpOptions } from "./client.js";
 import { jobServer, LoginSources, resolveLogin } from "./credentials.js";
-import { FtpDirTransferError, FtpError, isRefusal } from "./errors.js";
+import { FtpDirTransferError, FtpError, isRefusal, type FtpPathFailure } from "./errors.js";
 import { SIGNAL_STATUS, StoppedBySignal, stopOnSignal } from "./cli-signals.js";
 import { defaultNetrcPath, readNetrc } from "./netrc.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
 import { RENAME_OWN_PART } from "./part-rename.js";
 import { FtpPool } from "./pool.js";
 import type { DirProgress, DirTransferOptions } from "./sync.js";
+import type { DirTransferResult } from "./tree-types.js";
 import type { TransferProgress } from "./streams.js";
 import { FTP_TLS, FtpTlsOptions } from "./tls.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
@@ -587,19 +588,27 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
   // behind the one in front where the server allows it (transfer-ahead.ts),
   // which FTP.downloadDir on a client of the caller's does not.
   const pool = new FtpPool({ size: options.parallel, connect: () => stop.track(open(url, options)) });
+  // Kept for a run a signal stops: its rejection is the signal's, and says nothing of the files that failed before it.
+  const failed: FtpPathFailure[] = [];
+  settings.onFailure = (failure) => failed.push(failure);
   const result = await stop.run(async () => {
     try {
       return download ? await pool.downloadDir(remote, local, settings) : await pool.uploadDir(local, remote, settings);
     } catch (error) {
-      // Said on a run where some files failed too: those links were left out as well.
-      if (error instanceof FtpDirTransferError && !stop.signal.aborted) sayLinksNotFollowed(error.result.links);
+      // Named as a run that ends with failures names them: the signal is said after them (main), and the exit status is its.
+      if (stop.signal.aborted && failed.length > 0) {
+        const what = download ? `downloadDir of ${remote}` : `uploadDir to ${remote}`;
+        process.stderr.write(`ftpstream: ${shown(new FtpDirTransferError(what, failed, emptyResult()).message)}\n`);
+      }
+      // Said on a run where some files failed too: those entries were left out as well.
+      if (error instanceof FtpDirTransferError && !stop.signal.aborted) sayLeftOut(error.result);
       throw error;
     } finally {
       endBar(options.quiet);
       await pool.close();
     }
   });
-  sayLinksNotFollowed(result.links);
+  sayLeftOut(result);
   if (!options.quiet) {
     const verb = options.dryRun ? "would transfer" : "transferred";
     process.stderr.write(
@@ -608,9 +617,19 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
   }
 }
 
-/** Names on stderr each link of the source a tree transfer did not follow. */
-function sayLinksNotFollowed(links: readonly string[]): void {
-  for (const link of links) process.stderr.write(`ftpstream: not followed (symbolic link): ${shown(link)}\n`);
+/** A tree transfer's result with nothing counted: what FtpDirTransferError is built with for the failures before a signal. */
+function emptyResult(): DirTransferResult {
+  return { transferred: 0, skipped: 0, bytes: 0, deleted: 0, links: [], parts: [] };
+}
+
+/**
+ * Names on stderr what of the source a tree transfer left out without
+ * being asked to: each link it did not follow, and each part file of an
+ * unfinished transfer (a killed run's, or one still running elsewhere).
+ */
+function sayLeftOut(result: Pick<DirTransferResult, "links" | "parts">): void {
+  for (const link of result.links) process.stderr.write(`ftpstream: not followed (symbolic link): ${shown(link)}\n`);
+  for (const part of result.parts) process.stderr.write(`ftpstream: left out (part file of an unfinished transfer): ${shown(part)}\n`);
 }
 
 /** One line on a terminal for a tree transfer: files and bytes of the totals. */

@@ -17,6 +17,7 @@ import {
   FtpPathError,
   FtpSourceChangedError,
   isRefusal,
+  type FtpPathFailure,
 } from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
 import { LocalWrites, partOwner, remotePartName, writeThroughPart } from "./part-file.js";
@@ -136,6 +137,13 @@ export interface DirTransferOptions {
    * needs to hand them out (see enqueueTree).
    */
   onPlan?: (files: PlannedFile[]) => void;
+  /**
+   * Called as each path fails (a file, a directory, a deletion), with what
+   * FtpDirTransferError's `failures` would hold: a call that `signal`
+   * aborts rejects with the signal's reason, which does not carry the
+   * failures that came before it.
+   */
+  onFailure?: (failure: FtpPathFailure) => void;
   /**
    * Spend round trips only where they must (default true): a directory's
    * MDTMs are asked in one burst right after its listing, the new
@@ -322,7 +330,10 @@ function runAll<T>(items: readonly T[], limit: number, work: (item: T, add: (ite
 class Failures {
   readonly list: Array<{ path: string; error: Error }> = [];
 
-  constructor(private readonly signal: AbortSignal | undefined) {}
+  constructor(
+    private readonly signal: AbortSignal | undefined,
+    private readonly onFailure?: (failure: FtpPathFailure) => void,
+  ) {}
 
   /** Runs `step`, recording a failure against `path`. An abort is not recorded: it rejects the whole call. */
   async guard(path: string, step: () => Promise<void>): Promise<boolean> {
@@ -339,7 +350,9 @@ class Failures {
   /** Records a failure against `path`, unless the call was aborted (then throws the abort). */
   record(path: string, error: unknown): void {
     this.signal?.throwIfAborted();
-    this.list.push({ path, error: error instanceof Error ? error : new Error(String(error)) });
+    const failure = { path, error: error instanceof Error ? error : new Error(String(error)) };
+    this.list.push(failure);
+    this.onFailure?.(failure);
   }
 }
 
@@ -1444,7 +1457,7 @@ export async function downloadDir(
   assertMaxFileSize(options.maxFileSize);
   const { filter, signal } = options;
   signal?.throwIfAborted();
-  const failures = new Failures(signal);
+  const failures = new Failures(signal, options.onFailure);
   workers.warm?.();
   const times = new RemoteTimes(remote);
   // Every file's time is needed: to compare it, or to stamp its download.
@@ -1773,7 +1786,7 @@ export async function uploadDir(
   assertNoClimb(remote, "to upload to");
   const { filter, signal } = options;
   signal?.throwIfAborted();
-  const failures = new Failures(signal);
+  const failures = new Failures(signal, options.onFailure);
   workers.warm?.();
   const source = await walkLocal(local, filter, failures, "source", options.maxEntries);
   if (!options.dryRun) await workers.run((client) => client.ensureDir(remote));

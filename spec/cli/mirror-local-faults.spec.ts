@@ -89,6 +89,26 @@ describe("ftpstream mirror when the local machine misbehaves", function () {
       });
     }
 
+    it("files that failed before the signal are named as a failed run names them, then the signal, exit 143 (--no-pipelining: the walk ends before the first file)", async () => {
+      const srv = await start({ files: { "/t/big.bin": BIG, "/t/sub/c.txt": "gamma\n" } });
+      srv.handle("MLSD", async (s, arg) => {
+        if (!arg.endsWith("sub")) return s.defaultHandler("MLSD", arg);
+        await s.closeData();
+        s.reply(550, "sub: Permission denied.");
+      });
+      const held = holdRetr(srv, (arg) => arg.endsWith("big.bin"));
+      const run = cli(["mirror", url(srv, "t"), dir, "--no-pipelining"]);
+      await held.nth(0);
+      run.child.kill("SIGTERM");
+      const code = await run.exit;
+      expect(run.child.signalCode).to.equal(null);
+      expect(code, run.lines.join("\n")).to.equal(143);
+      const said = run.lines.join("\n");
+      expect(said).to.match(/^ftpstream: downloadDir of t: 1 failed\n {2}sub: .*550 sub: Permission denied\./m);
+      expect(said.indexOf("1 failed")).to.be.below(said.indexOf("stopped by SIGTERM"));
+      expect(run.lines).to.include("ftpstream: stopped by SIGTERM: no more files started, nothing deleted");
+    });
+
     it("a second signal at once ends it at once: not worse (no deletion, no partial file under its own name, the old copy kept)", async () => {
       const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/big.bin": BIG } });
       const held = holdRetr(srv, (arg) => arg.endsWith("big.bin"));

@@ -9,7 +9,7 @@
  */
 import { expect } from "chai";
 import type { Socket } from "node:net";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { FtpConnectionError, FtpPermError, FtpResumeError, FtpTempError, FtpSizeMismatchError, FTP } from "../../lib/index.js";
 import type { RetryEvent, FtpOptions } from "../../lib/index.js";
@@ -250,6 +250,41 @@ describe("retry: reconnect, resume, and what is never retried", () => {
         if (delivered) expect(rest).to.equal("REST 100000");
         else if (rest) expect(Number(rest.slice(5))).to.be.within(1, 100_000);
         expect(fc.srv.commands.filter((line) => line.startsWith("RETR"))).to.have.length(2);
+        ftp.close();
+        await fc.expectNoLeaks();
+      });
+    }
+
+    for (const form of ["Writable", "callback"] as const) {
+      it(`${form} form, queued behind a listing: goes on from the byte delivered when the control connection drops, and resolves once with the whole file`, async () => {
+        fc = await FaultCase.start({ files: { "/f.bin": patternFile(SIZE) } });
+        const { ftp, events } = client();
+        await ftp.ready;
+        fc.srv.once("RETR", (s) => sendPartThen(s, 100_000, () => s.drop()));
+        // In the queue until the listing in front has ended.
+        const front = ftp.nlst("/");
+        const chunks: Buffer[] = [];
+        const sink = new Writable({
+          write(chunk: Buffer, _encoding, callback) {
+            chunks.push(chunk);
+            callback();
+          },
+        });
+        const progress: number[] = [];
+        const onProgress = (p: { bytes: number }): void => void progress.push(p.bytes);
+        const call =
+          form === "Writable"
+            ? ftp.retrbinary("RETR /f.bin", sink, { onProgress })
+            : ftp.retrbinary("RETR /f.bin", (chunk) => chunks.push(chunk), { onProgress });
+        expect(await front).to.deep.equal(["/f.bin"]);
+        expect(await call).to.match(/^226/);
+        const data = Buffer.concat(chunks);
+        expect(data.length).to.equal(SIZE);
+        expect(patternMismatch(data)).to.equal(-1);
+        expect(progress[progress.length - 1]).to.equal(SIZE);
+        expect(events).to.have.length(1);
+        expect(fc.srv.commands.filter((line) => line.startsWith("REST "))).to.deep.equal(["REST 100000"]);
+        expect(fc.srv.commands.filter((line) => line.startsWith("RETR"))).to.deep.equal(["RETR /f.bin", "RETR /f.bin"]);
         ftp.close();
         await fc.expectNoLeaks();
       });

@@ -120,29 +120,40 @@ const CLEAR: Promise<void> = Promise.resolve();
 export type Enqueue = (task: (session: Session) => Promise<void>, now?: boolean, ahead?: (session: Session) => boolean) => Promise<void>;
 
 export class DataTransfer {
+  // Declared only and set in the constructor, in one order: one per
+  // transfer, and class fields would be defined by an initializer function
+  // of their own (see UploadRun's fields).
   /** The size announced in a `150 ... (n bytes)` reply, else null. */
-  readonly size: number | null;
+  declare readonly size: number | null;
   /** Settles when the data connection's TLS handshake is done (at once for a clear one); rejects if it fails. */
-  readonly handshake: Promise<void>;
-  private finalReply: Reply | undefined;
-  private readonly pendingFinal: Promise<Reply>;
-  private aborting: Promise<string> | undefined;
+  declare readonly handshake: Promise<void>;
+  declare private finalReply: Reply | undefined;
+  declare private readonly pendingFinal: Promise<Reply>;
+  declare private aborting: Promise<string> | undefined;
   /** Replies read while aborting, to tell the stream how its transfer ended. */
-  private readonly abortReplies: Reply[] = [];
+  declare private readonly abortReplies: Reply[];
   /** Told when abort() is first called (see onAbort). */
-  private readonly abortListeners: Array<(aborting: Promise<string>) => void> = [];
+  declare private readonly abortListeners: Array<(aborting: Promise<string>) => void>;
+  declare private readonly session: Session;
+  /** The data connection (TLS when PROT P). */
+  declare readonly socket: net.Socket | tls.TLSSocket;
+  /** The 1xx reply. */
+  declare readonly preliminary: Reply;
+  /** The server sends on the data connection (RETR, LIST...), not receives (STOR, APPE, STOU). */
+  declare private readonly serverSends: boolean;
+  /** TransferStart.sendEarly's bytes were written and the data connection ended before the 1xx. */
+  declare readonly sentEarly: boolean;
 
-  private constructor(
-    private readonly session: Session,
-    /** The data connection (TLS when PROT P). */
-    readonly socket: net.Socket | tls.TLSSocket,
-    /** The 1xx reply. */
-    readonly preliminary: Reply,
-    /** The server sends on the data connection (RETR, LIST...), not receives (STOR, APPE, STOU). */
-    private readonly serverSends: boolean,
-    /** TransferStart.sendEarly's bytes were written and the data connection ended before the 1xx. */
-    readonly sentEarly: boolean,
-  ) {
+  private constructor(session: Session, socket: net.Socket | tls.TLSSocket, preliminary: Reply, serverSends: boolean, sentEarly: boolean) {
+    this.finalReply = undefined;
+    this.aborting = undefined;
+    this.abortReplies = [];
+    this.abortListeners = [];
+    this.session = session;
+    this.socket = socket;
+    this.preliminary = preliminary;
+    this.serverSends = serverSends;
+    this.sentEarly = sentEarly;
     this.size = preliminary.code === 150 ? parse150(preliminary.text) : null;
     if (socket instanceof tls.TLSSocket) {
       // Listened for now, before the handshake can finish, so it is not missed.

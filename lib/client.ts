@@ -222,9 +222,6 @@ export interface StorbinaryOptions extends UploadOptions {
   callback?: BlockCallback;
 }
 
-/** storbinary(cmd, source) without options: read only, never written to. */
-const NO_OPTIONS: StorbinaryOptions = Object.freeze({});
-
 const DEFAULT_TIMEOUT = 30_000;
 /**
  * Commands in flight with pipelining. 64 left the server idle between
@@ -833,27 +830,14 @@ export class FTP {
     }
     const source = sourceOrOptions;
     return rejectingBadArguments(() => {
-      const settings: StorbinaryOptions = typeof options === "number" ? { blocksize: options, callback, rest } : (options ?? NO_OPTIONS);
+      const settings: StorbinaryOptions = typeof options === "number" ? { blocksize: options, callback, rest } : { ...options };
       const blocksize = settings.blocksize ?? 8192;
       assertBlocksize(blocksize);
       // As the stream form's Writable would refuse it.
       if (settings.highWaterMark !== undefined) assertHighWaterMark(settings.highWaterMark);
-      const start = transferStart(cmd, "I", settings);
-      // ftplib reads the source a block at a time and calls back once per
-      // block. Named field by field, not a copy of the caller's options
-      // spread and then added to: one object of one shape per upload.
-      const runOptions: UploadRunOptions = {
-        verifySize: settings.verifySize,
-        callback: settings.callback,
-        blocksize,
-        onProgress: settings.onProgress,
-      };
-      return uploadFrom(
-        source,
-        (owner) => new UploadRun(this.streamQueue, this.settings, start, runOptions, owner),
-        undefined,
-        settings.signal,
-      );
+      // ftplib reads the source a block at a time and calls back once per block.
+      settings.blocksize = blocksize;
+      return uploadFrom(source, (owner) => this.uploadRun(cmd, "I", settings, owner), { signal: settings.signal });
     });
   }
 
@@ -871,7 +855,7 @@ export class FTP {
     return rejectingBadArguments(() => {
       const maxLine = this.settings.maxLine;
       const reshape = (chunks: Parameters<typeof crlfLines>[0]) => crlfLines(chunks, maxLine);
-      return uploadFrom(source, (owner) => this.uploadRun(cmd, "A", { callback }, owner), reshape);
+      return uploadFrom(source, (owner) => this.uploadRun(cmd, "A", { callback }, owner), { reshape });
     });
   }
 

@@ -273,21 +273,16 @@ function connectPassive(
  * not for every transfer.
  */
 class DataConnectWait implements ConnectWait {
-  // Declared only and set in the constructor: one per transfer, and class
-  // fields would be defined by an initializer function of their own (see UploadRun's fields).
-  declare readonly timeout: number;
-  declare private readonly session: Session;
-  declare private readonly host: string;
-  declare private readonly port: number;
-  /** The probe's connect (see probeEpsv) may expire without ending the client: the server only waits for a command. */
-  declare private readonly closeOnTimeout: boolean;
+  readonly timeout: number;
 
-  constructor(session: Session, host: string, port: number, closeOnTimeout: boolean) {
+  constructor(
+    private readonly session: Session,
+    private readonly host: string,
+    private readonly port: number,
+    /** The probe's connect (see probeEpsv) may expire without ending the client: the server only waits for a command. */
+    private readonly closeOnTimeout: boolean,
+  ) {
     this.timeout = session.settings.timeout;
-    this.session = session;
-    this.host = host;
-    this.port = port;
-    this.closeOnTimeout = closeOnTimeout;
   }
 
   /** Every expired timeout closes the client (FtpOptions.timeout), so no operation can go on against a server in an unknown state. */

@@ -23,21 +23,12 @@ const PROGRESS_INTERVAL_MS = 200;
  * which a run of small files would pay for on every file.
  */
 export class ProgressMeter {
-  // Declared only and set in the constructor: one per transfer, and class
-  // fields would be defined by an initializer function of their own (see UploadRun's fields).
-  declare bytes: number;
-  declare total: number | null;
-  declare private started: number;
-  declare private lastEmit: number;
-  declare private readonly emit: ((progress: TransferProgress) => void) | undefined;
+  bytes = 0;
+  total: number | null = null;
+  private started = 0;
+  private lastEmit = 0;
 
-  constructor(emit?: (progress: TransferProgress) => void) {
-    this.bytes = 0;
-    this.total = null;
-    this.started = 0;
-    this.lastEmit = 0;
-    this.emit = emit;
-  }
+  constructor(private readonly emit?: (progress: TransferProgress) => void) {}
 
   start(total: number | null): void {
     this.total = total;

@@ -120,40 +120,29 @@ const CLEAR: Promise<void> = Promise.resolve();
 export type Enqueue = (task: (session: Session) => Promise<void>, now?: boolean, ahead?: (session: Session) => boolean) => Promise<void>;
 
 export class DataTransfer {
-  // Declared only and set in the constructor, in one order: one per
-  // transfer, and class fields would be defined by an initializer function
-  // of their own (see UploadRun's fields).
   /** The size announced in a `150 ... (n bytes)` reply, else null. */
-  declare readonly size: number | null;
+  readonly size: number | null;
   /** Settles when the data connection's TLS handshake is done (at once for a clear one); rejects if it fails. */
-  declare readonly handshake: Promise<void>;
-  declare private finalReply: Reply | undefined;
-  declare private readonly pendingFinal: Promise<Reply>;
-  declare private aborting: Promise<string> | undefined;
+  readonly handshake: Promise<void>;
+  private finalReply: Reply | undefined;
+  private readonly pendingFinal: Promise<Reply>;
+  private aborting: Promise<string> | undefined;
   /** Replies read while aborting, to tell the stream how its transfer ended. */
-  declare private readonly abortReplies: Reply[];
+  private readonly abortReplies: Reply[] = [];
   /** Told when abort() is first called (see onAbort). */
-  declare private readonly abortListeners: Array<(aborting: Promise<string>) => void>;
-  declare private readonly session: Session;
-  /** The data connection (TLS when PROT P). */
-  declare readonly socket: net.Socket | tls.TLSSocket;
-  /** The 1xx reply. */
-  declare readonly preliminary: Reply;
-  /** The server sends on the data connection (RETR, LIST...), not receives (STOR, APPE, STOU). */
-  declare private readonly serverSends: boolean;
-  /** TransferStart.sendEarly's bytes were written and the data connection ended before the 1xx. */
-  declare readonly sentEarly: boolean;
+  private readonly abortListeners: Array<(aborting: Promise<string>) => void> = [];
 
-  private constructor(session: Session, socket: net.Socket | tls.TLSSocket, preliminary: Reply, serverSends: boolean, sentEarly: boolean) {
-    this.finalReply = undefined;
-    this.aborting = undefined;
-    this.abortReplies = [];
-    this.abortListeners = [];
-    this.session = session;
-    this.socket = socket;
-    this.preliminary = preliminary;
-    this.serverSends = serverSends;
-    this.sentEarly = sentEarly;
+  private constructor(
+    private readonly session: Session,
+    /** The data connection (TLS when PROT P). */
+    readonly socket: net.Socket | tls.TLSSocket,
+    /** The 1xx reply. */
+    readonly preliminary: Reply,
+    /** The server sends on the data connection (RETR, LIST...), not receives (STOR, APPE, STOU). */
+    private readonly serverSends: boolean,
+    /** TransferStart.sendEarly's bytes were written and the data connection ended before the 1xx. */
+    readonly sentEarly: boolean,
+  ) {
     this.size = preliminary.code === 150 ? parse150(preliminary.text) : null;
     if (socket instanceof tls.TLSSocket) {
       // Listened for now, before the handshake can finish, so it is not missed.
@@ -178,54 +167,31 @@ export class DataTransfer {
    * a network that saves a round trip per transfer); TLS starts only after
    * the 1xx, as before.
    */
-  static open(session: Session, start: TransferStart, written?: WrittenAhead): Promise<DataTransfer> {
+  static async open(session: Session, start: TransferStart, written?: WrittenAhead): Promise<DataTransfer> {
     if (written) return DataTransfer.openWritten(session, start, written);
-    // Not an async function, so as not to add an async step to every
-    // transfer; what it throws is a rejection all the same.
-    try {
-      // Refused now, not once EPSV or PORT has readied a data connection for
-      // it: Twisted answers the command after such a refusal with a 550.
-      session.control.assertSendable(start.command);
-      if (start.before) for (const line of start.before.lines) session.control.assertSendable(line);
-      // The type already in force costs no call: most transfers of a run find it so.
-      const type = start.type && session.control.knownType !== start.type ? start.type : undefined;
-      // Pipelined (or asked for: commandWithEpsv), the command goes out with EPSV once this server has shown it
-      // does EPSV on reachable ports: the server takes it after its 229 and
-      // waits for the data connection (every one we test against does), which
-      // saves the round trip that matters most on a long link. Not after REST:
-      // a refused REST must keep the command from running at all.
-      const pipelined =
-        (start.withEpsv ?? session.settings.pipelining) && session.settings.passive && start.rest === undefined && !session.epsvRefused;
-      const early = pipelined && session.epsvReached;
-      // Pipelined but not early (the session's first EPSV port is still to be
-      // reached before a command follows it): the TYPE and the commands
-      // before still go with the EPSV, not a round trip ahead of it.
-      const withEpsv = pipelined && !early && session.settings.useEpsv && session.control.dataHost.family !== 6;
-      const before = start.before && start.before.lines.length > 0 ? start.before : undefined;
-      // The usual case (passive, the type in force, nothing before, the
-      // command after the EPSV's reply): straight on, the data connection's
-      // promise awaited where it is used.
-      if (session.settings.passive && !early && !withEpsv && !before && !type) {
-        return DataTransfer.afterOpen(session, start, openPassive(session, { slabReads: start.slabReads }), false);
-      }
-      return DataTransfer.openInSteps(session, start, type, early, withEpsv, before);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
-  }
-
-  /** open() for a transfer with something to send first, written with its EPSV, or in active mode. */
-  private static async openInSteps(
-    session: Session,
-    start: TransferStart,
-    type: "A" | "I" | undefined,
-    early: boolean,
-    withEpsv: boolean,
-    before: CommandsBefore | undefined,
-  ): Promise<DataTransfer> {
+    // Refused now, not once EPSV or PORT has readied a data connection for
+    // it: Twisted answers the command after such a refusal with a 550.
+    session.control.assertSendable(start.command);
+    if (start.before) for (const line of start.before.lines) session.control.assertSendable(line);
+    // The type already in force costs no call: most transfers of a run find it so.
+    const type = start.type && session.control.knownType !== start.type ? start.type : undefined;
+    // Pipelined (or asked for: commandWithEpsv), the command goes out with EPSV once this server has shown it
+    // does EPSV on reachable ports: the server takes it after its 229 and
+    // waits for the data connection (every one we test against does), which
+    // saves the round trip that matters most on a long link. Not after REST:
+    // a refused REST must keep the command from running at all.
+    const pipelined =
+      (start.withEpsv ?? session.settings.pipelining) && session.settings.passive && start.rest === undefined && !session.epsvRefused;
+    const early = pipelined && session.epsvReached;
+    // Pipelined but not early (the session's first EPSV port is still to be
+    // reached before a command follows it): the TYPE and the commands
+    // before still go with the EPSV, not a round trip ahead of it.
+    const withEpsv = pipelined && !early && session.settings.useEpsv && session.control.dataHost.family !== 6;
     // Written early, the command takes its TYPE along (a tree transfer's
     // listings and files alternate between A and I on each connection),
     // and the commands asked to go before it.
+    let before = start.before && start.before.lines.length > 0 ? start.before : undefined;
+    // Nothing to send (the usual case: the type in force, nothing before): no call, no await.
     if (!early && !withEpsv && (before || type)) await sendBeforeAndType(session, before, type);
     // Whatever would not fit in the transfer's own write (one segment: see BURST_BYTES) goes first.
     if (before && early) before = await sendAheadOfTransfer(session, before, Buffer.byteLength(start.command) + 16);
@@ -297,18 +263,8 @@ export class DataTransfer {
     return DataTransfer.afterOpen(session, start, pending, true);
   }
 
-  /**
-   * The rest of open() once the data connection is on its way (`opening`,
-   * or its promise): the command (unless `sent`), the 1xx, the connected
-   * socket, TLS.
-   */
-  private static async afterOpen(
-    session: Session,
-    start: TransferStart,
-    opening: PendingData | Promise<PendingData>,
-    sent: boolean,
-  ): Promise<DataTransfer> {
-    const pending = opening instanceof Promise ? await opening : opening;
+  /** The rest of open() once the data connection is on its way: the command (unless `sent`), the 1xx, the connected socket, TLS. */
+  private static async afterOpen(session: Session, start: TransferStart, pending: PendingData, sent: boolean): Promise<DataTransfer> {
     let socket: net.Socket | tls.TLSSocket | undefined;
     try {
       if (!sent) {

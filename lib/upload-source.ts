@@ -38,7 +38,13 @@ export function isUploadSource(value: unknown): value is UploadSource {
  * with the error, as stream.pipeline does. Aborting `signal` aborts the
  * transfer and rejects with an AbortError.
  */
-export function uploadFrom(source: UploadSource, start: StartUpload, reshape?: Reshape, signal?: AbortSignal): Promise<string> {
+export function uploadFrom(
+  source: UploadSource,
+  start: StartUpload,
+  options: { reshape?: Reshape; signal?: AbortSignal } = {},
+): Promise<string> {
+  const reshape = options.reshape;
+  const signal = options.signal;
   return new Promise<string>((resolve, reject) => {
     const caller = new PromisedUpload(source, resolve, reject);
     const run = start(caller);
@@ -61,21 +67,15 @@ export function uploadFrom(source: UploadSource, start: StartUpload, reshape?: R
  * the upload fails. Methods, not closures: one object an upload.
  */
 class PromisedUpload implements UploadOwner {
-  // Declared only and set in the constructor: no field initializer function of its own (see UploadRun's fields).
   /** Stops watching the caller's signal. */
-  declare stopWatching: () => void;
-  declare private response: string | undefined;
-  declare private readonly source: UploadSource;
-  declare private readonly resolve: (response: string) => void;
-  declare private readonly reject: (error: Error) => void;
+  stopWatching: () => void = ignore;
+  private response: string | undefined;
 
-  constructor(source: UploadSource, resolve: (response: string) => void, reject: (error: Error) => void) {
-    this.stopWatching = ignore;
-    this.response = undefined;
-    this.source = source;
-    this.resolve = resolve;
-    this.reject = reject;
-  }
+  constructor(
+    private readonly source: UploadSource,
+    private readonly resolve: (response: string) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
 
   done(response: string): void {
     this.response = response;

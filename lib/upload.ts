@@ -94,94 +94,71 @@ interface Write {
 }
 
 export class UploadRun {
-  // Every field is declared only and set in the constructor, in one place
-  // and one order: class fields with initializers (or none, under
-  // useDefineForClassFields) are defined by a separate initializer function
-  // through DefineNamedOwnIC, one per field, on every upload; V8 compiles
-  // that function on its own too, in the window bench row 6 counts.
-  declare private current: UploadPhase;
+  private current: UploadPhase = "queued";
   /** The final reply text, set just before done. */
-  declare response: string | undefined;
-  declare private readonly enqueue: Enqueue;
-  declare private readonly start: TransferStart;
-  declare private readonly owner: UploadOwner;
-  declare private readonly meter: ProgressMeter;
-  declare private readonly attempts: Attempts;
-  declare private transfer: DataTransfer | undefined;
+  response: string | undefined;
+  private readonly meter: ProgressMeter;
+  private readonly attempts = new Attempts();
+  private transfer: DataTransfer | undefined;
   /** Frees the running attempt's queue task. */
-  declare private settle: () => void;
+  private settle: () => void = ignore;
   /** Why the upload failed or was aborted: later writes get it. */
-  declare private error: Error | undefined;
-  declare private readonly verifySize: boolean;
-  declare private readonly encoder: UploadEncoder | undefined;
-  declare private readonly onBlock: ((block: Buffer) => void) | undefined;
-  declare private readonly blocksize: number;
+  private error: Error | undefined;
+  private readonly verifySize: boolean;
+  private readonly encoder: UploadEncoder | undefined;
+  private readonly onBlock: ((block: Buffer) => void) | undefined;
+  private readonly blocksize: number;
   /** APPE: the bytes go after the file's end, so a resume sends no REST and never starts over. */
-  declare private readonly appending: boolean;
+  private readonly appending: boolean;
   /** The upload's own REST offset. */
-  declare private readonly restOffset: number;
+  private readonly restOffset: number;
   /** Where our byte 0 lands in the file: the REST offset (STOR), the size before (APPE; undefined until SIZE told). */
-  declare private base: number | undefined;
+  private base: number | undefined;
   /**
    * Under `retry`, for a binary STOR or APPE: the bytes sent lately (or
    * all of whole bytes), to send again on a new data connection after a
    * transient failure (see run). Dropped for an APPE whose file size
    * before it is unknown: nothing says where to go on from.
    */
-  declare private replay: ReplayBuffer | undefined;
+  private replay: ReplayBuffer | undefined;
   /** Under verifySize: the file to ask SIZE of after the 2xx, and the bytes it held before ours. */
-  declare private sizeCheck: { session: Session; path: string; base: number } | undefined;
+  private sizeCheck: { session: Session; path: string; base: number } | undefined;
   /** The session of the running attempt. */
-  declare private session: Session | undefined;
+  private session: Session | undefined;
   /** Every byte of the upload, given at once (sendAll). */
-  declare private whole: Buffer | undefined;
+  private whole: Buffer | undefined;
   /** `whole` went out on some attempt (and is counted). */
-  declare private wholeSent: boolean;
+  private wholeSent = false;
   /** A write not yet on a data connection (none is open yet, or a new attempt is opening one). */
-  declare private queued: Write | undefined;
+  private queued: Write | undefined;
   /** A write on the data connection, waiting for it to drain. */
-  declare private draining: Write | undefined;
+  private draining: Write | undefined;
   /** The source has no more (end() or sendAll()). */
-  declare private ended: boolean;
+  private ended = false;
   /** The attempt whose end finish() is driving. */
-  declare private finishing: number;
+  private finishing = 0;
   /** The progress clock runs (from the first data connection). */
-  declare private metering: boolean;
+  private metering = false;
   /** Where the running attempt goes on from, in our bytes (a resume; 0 for a fresh start). */
-  declare private resumeAt: number;
+  private resumeAt = 0;
 
-  constructor(enqueue: Enqueue, settings: SessionSettings, start: TransferStart, options: UploadRunOptions, owner: UploadOwner) {
-    this.current = "queued";
-    this.response = undefined;
-    this.enqueue = enqueue;
-    this.start = start;
-    this.owner = owner;
-    this.meter = new ProgressMeter(options.onProgress);
-    this.attempts = new Attempts();
-    this.transfer = undefined;
-    this.settle = ignore;
-    this.error = undefined;
+  constructor(
+    private readonly enqueue: Enqueue,
+    settings: SessionSettings,
+    private readonly start: TransferStart,
+    options: UploadRunOptions,
+    private readonly owner: UploadOwner,
+  ) {
     this.verifySize = options.verifySize ?? false;
     this.encoder = options.encoder;
     this.onBlock = options.callback;
     this.blocksize = options.blocksize ?? Infinity;
-    const appending = APPE.test(start.command);
-    this.appending = appending;
-    const restOffset = start.rest === undefined ? 0 : Number(start.rest);
-    this.restOffset = restOffset;
-    this.base = appending ? undefined : restOffset;
-    const resumable = settings.resume && start.type === "I" && (appending || STOR.test(start.command));
+    this.meter = new ProgressMeter(options.onProgress);
+    this.appending = APPE.test(start.command);
+    const resumable = settings.resume && start.type === "I" && (this.appending || STOR.test(start.command));
     this.replay = resumable ? new ReplayBuffer(REPLAY_WINDOW) : undefined;
-    this.sizeCheck = undefined;
-    this.session = undefined;
-    this.whole = undefined;
-    this.wholeSent = false;
-    this.queued = undefined;
-    this.draining = undefined;
-    this.ended = false;
-    this.finishing = 0;
-    this.metering = false;
-    this.resumeAt = 0;
+    this.restOffset = start.rest === undefined ? 0 : Number(start.rest);
+    this.base = this.appending ? undefined : this.restOffset;
   }
 
   /** Where the upload is. */

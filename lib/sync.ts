@@ -1122,6 +1122,11 @@ function partsOf(tree: Tree): string[] {
   return [...(tree.parts ?? [])].sort();
 }
 
+/** A planned tree transfer's result before its first file: the files found unchanged, and what the source left out. */
+function resultBefore(source: Tree, skipped: number): DirTransferResult {
+  return { transferred: 0, skipped, bytes: 0, deleted: 0, links: linksOf(source), parts: partsOf(source) };
+}
+
 /**
  * With `delete`, removes what the source lacks, deepest first, one at a
  * time: a directory only after its contents. Under `dryRun` it only counts
@@ -1470,14 +1475,7 @@ export async function downloadDir(
   const compared = await compare(source, target, workers, { side: "source", times }, failures);
   const transfer = refuseTooLarge(refuseLinked(compared.transfer, target, failures), options.maxFileSize, failures);
   options.onPlan?.(transfer.map(planned));
-  const result: DirTransferResult = {
-    transferred: 0,
-    skipped: compared.skipped,
-    bytes: 0,
-    deleted: 0,
-    links: linksOf(source),
-    parts: partsOf(source),
-  };
+  const result = resultBefore(source, compared.skipped);
   // Two names of the tree that are one local file (a disk folding letter case) are caught by inode.
   const writes = new LocalWrites();
   if (!options.dryRun) {
@@ -1802,14 +1800,7 @@ export async function uploadDir(
   const compared = await compare(source, target, workers, { side: "target", times }, failures);
   const transfer = refuseLinked(compared.transfer, target, failures);
   options.onPlan?.(transfer.map(planned));
-  const result: DirTransferResult = {
-    transferred: 0,
-    skipped: compared.skipped,
-    bytes: 0,
-    deleted: 0,
-    links: linksOf(source),
-    parts: partsOf(source),
-  };
+  const result = resultBefore(source, compared.skipped);
   if (!options.dryRun) await makeRemoteDirs(workers, remote, missingDirs(source, target), pipelining, failures);
   const stamps = new RemoteStamps(pipelining);
   await transferAll(

@@ -9,38 +9,14 @@
  * the source may be midway through writing.
  */
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FTP, FtpPool } from "../../lib/index.js";
 import type { DirTransferOptions, PlannedFile, TreeEntry } from "../../lib/index.js";
 import { useFixtures } from "../core/helpers.js";
-
-/** Every file below `dir` as path → content, and every directory as path → null. */
-function localTree(dir: string, below = ""): Record<string, string | null> {
-  const out: Record<string, string | null> = {};
-  for (const entry of readdirSync(join(dir, below), { withFileTypes: true })) {
-    const path = below ? `${below}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) {
-      out[path] = null;
-      Object.assign(out, localTree(dir, path));
-    } else {
-      out[path] = readFileSync(join(dir, path), "utf8");
-    }
-  }
-  return out;
-}
-
-/** Every file below `root` on the fixture as path → content, and every directory as path → null. */
-function remoteTree(srv: FixtureServer, root: string): Record<string, string | null> {
-  const out: Record<string, string | null> = {};
-  for (const path of srv.vfs.paths()) {
-    if (!path.startsWith(`${root}/`)) continue;
-    out[path.slice(root.length + 1)] = srv.vfs.isDir(path) ? null : srv.vfs.get(path)!.toString("utf8");
-  }
-  return out;
-}
+import { localTree, remoteTree } from "./trees.js";
 
 const PART = /(^|\/)\.[^/]+\.ftpstream-part$/;
 

@@ -15,31 +15,7 @@ import type { FixtureServer } from "../../fixtures/server.js";
 import { FTP, FtpDirTransferError, FtpPermError, FtpPool } from "../../lib/index.js";
 import type { DirProgress } from "../../lib/index.js";
 import { gate, rejectionOf, until, useFixtures } from "../core/helpers.js";
-
-/** Every file below `dir` as path → content, and every directory as path → null. */
-function localTree(dir: string, below = ""): Record<string, string | null> {
-  const out: Record<string, string | null> = {};
-  for (const entry of readdirSync(join(dir, below), { withFileTypes: true })) {
-    const path = below ? `${below}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) {
-      out[path] = null;
-      Object.assign(out, localTree(dir, path));
-    } else {
-      out[path] = readFileSync(join(dir, path), "latin1");
-    }
-  }
-  return out;
-}
-
-/** Every file below `root` on the fixture as path → content, and every directory as path → null. */
-function remoteTree(srv: FixtureServer, root: string): Record<string, string | null> {
-  const out: Record<string, string | null> = {};
-  for (const path of srv.vfs.paths()) {
-    if (!path.startsWith(`${root}/`)) continue;
-    out[path.slice(root.length + 1)] = srv.vfs.isDir(path) ? null : srv.vfs.get(path)!.toString("latin1");
-  }
-  return out;
-}
+import { localTree, remoteTree } from "./trees.js";
 
 /** The commands sent since `from` whose verb is `verb`. */
 function sent(srv: FixtureServer, verb: string, from = 0): string[] {

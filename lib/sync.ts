@@ -655,12 +655,17 @@ function missingDirs(source: Tree, target: Tree): string[] {
     .sort((a, b) => a.split("/").length - b.split("/").length);
 }
 
+/** Throws FtpLimitError (maxEntries) if `tree` holds as many entries, in it or left out, as it may. */
+function assertRoomFor(tree: Tree): void {
+  if (tree.nodes.size + tree.excluded.size >= tree.maxEntries) throw treeLimit(tree.maxEntries);
+}
+
 /**
  * Adds an entry to `tree`, or to what it left out: a source's part file
  * (isLeftPart), or what `filter` says no to; true if it is in.
  */
 function admit(tree: Tree, filter: DirTransferOptions["filter"], path: string, node: Node): boolean {
-  if (tree.nodes.size + tree.excluded.size >= tree.maxEntries) throw treeLimit(tree.maxEntries);
+  assertRoomFor(tree);
   if (tree.parts && isLeftPart(path.slice(path.lastIndexOf("/") + 1), node.type)) {
     tree.excluded.add(path);
     tree.parts.add(path);
@@ -700,7 +705,7 @@ function isLeftPart(name: string, type: Node["type"]): boolean {
  */
 function leftOutUnnamed(tree: Tree, filter: DirTransferOptions["filter"], dir: string, error: FtpPathError, entry: TreeEntry): boolean {
   if (!filter || filter(entry)) return false;
-  if (tree.nodes.size + tree.excluded.size >= tree.maxEntries) throw treeLimit(tree.maxEntries);
+  assertRoomFor(tree);
   tree.excluded.add(entry.path);
   const errors = tree.unnamed.get(dir) ?? [];
   errors.push(error);

@@ -267,8 +267,14 @@ function refuseUnreadReply(path: string, reply: string): void {
   );
 }
 
-/** `dir/name`, without doubling a trailing slash. */
+/**
+ * `dir/name`, without doubling a trailing slash; `name` alone below ""
+ * (the working directory, as list("") takes it): `/name` would be in the
+ * server's root, a tree the caller never named, where a walk would list
+ * and a tree transfer fetch, store and delete.
+ */
 export function joinRemote(dir: string, name: string): string {
+  if (dir === "") return name;
   return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
 }
 

@@ -117,6 +117,9 @@ export interface DirTransferOptions {
    * Most entries either tree may hold (both are held in memory while they
    * are compared, a few hundred bytes an entry): past it the call rejects
    * with FtpLimitError (`limit: "treeEntries"`) before anything is deleted.
+   * Every entry walked counts, those left out by `filter` and those refused
+   * with a failure (a name not one path segment, listed twice, or that no
+   * string names) too: each failure is held as well.
    * A download with `pipelining` (the default) may have fetched the files
    * of the directories listed by then; with `pipelining: false`, `dryRun`
    * or `onPlan`, nothing is changed. Default 1,000,000.
@@ -268,7 +271,15 @@ interface Tree {
    * removes nothing below one (see refuseUnproven).
    */
   unproven: Map<string, FtpListingError>;
-  /** Most nodes it may hold (DirTransferOptions.maxEntries). */
+  /**
+   * Entries walked and refused, each as a failure (a name not one path
+   * segment, listed twice, that no string names, or whose lstat failed):
+   * counted against maxEntries with the nodes, since each holds its
+   * failure, and a listing of nothing else would otherwise be held without
+   * bound, one directory after another.
+   */
+  refused: number;
+  /** Most entries it may hold, nodes, left out and refused (DirTransferOptions.maxEntries). */
   maxEntries: number;
   /**
    * A local tree's root as walked (its path, and its device and inode
@@ -279,7 +290,15 @@ interface Tree {
 }
 
 function emptyTree(side: "source" | "target", maxEntries = DEFAULT_MAX_TREE_ENTRIES): Tree {
-  const tree: Tree = { nodes: new Map(), excluded: new Set(), incomplete: new Set(), unproven: new Map(), unnamed: new Map(), maxEntries };
+  const tree: Tree = {
+    nodes: new Map(),
+    excluded: new Set(),
+    incomplete: new Set(),
+    unproven: new Map(),
+    unnamed: new Map(),
+    refused: 0,
+    maxEntries,
+  };
   if (side === "source") tree.parts = new Set();
   return tree;
 }
@@ -655,9 +674,15 @@ function missingDirs(source: Tree, target: Tree): string[] {
     .sort((a, b) => a.split("/").length - b.split("/").length);
 }
 
-/** Throws FtpLimitError (maxEntries) if `tree` holds as many entries, in it or left out, as it may. */
+/** Throws FtpLimitError (maxEntries) if `tree` holds as many entries, in it, left out or refused, as it may. */
 function assertRoomFor(tree: Tree): void {
-  if (tree.nodes.size + tree.excluded.size >= tree.maxEntries) throw treeLimit(tree.maxEntries);
+  if (tree.nodes.size + tree.excluded.size + tree.refused >= tree.maxEntries) throw treeLimit(tree.maxEntries);
+}
+
+/** Counts an entry of `tree` refused with a failure (Tree.refused), or throws FtpLimitError past maxEntries. */
+function countRefused(tree: Tree): void {
+  assertRoomFor(tree);
+  tree.refused++;
 }
 
 /**
@@ -775,6 +800,7 @@ async function walkLocal(
           })
         )
           continue;
+        countRefused(tree);
         tree.incomplete.add(dir);
         failures.record(error.path, error);
         continue;
@@ -783,12 +809,14 @@ async function walkLocal(
       // A name with a `\` is one segment here and two on a Windows server.
       const reason = unsafeNameReason(name);
       if (reason) {
+        countRefused(tree);
         tree.incomplete.add(dir);
         failures.record(path, unsafeNameError(dir, name, reason));
         continue;
       }
       // As the remote walk takes a name listed twice: the first stands (with localName, the one the string reaches).
       if (named.has(name)) {
+        countRefused(tree);
         tree.incomplete.add(dir);
         failures.record(path, localNameTwice(dir, join(root, dir), name));
         continue;
@@ -802,6 +830,7 @@ async function walkLocal(
         node = { type, size: type === "file" ? info.size : null, modified: info.mtime, walked: { dev: info.dev, ino: info.ino } };
       });
       if (!read || !node) {
+        countRefused(tree);
         tree.incomplete.add(dir);
         continue;
       }
@@ -935,6 +964,7 @@ async function walkRemote(
       // A name that is not one segment would lead outside the tree (see walk()).
       const reason = unsafeNameReason(entry.name);
       if (reason) {
+        countRefused(tree);
         tree.incomplete.add(dir);
         failures.record(childPath(dir, entry.name), unsafeNameError(dir, entry.name, reason));
         continue;
@@ -945,6 +975,7 @@ async function walkRemote(
         const type = entry.type === "file" || entry.type === "dir" ? entry.type : undefined;
         if (type && leftOutUnnamed(tree, filter, dir, error, { path: error.path, type, size: entry.size, modified: entry.modified }))
           continue;
+        countRefused(tree);
         tree.incomplete.add(dir);
         failures.record(error.path, error);
         continue;
@@ -952,6 +983,7 @@ async function walkRemote(
       const path = childPath(dir, entry.name);
       // Listed twice, it is not known which entry it is; two downloads of it would share its part file.
       if (named.has(entry.name)) {
+        countRefused(tree);
         tree.incomplete.add(dir);
         failures.record(
           path,

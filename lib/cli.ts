@@ -32,6 +32,7 @@ import type { DirTransferResult } from "./tree-types.js";
 import type { TransferProgress } from "./streams.js";
 import { FTP_TLS, FtpTlsOptions } from "./tls.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
+import { compileGlob, globFilter, GlobPatternError, type GlobRule } from "./glob-filter.js";
 
 /** The options every command takes, with their help text. */
 const OPTIONS = {
@@ -69,11 +70,23 @@ const OPTIONS = {
     type: "boolean",
     help: "put, mirror (upload): send each file to a hidden .name.ftpstream-part on the server and rename it over the file only once whole (downloads always write local part files)",
   },
+  exclude: {
+    type: "string",
+    multiple: true,
+    arg: "<glob>",
+    help: "mirror (and --queue): leave out what matches, repeatable: neither transferred nor, with --delete, deleted (see globs above)",
+  },
+  include: {
+    type: "string",
+    multiple: true,
+    arg: "<glob>",
+    help: "mirror (and --queue): take in what matches, repeatable; once one is given, a file no rule matches is left out (see globs above)",
+  },
   "no-pipelining": { type: "boolean", help: "mirror: one command at a time (no MDTM/MKD/MFMT bursts, no command written with its EPSV)" },
   recursive: { type: "boolean", short: "r", help: "rm: a directory and everything in it" },
   parents: { type: "boolean", short: "p", help: "mkdir: make missing parents too; fine if it exists" },
   help: { type: "boolean", short: "h", help: "print this help and exit" },
-} as const satisfies Record<string, { type: "boolean" | "string"; short?: string; arg?: string; help: string }>;
+} as const satisfies Record<string, { type: "boolean" | "string"; short?: string; multiple?: true; arg?: string; help: string }>;
 
 interface CliOptions {
   active: boolean;
@@ -93,6 +106,8 @@ interface CliOptions {
   maxFileSize: number | undefined;
   /** --part-files: uploads go to a remote part name, renamed over the target once whole. */
   partFiles: boolean;
+  /** mirror's --exclude and --include, in the order given (see glob-filter.ts); each pattern compiles. */
+  filterRules: GlobRule[];
   recursive: boolean;
   parents: boolean;
   queue: string | undefined;
@@ -175,6 +190,15 @@ const COMMANDS: Record<string, Command> = {
 
 const URL_FORMS = "ftp://[user[:password]@]host[:port]/path, ftpes:// (AUTH TLS), ftps:// (implicit TLS)";
 
+/** How mirror's --exclude and --include globs match (lib/glob-filter.ts). */
+const GLOB_RULES = [
+  "globs (--exclude, --include): matched against the path below the tree's root, '/' between names; without '/', the name in",
+  "  any directory; with one, the whole path (a leading '/' only anchors); ending in '/', directories only (and all below them).",
+  "  * ? [a-z] [!a-z] within one name (* matches a leading '.' too), ** across '/', \\ takes the next character as itself;",
+  "  case counts. The first rule given that matches decides; an entry none matches goes with the nearest directory above it",
+  "  that one matched; else a directory is walked, and a file is in unless some rule is an --include.",
+].join("\n");
+
 function usage(): string {
   const column = (left: string, width: number): string => left.padEnd(width);
   const commands = Object.entries(COMMANDS).map(([name, command]) => `  ${column(`${name} ${command.args}`, 20)} ${command.summary}`);
@@ -182,7 +206,7 @@ function usage(): string {
     const flag = `${"short" in option ? `-${option.short}, ` : ""}--${name}${"arg" in option ? ` ${option.arg}` : ""}`;
     return `  ${column(flag, 18)} ${option.help}`;
   });
-  return ["usage: ftpstream <command> [options] ...", ...commands, `urls: ${URL_FORMS}`, "options:", ...options].join("\n");
+  return ["usage: ftpstream <command> [options] ...", ...commands, `urls: ${URL_FORMS}`, GLOB_RULES, "options:", ...options].join("\n");
 }
 
 /** A bad command line: reported on stderr with the usage, exit status 2. */
@@ -194,8 +218,13 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
     args: argv,
     allowPositionals: true,
     strict: true,
+    // For the order of --exclude and --include among each other: the first rule that matches decides.
+    tokens: true,
     options: Object.fromEntries(
-      Object.entries(OPTIONS).map(([name, option]) => [name, { type: option.type, ...("short" in option ? { short: option.short } : {}) }]),
+      Object.entries(OPTIONS).map(([name, option]) => [
+        name,
+        { type: option.type, ...("short" in option ? { short: option.short } : {}), ...("multiple" in option ? { multiple: true } : {}) },
+      ]),
     ),
   };
   let parsed: ReturnType<typeof parseArgs>;
@@ -205,7 +234,7 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
     // parseArgs' TypeErrors (ERR_PARSE_ARGS_*) say what was wrong with the line.
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  const values = parsed.values as Partial<Record<keyof typeof OPTIONS, string | boolean>>;
+  const values = parsed.values as Partial<Record<keyof typeof OPTIONS, string | boolean | string[]>>;
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
   if (!values.help && timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 0)) {
     throw new UsageError("--timeout takes a whole number of milliseconds");
@@ -228,6 +257,8 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   if (!values.help && values.netrc === true && values["netrc-file"] !== undefined)
     throw new UsageError("give --netrc or --netrc-file, not both");
   const [command = "", ...args] = parsed.positionals;
+  const filterRules = values.help ? [] : globRules(parsed.tokens ?? []);
+  if (filterRules.length > 0 && command !== "mirror") throw new UsageError("--exclude and --include are for mirror");
   return {
     help: values.help === true,
     command,
@@ -248,6 +279,7 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
       pipelining: values["no-pipelining"] !== true,
       maxFileSize,
       partFiles: values["part-files"] === true,
+      filterRules,
       recursive: values.recursive === true,
       parents: values.parents === true,
       queue: typeof values.queue === "string" ? values.queue : undefined,
@@ -264,8 +296,29 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   };
 }
 
+/**
+ * The --exclude and --include rules in the order the command line gives
+ * them, each pattern compiled once here so that a bad one is a UsageError
+ * before anything connects.
+ */
+function globRules(tokens: NonNullable<ReturnType<typeof parseArgs>["tokens"]>): GlobRule[] {
+  const rules: GlobRule[] = [];
+  for (const token of tokens) {
+    if (token.kind !== "option" || (token.name !== "exclude" && token.name !== "include")) continue;
+    const rule = { pattern: token.value ?? "", include: token.name === "include" };
+    try {
+      compileGlob(rule.pattern);
+    } catch (error) {
+      if (error instanceof GlobPatternError) throw new UsageError(`--${token.name}: ${error.message}`);
+      throw error;
+    }
+    rules.push(rule);
+  }
+  return rules;
+}
+
 /** A whole number 1 or more given to `flag`, or a UsageError. */
-function positiveOption(value: string | boolean | undefined, flag: string): number | undefined {
+function positiveOption(value: string | boolean | string[] | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1) throw new UsageError(`${flag} takes a whole number, 1 or more`);
@@ -578,6 +631,7 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
     pipelining: options.pipelining,
     maxFileSize: options.maxFileSize,
     partFiles: options.partFiles,
+    filter: mirrorFilter(options),
     onProgress: mirrorProgress(options.quiet),
   };
   // On a signal the connections are closed at once: the running files fail now, whatever the server does with an ABOR, and a
@@ -615,6 +669,11 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
       `${verb} ${result.transferred} files (${result.bytes} bytes), ${result.skipped} unchanged, ${result.deleted} deleted\n`,
     );
   }
+}
+
+/** mirror's `filter` from --exclude and --include, or none without them. */
+function mirrorFilter(options: CliOptions): DirTransferOptions["filter"] {
+  return options.filterRules.length > 0 ? globFilter(options.filterRules) : undefined;
 }
 
 /** A tree transfer's result with nothing counted: what FtpDirTransferError is built with for the failures before a signal. */
@@ -680,6 +739,7 @@ async function enqueueMirror(
         signal: stop.signal,
         // Each job carries it to its worker (a v 2 job, which a worker without it refuses).
         maxFileSize: options.maxFileSize,
+        filter: mirrorFilter(options),
         log: (line) => void (options.quiet ? undefined : process.stderr.write(`${shown(line)}\n`)),
       });
       for (const { path, error } of result.failures)

@@ -14,7 +14,7 @@ import { onAbortOf } from "./abort-signal.js";
 import type { FTP } from "./client.js";
 import { FtpError } from "./errors.js";
 import { failsAtOnce } from "./queue-failure.js";
-import { enqueueTree, EnqueueTreeResult, TreeJob, TreeJobResult, TreePlanner } from "./queue-jobs.js";
+import { enqueueTree, EnqueueTreeOptions, EnqueueTreeResult, TreeJob, TreeJobResult, TreePlanner } from "./queue-jobs.js";
 import { ConnectionLeases, LeaseRedis } from "./queue-limit.js";
 import { createTreeJobProcessor, TreeJobLike } from "./queue-worker.js";
 import type { FtpUrl } from "./url.js";
@@ -214,6 +214,8 @@ export interface EnqueueCommand {
   signal?: AbortSignal;
   /** Downloads: see EnqueueTreeOptions.maxFileSize. */
   maxFileSize?: number;
+  /** Which entries of both trees take part (DirTransferOptions.filter): what it leaves out gets no job. */
+  filter?: EnqueueTreeOptions["filter"];
   log: (line: string) => void;
 }
 
@@ -235,6 +237,7 @@ export async function enqueueCommand(command: EnqueueCommand): Promise<EnqueueTr
       attempts: command.attempts,
       signal: command.signal,
       maxFileSize: command.maxFileSize,
+      filter: command.filter,
     });
     command.log(`enqueued ${result.enqueued} files (${result.bytes} bytes), ${result.unchanged} unchanged, on ${address.name}`);
     if (!command.wait) return result;

@@ -25,7 +25,7 @@ import { FtpDirTransferError, FtpError, isRefusal, type FtpPathFailure } from ".
 import { SIGNAL_STATUS, StoppedBySignal, stopOnSignal } from "./cli-signals.js";
 import { defaultNetrcPath, readNetrc } from "./netrc.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
-import { RENAME_OWN_PART } from "./part-rename.js";
+import { isPlainFile, uploadThroughPart } from "./part-upload.js";
 import { FtpPool } from "./pool.js";
 import type { DirProgress, DirTransferOptions } from "./sync.js";
 import type { DirTransferResult } from "./tree-types.js";
@@ -495,8 +495,8 @@ async function get(url: FtpUrl, target: string | undefined, options: CliOptions)
 /**
  * `put <file|-> <url>`: STOR, or with --part-files STOR to the hidden part
  * name beside the target, renamed over it only once the 226 came and SIZE
- * of the part gives the bytes sent, as uploadDir's partFiles (renameOwnPart,
- * part-rename.ts): a cut or failed upload leaves the target as it was.
+ * of the part gives the bytes sent, as uploadDir's partFiles (uploadThroughPart,
+ * part-upload.ts): a cut or failed upload leaves the target as it was.
  */
 async function put(source: string, url: FtpUrl, options: CliOptions): Promise<void> {
   if (!url.path) throw new UsageError("the URL must name the remote file");
@@ -542,33 +542,42 @@ async function send(
 
 /**
  * put --part-files: `input` to the part name beside `target`, then the part
- * renamed over it while it holds the bytes sent. On any failure (a signal's
- * abort too) the part is deleted, unless it turned out to be another run's
- * (two runs putting one file at once): that run's part is left alone.
+ * renamed over it while it holds the bytes sent (uploadThroughPart,
+ * part-upload.ts). A server that refuses to rename over a file has the
+ * target deleted first, then the rename tried again, where MLST or SIZE
+ * proves a plain file there (isPlainFile); never a directory or what cannot
+ * be told. On any failure (a signal's abort too) the part is deleted,
+ * unless it turned out to be another run's (two runs putting one file at
+ * once: that run's part is left alone) or the target was deleted (the part
+ * is the only copy left, and the error names it).
  */
 async function putThroughPart(ftp: FTP, input: Readable, target: string, signal: AbortSignal, options: CliOptions): Promise<string> {
   const part = remotePartName(target);
-  let partExpendable = true;
-  try {
-    const { response, bytes } = await send(ftp, input, part, signal, options);
-    signal.throwIfAborted();
-    const othersPart = await ftp[RENAME_OWN_PART](part, target, bytes, true);
-    if (othersPart) {
-      partExpendable = false;
-      throw othersPart;
-    }
-    return response;
-  } catch (error) {
-    if (partExpendable) {
-      await ftp.delete(part).catch((failure: unknown) => {
-        // 550: nothing there to delete (the STOR was refused before it made the part).
-        if (isRefusal(failure) && failure.replyCode === 550) return;
-        const reason = failure instanceof Error ? failure.message : String(failure);
-        process.stderr.write(`ftpstream: the part file ${shown(JSON.stringify(part))} may be left on the server (${shown(reason)})\n`);
-      });
-    }
-    throw error;
-  }
+  let response = "";
+  await uploadThroughPart(ftp, {
+    name: target,
+    part,
+    target,
+    send: async () => {
+      const sent = await send(ftp, input, part, signal, options);
+      signal.throwIfAborted();
+      response = sent.response;
+      return sent.bytes;
+    },
+    targetIsFile: () => isPlainFile(ftp, target),
+    pipelining: true,
+    deletePart: () =>
+      ftp.delete(part).then(
+        () => undefined,
+        (failure: unknown) => {
+          // 550: nothing there to delete (the STOR was refused before it made the part).
+          if (isRefusal(failure) && failure.replyCode === 550) return;
+          const reason = failure instanceof Error ? failure.message : String(failure);
+          process.stderr.write(`ftpstream: the part file ${shown(JSON.stringify(part))} may be left on the server (${shown(reason)})\n`);
+        },
+      ),
+  });
+  return response;
 }
 
 /** `lines` with their control characters escaped (see shown). */

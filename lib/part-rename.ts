@@ -1,7 +1,8 @@
 /**
- * The last step of an upload through a part name (uploadDir's `partFiles`
- * in sync.ts, the queue worker's upload jobs): renaming the part over its
- * target, but only while the part still holds what this run sent.
+ * The rename at the end of an upload through a part name (uploadThroughPart,
+ * part-upload.ts: uploadDir's `partFiles`, the queue worker's upload jobs,
+ * `put --part-files`): renaming the part over its target, but only while
+ * the part still holds what this run sent.
  *
  * The part name is fixed per file (`.name.ftpstream-part`), so two runs
  * uploading one tree at once (cron starting the next run before the last

@@ -31,8 +31,8 @@ import type { FTP } from "./client.js";
 import { FtpError, FtpPathError, isRefusal } from "./errors.js";
 import { checkListedSize, remoteSize } from "./listed-size.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
-import { RENAME_OWN_PART } from "./part-rename.js";
-import { asJobFailure } from "./queue-failure.js";
+import { isPlainFile, keptAtPart, uploadThroughPart } from "./part-upload.js";
+import { asJobFailure, FtpUnrecoverableJobError } from "./queue-failure.js";
 import { assertNoClimb, assertRealDirs, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
 import { FtpPool } from "./pool.js";
@@ -346,38 +346,35 @@ async function sendJobFile(
     // Only now: an ensureDir cut off (a dropped connection) must run again in the job's retry.
     dirs.made(dir);
   }
-  // Whether the part may be deleted on a failure: not once the target is gone and the part is the only copy, nor when it is another worker's.
-  let partExpendable = true;
+  // Renamed only while the part holds what was sent (SIZE, written with the RNFR): a worker running this
+  // job too at once (a stalled lock) may be writing it. Then it is that worker's, left alone (part-upload.ts).
   try {
-    // STOR, never APPE: a part left by a killed run is truncated, so nothing is appended twice.
-    const upload = client.storbinary(`STOR ${part}`, { commandWithEpsv: true });
-    upload.on("progress", (p: TransferProgress) => report(p.bytes));
-    await pipeSettled(file.handle.createReadStream({ autoClose: false }), upload);
-    // Read whole and unchanged, or the job fails (and runs again).
-    await assertReadWhole(file, upload.bytes, data.path);
-    // Set on the part: the rename keeps it, so the target appears complete with its time.
-    await client.setLastMod(part, modified).catch(() => undefined);
-    // Renamed only while the part holds what was sent (SIZE, written with the RNFR): a worker running
-    // this job too at once (a stalled lock) may be writing it. Then it is that worker's, left alone.
-    const rename = async (): Promise<void> => {
-      const othersPart = await client[RENAME_OWN_PART](part, remotePath, upload.bytes, true);
-      if (othersPart) {
-        partExpendable = false;
-        throw othersPart;
-      }
-    };
-    try {
-      await rename();
-    } catch (error) {
-      // Servers that refuse to rename over a file (550 exists): remove it, then rename.
-      if (!partExpendable || !isRefusal(error)) throw error;
-      await client.delete(remotePath);
-      partExpendable = false;
-      await rename();
-    }
-    return { outcome: "transferred", bytes: upload.bytes };
+    const bytes = await uploadThroughPart(client, {
+      name: data.path,
+      part,
+      target: remotePath,
+      send: async () => {
+        // STOR, never APPE: a part left by a killed run is truncated, so nothing is appended twice.
+        const upload = client.storbinary(`STOR ${part}`, { commandWithEpsv: true });
+        upload.on("progress", (p: TransferProgress) => report(p.bytes));
+        await pipeSettled(file.handle.createReadStream({ autoClose: false }), upload);
+        // Read whole and unchanged, or the job fails (and runs again).
+        await assertReadWhole(file, upload.bytes, data.path);
+        // Set on the part: the rename keeps it, so the target appears complete with its time.
+        await client.setLastMod(part, modified).catch(() => undefined);
+        return upload.bytes;
+      },
+      // Servers that refuse to rename over a file (550 exists): the target is deleted, then renamed, where MLST or SIZE shows a file.
+      targetIsFile: () => isPlainFile(client, remotePath),
+      pipelining: true,
+      deletePart: async () => {
+        if (!client.closed) await client.delete(part).catch(() => undefined);
+      },
+    });
+    return { outcome: "transferred", bytes };
   } catch (error) {
-    if (partExpendable && !client.closed) await client.delete(part).catch(() => undefined);
+    // The target is gone and the part is the only copy: another attempt would STOR over it. The job fails at once.
+    if (keptAtPart(error)) throw new FtpUnrecoverableJobError(error);
     throw error;
   }
 }

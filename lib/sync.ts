@@ -16,7 +16,6 @@ import {
   FtpAheadDroppedError,
   FtpPathError,
   FtpSourceChangedError,
-  isRefusal,
   type FtpPathFailure,
 } from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
@@ -27,6 +26,7 @@ import { assertMaxFileSize } from "./download.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { RENAME_OWN_PART } from "./part-rename.js";
+import { uploadThroughPart } from "./part-upload.js";
 import { pipeSettled } from "./pipe.js";
 import { assertReadWhole, openWalkedFile, type OpenedFile, type WalkedFile } from "./upload-source.js";
 import { linesFitting } from "./command-burst.js";
@@ -1744,19 +1744,13 @@ async function sendDirect(
  * STORs an opened local file to its part name beside `remotePath` and
  * renames the part over the target only once the 226 came, the file was
  * read whole and unchanged (assertReadWhole) and the part still holds the
- * bytes sent (renameOwnPart, part-rename.ts): a failed, cut or torn upload
- * leaves the target as it was, never half there under its own name, and
- * so does a second run writing the same part at once (its part is neither
- * renamed nor deleted: the file fails, FtpSizeMismatchError, or
- * ERR_FTP_PART_FILE when that run already took the part away).
- * A server that refuses to rename over a file (5xx) has the target deleted
- * first, then the rename tried again, where the remote listing showed a
- * file there (`targetIsFile`; else deleting it would not help). On any
- * failure the part is deleted (best effort: a left one is an extra the next
- * run with `delete` removes), except once the target is deleted: then the
- * part is the only copy left, and stays (ERR_FTP_PART_FILE names it).
+ * bytes sent (uploadThroughPart, part-upload.ts): a failed, cut or torn
+ * upload leaves the target as it was, and so does a second run writing the
+ * same part at once. A server that refuses to rename over a file has the
+ * target deleted first where the remote listing showed a file there
+ * (`targetIsFile`).
  */
-async function sendThroughPart(
+function sendThroughPart(
   client: TreeClient,
   file: OpenedFile,
   path: string,
@@ -1766,48 +1760,14 @@ async function sendThroughPart(
   targetIsFile: boolean,
   sending: { signal: AbortSignal | undefined; pipelining: boolean },
 ): Promise<number> {
-  // Whether the part may still be deleted on a failure: not once it is the only copy, nor when it is another run's.
-  let partExpendable = true;
-  try {
-    const bytes = await sendDirect(client, file, path, part, progress, sending);
-    // Set when the part turned out to be another run's (renameOwnPart): left alone, not renamed.
-    let othersPart: FtpError | undefined;
-    const rename = async (): Promise<void> => {
-      othersPart = await client[RENAME_OWN_PART](part, remotePath, bytes, sending.pipelining);
-      if (othersPart) {
-        partExpendable = false;
-        throw othersPart;
-      }
-    };
-    try {
-      await rename();
-    } catch (error) {
-      // Only a file the listing showed there can be what stops the rename; else deleting it would not help.
-      if (!partExpendable || !isRefusal(error) || !targetIsFile) throw error;
-      await client.delete(remotePath);
-      partExpendable = false;
-      await rename().catch((again: unknown) => {
-        if (othersPart && again === othersPart) {
-          throw new FtpError(
-            `${JSON.stringify(path)}: the server refused to rename ${JSON.stringify(part)} over the file; once the file was deleted, ${othersPart.message}`,
-            "ERR_FTP_PART_FILE",
-            othersPart.response,
-            { cause: othersPart },
-          );
-        }
-        // The old copy is gone now: the new one stays at the part name, whole, rather than nothing at all.
-        throw new FtpError(
-          `${JSON.stringify(path)}: the server refused to rename ${JSON.stringify(part)} over the file, and again once the file was deleted; ` +
-            `the complete upload stays at ${JSON.stringify(part)} (${again instanceof Error ? again.message : String(again)})`,
-          "ERR_FTP_PART_FILE",
-        );
-      });
-    }
-    return bytes;
-  } catch (error) {
-    if (partExpendable) await client.delete(part).catch(() => undefined);
-    throw error;
-  }
+  return uploadThroughPart(client, {
+    name: path,
+    part,
+    target: remotePath,
+    send: () => sendDirect(client, file, path, part, progress, sending),
+    targetIsFile: () => targetIsFile,
+    pipelining: sending.pipelining,
+  });
 }
 
 /** See FTP.uploadDir. */

@@ -79,6 +79,84 @@ describe("ftpstream put and mirror (upload) --part-files", function () {
     expect(srv.commands.filter((line) => line.startsWith("DELE"))).to.deep.equal([]);
   });
 
+  describe("put on a server that refuses to rename over a file that exists (RNTO 553)", () => {
+    /** RNTO onto anything there but the RNFR's own name (the RNTO ending an RNFR onto the part itself) gets 553. */
+    const refuseOverExisting = (srv: FixtureServer, always = false): void => {
+      srv.handle("RNTO", (s, arg) => {
+        const from = s.state.renameFrom;
+        if (from !== null && (always || (s.vfs.exists(s.resolvePath(arg)) && s.resolvePath(arg) !== from))) {
+          s.state.renameFrom = null;
+          return s.reply(553, "Rename failed: file exists.");
+        }
+        return s.defaultHandler("RNTO", arg);
+      });
+    };
+    const targetCommands = (srv: FixtureServer): string[] =>
+      srv.commands.filter((line) => /^(RNFR|RNTO|DELE|MLST) t\/(\.)?big\.bin|^SIZE t\/big\.bin/.test(line));
+
+    for (const [how, features] of [
+      ["MLST", undefined],
+      ["SIZE (no MLST)", ["EPSV", "PASV", "MDTM", "SIZE", "UTF8"]],
+    ] as const) {
+      it(`deletes the target once ${how} shows it is a plain file, then renames the part over it: exit 0, no part left`, async () => {
+        const srv = await start({ files: { "/t/big.bin": "the old copy" }, ...(features && { features: [...features] }) });
+        refuseOverExisting(srv);
+        writeFileSync(join(dir, "big.bin"), NEW);
+        const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir, stdout: "ignore" });
+        expect(run.code, run.stderr).to.equal(0);
+        expect(srv.vfs.get("/t/big.bin")?.toString()).to.equal(NEW);
+        expect(srv.vfs.exists(PART)).to.equal(false);
+        expect(targetCommands(srv)).to.deep.equal([
+          "RNFR t/.big.bin.ftpstream-part",
+          "RNTO t/big.bin",
+          how === "MLST" ? "MLST t/big.bin" : "SIZE t/big.bin",
+          "DELE t/big.bin",
+          "RNFR t/.big.bin.ftpstream-part",
+          "RNTO t/big.bin",
+        ]);
+      });
+    }
+
+    it("leaves a directory at the target alone: the refusal is reported, the part deleted, exit 1", async () => {
+      const srv = await start({ files: { "/t/big.bin/inside.txt": "kept" } });
+      refuseOverExisting(srv);
+      writeFileSync(join(dir, "big.bin"), NEW);
+      const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir, stdout: "ignore" });
+      expect(run.code, run.stderr).to.equal(1);
+      expect(run.stderr).to.include("553 Rename failed: file exists.");
+      expect(srv.vfs.isDir("/t/big.bin")).to.equal(true);
+      expect(srv.vfs.get("/t/big.bin/inside.txt")?.toString()).to.equal("kept");
+      expect(srv.vfs.exists(PART)).to.equal(false);
+      expect(srv.commands.filter((line) => /^(DELE|RMD) t\/big\.bin/.test(line))).to.deep.equal([]);
+    });
+
+    it("leaves a file it cannot prove is one alone (no MLST, SIZE refused): the refusal is reported, the part deleted, exit 1", async () => {
+      const srv = await start({ files: { "/t/big.bin": "the old copy" }, features: ["EPSV", "PASV", "UTF8"] });
+      refuseOverExisting(srv);
+      srv.handle("SIZE", (s, arg) => (arg === "t/big.bin" ? s.reply(550, "Could not get file size.") : s.defaultHandler("SIZE", arg)));
+      // Nor can the parent's listing tell: LIST is refused.
+      srv.handle("LIST", (s) => s.reply(550, "Permission denied."));
+      writeFileSync(join(dir, "big.bin"), NEW);
+      const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir, stdout: "ignore" });
+      expect(run.code, run.stderr).to.equal(1);
+      expect(run.stderr).to.include("553 Rename failed: file exists.");
+      expect(srv.vfs.get("/t/big.bin")?.toString()).to.equal("the old copy");
+      expect(srv.vfs.exists(PART)).to.equal(false);
+      expect(srv.commands.filter((line) => line.startsWith("DELE t/big.bin"))).to.deep.equal([]);
+    });
+
+    it("keeps the complete upload at the part name when the rename is refused again once the target was deleted: exit 1, the error names the part", async () => {
+      const srv = await start({ files: { "/t/big.bin": "the old copy" } });
+      refuseOverExisting(srv, true);
+      writeFileSync(join(dir, "big.bin"), NEW);
+      const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir, stdout: "ignore" });
+      expect(run.code, run.stderr).to.equal(1);
+      expect(run.stderr).to.include(`the complete upload stays at "t/.big.bin.ftpstream-part"`);
+      expect(srv.vfs.exists("/t/big.bin")).to.equal(false);
+      expect(srv.vfs.get(PART)?.toString()).to.equal(NEW);
+    });
+  });
+
   it("mirror <url> <dir> --part-files is a usage error (exit 2): downloads always write local part files", async () => {
     const run = await runCli(["mirror", "ftp://127.0.0.1:1/t", dir, "--part-files"], { stdout: "ignore" });
     expect(run.code).to.equal(2);

@@ -679,6 +679,9 @@ async function vsftpdLaunch(l: Layout): Promise<Launch> {
     "use_localtime=NO",
     "xferlog_enable=YES",
     "dual_log_enable=NO",
+    // A failed login answers at once, not after vsftpd's default second: the
+    // specs log in with wrong passwords on purpose, and the pause tests nothing of ours.
+    "delay_failed_login=0",
     `vsftpd_log_file=${l.log}`,
     // ascii_upload_enable / ascii_download_enable stay at vsftpd's default
     // (NO): TYPE A is accepted but bytes pass unchanged, as deployed.
@@ -852,6 +855,8 @@ if cfg["tls"]:
     Handler.tls_control_required = False
     Handler.tls_data_required = False
 Handler.authorizer = auth
+# A failed login answers at once, not after pyftpdlib's default 3 s (the specs fail logins on purpose).
+Handler.auth_failed_timeout = 0
 Handler.passive_ports = range(cfg["pasv"][0], cfg["pasv"][1] + 1)
 server = FTPServer(("127.0.0.1", cfg["port"]), Handler)
 server.max_cons = 256

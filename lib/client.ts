@@ -294,7 +294,7 @@ export class FTP {
     list: (path, options) => this.list(path, options),
   };
   private readonly listing = new RemoteListing({
-    mlsd: (path, transfer) => this.mlsdEntries(path, listingTransfer(transfer), transfer.ended),
+    mlsdLines: (path, transfer) => linesThenReply(this.lines(path ? `MLSD ${path}` : "MLSD", listingTransfer(transfer)), transfer.ended),
     listLines: (path, transfer) =>
       listAllLines(this.session, path, (command) => linesThenReply(this.lines(command, listingTransfer(transfer)), transfer.ended)),
     parseLine: (line) => (this.listParser ?? parseListLine)(line),
@@ -868,25 +868,7 @@ export class FTP {
     for (const fact of facts) assertSafeArgument(fact, "fact");
     // Choosing the facts again leaves them as one OPTS would: safe to repeat.
     if (facts.length > 0) await this.exchange(commandExchange(`OPTS MLST ${facts.join(";")};`), true, true);
-    yield* this.mlsdEntries(path, {});
-  }
-
-  /**
-   * MLSD's entries as mlsd() yields them, its transfer run with `options`.
-   * With `ended` (the structured listing), a last line without its line
-   * ending is not yielded but given to `ended` with the final reply.
-   */
-  private async *mlsdEntries(
-    path: string,
-    options: DownloadOptions,
-    ended?: ListTransfer["ended"],
-  ): AsyncGenerator<[string, Record<string, string>]> {
-    const lines = this.lines(path ? `MLSD ${path}` : "MLSD", options);
-    if (!ended) {
-      for await (const line of lines) yield parseMlsdLine(line as string);
-      return;
-    }
-    for await (const line of linesThenReply(lines, ended)) yield parseMlsdLine(line);
+    for await (const line of this.lines(path ? `MLSD ${path}` : "MLSD", {})) yield parseMlsdLine(line as string);
   }
 
   /**

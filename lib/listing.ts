@@ -40,6 +40,21 @@ export function entryFromFacts(name: string, facts: Record<string, string>, raw 
   };
 }
 
+/** What comes before an MLSD line's name: `fact=value;` facts (or none), then one space (RFC 3659 7.2). */
+const MLSD_FACTS = /^(?:[^=;\s]+=[^;\s]*;)* /;
+
+/**
+ * Whether an MLSD line is `fact=value;` facts (or none), one space and
+ * the name, as RFC 3659 writes it and every server sends it. Split at its
+ * first space (as ftplib splits it), any other line gives a name that is
+ * not the file's: a fact value holding a space (`UNIX.ownername=John
+ * Smith;`), a space before a `;`, a LIST line sent for MLSD. The
+ * structured listing reports such a line as unreadable.
+ */
+export function isMlsdEntryLine(line: string): boolean {
+  return MLSD_FACTS.test(line);
+}
+
 /** `YYYYMMDDHHMMSS[.fraction]` (UTC, as MLSx and MDTM give it) → Date to the millisecond, or null if malformed. */
 export function parseMlsdTime(value: string): Date | null {
   const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d+))?$/.exec(value);

@@ -3,20 +3,20 @@
  * else LIST parsed line by line; and walk(), a depth-first tree of them.
  */
 import { FtpLimitError, FtpListingError, FtpPermError } from "./errors.js";
-import { entryFromFacts, isListNoise, ListEntry } from "./listing.js";
+import { entryFromFacts, isListNoise, isMlsdEntryLine, ListEntry } from "./listing.js";
 import { isSafeName } from "./path-safety.js";
 import { assertBurstable, type BeforeCommands } from "./command-burst.js";
-import { assertSafeArgument } from "./protocol.js";
+import { assertSafeArgument, parseMlsdLine } from "./protocol.js";
 
 /** The two listings a client can fetch. */
 export interface ListingSource {
   /**
-   * MLSD of `path` ("" = the working directory) as `[name, facts]`.
-   * `commandWithEpsv` as ListOptions'; `takeBefore()` gives the commands
-   * to write ahead of the first listing command sent (once: a fallback
-   * LIST goes without them).
+   * The lines of MLSD `path` ("" = the working directory), read by list()
+   * (see isMlsdEntryLine). `commandWithEpsv` as ListOptions'; `takeBefore()`
+   * gives the commands to write ahead of the first listing command sent
+   * (once: a fallback LIST goes without them).
    */
-  mlsd(path: string, transfer: ListTransfer): AsyncIterable<[string, Record<string, string>]>;
+  mlsdLines(path: string, transfer: ListTransfer): AsyncIterable<string>;
   /** The lines of LIST `path` ("" = the working directory); `transfer` as mlsd's. */
   listLines(path: string, transfer: ListTransfer): AsyncIterable<string>;
   /** Turns a LIST line into an entry (null: knowingly not an entry; undefined: not read). */
@@ -174,15 +174,17 @@ export class RemoteListing {
     if (!this.mlsdMissing && (await this.source.mlsdOffered()) !== false) {
       let yielded = false;
       try {
-        for await (const [name, facts] of this.source.mlsd(path, transfer)) {
+        for await (const line of this.source.mlsdLines(path, transfer)) {
+          // Not facts up to its first space: its name would be another (a value with a space, a LIST line).
+          if (!isMlsdEntryLine(line)) {
+            report(line);
+            continue;
+          }
+          const [name, facts] = parseMlsdLine(line);
           if (facts.type === "cdir" || name === ".") selfShown = true;
           if (facts.type === "cdir" || facts.type === "pdir" || isSelfOrParent(name)) continue;
           if (name === "") {
-            report(
-              Object.entries(facts)
-                .map(([key, value]) => `${key}=${value};`)
-                .join(""),
-            );
+            report(line);
             continue;
           }
           yielded = true;

@@ -8,7 +8,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { CreateConnection, openCustomConnection, whenConnected } from "./connect.js";
 import { DebugOutput } from "./debug.js";
-import { FtpConnectionError, FtpError, FtpLimitError, FtpTimeoutError, telnetIacRefused } from "./errors.js";
+import { FtpConnectionError, FtpError, FtpLimitError, FtpProtoError, FtpTimeoutError, telnetIacRefused } from "./errors.js";
 import { assertSafeArgument, plainAddress } from "./protocol.js";
 import { Reply, ReplyParser, ReplyParserOptions } from "./reply.js";
 import { codecFor, doubleIac, hasEscapes, IAC, TelnetIac, telnetIacOf, TextCodec } from "./text-codec.js";
@@ -172,6 +172,8 @@ export class ControlConnection {
   private connecting: AbortController | undefined;
   private latestSession: Buffer | undefined;
   private tlsEnding = false;
+  /** `dropped` when AUTH TLS went out (see expectTlsUpgrade), until startTls checks that nothing came after its 234. */
+  private droppedAtAuth: number | undefined;
   private readonly codec: TextCodec;
   /** The `telnetIac` option as given ("auto": learnt from the welcome, see connect()). */
   private readonly telnetIac: TelnetIac;
@@ -345,8 +347,34 @@ export class ControlConnection {
     return whenConnected(socket, wait);
   }
 
-  /** Secures the connection (after `234` to AUTH TLS, or at once for implicit FTPS). */
+  /**
+   * AUTH TLS is about to go out: its 234 must be the last byte the server
+   * sends in the clear, and startTls checks it was.
+   */
+  expectTlsUpgrade(): void {
+    this.droppedAtAuth = this.dropped;
+  }
+
+  /**
+   * Secures the connection (after `234` to AUTH TLS, or at once for
+   * implicit FTPS). After AUTH TLS (see expectTlsUpgrade), bytes that came
+   * after the 234 fail the connection with FtpProtoError instead: no
+   * server sends them, and read after the handshake they would pass for
+   * protected replies (a man in the middle injects there). They are all
+   * here by now: the 234's reader runs on from the chunk that held it
+   * with no I/O between, and what comes later goes into the handshake.
+   */
   startTls(options: tls.ConnectionOptions, timeout: number): Promise<void> {
+    const droppedAtAuth = this.droppedAtAuth;
+    this.droppedAtAuth = undefined;
+    if (
+      droppedAtAuth !== undefined &&
+      (this.dropped !== droppedAtAuth || this.buffered.length > 0 || this.parser.heldBytes > 0 || this.heldIac)
+    ) {
+      const error = new FtpProtoError("the server sent clear text after the 234 to AUTH TLS, before the TLS handshake");
+      this.fail(error);
+      return Promise.reject(error);
+    }
     const raw = this.socket;
     const carrier = new TlsCarrier(raw);
     this.carrier = carrier;

@@ -141,6 +141,7 @@ export class FTP_TLS extends FTP {
 
   /** AUTH TLS and the TLS handshake on `session`'s control connection. */
   private async authOn(session: Session): Promise<string> {
+    session.control.expectTlsUpgrade();
     const reply = await session.voidCommand("AUTH TLS");
     await session.control.startTls(this.connectionOptions(), session.settings.timeout);
     this.authed = true;
@@ -155,6 +156,7 @@ export class FTP_TLS extends FTP {
    */
   protected override async restoreSession(session: Session): Promise<void> {
     if (this.authed && !session.control.isSecure) {
+      session.control.expectTlsUpgrade();
       await session.voidCommand("AUTH TLS");
       await session.control.startTls(this.connectionOptions(), session.settings.timeout);
     }

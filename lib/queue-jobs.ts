@@ -8,6 +8,7 @@
  * so the library core keeps no runtime dependency.
  */
 import { createHash } from "node:crypto";
+import { resolve } from "node:path";
 import { assertMaxFileSize } from "./download.js";
 import { FtpDirTransferError } from "./errors.js";
 import type { FtpPathFailure } from "./errors.js";
@@ -33,7 +34,7 @@ export interface TreeJob {
   server: string;
   /** The remote tree's root. */
   remote: string;
-  /** The local tree's root, as every worker sees it. */
+  /** The local tree's root, as every worker sees it: an absolute path (enqueueTree resolves a relative one where it runs). */
   local: string;
   /** The file, below both roots, `/`-separated. */
   path: string;
@@ -196,7 +197,8 @@ export async function enqueueTree(queue: TreeJobQueue, planner: TreePlanner, opt
       direction: options.direction,
       server,
       remote: options.remote,
-      local: options.local,
+      // Absolute: a relative root would be each worker's working directory's.
+      local: resolve(options.local),
       path: file.path,
       size: file.size,
       modified: file.modified ? new Date(Math.floor(file.modified.getTime() / 1000) * 1000).toISOString() : null,

@@ -26,7 +26,7 @@
  * `data` and `updateProgress` (BullMQ's Job).
  */
 import { lstat, mkdir } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { isAbsolute, join, posix } from "node:path";
 import type { FTP } from "./client.js";
 import { FtpError, FtpPathError, isRefusal } from "./errors.js";
 import { checkListedSize, remoteSize } from "./listed-size.js";
@@ -102,7 +102,12 @@ function unusableServer(server: unknown): string | undefined {
   }
 }
 
-/** A job's data is read from the queue: checked before anything is sent or written. */
+/** Whether `value` is a count of bytes: a whole number, 0 or more, that a double holds exactly. */
+function isByteCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** A job's data is read from the queue: every field checked, before anything is sent or written. */
 function checkJob(data: TreeJob): void {
   if ((data?.v !== 1 && data?.v !== 2) || (data.direction !== "download" && data.direction !== "upload")) {
     // Its version and direction, not the whole job (as before): its server may hold a password.
@@ -113,10 +118,24 @@ function checkJob(data: TreeJob): void {
   // TypeError, which took every attempt. Neither the URL nor the parser's error is kept: either may hold a password.
   const unusable = unusableServer(data.server);
   if (unusable) throw new FtpError(`refusing the job's server: ${unusable}`, "ERR_FTP_BAD_JOB");
+  const bad = (field: string, why: string): FtpError => new FtpError(`refusing the job's ${field}: ${why}`, "ERR_FTP_BAD_JOB");
   // A bound that is not one is refused, not read as none: the file would be downloaded without it.
-  const max = data.maxFileSize;
-  if (data.v === 2 && !(typeof max === "number" && Number.isSafeInteger(max) && max >= 0))
-    throw new FtpError("refusing the job's maxFileSize: not a whole number of bytes, 0 or more", "ERR_FTP_BAD_JOB");
+  if ((data.v === 2 || data.maxFileSize !== undefined) && !isByteCount(data.maxFileSize))
+    throw bad("maxFileSize", "not a whole number of bytes, 0 or more");
+  // A size out of range turned off the check of the bytes against it (a cut download was put in place as whole).
+  if (!isByteCount(data.size)) throw bad("size", "not a whole number of bytes, 0 or more");
+  // An invalid time failed the job only once the file had come (setting it on the part file), on every attempt.
+  if (data.modified !== null && !(typeof data.modified === "string" && !Number.isNaN(Date.parse(data.modified))))
+    throw bad("time", "neither null nor a date");
+  for (const [field, value] of [
+    ["path", data.path],
+    ["remote root", data.remote],
+    ["local root", data.local],
+  ] as const) {
+    if (typeof value !== "string") throw bad(field, "not a string");
+  }
+  // Relative, it would be the worker's working directory's, not the one the enqueuer meant (enqueueTree writes it absolute).
+  if (data.local.includes("\0") || !isAbsolute(data.local)) throw bad("local root", "not an absolute path without a NUL");
   assertNoClimb(data.remote, "in a job");
   for (const segment of data.path.split("/")) {
     const reason = unsafeNameReason(segment);

@@ -77,3 +77,17 @@ export async function* listAllLines(session: object | undefined, path: string, f
 function refusesFlag(error: unknown): boolean {
   return error instanceof FtpPermError || (error instanceof FtpTempError && error.replyCode === 450);
 }
+
+/**
+ * Whether `LIST path` may list something other than `path` itself: inetutils
+ * and netkit ftpd run LIST through `ls` with its argument expanded as a glob
+ * pattern, so `LIST /t/sub[1]` lists `/t/sub1`, inetutils' `LIST /t/x{b,c}`
+ * lists `/t/xb`, and `LIST ~x` a user's home, each with nothing to tell it
+ * from the listing asked for. (`*` and `?` match the name itself too: with
+ * another match, `ls` heads each listing with its name, a line no parser
+ * reads.) MLSD takes no pattern (RFC 3659); a tree transfer does not take
+ * such a LIST for a read of the directory (see DirTransferOptions.delete).
+ */
+export function listMayExpand(path: string): boolean {
+  return /[[{]/.test(path) || path.startsWith("~");
+}

@@ -32,6 +32,7 @@ import { assertReadWhole, openWalkedFile, type OpenedFile, type WalkedFile } fro
 import { linesFitting } from "./command-burst.js";
 import { assertSafeArgument, mlstFactsLine, parseMlsdLine } from "./protocol.js";
 import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
+import { listMayExpand } from "./list-command.js";
 import type { Writable } from "node:stream";
 import type { DownloadOptions, TransferProgress, UploadOptions, UploadStream } from "./streams.js";
 import type { DirTransferResult } from "./tree-types.js";
@@ -107,7 +108,10 @@ export interface DirTransferOptions {
    * word (`.` in the listing, or an MLST `perm` fact with `l`): without it
    * nothing below it is removed, and if something would have been, it is a
    * failure (FtpListingError) — a directory the user may enter but not
-   * read (mode 0111) is listed as nothing by many servers. Nor is
+   * read (mode 0111) is listed as nothing by many servers. The same holds
+   * for a remote directory listed with LIST (no MLSD) whose path holds `[`,
+   * `{` or a leading `~`: inetutils and netkit ftpd read it as a pattern,
+   * and list `/t/sub1` for `/t/sub[1]` (see listMayExpand). Nor is
    * anything removed for what a local directory lacked once that directory
    * is gone, or is another one, since it was walked (a source being
    * removed as the transfer ran): FtpSourceChangedError `"replaced"`.
@@ -936,6 +940,8 @@ async function walkRemote(
               throw unproven(full, "it was listed as one entry named as itself (vsftpd's listing of a directory it may not read)");
           }
         }
+        // A LIST path some servers read as a pattern may have listed another directory.
+        if (!mlsd && listMayExpand(full) && !tree.unproven.has(dir)) tree.unproven.set(dir, listedAsPattern(full));
         if (burst) burstTimes = await askTimes(client, burst, dir, out, filter, known, tree.parts !== undefined);
         return out;
       });
@@ -1147,6 +1153,17 @@ function unproven(path: string, how: string): FtpListingError {
     [],
     0,
     `the listing of ${JSON.stringify(path)} may not be a read of the directory: ${how}, and nothing shows the server read it (no "." in it, no MLST perm fact with "l")`,
+  );
+}
+
+/** The error of a directory listed with LIST whose path a server may read as a pattern (listMayExpand). */
+function listedAsPattern(path: string): FtpListingError {
+  return new FtpListingError(
+    path,
+    [],
+    0,
+    `the listing of ${JSON.stringify(path)} may not be of that directory: it came from LIST, and servers whose LIST runs ls ` +
+      `(inetutils and netkit ftpd) read "[", "{" or a leading "~" in its path as a pattern (LIST /t/sub[1] lists /t/sub1)`,
   );
 }
 

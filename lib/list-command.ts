@@ -79,15 +79,18 @@ function refusesFlag(error: unknown): boolean {
 }
 
 /**
- * Whether `LIST path` may list something other than `path` itself: inetutils
- * and netkit ftpd run LIST through `ls` with its argument expanded as a glob
- * pattern, so `LIST /t/sub[1]` lists `/t/sub1`, inetutils' `LIST /t/x{b,c}`
- * lists `/t/xb`, and `LIST ~x` a user's home, each with nothing to tell it
- * from the listing asked for. (`*` and `?` match the name itself too: with
- * another match, `ls` heads each listing with its name, a line no parser
- * reads.) MLSD takes no pattern (RFC 3659); a tree transfer does not take
- * such a LIST for a read of the directory (see DirTransferOptions.delete).
+ * Whether `LIST path` may list something other than `path` itself, with
+ * nothing to tell it from the listing asked for: inetutils and netkit ftpd
+ * run LIST through `ls`, its argument split at white space and each word
+ * expanded as a glob pattern. So `LIST /t/sub[1]` lists `/t/sub1`,
+ * inetutils' `LIST /t/x{b,c}` lists `/t/xb`, `LIST /t/x ` (a name ending in
+ * a space) lists `/t/x`, and a relative path beginning with `~` or `-` is
+ * a home directory or an option. (`*` and `?` match the name itself too,
+ * and a space inside splits it in two: `ls` then heads each listing with
+ * its name, a line no parser reads.) MLSD takes no pattern (RFC 3659); a
+ * tree transfer does not take such a LIST for a read of the directory (see
+ * DirTransferOptions.delete).
  */
-export function listMayExpand(path: string): boolean {
-  return /[[{]/.test(path) || path.startsWith("~");
+export function listMayNameOther(path: string): boolean {
+  return /[[{]|^[~\-\s]|\s$/.test(path);
 }

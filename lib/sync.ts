@@ -32,7 +32,7 @@ import { assertReadWhole, openWalkedFile, type OpenedFile, type WalkedFile } fro
 import { linesFitting } from "./command-burst.js";
 import { assertSafeArgument, mlstFactsLine, parseMlsdLine } from "./protocol.js";
 import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
-import { listMayExpand } from "./list-command.js";
+import { listMayNameOther } from "./list-command.js";
 import type { Writable } from "node:stream";
 import type { DownloadOptions, TransferProgress, UploadOptions, UploadStream } from "./streams.js";
 import type { DirTransferResult } from "./tree-types.js";
@@ -109,9 +109,10 @@ export interface DirTransferOptions {
    * nothing below it is removed, and if something would have been, it is a
    * failure (FtpListingError) — a directory the user may enter but not
    * read (mode 0111) is listed as nothing by many servers. The same holds
-   * for a remote directory listed with LIST (no MLSD) whose path holds `[`,
-   * `{` or a leading `~`: inetutils and netkit ftpd read it as a pattern,
-   * and list `/t/sub1` for `/t/sub[1]` (see listMayExpand). Nor is
+   * for a remote directory listed with LIST (no MLSD) whose path holds `[`
+   * or `{`, begins with `~`, `-` or white space or ends in white space:
+   * inetutils and netkit ftpd split and expand it as `ls` arguments, and list
+   * `/t/sub1` for `/t/sub[1]`, `/t/x` for `/t/x ` (see listMayNameOther). Nor is
    * anything removed for what a local directory lacked once that directory
    * is gone, or is another one, since it was walked (a source being
    * removed as the transfer ran): FtpSourceChangedError `"replaced"`.
@@ -940,8 +941,8 @@ async function walkRemote(
               throw unproven(full, "it was listed as one entry named as itself (vsftpd's listing of a directory it may not read)");
           }
         }
-        // A LIST path some servers read as a pattern may have listed another directory.
-        if (!mlsd && listMayExpand(full) && !tree.unproven.has(dir)) tree.unproven.set(dir, listedAsPattern(full));
+        // A LIST path some servers split and expand as ls arguments may have listed another directory.
+        if (!mlsd && listMayNameOther(full) && !tree.unproven.has(dir)) tree.unproven.set(dir, listedAsPattern(full));
         if (burst) burstTimes = await askTimes(client, burst, dir, out, filter, known, tree.parts !== undefined);
         return out;
       });
@@ -1156,14 +1157,14 @@ function unproven(path: string, how: string): FtpListingError {
   );
 }
 
-/** The error of a directory listed with LIST whose path a server may read as a pattern (listMayExpand). */
+/** The error of a directory listed with LIST whose path a server may read as another (listMayNameOther). */
 function listedAsPattern(path: string): FtpListingError {
   return new FtpListingError(
     path,
     [],
     0,
     `the listing of ${JSON.stringify(path)} may not be of that directory: it came from LIST, and servers whose LIST runs ls ` +
-      `(inetutils and netkit ftpd) read "[", "{" or a leading "~" in its path as a pattern (LIST /t/sub[1] lists /t/sub1)`,
+      `(inetutils and netkit ftpd) split and expand its path as ls arguments (LIST /t/sub[1] lists /t/sub1, LIST "/t/x " lists /t/x)`,
   );
 }
 

@@ -59,6 +59,24 @@ const OPTIONS = {
   "max-connections": { type: "string", arg: "<n>", help: "worker: most connections to one server across all workers (held in Redis)" },
   "lock-ms": { type: "string", arg: "<ms>", help: "worker: a dead worker's job is taken over after this long (default 30000)" },
   "until-drained": { type: "boolean", help: "worker: exit once the queue has nothing pending" },
+  "local-root": {
+    type: "string",
+    multiple: true,
+    arg: "<dir>",
+    help: "worker: run only jobs whose local directory is this one or below it (repeatable); others fail at once",
+  },
+  "remote-root": {
+    type: "string",
+    multiple: true,
+    arg: "<path>",
+    help: "worker: run only jobs whose remote directory is this one or below it (repeatable); others fail at once",
+  },
+  server: {
+    type: "string",
+    multiple: true,
+    arg: "<url>",
+    help: "worker: connect only to this server (scheme, host, port; user if given; repeatable): a job naming another fails at once",
+  },
   delete: { type: "boolean", help: "mirror: remove from the target what the source lacks" },
   "dry-run": { type: "boolean", help: "mirror: change nothing, say what would be done" },
   "max-filesize": {
@@ -116,6 +134,10 @@ interface CliOptions {
   maxConnections: number | undefined;
   lockMs: number | undefined;
   untilDrained: boolean;
+  /** worker's --local-root, --remote-root and --server: what its jobs may name (undefined: anything). */
+  localRoots: string[] | undefined;
+  remoteRoots: string[] | undefined;
+  servers: string[] | undefined;
   netrc: boolean;
   netrcFile: string | undefined;
   envPassword: boolean;
@@ -259,6 +281,19 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   const [command = "", ...args] = parsed.positionals;
   const filterRules = values.help ? [] : globRules(parsed.tokens ?? []);
   if (filterRules.length > 0 && command !== "mirror") throw new UsageError("--exclude and --include are for mirror");
+  const list = (name: "local-root" | "remote-root" | "server"): string[] | undefined => {
+    const given = values[name];
+    if (given === undefined || values.help) return undefined;
+    if (command !== "worker") throw new UsageError(`--${name} is for worker`);
+    const items = given as string[];
+    if (items.some((item) => item === "")) throw new UsageError(`--${name} takes a value that is not empty`);
+    return items;
+  };
+  const localRoots = list("local-root");
+  const remoteRoots = list("remote-root");
+  const servers = list("server");
+  // Checked now: a URL that does not parse is a usage error, not a failure of every job.
+  for (const server of servers ?? []) urlArgument(server);
   return {
     help: values.help === true,
     command,
@@ -288,6 +323,9 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
       maxConnections: positiveOption(values["max-connections"], "--max-connections"),
       lockMs: positiveOption(values["lock-ms"], "--lock-ms"),
       untilDrained: values["until-drained"] === true,
+      localRoots,
+      remoteRoots,
+      servers,
       netrc: values.netrc === true,
       netrcFile: typeof values["netrc-file"] === "string" ? values["netrc-file"] : undefined,
       envPassword: values["env-password"] === true,
@@ -766,6 +804,9 @@ async function worker(queue: string, options: CliOptions): Promise<void> {
   const summary = await workerCommand({
     queue,
     connect: (server) => open(parseFtpUrl(server), options),
+    localRoots: options.localRoots,
+    remoteRoots: options.remoteRoots,
+    servers: options.servers,
     concurrency: options.concurrency,
     maxConnections: options.maxConnections,
     lockMs: options.lockMs,

@@ -309,6 +309,10 @@ export interface WorkerCommand {
   lockMs?: number;
   /** Exit once the queue has nothing pending (else run until SIGINT/SIGTERM). */
   untilDrained?: boolean;
+  /** What the jobs may name: see TreeJobProcessorOptions (each: anything when not given). */
+  localRoots?: readonly string[];
+  remoteRoots?: readonly string[];
+  servers?: readonly string[];
   log: (line: string) => void;
 }
 
@@ -331,7 +335,21 @@ export async function workerCommand(command: WorkerCommand): Promise<WorkerSumma
         ttlMs: lockDuration,
       })
     : undefined;
-  const processor = createTreeJobProcessor({ connect: command.connect, poolSize: concurrency, leases });
+  let processor: ReturnType<typeof createTreeJobProcessor>;
+  try {
+    processor = createTreeJobProcessor({
+      connect: command.connect,
+      poolSize: concurrency,
+      leases,
+      localRoots: command.localRoots,
+      remoteRoots: command.remoteRoots,
+      servers: command.servers,
+    });
+  } catch (error) {
+    // A root or server that is none (TypeError): the queue's connection must not hold the process open.
+    await queue.close();
+    throw error;
+  }
   const key = summaryKey(address.name);
   // The outcome is counted inside the job, before BullMQ marks it done (see summaryKey).
   const counted = async (job: TreeJobLike & { id?: string; attemptsMade: number; opts: { attempts?: number } }): Promise<TreeJobResult> => {

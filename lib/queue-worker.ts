@@ -26,7 +26,7 @@
  * `data` and `updateProgress` (BullMQ's Job).
  */
 import { lstat, mkdir } from "node:fs/promises";
-import { isAbsolute, join, posix } from "node:path";
+import { isAbsolute, join, posix, relative, resolve, sep } from "node:path";
 import type { FTP } from "./client.js";
 import { FtpError, FtpPathError, isRefusal } from "./errors.js";
 import { checkListedSize, remoteSize } from "./listed-size.js";
@@ -41,7 +41,7 @@ import { serverKey, TreeJob, TreeJobResult } from "./queue-jobs.js";
 import { joinRemote } from "./remote-listing.js";
 import type { TransferProgress } from "./streams.js";
 import { assertReadWhole, openWalkedFile, type OpenedFile } from "./upload-source.js";
-import { parseFtpUrl } from "./url.js";
+import { type FtpUrl, parseFtpUrl } from "./url.js";
 
 /** What the processor needs of a job (BullMQ's Job has it). */
 export interface TreeJobLike {
@@ -60,6 +60,30 @@ export interface TreeJobProcessorOptions {
   leases?: ConnectionLeases;
   /** How often a job reports progress, in ms. Default 500. */
   progressMs?: number;
+  /**
+   * The local directories a job may name as its root (TreeJob.local), or
+   * be below: a job naming any other fails at once (ERR_FTP_BAD_JOB)
+   * before anything is read or written. A job below one is written (or
+   * read) from that one down, every directory between checked as a path
+   * of the job's is: a link there is refused, not followed. Without it,
+   * whatever root a job names (whoever can write to the queue decides
+   * where a download is written and which file an upload reads).
+   */
+  localRoots?: readonly string[];
+  /**
+   * The remote directories a job may name as its root (TreeJob.remote),
+   * or be below, `/`-separated as the jobs name them: any other fails the
+   * job at once before it connects. Without it, any.
+   */
+  remoteRoots?: readonly string[];
+  /**
+   * The servers a job may name (FTP URLs, path and password ignored): the
+   * scheme, host and port must be one's, and the user too where that URL
+   * names one. Any other fails the job at once, before a connection is
+   * made: a job cannot send the worker's login (a netrc `default`, an
+   * environment password) to a host of its choosing. Without it, any.
+   */
+  servers?: readonly string[];
 }
 
 /** The processor: `process(job)` moves its file; `close()` closes the pools. */
@@ -143,6 +167,86 @@ function checkJob(data: TreeJob): void {
   }
 }
 
+/** What a processor's options confine jobs to (see TreeJobProcessorOptions), each made ready to compare. */
+interface JobBounds {
+  localRoots?: readonly string[];
+  remoteRoots?: ReadonlyArray<readonly string[]>;
+  servers?: readonly FtpUrl[];
+}
+
+/** A remote path's segments, without empty ones and `.`; a leading "" for an absolute path. */
+function remoteSegments(path: string): string[] {
+  const segments = path.split("/").filter((segment) => segment !== "" && segment !== ".");
+  return path.startsWith("/") ? ["", ...segments] : segments;
+}
+
+/** The processor's bounds, ready to compare; throws TypeError for a list that is none, or a server that is no FTP URL. */
+function boundsOf(options: TreeJobProcessorOptions): JobBounds {
+  const given = (list: readonly string[] | undefined, what: string): readonly string[] | undefined => {
+    if (list === undefined) return undefined;
+    const items: readonly unknown[] = Array.isArray(list) ? (list as readonly unknown[]) : [undefined];
+    if (items.some((item) => typeof item !== "string" || item === ""))
+      throw new TypeError(`${what} takes a list of paths or URLs, none empty`);
+    return list;
+  };
+  const locals = given(options.localRoots, "localRoots");
+  const remotes = given(options.remoteRoots, "remoteRoots");
+  const servers = given(options.servers, "servers");
+  for (const remote of remotes ?? []) assertNoClimb(remote, "as a remote root");
+  return {
+    localRoots: locals?.map((root) => resolve(root)),
+    remoteRoots: remotes?.map(remoteSegments),
+    servers: servers?.map((server) => parseFtpUrl(server)),
+  };
+}
+
+/** Whether the job's server `server` (checked by unusableServer) is one of `allowed`: scheme, host and port, and user where it names one. */
+function isAllowedServer(server: string, allowed: readonly FtpUrl[]): boolean {
+  const url = parseFtpUrl(server);
+  return allowed.some(
+    (one) =>
+      one.security === url.security &&
+      one.host.toLowerCase() === url.host.toLowerCase() &&
+      one.port === url.port &&
+      (one.user === undefined || one.user === url.user),
+  );
+}
+
+/** Where a job's file is on this machine: `path` below `root`, each level of `path` checked for links. */
+interface LocalPlace {
+  root: string;
+  path: string;
+}
+
+/**
+ * Where the job's file is on this machine, within `bounds`: refused
+ * (ERR_FTP_BAD_JOB) when its server or a root is none the worker allows.
+ * A local root below an allowed one is placed from that one down, its
+ * levels between put before the path, so that every one of them is
+ * checked for links as the path's own are.
+ */
+function placeWithin(data: TreeJob, bounds: JobBounds): LocalPlace {
+  const refused = (what: string): FtpError => new FtpError(`refusing the job's ${what}: the worker is not given it`, "ERR_FTP_BAD_JOB");
+  if (bounds.servers && !isAllowedServer(data.server, bounds.servers)) throw refused("server");
+  if (bounds.remoteRoots) {
+    const remote = remoteSegments(data.remote);
+    const below = (root: readonly string[]): boolean => root.length <= remote.length && root.every((segment, i) => remote[i] === segment);
+    if (!bounds.remoteRoots.some(below)) throw refused(`remote root ${JSON.stringify(data.remote)}`);
+  }
+  if (!bounds.localRoots) return { root: data.local, path: data.path };
+  const local = resolve(data.local);
+  for (const root of bounds.localRoots) {
+    const between = relative(root, local);
+    if (between === "") return { root, path: data.path };
+    if (isAbsolute(between)) continue;
+    const levels = between.split(sep);
+    // `..` first: not below this root.
+    if (levels.some((level) => unsafeNameReason(level) !== undefined)) continue;
+    return { root, path: [...levels, data.path].join("/") };
+  }
+  throw refused(`local root ${JSON.stringify(data.local)}`);
+}
+
 /** How many remote directories a processor remembers as made (see KnownDirs). */
 export const MAX_KNOWN_DIRS = 1000;
 
@@ -184,6 +288,7 @@ export function createTreeJobProcessor(options: TreeJobProcessorOptions): TreeJo
   const idleMs = options.idleMs ?? 5000;
   const progressMs = options.progressMs ?? 500;
   const madeDirs = new KnownDirs();
+  const bounds = boundsOf(options);
 
   const closePool = async (key: string, entry: PoolEntry): Promise<void> => {
     if (pools.get(key) === entry) pools.delete(key);
@@ -216,6 +321,7 @@ export function createTreeJobProcessor(options: TreeJobProcessorOptions): TreeJo
   const run = async (job: TreeJobLike): Promise<TreeJobResult> => {
     const data = job.data;
     checkJob(data);
+    const local = placeWithin(data, bounds);
     const [key, entry] = poolFor(data.server);
     entry.running++;
     if (entry.idle) clearTimeout(entry.idle);
@@ -231,8 +337,8 @@ export function createTreeJobProcessor(options: TreeJobProcessorOptions): TreeJo
       const pool = handingBack(entry);
       const result =
         data.direction === "download"
-          ? await downloadJob(pool, data, report)
-          : await uploadJob(pool, data, report, {
+          ? await downloadJob(pool, data, local, report)
+          : await uploadJob(pool, data, local, report, {
               has: (dir) => madeDirs.has(`${key} ${dir}`),
               made: (dir) => madeDirs.add(`${key} ${dir}`),
             });
@@ -285,10 +391,15 @@ async function remoteTime(client: FTP, path: string): Promise<Date | null> {
   }
 }
 
-async function downloadJob(pool: Pick<FtpPool, "use">, data: TreeJob, report: (bytes: number) => void): Promise<TreeJobResult> {
+async function downloadJob(
+  pool: Pick<FtpPool, "use">,
+  data: TreeJob,
+  local: LocalPlace,
+  report: (bytes: number) => void,
+): Promise<TreeJobResult> {
   const remotePath = joinRemote(data.remote, data.path);
-  const target = join(data.local, data.path);
-  await assertRealDirs(data.local, data.path);
+  const target = join(local.root, local.path);
+  await assertRealDirs(local.root, local.path);
   let modified = data.modified ? new Date(data.modified) : null;
   const existing = await lstat(target).catch(() => undefined);
   if (existing?.isSymbolicLink()) {
@@ -303,9 +414,9 @@ async function downloadJob(pool: Pick<FtpPool, "use">, data: TreeJob, report: (b
     modified ??= await pool.use((client) => remoteTime(client, remotePath));
     if (modified && sameSecond(existing.mtime, modified)) return { outcome: "skipped", bytes: 0 };
   }
-  await mkdir(join(data.local, posix.dirname(data.path)), { recursive: true });
+  await mkdir(join(local.root, posix.dirname(local.path)), { recursive: true });
   // writeThroughPart checks again after mkdir: nothing on the way may be a link.
-  const bytes = await writeThroughPart(data.local, data.path, (sink) =>
+  const bytes = await writeThroughPart(local.root, local.path, (sink) =>
     pool.use(async (client) => {
       let bytes = 0;
       const onProgress = (p: TransferProgress): void => {
@@ -327,15 +438,16 @@ async function downloadJob(pool: Pick<FtpPool, "use">, data: TreeJob, report: (b
 async function uploadJob(
   pool: Pick<FtpPool, "use">,
   data: TreeJob,
+  local: LocalPlace,
   report: (bytes: number) => void,
   dirs: { has(dir: string): boolean; made(dir: string): void },
 ): Promise<TreeJobResult> {
-  await assertRealDirs(data.local, data.path);
-  const info = await lstat(join(data.local, data.path));
+  await assertRealDirs(local.root, local.path);
+  const info = await lstat(join(local.root, local.path));
   if (!info.isFile()) throw new FtpPathError(data.path, "special", `${JSON.stringify(data.path)} is no longer a file here`);
   // Opened now, and only if it is still that file (no link, FIFO or other
   // file put there since): the round trips below leave time to swap it.
-  const file = await openWalkedFile(data.local, data.path, { dev: info.dev, ino: info.ino });
+  const file = await openWalkedFile(local.root, local.path, { dev: info.dev, ino: info.ino });
   try {
     return await pool.use((client) => sendJobFile(client, data, file, report, dirs));
   } finally {

@@ -1,0 +1,105 @@
+/**
+ * `ftpstream worker --server <url> --local-root <dir> --remote-root <path>`:
+ * a worker told what it serves runs only such jobs. Jobs are written into
+ * Redis here as anyone who can write to the queue could write them: one
+ * naming another server as alice (with --env-password, the worker sent
+ * FTPSTREAM_PASSWORD to it), one writing outside the worker's directory,
+ * one reading the remote root's parent. Each fails at once, before a
+ * connection; the job within the bounds is done. Against a real
+ * redis-server and the fixture FTP server, both on loopback; the worker
+ * is the built CLI in a child process.
+ */
+import { expect } from "chai";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FixtureServer } from "../../fixtures/server.js";
+import { TREE_JOB_NAME, type TreeJob } from "../../lib/queue-jobs.js";
+import { runCli } from "../cli/run-cli.js";
+import { startAliceServer, useQueues, useRedis } from "./redis-server.js";
+
+const SECRET = "w0rker-s3cret";
+
+describe("worker --server, --local-root, --remote-root: jobs outside them fail at once (redis-server, fixture FTP server)", function () {
+  this.timeout(60_000);
+  let server: FixtureServer;
+  let elsewhere: FixtureServer;
+  let dir: string;
+
+  const redis = useRedis();
+  const queueOf = useQueues(redis);
+
+  beforeEach(async () => {
+    server = await startAliceServer(SECRET);
+    // Anyone's server, as a job may name it: it takes any login.
+    elsewhere = await FixtureServer.start({ files: { "/t/a.txt": "theirs\n" } });
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-queue-hostile-cli-"));
+    mkdirSync(join(dir, "root"));
+    mkdirSync(join(dir, "outside"));
+  });
+
+  afterEach(async () => {
+    await server?.close();
+    await elsewhere?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs the job within them, fails the others at once, and sends the password nowhere else", async () => {
+    const own = `ftp://alice@${server.host}:${server.port}`;
+    const job = (path: string, change: Partial<TreeJob>): TreeJob => ({
+      v: 1,
+      direction: "download",
+      server: own,
+      remote: "/t",
+      local: join(dir, "root"),
+      path,
+      size: 6,
+      modified: null,
+      ...change,
+    });
+    const opts = { attempts: 3, backoff: { type: "exponential", delay: 1000 }, removeOnComplete: true, removeOnFail: false };
+    await queueOf("bounds").addBulk([
+      { name: TREE_JOB_NAME, data: job("a.txt", {}), opts },
+      { name: TREE_JOB_NAME, data: job("b.txt", { server: `ftp://alice@${elsewhere.host}:${elsewhere.port}` }), opts },
+      { name: TREE_JOB_NAME, data: job("c.txt", { local: join(dir, "outside") }), opts },
+      { name: TREE_JOB_NAME, data: job("d.txt", { remote: "/" }), opts },
+    ]);
+    const worker = await runCli(
+      [
+        "worker",
+        redis().url("bounds"),
+        "--until-drained",
+        "--lock-ms",
+        "2000",
+        "--env-password",
+        "--server",
+        own,
+        "--local-root",
+        join(dir, "root"),
+        "--remote-root",
+        "/t",
+      ],
+      { env: { HOME: dir, FTPSTREAM_PASSWORD: SECRET }, stdout: "ignore" },
+    );
+    expect(worker.code, worker.stderr).to.equal(3);
+    expect(worker.stderr).to.include("summary: 1 transferred, 0 skipped, 3 failed");
+    expect(readFileSync(join(dir, "root", "a.txt"), "utf8")).to.equal("alpha\n");
+    expect(readdirSync(join(dir, "outside"))).to.deep.equal([]);
+    expect(elsewhere.sessions, "connections to the server the job named").to.deep.equal([]);
+    const failed = await queueOf("bounds").getFailed();
+    const reasons = Object.fromEntries(failed.map((failure) => [failure.data.path, [failure.attemptsMade, failure.failedReason]]));
+    expect(reasons).to.deep.equal({
+      "b.txt": [1, "ERR_FTP_BAD_JOB: refusing the job's server: the worker is not given it"],
+      "c.txt": [1, `ERR_FTP_BAD_JOB: refusing the job's local root ${JSON.stringify(join(dir, "outside"))}: the worker is not given it`],
+      "d.txt": [1, `ERR_FTP_BAD_JOB: refusing the job's remote root "/": the worker is not given it`],
+    });
+  });
+
+  it("--server that is not an FTP URL, or any of the three on another command, is a usage error (exit 2)", async () => {
+    const bad = await runCli(["worker", redis().url("empty"), "--server", "http://example.test"], { env: { HOME: dir } });
+    expect(bad.code, bad.stderr).to.equal(2);
+    const elsewhereUsed = await runCli(["get", `ftp://${server.host}:${server.port}/t/a.txt`, "--local-root", dir], { env: { HOME: dir } });
+    expect(elsewhereUsed.code, elsewhereUsed.stderr).to.equal(2);
+    expect(elsewhereUsed.stderr).to.include("--local-root is for worker");
+  });
+});

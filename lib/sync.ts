@@ -593,7 +593,8 @@ function knownAbsent(source: Tree, path: string): boolean {
  * directory that is not fully known (rsync's "IO error encountered --
  * skipping file deletion"), anything whose path matches a source path but
  * for letter case or Unicode form (on a case-insensitive disk it is the
- * same file), everything in a target directory that is not fully known
+ * same file), anything at or below what the source left out in any letter
+ * case or Unicode form, everything in a target directory that is not fully known
  * itself (an entry in it could not be read or named, as a local name that
  * is not UTF-8: what the directory holds is not what the walk saw), and
  * every directory holding something that stays (or that the source has
@@ -605,6 +606,12 @@ function extras(source: Tree, target: Tree): Array<{ path: string; type: Node["t
     for (let at = path; at !== "" && !stays.has(at); at = parentOf(at)) stays.add(at);
   };
   const sourceFolded = new Set([...source.nodes.keys()].map(folded));
+  // What the source left out (filter, part files), a directory with all below it, in any letter case.
+  const leftOutFolded = new Set([...source.excluded].map(folded));
+  const belowLeftOut = (path: string): boolean => {
+    for (let at = path; leftOutFolded.size > 0 && at !== ""; at = parentOf(at)) if (leftOutFolded.has(folded(at))) return true;
+    return false;
+  };
   for (const path of target.excluded) keep(path);
   for (const [path, node] of target.nodes) {
     if (
@@ -613,6 +620,7 @@ function extras(source: Tree, target: Tree): Array<{ path: string; type: Node["t
       node.type === "other" ||
       source.nodes.has(path) ||
       sourceFolded.has(folded(path)) ||
+      belowLeftOut(path) ||
       target.incomplete.has(parentOf(path))
     )
       keep(path);

@@ -22,7 +22,7 @@
  * comment at the top, a comment here always runs to the end of its line,
  * as in curl.
  */
-import type { Stats } from "node:fs";
+import { constants, type Stats } from "node:fs";
 import { open } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -262,7 +262,8 @@ export interface ReadNetrcOptions {
 export async function readNetrc(file: string, options: ReadNetrcOptions): Promise<NetrcEntry[]> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(file, "r");
+    // O_NONBLOCK: a FIFO opens at once (and is refused below as no regular file); without it, open waited for a writer, for ever.
+    handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
     const why = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new FtpNetrcError(file, "unreadable", null, `cannot read the netrc file ${file} (${why})`, { cause: error });

@@ -98,6 +98,18 @@ export const CONTROL_TCP_KEEPALIVE_MS = 60_000;
  */
 export const MAX_HELD_PRELIMINARY_REPLIES = 16;
 
+/**
+ * Most replies a reader may take in a row that end no command: 1xx
+ * replies, and final replies past those the commands sent are owed (see
+ * awaitingFinal). The loops that read past them (the welcome's "120
+ * Service ready in nnn minutes", a transfer's 1xx before its final reply,
+ * an abort reading up to its NOOP's 200) would otherwise read for ever a
+ * server that sends one now and then, each within the timeout, holding
+ * what they read. Past it the connection is closed with an FtpLimitError
+ * (`limit` "strayReplies"). A server sends two or three at most.
+ */
+export const MAX_STRAY_REPLIES = 64;
+
 /** Commands after which the server's TYPE is no longer known: TYPE itself, REIN and a new login reset it, and so may a TLS change. */
 const TYPE_CHANGING = /^(?:TYPE|REIN|USER|PASS|ACCT|AUTH|CCC)\b/i;
 /** Commands whose own reply may be a 225 or 226: ABOR, and those that open a transfer. */
@@ -122,6 +134,8 @@ export class ControlConnection {
   private readonly buffered: Reply[] = [];
   /** How many of `buffered` are final (non-1xx) replies. */
   private bufferedFinals = 0;
+  /** Replies taken in a row that ended no command (see MAX_STRAY_REPLIES). */
+  private strayInRow = 0;
   /** Replies dropped because nothing would read them (see deliver), for specs and debugging. */
   private dropped = 0;
   /**
@@ -709,12 +723,26 @@ export class ControlConnection {
     this.debug.unsolicited(reply.text);
   }
 
-  /** Counts a reply as read: a final one answers the oldest command still waiting. */
+  /**
+   * Counts a reply as read: a final one answers the oldest command still
+   * waiting. Any other (a 1xx, a final reply nothing was owed) counts
+   * toward MAX_STRAY_REPLIES; past it the connection fails, and the reader
+   * meets that failure when it reads again.
+   */
   private taken(reply: Reply): Reply {
     if (reply.code >= 200 && this.awaitingFinal > 0) {
       this.awaitingFinal--;
+      this.strayInRow = 0;
       // getresp() read an owed final reply after all.
       if (this.unclaimed > 0) this.unclaimed--;
+    } else if (++this.strayInRow > MAX_STRAY_REPLIES) {
+      this.fail(
+        new FtpLimitError(
+          "strayReplies",
+          MAX_STRAY_REPLIES,
+          `the server sent more than ${MAX_STRAY_REPLIES} replies in a row that end no command (1xx, or final replies nothing was owed)`,
+        ),
+      );
     }
     return reply;
   }

@@ -593,10 +593,13 @@ function knownAbsent(source: Tree, path: string): boolean {
  * directory that is not fully known (rsync's "IO error encountered --
  * skipping file deletion"), anything whose path matches a source path but
  * for letter case or Unicode form (on a case-insensitive disk it is the
- * same file), anything at or below what the source left out in any letter
- * case or Unicode form, everything in a target directory that is not fully known
- * itself (an entry in it could not be read or named, as a local name that
- * is not UTF-8: what the directory holds is not what the walk saw), and
+ * same file) at that level or one above (below a directory the source has
+ * as `Data`, the target's `data/` is not known to lack what it holds: that
+ * listing may have failed, or `Data` be a file), or that is what the
+ * source left out in another spelling, everything in a target directory
+ * that is not fully known itself (an entry in it could not be read or
+ * named, as a local name that is not UTF-8: what the directory holds is
+ * not what the walk saw), and
  * every directory holding something that stays (or that the source has
  * under another type: that file then fails to transfer, and says so).
  */
@@ -605,11 +608,11 @@ function extras(source: Tree, target: Tree): Array<{ path: string; type: Node["t
   const keep = (path: string): void => {
     for (let at = path; at !== "" && !stays.has(at); at = parentOf(at)) stays.add(at);
   };
-  const sourceFolded = new Set([...source.nodes.keys()].map(folded));
-  // What the source left out (filter, part files), a directory with all below it, in any letter case.
-  const leftOutFolded = new Set([...source.excluded].map(folded));
-  const belowLeftOut = (path: string): boolean => {
-    for (let at = path; leftOutFolded.size > 0 && at !== ""; at = parentOf(at)) if (leftOutFolded.has(folded(at))) return true;
+  // The source's paths and what it left out (filter, part files), as a disk folding letter case and Unicode form sees them.
+  const sourceFolded = new Set([...source.nodes.keys(), ...source.excluded].map(folded));
+  // Whether `path`, or a level above it, is one of those spelled otherwise: the same entry there, known or not by this spelling.
+  const foldedInSource = (path: string): boolean => {
+    for (let at = path; at !== ""; at = parentOf(at)) if (!source.nodes.has(at) && sourceFolded.has(folded(at))) return true;
     return false;
   };
   for (const path of target.excluded) keep(path);
@@ -619,8 +622,7 @@ function extras(source: Tree, target: Tree): Array<{ path: string; type: Node["t
       node.type === "link" ||
       node.type === "other" ||
       source.nodes.has(path) ||
-      sourceFolded.has(folded(path)) ||
-      belowLeftOut(path) ||
+      foldedInSource(path) ||
       target.incomplete.has(parentOf(path))
     )
       keep(path);

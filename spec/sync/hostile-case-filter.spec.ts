@@ -1,9 +1,10 @@
 /**
  * `delete` keeps a target entry whose path is a source path but for letter
  * case or Unicode form: on a disk or server that folds them it is the same
- * file. That holds for the source paths `filter` left out too, and for
- * everything below a left-out directory: what the filter leaves out is
- * never deleted, whatever case the target spells it in.
+ * file. That holds at every level: below a directory the source has in
+ * another case (whose listing may have failed, or which is a file there),
+ * below a path `filter` left out (what it leaves out is never deleted,
+ * whatever case the target spells it in).
  */
 import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -16,7 +17,7 @@ import { localTree } from "./trees.js";
 /** Leaves out `readme` and the directory `docs` (so all below it), as the source spells them. */
 const filter = (entry: TreeEntry): boolean => entry.path !== "readme" && entry.path !== "docs";
 
-describe("delete and a filter, against a target that spells a left-out path in another case", () => {
+describe("delete against a target that spells a source path in another case", () => {
   const fx = useFixtures();
   let dir: string;
   beforeEach(() => {
@@ -37,6 +38,21 @@ describe("delete and a filter, against a target that spells a left-out path in a
       expect(result.deleted).to.equal(1);
     });
   }
+
+  it("downloadDir keeps what the local data/ holds when the remote has Data as a file, or as a directory it could not list", async () => {
+    const srv = await fx.server({ files: { "/r/Data": "a file", "/r/Logs/x.txt": "x", "/r/kept.txt": "k" } });
+    srv.handle("MLSD", async (s, arg) => {
+      if (arg === "/r/Logs") return s.reply(550, "Permission denied.");
+      await s.defaultHandler("MLSD", arg);
+    });
+    const ftp = await fx.client(srv);
+    for (const name of ["data", "logs"]) {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, "old.txt"), name);
+    }
+    await ftp.downloadDir("/r", dir, { delete: true }).catch(() => undefined);
+    expect(localTree(dir)).to.include({ "data/old.txt": "data", "logs/old.txt": "logs" });
+  });
 
   it("uploadDir sends no DELE or RMD for the remote README and DOCS/b.txt when filter leaves out the local readme and docs", async () => {
     const srv = await fx.server({ files: { "/r/README": "remote", "/r/DOCS/b.txt": "b", "/r/extra.txt": "extra" } });

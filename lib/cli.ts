@@ -14,6 +14,7 @@
  * Each command is a row of {@link COMMANDS}; a new one needs only a row.
  */
 import { createReadStream, readFileSync } from "node:fs";
+import { lstat } from "node:fs/promises";
 import { basename, dirname, posix } from "node:path";
 import { isIP } from "node:net";
 import { Readable } from "node:stream";
@@ -21,7 +22,7 @@ import { pipeline } from "node:stream/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FTP, FtpOptions } from "./client.js";
 import { jobServer, LoginSources, resolveLogin } from "./credentials.js";
-import { FtpDirTransferError, FtpError, isRefusal, type FtpPathFailure } from "./errors.js";
+import { FtpDirTransferError, FtpError, FtpPathError, isRefusal, type FtpPathFailure } from "./errors.js";
 import { SIGNAL_STATUS, StoppedBySignal, stopOnSignal } from "./cli-signals.js";
 import { defaultNetrcPath, readNetrc } from "./netrc.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
@@ -491,6 +492,7 @@ async function get(url: FtpUrl, target: string | undefined, options: CliOptions)
   if (!url.path) throw new UsageError("the URL must name a file");
   const intoStdout = target === "-";
   const file = target ?? basename(url.path);
+  if (!intoStdout) await assertPlainTarget(file);
   // On a signal the connection is closed at once: the download fails now, and its part file is removed.
   const stop = stopOnSignal(intoStdout ? "the output is cut short" : `${JSON.stringify(file)} left as it was, its part file removed`);
   await stop.run(async () => {
@@ -528,6 +530,27 @@ async function get(url: FtpUrl, target: string | undefined, options: CliOptions)
       ftp.close();
     }
   });
+}
+
+/**
+ * Refuses, before anything connects, a target of get's that is there and
+ * is no regular file: the part file renamed over it would replace a FIFO
+ * or device (/dev/null, run as root) with a regular file, and a directory
+ * fails only once the whole file has come. A link is refused by
+ * writeThroughPart; what is not there yet is made.
+ */
+async function assertPlainTarget(file: string): Promise<void> {
+  const there = await lstat(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (!there || there.isFile() || there.isSymbolicLink()) return;
+  const what = there.isDirectory() ? "a directory" : there.isFIFO() ? "a FIFO" : "a special file";
+  throw new FtpPathError(
+    file,
+    "special",
+    `refusing to write over ${JSON.stringify(file)}: it is ${what} (get <url> - > ${file} writes into what is there)`,
+  );
 }
 
 /**

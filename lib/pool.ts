@@ -465,8 +465,20 @@ async function downloadRange(
   const stream = client.retrbinary(`RETR ${remotePath}`, { rest: range.start || undefined, signal });
   let position = range.start;
   let received = 0;
+  const left = size - range.start;
+  const tooMuch = (): FtpSizeMismatchError =>
+    new FtpSizeMismatchError(
+      left,
+      received,
+      "",
+      `segment ${range.start}-${range.end} of ${size}: ${received} bytes came after REST ${range.start}, not ${left}`,
+    );
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     received += chunk.length;
+    // More than the file holds from REST on (only the last range reads that
+    // far): refused now, the download aborted, not read for as long as the
+    // server sends (its 150 may announce no size to stop it).
+    if (received > left) throw tooMuch();
     const wanted = Math.min(chunk.length, range.end - position);
     await file.write(chunk, 0, wanted, position);
     position += wanted;
@@ -480,12 +492,5 @@ async function downloadRange(
   // The last range got the server's whole answer: from its REST to the end,
   // exactly. More is a server that took REST (350) and sent from byte 0
   // anyway, and wrote the file's start into every segment.
-  if (range.end === size && received !== size - range.start) {
-    throw new FtpSizeMismatchError(
-      size - range.start,
-      received,
-      "",
-      `segment ${range.start}-${range.end} of ${size}: ${received} bytes came after REST ${range.start}, not ${size - range.start}`,
-    );
-  }
+  if (range.end === size && received !== left) throw tooMuch();
 }

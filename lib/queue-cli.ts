@@ -288,6 +288,18 @@ export async function waitForDrain(queue: DrainingQueue, stop?: AbortSignal, { r
   }
 }
 
+/**
+ * A job's path as a worker's line shows it: its data is whatever was
+ * written to Redis (null, a string, a path that is no string). Read as
+ * `job.data.path`, a job whose data was null threw in the line's
+ * listener: the job failed without a line saying so.
+ */
+function pathOf(data: unknown): string {
+  const path = typeof data === "object" && data !== null ? (data as { path?: unknown }).path : undefined;
+  // The type alone: data that is a string may hold a server's URL, password and all.
+  return typeof path === "string" ? path : `(no path: ${data === null ? "null" : typeof data})`;
+}
+
 /** What `worker` resolves to: the queue's summary (every worker's jobs), and what this worker failed. */
 export interface WorkerSummary extends QueueSummary {
   /**
@@ -373,12 +385,12 @@ export async function workerCommand(command: WorkerCommand): Promise<WorkerSumma
     autorun: false,
   });
   worker.on("active", (job) => {
-    command.log(`start ${job.id} ${job.data.path}`);
+    command.log(`start ${job.id} ${pathOf(job.data)}`);
     // A job stalled too often (its worker killed or blocked that many times) is failed by BullMQ as it is taken, without the
     // processor, so `counted` never sees it: counted here, before BullMQ marks it failed (see summaryKey).
     if (job.deferredFailure) void redis.hsetnx(key, String(job.id), "failed 0").catch(() => undefined);
   });
-  worker.on("completed", (job, result) => command.log(`${result.outcome} ${job.id} ${job.data.path} ${result.bytes}`));
+  worker.on("completed", (job, result) => command.log(`${result.outcome} ${job.id} ${pathOf(job.data)} ${result.bytes}`));
   // Counted from BullMQ's own report, once the job is marked failed: also a job it failed without running it (stalled too often).
   let failedHere = 0;
   worker.on("failed", (job, error) => {
@@ -386,7 +398,7 @@ export async function workerCommand(command: WorkerCommand): Promise<WorkerSumma
     // BullMQ has counted this attempt in attemptsMade by now.
     const final = failsAtOnce(error) || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (final) failedHere++;
-    command.log(`${final ? "failed" : "retry"} ${job.id} ${job.data.path}: ${error.message.split("\n")[0]}`);
+    command.log(`${final ? "failed" : "retry"} ${job.id} ${pathOf(job.data)}: ${error.message.split("\n")[0]}`);
   });
   worker.on("error", (error) => command.log(`worker error: ${error.message}`));
   let done: () => void = () => undefined;

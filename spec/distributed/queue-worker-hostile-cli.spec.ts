@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixtureServer } from "../../fixtures/server.js";
+import { workerCommand } from "../../lib/queue-cli.js";
 import { TREE_JOB_NAME, type TreeJob } from "../../lib/queue-jobs.js";
 import { runCli } from "../cli/run-cli.js";
 import { startAliceServer, useQueues, useRedis } from "./redis-server.js";
@@ -93,6 +94,32 @@ describe("worker --server, --local-root, --remote-root: jobs outside them fail a
       "c.txt": [1, `ERR_FTP_BAD_JOB: refusing the job's local root ${JSON.stringify(join(dir, "outside"))}: the worker is not given it`],
       "d.txt": [1, `ERR_FTP_BAD_JOB: refusing the job's remote root "/": the worker is not given it`],
     });
+  });
+
+  it("a job whose data is null or a string fails at once with a line saying so, not an error in the worker's listener", async () => {
+    const queue = queueOf("no-data");
+    const opts = { attempts: 3, removeOnComplete: true, removeOnFail: false };
+    await queue.addBulk([
+      { name: TREE_JOB_NAME, data: null as unknown as TreeJob, opts },
+      { name: TREE_JOB_NAME, data: `ftp://alice:${SECRET}@${server.host}` as unknown as TreeJob, opts },
+    ]);
+    const lines: string[] = [];
+    const worked = await workerCommand({
+      queue: redis().url("no-data"),
+      connect: () => Promise.reject(new Error("no job gets this far")),
+      untilDrained: true,
+      lockMs: 2000,
+      log: (line) => void lines.push(line),
+    });
+    expect(worked).to.include({ failed: 2, failedHere: 2 });
+    const said = lines
+      .filter((line) => !line.startsWith("start ") && !line.startsWith("summary: "))
+      .map((line) => line.replace(/ \d+ /, " <id> "));
+    expect(said.sort()).to.deep.equal([
+      "failed <id> (no path: null): ERR_FTP_BAD_JOB: not a tree job this version can run (v undefined, direction undefined)",
+      "failed <id> (no path: string): ERR_FTP_BAD_JOB: not a tree job this version can run (v undefined, direction undefined)",
+    ]);
+    expect(lines.join("\n")).not.to.include(SECRET);
   });
 
   it("--server that is not an FTP URL, or any of the three on another command, is a usage error (exit 2)", async () => {

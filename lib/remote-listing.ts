@@ -83,6 +83,17 @@ export interface ListOptions {
   before?: BeforeCommands;
   /** The listing may be written ahead of its turn (see TransferStreamOptions.writeAhead). Default false. */
   writeAhead?: boolean;
+  /**
+   * Most lines that are no entry the listing may hold: the directory itself
+   * and its parent (`.`, `..`, MLSD's cdir and pdir), blank lines and
+   * `total N`, lines that could not be read. Past it the listing is
+   * aborted and list() throws FtpLimitError (`limit: "listingEntries"`).
+   * Entries are bounded by what the caller keeps of them; a listing of
+   * nothing but such lines holds nothing, and without a bound is read for
+   * as long as the server sends it. walk() and the tree transfers set it
+   * to their maxEntries. Default: no bound.
+   */
+  maxNonEntryLines?: number;
 }
 
 /** Options of walk(). */
@@ -98,7 +109,8 @@ export interface WalkOptions {
   onUnreadable?: (line: string, dir: string) => void;
   /**
    * Most entries one directory may hold (walk() holds a directory's
-   * listing while it yields it): past it, FtpLimitError
+   * listing while it yields it), and most lines that are no entry in its
+   * listing (ListOptions.maxNonEntryLines): past either, FtpLimitError
    * (`limit: "listingEntries"`). Default 1,000,000.
    */
   maxEntries?: number;
@@ -143,7 +155,22 @@ export class RemoteListing {
   async *list(path: string, options: ListOptions = {}): AsyncGenerator<ListEntry> {
     assertSafeArgument(path, "path");
     const unreadable = new UnreadableLines();
-    const report = options.onUnreadable ?? ((line: string) => unreadable.add(line));
+    const maxSkipped = options.maxNonEntryLines ?? Infinity;
+    let skipped = 0;
+    // Each line that is no entry: counted against maxNonEntryLines.
+    const skip = (): void => {
+      if (++skipped <= maxSkipped) return;
+      throw new FtpLimitError(
+        "listingEntries",
+        maxSkipped,
+        `the listing of ${JSON.stringify(path)} has more than ${maxSkipped} lines that are no entry`,
+      );
+    };
+    const reportLine = options.onUnreadable ?? ((line: string) => unreadable.add(line));
+    const report = (line: string): void => {
+      skip();
+      reportLine(line);
+    };
     let selfShown = false;
     let finalReply = "";
     let before = options.before;
@@ -182,7 +209,10 @@ export class RemoteListing {
           }
           const [name, facts] = parseMlsdLine(line);
           if (facts.type === "cdir" || name === ".") selfShown = true;
-          if (facts.type === "cdir" || facts.type === "pdir" || isSelfOrParent(name)) continue;
+          if (facts.type === "cdir" || facts.type === "pdir" || isSelfOrParent(name)) {
+            skip();
+            continue;
+          }
           if (name === "") {
             report(line);
             continue;
@@ -206,7 +236,9 @@ export class RemoteListing {
       if (entry) {
         if (entry.name === ".") selfShown = true;
         if (!isSelfOrParent(entry.name)) yield entry;
+        else skip();
       } else if (entry === undefined && !isListNoise(line)) report(line);
+      else skip();
     }
     unreadable.throwIfAny(path);
     refuseUnreadReply(path, finalReply);
@@ -223,7 +255,7 @@ export class RemoteListing {
       const unreadable = new UnreadableLines();
       const report = options.onUnreadable ? (line: string) => options.onUnreadable!(line, dir) : (line: string) => unreadable.add(line);
       const entries: ListEntry[] = [];
-      for await (const entry of this.list(dir, { onUnreadable: report })) {
+      for await (const entry of this.list(dir, { onUnreadable: report, maxNonEntryLines: maxEntries })) {
         if (!isSafeName(entry.name)) {
           report(entry.raw || entry.name);
           continue;

@@ -930,7 +930,8 @@ async function walkRemote(
           selfShown = info.selfShown;
           mlsd = info.mlsd;
         };
-        for await (const entry of client.list(full, { onUnreadable: unreadable.add, onListed, commandWithEpsv, before, writeAhead })) {
+        const listing = { onUnreadable: unreadable.add, onListed, commandWithEpsv, before, writeAhead, maxNonEntryLines: tree.maxEntries };
+        for await (const entry of client.list(full, listing)) {
           if (out.length >= tree.maxEntries) throw treeLimit(tree.maxEntries);
           out.push(entry);
         }

@@ -112,6 +112,20 @@ describe("queue worker: jobs outside the roots and servers it is given", () => {
     expect(readdirSync(outside)).to.deep.equal([]);
   });
 
+  it("a job's path through a link in its root is refused both ways, given roots or not: nothing written or read outside", async () => {
+    const srv = await fx.server({ files: { "/r/link/a.txt": "alpha", "/r/": "" } });
+    symlinkSync(outside, join(root, "link"));
+    writeFileSync(join(outside, "secret.key"), "private");
+    for (const bounds of [{}, { localRoots: [root] }]) {
+      const down = await run(srv, downloadJob(srv, root, "link/a.txt", 5), bounds);
+      expect((down.error as FtpError | undefined)?.code, down.error?.message).to.equal("ERR_FTP_BAD_PATH");
+      const up = await run(srv, uploadJob(srv, root, "link/secret.key", 7), bounds);
+      expect((up.error as FtpError | undefined)?.code, up.error?.message).to.equal("ERR_FTP_BAD_PATH");
+    }
+    expect(readdirSync(outside)).to.deep.equal(["secret.key"]);
+    expect(srv.vfs.get("/r/link/secret.key")).to.equal(undefined);
+  });
+
   it("a job naming another server, another scheme or another user is refused before any connection", async () => {
     const srv = await fx.server({ files: { "/r/a.txt": "alpha" } });
     const job = downloadJob(srv, root, "a.txt", 5);

@@ -93,7 +93,8 @@ async function walkForRemoval(client: RemoteClient, path: string, maxEntries: nu
   const pending = [""];
   for (let relativeDir = pending.pop(); relativeDir !== undefined; relativeDir = pending.pop()) {
     const dir = relativeDir === "" ? path : path === "" ? relativeDir : joinRemote(path, relativeDir);
-    for await (const entry of client.list(dir)) {
+    // Lines that are no entry are bounded too: a listing of nothing else, without end, would be read for ever.
+    for await (const entry of client.list(dir, { maxNonEntryLines: maxEntries })) {
       const reason = unsafeNameReason(entry.name);
       if (reason) throw unsafeNameError(dir, entry.name, reason);
       if (found.length >= maxEntries) throw treeLimit(maxEntries, "the most removeDir and clearDir walk");

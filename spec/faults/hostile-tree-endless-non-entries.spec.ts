@@ -3,9 +3,9 @@
  * lines that are no entry: the directory itself and its parent (`.`,
  * `..`, MLSD's cdir and pdir), blank lines, `total N`, lines that cannot
  * be read. A server sending nothing else, without end, held nothing but
- * was read for as long as it sent: walk() and the tree transfers never
- * settled. Such lines are bounded as entries are (ListOptions.maxNonEntryLines,
- * which walk() and the tree transfers set to their maxEntries): past it the
+ * was read for as long as it sent: walk(), removeDir and the tree
+ * transfers never settled. Such lines are bounded as entries are (ListOptions.maxNonEntryLines,
+ * which walk(), removeDir and the tree transfers set to their bound): past it the
  * listing is aborted with FtpLimitError, and the client goes on.
  */
 import { expect } from "chai";
@@ -15,6 +15,7 @@ import { join } from "node:path";
 import type { Socket } from "node:net";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpLimitError } from "../../lib/index.js";
+import { removeDir } from "../../lib/remote-ops.js";
 import { useFixtures } from "../core/helpers.js";
 
 /** The bound the specs set. */
@@ -69,6 +70,16 @@ describe("faults: a listing of lines that are no entry, without end", () => {
       await ftp.downloadDir("/r", dir, { maxEntries: MAX, pipelining: false }).catch((e: unknown) => (error = e));
       expect(error).to.be.instanceOf(FtpLimitError);
       expect(await ftp.pwd()).to.equal("/");
+    });
+
+    it(`removeDir stops the same way at its bound's lines of ${what}, having deleted nothing`, async () => {
+      const srv = await server(verb, line);
+      const ftp = await fx.client(srv);
+      const client = { run: () => Promise.reject(new Error("nothing is to be deleted")), list: ftp.list.bind(ftp) };
+      let error: unknown;
+      await removeDir(client, "/r/sub", { maxEntries: MAX }).catch((e: unknown) => (error = e));
+      expect(error).to.be.instanceOf(FtpLimitError);
+      expect(srv.commands.filter((command) => /^(DELE|RMD) /.test(command))).to.deep.equal([]);
     });
 
     it(`walk() stops the same way at maxEntries lines of ${what}`, async () => {

@@ -160,6 +160,13 @@ function checkJob(data: TreeJob): void {
   }
   // Relative, it would be the worker's working directory's, not the one the enqueuer meant (enqueueTree writes it absolute).
   if (data.local.includes("\0") || !isAbsolute(data.local)) throw bad("local root", "not an absolute path without a NUL");
+  // No FTP command can carry them (assertSafeArgument's TypeError, which took every attempt).
+  for (const [field, value] of [
+    ["path", data.path],
+    ["remote root", data.remote],
+  ] as const) {
+    if (/[\r\n]/.test(value)) throw bad(field, "it holds a CR or LF, which no FTP command can carry");
+  }
   assertNoClimb(data.remote, "in a job");
   for (const segment of data.path.split("/")) {
     const reason = unsafeNameReason(segment);

@@ -5,12 +5,11 @@
  * before anything connects or is written. Before, a size of -1 (or any
  * negative, fractional or non-number size) turned off the check of the
  * bytes against it, so a download cut short was renamed into place and
- * reported transferred; a
- * relative local root was taken from the worker's working directory; a
- * time that is no date failed only after the whole download, on every
- * attempt; a path or root that is no string failed with a TypeError,
- * tried again on every attempt. No Redis: the jobs are handed to the
- * processor as BullMQ would.
+ * reported transferred; a relative local root was taken from the worker's
+ * working directory; a time that is no date failed only after the whole
+ * download, on every attempt; a path or root that is no string, or holds
+ * a CR or LF, failed with a TypeError, tried again on every attempt. No
+ * Redis: the jobs are handed to the processor as BullMQ would.
  */
 import { expect } from "chai";
 import { mkdtempSync, readdirSync, realpathSync, rmSync } from "node:fs";
@@ -53,6 +52,8 @@ describe("queue worker: a job whose fields are of the wrong type, out of range o
     ["a time that is no date", (data) => (data.modified = "yesterday")],
     ["a time as a number", (data) => (data.modified = 1_700_000_000_000)],
     ["no time (not even null)", (data) => delete data.modified],
+    ["a path holding a line break", (data) => (data.path = "a\r\nDELE b.txt")],
+    ["a remote root holding a line break", (data) => (data.remote = "/r\n")],
     ["a path that is a number", (data) => (data.path = 5)],
     ["no path", (data) => delete data.path],
     ["a remote root that is a number", (data) => (data.remote = 5)],

@@ -824,8 +824,22 @@ async function enqueueMirror(
 /** `worker redis://host:port/name`: runs mirror jobs until stopped (or drained, with --until-drained). */
 async function worker(queue: string, options: CliOptions): Promise<void> {
   const { workerCommand } = await import("./queue-cli.js");
+  // A password that names no host goes to whatever server a job names, unless the worker is told which it serves.
+  const roaming =
+    options.login.envPassword !== undefined
+      ? "FTPSTREAM_PASSWORD"
+      : options.login.netrc?.entries.some((entry) => entry.machine === null && entry.password !== undefined)
+        ? "the netrc file's default password"
+        : undefined;
   const summary = await workerCommand({
     queue,
+    onReady: () => {
+      if (roaming && !options.servers) {
+        process.stderr.write(
+          `ftpstream: warning: this worker sends ${roaming} to whatever server a job names; give --server <url> to serve only yours\n`,
+        );
+      }
+    },
     connect: (server) => open(parseFtpUrl(server), options),
     localRoots: options.localRoots,
     remoteRoots: options.remoteRoots,

@@ -326,6 +326,8 @@ export interface WorkerCommand {
   remoteRoots?: readonly string[];
   servers?: readonly string[];
   log: (line: string) => void;
+  /** Called once Redis took the login, before the first job: the CLI's warnings go there, not before a refused login's line. */
+  onReady?: () => void;
 }
 
 /**
@@ -340,6 +342,7 @@ export async function workerCommand(command: WorkerCommand): Promise<WorkerSumma
   const lockDuration = command.lockMs ?? 30_000;
   const queue = new Queue<TreeJob, TreeJobResult>(address.name, { connection: address.connection });
   const redis = await readyClient(queue, address);
+  command.onReady?.();
   const leases = command.maxConnections
     ? new ConnectionLeases(redis, {
         limit: command.maxConnections,

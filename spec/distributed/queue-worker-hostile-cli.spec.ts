@@ -5,12 +5,14 @@
  * naming another server as alice (with --env-password, the worker sent
  * FTPSTREAM_PASSWORD to it), one writing outside the worker's directory,
  * one reading the remote root's parent. Each fails at once, before a
- * connection; the job within the bounds is done. Against a real
+ * connection; the job within the bounds is done. A worker that sends a
+ * password naming no host (FTPSTREAM_PASSWORD, a netrc default) without
+ * --server says so in one line. Against a real
  * redis-server and the fixture FTP server, both on loopback; the worker
  * is the built CLI in a child process.
  */
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixtureServer } from "../../fixtures/server.js";
@@ -120,6 +122,34 @@ describe("worker --server, --local-root, --remote-root: jobs outside them fail a
       "failed <id> (no path: string): ERR_FTP_BAD_JOB: not a tree job this version can run (v undefined, direction undefined)",
     ]);
     expect(lines.join("\n")).not.to.include(SECRET);
+  });
+
+  it("a worker with --env-password or a netrc default password and no --server says in one line that any job's server gets it", async () => {
+    const netrc = join(dir, "netrc");
+    writeFileSync(netrc, `default login alice password ${SECRET}\n`);
+    const cases: Array<[string[], string]> = [
+      [["--env-password"], "FTPSTREAM_PASSWORD"],
+      [["--netrc-file", netrc], "the netrc file's default password"],
+    ];
+    for (const [flags, what] of cases) {
+      const worker = await runCli(["worker", redis().url("empty"), "--until-drained", "--lock-ms", "2000", ...flags], {
+        env: { HOME: dir, FTPSTREAM_PASSWORD: SECRET },
+        stdout: "ignore",
+      });
+      expect(worker.code, worker.stderr).to.equal(0);
+      expect(worker.stderr.split("\n").filter((line) => line.includes("warning"))).to.deep.equal([
+        `ftpstream: warning: this worker sends ${what} to whatever server a job names; give --server <url> to serve only yours`,
+      ]);
+      const given = await runCli(
+        ["worker", redis().url("empty"), "--until-drained", "--lock-ms", "2000", ...flags, "--server", "ftp://h"],
+        {
+          env: { HOME: dir, FTPSTREAM_PASSWORD: SECRET },
+          stdout: "ignore",
+        },
+      );
+      expect(given.code, given.stderr).to.equal(0);
+      expect(given.stderr).not.to.include("warning");
+    }
   });
 
   it("--server that is not an FTP URL, or any of the three on another command, is a usage error (exit 2)", async () => {

@@ -34,7 +34,7 @@ import { assertMaxFileSize, type DownloadClient, type DownloadRequest } from "./
 import { downloadInto, downloadToCallback } from "./download-targets.js";
 import { BlockCallback, LineCallback, RetrbinaryOptions, retrbinaryForm, retrlinesForm } from "./transfer-arguments.js";
 import { DownloadOptions, DownloadStream, UploadOptions, UploadStream, UploadStreamOptions } from "./streams.js";
-import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget } from "./keepalive.js";
+import { assertKeepAlive, IdleKeepAlive, KeepAliveTarget, QUEUE_SETTLED } from "./keepalive.js";
 import { sessionFeatures } from "./features.js";
 import { listAllLines } from "./list-command.js";
 import { EPSV_REACHED } from "./passive-hint.js";
@@ -592,6 +592,20 @@ export class FTP {
       assertSafeArgument(target, "target");
       return renameOwnPart(this.remote, part, target, sent, pipelining);
     });
+  }
+
+  /**
+   * Undefined while nothing is queued or running; else a promise that
+   * settles once every call queued so far has (see keepalive.ts).
+   * @internal
+   */
+  [QUEUE_SETTLED](): Promise<void> | undefined {
+    const queue = this.queue;
+    if (!queue.running && queue.length === 0) return undefined;
+    return queue.run(nothingToDo).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /**
@@ -1429,6 +1443,11 @@ function commandsBefore({ lines, onReplies }: BeforeCommands): CommandsBefore | 
 interface SetupOutcome {
   /** Its error, once it failed. */
   error: Error | undefined;
+}
+
+/** A queue task that does nothing: its turn coming says everything before it settled. */
+function nothingToDo(): Promise<void> {
+  return Promise.resolve();
 }
 
 /**

@@ -67,3 +67,13 @@ export function assertKeepAlive(ms: number | undefined): void {
     throw new RangeError(`keepAlive must be a positive number of milliseconds, got ${String(ms)}`);
   }
 }
+
+/**
+ * FTP's method for an FtpPool: undefined while nothing is queued on the
+ * client or running, else a promise that settles once every call queued
+ * so far has. A task that ended with work of its still on the client (a
+ * download it never read to its end) has its client kept back until then
+ * (see FtpPool).
+ * @internal
+ */
+export const QUEUE_SETTLED: unique symbol = Symbol("ftpstream.queueSettled");

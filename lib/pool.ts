@@ -7,6 +7,7 @@ import { FileHandle, rename, rm } from "node:fs/promises";
 import type { FTP } from "./client.js";
 import { notePool, tagPoolClient } from "./debug.js";
 import { FtpError, FtpSizeMismatchError } from "./errors.js";
+import { QUEUE_SETTLED } from "./keepalive.js";
 import { EPSV_REACHED } from "./passive-hint.js";
 import { WRITES_AHEAD } from "./transfer-ahead.js";
 import { createPart, partName } from "./part-file.js";
@@ -82,6 +83,12 @@ export class FtpPool {
   private readonly abandonOpens = new Set<(error: Error) => void>();
   /** Clients held by tree tasks that may share them (see lease), each with how many hold it: 1 or 2. */
   private readonly shares = new Map<FTP, number>();
+  /**
+   * Clients given back with work still on their queue (see release): held
+   * back until it has settled; close() closes them instead of quitting
+   * behind it.
+   */
+  private readonly settling = new Set<FTP>();
 
   constructor(options: FtpPoolOptions) {
     this.connect = options.connect;
@@ -101,7 +108,9 @@ export class FtpPool {
    * found closed while idle (its `keepAlive` NOOP failed, the server hung
    * up), is dropped and a new one made instead: a dead client is never
    * handed out. Clients made with `keepAlive` keep their NOOPs going while
-   * idle in the pool.
+   * idle in the pool. A client the task left work on (a transfer it never
+   * read to its end) goes to no other task until that work has settled,
+   * and close() closes it.
    */
   use<T>(task: (client: FTP) => Promise<T>): Promise<T> {
     return this.lease(task, false);
@@ -242,7 +251,12 @@ export class FtpPool {
     const clients = [...this.all];
     this.all.clear();
     this.idle.length = 0;
-    await Promise.all(clients.map((client) => client.quit().catch(() => client.close())));
+    // No task holds a settling client: what is on its queue was left
+    // behind (a download nobody reads), and QUIT would wait behind it.
+    const settling = [...this.settling];
+    this.settling.clear();
+    for (const client of settling) client.close();
+    await Promise.all(clients.map((client) => (client.closed ? Promise.resolve() : client.quit().then(nothing, () => client.close()))));
   }
 
   private async acquire(shared = false): Promise<FTP> {
@@ -398,7 +412,30 @@ export class FtpPool {
     });
   }
 
+  /**
+   * A task gave `client` back. Work still on its queue (a transfer the task
+   * started and never read to its end, or a call it did not wait for) is
+   * not the next task's to wait behind: the client is held back until that
+   * has settled, and close() closes it meanwhile. A callback-form transfer
+   * resolves a few microtasks before its queue task ends, so most clients
+   * wait that long.
+   */
   private release(client: FTP): void {
+    if (!client.closed && !this.isClosed) {
+      const settled = client[QUEUE_SETTLED]();
+      if (settled) {
+        this.settling.add(client);
+        void settled.then(() => {
+          if (this.settling.delete(client)) this.handBack(client);
+        });
+        return;
+      }
+    }
+    this.handBack(client);
+  }
+
+  /** `client`, with nothing on its queue, to the first waiter or the idle list; a closed one replaced. */
+  private handBack(client: FTP): void {
     if (client.closed) {
       this.all.delete(client);
       // A waiter gets a fresh client instead of the dead one (or the error of its connect).
@@ -429,6 +466,8 @@ export function isConnectionLimit(error: unknown): boolean {
     error.response,
   );
 }
+
+function nothing(): void {}
 
 function poolClosed(): FtpError {
   return new FtpError("the pool is closed", "ERR_FTP_POOL_CLOSED");

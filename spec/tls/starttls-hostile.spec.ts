@@ -72,6 +72,31 @@ describe("FTPS: clear text after the 234 to AUTH TLS", () => {
     expect(ftp.closed, "closed").to.equal(true);
   });
 
+  it("a reconnect under `retry` fails the call with it, sending no USER on the new connection", async () => {
+    const srv = await fx.start({ files: { "/secret.txt": "the secret\n" } });
+    let auths = 0;
+    srv.handle("AUTH", async (s: Session) => {
+      // The first connection's AUTH TLS goes well; the reconnect's has a reply injected after its 234.
+      s.send(++auths === 1 ? "234 Proceed.\r\n" : "234 Proceed.\r\n230 Login successful.\r\n");
+      await s.startTls();
+    });
+    // The first PWD drops the connection: the client reconnects under `retry`.
+    srv.once("PWD", (s: Session) => s.drop());
+    const ftp = fx.client({
+      host: srv.host,
+      port: srv.port,
+      user: "user",
+      password: "pass",
+      timeout: 5000,
+      retry: { attempts: 3, minDelay: 1, maxDelay: 5 },
+    });
+    await ftp.ready;
+    const pwd = await settle(ftp.pwd());
+    expect(pwd.error, "pwd").to.be.instanceOf(FtpProtoError);
+    expect(auths).to.equal(2);
+    expect(srv.commands.filter((line) => /^USER\b/.test(line))).to.have.length(1);
+  });
+
   it("a 234 alone, the handshake after it, logs in and downloads as before", async () => {
     const srv = await server("234 Proceed.\r\n");
     const ftp = fx.client({ timeout: 5000 });

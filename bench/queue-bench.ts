@@ -268,7 +268,12 @@ async function queueSample(setting: Setting, workers: number, concurrency: numbe
   const deadline = Date.now() + SAMPLE_TIMEOUT_MS;
   const { Queue } = await import("bullmq");
   const queue = new Queue(name, { connection: { host: "127.0.0.1", port: setting.redisPort, maxRetriesPerRequest: null } });
-  const running = Array.from({ length: workers }, () => startCli(["worker", queueUrl, "--concurrency", String(concurrency)], log));
+  // The bounds every worker must be given: the bench's server (without its login) and the target.
+  const served = new URL(setting.url);
+  const bounds = ["--server", `${served.protocol}//${served.host}`, "--local-root", target];
+  const running = Array.from({ length: workers }, () =>
+    startCli(["worker", queueUrl, "--concurrency", String(concurrency), ...bounds], log),
+  );
   const exited = new Map<Child, number | null>();
   for (const worker of running) void worker.exit.then((code) => exited.set(worker, code));
   const workerDied = (): string | undefined =>

@@ -4,7 +4,12 @@
  *
  *   FTP_URL=ftp://user:pw@host/data REDIS_URL=redis://127.0.0.1:6379/mirror \
  *     node build/examples/queue.js enqueue ./data
- *   REDIS_URL=redis://127.0.0.1:6379/mirror node build/examples/queue.js work
+ *   FTP_URL=ftp://user:pw@host/data REDIS_URL=redis://127.0.0.1:6379/mirror \
+ *     node build/examples/queue.js work ./data
+ *
+ * A worker is told which server and which local directory it serves
+ * (`servers`, `localRoots`, both required): jobs come from Redis, which
+ * others may write, and a job naming anything else fails at once.
  *
  * bullmq is the application's dependency, not ftpstream's: ftpstream only
  * takes the Queue and runs the jobs the Worker hands it.
@@ -35,11 +40,19 @@ async function enqueue(local: string): Promise<void> {
   }
 }
 
-async function work(): Promise<void> {
+async function work(local: string): Promise<void> {
+  const server = process.env.FTP_URL ?? "ftp://127.0.0.1/";
   const queue = new Queue<TreeJob>(name, { connection });
   // At most 4 connections to each server across every worker process.
   const leases = new ConnectionLeases((await queue.client) as unknown as LeaseRedis, { limit: 4 });
-  const processor = createTreeJobProcessor({ connect: (server) => FTP.connect(server), poolSize: 4, leases });
+  const processor = createTreeJobProcessor({
+    connect: (jobServer) => FTP.connect(jobServer),
+    poolSize: 4,
+    leases,
+    // Only jobs for this server (its path and password are not compared) and this directory.
+    servers: [server],
+    localRoots: [local],
+  });
   const worker = new Worker<TreeJob>(name, (job) => processor.process(job), { connection, concurrency: 4 });
   worker.on("completed", (job, result: { outcome: string }) => console.log(`${result.outcome} ${job.data.path}`));
   worker.on("failed", (job, error) => console.log(`failed ${job?.data.path}: ${error.message}`));
@@ -52,5 +65,5 @@ async function work(): Promise<void> {
 
 const [command, local = "./data"] = process.argv.slice(2);
 if (command === "enqueue") await enqueue(local);
-else if (command === "work") await work();
-else console.error("usage: queue.js enqueue <local dir> | work");
+else if (command === "work") await work(local);
+else console.error("usage: queue.js enqueue <local dir> | work <local dir>");

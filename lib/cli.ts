@@ -64,7 +64,7 @@ const OPTIONS = {
     type: "string",
     multiple: true,
     arg: "<dir>",
-    help: "worker: run only jobs whose local directory is this one or below it (repeatable); others fail at once",
+    help: "worker (required; / allows any): run only jobs whose local directory is this one or below it (repeatable); others fail at once",
   },
   "remote-root": {
     type: "string",
@@ -76,7 +76,7 @@ const OPTIONS = {
     type: "string",
     multiple: true,
     arg: "<url>",
-    help: "worker: connect only to this server (scheme, host, port; user if given; repeatable): a job naming another fails at once",
+    help: "worker (required): connect only to this server (scheme, host, port; user if given; repeatable): a job naming another fails at once",
   },
   delete: { type: "boolean", help: "mirror: remove from the target what the source lacks" },
   "dry-run": { type: "boolean", help: "mirror: change nothing, say what would be done" },
@@ -135,7 +135,7 @@ interface CliOptions {
   maxConnections: number | undefined;
   lockMs: number | undefined;
   untilDrained: boolean;
-  /** worker's --local-root, --remote-root and --server: what its jobs may name (undefined: anything). */
+  /** worker's --local-root, --remote-root and --server: what its jobs may name (worker requires --local-root and --server). */
   localRoots: string[] | undefined;
   remoteRoots: string[] | undefined;
   servers: string[] | undefined;
@@ -823,27 +823,25 @@ async function enqueueMirror(
 
 /** `worker redis://host:port/name`: runs mirror jobs until stopped (or drained, with --until-drained). */
 async function worker(queue: string, options: CliOptions): Promise<void> {
+  // Jobs come from Redis, which others may write: without these bounds a job would decide where the worker goes.
+  const { servers, localRoots } = options;
+  if (!servers || !localRoots) {
+    const missing: string[] = [];
+    if (!servers)
+      missing.push("worker needs --server <url>: without it a job from the queue picks the server it connects and sends its login to");
+    if (!localRoots)
+      missing.push(
+        "worker needs --local-root <dir>: without it a job from the queue picks the local directory it writes or reads (/ allows any)",
+      );
+    throw new UsageError(missing.join("\nftpstream: "));
+  }
   const { workerCommand } = await import("./queue-cli.js");
-  // A password that names no host goes to whatever server a job names, unless the worker is told which it serves.
-  const roaming =
-    options.login.envPassword !== undefined
-      ? "FTPSTREAM_PASSWORD"
-      : options.login.netrc?.entries.some((entry) => entry.machine === null && entry.password !== undefined)
-        ? "the netrc file's default password"
-        : undefined;
   const summary = await workerCommand({
     queue,
-    onReady: () => {
-      if (roaming && !options.servers) {
-        process.stderr.write(
-          `ftpstream: warning: this worker sends ${roaming} to whatever server a job names; give --server <url> to serve only yours\n`,
-        );
-      }
-    },
     connect: (server) => open(parseFtpUrl(server), options),
-    localRoots: options.localRoots,
+    localRoots,
     remoteRoots: options.remoteRoots,
-    servers: options.servers,
+    servers,
     concurrency: options.concurrency,
     maxConnections: options.maxConnections,
     lockMs: options.lockMs,

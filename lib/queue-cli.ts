@@ -321,13 +321,11 @@ export interface WorkerCommand {
   lockMs?: number;
   /** Exit once the queue has nothing pending (else run until SIGINT/SIGTERM). */
   untilDrained?: boolean;
-  /** What the jobs may name: see TreeJobProcessorOptions (each: anything when not given). */
-  localRoots?: readonly string[];
+  /** What the jobs may name: see TreeJobProcessorOptions (localRoots and servers required, not empty; remoteRoots: any when not given). */
+  localRoots: readonly string[];
   remoteRoots?: readonly string[];
-  servers?: readonly string[];
+  servers: readonly string[];
   log: (line: string) => void;
-  /** Called once Redis took the login, before the first job: the CLI's warnings go there, not before a refused login's line. */
-  onReady?: () => void;
 }
 
 /**
@@ -342,7 +340,6 @@ export async function workerCommand(command: WorkerCommand): Promise<WorkerSumma
   const lockDuration = command.lockMs ?? 30_000;
   const queue = new Queue<TreeJob, TreeJobResult>(address.name, { connection: address.connection });
   const redis = await readyClient(queue, address);
-  command.onReady?.();
   const leases = command.maxConnections
     ? new ConnectionLeases(redis, {
         limit: command.maxConnections,

@@ -65,11 +65,12 @@ export interface TreeJobProcessorOptions {
    * be below: a job naming any other fails at once (ERR_FTP_BAD_JOB)
    * before anything is read or written. A job below one is written (or
    * read) from that one down, every directory between checked as a path
-   * of the job's is: a link there is refused, not followed. Without it,
-   * whatever root a job names (whoever can write to the queue decides
-   * where a download is written and which file an upload reads).
+   * of the job's is: a link there is refused, not followed. Required, not
+   * empty (whoever can write to the queue would otherwise decide where a
+   * download is written and which file an upload reads): `["/"]` allows
+   * any, explicitly.
    */
-  localRoots?: readonly string[];
+  localRoots: readonly string[];
   /**
    * The remote directories a job may name as its root (TreeJob.remote),
    * or be below, `/`-separated as the jobs name them: any other fails the
@@ -81,9 +82,9 @@ export interface TreeJobProcessorOptions {
    * scheme, host and port must be one's, and the user too where that URL
    * names one. Any other fails the job at once, before a connection is
    * made: a job cannot send the worker's login (a netrc `default`, an
-   * environment password) to a host of its choosing. Without it, any.
+   * environment password) to a host of its choosing. Required, not empty.
    */
-  servers?: readonly string[];
+  servers: readonly string[];
 }
 
 /** The processor: `process(job)` moves its file; `close()` closes the pools. */
@@ -176,9 +177,9 @@ function checkJob(data: TreeJob): void {
 
 /** What a processor's options confine jobs to (see TreeJobProcessorOptions), each made ready to compare. */
 interface JobBounds {
-  localRoots?: readonly string[];
+  localRoots: readonly string[];
   remoteRoots?: ReadonlyArray<readonly string[]>;
-  servers?: readonly FtpUrl[];
+  servers: readonly FtpUrl[];
 }
 
 /** A remote path's segments, without empty ones and `.`; a leading "" for an absolute path. */
@@ -187,23 +188,41 @@ function remoteSegments(path: string): string[] {
   return path.startsWith("/") ? ["", ...segments] : segments;
 }
 
-/** The processor's bounds, ready to compare; throws TypeError for a list that is none, or a server that is no FTP URL. */
+/** A bad option: a TypeError with Node's code, as the library's other option checks throw. */
+function invalidOption(message: string, code: "ERR_INVALID_ARG_TYPE" | "ERR_INVALID_ARG_VALUE"): TypeError {
+  return Object.assign(new TypeError(message), { code });
+}
+
+/**
+ * The processor's bounds, ready to compare. Throws a TypeError for
+ * `localRoots` or `servers` missing or no array (ERR_INVALID_ARG_TYPE),
+ * either empty or any list holding an item empty or no string
+ * (ERR_INVALID_ARG_VALUE): a processor without them would go wherever a
+ * job from the queue says. A server that is no FTP URL throws as
+ * parseFtpUrl does.
+ */
 function boundsOf(options: TreeJobProcessorOptions): JobBounds {
-  const given = (list: readonly string[] | undefined, what: string): readonly string[] | undefined => {
-    if (list === undefined) return undefined;
-    const items: readonly unknown[] = Array.isArray(list) ? (list as readonly unknown[]) : [undefined];
+  // For a required one, what a job would decide without it.
+  const given = (list: readonly string[] | undefined, what: string, unbounded?: string): readonly string[] | undefined => {
+    if (list === undefined && unbounded === undefined) return undefined;
+    if (list === undefined)
+      throw invalidOption(`${what} is required: without it a job from the queue decides ${unbounded}`, "ERR_INVALID_ARG_TYPE");
+    const items: unknown = list;
+    if (!Array.isArray(items)) throw invalidOption(`${what} takes a list of paths or URLs, none empty`, "ERR_INVALID_ARG_TYPE");
+    if (unbounded !== undefined && items.length === 0)
+      throw invalidOption(`${what} must hold at least one: without one a job from the queue decides ${unbounded}`, "ERR_INVALID_ARG_VALUE");
     if (items.some((item) => typeof item !== "string" || item === ""))
-      throw new TypeError(`${what} takes a list of paths or URLs, none empty`);
+      throw invalidOption(`${what} takes a list of paths or URLs, none empty`, "ERR_INVALID_ARG_VALUE");
     return list;
   };
-  const locals = given(options.localRoots, "localRoots");
-  const remotes = given(options.remoteRoots, "remoteRoots");
-  const servers = given(options.servers, "servers");
+  const locals = given(options?.localRoots, "localRoots", "which local directory is written or read") ?? [];
+  const remotes = given(options?.remoteRoots, "remoteRoots");
+  const servers = given(options?.servers, "servers", "which server the worker connects to, and sends its login to") ?? [];
   for (const remote of remotes ?? []) assertNoClimb(remote, "as a remote root");
   return {
-    localRoots: locals?.map((root) => resolve(root)),
+    localRoots: locals.map((root) => resolve(root)),
     remoteRoots: remotes?.map(remoteSegments),
-    servers: servers?.map((server) => parseFtpUrl(server)),
+    servers: servers.map((server) => parseFtpUrl(server)),
   };
 }
 
@@ -234,13 +253,12 @@ interface LocalPlace {
  */
 function placeWithin(data: TreeJob, bounds: JobBounds): LocalPlace {
   const refused = (what: string): FtpError => new FtpError(`refusing the job's ${what}: the worker is not given it`, "ERR_FTP_BAD_JOB");
-  if (bounds.servers && !isAllowedServer(data.server, bounds.servers)) throw refused("server");
+  if (!isAllowedServer(data.server, bounds.servers)) throw refused("server");
   if (bounds.remoteRoots) {
     const remote = remoteSegments(data.remote);
     const below = (root: readonly string[]): boolean => root.length <= remote.length && root.every((segment, i) => remote[i] === segment);
     if (!bounds.remoteRoots.some(below)) throw refused(`remote root ${JSON.stringify(data.remote)}`);
   }
-  if (!bounds.localRoots) return { root: data.local, path: data.path };
   const local = resolve(data.local);
   for (const root of bounds.localRoots) {
     const between = relative(root, local);

@@ -76,7 +76,12 @@ describe("ftpstream with the password from netrc or the environment", () => {
   it("worker --netrc with a ~/.netrc it may not use stops at once, before reaching for the queue", async () => {
     const file = homeNetrc(`machine ${server.host} login alice password ${SECRET}\n`, 0o640);
     // Nothing listens on port 1: a worker that went on to the queue would wait for Redis, not exit.
-    const run = await runCli(["worker", "redis://127.0.0.1:1/q", "--netrc"], { env: { HOME: home } });
+    const run = await runCli(
+      ["worker", "redis://127.0.0.1:1/q", "--netrc", "--server", `ftp://${server.host}:${server.port}`, "--local-root", dir],
+      {
+        env: { HOME: home },
+      },
+    );
     expect(run.code).to.equal(1);
     expect(run.stderr).to.include(`mode 0640`).and.include(`chmod 600 ${file}`).and.not.include(SECRET);
   });

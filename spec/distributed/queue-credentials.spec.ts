@@ -82,6 +82,8 @@ describe("mirror --queue and worker with the password from netrc or the environm
   };
   const url = (user: string, path: string): string => `ftp://${user}@${server.host}:${server.port}/${path}`;
   const passes = (): string[] => server.commands.filter((line) => line.startsWith("PASS "));
+  /** What every worker must be given: the fixture server and the spec's directory. */
+  const bounds = (): string[] => ["--server", `ftp://${server.host}:${server.port}`, "--local-root", dir];
 
   it("jobs from a netrc login hold the user and no password anywhere in Redis; a worker with no password source fails each job before connecting; one with its own netrc moves every file", async () => {
     const enqueuerNetrc = netrc("enqueuer-netrc");
@@ -99,7 +101,7 @@ describe("mirror --queue and worker with the password from netrc or the environm
 
     // A worker with neither --netrc nor --env-password (FTPSTREAM_PASSWORD in its environment is not read without the flag).
     const sessions = server.sessions.length;
-    const bare = await runCli(["worker", redis().url("netrc-none"), "--until-drained", "--lock-ms", "2000"], {
+    const bare = await runCli(["worker", redis().url("netrc-none"), "--until-drained", "--lock-ms", "2000", ...bounds()], {
       env: { HOME: home, FTPSTREAM_PASSWORD: SECRET },
       stdout: "ignore",
     });
@@ -123,7 +125,7 @@ describe("mirror --queue and worker with the password from netrc or the environm
     );
     expect(enqueueAgain.code, enqueueAgain.stderr).to.equal(0);
     const before = passes().length;
-    const worker = await runCli(["worker", redis().url("netrc-own"), "--until-drained", "--lock-ms", "2000", "--netrc"], {
+    const worker = await runCli(["worker", redis().url("netrc-own"), "--until-drained", "--lock-ms", "2000", "--netrc", ...bounds()], {
       env: { HOME: home, NETRC: netrc("worker-netrc") },
       stdout: "ignore",
     });
@@ -157,7 +159,7 @@ describe("mirror --queue and worker with the password from netrc or the environm
       .to.include("d/new.txt")
       .and.not.include(SECRET);
 
-    const worker = await runCli(["worker", redis().url("env"), "--until-drained", "--lock-ms", "2000", "--env-password"], {
+    const worker = await runCli(["worker", redis().url("env"), "--until-drained", "--lock-ms", "2000", "--env-password", ...bounds()], {
       env,
       stdout: "ignore",
     });
@@ -212,6 +214,7 @@ describe("mirror --queue and worker with Redis's password in REDISCLI_AUTH (redi
     ...(redisPassword === undefined ? {} : { REDISCLI_AUTH: redisPassword }),
   });
   const source = (): string => `ftp://alice@${server.host}:${server.port}/t`;
+  const bounds = (): string[] => ["--server", `ftp://${server.host}:${server.port}`, "--local-root", dir];
 
   it("refused by Redis, mirror --queue (no password) and worker (the wrong one) stop at once with exit 1 and say where the password goes", async () => {
     // Before, ioredis tried again for ever: both waited without a word, and never ended.
@@ -223,7 +226,7 @@ describe("mirror --queue and worker with Redis's password in REDISCLI_AUTH (redi
     expect(enqueue.stderr).to.match(
       /^ftpstream: Redis at 127\.0\.0\.1:\d+ refused the queue's login \(NOAUTH Authentication required\.\): give its password in REDISCLI_AUTH/m,
     );
-    const worker = await runCli(["worker", redis().url("refused"), "--until-drained", "--env-password"], {
+    const worker = await runCli(["worker", redis().url("refused"), "--until-drained", "--env-password", ...bounds()], {
       env: env("not-the-password"),
       stdout: "ignore",
     });
@@ -240,7 +243,7 @@ describe("mirror --queue and worker with Redis's password in REDISCLI_AUTH (redi
     const enqueue = await runCli(enqueueArgs, { env: env(REDIS_SECRET), stdout: "ignore" });
     expect(enqueue.code, enqueue.stderr).to.equal(0);
     expect(enqueue.stderr).to.include("enqueued 2 files");
-    const workerArgs = ["worker", redis().url("from-env"), "--until-drained", "--lock-ms", "2000", "--env-password"];
+    const workerArgs = ["worker", redis().url("from-env"), "--until-drained", "--lock-ms", "2000", "--env-password", ...bounds()];
     const worker = await runCli(workerArgs, { env: env(REDIS_SECRET), stdout: "ignore" });
     expect(worker.code, worker.stderr).to.equal(0);
     expect(worker.stderr).to.include("summary: 2 transferred, 0 skipped, 0 failed");

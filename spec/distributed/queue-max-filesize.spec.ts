@@ -18,7 +18,7 @@ import { createTreeJobProcessor, type TreeJobLike } from "../../lib/queue-worker
 import { rejectionOf, useFixtures } from "../core/helpers.js";
 import { serveEndless } from "../faults/endless-server.js";
 import { runCli } from "../cli/run-cli.js";
-import { downloadJob } from "./tree-job.js";
+import { downloadJob, jobBounds } from "./tree-job.js";
 import { useRedis } from "./redis-server.js";
 
 const MAX = 1000;
@@ -32,7 +32,7 @@ describe("queue: maxFileSize carried by download jobs", () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   async function run(srv: FixtureServer, job: TreeJobLike): Promise<unknown> {
-    const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
+    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
     try {
       return await processor.process(job);
     } finally {

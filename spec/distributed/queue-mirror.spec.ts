@@ -118,6 +118,8 @@ describe("mirror over a job queue (BullMQ on redis-server, vsftpd, worker proces
   }
 
   const ftpUrl = (remote: string): string => `ftp://${FTP_USER}:${FTP_PASSWORD}@127.0.0.1:${server.port}/${remote}`;
+  /** What every worker must be given: the server (without its login) and the local tree. */
+  const bounds = (local: string): string[] => ["--server", `ftp://127.0.0.1:${server.port}`, "--local-root", local];
 
   it("downloads 500 files over 3 workers, one killed mid-run: every file byte-exact, no part file, none fetched again once complete, a refused file failed alone", async function () {
     const source = path.join(server.home, "tree");
@@ -134,7 +136,7 @@ describe("mirror over a job queue (BullMQ on redis-server, vsftpd, worker proces
 
     const sampler = connectionSampler(server.port);
     const worker = (): RunningCli =>
-      cli(["worker", queue, "--concurrency", "3", "--max-connections", "6", "--lock-ms", "4000", "--until-drained"]);
+      cli(["worker", queue, "--concurrency", "3", "--max-connections", "6", "--lock-ms", "4000", "--until-drained", ...bounds(local)]);
     const workers = [worker(), worker(), worker()];
     // The first worker to have done 40 files is killed, with jobs in flight.
     const done = (lines: string[]): number => lines.filter((line) => /^(transferred|skipped) /.test(line)).length;
@@ -219,7 +221,9 @@ describe("mirror over a job queue (BullMQ on redis-server, vsftpd, worker proces
     const enqueue = cli(["mirror", local, ftpUrl("uploaded"), "--queue", queue]);
     expect(await enqueue.exit, enqueue.lines.join("\n")).to.equal(0);
     expect(enqueue.lines.join("\n")).to.match(/enqueued 120 files/);
-    const workers = [0, 1].map(() => cli(["worker", queue, "--concurrency", "4", "--lock-ms", "2000", "--until-drained"]));
+    const workers = [0, 1].map(() =>
+      cli(["worker", queue, "--concurrency", "4", "--lock-ms", "2000", "--until-drained", ...bounds(local)]),
+    );
     expect(await Promise.all(workers.map((w) => w.exit))).to.deep.equal([0, 0]);
     const got = await digestsOf(path.join(server.home, "uploaded"));
     expect(got).to.deep.equal(want);

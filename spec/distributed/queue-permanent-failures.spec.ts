@@ -78,6 +78,8 @@ describe("queue jobs: failures a new attempt cannot cure fail at once, the other
       const worked = await workerCommand({
         queue: redis().url(name),
         connect: () => login(worker.password),
+        servers: [`ftp://${server.host}:${server.port}`],
+        localRoots: [local],
         concurrency: worker.concurrency,
         untilDrained: true,
         lockMs: 2000,
@@ -158,6 +160,8 @@ describe("queue jobs: failures a new attempt cannot cure fail at once, the other
     const worked = await workerCommand({
       queue: redis().url(name),
       connect,
+      servers: [`ftp://${server.host}:${server.port}`],
+      localRoots: [dir],
       untilDrained: true,
       lockMs: 2000,
       log: (line) => void lines.push(line),

@@ -55,6 +55,8 @@ describe("a queue job BullMQ fails for stalling too often (redis-server)", funct
       const worked = await workerCommand({
         queue: redis().url(name),
         connect: () => Promise.reject(new Error("the job is failed before it runs")),
+        servers: ["ftp://127.0.0.1:21"],
+        localRoots: ["/nowhere"],
         untilDrained: true,
         lockMs: 2000,
         log: (line) => void lines.push(line),

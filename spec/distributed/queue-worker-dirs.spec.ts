@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTreeJobProcessor, MAX_KNOWN_DIRS } from "../../lib/queue-worker.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
-import { uploadJob } from "./tree-job.js";
+import { uploadJob, jobBounds } from "./tree-job.js";
 
 describe("queue worker: remote directories remembered as made", () => {
   const fx = useFixtures();
@@ -36,7 +36,7 @@ describe("queue worker: remote directories remembered as made", () => {
   it("a job whose MKD was cut off makes the directory when it runs again", async () => {
     const srv = await fx.server({ files: { "/r/": "" } });
     localFile("sub/a.txt");
-    const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
+    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
     try {
       srv.once("MKD", (s) => s.drop());
       await rejectionOf(processor.process(uploadJob(srv, dir, "sub/a.txt", 4)));
@@ -51,7 +51,7 @@ describe("queue worker: remote directories remembered as made", () => {
 
   it(`remembers at most ${MAX_KNOWN_DIRS} directories: past that the oldest is made (ensured) again`, async () => {
     const srv = await fx.server({ files: { "/r/": "" } });
-    const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
+    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
     let mkds: string[] = [];
     srv.handle("MKD", (s, arg, verb) => {
       mkds.push(arg);

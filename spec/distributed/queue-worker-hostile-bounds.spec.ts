@@ -7,7 +7,8 @@
  * server of the job's choosing), the worker's netrc `default` or
  * FTPSTREAM_PASSWORD sent to that server. A job outside what the worker
  * is given fails at once (ERR_FTP_BAD_JOB) before anything connects, is
- * read or is written. No Redis: the jobs are handed to the processor as
+ * read or is written. servers and localRoots are required: a processor
+ * made without them (or with either empty) throws. No Redis: the jobs are handed to the processor as
  * BullMQ would.
  */
 import { expect } from "chai";
@@ -39,7 +40,10 @@ describe("queue worker: jobs outside the roots and servers it is given", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs `job` on a processor with `bounds`; resolves to its outcome or error, and how many connections it asked for. */
+  /**
+   * Runs `job` on a processor with `bounds` (by default `srv` as its server and the spec's directory as its local root);
+   * resolves to its outcome or error, and how many connections it asked for.
+   */
   async function run(
     srv: FixtureServer,
     job: TreeJobLike,
@@ -47,6 +51,8 @@ describe("queue worker: jobs outside the roots and servers it is given", () => {
   ): Promise<{ result?: unknown; error?: Error; connects: number }> {
     let connects = 0;
     const processor = createTreeJobProcessor({
+      servers: [`ftp://${srv.host}:${srv.port}`],
+      localRoots: [dir],
       ...bounds,
       connect: () => {
         connects++;
@@ -112,11 +118,11 @@ describe("queue worker: jobs outside the roots and servers it is given", () => {
     expect(readdirSync(outside)).to.deep.equal([]);
   });
 
-  it("a job's path through a link in its root is refused both ways, given roots or not: nothing written or read outside", async () => {
+  it("a job's path through a link in its root is refused both ways, given its root or one above it: nothing written or read outside", async () => {
     const srv = await fx.server({ files: { "/r/link/a.txt": "alpha", "/r/": "" } });
     symlinkSync(outside, join(root, "link"));
     writeFileSync(join(outside, "secret.key"), "private");
-    for (const bounds of [{}, { localRoots: [root] }]) {
+    for (const bounds of [{ localRoots: [dir] }, { localRoots: [root] }]) {
       const down = await run(srv, downloadJob(srv, root, "link/a.txt", 5), bounds);
       expect((down.error as FtpError | undefined)?.code, down.error?.message).to.equal("ERR_FTP_BAD_PATH");
       const up = await run(srv, uploadJob(srv, root, "link/secret.key", 7), bounds);
@@ -153,5 +159,31 @@ describe("queue worker: jobs outside the roots and servers it is given", () => {
     expectRefused(await run(srv, with_(job, { remote: "r/sub" }), { remoteRoots }), "remote root");
     expect((await run(srv, with_(job, { remote: "/r//sub" }), { remoteRoots })).result).to.deep.include({ outcome: "transferred" });
     expect(readFileSync(join(root, "a.txt"), "utf8")).to.equal("alpha");
+  });
+
+  describe("servers and localRoots are required", () => {
+    const connect = (): Promise<never> => Promise.reject(new Error("never called"));
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ["no servers", { localRoots: ["/"] }, "ERR_INVALID_ARG_TYPE"],
+      ["no localRoots", { servers: ["ftp://127.0.0.1"] }, "ERR_INVALID_ARG_TYPE"],
+      ["neither", {}, "ERR_INVALID_ARG_TYPE"],
+      ["empty servers", { servers: [], localRoots: ["/"] }, "ERR_INVALID_ARG_VALUE"],
+      ["empty localRoots", { servers: ["ftp://127.0.0.1"], localRoots: [] }, "ERR_INVALID_ARG_VALUE"],
+      ["servers that is no list", { servers: "ftp://127.0.0.1", localRoots: ["/"] }, "ERR_INVALID_ARG_TYPE"],
+    ];
+    for (const [what, bounds, code] of cases) {
+      it(`throws a TypeError (${code}) when the processor is made with ${what}: it would go wherever a job says`, () => {
+        const make = (): unknown => createTreeJobProcessor({ connect, ...bounds } as unknown as TreeJobProcessorOptions);
+        expect(make).to.throw(TypeError).with.property("code", code);
+      });
+    }
+
+    it("takes / as the local root that allows any directory, explicitly", async () => {
+      const srv = await fx.server({ files: { "/r/a.txt": "alpha" } });
+      expect((await run(srv, downloadJob(srv, root, "a.txt", 5), { localRoots: ["/"] })).result).to.deep.include({
+        outcome: "transferred",
+      });
+      expect(readFileSync(join(root, "a.txt"), "utf8")).to.equal("alpha");
+    });
   });
 });

@@ -1,18 +1,19 @@
 /**
  * `ftpstream worker --server <url> --local-root <dir> --remote-root <path>`:
- * a worker told what it serves runs only such jobs. Jobs are written into
+ * a worker told what it serves runs only such jobs; the first two are required. Jobs are written into
  * Redis here as anyone who can write to the queue could write them: one
  * naming another server as alice (with --env-password, the worker sent
  * FTPSTREAM_PASSWORD to it), one writing outside the worker's directory,
  * one reading the remote root's parent. Each fails at once, before a
- * connection; the job within the bounds is done. A worker that sends a
- * password naming no host (FTPSTREAM_PASSWORD, a netrc default) without
- * --server says so in one line. Against a real
+ * connection; the job within the bounds is done. A worker without
+ * --server or --local-root does not start (exit 2): it would go wherever
+ * a job says, and send its FTPSTREAM_PASSWORD or netrc default password
+ * to a job's host. Against a real
  * redis-server and the fixture FTP server, both on loopback; the worker
  * is the built CLI in a child process.
  */
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixtureServer } from "../../fixtures/server.js";
@@ -109,6 +110,8 @@ describe("worker --server, --local-root, --remote-root: jobs outside them fail a
     const worked = await workerCommand({
       queue: redis().url("no-data"),
       connect: () => Promise.reject(new Error("no job gets this far")),
+      servers: [`ftp://${server.host}:${server.port}`],
+      localRoots: [join(dir, "root")],
       untilDrained: true,
       lockMs: 2000,
       log: (line) => void lines.push(line),
@@ -124,36 +127,45 @@ describe("worker --server, --local-root, --remote-root: jobs outside them fail a
     expect(lines.join("\n")).not.to.include(SECRET);
   });
 
-  it("a worker with --env-password or a netrc default password and no --server says in one line that any job's server gets it", async () => {
-    const netrc = join(dir, "netrc");
-    writeFileSync(netrc, `default login alice password ${SECRET}\n`);
-    const cases: Array<[string[], string]> = [
-      [["--env-password"], "FTPSTREAM_PASSWORD"],
-      [["--netrc-file", netrc], "the netrc file's default password"],
+  it("a worker without --server or --local-root is a usage error (exit 2) naming each missing one, before it reaches Redis", async () => {
+    const serverLine =
+      "ftpstream: worker needs --server <url>: without it a job from the queue picks the server it connects and sends its login to";
+    const localLine =
+      "ftpstream: worker needs --local-root <dir>: without it a job from the queue picks the local directory it writes or reads (/ allows any)";
+    // Nothing listens there: a worker that went on would fail to reach Redis (exit 1), not refuse its command line.
+    const unreachable = "redis://127.0.0.1:1/q";
+    const cases: Array<[string[], string[]]> = [
+      [[], [serverLine, localLine]],
+      [["--local-root", dir], [serverLine]],
+      [["--server", `ftp://${server.host}:${server.port}`], [localLine]],
+      [["--env-password", "--local-root", dir, "--remote-root", "/t"], [serverLine]],
     ];
-    for (const [flags, what] of cases) {
-      const worker = await runCli(["worker", redis().url("empty"), "--until-drained", "--lock-ms", "2000", ...flags], {
+    for (const [flags, said] of cases) {
+      const run = await runCli(["worker", unreachable, "--until-drained", ...flags], {
         env: { HOME: dir, FTPSTREAM_PASSWORD: SECRET },
         stdout: "ignore",
       });
-      expect(worker.code, worker.stderr).to.equal(0);
-      expect(worker.stderr.split("\n").filter((line) => line.includes("warning"))).to.deep.equal([
-        `ftpstream: warning: this worker sends ${what} to whatever server a job names; give --server <url> to serve only yours`,
-      ]);
-      const given = await runCli(
-        ["worker", redis().url("empty"), "--until-drained", "--lock-ms", "2000", ...flags, "--server", "ftp://h"],
-        {
-          env: { HOME: dir, FTPSTREAM_PASSWORD: SECRET },
-          stdout: "ignore",
-        },
-      );
-      expect(given.code, given.stderr).to.equal(0);
-      expect(given.stderr).not.to.include("warning");
+      expect(run.code, `${flags.join(" ")}: ${run.stderr}`).to.equal(2);
+      expect(
+        run.stderr.split("\n").filter((line) => line.startsWith("ftpstream: ")),
+        flags.join(" "),
+      ).to.deep.equal(said);
     }
   });
 
+  it("a worker given --server and --local-root / (any directory, explicitly) runs", async () => {
+    const worker = await runCli(
+      ["worker", redis().url("empty"), "--until-drained", "--lock-ms", "2000", "--server", "ftp://h", "--local-root", "/"],
+      { env: { HOME: dir }, stdout: "ignore" },
+    );
+    expect(worker.code, worker.stderr).to.equal(0);
+    expect(worker.stderr).to.include("summary: 0 transferred");
+  });
+
   it("--server that is not an FTP URL, or any of the three on another command, is a usage error (exit 2)", async () => {
-    const bad = await runCli(["worker", redis().url("empty"), "--server", "http://example.test"], { env: { HOME: dir } });
+    const bad = await runCli(["worker", redis().url("empty"), "--server", "http://example.test", "--local-root", dir], {
+      env: { HOME: dir },
+    });
     expect(bad.code, bad.stderr).to.equal(2);
     const elsewhereUsed = await runCli(["get", `ftp://${server.host}:${server.port}/t/a.txt`, "--local-root", dir], { env: { HOME: dir } });
     expect(elsewhereUsed.code, elsewhereUsed.stderr).to.equal(2);

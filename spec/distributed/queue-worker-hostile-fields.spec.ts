@@ -21,7 +21,7 @@ import { failsAtOnce } from "../../lib/queue-failure.js";
 import { enqueueTree, type TreeJob } from "../../lib/queue-jobs.js";
 import { createTreeJobProcessor } from "../../lib/queue-worker.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
-import { downloadJob } from "./tree-job.js";
+import { downloadJob, jobBounds } from "./tree-job.js";
 
 describe("queue worker: a job whose fields are of the wrong type, out of range or missing", () => {
   const fx = useFixtures();
@@ -71,6 +71,7 @@ describe("queue worker: a job whose fields are of the wrong type, out of range o
       const srv = await fx.server({ files: { "/r/a.txt": "abcdef" } });
       let connects = 0;
       const processor = createTreeJobProcessor({
+        ...jobBounds(srv, dir),
         connect: () => {
           connects++;
           return fx.client(srv);

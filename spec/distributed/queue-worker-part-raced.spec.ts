@@ -20,7 +20,7 @@ import { failsAtOnce } from "../../lib/queue-failure.js";
 import { createTreeJobProcessor } from "../../lib/queue-worker.js";
 import { controlWrites, rejectionOf, useFixtures } from "../core/helpers.js";
 import { heldBeforePart } from "../sync/part-race.js";
-import { uploadJob } from "./tree-job.js";
+import { uploadJob, jobBounds } from "./tree-job.js";
 
 const PART = "/r/.a.txt.ftpstream-part";
 const A_COPY = "worker A's whole copy of a.txt";
@@ -51,7 +51,11 @@ describe("queue worker upload jobs and a second worker writing the same part at 
   /** Worker A's job, B's STOR coming in just before A's `verb` of the part; how the job failed. */
   async function raced(srv: FixtureServer, verb: "SIZE" | "RNFR", b = workerB(srv)): Promise<Error> {
     const race = heldBeforePart(verb, PART, b);
-    const processor = createTreeJobProcessor({ connect: () => fx.client(srv, { createConnection: race.createConnection }), poolSize: 1 });
+    const processor = createTreeJobProcessor({
+      ...jobBounds(srv, dir),
+      connect: () => fx.client(srv, { createConnection: race.createConnection }),
+      poolSize: 1,
+    });
     try {
       const error = await rejectionOf(processor.process(uploadJob(srv, dir, "a.txt", A_COPY.length)));
       expect(race.raced(), "worker B came in").to.equal(true);
@@ -113,7 +117,11 @@ describe("queue worker upload jobs and a second worker writing the same part at 
   it("a part that stayed its own is renamed with SIZE written with the RNFR: a round trip less than SIZE, MFMT, RNFR, RNTO", async () => {
     const srv = await fx.server({ files: { "/r/a.txt": "the old copy" } });
     const wire = controlWrites();
-    const processor = createTreeJobProcessor({ connect: () => fx.client(srv, { createConnection: wire.createConnection }), poolSize: 1 });
+    const processor = createTreeJobProcessor({
+      ...jobBounds(srv, dir),
+      connect: () => fx.client(srv, { createConnection: wire.createConnection }),
+      poolSize: 1,
+    });
     try {
       expect(await processor.process(uploadJob(srv, dir, "a.txt", A_COPY.length))).to.deep.equal({
         outcome: "transferred",

@@ -16,7 +16,7 @@ import { FtpError } from "../../lib/index.js";
 import { failsAtOnce } from "../../lib/queue-failure.js";
 import { createTreeJobProcessor } from "../../lib/queue-worker.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
-import { uploadJob } from "./tree-job.js";
+import { uploadJob, jobBounds } from "./tree-job.js";
 
 const PART = "/r/.a.txt.ftpstream-part";
 
@@ -44,7 +44,7 @@ describe("queue worker: an upload job on a server that will not rename over a fi
   it("deletes the file at the target once MLST shows it, then renames the part over it", async () => {
     const srv = await fx.server({ files: { "/r/a.txt": "the old one" } });
     refuseOverExisting(srv);
-    const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
+    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
     try {
       expect(await processor.process(uploadJob(srv, dir, "a.txt", 10))).to.deep.equal({ outcome: "transferred", bytes: 10 });
       expect(srv.vfs.get("/r/a.txt")?.toString()).to.equal("0123456789");
@@ -58,7 +58,7 @@ describe("queue worker: an upload job on a server that will not rename over a fi
   it("never deletes a directory at the target: the refusal fails the job, the part is deleted", async () => {
     const srv = await fx.server({ files: { "/r/a.txt/inside.txt": "kept" } });
     refuseOverExisting(srv);
-    const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
+    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
     try {
       const error = (await rejectionOf(processor.process(uploadJob(srv, dir, "a.txt", 10)))) as FtpError;
       expect(error.response).to.equal("553 Rename failed: file exists.");
@@ -73,7 +73,7 @@ describe("queue worker: an upload job on a server that will not rename over a fi
   it("fails the job at once, naming the part, when the rename is refused again once the target was deleted: another attempt would STOR over the only copy", async () => {
     const srv = await fx.server({ files: { "/r/a.txt": "the old one" } });
     refuseOverExisting(srv, true);
-    const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
+    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
     try {
       const error = (await rejectionOf(processor.process(uploadJob(srv, dir, "a.txt", 10)))) as FtpError;
       expect(failsAtOnce(error), String(error)).to.equal(true);

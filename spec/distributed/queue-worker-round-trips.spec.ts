@@ -16,6 +16,7 @@ import type { FixtureServer } from "../../fixtures/server.js";
 import type { TreeJob } from "../../lib/queue-jobs.js";
 import { createTreeJobProcessor, type TreeJobLike } from "../../lib/queue-worker.js";
 import { useFixtures, watchOverlap } from "../core/helpers.js";
+import { jobBounds } from "./tree-job.js";
 
 /** What vsftpd offers: no MLSD. */
 const FEATURES = ["EPSV", "MDTM", "PASV", "SIZE"];
@@ -36,7 +37,7 @@ describe("queue worker jobs write each transfer command with its EPSV", () => {
 
   /** One job per file, run one after another on a pool of one connection. */
   async function runJobs(srv: FixtureServer, direction: TreeJob["direction"], files: Record<string, string>): Promise<void> {
-    const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
+    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
     try {
       for (const [name, content] of Object.entries(files)) {
         const job: TreeJobLike = {

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpSizeMismatchError } from "../../lib/index.js";
 import { createTreeJobProcessor, type TreeJobLike } from "../../lib/queue-worker.js";
-import { downloadJob } from "./tree-job.js";
+import { downloadJob, jobBounds } from "./tree-job.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
 import { cutShort, FULL } from "../faults/cut-short.js";
 
@@ -29,7 +29,7 @@ describe("queue worker: a download cut short that ends in 226", () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   async function run(srv: FixtureServer, job: TreeJobLike): Promise<unknown> {
-    const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
+    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
     try {
       return await processor.process(job);
     } finally {

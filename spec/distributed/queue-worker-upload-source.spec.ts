@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { FtpPathError, FtpUnrecoverableJobError } from "../../lib/index.js";
 import { createTreeJobProcessor } from "../../lib/queue-worker.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
-import { uploadJob } from "./tree-job.js";
+import { uploadJob, jobBounds } from "./tree-job.js";
 
 describe("queue worker: the local file an upload job sends", () => {
   const fx = useFixtures();
@@ -43,7 +43,7 @@ describe("queue worker: the local file an upload job sends", () => {
       symlinkSync(join(outside, "id_rsa"), join(dir, "a.txt"));
       return s.defaultHandler("SIZE", arg);
     });
-    const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
+    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
     try {
       expect(await processor.process(uploadJob(srv, dir, "a.txt", 10))).to.deep.equal({ outcome: "transferred", bytes: 10 });
       expect(srv.vfs.get("/r/a.txt")?.toString()).to.equal("0123456789");
@@ -55,7 +55,7 @@ describe("queue worker: the local file an upload job sends", () => {
   it("fails, sending nothing, a job whose file is a FIFO now, without opening it for ever", async () => {
     execFileSync("mkfifo", [join(dir, "a.txt")]);
     const srv = await fx.server({ files: { "/r/": "" } });
-    const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
+    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
     try {
       const error = await rejectionOf(processor.process(uploadJob(srv, dir, "a.txt", 10)));
       // Failed at once (see queue-permanent-failures): the queue would meet the same FIFO again.
@@ -71,7 +71,7 @@ describe("queue worker: the local file an upload job sends", () => {
     writeFileSync(join(dir, "a.txt"), "0123456789");
     const srv = await fx.server({ files: { "/r/a.txt": "the old one" } });
     srv.handle("RNTO", (s) => s.reply(553, "Rename refused."));
-    const processor = createTreeJobProcessor({ connect: () => fx.client(srv), poolSize: 1 });
+    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
     try {
       await rejectionOf(processor.process(uploadJob(srv, dir, "a.txt", 10)));
       expect(srv.vfs.get("/r/a.txt"), "deleted for the second rename").to.equal(undefined);

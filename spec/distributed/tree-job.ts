@@ -27,3 +27,8 @@ export function uploadJob(srv: FixtureServer, local: string, path: string, size:
 export function downloadJob(srv: FixtureServer, local: string, path: string, size: number): TreeJobLike {
   return treeJob("download", srv, local, path, size);
 }
+
+/** What a processor must be given for these jobs: `srv` as its one server, `local` as its one local root. */
+export function jobBounds(srv: FixtureServer, local: string): { servers: string[]; localRoots: string[] } {
+  return { servers: [`ftp://${srv.host}:${srv.port}`], localRoots: [local] };
+}

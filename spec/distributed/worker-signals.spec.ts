@@ -20,6 +20,8 @@ describe("workerCommand leaves no signal listener behind", function () {
     const summary = await workerCommand({
       queue: redis().url("signals"),
       connect: () => Promise.reject(new Error("no job needs a connection")),
+      servers: ["ftp://127.0.0.1"],
+      localRoots: ["/nowhere"],
       untilDrained: true,
       log: () => undefined,
     });

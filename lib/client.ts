@@ -1178,7 +1178,9 @@ export class FTP {
   /**
    * One entry for `path`: MLST where FEAT offers it; otherwise SIZE and
    * MDTM for a file, else the entry of that name in the LIST of its parent
-   * directory. Rejects with FtpPermError when it does not exist.
+   * directory. Rejects with FtpPermError when it does not exist, and with
+   * FtpLimitError (`limit: "listingEntries"`) when that listing runs past
+   * 1,000,000 entries (or lines that are none) without it.
    */
   stat(path: string): Promise<ListEntry> {
     return stat(this.remote, path);

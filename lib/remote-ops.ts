@@ -5,12 +5,12 @@
  * run a queued task and list a directory, so FTP and FtpPool share them.
  */
 import { posix } from "node:path";
-import { FtpError, FtpPathError, FtpPermError, FtpProtoError } from "./errors.js";
+import { FtpError, FtpLimitError, FtpPathError, FtpPermError, FtpProtoError } from "./errors.js";
 import { isNotImplemented, sessionFeatures } from "./features.js";
 import { entryFromFacts, ListEntry, parseMlsdTime } from "./listing.js";
 import { assertSafeArgument, mlstFactsLine, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { assertNoClimb, unsafeNameError, unsafeNameReason } from "./path-safety.js";
-import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
+import { DEFAULT_MAX_DIRECTORY_ENTRIES, joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
 import { replyOrError, sendBurst } from "./command-burst.js";
 import type { Reply } from "./reply.js";
@@ -292,8 +292,15 @@ export async function stat(client: RemoteClient, path: string): Promise<ListEntr
   const listed = parent === "." ? "" : parent;
   // A line that could not be read may be the entry: then the answer is not known.
   const unreadable = new UnreadableLines();
-  for await (const entry of client.list(listed, { onUnreadable: unreadable.add })) {
+  // Bounded as one directory of walk() is: a listing that never ends (of
+  // entries, or of lines that are none) would keep stat() reading for ever.
+  const max = DEFAULT_MAX_DIRECTORY_ENTRIES;
+  let passed = 0;
+  for await (const entry of client.list(listed, { onUnreadable: unreadable.add, maxNonEntryLines: max })) {
     if (entry.name === name) return entry;
+    if (++passed > max) {
+      throw new FtpLimitError("listingEntries", max, `the listing of ${JSON.stringify(listed)} has more than ${max} entries`);
+    }
   }
   unreadable.throwIfAny(listed);
   throw found;

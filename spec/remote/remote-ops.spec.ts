@@ -1,7 +1,19 @@
 import { expect } from "chai";
+import type { Socket } from "node:net";
 import { defaultFeatures, FIXTURE_MTIME } from "../../fixtures/server.js";
-import { FtpError, FtpListingError, FtpPathError, FtpPermError, FtpProtoError } from "../../lib/index.js";
+import { FtpError, FtpLimitError, FtpListingError, FtpPathError, FtpPermError, FtpProtoError } from "../../lib/index.js";
 import { commandsAfterLogin, rejectionOf, useFixtures } from "../core/helpers.js";
+
+/** Resolves once `socket` drains or closes, leaving no listener behind. */
+function writable(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off("drain", done).off("close", done);
+      resolve();
+    };
+    socket.on("drain", done).on("close", done);
+  });
+}
 
 /** The fixture's FEAT lines without some of them: a server that lacks those extensions. */
 function featuresWithout(...names: string[]): string[] {
@@ -356,6 +368,37 @@ describe("remote operations", function () {
       expect(error).to.be.instanceOf(FtpListingError);
       expect(error).to.include({ path: "/d", total: 1 });
     });
+
+    for (const [what, line] of [
+      ["entries", (i: number) => `-rw-r--r-- 1 ftp ftp 1 Jan 01 2020 f${i}`],
+      ["lines that are no entry", () => "total 8"],
+    ] as const) {
+      it(`without MLST, stops reading a parent's listing of ${what} without end past 1,000,000 (FtpLimitError)`, async function () {
+        this.timeout(60_000);
+        const srv = await fixtures.server({ files, features: featuresWithout("MLST") });
+        let sent = 0;
+        srv.handle("LIST", async (s) => {
+          s.reply(150, "Here comes the directory listing.");
+          const sock = await s.openData();
+          // Until the client closes the data connection: a server that never ends the listing.
+          while (!sock.destroyed && sent < 3_000_000) {
+            const lines: string[] = [];
+            for (let i = 0; i < 1000; i++) lines.push(line(sent + i));
+            sent += 1000;
+            if (!sock.write(`${lines.join("\r\n")}\r\n`)) await writable(sock);
+          }
+          sock.end();
+          s.reply(226, "Directory send OK.");
+        });
+        const ftp = await fixtures.client(srv);
+        const error = await rejectionOf(ftp.stat("/d/none"));
+        expect(error).to.be.instanceOf(FtpLimitError);
+        expect(error).to.include({ limit: "listingEntries", max: 1_000_000 });
+        expect(sent, "lines the server got to send").to.be.below(3_000_000);
+        // The client goes on.
+        expect(await ftp.pwd()).to.equal("/");
+      });
+    }
 
     it("gives a file MDTM cannot date a null time", async function () {
       const srv = await fixtures.server({ files, features: featuresWithout("MLST") });

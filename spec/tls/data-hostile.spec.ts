@@ -5,14 +5,9 @@
  * transfer, and no byte of an upload leaves in the clear.
  */
 import { expect } from "chai";
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { TLSSocket, createSecureContext } from "node:tls";
-import { promisify } from "node:util";
-import type { TestCert } from "../../fixtures/cert.js";
+import { makeCertificate, type TestCert } from "../../fixtures/cert.js";
 import type { FixtureServer, Session } from "../../fixtures/server.js";
 import { FtpError } from "../../lib/index.js";
 import { useTlsFixture } from "./tls-fixture.js";
@@ -48,34 +43,6 @@ function received(socket: Socket): Promise<Buffer> {
   });
 }
 
-/** A self-signed certificate for `name` alone (the fixture's own is for localhost and 127.0.0.1). */
-async function certificateFor(name: string): Promise<TestCert> {
-  const dir = await mkdtemp(join(tmpdir(), "ftpstream-other-cert-"));
-  try {
-    const [key, cert] = [join(dir, "key.pem"), join(dir, "cert.pem")];
-    await promisify(execFile)("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-subj",
-      `/CN=${name}`,
-      "-addext",
-      `subjectAltName=DNS:${name}`,
-      "-days",
-      "2",
-    ]);
-    return { key: await readFile(key, "utf8"), cert: await readFile(cert, "utf8") };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 describe("FTPS: a PROT P data connection that is not the server's TLS", () => {
   const fx = useTlsFixture();
   /** Not trusted by the client. */
@@ -84,8 +51,8 @@ describe("FTPS: a PROT P data connection that is not the server's TLS", () => {
   let elsewhere: TestCert;
 
   before(async () => {
-    stranger = await certificateFor("localhost");
-    elsewhere = await certificateFor("elsewhere.example");
+    stranger = await makeCertificate("localhost", "DNS:localhost");
+    elsewhere = await makeCertificate("elsewhere.example", "DNS:elsewhere.example");
   });
 
   /** A client of `srv` that trusts the fixture's certificate and `elsewhere`'s, logging in by itself (PROT P). */

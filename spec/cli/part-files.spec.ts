@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
+import { refuseOverExisting } from "../faults/rename-refused.js";
 import { holdStor } from "./mirror-local-faults-helpers.js";
 import { runCli, startCli, type RunningCli } from "./run-cli.js";
 
@@ -80,17 +81,6 @@ describe("ftpstream put and mirror (upload) --part-files", function () {
   });
 
   describe("put on a server that refuses to rename over a file that exists (RNTO 553)", () => {
-    /** RNTO onto anything there but the RNFR's own name (the RNTO ending an RNFR onto the part itself) gets 553. */
-    const refuseOverExisting = (srv: FixtureServer, always = false): void => {
-      srv.handle("RNTO", (s, arg) => {
-        const from = s.state.renameFrom;
-        if (from !== null && (always || (s.vfs.exists(s.resolvePath(arg)) && s.resolvePath(arg) !== from))) {
-          s.state.renameFrom = null;
-          return s.reply(553, "Rename failed: file exists.");
-        }
-        return s.defaultHandler("RNTO", arg);
-      });
-    };
     const targetCommands = (srv: FixtureServer): string[] =>
       srv.commands.filter((line) => /^(RNFR|RNTO|DELE|MLST) t\/(\.)?big\.bin|^SIZE t\/big\.bin/.test(line));
 

@@ -11,26 +11,14 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpError } from "../../lib/index.js";
 import { failsAtOnce } from "../../lib/queue-failure.js";
 import { createTreeJobProcessor } from "../../lib/queue-worker.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
+import { refuseOverExisting } from "../faults/rename-refused.js";
 import { uploadJob, jobBounds } from "./tree-job.js";
 
 const PART = "/r/.a.txt.ftpstream-part";
-
-/** RNTO onto anything there but the RNFR's own name (the RNTO ending an RNFR onto the part itself) gets 553; with `always`, every RNTO. */
-function refuseOverExisting(srv: FixtureServer, always = false): void {
-  srv.handle("RNTO", (s, arg) => {
-    const from = s.state.renameFrom;
-    if (from !== null && (always || (s.vfs.exists(s.resolvePath(arg)) && s.resolvePath(arg) !== from))) {
-      s.state.renameFrom = null;
-      return s.reply(553, "Rename failed: file exists.");
-    }
-    return s.defaultHandler("RNTO", arg);
-  });
-}
 
 describe("queue worker: an upload job on a server that will not rename over a file", () => {
   const fx = useFixtures();

@@ -7,31 +7,15 @@
  * `--delete` removed every local (or remote) file the source lacked.
  */
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Queue } from "bullmq";
-import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
 import { useRedis } from "../distributed/redis-server.js";
 import { localTree, remoteTree } from "../sync/trees.js";
-import { runCli } from "./run-cli.js";
+import { runCli, useCliFixture } from "./run-cli.js";
 
 describe("ftpstream mirror --exclude and --include", function () {
-  let server: FixtureServer | undefined;
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "ftpstream-mirror-filter-"));
-  });
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const start = async (options: FixtureOptions): Promise<FixtureServer> => (server = await FixtureServer.start(options));
-  const url = (srv: FixtureServer, path: string): string => `ftp://user:pass@${srv.host}:${srv.port}/${path}`;
-  /** The paths the server was sent `verb` for. */
-  const sent = (srv: FixtureServer, verb: string): string[] =>
-    srv.commands.filter((line) => line.startsWith(`${verb} `)).map((line) => line.slice(verb.length + 1));
+  const { dir, start, url, sent } = useCliFixture("ftpstream-mirror-filter-");
   /** Writes `files` (path → content; a path ending in "/" an empty directory) below `root`. */
   const writeTree = (root: string, files: Record<string, string>): void => {
     for (const [path, content] of Object.entries(files)) {
@@ -55,7 +39,7 @@ describe("ftpstream mirror --exclude and --include", function () {
         "/t/.snapshot/old.txt": "yesterday",
       },
     });
-    writeTree(dir, {
+    writeTree(dir(), {
       "keep.tmp": "local scratch",
       "sub/keep2.tmp": "local scratch 2",
       // In a directory the server lacks: that directory stays for it.
@@ -63,9 +47,9 @@ describe("ftpstream mirror --exclude and --include", function () {
       "cache/local.txt": "local cache",
       "extra.txt": "gone",
     });
-    const run = await runCli(["mirror", url(srv, "t"), dir, "--delete", ...EXCLUDES], { stdout: "ignore" });
+    const run = await runCli(["mirror", url(srv, "t"), dir(), "--delete", ...EXCLUDES], { stdout: "ignore" });
     expect(run.code, run.stderr).to.equal(0);
-    expect(localTree(dir)).to.deep.equal({
+    expect(localTree(dir())).to.deep.equal({
       "a.txt": "alpha",
       cache: null,
       "cache/local.txt": "local cache",
@@ -93,8 +77,8 @@ describe("ftpstream mirror --exclude and --include", function () {
         "/t/extra.txt": "gone",
       },
     });
-    writeTree(dir, { "a.txt": "alpha", "b.tmp": "local scratch", "cache/c.txt": "local cache", "sub/d.txt": "delta", "sub/e.tmp": "x" });
-    const run = await runCli(["mirror", dir, url(srv, "t"), "--delete", ...EXCLUDES], { stdout: "ignore" });
+    writeTree(dir(), { "a.txt": "alpha", "b.tmp": "local scratch", "cache/c.txt": "local cache", "sub/d.txt": "delta", "sub/e.tmp": "x" });
+    const run = await runCli(["mirror", dir(), url(srv, "t"), "--delete", ...EXCLUDES], { stdout: "ignore" });
     expect(run.code, run.stderr).to.equal(0);
     expect(remoteTree(srv, "/t")).to.deep.equal({
       "a.txt": "alpha",
@@ -117,10 +101,10 @@ describe("ftpstream mirror --exclude and --include", function () {
     const srv = await start({
       files: { "/t/a.csv": "1,2", "/t/b.txt": "no", "/t/d/c.csv": "3,4", "/t/d/e.txt": "no", "/t/logs/x.csv": "5,6" },
     });
-    writeTree(dir, { "old.txt": "local only", "d/old.csv": "gone" });
-    const run = await runCli(["mirror", url(srv, "t"), dir, "--delete", "--include", "*.csv"], { stdout: "ignore" });
+    writeTree(dir(), { "old.txt": "local only", "d/old.csv": "gone" });
+    const run = await runCli(["mirror", url(srv, "t"), dir(), "--delete", "--include", "*.csv"], { stdout: "ignore" });
     expect(run.code, run.stderr).to.equal(0);
-    expect(localTree(dir)).to.deep.equal({
+    expect(localTree(dir())).to.deep.equal({
       "a.csv": "1,2",
       d: null,
       "d/c.csv": "3,4",
@@ -144,9 +128,9 @@ describe("ftpstream mirror --exclude and --include", function () {
       },
     });
     const rules = ["--exclude", "/cache/", "--exclude", "*.bin", "--include", "data/", "--include", "b.txt"];
-    const run = await runCli(["mirror", url(srv, "t"), dir, ...rules], { stdout: "ignore" });
+    const run = await runCli(["mirror", url(srv, "t"), dir(), ...rules], { stdout: "ignore" });
     expect(run.code, run.stderr).to.equal(0);
-    expect(localTree(dir)).to.deep.equal({
+    expect(localTree(dir())).to.deep.equal({
       data: null,
       "data/deep": null,
       "data/deep/z.txt": "z",
@@ -157,12 +141,12 @@ describe("ftpstream mirror --exclude and --include", function () {
       "sub/cache/b.txt": "b",
     });
     // The same rules, *.bin after data/: data/ decides first for the directory, but y.bin's own rule is still *.bin.
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir);
+    rmSync(dir(), { recursive: true, force: true });
+    mkdirSync(dir());
     const reordered = ["--include", "data/", "--exclude", "*.bin", "--exclude", "/cache/"];
-    const again = await runCli(["mirror", url(srv, "t"), dir, ...reordered], { stdout: "ignore" });
+    const again = await runCli(["mirror", url(srv, "t"), dir(), ...reordered], { stdout: "ignore" });
     expect(again.code, again.stderr).to.equal(0);
-    expect(Object.keys(localTree(dir)).filter((path) => path.startsWith("data/"))).to.deep.equal([
+    expect(Object.keys(localTree(dir())).filter((path) => path.startsWith("data/"))).to.deep.equal([
       "data/deep",
       "data/deep/z.txt",
       "data/x.txt",
@@ -171,24 +155,24 @@ describe("ftpstream mirror --exclude and --include", function () {
 
   it("the order of the rules: the first that matches decides", async () => {
     const srv = await start({ files: { "/t/keep.tmp": "k", "/t/drop.tmp": "d" } });
-    const first = await runCli(["mirror", url(srv, "t"), dir, "--include", "keep.tmp", "--exclude", "*.tmp"], { stdout: "ignore" });
+    const first = await runCli(["mirror", url(srv, "t"), dir(), "--include", "keep.tmp", "--exclude", "*.tmp"], { stdout: "ignore" });
     expect(first.code, first.stderr).to.equal(0);
-    expect(localTree(dir)).to.deep.equal({ "keep.tmp": "k" });
-    rmSync(join(dir, "keep.tmp"));
-    const second = await runCli(["mirror", url(srv, "t"), dir, "--exclude", "*.tmp", "--include", "keep.tmp"], { stdout: "ignore" });
+    expect(localTree(dir())).to.deep.equal({ "keep.tmp": "k" });
+    rmSync(join(dir(), "keep.tmp"));
+    const second = await runCli(["mirror", url(srv, "t"), dir(), "--exclude", "*.tmp", "--include", "keep.tmp"], { stdout: "ignore" });
     expect(second.code, second.stderr).to.equal(0);
-    expect(localTree(dir)).to.deep.equal({});
+    expect(localTree(dir())).to.deep.equal({});
   });
 
   it("upload: '*' matches a local name that is not UTF-8, which is then left out instead of failing the run", async () => {
     const srv = await start({ files: { "/t/": "" } });
-    writeTree(dir, { "a.txt": "alpha" });
+    writeTree(dir(), { "a.txt": "alpha" });
     // caf\xe9.tmp, Latin-1: no string names it.
-    writeFileSync(Buffer.concat([Buffer.from(`${dir}/caf`), Buffer.from([0xe9]), Buffer.from(".tmp")]), "latin-1 named");
-    const without = await runCli(["mirror", dir, url(srv, "t")], { stdout: "ignore" });
+    writeFileSync(Buffer.concat([Buffer.from(`${dir()}/caf`), Buffer.from([0xe9]), Buffer.from(".tmp")]), "latin-1 named");
+    const without = await runCli(["mirror", dir(), url(srv, "t")], { stdout: "ignore" });
     expect(without.code, "without the rule the name fails the run").to.equal(3);
     expect(without.stderr).to.match(/caf\\xe9\.tmp/);
-    const run = await runCli(["mirror", dir, url(srv, "t"), "--exclude", "*.tmp"], { stdout: "ignore" });
+    const run = await runCli(["mirror", dir(), url(srv, "t"), "--exclude", "*.tmp"], { stdout: "ignore" });
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stderr).not.to.match(/caf/);
   });
@@ -202,7 +186,7 @@ describe("ftpstream mirror --exclude and --include", function () {
   for (const [flags, message] of usageCases) {
     it(`a bad pattern is a usage error, before anything connects (exit 2): ${flags.join(" ")}`, async () => {
       // Nothing listens on port 1: a run that got past the usage check would exit 1.
-      const run = await runCli(["mirror", "ftp://127.0.0.1:1/t", dir, ...flags], { stdout: "ignore" });
+      const run = await runCli(["mirror", "ftp://127.0.0.1:1/t", dir(), ...flags], { stdout: "ignore" });
       expect(run.code, run.stderr).to.equal(2);
       expect(run.stderr).to.include(message);
       expect(run.stderr).to.include("usage: ftpstream");
@@ -210,7 +194,7 @@ describe("ftpstream mirror --exclude and --include", function () {
   }
 
   it("--exclude on another command than mirror is a usage error (exit 2)", async () => {
-    const run = await runCli(["get", "ftp://127.0.0.1:1/t/a.txt", "--exclude", "*.tmp"], { cwd: dir, stdout: "ignore" });
+    const run = await runCli(["get", "ftp://127.0.0.1:1/t/a.txt", "--exclude", "*.tmp"], { cwd: dir(), stdout: "ignore" });
     expect(run.code, run.stderr).to.equal(2);
     expect(run.stderr).to.include("ftpstream: --exclude and --include are for mirror");
   });
@@ -234,9 +218,9 @@ describe("ftpstream mirror --exclude and --include", function () {
               ? Object.fromEntries(Object.entries(files).map(([path, data]) => [`/t/${path}`, data]))
               : { "/t/": "" },
         });
-        if (direction === "upload") writeTree(dir, files);
+        if (direction === "upload") writeTree(dir(), files);
         const name = `filter-${direction}`;
-        const args = direction === "download" ? [url(srv, "t"), dir] : [dir, url(srv, "t")];
+        const args = direction === "download" ? [url(srv, "t"), dir()] : [dir(), url(srv, "t")];
         const run = await runCli(["mirror", ...args, "--queue", redis().url(name), "--exclude", "*.tmp", "--exclude", "cache/"], {
           stdout: "ignore",
         });

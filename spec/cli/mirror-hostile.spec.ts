@@ -7,23 +7,11 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
 import { localTree, serveMlsd, VSFTPD_WELCOME } from "./mirror-hostile-helpers.js";
-import { runCli } from "./run-cli.js";
+import { runCli, useCliFixture } from "./run-cli.js";
 
 describe("ftpstream mirror against hostile servers", function () {
-  let server: FixtureServer | undefined;
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "ftpstream-mirror-hostile-"));
-  });
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const start = async (options: FixtureOptions): Promise<FixtureServer> => (server = await FixtureServer.start(options));
-  const url = (srv: FixtureServer, path: string): string => `ftp://user:pass@${srv.host}:${srv.port}/${path}`;
+  const { dir, start, url } = useCliFixture("ftpstream-mirror-hostile-");
 
   it("shows the server's names and replies on stderr with their control characters escaped: a name that moves the cursor cannot hide that files failed", async () => {
     // Up one line and erase it: on a terminal, "2 failed" would be gone, and the line written over it could say anything.
@@ -38,7 +26,7 @@ describe("ftpstream mirror against hostile servers", function () {
     const controls = (text: string): string[] =>
       [...text].filter((ch) => ch !== "\t" && ch !== "\n" && (ch < " " || (ch >= "\x7f" && ch <= "\x9f")));
     srv.handle("RETR", (s, arg) => (arg.endsWith("a.txt") ? s.defaultHandler("RETR", arg) : s.reply(550, `No such file.${hide}`)));
-    const failed = await runCli(["mirror", url(srv, "t"), dir]);
+    const failed = await runCli(["mirror", url(srv, "t"), dir()]);
     expect(failed.code, failed.stderr).to.equal(3);
     // No C0 control character but tabs and line breaks, no DEL, no C1 (0x9b is a CSI of its own on some terminals).
     expect(controls(failed.stderr)).to.deep.equal([]);
@@ -46,7 +34,7 @@ describe("ftpstream mirror against hostile servers", function () {
     // The links left out are named on a failed run too.
     expect(failed.stderr).to.include("not followed (symbolic link): \\x1b[1A\\x1b[2Ktransferred 3 files-link");
     srv.unhandle("RETR");
-    const done = await runCli(["mirror", url(srv, "t"), dir]);
+    const done = await runCli(["mirror", url(srv, "t"), dir()]);
     expect(done.code, done.stderr).to.equal(0);
     expect(controls(done.stderr)).to.deep.equal([]);
     expect(done.stderr).to.include("not followed (symbolic link): \\x1b[1A\\x1b[2Ktransferred 3 files-link");
@@ -57,11 +45,11 @@ describe("ftpstream mirror against hostile servers", function () {
     // The first connection is welcomed; the others are accepted and left silent (a server at its limit, a stalled accept).
     let connections = 0;
     srv.onConnect((s) => void (connections++ === 0 && s.sendWelcome()));
-    const run = await runCli(["mirror", url(srv, "t"), dir, "--parallel", "4", "--timeout", "0"]);
+    const run = await runCli(["mirror", url(srv, "t"), dir(), "--parallel", "4", "--timeout", "0"]);
     expect(run.signal, "killed: the run never ended").to.equal(null);
     expect(run.code, run.stderr).to.equal(0);
     expect(connections).to.be.above(1);
-    expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n" });
+    expect(localTree(dir())).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n" });
   });
 
   for (const flags of [[], ["--parallel", "4"], ["--no-pipelining"]]) {
@@ -70,26 +58,26 @@ describe("ftpstream mirror against hostile servers", function () {
       try {
         writeFileSync(join(outside, "a.txt"), "precious a");
         writeFileSync(join(outside, "old.txt"), "precious old");
-        mkdirSync(join(dir, "sub"));
-        writeFileSync(join(dir, "sub/old.txt"), "stale");
-        writeFileSync(join(dir, "a.txt"), "stale");
+        mkdirSync(join(dir(), "sub"));
+        writeFileSync(join(dir(), "sub/old.txt"), "stale");
+        writeFileSync(join(dir(), "a.txt"), "stale");
         const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/sub/b.txt": "beta\n" } });
         // Once both trees are walked (the first RETR), a.txt and sub become links to `outside`, as a local user could make them.
         let swapped = false;
         srv.handle("RETR", async (s, arg) => {
           if (!swapped) {
             swapped = true;
-            rmSync(join(dir, "a.txt"));
-            symlinkSync(join(outside, "a.txt"), join(dir, "a.txt"));
-            rmSync(join(dir, "sub"), { recursive: true });
-            symlinkSync(outside, join(dir, "sub"));
+            rmSync(join(dir(), "a.txt"));
+            symlinkSync(join(outside, "a.txt"), join(dir(), "a.txt"));
+            rmSync(join(dir(), "sub"), { recursive: true });
+            symlinkSync(outside, join(dir(), "sub"));
           }
           await s.defaultHandler("RETR", arg);
         });
-        const run = await runCli(["mirror", url(srv, "t"), dir, "--delete", ...flags]);
+        const run = await runCli(["mirror", url(srv, "t"), dir(), "--delete", ...flags]);
         expect(run.code, run.stderr).to.equal(3);
         expect(localTree(outside)).to.deep.equal({ "a.txt": "precious a", "old.txt": "precious old" });
-        expect(localTree(dir)).to.deep.equal({ "a.txt": `-> ${join(outside, "a.txt")}`, sub: `-> ${outside}` });
+        expect(localTree(dir())).to.deep.equal({ "a.txt": `-> ${join(outside, "a.txt")}`, sub: `-> ${outside}` });
       } finally {
         rmSync(outside, { recursive: true, force: true });
       }
@@ -111,12 +99,12 @@ describe("ftpstream mirror against hostile servers", function () {
         if (arg.endsWith("a.txt") && retrs++ === 0) await s.sleep(200);
         await s.defaultHandler("RETR", arg);
       });
-      writeFileSync(join(dir, "extra.txt"), "mine\n");
-      const run = await runCli(["mirror", url(srv, "t"), dir, "--delete", ...flags]);
+      writeFileSync(join(dir(), "extra.txt"), "mine\n");
+      const run = await runCli(["mirror", url(srv, "t"), dir(), "--delete", ...flags]);
       expect(run.code, run.stderr).to.equal(3);
       expect(run.stderr).to.include('a.txt: the listing of "t" names "a.txt" more than once');
       expect(srv.commands.filter((line) => line === "RETR t/a.txt")).to.have.length(1);
-      expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n", "extra.txt": "mine\n" });
+      expect(localTree(dir())).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n", "extra.txt": "mine\n" });
     });
   }
 
@@ -124,16 +112,16 @@ describe("ftpstream mirror against hostile servers", function () {
     it(`after a killed run, --delete exits 0 with the part file it left consumed by the file's download, not failed as an extra already gone${flags.length ? ` (${flags.join(" ")})` : ""}`, async () => {
       const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/b.txt": "beta\n", "/t/c.txt": "gamma\n" } });
       // What a killed run (cron's timeout) leaves: a.txt's part file, cut; and c.txt's, c.txt itself being whole already.
-      writeFileSync(join(dir, ".a.txt.ftpstream-part"), "alp");
-      writeFileSync(join(dir, "c.txt"), "gamma\n");
+      writeFileSync(join(dir(), ".a.txt.ftpstream-part"), "alp");
+      writeFileSync(join(dir(), "c.txt"), "gamma\n");
       const { mtime } = srv.vfs.stat("/t/c.txt")!;
-      utimesSync(join(dir, "c.txt"), mtime, mtime);
-      writeFileSync(join(dir, ".c.txt.ftpstream-part"), "gam");
-      const first = await runCli(["mirror", url(srv, "t"), dir, "--delete", ...flags]);
+      utimesSync(join(dir(), "c.txt"), mtime, mtime);
+      writeFileSync(join(dir(), ".c.txt.ftpstream-part"), "gam");
+      const first = await runCli(["mirror", url(srv, "t"), dir(), "--delete", ...flags]);
       expect(first.code, first.stderr).to.equal(0);
       // c.txt unchanged: its stale part is an extra that --delete removes.
       expect(first.stderr).to.include("transferred 2 files (11 bytes), 1 unchanged, 1 deleted");
-      expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n", "c.txt": "gamma\n" });
+      expect(localTree(dir())).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n", "c.txt": "gamma\n" });
     });
   }
 
@@ -142,10 +130,10 @@ describe("ftpstream mirror against hostile servers", function () {
       // A leftover of a cut upload through a part name (uploadDir's partFiles), beside the file it was for: once, a.txt failed on every run for it.
       const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/.a.txt.ftpstream-part": "alp" } });
       for (const run of [1, 2]) {
-        const mirrored = await runCli(["mirror", url(srv, "t"), dir, "--delete", "--parallel", "2", ...flags]);
+        const mirrored = await runCli(["mirror", url(srv, "t"), dir(), "--delete", "--parallel", "2", ...flags]);
         expect(mirrored.code, `run ${run}: ${mirrored.stderr}`).to.equal(0);
         expect(mirrored.stderr).to.include("ftpstream: left out (part file of an unfinished transfer): .a.txt.ftpstream-part\n");
-        expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n" });
+        expect(localTree(dir())).to.deep.equal({ "a.txt": "alpha\n" });
       }
       expect(srv.commands.filter((line) => /^RETR .*ftpstream-part$/.test(line))).to.deep.equal([]);
     });

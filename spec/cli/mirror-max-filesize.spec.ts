@@ -7,31 +7,18 @@
  * 150 fails as soon as it passes that size.
  */
 import { expect } from "chai";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
+import { FixtureServer } from "../../fixtures/server.js";
 import { serveEndless } from "../faults/endless-server.js";
 import { localTree, VSFTPD_WELCOME } from "./mirror-hostile-helpers.js";
-import { runCli } from "./run-cli.js";
+import { runCli, useCliFixture } from "./run-cli.js";
 
 const MAX = 100_000;
 
 describe("ftpstream mirror and get --max-filesize against a server sending without end", function () {
-  let server: FixtureServer | undefined;
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "ftpstream-max-filesize-"));
-  });
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const start = async (options: FixtureOptions): Promise<FixtureServer> => (server = await FixtureServer.start(options));
-  const url = (srv: FixtureServer, path: string): string => `ftp://user:pass@${srv.host}:${srv.port}/${path}`;
-  const retrs = (srv: FixtureServer, name: string): string[] =>
-    srv.commands.filter((line) => line.startsWith("RETR") && line.endsWith(name));
+  const { dir, start, url, sent } = useCliFixture("ftpstream-max-filesize-");
+  const retrs = (srv: FixtureServer, name: string): string[] => sent(srv, "RETR").filter((path) => path.endsWith(name));
 
   for (const flags of [[], ["--parallel", "4"], ["--no-pipelining"]]) {
     it(`fails the file that grows past it and the file listed larger, does the rest, exits 3 and leaves no part file${flags.length ? ` (${flags.join(" ")})` : ""}`, async () => {
@@ -46,9 +33,9 @@ describe("ftpstream mirror and get --max-filesize against a server sending witho
         },
       });
       serveEndless(srv, null, (arg) => arg.endsWith("endless.bin"));
-      writeFileSync(join(dir, "endless.bin"), "the old copy");
-      writeFileSync(join(dir, "huge.bin"), "the old copy");
-      const run = await runCli(["mirror", url(srv, "t"), dir, "--max-filesize", String(MAX), "--delete", ...flags]);
+      writeFileSync(join(dir(), "endless.bin"), "the old copy");
+      writeFileSync(join(dir(), "huge.bin"), "the old copy");
+      const run = await runCli(["mirror", url(srv, "t"), dir(), "--max-filesize", String(MAX), "--delete", ...flags]);
       expect(run.signal, "killed: the run never ended").to.equal(null);
       expect(run.code, run.stderr).to.equal(3);
       expect(run.stderr).to.match(/endless\.bin: "t\/endless\.bin" is larger than maxFileSize \(100000 bytes\)/);
@@ -56,8 +43,8 @@ describe("ftpstream mirror and get --max-filesize against a server sending witho
       expect(retrs(srv, "huge.bin")).to.deep.equal([]);
       expect(retrs(srv, "exact.bin")).to.have.length(1);
       // The failed files keep their old copies, even under --delete; no part file is left.
-      expect(readdirSync(dir).sort()).to.deep.equal(["a.txt", "endless.bin", "exact.bin", "huge.bin"]);
-      const tree = localTree(dir);
+      expect(readdirSync(dir()).sort()).to.deep.equal(["a.txt", "endless.bin", "exact.bin", "huge.bin"]);
+      const tree = localTree(dir());
       expect([tree["a.txt"], tree["endless.bin"], tree["huge.bin"]]).to.deep.equal(["alpha\n", "the old copy", "the old copy"]);
       expect(tree["exact.bin"]).to.have.length(MAX);
     });
@@ -66,11 +53,11 @@ describe("ftpstream mirror and get --max-filesize against a server sending witho
   it("without it, fails a file the moment it passes the size its 150 announced, exits 3 and leaves no part file", async () => {
     const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/endless.bin": "x".repeat(MAX) } });
     serveEndless(srv, MAX, (arg) => arg.endsWith("endless.bin"));
-    const run = await runCli(["mirror", url(srv, "t"), dir]);
+    const run = await runCli(["mirror", url(srv, "t"), dir()]);
     expect(run.signal, "killed: the run never ended").to.equal(null);
     expect(run.code, run.stderr).to.equal(3);
     expect(run.stderr).to.include(`endless.bin: "t/endless.bin": the server sent more than the ${MAX} bytes it announced`);
-    expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n" });
+    expect(localTree(dir())).to.deep.equal({ "a.txt": "alpha\n" });
   });
 
   it("get: fails (exit 1) once the file grows past it, leaving neither the file nor its part", async () => {
@@ -78,10 +65,10 @@ describe("ftpstream mirror and get --max-filesize against a server sending witho
     serveEndless(srv, null);
     // No size from SIZE either (get asks it first): only --max-filesize bounds the download.
     srv.handle("SIZE", (s) => s.reply(550, "Could not get file size."));
-    const run = await runCli(["get", url(srv, "f.bin"), join(dir, "f.bin"), "--max-filesize", String(MAX)]);
+    const run = await runCli(["get", url(srv, "f.bin"), join(dir(), "f.bin"), "--max-filesize", String(MAX)]);
     expect(run.code, run.stderr).to.equal(1);
     expect(run.stderr).to.include(`"f.bin" is larger than maxFileSize (${MAX} bytes)`);
-    expect(readdirSync(dir)).to.deep.equal([]);
+    expect(readdirSync(dir())).to.deep.equal([]);
   });
 
   it("refuses a bad --max-filesize, and one given to an upload (exit 2); --help names it", async () => {
@@ -89,7 +76,7 @@ describe("ftpstream mirror and get --max-filesize against a server sending witho
       ["get", "ftp://127.0.0.1:1/f", "--max-filesize", "-1"],
       ["get", "ftp://127.0.0.1:1/f", "--max-filesize", "1.5"],
       ["get", "ftp://127.0.0.1:1/f", "--max-filesize", "10k"],
-      ["mirror", dir, "ftp://127.0.0.1:1/t", "--max-filesize", "10"],
+      ["mirror", dir(), "ftp://127.0.0.1:1/t", "--max-filesize", "10"],
     ]) {
       const run = await runCli(args);
       expect(run.code, `${args.join(" ")}: ${run.stderr}`).to.equal(2);

@@ -7,49 +7,30 @@
  * running upload is partial under its own name.
  */
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
+import { FixtureServer } from "../../fixtures/server.js";
 import { refuseOverExisting } from "../faults/rename-refused.js";
 import { holdStor } from "./mirror-local-faults-helpers.js";
-import { runCli, startCli, type RunningCli } from "./run-cli.js";
+import { runCli, useCliFixture } from "./run-cli.js";
 
 const NEW = "the new copy, whole\n".repeat(1000);
 const PART = "/t/.big.bin.ftpstream-part";
 
 describe("ftpstream put and mirror (upload) --part-files", function () {
-  let server: FixtureServer | undefined;
-  let dir: string;
-  const running: RunningCli[] = [];
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "ftpstream-part-files-"));
-  });
-  afterEach(async () => {
-    for (const cli of running.splice(0)) if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill("SIGKILL");
-    await server?.close();
-    server = undefined;
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const start = async (options: FixtureOptions): Promise<FixtureServer> => (server = await FixtureServer.start(options));
-  const url = (srv: FixtureServer, path: string): string => `ftp://user:pass@${srv.host}:${srv.port}/${path}`;
-  const cli = (args: string[]): RunningCli => {
-    const run = startCli(args, { cwd: dir, killAfterMs: 15_000 });
-    running.push(run);
-    return run;
-  };
+  const { dir, start, url, cli } = useCliFixture("ftpstream-part-files-");
 
   for (const command of ["put", "mirror"] as const) {
     it(`${command}: the target keeps its old copy while the upload runs, and is the whole new one once it is done; no part is left, exit 0`, async () => {
       const srv = await start({ files: { "/t/big.bin": "the old copy" } });
       const held = holdStor(srv, (arg) => arg.endsWith(".big.bin.ftpstream-part"));
-      const source = command === "put" ? join(dir, "big.bin") : join(dir, "tree", "big.bin");
-      mkdirSync(join(dir, "tree"));
+      const source = command === "put" ? join(dir(), "big.bin") : join(dir(), "tree", "big.bin");
+      mkdirSync(join(dir(), "tree"));
       writeFileSync(source, NEW);
       const run = cli(
         command === "put"
           ? ["put", source, url(srv, "t/big.bin"), "--part-files"]
-          : ["mirror", join(dir, "tree"), url(srv, "t"), "--part-files"],
+          : ["mirror", join(dir(), "tree"), url(srv, "t"), "--part-files"],
       );
       const stor = await held.nth(0);
       // Every byte has reached the server: under the part name, not the target's.
@@ -71,8 +52,8 @@ describe("ftpstream put and mirror (upload) --part-files", function () {
     const srv = await start({ files: { "/t/big.bin": "the old copy" } });
     // A second run's STOR truncated the part after this run's 226.
     srv.handle("SIZE", (s, arg) => (arg.endsWith("ftpstream-part") ? s.reply(213, "7") : s.defaultHandler("SIZE", arg)));
-    writeFileSync(join(dir, "big.bin"), NEW);
-    const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir, stdout: "ignore" });
+    writeFileSync(join(dir(), "big.bin"), NEW);
+    const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir(), stdout: "ignore" });
     expect(run.code, run.stderr).to.equal(1);
     expect(run.stderr).to.match(/holds 7 bytes, 20000 were sent: another run is writing it/);
     expect(srv.vfs.get("/t/big.bin")?.toString()).to.equal("the old copy");
@@ -91,8 +72,8 @@ describe("ftpstream put and mirror (upload) --part-files", function () {
       it(`deletes the target once ${how} shows it is a plain file, then renames the part over it: exit 0, no part left`, async () => {
         const srv = await start({ files: { "/t/big.bin": "the old copy" }, ...(features && { features: [...features] }) });
         refuseOverExisting(srv);
-        writeFileSync(join(dir, "big.bin"), NEW);
-        const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir, stdout: "ignore" });
+        writeFileSync(join(dir(), "big.bin"), NEW);
+        const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir(), stdout: "ignore" });
         expect(run.code, run.stderr).to.equal(0);
         expect(srv.vfs.get("/t/big.bin")?.toString()).to.equal(NEW);
         expect(srv.vfs.exists(PART)).to.equal(false);
@@ -110,8 +91,8 @@ describe("ftpstream put and mirror (upload) --part-files", function () {
     it("leaves a directory at the target alone: the refusal is reported, the part deleted, exit 1", async () => {
       const srv = await start({ files: { "/t/big.bin/inside.txt": "kept" } });
       refuseOverExisting(srv);
-      writeFileSync(join(dir, "big.bin"), NEW);
-      const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir, stdout: "ignore" });
+      writeFileSync(join(dir(), "big.bin"), NEW);
+      const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir(), stdout: "ignore" });
       expect(run.code, run.stderr).to.equal(1);
       expect(run.stderr).to.include("553 Rename failed: file exists.");
       expect(srv.vfs.isDir("/t/big.bin")).to.equal(true);
@@ -126,8 +107,8 @@ describe("ftpstream put and mirror (upload) --part-files", function () {
       srv.handle("SIZE", (s, arg) => (arg === "t/big.bin" ? s.reply(550, "Could not get file size.") : s.defaultHandler("SIZE", arg)));
       // Nor can the parent's listing tell: LIST is refused.
       srv.handle("LIST", (s) => s.reply(550, "Permission denied."));
-      writeFileSync(join(dir, "big.bin"), NEW);
-      const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir, stdout: "ignore" });
+      writeFileSync(join(dir(), "big.bin"), NEW);
+      const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir(), stdout: "ignore" });
       expect(run.code, run.stderr).to.equal(1);
       expect(run.stderr).to.include("553 Rename failed: file exists.");
       expect(srv.vfs.get("/t/big.bin")?.toString()).to.equal("the old copy");
@@ -138,8 +119,8 @@ describe("ftpstream put and mirror (upload) --part-files", function () {
     it("keeps the complete upload at the part name when the rename is refused again once the target was deleted: exit 1, the error names the part", async () => {
       const srv = await start({ files: { "/t/big.bin": "the old copy" } });
       refuseOverExisting(srv, true);
-      writeFileSync(join(dir, "big.bin"), NEW);
-      const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir, stdout: "ignore" });
+      writeFileSync(join(dir(), "big.bin"), NEW);
+      const run = await runCli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"], { cwd: dir(), stdout: "ignore" });
       expect(run.code, run.stderr).to.equal(1);
       expect(run.stderr).to.include(`the complete upload stays at "t/.big.bin.ftpstream-part"`);
       expect(srv.vfs.exists("/t/big.bin")).to.equal(false);
@@ -148,7 +129,7 @@ describe("ftpstream put and mirror (upload) --part-files", function () {
   });
 
   it("mirror <url> <dir> --part-files is a usage error (exit 2): downloads always write local part files", async () => {
-    const run = await runCli(["mirror", "ftp://127.0.0.1:1/t", dir, "--part-files"], { stdout: "ignore" });
+    const run = await runCli(["mirror", "ftp://127.0.0.1:1/t", dir(), "--part-files"], { stdout: "ignore" });
     expect(run.code).to.equal(2);
     expect(run.stderr).to.include("ftpstream: --part-files is for uploads: mirror <dir> <url> (downloads always write local part files)");
   });

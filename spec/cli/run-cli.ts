@@ -6,7 +6,11 @@
  * same stdio, environment and kill rules.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
 
 /** The built CLI's entry, for a spec that must run it some other way (under `script`, for a terminal). */
 export const CLI_PATH = fileURLToPath(new URL("../../lib/cli.js", import.meta.url));
@@ -73,6 +77,61 @@ export interface RunningCli {
 }
 
 const RUN_KILL_AFTER_MS = 15_000;
+
+/** What a CLI spec's `describe` shares between its tests (useCliFixture). */
+export interface CliFixture {
+  /** This test's own empty temp directory. */
+  dir: () => string;
+  /** Starts a fixture server, closed once this test ends. */
+  start: (options?: FixtureOptions) => Promise<FixtureServer>;
+  /** `ftp://user:pass@host:port/<path>` on `srv`. */
+  url: (srv: FixtureServer, path: string) => string;
+  /** The arguments of the commands `srv` was sent as `verb <argument>`, in order. */
+  sent: (srv: FixtureServer, verb: string) => string[];
+  /**
+   * `startCli(args)` run in `dir()` and killed after 15 s unless `options`
+   * says otherwise; still running once the test ends, it is killed then.
+   */
+  cli: (args: string[], options?: CliOptions) => RunningCli;
+}
+
+/**
+ * Registers a beforeEach that makes a temp directory named `<prefix>…`,
+ * and an afterEach that kills the CLIs `cli` started and that are still
+ * running, closes the servers `start` started, and removes the directory.
+ */
+export function useCliFixture(prefix: string): CliFixture {
+  let dir: string | undefined;
+  const servers: FixtureServer[] = [];
+  const running: RunningCli[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterEach(async () => {
+    for (const cli of running.splice(0)) if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill("SIGKILL");
+    for (const srv of servers.splice(0)) await srv.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+  return {
+    dir: () => {
+      if (dir === undefined) throw new Error("useCliFixture: dir() is there only while a test runs");
+      return dir;
+    },
+    start: async (options = {}) => {
+      const srv = await FixtureServer.start(options);
+      servers.push(srv);
+      return srv;
+    },
+    url: (srv, path) => `ftp://user:pass@${srv.host}:${srv.port}/${path}`,
+    sent: (srv, verb) => srv.commands.filter((line) => line.startsWith(`${verb} `)).map((line) => line.slice(verb.length + 1)),
+    cli: (args, options = {}) => {
+      const run = startCli(args, { cwd: dir, killAfterMs: RUN_KILL_AFTER_MS, ...options });
+      running.push(run);
+      return run;
+    },
+  };
+}
 
 /**
  * Runs `ftpstream <args>` to its end. Stdout is a Buffer, or a string

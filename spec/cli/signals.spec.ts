@@ -7,40 +7,20 @@
  * Each signal is sent once the server sees the transfer running (no sleeps).
  */
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
 import { useRedis } from "../distributed/redis-server.js";
 import { localTree } from "./mirror-hostile-helpers.js";
 import { holdCommand, holdRetr, holdStorMidway } from "./mirror-local-faults-helpers.js";
-import { startCli, type RunningCli } from "./run-cli.js";
+import { type RunningCli, useCliFixture } from "./run-cli.js";
 
 const BIG = "B".repeat(100_000);
 /** Larger than loopback's socket buffers: the upload is still being written when the server holds it. */
 const HUGE = Buffer.alloc(8 * 1024 * 1024, "U");
 
 describe("ftpstream get, put and mirror --queue stopped by a signal", function () {
-  let server: FixtureServer | undefined;
-  let dir: string;
-  const running: RunningCli[] = [];
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "ftpstream-signals-"));
-  });
-  afterEach(async () => {
-    for (const cli of running.splice(0)) if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill("SIGKILL");
-    await server?.close();
-    server = undefined;
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const start = async (options: FixtureOptions): Promise<FixtureServer> => (server = await FixtureServer.start(options));
-  const url = (srv: FixtureServer, path: string): string => `ftp://user:pass@${srv.host}:${srv.port}/${path}`;
-  const cli = (args: string[]): RunningCli => {
-    const run = startCli(args, { cwd: dir, killAfterMs: 15_000 });
-    running.push(run);
-    return run;
-  };
+  const { dir, start, url, cli } = useCliFixture("ftpstream-signals-");
   /** Sends `signal` to `run` and waits for its exit: it must exit by itself, not die of the signal. */
   const stopWith = async (run: RunningCli, signal: "SIGINT" | "SIGTERM"): Promise<number | null> => {
     run.child.kill(signal);
@@ -52,18 +32,18 @@ describe("ftpstream get, put and mirror --queue stopped by a signal", function (
   it("get: SIGTERM mid-file exits 143 naming it, removes its part file and keeps the old copy", async () => {
     const srv = await start({ files: { "/t/big.bin": BIG } });
     const held = holdRetr(srv, (arg) => arg.endsWith("big.bin"));
-    writeFileSync(join(dir, "big.bin"), "the old copy");
+    writeFileSync(join(dir(), "big.bin"), "the old copy");
     const run = cli(["get", url(srv, "t/big.bin")]);
     await held.nth(0);
     expect(await stopWith(run, "SIGTERM"), run.lines.join("\n")).to.equal(143);
     expect(run.lines).to.include('ftpstream: stopped by SIGTERM: "big.bin" left as it was, its part file removed');
-    expect(localTree(dir)).to.deep.equal({ "big.bin": "the old copy" });
+    expect(localTree(dir())).to.deep.equal({ "big.bin": "the old copy" });
   });
 
   it("put: SIGINT mid-file aborts the upload, exits 130 and says the remote file may be partial", async () => {
     const srv = await start({ files: { "/t/big.bin": "the old copy" } });
     const held = holdStorMidway(srv, (arg) => arg.endsWith("big.bin"));
-    writeFileSync(join(dir, "big.bin"), HUGE);
+    writeFileSync(join(dir(), "big.bin"), HUGE);
     const run = cli(["put", "big.bin", url(srv, "t/big.bin")]);
     await held.nth(0);
     expect(await stopWith(run, "SIGINT"), run.lines.join("\n")).to.equal(130);
@@ -76,7 +56,7 @@ describe("ftpstream get, put and mirror --queue stopped by a signal", function (
   it("put --part-files: SIGTERM mid-file aborts the upload, deletes its part on the server, keeps the old copy, exits 143", async () => {
     const srv = await start({ files: { "/t/big.bin": "the old copy" } });
     const held = holdStorMidway(srv, (arg) => arg.endsWith(".big.bin.ftpstream-part"));
-    writeFileSync(join(dir, "big.bin"), HUGE);
+    writeFileSync(join(dir(), "big.bin"), HUGE);
     const run = cli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"]);
     await held.nth(0);
     expect(await stopWith(run, "SIGTERM"), run.lines.join("\n")).to.equal(143);
@@ -89,7 +69,7 @@ describe("ftpstream get, put and mirror --queue stopped by a signal", function (
   it("a signal once the transfer is complete (QUIT unanswered) says so: get's file and put's upload are whole, exit 143 at once", async () => {
     const srv = await start({ files: { "/t/a.txt": "alpha\n" } });
     const quits = holdCommand(srv, "QUIT");
-    writeFileSync(join(dir, "b.txt"), "beta\n");
+    writeFileSync(join(dir(), "b.txt"), "beta\n");
     const get = cli(["get", url(srv, "t/a.txt")]);
     const put = cli(["put", "b.txt", url(srv, "t/b.txt"), "--part-files"]);
     await quits.nth(1);
@@ -97,7 +77,7 @@ describe("ftpstream get, put and mirror --queue stopped by a signal", function (
     expect(await stopWith(put, "SIGTERM"), put.lines.join("\n")).to.equal(143);
     expect(get.lines).to.include('ftpstream: stopped by SIGTERM: "a.txt" was downloaded whole');
     expect(put.lines).to.include('ftpstream: stopped by SIGTERM: "t/b.txt" was uploaded whole');
-    expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n" });
+    expect(localTree(dir())).to.deep.equal({ "a.txt": "alpha\n", "b.txt": "beta\n" });
     expect(srv.vfs.get("/t/b.txt")?.toString()).to.equal("beta\n");
   });
 
@@ -107,7 +87,7 @@ describe("ftpstream get, put and mirror --queue stopped by a signal", function (
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     try {
       const { port } = silent.address() as { port: number };
-      writeFileSync(join(dir, "b.txt"), "beta\n");
+      writeFileSync(join(dir(), "b.txt"), "beta\n");
       const runs = [
         cli(["get", `ftp://user:pass@127.0.0.1:${port}/a.txt`]),
         cli(["put", "b.txt", `ftp://user:pass@127.0.0.1:${port}/b.txt`]),
@@ -115,7 +95,7 @@ describe("ftpstream get, put and mirror --queue stopped by a signal", function (
       while (sockets.length < runs.length) await new Promise((resolve) => silent.once("connection", resolve));
       for (const run of runs) expect(await stopWith(run, "SIGTERM"), run.lines.join("\n")).to.equal(143);
       expect(runs[0].lines).to.include('ftpstream: stopped by SIGTERM: "a.txt" left as it was, its part file removed');
-      expect(localTree(dir)).to.deep.equal({ "b.txt": "beta\n" });
+      expect(localTree(dir())).to.deep.equal({ "b.txt": "beta\n" });
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
@@ -127,8 +107,8 @@ describe("ftpstream get, put and mirror --queue stopped by a signal", function (
 
     it("SIGTERM while --wait waits for the workers exits 143 naming it; the jobs stay in the queue", async () => {
       const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/b.txt": "beta\n" } });
-      mkdirSync(join(dir, "down"));
-      const run = cli(["mirror", url(srv, "t"), join(dir, "down"), "--queue", redis().url("signals"), "--wait"]);
+      mkdirSync(join(dir(), "down"));
+      const run = cli(["mirror", url(srv, "t"), join(dir(), "down"), "--queue", redis().url("signals"), "--wait"]);
       // No worker runs: the wait would never end.
       await run.waitFor((lines) => lines.some((line) => line.startsWith("enqueued 2 files")));
       expect(await stopWith(run, "SIGTERM"), run.lines.join("\n")).to.equal(143);

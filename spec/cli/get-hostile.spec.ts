@@ -9,43 +9,35 @@
  */
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { FixtureServer } from "../../fixtures/server.js";
-import { runCli } from "./run-cli.js";
+import type { FixtureServer } from "../../fixtures/server.js";
+import { runCli, useCliFixture } from "./run-cli.js";
 
 describe("ftpstream get into what is there and is no regular file", () => {
+  const { dir, start, url } = useCliFixture("ftpstream-cli-get-hostile-");
   let server: FixtureServer;
-  let dir: string;
-
   beforeEach(async () => {
-    server = await FixtureServer.start({ files: { "/pub/a.txt": "alpha" } });
-    dir = mkdtempSync(join(tmpdir(), "ftpstream-cli-get-hostile-"));
-  });
-
-  afterEach(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
+    server = await start({ files: { "/pub/a.txt": "alpha" } });
   });
 
   it("a FIFO is left a FIFO, and a directory as it was, both refused before connecting (exit 1)", async () => {
-    const fifo = join(dir, "fifo");
+    const fifo = join(dir(), "fifo");
     execFileSync("mkfifo", [fifo]);
-    mkdirSync(join(dir, "sub"));
-    const source = `ftp://user:pass@127.0.0.1:${server.port}/pub/a.txt`;
+    mkdirSync(join(dir(), "sub"));
+    const source = url(server, "pub/a.txt");
     for (const [target, what] of [
       ["fifo", "a FIFO"],
       ["sub", "a directory"],
       ["sub/", "a directory"],
     ]) {
-      const run = await runCli(["get", source, target], { cwd: dir, stdout: "ignore" });
+      const run = await runCli(["get", source, target], { cwd: dir(), stdout: "ignore" });
       expect(run.code, run.stderr).to.equal(1);
       expect(run.stderr).to.include(`refusing to write over ${JSON.stringify(target)}: it is ${what}`);
     }
     expect(lstatSync(fifo).isFIFO()).to.equal(true);
-    expect(readdirSync(join(dir, "sub"))).to.deep.equal([]);
-    expect(readdirSync(dir).sort()).to.deep.equal(["fifo", "sub"]);
+    expect(readdirSync(join(dir(), "sub"))).to.deep.equal([]);
+    expect(readdirSync(dir()).sort()).to.deep.equal(["fifo", "sub"]);
     expect(server.sessions, "connections").to.deep.equal([]);
   });
 });

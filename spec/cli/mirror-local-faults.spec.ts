@@ -7,40 +7,27 @@
  */
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FixtureServer, type FixtureOptions } from "../../fixtures/server.js";
+import { FixtureServer } from "../../fixtures/server.js";
 import { localTree } from "./mirror-hostile-helpers.js";
 import { entriesBelow, giveToNobody, holdCommand, holdRetr, holdStor, NOBODY } from "./mirror-local-faults-helpers.js";
-import { runCli, startCli, type RunningCli } from "./run-cli.js";
+import { runCli, useCliFixture, type RunningCli } from "./run-cli.js";
 
 const BIG = "B".repeat(100_000);
 const PART = ".big.bin.ftpstream-part";
 
 describe("ftpstream mirror when the local machine misbehaves", function () {
-  let server: FixtureServer | undefined;
-  let base: string;
+  const fx = useCliFixture("ftpstream-mirror-local-");
+  const { start, url } = fx;
+  /** The tree mirrored: "tree" in the fixture's directory, which some specs look at or give away whole. */
   let dir: string;
-  const running: RunningCli[] = [];
   beforeEach(() => {
-    base = mkdtempSync(join(tmpdir(), "ftpstream-mirror-local-"));
-    dir = join(base, "tree");
+    dir = join(fx.dir(), "tree");
     mkdirSync(dir);
   });
-  afterEach(async () => {
-    for (const cli of running.splice(0)) if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill("SIGKILL");
-    await server?.close();
-    server = undefined;
-    rmSync(base, { recursive: true, force: true });
-  });
-  const start = async (options: FixtureOptions): Promise<FixtureServer> => (server = await FixtureServer.start(options));
-  const url = (srv: FixtureServer, path: string): string => `ftp://user:pass@${srv.host}:${srv.port}/${path}`;
-  const cli = (args: string[]): RunningCli => {
-    const run = startCli(args, { killAfterMs: 15_000 });
-    running.push(run);
-    return run;
-  };
+  /** Run from this process's directory, as these specs always were, not from the fixture's. */
+  const cli = (args: string[]): RunningCli => fx.cli(args, { cwd: process.cwd() });
   const deletions = (srv: FixtureServer): string[] => srv.commands.filter((line) => /^(DELE|RMD) /.test(line));
 
   describe("a signal mid-file", () => {
@@ -192,7 +179,7 @@ describe("ftpstream mirror when the local machine misbehaves", function () {
     const asNobody = { user: NOBODY };
     afterEach(() => {
       // Modes restored, so that the directory can be removed.
-      execFileSync("chmod", ["-R", "u+rwx", base]);
+      execFileSync("chmod", ["-R", "u+rwx", fx.dir()]);
     });
 
     it("download: a target directory it may not write fails its files and deletions by name, the rest is done, exit 3", async () => {
@@ -200,7 +187,7 @@ describe("ftpstream mirror when the local machine misbehaves", function () {
       mkdirSync(join(dir, "locked"));
       writeFileSync(join(dir, "locked/b.txt"), "the old b");
       writeFileSync(join(dir, "locked/extra.txt"), "extra");
-      giveToNobody(base);
+      giveToNobody(fx.dir());
       chmodSync(join(dir, "locked"), 0o555);
       const run = await runCli(["mirror", url(srv, "t"), dir, "--delete"], asNobody);
       expect(run.code, run.stderr).to.equal(3);
@@ -212,7 +199,7 @@ describe("ftpstream mirror when the local machine misbehaves", function () {
       const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/hidden/": "" } });
       mkdirSync(join(dir, "hidden"));
       writeFileSync(join(dir, "hidden/keep.txt"), "not in the source, but unseen");
-      giveToNobody(base);
+      giveToNobody(fx.dir());
       chmodSync(join(dir, "hidden"), 0o333);
       const run = await runCli(["mirror", url(srv, "t"), dir, "--delete"], asNobody);
       expect(run.code, run.stderr).to.equal(3);
@@ -234,7 +221,7 @@ describe("ftpstream mirror when the local machine misbehaves", function () {
       writeFileSync(join(dir, "secret.txt"), "new secret");
       mkdirSync(join(dir, "locked"));
       writeFileSync(join(dir, "locked/x.txt"), "new x");
-      giveToNobody(base);
+      giveToNobody(fx.dir());
       chmodSync(join(dir, "secret.txt"), 0o000);
       chmodSync(join(dir, "locked"), 0o000);
       const run = await runCli(["mirror", dir, url(srv, "t"), "--delete"], asNobody);
@@ -308,7 +295,7 @@ describe("ftpstream mirror when the local machine misbehaves", function () {
       const code = await run.exit;
       expect(code, run.lines.join("\n")).to.equal(3);
       expect(run.lines.join("\n")).to.match(/big\.bin: /);
-      expect(entriesBelow(base)).to.deep.equal(["tree"]);
+      expect(entriesBelow(fx.dir())).to.deep.equal(["tree"]);
       expect(readFileSync(dir, "utf8")).to.equal("another job's file");
     });
 
@@ -318,14 +305,14 @@ describe("ftpstream mirror when the local machine misbehaves", function () {
       writeFileSync(join(dir, "extra.txt"), "extra");
       const run = cli(["mirror", url(srv, "t"), dir, "--delete", "--parallel", "4"]);
       const big = await held.nth(0);
-      renameSync(dir, join(base, "moved"));
+      renameSync(dir, join(fx.dir(), "moved"));
       big.release();
       const code = await run.exit;
       expect(code, run.lines.join("\n")).to.equal(3);
       expect(run.lines.join("\n")).to.match(/big\.bin: /);
       expect(run.lines).to.include(`  .: ${JSON.stringify(dir)} is gone since it was read: nothing is deleted for what it lacked`);
       // The part files of the files running at the rename stay there, hidden: renamed with the tree, they are no longer at the names removed.
-      const moved = entriesBelow(join(base, "moved")).filter((path) => !/(^|\/)\.[^/]*\.ftpstream-part$/.test(path));
+      const moved = entriesBelow(join(fx.dir(), "moved")).filter((path) => !/(^|\/)\.[^/]*\.ftpstream-part$/.test(path));
       expect(moved.filter((path) => path !== "sub")).to.deep.equal(["extra.txt"]);
       expect(existsSync(dir)).to.equal(false);
     });

@@ -8,27 +8,17 @@
  */
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "./run-cli.js";
+import { runCli, useCliFixture } from "./run-cli.js";
 
 describe("CLI: --netrc-file naming a FIFO", () => {
-  let dir: string;
-
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "ftpstream-netrc-hostile-"));
-  });
-
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir } = useCliFixture("ftpstream-netrc-hostile-");
 
   it("is refused at once (exit 1, not a regular file), before anything connects", async () => {
-    const fifo = join(dir, "netrc");
+    const fifo = join(dir(), "netrc");
     execFileSync("mkfifo", [fifo]);
     // Port 1 on loopback: nothing listens, and nothing is asked of it before the netrc file is read.
-    const run = await runCli(["ls", "ftp://alice@127.0.0.1:1/", "--netrc-file", fifo], { env: { HOME: dir }, killAfterMs: 5000 });
+    const run = await runCli(["ls", "ftp://alice@127.0.0.1:1/", "--netrc-file", fifo], { env: { HOME: dir() }, killAfterMs: 5000 });
     expect(run.signal, "killed: it hung").to.equal(null);
     expect(run.code, run.stderr).to.equal(1);
     expect(run.stderr).to.include(`the netrc file ${fifo} is not a regular file`);

@@ -6,6 +6,7 @@
 import { FileHandle, rename, rm } from "node:fs/promises";
 import type { FTP } from "./client.js";
 import { notePool, tagPoolClient } from "./debug.js";
+import { abortError, onAbortOf } from "./abort-signal.js";
 import { FtpError, FtpSizeMismatchError } from "./errors.js";
 import { QUEUE_SETTLED } from "./keepalive.js";
 import { EPSV_REACHED } from "./passive-hint.js";
@@ -47,6 +48,20 @@ export interface SegmentedDownloadOptions {
   minSegmentSize?: number;
 }
 
+/** Options of {@link FtpPool.use}; the second argument its task is called with. */
+export interface PoolUseOptions {
+  /**
+   * Cancels the call while it waits for a client: it leaves the line at
+   * once (nothing runs, no client is held or connected for it) and
+   * rejects with an AbortError (`code` ABORT_ERR, the signal's reason as
+   * its `cause`), as it does at once when the signal is already aborted.
+   * Once the task has its client, the signal is the task's to honour: it
+   * gets it as `options.signal` (pass it on to transfers, as
+   * `retrbinary(cmd, { signal })`), and the call settles with the task.
+   */
+  signal?: AbortSignal;
+}
+
 /** Pools made so far in this process; numbers their debug tags. */
 let poolsMade = 0;
 
@@ -56,6 +71,8 @@ interface Waiter {
   reject: (error: unknown) => void;
   /** A tree task that may share its client (see lease). */
   shared: boolean;
+  /** What cancels the wait (see PoolUseOptions.signal): also the wait for a replacement client once the waiter has left the line. */
+  signal: AbortSignal | undefined;
 }
 
 export class FtpPool {
@@ -111,9 +128,16 @@ export class FtpPool {
    * idle in the pool. A client the task left work on (a transfer it never
    * read to its end) goes to no other task until that work has settled,
    * and close() closes it.
+   *
+   * With `signal`, a call waiting for a client (all busy, or its client
+   * still connecting) leaves the line as soon as the signal aborts and
+   * rejects with an AbortError, and one whose signal is already aborted
+   * rejects at once: `task` never runs, and a client connected for it goes
+   * to the next call. Once `task` runs, it is called with `{ signal }` and
+   * the signal is its to honour (see {@link PoolUseOptions.signal}).
    */
-  use<T>(task: (client: FTP) => Promise<T>): Promise<T> {
-    return this.lease(task, false);
+  use<T>(task: (client: FTP, options: PoolUseOptions) => Promise<T>, options: PoolUseOptions = {}): Promise<T> {
+    return this.lease(task, false, options.signal, abortError);
   }
 
   /**
@@ -121,13 +145,27 @@ export class FtpPool {
    * ahead of its turn (transfer-ahead.ts): when no client is free it may
    * get one that another such task holds, on a server where that works
    * (WRITES_AHEAD), and its download goes out while the other's runs.
+   * `signal` cancels the wait for a client, rejecting with `aborted`'s
+   * error (see PoolUseOptions.signal).
    */
-  private async lease<T>(task: (client: FTP) => Promise<T>, shared: boolean): Promise<T> {
-    const client = await this.acquire(shared);
+  private async lease<T>(
+    task: (client: FTP, options: PoolUseOptions) => Promise<T>,
+    shared: boolean,
+    signal: AbortSignal | undefined,
+    aborted: (signal: AbortSignal) => unknown,
+  ): Promise<T> {
+    if (signal?.aborted) throw aborted(signal);
+    let client: FTP;
+    try {
+      client = await this.acquire(shared, signal);
+    } catch (error) {
+      if (signal?.aborted && isAbortError(error)) throw aborted(signal);
+      throw error;
+    }
     // Once one client reached an EPSV port, the others need not connect first to find out.
     if (this.epsvReached) client[EPSV_REACHED](true);
     try {
-      return await task(client);
+      return await task(client, { signal });
     } finally {
       if (!this.epsvReached && client[EPSV_REACHED]()) this.epsvReached = true;
       if (shared) this.releaseShare(client);
@@ -180,7 +218,7 @@ export class FtpPool {
    * fetched on all of its connections at once. See {@link FTP.downloadDir}.
    */
   downloadDir(remote: string, local: string, options: DirTransferOptions = {}): Promise<DirTransferResult> {
-    return downloadDir(this.treeWorkers, remote, local, options);
+    return downloadDir(this.treeWorkers(options.signal), remote, local, options);
   }
 
   /**
@@ -188,17 +226,19 @@ export class FtpPool {
    * all of its connections at once. See {@link FTP.uploadDir}.
    */
   uploadDir(local: string, remote: string, options: DirTransferOptions = {}): Promise<DirTransferResult> {
-    return uploadDir(this.treeWorkers, local, remote, options);
+    return uploadDir(this.treeWorkers(options.signal), local, remote, options);
   }
 
   /**
    * Tree transfers on the pool: two files per client at once, so a client
    * given back while its last file's local steps (utimes, rename) run is
-   * taken by the next file at once.
+   * taken by the next file at once. The call's `signal` cancels each
+   * task's wait for a client, which then rejects with the signal's reason
+   * (as the tree call does, see DirTransferOptions.signal).
    */
-  private get treeWorkers(): TreeWorkers {
+  private treeWorkers(signal: AbortSignal | undefined): TreeWorkers {
     return {
-      run: (task, options) => this.lease(task, options?.shared === true),
+      run: (task, options) => this.lease(task, options?.shared === true, signal, (aborted) => aborted.reason),
       concurrency: 2 * this.limit,
       warm: () => this.warm(),
       writeAhead: true,
@@ -259,8 +299,10 @@ export class FtpPool {
     await Promise.all(clients.map((client) => (client.closed ? Promise.resolve() : client.quit().then(nothing, () => client.close()))));
   }
 
-  private async acquire(shared = false): Promise<FTP> {
+  /** A client for a task; `signal` cancels the wait for it (see PoolUseOptions.signal). */
+  private async acquire(shared = false, signal?: AbortSignal): Promise<FTP> {
     if (this.isClosed) throw poolClosed();
+    if (signal?.aborted) throw abortError(signal);
     for (;;) {
       const client = this.idle.pop();
       if (!client) break;
@@ -270,14 +312,14 @@ export class FtpPool {
       this.all.delete(client);
       client.close();
     }
-    if (this.all.size + this.opening < this.limit) return this.heldBy(await this.open(), shared);
+    if (this.all.size + this.opening < this.limit) return this.heldBy(await this.openFor(signal), shared);
     // Shared only with nobody waiting: a use() that waits for a client of its own is not passed over.
     if (shared && this.waiting.length === 0) {
       for (const [client, holders] of this.shares) {
         if (holders === 1 && client[WRITES_AHEAD]()) return this.heldBy(client, true);
       }
     }
-    return this.waitForClient(shared);
+    return this.waitForClient(shared, signal);
   }
 
   /** `client`, counted as held once more when a shared task takes it. */
@@ -286,10 +328,62 @@ export class FtpPool {
     return client;
   }
 
-  private waitForClient(shared = false): Promise<FTP> {
-    return new Promise<FTP>((resolve, reject) =>
-      this.waiting.push({ resolve: shared ? (client) => resolve(this.heldBy(client, true)) : resolve, reject, shared }),
+  /**
+   * A place in line for a client. When `signal` aborts, the place is
+   * freed and the wait rejects at once; a client connected for it after
+   * that (see handBack) goes back to the pool. Its listener goes once the
+   * wait settles either way.
+   */
+  private waitForClient(shared = false, signal?: AbortSignal): Promise<FTP> {
+    let left = false;
+    let stop = nothing;
+    const waited = new Promise<FTP>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (client) => {
+          if (left) this.release(client);
+          else resolve(shared ? this.heldBy(client, true) : client);
+        },
+        reject,
+        shared,
+        signal,
+      };
+      this.waiting.push(waiter);
+      if (signal) {
+        stop = onAbortOf(signal, (error) => {
+          left = true;
+          const place = this.waiting.indexOf(waiter);
+          if (place >= 0) this.waiting.splice(place, 1);
+          reject(error);
+        });
+      }
+    });
+    return signal ? waited.finally(() => stop()) : waited;
+  }
+
+  /**
+   * open(), for a call whose `signal` may abort while it connects: the call
+   * rejects at once, and the client, once connected, goes to the next
+   * waiter or the idle list (a failed connect is open()'s to report).
+   */
+  private openFor(signal: AbortSignal | undefined): Promise<FTP> {
+    const opening = this.open(signal);
+    if (!signal) return opening;
+    let left = false;
+    let stop = nothing;
+    const aborted = new Promise<never>((_, reject) => {
+      stop = onAbortOf(signal, (error) => {
+        left = true;
+        reject(error);
+      });
+    });
+    // Whichever comes first; the listener goes once the connect has settled either way.
+    const connected = opening.finally(() => stop());
+    connected.then(
+      (client) => void (left && this.release(client)),
+      () => undefined,
     );
+    aborted.catch(() => undefined);
+    return Promise.race([connected, aborted]);
   }
 
   /**
@@ -315,9 +409,10 @@ export class FtpPool {
    * the pool has no client left, every waiter rejects with that error:
    * nothing would ever hand them one. When the server refused it for its
    * connection limit while other clients are there or on their way, the
-   * pool shrinks to those and the caller waits for one of them.
+   * pool shrinks to those and the caller waits for one of them (until
+   * `signal` aborts).
    */
-  private async open(): Promise<FTP> {
+  private async open(signal?: AbortSignal): Promise<FTP> {
     this.opening++;
     const index = this.opened++;
     let client: FTP;
@@ -365,7 +460,7 @@ export class FtpPool {
           else this.unsaid = note;
         }
         // An idle client (given back while this one connected) is taken at once; else the next one given back.
-        return this.acquire();
+        return this.acquire(false, signal);
       }
       if (this.all.size === 0) for (const waiter of this.waiting.splice(0)) waiter.reject(error);
       throw error;
@@ -440,7 +535,7 @@ export class FtpPool {
       this.all.delete(client);
       // A waiter gets a fresh client instead of the dead one (or the error of its connect).
       const next = this.waiting.shift();
-      if (next) this.open().then(next.resolve, next.reject);
+      if (next) this.open(next.signal).then(next.resolve, next.reject);
       return;
     }
     // Given back after close(), which is quitting it (it was in `all`): QUIT goes once its task is done.
@@ -468,6 +563,11 @@ export function isConnectionLimit(error: unknown): boolean {
 }
 
 function nothing(): void {}
+
+/** The error abortError() makes (see lib/abort-signal.ts). */
+function isAbortError(error: unknown): boolean {
+  return error instanceof Error && error.name === "AbortError";
+}
 
 function poolClosed(): FtpError {
   return new FtpError("the pool is closed", "ERR_FTP_POOL_CLOSED");

@@ -397,12 +397,12 @@ function handingBack(entry: PoolEntry): Pick<FtpPool, "use"> {
   const handBack = entry.handBack;
   if (!handBack) return entry.pool;
   return {
-    use: (task) =>
-      entry.pool.use(async (client) => {
-        const result = await task(client);
+    use: (task, options) =>
+      entry.pool.use(async (client, taskOptions) => {
+        const result = await task(client, taskOptions);
         if (await handBack().catch(() => false)) await client.quit().catch(() => client.close());
         return result;
-      }),
+      }, options),
   };
 }
 

@@ -1,0 +1,253 @@
+/**
+ * A use() waiting for a client could not be taken back: a caller whose
+ * deadline passed left its task in line, and it still ran later. With
+ * `{ signal }` a waiting call leaves the line when the signal aborts (its
+ * place freed, nothing run, no client held or connected for it) and
+ * rejects with an AbortError; an already aborted signal rejects at once.
+ * Once the task has its client, it gets the signal as `options.signal`
+ * and honours it itself. Tree transfers' `signal` cancels their waits
+ * for a pool client too.
+ */
+import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { getEventListeners } from "node:events";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FixtureServer, patternFile } from "../../fixtures/server.js";
+import { FTP, FtpError, FtpPool } from "../../lib/index.js";
+import { settledWithin, until } from "../faults/helpers.js";
+
+/** The rejection of a call that must settle (bounded, so a call that never settles fails the spec instead of hanging it). */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  const result = await settledWithin(promise);
+  if (result === "pending") expect.fail("the call never settled");
+  if (result.ok) expect.fail(`the call resolved with ${JSON.stringify(result.value)}`);
+  return result.error;
+}
+
+/** The abort error of the library (lib/abort-signal.ts): name AbortError, code ABORT_ERR, the reason as its cause. */
+function expectAbortError(error: unknown, reason: unknown): void {
+  expect(error).to.be.instanceOf(Error);
+  expect((error as Error).name).to.equal("AbortError");
+  expect((error as { code?: string }).code).to.equal("ABORT_ERR");
+  expect((error as Error).cause).to.equal(reason);
+}
+
+/** The calls waiting in line for a client (private: what "its place is freed" means). */
+function inLine(pool: FtpPool): number {
+  return (pool as unknown as { waiting: unknown[] }).waiting.length;
+}
+
+const listeners = (signal: AbortSignal): number => getEventListeners(signal, "abort").length;
+
+describe("FtpPool.use() with { signal }", () => {
+  let server: FixtureServer;
+  let pool: FtpPool | undefined;
+  const made: FTP[] = [];
+  /** Resolves a held gate: connects wait on it while it is set. */
+  let gate: Promise<void> | undefined;
+
+  beforeEach(async () => {
+    server = await FixtureServer.start({ files: { "/a.txt": patternFile(100), "/tree/f.txt": patternFile(10) } });
+    gate = undefined;
+  });
+
+  afterEach(async () => {
+    await pool?.close();
+    pool = undefined;
+    for (const client of made.splice(0)) client.close();
+    await server.close();
+  });
+
+  function poolOf(size: number): FtpPool {
+    pool = new FtpPool({
+      size,
+      connect: async () => {
+        if (gate) await gate;
+        const client = await FTP.create({ host: server.host, port: server.port, user: "user", password: "pass" });
+        made.push(client);
+        return client;
+      },
+    });
+    return pool;
+  }
+
+  /** A use() that holds its client until `release()` is called (then sends nothing more: close() may be quitting it). */
+  function hold(p: FtpPool): { release: () => void; done: Promise<string> } {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const done = p.use(async () => {
+      started();
+      await released;
+      return "held";
+    });
+    return { release, done: running.then(() => done) };
+  }
+
+  it("rejects at once with an AbortError when the signal is already aborted: the task never runs, no client is connected", async () => {
+    const p = poolOf(2);
+    const reason = new Error("the request went away");
+    let ran = false;
+    const error = await rejection(p.use(async () => void (ran = true), { signal: AbortSignal.abort(reason) }));
+    expectAbortError(error, reason);
+    // No reason given: the signal's own (a DOMException named AbortError) is the cause.
+    const bare = new AbortController();
+    bare.abort();
+    const second = await rejection(p.use(async () => void (ran = true), { signal: bare.signal }));
+    expectAbortError(second, bare.signal.reason);
+    expect((bare.signal.reason as DOMException).name).to.equal("AbortError");
+    expect(ran).to.equal(false);
+    expect(made).to.have.length(0);
+  });
+
+  it("aborted while waiting for a busy client: leaves the line at once, never runs, and the next waiter gets the client", async () => {
+    const p = poolOf(1);
+    const holder = hold(p);
+    await until(() => made.length === 1);
+    const controller = new AbortController();
+    let ranAborted = false;
+    const aborted = p.use(async () => void (ranAborted = true), { signal: controller.signal });
+    const next = p.use((client) => client.pwd());
+    expect(inLine(p)).to.equal(2);
+    const reason = new Error("deadline passed");
+    controller.abort(reason);
+    expect(inLine(p)).to.equal(1);
+    // Settles while the holder still holds the only client.
+    expectAbortError(await rejection(aborted), reason);
+    holder.release();
+    expect(await holder.done).to.equal("held");
+    expect(await next).to.equal("/");
+    expect(ranAborted).to.equal(false);
+    expect(inLine(p)).to.equal(0);
+    // One client all along, idle again and handed to the next call.
+    expect(made).to.have.length(1);
+    expect(await p.use((client) => client.pwd())).to.equal("/");
+    expect(made).to.have.length(1);
+  });
+
+  it("aborted while its own client connects: rejects before the connect ends, and that client goes to the next call", async () => {
+    const p = poolOf(1);
+    let open!: () => void;
+    gate = new Promise<void>((resolve) => (open = resolve));
+    const events: string[] = [];
+    const controller = new AbortController();
+    let ranAborted = false;
+    const aborted = p.use(async () => void (ranAborted = true), { signal: controller.signal });
+    aborted.catch((error: unknown) => events.push(`rejected ${(error as Error).name}`));
+    const next = p.use((client) => client.pwd());
+    controller.abort();
+    // Microtasks run before the next turn of the event loop: the rejection is in by then.
+    await new Promise((resolve) => setImmediate(resolve));
+    events.push("connect released");
+    open();
+    expect(await next).to.equal("/");
+    await aborted.catch(() => undefined);
+    expect(events).to.deep.equal(["rejected AbortError", "connect released"]);
+    expect(ranAborted).to.equal(false);
+    expect(made).to.have.length(1);
+  });
+
+  it("once the task has its client, it gets the signal and the call settles with the task", async () => {
+    const p = poolOf(1);
+    const controller = new AbortController();
+    let given: AbortSignal | undefined;
+    const result = await p.use(
+      async (client, options) => {
+        given = options.signal;
+        controller.abort(new Error("too late for the pool"));
+        // The pool leaves a running task alone: it ignores the abort and finishes.
+        return client.pwd();
+      },
+      { signal: controller.signal },
+    );
+    expect(result).to.equal("/");
+    expect(given).to.equal(controller.signal);
+    // A task that passes it on to its transfer is cut off by it.
+    const again = new AbortController();
+    const error = await rejection(
+      p.use(
+        async (client, { signal }) => {
+          const chunks: Buffer[] = [];
+          again.abort(new Error("stop"));
+          await client.retrbinary("RETR /a.txt", (chunk) => void chunks.push(chunk), { signal });
+        },
+        { signal: again.signal },
+      ),
+    );
+    expect((error as Error).name).to.equal("AbortError");
+    expect(await p.use((client) => client.pwd())).to.equal("/");
+  });
+
+  it("leaves no listener on a long-lived signal shared by a thousand calls, however each settles", async () => {
+    const p = poolOf(2);
+    const shared = new AbortController().signal;
+    const calls = Array.from({ length: 1000 }, () =>
+      p.use((client, { signal }) => Promise.resolve(signal === shared && client.closed === false), { signal: shared }),
+    );
+    // One listener while they wait, not one per call.
+    expect(listeners(shared)).to.equal(1);
+    expect(await Promise.all(calls)).to.deep.equal(Array.from({ length: 1000 }, () => true));
+    expect(listeners(shared)).to.equal(0);
+    // Calls in line that close() rejects leave none either.
+    const holders = [hold(p), hold(p)];
+    await until(() => made.length === 2 && inLine(p) === 0);
+    const waiting = Array.from({ length: 100 }, () => p.use((client) => client.pwd(), { signal: shared }));
+    for (const call of waiting) call.catch(() => undefined);
+    expect(listeners(shared)).to.equal(1);
+    const closing = p.close();
+    for (const call of waiting) expect(await rejection(call)).to.be.instanceOf(FtpError);
+    expect(listeners(shared)).to.equal(0);
+    for (const holder of holders) holder.release();
+    expect(await Promise.all(holders.map((holder) => holder.done))).to.deep.equal(["held", "held"]);
+    await closing;
+  });
+
+  it("close() with aborted and waiting calls settles: the aborted ones keep their AbortError, the others are rejected by close()", async () => {
+    const p = poolOf(1);
+    const holder = hold(p);
+    await until(() => made.length === 1);
+    const controller = new AbortController();
+    const other = new AbortController();
+    const aborted = p.use((client) => client.pwd(), { signal: controller.signal });
+    const withSignal = p.use((client) => client.pwd(), { signal: other.signal });
+    const without = p.use((client) => client.pwd());
+    for (const call of [aborted, withSignal, without]) call.catch(() => undefined);
+    const reason = new Error("gone");
+    controller.abort(reason);
+    const closing = p.close();
+    expectAbortError(await rejection(aborted), reason);
+    for (const call of [withSignal, without]) {
+      const error = await rejection(call);
+      expect(error).to.be.instanceOf(FtpError);
+      expect((error as FtpError).code).to.equal("ERR_FTP_POOL_CLOSED");
+    }
+    holder.release();
+    expect(await holder.done).to.equal("held");
+    await closing;
+    expect(listeners(controller.signal) + listeners(other.signal)).to.equal(0);
+  });
+
+  it("downloadDir's signal cancels its wait for a pool client: it rejects with the reason while the client is still held", async () => {
+    const p = poolOf(1);
+    const holder = hold(p);
+    await until(() => made.length === 1);
+    const local = mkdtempSync(join(tmpdir(), "ftpstream-use-signal-"));
+    try {
+      const controller = new AbortController();
+      const transfer = p.downloadDir("/tree", local, { signal: controller.signal });
+      transfer.catch(() => undefined);
+      expect(await until(() => inLine(p) > 0)).to.equal(true);
+      const reason = new Error("job timed out");
+      controller.abort(reason);
+      expect(await rejection(transfer)).to.equal(reason);
+      expect(inLine(p)).to.equal(0);
+      expect(listeners(controller.signal)).to.equal(0);
+      holder.release();
+      expect(await holder.done).to.equal("held");
+    } finally {
+      rmSync(local, { recursive: true, force: true });
+    }
+  });
+});

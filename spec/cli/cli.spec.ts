@@ -1,12 +1,11 @@
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FixtureServer, patternFile, patternMismatch } from "../../fixtures/server.js";
 import { FTP, FTP_TLS, parseFtpUrl } from "../../lib/index.js";
 import { watchOverlap } from "../core/helpers.js";
-import { CLI_PATH, runCli } from "./run-cli.js";
+import { CLI_PATH, runCli, useCliFixture } from "./run-cli.js";
 
 describe("parseFtpUrl", () => {
   it("reads credentials, host, port and path, decoding them", () => {
@@ -72,17 +71,10 @@ describe("FTP.connect(url)", () => {
 });
 
 describe("the ftpstream command", function () {
+  const { dir, start } = useCliFixture("ftpstream-cli-");
   let server: FixtureServer;
-  let dir: string;
-
   beforeEach(async () => {
-    server = await FixtureServer.start({ files: { "/pub/a.txt": "hello\n", "/pub/big.bin": patternFile(3_000_000) } });
-    dir = mkdtempSync(join(tmpdir(), "ftpstream-cli-"));
-  });
-
-  afterEach(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
+    server = await start({ files: { "/pub/a.txt": "hello\n", "/pub/big.bin": patternFile(3_000_000) } });
   });
 
   const url = (path: string): string => `ftp://user:pass@127.0.0.1:${server.port}${path}`;
@@ -96,9 +88,9 @@ describe("the ftpstream command", function () {
 
   it("get saves the file under its name, in passive and active mode", async () => {
     for (const extra of [[], ["--active"]]) {
-      const run = await runCli(["get", ...extra, url("/pub/a.txt")], { cwd: dir });
+      const run = await runCli(["get", ...extra, url("/pub/a.txt")], { cwd: dir() });
       expect(run.code).to.equal(0);
-      expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal("hello\n");
+      expect(readFileSync(join(dir(), "a.txt"), "utf8")).to.equal("hello\n");
     }
     expect(server.commands.some((c) => c.startsWith("PORT"))).to.equal(true);
   });
@@ -143,11 +135,11 @@ describe("the ftpstream command", function () {
   });
 
   it("fails with the server's reply, exit status 1 and no file left behind", async () => {
-    const run = await runCli(["get", url("/pub/missing.txt")], { cwd: dir });
+    const run = await runCli(["get", url("/pub/missing.txt")], { cwd: dir() });
     expect(run.code).to.equal(1);
     expect(run.stderr).to.match(/550/);
-    expect(existsSync(join(dir, "missing.txt"))).to.equal(false);
-    expect(readdirSync(dir), "no part file either").to.deep.equal([]);
+    expect(existsSync(join(dir(), "missing.txt"))).to.equal(false);
+    expect(readdirSync(dir()), "no part file either").to.deep.equal([]);
   });
 
   it("does not save a download the server failed after the data", async () => {
@@ -157,10 +149,10 @@ describe("the ftpstream command", function () {
       await s.sendData("A");
       s.reply(451, "Local error in processing.");
     });
-    const run = await runCli(["get", url("/pub/a.txt")], { cwd: dir });
+    const run = await runCli(["get", url("/pub/a.txt")], { cwd: dir() });
     expect(run.code).to.equal(1);
     expect(run.stderr).to.match(/451/);
-    expect(existsSync(join(dir, "a.txt"))).to.equal(false);
+    expect(existsSync(join(dir(), "a.txt"))).to.equal(false);
   });
 
   it("prints usage on stderr with exit status 2 for a bad command line, and nothing on stdout", async () => {
@@ -238,25 +230,20 @@ describe("the ftpstream command", function () {
 });
 
 describe("ftpstream mirror, rm, mkdir, mv", () => {
+  const { dir, start } = useCliFixture("ftpstream-cli-tree-");
   let server: FixtureServer;
-  let dir: string;
   beforeEach(async () => {
-    server = await FixtureServer.start({ files: { "/t/a.txt": "alpha\n", "/t/sub/b.txt": "beta\n", "/t/empty/": "" } });
-    dir = mkdtempSync(join(tmpdir(), "ftpstream-cli-tree-"));
-  });
-  afterEach(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
+    server = await start({ files: { "/t/a.txt": "alpha\n", "/t/sub/b.txt": "beta\n", "/t/empty/": "" } });
   });
   const url = (path: string): string => `ftp://user:pass@${server.host}:${server.port}/${path}`;
 
   it("mirror <url> <dir> downloads the tree, and a second run transfers nothing", async () => {
-    const first = await runCli(["mirror", url("t"), dir]);
+    const first = await runCli(["mirror", url("t"), dir()]);
     expect(first.code, first.stderr).to.equal(0);
-    expect(readFileSync(join(dir, "sub/b.txt"), "utf8")).to.equal("beta\n");
-    expect(existsSync(join(dir, "empty"))).to.equal(true);
+    expect(readFileSync(join(dir(), "sub/b.txt"), "utf8")).to.equal("beta\n");
+    expect(existsSync(join(dir(), "empty"))).to.equal(true);
     expect(first.stderr).to.include("transferred 2 files (11 bytes), 0 unchanged, 0 deleted");
-    const second = await runCli(["mirror", url("t"), dir, "--parallel", "2"]);
+    const second = await runCli(["mirror", url("t"), dir(), "--parallel", "2"]);
     expect(second.code, second.stderr).to.equal(0);
     expect(second.stderr).to.include("transferred 0 files (0 bytes), 2 unchanged");
   });
@@ -266,11 +253,11 @@ describe("ftpstream mirror, rm, mkdir, mv", () => {
       [[], true],
       [["--no-pipelining"], false],
     ] as const) {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir(), { recursive: true, force: true });
       const epsv = watchOverlap(server, "EPSV");
-      const run = await runCli(["mirror", url("t"), dir, ...flags]);
+      const run = await runCli(["mirror", url("t"), dir(), ...flags]);
       expect(run.code, run.stderr).to.equal(0);
-      expect(readFileSync(join(dir, "sub/b.txt"), "utf8")).to.equal("beta\n");
+      expect(readFileSync(join(dir(), "sub/b.txt"), "utf8")).to.equal("beta\n");
       // The first EPSV finds out that the port is reachable; the walk's listings and both RETRs follow.
       expect(epsv.slice(1), flags.join(" ")).to.deep.equal(epsv.slice(1).map(() => early));
       expect(epsv.length).to.be.at.least(4);
@@ -289,9 +276,9 @@ describe("ftpstream mirror, rm, mkdir, mv", () => {
       await s.defaultHandler("RETR", arg);
     });
     try {
-      const run = await runCli(["mirror", `ftp://user:pass@${vsftpd.host}:${vsftpd.port}/w`, dir, "--debug"]);
+      const run = await runCli(["mirror", `ftp://user:pass@${vsftpd.host}:${vsftpd.port}/w`, dir(), "--debug"]);
       expect(run.code, run.stderr).to.equal(0);
-      for (let i = 0; i < 6; i++) expect(readFileSync(join(dir, `f${i}.txt`), "utf8")).to.equal(`file ${i}\n`);
+      for (let i = 0; i < 6; i++) expect(readFileSync(join(dir(), `f${i}.txt`), "utf8")).to.equal(`file ${i}\n`);
       // Transfer commands written while another still waits for its 226.
       let waiting = 0;
       let ahead = 0;
@@ -307,8 +294,8 @@ describe("ftpstream mirror, rm, mkdir, mv", () => {
   });
 
   it("mirror <dir> <url> uploads over --parallel connections, --delete removing what the local tree lacks", async () => {
-    writeFileSync(join(dir, "new.txt"), "new\n");
-    const run = await runCli(["mirror", dir, url("t"), "--parallel", "3", "--delete"]);
+    writeFileSync(join(dir(), "new.txt"), "new\n");
+    const run = await runCli(["mirror", dir(), url("t"), "--parallel", "3", "--delete"]);
     expect(run.code, run.stderr).to.equal(0);
     expect(server.vfs.get("/t/new.txt")?.toString()).to.equal("new\n");
     expect(server.vfs.exists("/t/a.txt")).to.equal(false);
@@ -317,23 +304,23 @@ describe("ftpstream mirror, rm, mkdir, mv", () => {
   });
 
   it("mirror --dry-run changes nothing and says what it would do", async () => {
-    const run = await runCli(["mirror", url("t"), dir, "--dry-run"]);
+    const run = await runCli(["mirror", url("t"), dir(), "--dry-run"]);
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stderr).to.include("would transfer 2 files");
-    expect(readdirSync(dir)).to.deep.equal([]);
+    expect(readdirSync(dir())).to.deep.equal([]);
   });
 
   it("mirror exits 3 naming each file that failed when the others were done", async () => {
     server.handle("RETR", (s, arg) => (arg.endsWith("b.txt") ? s.reply(550, "Permission denied.") : s.defaultHandler("RETR", arg)));
-    const run = await runCli(["mirror", url("t"), dir]);
+    const run = await runCli(["mirror", url("t"), dir()]);
     expect(run.code).to.equal(3);
     expect(run.stderr).to.include("sub/b.txt: 550 Permission denied.");
-    expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal("alpha\n");
+    expect(readFileSync(join(dir(), "a.txt"), "utf8")).to.equal("alpha\n");
   });
 
   it("mirror with two URLs or two directories is a usage error (status 2)", async () => {
     expect((await runCli(["mirror", url("t"), url("u")])).code).to.equal(2);
-    expect((await runCli(["mirror", dir, dir])).code).to.equal(2);
+    expect((await runCli(["mirror", dir(), dir()])).code).to.equal(2);
   });
 
   it("rm deletes a file, rm -r a tree; rm of a directory without -r fails (status 1)", async () => {

@@ -6,37 +6,29 @@
  * a cut file is neither put in place nor written out with exit status 0.
  */
 import { expect } from "chai";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FixtureServer } from "../../fixtures/server.js";
-import { runCli } from "./run-cli.js";
+import { runCli, useCliFixture } from "./run-cli.js";
 import { cutShort, FULL } from "../faults/cut-short.js";
 
 describe("ftpstream get and cat: a download cut short that ends in 226", () => {
+  const { dir, start } = useCliFixture("ftpstream-cli-short-");
   let server: FixtureServer;
-  let dir: string;
-
   beforeEach(async () => {
-    server = await FixtureServer.start({ files: { "/pub/a.txt": FULL } });
-    dir = mkdtempSync(join(tmpdir(), "ftpstream-cli-short-"));
-    writeFileSync(join(dir, "a.txt"), "the old copy");
-  });
-
-  afterEach(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
+    server = await start({ files: { "/pub/a.txt": FULL } });
+    writeFileSync(join(dir(), "a.txt"), "the old copy");
   });
 
   const url = (path: string): string => `ftp://user:pass@127.0.0.1:${server.port}${path}`;
 
   it("get fails with exit status 1, keeps the old file and leaves no part file", async () => {
     server.handle("RETR", (s) => cutShort(s));
-    const run = await runCli(["get", url("/pub/a.txt")], { cwd: dir, stdout: "ignore" });
+    const run = await runCli(["get", url("/pub/a.txt")], { cwd: dir(), stdout: "ignore" });
     expect(run.code, run.stderr).to.equal(1);
     expect(run.stderr).to.match(/5 bytes.*10|10.*5 bytes/);
-    expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal("the old copy");
-    expect(readdirSync(dir)).to.deep.equal(["a.txt"]);
+    expect(readFileSync(join(dir(), "a.txt"), "utf8")).to.equal("the old copy");
+    expect(readdirSync(dir())).to.deep.equal(["a.txt"]);
   });
 
   it("cat fails with exit status 1 after what came", async () => {
@@ -47,9 +39,9 @@ describe("ftpstream get and cat: a download cut short that ends in 226", () => {
   });
 
   it("a whole file is fetched as before, SIZE asked first; a server that refuses SIZE leaves nothing to check", async () => {
-    const whole = await runCli(["get", url("/pub/a.txt")], { cwd: dir, stdout: "ignore" });
+    const whole = await runCli(["get", url("/pub/a.txt")], { cwd: dir(), stdout: "ignore" });
     expect(whole.code, whole.stderr).to.equal(0);
-    expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal(FULL);
+    expect(readFileSync(join(dir(), "a.txt"), "utf8")).to.equal(FULL);
     expect(server.commands.filter((line) => /^(SIZE|RETR)/.test(line))).to.deep.equal(["SIZE pub/a.txt", "RETR pub/a.txt"]);
     server.handle("SIZE", (s) => s.reply(550, "Could not get file size."));
     server.handle("RETR", (s) => cutShort(s));

@@ -4,12 +4,11 @@
  * `--active-ports` announce a NAT's address and listen on the range.
  */
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FixtureServer, patternFile, patternMismatch } from "../../fixtures/server.js";
 import { limitSessions } from "../../fixtures/session-limit.js";
-import { runCli } from "./run-cli.js";
+import { runCli, useCliFixture } from "./run-cli.js";
 
 /** 24 files in 3 directories. */
 function tree(): Record<string, ReturnType<typeof patternFile>> {
@@ -20,25 +19,20 @@ function tree(): Record<string, ReturnType<typeof patternFile>> {
 
 describe("ftpstream against connection limits and behind NAT", function () {
   this.timeout(15_000);
+  const { dir, start } = useCliFixture("ftpstream-cli-limits-");
   let server: FixtureServer;
-  let dir: string;
   beforeEach(async () => {
-    server = await FixtureServer.start({ files: { ...tree(), "/f.bin": patternFile(50_000) } });
-    dir = mkdtempSync(join(tmpdir(), "ftpstream-cli-limits-"));
-  });
-  afterEach(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
+    server = await start({ files: { ...tree(), "/f.bin": patternFile(50_000) } });
   });
   const url = (path: string): string => `ftp://user:pass@${server.host}:${server.port}/${path}`;
 
   it("mirror --parallel 8 against a server allowing 3 completes, never holding more than 3 sessions", async () => {
     const limit = limitSessions(server, 3);
-    const run = await runCli(["mirror", url("t"), join(dir, "t"), "--parallel", "8", "--quiet"]);
+    const run = await runCli(["mirror", url("t"), join(dir(), "t"), "--parallel", "8", "--quiet"]);
     expect(run.stderr).to.not.match(/421|error/i);
     expect(run.code).to.equal(0);
     for (const [path, file] of Object.entries(tree())) {
-      const bytes = readFileSync(join(dir, path));
+      const bytes = readFileSync(join(dir(), path));
       expect(bytes.length, path).to.equal(file.size);
       expect(patternMismatch(bytes), path).to.equal(-1);
     }
@@ -58,7 +52,7 @@ describe("ftpstream against connection limits and behind NAT", function () {
     });
     // Below the ephemeral ports (32768-60999), which outgoing connections keep bound.
     const low = 20_000 + Math.floor(Math.random() * 12_000);
-    const target = join(dir, "f.bin");
+    const target = join(dir(), "f.bin");
     const run = await runCli([
       "get",
       url("f.bin"),

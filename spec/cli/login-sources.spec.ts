@@ -7,30 +7,22 @@
  * (a real NETRC or FTPSTREAM_PASSWORD) leaks in.
  */
 import { expect } from "chai";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FixtureServer } from "../../fixtures/server.js";
-import { runCli } from "./run-cli.js";
+import { runCli, useCliFixture } from "./run-cli.js";
 
 const SECRET = "n3trc-s3cret";
 
 describe("ftpstream with the password from netrc or the environment", () => {
+  const { dir, start } = useCliFixture("ftpstream-login-");
   let server: FixtureServer;
-  let dir: string;
   /** A HOME of its own for each spec, with no .netrc unless the spec writes one. */
   let home: string;
-
   beforeEach(async () => {
-    server = await FixtureServer.start({ users: { alice: SECRET, bob: "bobs-pw" }, files: { "/pub/a.txt": "hello\n" } });
-    dir = mkdtempSync(join(tmpdir(), "ftpstream-login-"));
-    home = join(dir, "home");
+    server = await start({ users: { alice: SECRET, bob: "bobs-pw" }, files: { "/pub/a.txt": "hello\n" } });
+    home = join(dir(), "home");
     mkdirSync(home);
-  });
-
-  afterEach(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const netrcAt = (file: string, text: string, mode = 0o600): string => {
@@ -43,7 +35,7 @@ describe("ftpstream with the password from netrc or the environment", () => {
   const logins = (): string[] => server.commands.filter((c) => c.startsWith("USER ") || c.startsWith("PASS "));
 
   it("--netrc-file gives the password for the URL's user: it is sent to the server and on no command line", async () => {
-    const file = netrcAt(join(dir, "creds"), `machine ${server.host} login alice password ${SECRET}\n`, 0o644);
+    const file = netrcAt(join(dir(), "creds"), `machine ${server.host} login alice password ${SECRET}\n`, 0o644);
     const run = await runCli(["cat", at("/pub/a.txt", "alice"), "--netrc-file", file], { env: { HOME: home }, stdout: "text" });
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stdout).to.equal("hello\n");
@@ -59,7 +51,7 @@ describe("ftpstream with the password from netrc or the environment", () => {
 
   it("--netrc reads $NETRC when it is set, as curl does", async () => {
     homeNetrc(`machine ${server.host} login alice password wrong\n`);
-    const file = netrcAt(join(dir, "other-netrc"), `machine ${server.host} login alice password ${SECRET}\n`);
+    const file = netrcAt(join(dir(), "other-netrc"), `machine ${server.host} login alice password ${SECRET}\n`);
     const run = await runCli(["cat", at("/pub/a.txt", "alice"), "--netrc"], { env: { HOME: home, NETRC: file } });
     expect(run.code, run.stderr).to.equal(0);
     expect(logins()).to.deep.equal(["USER alice", `PASS ${SECRET}`]);
@@ -77,7 +69,7 @@ describe("ftpstream with the password from netrc or the environment", () => {
     const file = homeNetrc(`machine ${server.host} login alice password ${SECRET}\n`, 0o640);
     // Nothing listens on port 1: a worker that went on to the queue would wait for Redis, not exit.
     const run = await runCli(
-      ["worker", "redis://127.0.0.1:1/q", "--netrc", "--server", `ftp://${server.host}:${server.port}`, "--local-root", dir],
+      ["worker", "redis://127.0.0.1:1/q", "--netrc", "--server", `ftp://${server.host}:${server.port}`, "--local-root", dir()],
       {
         env: { HOME: home },
       },
@@ -87,7 +79,7 @@ describe("ftpstream with the password from netrc or the environment", () => {
   });
 
   it("a malformed netrc file stops the command with the file and line, without echoing its words", async () => {
-    const file = netrcAt(join(dir, "creds"), `machine ${server.host}\nlogin alice password n3trc s3cret\n`);
+    const file = netrcAt(join(dir(), "creds"), `machine ${server.host}\nlogin alice password n3trc s3cret\n`);
     const run = await runCli(["cat", at("/pub/a.txt", "alice"), "--netrc-file", file], { env: { HOME: home } });
     expect(run.code).to.equal(1);
     expect(run.stderr).to.include(`${file}, line 2:`).and.not.include("s3cret");
@@ -95,7 +87,7 @@ describe("ftpstream with the password from netrc or the environment", () => {
   });
 
   it("a password in the URL wins over netrc and FTPSTREAM_PASSWORD", async () => {
-    const file = netrcAt(join(dir, "creds"), `machine ${server.host} login bob password from-netrc\n`);
+    const file = netrcAt(join(dir(), "creds"), `machine ${server.host} login bob password from-netrc\n`);
     const run = await runCli(["cat", at("/pub/a.txt", "bob:bobs-pw"), "--netrc-file", file, "--env-password"], {
       env: { HOME: home, FTPSTREAM_PASSWORD: "from-env" },
     });
@@ -104,7 +96,7 @@ describe("ftpstream with the password from netrc or the environment", () => {
   });
 
   it("a netrc entry for the host wins over FTPSTREAM_PASSWORD; the environment serves a user netrc has no password for", async () => {
-    const file = netrcAt(join(dir, "creds"), `machine ${server.host} login alice password ${SECRET}\n`);
+    const file = netrcAt(join(dir(), "creds"), `machine ${server.host} login alice password ${SECRET}\n`);
     const env = { HOME: home, FTPSTREAM_PASSWORD: "bobs-pw" };
     expect((await runCli(["cat", at("/pub/a.txt", "alice"), "--netrc-file", file, "--env-password"], { env })).code).to.equal(0);
     expect((await runCli(["cat", at("/pub/a.txt", "bob"), "--netrc-file", file, "--env-password"], { env })).code).to.equal(0);
@@ -142,8 +134,8 @@ describe("ftpstream with the password from netrc or the environment", () => {
 
   it("a netrc entry's account is sent with ACCT when the server asks for one (332)", async () => {
     await server.close();
-    server = await FixtureServer.start({ users: { alice: SECRET }, requireAcct: true, files: { "/pub/a.txt": "hello\n" } });
-    const file = netrcAt(join(dir, "creds"), `machine ${server.host} login alice password ${SECRET} account dept-7\n`);
+    server = await start({ users: { alice: SECRET }, requireAcct: true, files: { "/pub/a.txt": "hello\n" } });
+    const file = netrcAt(join(dir(), "creds"), `machine ${server.host} login alice password ${SECRET} account dept-7\n`);
     const run = await runCli(["cat", at("/pub/a.txt", "alice"), "--netrc-file", file], { env: { HOME: home } });
     expect(run.code, run.stderr).to.equal(0);
     expect(server.commands.slice(0, 3)).to.deep.equal(["USER alice", `PASS ${SECRET}`, "ACCT dept-7"]);
@@ -156,7 +148,7 @@ describe("ftpstream with the password from netrc or the environment", () => {
   });
 
   it("--debug and a refused login print no password from netrc or the environment", async () => {
-    const file = netrcAt(join(dir, "creds"), `machine ${server.host} login alice password ${SECRET}\n`);
+    const file = netrcAt(join(dir(), "creds"), `machine ${server.host} login alice password ${SECRET}\n`);
     const debug = await runCli(["cat", at("/pub/a.txt", "alice"), "--netrc-file", file, "--debug"], {
       env: { HOME: home },
       stdout: "text",
@@ -176,8 +168,8 @@ describe("ftpstream with the password from netrc or the environment", () => {
   it("mirror over --parallel connections logs each one in from netrc", async () => {
     server.vfs.set("/t/a.txt", "alpha\n");
     server.vfs.set("/t/b.txt", "beta\n");
-    const file = netrcAt(join(dir, "creds"), `machine ${server.host} login alice password ${SECRET}\n`);
-    const local = join(dir, "mirror");
+    const file = netrcAt(join(dir(), "creds"), `machine ${server.host} login alice password ${SECRET}\n`);
+    const local = join(dir(), "mirror");
     const run = await runCli(["mirror", at("/t", "alice"), local, "--parallel", "2", "--netrc-file", file], { env: { HOME: home } });
     expect(run.code, run.stderr).to.equal(0);
     expect(readFileSync(join(local, "b.txt"), "utf8")).to.equal("beta\n");

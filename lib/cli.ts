@@ -26,7 +26,7 @@ import { FtpDirTransferError, FtpError, FtpPathError, isRefusal, type FtpPathFai
 import { SIGNAL_STATUS, StoppedBySignal, stopOnSignal } from "./cli-signals.js";
 import { defaultNetrcPath, readNetrc } from "./netrc.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
-import { isPlainFile, uploadThroughPart } from "./part-upload.js";
+import { isPlainFile, keptAtPart, uploadThroughPart } from "./part-upload.js";
 import { FtpPool } from "./pool.js";
 import type { DirProgress, DirTransferOptions } from "./sync.js";
 import type { DirTransferResult } from "./tree-types.js";
@@ -573,7 +573,15 @@ async function put(source: string, url: FtpUrl, options: CliOptions): Promise<vo
     try {
       const input: Readable = source === "-" ? process.stdin : createReadStream(source);
       const response = options.partFiles
-        ? await putThroughPart(ftp, input, url.path, stop.signal, options)
+        ? await putThroughPart(ftp, input, url.path, stop.signal, options).catch((error: unknown) => {
+            // The target is gone and the part is the only copy: a signal that came meanwhile must not say "left as it was".
+            if (keptAtPart(error)) {
+              stop.completed(
+                `${path} was deleted to make room, and the complete upload stays at ${JSON.stringify(remotePartName(url.path))}`,
+              );
+            }
+            throw error;
+          })
         : (await send(ftp, input, url.path, stop.signal, options)).response;
       stop.completed(`${path} was uploaded whole`);
       // Nothing is left to clean up on it: from now on a signal closes it at once, as a QUIT left unanswered must not hold the exit.

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { useRedis } from "../distributed/redis-server.js";
 import { localTree } from "./mirror-hostile-helpers.js";
 import { holdCommand, holdRetr, holdStorMidway } from "./mirror-local-faults-helpers.js";
+import { refuseOverExisting } from "../faults/rename-refused.js";
 import { type RunningCli, useCliFixture } from "./run-cli.js";
 
 const BIG = "B".repeat(100_000);
@@ -64,6 +65,27 @@ describe("ftpstream get, put and mirror --queue stopped by a signal", function (
     expect(srv.vfs.get("/t/big.bin")?.toString()).to.equal("the old copy");
     expect(srv.vfs.exists("/t/.big.bin.ftpstream-part")).to.equal(false);
     expect(srv.commands).to.include("DELE t/.big.bin.ftpstream-part");
+  });
+
+  it("put --part-files: a signal while the target is deleted to make room, the rename then refused again, says the upload stays whole at its part (exit 130)", async () => {
+    const srv = await start({ files: { "/t/big.bin": "the old copy" } });
+    refuseOverExisting(srv, true);
+    const deletes = holdCommand(srv, "DELE");
+    writeFileSync(join(dir(), "big.bin"), "the new copy");
+    const run = cli(["put", "big.bin", url(srv, "t/big.bin"), "--part-files"]);
+    const held = await deletes.nth(0);
+    expect(held.arg).to.equal("t/big.bin");
+    // The signal is in before the DELE's reply: the rename that follows is two round trips away.
+    run.child.kill("SIGINT");
+    deletes.releaseAll();
+    const code = await run.exit;
+    expect(run.child.signalCode, "died of the signal").to.equal(null);
+    expect(code, run.lines.join("\n")).to.equal(130);
+    expect(run.lines).to.include(
+      'ftpstream: stopped by SIGINT: "t/big.bin" was deleted to make room, and the complete upload stays at "t/.big.bin.ftpstream-part"',
+    );
+    expect(srv.vfs.exists("/t/big.bin")).to.equal(false);
+    expect(srv.vfs.get("/t/.big.bin.ftpstream-part")?.toString()).to.equal("the new copy");
   });
 
   it("a signal once the transfer is complete (QUIT unanswered) says so: get's file and put's upload are whole, exit 143 at once", async () => {

@@ -46,6 +46,13 @@ export interface SegmentedDownloadOptions {
   segments?: number;
   /** Smallest segment worth a connection, in bytes. Default 8 MiB. */
   minSegmentSize?: number;
+  /**
+   * Aborting it cancels the call's waits for a client (see
+   * {@link PoolUseOptions.signal}) and aborts the segments under way (ABOR);
+   * the part file is removed and the call rejects with an AbortError
+   * (`code` ABORT_ERR, the signal's reason as its `cause`).
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link FtpPool.use}; the second argument its task is called with. */
@@ -184,10 +191,14 @@ export class FtpPool {
    * is complete. When a segment fails, the others are aborted, the part
    * file is removed and the call rejects with the first failure: no file
    * of the full size with holes in it is left to look complete, and a file
-   * already at `localPath` is left as it was.
+   * already at `localPath` is left as it was. `signal` cancels it the same
+   * way (see {@link SegmentedDownloadOptions.signal}).
    */
   async downloadSegmented(remotePath: string, localPath: string, options: SegmentedDownloadOptions = {}): Promise<number> {
-    const [size, features] = await this.use(async (client) => [await client.size(remotePath), await client.features()] as const);
+    const { signal } = options;
+    const [size, features] = await this.use(async (client) => [await client.size(remotePath), await client.features()] as const, {
+      signal,
+    });
     if (size === null) throw new FtpError(`the server gave no SIZE for ${remotePath}`, "ERR_FTP_NO_SIZE");
     const minimum = options.minSegmentSize ?? 8 * 1024 * 1024;
     // Segments start with REST: a server whose FEAT lists no REST STREAM gets one connection.
@@ -201,7 +212,11 @@ export class FtpPool {
     try {
       try {
         await file.truncate(size);
-        await allOrAbort(ranges, (range, signal) => this.use((client) => downloadRange(client, remotePath, range, size, file, signal)));
+        await allOrAbort(
+          ranges,
+          (range, segment) => this.use((client) => downloadRange(client, remotePath, range, size, file, segment), { signal }),
+          signal,
+        );
       } finally {
         await file.close();
       }
@@ -574,22 +589,29 @@ function poolClosed(): FtpError {
 }
 
 /**
- * Runs `task` on every item at once; on the first failure aborts the
+ * Runs `task` on every item at once; on the first failure, or when
+ * `outer` aborts (its AbortError then being the failure), aborts the
  * others through their signal, waits for all of them to settle (none may
  * still write to a file that is about to be closed and removed), then
  * rejects with that first failure.
  */
-async function allOrAbort<T>(items: readonly T[], task: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
+async function allOrAbort<T>(
+  items: readonly T[],
+  task: (item: T, signal: AbortSignal) => Promise<void>,
+  outer?: AbortSignal,
+): Promise<void> {
   const controller = new AbortController();
   let failure: { error: unknown } | undefined;
-  await Promise.all(
-    items.map((item) =>
-      task(item, controller.signal).catch((error: unknown) => {
-        failure ??= { error };
-        controller.abort(error);
-      }),
-    ),
-  );
+  const fail = (error: unknown): void => {
+    failure ??= { error };
+    controller.abort(error);
+  };
+  const stop = outer ? onAbortOf(outer, fail) : nothing;
+  try {
+    await Promise.all(items.map((item) => task(item, controller.signal).catch(fail)));
+  } finally {
+    stop();
+  }
   if (failure) throw failure.error;
 }
 

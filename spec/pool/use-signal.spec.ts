@@ -9,11 +9,12 @@
  * for a pool client too.
  */
 import { expect } from "chai";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { getEventListeners } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FixtureServer, patternFile } from "../../fixtures/server.js";
+import { Readable } from "node:stream";
+import { FixtureServer, GeneratedFile, patternFile } from "../../fixtures/server.js";
 import { FTP, FtpError, FtpPool } from "../../lib/index.js";
 import { settledWithin, until } from "../faults/helpers.js";
 
@@ -38,6 +39,20 @@ function inLine(pool: FtpPool): number {
   return (pool as unknown as { waiting: unknown[] }).waiting.length;
 }
 
+const MIB = 1024 * 1024;
+
+/** A file of `size` bytes whose every download sends its first 1000 bytes and then nothing more. */
+function stalling(size: number): GeneratedFile {
+  return {
+    size,
+    generate: () => {
+      const stream = new Readable({ read: () => undefined });
+      stream.push(Buffer.alloc(1000));
+      return stream;
+    },
+  };
+}
+
 const listeners = (signal: AbortSignal): number => getEventListeners(signal, "abort").length;
 
 describe("FtpPool.use() with { signal }", () => {
@@ -48,7 +63,9 @@ describe("FtpPool.use() with { signal }", () => {
   let gate: Promise<void> | undefined;
 
   beforeEach(async () => {
-    server = await FixtureServer.start({ files: { "/a.txt": patternFile(100), "/tree/f.txt": patternFile(10) } });
+    server = await FixtureServer.start({
+      files: { "/a.txt": patternFile(100), "/tree/f.txt": patternFile(10), "/stalls.bin": stalling(2 * MIB) },
+    });
     gate = undefined;
   });
 
@@ -249,5 +266,38 @@ describe("FtpPool.use() with { signal }", () => {
     } finally {
       rmSync(local, { recursive: true, force: true });
     }
+  });
+
+  describe("downloadSegmented() with { signal }", () => {
+    let local: string;
+    beforeEach(() => void (local = mkdtempSync(join(tmpdir(), "ftpstream-use-signal-"))));
+    afterEach(() => rmSync(local, { recursive: true, force: true }));
+
+    it("rejects at once when the signal is already aborted: nothing connects, no file is made", async () => {
+      const p = poolOf(2);
+      const reason = new Error("no longer wanted");
+      const target = join(local, "out.bin");
+      expectAbortError(await rejection(p.downloadSegmented("/a.txt", target, { signal: AbortSignal.abort(reason) })), reason);
+      expect(made).to.have.length(0);
+      expect(readdirSync(local)).to.deep.equal([]);
+    });
+
+    it("aborted while its segments run: they are aborted, the part file is removed, and it rejects with an AbortError", async () => {
+      const p = poolOf(2);
+      const controller = new AbortController();
+      const target = join(local, "out.bin");
+      const download = p.downloadSegmented("/stalls.bin", target, { signal: controller.signal, segments: 2, minSegmentSize: MIB });
+      download.catch(() => undefined);
+      // Both segments have their RETR out and their first bytes in; then nothing more comes.
+      expect(await until(() => server.commands.filter((line) => line.startsWith("RETR")).length === 2)).to.equal(true);
+      const reason = new Error("job timed out");
+      controller.abort(reason);
+      expectAbortError(await rejection(download), reason);
+      expect(existsSync(target)).to.equal(false);
+      expect(readdirSync(local)).to.deep.equal([]);
+      expect(listeners(controller.signal)).to.equal(0);
+      // The pool's clients are usable afterwards.
+      expect(await p.use((client) => client.pwd())).to.equal("/");
+    });
   });
 });

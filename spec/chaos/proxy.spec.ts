@@ -58,6 +58,17 @@ describe("chaos proxy", () => {
     });
   }
 
+  it("splits every forwarded chunk into pieces (splitRate 1): replies cut mid-line and data in pieces still carry a login, a listing and a download byte for byte", async () => {
+    proxy = await ChaosProxy.start({ target: { host: srv.host, port: srv.port }, seed: 3, splitRate: 1 });
+    const ftp = client();
+    await ftp.ready;
+    expect(await ftp.nlst("/")).to.deep.equal(["/f.bin"]);
+    const data = await download(ftp, "/f.bin");
+    expect(data.length).to.equal(SIZE);
+    expect(patternMismatch(data)).to.equal(-1);
+    expect(proxy.stats.splits, "chunks written in pieces").to.be.greaterThan(3);
+  });
+
   it("resets a data connection at the scripted offset: the download errors, with no more than that many bytes delivered", async () => {
     proxy = await ChaosProxy.start({ target: { host: srv.host, port: srv.port } });
     proxy.inject({ channel: "data", kind: "reset", afterBytes: 50_000 });

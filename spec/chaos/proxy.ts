@@ -14,7 +14,8 @@
  * and delay every forwarded chunk by up to `maxDelayMs`. Faults come from a
  * script (`inject()`) or are drawn from a seeded PRNG, so a failing run is
  * replayed by passing the same `seed` (and the same order of connections).
- * Plain FTP only (it must read the control connection); loopback only;
+ * Plain FTP, or FTPS with `opaque` (control faults only: it cannot read
+ * the control connection to carry the data connections); loopback only;
  * bounded: at most `maxConnections` connections and `stallMs` per stall,
  * and close() ends every socket and listener it made.
  */
@@ -48,6 +49,19 @@ export interface ChaosOptions {
   /** Chance that a forwarded chunk is delayed, and the longest delay. Default 0 / 20 ms. */
   delayRate?: number;
   maxDelayMs?: number;
+  /**
+   * Chance that a forwarded chunk is written in 2 to 5 pieces, each in its
+   * own write a timer tick apart (split writes: a reply line, a 150 or a
+   * data block arrives in parts). Default 0.
+   */
+  splitRate?: number;
+  /**
+   * Forward the control connection's bytes untouched (FTPS, whose control
+   * connection the proxy cannot read): faults and delays still act on it,
+   * but 227/229 and PORT/EPRT are not rewritten, so data connections go
+   * straight between client and server and get none. Default false.
+   */
+  opaque?: boolean;
   /** How long a stall holds both sides before resetting them. Default 10 s. */
   stallMs?: number;
   /** Most connections (control and data) the proxy will accept over its life. Default 100,000. */
@@ -61,6 +75,8 @@ export interface ChaosStats {
   /** Faults that fired (a fault whose offset was never reached is not counted). */
   faults: Record<FaultKind, number>;
   delays: number;
+  /** Chunks written in pieces (splitRate). */
+  splits: number;
   /** Every fault that fired, in order. */
   log: Array<Fault & { connection: number }>;
 }
@@ -92,12 +108,15 @@ export class ChaosProxy {
     dataConnections: 0,
     faults: { reset: 0, close: 0, stall: 0 },
     delays: 0,
+    splits: 0,
     log: [],
   };
   readonly host = "127.0.0.1";
   private readonly random: () => number;
   /** Delays draw from their own sequence: how many chunks a transfer takes varies from run to run, and must not shift the faults. */
   private readonly delayRandom: () => number;
+  /** Splits draw from a third sequence, so splitRate 0 leaves the delays of a seed as they were. */
+  private readonly splitRandom: () => number;
   private readonly script: Fault[] = [];
   private readonly sockets = new Set<net.Socket>();
   private readonly listeners = new Set<net.Server>();
@@ -111,6 +130,7 @@ export class ChaosProxy {
   ) {
     this.random = seededRandom(options.seed ?? 1);
     this.delayRandom = seededRandom((options.seed ?? 1) ^ 0x9e3779b9);
+    this.splitRandom = seededRandom((options.seed ?? 1) ^ 0x85ebca6b);
   }
 
   /** The port clients connect to. */
@@ -207,8 +227,9 @@ export class ChaosProxy {
     const link = new Link(this, client, server, this.nextFault("control"), number);
     const fromServer = new LineRewriter((line) => this.rewriteReply(line, link));
     const fromClient = new LineRewriter((line) => this.rewriteCommand(line, link));
-    link.forward(server, client, (chunk) => fromServer.push(chunk), true);
-    link.forward(client, server, (chunk) => fromClient.push(chunk), false);
+    const opaque = this.options.opaque === true;
+    link.forward(server, client, (chunk) => (opaque ? chunk : fromServer.push(chunk)), true);
+    link.forward(client, server, (chunk) => (opaque ? chunk : fromClient.push(chunk)), false);
   }
 
   /** 227/229: listen on a port of ours and send the client there; its connection goes on to the server's port. */
@@ -270,6 +291,18 @@ export class ChaosProxy {
     return this.delay();
   }
 
+  /** Where to cut a chunk of `length` bytes into pieces (sorted offsets inside it), or [] to write it whole. */
+  splitsFor(length: number): number[] {
+    if (!this.options.splitRate) return [];
+    const roll = this.splitRandom();
+    const count = 1 + Math.floor(this.splitRandom() * 4);
+    if (length < 2 || roll >= this.options.splitRate) return [];
+    this.stats.splits++;
+    const cuts = new Set<number>();
+    for (let i = 0; i < count; i++) cuts.add(1 + Math.floor(this.splitRandom() * (length - 1)));
+    return [...cuts].sort((a, b) => a - b);
+  }
+
   schedule(ms: number, action: () => void): void {
     this.later(ms, action);
   }
@@ -324,7 +357,13 @@ class Link {
           if (wait > 0) await new Promise<void>((resolve) => this.proxy.schedule(wait, resolve));
           const out = await transform(chunk);
           const bytes = Buffer.isBuffer(out) ? out : Buffer.from(out.join(""), "latin1");
-          this.write(to, bytes, counted);
+          let start = 0;
+          for (const cut of this.proxy.splitsFor(bytes.length)) {
+            this.write(to, bytes.subarray(start, cut), counted);
+            start = cut;
+            await new Promise<void>((resolve) => this.proxy.schedule(1, resolve));
+          }
+          this.write(to, bytes.subarray(start), counted);
         })
         .then(() => {
           if (this.fired || to.destroyed) return;

@@ -413,6 +413,11 @@ export class ControlConnection {
       };
       const onSecure = (): void => done();
       secure.once("secureConnect", onSecure);
+      // The connection failed under the handshake (a reset, the server's FIN: fail() destroys the
+      // TLS socket, which emits no error): settle with why, not with the timeout, or never with none.
+      secure.once("close", () => {
+        if (!handshakeDone) done(this.failure ?? new FtpConnectionError("the control connection closed during the TLS handshake"));
+      });
       secure.on("error", (error) => {
         const wrapped = new FtpConnectionError("TLS on the control connection failed", error);
         if (handshakeDone && this.secure === secure) this.fail(wrapped);

@@ -131,6 +131,7 @@ describe(`chaos soak (${LONG ? "long" : "short"}: ${TRANSFERS} transfers, seed $
       maxControlOffset: 4000,
       maxDataOffset: MAX_SIZE / 2,
       delayRate: 0.05,
+      splitRate: 0.1,
       maxDelayMs: 5,
       stallMs: TIMEOUT * 3,
     });

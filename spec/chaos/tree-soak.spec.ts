@@ -122,6 +122,7 @@ describe(`chaos soak of a tree download written ahead, with delete (${RUNS} runs
         maxControlOffset: 3000,
         maxDataOffset: 40_000,
         delayRate: 0.05,
+        splitRate: 0.1,
         maxDelayMs: 5,
         stallMs: TIMEOUT * 3,
       });

@@ -7,8 +7,10 @@
  * EPSV/PASV or PORT/EPRT, RETR /f.bin with `150 ... (n bytes)`, data, 226).
  */
 import { expect } from "chai";
-import { FTP } from "../../lib/index.js";
-import { FixtureServer, patternFile, patternMismatch } from "../../fixtures/server.js";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { FTP, FtpSizeMismatchError } from "../../lib/index.js";
+import { FixtureServer, patternBytes, patternFile, patternMismatch } from "../../fixtures/server.js";
 import { outcome } from "../faults/helpers.js";
 import { ChaosProxy, seededRandom } from "./proxy.js";
 
@@ -84,6 +86,23 @@ describe("chaos proxy", () => {
     expect(result.ok).to.equal(false);
     expect(received).to.be.at.most(50_000);
     expect(proxy.stats.faults.reset).to.equal(1);
+  });
+
+  it("truncates a data connection at the scripted offset: both sides see a clean end, so the server stores a short upload with 226 (verifySize catches it) and a download announced by size errors", async () => {
+    proxy = await ChaosProxy.start({ target: { host: srv.host, port: srv.port } });
+    proxy.inject({ channel: "data", kind: "truncate", afterBytes: 30_000 });
+    proxy.inject({ channel: "data", kind: "truncate", afterBytes: 50_000 });
+    const ftp = client();
+    await ftp.ready;
+    const upload = ftp.storbinary("STOR /u.bin", { verifySize: true });
+    const stored = await outcome(pipeline(Readable.from([patternBytes(0, 100_000)]), upload));
+    expect(stored.ok).to.equal(false);
+    if (!stored.ok) expect(stored.error).to.be.instanceOf(FtpSizeMismatchError);
+    expect(srv.vfs.get("/u.bin")?.length, "bytes the server stored").to.equal(30_000);
+    const fetched = await outcome(download(ftp, "/f.bin"));
+    expect(fetched.ok).to.equal(false);
+    if (!fetched.ok) expect(fetched.error).to.be.instanceOf(FtpSizeMismatchError);
+    expect(proxy.stats.faults.truncate).to.equal(2);
   });
 
   it("drops the control connection at the scripted offset of the replies", async () => {

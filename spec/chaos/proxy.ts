@@ -9,7 +9,12 @@
  * - `close`: the client's side gets a FIN, the server's a RST (a NAT that
  *   forgot the connection: the client sees a clean end, the server an error);
  * - `stall`: nothing more is forwarded either way until `stallMs` passes,
- *   then both sides are reset (a black hole; the client's timeout fires first).
+ *   then both sides are reset (a black hole; the client's timeout fires first);
+ * - `truncate`: both sides get a FIN, and whatever either sends after is
+ *   read and dropped (a middlebox that ends the connection cleanly: the
+ *   receiver sees a short but well-ended stream, the sender a success, so
+ *   the server answers 226 to a short upload or after a download the
+ *   client got only part of);
  *
  * and delay every forwarded chunk by up to `maxDelayMs`. Faults come from a
  * script (`inject()`) or are drawn from a seeded PRNG, so a failing run is
@@ -21,7 +26,7 @@
  */
 import * as net from "node:net";
 
-export type FaultKind = "reset" | "close" | "stall";
+export type FaultKind = "reset" | "close" | "stall" | "truncate";
 export type Channel = "control" | "data";
 
 /** A fault on one connection: `kind` once `afterBytes` bytes have been forwarded (server to client on control, either way on data). */
@@ -44,7 +49,7 @@ export interface ChaosOptions {
   maxControlOffset?: number;
   /** Random data faults fire within this many bytes. Default 64 KiB. */
   maxDataOffset?: number;
-  /** Kinds random faults are drawn from. Default all three. */
+  /** Kinds random faults are drawn from. Default reset, close and stall (truncate only when named). */
   kinds?: readonly FaultKind[];
   /** Chance that a forwarded chunk is delayed, and the longest delay. Default 0 / 20 ms. */
   delayRate?: number;
@@ -106,7 +111,7 @@ export class ChaosProxy {
   readonly stats: ChaosStats = {
     controlConnections: 0,
     dataConnections: 0,
-    faults: { reset: 0, close: 0, stall: 0 },
+    faults: { reset: 0, close: 0, stall: 0, truncate: 0 },
     delays: 0,
     splits: 0,
     log: [],
@@ -159,8 +164,8 @@ export class ChaosProxy {
 
   /** Faults that fired so far, all kinds. */
   get faultsInjected(): number {
-    const { reset: resets, close, stall } = this.stats.faults;
-    return resets + close + stall;
+    const { reset: resets, close, stall, truncate } = this.stats.faults;
+    return resets + close + stall + truncate;
   }
 
   /** Ends every connection and listener at once. */
@@ -316,6 +321,8 @@ export class ChaosProxy {
 class Link {
   private forwarded = 0;
   private fired = false;
+  /** After a truncate: both sides ended, and what they send is read and dropped. */
+  private draining = false;
   private readonly endHandlers: Array<() => void> = [];
 
   constructor(
@@ -350,6 +357,7 @@ class Link {
   forward(from: net.Socket, to: net.Socket, transform: (chunk: Buffer) => Buffer | Promise<string[]>, counted: boolean): void {
     let chain: Promise<void> = Promise.resolve();
     from.on("data", (chunk: Buffer) => {
+      if (this.draining) return;
       from.pause();
       chain = chain
         .then(async () => {
@@ -413,6 +421,13 @@ class Link {
           reset(this.client);
           reset(this.server);
         });
+        break;
+      case "truncate":
+        this.draining = true;
+        this.client.end();
+        this.server.end();
+        this.client.resume();
+        this.server.resume();
         break;
     }
   }

@@ -1,8 +1,8 @@
 /**
  * Chaos soak: downloads and uploads of random sizes, passive and active,
  * through the chaos proxy (spec/chaos/proxy.ts) that resets, closes and
- * stalls control and data connections at random byte offsets and delays
- * what it forwards.
+ * stalls control and data connections at random byte offsets, delays
+ * what it forwards and writes some chunks in pieces (split writes).
  *
  * - With `retry` on, every transfer ends byte-exact (the file read back, or
  *   the file the server stored, compared with the pattern), none runs past

@@ -2,7 +2,8 @@
  * Chaos soak of a tree download with `delete`, over an FtpPool whose
  * downloads and listings are written ahead of their turn (vsftpd's welcome
  * passes through the proxy: lib/transfer-ahead.ts), through the chaos
- * proxy that resets, closes and stalls control and data connections.
+ * proxy that resets, closes and stalls control and data connections (and
+ * delays and splits what it forwards).
  * Whatever the faults, after each run every local file is either the
  * source's bytes or what it was before (never a part, never short), no
  * local file that the server holds is deleted, no part file is left, and

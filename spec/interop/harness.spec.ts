@@ -5,14 +5,26 @@
  * writes them where `home` says, and is really gone after stop().
  */
 import { expect } from "chai";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import * as fs from "node:fs/promises";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describeServers, type ServerVariant } from "./describe-server.js";
 import { runFtplib } from "./ftplib-client.js";
-import { findServer, lacks, makeCert, SAMPLE_FILES, SERVER_KINDS, startServer, TLS_SUPPORT, type ServerKind } from "./servers.js";
+import {
+  findServer,
+  lacks,
+  listensOwn,
+  makeCert,
+  SAMPLE_FILES,
+  SERVER_KINDS,
+  startServer,
+  TLS_SUPPORT,
+  type ServerKind,
+} from "./servers.js";
 
 const VARIANTS = (kind: ServerKind): ServerVariant[] => [
   { label: "plain" },
@@ -29,6 +41,35 @@ describe("interop harness", () => {
     expect(x.subject).to.include("CN=localhost");
     expect(x.subjectAltName).to.include("IP Address:127.0.0.1");
     await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it("listensOwn() tells a daemon's listening socket from another process's (a start whose port another run bound first goes again)", async () => {
+    // A child listening on a port of its own, and this process on another.
+    const child = spawn(
+      process.execPath,
+      ["-e", "const s = require('net').createServer().listen(0, '127.0.0.1', () => console.log(s.address().port))"],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    try {
+      const [line] = (await once(child.stdout, "data")) as [Buffer];
+      const childPort = Number(line.toString().trim());
+      const ours = net.createServer();
+      await new Promise<void>((resolve) => ours.listen(0, "127.0.0.1", resolve));
+      const ourPort = (ours.address() as net.AddressInfo).port;
+      try {
+        expect(listensOwn(child.pid!, childPort)).to.equal(true);
+        expect(listensOwn(child.pid!, ourPort)).to.equal(false);
+        expect(listensOwn(process.pid, ourPort)).to.equal(true);
+        // And what its descendants listen on (inetd's, Python's children).
+        expect(listensOwn(process.pid, childPort)).to.equal(true);
+      } finally {
+        ours.close();
+      }
+    } finally {
+      child.kill();
+    }
   });
 });
 

@@ -636,7 +636,8 @@ async function vsftpdLaunch(l: Layout): Promise<Launch> {
     fs.renameSync(`${tmp}.db`, `${dbBase}.db`);
   }
   const empty = path.join(l.root, "empty");
-  await fsp.mkdir(empty, { mode: 0o755 });
+  // recursive: a start that goes again on another port block (startServer) finds it there.
+  await fsp.mkdir(empty, { recursive: true, mode: 0o755 });
   const conf = [
     "listen=YES",
     "listen_ipv6=NO",
@@ -1051,6 +1052,108 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
 }
 
 /** Configures and starts `kind` on loopback; resolves once it answers 220. */
+/** A daemon up and answering on its own port. */
+interface Started {
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  pasv: [number, number];
+  logFiles: string[];
+}
+
+/**
+ * Starts `kind` on `layout`'s ports and waits until it greets on its
+ * control port. `taken`: the port greeted, but the listening socket is not
+ * our daemon's (another process bound it first): try another block.
+ */
+async function launchAndProbe(kind: ServerKind, layout: Layout): Promise<Started | { error: string; taken: boolean }> {
+  const launch = await LAUNCHERS[kind](layout);
+  const stdoutLog = path.join(layout.root, "stdout.log");
+  const out = fs.openSync(stdoutLog, "a");
+  const logFiles = [...launch.logFiles, stdoutLog];
+  // detached: its own process group (see killTree), and no tie to our tty.
+  const child = spawn(launch.cmd, launch.args, {
+    cwd: layout.root,
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: launch.env ?? process.env,
+  });
+  fs.closeSync(out);
+  const pid = child.pid;
+  if (pid === undefined) return { error: `${kind}: spawn failed`, taken: false };
+  livePids.add(pid);
+  child.on("error", () => {
+    /* reported through the start timeout below */
+  });
+  const { port, pasv } = layout;
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let lastError: string | undefined;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      lastError = `exited with ${child.exitCode ?? child.signalCode}`;
+      break;
+    }
+    try {
+      await probe(port, layout.tls === "implicit", layout.cert?.cert);
+      if (listensOwn(pid, port)) return { child, pid, port, pasv, logFiles };
+      killTree(pid);
+      await waitExit(child, 2000);
+      livePids.delete(pid);
+      return { error: `127.0.0.1:${port} answered, but from another process's socket`, taken: true };
+    } catch (err) {
+      lastError = (err as Error).message;
+    }
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 40));
+  }
+  const logs = logFiles.map((f) => `--- ${path.basename(f)}\n${tail(f)}`).join("\n");
+  killTree(pid);
+  await waitExit(child, 2000);
+  livePids.delete(pid);
+  handedOut.delete(port);
+  return { error: `${kind} did not start on 127.0.0.1:${port} (${lastError ?? "no answer"})\n${logs}`, taken: false };
+}
+
+/**
+ * Whether the socket listening on 127.0.0.1:`port` is held by `pid` or one
+ * of its descendants (/proc/net/tcp's inode among their fds; Linux, as the
+ * harness is).
+ */
+export function listensOwn(pid: number, port: number): boolean {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      const fields = line.trim().split(/\s+/);
+      if (fields.length > 9 && fields[3] === "0A" && fields[1].endsWith(`:${hexPort}`)) inodes.add(fields[9]);
+    }
+  }
+  for (const owner of [pid, ...descendants(pid)]) {
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${owner}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const socket = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${owner}/fd/${fd}`));
+        if (socket && inodes.has(socket[1])) return true;
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  }
+  return false;
+}
+
 export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}): Promise<RealServer> {
   const found = findServer(kind);
   if (!found.found) throw new Error(`${kind} not available: ${found.why}`);
@@ -1079,27 +1182,32 @@ export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}
     await fsp.chown(p, ids.uid, ids.gid);
   }
   const cert = mode ? await serverCert() : undefined;
-  const { port, pasv } = await allocatePorts();
-  const layout: Layout = { root, home, etc, log: path.join(root, `${kind}.log`), port, pasv, ids, tls: mode, cert };
-  const launch = await LAUNCHERS[kind](layout);
-  const stdoutLog = path.join(root, "stdout.log");
-  const out = fs.openSync(stdoutLog, "a");
-  const logFiles = [...launch.logFiles, stdoutLog];
-
-  // detached: its own process group (see killTree), and no tie to our tty.
-  const child = spawn(launch.cmd, launch.args, {
-    cwd: root,
-    detached: true,
-    stdio: ["ignore", out, out],
-    env: launch.env ?? process.env,
-  });
-  fs.closeSync(out);
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`${kind}: spawn failed`);
-  livePids.add(pid);
-  child.on("error", () => {
-    /* reported through the start timeout below */
-  });
+  // Another process (a second test run, a bench) may bind the block this
+  // one found free before our daemon does: the probe would then talk to its
+  // server. A start whose port is not our daemon's own goes again on another block.
+  let started: Started | undefined;
+  let lastError = "";
+  for (let attempt = 0; attempt < 3 && !started; attempt++) {
+    const { port, pasv } = await allocatePorts();
+    const layout: Layout = { root, home, etc, log: path.join(root, `${kind}.log`), port, pasv, ids, tls: mode, cert };
+    const result = await launchAndProbe(kind, layout);
+    if ("error" in result) {
+      lastError = result.error;
+      if (!result.taken) {
+        await fsp.rm(root, { recursive: true, force: true });
+        tempDirs.delete(root);
+        throw new Error(result.error);
+      }
+    } else {
+      started = result;
+    }
+  }
+  if (!started) {
+    await fsp.rm(root, { recursive: true, force: true });
+    tempDirs.delete(root);
+    throw new Error(`${kind} did not start: ${lastError}`);
+  }
+  const { child, pid, port, pasv, logFiles } = started;
 
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -1115,30 +1223,6 @@ export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}
     await fsp.rm(root, { recursive: true, force: true });
     tempDirs.delete(root);
   };
-
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  let lastError = "";
-  let ok = false;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      lastError = `exited with ${child.exitCode ?? child.signalCode}`;
-      break;
-    }
-    try {
-      await probe(port, mode === "implicit", cert?.cert);
-      ok = true;
-      break;
-    } catch (err) {
-      lastError = (err as Error).message;
-    }
-    if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 40));
-  }
-  if (!ok) {
-    const logs = logFiles.map((f) => `--- ${path.basename(f)}\n${tail(f)}`).join("\n");
-    await stop();
-    throw new Error(`${kind} did not start on 127.0.0.1:${port} (${lastError})\n${logs}`);
-  }
 
   return {
     kind,

@@ -1064,7 +1064,8 @@ interface Started {
 /**
  * Starts `kind` on `layout`'s ports and waits until it greets on its
  * control port. `taken`: the port greeted, but the listening socket is not
- * our daemon's (another process bound it first): try another block.
+ * our daemon's (another process bound it first), or the daemon exited
+ * (as one does that cannot bind its port): try another block.
  */
 async function launchAndProbe(kind: ServerKind, layout: Layout): Promise<Started | { error: string; taken: boolean }> {
   const launch = await LAUNCHERS[kind](layout);
@@ -1088,9 +1089,12 @@ async function launchAndProbe(kind: ServerKind, layout: Layout): Promise<Started
   const { port, pasv } = layout;
   const deadline = Date.now() + START_TIMEOUT_MS;
   let lastError: string | undefined;
+  // A daemon that exits at once most likely found a port of its block taken meanwhile (the same race): it goes again too.
+  let exited = false;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       lastError = `exited with ${child.exitCode ?? child.signalCode}`;
+      exited = true;
       break;
     }
     try {
@@ -1110,8 +1114,8 @@ async function launchAndProbe(kind: ServerKind, layout: Layout): Promise<Started
   killTree(pid);
   await waitExit(child, 2000);
   livePids.delete(pid);
-  handedOut.delete(port);
-  return { error: `${kind} did not start on 127.0.0.1:${port} (${lastError ?? "no answer"})\n${logs}`, taken: false };
+  if (!exited) handedOut.delete(port);
+  return { error: `${kind} did not start on 127.0.0.1:${port} (${lastError ?? "no answer"})\n${logs}`, taken: exited };
 }
 
 /**

@@ -255,17 +255,20 @@ export class RemoteListing {
       const unreadable = new UnreadableLines();
       const report = options.onUnreadable ? (line: string) => options.onUnreadable!(line, dir) : (line: string) => unreadable.add(line);
       const entries: ListEntry[] = [];
+      // Entries whose name is not one segment are reported, not held, but count: a listing of only those, without end, is bounded too.
+      let refused = 0;
       for await (const entry of this.list(dir, { onUnreadable: report, maxNonEntryLines: maxEntries })) {
-        if (!isSafeName(entry.name)) {
-          report(entry.raw || entry.name);
-          continue;
-        }
-        if (entries.length >= maxEntries) {
+        if (entries.length + refused >= maxEntries) {
           throw new FtpLimitError(
             "listingEntries",
             maxEntries,
             `the listing of ${JSON.stringify(dir)} has more than ${maxEntries} entries`,
           );
+        }
+        if (!isSafeName(entry.name)) {
+          refused++;
+          report(entry.raw || entry.name);
+          continue;
         }
         entries.push(entry);
       }

@@ -95,6 +95,20 @@ describe("faults: a listing of lines that are no entry, without end", () => {
     });
   }
 
+  it("walk() stops at maxEntries entries whose name is not one path segment (reported, not held)", async () => {
+    const srv = await server("MLSD", "type=file;size=1; a\\b");
+    const ftp = await fx.client(srv);
+    let reported = 0;
+    let error: unknown;
+    try {
+      for await (const entry of ftp.walk("/r", { maxEntries: MAX, onUnreadable: () => void reported++ })) void entry;
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(FtpLimitError);
+    expect(reported).to.equal(MAX);
+  });
+
   it("list() takes maxNonEntryLines lines that are no entry, and throws at the next", async () => {
     const srv = await fx.server({ files: { "/r/": "" } });
     srv.handle("MLSD", async (s) => {

@@ -694,10 +694,14 @@ function assertRoomFor(tree: Tree): void {
   if (tree.nodes.size + tree.excluded.size + tree.refused >= tree.maxEntries) throw treeLimit(tree.maxEntries);
 }
 
-/** Counts an entry of `tree` refused with a failure (Tree.refused), or throws FtpLimitError past maxEntries. */
-function countRefused(tree: Tree): void {
+/**
+ * An entry of `dir` in `tree` is refused (Tree.refused): counted, or
+ * FtpLimitError past maxEntries, and `dir` is no longer fully known.
+ */
+function refuseEntry(tree: Tree, dir: string): void {
   assertRoomFor(tree);
   tree.refused++;
+  tree.incomplete.add(dir);
 }
 
 /**
@@ -815,8 +819,7 @@ async function walkLocal(
           })
         )
           continue;
-        countRefused(tree);
-        tree.incomplete.add(dir);
+        refuseEntry(tree, dir);
         failures.record(error.path, error);
         continue;
       }
@@ -824,15 +827,13 @@ async function walkLocal(
       // A name with a `\` is one segment here and two on a Windows server.
       const reason = unsafeNameReason(name);
       if (reason) {
-        countRefused(tree);
-        tree.incomplete.add(dir);
+        refuseEntry(tree, dir);
         failures.record(path, unsafeNameError(dir, name, reason));
         continue;
       }
       // As the remote walk takes a name listed twice: the first stands (with localName, the one the string reaches).
       if (named.has(name)) {
-        countRefused(tree);
-        tree.incomplete.add(dir);
+        refuseEntry(tree, dir);
         failures.record(path, localNameTwice(dir, join(root, dir), name));
         continue;
       }
@@ -845,8 +846,7 @@ async function walkLocal(
         node = { type, size: type === "file" ? info.size : null, modified: info.mtime, walked: { dev: info.dev, ino: info.ino } };
       });
       if (!read || !node) {
-        countRefused(tree);
-        tree.incomplete.add(dir);
+        refuseEntry(tree, dir);
         continue;
       }
       if (admit(tree, filter, path, node) && node.type === "dir") add(path);
@@ -982,8 +982,7 @@ async function walkRemote(
       // A name that is not one segment would lead outside the tree (see walk()).
       const reason = unsafeNameReason(entry.name);
       if (reason) {
-        countRefused(tree);
-        tree.incomplete.add(dir);
+        refuseEntry(tree, dir);
         failures.record(childPath(dir, entry.name), unsafeNameError(dir, entry.name, reason));
         continue;
       }
@@ -993,16 +992,14 @@ async function walkRemote(
         const type = entry.type === "file" || entry.type === "dir" ? entry.type : undefined;
         if (type && leftOutUnnamed(tree, filter, dir, error, { path: error.path, type, size: entry.size, modified: entry.modified }))
           continue;
-        countRefused(tree);
-        tree.incomplete.add(dir);
+        refuseEntry(tree, dir);
         failures.record(error.path, error);
         continue;
       }
       const path = childPath(dir, entry.name);
       // Listed twice, it is not known which entry it is; two downloads of it would share its part file.
       if (named.has(entry.name)) {
-        countRefused(tree);
-        tree.incomplete.add(dir);
+        refuseEntry(tree, dir);
         failures.record(
           path,
           new FtpListingError(full, [], 0, `the listing of ${JSON.stringify(full)} names ${JSON.stringify(entry.name)} more than once`),

@@ -42,17 +42,25 @@ export function entryFromFacts(name: string, facts: Record<string, string>, raw 
 
 /** What comes before an MLSD line's name: `fact=value;` facts (or none), then one space (RFC 3659 7.2). */
 const MLSD_FACTS = /^(?:[^=;\s]+=[^;\s]*;)* /;
+/** A name that begins as facts do (after any spaces): `size=1; x`, what `type=file; size=1; x` leaves after its first space. */
+const FACTS_IN_NAME = /^\s*(?:[^=;\s]+=[^;\s]*;)+\s/;
 
 /**
  * Whether an MLSD line is `fact=value;` facts (or none), one space and
  * the name, as RFC 3659 writes it and every server sends it. Split at its
  * first space (as ftplib splits it), any other line gives a name that is
  * not the file's: a fact value holding a space (`UNIX.ownername=John
- * Smith;`), a space before a `;`, a LIST line sent for MLSD. The
- * structured listing reports such a line as unreadable.
+ * Smith;`), a space before a `;`, a LIST line sent for MLSD. So does a
+ * line with a space between its facts (`type=file; size=1; x`): read as
+ * RFC 3659 reads it, its name is `size=1; x`. A name that itself begins
+ * as facts do (`fact=value;` and a space) is taken for such a line: a
+ * file really named so is reported too, never a name read from a line
+ * that was another's. The structured listing reports each such line as
+ * unreadable.
  */
 export function isMlsdEntryLine(line: string): boolean {
-  return MLSD_FACTS.test(line);
+  const facts = MLSD_FACTS.exec(line);
+  return facts !== null && !FACTS_IN_NAME.test(line.slice(facts[0].length));
 }
 
 /** `YYYYMMDDHHMMSS[.fraction]` (UTC, as MLSx and MDTM give it) → Date to the millisecond, or null if malformed. */
@@ -230,14 +238,38 @@ function realDate(time: number, month: number, day: number): Date | null {
   return date;
 }
 
-function dosEntry(match: RegExpExecArray, line: string): ListEntry {
+/**
+ * An entry from a DOS_LINE match, or undefined when its name cannot be
+ * read with certainty: then the line is reported, never read as a name
+ * that is not the file's (a local file of the real name would look absent
+ * from the listing, and a download with `delete` remove it).
+ */
+function dosEntry(match: RegExpExecArray, line: string): ListEntry | undefined {
   const [, first, separator, second, third, hourText, minute, secondText, meridiem, sizeOrDir, gap, rest] = match;
-  // The name starts after one space (a size is right-aligned before it),
-  // or after the spaces that pad a left-aligned <DIR> or <JUNCTION> to
-  // its 14-wide column and the one after it (IIS, Windows dir): spaces
-  // beyond those are the name's own.
-  const padded = sizeOrDir.startsWith("<") ? 15 - sizeOrDir.length : 1;
-  const name = gap.slice(gap.length >= padded ? padded : 1) + rest;
+  // The name starts after one space (a size, or a marker right-aligned in
+  // its column, is before it), or after the spaces that pad a left-aligned
+  // <DIR> or <JUNCTION> to its 14-wide column and the one after it (IIS,
+  // Windows dir): spaces beyond those are the name's own. A marker with
+  // more than one space after it and fewer than its column's is in a
+  // layout of neither: where the name starts is not known.
+  const padded = sizeOrDir.startsWith("<") && gap.length > 1 ? 15 - sizeOrDir.length : 1;
+  if (gap.length < padded) return undefined;
+  let name = gap.slice(padded) + rest;
+  // <SYMLINK>, <SYMLINKD> and <JUNCTION> (Windows `dir`) are links, to a file or a directory.
+  const marker = sizeOrDir.toUpperCase();
+  const isLink = marker !== "<DIR>" && marker.startsWith("<");
+  // Windows `dir` shows a link's target after its name: `name [C:\target]`.
+  // Read only where one " [" splits them; with two or more, the name may
+  // end at either.
+  let target: string | null = null;
+  if (isLink && name.endsWith("]")) {
+    const at = name.indexOf(" [");
+    if (at !== name.lastIndexOf(" [")) return undefined;
+    if (at > 0) {
+      target = name.slice(at + 2, -1);
+      name = name.slice(0, at);
+    }
+  }
   // 2026-11-25 is year first; 25.11.2026 is day first; 11-25-26 and 11/25/2026 are month first.
   const [year, month, day] =
     first.length === 4 ? [first, second, third] : separator === "." ? [third, second, first] : [third, first, second];
@@ -249,9 +281,6 @@ function dosEntry(match: RegExpExecArray, line: string): ListEntry {
     if (hour === 12) hour = pm ? 12 : 0;
     else if (pm) hour += 12;
   }
-  // <SYMLINK>, <SYMLINKD> and <JUNCTION> (Windows `dir`) are links, to a file or a directory.
-  const marker = sizeOrDir.toUpperCase();
-  const isLink = marker !== "<DIR>" && marker.startsWith("<");
   const modified = new Date(Date.UTC(fullYear, Number(month) - 1, Number(day), hour, Number(minute), Number(secondText ?? 0)));
   return {
     name: name,
@@ -259,7 +288,7 @@ function dosEntry(match: RegExpExecArray, line: string): ListEntry {
     size: sizeOrDir.startsWith("<") ? null : Number(sizeOrDir.replace(/[,.\u00a0]/g, "")),
     modified: Number.isNaN(modified.getTime()) ? null : modified,
     permissions: null,
-    target: null,
+    target,
     raw: line,
   };
 }

@@ -10,39 +10,17 @@
 import { expect } from "chai";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { FixtureServer, patternFile, patternMismatch } from "../../fixtures/server.js";
-import { FTP, FtpPool } from "../../lib/index.js";
+import { patternFile, patternMismatch } from "../../fixtures/server.js";
+import { FTP } from "../../lib/index.js";
 import { rejectsWith } from "../faults/helpers.js";
+import { usePoolFixture } from "./pool-fixture.js";
 
 const BIG = 32 * 1024 * 1024;
 
 describe("FtpPool: a task that leaves a download unread on its client", () => {
-  let server: FixtureServer;
-  let pool: FtpPool | undefined;
-  const made: FTP[] = [];
-
-  beforeEach(async () => {
-    server = await FixtureServer.start({ files: { "/big.bin": patternFile(BIG), "/small.bin": patternFile(1000) } });
-  });
-
-  afterEach(async () => {
-    await pool?.close();
-    pool = undefined;
-    for (const client of made.splice(0)) client.close();
-    await server.close();
-  });
-
-  function poolOf(size: number): FtpPool {
-    pool = new FtpPool({
-      size,
-      connect: async () => {
-        const client = await FTP.create({ host: server.host, port: server.port, user: "user", password: "pass" });
-        made.push(client);
-        return client;
-      },
-    });
-    return pool;
-  }
+  const fixture = usePoolFixture({ files: { "/big.bin": patternFile(BIG), "/small.bin": patternFile(1000) } });
+  const { made } = fixture;
+  const poolOf = (size: number) => fixture.poolOf(size);
 
   /** A task that starts downloading the big file and throws before reading any of it. */
   const abandoning = (client: FTP): Promise<never> => {

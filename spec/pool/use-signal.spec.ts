@@ -13,18 +13,10 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { getEventListeners } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { FixtureServer, GeneratedFile, patternFile } from "../../fixtures/server.js";
-import { FTP, FtpError, FtpPool } from "../../lib/index.js";
-import { settledWithin, until } from "../faults/helpers.js";
-
-/** The rejection of a call that must settle (bounded, so a call that never settles fails the spec instead of hanging it). */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  const result = await settledWithin(promise);
-  if (result === "pending") expect.fail("the call never settled");
-  if (result.ok) expect.fail(`the call resolved with ${JSON.stringify(result.value)}`);
-  return result.error;
-}
+import { patternFile } from "../../fixtures/server.js";
+import { FtpError, FtpPool } from "../../lib/index.js";
+import { until } from "../faults/helpers.js";
+import { rejection, stalling, usePoolFixture } from "./pool-fixture.js";
 
 /** The abort error of the library (lib/abort-signal.ts): name AbortError, code ABORT_ERR, the reason as its cause. */
 function expectAbortError(error: unknown, reason: unknown): void {
@@ -34,74 +26,17 @@ function expectAbortError(error: unknown, reason: unknown): void {
   expect((error as Error).cause).to.equal(reason);
 }
 
-/** The calls waiting in line for a client (private: what "its place is freed" means). */
-function inLine(pool: FtpPool): number {
-  return (pool as unknown as { waiting: unknown[] }).waiting.length;
-}
-
 const MIB = 1024 * 1024;
-
-/** A file of `size` bytes whose every download sends its first 1000 bytes and then nothing more. */
-function stalling(size: number): GeneratedFile {
-  return {
-    size,
-    generate: () => {
-      const stream = new Readable({ read: () => undefined });
-      stream.push(Buffer.alloc(1000));
-      return stream;
-    },
-  };
-}
 
 const listeners = (signal: AbortSignal): number => getEventListeners(signal, "abort").length;
 
 describe("FtpPool.use() with { signal }", () => {
-  let server: FixtureServer;
-  let pool: FtpPool | undefined;
-  const made: FTP[] = [];
-  /** Resolves a held gate: connects wait on it while it is set. */
-  let gate: Promise<void> | undefined;
-
-  beforeEach(async () => {
-    server = await FixtureServer.start({
-      files: { "/a.txt": patternFile(100), "/tree/f.txt": patternFile(10), "/stalls.bin": stalling(2 * MIB) },
-    });
-    gate = undefined;
+  const fixture = usePoolFixture({
+    files: { "/a.txt": patternFile(100), "/tree/f.txt": patternFile(10), "/stalls.bin": stalling(2 * MIB) },
   });
-
-  afterEach(async () => {
-    await pool?.close();
-    pool = undefined;
-    for (const client of made.splice(0)) client.close();
-    await server.close();
-  });
-
-  function poolOf(size: number): FtpPool {
-    pool = new FtpPool({
-      size,
-      connect: async () => {
-        if (gate) await gate;
-        const client = await FTP.create({ host: server.host, port: server.port, user: "user", password: "pass" });
-        made.push(client);
-        return client;
-      },
-    });
-    return pool;
-  }
-
-  /** A use() that holds its client until `release()` is called (then sends nothing more: close() may be quitting it). */
-  function hold(p: FtpPool): { release: () => void; done: Promise<string> } {
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => (started = resolve));
-    const done = p.use(async () => {
-      started();
-      await released;
-      return "held";
-    });
-    return { release, done: running.then(() => done) };
-  }
+  const { made } = fixture;
+  const poolOf = (size: number) => fixture.poolOf(size);
+  const hold = (p: FtpPool) => fixture.hold(p);
 
   it("rejects at once with an AbortError when the signal is already aborted: the task never runs, no client is connected", async () => {
     const p = poolOf(2);
@@ -122,22 +57,23 @@ describe("FtpPool.use() with { signal }", () => {
   it("aborted while waiting for a busy client: leaves the line at once, never runs, and the next waiter gets the client", async () => {
     const p = poolOf(1);
     const holder = hold(p);
-    await until(() => made.length === 1);
+    await holder.started;
     const controller = new AbortController();
     let ranAborted = false;
     const aborted = p.use(async () => void (ranAborted = true), { signal: controller.signal });
     const next = p.use((client) => client.pwd());
-    expect(inLine(p)).to.equal(2);
+    // Waiting in line: its wait watches the signal.
+    expect(listeners(controller.signal)).to.equal(1);
     const reason = new Error("deadline passed");
     controller.abort(reason);
-    expect(inLine(p)).to.equal(1);
-    // Settles while the holder still holds the only client.
+    // Settles while the holder still holds the only client, and its wait no longer watches the signal.
     expectAbortError(await rejection(aborted), reason);
+    expect(listeners(controller.signal)).to.equal(0);
     holder.release();
     expect(await holder.done).to.equal("held");
+    // The call behind it got the client in its turn; the aborted task never ran.
     expect(await next).to.equal("/");
     expect(ranAborted).to.equal(false);
-    expect(inLine(p)).to.equal(0);
     // One client all along, idle again and handed to the next call.
     expect(made).to.have.length(1);
     expect(await p.use((client) => client.pwd())).to.equal("/");
@@ -147,7 +83,7 @@ describe("FtpPool.use() with { signal }", () => {
   it("aborted while its own client connects: rejects before the connect ends, and that client goes to the next call", async () => {
     const p = poolOf(1);
     let open!: () => void;
-    gate = new Promise<void>((resolve) => (open = resolve));
+    fixture.gate = new Promise<void>((resolve) => (open = resolve));
     const events: string[] = [];
     const controller = new AbortController();
     let ranAborted = false;
@@ -209,7 +145,7 @@ describe("FtpPool.use() with { signal }", () => {
     expect(listeners(shared)).to.equal(0);
     // Calls in line that close() rejects leave none either.
     const holders = [hold(p), hold(p)];
-    await until(() => made.length === 2 && inLine(p) === 0);
+    await Promise.all(holders.map((holder) => holder.started));
     const waiting = Array.from({ length: 100 }, () => p.use((client) => client.pwd(), { signal: shared }));
     for (const call of waiting) call.catch(() => undefined);
     expect(listeners(shared)).to.equal(1);
@@ -224,7 +160,7 @@ describe("FtpPool.use() with { signal }", () => {
   it("close() with aborted and waiting calls settles: the aborted ones keep their AbortError, the others are rejected by close()", async () => {
     const p = poolOf(1);
     const holder = hold(p);
-    await until(() => made.length === 1);
+    await holder.started;
     const controller = new AbortController();
     const other = new AbortController();
     const aborted = p.use((client) => client.pwd(), { signal: controller.signal });
@@ -249,17 +185,17 @@ describe("FtpPool.use() with { signal }", () => {
   it("downloadDir's signal cancels its wait for a pool client: it rejects with the reason while the client is still held", async () => {
     const p = poolOf(1);
     const holder = hold(p);
-    await until(() => made.length === 1);
+    await holder.started;
     const local = mkdtempSync(join(tmpdir(), "ftpstream-use-signal-"));
     try {
       const controller = new AbortController();
       const transfer = p.downloadDir("/tree", local, { signal: controller.signal });
       transfer.catch(() => undefined);
-      expect(await until(() => inLine(p) > 0)).to.equal(true);
+      // The tree call adds no listener of its own: the one on its signal is its wait for a client.
+      expect(await until(() => listeners(controller.signal) > 0)).to.equal(true);
       const reason = new Error("job timed out");
       controller.abort(reason);
       expect(await rejection(transfer)).to.equal(reason);
-      expect(inLine(p)).to.equal(0);
       expect(listeners(controller.signal)).to.equal(0);
       holder.release();
       expect(await holder.done).to.equal("held");
@@ -289,7 +225,7 @@ describe("FtpPool.use() with { signal }", () => {
       const download = p.downloadSegmented("/stalls.bin", target, { signal: controller.signal, segments: 2, minSegmentSize: MIB });
       download.catch(() => undefined);
       // Both segments have their RETR out and their first bytes in; then nothing more comes.
-      expect(await until(() => server.commands.filter((line) => line.startsWith("RETR")).length === 2)).to.equal(true);
+      expect(await until(() => fixture.server.commands.filter((line) => line.startsWith("RETR")).length === 2)).to.equal(true);
       const reason = new Error("job timed out");
       controller.abort(reason);
       expectAbortError(await rejection(download), reason);

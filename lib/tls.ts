@@ -6,9 +6,10 @@
 import { isIP } from "node:net";
 import type * as tls from "node:tls";
 import { FTP, FtpOptions } from "./client.js";
-import type { Session } from "./session.js";
-import { FtpError } from "./errors.js";
+import { FtpError, FtpReplyError } from "./errors.js";
+import { assertSafeArgument } from "./protocol.js";
 import type { Reply } from "./reply.js";
+import { refuseFailure, type Session } from "./session.js";
 import type { FtpUrl } from "./url.js";
 
 /** Options of {@link FTP_TLS}. */
@@ -50,6 +51,8 @@ export class FTP_TLS extends FTP {
   private cleared = false;
   /** PROT P is in force (prot_p() succeeded, prot_c() has not undone it): a new connection under `retry` sends it again. */
   private protP = false;
+  /** The user chose a clear control connection (login(..., secure = false), or ccc()): a login sent by hand may go in the clear. */
+  private clearChosen = false;
 
   /** ftps:// is implicit FTPS; ftpes:// and ftp:// use AUTH TLS. */
   protected static override fromUrl(url: FtpUrl, options: FtpTlsOptions): FtpTlsOptions & { host: string } {
@@ -125,10 +128,103 @@ export class FTP_TLS extends FTP {
     return this.enqueue(
       async (session) => {
         if (secure && !session.control.isSecure) await this.authOn(session);
+        if (!secure) this.clearChosen = true;
         return login(session);
       },
       { repeat: true },
     );
+  }
+
+  /**
+   * Sends a command as FTP's sendcmd does, but keeps the client's idea of
+   * what is protected in step with the server's for a line that changes
+   * it: `AUTH TLS` is auth() (the control connection is secured after the
+   * 234), `PROT P` and `PROT C` do what prot_p() (without PBSZ; a refusal
+   * closes the client) and prot_c() do, `CCC` is ccc(), and after a 2xx to
+   * `REIN`, which resets data protection on servers such as pyftpdlib,
+   * PBSZ 0 and PROT P go again while PROT P was in force (their refusal
+   * closes the client). Refused with an FtpError before anything is sent:
+   * another AUTH mechanism (`"ERR_FTP_AUTH_MECHANISM"`), another PROT
+   * level (`"ERR_FTP_PROT_LEVEL"`), and USER, PASS or ACCT while the
+   * control connection is in the clear, unless the user chose that with
+   * login(..., secure = false) or ccc() (`"ERR_FTP_TLS_INACTIVE"`).
+   */
+  override sendcmd(cmd: string): Promise<string> {
+    return this.byHand(cmd, false) ?? super.sendcmd(cmd);
+  }
+
+  /** Sends a command and resolves to its reply if 2xx, as FTP's voidcmd; a line that changes what is protected as in sendcmd(). */
+  override voidcmd(cmd: string): Promise<string> {
+    return this.byHand(cmd, true) ?? super.voidcmd(cmd);
+  }
+
+  /** sendcmd()'s and voidcmd()'s way for a line that changes what is protected, or undefined for any other line. */
+  private byHand(line: string, void_: boolean): Promise<string> | undefined {
+    if (typeof line !== "string") return undefined;
+    const { verb, arg } = commandParts(line);
+    if (!HAND_VERBS.has(verb)) return undefined;
+    try {
+      assertSafeArgument(line);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    switch (verb) {
+      case "AUTH":
+        if (arg !== "TLS" && arg !== "TLS-C") {
+          return Promise.reject(
+            new FtpError(`AUTH ${arg} is not sent by hand: use auth() or login(), which send AUTH TLS`, "ERR_FTP_AUTH_MECHANISM"),
+          );
+        }
+        return this.enqueue(async (session) => {
+          if (session.control.isSecure) throw new FtpError("already using TLS", "ERR_FTP_TLS_ACTIVE");
+          return this.authOn(session, line);
+        });
+      case "PROT":
+        if (arg === "P") return this.enqueue((session) => this.protect(session, [line]));
+        if (arg === "C") return this.enqueue((session) => this.unprotect(session, line));
+        return Promise.reject(
+          new FtpError(`PROT ${arg} is not sent: data connections are either TLS (PROT P) or clear (PROT C)`, "ERR_FTP_PROT_LEVEL"),
+        );
+      case "CCC":
+        return this.ccc();
+      case "REIN":
+        return this.enqueue((session) => this.reinitialize(session, line, void_));
+      default:
+        // USER, PASS, ACCT: a login by hand.
+        return this.enqueue(async (session) => {
+          if (!session.control.isSecure && !this.clearChosen) {
+            // The line itself is not shown: it may hold the password.
+            throw new FtpError(
+              `${verb} is not sent on a control connection in the clear: call auth() or login() first (login(user, password, acct, false) to log in in the clear)`,
+              "ERR_FTP_TLS_INACTIVE",
+            );
+          }
+          const reply = await session.command(line);
+          session.forgetFeatures();
+          if (void_ && (reply.code < 200 || reply.code >= 300)) throw new FtpReplyError(reply.text);
+          return reply.text;
+        });
+    }
+  }
+
+  /**
+   * REIN: the session is logged out, and servers reset data protection
+   * with it (pyftpdlib goes back to PROT C): while PROT P was in force,
+   * PBSZ 0 and PROT P go again at once (allowed before a login), and their
+   * refusal closes the client, as prot_p()'s does.
+   */
+  private async reinitialize(session: Session, line: string, void_: boolean): Promise<string> {
+    session.control.send(line);
+    let reply = await session.control.readReply(session.settings.timeout);
+    // "120 Service ready in nnn minutes" comes before the 220.
+    while (reply.code >= 100 && reply.code < 200) reply = await session.control.readReply(session.settings.timeout);
+    refuseFailure(reply);
+    await session.observed(line, reply);
+    session.forgetFeatures();
+    const done = reply.code >= 200 && reply.code < 300;
+    if (done && this.protP) await this.protect(session, ["PBSZ 0", "PROT P"]);
+    if (!done && void_) throw new FtpReplyError(reply.text);
+    return reply.text;
   }
 
   /** Sends AUTH TLS and upgrades the control connection. Rejects if it is already secure. */
@@ -139,10 +235,10 @@ export class FTP_TLS extends FTP {
     });
   }
 
-  /** AUTH TLS and the TLS handshake on `session`'s control connection. */
-  private async authOn(session: Session): Promise<string> {
+  /** AUTH TLS (or `line`, another spelling of it) and the TLS handshake on `session`'s control connection. */
+  private async authOn(session: Session, line = "AUTH TLS"): Promise<string> {
     session.control.expectTlsUpgrade();
-    const reply = await session.voidCommand("AUTH TLS");
+    const reply = await session.voidCommand(line);
     await session.control.startTls(this.connectionOptions(), session.settings.timeout);
     this.authed = true;
     this.cleared = false;
@@ -184,28 +280,37 @@ export class FTP_TLS extends FTP {
   }
 
   /** prot_p()'s task. */
-  private readonly protPTask = async (session: Session): Promise<string> => {
-    let reply: Reply;
+  private readonly protPTask = (session: Session): Promise<string> => this.protect(session, ["PBSZ 0", "PROT P"]);
+
+  /**
+   * Sends `lines` (ending with PROT P) and, once each got a 2xx, protects
+   * data connections; resolves to the last reply. A refusal closes the
+   * client (see prot_p()).
+   */
+  private async protect(session: Session, lines: readonly string[]): Promise<string> {
+    let reply: Reply | undefined;
     try {
-      await session.voidCommand("PBSZ 0");
-      reply = await session.voidCommand("PROT P");
+      for (const line of lines) reply = await session.voidCommand(line);
     } catch (error) {
       this.close();
       throw error;
     }
     session.settings.dataTls = this.connectionOptions();
     this.protP = true;
-    return reply.text;
-  };
+    return reply!.text;
+  }
 
   /** PROT C: data connections from now on are in the clear. */
   prot_c(): Promise<string> {
-    return this.enqueue(async (session) => {
-      const reply = await session.voidCommand("PROT C");
-      session.settings.dataTls = undefined;
-      this.protP = false;
-      return reply.text;
-    });
+    return this.enqueue((session) => this.unprotect(session, "PROT C"));
+  }
+
+  /** PROT C (`line`) and, after its 2xx, clear data connections. */
+  private async unprotect(session: Session, line: string): Promise<string> {
+    const reply = await session.voidCommand(line);
+    session.settings.dataTls = undefined;
+    this.protP = false;
+    return reply.text;
   }
 
   /** CCC: returns the control connection to clear text (data protection is unchanged). */
@@ -214,6 +319,7 @@ export class FTP_TLS extends FTP {
       if (!session.control.isSecure) throw new FtpError("not using TLS", "ERR_FTP_TLS_INACTIVE");
       const reply = await this.clearControl(session);
       this.cleared = true;
+      this.clearChosen = true;
       return reply;
     });
   }
@@ -234,6 +340,19 @@ export class FTP_TLS extends FTP {
   private connectionOptions(): tls.ConnectionOptions {
     return tlsConnectionOptions(this.host, this.tlsOptions);
   }
+}
+
+/** Verbs sendcmd()/voidcmd() of FTP_TLS take their own way (see FTP_TLS.sendcmd). */
+const HAND_VERBS: ReadonlySet<string> = new Set(["AUTH", "PROT", "CCC", "REIN", "USER", "PASS", "ACCT"]);
+
+/**
+ * A command line's verb and argument as a server reads them, upper-cased
+ * and without the blanks around them (`" prot  p"` is PROT P): what a
+ * server may take it for decides how it is sent.
+ */
+function commandParts(line: string): { verb: string; arg: string } {
+  const match = /^[ \t]*(\S*)[ \t]*(.*?)[ \t]*$/.exec(line)!;
+  return { verb: match[1].toUpperCase(), arg: match[2].toUpperCase() };
 }
 
 /** tls.connect options for `host`: the user's `tlsOptions`, plus host (for the identity check) and SNI. */

@@ -7,6 +7,7 @@ import { isIP } from "node:net";
 import type * as tls from "node:tls";
 import { FTP, FtpOptions } from "./client.js";
 import { FtpError, FtpReplyError } from "./errors.js";
+import { DATA_PROTECTED } from "./ftpcp.js";
 import { assertSafeArgument } from "./protocol.js";
 import type { Reply } from "./reply.js";
 import { refuseFailure, type Session } from "./session.js";
@@ -106,6 +107,14 @@ export class FTP_TLS extends FTP {
     });
     await this.runNow(login, { repeat: true });
     if (options.protectData ?? true) await this.runNow(this.protPTask);
+  }
+
+  /**
+   * Whether data connections are TLS now, for ftpcp (see DATA_PROTECTED).
+   * @internal
+   */
+  [DATA_PROTECTED](): boolean {
+    return this.settings.dataTls !== undefined;
   }
 
   /** True while the control connection is encrypted. */

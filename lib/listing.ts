@@ -19,6 +19,14 @@ export interface ListEntry {
   target: string | null;
   /** The line as the server sent it, or the facts for MLSD. */
   raw: string;
+  /**
+   * MLSD's `unique` fact (RFC 3659 7.5.2), when the server gives it: two
+   * names with one value are one file or directory. proftpd and pyftpdlib
+   * give a link the value of what it points to; a walk does not enter a
+   * directory whose value it has already entered under another name (a
+   * link to an ancestor, or to another directory of the tree).
+   */
+  unique?: string;
 }
 
 /** An entry from an MLSD `[name, facts]` pair; `cdir`/`pdir` come back as `dir`. */
@@ -29,7 +37,7 @@ export function entryFromFacts(name: string, facts: Record<string, string>, raw 
   else if (kind === "dir" || kind === "cdir" || kind === "pdir") type = "dir";
   else if (kind.startsWith("os.unix=slink") || kind.startsWith("os.unix=symlink")) type = "link";
   const size = facts.size ?? facts.sizd;
-  return {
+  const entry: ListEntry = {
     name,
     type,
     size: size !== undefined && /^\d+$/.test(size) ? Number(size) : null,
@@ -38,6 +46,8 @@ export function entryFromFacts(name: string, facts: Record<string, string>, raw 
     target: null,
     raw,
   };
+  if (facts.unique) entry.unique = facts.unique;
+  return entry;
 }
 
 /** What comes before an MLSD line's name: `fact=value;` facts (or none), then one space (RFC 3659 7.2). */

@@ -7,6 +7,7 @@ import { entryFromFacts, isListNoise, isMlsdEntryLine, ListEntry } from "./listi
 import { isSafeName } from "./path-safety.js";
 import { assertBurstable, type BeforeCommands } from "./command-burst.js";
 import { assertSafeArgument, parseMlsdLine } from "./protocol.js";
+import { EnteredDirs } from "./tree-bounds.js";
 
 /** The two listings a client can fetch. */
 export interface ListingSource {
@@ -68,8 +69,9 @@ export interface ListOptions {
    * pure-ftpd with `LIST -a`; proftpd and pure-ftpd in MLSD) and then send
    * a listing without it did not read a directory: vsftpd answers LIST of
    * a directory it may not read with one line, that directory itself.
+   * `selfUnique`: the `unique` fact of MLSD's `type=cdir` line, when given.
    */
-  onListed?: (info: { selfShown: boolean; mlsd: boolean }) => void;
+  onListed?: (info: { selfShown: boolean; mlsd: boolean; selfUnique?: string }) => void;
   /** The listing's transfer command written with its EPSV (see TransferStreamOptions.commandWithEpsv). Default: the client's `pipelining`. */
   commandWithEpsv?: boolean;
   /**
@@ -172,6 +174,7 @@ export class RemoteListing {
       reportLine(line);
     };
     let selfShown = false;
+    let selfUnique: string | undefined;
     let finalReply = "";
     let before = options.before;
     if (before) {
@@ -209,6 +212,7 @@ export class RemoteListing {
           }
           const [name, facts] = parseMlsdLine(line);
           if (facts.type === "cdir" || name === ".") selfShown = true;
+          if (facts.type === "cdir" && facts.unique) selfUnique = facts.unique;
           if (facts.type === "cdir" || facts.type === "pdir" || isSelfOrParent(name)) {
             skip();
             continue;
@@ -222,7 +226,7 @@ export class RemoteListing {
         }
         unreadable.throwIfAny(path);
         refuseUnreadReply(path, finalReply);
-        options.onListed?.({ selfShown, mlsd: true });
+        options.onListed?.(selfUnique === undefined ? { selfShown, mlsd: true } : { selfShown, mlsd: true, selfUnique });
         return;
       } catch (error) {
         // 500/502/504: the server has no MLSD; anything else is a real failure.
@@ -245,10 +249,17 @@ export class RemoteListing {
     options.onListed?.({ selfShown, mlsd: false });
   }
 
-  /** See FTP.walk. */
+  /**
+   * See FTP.walk. A directory whose MLSD `unique` fact is that of one
+   * already entered (the root's, from its `type=cdir` line, or one listed
+   * before) is yielded but not entered: a link to an ancestor or to
+   * another directory of the tree (pyftpdlib lists a link to a directory
+   * as `type=dir`), walked again and again before.
+   */
   async *walk(path: string, options: WalkOptions): AsyncGenerator<WalkEntry> {
     const maxDepth = options.maxDepth ?? Infinity;
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_DIRECTORY_ENTRIES;
+    const entered = new EnteredDirs();
     const pending: Array<{ dir: string; depth: number }> = [{ dir: path, depth: 1 }];
     while (pending.length > 0) {
       const { dir, depth } = pending.pop()!;
@@ -257,7 +268,9 @@ export class RemoteListing {
       const entries: ListEntry[] = [];
       // Entries whose name is not one segment are reported, not held, but count: a listing of only those, without end, is bounded too.
       let refused = 0;
-      for await (const entry of this.list(dir, { onUnreadable: report, maxNonEntryLines: maxEntries })) {
+      // The root's value, from its own listing: a link back to it is not entered.
+      const onListed = dir === path ? (info: { selfUnique?: string }) => void entered.enter(dir, info.selfUnique) : undefined;
+      for await (const entry of this.list(dir, { onUnreadable: report, maxNonEntryLines: maxEntries, onListed })) {
         if (entries.length + refused >= maxEntries) {
           throw new FtpLimitError(
             "listingEntries",
@@ -277,7 +290,8 @@ export class RemoteListing {
       for (const entry of entries) {
         const full = joinRemote(dir, entry.name);
         yield { path: full, entry };
-        if (entry.type === "dir" && depth < maxDepth) below.push({ dir: full, depth: depth + 1 });
+        if (entry.type === "dir" && depth < maxDepth && entered.enter(full, entry.unique) === undefined)
+          below.push({ dir: full, depth: depth + 1 });
       }
       pending.push(...below.reverse());
     }

@@ -11,7 +11,7 @@ import { entryFromFacts, ListEntry, parseMlsdTime } from "./listing.js";
 import { assertSafeArgument, mlstFactsLine, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { assertNoClimb, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { DEFAULT_MAX_DIRECTORY_ENTRIES, joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
-import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
+import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, EnteredDirs, treeLimit } from "./tree-bounds.js";
 import { replyOrError, sendBurst } from "./command-burst.js";
 import type { Reply } from "./reply.js";
 import type { Session } from "./session.js";
@@ -86,15 +86,24 @@ interface DoomedEntry {
  * than `maxEntries` entries in all with FtpLimitError. A
  * server that lists one more directory below each one, or entries without
  * end, so fails the call with nothing deleted, instead of being walked
- * for ever with memory growing.
+ * for ever with memory growing. A directory listed with the MLSD `unique`
+ * fact of one already walked (the root's: its `type=cdir` line, else its
+ * MLST) fails it too, with FtpPathError (`"link"`) and nothing deleted:
+ * one of the two is a link the server lists as a directory (pyftpdlib),
+ * and what is below it may lie outside `path`.
  */
 async function walkForRemoval(client: RemoteClient, path: string, maxEntries: number): Promise<DoomedEntry[]> {
   const found: DoomedEntry[] = [];
   const pending = [""];
+  const entered = new EnteredDirs();
+  const fullPath = (relative: string): string => (relative === "" ? path : path === "" ? relative : joinRemote(path, relative));
   for (let relativeDir = pending.pop(); relativeDir !== undefined; relativeDir = pending.pop()) {
-    const dir = relativeDir === "" ? path : path === "" ? relativeDir : joinRemote(path, relativeDir);
+    const dir = fullPath(relativeDir);
+    let listed: { mlsd: boolean; selfUnique?: string } = { mlsd: false };
+    const dirs: Array<{ relative: string; unique: string | undefined }> = [];
+    let uniques = false;
     // Lines that are no entry are bounded too: a listing of nothing else, without end, would be read for ever.
-    for await (const entry of client.list(dir, { maxNonEntryLines: maxEntries })) {
+    for await (const entry of client.list(dir, { maxNonEntryLines: maxEntries, onListed: (info) => (listed = info) })) {
       const reason = unsafeNameReason(entry.name);
       if (reason) throw unsafeNameError(dir, entry.name, reason);
       if (found.length >= maxEntries) throw treeLimit(maxEntries, "the most removeDir and clearDir walk");
@@ -102,10 +111,44 @@ async function walkForRemoval(client: RemoteClient, path: string, maxEntries: nu
       const isDir = entry.type === "dir";
       if (isDir) assertTreeDepth(relative);
       found.push({ relative, dir: isDir });
-      if (isDir) pending.push(relative);
+      if (entry.unique !== undefined) uniques = true;
+      // Checked once the listing is in: the root's own value comes at its end (or from MLST).
+      if (isDir) dirs.push({ relative, unique: entry.unique });
+    }
+    if (relativeDir === "") entered.enter("", listed.selfUnique ?? (listed.mlsd && uniques ? await mlstUnique(client, path) : undefined));
+    for (const { relative, unique } of dirs) {
+      const other = entered.enter(relative, unique);
+      if (other !== undefined) throw sameDirectory(fullPath(relative), fullPath(other));
+      pending.push(relative);
     }
   }
   return found;
+}
+
+/** The `unique` fact of MLST `path`, or undefined (none, or MLST refused). */
+async function mlstUnique(client: RemoteClient, path: string): Promise<string | undefined> {
+  try {
+    return (await client.run((session) => mlst(session, path), { repeat: true })).unique;
+  } catch (error) {
+    if (error instanceof FtpPermError || error instanceof FtpProtoError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The FtpPathError (`reason: "link"`) of a removal that found `path`
+ * listed as a directory with the MLSD `unique` fact of `other`, already
+ * walked: one directory under two names, one of them a link the server
+ * lists as a directory (pyftpdlib's MLSD does), which may point outside
+ * the directory being removed, or be a loop. Nothing is deleted.
+ */
+function sameDirectory(path: string, other: string): FtpPathError {
+  return new FtpPathError(
+    path,
+    "link",
+    `refusing to remove through ${JSON.stringify(path)}: the server lists it as a directory with the unique fact of ${JSON.stringify(other)}, ` +
+      `so one of them is a link (or a loop), and what is below it may lie outside; nothing was deleted`,
+  );
 }
 
 /** See FTP.removeDir. */

@@ -23,7 +23,7 @@ import { LocalWrites, partOwner, remotePartName, writeThroughPart } from "./part
 import { checkListedSize } from "./listed-size.js";
 import { isLocalName, localName, localNameTwice, undecodableLocalName, unwritableRemoteName } from "./local-names.js";
 import { assertMaxFileSize } from "./download.js";
-import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, treeLimit } from "./tree-bounds.js";
+import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, EnteredDirs, treeLimit } from "./tree-bounds.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { RENAME_OWN_PART } from "./part-rename.js";
 import { uploadThroughPart } from "./part-upload.js";
@@ -277,6 +277,15 @@ interface Tree {
    */
   unproven: Map<string, FtpListingError>;
   /**
+   * Remote directories walked under an MLSD `unique` fact that another
+   * directory of the tree, not below it, was then listed with (that one
+   * is taken for a link, see walkRemote), each with the error that says
+   * so: one of the two is a link the server lists as a directory, and
+   * either may be it. `delete` removes nothing in or below one (see
+   * refuseAliased): a file removed there may be another path's.
+   */
+  aliased: Map<string, FtpPathError>;
+  /**
    * Entries walked and refused, each as a failure (a name not one path
    * segment, listed twice, that no string names, or whose lstat failed):
    * counted against maxEntries with the nodes, since each holds its
@@ -300,6 +309,7 @@ function emptyTree(side: "source" | "target", maxEntries = DEFAULT_MAX_TREE_ENTR
     excluded: new Set(),
     incomplete: new Set(),
     unproven: new Map(),
+    aliased: new Map(),
     unnamed: new Map(),
     refused: 0,
     maxEntries,
@@ -909,6 +919,8 @@ async function walkRemote(
 ): Promise<Tree> {
   const tree = emptyTree(side, options.maxEntries);
   const missingIsEmpty = side === "target";
+  // The directories entered, by their MLSD unique fact: one listed under a value already entered is not entered again.
+  const entered = new EnteredDirs();
   // Whether the root's listing showed the directory itself: then every listing must.
   let rootSelfShown = false;
   const commandWithEpsv = options.pipelining !== false;
@@ -918,6 +930,8 @@ async function walkRemote(
     let entries: ListEntry[];
     const unreadable = new UnreadableLines();
     let selfShown = false;
+    // The directory's own unique fact (its type=cdir line's, or for the root its MLST's).
+    let selfUnique: string | undefined;
     // Times asked with the listing or in the burst after it, by name.
     let burstTimes: Map<string, Date> | undefined;
     try {
@@ -926,9 +940,10 @@ async function walkRemote(
         const { before, known } = timesAhead(burst, dir, full);
         const out: ListEntry[] = [];
         let mlsd = false;
-        const onListed = (info: { selfShown: boolean; mlsd: boolean }): void => {
+        const onListed = (info: { selfShown: boolean; mlsd: boolean; selfUnique?: string }): void => {
           selfShown = info.selfShown;
           mlsd = info.mlsd;
+          selfUnique = info.selfUnique;
         };
         const listing = { onUnreadable: unreadable.add, onListed, commandWithEpsv, before, writeAhead, maxNonEntryLines: tree.maxEntries };
         for await (const entry of client.list(full, listing)) {
@@ -954,6 +969,10 @@ async function walkRemote(
         }
         // A LIST path some servers split and expand as ls arguments may have listed another directory.
         if (!mlsd && listMayNameOther(full) && !tree.unproven.has(dir)) tree.unproven.set(dir, listedAsPattern(full));
+        // pyftpdlib shows no type=cdir line: the root's value, which a link back to it has, comes from MLST.
+        if (dir === "" && mlsd && selfUnique === undefined && out.some((entry) => entry.unique !== undefined)) {
+          selfUnique = await mlstUnique(client, full);
+        }
         if (burst) burstTimes = await askTimes(client, burst, dir, out, filter, known, tree.parts !== undefined);
         return out;
       });
@@ -970,8 +989,10 @@ async function walkRemote(
       tree.incomplete.add(dir);
       failures.record(dir === "" ? "." : dir, unread);
     }
-    if (dir === "") rootSelfShown = selfShown;
-    else if (rootSelfShown && !selfShown) {
+    if (dir === "") {
+      rootSelfShown = selfShown;
+      entered.enter("", selfUnique);
+    } else if (rootSelfShown && !selfShown) {
       tree.incomplete.add(dir);
       // One failure per directory: when its lines could not be read, that was said already.
       if (!unread) failures.record(dir, notRead(full, "it does not show the directory itself, as the server's other listings do"));
@@ -1007,7 +1028,14 @@ async function walkRemote(
         continue;
       }
       named.add(entry.name);
-      const type = entry.type === "unknown" ? "other" : entry.type;
+      let type: Node["type"] = entry.type === "unknown" ? "other" : entry.type;
+      // Listed under the unique fact of a directory entered already: that directory again, through a link.
+      const other = type === "dir" ? entered.enter(path, entry.unique) : undefined;
+      if (other !== undefined) {
+        type = "link";
+        // Not an ancestor (a loop): either of the two may be the link, and the one entered is no surer a directory than this one.
+        if (other !== "" && !path.startsWith(`${other}/`)) tree.aliased.set(other, sameDirectory(full, other, entry.name));
+      }
       const node: Node = { type, size: entry.size, modified: exactTime(entry.modified) ?? burstTimes?.get(entry.name) ?? null };
       if (!admit(tree, filter, path, node)) continue;
       if (type === "dir") assertTreeDepth(path);
@@ -1151,6 +1179,22 @@ function mlstFacts(reply: string): Record<string, string> | undefined {
   return line === undefined ? undefined : parseMlsdLine(line)[1];
 }
 
+/** The `unique` fact of MLST `path`, or undefined (none given, MLST refused or not implemented). */
+async function mlstUnique(client: TreeClient, path: string): Promise<string | undefined> {
+  const [reply] = await client.sendcmds([`MLST ${path}`]);
+  return typeof reply === "string" ? mlstFacts(reply)?.unique || undefined : undefined;
+}
+
+/** The error of a directory `dir` (below the root) that `name` in `listed` was listed as, by its MLSD unique fact. */
+function sameDirectory(listed: string, dir: string, name: string): FtpPathError {
+  return new FtpPathError(
+    dir,
+    "link",
+    `${JSON.stringify(joinRemote(listed, name))} is listed as a directory with the unique fact of ${JSON.stringify(dir)} (below the root): ` +
+      `one of the two is a link the server lists as a directory, so nothing in or below ${JSON.stringify(dir)} is deleted`,
+  );
+}
+
 function notRead(path: string, why: string): FtpListingError {
   return new FtpListingError(path, [], 0, `the listing of ${JSON.stringify(path)} was not a read of the directory: ${why}`);
 }
@@ -1206,6 +1250,7 @@ async function deleteExtras(
   if (!options.delete) return;
   refuseUnproven(source, target, failures);
   refuseUnnamed(source, target, failures);
+  refuseAliased(source, target, failures);
   const doomed = extras(source, target).map((extra) => extra.path);
   await forgetVanishedDirs(source, doomed, failures);
   await forgetVanishedDirs(target, doomed, failures);
@@ -1280,6 +1325,24 @@ function refuseUnproven(source: Tree, target: Tree, failures: Failures): void {
     if (!doomed.some((extra) => dir === "" || extra.path.startsWith(`${dir}/`))) continue;
     source.incomplete.add(dir);
     failures.record(dir === "" ? "." : dir, error);
+  }
+}
+
+/**
+ * Marks not fully known, with every directory below it, and reports, each
+ * target directory that another was listed as (Tree.aliased: the same
+ * MLSD unique fact) where `delete` would remove something in or below it:
+ * either of the two may be a link the server lists as a directory, and a
+ * file removed through it is the other's, perhaps outside the tree.
+ */
+function refuseAliased(source: Tree, target: Tree, failures: Failures): void {
+  if (target.aliased.size === 0) return;
+  const doomed = extras(source, target);
+  for (const [dir, error] of target.aliased) {
+    if (!doomed.some((extra) => extra.path.startsWith(`${dir}/`))) continue;
+    target.incomplete.add(dir);
+    for (const [path, node] of target.nodes) if (node.type === "dir" && path.startsWith(`${dir}/`)) target.incomplete.add(path);
+    failures.record(dir, error);
   }
 }
 

@@ -41,3 +41,31 @@ export function assertTreeDepth(path: string): void {
     `the remote tree goes deeper than ${MAX_TREE_DEPTH} levels or ${MAX_TREE_PATH} characters: ${what} at ${JSON.stringify(path.slice(0, 200))}...`,
   );
 }
+
+/**
+ * The directories a walk has entered, by MLSD's `unique` fact (RFC 3659
+ * 7.5.2: one value, one file or directory). A directory listed under a
+ * value already entered under another path is that directory again: a
+ * link to an ancestor (a loop), or to another directory of the tree,
+ * that the server lists as a directory (pyftpdlib's MLSD gives a link the
+ * type and value of what it points to; so does proftpd's with
+ * `ShowSymlinks off`). Walked, a loop goes on until the walk's bounds
+ * stop it, and a tree transfer or removal would act on one directory
+ * through two paths.
+ */
+export class EnteredDirs {
+  private readonly byUnique = new Map<string, string>();
+
+  /**
+   * Records `path` as entered under `unique` (undefined: the server gave
+   * none, nothing is known). Returns the other path already entered under
+   * that value, if there is one: then `path` is not recorded.
+   */
+  enter(path: string, unique: string | undefined): string | undefined {
+    if (unique === undefined) return undefined;
+    const held = this.byUnique.get(unique);
+    if (held !== undefined && held !== path) return held;
+    this.byUnique.set(unique, path);
+    return undefined;
+  }
+}

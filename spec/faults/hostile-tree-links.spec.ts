@@ -1,0 +1,174 @@
+/**
+ * A server-side link to a directory that the server lists as a directory
+ * (pyftpdlib's MLSD gives a link `type=dir` and the `unique` fact of what
+ * it points to; so does proftpd's with `ShowSymlinks off`). A link to an
+ * ancestor was walked again and again until the depth bound, and one of
+ * two directories listed with one `unique` value was walked as well as
+ * the other: an upload with `delete` sent DELE for the files of the one
+ * through the other's path, and removeDir deleted through it. A directory
+ * whose `unique` fact is one the walk has entered already (the root's,
+ * from its `type=cdir` line or else its MLST) is not entered: the tree
+ * transfers take it for a link (reported in `links`, nothing written
+ * through it, nothing deleted for it), and nothing is deleted in or below
+ * the other when it is no ancestor (either may be the link); removeDir and
+ * clearDir refuse with FtpPathError (`"link"`) before deleting anything;
+ * walk() yields it without entering it.
+ */
+import { expect } from "chai";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FixtureServer } from "../../fixtures/server.js";
+import { FtpDirTransferError, FtpPathError } from "../../lib/index.js";
+import { useFixtures } from "../core/helpers.js";
+
+/** What a directory of the fake tree lists: its unique value, and its entries' MLSD lines. */
+interface FakeDir {
+  unique: string;
+  entries: string[];
+}
+
+/**
+ * /r holds keep.txt and sub/; sub/ holds `loop`, a link to /r listed as a
+ * directory (unique R): every path below /r/sub/loop is /r again.
+ */
+const LOOP: Record<string, FakeDir> = {
+  "/r": {
+    unique: "R",
+    entries: ["type=file;size=1;modify=20200101000000;unique=K; keep.txt", "type=dir;modify=20200101000000;unique=S; sub"],
+  },
+  "/r/sub": { unique: "S", entries: ["type=dir;modify=20200101000000;unique=R; loop"] },
+};
+
+/** /r holds a/ and b/, one directory under two names (one a link listed as a directory), x.txt in it. */
+const ALIAS: Record<string, FakeDir> = {
+  "/r": { unique: "R", entries: ["type=dir;modify=20200101000000;unique=A; a", "type=dir;modify=20200101000000;unique=A; b"] },
+  "/r/a": { unique: "A", entries: ["type=file;size=1;modify=20200101000000;unique=X; x.txt"] },
+  "/r/b": { unique: "A", entries: ["type=file;size=1;modify=20200101000000;unique=X; x.txt"] },
+};
+
+describe("faults: a link to a directory listed as a directory (MLSD unique facts)", () => {
+  const fx = useFixtures();
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-tree-links-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /**
+   * A server whose MLSD lists `tree` (a path below /r/sub/loop as the path
+   * without its /sub/loop levels), with a `type=cdir` line carrying the
+   * directory's unique value (`cdir`), or without one as pyftpdlib's
+   * (then MLST of a directory gives its value).
+   */
+  async function server(tree: Record<string, FakeDir>, cdir = true): Promise<FixtureServer> {
+    const srv = await fx.server({ files: { "/r/keep.txt": "k", "/r/a/x.txt": "x", "/r/b/x.txt": "x" } });
+    const resolve = (path: string): FakeDir | undefined => tree[path.replace(/(?:\/sub\/loop)+(?=\/|$)/g, "")];
+    srv.handle("MLSD", async (s, arg) => {
+      const listed = resolve(arg);
+      if (!listed) return s.reply(550, "No such directory.");
+      s.reply(150, "Here comes the directory listing.");
+      const lines = cdir ? [`type=cdir;perm=el;unique=${listed.unique}; .`, ...listed.entries] : listed.entries;
+      await s.sendData(lines.map((line) => `${line}\r\n`).join(""));
+      s.reply(226, "Directory send OK.");
+    });
+    srv.handle("MLST", (s, arg) => {
+      const listed = resolve(arg);
+      if (!listed) return s.defaultHandler("MLST", arg);
+      s.send(`250-Listing ${arg}\r\n type=dir;perm=el;unique=${listed.unique}; ${arg}\r\n250 End\r\n`);
+    });
+    return srv;
+  }
+
+  const loopListings = (srv: FixtureServer): string[] => srv.commands.filter((command) => /^MLSD \/r\/sub\/loop/.test(command));
+  const deletions = (srv: FixtureServer): string[] => srv.commands.filter((command) => /^(DELE|RMD) /.test(command));
+
+  for (const cdir of [true, false]) {
+    const how = cdir ? "its type=cdir line" : "MLST (no type=cdir line, as pyftpdlib)";
+    for (const pipelining of [true, false]) {
+      it(`downloadDir does not enter a link to an ancestor told by ${how}, and reports it (pipelining: ${pipelining})`, async () => {
+        const srv = await server(LOOP, cdir);
+        const ftp = await fx.client(srv);
+        const result = await ftp.downloadDir("/r", dir, { pipelining });
+        expect(result.links).to.deep.equal(["sub/loop"]);
+        expect(loopListings(srv)).to.deep.equal([]);
+        expect(readdirSync(dir).sort()).to.deep.equal(["keep.txt", "sub"]);
+        expect(readdirSync(join(dir, "sub"))).to.deep.equal([]);
+      });
+    }
+
+    it(`uploadDir with delete deletes nothing through a link to an ancestor told by ${how}`, async () => {
+      const srv = await server(LOOP, cdir);
+      const ftp = await fx.client(srv);
+      writeFileSync(join(dir, "keep.txt"), "k");
+      mkdirSync(join(dir, "sub"));
+      const result = await ftp.uploadDir(dir, "/r", { delete: true });
+      expect(result.deleted).to.equal(0);
+      expect(loopListings(srv)).to.deep.equal([]);
+      expect(deletions(srv)).to.deep.equal([]);
+    });
+
+    it(`removeDir refuses a tree holding a link to an ancestor told by ${how}, deleting nothing`, async () => {
+      const srv = await server(LOOP, cdir);
+      const ftp = await fx.client(srv);
+      const error = await ftp.removeDir("/r").then(
+        () => expect.fail("removeDir should refuse"),
+        (caught: unknown) => caught,
+      );
+      expect(error).to.be.instanceOf(FtpPathError);
+      expect(error).to.include({ reason: "link", path: "/r/sub/loop" });
+      expect(loopListings(srv)).to.deep.equal([]);
+      expect(deletions(srv)).to.deep.equal([]);
+    });
+  }
+
+  it("walk() yields a link to an ancestor listed as a directory without entering it", async () => {
+    const srv = await server(LOOP);
+    const ftp = await fx.client(srv);
+    const paths: string[] = [];
+    for await (const { path } of ftp.walk("/r")) paths.push(path);
+    expect(paths).to.deep.equal(["/r/keep.txt", "/r/sub", "/r/sub/loop"]);
+    expect(loopListings(srv)).to.deep.equal([]);
+  });
+
+  it("uploadDir with delete deletes nothing in either of two directories listed with one unique value, and names the one it spares", async () => {
+    const srv = await server(ALIAS);
+    const ftp = await fx.client(srv);
+    mkdirSync(join(dir, "b"));
+    writeFileSync(join(dir, "b", "x.txt"), "x");
+    const error = await ftp.uploadDir(dir, "/r", { delete: true }).then(
+      () => expect.fail("uploadDir should name the directory it spared"),
+      (caught: unknown) => caught,
+    );
+    expect(error).to.be.instanceOf(FtpDirTransferError);
+    const failures = new Map((error as FtpDirTransferError).failures.map((f) => [f.path, f.error]));
+    expect(failures.get("a")).to.be.instanceOf(FtpPathError).and.include({ reason: "link" });
+    expect(deletions(srv)).to.deep.equal([]);
+    // b is taken for the link: nothing is written through it either (its MKD fails, as for any link in the way).
+    expect(failures.get("b/x.txt")).to.be.instanceOf(FtpPathError).and.include({ reason: "link" });
+    expect(srv.commands.filter((command) => command.startsWith("STOR "))).to.deep.equal([]);
+  });
+
+  it("downloadDir fetches one of two directories listed with one unique value and reports the other as a link", async () => {
+    const srv = await server(ALIAS);
+    const ftp = await fx.client(srv);
+    const result = await ftp.downloadDir("/r", dir);
+    expect(result.links).to.deep.equal(["b"]);
+    expect(existsSync(join(dir, "a", "x.txt"))).to.equal(true);
+    expect(existsSync(join(dir, "b"))).to.equal(false);
+  });
+
+  it("removeDir and clearDir refuse a tree holding two directories listed with one unique value, deleting nothing", async () => {
+    const srv = await server(ALIAS);
+    const ftp = await fx.client(srv);
+    for (const remove of [() => ftp.removeDir("/r"), () => ftp.clearDir("/r")]) {
+      const error = await remove().then(
+        () => expect.fail("the removal should refuse"),
+        (caught: unknown) => caught,
+      );
+      expect(error).to.be.instanceOf(FtpPathError);
+      expect(error).to.include({ reason: "link", path: "/r/b" });
+    }
+    expect(deletions(srv)).to.deep.equal([]);
+  });
+});

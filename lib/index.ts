@@ -60,7 +60,7 @@ export type { FtpUrl } from "./url.js";
 export { entryFromFacts, isListNoise, parseListLine, parseMlsdTime } from "./listing.js";
 export type { ListEntry, ListParser } from "./listing.js";
 export { FtpPool, isConnectionLimit } from "./pool.js";
-export type { FtpPoolOptions, PoolUseOptions, SegmentedDownloadOptions } from "./pool.js";
+export type { FtpPoolOptions, PoolCloseOptions, PoolUseOptions, SegmentedDownloadOptions } from "./pool.js";
 export { ftpcp } from "./ftpcp.js";
 export type { DirProgress, DirTransferOptions, DirTransferResult, TreeEntry } from "./sync.js";
 export type { FtpPathFailure } from "./errors.js";

@@ -69,6 +69,24 @@ export interface PoolUseOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link FtpPool.close}. */
+export interface PoolCloseOptions {
+  /**
+   * Milliseconds close() gives the work under way on its clients (what a
+   * running task has started, and each client's QUIT) to end before it
+   * closes every connection still open at once: their calls reject with
+   * FtpClosedError, and close() resolves. Default 30000 (the clients' own
+   * default `timeout`). 0 closes them at once, without waiting for
+   * anything; `Infinity` waits as long as the work takes. Unlike
+   * FtpOptions.timeout, 0 is not "none": this is a grace period, not a
+   * wait for a server to answer.
+   */
+  timeout?: number;
+}
+
+/** close()'s default grace period (see PoolCloseOptions.timeout). */
+const CLOSE_TIMEOUT = 30_000;
+
 /** Pools made so far in this process; numbers their debug tags. */
 let poolsMade = 0;
 
@@ -113,6 +131,22 @@ export class FtpPool {
    * behind it.
    */
   private readonly settling = new Set<FTP>();
+  /** close()'s promise, once called: later calls get it too. */
+  private closing: Promise<void> | undefined;
+  /** The clients close() is ending (quitting, or closing): it resolves once none is left. */
+  private readonly ending = new Set<FTP>();
+  /**
+   * Clients a task held when close() came, with a promise that settles once
+   * what was on the client's queue then has run (undefined: nothing was):
+   * what is still there when the task gives the client back was left
+   * behind (see retire).
+   */
+  private readonly heldAtClose = new Map<FTP, Promise<void> | undefined>();
+  /** When close() closes every connection still open (ms since the epoch), and the timer that does it. */
+  private deadline = Infinity;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** Resolves close() once `ending` is empty. */
+  private ended: () => void = ignore;
 
   constructor(options: FtpPoolOptions) {
     this.connect = options.connect;
@@ -285,17 +319,40 @@ export class FtpPool {
 
   /**
    * Quits every client; later use() rejects, and so do the calls waiting
-   * for a client. A task running on a client may finish on its connection;
-   * nothing reconnects after close() (see FTP.quit() under `retry`), so a
-   * task whose connection drops fails instead of waiting out a backoff. A
+   * for a client. A task running on a client may finish what it has
+   * started on its connection (what it asks after close() fails with
+   * FtpClosedError); nothing reconnects after close() (see FTP.quit() under
+   * `retry`), so a task whose connection drops fails instead of waiting
+   * out a backoff. A client given back with work still on its queue (a
+   * download the task started and never read to its end, before or after
+   * close() came) is closed instead of quitting behind that work. A
    * `retry` client still being made by `connect` stops retrying and its
    * connection is closed, so that connect rejects; so is any client made
    * there and still connecting or waiting for its welcome (it would hold
    * the process until its timeout, for ever with `timeout: 0`). Any other
    * client whose connect completes after close() is closed at once, never
    * handed out.
+   *
+   * Resolves once every client is closed, within `timeout` (default 30 s;
+   * 0 closes them at once, `Infinity` waits as long as the work takes: see
+   * {@link PoolCloseOptions.timeout}): when it passes, every connection
+   * still open is closed at once, whatever its task is doing, and the
+   * calls on it reject with FtpClosedError. Calling it again returns the
+   * same promise; a shorter `timeout` brings the deadline forward. A
+   * `timeout` that is not a number from 0 up rejects with a RangeError.
    */
-  async close(): Promise<void> {
+  close(options: PoolCloseOptions = {}): Promise<void> {
+    const timeout = options.timeout ?? CLOSE_TIMEOUT;
+    if (typeof timeout !== "number" || !(timeout >= 0)) {
+      return Promise.reject(new RangeError(`timeout must be a number of milliseconds from 0 up, got ${String(timeout)}`));
+    }
+    this.closing ??= this.closeClients();
+    this.closeWithin(timeout);
+    return this.closing;
+  }
+
+  /** close()'s work: every client on its way out, and a promise for when none is left. */
+  private closeClients(): Promise<void> {
     this.isClosed = true;
     for (const waiter of this.waiting.splice(0)) waiter.reject(poolClosed());
     for (const reconnector of this.connecting) reconnector.abandon(poolClosed());
@@ -303,15 +360,93 @@ export class FtpPool {
     for (const closeClient of [...this.clientsConnecting]) closeClient();
     this.clientsConnecting.clear();
     for (const abandon of [...this.abandonOpens]) abandon(poolClosed());
+    const idle = new Set(this.idle);
     const clients = [...this.all];
     this.all.clear();
     this.idle.length = 0;
+    const allEnded = new Promise<void>((resolve) => (this.ended = resolve));
+    for (const client of clients) this.ending.add(client);
     // No task holds a settling client: what is on its queue was left
     // behind (a download nobody reads), and QUIT would wait behind it.
     const settling = [...this.settling];
     this.settling.clear();
-    for (const client of settling) client.close();
-    await Promise.all(clients.map((client) => (client.closed ? Promise.resolve() : client.quit().then(nothing, () => client.close()))));
+    for (const client of settling) this.closeNow(client);
+    for (const client of clients) {
+      if (!this.ending.has(client)) continue;
+      // Held by a task: what is on its queue now is the task's to finish
+      // (QUIT goes behind it); what is still there once the task gives the
+      // client back was left behind (see retire).
+      if (!idle.has(client)) this.heldAtClose.set(client, client[QUEUE_SETTLED]());
+      this.quitNow(client);
+    }
+    if (this.ending.size === 0) this.ended();
+    return allEnded.then(() => {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = undefined;
+    });
+  }
+
+  /** Brings close()'s deadline to `timeout` ms from now, if that is sooner: every client still open is closed then. */
+  private closeWithin(timeout: number): void {
+    if (timeout === Infinity) return;
+    const deadline = Date.now() + timeout;
+    if (deadline >= this.deadline) return;
+    this.deadline = deadline;
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    if (timeout === 0) {
+      for (const client of [...this.ending]) this.closeNow(client);
+      return;
+    }
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = undefined;
+      for (const client of [...this.ending]) this.closeNow(client);
+    }, timeout);
+  }
+
+  /** QUIT, then the client closed whatever the reply; close() stops waiting for it then. */
+  private quitNow(client: FTP): void {
+    if (client.closed) {
+      this.endedWith(client);
+      return;
+    }
+    client.quit().then(
+      () => this.endedWith(client),
+      () => this.closeNow(client),
+    );
+  }
+
+  /** Closes `client` at once; close() stops waiting for it. */
+  private closeNow(client: FTP): void {
+    client.close();
+    this.endedWith(client);
+  }
+
+  /** close() waits for `client` no more; it resolves once it waits for none. */
+  private endedWith(client: FTP): void {
+    this.heldAtClose.delete(client);
+    if (!this.ending.delete(client) || this.ending.size > 0) return;
+    this.ended();
+  }
+
+  /**
+   * A task gave back a client it held when close() came. Work still on its
+   * queue from before close() that has not run by the next turn of the
+   * event loop was left behind (a download nobody reads: QUIT would wait
+   * behind it for ever), so the client is closed; work that ends within
+   * the turn (a callback-form transfer's queue task ends a few microtasks
+   * after its promise resolved) lets QUIT go as usual.
+   */
+  private retire(client: FTP): void {
+    if (!this.heldAtClose.has(client)) return;
+    const before = this.heldAtClose.get(client);
+    this.heldAtClose.delete(client);
+    if (!before || client.closed) return;
+    let ran = false;
+    void before.then(() => void (ran = true));
+    setImmediate(() => {
+      if (!ran && this.ending.has(client)) this.closeNow(client);
+    });
   }
 
   /** A client for a task; `signal` cancels the wait for it (see PoolUseOptions.signal). */
@@ -351,7 +486,7 @@ export class FtpPool {
    */
   private waitForClient(shared = false, signal?: AbortSignal): Promise<FTP> {
     let left = false;
-    let stop = nothing;
+    let stop = ignore;
     const waited = new Promise<FTP>((resolve, reject) => {
       const waiter: Waiter = {
         resolve: (client) => {
@@ -384,7 +519,7 @@ export class FtpPool {
     const opening = this.open(signal);
     if (!signal) return opening;
     let left = false;
-    let stop = nothing;
+    let stop = ignore;
     const aborted = new Promise<never>((_, reject) => {
       stop = onAbortOf(signal, (error) => {
         left = true;
@@ -531,7 +666,11 @@ export class FtpPool {
    * wait that long.
    */
   private release(client: FTP): void {
-    if (!client.closed && !this.isClosed) {
+    if (this.isClosed) {
+      this.retire(client);
+      return;
+    }
+    if (!client.closed) {
       const settled = client[QUEUE_SETTLED]();
       if (settled) {
         this.settling.add(client);
@@ -553,7 +692,7 @@ export class FtpPool {
       if (next) this.open(next.signal).then(next.resolve, next.reject);
       return;
     }
-    // Given back after close(), which is quitting it (it was in `all`): QUIT goes once its task is done.
+    // Given back after close(), which is quitting it (see retire).
     if (this.isClosed) return;
     const next = this.waiting.shift();
     if (next) next.resolve(client);
@@ -577,7 +716,7 @@ export function isConnectionLimit(error: unknown): boolean {
   );
 }
 
-function nothing(): void {}
+function ignore(): void {}
 
 /** The error abortError() makes (see lib/abort-signal.ts). */
 function isAbortError(error: unknown): boolean {
@@ -606,7 +745,7 @@ async function allOrAbort<T>(
     failure ??= { error };
     controller.abort(error);
   };
-  const stop = outer ? onAbortOf(outer, fail) : nothing;
+  const stop = outer ? onAbortOf(outer, fail) : ignore;
   try {
     await Promise.all(items.map((item) => task(item, controller.signal).catch(fail)));
   } finally {

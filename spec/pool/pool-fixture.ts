@@ -125,7 +125,7 @@ export function usePoolFixture(options: FixtureOptions = {}): PoolFixture {
 
   afterEach(async () => {
     trap?.release();
-    for (const pool of pools.splice(0)) await pool.close();
+    for (const pool of pools.splice(0)) await pool.close({ timeout: 0 });
     for (const client of made.splice(0)) client.close();
     await server?.close();
     server = undefined;

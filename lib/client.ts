@@ -64,6 +64,7 @@ import { FtpUrl, parseFtpUrl } from "./url.js";
 import { ListEntry, ListParser, parseListLine } from "./listing.js";
 import { poolConnect, Reconnector, SessionRecord } from "./reconnect.js";
 import { RetryEvent, RetryOptions, RetryPolicy } from "./retry.js";
+import { assertTransferCommand } from "./security-verbs.js";
 
 /** Options of {@link FTP}; all optional. */
 export interface FtpOptions {
@@ -753,6 +754,7 @@ export class FTP {
    */
   async ntransfercmd(cmd: string, rest?: number | string): Promise<[net.Socket | tls.TLSSocket, number | null]> {
     assertSafeArgument(cmd);
+    assertTransferCommand(cmd);
     assertRestOffset(rest);
     return new Promise((resolve, reject) => {
       this.enqueue((session) => this.raw.run(session, cmd, rest, resolve)).catch(reject);
@@ -1429,6 +1431,7 @@ function transferStart(
   }: { rest?: number | string; commandWithEpsv?: boolean; before?: BeforeCommands; writeAhead?: boolean },
 ): TransferStart {
   assertSafeArgument(cmd);
+  assertTransferCommand(cmd);
   assertRestOffset(rest);
   return { command: cmd, rest, type, withEpsv: commandWithEpsv, before: before && commandsBefore(before), ahead: writeAhead === true };
 }

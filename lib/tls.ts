@@ -8,6 +8,7 @@ import type * as tls from "node:tls";
 import { FTP, FtpOptions } from "./client.js";
 import { FtpError, FtpReplyError } from "./errors.js";
 import { DATA_PROTECTED } from "./ftpcp.js";
+import { commandParts } from "./security-verbs.js";
 import { assertSafeArgument } from "./protocol.js";
 import type { Reply } from "./reply.js";
 import { refuseFailure, type Session } from "./session.js";
@@ -353,16 +354,6 @@ export class FTP_TLS extends FTP {
 
 /** Verbs sendcmd()/voidcmd() of FTP_TLS take their own way (see FTP_TLS.sendcmd). */
 const HAND_VERBS: ReadonlySet<string> = new Set(["AUTH", "PROT", "CCC", "REIN", "USER", "PASS", "ACCT"]);
-
-/**
- * A command line's verb and argument as a server reads them, upper-cased
- * and without the blanks around them (`" prot  p"` is PROT P): what a
- * server may take it for decides how it is sent.
- */
-function commandParts(line: string): { verb: string; arg: string } {
-  const match = /^[ \t]*(\S*)[ \t]*(.*?)[ \t]*$/.exec(line)!;
-  return { verb: match[1].toUpperCase(), arg: match[2].toUpperCase() };
-}
 
 /** tls.connect options for `host`: the user's `tlsOptions`, plus host (for the identity check) and SNI. */
 function tlsConnectionOptions(host: string, tlsOptions: tls.ConnectionOptions): tls.ConnectionOptions {

@@ -23,6 +23,9 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FTP, FtpOptions } from "./client.js";
 import { jobServer, LoginSources, resolveLogin } from "./credentials.js";
 import { FtpDirTransferError, FtpError, FtpPathError, isRefusal, type FtpPathFailure } from "./errors.js";
+import type { LineStream } from "./line-stream.js";
+import { assertNoClimb, unsafeNameReason } from "./path-safety.js";
+import { codecFor } from "./text-codec.js";
 import { SIGNAL_STATUS, StoppedBySignal, stopOnSignal } from "./cli-signals.js";
 import { defaultNetrcPath, readNetrc } from "./netrc.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
@@ -211,7 +214,9 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-const URL_FORMS = "ftp://[user[:password]@]host[:port]/path, ftpes:// (AUTH TLS), ftps:// (implicit TLS)";
+const URL_FORMS =
+  "ftp://[user[:password]@]host[:port]/path[;type=a|i|d], ftpes:// (AUTH TLS), ftps:// (implicit TLS); " +
+  "a path with a '..' or '.' segment (%2F and %5C decoded too) is refused";
 
 /** How mirror's --exclude and --include globs match (lib/glob-filter.ts). */
 const GLOB_RULES = [
@@ -383,6 +388,57 @@ function urlArgument(text: string): FtpUrl {
   }
 }
 
+/**
+ * The remote path a command acts on, from a URL (or mv's target): refused
+ * before anything connects (FtpPathError, reason "climbs", as removeDir
+ * refuses one) when a segment of it, split at `/` and `\` once decoded,
+ * climbs (`..` in any spelling) or is `.` (or dots and spaces). The URL
+ * parser folds `/../` and `/%2e%2e/` away, but not `%2F..%2F`: decoded,
+ * `rm ftp://h/a%2F..%2Fb` sent `DELE a/../b`, and deleted `b`.
+ */
+function remotePathOf(path: string, what: string): string {
+  assertNoClimb(path, what);
+  const dot = path.split(/[\\/]/).find((segment) => segment.includes(".") && /^[. ]+$/.test(segment));
+  if (dot !== undefined)
+    throw new FtpPathError(path, "climbs", `refusing ${what} ${JSON.stringify(path)}: it has a segment ${JSON.stringify(dot)}`);
+  return path;
+}
+
+/** Which typecodes (`;type=`) each command takes: get and cat a, i, d; put a, i; ls d; the others none. */
+const TYPECODES: Record<string, readonly NonNullable<FtpUrl["typecode"]>[]> = {
+  get: ["a", "i", "d"],
+  put: ["a", "i"],
+  ls: ["d"],
+};
+
+/** A UsageError unless `command` takes the URL's typecode (see TYPECODES). */
+function assertTypecode(url: FtpUrl, command: string): void {
+  if (url.typecode === undefined || (TYPECODES[command] ?? []).includes(url.typecode)) return;
+  throw new UsageError(
+    `${command} takes no ';type=${url.typecode}' (a: ASCII and i: binary are for get, cat and put; d, a listing of names, ` +
+      "for get, cat and ls); write a ';' that is part of a name as %3B",
+  );
+}
+
+/**
+ * get's local file when none is given: the last segment of the URL's
+ * path. Refused (FtpPathError) unless it is one segment on every platform
+ * (no `\`, not `.` or `..`, not empty): never a name that would put the
+ * file outside the current directory.
+ */
+function localNameOf(path: string): string {
+  const name = posix.basename(path);
+  const reason = unsafeNameReason(name);
+  if (reason !== undefined)
+    throw new FtpPathError(
+      name,
+      reason,
+      `refusing to take the local file's name from ${JSON.stringify(path)}: ${JSON.stringify(name)} is not one path segment ` +
+        `(${reason}); name it: get <url> <file>`,
+    );
+  return name;
+}
+
 /** `text` with whatever stands between "//" and the last "@" masked: a URL that failed to parse may still hold a password. */
 function withoutLogin(text: string): string {
   const start = text.indexOf("//");
@@ -488,23 +544,41 @@ function endBar(quiet: boolean): void {
   if (!quiet && process.stderr.isTTY) process.stderr.write("\n");
 }
 
+/**
+ * `get` and `cat`: RETR in binary (TYPE I), or with `;type=a` in ASCII
+ * (TYPE A, each line written with a LF: see localText), or with
+ * `;type=d` the names NLST gives for the path (its directory), one a line.
+ */
 async function get(url: FtpUrl, target: string | undefined, options: CliOptions): Promise<void> {
-  if (!url.path) throw new UsageError("the URL must name a file");
+  assertTypecode(url, "get");
+  const listing = url.typecode === "d";
+  if (!url.path && !listing) throw new UsageError("the URL must name a file");
+  const path = remotePathOf(url.path, listing ? "to list" : "to download");
   const intoStdout = target === "-";
-  const file = target ?? basename(url.path);
+  if (!url.path && target === undefined) throw new UsageError("the URL names no file to name the local one after: get <url> <file>");
+  const file = target ?? localNameOf(path);
   if (!intoStdout) await assertPlainTarget(file);
   // On a signal the connection is closed at once: the download fails now, and its part file is removed.
   const stop = stopOnSignal(intoStdout ? "the output is cut short" : `${JSON.stringify(file)} left as it was, its part file removed`);
   await stop.run(async () => {
     const ftp = await stop.track(open(url, options));
     try {
-      const retrieve = () => {
+      const retrieve = (): Readable => {
+        const progress = progressBar(posix.basename(path), options.quiet || intoStdout);
+        if (url.typecode === "a" || listing) {
+          // No verifySize: SIZE counts the file as stored, not in the CRLF form TYPE A sends it (vsftpd refuses it in ASCII mode).
+          const lines = ftp.retrlines(listing ? (path ? `NLST ${path}` : "NLST") : `RETR ${path}`, {
+            maxFileSize: options.maxFileSize,
+          });
+          lines.source.on("progress", progress);
+          return Readable.from(localText(lines));
+        }
         // verifySize: SIZE first, the count checked against it at the end. A
         // data connection cut with a FIN on a server whose 150 gives no size
         // (pure-ftpd, pyftpdlib) ends in 226 too: without it, a cut file
         // would be put in place, or written out, as the whole file, exit 0.
-        const download = ftp.retrbinary(`RETR ${url.path}`, { maxFileSize: options.maxFileSize, verifySize: true });
-        download.on("progress", progressBar(posix.basename(url.path), options.quiet || intoStdout));
+        const download = ftp.retrbinary(`RETR ${path}`, { maxFileSize: options.maxFileSize, verifySize: true });
+        download.on("progress", progress);
         return download;
       };
       if (intoStdout) {
@@ -518,7 +592,7 @@ async function get(url: FtpUrl, target: string | undefined, options: CliOptions)
         await writeThroughPart(dirname(file), basename(file), async (sink) => {
           let bytes = 0;
           const download = retrieve();
-          download.on("progress", (progress: TransferProgress) => (bytes = progress.bytes));
+          download.on("data", (chunk: Buffer) => (bytes += chunk.length));
           await pipeline(download, sink);
           return { bytes, modified: null };
         });
@@ -530,6 +604,22 @@ async function get(url: FtpUrl, target: string | undefined, options: CliOptions)
       ftp.close();
     }
   });
+}
+
+/**
+ * The lines of an ASCII transfer (their endings stripped: CRLF, LF or a
+ * lone CR) as the bytes they came as, each with a LF, but for a last line
+ * that came without an ending: the local form of a text file. The CLI's
+ * client reads text as UTF-8, keeping bytes that are not as escapes (see
+ * text-codec.ts): encoded back, every byte is what was sent.
+ */
+async function* localText(lines: LineStream): AsyncGenerator<Buffer> {
+  const codec = codecFor("utf8");
+  let count = 0;
+  for await (const line of lines) {
+    count++;
+    yield codec.encode(lines.unterminatedLine === count ? (line as string) : `${line as string}\n`);
+  }
 }
 
 /**
@@ -560,8 +650,13 @@ async function assertPlainTarget(file: string): Promise<void> {
  * part-upload.ts): a cut or failed upload leaves the target as it was.
  */
 async function put(source: string, url: FtpUrl, options: CliOptions): Promise<void> {
+  assertTypecode(url, "put");
   if (!url.path) throw new UsageError("the URL must name the remote file");
-  const path = JSON.stringify(url.path);
+  const remote = remotePathOf(url.path, "to upload to");
+  const ascii = url.typecode === "a";
+  // What the server stores of an ASCII upload is its own line endings' form: the part's SIZE cannot be checked against what was sent.
+  if (ascii && options.partFiles) throw new UsageError("--part-files checks the part's size against what was sent: not with ;type=a");
+  const path = JSON.stringify(remote);
   // On a signal the upload is aborted through its signal, not its connection closed: the part is deleted on that connection.
   const stop = stopOnSignal(
     options.partFiles
@@ -573,16 +668,16 @@ async function put(source: string, url: FtpUrl, options: CliOptions): Promise<vo
     try {
       const input: Readable = source === "-" ? process.stdin : createReadStream(source);
       const response = options.partFiles
-        ? await putThroughPart(ftp, input, url.path, stop.signal, options).catch((error: unknown) => {
+        ? await putThroughPart(ftp, input, remote, stop.signal, options).catch((error: unknown) => {
             // The target is gone and the part is the only copy: a signal that came meanwhile must not say "left as it was".
             if (keptAtPart(error)) {
               stop.completed(
-                `${path} was deleted to make room, and the complete upload stays at ${JSON.stringify(remotePartName(url.path))}`,
+                `${path} was deleted to make room, and the complete upload stays at ${JSON.stringify(remotePartName(remote))}`,
               );
             }
             throw error;
           })
-        : (await send(ftp, input, url.path, stop.signal, options)).response;
+        : (await send(ftp, input, remote, stop.signal, options, ascii)).response;
       stop.completed(`${path} was uploaded whole`);
       // Nothing is left to clean up on it: from now on a signal closes it at once, as a QUIT left unanswered must not hold the exit.
       await stop.track(Promise.resolve(ftp));
@@ -595,15 +690,20 @@ async function put(source: string, url: FtpUrl, options: CliOptions): Promise<vo
   });
 }
 
-/** STORs `input` to `remotePath`, aborted by `signal`; resolves to the server's final reply and the bytes sent. */
+/**
+ * STORs `input` to `remotePath`, aborted by `signal`, in binary (TYPE I),
+ * or with `ascii` as text (TYPE A, every line ending sent as CRLF, as
+ * storlines does); resolves to the server's final reply and the bytes sent.
+ */
 async function send(
   ftp: FTP,
   input: Readable,
   remotePath: string,
   signal: AbortSignal,
   options: CliOptions,
+  ascii = false,
 ): Promise<{ response: string; bytes: number }> {
-  const upload = ftp.storbinary(`STOR ${remotePath}`, { signal });
+  const upload = ascii ? ftp.storlines(`STOR ${remotePath}`, { signal }) : ftp.storbinary(`STOR ${remotePath}`, { signal });
   upload.on("progress", progressBar(posix.basename(remotePath), options.quiet));
   await pipeline(input, upload);
   return { response: String(upload.response), bytes: upload.bytes };
@@ -669,6 +769,9 @@ async function* listingLines(ftp: FTP, path: string): AsyncGenerator<string> {
 }
 
 async function list(url: FtpUrl, options: CliOptions): Promise<void> {
+  assertTypecode(url, "ls");
+  // ;type=d: the names alone, as NLST gives them (curl's reading of it).
+  if (url.typecode === "d") return get(url, "-", options);
   const ftp = await open(url, options);
   // On a terminal, as GNU ls: a name's control characters could move the
   // cursor and rewrite what is shown. Into a pipe or file, names go as sent.
@@ -696,8 +799,9 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
   const download = looksLikeUrl(from);
   if (download === looksLikeUrl(to)) throw new UsageError("mirror takes one URL and one local directory");
   const url = urlArgument(download ? from : to);
+  assertTypecode(url, "mirror");
   const local = download ? to : from;
-  const remote = url.path || ".";
+  const remote = remotePathOf(url.path, download ? "to download" : "to upload to") || ".";
   if (!download && options.maxFileSize !== undefined) throw new UsageError("--max-filesize limits downloads: mirror <url> <dir>");
   // A download always writes local part files; this asks for remote ones.
   if (download && options.partFiles)
@@ -861,11 +965,13 @@ async function worker(queue: string, options: CliOptions): Promise<void> {
 }
 
 async function remove(url: FtpUrl, options: CliOptions): Promise<void> {
+  assertTypecode(url, "rm");
   if (!url.path) throw new UsageError("the URL must name what to remove");
+  const path = remotePathOf(url.path, "to remove");
   const ftp = await open(url, options);
   try {
-    if (options.recursive) await ftp.removeDir(url.path);
-    else await ftp.delete(url.path);
+    if (options.recursive) await ftp.removeDir(path);
+    else await ftp.delete(path);
     await ftp.quit();
   } finally {
     ftp.close();
@@ -873,11 +979,13 @@ async function remove(url: FtpUrl, options: CliOptions): Promise<void> {
 }
 
 async function makeDirectory(url: FtpUrl, options: CliOptions): Promise<void> {
+  assertTypecode(url, "mkdir");
   if (!url.path) throw new UsageError("the URL must name the directory");
+  const path = remotePathOf(url.path, "to make");
   const ftp = await open(url, options);
   try {
-    if (options.parents) await ftp.ensureDir(url.path);
-    else await ftp.mkd(url.path);
+    if (options.parents) await ftp.ensureDir(path);
+    else await ftp.mkd(path);
     await ftp.quit();
   } finally {
     ftp.close();
@@ -885,16 +993,21 @@ async function makeDirectory(url: FtpUrl, options: CliOptions): Promise<void> {
 }
 
 async function move(url: FtpUrl, to: string, options: CliOptions): Promise<void> {
+  assertTypecode(url, "mv");
   if (!url.path) throw new UsageError("the URL must name what to rename");
   // A URL as the target must name the same server; its path is what counts.
   const target = looksLikeUrl(to) ? urlArgument(to) : undefined;
+  if (target) assertTypecode(target, "mv");
   if (target && (target.host !== url.host || target.port !== url.port))
     throw new UsageError("mv renames on one server: both URLs must name it");
   const destination = target ? target.path : to;
   if (!destination) throw new UsageError("mv needs a path to rename to");
+  const from = remotePathOf(url.path, "to rename");
+  // A path given as is is held to the rule a URL's is: one rule for every remote path the commands act on.
+  const into = remotePathOf(destination, "to rename to");
   const ftp = await open(url, options);
   try {
-    await ftp.rename(url.path, destination);
+    await ftp.rename(from, into);
     await ftp.quit();
   } finally {
     ftp.close();

@@ -1,7 +1,8 @@
 /**
- * `ftp://` URLs (RFC 1738): scheme, credentials, host, port and path.
- * `ftps://` is implicit FTPS (as curl and lftp read it), `ftpes://`
- * explicit FTPS (AUTH TLS), as FileZilla names it.
+ * `ftp://` URLs (RFC 1738): scheme, credentials, host, port, path and
+ * typecode (`;type=a|i|d` at the end of the path). `ftps://` is implicit
+ * FTPS (as curl and lftp read it), `ftpes://` explicit FTPS (AUTH TLS), as
+ * FileZilla names it.
  */
 import { assertPort, assertSafeArgument } from "./protocol.js";
 
@@ -13,13 +14,30 @@ export interface FtpUrl {
   /** Decoded user, or undefined for anonymous. */
   user: string | undefined;
   password: string | undefined;
-  /** Decoded path after the host, without the leading "/" ("" for none). */
+  /** Decoded path after the host, without the leading "/" ("" for none), and without its typecode. */
   path: string;
+  /**
+   * RFC 1738's typecode, present only when the URL ends in one:
+   * `;type=a` (ASCII transfer, TYPE A), `;type=i` (binary, TYPE I) or
+   * `;type=d` (a listing of names, as curl reads it). Never part of `path`.
+   */
+  typecode?: "a" | "i" | "d";
 }
 
 const DEFAULT_PORTS = { none: 21, explicit: 21, implicit: 990 } as const;
 
-/** Parses an FTP URL; throws TypeError for another scheme or a malformed one. */
+/** RFC 1738's `;type=<typecode>`, written as is (a `;` that is part of a name is written `%3B`). */
+const TYPECODE = /;type=/i;
+
+/**
+ * Parses an FTP URL; throws TypeError for another scheme or a malformed
+ * one. A `;type=` at the end of the path is read as RFC 1738's typecode
+ * (`a`, `i` or `d`, either case) and taken off the path; any other
+ * `;type=` (another code, or one not at the end) is refused rather than
+ * sent as part of a name, and so is a query (`?`) or fragment (`#`), which
+ * would otherwise be dropped: a name holding one is written `%3B`, `%3F`,
+ * `%23`.
+ */
 export function parseFtpUrl(text: string | URL): FtpUrl {
   const url = typeof text === "string" ? new URL(text) : text;
   const schemes: Record<string, FtpUrl["security"]> = { "ftp:": "none", "ftpes:": "explicit", "ftps:": "implicit" };
@@ -32,7 +50,22 @@ export function parseFtpUrl(text: string | URL): FtpUrl {
   assertPort(port);
   const user = url.username ? decodeURIComponent(url.username) : undefined;
   const password = url.password ? decodeURIComponent(url.password) : undefined;
-  const path = decodeURIComponent(url.pathname.replace(/^\//, ""));
+  // The URL keeps "?" and "#" out of its pathname: what follows them would be dropped, and another name acted on.
+  if (!url.href.endsWith(url.pathname))
+    throw new TypeError("an FTP URL takes no query or fragment: write a '?' or '#' that is part of a name as %3F or %23");
+  let rawPath = url.pathname.replace(/^\//, "");
+  let typecode: FtpUrl["typecode"];
+  const typed = TYPECODE.exec(rawPath);
+  if (typed) {
+    const code = rawPath.slice(typed.index + typed[0].length).toLowerCase();
+    if (code !== "a" && code !== "i" && code !== "d")
+      throw new TypeError(
+        "a ';type=' in an FTP URL ends its path with a typecode a, i or d (RFC 1738); write a ';' that is part of a name as %3B",
+      );
+    typecode = code;
+    rawPath = rawPath.slice(0, typed.index);
+  }
+  const path = decodeURIComponent(rawPath);
   for (const [value, what] of [
     [user, "user"],
     [password, "password"],
@@ -40,5 +73,5 @@ export function parseFtpUrl(text: string | URL): FtpUrl {
   ] as const) {
     if (value !== undefined) assertSafeArgument(value, what);
   }
-  return { security, host, port, user, password, path };
+  return { security, host, port, user, password, path, ...(typecode ? { typecode } : {}) };
 }

@@ -48,7 +48,9 @@ export interface SegmentedDownloadOptions {
   minSegmentSize?: number;
   /**
    * Aborting it cancels the call's waits for a client (see
-   * {@link PoolUseOptions.signal}) and aborts the segments under way (ABOR);
+   * {@link PoolUseOptions.signal}), its SIZE and FEAT (their client is
+   * closed: a command has no ABOR, and a server that stopped answering
+   * would hold it) and the segments under way (ABOR);
    * the part file is removed and the call rejects with an AbortError
    * (`code` ABORT_ERR, the signal's reason as its `cause`).
    */
@@ -230,9 +232,10 @@ export class FtpPool {
    */
   async downloadSegmented(remotePath: string, localPath: string, options: SegmentedDownloadOptions = {}): Promise<number> {
     const { signal } = options;
-    const [size, features] = await this.use(async (client) => [await client.size(remotePath), await client.features()] as const, {
-      signal,
-    });
+    const [size, features] = await this.use(
+      (client) => untilAborted(client, signal, async () => [await client.size(remotePath), await client.features()] as const),
+      { signal },
+    );
     if (size === null) throw new FtpError(`the server gave no SIZE for ${remotePath}`, "ERR_FTP_NO_SIZE");
     const minimum = options.minSegmentSize ?? 8 * 1024 * 1024;
     // Segments start with REST: a server whose FEAT lists no REST STREAM gets one connection.
@@ -725,6 +728,31 @@ function isAbortError(error: unknown): boolean {
 
 function poolClosed(): FtpError {
   return new FtpError("the pool is closed", "ERR_FTP_POOL_CLOSED");
+}
+
+/**
+ * `work` on `client`, or a rejection with the AbortError as soon as
+ * `signal` aborts. A command has no ABOR, and the reply of a server that
+ * stopped answering would hold the client for its timeout (for ever with
+ * `timeout: 0`), so the client is closed: its pool replaces it.
+ */
+async function untilAborted<T>(client: FTP, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+  if (!signal) return work();
+  let stop = ignore;
+  const aborted = new Promise<never>((_, reject) => {
+    stop = onAbortOf(signal, (error) => {
+      // Rejected first: the race settles with the abort, not with the closed client's error.
+      reject(error);
+      client.close();
+    });
+  });
+  const working = work();
+  working.catch(ignore);
+  try {
+    return await Promise.race([working, aborted]);
+  } finally {
+    stop();
+  }
 }
 
 /**

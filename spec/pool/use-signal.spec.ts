@@ -218,6 +218,30 @@ describe("FtpPool.use() with { signal }", () => {
       expect(readdirSync(local)).to.deep.equal([]);
     });
 
+    for (const verb of ["SIZE", "FEAT"]) {
+      it(`aborted while its ${verb} goes unanswered (clients without a timeout): rejects at once, that client is closed, no file is made`, async () => {
+        fixture.server.handle(verb, () => undefined);
+        const p = fixture.poolOf(2, { timeout: 0 });
+        const controller = new AbortController();
+        const target = join(local, "out.bin");
+        const download = p.downloadSegmented("/stalls.bin", target, { signal: controller.signal, minSegmentSize: MIB });
+        download.catch(() => undefined);
+        await fixture.server.waitForCommand(verb, { from: 0 });
+        const reason = new Error("job timed out");
+        controller.abort(reason);
+        expectAbortError(await rejection(download), reason);
+        expect(readdirSync(local)).to.deep.equal([]);
+        expect(listeners(controller.signal)).to.equal(0);
+        // The command has no ABOR: its client is closed, not kept waiting for the reply, and the pool makes another.
+        expect(made.map((client) => client.closed)).to.deep.equal([true]);
+        fixture.server.unhandle(verb);
+        expect(await p.use((client) => client.pwd())).to.equal("/");
+        expect(made).to.have.length(2);
+        await p.close();
+        await fixture.expectNoLeaks();
+      });
+    }
+
     it("aborted while its segments run: they are aborted, the part file is removed, and it rejects with an AbortError", async () => {
       const p = poolOf(2);
       const controller = new AbortController();

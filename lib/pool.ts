@@ -391,7 +391,8 @@ export class FtpPool {
 
   /** Brings close()'s deadline to `timeout` ms from now, if that is sooner: every client still open is closed then. */
   private closeWithin(timeout: number): void {
-    if (timeout === Infinity) return;
+    // Nothing left to close (a close() called again after the first one ended): no timer to keep the process alive.
+    if (timeout === Infinity || this.ending.size === 0) return;
     const deadline = Date.now() + timeout;
     if (deadline >= this.deadline) return;
     this.deadline = deadline;

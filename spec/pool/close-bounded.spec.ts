@@ -182,6 +182,19 @@ describe("FtpPool.close() settles within its timeout", () => {
     await fixture.expectNoLeaks();
   });
 
+  it("called again once it has ended resolves at once and leaves no timer behind", async () => {
+    const p = fixture.poolOf(1);
+    expect(await p.use((client) => client.pwd())).to.equal("/");
+    await settles(p.close({ timeout: Infinity }), "close({ timeout: Infinity })");
+    const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+    const before = timers();
+    await settles(p.close(), "close() again");
+    await settles(p.close({ timeout: 50 }), "close({ timeout: 50 }) again");
+    // Timers that keep the process alive (unref'd ones are not listed): a 30 s one would hold a script that is done.
+    expect(timers()).to.equal(before);
+    await fixture.expectNoLeaks();
+  });
+
   it("rejects a timeout that is not a number from 0 up with a RangeError, and the pool stays open", async () => {
     const p = fixture.poolOf(1);
     for (const timeout of [-1, Number.NaN, "100" as unknown as number]) {

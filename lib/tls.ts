@@ -130,6 +130,9 @@ export class FTP_TLS extends FTP {
   /**
    * Logs in, first securing the control connection with AUTH TLS unless
    * `secure` is false or it is secured already (as ftplib's FTP_TLS.login).
+   * While PROT P is in force (a login again), PBSZ 0 and PROT P follow the
+   * login, since servers such as pyftpdlib reset them with a new USER; their
+   * refusal closes the client, as prot_p()'s does.
    */
   override async login(user = "", passwd = "", acct = "", secure = true): Promise<string> {
     // Refuses CR/LF/NUL before AUTH TLS goes out, not after.
@@ -139,7 +142,9 @@ export class FTP_TLS extends FTP {
       async (session) => {
         if (secure && !session.control.isSecure) await this.authOn(session);
         if (!secure) this.clearChosen = true;
-        return login(session);
+        const text = await login(session);
+        await this.protectAgain(session);
+        return text;
       },
       { repeat: true },
     );
@@ -151,9 +156,9 @@ export class FTP_TLS extends FTP {
    * it: `AUTH TLS` is auth() (the control connection is secured after the
    * 234), `PROT P` and `PROT C` do what prot_p() (without PBSZ; a refusal
    * closes the client) and prot_c() do, `CCC` is ccc(), and after a 2xx to
-   * `REIN`, which resets data protection on servers such as pyftpdlib,
-   * PBSZ 0 and PROT P go again while PROT P was in force (their refusal
-   * closes the client). Refused with an FtpError before anything is sent:
+   * `REIN`, or to a USER, PASS or ACCT that ends a login, which reset data
+   * protection on servers such as pyftpdlib, PBSZ 0 and PROT P go again
+   * while PROT P was in force (their refusal closes the client). Refused with an FtpError before anything is sent:
    * another AUTH mechanism (`"ERR_FTP_AUTH_MECHANISM"`), another PROT
    * level (`"ERR_FTP_PROT_LEVEL"`), and USER, PASS or ACCT while the
    * control connection is in the clear, unless the user chose that with
@@ -211,7 +216,12 @@ export class FTP_TLS extends FTP {
           }
           const reply = await session.command(line);
           session.forgetFeatures();
-          if (void_ && (reply.code < 200 || reply.code >= 300)) throw new FtpReplyError(reply.text);
+          if (reply.code < 200 || reply.code >= 300) {
+            if (void_) throw new FtpReplyError(reply.text);
+            return reply.text;
+          }
+          // Logged in (again): see protectAgain.
+          await this.protectAgain(session);
           return reply.text;
         });
     }
@@ -232,7 +242,7 @@ export class FTP_TLS extends FTP {
     await session.observed(line, reply);
     session.forgetFeatures();
     const done = reply.code >= 200 && reply.code < 300;
-    if (done && this.protP) await this.protect(session, ["PBSZ 0", "PROT P"]);
+    if (done) await this.protectAgain(session);
     if (!done && void_) throw new FtpReplyError(reply.text);
     return reply.text;
   }
@@ -243,6 +253,17 @@ export class FTP_TLS extends FTP {
       if (session.control.isSecure) throw new FtpError("already using TLS", "ERR_FTP_TLS_ACTIVE");
       return this.authOn(session);
     });
+  }
+
+  /**
+   * PBSZ 0 and PROT P again while PROT P is in force, after a login that
+   * may have reset them: pyftpdlib flushes PBSZ and PROT with the account
+   * on a USER from a logged-in session, and on REIN, so data went back to
+   * the clear on the server's side only. A refusal closes the client, as
+   * prot_p()'s does.
+   */
+  private async protectAgain(session: Session): Promise<void> {
+    if (this.protP) await this.protect(session, ["PBSZ 0", "PROT P"]);
   }
 
   /** AUTH TLS (or `line`, another spelling of it) and the TLS handshake on `session`'s control connection. */

@@ -169,3 +169,56 @@ describe("FTP_TLS: security commands sent by hand", () => {
     expect(download.error).to.be.instanceOf(FtpClosedError);
   });
 });
+
+describe("FTP_TLS: a new login on a protected session", () => {
+  const fx = useTlsFixture();
+
+  /** As pyftpdlib: USER from a logged-in session flushes the account, PBSZ and PROT with it. */
+  async function flushingServer(): Promise<FixtureServer> {
+    const srv = await fx.start({ files: { "/secret.txt": SECRET } });
+    srv.handle("USER", async (s, arg) => {
+      if (s.state.loggedIn) Object.assign(s.state, { prot: "C", pbsz: false });
+      await s.defaultHandler("USER", arg);
+    });
+    return srv;
+  }
+
+  async function download(ftp: ReturnType<typeof fx.client>): Promise<string> {
+    const chunks: Buffer[] = [];
+    await ftp.retrbinary("RETR /secret.txt", (chunk) => void chunks.push(chunk));
+    return Buffer.concat(chunks).toString();
+  }
+
+  it("login() again sends PBSZ 0 and PROT P after it, so the next download is encrypted", async () => {
+    const srv = await flushingServer();
+    const ftp = fx.client({ host: srv.host, port: srv.port, user: "user", password: "pass", timeout: 5000 });
+    await ftp.ready;
+    const from = srv.commands.length;
+    expect(await ftp.login("user", "pass")).to.match(/^230/);
+    expect(srv.commands.slice(from)).to.deep.equal(["USER user", "PASS pass", "PBSZ 0", "PROT P"]);
+    expect(await download(ftp)).to.equal(SECRET);
+    expect(srv.lastSession?.state.prot).to.equal("P");
+  });
+
+  it("a login by hand (sendcmd USER, PASS) gets PBSZ 0 and PROT P after its 230", async () => {
+    const srv = await flushingServer();
+    const ftp = fx.client({ host: srv.host, port: srv.port, user: "user", password: "pass", timeout: 5000 });
+    await ftp.ready;
+    const from = srv.commands.length;
+    expect(await ftp.sendcmd("USER user")).to.match(/^331/);
+    expect(await ftp.sendcmd("PASS pass")).to.match(/^230/);
+    expect(srv.commands.slice(from)).to.deep.equal(["USER user", "PASS pass", "PBSZ 0", "PROT P"]);
+    expect(await download(ftp)).to.equal(SECRET);
+  });
+
+  it("a login after prot_c() sends no PROT: clear data stays as the user asked", async () => {
+    const srv = await flushingServer();
+    const ftp = fx.client({ host: srv.host, port: srv.port, user: "user", password: "pass", timeout: 5000 });
+    await ftp.ready;
+    await ftp.prot_c();
+    const from = srv.commands.length;
+    await ftp.login("user", "pass");
+    expect(srv.commands.slice(from)).to.deep.equal(["USER user", "PASS pass"]);
+    expect(await download(ftp)).to.equal(SECRET);
+  });
+});

@@ -8,6 +8,7 @@ import { isSafeName } from "./path-safety.js";
 import { assertBurstable, type BeforeCommands } from "./command-burst.js";
 import { assertSafeArgument, parseMlsdLine } from "./protocol.js";
 import { EnteredDirs } from "./tree-bounds.js";
+import { listMayNameOther } from "./list-command.js";
 
 /** The two listings a client can fetch. */
 export interface ListingSource {
@@ -96,6 +97,13 @@ export interface ListOptions {
    * to their maxEntries. Default: no bound.
    */
   maxNonEntryLines?: number;
+  /**
+   * `"LIST"`: ask LIST (parsed) even where the server has MLSD. Its `l`
+   * tells a link from a directory where some servers' MLSD does not:
+   * pyftpdlib's gives a link to a directory `type=dir`. Default: MLSD where
+   * the server has it, else LIST.
+   */
+  command?: "LIST";
 }
 
 /** Options of walk(). */
@@ -201,7 +209,7 @@ export class RemoteListing {
     // FEAT first: the client needs it anyway (MFMT, UTF8, EPSV), and on a
     // server without MLSD it saves the refused MLSD (and its EPSV) on every
     // new connection, a round trip or two on a long link.
-    if (!this.mlsdMissing && (await this.source.mlsdOffered()) !== false) {
+    if (options.command !== "LIST" && !this.mlsdMissing && (await this.source.mlsdOffered()) !== false) {
       let yielded = false;
       try {
         for await (const line of this.source.mlsdLines(path, transfer)) {
@@ -332,4 +340,40 @@ export function joinRemote(dir: string, name: string): string {
 /** `.` or `..`: a listing's entry for the directory itself or its parent. */
 function isSelfOrParent(name: string): boolean {
   return name === "." || name === "..";
+}
+
+/**
+ * Which of `names`, entries of `parent` that its MLSD listing gave as
+ * directories, its LIST (`list`, with `command: "LIST"`) does not show as
+ * directories, each with what it shows instead: `"link"`, or `"unknown"`
+ * (another type, not shown, or the LIST failed, could not be read, or
+ * may have listed another path: see listMayNameOther). pyftpdlib's MLSD
+ * gives a link to a directory `type=dir` and the `unique` of what it
+ * points to, and its LIST shows it as a link: what is deleted below such
+ * a "directory" is outside it.
+ */
+export async function notListedAsDirs(
+  list: (path: string, options: ListOptions) => AsyncIterable<ListEntry>,
+  parent: string,
+  names: readonly string[],
+  maxNonEntryLines: number,
+): Promise<Map<string, "link" | "unknown">> {
+  const found = new Map<string, ListEntry["type"]>();
+  const wanted = new Set(names);
+  let failed = listMayNameOther(parent);
+  if (!failed) {
+    try {
+      for await (const entry of list(parent, { command: "LIST", maxNonEntryLines }))
+        if (wanted.has(entry.name)) found.set(entry.name, entry.type);
+    } catch (error) {
+      if (error instanceof FtpLimitError) throw error;
+      failed = true;
+    }
+  }
+  const not = new Map<string, "link" | "unknown">();
+  for (const name of names) {
+    const type = failed ? undefined : found.get(name);
+    if (type !== "dir") not.set(name, type === "link" ? "link" : "unknown");
+  }
+  return not;
 }

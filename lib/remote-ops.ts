@@ -5,12 +5,12 @@
  * run a queued task and list a directory, so FTP and FtpPool share them.
  */
 import { posix } from "node:path";
-import { FtpError, FtpLimitError, FtpPathError, FtpPermError, FtpProtoError } from "./errors.js";
+import { FtpError, FtpLimitError, FtpListingError, FtpPathError, FtpPermError, FtpProtoError } from "./errors.js";
 import { isNotImplemented, sessionFeatures } from "./features.js";
 import { entryFromFacts, ListEntry, parseMlsdTime } from "./listing.js";
 import { assertSafeArgument, mlstFactsLine, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { assertNoClimb, unsafeNameError, unsafeNameReason } from "./path-safety.js";
-import { DEFAULT_MAX_DIRECTORY_ENTRIES, joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
+import { DEFAULT_MAX_DIRECTORY_ENTRIES, joinRemote, ListOptions, notListedAsDirs, UnreadableLines } from "./remote-listing.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, EnteredDirs, treeLimit } from "./tree-bounds.js";
 import { replyOrError, sendBurst } from "./command-burst.js";
 import type { Reply } from "./reply.js";
@@ -86,21 +86,34 @@ interface DoomedEntry {
  * than `maxEntries` entries in all with FtpLimitError. A
  * server that lists one more directory below each one, or entries without
  * end, so fails the call with nothing deleted, instead of being walked
- * for ever with memory growing. A directory listed with the MLSD `unique`
- * fact of one already walked (the root's: its `type=cdir` line, else its
- * MLST) fails it too, with FtpPathError (`"link"`) and nothing deleted:
- * one of the two is a link the server lists as a directory (pyftpdlib),
- * and what is below it may lie outside `path`.
+ * for ever with memory growing. A server whose MLSD showed no link as one
+ * may show a link as a directory (pyftpdlib's MLSD does): once the walk
+ * is done, each directory MLSD gave is looked up in its parent's LIST
+ * (one per directory holding directories). One LIST shows as a link is
+ * deleted as one (DELE), nothing walked through it; one LIST does not
+ * show (or that may have listed another path) fails the call with
+ * FtpListingError, nothing deleted. A directory listed with the MLSD
+ * `unique` fact of one already walked (the root's: its `type=cdir` line,
+ * else its MLST) is not walked, and unless LIST shows it as a link fails
+ * the call with FtpPathError (`"link"`), nothing deleted: one of the two
+ * is a link listed as a directory, and what is below it may lie outside
+ * `path`.
  */
 async function walkForRemoval(client: RemoteClient, path: string, maxEntries: number): Promise<DoomedEntry[]> {
-  const found: DoomedEntry[] = [];
+  let found: DoomedEntry[] = [];
   const pending = [""];
   const entered = new EnteredDirs();
+  // Whether a listing of this walk has shown a link as one: then its server's MLSD tells links from directories.
+  let linksShown = false;
+  // The directories each MLSD listing gave, by the directory listed (below `path`), in walk order.
+  const byMlsd = new Map<string, FoundDir[]>();
+  // Directories listed with the unique fact of one entered already (not entered), and that one.
+  const aliases = new Map<string, string>();
   const fullPath = (relative: string): string => (relative === "" ? path : path === "" ? relative : joinRemote(path, relative));
   for (let relativeDir = pending.pop(); relativeDir !== undefined; relativeDir = pending.pop()) {
     const dir = fullPath(relativeDir);
     let listed: { mlsd: boolean; selfUnique?: string } = { mlsd: false };
-    const dirs: Array<{ relative: string; unique: string | undefined }> = [];
+    const dirs: FoundDir[] = [];
     let uniques = false;
     // Lines that are no entry are bounded too: a listing of nothing else, without end, would be read for ever.
     for await (const entry of client.list(dir, { maxNonEntryLines: maxEntries, onListed: (info) => (listed = info) })) {
@@ -110,19 +123,56 @@ async function walkForRemoval(client: RemoteClient, path: string, maxEntries: nu
       const relative = relativeDir === "" ? entry.name : `${relativeDir}/${entry.name}`;
       const isDir = entry.type === "dir";
       if (isDir) assertTreeDepth(relative);
-      found.push({ relative, dir: isDir });
+      const doomed = { relative, dir: isDir };
+      found.push(doomed);
       if (entry.unique !== undefined) uniques = true;
+      if (entry.type === "link") linksShown = true;
       // Checked once the listing is in: the root's own value comes at its end (or from MLST).
-      if (isDir) dirs.push({ relative, unique: entry.unique });
+      if (isDir) dirs.push({ doomed, name: entry.name, unique: entry.unique });
     }
+    if (listed.mlsd && dirs.length > 0) byMlsd.set(relativeDir, dirs);
     if (relativeDir === "") entered.enter("", listed.selfUnique ?? (listed.mlsd && uniques ? await mlstUnique(client, path) : undefined));
-    for (const { relative, unique } of dirs) {
-      const other = entered.enter(relative, unique);
-      if (other !== undefined) throw sameDirectory(fullPath(relative), fullPath(other));
-      pending.push(relative);
+    for (const { doomed, unique } of dirs) {
+      const other = entered.enter(doomed.relative, unique);
+      if (other !== undefined) aliases.set(doomed.relative, other);
+      else pending.push(doomed.relative);
     }
   }
+  // An MLSD that has shown no link may show one as a directory (pyftpdlib's): each directory's parent's LIST tells.
+  const links: string[] = [];
+  const below = (relative: string): boolean => links.some((link) => relative.startsWith(`${link}/`));
+  if (!linksShown) {
+    for (const [relativeDir, dirs] of byMlsd) {
+      if (below(relativeDir) || links.includes(relativeDir)) continue;
+      const dir = fullPath(relativeDir);
+      const not = await notListedAsDirs(
+        (at, options) => client.list(at, options),
+        dir,
+        dirs.map((d) => d.name),
+        maxEntries,
+      );
+      for (const { doomed, name } of dirs) {
+        const shown = not.get(name);
+        if (shown === "unknown") throw notShownAsDir(fullPath(doomed.relative), dir);
+        // A link, as LIST shows it: the link itself is deleted, nothing that was listed through it.
+        if (shown === "link") {
+          doomed.dir = false;
+          links.push(doomed.relative);
+          aliases.delete(doomed.relative);
+        }
+      }
+    }
+    found = found.filter((doomed) => !below(doomed.relative));
+  }
+  for (const [relative, other] of aliases) if (!below(relative)) throw sameDirectory(fullPath(relative), fullPath(other));
   return found;
+}
+
+/** A directory a removal's walk found: its entry to delete, its name, and its MLSD unique fact. */
+interface FoundDir {
+  doomed: DoomedEntry;
+  name: string;
+  unique: string | undefined;
 }
 
 /** The `unique` fact of MLST `path`, or undefined (none, or MLST refused). */
@@ -133,6 +183,17 @@ async function mlstUnique(client: RemoteClient, path: string): Promise<string | 
     if (error instanceof FtpPermError || error instanceof FtpProtoError) return undefined;
     throw error;
   }
+}
+
+/** The FtpListingError of a removal that found `path` listed as a directory by MLSD, and not so by the LIST of `parent`. */
+function notShownAsDir(path: string, parent: string): FtpListingError {
+  return new FtpListingError(
+    parent,
+    [],
+    0,
+    `refusing to remove through ${JSON.stringify(path)}: MLSD lists it as a directory and the LIST of ${JSON.stringify(parent)} does not ` +
+      `(a server whose MLSD shows no link may show one as a directory); nothing was deleted`,
+  );
 }
 
 /**

@@ -31,7 +31,7 @@ import { pipeSettled } from "./pipe.js";
 import { assertReadWhole, openWalkedFile, type OpenedFile, type WalkedFile } from "./upload-source.js";
 import { linesFitting } from "./command-burst.js";
 import { assertSafeArgument, mlstFactsLine, parseMlsdLine } from "./protocol.js";
-import { joinRemote, ListOptions, UnreadableLines } from "./remote-listing.js";
+import { joinRemote, ListOptions, notListedAsDirs, UnreadableLines } from "./remote-listing.js";
 import { listMayNameOther } from "./list-command.js";
 import type { Writable } from "node:stream";
 import type { DownloadOptions, TransferProgress, UploadOptions, UploadStream } from "./streams.js";
@@ -285,6 +285,10 @@ interface Tree {
    * refuseAliased): a file removed there may be another path's.
    */
   aliased: Map<string, FtpPathError>;
+  /** Remote directories listed by MLSD (see refuseUnlistedDirs). */
+  mlsdListed: Set<string>;
+  /** Whether a remote listing by MLSD showed a link as one (its server's MLSD tells links from directories). */
+  linksShown: boolean;
   /**
    * Entries walked and refused, each as a failure (a name not one path
    * segment, listed twice, that no string names, or whose lstat failed):
@@ -310,6 +314,8 @@ function emptyTree(side: "source" | "target", maxEntries = DEFAULT_MAX_TREE_ENTR
     incomplete: new Set(),
     unproven: new Map(),
     aliased: new Map(),
+    mlsdListed: new Set(),
+    linksShown: false,
     unnamed: new Map(),
     refused: 0,
     maxEntries,
@@ -932,6 +938,7 @@ async function walkRemote(
     let selfShown = false;
     // The directory's own unique fact (its type=cdir line's, or for the root its MLST's).
     let selfUnique: string | undefined;
+    let byMlsd = false;
     // Times asked with the listing or in the burst after it, by name.
     let burstTimes: Map<string, Date> | undefined;
     try {
@@ -974,6 +981,7 @@ async function walkRemote(
           selfUnique = await mlstUnique(client, full);
         }
         if (burst) burstTimes = await askTimes(client, burst, dir, out, filter, known, tree.parts !== undefined);
+        byMlsd = mlsd;
         return out;
       });
     } catch (error) {
@@ -998,8 +1006,10 @@ async function walkRemote(
       if (!unread) failures.record(dir, notRead(full, "it does not show the directory itself, as the server's other listings do"));
       return;
     }
+    if (byMlsd) tree.mlsdListed.add(dir);
     const named = new Set<string>();
     for (const entry of entries) {
+      if (byMlsd && entry.type === "link") tree.linksShown = true;
       // A name that is not one segment would lead outside the tree (see walk()).
       const reason = unsafeNameReason(entry.name);
       if (reason) {
@@ -1325,6 +1335,58 @@ function refuseUnproven(source: Tree, target: Tree, failures: Failures): void {
     if (!doomed.some((extra) => dir === "" || extra.path.startsWith(`${dir}/`))) continue;
     source.incomplete.add(dir);
     failures.record(dir === "" ? "." : dir, error);
+  }
+}
+
+/**
+ * Marks not fully known, with every directory below it, and reports, each
+ * remote target directory that `delete` would remove something below,
+ * that its parent's MLSD gave as a directory and its parent's LIST does
+ * not (notListedAsDirs): pyftpdlib's MLSD gives a link to a directory
+ * `type=dir`, and what an upload deleted below it was outside the tree.
+ * Asked only where the tree's MLSD showed no link as one (a server whose
+ * MLSD shows links, as proftpd's and pure-ftpd's do, is taken at its
+ * word), one LIST per parent of such directories.
+ */
+async function refuseUnlistedDirs(source: Tree, target: Tree, workers: TreeWorkers, remote: string, failures: Failures): Promise<void> {
+  if (target.linksShown || target.mlsdListed.size === 0) return;
+  // The directories something would be deleted through, by parent: each level above an extra, below the root.
+  const byParent = new Map<string, Set<string>>();
+  for (const extra of extras(source, target)) {
+    for (let at = parentOf(extra.path); at !== ""; at = parentOf(at)) {
+      const parent = parentOf(at);
+      if (target.nodes.get(at)?.type !== "dir" || !target.mlsdListed.has(parent)) continue;
+      const names = byParent.get(parent) ?? new Set<string>();
+      names.add(at.slice(at.lastIndexOf("/") + 1));
+      byParent.set(parent, names);
+    }
+  }
+  for (const [parent, names] of byParent) {
+    const full = parent === "" ? remote : joinRemote(remote, parent);
+    const not = await workers.run((client) =>
+      notListedAsDirs((path, listing) => client.list(path, listing), full, [...names], target.maxEntries),
+    );
+    for (const [name, shown] of not) {
+      const dir = childPath(parent, name);
+      target.incomplete.add(dir);
+      for (const [path, node] of target.nodes) if (node.type === "dir" && path.startsWith(`${dir}/`)) target.incomplete.add(path);
+      const path = joinRemote(full, name);
+      failures.record(
+        dir,
+        shown === "link"
+          ? new FtpPathError(
+              dir,
+              "link",
+              `${JSON.stringify(path)} is a link (LIST shows it so) that MLSD lists as a directory: nothing is deleted through it`,
+            )
+          : new FtpListingError(
+              full,
+              [],
+              0,
+              `MLSD lists ${JSON.stringify(path)} as a directory and the LIST of ${JSON.stringify(full)} does not: nothing is deleted through it`,
+            ),
+      );
+    }
   }
 }
 
@@ -1926,6 +1988,7 @@ export async function uploadDir(
   if (stamps.waiting) await workers.run((client) => stamps.flush(client));
   // A part a killed run left at a name this run sent through is gone (renamed or deleted): not an extra to delete.
   if (partFiles && !options.dryRun) for (const plan of transfer) target.nodes.delete(remotePartName(plan.path));
+  if (options.delete) await refuseUnlistedDirs(source, target, workers, remote, failures);
   await deleteExtras(
     source,
     target,

@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
-import { FtpDirTransferError, FtpPathError } from "../../lib/index.js";
+import { FtpDirTransferError, FtpListingError, FtpPathError } from "../../lib/index.js";
 import { useFixtures } from "../core/helpers.js";
 
 /** What a directory of the fake tree lists: its unique value, and its entries' MLSD lines. */
@@ -47,6 +47,22 @@ const ALIAS: Record<string, FakeDir> = {
   "/r/b": { unique: "A", entries: ["type=file;size=1;modify=20200101000000;unique=X; x.txt"] },
 };
 
+/**
+ * /r holds `out`, a link to a directory outside /r that MLSD lists as a
+ * directory with a value of its own (pyftpdlib), keep.txt in it; LIST
+ * shows it as the link it is (`OUT_LIST`), or not at all.
+ */
+const OUTSIDE: Record<string, FakeDir> = {
+  "/r": { unique: "R", entries: ["type=dir;modify=20200101000000;unique=O; out"] },
+  "/r/out": { unique: "O", entries: ["type=file;size=1;modify=20200101000000;unique=K; keep.txt"] },
+};
+/** LOOP's LIST, each directory shown as one: proftpd's with `ShowSymlinks off` shows a link as what it points to. */
+const LOOP_LIST_AS_DIRS = {
+  "/r": ["-rw-r--r--   1 root     root            1 Jan 01  2020 keep.txt", "drwxr-xr-x   2 root     root         4096 Jan 01  2020 sub"],
+  "/r/sub": ["drwxr-xr-x   3 root     root         4096 Jan 01  2020 loop"],
+};
+const OUT_LIST = "lrwxrwxrwx   1 root     root           10 Dec 07 08:10 out -> ../outside";
+
 describe("faults: a link to a directory listed as a directory (MLSD unique facts)", () => {
   const fx = useFixtures();
   let dir: string;
@@ -61,8 +77,15 @@ describe("faults: a link to a directory listed as a directory (MLSD unique facts
    * directory's unique value (`cdir`), or without one as pyftpdlib's
    * (then MLST of a directory gives its value).
    */
-  async function server(tree: Record<string, FakeDir>, cdir = true): Promise<FixtureServer> {
-    const srv = await fx.server({ files: { "/r/keep.txt": "k", "/r/a/x.txt": "x", "/r/b/x.txt": "x" } });
+  async function server(tree: Record<string, FakeDir>, cdir = true, list: Record<string, string[]> = {}): Promise<FixtureServer> {
+    const srv = await fx.server({ files: { "/r/keep.txt": "k", "/r/a/x.txt": "x", "/r/b/x.txt": "x", "/r/out/keep.txt": "k" } });
+    srv.handle("LIST", async (s, arg) => {
+      const lines = list[arg.replace(/^-a /, "")];
+      if (!lines) return s.defaultHandler("LIST", arg);
+      s.reply(150, "Here comes the directory listing.");
+      await s.sendData(lines.map((line) => `${line}\r\n`).join(""));
+      s.reply(226, "Directory send OK.");
+    });
     const resolve = (path: string): FakeDir | undefined => tree[path.replace(/(?:\/sub\/loop)+(?=\/|$)/g, "")];
     srv.handle("MLSD", async (s, arg) => {
       const listed = resolve(arg);
@@ -108,8 +131,8 @@ describe("faults: a link to a directory listed as a directory (MLSD unique facts
       expect(deletions(srv)).to.deep.equal([]);
     });
 
-    it(`removeDir refuses a tree holding a link to an ancestor told by ${how}, deleting nothing`, async () => {
-      const srv = await server(LOOP, cdir);
+    it(`removeDir refuses a tree holding a link to an ancestor told by ${how} that LIST shows as a directory too, deleting nothing`, async () => {
+      const srv = await server(LOOP, cdir, LOOP_LIST_AS_DIRS);
       const ftp = await fx.client(srv);
       const error = await ftp.removeDir("/r").then(
         () => expect.fail("removeDir should refuse"),
@@ -121,6 +144,18 @@ describe("faults: a link to a directory listed as a directory (MLSD unique facts
       expect(deletions(srv)).to.deep.equal([]);
     });
   }
+
+  it("removeDir deletes a link to an ancestor that LIST shows as a link as the link itself (pyftpdlib)", async () => {
+    const srv = await server(LOOP, false, {
+      ...LOOP_LIST_AS_DIRS,
+      "/r/sub": ["lrwxrwxrwx   1 root     root            2 Dec 07 08:10 loop -> .."],
+    });
+    for (const verb of ["DELE", "RMD"]) srv.handle(verb, (s) => s.reply(250, `${verb} command successful.`));
+    const ftp = await fx.client(srv);
+    await ftp.removeDir("/r");
+    expect(deletions(srv)).to.deep.equal(["DELE /r/sub/loop", "RMD /r/sub", "DELE /r/keep.txt", "RMD /r"]);
+    expect(loopListings(srv)).to.deep.equal([]);
+  });
 
   it("walk() yields a link to an ancestor listed as a directory without entering it", async () => {
     const srv = await server(LOOP);
@@ -169,6 +204,51 @@ describe("faults: a link to a directory listed as a directory (MLSD unique facts
       expect(error).to.be.instanceOf(FtpPathError);
       expect(error).to.include({ reason: "link", path: "/r/b" });
     }
+    expect(deletions(srv)).to.deep.equal([]);
+  });
+
+  it("uploadDir with delete deletes nothing through a directory of MLSD's that LIST shows as a link (pyftpdlib), and names it", async () => {
+    const srv = await server(OUTSIDE, false, { "/r": [OUT_LIST] });
+    const ftp = await fx.client(srv);
+    const error = await ftp.uploadDir(dir, "/r", { delete: true }).then(
+      () => expect.fail("uploadDir should name the link it spared"),
+      (caught: unknown) => caught,
+    );
+    expect(error).to.be.instanceOf(FtpDirTransferError);
+    const failures = (error as FtpDirTransferError).failures;
+    expect(failures.map((f) => f.path)).to.deep.equal(["out"]);
+    expect(failures[0].error).to.be.instanceOf(FtpPathError).and.include({ reason: "link" });
+    expect(deletions(srv)).to.deep.equal([]);
+  });
+
+  it("uploadDir with delete deletes nothing through a directory of MLSD's that LIST does not show", async () => {
+    const srv = await server(OUTSIDE, false, { "/r": [] });
+    const ftp = await fx.client(srv);
+    const error = await ftp.uploadDir(dir, "/r", { delete: true }).then(
+      () => expect.fail("uploadDir should name the directory it spared"),
+      (caught: unknown) => caught,
+    );
+    expect((error as FtpDirTransferError).failures.map((f) => f.path)).to.deep.equal(["out"]);
+    expect(deletions(srv)).to.deep.equal([]);
+  });
+
+  it("removeDir deletes a directory of MLSD's that LIST shows as a link as the link itself, nothing through it", async () => {
+    const srv = await server(OUTSIDE, false, { "/r": [OUT_LIST] });
+    for (const verb of ["DELE", "RMD"]) srv.handle(verb, (s) => s.reply(250, `${verb} command successful.`));
+    const ftp = await fx.client(srv);
+    await ftp.removeDir("/r");
+    // Walked first (bounded, nothing deleted meanwhile), then checked: nothing listed through the link is deleted.
+    expect(deletions(srv)).to.deep.equal(["DELE /r/out", "RMD /r"]);
+  });
+
+  it("removeDir refuses, deleting nothing, where LIST does not show a directory of MLSD's", async () => {
+    const srv = await server(OUTSIDE, false, { "/r": [] });
+    const ftp = await fx.client(srv);
+    const error = await ftp.removeDir("/r").then(
+      () => expect.fail("removeDir should refuse"),
+      (caught: unknown) => caught,
+    );
+    expect(error).to.be.instanceOf(FtpListingError);
     expect(deletions(srv)).to.deep.equal([]);
   });
 });

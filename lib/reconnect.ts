@@ -173,6 +173,12 @@ export class Reconnector {
     try {
       return await this.retrying(() => this.hooks.reopen());
     } catch (error) {
+      // A connection that opened but was not put back in the old one's
+      // state (AUTH TLS, the login or PROT P refused for now, a 4xx) is
+      // never used as it is: the next attempt would have run the task on
+      // it, in the clear, logged out, or with the server sending data in
+      // the clear. It opens a new one instead.
+      this.hooks.drop(error instanceof Error ? error : new Error(String(error)));
       // The last attempt, or a failure no retry cures (a refused login):
       // the client cannot get its session back.
       if (attempt > this.policy.attempts || !isTransient(error)) this.hooks.giveUp(error);

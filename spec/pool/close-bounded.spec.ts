@@ -13,6 +13,9 @@
  */
 import { expect } from "chai";
 import * as sinon from "sinon";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { patternFile } from "../../fixtures/server.js";
@@ -167,6 +170,22 @@ describe("FtpPool.close() settles within its timeout", () => {
     expect(Buffer.concat(chunks).toString()).to.equal("A");
     expect(fixture.server.commands.slice(-2)).to.deep.equal(["RETR /a.txt", "QUIT"]);
     await fixture.expectNoLeaks();
+  });
+
+  it("ends a segmented download whose segments stall once `timeout` passes: it rejects with FtpClosedError and leaves no file", async () => {
+    const local = mkdtempSync(join(tmpdir(), "ftpstream-close-bounded-"));
+    try {
+      const p = fixture.poolOf(2, { timeout: 0 });
+      const download = p.downloadSegmented("/stalls.bin", join(local, "out.bin"), { segments: 2, minSegmentSize: MIB });
+      download.catch(() => undefined);
+      expect(await until(() => fixture.server.commands.filter((line) => line.startsWith("RETR")).length === 2)).to.equal(true);
+      await settles(p.close({ timeout: 100 }), "close({ timeout: 100 })");
+      expect(await rejection(download)).to.be.instanceOf(FtpClosedError);
+      expect(readdirSync(local)).to.deep.equal([]);
+      await fixture.expectNoLeaks();
+    } finally {
+      rmSync(local, { recursive: true, force: true });
+    }
   });
 
   it("called again returns the same promise, and a shorter timeout brings the deadline forward", async () => {

@@ -158,10 +158,11 @@ export class FTP_TLS extends FTP {
    * closes the client) and prot_c() do, `CCC` is ccc(), and after a 2xx to
    * `REIN`, or to a USER, PASS or ACCT that ends a login, which reset data
    * protection on servers such as pyftpdlib, PBSZ 0 and PROT P go again
-   * while PROT P was in force (their refusal closes the client). Refused with an FtpError before anything is sent:
-   * another AUTH mechanism (`"ERR_FTP_AUTH_MECHANISM"`), another PROT
-   * level (`"ERR_FTP_PROT_LEVEL"`), and USER, PASS or ACCT while the
-   * control connection is in the clear, unless the user chose that with
+   * while PROT P was in force (their refusal closes the client). Refused
+   * with an FtpError before anything is sent: another AUTH mechanism
+   * (`"ERR_FTP_AUTH_MECHANISM"`), another PROT level
+   * (`"ERR_FTP_PROT_LEVEL"`), and USER, PASS or ACCT while the control
+   * connection is in the clear, unless the user chose that with
    * login(..., secure = false) or ccc() (`"ERR_FTP_TLS_INACTIVE"`).
    */
   override sendcmd(cmd: string): Promise<string> {

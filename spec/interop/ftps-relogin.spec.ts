@@ -4,11 +4,13 @@
  * logged-in session and on REIN (its control connection stays TLS), so a
  * client that did not send PROT P again had the server send the next
  * download in the clear. vsftpd, proftpd and pure-ftpd keep PROT over a
- * new login and have no REIN (502/500).
+ * new login and have no REIN (502/500). PROT P sent by hand with
+ * sendcmd() protects what follows, as prot_p() does.
  */
 import { expect } from "chai";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
+import { TLSSocket } from "node:tls";
 import { FTP_TLS, FtpPermError } from "../../lib/index.js";
 import { describeServers } from "./describe-server.js";
 import { TLS_SUPPORT } from "./servers.js";
@@ -51,6 +53,25 @@ describeServers(
         if (!(kind === "pure-ftpd" && error instanceof FtpPermError)) throw error;
       });
       expect(await download(ftp)).to.equal(CONTENT);
+      await ftp.quit();
+    });
+
+    it("PBSZ 0 and PROT P sent by hand protect the upload and download after them", async () => {
+      const s = server();
+      const ftp = new FTP_TLS({ timeout: 10_000, tls: { ca: s.ca } });
+      clients.push(ftp);
+      await ftp.connect(s.host, s.port);
+      await ftp.login(s.user, s.password);
+      await ftp.sendcmd("PBSZ 0");
+      expect(await ftp.sendcmd("PROT P")).to.match(/^200/);
+      expect(await ftp.storbinary("STOR by-hand.txt", Buffer.from(CONTENT))).to.match(/^2\d\d/);
+      expect(await fs.readFile(path.join(s.home, "by-hand.txt"), "utf8")).to.equal(CONTENT);
+      const [socket] = await ftp.ntransfercmd("RETR by-hand.txt");
+      expect(socket).to.be.instanceOf(TLSSocket);
+      const chunks: Buffer[] = [];
+      for await (const chunk of socket) chunks.push(chunk as Buffer);
+      await ftp.voidresp();
+      expect(Buffer.concat(chunks).toString()).to.equal(CONTENT);
       await ftp.quit();
     });
 

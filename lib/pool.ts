@@ -67,6 +67,8 @@ export interface PoolUseOptions {
    * Once the task has its client, the signal is the task's to honour: it
    * gets it as `options.signal` (pass it on to transfers, as
    * `retrbinary(cmd, { signal })`), and the call settles with the task.
+   * A value that is no AbortSignal rejects the call with a TypeError
+   * (`code` ERR_INVALID_ARG_TYPE), as Node's own calls do.
    */
   signal?: AbortSignal;
 }
@@ -197,6 +199,7 @@ export class FtpPool {
     signal: AbortSignal | undefined,
     aborted: (signal: AbortSignal) => unknown,
   ): Promise<T> {
+    checkSignal(signal);
     if (signal?.aborted) throw aborted(signal);
     let client: FTP;
     try {
@@ -501,7 +504,7 @@ export class FtpPool {
         shared,
         signal,
       };
-      this.waiting.push(waiter);
+      // Watched before it takes its place: a signal that cannot be watched must not leave a place nobody holds.
       if (signal) {
         stop = onAbortOf(signal, (error) => {
           left = true;
@@ -510,6 +513,7 @@ export class FtpPool {
           reject(error);
         });
       }
+      if (!left) this.waiting.push(waiter);
     });
     return signal ? waited.finally(() => stop()) : waited;
   }
@@ -721,6 +725,21 @@ export function isConnectionLimit(error: unknown): boolean {
 }
 
 function ignore(): void {}
+
+/**
+ * Refuses a `signal` that is no AbortSignal, as Node's own calls do
+ * (TypeError, code ERR_INVALID_ARG_TYPE): watched while its call waits
+ * for a client, it failed there and left a place in line nobody held,
+ * which took the next client given back, so every later call waited.
+ */
+function checkSignal(signal: unknown): void {
+  if (signal === undefined) return;
+  const watchable =
+    typeof signal === "object" && signal !== null && "aborted" in signal && typeof (signal as AbortSignal).addEventListener === "function";
+  if (watchable) return;
+  const got = signal === null ? "null" : typeof signal;
+  throw Object.assign(new TypeError(`The "signal" option must be an AbortSignal, got ${got}`), { code: "ERR_INVALID_ARG_TYPE" });
+}
 
 /** The error abortError() makes (see lib/abort-signal.ts). */
 function isAbortError(error: unknown): boolean {

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { patternFile } from "../../fixtures/server.js";
 import { FtpError, FtpPool } from "../../lib/index.js";
-import { until } from "../faults/helpers.js";
+import { settledWithin, until } from "../faults/helpers.js";
 import { rejection, stalling, usePoolFixture } from "./pool-fixture.js";
 
 /** The abort error of the library (lib/abort-signal.ts): name AbortError, code ABORT_ERR, the reason as its cause. */
@@ -78,6 +78,25 @@ describe("FtpPool.use() with { signal }", () => {
     expect(made).to.have.length(1);
     expect(await p.use((client) => client.pwd())).to.equal("/");
     expect(made).to.have.length(1);
+  });
+
+  it("refuses a signal that is no AbortSignal with a TypeError before taking a place in line: the client still goes to the next call", async () => {
+    const p = poolOf(1);
+    const holder = hold(p);
+    await holder.started;
+    let ran = false;
+    const bad = [{}, "x", null].map((signal) => p.use(async () => void (ran = true), { signal: signal as unknown as AbortSignal }));
+    const next = p.use((client) => client.pwd());
+    for (const call of bad) {
+      const error = await rejection(call);
+      expect(error).to.be.instanceOf(TypeError);
+      expect((error as { code?: string }).code).to.equal("ERR_INVALID_ARG_TYPE");
+    }
+    holder.release();
+    expect(await holder.done).to.equal("held");
+    // Not swallowed by a place in line left behind: the call behind them gets the client.
+    expect(await settledWithin(next)).to.deep.equal({ ok: true, value: "/" });
+    expect(ran).to.equal(false);
   });
 
   it("aborted while its own client connects: rejects before the connect ends, and that client goes to the next call", async () => {

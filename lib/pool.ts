@@ -153,9 +153,16 @@ export class FtpPool {
   private ended: () => void = ignore;
 
   constructor(options: FtpPoolOptions) {
+    if (typeof options?.connect !== "function") {
+      throw Object.assign(new TypeError(`connect must be a function that makes a client, got ${typeof options?.connect}`), {
+        code: "ERR_INVALID_ARG_TYPE",
+      });
+    }
     this.connect = options.connect;
     this.size = options.size ?? 4;
-    if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`size must be a positive integer, got ${this.size}`);
+    if (!Number.isInteger(this.size) || this.size < 1) {
+      throw Object.assign(new RangeError(`size must be a positive integer, got ${this.size}`), { code: "ERR_OUT_OF_RANGE" });
+    }
     this.limit = this.size;
   }
 
@@ -345,12 +352,19 @@ export class FtpPool {
    * still open is closed at once, whatever its task is doing, and the
    * calls on it reject with FtpClosedError. Calling it again returns the
    * same promise; a shorter `timeout` brings the deadline forward. A
-   * `timeout` that is not a number from 0 up rejects with a RangeError.
+   * `timeout` that is no number rejects with a TypeError (`code`
+   * ERR_INVALID_ARG_TYPE), one below 0 or NaN with a RangeError
+   * (ERR_OUT_OF_RANGE), the pool left open.
    */
   close(options: PoolCloseOptions = {}): Promise<void> {
-    const timeout = options.timeout ?? CLOSE_TIMEOUT;
-    if (typeof timeout !== "number" || !(timeout >= 0)) {
-      return Promise.reject(new RangeError(`timeout must be a number of milliseconds from 0 up, got ${String(timeout)}`));
+    const timeout = options?.timeout ?? CLOSE_TIMEOUT;
+    if (typeof timeout !== "number") {
+      const error = new TypeError(`timeout must be a number of milliseconds, got ${typeof timeout}`);
+      return Promise.reject(Object.assign(error, { code: "ERR_INVALID_ARG_TYPE" }));
+    }
+    if (!(timeout >= 0)) {
+      const error = new RangeError(`timeout must be a number of milliseconds from 0 up, got ${timeout}`);
+      return Promise.reject(Object.assign(error, { code: "ERR_OUT_OF_RANGE" }));
     }
     this.closing ??= this.closeClients();
     this.closeWithin(timeout);

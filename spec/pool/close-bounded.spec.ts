@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { patternFile } from "../../fixtures/server.js";
-import { FTP, FtpClosedError, FtpError } from "../../lib/index.js";
+import { FTP, FtpClosedError, FtpError, FtpPool } from "../../lib/index.js";
 import { settledWithin, until } from "../faults/helpers.js";
 import { rejection, stalling, usePoolFixture } from "./pool-fixture.js";
 
@@ -214,13 +214,31 @@ describe("FtpPool.close() settles within its timeout", () => {
     await fixture.expectNoLeaks();
   });
 
-  it("rejects a timeout that is not a number from 0 up with a RangeError, and the pool stays open", async () => {
+  it("rejects a timeout that is no number from 0 up (TypeError or RangeError, as Node's calls), and the pool stays open", async () => {
     const p = fixture.poolOf(1);
-    for (const timeout of [-1, Number.NaN, "100" as unknown as number]) {
-      expect(await rejection(p.close({ timeout }))).to.be.instanceOf(RangeError);
+    const refusals = [
+      [-1, RangeError, "ERR_OUT_OF_RANGE"],
+      [Number.NaN, RangeError, "ERR_OUT_OF_RANGE"],
+      ["100", TypeError, "ERR_INVALID_ARG_TYPE"],
+    ] as const;
+    for (const [timeout, type, code] of refusals) {
+      const error = await rejection(p.close({ timeout: timeout as unknown as number }));
+      expect(error).to.be.instanceOf(type);
+      expect(error).to.include({ code });
     }
     expect(await p.use((client) => client.pwd())).to.equal("/");
     await settles(p.close(), "close()");
+  });
+
+  it("new FtpPool() throws for a connect that is no function (TypeError) and a size that is no positive integer (RangeError)", () => {
+    expect(() => new FtpPool({ connect: undefined as unknown as () => Promise<FTP> }))
+      .to.throw(TypeError)
+      .with.property("code", "ERR_INVALID_ARG_TYPE");
+    for (const size of [0, 1.5, -2]) {
+      expect(() => new FtpPool({ size, connect: () => Promise.reject(new Error("unused")) }))
+        .to.throw(RangeError)
+        .with.property("code", "ERR_OUT_OF_RANGE");
+    }
   });
 
   it("a use() after close() and one waiting for a client as it came reject with ERR_FTP_POOL_CLOSED, even with a signal aborted later", async () => {

@@ -676,6 +676,30 @@ function refuseLinked(plans: Plan[], target: Tree, failures: Failures): Plan[] {
 }
 
 /**
+ * Leaves out (as failures) the directories to make whose parent, or a
+ * directory above it, is a link or a special file in the target: MKD
+ * would make it where the link points, outside the target.
+ */
+function refuseLinkedDirs(dirs: string[], target: Tree, failures: Failures): string[] {
+  return dirs.filter((dir) => {
+    for (let at = parentOf(dir); at !== ""; at = parentOf(at)) {
+      const type = target.nodes.get(at)?.type;
+      if (type !== "link" && type !== "other") continue;
+      failures.record(
+        dir,
+        new FtpPathError(
+          at,
+          type === "link" ? "link" : "special",
+          `refusing to make ${JSON.stringify(dir)} through ${JSON.stringify(at)}: it is ${type === "link" ? "a link" : "a special file"} in the target`,
+        ),
+      );
+      return false;
+    }
+    return true;
+  });
+}
+
+/**
  * Leaves out (as failures, FtpLimitError) the plans whose listed size is
  * above `maxFileSize` (DirTransferOptions): such a file is not fetched at
  * all. Its local copy stays as it was, and `delete` spares it, as it
@@ -1339,54 +1363,115 @@ function refuseUnproven(source: Tree, target: Tree, failures: Failures): void {
 }
 
 /**
- * Marks not fully known, with every directory below it, and reports, each
- * remote target directory that `delete` would remove something below,
- * that its parent's MLSD gave as a directory and its parent's LIST does
- * not (notListedAsDirs): pyftpdlib's MLSD gives a link to a directory
- * `type=dir`, and what an upload deleted below it was outside the tree.
- * Asked only where the tree's MLSD showed no link as one (a server whose
- * MLSD shows links, as proftpd's and pure-ftpd's do, is taken at its
- * word), one LIST per parent of such directories.
+ * Which remote target directories their parent's LIST does not show as
+ * directories, though its MLSD did (notListedAsDirs): pyftpdlib's MLSD
+ * gives a link to a directory `type=dir`, and what an upload wrote or
+ * deleted below it was outside the tree. Asked only where the tree's
+ * MLSD showed no link as one (a server whose MLSD shows links, as
+ * proftpd's and pure-ftpd's do, is taken at its word), one LIST per
+ * parent, once per call.
  */
-async function refuseUnlistedDirs(source: Tree, target: Tree, workers: TreeWorkers, remote: string, failures: Failures): Promise<void> {
-  if (target.linksShown || target.mlsdListed.size === 0) return;
-  // The directories something would be deleted through, by parent: each level above an extra, below the root.
-  const byParent = new Map<string, Set<string>>();
-  for (const extra of extras(source, target)) {
-    for (let at = parentOf(extra.path); at !== ""; at = parentOf(at)) {
-      const parent = parentOf(at);
-      if (target.nodes.get(at)?.type !== "dir" || !target.mlsdListed.has(parent)) continue;
-      const names = byParent.get(parent) ?? new Set<string>();
-      names.add(at.slice(at.lastIndexOf("/") + 1));
-      byParent.set(parent, names);
+class ListedDirs {
+  private readonly asked = new Map<string, Map<string, "link" | "unknown">>();
+
+  constructor(
+    private readonly target: Tree,
+    private readonly workers: TreeWorkers,
+    private readonly remote: string,
+  ) {}
+
+  /**
+   * Of the directories above each of `paths` (below the root), those
+   * MLSD gave and LIST does not show as directories, each with what LIST
+   * shows (`"link"`, or `"unknown"`) and the error to record for it, `what`
+   * saying what was refused.
+   */
+  async notDirsAbove(paths: Iterable<string>, what: string): Promise<Map<string, FtpError>> {
+    const found = new Map<string, FtpError>();
+    if (this.target.linksShown || this.target.mlsdListed.size === 0) return found;
+    const byParent = new Map<string, Set<string>>();
+    for (const path of paths) {
+      for (let at = parentOf(path); at !== ""; at = parentOf(at)) {
+        const parent = parentOf(at);
+        if (this.target.nodes.get(at)?.type !== "dir" || !this.target.mlsdListed.has(parent)) continue;
+        const names = byParent.get(parent) ?? new Set<string>();
+        names.add(at.slice(at.lastIndexOf("/") + 1));
+        byParent.set(parent, names);
+      }
     }
+    for (const [parent, names] of byParent) {
+      const full = parent === "" ? this.remote : joinRemote(this.remote, parent);
+      let not = this.asked.get(parent);
+      const unasked = [...names].filter((name) => !not?.has(name) && !this.shown.has(childPath(parent, name)));
+      if (unasked.length > 0) {
+        const more = await this.workers.run((client) =>
+          notListedAsDirs((path, listing) => client.list(path, listing), full, unasked, this.target.maxEntries),
+        );
+        for (const name of unasked) if (!more.has(name)) this.shown.add(childPath(parent, name));
+        not = new Map([...(not ?? []), ...more]);
+        this.asked.set(parent, not);
+      }
+      for (const [name, shown] of not ?? []) {
+        if (!names.has(name)) continue;
+        const path = joinRemote(full, name);
+        found.set(
+          childPath(parent, name),
+          shown === "link"
+            ? new FtpPathError(
+                childPath(parent, name),
+                "link",
+                `${JSON.stringify(path)} is a link (LIST shows it so) that MLSD lists as a directory: ${what}`,
+              )
+            : new FtpListingError(
+                full,
+                [],
+                0,
+                `MLSD lists ${JSON.stringify(path)} as a directory and the LIST of ${JSON.stringify(full)} does not: ${what}`,
+              ),
+        );
+      }
+    }
+    return found;
   }
-  for (const [parent, names] of byParent) {
-    const full = parent === "" ? remote : joinRemote(remote, parent);
-    const not = await workers.run((client) =>
-      notListedAsDirs((path, listing) => client.list(path, listing), full, [...names], target.maxEntries),
-    );
-    for (const [name, shown] of not) {
-      const dir = childPath(parent, name);
-      target.incomplete.add(dir);
-      for (const [path, node] of target.nodes) if (node.type === "dir" && path.startsWith(`${dir}/`)) target.incomplete.add(path);
-      const path = joinRemote(full, name);
-      failures.record(
-        dir,
-        shown === "link"
-          ? new FtpPathError(
-              dir,
-              "link",
-              `${JSON.stringify(path)} is a link (LIST shows it so) that MLSD lists as a directory: nothing is deleted through it`,
-            )
-          : new FtpListingError(
-              full,
-              [],
-              0,
-              `MLSD lists ${JSON.stringify(path)} as a directory and the LIST of ${JSON.stringify(full)} does not: nothing is deleted through it`,
-            ),
-      );
+
+  /** Directories their parent's LIST showed as directories. */
+  private readonly shown = new Set<string>();
+}
+
+/**
+ * Leaves out (as failures) the files (or directories to make) of an
+ * upload, `pathOf` each, whose remote path lies below a directory that
+ * MLSD gives and LIST does not show as one (see ListedDirs): a link,
+ * whose STOR (or MKD) would land where it points.
+ */
+async function refuseUnlistedWrites<T>(items: T[], pathOf: (item: T) => string, listed: ListedDirs, failures: Failures): Promise<T[]> {
+  const not = await listed.notDirsAbove(items.map(pathOf), "nothing is written through it");
+  if (not.size === 0) return items;
+  return items.filter((item) => {
+    for (let at = parentOf(pathOf(item)); at !== ""; at = parentOf(at)) {
+      const error = not.get(at);
+      if (!error) continue;
+      failures.record(pathOf(item), error);
+      return false;
     }
+    return true;
+  });
+}
+
+/**
+ * Marks not fully known, with every directory below it, and reports, each
+ * remote target directory that `delete` would remove something below and
+ * that MLSD gives and LIST does not show as a directory (see ListedDirs).
+ */
+async function refuseUnlistedDirs(source: Tree, target: Tree, listed: ListedDirs, failures: Failures): Promise<void> {
+  const not = await listed.notDirsAbove(
+    extras(source, target).map((extra) => extra.path),
+    "nothing is deleted through it",
+  );
+  for (const [dir, error] of not) {
+    target.incomplete.add(dir);
+    for (const [path, node] of target.nodes) if (node.type === "dir" && path.startsWith(`${dir}/`)) target.incomplete.add(path);
+    failures.record(dir, error);
   }
 }
 
@@ -1946,10 +2031,14 @@ export async function uploadDir(
   };
   const target = await walkRemote(workers, remote, filter, failures, "target", options, pipelining ? { times, wanted } : undefined);
   const compared = await compare(source, target, workers, { side: "target", times }, failures);
-  const transfer = refuseLinked(compared.transfer, target, failures);
+  // A directory MLSD gives may be a link (pyftpdlib's MLSD): its parent's LIST tells, before anything is written or deleted below it.
+  const listed = new ListedDirs(target, workers, remote);
+  const transfer = await refuseUnlistedWrites(refuseLinked(compared.transfer, target, failures), (plan) => plan.path, listed, failures);
+  // Nor is a directory made through a link (MKD resolves the levels above it where they point).
+  const dirs = await refuseUnlistedWrites(refuseLinkedDirs(missingDirs(source, target), target, failures), (dir) => dir, listed, failures);
   options.onPlan?.(transfer.map(planned));
   const result = resultBefore(source, compared.skipped);
-  if (!options.dryRun) await makeRemoteDirs(workers, remote, missingDirs(source, target), pipelining, failures);
+  if (!options.dryRun) await makeRemoteDirs(workers, remote, dirs, pipelining, failures);
   const stamps = new RemoteStamps(pipelining);
   await transferAll(
     transfer,
@@ -1988,7 +2077,7 @@ export async function uploadDir(
   if (stamps.waiting) await workers.run((client) => stamps.flush(client));
   // A part a killed run left at a name this run sent through is gone (renamed or deleted): not an extra to delete.
   if (partFiles && !options.dryRun) for (const plan of transfer) target.nodes.delete(remotePartName(plan.path));
-  if (options.delete) await refuseUnlistedDirs(source, target, workers, remote, failures);
+  if (options.delete) await refuseUnlistedDirs(source, target, listed, failures);
   await deleteExtras(
     source,
     target,

@@ -251,4 +251,33 @@ describe("faults: a link to a directory listed as a directory (MLSD unique facts
     expect(error).to.be.instanceOf(FtpListingError);
     expect(deletions(srv)).to.deep.equal([]);
   });
+
+  it("uploadDir writes nothing and makes nothing through a directory of MLSD's that LIST shows as a link (pyftpdlib), and names each", async () => {
+    const srv = await server(OUTSIDE, false, { "/r": [OUT_LIST] });
+    const ftp = await fx.client(srv);
+    mkdirSync(join(dir, "out", "new"), { recursive: true });
+    writeFileSync(join(dir, "out", "keep.txt"), "changed");
+    const error = await ftp.uploadDir(dir, "/r").then(
+      () => expect.fail("uploadDir should name what it did not write"),
+      (caught: unknown) => caught,
+    );
+    const failures = (error as FtpDirTransferError).failures;
+    expect(failures.map((f) => f.path).sort()).to.deep.equal(["out/keep.txt", "out/new"]);
+    for (const { error: failure } of failures) expect(failure).to.be.instanceOf(FtpPathError).and.include({ reason: "link" });
+    expect(srv.commands.filter((command) => /^(STOR|MKD|APPE) \/r\//.test(command))).to.deep.equal([]);
+  });
+
+  it("uploadDir makes no directory through a link that LIST shows as one (no MLSD), and names it", async () => {
+    const srv = await server({}, false, { "/r": [OUT_LIST] });
+    srv.handle("MLSD", (s) => s.reply(500, "Unknown command."));
+    const ftp = await fx.client(srv);
+    mkdirSync(join(dir, "out", "new"), { recursive: true });
+    const error = await ftp.uploadDir(dir, "/r").then(
+      () => expect.fail("uploadDir should name what it did not make"),
+      (caught: unknown) => caught,
+    );
+    const failures = new Map((error as FtpDirTransferError).failures.map((f) => [f.path, f.error]));
+    expect(failures.get("out/new")).to.be.instanceOf(FtpPathError).and.include({ reason: "link" });
+    expect(srv.commands.filter((command) => command.startsWith("MKD /r/out/"))).to.deep.equal([]);
+  });
 });

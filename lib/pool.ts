@@ -81,7 +81,8 @@ export interface PoolCloseOptions {
    * closes every connection still open at once: their calls reject with
    * FtpClosedError, and close() resolves. Default 30000 (the clients' own
    * default `timeout`). 0 closes them at once, without waiting for
-   * anything; `Infinity` waits as long as the work takes. Unlike
+   * anything; `Infinity` (or more than a timer holds, 2^31 - 1) waits as
+   * long as the work takes. Unlike
    * FtpOptions.timeout, 0 is not "none": this is a grace period, not a
    * wait for a server to answer.
    */
@@ -90,6 +91,8 @@ export interface PoolCloseOptions {
 
 /** close()'s default grace period (see PoolCloseOptions.timeout). */
 const CLOSE_TIMEOUT = 30_000;
+/** The longest delay setTimeout() keeps (2^31 - 1 ms); a longer one it cuts to 1 ms. */
+const MAX_TIMER = 2 ** 31 - 1;
 
 /** Pools made so far in this process; numbers their debug tags. */
 let poolsMade = 0;
@@ -409,7 +412,8 @@ export class FtpPool {
   /** Brings close()'s deadline to `timeout` ms from now, if that is sooner: every client still open is closed then. */
   private closeWithin(timeout: number): void {
     // Nothing left to close (a close() called again after the first one ended): no timer to keep the process alive.
-    if (timeout === Infinity || this.ending.size === 0) return;
+    // Past what a timer holds (about 24.8 days) Node fires it after 1 ms: as long as it takes, rather.
+    if (timeout > MAX_TIMER || this.ending.size === 0) return;
     const deadline = Date.now() + timeout;
     if (deadline >= this.deadline) return;
     this.deadline = deadline;

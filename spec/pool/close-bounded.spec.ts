@@ -109,6 +109,21 @@ describe("FtpPool.close() settles within its timeout", () => {
     await fixture.expectNoLeaks();
   });
 
+  it("with a timeout longer than a timer holds (2^31 ms and more) waits as Infinity does, not 1 ms", async () => {
+    fixture.server.once("PWD", async (s) => {
+      await s.sleep(100);
+      await s.defaultHandler("PWD");
+    });
+    const p = fixture.poolOf(1);
+    const task = p.use((client) => client.pwd());
+    await fixture.server.waitForCommand("PWD", { from: 0 });
+    const closing = p.close({ timeout: 2 ** 32 });
+    expect(await task).to.equal("/");
+    await settles(closing, "close({ timeout: 2 ** 32 })");
+    expect(fixture.server.commands.slice(-2)).to.deep.equal(["PWD", "QUIT"]);
+    await fixture.expectNoLeaks();
+  });
+
   it("closes at once a client whose task, running when close() came, leaves a download unread behind it", async () => {
     const p = fixture.poolOf(1);
     let go!: () => void;

@@ -86,8 +86,9 @@ interface DoomedEntry {
  * than `maxEntries` entries in all with FtpLimitError. A
  * server that lists one more directory below each one, or entries without
  * end, so fails the call with nothing deleted, instead of being walked
- * for ever with memory growing. A server whose MLSD showed no link as one
- * may show a link as a directory (pyftpdlib's MLSD does): once the walk
+ * for ever with memory growing. A server whose MLSD showed no link as one,
+ * nor the directory itself (`type=cdir`), may show a link as a directory
+ * (pyftpdlib's MLSD does): once the walk
  * is done, each directory MLSD gave is looked up in its parent's LIST
  * (one per directory holding directories). One LIST shows as a link is
  * deleted as one (DELE), nothing walked through it; one LIST does not
@@ -105,6 +106,8 @@ async function walkForRemoval(client: RemoteClient, path: string, maxEntries: nu
   const entered = new EnteredDirs();
   // Whether a listing of this walk has shown a link as one: then its server's MLSD tells links from directories.
   let linksShown = false;
+  // Whether an MLSD listing of this walk left out the directory itself (type=cdir), as pyftpdlib's does.
+  let selfHidden = false;
   // The directories each MLSD listing gave, by the directory listed (below `path`), in walk order.
   const byMlsd = new Map<string, FoundDir[]>();
   // Directories listed with the unique fact of one entered already (not entered), and that one.
@@ -112,7 +115,7 @@ async function walkForRemoval(client: RemoteClient, path: string, maxEntries: nu
   const fullPath = (relative: string): string => (relative === "" ? path : path === "" ? relative : joinRemote(path, relative));
   for (let relativeDir = pending.pop(); relativeDir !== undefined; relativeDir = pending.pop()) {
     const dir = fullPath(relativeDir);
-    let listed: { mlsd: boolean; selfUnique?: string } = { mlsd: false };
+    let listed: { mlsd: boolean; selfShown: boolean; selfUnique?: string } = { mlsd: false, selfShown: false };
     const dirs: FoundDir[] = [];
     let uniques = false;
     // Lines that are no entry are bounded too: a listing of nothing else, without end, would be read for ever.
@@ -131,6 +134,7 @@ async function walkForRemoval(client: RemoteClient, path: string, maxEntries: nu
       if (isDir) dirs.push({ doomed, name: entry.name, unique: entry.unique });
     }
     if (listed.mlsd && dirs.length > 0) byMlsd.set(relativeDir, dirs);
+    if (listed.mlsd && !listed.selfShown) selfHidden = true;
     if (relativeDir === "") entered.enter("", listed.selfUnique ?? (listed.mlsd && uniques ? await mlstUnique(client, path) : undefined));
     for (const { doomed, unique } of dirs) {
       const other = entered.enter(doomed.relative, unique);
@@ -138,10 +142,10 @@ async function walkForRemoval(client: RemoteClient, path: string, maxEntries: nu
       else pending.push(doomed.relative);
     }
   }
-  // An MLSD that has shown no link may show one as a directory (pyftpdlib's): each directory's parent's LIST tells.
+  // An MLSD that shows no link, nor the directory itself, may show a link as a directory (pyftpdlib's): each directory's parent's LIST tells.
   const links: string[] = [];
   const below = (relative: string): boolean => links.some((link) => relative.startsWith(`${link}/`));
-  if (!linksShown) {
+  if (!linksShown && selfHidden) {
     for (const [relativeDir, dirs] of byMlsd) {
       if (below(relativeDir) || links.includes(relativeDir)) continue;
       const dir = fullPath(relativeDir);

@@ -285,10 +285,12 @@ interface Tree {
    * refuseAliased): a file removed there may be another path's.
    */
   aliased: Map<string, FtpPathError>;
-  /** Remote directories listed by MLSD (see refuseUnlistedDirs). */
+  /** Remote directories listed by MLSD (see ListedDirs). */
   mlsdListed: Set<string>;
   /** Whether a remote listing by MLSD showed a link as one (its server's MLSD tells links from directories). */
   linksShown: boolean;
+  /** Whether a remote listing by MLSD did not show the directory itself (no `type=cdir` line, as pyftpdlib's). */
+  mlsdSelfHidden: boolean;
   /**
    * Entries walked and refused, each as a failure (a name not one path
    * segment, listed twice, that no string names, or whose lstat failed):
@@ -316,6 +318,7 @@ function emptyTree(side: "source" | "target", maxEntries = DEFAULT_MAX_TREE_ENTR
     aliased: new Map(),
     mlsdListed: new Set(),
     linksShown: false,
+    mlsdSelfHidden: false,
     unnamed: new Map(),
     refused: 0,
     maxEntries,
@@ -1030,7 +1033,10 @@ async function walkRemote(
       if (!unread) failures.record(dir, notRead(full, "it does not show the directory itself, as the server's other listings do"));
       return;
     }
-    if (byMlsd) tree.mlsdListed.add(dir);
+    if (byMlsd) {
+      tree.mlsdListed.add(dir);
+      if (!selfShown) tree.mlsdSelfHidden = true;
+    }
     const named = new Set<string>();
     for (const entry of entries) {
       if (byMlsd && entry.type === "link") tree.linksShown = true;
@@ -1366,10 +1372,11 @@ function refuseUnproven(source: Tree, target: Tree, failures: Failures): void {
  * Which remote target directories their parent's LIST does not show as
  * directories, though its MLSD did (notListedAsDirs): pyftpdlib's MLSD
  * gives a link to a directory `type=dir`, and what an upload wrote or
- * deleted below it was outside the tree. Asked only where the tree's
- * MLSD showed no link as one (a server whose MLSD shows links, as
- * proftpd's and pure-ftpd's do, is taken at its word), one LIST per
- * parent, once per call.
+ * deleted below it was outside the tree. Asked only of a server like it:
+ * where the tree's MLSD showed no link as one and left out the directory
+ * itself (`type=cdir`). proftpd and pure-ftpd, whose MLSD shows both (and
+ * whose LIST reads its path as a pattern), are taken at their word. One
+ * LIST per parent, once per call.
  */
 class ListedDirs {
   private readonly asked = new Map<string, Map<string, "link" | "unknown">>();
@@ -1388,7 +1395,7 @@ class ListedDirs {
    */
   async notDirsAbove(paths: Iterable<string>, what: string): Promise<Map<string, FtpError>> {
     const found = new Map<string, FtpError>();
-    if (this.target.linksShown || this.target.mlsdListed.size === 0) return found;
+    if (this.target.linksShown || !this.target.mlsdSelfHidden) return found;
     const byParent = new Map<string, Set<string>>();
     for (const path of paths) {
       for (let at = parentOf(path); at !== ""; at = parentOf(at)) {

@@ -280,4 +280,16 @@ describe("faults: a link to a directory listed as a directory (MLSD unique facts
     expect(failures.get("out/new")).to.be.instanceOf(FtpPathError).and.include({ reason: "link" });
     expect(srv.commands.filter((command) => command.startsWith("MKD /r/out/"))).to.deep.equal([]);
   });
+
+  it("uploadDir takes the directories of an MLSD that shows type=cdir at its word: no LIST, below a path LIST would read as a pattern too", async () => {
+    const srv = await fx.server({ files: { "/r/data[1]/sub/old.txt": "o" } });
+    const ftp = await fx.client(srv);
+    mkdirSync(join(dir, "data[1]", "sub"), { recursive: true });
+    writeFileSync(join(dir, "data[1]", "sub", "old.txt"), "o");
+    writeFileSync(join(dir, "data[1]", "sub", "new.txt"), "n");
+    const result = await ftp.uploadDir(dir, "/r", { delete: true });
+    expect(result).to.include({ transferred: 2, deleted: 0 });
+    expect(srv.vfs.exists("/r/data[1]/sub/new.txt")).to.equal(true);
+    expect(srv.commands.filter((command) => command.startsWith("LIST"))).to.deep.equal([]);
+  });
 });

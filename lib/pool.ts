@@ -3,6 +3,7 @@
  * segmented download of one big file over several connections (each
  * segment starts with REST and is cut off with ABOR at its end).
  */
+import "./dispose.js";
 import { FileHandle, rename, rm } from "node:fs/promises";
 import type { FTP } from "./client.js";
 import { notePool, tagPoolClient } from "./debug.js";
@@ -372,6 +373,11 @@ export class FtpPool {
     this.closing ??= this.closeClients();
     this.closeWithin(timeout);
     return this.closing;
+  }
+
+  /** `await using pool = new FtpPool(...)`: close() (with its default timeout) when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** close()'s work: every client on its way out, and a promise for when none is left. */

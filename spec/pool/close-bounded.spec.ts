@@ -229,6 +229,19 @@ describe("FtpPool.close() settles within its timeout", () => {
     await fixture.expectNoLeaks();
   });
 
+  it("`await using` closes the pool when the scope ends: its clients quit", async () => {
+    let outside: FtpPool | undefined;
+    {
+      await using p = fixture.poolOf(2);
+      outside = p;
+      expect(await Promise.all([p.use((client) => client.pwd()), p.use((client) => client.pwd())])).to.deep.equal(["/", "/"]);
+    }
+    expect(fixture.made.map((client) => client.closed)).to.deep.equal([true, true]);
+    expect(fixture.server.commands.filter((line) => line === "QUIT")).to.have.length(2);
+    expect(await rejection(outside.use((client) => client.pwd()))).to.include({ code: "ERR_FTP_POOL_CLOSED" });
+    await fixture.expectNoLeaks();
+  });
+
   it("rejects a timeout that is no number from 0 up (TypeError or RangeError, as Node's calls), and the pool stays open", async () => {
     const p = fixture.poolOf(1);
     const refusals = [

@@ -193,6 +193,8 @@ function unixEntry(groups: Record<string, string | undefined>, line: string, now
   let target: string | null = null;
   if (type === "link") {
     const arrow = name.indexOf(" -> ");
+    // `a -> b -> c`: the link `a` to `b -> c`, or `a -> b` to `c`; which is not known.
+    if (arrow !== name.lastIndexOf(" -> ")) return undefined;
     if (arrow >= 0) {
       target = name.slice(arrow + 4);
       name = name.slice(0, arrow);

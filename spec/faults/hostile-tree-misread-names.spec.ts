@@ -10,6 +10,8 @@
  * - Windows dir shows a link's target after its name (`name [C:\target]`):
  *   read as one name, the link's own name went missing; where the line
  *   holds " [" twice, where the name ends is not known.
+ * - `ls -l` shows a link as `name -> target`: with " -> " twice, where
+ *   the name ends is not known.
  * - MLSD with a space between its facts (`type=file; size=1; x`) reads, as
  *   RFC 3659 splits it, as a file named `size=1; x`: a name that itself
  *   begins as facts do is taken for such a line.
@@ -27,6 +29,11 @@ const DOS_LINES = {
   "a <DIR> padded with fewer spaces than its column": ["11-25-26  10:20AM       <DIR>     important.txt"],
   "a <JUNCTION> padded with fewer spaces than its column": ["11-25-26  10:20AM       <JUNCTION>   important.txt"],
   "a Windows dir link whose name or target holds ' ['": ["01/02/2024  12:05 PM    <JUNCTION>     important.txt [x] [C:\\y]"],
+};
+
+/** LIST lines (ls -l) standing for a link whose name or target holds " -> ": where its name ends is not known. */
+const UNIX_LINES = {
+  "a link line holding ' -> ' twice": ["lrwxrwxrwx   1 0        0              10 Dec 07 08:10 important.txt -> b -> c"],
 };
 
 /** MLSD lines standing for `important.txt`, with a space between their facts. */
@@ -62,6 +69,7 @@ describe("faults: listing lines whose name cannot be read with certainty", () =>
   }
 
   const cases: Array<[string, "LIST" | "MLSD", string[]]> = [
+    ...Object.entries(UNIX_LINES).map(([what, lines]): [string, "LIST", string[]] => [what, "LIST", [KEEP_LIST, ...lines]]),
     ...Object.entries(DOS_LINES).map(([what, lines]): [string, "LIST", string[]] => [what, "LIST", [KEEP_LIST, ...lines]]),
     ...Object.entries(MLSD_LINES).map(([what, line]): [string, "MLSD", string[]] => [what, "MLSD", [KEEP_MLSD, line]]),
   ];
@@ -128,6 +136,15 @@ describe("faults: listing lines whose name cannot be read with certainty", () =>
     });
     expect(parseListLine("01-02-2024  12:05PM    <SYMLINKD>     shared")).to.include({ name: "shared", type: "link", target: null });
     expect(parseListLine("01-02-2024  12:05PM          1,234 a [b].txt")).to.include({ name: "a [b].txt", type: "file" });
+    expect(parseListLine("lrwxrwxrwx   1 0        0              10 Dec 07 08:10 out -> ../outside")).to.include({
+      name: "out",
+      type: "link",
+      target: "../outside",
+    });
+    expect(parseListLine("-rw-r--r--   1 0        0               1 Dec 07 08:10 a -> b -> c")).to.include({
+      name: "a -> b -> c",
+      type: "file",
+    });
     const srv = await server("MLSD", [
       KEEP_MLSD,
       "type=file;size=1; semi;colon=x; y",

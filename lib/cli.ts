@@ -63,6 +63,10 @@ const OPTIONS = {
   "max-connections": { type: "string", arg: "<n>", help: "worker: most connections to one server across all workers (held in Redis)" },
   "lock-ms": { type: "string", arg: "<ms>", help: "worker: a dead worker's job is taken over after this long (default 30000)" },
   "until-drained": { type: "boolean", help: "worker: exit once the queue has nothing pending" },
+  "allow-hard-links": {
+    type: "boolean",
+    help: "worker: upload a file with more than one hard link (refused by default: a link can bring in a file outside --local-root)",
+  },
   "local-root": {
     type: "string",
     multiple: true,
@@ -138,6 +142,8 @@ interface CliOptions {
   maxConnections: number | undefined;
   lockMs: number | undefined;
   untilDrained: boolean;
+  /** worker's --allow-hard-links: upload jobs may read a file with more than one hard link. */
+  allowHardLinks: boolean;
   /** worker's --local-root, --remote-root and --server: what its jobs may name (worker requires --local-root and --server). */
   localRoots: string[] | undefined;
   remoteRoots: string[] | undefined;
@@ -329,6 +335,7 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
       maxConnections: positiveOption(values["max-connections"], "--max-connections"),
       lockMs: positiveOption(values["lock-ms"], "--lock-ms"),
       untilDrained: values["until-drained"] === true,
+      allowHardLinks: values["allow-hard-links"] === true,
       localRoots,
       remoteRoots,
       servers,
@@ -958,6 +965,7 @@ async function worker(queue: string, options: CliOptions): Promise<void> {
     maxConnections: options.maxConnections,
     lockMs: options.lockMs,
     untilDrained: options.untilDrained,
+    allowHardLinks: options.allowHardLinks,
     log: (line) => void (options.quiet ? undefined : process.stderr.write(`${shown(line)}\n`)),
   });
   // Run unattended (cron, CI), a worker whose jobs failed must not look like success: 3, as mirror --queue --wait.

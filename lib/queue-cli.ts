@@ -16,7 +16,7 @@ import { FtpError } from "./errors.js";
 import { failsAtOnce } from "./queue-failure.js";
 import { enqueueTree, EnqueueTreeOptions, EnqueueTreeResult, TreeJob, TreeJobResult, TreePlanner } from "./queue-jobs.js";
 import { ConnectionLeases, LeaseRedis } from "./queue-limit.js";
-import { createTreeJobProcessor, TreeJobLike } from "./queue-worker.js";
+import { assertTreeJobBounds, createTreeJobProcessor, TreeJobLike } from "./queue-worker.js";
 import type { FtpUrl } from "./url.js";
 
 /** bullmq is not installed: `npm install bullmq` where the queue commands run. */
@@ -325,17 +325,33 @@ export interface WorkerCommand {
   localRoots: readonly string[];
   remoteRoots?: readonly string[];
   servers: readonly string[];
+  /** See TreeJobProcessorOptions.allowHardLinks. Default false. */
+  allowHardLinks?: boolean;
   log: (line: string) => void;
+}
+
+/** A RangeError unless `value` (when given) is a whole number, 1 or more. */
+function assertPositive(value: number | undefined, what: string): void {
+  if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1))
+    throw new RangeError(`${what} must be a whole number, 1 or more, got ${String(value)}`);
 }
 
 /**
  * `worker <queue>`: runs the jobs until stopped (or, with untilDrained,
  * until the queue is empty). Resolves to the queue's summary and how many
- * jobs this worker failed for good (see WorkerSummary).
+ * jobs this worker failed for good (see WorkerSummary). Its bounds
+ * (localRoots, remoteRoots, servers: TypeError) and counts (concurrency,
+ * maxConnections, lockMs: RangeError) are checked before bullmq is
+ * loaded or Redis reached: before, a worker with none reached Redis first
+ * (and with Redis down, waited for it for ever) before saying so.
  */
 export async function workerCommand(command: WorkerCommand): Promise<WorkerSummary> {
-  const { Worker, Queue } = await loadBullmq();
+  assertTreeJobBounds(command);
+  assertPositive(command.concurrency, "concurrency");
+  assertPositive(command.maxConnections, "maxConnections");
+  assertPositive(command.lockMs, "lockMs");
   const address = parseQueueUrl(command.queue);
+  const { Worker, Queue } = await loadBullmq();
   const concurrency = command.concurrency ?? 4;
   const lockDuration = command.lockMs ?? 30_000;
   const queue = new Queue<TreeJob, TreeJobResult>(address.name, { connection: address.connection });
@@ -356,6 +372,7 @@ export async function workerCommand(command: WorkerCommand): Promise<WorkerSumma
       localRoots: command.localRoots,
       remoteRoots: command.remoteRoots,
       servers: command.servers,
+      allowHardLinks: command.allowHardLinks,
     });
   } catch (error) {
     // A root or server that is none (TypeError): the queue's connection must not hold the process open.

@@ -135,7 +135,7 @@ export function serverUrl(server: string | FtpUrl): string {
   return `${scheme}://${login}${host}:${server.port}`;
 }
 
-/** The server's URL without its password: what names it in job ids, logs and connection limits. */
+/** The server's URL without its password: what names it in job ids (the worker's pools and connection caps use queue-worker.ts's endpointKey). */
 export function serverKey(server: string): string {
   const url = new URL(server);
   url.password = "";

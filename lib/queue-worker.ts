@@ -25,6 +25,7 @@
  * No queue library is imported here: the processor takes any job with
  * `data` and `updateProgress` (BullMQ's Job).
  */
+import { createHash } from "node:crypto";
 import { lstat, mkdir } from "node:fs/promises";
 import { isAbsolute, join, posix, relative, resolve, sep } from "node:path";
 import type { FTP } from "./client.js";
@@ -37,7 +38,7 @@ import { assertNoClimb, assertRealDirs, unsafeNameReason } from "./path-safety.j
 import { pipeSettled } from "./pipe.js";
 import { FtpPool } from "./pool.js";
 import type { ConnectionLeases } from "./queue-limit.js";
-import { serverKey, TreeJob, TreeJobResult } from "./queue-jobs.js";
+import type { TreeJob, TreeJobResult } from "./queue-jobs.js";
 import { joinRemote } from "./remote-listing.js";
 import type { TransferProgress } from "./streams.js";
 import { assertReadWhole, openWalkedFile, type OpenedFile } from "./upload-source.js";
@@ -85,6 +86,18 @@ export interface TreeJobProcessorOptions {
    * environment password) to a host of its choosing. Required, not empty.
    */
   servers: readonly string[];
+  /**
+   * Whether an upload job may read a file with more than one hard link
+   * (`st_nlink > 1`). Default false: such a file fails the job at once
+   * (FtpPathError, reason `"link"`), before a byte is read. A hard link
+   * made inside a local root can name any file of the same file system,
+   * one outside every root too, and unlike a symbolic link it cannot be
+   * told from the file itself: a worker uploading it would send what the
+   * roots were meant to keep out. Set it for trees that hold hard links on
+   * purpose (`cp -al`, rsnapshot), where nobody who may not read a file
+   * can link it in.
+   */
+  allowHardLinks?: boolean;
 }
 
 /** The processor: `process(job)` moves its file; `close()` closes the pools. */
@@ -127,6 +140,41 @@ function unusableServer(server: unknown): string | undefined {
   }
 }
 
+/**
+ * The server a job's URL names, as the connection cap counts it (see
+ * ConnectionLeases): the host as the URL standard writes an `ftp://`
+ * host (lower case; an IPv4 or IPv6 address in its one spelling), the
+ * port, and the user, decoded and in lower case (none: `anonymous`).
+ * Neither scheme nor password: `ftp://` and `ftpes://` to one port reach
+ * one server, and so do two passwords of one user. Before, the key was
+ * the URL as written, less its password: `ftp://User@h`, `ftp://us%65r@h`
+ * and `ftpes://h:21` each had a cap of their own on one server.
+ */
+export function endpointKey(url: FtpUrl): string {
+  let host = url.host.toLowerCase();
+  try {
+    host = new URL(`ftp://${host.includes(":") ? `[${host}]` : host}/`).hostname;
+  } catch {
+    // A host the ftp: parser refuses (ftpes:// and ftps:// hosts are read as opaque ones): as it is, in lower case.
+  }
+  return `${encodeURIComponent((url.user ?? "anonymous").toLowerCase())}@${host}:${url.port}`;
+}
+
+/**
+ * The pool a job's connections come from: its endpoint (endpointKey), its
+ * scheme (a plain connection is never handed to an `ftpes://` job, nor
+ * one of another TLS mode), its user as written, and its credential: a
+ * digest of the job's password, or `-` for a job without one (the
+ * worker's own login: netrc, environment). A job never gets a connection
+ * that was logged in with another job's password: before, jobs shared a
+ * pool per user and host, so a job with a wrong password (or none) ran
+ * on a connection another job's password had opened.
+ */
+function poolKey(url: FtpUrl): string {
+  const credential = url.password === undefined ? "-" : createHash("sha256").update(url.password).digest("base64url");
+  return `${endpointKey(url)} ${url.security} ${encodeURIComponent(url.user ?? "")} ${credential}`;
+}
+
 /** Whether `value` is a count of bytes: a whole number, 0 or more, that a double holds exactly. */
 function isByteCount(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
@@ -139,7 +187,7 @@ function checkJob(data: TreeJob): void {
     const shown = (value: unknown): string => String(JSON.stringify(value)).slice(0, 40);
     throw new FtpError(`not a tree job this version can run (v ${shown(data?.v)}, direction ${shown(data?.direction)})`, "ERR_FTP_BAD_JOB");
   }
-  // Checked here, an FtpError, so the job fails at once (asJobFailure): from connect, or serverKey's new URL(), it was a
+  // Checked here, an FtpError, so the job fails at once (asJobFailure): from connect, or queue-jobs.ts's serverKey's new URL(), it was a
   // TypeError, which took every attempt. Neither the URL nor the parser's error is kept: either may hold a password.
   const unusable = unusableServer(data.server);
   if (unusable) throw new FtpError(`refusing the job's server: ${unusable}`, "ERR_FTP_BAD_JOB");
@@ -194,6 +242,16 @@ function invalidOption(message: string, code: "ERR_INVALID_ARG_TYPE" | "ERR_INVA
 }
 
 /**
+ * Checks what a processor's options confine jobs to (`localRoots`,
+ * `remoteRoots`, `servers`) as createTreeJobProcessor does, throwing the
+ * same TypeError: for a caller (workerCommand) that must know them good
+ * before it reaches for the queue.
+ */
+export function assertTreeJobBounds(options: Pick<TreeJobProcessorOptions, "localRoots" | "remoteRoots" | "servers">): void {
+  boundsOf(options);
+}
+
+/**
  * The processor's bounds, ready to compare. Throws a TypeError for
  * `localRoots` or `servers` missing or no array (ERR_INVALID_ARG_TYPE),
  * either empty or any list holding an item empty or no string
@@ -201,7 +259,7 @@ function invalidOption(message: string, code: "ERR_INVALID_ARG_TYPE" | "ERR_INVA
  * job from the queue says. A server that is no FTP URL throws as
  * parseFtpUrl does.
  */
-function boundsOf(options: TreeJobProcessorOptions): JobBounds {
+function boundsOf(options: Pick<TreeJobProcessorOptions, "localRoots" | "remoteRoots" | "servers">): JobBounds {
   // For a required one, what a job would decide without it.
   const given = (list: readonly string[] | undefined, what: string, unbounded?: string): readonly string[] | undefined => {
     if (list === undefined && unbounded === undefined) return undefined;
@@ -294,9 +352,11 @@ class KnownDirs {
   }
 }
 
-/** A server's FtpPool in this process, and the jobs running on it. */
+/** A server's FtpPool in this process (one per poolKey), and the jobs running on it. */
 interface PoolEntry {
   pool: FtpPool;
+  /** Its endpointKey: what its connections count against in the leases, and what its made directories are kept under. */
+  endpoint: string;
   /** Whether to close the connection a job used, for another worker waiting for one (see ConnectionLeases.handBack). */
   handBack?: () => Promise<boolean>;
   running: number;
@@ -306,7 +366,9 @@ interface PoolEntry {
 /**
  * Makes the processor a queue worker runs for each job (with BullMQ:
  * `new Worker(name, (job) => processor.process(job), ...)`). One FtpPool
- * per server, made at its first job and closed when idle.
+ * per server, user and credential (see poolKey), made at its first job
+ * and closed when idle; the connection cap (`leases`) counts every pool
+ * of one endpoint together (see endpointKey).
  */
 export function createTreeJobProcessor(options: TreeJobProcessorOptions): TreeJobProcessor {
   const pools = new Map<string, PoolEntry>();
@@ -322,13 +384,15 @@ export function createTreeJobProcessor(options: TreeJobProcessorOptions): TreeJo
   };
 
   const poolFor = (server: string): [string, PoolEntry] => {
-    const key = serverKey(server);
+    const url = parseFtpUrl(server);
+    const key = poolKey(url);
     let entry = pools.get(key);
     if (!entry) {
+      const endpoint = endpointKey(url);
       const connect = (): Promise<FTP> => options.connect(server);
       const leases = options.leases;
-      const pool = new FtpPool({ size: options.poolSize ?? 4, connect: leases ? leases.wrap(key, connect) : connect });
-      entry = { pool, running: 0, handBack: leases ? () => leases.handBack(key) : undefined };
+      const pool = new FtpPool({ size: options.poolSize ?? 4, connect: leases ? leases.wrap(endpoint, connect) : connect });
+      entry = { pool, endpoint, running: 0, handBack: leases ? () => leases.handBack(endpoint) : undefined };
       pools.set(key, entry);
     }
     return [key, entry];
@@ -363,9 +427,9 @@ export function createTreeJobProcessor(options: TreeJobProcessorOptions): TreeJo
       const result =
         data.direction === "download"
           ? await downloadJob(pool, data, local, report)
-          : await uploadJob(pool, data, local, report, {
-              has: (dir) => madeDirs.has(`${key} ${dir}`),
-              made: (dir) => madeDirs.add(`${key} ${dir}`),
+          : await uploadJob(pool, data, local, report, options.allowHardLinks === true, {
+              has: (dir) => madeDirs.has(`${entry.endpoint} ${dir}`),
+              made: (dir) => madeDirs.add(`${entry.endpoint} ${dir}`),
             });
       report(result.bytes, true);
       return result;
@@ -465,6 +529,7 @@ async function uploadJob(
   data: TreeJob,
   local: LocalPlace,
   report: (bytes: number) => void,
+  allowHardLinks: boolean,
   dirs: { has(dir: string): boolean; made(dir: string): void },
 ): Promise<TreeJobResult> {
   await assertRealDirs(local.root, local.path);
@@ -474,6 +539,15 @@ async function uploadJob(
   // file put there since): the round trips below leave time to swap it.
   const file = await openWalkedFile(local.root, local.path, { dev: info.dev, ino: info.ino });
   try {
+    // Of what was opened: a link made after the lstat above counts too.
+    if (file.opened.nlink > 1 && !allowHardLinks) {
+      throw new FtpPathError(
+        data.path,
+        "link",
+        `refusing to upload ${JSON.stringify(data.path)}: it has ${file.opened.nlink} hard links, and one may be a file outside ` +
+          "the local roots (allowHardLinks, worker --allow-hard-links, to send it)",
+      );
+    }
     return await pool.use((client) => sendJobFile(client, data, file, report, dirs));
   } finally {
     await file.handle.close();

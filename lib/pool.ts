@@ -447,10 +447,15 @@ export class FtpPool {
     );
   }
 
-  /** Closes `client` at once; close() stops waiting for it. */
+  /** Closes `client` at once; close() stops waiting for it, even if its close() throws (a subclass's). */
   private closeNow(client: FTP): void {
-    client.close();
-    this.endedWith(client);
+    try {
+      client.close();
+    } catch {
+      // Closed as far as it goes: nothing more the pool can do for it.
+    } finally {
+      this.endedWith(client);
+    }
   }
 
   /** close() waits for `client` no more; it resolves once it waits for none. */

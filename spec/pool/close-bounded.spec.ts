@@ -242,6 +242,35 @@ describe("FtpPool.close() settles within its timeout", () => {
     await fixture.expectNoLeaks();
   });
 
+  it("settles with its clients closed, nothing escaping, when a client's close() throws (a subclass's)", async () => {
+    class Throwing extends FTP {
+      override close(): void {
+        super.close();
+        throw new Error("close() of a subclass that throws");
+      }
+    }
+    const server = fixture.server;
+    const made: FTP[] = [];
+    const p = new FtpPool({
+      size: 2,
+      connect: async () => {
+        const client = await Throwing.create({ host: server.host, port: server.port, user: "user", password: "pass", timeout: 0 });
+        made.push(client);
+        return client;
+      },
+    });
+    const holder = fixture.hold(p);
+    await holder.started;
+    const { running } = await stalledDownload(p);
+    holder.release();
+    await holder.done;
+    // One idle client (its QUIT then close() throws), one with a stalled download (closed at the deadline).
+    await settles(p.close({ timeout: 100 }), "close({ timeout: 100 })");
+    expect(made.map((client) => client.closed)).to.deep.equal([true, true]);
+    expect(await rejection(running)).to.be.instanceOf(FtpClosedError);
+    await fixture.expectNoLeaks();
+  });
+
   it("rejects a timeout that is no number from 0 up (TypeError or RangeError, as Node's calls), and the pool stays open", async () => {
     const p = fixture.poolOf(1);
     const refusals = [

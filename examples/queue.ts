@@ -15,7 +15,17 @@
  * takes the Queue and runs the jobs the Worker hands it.
  */
 import { Queue, Worker } from "bullmq";
-import { ConnectionLeases, createTreeJobProcessor, enqueueTree, FTP, FtpPool, type LeaseRedis, type TreeJob } from "../lib/index.js";
+import {
+  ConnectionLeases,
+  createTreeJobProcessor,
+  enqueueTree,
+  FTP,
+  FtpPool,
+  parseFtpUrl,
+  serverUrl,
+  type LeaseRedis,
+  type TreeJob,
+} from "../lib/index.js";
 
 const redisUrl = new URL(process.env.REDIS_URL ?? "redis://127.0.0.1:6379/mirror");
 const name = redisUrl.pathname.slice(1);
@@ -24,13 +34,15 @@ const connection = { host: redisUrl.hostname, port: Number(redisUrl.port || 6379
 async function enqueue(local: string): Promise<void> {
   const server = process.env.FTP_URL ?? "ftp://127.0.0.1/";
   const queue = new Queue<TreeJob>(name, { connection });
-  const pool = new FtpPool({ size: 4, connect: () => FTP.connect(server) });
+  // The server alone, without the URL's path: FTP.connect would change into the path, and the tree's root named from
+  // there again. The workers' clients start at the login directory too (a job's server has no path).
+  const pool = new FtpPool({ size: 4, connect: () => FTP.connect(serverUrl(server)) });
   try {
     // Compares both trees as downloadDir does; one job per file that differs.
     const result = await enqueueTree(queue, pool, {
       direction: "download",
       server,
-      remote: new URL(server).pathname.slice(1) || ".",
+      remote: parseFtpUrl(server).path || ".",
       local,
     });
     console.log(`enqueued ${result.enqueued} files (${result.bytes} bytes), ${result.unchanged} unchanged`);

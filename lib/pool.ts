@@ -43,9 +43,12 @@ export interface FtpPoolOptions {
 }
 
 export interface SegmentedDownloadOptions {
-  /** Connections to use at once. Default: the pool's `capacity` (its size, or fewer once the server refused more). */
+  /**
+   * Connections to use at once, a whole number from 1 up. Default: the
+   * pool's `capacity` (its size, or fewer once the server refused more).
+   */
   segments?: number;
-  /** Smallest segment worth a connection, in bytes. Default 8 MiB. */
+  /** Smallest segment worth a connection, in bytes, above 0. Default 8 MiB. */
   minSegmentSize?: number;
   /**
    * Aborting it cancels the call's waits for a client (see
@@ -245,16 +248,20 @@ export class FtpPool {
    * way (see {@link SegmentedDownloadOptions.signal}).
    */
   async downloadSegmented(remotePath: string, localPath: string, options: SegmentedDownloadOptions = {}): Promise<number> {
-    const { signal } = options;
+    const { signal, segments } = options;
+    // Checked before anything is sent: a count that is no whole number made ranges that left the
+    // file's end (or all of it) unwritten, renamed into place as complete.
+    if (segments !== undefined) checkNumber("segments", segments, Number.isInteger(segments) && segments >= 1, "a whole number from 1 up");
+    const minimum = options.minSegmentSize ?? 8 * 1024 * 1024;
+    checkNumber("minSegmentSize", minimum, minimum > 0, "a number of bytes above 0");
     const [size, features] = await this.use(
       (client) => untilAborted(client, signal, async () => [await client.size(remotePath), await client.features()] as const),
       { signal },
     );
     if (size === null) throw new FtpError(`the server gave no SIZE for ${remotePath}`, "ERR_FTP_NO_SIZE");
-    const minimum = options.minSegmentSize ?? 8 * 1024 * 1024;
     // Segments start with REST: a server whose FEAT lists no REST STREAM gets one connection.
     const restless = features.size > 0 && features.get("REST")?.toUpperCase() !== "STREAM";
-    const count = restless ? 1 : Math.max(1, Math.min(options.segments ?? this.limit, Math.ceil(size / minimum)));
+    const count = restless ? 1 : Math.max(1, Math.min(segments ?? this.limit, Math.ceil(size / minimum)));
     const step = Math.ceil(size / count);
     const ranges = Array.from({ length: count }, (_, i) => ({ start: i * step, end: Math.min(size, (i + 1) * step) }));
     const part = partName(localPath);
@@ -768,6 +775,17 @@ function checkSignal(signal: unknown): void {
   if (watchable) return;
   const got = signal === null ? "null" : typeof signal;
   throw Object.assign(new TypeError(`The "signal" option must be an AbortSignal, got ${got}`), { code: "ERR_INVALID_ARG_TYPE" });
+}
+
+/**
+ * Refuses an option that is no number (TypeError, ERR_INVALID_ARG_TYPE) or
+ * one outside its range (RangeError, ERR_OUT_OF_RANGE), as Node's calls do.
+ */
+function checkNumber(name: string, value: unknown, inRange: boolean, wanted: string): void {
+  if (typeof value !== "number") {
+    throw Object.assign(new TypeError(`${name} must be ${wanted}, got ${typeof value}`), { code: "ERR_INVALID_ARG_TYPE" });
+  }
+  if (!inRange) throw Object.assign(new RangeError(`${name} must be ${wanted}, got ${value}`), { code: "ERR_OUT_OF_RANGE" });
 }
 
 /** The error abortError() makes (see lib/abort-signal.ts). */

@@ -457,14 +457,21 @@ function withoutLogin(text: string): string {
  * `text` (a server's reply, a name from its listing) as it may go to a
  * terminal: every control character but tab and line break escaped as
  * `\xNN`. Written raw, a name holding ESC or CSI sequences could move the
- * cursor and write over the lines saying what failed.
+ * cursor and write over the lines saying what failed. A lone surrogate
+ * (no UTF-8 writes it: it went out as U+FFFD) is escaped too: U+DC80 to
+ * U+DCFF, how a name's byte that did not decode is kept (text-codec.ts),
+ * as that byte `\xNN`, as the library's messages show it; any other as
+ * `\uNNNN`.
  */
 function shown(text: string): string {
   let out = "";
   for (const ch of text) {
     const code = ch.charCodeAt(0);
     const control = (code < 0x20 && ch !== "\t" && ch !== "\n") || (code >= 0x7f && code <= 0x9f);
-    out += control ? `\\x${code.toString(16).padStart(2, "0")}` : ch;
+    if (control) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else if (ch.length === 1 && code >= 0xdc80 && code <= 0xdcff) out += `\\x${(code - 0xdc00).toString(16)}`;
+    else if (ch.length === 1 && code >= 0xd800 && code <= 0xdfff) out += `\\u${code.toString(16)}`;
+    else out += ch;
   }
   return out;
 }
@@ -483,7 +490,7 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
  * destroyed `source` (which aborts its transfer) and this returns quietly:
  * stopping is what the reader asked for.
  */
-async function toStdout(source: Readable | (() => AsyncIterable<string>)): Promise<void> {
+async function toStdout(source: Readable | (() => AsyncIterable<string | Buffer>)): Promise<void> {
   try {
     // A Readable, never a generator: before Node 18.17, pipeline() with
     // `end: false` and a generator as source never settled (nodejs/node#47708).
@@ -756,6 +763,17 @@ async function putThroughPart(ftp: FTP, input: Readable, target: string, signal:
   return response;
 }
 
+/**
+ * `lines` (of a listing) as the bytes the server sent: a name's bytes
+ * that did not decode as UTF-8 are kept in it as escapes (text-codec.ts)
+ * and encoded back here. Written as strings, each went out as U+FFFD, and
+ * `ls | while read name` had a name that is on no server.
+ */
+async function* sentBytes(lines: AsyncIterable<string>): AsyncGenerator<Buffer> {
+  const codec = codecFor("utf8");
+  for await (const line of lines) yield codec.encode(line);
+}
+
 /** `lines` with their control characters escaped (see shown). */
 async function* shownLines(lines: AsyncIterable<string>): AsyncGenerator<string> {
   for await (const line of lines) yield shown(line);
@@ -784,7 +802,7 @@ async function list(url: FtpUrl, options: CliOptions): Promise<void> {
   // cursor and rewrite what is shown. Into a pipe or file, names go as sent.
   const onTerminal = process.stdout.isTTY === true;
   try {
-    await toStdout(() => (onTerminal ? shownLines(listingLines(ftp, url.path)) : listingLines(ftp, url.path)));
+    await toStdout(() => (onTerminal ? shownLines(listingLines(ftp, url.path)) : sentBytes(listingLines(ftp, url.path))));
     await finish(ftp);
   } finally {
     ftp.close();

@@ -300,6 +300,8 @@ function isAllowedServer(server: string, allowed: readonly FtpUrl[]): boolean {
 interface LocalPlace {
   root: string;
   path: string;
+  /** The levels of `path` from `root` down to the job's local root, `/`-separated ("" for none). */
+  between: string;
 }
 
 /**
@@ -307,7 +309,11 @@ interface LocalPlace {
  * (ERR_FTP_BAD_JOB) when its server or a root is none the worker allows.
  * A local root below an allowed one is placed from that one down, its
  * levels between put before the path, so that every one of them is
- * checked for links as the path's own are.
+ * checked for links as the path's own are. Of the allowed roots it is
+ * below, the deepest places it, whatever their order: an allowed root
+ * may itself be a link (`--local-root /var/run`), which is how a worker
+ * given `/` too serves jobs through one. Before, the first in the list
+ * did, and `/` given first refused them.
  */
 function placeWithin(data: TreeJob, bounds: JobBounds): LocalPlace {
   const refused = (what: string): FtpError => new FtpError(`refusing the job's ${what}: the worker is not given it`, "ERR_FTP_BAD_JOB");
@@ -318,16 +324,18 @@ function placeWithin(data: TreeJob, bounds: JobBounds): LocalPlace {
     if (!bounds.remoteRoots.some(below)) throw refused(`remote root ${JSON.stringify(data.remote)}`);
   }
   const local = resolve(data.local);
+  let place: (LocalPlace & { depth: number }) | undefined;
   for (const root of bounds.localRoots) {
     const between = relative(root, local);
-    if (between === "") return { root, path: data.path };
+    const levels = between === "" ? [] : between.split(sep);
     if (isAbsolute(between)) continue;
-    const levels = between.split(sep);
     // `..` first: not below this root.
     if (levels.some((level) => unsafeNameReason(level) !== undefined)) continue;
-    return { root, path: [...levels, data.path].join("/") };
+    if (place === undefined || levels.length < place.depth)
+      place = { root, path: [...levels, data.path].join("/"), between: levels.join("/"), depth: levels.length };
   }
-  throw refused(`local root ${JSON.stringify(data.local)}`);
+  if (place === undefined) throw refused(`local root ${JSON.stringify(data.local)}`);
+  return { root: place.root, path: place.path, between: place.between };
 }
 
 /** How many remote directories a processor remembers as made (see KnownDirs). */
@@ -433,6 +441,8 @@ export function createTreeJobProcessor(options: TreeJobProcessorOptions): TreeJo
             });
       report(result.bytes, true);
       return result;
+    } catch (error) {
+      throw withRootHint(error, local, data.local);
     } finally {
       await options.leases?.sweep();
       entry.running--;
@@ -450,6 +460,24 @@ export function createTreeJobProcessor(options: TreeJobProcessorOptions): TreeJo
   };
 
   return { process, close };
+}
+
+/**
+ * `error`, or, when it refuses a link on the levels between the worker's
+ * local root and the job's (see placeWithin), the same refusal saying how
+ * to serve such jobs: give that directory as a local root. Such a link is
+ * not followed whoever made it (a system's /var/run -> /run too): the
+ * check cannot tell it from one planted to send a job's writes elsewhere.
+ */
+function withRootHint(error: unknown, local: LocalPlace, jobLocal: string): unknown {
+  if (!(error instanceof FtpPathError) || error.reason !== "link" || local.between === "") return error;
+  if (local.between !== error.path && !local.between.startsWith(`${error.path}/`)) return error;
+  return new FtpPathError(
+    error.path,
+    "link",
+    `${error.message}, on the way from the worker's local root ${JSON.stringify(local.root)} to the job's ${JSON.stringify(jobLocal)}: ` +
+      "a link there is not followed, whoever made it; to serve jobs through it, give it (or where it leads) as a local root (--local-root)",
+  );
 }
 
 /**

@@ -363,7 +363,7 @@ class KnownDirs {
 /** A server's FtpPool in this process (one per poolKey), and the jobs running on it. */
 interface PoolEntry {
   pool: FtpPool;
-  /** Its endpointKey: what its connections count against in the leases, and what its made directories are kept under. */
+  /** Its endpointKey: what its connections count against in the leases. */
   endpoint: string;
   /** Whether to close the connection a job used, for another worker waiting for one (see ConnectionLeases.handBack). */
   handBack?: () => Promise<boolean>;
@@ -436,8 +436,9 @@ export function createTreeJobProcessor(options: TreeJobProcessorOptions): TreeJo
         data.direction === "download"
           ? await downloadJob(pool, data, local, report)
           : await uploadJob(pool, data, local, report, options.allowHardLinks === true, {
-              has: (dir) => madeDirs.has(`${entry.endpoint} ${dir}`),
-              made: (dir) => madeDirs.add(`${entry.endpoint} ${dir}`),
+              // Per pool, not per endpoint: its user as written (on most servers `Bob` and `bob` are two accounts, two homes).
+              has: (dir) => madeDirs.has(`${key} ${dir}`),
+              made: (dir) => madeDirs.add(`${key} ${dir}`),
             });
       report(result.bytes, true);
       return result;

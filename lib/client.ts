@@ -502,7 +502,9 @@ export class FTP {
       encoding: this.settings.encoding,
       telnetIac: this.telnetIac,
     });
-    control.onClose = (reason) => this.onConnectionLost(reason);
+    // Through a local: V8 pretenures a function literal assigned straight to a property (eslint.config.mjs).
+    const onClose = (reason: Error): void => this.onConnectionLost(reason);
+    control.onClose = onClose;
     this.control = control;
     this.session = new Session(control, this.settings);
     this.session.openAhead = this.openAhead;
@@ -528,7 +530,9 @@ export class FTP {
 
   /** Under `retry`: the session's commands are recorded, for a new connection to repeat. */
   private watchSession(): void {
-    if (this.reconnector && this.session) this.session.observe = (line, reply) => this.record.observe(line, reply);
+    if (!this.reconnector || !this.session) return;
+    const observe: Session["observe"] = (line, reply) => this.record.observe(line, reply);
+    this.session.observe = observe;
   }
 
   private makeReconnector(policy: RetryPolicy): Reconnector {

@@ -1598,7 +1598,8 @@ class WorkFeed<T> {
     private readonly work: (item: T) => Promise<void>,
   ) {
     this.done = new Promise<void>((resolve, reject) => {
-      this.settle = (error) => (error ? reject(error) : resolve());
+      const settle = (error?: Error): void => (error ? reject(error) : resolve());
+      this.settle = settle;
     });
     // Awaited by the caller once the walk is over; a rejection before that is not unhandled.
     this.done.catch(() => undefined);

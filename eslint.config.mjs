@@ -21,6 +21,26 @@ export default tseslint.config(
     },
   },
   {
+    // V8's parser pretenures a function literal assigned straight to a
+    // property (`obj.f = () => …`, `obj[k] = function …`), taking it for a
+    // prototype method made once: each one made per call is then born in
+    // the old generation, and through its context keeps the call's young
+    // objects alive past scavenges until a full GC (bench/README.md, "What
+    // survives a scavenge"). In lib/, make it a class field, or assign it to
+    // a local first.
+    files: ["lib/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "AssignmentExpression[left.type='MemberExpression'] > :matches(ArrowFunctionExpression, FunctionExpression).right",
+          message:
+            "A function literal assigned straight to a property is pretenured by V8 (kept in the old generation, keeping what it captures past scavenges): use a class field, or assign it to a local first.",
+        },
+      ],
+    },
+  },
+  {
     // Specs hand async functions to APIs that take "a function returning a
     // Promise" (queue tasks, fixture handlers, pool.use); an async body with
     // no await is how a spec states a task that settles at once or whose

@@ -851,7 +851,8 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
   const pool = new FtpPool({ size: options.parallel, connect: () => stop.track(open(url, options)) });
   // Kept for a run a signal stops: its rejection is the signal's, and says nothing of the files that failed before it.
   const failed: FtpPathFailure[] = [];
-  settings.onFailure = (failure) => failed.push(failure);
+  const onFailure = (failure: FtpPathFailure): number => failed.push(failure);
+  settings.onFailure = onFailure;
   const result = await stop.run(async () => {
     try {
       return download ? await pool.downloadDir(remote, local, settings) : await pool.uploadDir(local, remote, settings);

@@ -43,6 +43,32 @@ function watchSessions(srv: FixtureServer): () => string[][] {
   return () => starts.map((start, i) => srv.commands.slice(start, starts[i + 1]));
 }
 
+/**
+ * The first RETR sends a third of f.bin (300,000 bytes) and drops the
+ * connection; later ones are served whole. Gives the PROT level each RETR
+ * found in force, in order.
+ */
+function cutFirstRetr(srv: FixtureServer): string[] {
+  const prot: string[] = [];
+  srv.handle("RETR", async (s: Session, arg) => {
+    prot.push(s.state.prot);
+    if (prot.length > 1) return s.defaultHandler("RETR", arg);
+    s.reply(150, "Opening BINARY mode data connection for f.bin (300000 bytes).");
+    const data = await s.openData();
+    data.write(patternBytes(0, 100_000), () => data.end(() => s.drop()));
+  });
+  return prot;
+}
+
+/** Downloads f.bin through the stream form and checks it came whole, byte for byte. */
+async function expectWholeFile(ftp: FTP_TLS): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of ftp.retrbinary("RETR f.bin")) chunks.push(chunk as Buffer);
+  const data = Buffer.concat(chunks);
+  expect(data.length).to.equal(300_000);
+  expect(patternMismatch(data)).to.equal(-1);
+}
+
 describe("FTPS under `retry`: every new connection is secured before the login and any transfer", () => {
   const fx = useTlsFixture();
 
@@ -80,21 +106,10 @@ describe("FTPS under `retry`: every new connection is secured before the login a
     const srv = await fx.start({ files: { "/f.bin": patternFile(300_000) } });
     const perSession = watchSessions(srv);
     const ftp = await retryClient(srv);
-    const prot: string[] = [];
-    srv.handle("RETR", async (s: Session, arg) => {
-      prot.push(s.state.prot);
-      if (prot.length > 1) return s.defaultHandler("RETR", arg);
-      s.reply(150, "Opening BINARY mode data connection for f.bin (300000 bytes).");
-      const data = await s.openData();
-      data.write(patternBytes(0, 100_000), () => data.end(() => s.drop()));
-    });
+    const prot = cutFirstRetr(srv);
     // The first reconnect's PROT P is refused for now; the next one's goes through.
     srv.once("PROT", (s) => s.reply(431, "Try again later."));
-    const chunks: Buffer[] = [];
-    for await (const chunk of ftp.retrbinary("RETR f.bin")) chunks.push(chunk as Buffer);
-    const data = Buffer.concat(chunks);
-    expect(data.length).to.equal(300_000);
-    expect(patternMismatch(data)).to.equal(-1);
+    await expectWholeFile(ftp);
     expect(prot).to.deep.equal(["P", "P"]);
     const sessions = perSession();
     expect(sessions).to.have.length(3);
@@ -145,19 +160,8 @@ describe("FTPS under `retry`: every new connection is secured before the login a
     const srv = await fx.start({ tls: { implicit: true }, files: { "/f.bin": patternFile(300_000) } });
     const perSession = watchSessions(srv);
     const ftp = await retryClient(srv, { implicit: true });
-    const prot: string[] = [];
-    srv.handle("RETR", async (s: Session, arg) => {
-      prot.push(s.state.prot);
-      if (prot.length > 1) return s.defaultHandler("RETR", arg);
-      s.reply(150, "Opening BINARY mode data connection for f.bin (300000 bytes).");
-      const data = await s.openData();
-      data.write(patternBytes(0, 100_000), () => data.end(() => s.drop()));
-    });
-    const chunks: Buffer[] = [];
-    for await (const chunk of ftp.retrbinary("RETR f.bin")) chunks.push(chunk as Buffer);
-    const data = Buffer.concat(chunks);
-    expect(data.length).to.equal(300_000);
-    expect(patternMismatch(data)).to.equal(-1);
+    const prot = cutFirstRetr(srv);
+    await expectWholeFile(ftp);
     expect(prot).to.deep.equal(["P", "P"]);
     const second = perSession()[1];
     expect(second.slice(0, 4)).to.deep.equal(["USER user", "PASS pass", "PBSZ 0", "PROT P"]);
@@ -178,14 +182,7 @@ describe("FTPS under `retry`: every new connection is secured before the login a
   it("the CLI's get over ftpes:// with --retry resumes on a connection secured again, PROT P before its RETR", async () => {
     const srv = await fx.start({ files: { "/f.bin": patternFile(300_000) } });
     const perSession = watchSessions(srv);
-    const prot: string[] = [];
-    srv.handle("RETR", async (s: Session, arg) => {
-      prot.push(s.state.prot);
-      if (prot.length > 1) return s.defaultHandler("RETR", arg);
-      s.reply(150, "Opening BINARY mode data connection for f.bin (300000 bytes).");
-      const data = await s.openData();
-      data.write(patternBytes(0, 100_000), () => data.end(() => s.drop()));
-    });
+    const prot = cutFirstRetr(srv);
     const dir = mkdtempSync(join(tmpdir(), "ftpstream-reconnect-secure-"));
     try {
       const ca = join(dir, "ca.pem");

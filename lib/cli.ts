@@ -230,7 +230,8 @@ const GLOB_RULES = [
   "  any directory; with one, the whole path (a leading '/' only anchors); ending in '/', directories only (and all below them).",
   "  * ? [a-z] [!a-z] within one name (* matches a leading '.' too), ** across '/', \\ takes the next character as itself;",
   "  case counts. The first rule given that matches decides; an entry none matches goes with the nearest directory above it",
-  "  that one matched; else a directory is walked, and a file is in unless some rule is an --include.",
+  "  that one matched; else a directory is walked, and a file is in unless some rule is an --include (then the directory",
+  "  is made on the target only for what is taken in below it, and --delete does not remove it for itself).",
 ].join("\n");
 
 function usage(): string {

@@ -24,6 +24,9 @@
  * takes in everything under `data`); failing that, a directory is in (it
  * is walked: a file below it may be included), and a file is in unless
  * some rule is an include. Leaving out a directory leaves out all below it.
+ * Where some rule is an include, such a directory is only walked
+ * (`"walk"`, see DirTransferOptions.filter): the target gets it only for
+ * what is included below it, and `delete` does not remove it for itself.
  */
 
 /** A pattern that cannot be compiled: empty, or with a class that is not closed, and so on. */
@@ -204,7 +207,7 @@ export interface GlobRule {
  * how they decide). Every pattern is compiled here, once: a bad one throws
  * GlobPatternError before anything runs.
  */
-export function globFilter(rules: readonly GlobRule[]): (entry: { path: string; type: "file" | "dir" }) => boolean {
+export function globFilter(rules: readonly GlobRule[]): (entry: { path: string; type: "file" | "dir" }) => boolean | "walk" {
   const compiled = rules.map((rule) => ({ glob: compileGlob(rule.pattern), include: rule.include }));
   const anyInclude = rules.some((rule) => rule.include);
   const decide = (path: string, isDir: boolean): boolean | undefined =>
@@ -216,6 +219,7 @@ export function globFilter(rules: readonly GlobRule[]): (entry: { path: string; 
       const inherited = decide(entry.path.slice(0, cut), true);
       if (inherited !== undefined) return inherited;
     }
-    return entry.type === "dir" || !anyInclude;
+    if (entry.type === "file") return !anyInclude;
+    return anyInclude ? "walk" : true;
   };
 }

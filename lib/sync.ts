@@ -88,8 +88,17 @@ export interface DirTransferOptions {
    * same on both sides. Left out, it is no failure; `delete` still removes
    * nothing in its directory, and records the failure where that spared
    * something.
+   *
+   * A directory may also be answered `"walk"`: walk it (what is below it
+   * is asked about), but do not make it on the target for its own sake.
+   * It is made only as a directory above a file to transfer or above a
+   * directory answered true; and, with `delete`, the target's directory
+   * answered so is never removed for itself (what is below it may be).
+   * The CLI's `--include` globs answer it for a directory no rule decides.
+   * A directory answered true is made even if nothing in it is, as
+   * before. For a file, `"walk"` is the same as true.
    */
-  filter?: (entry: TreeEntry) => boolean;
+  filter?: (entry: TreeEntry) => boolean | "walk";
   /**
    * Remove from the target the files and directories the source lacks.
    * Default false. Deletes only on complete knowledge: nothing is removed
@@ -245,6 +254,8 @@ interface Node {
   modified: Date | null;
   /** A local entry's device and inode: an upload sends only the very file its walk found. */
   walked?: WalkedFile;
+  /** A directory `filter` answered `"walk"`: made only for what is made below it, never deleted for itself. */
+  walkOnly?: true;
 }
 
 /**
@@ -637,6 +648,7 @@ function extras(source: Tree, target: Tree): Array<{ path: string; type: Node["t
   for (const path of target.excluded) keep(path);
   for (const [path, node] of target.nodes) {
     if (
+      node.walkOnly ||
       !knownAbsent(source, path) ||
       node.type === "link" ||
       node.type === "other" ||
@@ -724,10 +736,20 @@ function refuseTooLarge(plans: Plan[], maxFileSize: number | undefined, failures
   });
 }
 
-/** The directories of `source` that `target` lacks, parents first. */
-function missingDirs(source: Tree, target: Tree): string[] {
+/**
+ * The directories of `source` that `target` lacks, parents first: those
+ * `filter` took in, and a walk-only one (Node.walkOnly) only above one of
+ * those or above a file of `plans`.
+ */
+function missingDirs(source: Tree, target: Tree, plans: readonly Plan[]): string[] {
+  const wanted = new Set<string>();
+  const want = (path: string): void => {
+    for (let at = path; at !== "" && !wanted.has(at); at = parentOf(at)) wanted.add(at);
+  };
+  for (const [path, node] of source.nodes) if (node.type === "dir" && !node.walkOnly) want(path);
+  for (const plan of plans) want(parentOf(plan.path));
   return [...source.nodes]
-    .filter(([path, node]) => node.type === "dir" && target.nodes.get(path)?.type !== "dir")
+    .filter(([path, node]) => node.type === "dir" && wanted.has(path) && target.nodes.get(path)?.type !== "dir")
     .map(([path]) => path)
     .sort((a, b) => a.split("/").length - b.split("/").length);
 }
@@ -758,14 +780,15 @@ function admit(tree: Tree, filter: DirTransferOptions["filter"], path: string, n
     tree.parts.add(path);
     return false;
   }
-  if (
-    (node.type === "file" || node.type === "dir") &&
-    filter &&
-    !filter({ path, type: node.type, size: node.size, modified: node.modified })
-  ) {
+  const taken =
+    (node.type === "file" || node.type === "dir") && filter
+      ? filter({ path, type: node.type, size: node.size, modified: node.modified })
+      : true;
+  if (!taken) {
     tree.excluded.add(path);
     return false;
   }
+  if (taken === "walk" && node.type === "dir") node.walkOnly = true;
   tree.nodes.set(path, node);
   return true;
 }
@@ -1761,7 +1784,7 @@ export async function downloadDir(
   const writes = new LocalWrites();
   if (!options.dryRun) {
     await mkdir(local, { recursive: true });
-    for (const dir of missingDirs(source, target)) await failures.guard(dir, () => makeLocalDir(local, dir));
+    for (const dir of missingDirs(source, target, transfer)) await failures.guard(dir, () => makeLocalDir(local, dir));
   }
   await transferAll(
     transfer,
@@ -1796,8 +1819,9 @@ async function streamDownload(
   const result: DirTransferResult = { transferred: 0, skipped: 0, bytes: 0, deleted: 0, links: [], parts: [] };
   const progress = new Progress(options.onProgress, 0, 0, true);
   await mkdir(local, { recursive: true });
-  // Each directory's making, by path below the root, for its files and subdirectories to wait on.
-  const made = new Map<string, Promise<unknown>>([["", Promise.resolve()]]);
+  // Each directory's making, by path below the root, for its files and subdirectories to wait on: started
+  // at once as it is listed, or for a walk-only directory (Node.walkOnly) by the first that needs it.
+  const made = new Map<string, () => Promise<unknown>>([["", () => Promise.resolve()]]);
   // The source's paths so far: a file's part name, beside it, is listed with it, before its download starts.
   const listed = new Set<string>();
   // Two names of the tree that are one local file (a disk folding letter case) are caught by inode.
@@ -1805,7 +1829,6 @@ async function streamDownload(
   const move = (plan: Plan): Promise<number> =>
     downloadFile(workers, remote, local, plan, progress, burst.times, options, { inSource: (path) => listed.has(path), target, writes });
   const feed = new WorkFeed<{ path: string; node: Node }>(workers.concurrency, async ({ path, node }) => {
-    await made.get(parentOf(path));
     const other = target.nodes.get(path);
     const outcome = classify(path, node, other);
     const plan =
@@ -1813,15 +1836,22 @@ async function streamDownload(
     if (plan === "skip") result.skipped++;
     if (plan === "skip" || plan === "failed") return;
     if (refuseTooLarge(refuseLinked([plan], target, failures), options.maxFileSize, failures).length === 0) return;
+    // Its directory, made now if it is a walk-only one no file needed yet.
+    await made.get(parentOf(path))?.();
     progress.add(plan.size);
     await transferOne(plan, move, options, failures, result, progress);
   });
   const onEntry = (path: string, node: Node): void => {
     listed.add(path);
     if (node.type === "dir") {
-      const parent = made.get(parentOf(path)) ?? Promise.resolve();
+      const parent = made.get(parentOf(path)) ?? (() => Promise.resolve());
       const lacking = target.nodes.get(path)?.type !== "dir";
-      made.set(path, lacking ? parent.then(() => failures.guard(path, () => makeLocalDir(local, path))) : parent);
+      let making: Promise<unknown> | undefined;
+      const make = (): Promise<unknown> =>
+        (making ??= lacking ? parent().then(() => failures.guard(path, () => makeLocalDir(local, path))) : parent());
+      made.set(path, make);
+      // Awaited by what is below it; an abort's rejection with nothing below is not unhandled.
+      if (!node.walkOnly) make().catch(() => undefined);
     } else if (node.type === "file") {
       feed.add({ path, node });
     }
@@ -2043,7 +2073,12 @@ export async function uploadDir(
   const listed = new ListedDirs(target, workers, remote);
   const transfer = await refuseUnlistedWrites(refuseLinked(compared.transfer, target, failures), (plan) => plan.path, listed, failures);
   // Nor is a directory made through a link (MKD resolves the levels above it where they point).
-  const dirs = await refuseUnlistedWrites(refuseLinkedDirs(missingDirs(source, target), target, failures), (dir) => dir, listed, failures);
+  const dirs = await refuseUnlistedWrites(
+    refuseLinkedDirs(missingDirs(source, target, transfer), target, failures),
+    (dir) => dir,
+    listed,
+    failures,
+  );
   options.onPlan?.(transfer.map(planned));
   const result = resultBefore(source, compared.skipped);
   if (!options.dryRun) await makeRemoteDirs(workers, remote, dirs, pipelining, failures);

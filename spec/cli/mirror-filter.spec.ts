@@ -135,7 +135,7 @@ describe("ftpstream mirror --exclude and --include", function () {
       "data/deep": null,
       "data/deep/z.txt": "z",
       "data/x.txt": "x",
-      // Directories no rule leaves out are walked, and made.
+      // Directories no rule decides are walked, and made above a file taken in.
       sub: null,
       "sub/cache": null,
       "sub/cache/b.txt": "b",

@@ -7,6 +7,7 @@
  */
 import type { ReplyReader } from "./control.js";
 import { parse213 } from "./protocol.js";
+import { commandParts } from "./security-verbs.js";
 import type { PipelinedExchange, ReadOutcome } from "./queue.js";
 import type { Reply } from "./reply.js";
 import { refuseFailure, requireSuccess, Session } from "./session.js";
@@ -66,12 +67,15 @@ const HELD_VERBS: ReadonlyMap<string, string> = new Map([
   ["REST", "belongs to the caller's next transfer"],
 ]);
 
-const VERB = /^\S*/;
-
-/** Whether a command line may be pipelined (see HELD_VERBS). */
+/**
+ * Whether a command line may be pipelined (see HELD_VERBS): not one whose
+ * verb, read as a server may (commandParts: after any whitespace), is
+ * held, nor one whose verb is not plain, which a server may read as a held
+ * one (proftpd takes `"PROT" C` for PROT C).
+ */
 export function mayPipeline(line: string): boolean {
-  const verb = VERB.exec(line)![0].toUpperCase();
-  return !HELD_VERBS.has(verb);
+  const { verb, plain } = commandParts(line);
+  return plain && !HELD_VERBS.has(verb);
 }
 
 /** Runs an exchange one round trip at a time, inside an exclusive queue task: ftplib's order exactly. */

@@ -6,12 +6,35 @@
 
 /**
  * A command line's verb and argument as a server reads them, upper-cased
- * and without the blanks around them (`" prot  p"` is PROT P): what a
- * server may take a line for decides how it may be sent.
+ * and without the blanks around them (`" prot  p"` and `"PROT\fP"` are
+ * PROT P): what a server may take a line for decides how it may be sent.
+ * Blanks are any whitespace, as proftpd splits words (isspace: tab, \v,
+ * \f too), so a line is read as a verb wherever some server reads it so;
+ * `plain` is false for a verb that is not ASCII letters and digits (see
+ * assertPlainVerb).
  */
-export function commandParts(line: string): { verb: string; arg: string } {
-  const match = /^[ \t]*(\S*)[ \t]*(.*?)[ \t]*$/s.exec(line)!;
-  return { verb: match[1].toUpperCase(), arg: match[2].toUpperCase() };
+export function commandParts(line: string): { verb: string; arg: string; plain: boolean } {
+  const match = /^\s*(\S*)\s*(.*?)\s*$/s.exec(line)!;
+  return { verb: match[1].toUpperCase(), arg: match[2].toUpperCase(), plain: PLAIN_VERB.test(match[1]) };
+}
+
+/** What every FTP verb is (RETR, XSHA256...): ASCII letters and digits. */
+const PLAIN_VERB = /^[A-Za-z0-9]*$/;
+
+/**
+ * Throws a TypeError (`code` ERR_INVALID_ARG_VALUE) for a line whose verb
+ * is not ASCII letters and digits: a server may read another verb in it
+ * than the client does (proftpd takes `"PROT" C` for PROT C, quotes and
+ * backslashes removed), so the client cannot know whether it changes
+ * protection or login. The line itself is not shown (it may hold a
+ * password).
+ */
+export function assertPlainVerb(line: string): void {
+  if (commandParts(line).plain) return;
+  throw Object.assign(
+    new TypeError("a command whose verb is not ASCII letters and digits is not sent: a server may read another verb in it"),
+    { code: "ERR_INVALID_ARG_VALUE" },
+  );
 }
 
 /**
@@ -24,10 +47,11 @@ const NOT_TRANSFERS: ReadonlySet<string> = new Set(["AUTH", "PBSZ", "PROT", "CCC
 
 /**
  * Throws a TypeError (`code` ERR_INVALID_ARG_VALUE) for a transfer command
- * whose verb is one of NOT_TRANSFERS; the line itself is not shown (it
+ * whose verb is one of NOT_TRANSFERS, or not plain (assertPlainVerb); the line itself is not shown (it
  * may hold a password).
  */
 export function assertTransferCommand(line: string): void {
+  assertPlainVerb(line);
   const { verb } = commandParts(line);
   if (!NOT_TRANSFERS.has(verb)) return;
   throw Object.assign(

@@ -8,7 +8,7 @@ import type * as tls from "node:tls";
 import { FTP, FtpOptions } from "./client.js";
 import { FtpError, FtpReplyError } from "./errors.js";
 import { DATA_PROTECTED } from "./ftpcp.js";
-import { commandParts } from "./security-verbs.js";
+import { assertPlainVerb, commandParts } from "./security-verbs.js";
 import { assertSafeArgument } from "./protocol.js";
 import type { Reply } from "./reply.js";
 import { refuseFailure, type Session } from "./session.js";
@@ -163,7 +163,10 @@ export class FTP_TLS extends FTP {
    * (`"ERR_FTP_AUTH_MECHANISM"`), another PROT level
    * (`"ERR_FTP_PROT_LEVEL"`), and USER, PASS or ACCT while the control
    * connection is in the clear, unless the user chose that with
-   * login(..., secure = false) or ccc() (`"ERR_FTP_TLS_INACTIVE"`).
+   * login(..., secure = false) or ccc() (`"ERR_FTP_TLS_INACTIVE"`); and a
+   * line whose verb is not ASCII letters and digits, which a server may
+   * read as another verb (TypeError, `"ERR_INVALID_ARG_VALUE"`). Blanks
+   * around the verb and its argument are any whitespace.
    */
   override sendcmd(cmd: string): Promise<string> {
     return this.byHand(cmd, false) ?? super.sendcmd(cmd);
@@ -178,8 +181,10 @@ export class FTP_TLS extends FTP {
   private byHand(line: string, void_: boolean): Promise<string> | undefined {
     if (typeof line !== "string") return undefined;
     const { verb, arg } = commandParts(line);
-    if (!HAND_VERBS.has(verb)) return undefined;
     try {
+      // A verb a server may read otherwise (proftpd's `"PROT" C`) could change protection unseen.
+      assertPlainVerb(line);
+      if (!HAND_VERBS.has(verb)) return undefined;
       assertSafeArgument(line);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));

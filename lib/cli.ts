@@ -386,14 +386,43 @@ function portRange(text: string): [number, number] {
   return [low, high];
 }
 
-/** A URL argument, or a UsageError saying what a URL must look like. */
+/**
+ * A URL argument, or a UsageError saying what a URL must look like; a URL
+ * whose path as written has a dot segment is refused (see foldedDot).
+ */
 function urlArgument(text: string): FtpUrl {
+  let url: FtpUrl;
   try {
-    return parseFtpUrl(text);
+    url = parseFtpUrl(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new UsageError(`expected a URL such as ${URL_FORMS}; got ${JSON.stringify(withoutLogin(text))} (${reason})`);
   }
+  const dot = foldedDot(text);
+  if (dot !== undefined) {
+    throw new FtpPathError(
+      url.path,
+      "climbs",
+      `refusing ${JSON.stringify(withoutLogin(text))}: its path has a segment ${JSON.stringify(dot)}, which the URL parser resolves away (a/b/.. is a)`,
+    );
+  }
+  return url;
+}
+
+/**
+ * The first `.` or `..` segment (any spelling the URL parser folds: `%2e`
+ * either case, a tab or newline inside, `\` as a separator) of the path of
+ * URL `text` as written, or undefined. The parser resolves them before the
+ * path is seen, so `rm -r "ftp://h/home/$name"` with name `..` removed
+ * `home`, and remotePathOf's rule for `..` held only where a separator was
+ * encoded.
+ */
+function foldedDot(text: string): string | undefined {
+  // As the URL parser reads its input: tabs and newlines dropped, C0 controls and spaces at the ends trimmed.
+  const input = text.replace(/[\t\n\r]/g, "").replace(/^[\0-\x20]+|[\0-\x20]+$/g, "");
+  const match = /^[A-Za-z][A-Za-z0-9+.-]*:[\\/]*[^\\/?#]*([^?#]*)/.exec(input);
+  if (!match) return undefined;
+  return match[1].split(/[\\/]/).find((segment) => /^(?:\.|%2e){1,2}$/i.test(segment));
 }
 
 /**

@@ -87,12 +87,15 @@ describe("ftpstream: remote paths from URLs", () => {
     const refused = await runCli(["get", url(server, "pub/x%5Cy")], { cwd: dir() });
     expect(refused.code, refused.stderr).to.equal(1);
     expect(refused.stderr).to.include(`refusing to take the local file's name from "pub/x\\\\y"`);
-    // The URL parser folds a %2E%2E segment itself: nothing named is left.
+    // The URL parser would fold a %2E%2E segment itself: refused as written (spec cli/url-dot-segments).
     for (const path of ["%2E%2E", "pub/%2e%2e", ".."]) {
       const run = await runCli(["get", url(server, path)], { cwd: dir() });
-      expect(run.code, `${path}: ${run.stderr}`).to.equal(2);
-      expect(run.stderr).to.include("the URL must name a file");
+      expect(run.code, `${path}: ${run.stderr}`).to.equal(1);
+      expect(run.stderr).to.include("its path has a segment");
     }
+    const none = await runCli(["get", url(server, "")], { cwd: dir() });
+    expect(none.code, none.stderr).to.equal(2);
+    expect(none.stderr).to.include("the URL must name a file");
     expect(server.sessions, "connections").to.deep.equal([]);
     expect(readdirSync(dir())).to.deep.equal([]);
     // Named by the caller, the same file is fetched.

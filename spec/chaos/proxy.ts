@@ -337,8 +337,11 @@ class Link {
         // One side gone: the other goes too (after what is queued for it).
         // A stalled link resets the other side at once rather than hold it
         // for the rest of the stall, so the proxy's connections stay bounded.
+        // The other is read on to its end too: forward() leaves a side
+        // paused once its chunk's destination is gone, and a paused socket
+        // never reads its peer's FIN, so it stayed open half-closed for ever.
         const other = socket === client ? server : client;
-        if (!this.fired) other.end();
+        if (!this.fired) other.end().resume();
         else if (this.fault?.kind === "stall") reset(other);
         for (const handler of this.endHandlers.splice(0)) handler();
       });
@@ -357,7 +360,8 @@ class Link {
   forward(from: net.Socket, to: net.Socket, transform: (chunk: Buffer) => Buffer | Promise<string[]>, counted: boolean): void {
     let chain: Promise<void> = Promise.resolve();
     from.on("data", (chunk: Buffer) => {
-      if (this.draining) return;
+      // Nowhere to go: dropped, and `from` is not paused for it.
+      if (this.draining || to.destroyed) return;
       from.pause();
       chain = chain
         .then(async () => {

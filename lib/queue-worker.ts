@@ -143,7 +143,7 @@ function unusableServer(server: unknown): string | undefined {
 /**
  * The server a job's URL names, as the connection cap counts it (see
  * ConnectionLeases): the host as the URL standard writes an `ftp://`
- * host (lower case; an IPv4 or IPv6 address in its one spelling), the
+ * host (lower case, without a trailing dot; an IPv4 or IPv6 address in its one spelling), the
  * port, and the user, decoded and in lower case (none: `anonymous`).
  * Neither scheme nor password: `ftp://` and `ftpes://` to one port reach
  * one server, and so do two passwords of one user. Before, the key was
@@ -157,6 +157,8 @@ export function endpointKey(url: FtpUrl): string {
   } catch {
     // A host the ftp: parser refuses (ftpes:// and ftps:// hosts are read as opaque ones): as it is, in lower case.
   }
+  // A name's trailing dot (absolute in DNS: `h.example.` is `h.example`) is no other server.
+  if (host.length > 1 && host.endsWith(".") && !host.startsWith("[")) host = host.slice(0, -1);
   return `${encodeURIComponent((url.user ?? "anonymous").toLowerCase())}@${host}:${url.port}`;
 }
 
@@ -168,11 +170,16 @@ export function endpointKey(url: FtpUrl): string {
  * worker's own login: netrc, environment). A job never gets a connection
  * that was logged in with another job's password: before, jobs shared a
  * pool per user and host, so a job with a wrong password (or none) ran
- * on a connection another job's password had opened.
+ * on a connection another job's password had opened. And the host as
+ * written: a job without a password logs in as `connect` finds for its
+ * URL (the CLI: netrc, looked up by the host as written), so
+ * `ftpes://127.1` and `ftpes://127.0.0.1` (one endpoint: the URL standard
+ * leaves an ftpes:// host as written) may log in as two accounts; sharing
+ * a pool, the second ran on the first's login. The cap stays per endpoint.
  */
 function poolKey(url: FtpUrl): string {
   const credential = url.password === undefined ? "-" : createHash("sha256").update(url.password).digest("base64url");
-  return `${endpointKey(url)} ${url.security} ${encodeURIComponent(url.user ?? "")} ${credential}`;
+  return `${endpointKey(url)} ${url.security} ${encodeURIComponent(url.user ?? "")} ${credential} ${encodeURIComponent(url.host)}`;
 }
 
 /** Whether `value` is a count of bytes: a whole number, 0 or more, that a double holds exactly. */

@@ -8,6 +8,10 @@
  * source's bytes or what it was before (never a part, never short), no
  * local file that the server holds is deleted, no part file is left, and
  * the run settles. The seed is printed; CHAOS_SEED=<n> replays it.
+ * Every other run passes a filter that takes some files in and answers
+ * "walk" for every directory (as --include does): a file left out stays as
+ * it was (or absent), and no directory is made on the target but above a
+ * file taken in (d3 holds none).
  *
  * The server is vsftpd where installed (CI installs it), else the fixture
  * with vsftpd's welcome.
@@ -36,7 +40,26 @@ function sourceTree(random: () => number): Map<string, Buffer> {
     for (let f = 0; f < 6; f++) tree.set(`d${d}/f${f}.bin`, patternBytes(d * 7 + f, 1000 + Math.floor(random() * 60_000)));
   }
   for (let f = 0; f < 4; f++) tree.set(`top${f}.bin`, patternBytes(f, 500 + Math.floor(random() * 20_000)));
+  // Nothing in d3 is taken in by the filtered runs' filter.
+  for (let f = 0; f < 2; f++) tree.set(`d3/skip${f}.txt`, patternBytes(f, 100 + Math.floor(random() * 5000)));
   return tree;
+}
+
+/** The filtered runs' filter (paths below the root): every directory walked only, some files taken in. */
+function takenIn(path: string): boolean {
+  return /(^|\/)(f[0-2]|top[0-1])\.bin$/.test(path);
+}
+const walkOnly = (entry: { path: string; type: "file" | "dir" }): boolean | "walk" => (entry.type === "dir" ? "walk" : takenIn(entry.path));
+
+/** Every directory below `root`, by path relative to it. */
+function localDirs(root: string, prefix = ""): string[] {
+  const found: string[] = [];
+  for (const entry of fs.readdirSync(join(root, prefix), { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+    found.push(path, ...localDirs(root, path));
+  }
+  return found;
 }
 
 interface TreeServer {
@@ -104,11 +127,13 @@ describe(`chaos soak of a tree download written ahead, with delete (${RUNS} runs
     const okRuns: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       const random = seededRandom(SEED + run + 1);
+      const filtered = run % 2 === 1;
       const local = fs.mkdtempSync(join(tmpdir(), "ftpstream-tree-soak-"));
       // The local tree before: some files stale (other bytes), some missing, some the server does not hold.
       const before = new Map<string, Buffer>();
       for (const [path] of tree) {
-        if (random() < 0.5) before.set(path, Buffer.from(`stale ${path}\n`));
+        // d3 is not on the target before: the filtered runs must not make it.
+        if (random() < 0.5 && !path.startsWith("d3/")) before.set(path, Buffer.from(`stale ${path}\n`));
       }
       for (let i = 0; i < 3; i++) before.set(`d${i}/extra${i}.txt`, Buffer.from(`extra ${i}\n`));
       for (const [path, bytes] of before) {
@@ -138,7 +163,7 @@ describe(`chaos soak of a tree download written ahead, with delete (${RUNS} runs
       let timer: NodeJS.Timeout | undefined;
       try {
         const ran = await Promise.race([
-          outcome(pool.downloadDir("/tree", local, { delete: true })),
+          outcome(pool.downloadDir("/tree", local, { delete: true, ...(filtered ? { filter: walkOnly } : {}) })),
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`run ${run} (seed ${SEED}) still going after ${DEADLINE} ms: a hang`)), DEADLINE);
           }),
@@ -152,15 +177,39 @@ describe(`chaos soak of a tree download written ahead, with delete (${RUNS} runs
         await proxy.close();
       }
       const after = localFiles(local);
+      const dirsBefore = new Set(
+        [...before.keys()].flatMap((path) =>
+          path
+            .split("/")
+            .slice(0, -1)
+            .map((_, i, parts) => parts.slice(0, i + 1).join("/")),
+        ),
+      );
+      if (filtered) {
+        for (const [path, bytes] of [...tree, ...before]) {
+          if (takenIn(path)) continue;
+          const was = before.get(path);
+          expect(
+            after.get(path)?.equals(was ?? Buffer.alloc(0)) ?? was === undefined,
+            `run ${run}, seed ${SEED}: ${path}, left out by the filter, changed (${bytes.length})`,
+          ).to.equal(true);
+        }
+        for (const dir of localDirs(local)) {
+          if (dirsBefore.has(dir)) continue;
+          const above = [...tree.keys()].some((path) => takenIn(path) && path.startsWith(`${dir}/`));
+          expect(above, `run ${run}, seed ${SEED}: ${dir}, walked only, made with no file taken in below it`).to.equal(true);
+        }
+      }
       for (const [path, bytes] of after) {
         expect(path, `run ${run}, seed ${SEED}: a part file left`).to.not.match(/ftpstream-part$/);
         const source = tree.get(path);
         const was = before.get(path);
-        const whole = (source !== undefined && bytes.equals(source)) || (was !== undefined && bytes.equals(was));
+        const whole =
+          (source !== undefined && (!filtered || takenIn(path)) && bytes.equals(source)) || (was !== undefined && bytes.equals(was));
         expect(whole, `run ${run}, seed ${SEED}: ${path} is neither the source's bytes nor its own (${bytes.length} bytes)`).to.equal(true);
       }
       for (const [path] of before) {
-        if (tree.has(path))
+        if (tree.has(path) || filtered)
           expect(after.has(path), `run ${run}, seed ${SEED}: ${path}, which the server holds, was deleted`).to.equal(true);
       }
       fs.rmSync(local, { recursive: true, force: true });

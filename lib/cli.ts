@@ -476,11 +476,18 @@ function localNameOf(path: string): string {
   return name;
 }
 
-/** `text` with whatever stands between "//" and the last "@" masked: a URL that failed to parse may still hold a password. */
+/**
+ * `text` with whatever stands between its scheme (and the slashes after
+ * it) and the last "@" masked: a URL that failed to parse may still hold a
+ * password. The URL parser takes `ftp:u:pw@h` and `ftp:\\u:pw@h` for
+ * `ftp://u:pw@h`: the scheme, not "//", is where the login may start
+ * (before, such a password was shown whole).
+ */
 function withoutLogin(text: string): string {
-  const start = text.indexOf("//");
+  const scheme = /^[\0-\x20]*[A-Za-z][A-Za-z0-9+.-]*:[\\/\t\n\r]*/.exec(text);
+  const start = scheme ? scheme[0].length : 0;
   const at = text.lastIndexOf("@");
-  return start >= 0 && at > start ? `${text.slice(0, start + 2)}***${text.slice(at)}` : text;
+  return at >= start ? `${text.slice(0, start)}***${text.slice(at)}` : text;
 }
 
 /**

@@ -47,6 +47,23 @@ describe("ftpstream: dot segments the URL parser resolves", () => {
     });
   }
 
+  it("a refused URL's password is not shown, however the slashes after its scheme are written", async () => {
+    const at = `${server.host}:${server.port}`;
+    const texts = [
+      `ftp:user:s3cr3t@${at}/f?x`,
+      `ftp:\\user:s3cr3t@${at}/f#x`,
+      `ftp:/user:s3cr3t@${at}/a/../b`,
+      `FTP:///user:s3cr3t@${at}/a/%2e%2e/b`,
+    ];
+    const runs = await Promise.all(texts.map((text) => runCli(["rm", text], { cwd: dir() })));
+    runs.forEach((run, i) => {
+      expect(run.code, texts[i]).to.be.oneOf([1, 2]);
+      expect(run.stderr, texts[i]).to.include("***@");
+      expect(run.stderr, texts[i]).not.to.include("s3cr3t");
+    });
+    expect(server.sessions, "connections").to.deep.equal([]);
+  });
+
   it("a name with dots that is no dot segment is taken as it is", async () => {
     server.vfs.set("/a/..x", Buffer.from("dots"));
     const run = await runCli(["rm", url(server, "a/..x")], { cwd: dir() });

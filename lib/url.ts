@@ -48,8 +48,8 @@ export function parseFtpUrl(text: string | URL): FtpUrl {
   if (!host) throw new TypeError("an FTP URL needs a host");
   const port = url.port ? Number(url.port) : DEFAULT_PORTS[security];
   assertPort(port);
-  const user = url.username ? decodeURIComponent(url.username) : undefined;
-  const password = url.password ? decodeURIComponent(url.password) : undefined;
+  const user = url.username ? decoded(url.username, "user") : undefined;
+  const password = url.password ? decoded(url.password, "password") : undefined;
   // The URL keeps "?" and "#" out of its pathname: what follows them would be dropped, and another name acted on.
   if (!url.href.endsWith(url.pathname))
     throw new TypeError("an FTP URL takes no query or fragment: write a '?' or '#' that is part of a name as %3F or %23");
@@ -65,7 +65,7 @@ export function parseFtpUrl(text: string | URL): FtpUrl {
     typecode = code;
     rawPath = rawPath.slice(0, typed.index);
   }
-  const path = decodeURIComponent(rawPath);
+  const path = decoded(rawPath, "path");
   for (const [value, what] of [
     [user, "user"],
     [password, "password"],
@@ -74,4 +74,18 @@ export function parseFtpUrl(text: string | URL): FtpUrl {
     if (value !== undefined) assertSafeArgument(value, what);
   }
   return { security, host, port, user, password, path, ...(typecode ? { typecode } : {}) };
+}
+
+/**
+ * `text` percent-decoded, or a TypeError (as for any malformed URL; the
+ * text is not shown, a password may be in it) where its escapes are no
+ * UTF-8: `%C0%AE` (an overlong `.`), a lone `%FF`. decodeURIComponent's
+ * URIError escaped parseFtpUrl's promise of a TypeError.
+ */
+function decoded(text: string, what: "user" | "password" | "path"): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new TypeError(`the ${what} of an FTP URL must be percent-encoded UTF-8 (no overlong or lone bytes such as %C0%AE or %FF)`);
+  }
 }

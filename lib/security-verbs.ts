@@ -5,6 +5,13 @@
  */
 
 /**
+ * A line's verb and argument, the blanks around them left out. Made once:
+ * a regex literal in a function body is a new object at every call, and
+ * this runs for every transfer and every pipelined command.
+ */
+const COMMAND_PARTS = /^\s*(\S*)\s*(.*?)\s*$/s;
+
+/**
  * A command line's verb and argument as a server reads them, upper-cased
  * and without the blanks around them (`" prot  p"` and `"PROT\fP"` are
  * PROT P): what a server may take a line for decides how it may be sent.
@@ -14,7 +21,7 @@
  * assertPlainVerb).
  */
 export function commandParts(line: string): { verb: string; arg: string; plain: boolean } {
-  const match = /^\s*(\S*)\s*(.*?)\s*$/s.exec(line)!;
+  const match = COMMAND_PARTS.exec(line)!;
   return { verb: match[1].toUpperCase(), arg: match[2].toUpperCase(), plain: PLAIN_VERB.test(match[1]) };
 }
 
@@ -51,8 +58,8 @@ const NOT_TRANSFERS: ReadonlySet<string> = new Set(["AUTH", "PBSZ", "PROT", "CCC
  * may hold a password).
  */
 export function assertTransferCommand(line: string): void {
-  assertPlainVerb(line);
-  const { verb } = commandParts(line);
+  const { verb, plain } = commandParts(line);
+  if (!plain) assertPlainVerb(line);
   if (!NOT_TRANSFERS.has(verb)) return;
   throw Object.assign(
     new TypeError(`${verb} starts no transfer: it changes the session's protection or login, which only the client's own methods may send`),

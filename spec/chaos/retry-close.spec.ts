@@ -128,6 +128,7 @@ describe(`chaos: FTPS under retry, and FtpPool.close({ timeout }) mid-transfer (
         user: "user",
         password: "pass",
         timeout: TIMEOUT,
+        debugLevel: Number(process.env.CHAOS_DEBUG ?? 0),
         retry: { attempts: 12, minDelay: 5, maxDelay: 100 },
       });
       await within(ftp.ready, DEADLINE, "ready");

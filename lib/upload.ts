@@ -22,6 +22,7 @@
  *      └──────────┴───────────┴───────────┴─────────────┘  a transient failure under `retry`: the next attempt
  *   and from any of those: failed (the transfer went wrong) or aborted (its owner stopped it).
  */
+import { TLSSocket } from "node:tls";
 import { Attempts } from "./attempts.js";
 import { FtpConnectionError, FtpError, FtpSizeMismatchError } from "./errors.js";
 import { ProgressMeter, TransferProgress } from "./progress.js";
@@ -491,12 +492,21 @@ export class UploadRun {
     // 'close' comes once: no once() wrapper needed.
     socket.on("close", onClose);
     if (socket.writableEnded) return;
-    if (tail && tail.length > 0) {
-      this.meter.add(tail.length);
-      socket.end(tail);
-    } else {
-      socket.end();
-    }
+    const end = (): void => {
+      if (socket.writableEnded || socket.destroyed) return;
+      if (tail && tail.length > 0) {
+        this.meter.add(tail.length);
+        socket.end(tail);
+      } else {
+        socket.end();
+      }
+    };
+    // Under PROT P, not before the TLS handshake is done: ended with nothing
+    // written (an empty source), the TCP write side went down mid-handshake,
+    // the client's Finished never reached the server, and it answered 522.
+    // A failed handshake fails the upload through watchTransfer.
+    if (socket instanceof TLSSocket) transfer.handshake.then(end, ignore);
+    else end();
   }
 
   /**

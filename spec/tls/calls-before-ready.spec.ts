@@ -11,16 +11,7 @@ import { expect } from "chai";
 import { TLSSocket } from "node:tls";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FTP, FtpClosedError, FtpPermError, type FtpOptions } from "../../lib/index.js";
-import { useTlsFixture } from "./tls-fixture.js";
-
-/** How a promise settled: its value, or its error. */
-async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
-  try {
-    return { value: await promise };
-  } catch (error) {
-    return { error };
-  }
-}
+import { useTlsFixture, settle } from "./tls-fixture.js";
 
 /** What each PWD saw: whether the session had logged in, its control connection was TLS, and PROT. */
 interface Seen {

@@ -10,16 +10,7 @@ import { TLSSocket, createSecureContext } from "node:tls";
 import { makeCertificate, type TestCert } from "../../fixtures/cert.js";
 import type { FixtureServer, Session } from "../../fixtures/server.js";
 import { FtpError } from "../../lib/index.js";
-import { useTlsFixture } from "./tls-fixture.js";
-
-/** How a promise settled: its value, or its error. */
-async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
-  try {
-    return { value: await promise };
-  } catch (error) {
-    return { error };
-  }
-}
+import { useTlsFixture, settle } from "./tls-fixture.js";
 
 /** The data connection as the server opens it, TCP only, whatever PROT says. */
 async function openClearData(s: Session): Promise<Socket> {

@@ -7,16 +7,7 @@
 import { expect } from "chai";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpClosedError, FtpPermError } from "../../lib/index.js";
-import { useTlsFixture } from "./tls-fixture.js";
-
-/** How a promise settled: its value, or its error. */
-async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
-  try {
-    return { value: await promise };
-  } catch (error) {
-    return { error };
-  }
-}
+import { useTlsFixture, settle } from "./tls-fixture.js";
 
 describe("FTPS: no clear-text data once protection was asked for", () => {
   const fx = useTlsFixture();

@@ -15,19 +15,10 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { patternBytes, patternFile, patternMismatch, type FixtureServer, type Session } from "../../fixtures/server.js";
 import { FtpClosedError, FtpPermError, FtpTempError, type FTP_TLS } from "../../lib/index.js";
-import { useTlsFixture } from "./tls-fixture.js";
+import { useTlsFixture, settle } from "./tls-fixture.js";
 
 const CLI = fileURLToPath(new URL("../../lib/cli.js", import.meta.url));
 const FAST = { attempts: 3, minDelay: 1, maxDelay: 5 };
-
-/** How a promise settled: its value, or its error. */
-async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
-  try {
-    return { value: await promise };
-  } catch (error) {
-    return { error };
-  }
-}
 
 /**
  * Notes where each connection's commands start in `srv.commands` (the

@@ -9,16 +9,7 @@
 import { expect } from "chai";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpClosedError, FtpError } from "../../lib/index.js";
-import { useTlsFixture } from "./tls-fixture.js";
-
-/** How a promise settled: its value, or its error. */
-async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
-  try {
-    return { value: await promise };
-  } catch (error) {
-    return { error };
-  }
-}
+import { useTlsFixture, settle } from "./tls-fixture.js";
 
 const SECRET = "the secret payload\n";
 

@@ -9,16 +9,7 @@
 import { expect } from "chai";
 import type { FixtureServer, Session } from "../../fixtures/server.js";
 import { FTP_TLS, FtpProtoError } from "../../lib/index.js";
-import { useTlsFixture } from "./tls-fixture.js";
-
-/** How a promise settled: its value, or its error. */
-async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
-  try {
-    return { value: await promise };
-  } catch (error) {
-    return { error };
-  }
-}
+import { useTlsFixture, settle } from "./tls-fixture.js";
 
 describe("FTPS: clear text after the 234 to AUTH TLS", () => {
   const fx = useTlsFixture();

@@ -55,3 +55,12 @@ export function useTlsFixture(): TlsFixture {
   };
   return fixture;
 }
+
+/** How a promise settled: its value, or its error (the TLS specs' one way to look at a call that may fail). */
+export async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
+  try {
+    return { value: await promise };
+  } catch (error) {
+    return { error };
+  }
+}

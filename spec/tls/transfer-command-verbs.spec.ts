@@ -9,18 +9,9 @@
 import { expect } from "chai";
 import { Writable } from "node:stream";
 import type { FixtureServer } from "../../fixtures/server.js";
-import { useTlsFixture } from "./tls-fixture.js";
+import { useTlsFixture, settle } from "./tls-fixture.js";
 
 const SECRET = "the secret payload\n";
-
-/** How a promise settled: its value, or its error. */
-async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
-  try {
-    return { value: await promise };
-  } catch (error) {
-    return { error };
-  }
-}
 
 describe("FTPS: transfer methods refuse lines that change protection or login", () => {
   const fx = useTlsFixture();

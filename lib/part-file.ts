@@ -6,6 +6,7 @@
  * created exclusively: nothing already at that name, a link planted there
  * included, is ever opened or written through.
  */
+import { createHash } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { FileHandle, lstat, open, rename, rm, utimes } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -16,14 +17,43 @@ import { assertRealDirs } from "./path-safety.js";
 /** The suffix of part files, local and remote: a tree transfer never takes one for a file of the tree. */
 export const PART_SUFFIX = ".ftpstream-part";
 
-/** The hidden name beside `file` that its download is written to: `.<name>.ftpstream-part`. */
+/** Most bytes a file name may have: NAME_MAX on Linux (ext4, xfs, btrfs, tmpfs), APFS and most servers' disks; NTFS's 255 UTF-16 units are never more. */
+const NAME_MAX = 255;
+/** The hex digits of the hash a shortened part name carries (see partSegment). */
+const HASH_DIGITS = 16;
+
+/**
+ * The part name of the file name `name` (one segment): `.<name>.ftpstream-part`,
+ * or where that would be longer than NAME_MAX bytes in UTF-8 (a name of
+ * more than 239 bytes, which the disk holds), `.<prefix>~<hash>.ftpstream-part`:
+ * as much of `name` as fits, cut between characters, and 16 hex digits of its
+ * SHA-256, so two long names sharing a prefix get two part names. Otherwise
+ * a file with such a name could never be written through its part file
+ * (ENAMETOOLONG), run after run. Either form is a part name (partOwner).
+ */
+function partSegment(name: string): string {
+  const whole = `.${name}${PART_SUFFIX}`;
+  if (Buffer.byteLength(whole) <= NAME_MAX) return whole;
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, HASH_DIGITS);
+  let room = NAME_MAX - Buffer.byteLength(`.~${hash}${PART_SUFFIX}`);
+  let prefix = "";
+  for (const char of name) {
+    room -= Buffer.byteLength(char);
+    if (room < 0) break;
+    prefix += char;
+  }
+  return `.${prefix}~${hash}${PART_SUFFIX}`;
+}
+
+/** The hidden name beside `file` that its download is written to: `.<name>.ftpstream-part` (shortened for a long name, see partSegment). */
 export function partName(file: string): string {
-  return join(dirname(file), `.${basename(file)}${PART_SUFFIX}`);
+  return join(dirname(file), partSegment(basename(file)));
 }
 
 /**
  * The name whose part file `name` (one path segment) is named as: `x` for
- * `.x.ftpstream-part`; undefined when `name` is not a part name. A tree
+ * `.x.ftpstream-part` (for a long name's shortened part, its prefix and
+ * hash); undefined when `name` is not a part name. A tree
  * transfer's source leaves such entries out (see DirTransferResult.parts).
  */
 export function partOwner(name: string): string | undefined {
@@ -33,10 +63,15 @@ export function partOwner(name: string): string | undefined {
   return owner === "" || owner === "." || owner === ".." ? undefined : owner;
 }
 
-/** The hidden name beside the remote file `remotePath` that a tree upload STORs to, then renames: `dir/.name.ftpstream-part`. */
+/**
+ * The hidden name beside the `/`-separated path `remotePath` (a remote
+ * file, or a tree download's file below its root) that a transfer writes
+ * to, then renames: `dir/.name.ftpstream-part` (shortened for a long name,
+ * see partSegment).
+ */
 export function remotePartName(remotePath: string): string {
   const slash = remotePath.lastIndexOf("/");
-  return `${remotePath.slice(0, slash + 1)}.${remotePath.slice(slash + 1)}${PART_SUFFIX}`;
+  return `${remotePath.slice(0, slash + 1)}${partSegment(remotePath.slice(slash + 1))}`;
 }
 
 /**
@@ -219,10 +254,14 @@ async function isPartOf(part: string, written: BigIntStats): Promise<boolean> {
 /**
  * Throws FtpPathError (`reason: "link"`) when `target` (shown as `path`) is
  * a symbolic link: it is not replaced. Returns what is there (undefined:
- * nothing).
+ * nothing). A name the disk cannot hold (ENAMETOOLONG: more than 255
+ * bytes) rejects with lstat's error, before anything is fetched for it.
  */
 async function assertNotLink(target: string, path: string): Promise<BigIntStats | undefined> {
-  const existing = await lstat(target, { bigint: true }).catch(() => undefined);
+  const existing = await lstat(target, { bigint: true }).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  });
   if (existing?.isSymbolicLink()) {
     throw new FtpPathError(path, "link", `refusing to replace ${JSON.stringify(path)}: it is a link in the target`);
   }

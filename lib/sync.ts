@@ -585,9 +585,21 @@ function parentOf(path: string): string {
   return slash < 0 ? "" : path.slice(0, slash);
 }
 
-/** A path as a case-insensitive or normalizing file system may see it. */
+/**
+ * A path as a case-insensitive or normalizing file system may see it, or a
+ * server that trims names: Windows drops a segment's trailing dots and
+ * spaces, and a server trimming its argument the blanks at its ends, so
+ * `DELE keep.txt.` or `DELE keep.txt ` may delete `keep.txt`, and a segment
+ * left empty or `.` (`. `, a lone space) names the directory it is in.
+ */
 function folded(path: string): string {
-  return path.normalize("NFC").toLowerCase();
+  return path
+    .normalize("NFC")
+    .toLowerCase()
+    .split("/")
+    .map((segment) => segment.replace(/^\s+/, "").replace(/[\s.]+$/, ""))
+    .filter((segment) => segment !== "")
+    .join("/");
 }
 
 /**
@@ -622,9 +634,10 @@ function knownAbsent(source: Tree, path: string): boolean {
  * and what `filter` left out stay; so does everything in or below a source
  * directory that is not fully known (rsync's "IO error encountered --
  * skipping file deletion"), anything whose path matches a source path but
- * for letter case or Unicode form (on a case-insensitive disk it is the
- * same file) at that level or one above (below a directory the source has
- * as `Data`, the target's `data/` is not known to lack what it holds: that
+ * for letter case, Unicode form, or blanks and dots a server or disk
+ * trims (there it is the same file: see folded) at that level or one
+ * above (below a directory the source has as `Data`, the target's `data/`
+ * is not known to lack what it holds: that
  * listing may have failed, or `Data` be a file), or that is what the
  * source left out in another spelling, everything in a target directory
  * that is not fully known itself (an entry in it could not be read or

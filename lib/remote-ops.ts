@@ -220,7 +220,7 @@ function sameDirectory(path: string, other: string): FtpPathError {
 export async function removeDir(client: RemoteClient, path: string, bounds: RemovalBounds = {}): Promise<void> {
   assertSafeArgument(path, "path");
   assertNoClimb(path, "to remove");
-  if (pathLevels(path).length === 0) throw refused(path);
+  if (!namesBelowStart(path)) throw refused(path);
   await clearDir(client, path, bounds);
   await client.run(async (session) => void (await session.voidCommand(`RMD ${path}`)));
 }
@@ -419,6 +419,17 @@ function pathLevels(path: string): string[] {
   const root = path.startsWith("/") ? "/" : "";
   const parts = path.split("/").filter((part) => part !== "" && part !== ".");
   return parts.map((_, i) => root + parts.slice(0, i + 1).join("/"));
+}
+
+/**
+ * Whether `path` names something below the root or the working directory
+ * as every server reads it: `\` separates segments on Windows servers
+ * (`\` is their root, `.\` their working directory), and a segment of
+ * blanks and a dot (` `, `. `) is `.` where a server trims names (Windows
+ * drops trailing dots and spaces). `..` in any spelling is refused before.
+ */
+function namesBelowStart(path: string): boolean {
+  return path.split(/[\\/]/).some((segment) => !/^[\s.]*$/.test(segment));
 }
 
 function refused(path: string): FtpPathError {

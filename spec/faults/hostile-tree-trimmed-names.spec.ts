@@ -16,11 +16,11 @@ import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { useFixtures } from "../core/helpers.js";
 
-/** A path as Windows opens it: each segment without its trailing dots and spaces. */
+/** A path as Windows opens it: each segment without its trailing dots and spaces (`.` where none is left). */
 function windowsPath(path: string): string {
   return path
     .split("/")
-    .map((segment) => (/^\.{1,2}$/.test(segment) ? segment : segment.replace(/[. ]+$/, "")))
+    .map((segment) => (/^\.{1,2}$/.test(segment) ? segment : segment.replace(/[. ]+$/, "") || (segment && ".")))
     .join("/");
 }
 

@@ -358,6 +358,18 @@ function sameSecond(a: Date, b: Date): boolean {
 }
 
 /**
+ * A local file's time, its sub-millisecond part cut off. Not `Stats.mtime`:
+ * Node rounds that to the nearest millisecond, so a file written at
+ * x.9996 s reads as x+1 s there, while uploadDir stamps the remote copy
+ * with `mtimeMs` cut to the second, x; the next run found the two a
+ * second apart and sent the unchanged file again, on every run (and
+ * downloadDir fetched such a file again over a copy it had uploaded).
+ */
+function localTime(info: Stats): Date {
+  return new Date(Math.floor(info.mtimeMs));
+}
+
+/**
  * A remote listing's time if it is to the second, else null. LIST gives
  * minutes or days (and in the server's time zone), MLSD seconds in UTC; an
  * entry does not say which it came from, so a time on a whole minute is
@@ -466,13 +478,23 @@ class RemoteTimes {
 
   constructor(private readonly root: string) {}
 
+  /**
+   * The time of `path`, or null where the server answers with none: it
+   * has no MDTM (then it is not asked again), refuses it for this file
+   * (vsftpd's 550 for a file it cannot stat) or answers what is not a
+   * time. A file without a time is transferred and keeps its own, as on a
+   * server without MDTM: failing it instead threw away a download that
+   * had come whole, or left a local copy of the same size stale, on every
+   * run. No answer (the connection lost) rejects.
+   */
   async get(client: TreeClient, path: string): Promise<Date | null> {
     if (this.missing) return null;
     try {
       return await client.lastMod(joinRemote(this.root, path));
     } catch (error) {
-      if (!this.noMdtm(error)) throw error;
-      return null;
+      // Any answer of the server's, a refusal or a 213 that is not a time (FtpProtoError), carries its reply's number.
+      if (this.noMdtm(error) || (error instanceof FtpError && error.replyCode !== null)) return null;
+      throw error;
     }
   }
 
@@ -894,7 +916,7 @@ async function walkLocal(
             path: error.path,
             type,
             size: type === "file" ? info!.size : null,
-            modified: info!.mtime,
+            modified: localTime(info!),
           })
         )
           continue;
@@ -922,7 +944,7 @@ async function walkLocal(
         const info = await lstat(join(root, path));
         // Sockets, FIFOs and devices are not files to copy, nor to delete.
         const type = info.isSymbolicLink() ? "link" : info.isDirectory() ? "dir" : info.isFile() ? "file" : "other";
-        node = { type, size: type === "file" ? info.size : null, modified: info.mtime, walked: { dev: info.dev, ino: info.ino } };
+        node = { type, size: type === "file" ? info.size : null, modified: localTime(info), walked: { dev: info.dev, ino: info.ino } };
       });
       if (!read || !node) {
         refuseEntry(tree, dir);

@@ -263,7 +263,12 @@ export class FtpPool {
     const restless = features.size > 0 && features.get("REST")?.toUpperCase() !== "STREAM";
     const count = restless ? 1 : Math.max(1, Math.min(segments ?? this.limit, Math.ceil(size / minimum)));
     const step = Math.ceil(size / count);
-    const ranges = Array.from({ length: count }, (_, i) => ({ start: i * step, end: Math.min(size, (i + 1) * step) }));
+    // A file of fewer bytes than count × (count - 1) leaves the last ranges
+    // empty, or starting past its end (5 bytes in 4: 0-2, 2-4, 4-5, 6-5): no
+    // connection for them, nor a REST the server would answer past the end.
+    const ranges = Array.from({ length: count }, (_, i) => ({ start: i * step, end: Math.min(size, (i + 1) * step) })).filter(
+      (range, i) => i === 0 || range.start < range.end,
+    );
     const part = partName(localPath);
     const file = await createPart(part);
     let complete = false;

@@ -229,6 +229,8 @@ brand(FtpDirTransferError, "FtpDirTransferError");
  * through a link already in a local target, or (a tree download's
  * "same-file") over a local file the same run wrote under another name,
  * as a disk that folds letter case does. `reason` says which.
+ * `"directory"`: a download's local target is a directory, which a file
+ * cannot replace: refused before anything is fetched.
  * `"undecodable"`: a tree transfer's name that no string of Node's fs
  * names exactly: a local name whose bytes are not UTF-8 (read with U+FFFD
  * in their place, it reaches another file or none), a local directory
@@ -241,7 +243,8 @@ export class FtpPathError extends FtpError {
   declare readonly code: "ERR_FTP_BAD_PATH";
   constructor(
     readonly path: string,
-    readonly reason: "climbs" | "root" | "separator" | "nul" | "link" | "special" | "not-a-directory" | "same-file" | "undecodable",
+    readonly reason:
+      "climbs" | "root" | "separator" | "nul" | "link" | "special" | "not-a-directory" | "directory" | "same-file" | "undecodable",
     message: string,
   ) {
     super(message, "ERR_FTP_BAD_PATH");

@@ -185,6 +185,10 @@ export async function writeThroughPart(
   const target = join(root, path);
   // Refused before anything is fetched as well as after: checked only at the end, a link would cost a whole transfer.
   const there = await assertNotLink(target, path);
+  // Nor can the rename put a file in a directory's place (EISDIR): a whole transfer thrown away, run after run.
+  if (there?.isDirectory()) {
+    throw new FtpPathError(path, "directory", `refusing to replace ${JSON.stringify(path)}: it is a directory in the target`);
+  }
   writes?.assertNotWritten(there, path);
   const part = partName(target);
   const handle = await createPart(part, writes, path);

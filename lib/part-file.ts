@@ -164,7 +164,8 @@ export async function createPart(part: string, writes?: LocalWrites, path = part
  * Writes the file `path` below the local directory `root` through its part
  * file: `fetch` fills the part file's stream and resolves to the bytes and
  * the time to give the file (null: leave its own); the part is then
- * renamed over the target. Every level below `root` is checked with lstat
+ * renamed over the target, with the permission bits (0777) of the file it
+ * replaces. Every level below `root` is checked with lstat
  * before and again after the transfer (a link could have been put there
  * meanwhile), and a target that is a link is not replaced. With `writes`
  * (a tree download's), neither the part nor the target may be a file the
@@ -205,6 +206,12 @@ export async function writeThroughPart(
   try {
     stats = await handle.stat({ bigint: true });
     writes?.writing(stats);
+    // The file it replaces keeps its permission bits, from the first byte
+    // on (as rsync keeps an updated file's): a file of the user's made
+    // private (0600) came back 0644 (the umask's) after an update, its new
+    // content readable by every local user. Set-id and sticky bits are not
+    // carried to new content.
+    if (there?.isFile()) await handle.chmod(Number(there.mode & 0o777n));
     const { bytes, modified } = await fetch(sink, discard);
     await assertStillPart(part, stats, path);
     if (modified) await utimes(part, modified, modified);

@@ -1,0 +1,71 @@
+/**
+ * The permission bits of a local file a download replaces. The download
+ * is written to a new part file and renamed over the target, so the
+ * target took the part's mode, the umask's (0644): a file the user had
+ * made private (0600) came back readable by every local user after the
+ * next mirror run updated it. It keeps its bits now, from the part file's
+ * first byte on, as rsync keeps an updated file's; a set-id bit is not
+ * carried to new content, and a new file gets the umask's mode as before.
+ */
+import { expect } from "chai";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FixtureServer } from "../../fixtures/server.js";
+import { useFixtures } from "../core/helpers.js";
+
+/** A path's permission bits, set-id and sticky included, in octal. */
+const modeOf = (path: string): string => (statSync(path).mode & 0o7777).toString(8);
+
+/**
+ * Serves RETR from the fixture's files, noting first the mode of each
+ * part file the client is writing (it exists by the time RETR is sent).
+ */
+function notePartModes(srv: FixtureServer, dir: string, modes: Record<string, string>): void {
+  srv.handle("RETR", async (s, arg) => {
+    const name = arg.split("/").pop()!;
+    modes[name] = modeOf(join(dir, `.${name}.ftpstream-part`));
+    s.reply(150, "Opening BINARY mode data connection.");
+    await s.sendData(srv.vfs.get(s.resolvePath(arg))!);
+    s.reply(226, "Transfer complete.");
+  });
+}
+
+describe("sync: the permission bits of a local file a download replaces", () => {
+  const fx = useFixtures();
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ftpstream-local-modes-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const pipelining of [true, false]) {
+    it(`an updated file keeps its mode (0600, 0640, 0755), its part file has it from the start, and a set-id bit is dropped (pipelining ${pipelining})`, async () => {
+      const files = { "private.txt": 0o600, "group.txt": 0o640, "tool.sh": 0o755, "setuid.sh": 0o4755 };
+      const srv = await fx.server({
+        files: Object.fromEntries(Object.keys(files).map((name) => [`/r/${name}`, `remote ${name}`])),
+      });
+      for (const [name, mode] of Object.entries(files)) {
+        writeFileSync(join(dir, name), "old");
+        chmodSync(join(dir, name), mode);
+      }
+      const partModes: Record<string, string> = {};
+      notePartModes(srv, dir, partModes);
+      const ftp = await fx.client(srv);
+      expect(await ftp.downloadDir("/r", dir, { pipelining })).to.include({ transferred: 4 });
+      const expected = { "private.txt": "600", "group.txt": "640", "tool.sh": "755", "setuid.sh": "755" };
+      const modes = Object.fromEntries(Object.keys(files).map((name) => [name, modeOf(join(dir, name))]));
+      expect(modes).to.deep.equal(expected);
+      expect(partModes).to.deep.equal(expected);
+      for (const name of Object.keys(files)) expect(readFileSync(join(dir, name), "utf8")).to.equal(`remote ${name}`);
+    });
+  }
+
+  it("a new file gets the mode any new file gets (the umask's)", async () => {
+    const srv = await fx.server({ files: { "/r/new.txt": "new" } });
+    const ftp = await fx.client(srv);
+    await ftp.downloadDir("/r", dir);
+    writeFileSync(join(dir, "made-here"), "");
+    expect(modeOf(join(dir, "new.txt"))).to.equal(modeOf(join(dir, "made-here")));
+  });
+});

@@ -161,6 +161,19 @@ export async function createPart(part: string, writes?: LocalWrites, path = part
 }
 
 /**
+ * Gives a part file (`handle`) the permission bits (0777) of the file it is
+ * to replace (`replaced`, its lstat; nothing is done for none, or for what
+ * is no regular file), before its first byte: an updated file keeps its
+ * mode, as rsync keeps one's. Otherwise it took the part file's, the
+ * umask's: a file the user made private (0600) came back 0644 after an
+ * update, its new content readable by every local user. Set-id and sticky
+ * bits are not carried to new content.
+ */
+export async function keepModeOf(handle: FileHandle, replaced: { isFile(): boolean; mode: number | bigint } | undefined): Promise<void> {
+  if (replaced?.isFile()) await handle.chmod(Number(replaced.mode) & 0o777);
+}
+
+/**
  * Writes the file `path` below the local directory `root` through its part
  * file: `fetch` fills the part file's stream and resolves to the bytes and
  * the time to give the file (null: leave its own); the part is then
@@ -206,12 +219,7 @@ export async function writeThroughPart(
   try {
     stats = await handle.stat({ bigint: true });
     writes?.writing(stats);
-    // The file it replaces keeps its permission bits, from the first byte
-    // on (as rsync keeps an updated file's): a file of the user's made
-    // private (0600) came back 0644 (the umask's) after an update, its new
-    // content readable by every local user. Set-id and sticky bits are not
-    // carried to new content.
-    if (there?.isFile()) await handle.chmod(Number(there.mode & 0o777n));
+    await keepModeOf(handle, there);
     const { bytes, modified } = await fetch(sink, discard);
     await assertStillPart(part, stats, path);
     if (modified) await utimes(part, modified, modified);

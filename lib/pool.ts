@@ -4,7 +4,7 @@
  * segment starts with REST and is cut off with ABOR at its end).
  */
 import "./dispose.js";
-import { FileHandle, rename, rm } from "node:fs/promises";
+import { FileHandle, lstat, rename, rm } from "node:fs/promises";
 import type { FTP } from "./client.js";
 import { notePool, tagPoolClient } from "./debug.js";
 import { abortError, onAbortOf } from "./abort-signal.js";
@@ -12,7 +12,7 @@ import { FtpError, FtpSizeMismatchError } from "./errors.js";
 import { QUEUE_SETTLED } from "./keepalive.js";
 import { EPSV_REACHED } from "./passive-hint.js";
 import { WRITES_AHEAD } from "./transfer-ahead.js";
-import { createPart, partName } from "./part-file.js";
+import { createPart, keepModeOf, partName } from "./part-file.js";
 import { PoolConnect, poolConnect, Reconnector } from "./reconnect.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 
@@ -244,7 +244,8 @@ export class FtpPool {
    * is complete. When a segment fails, the others are aborted, the part
    * file is removed and the call rejects with the first failure: no file
    * of the full size with holes in it is left to look complete, and a file
-   * already at `localPath` is left as it was. `signal` cancels it the same
+   * already at `localPath` is left as it was (replaced, it keeps its
+   * permission bits, see keepModeOf). `signal` cancels it the same
    * way (see {@link SegmentedDownloadOptions.signal}).
    */
   async downloadSegmented(remotePath: string, localPath: string, options: SegmentedDownloadOptions = {}): Promise<number> {
@@ -270,10 +271,12 @@ export class FtpPool {
       (range, i) => i === 0 || range.start < range.end,
     );
     const part = partName(localPath);
+    const replaced = await lstat(localPath).catch(() => undefined);
     const file = await createPart(part);
     let complete = false;
     try {
       try {
+        await keepModeOf(file, replaced);
         await file.truncate(size);
         await allOrAbort(
           ranges,

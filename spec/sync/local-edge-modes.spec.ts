@@ -3,15 +3,17 @@
  * is written to a new part file and renamed over the target, so the
  * target took the part's mode, the umask's (0644): a file the user had
  * made private (0600) came back readable by every local user after the
- * next mirror run updated it. It keeps its bits now, from the part file's
- * first byte on, as rsync keeps an updated file's; a set-id bit is not
- * carried to new content, and a new file gets the umask's mode as before.
+ * next mirror run updated it (FtpPool.downloadSegmented's part file too).
+ * It keeps its bits now, from the part file's first byte on, as rsync
+ * keeps an updated file's; a set-id bit is not carried to new content,
+ * and a new file gets the umask's mode as before.
  */
 import { expect } from "chai";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
+import { FTP, FtpPool } from "../../lib/index.js";
 import { useFixtures } from "../core/helpers.js";
 
 /** A path's permission bits, set-id and sticky included, in octal. */
@@ -60,6 +62,20 @@ describe("sync: the permission bits of a local file a download replaces", () => 
       for (const name of Object.keys(files)) expect(readFileSync(join(dir, name), "utf8")).to.equal(`remote ${name}`);
     });
   }
+
+  it("FtpPool.downloadSegmented: a replaced file keeps its mode (0600)", async () => {
+    const srv = await fx.server({ files: { "/r/big.bin": "x".repeat(100_000) } });
+    writeFileSync(join(dir, "big.bin"), "old");
+    chmodSync(join(dir, "big.bin"), 0o600);
+    const pool = new FtpPool({ size: 2, connect: () => FTP.create({ host: srv.host, port: srv.port, user: "user", password: "pass" }) });
+    try {
+      await pool.downloadSegmented("/r/big.bin", join(dir, "big.bin"), { minSegmentSize: 40_000 });
+    } finally {
+      await pool.close();
+    }
+    expect(modeOf(join(dir, "big.bin"))).to.equal("600");
+    expect(readFileSync(join(dir, "big.bin"), "utf8")).to.equal("x".repeat(100_000));
+  });
 
   it("a new file gets the mode any new file gets (the umask's)", async () => {
     const srv = await fx.server({ files: { "/r/new.txt": "new" } });

@@ -385,7 +385,11 @@ export class UploadRun {
     watchTransfer(
       session,
       transfer,
-      () => socket.writableLength === 0,
+      // Idle with nothing to write is ours (a slow source) only while the
+      // source still runs: once it ended and our FIN went, the wait for the
+      // server's close is the server's, as for one that said 2xx and never
+      // read the data connection (its bytes unread, its FIN never sent).
+      () => socket.writableLength === 0 && this.current === "sending",
       (error) => this.interrupt(dataError(error), attempt),
     );
     // The server sends nothing on an upload's data connection, but its FIN

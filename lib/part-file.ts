@@ -176,7 +176,8 @@ export async function keepModeOf(handle: FileHandle, replaced: { isFile(): boole
 /**
  * Writes the file `path` below the local directory `root` through its part
  * file: `fetch` fills the part file's stream and resolves to the bytes and
- * the time to give the file (null: leave its own); the part is then
+ * the time to give the file (null, or a time the disk will not set: leave
+ * its own); the part is then
  * renamed over the target, with the permission bits (0777) of the file it
  * replaces. Every level below `root` is checked with lstat
  * before and again after the transfer (a link could have been put there
@@ -222,7 +223,10 @@ export async function writeThroughPart(
     await keepModeOf(handle, there);
     const { bytes, modified } = await fetch(sink, discard);
     await assertStillPart(part, stats, path);
-    if (modified) await utimes(part, modified, modified);
+    // A time the disk will not take (EPERM on an SMB or FUSE mount) costs the
+    // next run this file again, as on a server without times; the file is
+    // whole, and was thrown away, run after run.
+    if (modified) await utimes(part, modified, modified).catch(() => undefined);
     await assertRealDirs(root, path);
     const now = await assertNotLink(target, path);
     writes?.assertNotWritten(now, path);

@@ -9,11 +9,13 @@
  * thrown away, run after run; and a local copy of the same size was never
  * compared, the file failing on every run in both modes. Times the local
  * disk can hold, before 1970 too, are given to the file and tell the
- * next run.
+ * next run; a disk that will not set a time (utimes failing) leaves the
+ * file its own, which was failed and thrown away too.
  */
 import { expect } from "chai";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { useFixtures } from "../core/helpers.js";
 
@@ -77,6 +79,31 @@ describe("sync: remote times a download cannot have", () => {
     const error = await ftp.downloadDir("/r", dir, { pipelining: false }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(Error);
     expect(readdirSync(dir)).to.deep.equal([]);
+  });
+
+  describe("a local disk that will not set times (EPERM from utimes, as on an SMB or FUSE mount)", () => {
+    const fsp = createRequire(import.meta.url)("node:fs/promises") as typeof import("node:fs/promises");
+    const utimesOf = fsp.utimes;
+    beforeEach(() => {
+      fsp.utimes = () => Promise.reject(Object.assign(new Error("EPERM: operation not permitted, utime"), { code: "EPERM" }));
+      syncBuiltinESMExports();
+    });
+    afterEach(() => {
+      fsp.utimes = utimesOf;
+      syncBuiltinESMExports();
+    });
+
+    for (const pipelining of [true, false]) {
+      it(`puts each file in place with its own time, no failure, as a server that sets no times has it (pipelining ${pipelining})`, async () => {
+        const srv = await fx.server({ files: { "/r/a.txt": "remote a", "/r/d/b.txt": "remote b" } });
+        const ftp = await fx.client(srv);
+        writeFileSync(join(dir, "a.txt"), "old");
+        expect(await ftp.downloadDir("/r", dir, { delete: true, pipelining })).to.include({ transferred: 2, deleted: 0 });
+        expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal("remote a");
+        expect(readFileSync(join(dir, "d/b.txt"), "utf8")).to.equal("remote b");
+        expect(readdirSync(dir).sort()).to.deep.equal(["a.txt", "d"]);
+      });
+    }
   });
 
   for (const [what, time] of [

@@ -143,11 +143,17 @@ function sameFile(path: string, why: string): FtpPathError {
  * follows it, and the creation tried once more; anything else there (a
  * directory) is an FtpError (`ERR_FTP_PART_FILE`). With `writes`, a part
  * file found there that this run is writing now is not stale (see
- * LocalWrites): `path` fails instead.
+ * LocalWrites): `path` fails instead. `replaced`: the lstat of the file
+ * the part is to replace, whose permission bits it is created with (the
+ * umask may take some away; keepModeOf gives them exactly), never more:
+ * created with the umask's 0644 and narrowed after, a part replacing a
+ * 0600 file could be opened by another user in between, and read once
+ * the new content came.
  */
-export async function createPart(part: string, writes?: LocalWrites, path = part): Promise<FileHandle> {
+export async function createPart(part: string, writes?: LocalWrites, path = part, replaced?: ModeSource): Promise<FileHandle> {
+  const mode = replaced?.isFile() ? Number(replaced.mode) & 0o777 : 0o666;
   try {
-    return await open(part, "wx");
+    return await open(part, "wx", mode);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
@@ -157,7 +163,13 @@ export async function createPart(part: string, writes?: LocalWrites, path = part
   }
   writes?.assertNotWriting(stale, path);
   await rm(part);
-  return open(part, "wx");
+  return open(part, "wx", mode);
+}
+
+/** What keepModeOf and createPart read of the file a part replaces (an lstat's, either kind). */
+interface ModeSource {
+  isFile(): boolean;
+  mode: number | bigint;
 }
 
 /**
@@ -169,7 +181,7 @@ export async function createPart(part: string, writes?: LocalWrites, path = part
  * update, its new content readable by every local user. Set-id and sticky
  * bits are not carried to new content.
  */
-export async function keepModeOf(handle: FileHandle, replaced: { isFile(): boolean; mode: number | bigint } | undefined): Promise<void> {
+export async function keepModeOf(handle: FileHandle, replaced: ModeSource | undefined): Promise<void> {
   if (replaced?.isFile()) await handle.chmod(Number(replaced.mode) & 0o777);
 }
 
@@ -206,7 +218,7 @@ export async function writeThroughPart(
   }
   writes?.assertNotWritten(there, path);
   const part = partName(target);
-  const handle = await createPart(part, writes, path);
+  const handle = await createPart(part, writes, path, there);
   const sink = handle.createWriteStream();
   let stats: BigIntStats | undefined;
   let discarded: Promise<void> | undefined;

@@ -272,7 +272,7 @@ export class FtpPool {
     );
     const part = partName(localPath);
     const replaced = await lstat(localPath).catch(() => undefined);
-    const file = await createPart(part);
+    const file = await createPart(part, undefined, part, replaced);
     let complete = false;
     try {
       try {

@@ -4,13 +4,15 @@
  * target took the part's mode, the umask's (0644): a file the user had
  * made private (0600) came back readable by every local user after the
  * next mirror run updated it (FtpPool.downloadSegmented's part file too).
- * It keeps its bits now, from the part file's first byte on, as rsync
- * keeps an updated file's; a set-id bit is not carried to new content,
- * and a new file gets the umask's mode as before.
+ * It keeps its bits now, as rsync keeps an updated file's, its part file
+ * created with them (never wider for a moment, when another user could
+ * open it); a set-id bit is not carried to new content, and a new file
+ * gets the umask's mode as before.
  */
 import { expect } from "chai";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FTP, FtpPool } from "../../lib/index.js";
@@ -75,6 +77,46 @@ describe("sync: the permission bits of a local file a download replaces", () => 
     }
     expect(modeOf(join(dir, "big.bin"))).to.equal("600");
     expect(readFileSync(join(dir, "big.bin"), "utf8")).to.equal("x".repeat(100_000));
+  });
+
+  describe("the mode a part file is created with (open's third argument)", () => {
+    const fsp = createRequire(import.meta.url)("node:fs/promises") as typeof import("node:fs/promises");
+    const openOf = fsp.open;
+    /** Each part file opened, by name, with its mode. */
+    let created: Record<string, string>;
+    beforeEach(() => {
+      created = {};
+      fsp.open = ((path: string, flags?: string, mode?: number) => {
+        if (String(path).endsWith(".ftpstream-part")) created[String(path).split("/").pop()!] = (mode ?? 0o666).toString(8);
+        return openOf(path, flags, mode);
+      }) as typeof fsp.open;
+      syncBuiltinESMExports();
+    });
+    afterEach(() => {
+      fsp.open = openOf;
+      syncBuiltinESMExports();
+    });
+
+    it("is the replaced file's, never wider: a part made 0644 and narrowed after could be opened by another user in between", async () => {
+      const srv = await fx.server({ files: { "/r/private.txt": "secret", "/r/new.txt": "new", "/r/big.bin": "x".repeat(100_000) } });
+      writeFileSync(join(dir, "private.txt"), "old");
+      chmodSync(join(dir, "private.txt"), 0o600);
+      writeFileSync(join(dir, "big.bin"), "old");
+      chmodSync(join(dir, "big.bin"), 0o640);
+      const ftp = await fx.client(srv);
+      await ftp.downloadDir("/r", dir, { filter: (entry) => entry.path !== "big.bin" });
+      const pool = new FtpPool({ size: 2, connect: () => FTP.create({ host: srv.host, port: srv.port, user: "user", password: "pass" }) });
+      try {
+        await pool.downloadSegmented("/r/big.bin", join(dir, "big.bin"), { minSegmentSize: 40_000 });
+      } finally {
+        await pool.close();
+      }
+      expect(created).to.deep.equal({
+        ".private.txt.ftpstream-part": "600",
+        ".new.txt.ftpstream-part": "666",
+        ".big.bin.ftpstream-part": "640",
+      });
+    });
   });
 
   it("a new file gets the mode any new file gets (the umask's)", async () => {

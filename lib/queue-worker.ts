@@ -537,7 +537,8 @@ async function downloadJob(
   }
   if (existing?.isFile() && existing.size === data.size) {
     modified ??= await pool.use((client) => remoteTime(client, remotePath));
-    if (modified && sameSecond(existing.mtime, modified)) return { outcome: "skipped", bytes: 0 };
+    // mtimeMs, not mtime: Node rounds that to the millisecond, a copy written at x.9996 s (whose upload job stamped x) to x+1 s.
+    if (modified && sameSecond(new Date(existing.mtimeMs), modified)) return { outcome: "skipped", bytes: 0 };
   }
   await mkdir(join(local.root, posix.dirname(local.path)), { recursive: true });
   // writeThroughPart checks again after mkdir: nothing on the way may be a link.

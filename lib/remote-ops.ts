@@ -10,6 +10,7 @@ import { isNotImplemented, sessionFeatures } from "./features.js";
 import { entryFromFacts, ListEntry, parseMlsdTime } from "./listing.js";
 import { assertSafeArgument, mlstFactsLine, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { assertNoClimb, unsafeNameError, unsafeNameReason } from "./path-safety.js";
+import { listMayNameOther } from "./list-command.js";
 import { DEFAULT_MAX_DIRECTORY_ENTRIES, joinRemote, ListOptions, notListedAsDirs, UnreadableLines } from "./remote-listing.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, EnteredDirs, treeLimit } from "./tree-bounds.js";
 import { replyOrError, sendBurst } from "./command-burst.js";
@@ -60,6 +61,19 @@ export interface RemovalBounds {
 export async function clearDir(client: RemoteClient, path: string, bounds: RemovalBounds = {}): Promise<void> {
   assertSafeArgument(path, "path");
   assertNoClimb(path, "to clear");
+  // What a link's listing shows is where it points: clearing it would empty a directory outside the path named.
+  if (await shownAsLink(client, path)) {
+    throw new FtpPathError(
+      path,
+      "link",
+      `refusing to clear ${JSON.stringify(path)}: its parent's listing shows it as a link, and what is in it lies where the link points; nothing was deleted`,
+    );
+  }
+  await clearBelow(client, path, bounds);
+}
+
+/** clearDir's deletions, once `path` is known to be no link its parent's listing shows. */
+async function clearBelow(client: RemoteClient, path: string, bounds: RemovalBounds): Promise<void> {
   const below = await walkForRemoval(client, path, bounds.maxEntries ?? DEFAULT_MAX_TREE_ENTRIES);
   // Read in walk order (each directory before what is in it), deleted in
   // reverse: everything in a directory is gone before its RMD.
@@ -221,9 +235,51 @@ export async function removeDir(client: RemoteClient, path: string, bounds: Remo
   assertSafeArgument(path, "path");
   assertNoClimb(path, "to remove");
   if (!namesBelowStart(path)) throw refused(path);
-  await clearDir(client, path, bounds);
+  // As rm -r: a link goes itself (DELE), nothing of what it points to
+  // (listed, a link to a directory shows that directory's entries).
+  if (await shownAsLink(client, path)) {
+    await client.run(async (session) => void (await session.voidCommand(`DELE ${path}`)));
+    return;
+  }
+  await clearBelow(client, path, bounds);
   await client.run(async (session) => void (await session.voidCommand(`RMD ${path}`)));
 }
+
+/**
+ * Whether the LIST of `path`'s parent shows `path` as a symbolic link.
+ * Not known (its parent not readable, not holding it, a path LIST would
+ * read as a pattern, the directory listed past its bound) is false: the
+ * walk's own checks go on as before. A LIST, since pyftpdlib's MLSD shows
+ * a link to a directory as a directory.
+ */
+async function shownAsLink(client: RemoteClient, path: string): Promise<boolean> {
+  const levels = pathLevels(path);
+  if (levels.length === 0) return false;
+  const root = path.startsWith("/") ? "/" : "";
+  const parent = levels.length > 1 ? levels[levels.length - 2] : root;
+  const name = levels[levels.length - 1].slice(parent === "" ? 0 : parent === "/" ? 1 : parent.length + 1);
+  if (listMayNameOther(parent)) return false;
+  let type: ListEntry["type"] | undefined;
+  let passed = 0;
+  try {
+    // Read to its end, not left at the entry (an ABOR, which servers answer each their own way), up to a bound.
+    for await (const entry of client.list(parent, {
+      command: "LIST",
+      maxNonEntryLines: DEFAULT_MAX_DIRECTORY_ENTRIES,
+      onUnreadable: ignore,
+    })) {
+      // Listed twice, once as a link: a link (its removal, or the refusal, is then the safe side).
+      if (entry.name === name && type !== "link") type = entry.type;
+      if (++passed >= DEFAULT_MAX_DIRECTORY_ENTRIES) break;
+    }
+  } catch (error) {
+    if (error instanceof FtpError) return false;
+    throw error;
+  }
+  return type === "link";
+}
+
+function ignore(): void {}
 
 /** See FTP.lastMod. */
 export async function lastMod(client: RemoteClient, path: string): Promise<Date> {

@@ -1112,13 +1112,21 @@ export class FTP {
    * a tree deeper than 1,000 levels or 32,767 characters, or holding more
    * than 1,000,000 entries, with FtpLimitError. Refuses, with
    * FtpPathError before anything is sent, the root or the working
-   * directory itself and a path that climbs (`..` in any spelling).
+   * directory itself (`\`, ` ` and `. ` too, as a Windows server reads
+   * them) and a path that climbs (`..` in any spelling). A path its
+   * parent's LIST shows as a symbolic link is deleted as the link itself
+   * (DELE), as `rm -r` does, nothing of what it points to.
    */
   removeDir(path: string): Promise<void> {
     return removeDir(this.remote, path);
   }
 
-  /** Removes everything inside the directory `path` (`""`: the working directory), keeping the directory, with removeDir's checks. */
+  /**
+   * Removes everything inside the directory `path` (`""`: the working
+   * directory), keeping the directory, with removeDir's checks; a path its
+   * parent's LIST shows as a symbolic link is refused (FtpPathError,
+   * `reason: "link"`): what is in it lies where the link points.
+   */
   clearDir(path: string): Promise<void> {
     return clearDir(this.remote, path);
   }

@@ -22,6 +22,7 @@ import { askSize } from "./size-query.js";
 import { dataError, DataTransfer, Enqueue, startWith, TransferStart } from "./transfer.js";
 import { writeTransferAhead, type WrittenAhead } from "./transfer-ahead.js";
 import { watchTransfer } from "./transfer-watch.js";
+import { ignore } from "./ignore.js";
 
 /** Where a download's bytes go. */
 export interface DownloadTarget {
@@ -62,8 +63,6 @@ export interface DownloadClient {
 }
 
 const RETR = /^RETR /i;
-
-function ignore(): void {}
 
 /**
  * Throws unless `value` may be a maxFileSize (DownloadOptions,

@@ -21,6 +21,7 @@
 import { FtpError, isRefusal } from "./errors.js";
 import type { ListEntry } from "./listing.js";
 import { RENAME_OWN_PART } from "./part-rename.js";
+import { ignore } from "./ignore.js";
 
 /** What an upload through a part name needs of a client (FTP has it, and sync.ts's TreeClient). */
 export interface PartUploadClient {
@@ -117,7 +118,7 @@ export async function uploadThroughPart(client: PartUploadClient, upload: PartUp
     }
     return bytes;
   } catch (error) {
-    if (partExpendable) await (upload.deletePart ? upload.deletePart() : client.delete(part).then(noop, noop));
+    if (partExpendable) await (upload.deletePart ? upload.deletePart() : client.delete(part).then(ignore, ignore));
     throw error;
   }
 }
@@ -130,8 +131,6 @@ async function known(question: () => boolean | Promise<boolean>): Promise<boolea
     return false;
   }
 }
-
-function noop(): void {}
 
 /**
  * Whether `path` is a plain file on the server, for a caller with no

@@ -15,6 +15,7 @@ import { WRITES_AHEAD } from "./transfer-ahead.js";
 import { createPart, keepModeOf, partName } from "./part-file.js";
 import { PoolConnect, poolConnect, Reconnector } from "./reconnect.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
+import { ignore } from "./ignore.js";
 
 export interface FtpPoolOptions {
   /**
@@ -767,8 +768,6 @@ export function isConnectionLimit(error: unknown): boolean {
     error.response,
   );
 }
-
-function ignore(): void {}
 
 /**
  * Refuses a `signal` that is no AbortSignal, as Node's own calls do

@@ -23,6 +23,7 @@ import { parse150 } from "./protocol.js";
 import type { Reply } from "./reply.js";
 import { requireSuccess, type Session } from "./session.js";
 import type { WrittenAhead } from "./transfer-ahead.js";
+import { ignore } from "./ignore.js";
 
 export interface TransferStart {
   /** The transfer command, e.g. `RETR file`. */
@@ -535,8 +536,6 @@ async function connectedAfterPreliminary(session: Session, pending: PendingData)
 function readPastPreliminary(session: Session, timeout: number): Promise<Reply> {
   return session.control.readReply(timeout).then((reply) => (reply.code >= 200 ? reply : readPastPreliminary(session, timeout)));
 }
-
-function ignore(): void {}
 
 async function sendRest(session: Session, rest: number | string): Promise<void> {
   session.control.send(`REST ${rest}`);

@@ -12,6 +12,7 @@ import { onAbortOf } from "./abort-signal.js";
 import { FtpError, FtpPathError, FtpSourceChangedError } from "./errors.js";
 import { assertRealDirs } from "./path-safety.js";
 import type { UploadOwner, UploadRun } from "./upload.js";
+import { ignore } from "./ignore.js";
 
 /** What an upload can read from: a Readable, an (async) iterable of chunks, a Buffer or a string. */
 export type UploadSource = Readable | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> | Uint8Array | string;
@@ -149,8 +150,6 @@ export async function* crlfLines(
   }
   if (partial.length > 0) yield line(partial);
 }
-
-function ignore(): void {}
 
 /** Which file a tree walk found at a path: its device and inode. */
 export interface WalkedFile {

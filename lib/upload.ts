@@ -32,6 +32,7 @@ import type { Session, SessionSettings } from "./session.js";
 import { askSize, sizeReply } from "./size-query.js";
 import { dataError, DataTransfer, Enqueue, startWith, TransferStart } from "./transfer.js";
 import { watchTransfer } from "./transfer-watch.js";
+import { ignore } from "./ignore.js";
 
 /**
  * Where an upload is:
@@ -592,5 +593,3 @@ function drainedOrClosed(socket: DataTransfer["socket"]): Promise<void> {
 function closedEarly(): FtpConnectionError {
   return new FtpConnectionError("the data connection closed before the upload ended");
 }
-
-function ignore(): void {}

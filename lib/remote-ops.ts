@@ -238,7 +238,9 @@ export async function removeDir(client: RemoteClient, path: string, bounds: Remo
   // As rm -r: a link goes itself (DELE), nothing of what it points to
   // (listed, a link to a directory shows that directory's entries).
   if (await shownAsLink(client, path)) {
-    await client.run(async (session) => void (await session.voidCommand(`DELE ${path}`)));
+    // Without a trailing slash or `.` segment: unlink("link/") is refused, or would reach the directory.
+    const link = pathLevels(path).at(-1)!;
+    await client.run(async (session) => void (await session.voidCommand(`DELE ${link}`)));
     return;
   }
   await clearBelow(client, path, bounds);

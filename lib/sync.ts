@@ -1026,6 +1026,8 @@ async function walkRemote(
     let byMlsd = false;
     // Times asked with the listing or in the burst after it, by name.
     let burstTimes: Map<string, Date> | undefined;
+    // Of its entries MLSD gave as directories, those its LIST does not show as such (see dirsListedOtherwise).
+    let notDirs = new Map<string, "link" | "unknown">();
     try {
       entries = await runWritingAhead(workers, writeAhead, async (client) => {
         // Per attempt: a listing run once more (its first dropped) asks its times again, keeping none of the first's.
@@ -1066,6 +1068,8 @@ async function walkRemote(
           selfUnique = await mlstUnique(client, full);
         }
         if (burst) burstTimes = await askTimes(client, burst, dir, out, filter, known, tree.parts !== undefined);
+        if (side === "source" && mlsd && !selfShown && !tree.linksShown)
+          notDirs = await dirsListedOtherwise(client, full, out, tree.maxEntries);
         byMlsd = mlsd;
         return out;
       });
@@ -1127,8 +1131,10 @@ async function walkRemote(
       }
       named.add(entry.name);
       let type: Node["type"] = entry.type === "unknown" ? "other" : entry.type;
+      const listedAs = type === "dir" ? notDirs.get(entry.name) : undefined;
+      if (listedAs === "link") type = "link";
       // Listed under the unique fact of a directory entered already: that directory again, through a link.
-      const other = type === "dir" ? entered.enter(path, entry.unique) : undefined;
+      const other = type === "dir" && !listedAs ? entered.enter(path, entry.unique) : undefined;
       if (other !== undefined) {
         type = "link";
         // Not an ancestor (a loop): either of the two may be the link, and the one entered is no surer a directory than this one.
@@ -1136,12 +1142,48 @@ async function walkRemote(
       }
       const node: Node = { type, size: entry.size, modified: exactTime(entry.modified) ?? burstTimes?.get(entry.name) ?? null };
       if (!admit(tree, filter, path, node)) continue;
+      // Not entered, and not fully known: a failed listing's directory.
+      if (listedAs === "unknown") {
+        tree.incomplete.add(path);
+        failures.record(path, notListedAsDir(full, entry.name));
+      }
       if (type === "dir") assertTreeDepth(path);
       onEntry?.(path, node);
-      if (type === "dir") add(path);
+      if (type === "dir" && !listedAs) add(path);
     }
   });
   return tree;
+}
+
+/**
+ * Of `entries`, the MLSD listing of `full` (one that showed neither the
+ * directory itself nor a link as one, as pyftpdlib's), the directories
+ * its LIST does not show as directories (notListedAsDirs): pyftpdlib's
+ * MLSD gives a link to a directory `type=dir` and the `unique` of what it
+ * points to, so a download entered a link out of the tree and fetched
+ * what it points to (a tree of any size, or a loop to another's root).
+ * One LIST, and only of a directory holding directories.
+ */
+async function dirsListedOtherwise(
+  client: TreeClient,
+  full: string,
+  entries: readonly ListEntry[],
+  maxEntries: number,
+): Promise<Map<string, "link" | "unknown">> {
+  if (entries.some((entry) => entry.type === "link")) return new Map();
+  const names = entries.filter((entry) => entry.type === "dir" && !unsafeNameReason(entry.name)).map((entry) => entry.name);
+  if (names.length === 0) return new Map();
+  return notListedAsDirs((path, listing) => client.list(path, listing), full, names, maxEntries);
+}
+
+/** The error of `name` in `full`, a directory to MLSD and not to LIST (not shown, or not as one): it is not entered. */
+function notListedAsDir(full: string, name: string): FtpListingError {
+  return new FtpListingError(
+    full,
+    [],
+    0,
+    `MLSD lists ${JSON.stringify(joinRemote(full, name))} as a directory and the LIST of ${JSON.stringify(full)} does not: it is not entered`,
+  );
 }
 
 /**

@@ -52,67 +52,109 @@ const OPTIONS = {
   netrc: { type: "boolean", help: "take the login for the URL's host from ~/.netrc ($NETRC when set; refused if others may read it)" },
   "netrc-file": { type: "string", arg: "<path>", help: "take the login for the URL's host from this netrc file" },
   "env-password": { type: "boolean", help: "take the password from $FTPSTREAM_PASSWORD (a URL with a user and no password)" },
-  parallel: { type: "string", arg: "<n>", help: "mirror over an FtpPool of n connections (default 1)" },
+  parallel: { for: ["mirror"], type: "string", arg: "<n>", help: "mirror over an FtpPool of n connections (default 1)" },
   queue: {
+    for: ["mirror"],
     type: "string",
     arg: "<redis-url>",
     help: "mirror: enqueue one job per changed file on redis://host:port/name, for workers; Redis's password may come from $REDISCLI_AUTH instead of the URL",
   },
-  wait: { type: "boolean", help: "mirror --queue: wait until the queue drains, print its summary" },
-  concurrency: { type: "string", arg: "<n>", help: "worker: jobs at once (and connections per server) in this process (default 4)" },
-  "max-connections": { type: "string", arg: "<n>", help: "worker: most connections to one server across all workers (held in Redis)" },
-  "lock-ms": { type: "string", arg: "<ms>", help: "worker: a dead worker's job is taken over after this long (default 30000)" },
-  "until-drained": { type: "boolean", help: "worker: exit once the queue has nothing pending" },
+  wait: { for: ["mirror"], type: "boolean", help: "mirror --queue: wait until the queue drains, print its summary" },
+  concurrency: {
+    for: ["worker"],
+    type: "string",
+    arg: "<n>",
+    help: "worker: jobs at once (and connections per server) in this process (default 4)",
+  },
+  "max-connections": {
+    for: ["worker"],
+    type: "string",
+    arg: "<n>",
+    help: "worker: most connections to one server across all workers (held in Redis)",
+  },
+  "lock-ms": {
+    for: ["worker"],
+    type: "string",
+    arg: "<ms>",
+    help: "worker: a dead worker's job is taken over after this long (default 30000)",
+  },
+  "until-drained": { for: ["worker"], type: "boolean", help: "worker: exit once the queue has nothing pending" },
   "allow-hard-links": {
+    for: ["worker"],
     type: "boolean",
     help: "worker: upload a file with more than one hard link (refused by default: a link can bring in a file outside --local-root)",
   },
   "local-root": {
+    for: ["worker"],
     type: "string",
     multiple: true,
     arg: "<dir>",
     help: "worker (required; / allows any): run only jobs whose local directory is this one or below it (repeatable); others fail at once",
   },
   "remote-root": {
+    for: ["worker"],
     type: "string",
     multiple: true,
     arg: "<path>",
     help: "worker: run only jobs whose remote directory is this one or below it (repeatable); others fail at once",
   },
   server: {
+    for: ["worker"],
     type: "string",
     multiple: true,
     arg: "<url>",
     help: "worker (required): connect only to this server (scheme, host, port; user if given; repeatable): a job naming another fails at once",
   },
-  delete: { type: "boolean", help: "mirror: remove from the target what the source lacks" },
-  "dry-run": { type: "boolean", help: "mirror: change nothing, say what would be done" },
+  delete: { for: ["mirror"], type: "boolean", help: "mirror: remove from the target what the source lacks" },
+  "dry-run": { for: ["mirror"], type: "boolean", help: "mirror: change nothing, say what would be done" },
   "max-filesize": {
+    for: ["get", "cat", "mirror"],
     type: "string",
     arg: "<bytes>",
     help: "get, cat, mirror (download), and mirror --queue's jobs: a file larger than this is not fetched, or aborted once it grows past it; mirror goes on with the rest (exit 3)",
   },
   "part-files": {
+    for: ["put", "mirror"],
     type: "boolean",
     help: "put, mirror (upload): send each file to a hidden .name.ftpstream-part on the server and rename it over the file only once whole (downloads always write local part files)",
   },
   exclude: {
+    for: ["mirror"],
     type: "string",
     multiple: true,
     arg: "<glob>",
     help: "mirror (and --queue): leave out what matches, repeatable: neither transferred nor, with --delete, deleted (see globs above)",
   },
   include: {
+    for: ["mirror"],
     type: "string",
     multiple: true,
     arg: "<glob>",
     help: "mirror (and --queue): take in what matches, repeatable; once one is given, a file no rule matches is left out (see globs above)",
   },
-  "no-pipelining": { type: "boolean", help: "mirror: one command at a time (no MDTM/MKD/MFMT bursts, no command written with its EPSV)" },
-  recursive: { type: "boolean", short: "r", help: "rm: a directory and everything in it" },
-  parents: { type: "boolean", short: "p", help: "mkdir: make missing parents too; fine if it exists" },
+  "no-pipelining": {
+    for: ["mirror"],
+    type: "boolean",
+    help: "mirror: one command at a time (no MDTM/MKD/MFMT bursts, no command written with its EPSV)",
+  },
+  recursive: { for: ["rm"], type: "boolean", short: "r", help: "rm: a directory and everything in it" },
+  parents: { for: ["mkdir"], type: "boolean", short: "p", help: "mkdir: make missing parents too; fine if it exists" },
   help: { type: "boolean", short: "h", help: "print this help and exit" },
-} as const satisfies Record<string, { type: "boolean" | "string"; short?: string; multiple?: true; arg?: string; help: string }>;
+} as const satisfies Record<
+  string,
+  {
+    type: "boolean" | "string";
+    short?: string;
+    multiple?: true;
+    arg?: string;
+    /**
+     * The commands that take it, where not every one does: given to another
+     * it is a usage error, never ignored (`rm --dry-run` deleted the file).
+     */
+    for?: readonly string[];
+    help: string;
+  }
+>;
 
 interface CliOptions {
   active: boolean;
@@ -270,20 +312,13 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   const values = parsed.values as Partial<Record<keyof typeof OPTIONS, string | boolean | string[]>>;
-  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (!values.help && timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 0)) {
-    throw new UsageError("--timeout takes a whole number of milliseconds");
-  }
-  const retry = values.retry === undefined ? undefined : Number(values.retry);
-  if (!values.help && retry !== undefined && !(Number.isInteger(retry) && retry >= 0)) {
-    throw new UsageError("--retry takes a whole number of attempts");
-  }
-  const parallel = values.parallel === undefined ? 1 : Number(values.parallel);
-  if (!values.help && !(Number.isInteger(parallel) && parallel >= 1))
-    throw new UsageError("--parallel takes a whole number of connections, 1 or more");
-  const maxFileSize = values["max-filesize"] === undefined ? undefined : Number(values["max-filesize"]);
-  if (!values.help && maxFileSize !== undefined && !(Number.isSafeInteger(maxFileSize) && maxFileSize >= 0))
-    throw new UsageError("--max-filesize takes a whole number of bytes, 0 or more");
+  const [command = "", ...args] = parsed.positionals;
+  const whole = (name: keyof typeof OPTIONS, message: string, min: number): number | undefined =>
+    values.help ? undefined : wholeNumber(values[name], `--${name} ${message}`, min);
+  const timeout = whole("timeout", "takes a whole number of milliseconds", 0);
+  const retry = whole("retry", "takes a whole number of attempts", 0);
+  const parallel = whole("parallel", "takes a whole number of connections, 1 or more", 1) ?? 1;
+  const maxFileSize = whole("max-filesize", "takes a whole number of bytes, 0 or more", 0);
   const activeAddress = typeof values["active-address"] === "string" ? values["active-address"] : undefined;
   if (!values.help && activeAddress !== undefined && isIP(activeAddress) === 0)
     throw new UsageError("--active-address takes an IPv4 or IPv6 address");
@@ -291,13 +326,12 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   // As curl's --netrc and --netrc-file: one file or the other.
   if (!values.help && values.netrc === true && values["netrc-file"] !== undefined)
     throw new UsageError("give --netrc or --netrc-file, not both");
-  const [command = "", ...args] = parsed.positionals;
   const filterRules = values.help ? [] : globRules(parsed.tokens ?? []);
   if (filterRules.length > 0 && command !== "mirror") throw new UsageError("--exclude and --include are for mirror");
+  if (!values.help) assertOptionsFor(command, values);
   const list = (name: "local-root" | "remote-root" | "server"): string[] | undefined => {
     const given = values[name];
     if (given === undefined || values.help) return undefined;
-    if (command !== "worker") throw new UsageError(`--${name} is for worker`);
     const items = given as string[];
     if (items.some((item) => item === "")) throw new UsageError(`--${name} takes a value that is not empty`);
     return items;
@@ -332,9 +366,9 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
       parents: values.parents === true,
       queue: typeof values.queue === "string" ? values.queue : undefined,
       wait: values.wait === true,
-      concurrency: positiveOption(values.concurrency, "--concurrency"),
-      maxConnections: positiveOption(values["max-connections"], "--max-connections"),
-      lockMs: positiveOption(values["lock-ms"], "--lock-ms"),
+      concurrency: whole("concurrency", "takes a whole number, 1 or more", 1),
+      maxConnections: whole("max-connections", "takes a whole number, 1 or more", 1),
+      lockMs: whole("lock-ms", "takes a whole number, 1 or more", 1),
       untilDrained: values["until-drained"] === true,
       allowHardLinks: values["allow-hard-links"] === true,
       localRoots,
@@ -369,11 +403,33 @@ function globRules(tokens: NonNullable<ReturnType<typeof parseArgs>["tokens"]>):
   return rules;
 }
 
-/** A whole number 1 or more given to `flag`, or a UsageError. */
-function positiveOption(value: string | boolean | string[] | undefined, flag: string): number | undefined {
+/**
+ * A UsageError for an option given to a command it is not for (see
+ * OPTIONS' `for`): ignored, `rm -r --dry-run` removed the tree it was
+ * asked only to show, and `get --delete` or `put --max-filesize` looked
+ * as if they did something. An unknown command is left to main to name.
+ */
+function assertOptionsFor(command: string, values: Partial<Record<keyof typeof OPTIONS, unknown>>): void {
+  if (!Object.hasOwn(COMMANDS, command)) return;
+  for (const [name, option] of Object.entries(OPTIONS) as [keyof typeof OPTIONS, (typeof OPTIONS)[keyof typeof OPTIONS]][]) {
+    if (values[name] === undefined || !("for" in option)) continue;
+    const commands: readonly string[] = option.for;
+    if (!commands.includes(command)) throw new UsageError(`--${name} is for ${commands.join(", ")}, not ${command}: it would be ignored`);
+  }
+  if (values.wait !== undefined && values.queue === undefined) throw new UsageError("--wait is for mirror --queue: it would be ignored");
+}
+
+/**
+ * The number an option was given, written in decimal digits alone, and at
+ * least `min`; else a UsageError saying `message`. Number() took "" and
+ * " " for 0 (`--timeout "$UNSET"`: no timeout at all, a run that may hang
+ * for ever; `--max-filesize ""`: nothing fetched), and "0x10", "1e3" and
+ * "0b11" for 16, 1000 and 3.
+ */
+function wholeNumber(value: unknown, message: string, min: number): number | undefined {
   if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new UsageError(`${flag} takes a whole number, 1 or more`);
+  const number = typeof value === "string" && /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(number) || number < min) throw new UsageError(message);
   return number;
 }
 

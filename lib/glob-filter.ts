@@ -164,6 +164,13 @@ export function compileGlob(pattern: string): Glob {
   const anchored = pattern.startsWith("/");
   const text = pattern.slice(anchored ? 1 : 0, dirOnly ? -1 : undefined);
   if (text === "") throw new GlobPatternError(pattern, "it names nothing but the root");
+  // No path below the root has such a segment, so the pattern matches nothing: `--exclude ./keep.conf`
+  // then kept nothing out, and with --delete the file it was written to protect was deleted.
+  if (text.split("/").some((segment) => /^\.{1,2}$/.test(segment.replace(/\\(.)/gu, "$1"))))
+    throw new GlobPatternError(
+      pattern,
+      "a '.' or '..' name matches nothing (paths are below the root, '/' between names: write a/b, not ./a/b)",
+    );
   const tokens = tokenize(pattern, text);
   const seps = tokens.filter((token) => token.kind === "sep").length;
   const nameOnly = !anchored && seps === 0;

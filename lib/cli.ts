@@ -979,17 +979,21 @@ function mirrorFilter(options: CliOptions): DirTransferOptions["filter"] {
 
 /** A tree transfer's result with nothing counted: what FtpDirTransferError is built with for the failures before a signal. */
 function emptyResult(): DirTransferResult {
-  return { transferred: 0, skipped: 0, bytes: 0, deleted: 0, links: [], parts: [] };
+  return { transferred: 0, skipped: 0, bytes: 0, deleted: 0, links: [], parts: [], kept: [] };
 }
 
 /**
  * Names on stderr what of the source a tree transfer left out without
  * being asked to: each link it did not follow, and each part file of an
- * unfinished transfer (a killed run's, or one still running elsewhere).
+ * unfinished transfer (a killed run's, or one still running elsewhere);
+ * and what of the target `--delete` left though the source lacks it
+ * (links, special files), for which the target is no mirror.
  */
-function sayLeftOut(result: Pick<DirTransferResult, "links" | "parts">): void {
+function sayLeftOut(result: Pick<DirTransferResult, "links" | "parts" | "kept">): void {
   for (const link of result.links) process.stderr.write(`ftpstream: not followed (symbolic link): ${shown(link)}\n`);
   for (const part of result.parts) process.stderr.write(`ftpstream: left out (part file of an unfinished transfer): ${shown(part)}\n`);
+  for (const kept of result.kept)
+    process.stderr.write(`ftpstream: not deleted (link or special file in the target, not in the source): ${shown(kept)}\n`);
 }
 
 /** One line on a terminal for a tree transfer: files and bytes of the totals. */

@@ -673,6 +673,21 @@ function extras(source: Tree, target: Tree): Array<{ path: string; type: Node["t
   const keep = (path: string): void => {
     for (let at = path; at !== "" && !stays.has(at); at = parentOf(at)) stays.add(at);
   };
+  const lacked = lackedBySource(source, target);
+  for (const path of target.excluded) keep(path);
+  for (const [path, node] of target.nodes) if (!lacked(path, node) || node.type === "link" || node.type === "other") keep(path);
+  return [...target.nodes]
+    .filter(([path]) => !stays.has(path))
+    .map(([path, node]) => ({ path, type: node.type }))
+    .sort((a, b) => b.path.split("/").length - a.path.split("/").length);
+}
+
+/**
+ * Whether the source is known to lack the target's entry at `path`, so
+ * that `delete` may remove it as far as the source goes (its type, and
+ * what stays below it, aside): see extras.
+ */
+function lackedBySource(source: Tree, target: Tree): (path: string, node: Node) => boolean {
   // The source's paths and what it left out (filter, part files), as a disk folding letter case and Unicode form sees them.
   const sourceFolded = new Set([...source.nodes.keys(), ...source.excluded].map(folded));
   // Whether `path`, or a level above it, is one of those spelled otherwise: the same entry there, known or not by this spelling.
@@ -680,23 +695,28 @@ function extras(source: Tree, target: Tree): Array<{ path: string; type: Node["t
     for (let at = path; at !== ""; at = parentOf(at)) if (!source.nodes.has(at) && sourceFolded.has(folded(at))) return true;
     return false;
   };
-  for (const path of target.excluded) keep(path);
-  for (const [path, node] of target.nodes) {
-    if (
-      node.walkOnly ||
-      !knownAbsent(source, path) ||
-      node.type === "link" ||
-      node.type === "other" ||
-      source.nodes.has(path) ||
-      foldedInSource(path) ||
-      target.incomplete.has(parentOf(path))
-    )
-      keep(path);
-  }
+  return (path, node) =>
+    !node.walkOnly &&
+    knownAbsent(source, path) &&
+    !source.nodes.has(path) &&
+    !foldedInSource(path) &&
+    !target.incomplete.has(parentOf(path));
+}
+
+/**
+ * The target's links and special files that the source is known to lack
+ * (DirTransferResult.kept), in path order: `delete` leaves them, so the
+ * target is not a mirror of the source while one is there. A link is
+ * never removed: on a server that lists it as what it points to, or one
+ * whose DELE follows it, what goes is not the link (see README, "Links
+ * on the server").
+ */
+function keptByDelete(source: Tree, target: Tree): string[] {
+  const lacked = lackedBySource(source, target);
   return [...target.nodes]
-    .filter(([path]) => !stays.has(path))
-    .map(([path, node]) => ({ path, type: node.type }))
-    .sort((a, b) => b.path.split("/").length - a.path.split("/").length);
+    .filter(([path, node]) => (node.type === "link" || node.type === "other") && lacked(path, node))
+    .map(([path]) => path)
+    .sort();
 }
 
 /**
@@ -1371,7 +1391,7 @@ function partsOf(tree: Tree): string[] {
 
 /** A planned tree transfer's result before its first file: the files found unchanged, and what the source left out. */
 function resultBefore(source: Tree, skipped: number): DirTransferResult {
-  return { transferred: 0, skipped, bytes: 0, deleted: 0, links: linksOf(source), parts: partsOf(source) };
+  return { transferred: 0, skipped, bytes: 0, deleted: 0, links: linksOf(source), parts: partsOf(source), kept: [] };
 }
 
 /**
@@ -1394,6 +1414,7 @@ async function deleteExtras(
   const doomed = extras(source, target).map((extra) => extra.path);
   await forgetVanishedDirs(source, doomed, failures);
   await forgetVanishedDirs(target, doomed, failures);
+  result.kept = keptByDelete(source, target);
   for (const extra of extras(source, target)) {
     const removed = await failures.guard(extra.path, async () => {
       if (!options.dryRun) await remove(extra.path, extra.type);
@@ -1893,7 +1914,7 @@ async function streamDownload(
 ): Promise<DirTransferResult> {
   const { filter, signal } = options;
   const target = await walkLocal(local, filter, failures, "target", options.maxEntries);
-  const result: DirTransferResult = { transferred: 0, skipped: 0, bytes: 0, deleted: 0, links: [], parts: [] };
+  const result: DirTransferResult = { transferred: 0, skipped: 0, bytes: 0, deleted: 0, links: [], parts: [], kept: [] };
   const progress = new Progress(options.onProgress, 0, 0, true);
   await mkdir(local, { recursive: true });
   // Each directory's making, by path below the root, for its files and subdirectories to wait on: started

@@ -27,4 +27,13 @@ export interface DirTransferResult {
    * `filter` is not asked about them.
    */
   parts: string[];
+  /**
+   * With `delete`: the target's links, special files and entries of
+   * unknown type that the source lacks (paths below the root). `delete`
+   * removes none of them (nor the directories holding them), so while one
+   * is listed the target is no mirror of the source. A link is not
+   * removed as rsync's `--delete` would: a server may list it as what it
+   * points to, or its DELE follow it. Empty without `delete`.
+   */
+  kept: string[];
 }

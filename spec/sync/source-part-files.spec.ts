@@ -79,6 +79,7 @@ describe("tree transfers and part files in the source", () => {
           deleted: 0,
           links: [],
           parts,
+          kept: [],
         });
         expect(localTree(out)).to.deep.equal({ "a.txt": "alpha\n", sub: null, "sub/b.txt": "beta\n" });
         expect(srv.commands.filter((line) => /^(RETR|MDTM|SIZE) .*ftpstream-part$/.test(line))).to.deep.equal([]);
@@ -140,6 +141,7 @@ describe("tree transfers and part files in the source", () => {
           deleted: 1,
           links: [],
           parts: [".a.txt.ftpstream-part", ".b.txt.ftpstream-part"],
+          kept: [],
         });
         // Not even asked ahead of the listing for the local parts' namesakes.
         expect(srv.commands.filter((line) => /^(RETR|MDTM|SIZE) .*ftpstream-part$/.test(line))).to.deep.equal([]);
@@ -178,6 +180,7 @@ describe("tree transfers and part files in the source", () => {
             deleted: 0,
             links: [],
             parts,
+            kept: [],
           });
           expect(remoteTree(srv, "/up")).to.deep.equal({ "a.txt": "alpha\n", sub: null, "sub/b.txt": "beta\n" });
           const stored = srv.commands.filter((line) => line.startsWith("STOR ")).sort();
@@ -210,6 +213,7 @@ describe("tree transfers and part files in the source", () => {
           deleted: 1,
           links: [],
           parts: [".b.txt.ftpstream-part"],
+          kept: [],
         });
         expect(remoteTree(srv, "/up")).to.deep.equal({
           "a.txt": "alpha\n",

@@ -44,7 +44,7 @@ describe("downloadDir", () => {
     const srv = await fx.server({ files: TREE });
     const ftp = await fx.client(srv);
     const result = await ftp.downloadDir("/r", join(dir, "out"));
-    expect(result).to.deep.equal({ transferred: 3, skipped: 0, bytes: TREE_BYTES, deleted: 0, links: [], parts: [] });
+    expect(result).to.deep.equal({ transferred: 3, skipped: 0, bytes: TREE_BYTES, deleted: 0, links: [], parts: [], kept: [] });
     expect(localTree(join(dir, "out"))).to.deep.equal(EXPECTED);
     for (const file of ["a.txt", "sub/b.bin", "sub/deep/c.txt"]) {
       expect(statSync(join(dir, "out", file)).mtime.toISOString(), file).to.equal(FIXTURE_MTIME.toISOString());
@@ -57,12 +57,28 @@ describe("downloadDir", () => {
     const ftp = await fx.client(srv);
     await ftp.downloadDir("/r", dir);
     const from = srv.commands.length;
-    expect(await ftp.downloadDir("/r", dir)).to.deep.equal({ transferred: 0, skipped: 3, bytes: 0, deleted: 0, links: [], parts: [] });
+    expect(await ftp.downloadDir("/r", dir)).to.deep.equal({
+      transferred: 0,
+      skipped: 3,
+      bytes: 0,
+      deleted: 0,
+      links: [],
+      parts: [],
+      kept: [],
+    });
     expect(sent(srv, "RETR", from)).to.deep.equal([]);
     // Same size, another time: only the time tells.
     srv.vfs.set("/r/sub/deep/c.txt", "GAMMA\n", new Date(Date.UTC(2025, 5, 1, 8, 9, 10)));
     const third = srv.commands.length;
-    expect(await ftp.downloadDir("/r", dir)).to.deep.equal({ transferred: 1, skipped: 2, bytes: 6, deleted: 0, links: [], parts: [] });
+    expect(await ftp.downloadDir("/r", dir)).to.deep.equal({
+      transferred: 1,
+      skipped: 2,
+      bytes: 6,
+      deleted: 0,
+      links: [],
+      parts: [],
+      kept: [],
+    });
     expect(sent(srv, "RETR", third)).to.deep.equal(["RETR /r/sub/deep/c.txt"]);
     expect(readFileSync(join(dir, "sub/deep/c.txt"), "utf8")).to.equal("GAMMA\n");
   });
@@ -130,7 +146,7 @@ describe("downloadDir", () => {
     writeFileSync(join(dir, "stale.txt"), "stale");
     const reports: DirProgress[] = [];
     const result = await ftp.downloadDir("/r", dir, { dryRun: true, delete: true, onProgress: (p) => reports.push(p) });
-    expect(result).to.deep.equal({ transferred: 3, skipped: 0, bytes: TREE_BYTES, deleted: 1, links: [], parts: [] });
+    expect(result).to.deep.equal({ transferred: 3, skipped: 0, bytes: TREE_BYTES, deleted: 1, links: [], parts: [], kept: [] });
     expect(localTree(dir)).to.deep.equal({ "stale.txt": "stale" });
     expect(sent(srv, "RETR")).to.deep.equal([]);
     expect(reports.map((p) => p.path).sort()).to.deep.equal(["a.txt", "sub/b.bin", "sub/deep/c.txt"]);
@@ -230,7 +246,7 @@ describe("downloadDir", () => {
       s.reply(226, "Directory send OK.");
     });
     const result = await ftp.downloadDir("/r", dir);
-    expect(result).to.deep.equal({ transferred: 1, skipped: 0, bytes: 6, deleted: 0, links: ["elsewhere"], parts: [] });
+    expect(result).to.deep.equal({ transferred: 1, skipped: 0, bytes: 6, deleted: 0, links: ["elsewhere"], parts: [], kept: [] });
     expect(localTree(dir)).to.deep.equal({ "a.txt": "alpha\n" });
   });
 });
@@ -254,7 +270,7 @@ describe("uploadDir", () => {
     const srv = await fx.server();
     const ftp = await fx.client(srv);
     const result = await ftp.uploadDir(dir, "/x/y");
-    expect(result).to.deep.equal({ transferred: 3, skipped: 0, bytes: TREE_BYTES, deleted: 0, links: [], parts: [] });
+    expect(result).to.deep.equal({ transferred: 3, skipped: 0, bytes: TREE_BYTES, deleted: 0, links: [], parts: [], kept: [] });
     expect(remoteTree(srv, "/x/y")).to.deep.equal(EXPECTED);
     for (const file of ["a.txt", "sub/b.bin", "sub/deep/c.txt"]) {
       expect(srv.vfs.stat(`/x/y/${file}`)!.mtime.toISOString(), file).to.equal(OLD.toISOString());
@@ -267,7 +283,15 @@ describe("uploadDir", () => {
     const ftp = await fx.client(srv);
     await ftp.uploadDir(dir, "/up");
     const from = srv.commands.length;
-    expect(await ftp.uploadDir(dir, "/up")).to.deep.equal({ transferred: 0, skipped: 3, bytes: 0, deleted: 0, links: [], parts: [] });
+    expect(await ftp.uploadDir(dir, "/up")).to.deep.equal({
+      transferred: 0,
+      skipped: 3,
+      bytes: 0,
+      deleted: 0,
+      links: [],
+      parts: [],
+      kept: [],
+    });
     expect(sent(srv, "STOR", from)).to.deep.equal([]);
     writeFileSync(join(dir, "a.txt"), "ALPHA\n");
     const third = srv.commands.length;
@@ -317,7 +341,7 @@ describe("uploadDir", () => {
     const srv = await fx.server({ files: { "/up/stale.txt": "s" } });
     const ftp = await fx.client(srv);
     const result = await ftp.uploadDir(dir, "/up", { dryRun: true, delete: true });
-    expect(result).to.deep.equal({ transferred: 3, skipped: 0, bytes: TREE_BYTES, deleted: 1, links: [], parts: [] });
+    expect(result).to.deep.equal({ transferred: 3, skipped: 0, bytes: TREE_BYTES, deleted: 1, links: [], parts: [], kept: [] });
     expect(remoteTree(srv, "/up")).to.deep.equal({ "stale.txt": "s" });
     for (const verb of ["STOR", "MKD", "DELE", "RMD", "MFMT"]) expect(sent(srv, verb), verb).to.deep.equal([]);
   });

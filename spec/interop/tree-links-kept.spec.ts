@@ -1,0 +1,87 @@
+/**
+ * uploadDir with `delete` and remote links the local tree lacks, on the
+ * real servers: `/kt/dlink -> ../kt-out` (a directory beside the tree,
+ * keep.txt in it) and `/kt/flink -> ../kt-out/keep.txt`. Where the server
+ * shows a link as one (LIST `l`: vsftpd, inetutils and netkit ftpd; MLSD
+ * `OS.unix=symlink`/`slink`: proftpd, pure-ftpd), `delete` leaves it and
+ * names it in `kept`: the target is no mirror of the source, and the run
+ * says so. pyftpdlib's MLSD gives the links as what they point to: the
+ * link to a file is deleted as the file it seems (its DELE unlinks the
+ * link, not the file), and nothing is deleted through the link to a
+ * directory, which its parent's LIST shows (FtpPathError `"link"`).
+ * Twisted and ftp-srv are left out: nothing there tells a link from
+ * what it points to (README, "Links on the server").
+ */
+import { expect } from "chai";
+import * as fs from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import { FTP, FtpDirTransferError, FtpPathError } from "../../lib/index.js";
+import { describeServers } from "./describe-server.js";
+import type { ServerKind } from "./servers.js";
+
+const SHOWING_LINKS: readonly ServerKind[] = ["vsftpd", "proftpd", "pure-ftpd", "pyftpdlib", "inetutils-ftpd", "netkit-ftpd"];
+
+describeServers(
+  "interop uploadDir --delete and remote links the source lacks",
+  () => [{ label: "passive" }],
+  ({ kind, server }) => {
+    let ftp: FTP;
+    let local: string;
+    let home: string;
+
+    before(async () => {
+      home = server().home;
+      const { uid, gid } = await fs.stat(home);
+      for (const dir of ["kt-out", "kt"]) await fs.mkdir(path.join(home, dir));
+      await fs.writeFile(path.join(home, "kt-out", "keep.txt"), "keep\n");
+      await fs.writeFile(path.join(home, "kt", "a.txt"), "a\n");
+      await fs.symlink("../kt-out", path.join(home, "kt", "dlink"));
+      await fs.symlink("../kt-out/keep.txt", path.join(home, "kt", "flink"));
+      for (const at of ["kt-out", "kt", "kt-out/keep.txt", "kt/a.txt"]) await fs.chown(path.join(home, at), uid, gid);
+      for (const at of ["kt/dlink", "kt/flink"]) await fs.lchown(path.join(home, at), uid, gid);
+      const { host, port, user, password } = server();
+      ftp = await FTP.create({ host, port, user, password, timeout: 10_000 });
+    });
+
+    beforeEach(async () => {
+      local = await fs.mkdtemp(path.join(os.tmpdir(), "ftpstream-interop-links-kept-"));
+      await fs.writeFile(path.join(local, "a.txt"), "a\n");
+    });
+
+    afterEach(async () => {
+      await fs.rm(local, { recursive: true, force: true });
+      // What the links point to is untouched, whatever became of the links.
+      expect(await fs.readFile(path.join(home, "kt-out", "keep.txt"), "utf8")).to.equal("keep\n");
+      expect((await fs.lstat(path.join(home, "kt", "dlink"))).isSymbolicLink()).to.equal(true);
+    });
+
+    after(() => ftp?.close());
+
+    if (kind !== "pyftpdlib") {
+      it("keeps both links and names them in kept", async () => {
+        const result = await ftp.uploadDir(local, "/kt", { delete: true, maxEntries: 20 });
+        expect(result).to.include({ deleted: 0 });
+        expect(result.kept).to.deep.equal(["dlink", "flink"]);
+        expect((await fs.lstat(path.join(home, "kt", "flink"))).isSymbolicLink()).to.equal(true);
+      });
+    } else {
+      it("deletes the link to a file as the file MLSD says it is (the link itself), and nothing through the link to a directory", async () => {
+        const error = await ftp.uploadDir(local, "/kt", { delete: true, maxEntries: 20 }).then(
+          () => expect.fail("uploadDir should name the link it deleted nothing through"),
+          (caught: unknown) => caught,
+        );
+        expect(error).to.be.instanceOf(FtpDirTransferError);
+        const { failures, result } = error as FtpDirTransferError;
+        expect(failures.map((f) => f.path)).to.deep.equal(["dlink"]);
+        expect(failures[0].error).to.be.instanceOf(FtpPathError).and.include({ reason: "link" });
+        expect(result).to.include({ deleted: 1 });
+        await fs.lstat(path.join(home, "kt", "flink")).then(
+          () => expect.fail("the link to a file should be gone"),
+          () => undefined,
+        );
+      });
+    }
+  },
+  SHOWING_LINKS,
+);

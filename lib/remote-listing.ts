@@ -330,10 +330,14 @@ function refuseUnreadReply(path: string, reply: string): void {
  * `dir/name`, without doubling a trailing slash; `name` alone below ""
  * (the working directory, as list("") takes it): `/name` would be in the
  * server's root, a tree the caller never named, where a walk would list
- * and a tree transfer fetch, store and delete.
+ * and a tree transfer fetch, store and delete. Below "", `./name` for a
+ * name that begins with `~` or a blank: at the start of a path `~` is a
+ * home directory to vsftpd, proftpd and inetutils ftpd (`DELE ~/x.txt`
+ * deleted the home's x.txt, not the one in `./~`), and a server trimming
+ * its argument drops the blanks.
  */
 export function joinRemote(dir: string, name: string): string {
-  if (dir === "") return name;
+  if (dir === "") return /^[~\s]/.test(name) ? `./${name}` : name;
   return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
 }
 

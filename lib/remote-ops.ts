@@ -79,7 +79,7 @@ async function clearBelow(client: RemoteClient, path: string, bounds: RemovalBou
   // reverse: everything in a directory is gone before its RMD.
   for (let i = below.length - 1; i >= 0; i--) {
     const { relative, dir } = below[i];
-    const full = path === "" ? relative : joinRemote(path, relative);
+    const full = joinRemote(path, relative);
     await client.run(async (session) => void (await session.voidCommand(`${dir ? "RMD" : "DELE"} ${full}`)));
   }
 }
@@ -126,7 +126,7 @@ async function walkForRemoval(client: RemoteClient, path: string, maxEntries: nu
   const byMlsd = new Map<string, FoundDir[]>();
   // Directories listed with the unique fact of one entered already (not entered), and that one.
   const aliases = new Map<string, string>();
-  const fullPath = (relative: string): string => (relative === "" ? path : path === "" ? relative : joinRemote(path, relative));
+  const fullPath = (relative: string): string => (relative === "" ? path : joinRemote(path, relative));
   for (let relativeDir = pending.pop(); relativeDir !== undefined; relativeDir = pending.pop()) {
     const dir = fullPath(relativeDir);
     let listed: { mlsd: boolean; selfShown: boolean; selfUnique?: string } = { mlsd: false, selfShown: false };

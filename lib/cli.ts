@@ -933,6 +933,7 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
     partFiles: options.partFiles,
     filter: mirrorFilter(options),
     onProgress: mirrorProgress(options.quiet),
+    ...(options.dryRun && !options.quiet ? dryRunListing() : {}),
   };
   // On a signal the connections are closed at once: the running files fail now, whatever the server does with an ABOR, and a
   // download's remove their part files; the old copies stay, and deletion, which waits for the transfers, does not start.
@@ -965,11 +966,25 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
   });
   sayLeftOut(result);
   if (!options.quiet) {
-    const verb = options.dryRun ? "would transfer" : "transferred";
+    const [verb, deleted] = options.dryRun ? ["would transfer", "to delete"] : ["transferred", "deleted"];
     process.stderr.write(
-      `${verb} ${result.transferred} files (${result.bytes} bytes), ${result.skipped} unchanged, ${result.deleted} deleted\n`,
+      `${verb} ${result.transferred} files (${result.bytes} bytes), ${result.skipped} unchanged, ${result.deleted} ${deleted}\n`,
     );
   }
+}
+
+/**
+ * mirror --dry-run's listing on stdout: each file it would transfer and
+ * each entry --delete would remove (a directory with a trailing `/`), one
+ * a line. Its counts alone did not say what a run with --delete would remove.
+ */
+function dryRunListing(): Pick<DirTransferOptions, "onPlan" | "onDelete"> {
+  return {
+    onPlan: (files) => {
+      for (const file of files) process.stdout.write(`would transfer ${shown(file.path)}\n`);
+    },
+    onDelete: (path, type) => void process.stdout.write(`would delete ${shown(path)}${type === "dir" ? "/" : ""}\n`),
+  };
 }
 
 /** mirror's `filter` from --exclude and --include, or none without them. */

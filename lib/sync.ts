@@ -155,6 +155,13 @@ export interface DirTransferOptions {
    */
   onPlan?: (files: PlannedFile[]) => void;
   /**
+   * With `delete`, called for each entry of the target once it is deleted
+   * (with `dryRun`: each that would be), a directory after what it held:
+   * its path below the root, and whether it is a file or a directory. A
+   * dry run's counts alone did not say what `delete` would remove.
+   */
+  onDelete?: (path: string, type: "file" | "dir") => void;
+  /**
    * Called as each path fails (a file, a directory, a deletion), with what
    * FtpDirTransferError's `failures` would hold: a call that `signal`
    * aborts rejects with the signal's reason, which does not carry the
@@ -1419,7 +1426,9 @@ async function deleteExtras(
     const removed = await failures.guard(extra.path, async () => {
       if (!options.dryRun) await remove(extra.path, extra.type);
     });
-    if (removed) result.deleted++;
+    if (!removed) continue;
+    result.deleted++;
+    options.onDelete?.(extra.path, extra.type === "dir" ? "dir" : "file");
   }
 }
 

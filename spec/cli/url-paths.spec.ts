@@ -70,9 +70,11 @@ describe("ftpstream: remote paths from URLs", () => {
   for (const [name, argsFor] of commands) {
     it(`${name} refuses a path whose decoded segments climb or are '.', before connecting (exit 1), and changes nothing`, async () => {
       writeFileSync(join(dir(), "up.txt"), "upload");
-      for (const path of climbing) {
-        const args = argsFor(url(server, path), path);
-        const run = await runCli(args, { cwd: dir(), stdout: "ignore" });
+      // All at once: each is refused before it connects or writes, and a process each is most of this spec's time.
+      const runs = climbing.map((path) => argsFor(url(server, path), path));
+      for (const [args, run] of await Promise.all(
+        runs.map(async (args) => [args, await runCli(args, { cwd: dir(), stdout: "ignore" })] as const),
+      )) {
         expect(run.code, `${args.join(" ")}: ${run.stderr}`).to.equal(1);
         expect(run.stderr, args.join(" ")).to.match(/^ftpstream: refusing to \w+( to)? ".*": it (climbs out with "\.\."|has a segment)/);
       }
@@ -84,16 +86,20 @@ describe("ftpstream: remote paths from URLs", () => {
   }
 
   it("get takes the local name from the URL only when it is one segment; a URL with none is a usage error; nothing is written", async () => {
-    const refused = await runCli(["get", url(server, "pub/x%5Cy")], { cwd: dir() });
+    // The URL parser would fold a %2E%2E segment itself: refused as written (spec cli/url-dot-segments).
+    const paths = ["%2E%2E", "pub/%2e%2e", ".."];
+    // All at once: each is refused before it connects or writes.
+    const [refused, none, ...runs] = await Promise.all([
+      runCli(["get", url(server, "pub/x%5Cy")], { cwd: dir() }),
+      runCli(["get", url(server, "")], { cwd: dir() }),
+      ...paths.map((path) => runCli(["get", url(server, path)], { cwd: dir() })),
+    ]);
     expect(refused.code, refused.stderr).to.equal(1);
     expect(refused.stderr).to.include(`refusing to take the local file's name from "pub/x\\\\y"`);
-    // The URL parser would fold a %2E%2E segment itself: refused as written (spec cli/url-dot-segments).
-    for (const path of ["%2E%2E", "pub/%2e%2e", ".."]) {
-      const run = await runCli(["get", url(server, path)], { cwd: dir() });
-      expect(run.code, `${path}: ${run.stderr}`).to.equal(1);
+    runs.forEach((run, i) => {
+      expect(run.code, `${paths[i]}: ${run.stderr}`).to.equal(1);
       expect(run.stderr).to.include("its path has a segment");
-    }
-    const none = await runCli(["get", url(server, "")], { cwd: dir() });
+    });
     expect(none.code, none.stderr).to.equal(2);
     expect(none.stderr).to.include("the URL must name a file");
     expect(server.sessions, "connections").to.deep.equal([]);
@@ -159,7 +165,7 @@ describe("ftpstream: ;type= typecodes", () => {
   });
 
   it("a typecode a command does not take, or one that is none, is a usage error (exit 2) before connecting", async () => {
-    for (const args of [
+    const commands = [
       ["rm", url(server, "pub/u.txt;type=a")],
       ["mkdir", url(server, "pub/n;type=d")],
       ["mv", url(server, "pub/u.txt;type=i"), "v.txt"],
@@ -170,10 +176,10 @@ describe("ftpstream: ;type= typecodes", () => {
       ["put", "--part-files", "-", url(server, "pub/n;type=a")],
       ["get", url(server, "pub/u.txt;type=x")],
       ["get", url(server, "pub/u.txt?x")],
-    ]) {
-      const run = await runCli(args, { cwd: dir(), input: "" });
-      expect(run.code, `${args.join(" ")}: ${run.stderr}`).to.equal(2);
-    }
+    ];
+    // All at once: none may connect or write, so none can disturb another.
+    const runs = await Promise.all(commands.map((args) => runCli(args, { cwd: dir(), input: "" })));
+    runs.forEach((run, i) => expect(run.code, `${commands[i].join(" ")}: ${run.stderr}`).to.equal(2));
     expect(server.sessions, "connections").to.deep.equal([]);
     expect(server.vfs.get("/pub/u.txt")?.toString()).to.equal("u\n");
     expect(readdirSync(dir())).to.deep.equal([]);

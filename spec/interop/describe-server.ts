@@ -1,7 +1,12 @@
 /**
  * Mocha glue for the interop specs: one describe() per real server (and TLS
- * mode), the server started in before() and stopped in after(), even when a
- * spec fails. A server that is not installed makes its suite pending with the
+ * mode). Its before() takes the server of that kind and mode kept from an
+ * earlier suite, reset to the sample files (RealServer.reset), or starts
+ * one: starting a daemon took about half a second, 136 times a run. The
+ * servers kept are stopped after the last spec file, even when a spec fails;
+ * one whose daemon is gone is started again. A suite that changes its
+ * server's configuration (ServerVariant.ownServer) starts its own and stops
+ * it in after(). A server that is not installed makes its suite pending with the
  * reason in the title, or, under CI=true, a failing test: CI must never pass
  * by skipping the servers it was meant to prove us against.
  */
@@ -28,6 +33,8 @@ export interface ServerVariant {
   tls?: TlsMode;
   /** Data connection mode the suite's clients use (default passive). */
   passive?: boolean;
+  /** The suite changes the server's configuration: it gets a server of its own, which no other suite is given. */
+  ownServer?: boolean;
 }
 
 export interface ServerSuite {
@@ -35,6 +42,24 @@ export interface ServerSuite {
   variant: ServerVariant;
   /** The running server; only valid inside hooks and tests. */
   server: () => RealServer;
+}
+
+/** Servers kept from one suite to the next, by kind and TLS mode. */
+const kept = new Map<string, Promise<RealServer>>();
+let stopsKept = false;
+
+/** The kept server of `kind` and `tls`, reset for a new suite, or a new one if there is none or its daemon is gone. */
+async function keptServer(kind: ServerKind, tls: TlsMode | undefined): Promise<RealServer> {
+  const key = `${kind} ${tls ?? "plain"}`;
+  const earlier = await kept.get(key)?.catch(() => undefined);
+  if (earlier?.running()) {
+    await earlier.reset();
+    return earlier;
+  }
+  await earlier?.stop();
+  const started = startServer(kind, { tls });
+  kept.set(key, started);
+  return started;
 }
 
 /**
@@ -48,6 +73,16 @@ export function describeServers(
   kinds: readonly ServerKind[] = SERVER_KINDS,
 ): void {
   reportMissingServers();
+  if (!stopsKept) {
+    stopsKept = true;
+    // Called while mocha loads a spec file, outside any describe(): a root hook, run after the last file.
+    after(async function () {
+      this.timeout(15_000);
+      const servers = await Promise.all([...kept.values()].map((server) => server.catch(() => undefined)));
+      kept.clear();
+      for (const server of servers) await server?.stop();
+    });
+  }
   for (const kind of kinds) {
     for (const variant of variants(kind)) {
       const name = `${title} — ${kind} (${variant.label})`;
@@ -71,10 +106,11 @@ export function describeServers(
         let server: RealServer | undefined;
         before(async function () {
           this.timeout(15_000);
-          server = await startServer(kind, { tls: variant.tls });
+          server = variant.ownServer ? await startServer(kind, { tls: variant.tls }) : await keptServer(kind, variant.tls);
         });
         after(async () => {
-          await server?.stop();
+          if (variant.ownServer) await server?.stop();
+          server = undefined;
         });
         body({
           kind,

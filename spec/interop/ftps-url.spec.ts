@@ -15,8 +15,9 @@ import { describeServers, type ServerVariant } from "./describe-server.js";
 import { SAMPLE_FILES, TLS_SUPPORT, type RealServer } from "./servers.js";
 import { collect } from "./stream-checks.js";
 
+// vsftpd's suite turns force_local_data_ssl on: a server of its own, which no other suite is given.
 const VARIANTS = (kind: keyof typeof TLS_SUPPORT): ServerVariant[] =>
-  TLS_SUPPORT[kind].map((tls): ServerVariant => ({ label: `${tls} FTPS`, tls }));
+  TLS_SUPPORT[kind].map((tls): ServerVariant => ({ label: `${tls} FTPS`, tls, ownServer: kind === "vsftpd" }));
 
 /** The server's URL with its login: ftps:// for implicit FTPS, ftpes:// for AUTH TLS. */
 function urlOf(s: RealServer): string {

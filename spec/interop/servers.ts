@@ -185,6 +185,14 @@ export interface RealServer {
   logFiles: string[];
   /** Kills the server and removes its temp dirs; safe to call twice. */
   stop(): Promise<void>;
+  /** Whether the daemon is still up and the socket on its control port is its own. */
+  running(): boolean;
+  /**
+   * Puts home back as the start left it (the sample files and nothing else,
+   * bin/ls where the daemon lists with it) and empties the server's logs:
+   * a server kept for the next suite then serves it as a fresh one would.
+   */
+  reset(): Promise<void>;
 }
 
 /** Root of the unpacked .debs (see install-servers.sh). */
@@ -1158,6 +1166,18 @@ export function listensOwn(pid: number, port: number): boolean {
   return false;
 }
 
+/** Writes SAMPLE_FILES into `home`, owned by the account the server writes as, so mkd/dele/rename work. */
+async function fillHome(home: string, ids: UserIds): Promise<void> {
+  for (const [rel, content] of Object.entries(SAMPLE_FILES)) {
+    const file = path.join(home, rel);
+    await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+    await fsp.writeFile(file, content, { mode: 0o644 });
+  }
+  for (const p of [home, path.join(home, "sub"), ...Object.keys(SAMPLE_FILES).map((f) => path.join(home, f))]) {
+    await fsp.chown(p, ids.uid, ids.gid);
+  }
+}
+
 export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}): Promise<RealServer> {
   const found = findServer(kind);
   if (!found.found) throw new Error(`${kind} not available: ${found.why}`);
@@ -1176,15 +1196,7 @@ export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}
   const etc = path.join(root, "etc");
   await fsp.mkdir(etc, { mode: 0o755 });
   await fsp.mkdir(home, { mode: 0o755 });
-  for (const [rel, content] of Object.entries(SAMPLE_FILES)) {
-    const file = path.join(home, rel);
-    await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
-    await fsp.writeFile(file, content, { mode: 0o644 });
-  }
-  // Owned by the account the server writes as, so mkd/dele/rename work.
-  for (const p of [home, path.join(home, "sub"), ...Object.keys(SAMPLE_FILES).map((f) => path.join(home, f))]) {
-    await fsp.chown(p, ids.uid, ids.gid);
-  }
+  await fillHome(home, ids);
   const cert = mode ? await serverCert() : undefined;
   // Another process (a second test run, a bench) may bind the block this
   // one found free before our daemon does: the probe would then talk to its
@@ -1228,6 +1240,24 @@ export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}
     tempDirs.delete(root);
   };
 
+  // Where the inetd stand-in could not bind-mount home on the account's shared home it pointed a
+  // symlink there, which the next server of its kind points at its own home (harness.spec starts one).
+  const chroot = kind === "inetutils-ftpd" || kind === "netkit-ftpd" ? path.join(LOGIN_HOMES, kind) : undefined;
+  const homeLinked = (): boolean => {
+    if (chroot === undefined || !fs.lstatSync(chroot, { throwIfNoEntry: false })?.isSymbolicLink()) return true;
+    return fs.readlinkSync(chroot) === home;
+  };
+  const running = (): boolean => !stopped && child.exitCode === null && child.signalCode === null && listensOwn(pid, port) && homeLinked();
+
+  const reset = async (): Promise<void> => {
+    // A spec may have taken permissions away below home (x-only-dir, unreadable-dir): root removes it all the same.
+    await fsp.chmod(home, 0o755);
+    for (const name of await fsp.readdir(home)) await fsp.rm(path.join(home, name), { recursive: true, force: true });
+    if (chroot !== undefined) await installLs(home);
+    await fillHome(home, ids);
+    for (const file of logFiles) await fsp.truncate(file, 0).catch(() => undefined);
+  };
+
   return {
     kind,
     version: serverVersion(kind),
@@ -1243,5 +1273,7 @@ export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}
     pasvPorts: lacks(kind, "pasv range") ? ephemeralPorts() : pasv,
     logFiles,
     stop,
+    running,
+    reset,
   };
 }

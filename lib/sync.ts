@@ -730,13 +730,19 @@ function keptByDelete(source: Tree, target: Tree): string[] {
  * Leaves out (as failures) the plans whose target path, or a directory
  * above it, is a link in the target tree: a write there would land where
  * the link points, outside the target. A special file in the way is not
- * replaced either.
+ * replaced either. With `spellings` (a remote target: a server may fold
+ * letter case or trim names, see folded), a link in any spelling of the
+ * path such a server opens as it counts too; a local target's levels are
+ * checked with lstat where it is written (assertRealDirs).
  */
-function refuseLinked(plans: Plan[], target: Tree, failures: Failures): Plan[] {
+function refuseLinked(plans: Plan[], target: Tree, failures: Failures, spellings = false): Plan[] {
+  const blockedAt = blockerLookup(target, spellings);
   return plans.filter((plan) => {
     for (let at = plan.path; at !== ""; at = parentOf(at)) {
-      const type = target.nodes.get(at)?.type;
-      if (type !== "link" && type !== "other") continue;
+      const blocker = blockedAt(at);
+      if (!blocker) continue;
+      const { type } = blocker;
+      at = blocker.path;
       const what = type === "link" ? "a link" : "a special file";
       failures.record(
         plan.path,
@@ -754,14 +760,18 @@ function refuseLinked(plans: Plan[], target: Tree, failures: Failures): Plan[] {
 
 /**
  * Leaves out (as failures) the directories to make whose parent, or a
- * directory above it, is a link or a special file in the target: MKD
- * would make it where the link points, outside the target.
+ * directory above it, is a link or a special file in the target, in any
+ * spelling the server may open as it (see refuseLinked): MKD would make
+ * it where the link points, outside the target.
  */
 function refuseLinkedDirs(dirs: string[], target: Tree, failures: Failures): string[] {
+  const blockedAt = blockerLookup(target, true);
   return dirs.filter((dir) => {
     for (let at = parentOf(dir); at !== ""; at = parentOf(at)) {
-      const type = target.nodes.get(at)?.type;
-      if (type !== "link" && type !== "other") continue;
+      const blocker = blockedAt(at);
+      if (!blocker) continue;
+      const { type } = blocker;
+      at = blocker.path;
       failures.record(
         dir,
         new FtpPathError(
@@ -774,6 +784,24 @@ function refuseLinkedDirs(dirs: string[], target: Tree, failures: Failures): str
     }
     return true;
   });
+}
+
+/**
+ * The link or special file of `target` a write at a path goes through:
+ * the one at that path, else (with `spellings`) one whose path folds as
+ * it does (folded), as a server folding letter case or trimming names
+ * opens it. Its path and type, or undefined.
+ */
+function blockerLookup(target: Tree, spellings: boolean): (path: string) => { path: string; type: "link" | "other" } | undefined {
+  const byFolded = new Map<string, { path: string; type: "link" | "other" }>();
+  if (spellings)
+    for (const [path, node] of target.nodes)
+      if (node.type === "link" || node.type === "other") byFolded.set(folded(path), { path, type: node.type });
+  return (path) => {
+    const type = target.nodes.get(path)?.type;
+    if (type === "link" || type === "other") return { path, type };
+    return byFolded.size === 0 ? undefined : byFolded.get(folded(path));
+  };
 }
 
 /**
@@ -2178,7 +2206,12 @@ export async function uploadDir(
   const compared = await compare(source, target, workers, { side: "target", times }, failures);
   // A directory MLSD gives may be a link (pyftpdlib's MLSD): its parent's LIST tells, before anything is written or deleted below it.
   const listed = new ListedDirs(target, workers, remote);
-  const transfer = await refuseUnlistedWrites(refuseLinked(compared.transfer, target, failures), (plan) => plan.path, listed, failures);
+  const transfer = await refuseUnlistedWrites(
+    refuseLinked(compared.transfer, target, failures, true),
+    (plan) => plan.path,
+    listed,
+    failures,
+  );
   // Nor is a directory made through a link (MKD resolves the levels above it where they point).
   const dirs = await refuseUnlistedWrites(
     refuseLinkedDirs(missingDirs(source, target, transfer), target, failures),

@@ -341,6 +341,7 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   const servers = list("server");
   // Checked now: a URL that does not parse is a usage error, not a failure of every job.
   for (const server of servers ?? []) urlArgument(server);
+  if (!values.help) assertTlsOptionsUsed(values, command === "worker" ? (servers ?? []) : args.filter(looksLikeUrl));
   return {
     help: values.help === true,
     command,
@@ -417,6 +418,21 @@ function assertOptionsFor(command: string, values: Partial<Record<keyof typeof O
     if (!commands.includes(command)) throw new UsageError(`--${name} is for ${commands.join(", ")}, not ${command}: it would be ignored`);
   }
   if (values.wait !== undefined && values.queue === undefined) throw new UsageError("--wait is for mirror --queue: it would be ignored");
+}
+
+/**
+ * A UsageError for --ca or --insecure when none of `urls` (the command's
+ * URLs, a worker's --server ones) is FTPS: they secure a TLS connection,
+ * and ftp:// has none. Taken silently, `get ftp://u:pw@h/f --ca ca.pem`
+ * sent the password in clear to a user who asked for a verified server.
+ */
+function assertTlsOptionsUsed(values: Partial<Record<keyof typeof OPTIONS, unknown>>, urls: string[]): void {
+  const given = (["ca", "insecure"] as const).filter((name) => values[name] !== undefined);
+  if (given.length === 0 || urls.length === 0) return;
+  if (urls.some((url) => /^ftp(e)?s:/i.test(url.trimStart()))) return;
+  throw new UsageError(
+    `--${given[0]} is for FTPS (ftpes://, ftps://): ftp:// is not encrypted, so it would be ignored and the login sent in clear`,
+  );
 }
 
 /**

@@ -5,6 +5,8 @@
  *   `put -r`, `ls --max-filesize` ran as if it was not there;
  * - a number option went through Number(): `--timeout ""` (an unset
  *   variable) was 0, no timeout at all; "0x10", "1e3", "0b11" were 16, 1000, 3;
+ * - `--ca` and `--insecure` with only ftp:// URLs were ignored: the login
+ *   went in clear to a user who had asked for a verified TLS server;
  * - a glob with a `.` or `..` name (`--exclude ./keep.conf`) matches no
  *   path below the root, so it kept nothing out, and `--delete` deleted
  *   the very file it was written to protect.
@@ -58,6 +60,28 @@ describe("ftpstream: options a command does not take, numbers, and globs that ma
       expect(run.stderr).to.include("usage: ftpstream");
     });
   }
+
+  it("--ca and --insecure with no FTPS URL are usage errors (exit 2): nothing is sent, the login least of all", async () => {
+    const srv = await start({ files: { "/t/a.txt": "alpha" } });
+    const lines = [
+      ["get", url(srv, "t/a.txt"), "-", "--ca", "/etc/hostname"],
+      ["ls", url(srv, "t"), "--insecure"],
+      ["mirror", url(srv, "t"), "out", "--insecure"],
+      ["worker", "redis://127.0.0.1:1/q", "--server", url(srv, ""), "--local-root", "/", "--insecure"],
+    ];
+    // All at once: none connects.
+    const runs = await Promise.all(lines.map((args) => runCli(args, { cwd: dir(), stdout: "ignore" })));
+    for (const [i, run] of runs.entries()) {
+      expect(run.code, `${lines[i].join(" ")}: ${run.stderr}`).to.equal(2);
+      expect(run.stderr).to.match(/ftpstream: --(ca|insecure) is for FTPS \(ftpes:\/\/, ftps:\/\/\): ftp:\/\/ is not encrypted/);
+    }
+    expect(srv.commands).to.deep.equal([]);
+    // With an FTPS URL they are taken: the run gets as far as connecting (nothing listens there: exit 1).
+    for (const scheme of ["ftpes", "FTPS"]) {
+      const run = await runCli(["ls", `${scheme}://127.0.0.1:1/t`, "--insecure"], { stdout: "ignore" });
+      expect(run.code, run.stderr).to.equal(1);
+    }
+  });
 
   const numbers = ["", " ", " 5", "0x10", "1e3", "0b11", "0o7", "1.5", "-1", "+2", "NaN", "Infinity", "99999999999999999999"];
   for (const flag of ["--timeout", "--retry", "--parallel", "--max-filesize"]) {

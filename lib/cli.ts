@@ -1050,6 +1050,8 @@ async function enqueueMirror(
   options: CliOptions,
 ): Promise<void> {
   if (options.delete || options.dryRun) throw new UsageError("mirror --queue takes neither --delete nor --dry-run");
+  // Its walk asks times in bursts and its workers write each STOR and RETR with its EPSV: taken, it would be ignored.
+  if (!options.pipelining) throw new UsageError("mirror --queue takes no --no-pipelining: its walk and its workers pipeline");
   const login = resolveLogin(url, options.login);
   if (login.source === "url") {
     process.stderr.write(

@@ -51,6 +51,7 @@ describe("ftpstream: options a command does not take, numbers, and globs that ma
     ],
     [["worker", "redis://127.0.0.1:1/q", "--dry-run", "--server", NOWHERE, "--local-root", "/"], "--dry-run is for mirror, not worker"],
     [["mirror", `${NOWHERE}/t`, "out", "--wait"], "--wait is for mirror --queue"],
+    [["mirror", `${NOWHERE}/t`, "out", "--queue", "redis://127.0.0.1:1/q", "--no-pipelining"], "mirror --queue takes no --no-pipelining"],
   ];
   for (const [args, message] of misplaced) {
     it(`${args.filter((arg) => arg.startsWith("-")).join(" ")} on ${args[0]} is a usage error (exit 2) before anything connects`, async () => {

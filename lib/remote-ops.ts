@@ -16,6 +16,7 @@ import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, EnteredDirs, treeLimit } fro
 import { replyOrError, sendBurst } from "./command-burst.js";
 import type { Reply } from "./reply.js";
 import type { Session } from "./session.js";
+import { ignore } from "./ignore.js";
 
 /** What the operations need of a client. */
 export interface RemoteClient {
@@ -280,8 +281,6 @@ async function shownAsLink(client: RemoteClient, path: string): Promise<boolean>
   }
   return type === "link";
 }
-
-function ignore(): void {}
 
 /** See FTP.lastMod. */
 export async function lastMod(client: RemoteClient, path: string): Promise<Date> {

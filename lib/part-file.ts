@@ -22,6 +22,9 @@ const NAME_MAX = 255;
 /** The hex digits of the hash a shortened part name carries (see partSegment). */
 const HASH_DIGITS = 16;
 
+/** A name ending as a shortened part name's owner does (`~` and HASH_DIGITS hex digits). */
+const HASHED_END = new RegExp(`~[0-9a-f]{${HASH_DIGITS}}$`);
+
 /**
  * The part name of the file name `name` (one segment): `.<name>.ftpstream-part`,
  * or where that would be longer than NAME_MAX bytes in UTF-8 (a name of
@@ -30,10 +33,15 @@ const HASH_DIGITS = 16;
  * SHA-256, so two long names sharing a prefix get two part names. Otherwise
  * a file with such a name could never be written through its part file
  * (ENAMETOOLONG), run after run. Either form is a part name (partOwner).
+ * A name that itself ends in `~` and 16 hex digits takes the second form
+ * too: with the first, the name `<prefix>~<hash>` of a long name (239
+ * bytes, which fits) had that long name's part, so the two files of a
+ * tree were written through one part at once (an upload's STORs mixed in
+ * it, the same size, renamed as either).
  */
 function partSegment(name: string): string {
   const whole = `.${name}${PART_SUFFIX}`;
-  if (Buffer.byteLength(whole) <= NAME_MAX) return whole;
+  if (Buffer.byteLength(whole) <= NAME_MAX && !HASHED_END.test(name)) return whole;
   const hash = createHash("sha256").update(name).digest("hex").slice(0, HASH_DIGITS);
   let room = NAME_MAX - Buffer.byteLength(`.~${hash}${PART_SUFFIX}`);
   let prefix = "";

@@ -56,6 +56,8 @@ export async function directoryExists(client: RemoteClient, path: string): Promi
 export interface RemovalBounds {
   /** Most entries below the directory, in all. Default DEFAULT_MAX_TREE_ENTRIES. */
   maxEntries?: number;
+  /** Most lines read of the parent's LIST (whether the path is a link). Default DEFAULT_MAX_DIRECTORY_ENTRIES. */
+  maxParentEntries?: number;
 }
 
 /** See FTP.clearDir. */
@@ -63,7 +65,7 @@ export async function clearDir(client: RemoteClient, path: string, bounds: Remov
   assertSafeArgument(path, "path");
   assertNoClimb(path, "to clear");
   // What a link's listing shows is where it points: clearing it would empty a directory outside the path named.
-  if (await shownAsLink(client, path)) {
+  if (await shownAsLink(client, path, bounds)) {
     throw new FtpPathError(
       path,
       "link",
@@ -238,7 +240,7 @@ export async function removeDir(client: RemoteClient, path: string, bounds: Remo
   if (!namesBelowStart(path)) throw refused(path);
   // As rm -r: a link goes itself (DELE), nothing of what it points to
   // (listed, a link to a directory shows that directory's entries).
-  if (await shownAsLink(client, path)) {
+  if (await shownAsLink(client, path, bounds)) {
     // Without a trailing slash or `.` segment: unlink("link/") is refused, or would reach the directory.
     const link = pathLevels(path).at(-1)!;
     await client.run(async (session) => void (await session.voidCommand(`DELE ${link}`)));
@@ -250,33 +252,41 @@ export async function removeDir(client: RemoteClient, path: string, bounds: Remo
 
 /**
  * Whether the LIST of `path`'s parent shows `path` as a symbolic link.
- * Not known (its parent not readable, not holding it, a path LIST would
- * read as a pattern, the directory listed past its bound) is false: the
- * walk's own checks go on as before. A LIST, since pyftpdlib's MLSD shows
- * a link to a directory as a directory.
+ * Not known where the server will not say (its parent refused with a
+ * reply and nothing listed, not holding it, a path LIST would read as a
+ * pattern) is false: the walk's own checks go on as before. A listing
+ * that began and broke off (a 426 after entries, a data connection lost
+ * or timed out, junk past the bound) or that holds more than
+ * `maxParentEntries` rejects, nothing deleted: the link may be in what
+ * was not read, and the walk would then delete where it points. A LIST,
+ * since pyftpdlib's MLSD shows a link to a directory as a directory.
  */
-async function shownAsLink(client: RemoteClient, path: string): Promise<boolean> {
+async function shownAsLink(client: RemoteClient, path: string, bounds: RemovalBounds): Promise<boolean> {
   const levels = pathLevels(path);
   if (levels.length === 0) return false;
   const root = path.startsWith("/") ? "/" : "";
   const parent = levels.length > 1 ? levels[levels.length - 2] : root;
   const name = levels[levels.length - 1].slice(parent === "" ? 0 : parent === "/" ? 1 : parent.length + 1);
   if (listMayNameOther(parent)) return false;
+  const max = bounds.maxParentEntries ?? DEFAULT_MAX_DIRECTORY_ENTRIES;
   let type: ListEntry["type"] | undefined;
   let passed = 0;
   try {
     // Read to its end, not left at the entry (an ABOR, which servers answer each their own way), up to a bound.
-    for await (const entry of client.list(parent, {
-      command: "LIST",
-      maxNonEntryLines: DEFAULT_MAX_DIRECTORY_ENTRIES,
-      onUnreadable: ignore,
-    })) {
+    for await (const entry of client.list(parent, { command: "LIST", maxNonEntryLines: max, onUnreadable: ignore })) {
+      if (passed++ === max) {
+        throw new FtpLimitError(
+          "listingEntries",
+          max,
+          `the listing of ${JSON.stringify(parent)} has more than ${max} entries: whether ${JSON.stringify(path)} is a link is not known; nothing was deleted`,
+        );
+      }
       // Listed twice, once as a link: a link (its removal, or the refusal, is then the safe side).
       if (entry.name === name && type !== "link") type = entry.type;
-      if (++passed >= DEFAULT_MAX_DIRECTORY_ENTRIES) break;
     }
   } catch (error) {
-    if (error instanceof FtpError) return false;
+    // Refused outright (a 4xx or 5xx, nothing listed): a parent the login may not read.
+    if (error instanceof FtpError && !(error instanceof FtpLimitError) && error.replyCode !== null && passed === 0) return false;
     throw error;
   }
   return type === "link";

@@ -8,7 +8,7 @@ import { FileHandle, lstat, rename, rm } from "node:fs/promises";
 import type { FTP } from "./client.js";
 import { notePool, tagPoolClient } from "./debug.js";
 import { abortError, onAbortOf } from "./abort-signal.js";
-import { FtpError, FtpSizeMismatchError } from "./errors.js";
+import { FtpError, FtpPathError, FtpSizeMismatchError } from "./errors.js";
 import { QUEUE_SETTLED } from "./keepalive.js";
 import { EPSV_REACHED } from "./passive-hint.js";
 import { WRITES_AHEAD } from "./transfer-ahead.js";
@@ -273,6 +273,10 @@ export class FtpPool {
     );
     const part = partName(localPath);
     const replaced = await lstat(localPath).catch(() => undefined);
+    // The rename cannot put a file in a directory's place (EISDIR): the whole file was fetched and thrown away, call after call.
+    if (replaced?.isDirectory()) {
+      throw new FtpPathError(localPath, "directory", `refusing to replace ${JSON.stringify(localPath)}: it is a directory`);
+    }
     const file = await createPart(part, undefined, part, replaced);
     let complete = false;
     try {

@@ -10,7 +10,6 @@ import { isNotImplemented, sessionFeatures } from "./features.js";
 import { entryFromFacts, ListEntry, parseMlsdTime } from "./listing.js";
 import { assertSafeArgument, mlstFactsLine, parse213, parse257, parseMlsdLine } from "./protocol.js";
 import { assertNoClimb, unsafeNameError, unsafeNameReason } from "./path-safety.js";
-import { listMayNameOther } from "./list-command.js";
 import { DEFAULT_MAX_DIRECTORY_ENTRIES, joinRemote, ListOptions, notListedAsDirs, UnreadableLines } from "./remote-listing.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, EnteredDirs, treeLimit } from "./tree-bounds.js";
 import { replyOrError, sendBurst } from "./command-burst.js";
@@ -253,8 +252,12 @@ export async function removeDir(client: RemoteClient, path: string, bounds: Remo
 /**
  * Whether the LIST of `path`'s parent shows `path` as a symbolic link.
  * Not known where the server will not say (its parent refused with a
- * reply and nothing listed, not holding it, a path LIST would read as a
- * pattern) is false: the walk's own checks go on as before. A listing
+ * reply and nothing listed, or not holding it) is false: the walk's own
+ * checks go on as before. A parent whose LIST may read as a pattern
+ * (listMayNameOther: `/a[1]`, `~x`) is listed all the same: a link shown
+ * there is only deleted as the very path named (a DELE, which fails on a
+ * directory) or refused (clearDir), while not asking left a link below
+ * such a parent walked into, its target deleted. A listing
  * that began and broke off (a 426 after entries, a data connection lost
  * or timed out, junk past the bound) or that holds more than
  * `maxParentEntries` rejects, nothing deleted: the link may be in what
@@ -267,13 +270,14 @@ async function shownAsLink(client: RemoteClient, path: string, bounds: RemovalBo
   const root = path.startsWith("/") ? "/" : "";
   const parent = levels.length > 1 ? levels[levels.length - 2] : root;
   const name = levels[levels.length - 1].slice(parent === "" ? 0 : parent === "/" ? 1 : parent.length + 1);
-  if (listMayNameOther(parent)) return false;
+  // Not an option to LIST: the DELE and the walk take `-x/link` as that path.
+  const listed = parent.startsWith("-") ? `./${parent}` : parent;
   const max = bounds.maxParentEntries ?? DEFAULT_MAX_DIRECTORY_ENTRIES;
   let type: ListEntry["type"] | undefined;
   let passed = 0;
   try {
     // Read to its end, not left at the entry (an ABOR, which servers answer each their own way), up to a bound.
-    for await (const entry of client.list(parent, { command: "LIST", maxNonEntryLines: max, onUnreadable: ignore })) {
+    for await (const entry of client.list(listed, { command: "LIST", maxNonEntryLines: max, onUnreadable: ignore })) {
       if (passed++ === max) {
         throw new FtpLimitError(
           "listingEntries",

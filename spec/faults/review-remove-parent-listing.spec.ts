@@ -7,7 +7,9 @@
  * and the walk then deleted what the link points to. Now only a LIST
  * refused outright (a reply, nothing listed: a parent the login may not
  * read) leaves the removal as it was; a broken or overlong one rejects
- * with nothing deleted.
+ * with nothing deleted. A parent whose LIST a server may read as a
+ * pattern or an option (`/a[1]`, `-d`) was not asked at all: a link below
+ * it was walked into; it is asked now (`-d` as `./-d`).
  */
 import { expect } from "chai";
 import type { FixtureServer } from "../../fixtures/server.js";
@@ -69,4 +71,27 @@ describe("faults: review of removeDir's link check when the parent's LIST is cut
     await removeDir(client, "/r/link", { maxParentEntries: 3 });
     expect(commandsAfterLogin(srv).filter((command) => /^(DELE|RMD) /.test(command))).to.deep.equal(["DELE /r/link"]);
   });
+
+  for (const [parent, listedAs] of [
+    ["/r[1]", "/r[1]"],
+    ["/r{a,b}", "/r{a,b}"],
+    ["-d", "./-d"],
+  ] as const) {
+    it(`removeDir asks the LIST of a parent a server may read as a pattern or an option (${parent}) too, and deletes the link itself`, async () => {
+      const srv = await fx.server({ files: { [`/${parent.replace(/^\//, "")}/link/precious.txt`]: "p", "/r/other.txt": "o" } });
+      srv.handle("LIST", async (s, arg) => {
+        if (arg.replace(/^-a( |$)/, "") !== listedAs) return s.defaultHandler("LIST", arg);
+        s.reply(150, "Here comes the directory listing.");
+        await s.sendData(`${LINK_LINE}\r\n`);
+        s.reply(226, "Directory send OK.");
+      });
+      srv.handle("DELE", (s, arg) =>
+        arg === `${parent}/link` ? s.reply(250, "Delete operation successful.") : s.defaultHandler("DELE", arg),
+      );
+      const ftp = await fx.client(srv);
+      await ftp.removeDir(`${parent}/link`);
+      expect(commandsAfterLogin(srv).filter((command) => /^(DELE|RMD) /.test(command))).to.deep.equal([`DELE ${parent}/link`]);
+      expect(srv.vfs.exists(`/${parent.replace(/^\//, "")}/link/precious.txt`)).to.equal(true);
+    });
+  }
 });

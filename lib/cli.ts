@@ -22,7 +22,7 @@ import { pipeline } from "node:stream/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { FTP, FtpOptions } from "./client.js";
 import { jobServer, LoginSources, resolveLogin } from "./credentials.js";
-import { FtpDirTransferError, FtpError, FtpPathError, isRefusal, type FtpPathFailure } from "./errors.js";
+import { FtpDeleteLimitError, FtpDirTransferError, FtpError, FtpPathError, isRefusal, type FtpPathFailure } from "./errors.js";
 import type { LineStream } from "./line-stream.js";
 import { assertNoClimb, unsafeNameReason } from "./path-safety.js";
 import { codecFor } from "./text-codec.js";
@@ -107,6 +107,12 @@ const OPTIONS = {
   },
   delete: { for: ["mirror"], type: "boolean", help: "mirror: remove from the target what the source lacks" },
   "dry-run": { for: ["mirror"], type: "boolean", help: "mirror: change nothing, say what would be done" },
+  "max-delete": {
+    for: ["mirror"],
+    type: "string",
+    arg: "<n>",
+    help: "mirror --delete: if it would delete more than n entries (files and directories), delete none of them (exit 3)",
+  },
   "max-filesize": {
     for: ["get", "cat", "mirror"],
     type: "string",
@@ -172,6 +178,8 @@ interface CliOptions {
   pipelining: boolean;
   /** --max-filesize: the most bytes a downloaded file may have, or undefined. */
   maxFileSize: number | undefined;
+  /** --max-delete: the most entries mirror --delete may delete (over it, none), or undefined. */
+  maxDelete: number | undefined;
   /** --part-files: uploads go to a remote part name, renamed over the target once whole. */
   partFiles: boolean;
   /** mirror's --exclude and --include, in the order given (see glob-filter.ts); each pattern compiles. */
@@ -319,6 +327,7 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   const retry = whole("retry", "takes a whole number of attempts", 0);
   const parallel = whole("parallel", "takes a whole number of connections, 1 or more", 1) ?? 1;
   const maxFileSize = whole("max-filesize", "takes a whole number of bytes, 0 or more", 0);
+  const maxDelete = whole("max-delete", "takes a whole number of entries, 0 or more", 0);
   const activeAddress = typeof values["active-address"] === "string" ? values["active-address"] : undefined;
   if (!values.help && activeAddress !== undefined && isIP(activeAddress) === 0)
     throw new UsageError("--active-address takes an IPv4 or IPv6 address");
@@ -361,6 +370,7 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
       dryRun: values["dry-run"] === true,
       pipelining: values["no-pipelining"] !== true,
       maxFileSize,
+      maxDelete,
       partFiles: values["part-files"] === true,
       filterRules,
       recursive: values.recursive === true,
@@ -940,9 +950,13 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
   // A download always writes local part files; this asks for remote ones.
   if (download && options.partFiles)
     throw new UsageError("--part-files is for uploads: mirror <dir> <url> (downloads always write local part files)");
+  // Its jobs delete nothing (mirror --queue takes no --delete): a bound on deletions there would be ignored.
+  if (options.queue && options.maxDelete !== undefined) throw new UsageError("mirror --queue takes no --max-delete: it deletes nothing");
+  if (!options.delete && options.maxDelete !== undefined) throw new UsageError("--max-delete bounds mirror --delete: it would be ignored");
   if (options.queue) return enqueueMirror(options.queue, url, download, remote, local, options);
   const settings: DirTransferOptions = {
     delete: options.delete,
+    maxDelete: options.maxDelete,
     dryRun: options.dryRun,
     pipelining: options.pipelining,
     maxFileSize: options.maxFileSize,
@@ -973,7 +987,10 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
         process.stderr.write(`ftpstream: ${shown(new FtpDirTransferError(what, failed, emptyResult()).message)}\n`);
       }
       // Said on a run where some files failed too: those entries were left out as well.
-      if (error instanceof FtpDirTransferError && !stop.signal.aborted) sayLeftOut(error.result);
+      if (error instanceof FtpDirTransferError && !stop.signal.aborted) {
+        sayLeftOut(error.result);
+        sayDeleteLimit(error);
+      }
       throw error;
     } finally {
       endBar(options.quiet);
@@ -1025,6 +1042,16 @@ function sayLeftOut(result: Pick<DirTransferResult, "links" | "parts" | "kept">)
   for (const part of result.parts) process.stderr.write(`ftpstream: left out (part file of an unfinished transfer): ${shown(part)}\n`);
   for (const kept of result.kept)
     process.stderr.write(`ftpstream: not deleted (link or special file in the target, not in the source): ${shown(kept)}\n`);
+}
+
+/** Names on stderr, in the CLI's words, a --max-delete that kept --delete from deleting anything (the failure's own message says maxDelete). */
+function sayDeleteLimit(error: FtpDirTransferError): void {
+  for (const { error: failure } of error.failures) {
+    if (!(failure instanceof FtpDeleteLimitError)) continue;
+    process.stderr.write(
+      `ftpstream: nothing deleted: --delete would remove ${failure.wouldDelete} entries (files and directories), more than --max-delete ${failure.maxDelete}\n`,
+    );
+  }
 }
 
 /** One line on a terminal for a tree transfer: files and bytes of the totals. */

@@ -301,6 +301,30 @@ export class FtpLimitError extends FtpError {
 brand(FtpLimitError, "FtpLimitError");
 
 /**
+ * A tree transfer with `delete` (downloadDir, uploadDir) whose plan would
+ * remove more entries of the target (files and directories) than its
+ * `maxDelete` allows: nothing was deleted, not even the first of them; the
+ * transfers were done. A source that is an unmounted mount point, or a
+ * remote directory emptied by mistake, would otherwise empty the target.
+ * Recorded as the failure of the root (`.`) in FtpDirTransferError.
+ */
+export class FtpDeleteLimitError extends FtpError {
+  declare readonly code: "ERR_FTP_DELETE_LIMIT";
+  constructor(
+    /** How many entries of the target the run would have deleted. */
+    readonly wouldDelete: number,
+    /** The bound it was given (DirTransferOptions.maxDelete). */
+    readonly maxDelete: number,
+  ) {
+    super(
+      `delete would remove ${wouldDelete} entries of the target (files and directories), more than the ${maxDelete} maxDelete allows: nothing was deleted`,
+      "ERR_FTP_DELETE_LIMIT",
+    );
+  }
+}
+brand(FtpDeleteLimitError, "FtpDeleteLimitError");
+
+/**
  * The error (an FtpError, code `"ERR_FTP_TELNET_IAC"`) for a command
  * refused before it was sent because its bytes hold 0xFF, the Telnet IAC
  * byte (RFC 959 speaks Telnet on the control connection), and the

@@ -33,6 +33,7 @@ export {
   FtpClosedError,
   FtpAheadDroppedError,
   FtpConnectionError,
+  FtpDeleteLimitError,
   FtpDirTransferError,
   FtpError,
   FtpLimitError,

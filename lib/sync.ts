@@ -23,6 +23,7 @@ import { LocalWrites, partOwner, remotePartName, writeThroughPart } from "./part
 import { checkListedSize } from "./listed-size.js";
 import { isLocalName, localName, localNameTwice, undecodableLocalName, unwritableRemoteName } from "./local-names.js";
 import { assertMaxFileSize } from "./download.js";
+import { assertMaxDelete, overDeleteLimit } from "./delete-limit.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, EnteredDirs, treeLimit } from "./tree-bounds.js";
 import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { RENAME_OWN_PART } from "./part-rename.js";
@@ -127,6 +128,21 @@ export interface DirTransferOptions {
    * removed as the transfer ran): FtpSourceChangedError `"replaced"`.
    */
   delete?: boolean;
+  /**
+   * With `delete`, the most entries of the target (files and directories,
+   * each counted once, as DirTransferResult.deleted counts them) a run may
+   * delete, as rsync's and rclone's `--max-delete`: a source that is an
+   * unmounted mount point (an empty directory), or a remote directory
+   * emptied by mistake, would otherwise empty the target. Decided on the
+   * whole plan, once both trees are walked and every transfer is done, and
+   * before the first deletion: if it would delete more, it deletes nothing
+   * at all (not the first `maxDelete` of them), and the call rejects with
+   * FtpDirTransferError holding FtpDeleteLimitError (the count and this
+   * bound) against the root, `.`; the transfers are done as ever. With
+   * `dryRun` the same refusal is reported (and `onDelete` not called). A
+   * whole number, 0 or more (0: nothing may be deleted); default: no bound.
+   */
+  maxDelete?: number;
   /**
    * Most entries either tree may hold (both are held in memory while they
    * are compared, a few hundred bytes an entry): past it the call rejects
@@ -1432,7 +1448,8 @@ function resultBefore(source: Tree, skipped: number): DirTransferResult {
 /**
  * With `delete`, removes what the source lacks, deepest first, one at a
  * time: a directory only after its contents. Under `dryRun` it only counts
- * them.
+ * them. More of them than `maxDelete`: none is removed (nor counted), and
+ * the root fails with FtpDeleteLimitError.
  */
 async function deleteExtras(
   source: Tree,
@@ -1450,7 +1467,11 @@ async function deleteExtras(
   await forgetVanishedDirs(source, doomed, failures);
   await forgetVanishedDirs(target, doomed, failures);
   result.kept = keptByDelete(source, target);
-  for (const extra of extras(source, target)) {
+  // The whole plan is known here (both walks and every transfer are over): its size decides before anything goes.
+  const planned = extras(source, target);
+  const overLimit = overDeleteLimit(planned.length, options.maxDelete);
+  if (overLimit) return failures.record(".", overLimit);
+  for (const extra of planned) {
     const removed = await failures.guard(extra.path, async () => {
       if (!options.dryRun) await remove(extra.path, extra.type);
     });
@@ -1899,6 +1920,7 @@ export async function downloadDir(
   assertSafeArgument(remote, "remote");
   assertNoClimb(remote, "to download");
   assertMaxFileSize(options.maxFileSize);
+  assertMaxDelete(options.maxDelete);
   const { filter, signal } = options;
   signal?.throwIfAborted();
   const failures = new Failures(signal, options.onFailure);
@@ -2188,6 +2210,7 @@ export async function uploadDir(
 ): Promise<DirTransferResult> {
   assertSafeArgument(remote, "remote");
   assertNoClimb(remote, "to upload to");
+  assertMaxDelete(options.maxDelete);
   const { filter, signal } = options;
   signal?.throwIfAborted();
   const failures = new Failures(signal, options.onFailure);

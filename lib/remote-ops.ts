@@ -267,9 +267,11 @@ export async function removeDir(client: RemoteClient, path: string, bounds: Remo
 async function shownAsLink(client: RemoteClient, path: string, bounds: RemovalBounds): Promise<boolean> {
   const levels = pathLevels(path);
   if (levels.length === 0) return false;
-  const root = path.startsWith("/") ? "/" : "";
-  const parent = levels.length > 1 ? levels[levels.length - 2] : root;
-  const name = levels[levels.length - 1].slice(parent === "" ? 0 : parent === "/" ? 1 : parent.length + 1);
+  const parent = levels.length > 1 ? levels[levels.length - 2] : path.startsWith("/") ? "/" : "";
+  const name = path
+    .split("/")
+    .filter((part) => part !== "" && part !== ".")
+    .at(-1)!;
   // Not an option to LIST: the DELE and the walk take `-x/link` as that path.
   const listed = parent.startsWith("-") ? `./${parent}` : parent;
   const max = bounds.maxParentEntries ?? DEFAULT_MAX_DIRECTORY_ENTRIES;
@@ -485,9 +487,16 @@ export async function stat(client: RemoteClient, path: string): Promise<ListEntr
   throw found;
 }
 
-/** Every prefix of `path` that is a directory level: `a/b/c` → `a`, `a/b`, `a/b/c`; `/x/y` → `/x`, `/x/y`. */
+/**
+ * Every prefix of `path` that is a directory level: `a/b/c` → `a`, `a/b`,
+ * `a/b/c`; `/x/y` → `/x`, `/x/y`; `./~/y` → `./~`, `./~/y`. A leading `./`
+ * stays: it is how a name beginning with `~` or a blank is spelled (see
+ * joinRemote), and dropped, `~/y` was the home directory's y to vsftpd,
+ * proftpd and inetutils ftpd (ensureDir made it, removeDir deleted a link
+ * there).
+ */
 function pathLevels(path: string): string[] {
-  const root = path.startsWith("/") ? "/" : "";
+  const root = path.startsWith("/") ? "/" : path.startsWith("./") ? "./" : "";
   const parts = path.split("/").filter((part) => part !== "" && part !== ".");
   return parts.map((_, i) => root + parts.slice(0, i + 1).join("/"));
 }

@@ -237,10 +237,18 @@ interface JobBounds {
   servers: readonly FtpUrl[];
 }
 
-/** A remote path's segments, without empty ones and `.`; a leading "" for an absolute path. */
+/**
+ * A remote path's segments, without empty ones and `.`, after where it
+ * starts: "" for an absolute path, "." for one below the working
+ * directory, none for one beginning with `~` (the home directory to
+ * vsftpd, proftpd and inetutils ftpd, `~user` that user's: its first
+ * segment is where it starts). Without them a relative root (`.`, `pub`)
+ * took in `/etc` and `~root/x` as below it.
+ */
 function remoteSegments(path: string): string[] {
   const segments = path.split("/").filter((segment) => segment !== "" && segment !== ".");
-  return path.startsWith("/") ? ["", ...segments] : segments;
+  if (path.startsWith("/")) return ["", ...segments];
+  return path.startsWith("~") ? segments : [".", ...segments];
 }
 
 /** A bad option: a TypeError with Node's code, as the library's other option checks throw. */

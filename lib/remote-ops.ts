@@ -276,6 +276,8 @@ async function shownAsLink(client: RemoteClient, path: string, bounds: RemovalBo
   const listed = parent.startsWith("-") ? `./${parent}` : parent;
   const max = bounds.maxParentEntries ?? DEFAULT_MAX_DIRECTORY_ENTRIES;
   let type: ListEntry["type"] | undefined;
+  // Not listed by its own spelling: whether a link is listed in one a server folding letter case or trimming names opens by it.
+  let linkSpelledOtherwise = false;
   let passed = 0;
   try {
     // Read to its end, not left at the entry (an ABOR, which servers answer each their own way), up to a bound.
@@ -289,13 +291,28 @@ async function shownAsLink(client: RemoteClient, path: string, bounds: RemovalBo
       }
       // Listed twice, once as a link: a link (its removal, or the refusal, is then the safe side).
       if (entry.name === name && type !== "link") type = entry.type;
+      else if (entry.type === "link" && spelling(entry.name) === spelling(name)) linkSpelledOtherwise = true;
     }
   } catch (error) {
     // Refused outright (a 4xx or 5xx, nothing listed): a parent the login may not read.
     if (error instanceof FtpError && !(error instanceof FtpLimitError) && error.replyCode !== null && passed === 0) return false;
     throw error;
   }
-  return type === "link";
+  return type === "link" || (type === undefined && linkSpelledOtherwise);
+}
+
+/**
+ * A name as a server folding letter case (Windows) or trimming names
+ * opens it: `LINK`, `link.` and `link ` are its `link` (see sync.ts's
+ * folded). removeDir("/r/LINK") there walked the link `link` its parent
+ * listed, deleting where it points.
+ */
+function spelling(name: string): string {
+  return name
+    .normalize("NFC")
+    .toLowerCase()
+    .replace(/^\s+/, "")
+    .replace(/[\s.]+$/, "");
 }
 
 /** See FTP.lastMod. */

@@ -1113,9 +1113,10 @@ export class FTP {
    * than 1,000,000 entries, with FtpLimitError. Refuses, with
    * FtpPathError before anything is sent, the root or the working
    * directory itself (`\`, ` ` and `. ` too, as a Windows server reads
-   * them) and a path that climbs (`..` in any spelling). A path its
-   * parent's LIST shows as a symbolic link is deleted as the link itself
-   * (DELE), as `rm -r` does, nothing of what it points to.
+   * them), a home directory (`~`, `~user`) and a path that climbs (`..`
+   * in any spelling). A path its parent's LIST shows as a symbolic link
+   * is deleted as the link itself (DELE), as `rm -r` does, nothing of
+   * what it points to.
    */
   removeDir(path: string): Promise<void> {
     return removeDir(this.remote, path);

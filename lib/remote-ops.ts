@@ -524,9 +524,15 @@ function pathLevels(path: string): string[] {
  * (`\` is their root, `.\` their working directory), and a segment of
  * blanks and a dot (` `, `. `) is `.` where a server trims names (Windows
  * drops trailing dots and spaces). `..` in any spelling is refused before.
+ * Nor is a home directory (`~`, `~/`, `~user`: a path's first segment
+ * beginning with `~` is one to vsftpd, proftpd and inetutils ftpd, and
+ * often the login's root): removeDir("~") listed it and deleted all in it.
  */
 function namesBelowStart(path: string): boolean {
-  return path.split(/[\\/]/).some((segment) => !/^[\s.]*$/.test(segment));
+  const segments = path.split(/[\\/]/);
+  // `./~` is the directory `~` in the working directory (see joinRemote); `/~` one in the root.
+  const below = /^\s*~/.test(segments[0]) ? segments.slice(1) : segments;
+  return below.some((segment) => !/^[\s.]*$/.test(segment));
 }
 
 function refused(path: string): FtpPathError {

@@ -19,8 +19,8 @@ export const PART_SUFFIX = ".ftpstream-part";
 
 /** Most bytes a file name may have: NAME_MAX on Linux (ext4, xfs, btrfs, tmpfs), APFS and most servers' disks; NTFS's 255 UTF-16 units are never more. */
 const NAME_MAX = 255;
-/** The hex digits of the hash a shortened part name carries (see partSegment). */
-const HASH_DIGITS = 16;
+/** The hex digits of the hash a shortened part name carries (see partSegment): 128 bits, so that no two names can be made to share a part by a birthday search (64 bits would take some 2^32 tries). */
+const HASH_DIGITS = 32;
 
 /** A name ending as a shortened part name's owner does (`~` and HASH_DIGITS hex digits). */
 const HASHED_END = new RegExp(`~[0-9a-f]{${HASH_DIGITS}}$`);
@@ -29,11 +29,11 @@ const HASHED_END = new RegExp(`~[0-9a-f]{${HASH_DIGITS}}$`);
  * The part name of the file name `name` (one segment): `.<name>.ftpstream-part`,
  * or where that would be longer than NAME_MAX bytes in UTF-8 (a name of
  * more than 239 bytes, which the disk holds), `.<prefix>~<hash>.ftpstream-part`:
- * as much of `name` as fits, cut between characters, and 16 hex digits of its
+ * as much of `name` as fits, cut between characters, and 32 hex digits of its
  * SHA-256, so two long names sharing a prefix get two part names. Otherwise
  * a file with such a name could never be written through its part file
  * (ENAMETOOLONG), run after run. Either form is a part name (partOwner).
- * A name that itself ends in `~` and 16 hex digits takes the second form
+ * A name that itself ends in `~` and 32 hex digits takes the second form
  * too: with the first, the name `<prefix>~<hash>` of a long name (239
  * bytes, which fits) had that long name's part, so the two files of a
  * tree were written through one part at once (an upload's STORs mixed in

@@ -11,20 +11,25 @@ import { partName, partOwner, remotePartName } from "../../lib/part-file.js";
 
 /** 300 bytes, ASCII: its part name is shortened. */
 const LONG = `${"l".repeat(296)}.txt`;
-/** The name whose whole part name is LONG's shortened one: 222 bytes of LONG, `~`, its hash. */
-const hashOf = (name: string): string => createHash("sha256").update(name).digest("hex").slice(0, 16);
-const LOOKALIKE = `${LONG.slice(0, 222)}~${hashOf(LONG)}`;
+/** The name whose whole part name is LONG's shortened one: 206 bytes of LONG, `~`, its hash (32 hex digits). */
+const hashOf = (name: string): string => createHash("sha256").update(name).digest("hex").slice(0, 32);
+const LOOKALIKE = `${LONG.slice(0, 206)}~${hashOf(LONG)}`;
 
 describe("sync: review of part names", () => {
   it("gives a long name and the name its shortened part spells two part names", () => {
     expect(Buffer.byteLength(LOOKALIKE)).to.equal(239);
     expect(partName(`/x/${LONG}`)).not.to.equal(partName(`/x/${LOOKALIKE}`));
     expect(remotePartName(`d/${LONG}`)).not.to.equal(remotePartName(`d/${LOOKALIKE}`));
-    for (const name of [LONG, LOOKALIKE, "a~0123456789abcdef"]) {
+    for (const name of [LONG, LOOKALIKE, "a~0123456789abcdef", `a~${"0123456789abcdef".repeat(2)}`]) {
       const part = partName(`/x/${name}`).slice(3);
       expect(Buffer.byteLength(part), name).to.be.at.most(255);
       expect(partOwner(part), name).to.be.a("string");
     }
+  });
+
+  it("carries 128 bits of the long name's SHA-256 (32 hex digits): no birthday search of some 2^32 names makes two share a part", () => {
+    expect(partName(`/x/${LONG}`)).to.equal(`/x/.${LONG.slice(0, 206)}~${hashOf(LONG)}.ftpstream-part`);
+    expect(remotePartName(`d/${LONG}`)).to.equal(`d/.${LONG.slice(0, 206)}~${hashOf(LONG)}.ftpstream-part`);
   });
 
   it("keeps the part name a short name always had", () => {

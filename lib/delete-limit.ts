@@ -7,18 +7,11 @@
  * midway, with part of the target gone).
  */
 import { FtpDeleteLimitError } from "./errors.js";
+import { assertOptionalCount } from "./whole-count.js";
 
 /** Throws TypeError/RangeError unless `value` is undefined (no bound) or a whole number, 0 or more (0: nothing may be deleted). */
 export function assertMaxDelete(value: unknown): void {
-  if (value === undefined) return;
-  if (typeof value !== "number") {
-    throw Object.assign(new TypeError(`maxDelete must be a number of entries, got ${typeof value}`), { code: "ERR_INVALID_ARG_TYPE" });
-  }
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw Object.assign(new RangeError(`maxDelete must be a whole number of entries, 0 or more, got ${value}`), {
-      code: "ERR_OUT_OF_RANGE",
-    });
-  }
+  assertOptionalCount(value, "maxDelete", "entries");
 }
 
 /** The FtpDeleteLimitError of a plan deleting `count` entries, if `max` (validated by assertMaxDelete) does not allow that many. */

@@ -23,6 +23,7 @@ import { dataError, DataTransfer, Enqueue, startWith, TransferStart } from "./tr
 import { writeTransferAhead, type WrittenAhead } from "./transfer-ahead.js";
 import { watchTransfer } from "./transfer-watch.js";
 import { ignore } from "./ignore.js";
+import { assertOptionalCount } from "./whole-count.js";
 
 /** Where a download's bytes go. */
 export interface DownloadTarget {
@@ -70,15 +71,7 @@ const RETR = /^RETR /i;
  * 0 or more, that a double holds exactly.
  */
 export function assertMaxFileSize(value: unknown): void {
-  if (value === undefined) return;
-  if (typeof value !== "number") {
-    throw Object.assign(new TypeError(`maxFileSize must be a number of bytes, got ${typeof value}`), { code: "ERR_INVALID_ARG_TYPE" });
-  }
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw Object.assign(new RangeError(`maxFileSize must be a whole number of bytes, 0 or more, got ${value}`), {
-      code: "ERR_OUT_OF_RANGE",
-    });
-  }
+  assertOptionalCount(value, "maxFileSize", "bytes");
 }
 
 /** Whether a download of `start` may be written ahead of its turn: verifySize: true asks SIZE before the transfer, so nothing of it can. */

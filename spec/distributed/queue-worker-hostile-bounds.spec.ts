@@ -20,7 +20,7 @@ import type { FtpError } from "../../lib/errors.js";
 import { failsAtOnce } from "../../lib/queue-failure.js";
 import { createTreeJobProcessor, type TreeJobLike, type TreeJobProcessorOptions } from "../../lib/queue-worker.js";
 import { useFixtures } from "../core/helpers.js";
-import { downloadJob, uploadJob } from "./tree-job.js";
+import { attemptJob, downloadJob, jobBounds, type JobProcessorBounds, uploadJob } from "./tree-job.js";
 
 describe("queue worker: jobs outside the roots and servers it is given", () => {
   const fx = useFixtures();
@@ -44,30 +44,8 @@ describe("queue worker: jobs outside the roots and servers it is given", () => {
    * Runs `job` on a processor with `bounds` (by default `srv` as its server and the spec's directory as its local root);
    * resolves to its outcome or error, and how many connections it asked for.
    */
-  async function run(
-    srv: FixtureServer,
-    job: TreeJobLike,
-    bounds: Partial<TreeJobProcessorOptions>,
-  ): Promise<{ result?: unknown; error?: Error; connects: number }> {
-    let connects = 0;
-    const processor = createTreeJobProcessor({
-      servers: [`ftp://${srv.host}:${srv.port}`],
-      localRoots: [dir],
-      ...bounds,
-      connect: () => {
-        connects++;
-        return fx.client(srv);
-      },
-      poolSize: 1,
-    });
-    try {
-      return { result: await processor.process(job), connects };
-    } catch (error) {
-      return { error: error as Error, connects };
-    } finally {
-      await processor.close();
-    }
-  }
+  const run = (srv: FixtureServer, job: TreeJobLike, bounds: Partial<JobProcessorBounds>): ReturnType<typeof attemptJob> =>
+    attemptJob(job, () => fx.client(srv), { ...jobBounds(srv, dir), ...bounds });
 
   /** Expects `outcome` to be a refusal of the job at once, made before any connection. */
   function expectRefused(outcome: { error?: Error; connects: number }, what: string): void {

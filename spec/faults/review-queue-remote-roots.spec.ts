@@ -13,9 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
 import type { FtpError } from "../../lib/errors.js";
-import { createTreeJobProcessor, type TreeJobLike } from "../../lib/queue-worker.js";
+import type { TreeJobLike } from "../../lib/queue-worker.js";
 import { useFixtures } from "../core/helpers.js";
-import { downloadJob } from "../distributed/tree-job.js";
+import { attemptJob, downloadJob, jobBounds } from "../distributed/tree-job.js";
 
 describe("faults: review of a queue worker's relative remoteRoots", () => {
   const fx = useFixtures();
@@ -24,30 +24,8 @@ describe("faults: review of a queue worker's relative remoteRoots", () => {
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   /** Runs `job` with `remoteRoots`: its result, or its error, and the connections it asked for. */
-  async function run(
-    srv: FixtureServer,
-    job: TreeJobLike,
-    remoteRoots: string[],
-  ): Promise<{ result?: unknown; error?: Error; connects: number }> {
-    let connects = 0;
-    const processor = createTreeJobProcessor({
-      servers: [`ftp://${srv.host}:${srv.port}`],
-      localRoots: [root],
-      remoteRoots,
-      connect: () => {
-        connects++;
-        return fx.client(srv);
-      },
-      poolSize: 1,
-    });
-    try {
-      return { result: await processor.process(job), connects };
-    } catch (error) {
-      return { error: error as Error, connects };
-    } finally {
-      await processor.close();
-    }
-  }
+  const run = (srv: FixtureServer, job: TreeJobLike, remoteRoots: string[]): ReturnType<typeof attemptJob> =>
+    attemptJob(job, () => fx.client(srv), { ...jobBounds(srv, root), remoteRoots });
 
   const withRemote = (job: TreeJobLike, remote: string): TreeJobLike => ({ ...job, data: { ...job.data, remote } });
 

@@ -14,11 +14,11 @@ import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpLimitError } from "../../lib/index.js";
 import { enqueueTree, type TreeJob } from "../../lib/queue-jobs.js";
-import { createTreeJobProcessor, type TreeJobLike } from "../../lib/queue-worker.js";
+import type { TreeJobLike } from "../../lib/queue-worker.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
 import { serveEndless } from "../faults/endless-server.js";
 import { runCli } from "../cli/run-cli.js";
-import { downloadJob, jobBounds } from "./tree-job.js";
+import { downloadJob, jobBounds, processJob } from "./tree-job.js";
 import { useRedis } from "./redis-server.js";
 
 const MAX = 1000;
@@ -31,14 +31,7 @@ describe("queue: maxFileSize carried by download jobs", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function run(srv: FixtureServer, job: TreeJobLike): Promise<unknown> {
-    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
-    try {
-      return await processor.process(job);
-    } finally {
-      await processor.close();
-    }
-  }
+  const run = (srv: FixtureServer, job: TreeJobLike): Promise<unknown> => processJob(job, () => fx.client(srv), jobBounds(srv, dir));
 
   /** A download job of a file enqueued at `size`, bounded by MAX. */
   const boundedJob = (srv: FixtureServer, path: string, size: number): TreeJobLike => {

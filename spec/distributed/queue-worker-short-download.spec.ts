@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpSizeMismatchError } from "../../lib/index.js";
-import { createTreeJobProcessor, type TreeJobLike } from "../../lib/queue-worker.js";
-import { downloadJob, jobBounds } from "./tree-job.js";
+import type { TreeJobLike } from "../../lib/queue-worker.js";
+import { downloadJob, jobBounds, processJob } from "./tree-job.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
 import { cutShort, FULL } from "../faults/cut-short.js";
 
@@ -28,14 +28,7 @@ describe("queue worker: a download cut short that ends in 226", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function run(srv: FixtureServer, job: TreeJobLike): Promise<unknown> {
-    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
-    try {
-      return await processor.process(job);
-    } finally {
-      await processor.close();
-    }
-  }
+  const run = (srv: FixtureServer, job: TreeJobLike): Promise<unknown> => processJob(job, () => fx.client(srv), jobBounds(srv, dir));
 
   it("fails the job with FtpSizeMismatchError (another attempt may cure it) and keeps the local copy", async () => {
     const srv = await fx.server({ files: { "/r/a.txt": FULL } });

@@ -11,8 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
-import { createTreeJobProcessor, type TreeJobLike } from "../../lib/queue-worker.js";
-import { downloadJob, jobBounds, uploadJob } from "./tree-job.js";
+import type { TreeJobLike } from "../../lib/queue-worker.js";
+import { downloadJob, jobBounds, processJob, uploadJob } from "./tree-job.js";
 import { useFixtures } from "../core/helpers.js";
 
 /** A second, as FTP gives times, and a local time in its last half millisecond. */
@@ -31,14 +31,7 @@ describe("queue worker: local times in a second's last half millisecond", () => 
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function run(srv: FixtureServer, job: TreeJobLike): Promise<unknown> {
-    const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
-    try {
-      return await processor.process(job);
-    } finally {
-      await processor.close();
-    }
-  }
+  const run = (srv: FixtureServer, job: TreeJobLike): Promise<unknown> => processJob(job, () => fx.client(srv), jobBounds(srv, dir));
 
   it("a download job skips the copy an upload job sent, and the upload job skips it the next time", async () => {
     const srv = await fx.server({ files: { "/r/": "" } });

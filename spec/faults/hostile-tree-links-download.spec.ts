@@ -19,9 +19,10 @@ import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpDirTransferError, FtpListingError } from "../../lib/index.js";
 import { useFixtures } from "../core/helpers.js";
+import { type FakeDir, OUT_LIST, serveFakeTree } from "./fake-tree.js";
 
 /** MLSD lines by directory: /r holds a.txt, sub/ (a real directory) and out, a link to a directory outside /r. */
-const MLSD: Record<string, { unique: string; entries: string[] }> = {
+const MLSD: Record<string, FakeDir> = {
   "/r": {
     unique: "R",
     entries: [
@@ -36,7 +37,6 @@ const MLSD: Record<string, { unique: string; entries: string[] }> = {
 
 const SUB_LINE = "drwxr-xr-x   2 root     root         4096 Jan 01  2020 sub";
 const A_LINE = "-rw-r--r--   1 root     root            1 Jan 01  2020 a.txt";
-const OUT_LINE = "lrwxrwxrwx   1 root     root           10 Dec 07 08:10 out -> ../outside";
 
 describe("faults: downloadDir and a link to a directory that MLSD lists as a directory (pyftpdlib)", () => {
   const fx = useFixtures();
@@ -49,25 +49,7 @@ describe("faults: downloadDir and a link to a directory that MLSD lists as a dir
   /** A server listing MLSD above (with a `type=cdir` line or not) and the LIST of /r as `listOfRoot`. */
   async function server(cdir: boolean, listOfRoot: string[]): Promise<FixtureServer> {
     const srv = await fx.server({ files: { "/r/a.txt": "a", "/r/sub/b.txt": "b", "/r/out/keep.txt": "k" } });
-    srv.handle("LIST", async (s, arg) => {
-      if (arg.replace(/^-a /, "") !== "/r") return s.defaultHandler("LIST", arg);
-      s.reply(150, "Here comes the directory listing.");
-      await s.sendData(listOfRoot.map((line) => `${line}\r\n`).join(""));
-      s.reply(226, "Directory send OK.");
-    });
-    srv.handle("MLSD", async (s, arg) => {
-      const listed = MLSD[arg];
-      if (!listed) return s.reply(550, "No such directory.");
-      s.reply(150, "Here comes the directory listing.");
-      const lines = cdir ? [`type=cdir;perm=el;unique=${listed.unique}; .`, ...listed.entries] : listed.entries;
-      await s.sendData(lines.map((line) => `${line}\r\n`).join(""));
-      s.reply(226, "Directory send OK.");
-    });
-    srv.handle("MLST", (s, arg) => {
-      const listed = MLSD[arg];
-      if (!listed) return s.defaultHandler("MLST", arg);
-      s.send(`250-Listing ${arg}\r\n type=dir;perm=el;unique=${listed.unique}; ${arg}\r\n250 End\r\n`);
-    });
+    serveFakeTree(srv, MLSD, { cdir, list: { "/r": listOfRoot } });
     return srv;
   }
 
@@ -77,7 +59,7 @@ describe("faults: downloadDir and a link to a directory that MLSD lists as a dir
 
   for (const pipelining of [true, false]) {
     it(`does not enter a directory of MLSD's that LIST shows as a link, and reports it (pipelining: ${pipelining})`, async () => {
-      const srv = await server(false, [A_LINE, SUB_LINE, OUT_LINE]);
+      const srv = await server(false, [A_LINE, SUB_LINE, OUT_LIST]);
       const ftp = await fx.client(srv);
       const result = await ftp.downloadDir("/r", dir, { pipelining });
       expect(result.links).to.deep.equal(["out"]);
@@ -91,7 +73,7 @@ describe("faults: downloadDir and a link to a directory that MLSD lists as a dir
   }
 
   it("with delete keeps the local copy of what such a link held, and plans nothing through it (dryRun)", async () => {
-    const srv = await server(false, [A_LINE, SUB_LINE, OUT_LINE]);
+    const srv = await server(false, [A_LINE, SUB_LINE, OUT_LIST]);
     const ftp = await fx.client(srv);
     mkdirSync(join(dir, "out"));
     writeFileSync(join(dir, "out", "old.txt"), "o");
@@ -130,7 +112,7 @@ describe("faults: downloadDir and a link to a directory that MLSD lists as a dir
   });
 
   it("asks no LIST where MLSD shows the directory itself (type=cdir: its MLSD is taken at its word)", async () => {
-    const srv = await server(true, [A_LINE, SUB_LINE, OUT_LINE]);
+    const srv = await server(true, [A_LINE, SUB_LINE, OUT_LIST]);
     const ftp = await fx.client(srv);
     const result = await ftp.downloadDir("/r", dir);
     expect(result.links).to.deep.equal([]);

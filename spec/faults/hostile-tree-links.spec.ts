@@ -21,12 +21,7 @@ import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpDirTransferError, FtpListingError, FtpPathError } from "../../lib/index.js";
 import { useFixtures } from "../core/helpers.js";
-
-/** What a directory of the fake tree lists: its unique value, and its entries' MLSD lines. */
-interface FakeDir {
-  unique: string;
-  entries: string[];
-}
+import { type FakeDir, OUT_LIST, serveFakeTree } from "./fake-tree.js";
 
 /**
  * /r holds keep.txt and sub/; sub/ holds `loop`, a link to /r listed as a
@@ -61,7 +56,6 @@ const LOOP_LIST_AS_DIRS = {
   "/r": ["-rw-r--r--   1 root     root            1 Jan 01  2020 keep.txt", "drwxr-xr-x   2 root     root         4096 Jan 01  2020 sub"],
   "/r/sub": ["drwxr-xr-x   3 root     root         4096 Jan 01  2020 loop"],
 };
-const OUT_LIST = "lrwxrwxrwx   1 root     root           10 Dec 07 08:10 out -> ../outside";
 
 describe("faults: a link to a directory listed as a directory (MLSD unique facts)", () => {
   const fx = useFixtures();
@@ -79,27 +73,7 @@ describe("faults: a link to a directory listed as a directory (MLSD unique facts
    */
   async function server(tree: Record<string, FakeDir>, cdir = true, list: Record<string, string[]> = {}): Promise<FixtureServer> {
     const srv = await fx.server({ files: { "/r/keep.txt": "k", "/r/a/x.txt": "x", "/r/b/x.txt": "x", "/r/out/keep.txt": "k" } });
-    srv.handle("LIST", async (s, arg) => {
-      const lines = list[arg.replace(/^-a /, "")];
-      if (!lines) return s.defaultHandler("LIST", arg);
-      s.reply(150, "Here comes the directory listing.");
-      await s.sendData(lines.map((line) => `${line}\r\n`).join(""));
-      s.reply(226, "Directory send OK.");
-    });
-    const resolve = (path: string): FakeDir | undefined => tree[path.replace(/(?:\/sub\/loop)+(?=\/|$)/g, "")];
-    srv.handle("MLSD", async (s, arg) => {
-      const listed = resolve(arg);
-      if (!listed) return s.reply(550, "No such directory.");
-      s.reply(150, "Here comes the directory listing.");
-      const lines = cdir ? [`type=cdir;perm=el;unique=${listed.unique}; .`, ...listed.entries] : listed.entries;
-      await s.sendData(lines.map((line) => `${line}\r\n`).join(""));
-      s.reply(226, "Directory send OK.");
-    });
-    srv.handle("MLST", (s, arg) => {
-      const listed = resolve(arg);
-      if (!listed) return s.defaultHandler("MLST", arg);
-      s.send(`250-Listing ${arg}\r\n type=dir;perm=el;unique=${listed.unique}; ${arg}\r\n250 End\r\n`);
-    });
+    serveFakeTree(srv, tree, { cdir, list, resolve: (path) => path.replace(/(?:\/sub\/loop)+(?=\/|$)/g, "") });
     return srv;
   }
 

@@ -31,6 +31,8 @@ const TREE = {
 };
 const EXPECTED = { "a.txt": "alpha\n", empty: null, sub: null, "sub/b.bin": BIN, "sub/deep": null, "sub/deep/c.txt": "gamma\n" };
 const TREE_BYTES = 6 + 100_000 + 6;
+/** A tree transfer's result when the tree's three files are all skipped: nothing sent, nothing deleted. */
+const ALL_SKIPPED = { transferred: 0, skipped: 3, bytes: 0, deleted: 0, links: [], parts: [], kept: [] };
 
 describe("downloadDir", () => {
   const fx = useFixtures();
@@ -57,15 +59,7 @@ describe("downloadDir", () => {
     const ftp = await fx.client(srv);
     await ftp.downloadDir("/r", dir);
     const from = srv.commands.length;
-    expect(await ftp.downloadDir("/r", dir)).to.deep.equal({
-      transferred: 0,
-      skipped: 3,
-      bytes: 0,
-      deleted: 0,
-      links: [],
-      parts: [],
-      kept: [],
-    });
+    expect(await ftp.downloadDir("/r", dir)).to.deep.equal(ALL_SKIPPED);
     expect(sent(srv, "RETR", from)).to.deep.equal([]);
     // Same size, another time: only the time tells.
     srv.vfs.set("/r/sub/deep/c.txt", "GAMMA\n", new Date(Date.UTC(2025, 5, 1, 8, 9, 10)));
@@ -283,15 +277,7 @@ describe("uploadDir", () => {
     const ftp = await fx.client(srv);
     await ftp.uploadDir(dir, "/up");
     const from = srv.commands.length;
-    expect(await ftp.uploadDir(dir, "/up")).to.deep.equal({
-      transferred: 0,
-      skipped: 3,
-      bytes: 0,
-      deleted: 0,
-      links: [],
-      parts: [],
-      kept: [],
-    });
+    expect(await ftp.uploadDir(dir, "/up")).to.deep.equal(ALL_SKIPPED);
     expect(sent(srv, "STOR", from)).to.deep.equal([]);
     writeFileSync(join(dir, "a.txt"), "ALPHA\n");
     const third = srv.commands.length;

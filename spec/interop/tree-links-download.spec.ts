@@ -14,6 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { FTP } from "../../lib/index.js";
 import { describeServers } from "./describe-server.js";
+import { layOutHome } from "./home-tree.js";
 
 describeServers(
   "interop downloadDir and a link MLSD lists as a directory",
@@ -21,25 +22,13 @@ describeServers(
   ({ server }) => {
     let ftp: FTP;
     let local: string;
-    let home: string;
 
     before(async () => {
-      home = server().home;
-      const { uid, gid } = await fs.stat(home);
-      const made = [path.join(home, "dl-outside"), path.join(home, "dl"), path.join(home, "dl", "sub")];
-      for (const dir of made) await fs.mkdir(dir);
-      await fs.writeFile(path.join(home, "dl-outside", "keep.txt"), "keep\n");
-      await fs.writeFile(path.join(home, "dl", "a.txt"), "a\n");
-      await fs.writeFile(path.join(home, "dl", "sub", "b.txt"), "b\n");
-      await fs.symlink("../dl-outside", path.join(home, "dl", "out"));
-      for (const at of [
-        ...made,
-        path.join(home, "dl-outside", "keep.txt"),
-        path.join(home, "dl", "a.txt"),
-        path.join(home, "dl", "sub", "b.txt"),
-      ])
-        await fs.chown(at, uid, gid);
-      await fs.lchown(path.join(home, "dl", "out"), uid, gid);
+      await layOutHome(server().home, {
+        dirs: ["dl-outside", "dl", "dl/sub"],
+        files: { "dl-outside/keep.txt": "keep\n", "dl/a.txt": "a\n", "dl/sub/b.txt": "b\n" },
+        links: { "dl/out": "../dl-outside" },
+      });
       const { host, port, user, password } = server();
       ftp = await FTP.create({ host, port, user, password, timeout: 10_000 });
     });

@@ -18,6 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { FTP, FtpDirTransferError, FtpPathError } from "../../lib/index.js";
 import { describeServers } from "./describe-server.js";
+import { layOutHome } from "./home-tree.js";
 import type { ServerKind } from "./servers.js";
 
 const SHOWING_LINKS: readonly ServerKind[] = ["vsftpd", "proftpd", "pure-ftpd", "pyftpdlib", "inetutils-ftpd", "netkit-ftpd"];
@@ -32,14 +33,11 @@ describeServers(
 
     before(async () => {
       home = server().home;
-      const { uid, gid } = await fs.stat(home);
-      for (const dir of ["kt-out", "kt"]) await fs.mkdir(path.join(home, dir));
-      await fs.writeFile(path.join(home, "kt-out", "keep.txt"), "keep\n");
-      await fs.writeFile(path.join(home, "kt", "a.txt"), "a\n");
-      await fs.symlink("../kt-out", path.join(home, "kt", "dlink"));
-      await fs.symlink("../kt-out/keep.txt", path.join(home, "kt", "flink"));
-      for (const at of ["kt-out", "kt", "kt-out/keep.txt", "kt/a.txt"]) await fs.chown(path.join(home, at), uid, gid);
-      for (const at of ["kt/dlink", "kt/flink"]) await fs.lchown(path.join(home, at), uid, gid);
+      await layOutHome(home, {
+        dirs: ["kt-out", "kt"],
+        files: { "kt-out/keep.txt": "keep\n", "kt/a.txt": "a\n" },
+        links: { "kt/dlink": "../kt-out", "kt/flink": "../kt-out/keep.txt" },
+      });
       const { host, port, user, password } = server();
       ftp = await FTP.create({ host, port, user, password, timeout: 10_000 });
     });

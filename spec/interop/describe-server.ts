@@ -10,7 +10,7 @@
  * reason in the title, or, under CI=true, a failing test: CI must never pass
  * by skipping the servers it was meant to prove us against.
  */
-import { findServer, SERVER_KINDS, startServer, type RealServer, type ServerKind, type TlsMode } from "./servers.js";
+import { findServer, onPortShortage, SERVER_KINDS, startServer, type RealServer, type ServerKind, type TlsMode } from "./servers.js";
 
 export const IN_CI = process.env.CI === "true" || process.env.CI === "1";
 
@@ -46,11 +46,28 @@ export interface ServerSuite {
 
 /** Servers kept from one suite to the next, by kind and TLS mode. */
 const kept = new Map<string, Promise<RealServer>>();
+/** The keys of kept servers a suite is running on now. */
+const inUse = new Set<string>();
 let stopsKept = false;
+
+// Each kept server holds a port block: when none is left, the idle ones go (and start again when next wanted).
+onPortShortage(async () => {
+  let stopped = 0;
+  for (const [key, server] of kept) {
+    if (inUse.has(key)) continue;
+    kept.delete(key);
+    await (await server.catch(() => undefined))?.stop();
+    stopped++;
+  }
+  return stopped;
+});
+
+const keyOf = (kind: ServerKind, tls: TlsMode | undefined): string => `${kind} ${tls ?? "plain"}`;
 
 /** The kept server of `kind` and `tls`, reset for a new suite, or a new one if there is none or its daemon is gone. */
 async function keptServer(kind: ServerKind, tls: TlsMode | undefined): Promise<RealServer> {
-  const key = `${kind} ${tls ?? "plain"}`;
+  const key = keyOf(kind, tls);
+  inUse.add(key);
   const earlier = await kept.get(key)?.catch(() => undefined);
   if (earlier?.running()) {
     await earlier.reset();
@@ -110,6 +127,7 @@ export function describeServers(
         });
         after(async () => {
           if (variant.ownServer) await server?.stop();
+          else inUse.delete(keyOf(kind, variant.tls));
           server = undefined;
         });
         body({

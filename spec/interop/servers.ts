@@ -374,27 +374,53 @@ function canBind(port: number): Promise<boolean> {
 // 127, once the tree transfers wrote each RETR with its EPSV (issue 23),
 // it ran out now and then ("425 EPSV: Address already in use").
 const PORT_BLOCK = 512;
-const PORT_LOW = 20000; // below Linux's ephemeral range (32768+), so outgoing
+const PORT_LOW = 10000; // below Linux's ephemeral range (32768+), so outgoing
 const PORT_HIGH = 32000; // connections never steal a port the server will bind
 const handedOut = new Set<number>();
 
 /**
- * A control port and a passive range, all free right now. Blocks are chosen
- * at random (other processes may run servers too) and never reused within
- * this process, so parallel servers do not collide.
+ * What stops the servers this process keeps but no suite uses now
+ * (describe-server.ts keeps one per kind and TLS mode from suite to suite),
+ * resolving to how many it stopped: asked before allocatePorts gives up,
+ * since each kept server holds a block of the 42 the range has.
+ */
+let releaseIdleServers: (() => Promise<number>) | undefined;
+
+/** Sets what allocatePorts asks to free blocks when none is free (see releaseIdleServers). */
+export function onPortShortage(release: () => Promise<number>): void {
+  releaseIdleServers = release;
+}
+
+/**
+ * A control port and a passive range, all free right now. Blocks are tried
+ * in a random order (other processes may run servers too) and never reused
+ * within this process, so parallel servers do not collide. When none is
+ * free, this process's idle kept servers are stopped and every block tried
+ * again: a second test process on the machine (a loop of interop specs
+ * beside a CI run) had the two hold all 23 blocks of 20000-32000 and one
+ * fail to start; the range now starts at 10000 too.
  */
 async function allocatePorts(): Promise<{ port: number; pasv: [number, number] }> {
-  const blocks = Math.floor((PORT_HIGH - PORT_LOW) / PORT_BLOCK);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = PORT_LOW + Math.floor(Math.random() * blocks) * PORT_BLOCK;
+  const found = (await freeBlock()) ?? ((await releaseIdleServers?.()) ? await freeBlock() : undefined);
+  if (found === undefined) throw new Error("no free loopback port block found");
+  handedOut.add(found);
+  return { port: found, pasv: [found + 1, found + PORT_BLOCK - 1] };
+}
+
+/** The base of a block of PORT_BLOCK ports this process has not handed out and all of which can be bound now, trying every block in a random order. */
+async function freeBlock(): Promise<number | undefined> {
+  const bases = Array.from({ length: Math.floor((PORT_HIGH - PORT_LOW) / PORT_BLOCK) }, (_, i) => PORT_LOW + i * PORT_BLOCK);
+  for (let i = bases.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [bases[i], bases[j]] = [bases[j], bases[i]];
+  }
+  for (const base of bases) {
     if (handedOut.has(base)) continue;
     let free = true;
     for (let p = base; p < base + PORT_BLOCK && free; p++) free = await canBind(p);
-    if (!free) continue;
-    handedOut.add(base);
-    return { port: base, pasv: [base + 1, base + PORT_BLOCK - 1] };
+    if (free) return base;
   }
-  throw new Error("no free loopback port block found");
+  return undefined;
 }
 
 let cachedCert: Promise<{ key: string; cert: string; dir: string }> | undefined;

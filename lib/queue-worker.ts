@@ -242,13 +242,15 @@ interface JobBounds {
  * starts: "" for an absolute path, "." for one below the working
  * directory, none for one beginning with `~` (the home directory to
  * vsftpd, proftpd and inetutils ftpd, `~user` that user's: its first
- * segment is where it starts). Without them a relative root (`.`, `pub`)
+ * segment is where it starts; blanks before it too). Without them a relative root (`.`, `pub`)
  * took in `/etc` and `~root/x` as below it.
  */
 function remoteSegments(path: string): string[] {
   const segments = path.split("/").filter((segment) => segment !== "" && segment !== ".");
-  if (path.startsWith("/")) return ["", ...segments];
-  return path.startsWith("~") ? segments : [".", ...segments];
+  // Where it starts as a server trimming its argument reads it too: ` /etc` is `/etc` there, ` ~root/x` `~root/x`.
+  const start = path.trimStart();
+  if (start.startsWith("/")) return ["", ...segments];
+  return start.startsWith("~") ? segments : [".", ...segments];
 }
 
 /** A bad option: a TypeError with Node's code, as the library's other option checks throw. */

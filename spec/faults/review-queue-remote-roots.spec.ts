@@ -33,6 +33,9 @@ describe("faults: review of a queue worker's relative remoteRoots", () => {
     [["."], "/etc"],
     [["."], "~"],
     [["."], "~root/x"],
+    // A server trimming its argument reads the blank away: `~root/x`.
+    [["."], " ~root/x"],
+    [["."], " /etc"],
     [["pub"], "~/pub"],
     [["pub"], "/pub"],
     [["~"], "./~"],

@@ -93,3 +93,18 @@ export async function assertRealDirs(root: string, relative: string, includeLast
     }
   }
 }
+
+/**
+ * A name as a server or disk that folds letter case or Unicode form, or
+ * trims names, opens it: Windows drops trailing dots and spaces, a server
+ * trimming its argument the blanks at its ends, so `Keep.txt.` and
+ * ` keep.txt ` open `keep.txt`; a name folded to "" is the directory it
+ * is in. Shared by tree sync's deletions and removeDir's link check.
+ */
+export function foldedName(name: string): string {
+  return name
+    .normalize("NFC")
+    .toLowerCase()
+    .replace(/^\s+/, "")
+    .replace(/[\s.]+$/, "");
+}

@@ -9,7 +9,7 @@ import { FtpError, FtpLimitError, FtpListingError, FtpPathError, FtpPermError, F
 import { isNotImplemented, sessionFeatures } from "./features.js";
 import { entryFromFacts, ListEntry, parseMlsdTime } from "./listing.js";
 import { assertSafeArgument, mlstFactsLine, parse213, parse257, parseMlsdLine } from "./protocol.js";
-import { assertNoClimb, unsafeNameError, unsafeNameReason } from "./path-safety.js";
+import { assertNoClimb, foldedName, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { DEFAULT_MAX_DIRECTORY_ENTRIES, joinRemote, ListOptions, notListedAsDirs, UnreadableLines } from "./remote-listing.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, EnteredDirs, treeLimit } from "./tree-bounds.js";
 import { replyOrError, sendBurst } from "./command-burst.js";
@@ -291,7 +291,7 @@ async function shownAsLink(client: RemoteClient, path: string, bounds: RemovalBo
       }
       // Listed twice, once as a link: a link (its removal, or the refusal, is then the safe side).
       if (entry.name === name && type !== "link") type = entry.type;
-      else if (entry.type === "link" && spelling(entry.name) === spelling(name)) linkSpelledOtherwise = true;
+      else if (entry.type === "link" && foldedName(entry.name) === foldedName(name)) linkSpelledOtherwise = true;
     }
   } catch (error) {
     // Refused outright (a 4xx or 5xx, nothing listed): a parent the login may not read.
@@ -299,20 +299,6 @@ async function shownAsLink(client: RemoteClient, path: string, bounds: RemovalBo
     throw error;
   }
   return type === "link" || (type === undefined && linkSpelledOtherwise);
-}
-
-/**
- * A name as a server folding letter case (Windows) or trimming names
- * opens it: `LINK`, `link.` and `link ` are its `link` (see sync.ts's
- * folded). removeDir("/r/LINK") there walked the link `link` its parent
- * listed, deleting where it points.
- */
-function spelling(name: string): string {
-  return name
-    .normalize("NFC")
-    .toLowerCase()
-    .replace(/^\s+/, "")
-    .replace(/[\s.]+$/, "");
 }
 
 /** See FTP.lastMod. */

@@ -25,7 +25,7 @@ import { isLocalName, localName, localNameTwice, undecodableLocalName, unwritabl
 import { assertMaxFileSize } from "./download.js";
 import { assertMaxDelete, overDeleteLimit } from "./delete-limit.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, EnteredDirs, treeLimit } from "./tree-bounds.js";
-import { assertNoClimb, assertRealDirs, unsafeNameError, unsafeNameReason } from "./path-safety.js";
+import { assertNoClimb, assertRealDirs, foldedName, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { RENAME_OWN_PART } from "./part-rename.js";
 import { uploadThroughPart } from "./part-upload.js";
 import { pipeSettled } from "./pipe.js";
@@ -639,10 +639,8 @@ function parentOf(path: string): string {
  */
 function folded(path: string): string {
   return path
-    .normalize("NFC")
-    .toLowerCase()
     .split("/")
-    .map((segment) => segment.replace(/^\s+/, "").replace(/[\s.]+$/, ""))
+    .map(foldedName)
     .filter((segment) => segment !== "")
     .join("/");
 }

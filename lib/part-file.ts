@@ -159,7 +159,7 @@ function sameFile(path: string, why: string): FtpPathError {
  * the new content came.
  */
 export async function createPart(part: string, writes?: LocalWrites, path = part, replaced?: ModeSource): Promise<FileHandle> {
-  const mode = replaced?.isFile() ? Number(replaced.mode) & 0o777 : 0o666;
+  const mode = keptMode(replaced) ?? 0o666;
   try {
     return await open(part, "wx", mode);
   } catch (error) {
@@ -190,7 +190,13 @@ interface ModeSource {
  * bits are not carried to new content.
  */
 export async function keepModeOf(handle: FileHandle, replaced: ModeSource | undefined): Promise<void> {
-  if (replaced?.isFile()) await handle.chmod(Number(replaced.mode) & 0o777);
+  const mode = keptMode(replaced);
+  if (mode !== undefined) await handle.chmod(mode);
+}
+
+/** The permission bits (0777) a part replacing `replaced` takes: undefined for none, or for what is no regular file. */
+function keptMode(replaced: ModeSource | undefined): number | undefined {
+  return replaced?.isFile() ? Number(replaced.mode) & 0o777 : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * How the `ftpstream` commands that move files (get, cat, put, mirror,
- * mirror --queue) end on SIGINT or SIGTERM: cron's kill, a Ctrl-C. Left to
- * Node's default, the process died at once with nothing said: `get` left
+ * mirror --queue) end on SIGINT, SIGTERM or SIGHUP: cron's kill, a Ctrl-C,
+ * the terminal or ssh session closed under it. Left to Node's default, the process died at once with nothing said: `get` left
  * its hidden part file, `put` a partial remote file, `mirror` every
  * running file's part. Here the command's AbortSignal is aborted (its
  * transfers end, no more start, nothing more is deleted) and the
@@ -13,13 +13,13 @@
 import { onAbortOf } from "./abort-signal.js";
 import type { FTP } from "./client.js";
 
-/** The exit status of a run stopped by SIGINT or SIGTERM: 128 + the signal's number, as a shell reports a process it killed. */
-export const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143 } as const;
+/** The exit status of a run stopped by SIGHUP, SIGINT or SIGTERM: 128 + the signal's number, as a shell reports a process it killed. */
+export const SIGNAL_STATUS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
 
 /** The signals a command stops on. */
 export type StopSignalName = keyof typeof SIGNAL_STATUS;
 
-/** What stopped a command: SIGINT or SIGTERM. Its message says what the command left behind. */
+/** What stopped a command: SIGHUP, SIGINT or SIGTERM. Its message says what the command left behind. */
 export class StoppedBySignal extends Error {
   constructor(
     readonly signal: StopSignalName,
@@ -29,7 +29,7 @@ export class StoppedBySignal extends Error {
   }
 }
 
-/** A command's hold on SIGINT and SIGTERM while it runs (see stopOnSignal). */
+/** A command's hold on SIGHUP, SIGINT and SIGTERM while it runs (see stopOnSignal). */
 export interface SignalStop {
   /** Aborted on the first signal, with a StoppedBySignal as its reason. */
   readonly signal: AbortSignal;
@@ -62,7 +62,9 @@ export interface SignalStop {
 }
 
 /**
- * Holds SIGINT and SIGTERM for one command; `cutOutcome` says what a run
+ * Holds SIGHUP, SIGINT and SIGTERM for one command (SIGHUP too: left to
+ * Node's default, a closed terminal or a dropped ssh session killed the
+ * run at once, its part files left behind); `cutOutcome` says what a run
  * stopped before its transfer was complete leaves behind (mirror: "no more files started, nothing deleted").
  * After `run`, a signal ends the process as Node's default does, unless
  * one came during it: then the process is ending anyway, and a second
@@ -104,7 +106,7 @@ export function stopOnSignal(cutOutcome: string): SignalStop {
         },
       );
     });
-  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+  const listeners = (Object.keys(SIGNAL_STATUS) as StopSignalName[]).map((signal) => {
     const listener = (): void => onSignal(signal);
     process.on(signal, listener);
     return [signal, listener] as const;

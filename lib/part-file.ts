@@ -251,8 +251,9 @@ export async function writeThroughPart(
     await assertStillPart(part, stats, path);
     // A time the disk will not take (EPERM on an SMB or FUSE mount) costs the
     // next run this file again, as on a server without times; the file is
-    // whole, and was thrown away, run after run.
-    if (modified) await utimes(part, modified, modified).catch(() => undefined);
+    // whole, and was thrown away, run after run. Any other failure (EIO, the
+    // part gone: ENOENT) fails the file: it is not known to be whole.
+    if (modified) await utimes(part, modified, modified).catch(timesNotSettable);
     await assertRealDirs(root, path);
     const now = await assertNotLink(target, path);
     writes?.assertNotWritten(now, path);
@@ -265,6 +266,21 @@ export async function writeThroughPart(
     await discard();
     throw error;
   }
+}
+
+/**
+ * The errors of utimes that say the disk will not set this file's times,
+ * the file being fine: not allowed (EPERM, EACCES: an SMB or FUSE mount, a
+ * file another user owns), not done by the file system (ENOTSUP,
+ * EOPNOTSUPP, ENOSYS), read-only (EROFS), or a time outside what it holds
+ * (EINVAL, EOVERFLOW: before 1970 or past 2038 on some). Only these leave
+ * the file its own time.
+ */
+const TIMES_NOT_SETTABLE = new Set(["EPERM", "EACCES", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EROFS", "EINVAL", "EOVERFLOW"]);
+
+/** Swallows `error` when it is one of TIMES_NOT_SETTABLE; rethrows any other (EIO, ENOENT), which fails the file. */
+function timesNotSettable(error: unknown): void {
+  if (!TIMES_NOT_SETTABLE.has((error as NodeJS.ErrnoException).code ?? "")) throw error;
 }
 
 /** Destroys `sink` (a part file's stream) and resolves once its descriptor is closed. */

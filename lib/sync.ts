@@ -1643,16 +1643,26 @@ async function refuseUnlistedWrites<T>(items: T[], pathOf: (item: T) => string, 
 }
 
 /**
- * Marks not fully known, with every directory below it, and reports, each
- * remote target directory that `delete` would remove something below and
- * that MLSD gives and LIST does not show as a directory (see ListedDirs).
+ * Of the remote target directories that `delete` would remove, or remove
+ * something below, and that MLSD gives and LIST does not show as a
+ * directory (see ListedDirs): each LIST shows as a link is a link of the
+ * target (DirTransferResult.kept, never removed), as on a server whose
+ * MLSD shows it as one, and what seemed below it is no part of the tree;
+ * each other is marked not fully known, with every directory below it,
+ * and reported.
  */
 async function refuseUnlistedDirs(source: Tree, target: Tree, listed: ListedDirs, failures: Failures): Promise<void> {
   const not = await listed.notDirsAbove(
-    extras(source, target).map((extra) => extra.path),
+    // A directory to remove is asked of itself ("dir/" is below it): an RMD of a link to an empty directory.
+    extras(source, target).map((extra) => (extra.type === "dir" ? `${extra.path}/` : extra.path)),
     "nothing is deleted through it",
   );
   for (const [dir, error] of not) {
+    if (error instanceof FtpPathError && error.reason === "link") {
+      target.nodes.set(dir, { ...target.nodes.get(dir)!, type: "link" });
+      for (const path of [...target.nodes.keys()]) if (path.startsWith(`${dir}/`)) target.nodes.delete(path);
+      continue;
+    }
     target.incomplete.add(dir);
     for (const [path, node] of target.nodes) if (node.type === "dir" && path.startsWith(`${dir}/`)) target.incomplete.add(path);
     failures.record(dir, error);

@@ -204,10 +204,13 @@ export class ControlConnection {
   /** Called once when the connection fails or closes, with the reason. */
   onClose: (error: Error) => void = () => undefined;
   /**
-   * The TYPE the server last confirmed for a transfer, so the next transfer
-   * of that type skips a round trip (basic-ftp and FileZilla do the same;
-   * ftplib repeats TYPE every time). send() forgets it whenever a command
-   * that may change it goes out (see TYPE_CHANGING).
+   * The TYPE the server is in once every command written so far has run,
+   * so the next transfer of that type skips a round trip (basic-ftp and
+   * FileZilla do the same; ftplib repeats TYPE every time). send() forgets
+   * it whenever a command that may change it goes out (see TYPE_CHANGING);
+   * a TYPE sent on its own sets it when confirmed, one written with a
+   * transfer's EPSV as it is written (see writeEpsvLines), since transfers
+   * written behind it decide on it before its reply is read.
    */
   knownType: string | undefined;
 

@@ -355,7 +355,15 @@ export function writeEpsvLines(session: Session, type: "A" | "I" | undefined, be
   const control = session.control;
   control.batch(() => {
     for (const line of before?.lines ?? []) control.send(line);
-    if (type) control.send(`TYPE ${type}`);
+    if (type) {
+      control.send(`TYPE ${type}`);
+      // Known from the write, not the reply: a transfer written behind this
+      // one decides on it before that reply is read, and a refusal closes the
+      // connection (readBehindEpsv). Set when the 200 came in, it would undo
+      // a TYPE written since by the transfer behind, and the one after that
+      // would go without its own (a binary file fetched in ASCII).
+      control.knownType = type;
+    }
     control.send("EPSV");
     if (command !== undefined) control.send(command);
   });
@@ -371,10 +379,7 @@ async function readBehindEpsv(session: Session, type: "A" | "I" | undefined, bef
   const control = session.control;
   try {
     if (before) before.replies(await readFinals(session, before.lines.length));
-    if (type) {
-      requireSuccess(await control.readReply(session.settings.timeout));
-      control.knownType = type;
-    }
+    if (type) requireSuccess(await control.readReply(session.settings.timeout));
   } catch (error) {
     control.close(error as Error);
     throw error;

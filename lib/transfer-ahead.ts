@@ -100,8 +100,8 @@ export function writeTransferAhead(session: Session, start: TransferStart): Writ
   control.assertSendable(start.command);
   const before = start.before && start.before.lines.length > 0 ? start.before : undefined;
   if (before) for (const line of before.lines) control.assertSendable(line);
-  // A TYPE written by the transfer in front and not yet answered has made
-  // knownType unknown (ControlConnection.send): then this one writes its own.
+  // knownType is the TYPE the transfer in front wrote, answered or not
+  // (writeEpsvLines): this one writes its own unless that is the one it needs.
   const type = start.type && control.knownType !== start.type ? start.type : undefined;
   writeEpsvLines(session, type, before, start.command);
   session.writtenAhead = true;

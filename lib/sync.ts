@@ -198,12 +198,17 @@ export interface DirTransferOptions {
    * uploadDir: write each file to a hidden part name beside its target
    * (`.name.ftpstream-part`) and rename it over the target (RNFR, RNTO) only
    * after the 226 and a whole, unchanged read, so a failed or cut upload
-   * leaves the remote copy as it was. Default false: STOR to the target's
-   * own name, as lftp and rclone do, since the rename costs two round trips
-   * a file and many servers forbid it where they allow uploads (vsftpd's
-   * anonymous uploads without `anon_other_write_enable`); a failed upload
-   * then leaves a partial file there, unstamped, which the next run sends
-   * again. downloadDir always writes through a local part file.
+   * leaves the remote copy as it was. Where the server refuses to rename
+   * over a file, the target is deleted first: a run killed between that
+   * DELE and the rename leaves the new copy whole at the part name and
+   * none at the target's, until the next run puts it there. Default
+   * false: STOR to the target's own name, as lftp and rclone do, since the
+   * rename costs two round trips a file and many servers forbid it where
+   * they allow uploads (vsftpd's anonymous uploads without
+   * `anon_other_write_enable`); a failed or killed upload then leaves a
+   * partial file there (a server's STOR truncates it at once), unstamped,
+   * which the next run sends again. downloadDir always writes through a
+   * local part file.
    */
   partFiles?: boolean;
   /**

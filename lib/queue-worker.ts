@@ -242,14 +242,16 @@ interface JobBounds {
  * starts: "" for an absolute path, "." for one below the working
  * directory, none for one beginning with `~` (the home directory to
  * vsftpd, proftpd and inetutils ftpd, `~user` that user's: its first
- * segment is where it starts; blanks before it too). Without them a relative root (`.`, `pub`)
- * took in `/etc` and `~root/x` as below it.
+ * segment is where it starts; blanks before it too). A path beginning
+ * with `\` is absolute too. Without them a relative root (`.`, `pub`)
+ * took in `/etc`, `~root/x` and `\etc` as below it.
  */
 function remoteSegments(path: string): string[] {
   const segments = path.split("/").filter((segment) => segment !== "" && segment !== ".");
   // Where it starts as a server trimming its argument reads it too: ` /etc` is `/etc` there, ` ~root/x` `~root/x`.
   const start = path.trimStart();
-  if (start.startsWith("/")) return ["", ...segments];
+  // And as a server taking `\` for a separator (IIS, FileZilla Server): `\etc` is its `/etc`.
+  if (start.startsWith("/") || start.startsWith("\\")) return ["", ...segments];
   return start.startsWith("~") ? segments : [".", ...segments];
 }
 

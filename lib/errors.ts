@@ -238,13 +238,27 @@ brand(FtpDirTransferError, "FtpDirTransferError");
  * encoding did not decode, which a download would write under another
  * local name. `path` shows such bytes escaped as U+DC80..U+DCFF (see
  * text-codec.ts), the message as `\xNN`.
+ * `"ambiguous"`: removeDir or clearDir of a path whose name its parent's
+ * LIST shows in two ways a server may open it by (`dir ` beside `dir`,
+ * which a server trimming its argument opens; a link line whose ` -> `
+ * may part name from target at another place): nothing is deleted.
  */
 export class FtpPathError extends FtpError {
   declare readonly code: "ERR_FTP_BAD_PATH";
   constructor(
     readonly path: string,
     readonly reason:
-      "climbs" | "root" | "separator" | "nul" | "link" | "special" | "not-a-directory" | "directory" | "same-file" | "undecodable",
+      | "climbs"
+      | "root"
+      | "separator"
+      | "nul"
+      | "link"
+      | "special"
+      | "not-a-directory"
+      | "directory"
+      | "same-file"
+      | "undecodable"
+      | "ambiguous",
     message: string,
   ) {
     super(message, "ERR_FTP_BAD_PATH");

@@ -108,3 +108,15 @@ export function foldedName(name: string): string {
     .replace(/^\s+/, "")
     .replace(/[\s.]+$/, "");
 }
+
+/**
+ * The name a server that trims its argument opens for `name`, the last
+ * segment of an argument (with `first`, also its first): the blanks at its
+ * end (and start) dropped, so `dir ` and `dir\t` open `dir`. Unlike
+ * foldedName, letter case and trailing dots stay: a disk holding both
+ * `dir` and `dir ` is no Windows disk, but its server may still trim.
+ */
+export function trimmedName(name: string, first = false): string {
+  const end = name.replace(/\s+$/, "");
+  return first ? end.replace(/^\s+/, "") : end;
+}

@@ -7,15 +7,14 @@
 import { posix } from "node:path";
 import { FtpError, FtpLimitError, FtpListingError, FtpPathError, FtpPermError, FtpProtoError } from "./errors.js";
 import { isNotImplemented, sessionFeatures } from "./features.js";
-import { entryFromFacts, ListEntry, parseMlsdTime } from "./listing.js";
+import { entryFromFacts, ListEntry, parseListLine, parseMlsdTime } from "./listing.js";
 import { assertSafeArgument, mlstFactsLine, parse213, parse257, parseMlsdLine } from "./protocol.js";
-import { assertNoClimb, foldedName, unsafeNameError, unsafeNameReason } from "./path-safety.js";
+import { assertNoClimb, foldedName, trimmedName, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { DEFAULT_MAX_DIRECTORY_ENTRIES, joinRemote, ListOptions, notListedAsDirs, UnreadableLines } from "./remote-listing.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, EnteredDirs, treeLimit } from "./tree-bounds.js";
 import { replyOrError, sendBurst } from "./command-burst.js";
 import type { Reply } from "./reply.js";
 import type { Session } from "./session.js";
-import { ignore } from "./ignore.js";
 
 /** What the operations need of a client. */
 export interface RemoteClient {
@@ -133,6 +132,7 @@ async function walkForRemoval(client: RemoteClient, path: string, maxEntries: nu
     const dir = fullPath(relativeDir);
     let listed: { mlsd: boolean; selfShown: boolean; selfUnique?: string } = { mlsd: false, selfShown: false };
     const dirs: FoundDir[] = [];
+    const names: string[] = [];
     let uniques = false;
     // Lines that are no entry are bounded too: a listing of nothing else, without end, would be read for ever.
     for await (const entry of client.list(dir, { maxNonEntryLines: maxEntries, onListed: (info) => (listed = info) })) {
@@ -144,11 +144,13 @@ async function walkForRemoval(client: RemoteClient, path: string, maxEntries: nu
       if (isDir) assertTreeDepth(relative);
       const doomed = { relative, dir: isDir };
       found.push(doomed);
+      names.push(entry.name);
       if (entry.unique !== undefined) uniques = true;
       if (entry.type === "link") linksShown = true;
       // Checked once the listing is in: the root's own value comes at its end (or from MLST).
       if (isDir) dirs.push({ doomed, name: entry.name, unique: entry.unique });
     }
+    assertOneOpened(dir, names);
     if (listed.mlsd && dirs.length > 0) byMlsd.set(relativeDir, dirs);
     if (listed.mlsd && !listed.selfShown) selfHidden = true;
     if (relativeDir === "") entered.enter("", listed.selfUnique ?? (listed.mlsd && uniques ? await mlstUnique(client, path) : undefined));
@@ -186,6 +188,48 @@ async function walkForRemoval(client: RemoteClient, path: string, maxEntries: nu
   }
   for (const [relative, other] of aliases) if (!below(relative)) throw sameDirectory(fullPath(relative), fullPath(other));
   return found;
+}
+
+/**
+ * Throws FtpPathError (`"ambiguous"`) when the listing of `dir` holds a
+ * name with blanks at its end (`x `) beside the name a server trimming
+ * its argument opens for it (`x`): the walk's LIST, DELE or RMD of
+ * `dir/x ` would reach `dir/x` there, and through it, were it a link,
+ * what it points to. Nothing is deleted yet.
+ */
+function assertOneOpened(dir: string, names: readonly string[]): void {
+  if (!names.some((name) => trimmedName(name) !== name)) return;
+  const listed = new Set(names);
+  for (const name of names) {
+    const opened = trimmedName(name);
+    if (opened !== name && listed.has(opened)) {
+      throw ambiguousName(
+        joinRemote(dir, name),
+        `its directory also holds ${JSON.stringify(opened)}, which a server trimming its argument opens for it`,
+      );
+    }
+  }
+}
+
+/** The FtpPathError (`reason: "ambiguous"`) of a removal that found `path` named in a way a server may open otherwise. */
+function ambiguousName(path: string, why: string): FtpPathError {
+  return new FtpPathError(path, "ambiguous", `refusing to remove through ${JSON.stringify(path)}: ${why}; nothing was deleted`);
+}
+
+/**
+ * The names one LIST line may give a link, where ` -> ` in its name or
+ * target leaves it open where the name ends: `a -> b -> c` is the link `a`
+ * (to `b -> c`) or `a -> b` (to `c`), and `a -> b`, on a server showing no
+ * targets, may be the link `a -> b`. Empty for a line of no link, or
+ * without ` -> `.
+ */
+function linkNameReadings(line: string): string[] {
+  if (!line.includes(" -> ")) return [];
+  // Read with each arrow as a character no name of a listing holds, so that the line's name column is all of it.
+  const entry = parseListLine(line.replaceAll(" -> ", " \u0001 "));
+  if (entry?.type !== "link") return [];
+  const parts = entry.name.split(" \u0001 ");
+  return parts.map((_, i) => parts.slice(0, i + 1).join(" -> "));
 }
 
 /** A directory a removal's walk found: its entry to delete, its name, and its MLSD unique fact. */
@@ -278,10 +322,22 @@ async function shownAsLink(client: RemoteClient, path: string, bounds: RemovalBo
   let type: ListEntry["type"] | undefined;
   // Not listed by its own spelling: whether a link is listed in one a server folding letter case or trimming names opens by it.
   let linkSpelledOtherwise = false;
+  // The name a server trimming its argument opens (`dir ` and `dir\t`: `dir`), and whether it and the name itself are listed.
+  const opened = trimmedName(name, levels.length === 1 && !/^\.?\//.test(path));
+  let exact = false;
+  let openedListed = false;
+  // A link line whose ` -> ` may part its name from its target elsewhere than where it was read, to `name`.
+  let maybeLink = false;
+  const readAlso = (line: string, readAs?: string): void => {
+    for (const reading of linkNameReadings(line)) {
+      if (reading !== readAs && (reading === name || foldedName(reading) === foldedName(name))) maybeLink = true;
+    }
+  };
   let passed = 0;
   try {
     // Read to its end, not left at the entry (an ABOR, which servers answer each their own way), up to a bound.
-    for await (const entry of client.list(listed, { command: "LIST", maxNonEntryLines: max, onUnreadable: ignore })) {
+    // An unreadable line is passed over, but for a link line with more than one ` -> ` (see linkNameReadings).
+    for await (const entry of client.list(listed, { command: "LIST", maxNonEntryLines: max, onUnreadable: (line) => readAlso(line) })) {
       if (passed++ === max) {
         throw new FtpLimitError(
           "listingEntries",
@@ -289,6 +345,9 @@ async function shownAsLink(client: RemoteClient, path: string, bounds: RemovalBo
           `the listing of ${JSON.stringify(parent)} has more than ${max} entries: whether ${JSON.stringify(path)} is a link is not known; nothing was deleted`,
         );
       }
+      readAlso(entry.raw, entry.name);
+      if (entry.name === name) exact = true;
+      else if (entry.name === opened) openedListed = true;
       // Listed twice, once as a link: a link (its removal, or the refusal, is then the safe side).
       if (entry.name === name && type !== "link") type = entry.type;
       else if (entry.type === "link" && foldedName(entry.name) === foldedName(name)) linkSpelledOtherwise = true;
@@ -297,6 +356,13 @@ async function shownAsLink(client: RemoteClient, path: string, bounds: RemovalBo
     // Refused outright (a 4xx or 5xx, nothing listed): a parent the login may not read.
     if (error instanceof FtpError && !(error instanceof FtpLimitError) && error.replyCode !== null && passed === 0) return false;
     throw error;
+  }
+  if (maybeLink) {
+    throw ambiguousName(path, `a link line of the listing of ${JSON.stringify(parent)} may name it (" -> " parts name from target there)`);
+  }
+  // Both there: which of the two the server opens is its own (trimming or not), and the other would be removed, or walked through.
+  if (exact && openedListed) {
+    throw ambiguousName(path, `its parent also holds ${JSON.stringify(opened)}, which a server trimming its argument opens for it`);
   }
   return type === "link" || (type === undefined && linkSpelledOtherwise);
 }

@@ -321,9 +321,10 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   }
   const values = parsed.values as Partial<Record<keyof typeof OPTIONS, string | boolean | string[]>>;
   const [command = "", ...args] = parsed.positionals;
-  const whole = (name: keyof typeof OPTIONS, message: string, min: number): number | undefined =>
-    values.help ? undefined : wholeNumber(values[name], `--${name} ${message}`, min);
-  const timeout = whole("timeout", "takes a whole number of milliseconds", 0);
+  const whole = (name: keyof typeof OPTIONS, message: string, min: number, max?: number): number | undefined =>
+    values.help ? undefined : wholeNumber(values[name], `--${name} ${message}`, min, max);
+  // A timer longer than MAX_TIMER_MS fires at once: --timeout 2147483648 timed out every connect after 1 ms.
+  const timeout = whole("timeout", `takes a whole number of milliseconds, at most ${MAX_TIMER_MS}`, 0, MAX_TIMER_MS);
   const retry = whole("retry", "takes a whole number of attempts", 0);
   const parallel = whole("parallel", "takes a whole number of connections, 1 or more", 1) ?? 1;
   const maxFileSize = whole("max-filesize", "takes a whole number of bytes, 0 or more", 0);
@@ -350,7 +351,7 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   const servers = list("server");
   // Checked now: a URL that does not parse is a usage error, not a failure of every job.
   for (const server of servers ?? []) urlArgument(server);
-  if (!values.help) assertTlsOptionsUsed(values, command === "worker" ? (servers ?? []) : args.filter(looksLikeUrl));
+  if (!values.help) assertTlsOptionsUsed(values, command === "worker" ? (servers ?? []) : args);
   return {
     help: values.help === true,
     command,
@@ -379,7 +380,8 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
       wait: values.wait === true,
       concurrency: whole("concurrency", "takes a whole number, 1 or more", 1),
       maxConnections: whole("max-connections", "takes a whole number, 1 or more", 1),
-      lockMs: whole("lock-ms", "takes a whole number, 1 or more", 1),
+      // Bounded as --timeout is: BullMQ and the connection leases time their renewals on it.
+      lockMs: whole("lock-ms", `takes a whole number, 1 or more (at most ${MAX_TIMER_MS})`, 1, MAX_TIMER_MS),
       untilDrained: values["until-drained"] === true,
       allowHardLinks: values["allow-hard-links"] === true,
       localRoots,
@@ -431,31 +433,48 @@ function assertOptionsFor(command: string, values: Partial<Record<keyof typeof O
 }
 
 /**
- * A UsageError for --ca or --insecure when none of `urls` (the command's
- * URLs, a worker's --server ones) is FTPS: they secure a TLS connection,
- * and ftp:// has none. Taken silently, `get ftp://u:pw@h/f --ca ca.pem`
- * sent the password in clear to a user who asked for a verified server.
+ * A UsageError for --ca or --insecure when none of `args` (the command's
+ * arguments, a worker's --server URLs) is an FTPS URL: they secure a TLS
+ * connection, and ftp:// has none. Taken silently, `get ftp://u:pw@h/f
+ * --ca ca.pem` sent the password in clear to a user who asked for a
+ * verified server. Each argument is read as the URL parser reads it, not
+ * by its first letters: ` ftp://…` (a blank first, or a tab inside the
+ * scheme) is a URL to get and put, and passed the check that looked for
+ * `ftps:` or `ftpes:` at its start.
  */
-function assertTlsOptionsUsed(values: Partial<Record<keyof typeof OPTIONS, unknown>>, urls: string[]): void {
+function assertTlsOptionsUsed(values: Partial<Record<keyof typeof OPTIONS, unknown>>, args: string[]): void {
   const given = (["ca", "insecure"] as const).filter((name) => values[name] !== undefined);
-  if (given.length === 0 || urls.length === 0) return;
-  if (urls.some((url) => /^ftp(e)?s:/i.test(url.trimStart()))) return;
+  if (given.length === 0) return;
+  const security = args.map(urlSecurity).filter((found) => found !== undefined);
+  if (security.length === 0 || security.some((found) => found !== "none")) return;
   throw new UsageError(
     `--${given[0]} is for FTPS (ftpes://, ftps://): ftp:// is not encrypted, so it would be ignored and the login sent in clear`,
   );
 }
 
+/** How `text` is secured as an FTP URL (read as the URL parser reads it), or undefined for what is none. */
+function urlSecurity(text: string): FtpUrl["security"] | undefined {
+  try {
+    return parseFtpUrl(text).security;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The longest delay a Node timer keeps (2^31 - 1 ms): a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
- * The number an option was given, written in decimal digits alone, and at
- * least `min`; else a UsageError saying `message`. Number() took "" and
+ * The number an option was given, written in decimal digits alone, at
+ * least `min` and at most `max`; else a UsageError saying `message`. Number() took "" and
  * " " for 0 (`--timeout "$UNSET"`: no timeout at all, a run that may hang
  * for ever; `--max-filesize ""`: nothing fetched), and "0x10", "1e3" and
  * "0b11" for 16, 1000 and 3.
  */
-function wholeNumber(value: unknown, message: string, min: number): number | undefined {
+function wholeNumber(value: unknown, message: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const number = typeof value === "string" && /^[0-9]+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(number) || number < min) throw new UsageError(message);
+  if (!Number.isSafeInteger(number) || number < min || number > max) throw new UsageError(message);
   return number;
 }
 

@@ -469,7 +469,7 @@ export async function mirrorCrashes(
       tornAllowed: direction === "upload" && !partFiles,
       // About the commands of a whole run: a kill drawn past the end is a run to its end.
       span: direction === "download" ? 30 : 50,
-      what: `${direction}${partFiles ? " --part-files" : ""}`,
+      what: `${direction}${direction === "upload" && partFiles ? " --part-files" : ""}`,
       patient,
     });
     return seen;

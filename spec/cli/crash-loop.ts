@@ -8,7 +8,8 @@
  * pure-ftpd, pyftpdlib; root, the servers installed); mode: download,
  * upload (no --part-files) or upload-parts. Each seed is one
  * mirrorCrashes sequence; a failure prints its seed and the loop goes on.
- * FTPSTREAM_CRASH_ARGS: more arguments for every run (--parallel 3).
+ * FTPSTREAM_CRASH_ARGS: more arguments for every run (--parallel 3);
+ * FTPSTREAM_CRASH_VERBOSE: what each seed saw.
  * Exit 1 if any seed failed.
  */
 import * as fs from "node:fs/promises";
@@ -59,6 +60,7 @@ for (let seed = Number(first); seed < Number(first) + Number(count); seed++) {
     totals.torn += seen.torn;
     totals.parts += seen.parts;
     totals.reruns += seen.reruns;
+    if (process.env.FTPSTREAM_CRASH_VERBOSE) process.stdout.write(`seed ${seed}: ${JSON.stringify(seen)}\n`);
   } catch (error) {
     failed++;
     process.stdout.write(`seed ${seed} FAILED: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -70,7 +70,7 @@ describeServers(
     };
 
     it("upload --part-files: each kill leaves every remote file old or new and whole; the next run finishes the mirror", async () =>
-      crashes(await setup(), "upload", true, 22));
+      crashes(await setup(), "upload", true, 27));
   },
   ["proftpd"],
 );

@@ -1028,14 +1028,18 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
 /**
  * mirror --dry-run's listing on stdout: each file it would transfer and
  * each entry --delete would remove (a directory with a trailing `/`), one
- * a line. Its counts alone did not say what a run with --delete would remove.
+ * a line, as shown() prints it with a line feed escaped too. Its counts
+ * alone did not say what a run with --delete would remove.
  */
 function dryRunListing(): Pick<DirTransferOptions, "onPlan" | "onDelete"> {
+  // shown() keeps a line feed (for messages of several lines): in a name it made two lines, the second one forged
+  // (a local file `stale\nwould transfer x` read as `stale` deleted and x transferred).
+  const line = (path: string): string => shown(path).replace(/\n/g, "\\x0a");
   return {
     onPlan: (files) => {
-      for (const file of files) process.stdout.write(`would transfer ${shown(file.path)}\n`);
+      for (const file of files) process.stdout.write(`would transfer ${line(file.path)}\n`);
     },
-    onDelete: (path, type) => void process.stdout.write(`would delete ${shown(path)}${type === "dir" ? "/" : ""}\n`),
+    onDelete: (path, type) => void process.stdout.write(`would delete ${line(path)}${type === "dir" ? "/" : ""}\n`),
   };
 }
 

@@ -195,6 +195,14 @@ export class FtpPool {
    * rejects at once: `task` never runs, and a client connected for it goes
    * to the next call. Once `task` runs, it is called with `{ signal }` and
    * the signal is its to honour (see {@link PoolUseOptions.signal}).
+   *
+   * A task keeps its client until it returns. One that calls use(),
+   * downloadDir(), uploadDir() or downloadSegmented() of the same pool and
+   * waits for it waits for a client while holding one: when every client
+   * the pool may have is held that way (a pool of one, or as many nested
+   * tasks as clients), nothing is ever given back and the calls wait until
+   * close() or their signal. Use the client the task was given instead, or
+   * another pool.
    */
   use<T>(task: (client: FTP, options: PoolUseOptions) => Promise<T>, options: PoolUseOptions = {}): Promise<T> {
     return this.lease(task, false, options.signal, abortError);

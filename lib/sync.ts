@@ -2275,6 +2275,11 @@ export async function uploadDir(
         }
         // Opened before the STOR: what is not the walked file any more is refused with nothing sent.
         const file = await openWalkedFile(local, plan.path, source.nodes.get(plan.path)!.walked!);
+        // A part a killed run left there (another version) goes first: under `retry`, a STOR cut short
+        // before the server truncated it (a server that opens the file once data comes) resumes from
+        // what SIZE finds there, and would splice that version's bytes into this one's. Not deleted,
+        // the STOR truncates it as before.
+        if (partFiles && target.nodes.get(remotePartName(plan.path))?.type === "file") await client.delete(part).catch(() => undefined);
         try {
           const bytes = partFiles
             ? await sendThroughPart(client, file, plan.path, part, remotePath, progress, target.nodes.get(plan.path)?.type === "file", {

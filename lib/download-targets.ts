@@ -128,7 +128,11 @@ abstract class QueuedDownload implements DownloadTarget {
  * (ftplib's retrbinary reads them so; a chunk no bigger is handed on as it
  * is), and resolves to the final reply. A throwing `onChunk` aborts the
  * transfer and rejects with what it threw, as leaving a `for await` loop
- * over the stream would.
+ * over the stream would. An `onChunk` that returns a promise (an async
+ * function) is waited for before the next block, as an async loop body
+ * would be, and its rejection is such a throw: unwatched, it went
+ * unhandled (a process exits on that) and the call resolved as if the
+ * bytes had been taken.
  */
 export function downloadToCallback(
   client: DownloadClient,
@@ -147,7 +151,7 @@ class ToCallback extends QueuedDownload {
   constructor(
     client: DownloadClient,
     request: DownloadRequest,
-    private readonly onChunk: (chunk: Buffer) => void,
+    private readonly onChunk: (chunk: Buffer) => unknown,
     private readonly blocksize: number,
     private readonly resolve: (response: string) => void,
     private readonly reject: (error: Error) => void,
@@ -157,20 +161,51 @@ class ToCallback extends QueuedDownload {
     this.queue(signal);
   }
 
+  /** The promise of an `onChunk` still running (see waitFor): the blocks after it wait, and so does the call's end. */
+  private running: Promise<void> | undefined;
+
   write(chunk: Buffer): boolean {
+    return this.deliver(chunk, 0);
+  }
+
+  /** Hands `chunk` on from byte `from`; false once a block's callback returned a promise (the rest goes once it has settled). */
+  private deliver(chunk: Buffer, from: number): boolean {
     const blocksize = this.blocksize;
     try {
-      if (chunk.length <= blocksize) this.onChunk(chunk);
-      else for (let at = 0; at < chunk.length; at += blocksize) this.onChunk(chunk.subarray(at, at + blocksize));
+      for (let at = from; at < chunk.length; at += blocksize) {
+        const result = this.onChunk(at === 0 && chunk.length <= blocksize ? chunk : chunk.subarray(at, at + blocksize));
+        if (isThenable(result)) {
+          this.waitFor(result, chunk, at + blocksize);
+          return false;
+        }
+      }
     } catch (error) {
-      this.stop(error instanceof Error ? error : new Error(String(error)));
+      this.stop(asError(error));
     }
     return true;
   }
 
+  /** The data connection stays paused until `result` settles: then the rest of `chunk`, or the transfer stopped with its rejection. */
+  private waitFor(result: PromiseLike<unknown>, chunk: Buffer, next: number): void {
+    this.running = Promise.resolve(result).then(
+      () => {
+        this.running = undefined;
+        if (this.deliver(chunk, next)) this.resume();
+      },
+      (error: unknown) => {
+        this.running = undefined;
+        this.stop(asError(error));
+        // Told even if the transfer had already ended: the bytes were not all taken.
+        this.fail(asError(error));
+      },
+    );
+  }
+
   end(response: string): void {
     this.stopAborting();
-    this.resolve(response);
+    const running = this.running;
+    if (running) void running.then(() => this.resolve(response));
+    else this.resolve(response);
   }
 
   fail(error: Error): void {
@@ -179,6 +214,16 @@ class ToCallback extends QueuedDownload {
   }
 
   protected started(): void {}
+}
+
+/** Whether `value` is a promise (or any thenable): what an async callback returns. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
+}
+
+/** What a callback threw or rejected with, as an Error. */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /**

@@ -51,25 +51,51 @@ export function pipeSettled(source: Readable, destination: Writable): Promise<vo
  * Reads `source` to its end, calling `onItem` with each chunk (or line), and
  * settles when it ends; rejects with its error. A throwing `onItem`
  * destroys the source with the error, as leaving a `for await` loop does.
+ * An `onItem` that returns a promise (an async function) is waited for
+ * before the next item (the source is paused meanwhile) and before the
+ * call settles, as an async loop body would be; its rejection is such a
+ * throw. Unwatched, it went unhandled (a process exits on that) and the
+ * call resolved as if every line had been taken.
  *
  * Why not `for await`: its async iterator makes promises per chunk and
  * per read and a finished() of its own; a 'data' listener and one
  * finished() cost a fraction of that per small file.
  */
-export function consume<T>(source: Readable, onItem: (item: T) => void): Promise<void> {
+export function consume<T>(source: Readable, onItem: (item: T) => unknown): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    // What an async onItem returned for the item before, while it runs.
+    let running: Promise<void> | undefined;
     // Its listeners stay on (the source is done with): the 'error' one
     // keeps a later error from being unhandled.
     finished(source, { writable: false }, (error) => {
       if (error) reject(error);
+      else if (running) void running.then(() => resolve());
       else resolve();
     });
     source.on("data", (item: T) => {
+      let result: unknown;
       try {
-        onItem(item);
+        result = onItem(item);
       } catch (error) {
         source.destroy(error as Error);
+        return;
       }
+      if (typeof (result as PromiseLike<unknown> | undefined)?.then !== "function") return;
+      source.pause();
+      const current: Promise<void> = Promise.resolve(result as PromiseLike<unknown>).then(
+        () => {
+          if (running === current) running = undefined;
+          source.resume();
+        },
+        (error: unknown) => {
+          running = undefined;
+          const failure = error instanceof Error ? error : new Error(String(error));
+          source.destroy(failure);
+          // Told even if the source had already ended: the items were not all taken.
+          reject(failure);
+        },
+      );
+      running = current;
     });
   });
 }

@@ -13,10 +13,15 @@
 import { Writable } from "node:stream";
 import type { DownloadOptions } from "./streams.js";
 
-/** A block callback for the ftplib-compatible transfer forms. */
-export type BlockCallback = (block: Buffer) => void;
-/** A line callback for retrlines/dir. */
-export type LineCallback = (line: string) => void;
+/**
+ * A block callback for the ftplib-compatible transfer forms. It may be
+ * async: a download waits for its promise before the next block and
+ * before the call settles, and a rejection fails the call as a throw does
+ * (an upload's fails the upload).
+ */
+export type BlockCallback = (block: Buffer) => unknown;
+/** A line callback for retrlines/dir; it may be async, as a BlockCallback. */
+export type LineCallback = (line: string) => unknown;
 
 /** Options of the ftplib-compatible `retrbinary(cmd, callback, options)`. */
 export interface RetrbinaryOptions extends DownloadOptions {

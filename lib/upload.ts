@@ -81,8 +81,8 @@ export interface UploadRunOptions {
   /** See UploadOptions.verifySize. */
   verifySize?: boolean | undefined;
   encoder?: UploadEncoder | undefined;
-  /** Called with each block of a chunk once it is written (ftplib's storbinary callback). */
-  callback?: ((block: Buffer) => void) | undefined;
+  /** Called with each block of a chunk once it is written (ftplib's storbinary callback); a promise it returns that rejects fails the upload. */
+  callback?: ((block: Buffer) => unknown) | undefined;
   /** Largest block handed to `callback`; a whole chunk when unset. */
   blocksize?: number | undefined;
   /** Told of progress, throttled (the stream's `'progress'` events). */
@@ -108,7 +108,7 @@ export class UploadRun {
   private error: Error | undefined;
   private readonly verifySize: boolean;
   private readonly encoder: UploadEncoder | undefined;
-  private readonly onBlock: ((block: Buffer) => void) | undefined;
+  private readonly onBlock: ((block: Buffer) => unknown) | undefined;
   private readonly blocksize: number;
   /** APPE: the bytes go after the file's end, so a resume sends no REST and never starts over. */
   private readonly appending: boolean;
@@ -462,12 +462,25 @@ export class UploadRun {
     write.callback();
   }
 
-  /** Hands `chunk` to the block callback in blocks of at most `blocksize` bytes. */
+  /**
+   * Hands `chunk` to the block callback in blocks of at most `blocksize`
+   * bytes. A callback that returns a promise (an async function) and
+   * rejects fails the upload as a throw does, if it is still running:
+   * unwatched, the rejection went unhandled, and a process exits on that.
+   */
   private blocks(chunk: Buffer): void {
     const onBlock = this.onBlock;
     if (!onBlock) return;
-    if (chunk.length <= this.blocksize) onBlock(chunk);
-    else for (let at = 0; at < chunk.length; at += this.blocksize) onBlock(chunk.subarray(at, at + this.blocksize));
+    if (chunk.length <= this.blocksize) this.watchBlock(onBlock(chunk));
+    else for (let at = 0; at < chunk.length; at += this.blocksize) this.watchBlock(onBlock(chunk.subarray(at, at + this.blocksize)));
+  }
+
+  /** What the block callback returned: a promise's rejection fails the upload (see blocks). */
+  private watchBlock(result: unknown): void {
+    if (typeof (result as PromiseLike<unknown> | undefined)?.then !== "function") return;
+    Promise.resolve(result as PromiseLike<unknown>).then(undefined, (error: unknown) =>
+      this.fail(error instanceof Error ? error : new Error(String(error))),
+    );
   }
 
   /** Ends the upload on `transfer` (attempt `attempt`'s): FIN on the data connection, then the server's 2xx. */

@@ -982,7 +982,8 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
     partFiles: options.partFiles,
     filter: mirrorFilter(options),
     onProgress: mirrorProgress(options.quiet),
-    ...(options.dryRun && !options.quiet ? dryRunListing() : {}),
+    // Not left out under --quiet ("no progress bar"): the listing is what a dry run is run for.
+    ...(options.dryRun ? dryRunListing() : {}),
   };
   // On a signal the connections are closed at once: the running files fail now, whatever the server does with an ABOR, and a
   // download's remove their part files; the old copies stay, and deletion, which waits for the transfers, does not start.

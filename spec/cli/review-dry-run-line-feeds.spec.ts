@@ -6,6 +6,9 @@
  * target listed as `would delete stale` and `would transfer other.txt`,
  * neither of which that run does. The line feed is escaped now (\x0a),
  * as shown() escapes every other control character: one entry, one line.
+ * And --quiet, which says "no progress bar", left the listing out too:
+ * `mirror --dry-run --delete --quiet`, a check before an unattended run,
+ * printed nothing of what that run would delete.
  */
 import { expect } from "chai";
 import { readdirSync, writeFileSync } from "node:fs";
@@ -27,5 +30,15 @@ describe("ftpstream mirror --dry-run: a name holding a line feed is one line of 
     ]);
     expect(run.stderr).to.include("would transfer 1 files (5 bytes), 0 unchanged, 1 to delete");
     expect(readdirSync(dir())).to.deep.equal([stale]);
+  });
+
+  it("--quiet (no progress bar) leaves out the summary, not the listing a dry run is run for", async () => {
+    const srv = await start({ files: { "/t/a.txt": "alpha" } });
+    writeFileSync(join(dir(), "gone.txt"), "local only");
+    const run = await runCli(["mirror", url(srv, "t"), dir(), "--delete", "--dry-run", "--quiet"], { stdout: "text" });
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.equal("would transfer a.txt\nwould delete gone.txt\n");
+    expect(run.stderr).to.equal("");
+    expect(readdirSync(dir())).to.deep.equal(["gone.txt"]);
   });
 });

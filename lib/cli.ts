@@ -352,6 +352,8 @@ function parseCommandLine(argv: string[]): { help: boolean; command: string; arg
   // Checked now: a URL that does not parse is a usage error, not a failure of every job.
   for (const server of servers ?? []) urlArgument(server);
   if (!values.help) assertTlsOptionsUsed(values, command === "worker" ? (servers ?? []) : args);
+  // Empty (`--queue "$UNSET"`), it was no queue at all: mirror ran the transfer itself, and took the --delete that --queue refuses.
+  if (!values.help && values.queue === "") throw new UsageError("--queue takes a redis:// URL, not an empty one");
   return {
     help: values.help === true,
     command,

@@ -11,6 +11,7 @@
 import type { EventEmitter } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { onAbortOf } from "./abort-signal.js";
+import { StoppedBySignal } from "./cli-signals.js";
 import type { FTP } from "./client.js";
 import { FtpError } from "./errors.js";
 import { failsAtOnce } from "./queue-failure.js";
@@ -319,7 +320,7 @@ export interface WorkerCommand {
   maxConnections?: number;
   /** BullMQ's lockDuration: a killed worker's job is taken over this long after it last renewed its lock. Default 30000. */
   lockMs?: number;
-  /** Exit once the queue has nothing pending (else run until SIGINT/SIGTERM). */
+  /** Exit once the queue has nothing pending (else run until SIGINT, SIGTERM or SIGHUP). */
   untilDrained?: boolean;
   /** What the jobs may name: see TreeJobProcessorOptions (localRoots and servers required, not empty; remoteRoots: any when not given). */
   localRoots: readonly string[];
@@ -344,6 +345,9 @@ function assertPositive(value: number | undefined, what: string): void {
  * maxConnections, lockMs: RangeError) are checked before bullmq is
  * loaded or Redis reached: before, a worker with none reached Redis first
  * (and with Redis down, waited for it for ever) before saying so.
+ * SIGINT, SIGTERM and SIGHUP stop it: it takes no more jobs, lets the
+ * running ones finish, and resolves; on SIGHUP (nobody asked it to stop)
+ * it then rejects with a StoppedBySignal instead.
  */
 export async function workerCommand(command: WorkerCommand): Promise<WorkerSummary> {
   assertTreeJobBounds(command);
@@ -420,8 +424,16 @@ export async function workerCommand(command: WorkerCommand): Promise<WorkerSumma
   worker.on("error", (error) => command.log(`worker error: ${error.message}`));
   let done: () => void = () => undefined;
   const stop = new Promise<void>((resolve) => (done = () => resolve()));
+  // SIGHUP too (a closed terminal, a dropped ssh session): left to Node's default it killed the worker at once, its
+  // running jobs cut mid-file (their part files left, taken over only once their locks ran out). It ends as SIGTERM does.
+  let hungUp = false;
+  const hangUp = (): void => {
+    hungUp = true;
+    done();
+  };
   process.once("SIGINT", done);
   process.once("SIGTERM", done);
+  process.once("SIGHUP", hangUp);
   const stopDraining = new AbortController();
   const drained = command.untilDrained ? waitForDrain(queue, stopDraining.signal).then(done) : undefined;
   const running = worker.run();
@@ -435,6 +447,7 @@ export async function workerCommand(command: WorkerCommand): Promise<WorkerSumma
     // per call, and a SIGINT or SIGTERM later would do nothing instead of ending the process.
     process.removeListener("SIGINT", done);
     process.removeListener("SIGTERM", done);
+    process.removeListener("SIGHUP", hangUp);
     await worker.close();
     await running.catch(() => undefined);
     await processor.close();
@@ -443,5 +456,7 @@ export async function workerCommand(command: WorkerCommand): Promise<WorkerSumma
   const summary = await readSummary(redis, address.name);
   command.log(`summary: ${formatSummary(summary)}`);
   await queue.close();
+  // Not asked to stop (SIGINT, SIGTERM: exit 0), a hung-up worker says so: the CLI exits 129.
+  if (hungUp) throw new StoppedBySignal("SIGHUP", "its running jobs finished, no more taken");
   return { ...summary, failedHere };
 }

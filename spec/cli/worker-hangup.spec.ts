@@ -1,0 +1,134 @@
+/**
+ * `ftpstream worker` stopped by SIGHUP: the terminal or ssh session it ran
+ * in closed under it. Left to Node's default, the worker died at once,
+ * its running job cut mid-file (its part file left, the job taken over
+ * only once its lock ran out). Now SIGHUP ends it as SIGTERM does: no more
+ * jobs taken, the running one finished, then exit 129 (128 + 1) naming
+ * the signal. Sent by `kill -HUP`, and by a real hangup (the worker as the
+ * session leader of a pseudo-terminal whose other end is closed).
+ * `mirror --queue` (the enqueuing side) already stopped on it through
+ * cli-signals.ts: checked here too.
+ */
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { FixtureServer } from "../../fixtures/server.js";
+import { workerCommand } from "../../lib/queue-cli.js";
+import { useRedis } from "../distributed/redis-server.js";
+import { localTree } from "./mirror-hostile-helpers.js";
+import { holdRetr } from "./mirror-local-faults-helpers.js";
+import { CLI_PATH, runCli, useCliFixture } from "./run-cli.js";
+
+const BIG = "B".repeat(100_000);
+
+/** As in signals-hangup.spec: runs argv[1:] as the session leader of a new pseudo-terminal; a line on stdin closes its other end. */
+const HANGUP_PTY = `
+import json, os, pty, select, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+while True:
+    ready, _, _ = select.select([sys.stdin, fd], [], [])
+    if fd in ready:
+        try:
+            os.read(fd, 65536)
+        except OSError:
+            pass
+    if sys.stdin in ready:
+        sys.stdin.readline()
+        break
+os.close(fd)
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"code": os.WEXITSTATUS(status)} if os.WIFEXITED(status) else {"signal": os.WTERMSIG(status)}), flush=True)
+`;
+
+describe("ftpstream worker and mirror --queue stopped by SIGHUP", function () {
+  const { dir, start, url, cli } = useCliFixture("ftpstream-worker-hangup-");
+  const redis = useRedis();
+  let queues = 0;
+
+  /** Two files enqueued on a new queue for a download into `tree`; the worker arguments that run them one at a time. */
+  const enqueueTwo = async (srv: FixtureServer): Promise<{ tree: string; worker: string[] }> => {
+    const tree = join(dir(), "tree");
+    mkdirSync(tree);
+    const queue = redis().url(`hangup-${process.pid}-${queues++}`);
+    const enqueued = await runCli(["mirror", url(srv, "t"), tree, "--queue", queue], { cwd: dir() });
+    expect(enqueued.code, enqueued.stderr).to.equal(0);
+    const worker = ["worker", queue, "--server", `ftp://127.0.0.1:${srv.port}`, "--local-root", tree, "--concurrency", "1"];
+    return { tree, worker };
+  };
+
+  it("worker: SIGHUP mid-job finishes that job, takes no other, and exits 129 naming it", async () => {
+    const srv = await start({ files: { "/t/a.bin": BIG, "/t/b.bin": BIG } });
+    const held = holdRetr(srv, (arg) => arg.endsWith(".bin"));
+    const { tree, worker } = await enqueueTwo(srv);
+    const run = cli(worker);
+    const first = await held.nth(0);
+    run.child.kill("SIGHUP");
+    // Still running a while later: the job is not cut, it finishes once the server lets it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([run.child.exitCode, run.child.signalCode], "ended before its job finished").to.deep.equal([null, null]);
+    first.release();
+    const code = await run.exit;
+    expect(run.child.signalCode, "died of the signal, its job cut").to.equal(null);
+    expect(code, run.lines.join("\n")).to.equal(129);
+    expect(run.lines).to.include("ftpstream: stopped by SIGHUP: its running jobs finished, no more taken");
+    expect(run.lines.filter((line) => line.startsWith("start "))).to.have.length(1);
+    const name = first.arg.split("/").pop() ?? "";
+    expect(localTree(tree)).to.deep.equal({ [name]: BIG });
+  });
+
+  it("worker in a terminal that hangs up mid-job (ssh dropped) finishes the job and leaves no part file", async () => {
+    const srv = await start({ files: { "/t/a.bin": BIG, "/t/b.bin": BIG } });
+    const held = holdRetr(srv, (arg) => arg.endsWith(".bin"));
+    const { tree, worker } = await enqueueTwo(srv);
+    const child = spawn("python3", ["-c", HANGUP_PTY, process.execPath, CLI_PATH, ...worker], { stdio: ["pipe", "pipe", "inherit"] });
+    // Watched from the start: a worker that dies of the hangup ends the harness before the job is let go.
+    const closed = once(child, "close");
+    try {
+      let said = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (said += chunk));
+      const first = await held.nth(0);
+      child.stdin.write("hang up\n");
+      // The hangup reaches the worker before the server lets the job go on (the harness reports only once the worker ended).
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      first.release();
+      await closed;
+      // Node 20 itself may then die of SIGABRT or SIGSEGV restoring the gone terminal at exit (nodejs/node#58200): after the clean-up.
+      expect(JSON.parse(said), "died of the hangup, its job cut").not.to.deep.equal({ signal: 1 });
+      const name = first.arg.split("/").pop() ?? "";
+      expect(localTree(tree)).to.deep.equal({ [name]: BIG });
+    } finally {
+      held.releaseAll();
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+  });
+
+  it("workerCommand leaves no SIGHUP listener behind once the queue drained", async () => {
+    const before = process.listenerCount("SIGHUP");
+    await workerCommand({
+      queue: redis().url(`hangup-drained-${process.pid}`),
+      connect: () => Promise.reject(new Error("no job needs a connection")),
+      servers: ["ftp://127.0.0.1"],
+      localRoots: ["/nowhere"],
+      untilDrained: true,
+      log: () => undefined,
+    });
+    expect(process.listenerCount("SIGHUP")).to.equal(before);
+  });
+
+  it("mirror --queue --wait: SIGHUP while it waits exits 129 naming it; the jobs stay in the queue", async () => {
+    const srv = await start({ files: { "/t/a.txt": "alpha\n" } });
+    mkdirSync(join(dir(), "down"));
+    const run = cli(["mirror", url(srv, "t"), join(dir(), "down"), "--queue", redis().url(`hangup-wait-${process.pid}`), "--wait"]);
+    // No worker runs: the wait would never end.
+    await run.waitFor((lines) => lines.some((line) => line.startsWith("enqueued 1 files")));
+    run.child.kill("SIGHUP");
+    const code = await run.exit;
+    expect(run.child.signalCode, "died of the signal").to.equal(null);
+    expect(code, run.lines.join("\n")).to.equal(129);
+    expect(run.lines).to.include("ftpstream: stopped by SIGHUP: no more jobs enqueued; those enqueued stay in the queue for its workers");
+  });
+});

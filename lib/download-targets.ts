@@ -163,6 +163,8 @@ class ToCallback extends QueuedDownload {
 
   /** The promise of an `onChunk` still running (see waitFor): the blocks after it wait, and so does the call's end. */
   private running: Promise<void> | undefined;
+  /** fail() was called: no block goes to `onChunk` any more. */
+  private failed = false;
 
   write(chunk: Buffer): boolean {
     return this.deliver(chunk, 0);
@@ -190,6 +192,8 @@ class ToCallback extends QueuedDownload {
     this.running = Promise.resolve(result).then(
       () => {
         this.running = undefined;
+        // Failed meanwhile (its signal, the connection): the rest of the chunk is nobody's.
+        if (this.failed) return;
         if (this.deliver(chunk, next)) this.resume();
       },
       (error: unknown) => {
@@ -209,6 +213,7 @@ class ToCallback extends QueuedDownload {
   }
 
   fail(error: Error): void {
+    this.failed = true;
     this.stopAborting();
     this.reject(error);
   }

@@ -78,6 +78,29 @@ describe("bounds: async callbacks of the callback forms", function () {
     await fc.finish(ftp, false);
   });
 
+  it("retrbinary: a signal aborted while a callback runs rejects the call, and no block is handed on after that", async () => {
+    const ftp = fc.client();
+    const controller = new AbortController();
+    let calls = 0;
+    const call = ftp.retrbinary(
+      "RETR /big.bin",
+      async () => {
+        if (++calls === 1) {
+          controller.abort();
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      },
+      { blocksize: 1024, signal: controller.signal },
+    );
+    const error = await rejectsWith(call, Error);
+    expect(error.name).to.equal("AbortError");
+    const callsAtRejection = calls;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(calls, "callbacks after the call rejected").to.equal(callsAtRejection);
+    expect(calls).to.equal(1);
+    await fc.finish(ftp, false);
+  });
+
   it("retrlines and dir: a callback's rejection rejects the call with it, nothing escapes, and the client goes on", async () => {
     const ftp = fc.client();
     const failure = new Error("the line could not be stored");

@@ -21,7 +21,7 @@ import type { Session, SessionSettings } from "./session.js";
 import { askSize } from "./size-query.js";
 import { dataError, DataTransfer, Enqueue, startWith, TransferStart } from "./transfer.js";
 import { writeTransferAhead, type WrittenAhead } from "./transfer-ahead.js";
-import { watchTransfer } from "./transfer-watch.js";
+import { watchTransfer, type IdleWatch } from "./transfer-watch.js";
 import { ignore } from "./ignore.js";
 import { assertOptionalCount } from "./whole-count.js";
 
@@ -122,6 +122,8 @@ export class DownloadRun {
   private binaryRetr = false;
   /** What was written ahead of the transfer's turn (transfer-ahead.ts), for run() to read the replies of. */
   private written: WrittenAhead | undefined;
+  /** The session's idle watch (none with timeout 0), told when a paused download resumes. */
+  private idle: IdleWatch | undefined;
 
   constructor(
     private readonly enqueue: Enqueue,
@@ -166,8 +168,8 @@ export class DownloadRun {
     if (socket?.isPaused()) {
       socket.resume();
       // Restart the idle clock: the time spent paused was the consumer's, and
-      // a timer due right now must not blame the server before it can send.
-      if (socket.timeout) socket.setTimeout(socket.timeout);
+      // a check due right now must not blame the server before it can send.
+      this.idle?.restart(socket);
     }
   }
 
@@ -311,7 +313,7 @@ export class DownloadRun {
     const slabs = slabReaderOf(socket);
     if (slabs) slabs.attach(socket, onChunk);
     else socket.on("data", onChunk);
-    watchTransfer(session, transfer, () => socket.isPaused(), fail);
+    this.idle = watchTransfer(session, transfer, () => socket.isPaused(), fail);
     socket.on("close", (hadError: boolean) => {
       // An error or an abort fails the download through watchTransfer.
       if (this.stopped || this.failed || transfer.aborted || hadError) return;

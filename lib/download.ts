@@ -13,10 +13,11 @@
  * the byte delivered (binary RETR) or from the start (nothing delivered yet).
  */
 import { Attempts } from "./attempts.js";
-import { FtpAheadDroppedError, FtpClosedError, FtpError, FtpLimitError, FtpSizeMismatchError } from "./errors.js";
+import { FtpAheadDroppedError, FtpClosedError, FtpError, FtpLimitError, FtpSizeMismatchError, FtpSourceChangedError } from "./errors.js";
 import { slabReaderOf } from "./data.js";
 import { ProgressMeter, TransferProgress } from "./progress.js";
 import { isTransient } from "./retry.js";
+import { DeliveredTail, OverlapCheck } from "./resume-overlap.js";
 import type { Session, SessionSettings } from "./session.js";
 import { askSize } from "./size-query.js";
 import { dataError, DataTransfer, Enqueue, startWith, TransferStart } from "./transfer.js";
@@ -122,6 +123,10 @@ export class DownloadRun {
   private binaryRetr = false;
   /** What was written ahead of the transfer's turn (transfer-ahead.ts), for run() to read the replies of. */
   private written: WrittenAhead | undefined;
+  /** A binary RETR under `retry`: the last bytes delivered, which a resumed attempt asks for again (resume-overlap.ts). */
+  private tail: DeliveredTail | undefined;
+  /** The resumed attempt's check of the bytes it brings again, set by runIn for pump. */
+  private overlap: OverlapCheck | undefined;
   /** The session's idle watch (none with timeout 0), told when a paused download resumes. */
   private idle: IdleWatch | undefined;
 
@@ -222,6 +227,7 @@ export class DownloadRun {
         this.restOffset = start.rest === undefined ? 0 : Number(start.rest);
         this.ascii = start.type === "A";
         this.binaryRetr = start.type === "I" && RETR.test(start.command);
+        if (this.resumable && this.binaryRetr) this.tail = new DeliveredTail();
         if (this.verifySize === true && this.binaryRetr) {
           // Many servers put no size in the 150; ask SIZE first (in TYPE I,
           // where it counts the bytes RETR sends), so a short transfer that
@@ -240,7 +246,13 @@ export class DownloadRun {
         this.wholeSize = await askSize(session, start.command.slice(5));
         this.refuseAnnounced(this.wholeSize);
       }
-      const rest = delivered > 0 ? this.restOffset + delivered : start.rest;
+      // Resumed: REST a little before the bytes delivered, which must come
+      // again unchanged. A file replaced meanwhile by one of the same size
+      // passes every size check; its bytes there differ, and the download
+      // fails (overlapChanged) instead of ending half old, half new.
+      const again = delivered > 0 && this.tail ? this.tail.last(this.tail.length) : undefined;
+      this.overlap = again && new OverlapCheck(again);
+      const rest = delivered > 0 ? this.restOffset + delivered - (again?.length ?? 0) : start.rest;
       // The socket stays ours (never handed to the user), so it may read into slabs.
       transfer = await DataTransfer.open(session, startWith(start, rest, { maxRead: this.maxRead }, start.sendEarly), written);
       if (delivered === 0 && this.restOffset === 0) this.wholeSize ??= transfer.size ?? this.sizeFromCommand;
@@ -300,14 +312,31 @@ export class DownloadRun {
     // maxFileSize, the download fails at once. Without it a server sending
     // without end fills the disk before any check at the end is reached.
     const most = Math.min(this.mostAccepted(transfer) ?? Infinity, this.mostAllowed() ?? Infinity);
+    const overlap = this.overlap;
+    const tail = this.tail;
     const onChunk = (chunk: Buffer): void => {
       // Failed (past a bound, or otherwise): what still comes is not the target's.
       if (this.failed) return;
+      if (overlap && !overlap.done) {
+        // Bytes the consumer has already: compared, not delivered twice.
+        const rest = overlap.take(chunk);
+        if (rest === undefined) {
+          this.overlapChanged(
+            overlap,
+            attempt,
+            `the ${overlap.length} bytes sent again from there differ from those delivered before (or the server did not honour REST)`,
+          );
+          return;
+        }
+        if (rest.length === 0) return;
+        chunk = rest;
+      }
       if (this.meter.bytes + chunk.length > most) {
         this.overrun(transfer, this.meter.bytes + chunk.length, attempt);
         return;
       }
       this.meter.add(chunk.length);
+      tail?.add(chunk);
       if (!this.target.write(chunk)) socket.pause();
     };
     const slabs = slabReaderOf(socket);
@@ -319,6 +348,11 @@ export class DownloadRun {
       if (this.stopped || this.failed || transfer.aborted || hadError) return;
       transfer.finish().then((reply) => {
         if (this.stopped || this.failed || attempt !== this.attempts.live || this.attempts.interruption) return;
+        // Ended inside the bytes it was to send again: the file is shorter than what was delivered of it.
+        if (overlap && !overlap.done) {
+          this.overlapChanged(overlap, attempt, `the file now ends before the ${overlap.length} bytes delivered from there`);
+          return;
+        }
         const mismatch = this.sizeMismatch(transfer, reply.text);
         if (mismatch) {
           fail(mismatch);
@@ -351,6 +385,26 @@ export class DownloadRun {
     if (expected === null) return null;
     // After REST a 150's size may be the whole file or what is left: the larger of the two counts it allows.
     return this.restOffset > 0 && transfer.size !== null ? expected : expected - this.restOffset;
+  }
+
+  /**
+   * Resumed attempt `attempt` did not send again the last bytes delivered
+   * (`how` says what it sent): the file on the server is not the one the
+   * delivered bytes came from. Fails the download with
+   * FtpSourceChangedError ("changed"), never transient: going on would
+   * splice two versions, and the consumer already has the old one's start.
+   */
+  private overlapChanged(overlap: OverlapCheck, attempt: number, how: string): void {
+    if (attempt !== this.attempts.live || this.stopped || this.failed || this.attempts.interruption) return;
+    const from = this.restOffset + this.meter.bytes - overlap.length;
+    this.fail(
+      new FtpSourceChangedError(
+        this.start.command.slice(5),
+        "changed",
+        `${this.what} changed on the server during the download: resumed at byte ${from}, ${how}; ` +
+          "its new bytes are not spliced onto the old version's",
+      ),
+    );
   }
 
   /** The most bytes (the meter's count) maxFileSize lets the file have after the REST offset, or null with no maxFileSize. */

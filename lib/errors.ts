@@ -450,6 +450,13 @@ brand(FtpNoPasswordError, "FtpNoPasswordError");
  * `"changed"` (its size or time moved while it was read, or the bytes read
  * were not its size). A changed file's part is not renamed over the remote
  * copy, which stays as it was; the next run sends the file again.
+ *
+ * Also a download under `retry` whose resume found the remote file
+ * changed (`"changed"`, `path` the remote path): the bytes sent again
+ * before the resume point differ from those delivered (replaced by
+ * another version, even of the same size), or the file now ends before
+ * them. The consumer keeps the old version's first bytes and gets none of
+ * the new one's; downloadDir puts nothing in place (its part file goes).
  */
 export class FtpSourceChangedError extends FtpError {
   declare readonly code: "ERR_FTP_SOURCE_CHANGED";

@@ -1,13 +1,17 @@
 /**
  * Under `retry`, a download cut mid-way goes on from the byte delivered
  * (REST). A server that answers REST with 350 and still sends from byte 0
- * would hand the consumer the file's first part twice; where the first 150
- * named no size, SIZE is asked before the resumed RETR, so such a download
- * errors (FtpSizeMismatchError) instead of ending well.
+ * would hand the consumer the file's first part twice. The resume asks again
+ * for the last bytes delivered (REST RESUME_OVERLAP bytes before them) and
+ * compares them: the file's first bytes differ, and the download errors
+ * (FtpSourceChangedError, as for a file replaced meanwhile) instead of
+ * ending well. Where the first 150 named no size, SIZE is still asked
+ * before the resumed RETR, for the check at the end.
  */
 import { expect } from "chai";
 import type { Session } from "../../fixtures/server.js";
-import { FtpSizeMismatchError } from "../../lib/index.js";
+import { FtpSourceChangedError } from "../../lib/index.js";
+import { RESUME_OVERLAP } from "../../lib/resume-overlap.js";
 import { FaultCase, outcome } from "./helpers.js";
 
 const FILE = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));
@@ -35,7 +39,7 @@ describe("faults: a resumed download from a server that ignores REST", () => {
     })();
   }
 
-  it("errors with FtpSizeMismatchError instead of ending with the first part twice", async () => {
+  it("errors with FtpSourceChangedError instead of ending with the first part twice", async () => {
     fc = await FaultCase.start({ files: { "/f.bin": FILE } });
     let retrs = 0;
     fc.srv.handle("REST", (s) => s.reply(350, "Restart position accepted."));
@@ -49,11 +53,11 @@ describe("faults: a resumed download from a server that ignores REST", () => {
       })(),
     );
     expect(result.ok, "the download ended well").to.equal(false);
-    expect((result as { error: unknown }).error).to.be.instanceOf(FtpSizeMismatchError);
+    expect((result as { error: unknown }).error).to.be.instanceOf(FtpSourceChangedError);
     expect(fc.srv.commands.filter((line) => /^(SIZE|REST|RETR)/.test(line))).to.deep.equal([
       "RETR /f.bin",
       "SIZE /f.bin",
-      "REST 100000",
+      `REST ${100_000 - RESUME_OVERLAP}`,
       "RETR /f.bin",
     ]);
     await fc.finish(ftp, false);

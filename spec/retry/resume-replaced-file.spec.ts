@@ -1,0 +1,190 @@
+/**
+ * Under `retry`, a download cut mid-file resumes with REST. If the file on
+ * the server was replaced meanwhile by one of the same size, every size
+ * check passes; the resume asks again for the last bytes delivered
+ * (RESUME_OVERLAP of them) and compares them, so the download fails with
+ * FtpSourceChangedError instead of ending half old, half new. An unchanged
+ * file still resumes byte-exact, at the cost of the overlap alone.
+ */
+import { expect } from "chai";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { patternBytes } from "../../fixtures/server.js";
+import type { Session as FixtureSession } from "../../fixtures/server.js";
+import { FtpDirTransferError, FtpSourceChangedError } from "../../lib/index.js";
+import { DeliveredTail, RESUME_OVERLAP } from "../../lib/resume-overlap.js";
+import { FaultCase, outcome, watchStream } from "../faults/helpers.js";
+
+const FAST = { attempts: 3, minDelay: 1, maxDelay: 5 };
+const SIZE = 300_000;
+const CUT = 100_000;
+const OLD = patternBytes(0, SIZE);
+/** Same size, other bytes throughout. */
+const NEW = patternBytes(1, SIZE);
+
+describe("retry: a resumed download of a file replaced meanwhile", () => {
+  let fc: FaultCase;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await fc?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  /**
+   * The first RETR of `path` sends CUT bytes of the file, then `replace`
+   * runs (the file swapped on the server, or not) and the data connection
+   * is reset; later RETRs get the fixture's own (REST honoured).
+   */
+  function cutOnce(path: string, replace: () => void): void {
+    let first = true;
+    fc.srv.handle("RETR", async (s: FixtureSession, arg: string) => {
+      if (!first || s.resolvePath(arg) !== path) return s.defaultHandler("RETR", arg);
+      first = false;
+      s.reply(150, `Opening BINARY mode data connection for ${arg} (${SIZE} bytes).`);
+      const data = await s.openData();
+      await new Promise<void>((resolve) => data.write(OLD.subarray(0, CUT), () => resolve()));
+      await s.sleep(20);
+      replace();
+      data.resetAndDestroy();
+      s.reply(426, "Connection reset.");
+    });
+  }
+
+  function rests(): string[] {
+    return fc.srv.commands.filter((line) => line.startsWith("REST "));
+  }
+
+  it("stream form: fails with FtpSourceChangedError, never ends, delivers none of the new version", async () => {
+    fc = await FaultCase.start({ files: { "/f.bin": OLD } });
+    cutOnce("/f.bin", () => fc.srv.vfs.set("/f.bin", NEW));
+    const ftp = fc.client({ retry: FAST });
+    await ftp.ready;
+    const record = await watchStream(ftp.retrbinary("RETR /f.bin"));
+    expect(record.ends, "the download ended as a good one").to.equal(0);
+    expect(record.errors).to.have.length(1);
+    const error = record.errors[0] as FtpSourceChangedError;
+    expect(error).to.be.instanceOf(FtpSourceChangedError);
+    expect(error.code).to.equal("ERR_FTP_SOURCE_CHANGED");
+    expect(error.reason).to.equal("changed");
+    expect(error.path).to.equal("/f.bin");
+    // Only the old version's bytes reached the consumer, and no more than were delivered before the cut.
+    expect(record.data.length).to.equal(CUT);
+    expect(record.data.equals(OLD.subarray(0, CUT))).to.equal(true);
+    expect(rests()).to.deep.equal([`REST ${CUT - RESUME_OVERLAP}`]);
+    await fc.finish(ftp, false);
+  });
+
+  it("Writable form: rejects with FtpSourceChangedError (not retried again), the sink holding only the old bytes", async () => {
+    fc = await FaultCase.start({ files: { "/f.bin": OLD } });
+    cutOnce("/f.bin", () => fc.srv.vfs.set("/f.bin", NEW));
+    const ftp = fc.client({ retry: FAST });
+    await ftp.ready;
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk);
+        callback();
+      },
+    });
+    const result = await outcome(ftp.retrbinary("RETR /f.bin", sink));
+    expect(result.ok, "the download resolved").to.equal(false);
+    expect((result as { error: unknown }).error).to.be.instanceOf(FtpSourceChangedError);
+    expect(Buffer.concat(chunks).equals(OLD.subarray(0, CUT))).to.equal(true);
+    // One resume, which found the change: no third RETR.
+    expect(fc.srv.commands.filter((line) => line.startsWith("RETR"))).to.have.length(2);
+    await fc.finish(ftp, false);
+  });
+
+  it("a file cut shorter than the bytes delivered meanwhile: fails with FtpSourceChangedError, not retried", async () => {
+    fc = await FaultCase.start({ files: { "/f.bin": OLD } });
+    // The old version's start, ending inside the overlap: what comes again matches, then stops with 226.
+    cutOnce("/f.bin", () => fc.srv.vfs.set("/f.bin", OLD.subarray(0, CUT - 100)));
+    const ftp = fc.client({ retry: FAST });
+    await ftp.ready;
+    const record = await watchStream(ftp.retrbinary("RETR /f.bin"));
+    expect(record.ends).to.equal(0);
+    expect(record.errors).to.have.length(1);
+    expect(record.errors[0]).to.be.instanceOf(FtpSourceChangedError);
+    expect(record.data.equals(OLD.subarray(0, CUT))).to.equal(true);
+    expect(fc.srv.commands.filter((line) => line.startsWith("RETR"))).to.have.length(2);
+    await fc.finish(ftp, false);
+  });
+
+  it("downloadDir: the file fails with FtpSourceChangedError and nothing is put in place (no part file left)", async () => {
+    fc = await FaultCase.start({ files: { "/d/f.bin": OLD, "/d/g.txt": "ggg" } });
+    cutOnce("/d/f.bin", () => fc.srv.vfs.set("/d/f.bin", NEW));
+    const ftp = fc.client({ retry: FAST });
+    await ftp.ready;
+    const local = (dir = mkdtempSync(join(tmpdir(), "ftpstream-resume-replaced-")));
+    let error: unknown;
+    await ftp.downloadDir("/d", local).catch((e: unknown) => (error = e));
+    expect(error).to.be.instanceOf(FtpDirTransferError);
+    const failures = (error as FtpDirTransferError).failures;
+    expect(failures.map((f) => f.path)).to.deep.equal(["f.bin"]);
+    expect(failures[0].error).to.be.instanceOf(FtpSourceChangedError);
+    expect(existsSync(join(local, "f.bin"))).to.equal(false);
+    expect(readdirSync(local).sort()).to.deep.equal(["g.txt"]);
+    expect(readFileSync(join(local, "g.txt"), "utf8")).to.equal("ggg");
+    await fc.finish(ftp, false);
+  });
+
+  it("an unchanged file resumes byte-exact, the overlap the only bytes sent twice", async () => {
+    fc = await FaultCase.start({ files: { "/f.bin": OLD } });
+    cutOnce("/f.bin", () => undefined);
+    const ftp = fc.client({ retry: FAST });
+    await ftp.ready;
+    const stream = ftp.retrbinary("RETR /f.bin");
+    const progress: number[] = [];
+    stream.on("progress", (p: { bytes: number }) => progress.push(p.bytes));
+    const record = await watchStream(stream);
+    expect(record.errors).to.deep.equal([]);
+    expect(record.ends).to.equal(1);
+    expect(record.data.equals(OLD)).to.equal(true);
+    expect(stream.bytes).to.equal(SIZE);
+    expect(progress[progress.length - 1]).to.equal(SIZE);
+    // The fixture sends from REST to the end: SIZE - (CUT - overlap) bytes, the overlap and what was missing.
+    expect(rests()).to.deep.equal([`REST ${CUT - RESUME_OVERLAP}`]);
+    await fc.finish(ftp, false);
+  });
+
+  it("a file cut before RESUME_OVERLAP bytes resumes from byte 0, comparing all it had", async () => {
+    const small = 5_000;
+    fc = await FaultCase.start({ files: { "/f.bin": OLD } });
+    let first = true;
+    fc.srv.handle("RETR", async (s: FixtureSession, arg: string) => {
+      if (!first) return s.defaultHandler("RETR", arg);
+      first = false;
+      s.reply(150, `Opening BINARY mode data connection for ${arg} (${SIZE} bytes).`);
+      const data = await s.openData();
+      await new Promise<void>((resolve) => data.write(OLD.subarray(0, small), () => resolve()));
+      await s.sleep(20);
+      data.resetAndDestroy();
+      s.reply(426, "Connection reset.");
+    });
+    const ftp = fc.client({ retry: FAST });
+    await ftp.ready;
+    const record = await watchStream(ftp.retrbinary("RETR /f.bin"));
+    expect(record.errors).to.deep.equal([]);
+    expect(record.data.equals(OLD)).to.equal(true);
+    expect(rests()).to.deep.equal(["REST 0"]);
+    await fc.finish(ftp, false);
+  });
+
+  it("DeliveredTail keeps exactly the last bytes, whatever the chunk sizes", () => {
+    const all = patternBytes(3, 200_000);
+    const tail = new DeliveredTail(1000);
+    let at = 0;
+    for (const size of [1, 7, 999, 1000, 1001, 3, 5000, 250, 750, 1]) {
+      tail.add(all.subarray(at, at + size));
+      at += size;
+      const held = Math.min(at, 1000);
+      expect(tail.length).to.equal(held);
+      for (const count of [0, 1, held >> 1, held]) {
+        expect(tail.last(count).equals(all.subarray(at - count, at)), `last ${count} after ${at}`).to.equal(true);
+      }
+    }
+  });
+});

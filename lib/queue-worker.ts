@@ -338,9 +338,14 @@ function placeWithin(data: TreeJob, bounds: JobBounds): LocalPlace {
   const refused = (what: string): FtpError => new FtpError(`refusing the job's ${what}: the worker is not given it`, "ERR_FTP_BAD_JOB");
   if (!isAllowedServer(data.server, bounds.servers)) throw refused("server");
   if (bounds.remoteRoots) {
-    const remote = remoteSegments(data.remote);
-    const below = (root: readonly string[]): boolean => root.length <= remote.length && root.every((segment, i) => remote[i] === segment);
-    if (!bounds.remoteRoots.some(below)) throw refused(`remote root ${JSON.stringify(data.remote)}`);
+    const roots = bounds.remoteRoots;
+    const within = (path: string): boolean => {
+      const remote = remoteSegments(path);
+      return roots.some((root) => root.length <= remote.length && root.every((segment, i) => remote[i] === segment));
+    };
+    // The file's path as it is sent too: a root of blanks alone (` `, below `.`) made ` /etc/passwd` of `etc/passwd`,
+    // which a server trimming its argument opens as /etc/passwd.
+    if (!within(data.remote) || !within(joinRemote(data.remote, data.path))) throw refused(`remote root ${JSON.stringify(data.remote)}`);
   }
   const local = resolve(data.local);
   let place: (LocalPlace & { depth: number }) | undefined;

@@ -5,7 +5,9 @@
  * below `.` or `pub`: a server that takes `\` for a separator (IIS,
  * FileZilla Server) reads `\etc` as its `/etc`, and `\` as its root. Such
  * a job is refused now before any connection, as `/etc` is; a root of `/`
- * still takes it in.
+ * still takes it in. So is a job root of blanks alone (` `): below `.`,
+ * but the file's path joined to it, ` /etc/passwd`, is /etc/passwd to a
+ * server trimming its argument.
  */
 import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -17,7 +19,7 @@ import type { TreeJobLike } from "../../lib/queue-worker.js";
 import { useFixtures } from "../core/helpers.js";
 import { attemptJob, downloadJob, jobBounds } from "../distributed/tree-job.js";
 
-describe("worker --remote-root: a job root beginning with a backslash is absolute", () => {
+describe("worker --remote-root: a job root beginning with a backslash, or of blanks alone", () => {
   const fx = useFixtures();
   let root: string;
   beforeEach(() => void (root = mkdtempSync(join(tmpdir(), "ftpstream-backslash-roots-"))));
@@ -39,6 +41,18 @@ describe("worker --remote-root: a job root beginning with a backslash is absolut
     it(`refuses a job at ${JSON.stringify(remote)} under remoteRoots ${JSON.stringify(remoteRoots)}, before any connection`, async () => {
       const srv = await fx.server({ files: { "/pub/a.txt": "alpha" } });
       const outcome = await run(srv, withRemote(downloadJob(srv, root, "a.txt", 5), remote), [...remoteRoots]);
+      expect(outcome.error, "a refusal").to.be.instanceOf(Error);
+      expect((outcome.error as FtpError).code).to.equal("ERR_FTP_BAD_JOB");
+      expect(outcome.connects).to.equal(0);
+    });
+  }
+
+  // A root of blanks alone is below `.`, but the file's path joined to it (` /etc/passwd`) is absolute to a server trimming its argument.
+  for (const remote of [" ", "\t", "  "]) {
+    it(`refuses a job at ${JSON.stringify(remote)} for etc/passwd under remoteRoots ["."], before any connection`, async () => {
+      const srv = await fx.server({ files: { "/etc/passwd": "root:x:0:0" } });
+      const job = withRemote(downloadJob(srv, root, "etc/passwd", 10), remote);
+      const outcome = await run(srv, job, ["."]);
       expect(outcome.error, "a refusal").to.be.instanceOf(Error);
       expect((outcome.error as FtpError).code).to.equal("ERR_FTP_BAD_JOB");
       expect(outcome.connects).to.equal(0);

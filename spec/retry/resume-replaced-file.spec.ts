@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { patternBytes } from "../../fixtures/server.js";
 import type { Session as FixtureSession } from "../../fixtures/server.js";
-import { FtpDirTransferError, FtpSourceChangedError } from "../../lib/index.js";
+import { FtpDirTransferError, FtpPool, FtpSourceChangedError } from "../../lib/index.js";
 import { DeliveredTail, RESUME_OVERLAP } from "../../lib/resume-overlap.js";
 import { FaultCase, outcome, watchStream } from "../faults/helpers.js";
 
@@ -129,6 +129,43 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
     expect(readdirSync(local).sort()).to.deep.equal(["g.txt"]);
     expect(readFileSync(join(local, "g.txt"), "utf8")).to.equal("ggg");
     await fc.finish(ftp, false);
+  });
+
+  it("pool.downloadSegmented: a segment resumed on a replaced file fails the download, no file left", async () => {
+    fc = await FaultCase.start({ files: { "/f.bin": OLD } });
+    const half = SIZE / 2;
+    let cut = false;
+    // The second segment (REST half): CUT bytes of the old version, then the file is swapped and the data connection reset.
+    fc.srv.handle("RETR", async (s: FixtureSession, arg: string) => {
+      if (cut || s.state.rest !== half) return s.defaultHandler("RETR", arg);
+      cut = true;
+      s.takeRest();
+      s.reply(150, `Opening BINARY mode data connection for ${arg} (${SIZE} bytes).`);
+      const data = await s.openData();
+      await new Promise<void>((resolve) => data.write(OLD.subarray(half, half + CUT), () => resolve()));
+      await s.sleep(20);
+      fc.srv.vfs.set("/f.bin", NEW);
+      data.resetAndDestroy();
+      s.reply(426, "Connection reset.");
+    });
+    const pool = new FtpPool({
+      size: 2,
+      connect: async () => {
+        const ftp = fc.client({ retry: FAST });
+        await ftp.ready;
+        return ftp;
+      },
+    });
+    const local = (dir = mkdtempSync(join(tmpdir(), "ftpstream-resume-replaced-")));
+    try {
+      const result = await outcome(pool.downloadSegmented("/f.bin", join(local, "f.bin"), { segments: 2, minSegmentSize: 1024 }));
+      expect(result.ok, "the segmented download resolved").to.equal(false);
+      expect((result as { error: unknown }).error).to.be.instanceOf(FtpSourceChangedError);
+      expect(readdirSync(local)).to.deep.equal([]);
+      expect(rests()).to.include(`REST ${half + CUT - RESUME_OVERLAP}`);
+    } finally {
+      await pool.close();
+    }
   });
 
   it("an unchanged file resumes byte-exact, the overlap the only bytes sent twice", async () => {

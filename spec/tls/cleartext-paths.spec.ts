@@ -126,6 +126,17 @@ describe("FTPS: no login and no file data in the clear, on every path that conne
       },
     },
     {
+      name: "a client under `retry` that logs in by itself",
+      which: ["every connection"],
+      mustFail: always,
+      run: async (srv, outcome) => {
+        const ftp = fx.client(login(srv, { retry: FAST }));
+        const ready = await settle(ftp.ready);
+        if (ready.error) outcome.errors.push(ready.error);
+        await transfers(ftp, outcome);
+      },
+    },
+    {
       name: "a client of implicit FTPS",
       hostilities: ["PROT refused", "PBSZ refused", "clear data"],
       which: ["every connection"],

@@ -17,7 +17,7 @@ import { FtpAheadDroppedError, FtpClosedError, FtpError, FtpLimitError, FtpSizeM
 import { slabReaderOf } from "./data.js";
 import { ProgressMeter, TransferProgress } from "./progress.js";
 import { isTransient } from "./retry.js";
-import { DeliveredTail, OverlapCheck } from "./resume-overlap.js";
+import { OverlapCheck, tailFor, type DeliveredTail } from "./resume-overlap.js";
 import type { Session, SessionSettings } from "./session.js";
 import { askSize } from "./size-query.js";
 import { dataError, DataTransfer, Enqueue, startWith, TransferStart } from "./transfer.js";
@@ -227,7 +227,6 @@ export class DownloadRun {
         this.restOffset = start.rest === undefined ? 0 : Number(start.rest);
         this.ascii = start.type === "A";
         this.binaryRetr = start.type === "I" && RETR.test(start.command);
-        if (this.resumable && this.binaryRetr) this.tail = new DeliveredTail();
         if (this.verifySize === true && this.binaryRetr) {
           // Many servers put no size in the 150; ask SIZE first (in TYPE I,
           // where it counts the bytes RETR sends), so a short transfer that
@@ -256,6 +255,8 @@ export class DownloadRun {
       // The socket stays ours (never handed to the user), so it may read into slabs.
       transfer = await DataTransfer.open(session, startWith(start, rest, { maxRead: this.maxRead }, start.sendEarly), written);
       if (delivered === 0 && this.restOffset === 0) this.wholeSize ??= transfer.size ?? this.sizeFromCommand;
+      // Kept from the first byte delivered, in every attempt that may deliver it (one whose open failed delivered none).
+      if (delivered === 0 && this.resumable && this.binaryRetr) this.tail = tailFor(transfer.size ?? this.sizeFromCommand);
     } catch (error) {
       this.interrupt(dataError(error), attempt);
       this.attempts.handBack();

@@ -29,7 +29,8 @@ export class DeliveredTail {
   private held = 0;
 
   constructor(readonly window = RESUME_OVERLAP) {
-    this.ring = Buffer.alloc(window);
+    // Unzeroed: last() reads only bytes add() wrote.
+    this.ring = Buffer.allocUnsafe(window);
   }
 
   /** Bytes held: the overlap a resume can check. */
@@ -47,8 +48,9 @@ export class DeliveredTail {
     this.held = Math.min(window, this.held + bytes.length);
   }
 
-  /** A copy of the last `count` bytes held (count <= length). */
+  /** A copy of the last `count` bytes held (no more than length). */
   last(count: number): Buffer {
+    count = Math.min(count, this.held);
     const out = Buffer.alloc(count);
     const start = (this.at - count + this.window) % this.window;
     const first = Math.min(count, this.window - start);
@@ -56,6 +58,16 @@ export class DeliveredTail {
     if (first < count) this.ring.copy(out, first, 0, count - first);
     return out;
   }
+}
+
+/**
+ * The tail for a download whose server announced `size` bytes (or null):
+ * no bigger than the file, so that a tree of small files does not take
+ * RESUME_OVERLAP bytes for each. A size that lies only makes the overlap
+ * smaller (the size checks then fail the download anyway).
+ */
+export function tailFor(size: number | null): DeliveredTail {
+  return new DeliveredTail(Math.max(1, Math.min(RESUME_OVERLAP, size ?? RESUME_OVERLAP)));
 }
 
 /**

@@ -14,7 +14,7 @@ import { Writable } from "node:stream";
 import { patternBytes } from "../../fixtures/server.js";
 import type { Session as FixtureSession } from "../../fixtures/server.js";
 import { FtpDirTransferError, FtpPool, FtpSourceChangedError } from "../../lib/index.js";
-import { DeliveredTail, RESUME_OVERLAP } from "../../lib/resume-overlap.js";
+import { DeliveredTail, RESUME_OVERLAP, tailFor } from "../../lib/resume-overlap.js";
 import { FaultCase, outcome, watchStream } from "../faults/helpers.js";
 
 const FAST = { attempts: 3, minDelay: 1, maxDelay: 5 };
@@ -95,6 +95,44 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
     expect(Buffer.concat(chunks).equals(OLD.subarray(0, CUT))).to.equal(true);
     // One resume, which found the change: no third RETR.
     expect(fc.srv.commands.filter((line) => line.startsWith("RETR"))).to.have.length(2);
+    await fc.finish(ftp, false);
+  });
+
+  it("after a first RETR refused with 425 (nothing delivered), the attempt cut mid-file is still checked on its resume", async () => {
+    fc = await FaultCase.start({ files: { "/f.bin": OLD } });
+    fc.srv.once("RETR", (s: FixtureSession) => s.reply(425, "Can't open data connection."));
+    cutOnce("/f.bin", () => fc.srv.vfs.set("/f.bin", NEW));
+    const ftp = fc.client({ retry: FAST });
+    await ftp.ready;
+    const record = await watchStream(ftp.retrbinary("RETR /f.bin"));
+    expect(record.ends).to.equal(0);
+    expect(record.errors[0]).to.be.instanceOf(FtpSourceChangedError);
+    expect(record.data.equals(OLD.subarray(0, CUT))).to.equal(true);
+    expect(fc.srv.commands.filter((line) => line.startsWith("RETR"))).to.have.length(3);
+    await fc.finish(ftp, false);
+  });
+
+  it("a small file replaced after 2000 of its 3000 bytes: the resume from byte 0 compares all 2000, and fails", async () => {
+    const small = patternBytes(0, 3000);
+    fc = await FaultCase.start({ files: { "/s.bin": small } });
+    let first = true;
+    fc.srv.handle("RETR", async (s: FixtureSession, arg: string) => {
+      if (!first) return s.defaultHandler("RETR", arg);
+      first = false;
+      s.reply(150, `Opening BINARY mode data connection for ${arg} (3000 bytes).`);
+      const data = await s.openData();
+      await new Promise<void>((resolve) => data.write(small.subarray(0, 2000), () => resolve()));
+      await s.sleep(20);
+      fc.srv.vfs.set("/s.bin", patternBytes(1, 3000));
+      data.resetAndDestroy();
+      s.reply(426, "Connection reset.");
+    });
+    const ftp = fc.client({ retry: FAST });
+    await ftp.ready;
+    const record = await watchStream(ftp.retrbinary("RETR /s.bin"));
+    expect(record.ends).to.equal(0);
+    expect(record.errors[0]).to.be.instanceOf(FtpSourceChangedError);
+    expect(rests()).to.deep.equal(["REST 0"]);
     await fc.finish(ftp, false);
   });
 
@@ -208,6 +246,13 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
     expect(record.data.equals(OLD)).to.equal(true);
     expect(rests()).to.deep.equal(["REST 0"]);
     await fc.finish(ftp, false);
+  });
+
+  it("tailFor keeps no more than the file's announced size (a tree of small files), RESUME_OVERLAP at most", () => {
+    expect(tailFor(3000).window).to.equal(3000);
+    expect(tailFor(10 * RESUME_OVERLAP).window).to.equal(RESUME_OVERLAP);
+    expect(tailFor(null).window).to.equal(RESUME_OVERLAP);
+    expect(tailFor(0).window).to.equal(1);
   });
 
   it("DeliveredTail keeps exactly the last bytes, whatever the chunk sizes", () => {

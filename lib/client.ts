@@ -65,6 +65,7 @@ import { ListEntry, ListParser, parseListLine } from "./listing.js";
 import { poolConnect, Reconnector, SessionRecord } from "./reconnect.js";
 import { RetryEvent, RetryOptions, RetryPolicy } from "./retry.js";
 import { assertTransferCommand } from "./security-verbs.js";
+import { timeoutOption } from "./timeout-option.js";
 
 /** Options of {@link FTP}; all optional. */
 export interface FtpOptions {
@@ -79,7 +80,9 @@ export interface FtpOptions {
    * connection to stay silent while we wait on it. Expiry fails the running
    * operation with FtpTimeoutError and closes the client (but for a
    * session's first EPSV data connection, which falls back to PASV: see
-   * `useEpsv`). Default 30000; 0 = none.
+   * `useEpsv`). Default 30000; 0 = none, and so is `Infinity` or anything
+   * above 2^31 - 1 (what a Node timer holds). No number: TypeError
+   * (`ERR_INVALID_ARG_TYPE`); NaN or below 0: RangeError (`ERR_OUT_OF_RANGE`).
    */
   timeout?: number;
   /** Local `[host, port]` to bind the control connection to (data connections bind the host). */
@@ -307,7 +310,7 @@ export class FTP {
 
   constructor(options: FtpOptions = {}) {
     this.settings = {
-      timeout: options.timeout ?? DEFAULT_TIMEOUT,
+      timeout: options.timeout === undefined ? DEFAULT_TIMEOUT : timeoutOption(options.timeout, "timeout"),
       passive: options.passive ?? true,
       trustPasvHost: options.trustPasvHost ?? false,
       useEpsv: options.useEpsv ?? true,
@@ -469,8 +472,8 @@ export class FTP {
    * welcome text. A 4xx/5xx welcome rejects with FtpTempError/FtpPermError.
    */
   async connect(host = "", port = 0, options: ConnectOptions = {}): Promise<string> {
+    if (options.timeout !== undefined) this.settings.timeout = timeoutOption(options.timeout, "timeout");
     this.setTarget(host, port);
-    if (options.timeout !== undefined) this.settings.timeout = options.timeout;
     if (options.sourceAddress) {
       this.sourceAddress = options.sourceAddress;
       this.settings.sourceHost = options.sourceAddress[0] || undefined;

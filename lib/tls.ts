@@ -96,16 +96,15 @@ export class FTP_TLS extends FTP {
   protected override async setUpSession(options: FtpTlsOptions): Promise<void> {
     if (options.user === undefined) return;
     const login = this.loginTask(options.user, options.password ?? "", options.acct ?? "");
-    await this.runNow(async (session) => {
-      if (session.control.isSecure) return;
-      try {
-        await this.authOn(session);
-      } catch (error) {
-        // Nothing behind this may go in the clear: not the login, not a call queued before `ready`.
-        this.close();
-        throw error;
-      }
-    });
+    try {
+      // Under `retry`, tried again on a new connection after a transient failure (no 234 within the timeout: proftpd
+      // given "AUTH TLS\r" and "\n" in two reads waits for the next line), as the login and a reconnect's AUTH TLS are.
+      await this.runNow((session) => (session.control.isSecure ? Promise.resolve("") : this.authOn(session)), { repeat: true });
+    } catch (error) {
+      // Nothing behind this may go in the clear: not the login, not a call queued before `ready`.
+      this.close();
+      throw error;
+    }
     await this.runNow(login, { repeat: true });
     if (options.protectData ?? true) await this.runNow(this.protPTask);
   }

@@ -1,0 +1,86 @@
+/**
+ * Explicit FTPS against real servers when a TCP middlebox splits the
+ * client's "AUTH TLS\r\n" between its CR and its LF: "AUTH TLS\r" in one
+ * segment, "\n" 20 ms later (what last session saw "hang" proftpd).
+ *
+ * proftpd 1.3.8 (Debian 1.3.8+dfsg-4+deb12u5) does not answer: a line
+ * whose CR and LF come in two reads is left unanswered until the next line
+ * arrives (the same with "NOOP\r" + "\n": its 200 comes only once another
+ * command follows), so no 234 ever comes and the client waits out its
+ * timeout. vsftpd 3.0.3 and pure-ftpd 1.0.50 read the line through its LF
+ * and answer 234; the handshake that follows is whole.
+ *
+ * The client is bounded: `ready` rejects with FtpTimeoutError after its
+ * `timeout` (30 s by default: measured, 30.1 s), the client closed and
+ * nothing sent in the clear. Under `retry` the first connection's AUTH TLS
+ * is tried again on a new connection, as the login and a reconnect's AUTH
+ * TLS were (auth-split-real-reconnect): before, that timeout closed the
+ * client and `ready` rejected though the next connection would have worked.
+ */
+import { expect } from "chai";
+import { FtpTimeoutError, type FTP_TLS } from "../../lib/index.js";
+import { AuthSplitProxy, noLoginInClear, RETRY, splitClient, TIMEOUT } from "./auth-split-proxy.js";
+import { describeServers } from "./describe-server.js";
+
+describeServers(
+  "interop: AUTH TLS split between CR and LF",
+  () => [{ label: "explicit FTPS", tls: "explicit" }],
+  ({ kind, server }) => {
+    // proftpd leaves the split line unanswered; the others answer it.
+    const waits = kind === "proftpd";
+    let proxy: AuthSplitProxy | undefined;
+    const clients: FTP_TLS[] = [];
+    afterEach(async () => {
+      for (const ftp of clients.splice(0)) ftp.close();
+      noLoginInClear(proxy);
+      await proxy?.close();
+      proxy = undefined;
+    });
+
+    it(
+      waits
+        ? "without retry: ready rejects with FtpTimeoutError once its timeout is out, and the client is closed"
+        : "without retry: the server answers the split line and the session works",
+      async () => {
+        proxy = await AuthSplitProxy.start(server().port, [1]);
+        const { ftp } = splitClient(server(), proxy);
+        clients.push(ftp);
+        const started = Date.now();
+        const outcome = await ftp.ready.then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        const took = Date.now() - started;
+        if (waits) {
+          expect(outcome).to.be.instanceOf(FtpTimeoutError);
+          // The welcome's time, then one timeout on AUTH TLS.
+          expect(took).to.be.within(TIMEOUT - 50, TIMEOUT * 2);
+          expect(ftp.closed).to.equal(true);
+        } else {
+          expect(outcome).to.equal(undefined);
+          expect(await ftp.pwd()).to.equal("/");
+        }
+        expect(proxy.connections).to.equal(1);
+      },
+    );
+
+    it("under retry, the first connection's AUTH TLS split: ready resolves and the session works, over TLS", async () => {
+      proxy = await AuthSplitProxy.start(server().port, [1]);
+      const { ftp, retries } = splitClient(server(), proxy, RETRY);
+      clients.push(ftp);
+      await ftp.ready;
+      expect(await ftp.pwd()).to.equal("/");
+      expect(ftp.secure).to.equal(true);
+      if (waits) {
+        // The AUTH TLS that got no answer, then (rarely) a slow welcome on the next connection.
+        expect(retries.length).to.be.within(1, RETRY.attempts);
+        for (const event of retries) expect(event.error).to.be.instanceOf(FtpTimeoutError);
+        expect(proxy.connections).to.equal(retries.length + 1);
+      } else {
+        expect(retries).to.deep.equal([]);
+        expect(proxy.connections).to.equal(1);
+      }
+    });
+  },
+  ["proftpd", "vsftpd", "pure-ftpd"],
+);

@@ -200,11 +200,14 @@ export interface FtpOptions {
    * a 4xx reply (never a 5xx), waiting between `minDelay` and `maxDelay` ms
    * (exponential backoff, full jitter) up to `attempts` times. A new
    * connection logs in again and gets back the directory, TYPE and (FTP_TLS)
-   * AUTH TLS/PBSZ/PROT of the old one. Downloads resume from the byte they
-   * delivered (REST), binary STOR uploads from what the server holds (SIZE,
-   * REST; a stream source within the last 16 MiB sent, else
-   * FtpResumeError), APPE uploads when SIZE gave the size before them; text
-   * uploads and STOU fail with their error. The library's own commands are
+   * AUTH TLS/PBSZ/PROT of the old one. Binary downloads resume from the
+   * byte they delivered (REST up to 16 KiB before it: those bytes must come
+   * again unchanged, else the file changed on the server and the download
+   * fails with FtpSourceChangedError, never spliced), binary STOR uploads
+   * from what the server holds (SIZE, REST; a stream source within the
+   * last 16 MiB sent, else FtpResumeError), APPE uploads when SIZE gave
+   * the size before them; text uploads and STOU fail with their error.
+   * The library's own commands are
    * re-sent where running them twice is harmless (pwd, cwd, size, lastMod,
    * listings...); DELE, RNFR/RNTO, MKD, RMD and every line given to
    * sendcmd/voidcmd fail with their error. Each retry is a `'retry'` event

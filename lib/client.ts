@@ -39,6 +39,7 @@ import { sessionFeatures } from "./features.js";
 import { listAllLines } from "./list-command.js";
 import { EPSV_REACHED } from "./passive-hint.js";
 import { RENAME_OWN_PART, renameOwnPart } from "./part-rename.js";
+import { askStamp, SOURCE_STAMP, SourceStamp } from "./segment-source.js";
 import { RawTransfers } from "./raw.js";
 import { assertBurstable, replyOrError, sendBurst, type BeforeCommands, type CommandsBefore } from "./command-burst.js";
 import {
@@ -602,6 +603,19 @@ export class FTP {
       assertSafeArgument(part, "part");
       assertSafeArgument(target, "target");
       return renameOwnPart(this.remote, part, target, sent, pipelining);
+    });
+  }
+
+  /**
+   * SIZE and MDTM of `path` in one write, as one queued task (see
+   * segment-source.ts): FtpPool.downloadSegmented's check that its
+   * segments read one version of the file.
+   * @internal
+   */
+  [SOURCE_STAMP](path: string): Promise<SourceStamp> {
+    return rejectingBadArguments(() => {
+      assertSafeArgument(path, "path");
+      return this.remote.run((session) => askStamp(session, path), { repeat: true });
     });
   }
 

@@ -457,6 +457,12 @@ brand(FtpNoPasswordError, "FtpNoPasswordError");
  * another version, even of the same size), or the file now ends before
  * them. The consumer keeps the old version's first bytes and gets none of
  * the new one's; downloadDir puts nothing in place (its part file goes).
+ *
+ * Also FtpPool.downloadSegmented (`"changed"`, `path` the remote path)
+ * when the remote file's SIZE or MDTM after the last segment is not what
+ * it was before the first (or SIZE is refused then): its segments may
+ * have read two versions. The part file goes; a file at the local path is
+ * left as it was.
  */
 export class FtpSourceChangedError extends FtpError {
   declare readonly code: "ERR_FTP_SOURCE_CHANGED";

@@ -16,6 +16,7 @@ import { createPart, keepModeOf, partName } from "./part-file.js";
 import { PoolConnect, poolConnect, Reconnector } from "./reconnect.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { ignore } from "./ignore.js";
+import { SOURCE_STAMP, stampChange } from "./segment-source.js";
 
 export interface FtpPoolOptions {
   /**
@@ -256,6 +257,21 @@ export class FtpPool {
    * already at `localPath` is left as it was (replaced, it keeps its
    * permission bits, see keepModeOf). `signal` cancels it the same
    * way (see {@link SegmentedDownloadOptions.signal}).
+   *
+   * The segments start at different times on different connections, so
+   * SIZE and MDTM are asked (in one write, on one of the pool's clients)
+   * before the first starts and again after the last ended: when either
+   * moved, the file was replaced or changed meanwhile and what the
+   * segments read may be two versions spliced; the call rejects with
+   * FtpSourceChangedError (`reason` `"changed"`), leaving no part file and
+   * a file already at `localPath` as it was. It costs one MDTM with the
+   * first SIZE (same round trip) and one SIZE + MDTM round trip at the
+   * end. Where the server refuses MDTM, the size alone is compared: a
+   * replacement of the same size is then not seen. SIZE is needed anyway
+   * (no SIZE: FtpError `ERR_FTP_NO_SIZE`), so there is always that. MDTM
+   * has the server's precision (often a second) and a replacement that
+   * keeps the old time and size (a copy preserving times) is not seen
+   * either; neither is a file rewritten in place and back before the end.
    */
   async downloadSegmented(remotePath: string, localPath: string, options: SegmentedDownloadOptions = {}): Promise<number> {
     const { signal, segments } = options;
@@ -264,10 +280,12 @@ export class FtpPool {
     if (segments !== undefined) checkNumber("segments", segments, Number.isInteger(segments) && segments >= 1, "a whole number from 1 up");
     const minimum = options.minSegmentSize ?? 8 * 1024 * 1024;
     checkNumber("minSegmentSize", minimum, minimum > 0, "a number of bytes above 0");
-    const [size, features] = await this.use(
-      (client) => untilAborted(client, signal, async () => [await client.size(remotePath), await client.features()] as const),
+    const [before, features] = await this.use(
+      (client) => untilAborted(client, signal, async () => [await client[SOURCE_STAMP](remotePath), await client.features()] as const),
       { signal },
     );
+    const size = before.size;
+    if (size instanceof FtpError) throw size;
     if (size === null) throw new FtpError(`the server gave no SIZE for ${remotePath}`, "ERR_FTP_NO_SIZE");
     // Segments start with REST: a server whose FEAT lists no REST STREAM gets one connection.
     const restless = features.size > 0 && features.get("REST")?.toUpperCase() !== "STREAM";
@@ -296,6 +314,10 @@ export class FtpPool {
           (range, segment) => this.use((client) => downloadRange(client, remotePath, range, size, file, segment), { signal }),
           signal,
         );
+        // Segments started at different times: the file may have been replaced between them.
+        const after = await this.use((client) => untilAborted(client, signal, () => client[SOURCE_STAMP](remotePath)), { signal });
+        const change = stampChange(remotePath, before, after);
+        if (change) throw change;
       } finally {
         await file.close();
       }

@@ -374,7 +374,9 @@ function canBind(port: number): Promise<boolean> {
 // 127, once the tree transfers wrote each RETR with its EPSV (issue 23),
 // it ran out now and then ("425 EPSV: Address already in use").
 const PORT_BLOCK = 512;
-const PORT_LOW = 10000; // below Linux's ephemeral range (32768+), so outgoing
+// 58 blocks: mocha runs spec files in several worker processes (.mocharc.cjs),
+// each keeping a server of each kind and TLS mode (about 14 blocks).
+const PORT_LOW = 2000; // below Linux's ephemeral range (32768+), so outgoing
 const PORT_HIGH = 32000; // connections never steal a port the server will bind
 const handedOut = new Set<number>();
 
@@ -382,7 +384,7 @@ const handedOut = new Set<number>();
  * What stops the servers this process keeps but no suite uses now
  * (describe-server.ts keeps one per kind and TLS mode from suite to suite),
  * resolving to how many it stopped: asked before allocatePorts gives up,
- * since each kept server holds a block of the 42 the range has.
+ * since each kept server holds a block of the 58 the range has.
  */
 let releaseIdleServers: (() => Promise<number>) | undefined;
 
@@ -398,7 +400,7 @@ export function onPortShortage(release: () => Promise<number>): void {
  * free, this process's idle kept servers are stopped and every block tried
  * again: a second test process on the machine (a loop of interop specs
  * beside a CI run) had the two hold all 23 blocks of 20000-32000 and one
- * fail to start; the range now starts at 10000 too.
+ * fail to start; the range starts at 2000 now.
  */
 async function allocatePorts(): Promise<{ port: number; pasv: [number, number] }> {
   const found = (await freeBlock()) ?? ((await releaseIdleServers?.()) ? await freeBlock() : undefined);

@@ -4,8 +4,13 @@
  * (`.`, `pub`) was compared by its segments alone: `.` has none, so an
  * absolute job root (`/etc`) and one beginning with `~` (the home
  * directory to vsftpd, proftpd and inetutils ftpd, `~root` root's) were
- * taken as below it, and `pub` took in `~/pub`. Each is refused now
- * before any connection; what is below a relative root still runs.
+ * taken as below it, and `pub` took in `~/pub`. A job root beginning
+ * with `\` was read as relative too: a server that takes `\` for a
+ * separator (IIS, FileZilla Server) reads `\etc` as its `/etc`, and `\`
+ * as its root. So was a job root of blanks alone (` `): below `.`, but
+ * the file's path joined to it, ` /etc/passwd`, is /etc/passwd to a
+ * server trimming its argument. Each is refused now before any
+ * connection; what is below a relative root still runs.
  */
 import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -39,10 +44,26 @@ describe("faults: review of a queue worker's relative remoteRoots", () => {
     [["pub"], "~/pub"],
     [["pub"], "/pub"],
     [["~"], "./~"],
+    [["."], "\\etc"],
+    [["."], "\\"],
+    [["."], " \\etc"],
+    [["pub"], "\\pub"],
+    [["/pub"], "\\etc"],
   ] as const) {
     it(`refuses a job at ${JSON.stringify(remote)} under remoteRoots ${JSON.stringify(remoteRoots)}, before any connection`, async () => {
       const srv = await fx.server({ files: { "/pub/a.txt": "alpha" } });
       const outcome = await run(srv, withRemote(downloadJob(srv, root, "a.txt", 5), remote), [...remoteRoots]);
+      expect(outcome.error, "a refusal").to.be.instanceOf(Error);
+      expect((outcome.error as FtpError).code).to.equal("ERR_FTP_BAD_JOB");
+      expect(outcome.connects).to.equal(0);
+    });
+  }
+
+  // A root of blanks alone is below `.`, but the file's path joined to it (` /etc/passwd`) is absolute to a server trimming its argument.
+  for (const remote of [" ", "\t", "  "]) {
+    it(`refuses a job at ${JSON.stringify(remote)} for etc/passwd under remoteRoots ["."], before any connection`, async () => {
+      const srv = await fx.server({ files: { "/etc/passwd": "root:x:0:0" } });
+      const outcome = await run(srv, withRemote(downloadJob(srv, root, "etc/passwd", 10), remote), ["."]);
       expect(outcome.error, "a refusal").to.be.instanceOf(Error);
       expect((outcome.error as FtpError).code).to.equal("ERR_FTP_BAD_JOB");
       expect(outcome.connects).to.equal(0);

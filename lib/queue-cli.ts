@@ -427,12 +427,17 @@ export async function workerCommand(command: WorkerCommand): Promise<WorkerSumma
   // SIGHUP too (a closed terminal, a dropped ssh session): left to Node's default it killed the worker at once, its
   // running jobs cut mid-file (their part files left, taken over only once their locks ran out). It ends as SIGTERM does.
   let hungUp = false;
-  const hangUp = (): void => {
-    hungUp = true;
+  // Said at once: the running jobs may take long to finish, and whoever sent the signal sees it was taken.
+  const stopOn = (signal: "SIGINT" | "SIGTERM" | "SIGHUP") => (): void => {
+    if (signal === "SIGHUP") hungUp = true;
+    command.log(`stopping on ${signal}: no more jobs taken, the running ones finish`);
     done();
   };
-  process.once("SIGINT", done);
-  process.once("SIGTERM", done);
+  const onInt = stopOn("SIGINT");
+  const onTerm = stopOn("SIGTERM");
+  const hangUp = stopOn("SIGHUP");
+  process.once("SIGINT", onInt);
+  process.once("SIGTERM", onTerm);
   process.once("SIGHUP", hangUp);
   const stopDraining = new AbortController();
   const drained = command.untilDrained ? waitForDrain(queue, stopDraining.signal).then(done) : undefined;
@@ -445,8 +450,8 @@ export async function workerCommand(command: WorkerCommand): Promise<WorkerSumma
     await drained;
     // Stopped by a drained queue (or one signal): the other listener would stay on the process, one more
     // per call, and a SIGINT or SIGTERM later would do nothing instead of ending the process.
-    process.removeListener("SIGINT", done);
-    process.removeListener("SIGTERM", done);
+    process.removeListener("SIGINT", onInt);
+    process.removeListener("SIGTERM", onTerm);
     process.removeListener("SIGHUP", hangUp);
     await worker.close();
     await running.catch(() => undefined);

@@ -8,41 +8,14 @@
  * as the session leader of a pseudo-terminal whose other end is closed.
  */
 import { expect } from "chai";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runInPty } from "./hangup-pty.js";
 import { localTree } from "./mirror-hostile-helpers.js";
 import { holdRetr } from "./mirror-local-faults-helpers.js";
-import { CLI_PATH, useCliFixture } from "./run-cli.js";
+import { useCliFixture } from "./run-cli.js";
 
 const BIG = "B".repeat(100_000);
-
-/**
- * Runs argv[1:] as the session leader of a new pseudo-terminal (stdin,
- * stdout and stderr), reading what it shows; on a line on stdin closes the
- * terminal's other end (the kernel sends the leader SIGHUP), then prints
- * how the child ended: `{"code": n}` or `{"signal": n}`.
- */
-const HANGUP_PTY = `
-import json, os, pty, select, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], sys.argv[1:])
-while True:
-    ready, _, _ = select.select([sys.stdin, fd], [], [])
-    if fd in ready:
-        try:
-            os.read(fd, 65536)
-        except OSError:
-            pass
-    if sys.stdin in ready:
-        sys.stdin.readline()
-        break
-os.close(fd)
-_, status = os.waitpid(pid, 0)
-print(json.dumps({"code": os.WEXITSTATUS(status)} if os.WIFEXITED(status) else {"signal": os.WTERMSIG(status)}), flush=True)
-`;
 
 describe("ftpstream get and mirror stopped by SIGHUP", function () {
   const { dir, start, url, cli } = useCliFixture("ftpstream-hangup-");
@@ -89,19 +62,16 @@ describe("ftpstream get and mirror stopped by SIGHUP", function () {
       writeFileSync(join(tree, "big.bin"), "the old copy");
       const args =
         command === "get" ? ["get", url(srv, "t/big.bin"), join(tree, "big.bin")] : ["mirror", url(srv, "t"), tree, "--parallel", "2"];
-      const child = spawn("python3", ["-c", HANGUP_PTY, process.execPath, CLI_PATH, ...args], { stdio: ["pipe", "pipe", "inherit"] });
+      const pty = runInPty(args);
       try {
-        let said = "";
-        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (said += chunk));
         await held.nth(command === "get" ? 0 : 1);
-        child.stdin.write("hang up\n");
-        await once(child, "close");
+        const ended = await pty.hangUp();
         // Node 20 itself may then die of SIGABRT or SIGSEGV restoring the gone terminal at exit (nodejs/node#58200): after the clean-up.
-        expect(JSON.parse(said), "died of the hangup, nothing cleaned up").not.to.deep.equal({ signal: 1 });
+        expect(ended, "died of the hangup, nothing cleaned up").not.to.deep.equal({ signal: 1 });
         expect(localTree(tree)).to.deep.equal({ "big.bin": "the old copy" });
       } finally {
         held.releaseAll();
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        pty.kill();
       }
     });
   }

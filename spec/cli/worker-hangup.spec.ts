@@ -10,39 +10,17 @@
  * cli-signals.ts: checked here too.
  */
 import { expect } from "chai";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { workerCommand } from "../../lib/queue-cli.js";
 import { useRedis } from "../distributed/redis-server.js";
+import { runInPty } from "./hangup-pty.js";
 import { localTree } from "./mirror-hostile-helpers.js";
 import { holdRetr } from "./mirror-local-faults-helpers.js";
-import { CLI_PATH, runCli, useCliFixture } from "./run-cli.js";
+import { runCli, useCliFixture } from "./run-cli.js";
 
 const BIG = "B".repeat(100_000);
-
-/** As in signals-hangup.spec: runs argv[1:] as the session leader of a new pseudo-terminal; a line on stdin closes its other end. */
-const HANGUP_PTY = `
-import json, os, pty, select, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], sys.argv[1:])
-while True:
-    ready, _, _ = select.select([sys.stdin, fd], [], [])
-    if fd in ready:
-        try:
-            os.read(fd, 65536)
-        except OSError:
-            pass
-    if sys.stdin in ready:
-        sys.stdin.readline()
-        break
-os.close(fd)
-_, status = os.waitpid(pid, 0)
-print(json.dumps({"code": os.WEXITSTATUS(status)} if os.WIFEXITED(status) else {"signal": os.WTERMSIG(status)}), flush=True)
-`;
 
 describe("ftpstream worker and mirror --queue stopped by SIGHUP", function () {
   const { dir, start, url, cli } = useCliFixture("ftpstream-worker-hangup-");
@@ -67,8 +45,8 @@ describe("ftpstream worker and mirror --queue stopped by SIGHUP", function () {
     const run = cli(worker);
     const first = await held.nth(0);
     run.child.kill("SIGHUP");
-    // Still running a while later: the job is not cut, it finishes once the server lets it.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Taken, and still running: the job is not cut, it finishes once the server lets it.
+    await run.waitFor((lines) => lines.includes("stopping on SIGHUP: no more jobs taken, the running ones finish"));
     expect([run.child.exitCode, run.child.signalCode], "ended before its job finished").to.deep.equal([null, null]);
     first.release();
     const code = await run.exit;
@@ -84,25 +62,20 @@ describe("ftpstream worker and mirror --queue stopped by SIGHUP", function () {
     const srv = await start({ files: { "/t/a.bin": BIG, "/t/b.bin": BIG } });
     const held = holdRetr(srv, (arg) => arg.endsWith(".bin"));
     const { tree, worker } = await enqueueTwo(srv);
-    const child = spawn("python3", ["-c", HANGUP_PTY, process.execPath, CLI_PATH, ...worker], { stdio: ["pipe", "pipe", "inherit"] });
-    // Watched from the start: a worker that dies of the hangup ends the harness before the job is let go.
-    const closed = once(child, "close");
+    const pty = runInPty(worker);
     try {
-      let said = "";
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (said += chunk));
       const first = await held.nth(0);
-      child.stdin.write("hang up\n");
-      // The hangup reaches the worker before the server lets the job go on (the harness reports only once the worker ended).
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The harness reports once the worker ended, which it does only once the server lets its job go on.
+      const ended = pty.hangUp();
+      await pty.waitFor("stopping on SIGHUP: no more jobs taken, the running ones finish");
       first.release();
-      await closed;
       // Node 20 itself may then die of SIGABRT or SIGSEGV restoring the gone terminal at exit (nodejs/node#58200): after the clean-up.
-      expect(JSON.parse(said), "died of the hangup, its job cut").not.to.deep.equal({ signal: 1 });
+      expect(await ended, "died of the hangup, its job cut").not.to.deep.equal({ signal: 1 });
       const name = first.arg.split("/").pop() ?? "";
       expect(localTree(tree)).to.deep.equal({ [name]: BIG });
     } finally {
       held.releaseAll();
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      pty.kill();
     }
   });
 

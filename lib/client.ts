@@ -1095,7 +1095,8 @@ export class FTP {
    * → `""`). Read once per login, on first need, and cached (a new login or
    * REIN reads it again); a server without FEAT has an empty map. The first
    * read also sends `OPTS UTF8 ON` to a server offering UTF8 when the
-   * encoding is utf8. Resolves to a copy the caller may change.
+   * encoding is utf8. Resolves to a copy the caller may change. A 1xx or
+   * 3xx reply to FEAT rejects with FtpReplyError (as voidcmd), not cached.
    */
   async features(): Promise<Map<string, string>> {
     return new Map(await this.enqueue((session) => sessionFeatures(session), { repeat: true }));

@@ -29,7 +29,9 @@ export function parseFeatures(reply: string): Features {
 
 /**
  * The session's features, sending FEAT the first time (inside a queue
- * task). A server without FEAT (500/502) has none. On the first read, a
+ * task). A server without FEAT (500/502) has none; any reply but 2xx or
+ * 5xx rejects (FtpReplyError for a 1xx or 3xx, FtpTempError for a 4xx),
+ * and the next call asks again. On the first read, a
  * UTF8 server is asked for `OPTS UTF8 ON` when the client speaks utf8
  * (servers that offer it but refuse the option, as pure-ftpd and
  * pyftpdlib do, are in UTF-8 already), and a server that lists features
@@ -56,7 +58,11 @@ export function sessionFeatures(session: Session): Promise<Features> {
 async function readFeatures(session: Session): Promise<Features> {
   let text: string;
   try {
-    text = (await session.command("FEAT")).text;
+    // voidcmd's rule, as for every command that opens no transfer: a 1xx
+    // (or 3xx) is no FEAT answer. Taken as one, it was kept as the login's
+    // features (none); now it is an FtpReplyError, asked again next time,
+    // and the final reply a 1xx announced is skipped (replyToLast).
+    text = (await session.voidCommand("FEAT")).text;
   } catch (error) {
     if (error instanceof FtpPermError) return new Map();
     throw error;

@@ -1011,7 +1011,7 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
       // Said on a run where some files failed too: those entries were left out as well.
       if (error instanceof FtpDirTransferError && !stop.signal.aborted) {
         sayLeftOut(error.result);
-        sayDeleteLimit(error);
+        sayDeleteLimit(error, options.dryRun);
       }
       throw error;
     } finally {
@@ -1035,15 +1035,22 @@ async function mirror(from: string, to: string, options: CliOptions): Promise<vo
  * alone did not say what a run with --delete would remove.
  */
 function dryRunListing(): Pick<DirTransferOptions, "onPlan" | "onDelete"> {
-  // shown() keeps a line feed (for messages of several lines): in a name it made two lines, the second one forged
-  // (a local file `stale\nwould transfer x` read as `stale` deleted and x transferred).
-  const line = (path: string): string => shown(path).replace(/\n/g, "\\x0a");
   return {
     onPlan: (files) => {
-      for (const file of files) process.stdout.write(`would transfer ${line(file.path)}\n`);
+      for (const file of files) process.stdout.write(`would transfer ${listedPath(file.path)}\n`);
     },
-    onDelete: (path, type) => void process.stdout.write(`would delete ${line(path)}${type === "dir" ? "/" : ""}\n`),
+    onDelete: (path, type) => void process.stdout.write(`would delete ${listedPath(path)}${type === "dir" ? "/" : ""}\n`),
   };
+}
+
+/**
+ * A path as a dry run lists it, one a line. shown() keeps a line feed (for
+ * messages of several lines): in a name it made two lines, the second one
+ * forged (a local file `stale\nwould transfer x` read as `stale` deleted
+ * and x transferred).
+ */
+function listedPath(path: string): string {
+  return shown(path).replace(/\n/g, "\\x0a");
 }
 
 /** mirror's `filter` from --exclude and --include, or none without them. */
@@ -1070,10 +1077,21 @@ function sayLeftOut(result: Pick<DirTransferResult, "links" | "parts" | "kept">)
     process.stderr.write(`ftpstream: not deleted (link or special file in the target, not in the source): ${shown(kept)}\n`);
 }
 
-/** Names on stderr, in the CLI's words, a --max-delete that kept --delete from deleting anything (the failure's own message says maxDelete). */
-function sayDeleteLimit(error: FtpDirTransferError): void {
+/**
+ * Names on stderr, in the CLI's words, a --max-delete that kept --delete
+ * from deleting anything (the failure's own message says maxDelete). A dry
+ * run also lists on stdout each entry --delete wanted to remove, as below
+ * the bound, in words that say the real run would not remove it either: a
+ * user checking the dry run before an unattended one needs the list to
+ * tell a mistake (an unmounted source) from a bound set too low.
+ */
+function sayDeleteLimit(error: FtpDirTransferError, dryRun: boolean): void {
   for (const { error: failure } of error.failures) {
     if (!(failure instanceof FtpDeleteLimitError)) continue;
+    if (dryRun) {
+      for (const entry of failure.entries)
+        process.stdout.write(`not deleted (over --max-delete): ${listedPath(entry.path)}${entry.type === "dir" ? "/" : ""}\n`);
+    }
     process.stderr.write(
       `ftpstream: nothing deleted: --delete would remove ${failure.wouldDelete} entries (files and directories), more than --max-delete ${failure.maxDelete}\n`,
     );

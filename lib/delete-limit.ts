@@ -14,7 +14,14 @@ export function assertMaxDelete(value: unknown): void {
   assertOptionalCount(value, "maxDelete", "entries");
 }
 
-/** The FtpDeleteLimitError of a plan deleting `count` entries, if `max` (validated by assertMaxDelete) does not allow that many. */
-export function overDeleteLimit(count: number, max: number | undefined): FtpDeleteLimitError | undefined {
-  return max !== undefined && count > max ? new FtpDeleteLimitError(count, max) : undefined;
+/**
+ * The FtpDeleteLimitError of a plan deleting `planned`, if `max` (validated
+ * by assertMaxDelete) does not allow that many; it names them, so that a
+ * dry run over the bound can still say what delete would remove.
+ */
+export function overDeleteLimit(
+  planned: ReadonlyArray<{ path: string; type: "file" | "dir" }>,
+  max: number | undefined,
+): FtpDeleteLimitError | undefined {
+  return max !== undefined && planned.length > max ? new FtpDeleteLimitError(planned.length, max, planned) : undefined;
 }

@@ -329,6 +329,12 @@ export class FtpDeleteLimitError extends FtpError {
     readonly wouldDelete: number,
     /** The bound it was given (DirTransferOptions.maxDelete). */
     readonly maxDelete: number,
+    /**
+     * What it would have deleted, in the order it would have (deepest
+     * first, a directory after what it held): a dry run's list of what
+     * `delete` wants to remove, which onDelete is not told over the bound.
+     */
+    readonly entries: ReadonlyArray<{ readonly path: string; readonly type: "file" | "dir" }> = [],
   ) {
     super(
       `delete would remove ${wouldDelete} entries of the target (files and directories), more than the ${maxDelete} maxDelete allows: nothing was deleted`,

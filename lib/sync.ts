@@ -139,7 +139,8 @@ export interface DirTransferOptions {
    * at all (not the first `maxDelete` of them), and the call rejects with
    * FtpDirTransferError holding FtpDeleteLimitError (the count and this
    * bound) against the root, `.`; the transfers are done as ever. With
-   * `dryRun` the same refusal is reported (and `onDelete` not called). A
+   * `dryRun` the same refusal is reported (and `onDelete` not called:
+   * FtpDeleteLimitError's `entries` names what would have gone). A
    * whole number, 0 or more (0: nothing may be deleted); default: no bound.
    */
   maxDelete?: number;
@@ -1472,7 +1473,10 @@ async function deleteExtras(
   result.kept = keptByDelete(source, target);
   // The whole plan is known here (both walks and every transfer are over): its size decides before anything goes.
   const planned = extras(source, target);
-  const overLimit = overDeleteLimit(planned.length, options.maxDelete);
+  const overLimit = overDeleteLimit(
+    planned.map((extra) => ({ path: extra.path, type: deletedType(extra.type) })),
+    options.maxDelete,
+  );
   if (overLimit) return failures.record(".", overLimit);
   for (const extra of planned) {
     const removed = await failures.guard(extra.path, async () => {
@@ -1480,8 +1484,13 @@ async function deleteExtras(
     });
     if (!removed) continue;
     result.deleted++;
-    options.onDelete?.(extra.path, extra.type === "dir" ? "dir" : "file");
+    options.onDelete?.(extra.path, deletedType(extra.type));
   }
+}
+
+/** What onDelete and FtpDeleteLimitError call an entry delete removes: a directory, or a file. */
+function deletedType(type: Node["type"]): "file" | "dir" {
+  return type === "dir" ? "dir" : "file";
 }
 
 /**

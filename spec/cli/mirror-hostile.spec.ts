@@ -4,7 +4,7 @@
  * trees and replies are not what a mirror expects.
  */
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { localTree, serveMlsd, VSFTPD_WELCOME } from "./mirror-hostile-helpers.js";
@@ -55,6 +55,8 @@ describe("ftpstream mirror against hostile servers", function () {
   for (const flags of [[], ["--parallel", "4"], ["--no-pipelining"]]) {
     it(`writes and deletes nothing outside the target when, mid-run, a file and a directory of it are swapped for links out${flags.length ? ` (${flags.join(" ")})` : ""}`, async () => {
       const outside = mkdtempSync(join(tmpdir(), "ftpstream-mirror-outside-"));
+      // Where the links are made and the real sub is moved to, beside the target (one file system: renames).
+      const aside = mkdtempSync(join(tmpdir(), "ftpstream-mirror-aside-"));
       try {
         writeFileSync(join(outside, "a.txt"), "precious a");
         writeFileSync(join(outside, "old.txt"), "precious old");
@@ -63,14 +65,20 @@ describe("ftpstream mirror against hostile servers", function () {
         writeFileSync(join(dir(), "a.txt"), "stale");
         const srv = await start({ files: { "/t/a.txt": "alpha\n", "/t/sub/b.txt": "beta\n" } });
         // Once both trees are walked (the first RETR), a.txt and sub become links to `outside`, as a local user could make them.
+        // Each by renames: the CLI runs on meanwhile, and with pipelining or --parallel it makes sub's part file
+        // (sub/.b.txt.ftpstream-part) while a.txt's RETR is served. Removed in place (rmSync recursive: its files,
+        // then rmdir) sub could get that part file between the two; rmdir then failed (ENOTEMPTY), no link was
+        // made, and b.txt was rightly downloaded into the real sub (1 run in 40 under load). Moved aside, sub
+        // takes whatever the CLI makes in it along; while the name is free, a part file there fails (ENOENT).
         let swapped = false;
         srv.handle("RETR", async (s, arg) => {
           if (!swapped) {
             swapped = true;
-            rmSync(join(dir(), "a.txt"));
-            symlinkSync(join(outside, "a.txt"), join(dir(), "a.txt"));
-            rmSync(join(dir(), "sub"), { recursive: true });
-            symlinkSync(outside, join(dir(), "sub"));
+            symlinkSync(join(outside, "a.txt"), join(aside, "a.txt"));
+            symlinkSync(outside, join(aside, "sub-link"));
+            renameSync(join(aside, "a.txt"), join(dir(), "a.txt"));
+            renameSync(join(dir(), "sub"), join(aside, "sub"));
+            renameSync(join(aside, "sub-link"), join(dir(), "sub"));
           }
           await s.defaultHandler("RETR", arg);
         });
@@ -80,6 +88,7 @@ describe("ftpstream mirror against hostile servers", function () {
         expect(localTree(dir())).to.deep.equal({ "a.txt": `-> ${join(outside, "a.txt")}`, sub: `-> ${outside}` });
       } finally {
         rmSync(outside, { recursive: true, force: true });
+        rmSync(aside, { recursive: true, force: true });
       }
     });
   }

@@ -246,6 +246,10 @@ export async function writeThroughPart(
   try {
     stats = await handle.stat({ bigint: true });
     writes?.writing(stats);
+    // Again, now the part exists: a directory above swapped for a link since the check above had the
+    // part made through it (Node has no openat), outside the target; refused before a byte is fetched
+    // into it, the empty part then removed (discard), instead of a whole transfer written there.
+    await assertRealDirs(root, path);
     await keepModeOf(handle, there);
     const { bytes, modified } = await fetch(sink, discard);
     await assertStillPart(part, stats, path);

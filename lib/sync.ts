@@ -2223,6 +2223,25 @@ function sendThroughPart(
   });
 }
 
+/**
+ * Leaves out (as failures) the uploads and directories whose remote path
+ * cannot go in a command: a local name holding CR or LF (the STOR or MKD
+ * is refused before it is sent, see assertSafeArgument). Decided with the
+ * plan, so that a dry run reports them failing as the real run does,
+ * instead of listing them as would-be transfers.
+ */
+function refuseUnsendable<T>(items: T[], pathOf: (item: T) => string, remote: string, failures: Failures): T[] {
+  return items.filter((item) => {
+    try {
+      assertSafeArgument(joinRemote(remote, pathOf(item)), "path");
+      return true;
+    } catch (error) {
+      failures.record(pathOf(item), error);
+      return false;
+    }
+  });
+}
+
 /** See FTP.uploadDir. */
 export async function uploadDir(
   workers: TreeWorkers,
@@ -2252,14 +2271,23 @@ export async function uploadDir(
   // A directory MLSD gives may be a link (pyftpdlib's MLSD): its parent's LIST tells, before anything is written or deleted below it.
   const listed = new ListedDirs(target, workers, remote);
   const transfer = await refuseUnlistedWrites(
-    refuseLinked(compared.transfer, target, failures, true),
+    refuseLinked(
+      refuseUnsendable(compared.transfer, (plan) => plan.path, remote, failures),
+      target,
+      failures,
+      true,
+    ),
     (plan) => plan.path,
     listed,
     failures,
   );
   // Nor is a directory made through a link (MKD resolves the levels above it where they point).
   const dirs = await refuseUnlistedWrites(
-    refuseLinkedDirs(missingDirs(source, target, transfer), target, failures),
+    refuseLinkedDirs(
+      refuseUnsendable(missingDirs(source, target, transfer), (dir) => dir, remote, failures),
+      target,
+      failures,
+    ),
     (dir) => dir,
     listed,
     failures,

@@ -200,6 +200,9 @@ export interface FtpPathFailure {
   error: Error;
 }
 
+/** A control character: what a path shown on a line of its own must not hold as it is. */
+const CONTROL = /\p{Cc}/u;
+
 /**
  * A tree transfer (downloadDir, uploadDir) in which some files or
  * directories failed, thrown after all the others were done. Like
@@ -215,7 +218,11 @@ export class FtpDirTransferError extends FtpError {
     readonly failures: readonly FtpPathFailure[],
     readonly result: DirTransferResult,
   ) {
-    const lines = failures.map(({ path, error }) => `  ${path}: ${error.message.split("\n")[0]}`);
+    // One line a failure: a path holding a line feed (a name is any bytes but `/` and NUL) is quoted,
+    // else its second line would read as another failure, or as anything (the CLI prints this message).
+    const lines = failures.map(
+      ({ path, error }) => `  ${CONTROL.test(path) ? JSON.stringify(path) : path}: ${error.message.split("\n")[0]}`,
+    );
     super(`${what}: ${failures.length} failed\n${lines.join("\n")}`, "ERR_FTP_DIR_TRANSFER");
     this.errors = failures.map(({ error }) => error);
   }

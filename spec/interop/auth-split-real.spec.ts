@@ -14,8 +14,11 @@
  * `timeout` (30 s by default: measured, 30.1 s), the client closed and
  * nothing sent in the clear. Under `retry` the first connection's AUTH TLS
  * is tried again on a new connection, as the login and a reconnect's AUTH
- * TLS were (auth-split-real-reconnect): before, that timeout closed the
- * client and `ready` rejected though the next connection would have worked.
+ * TLS were: before, that timeout closed the client and `ready` rejected
+ * though the next connection would have worked. A reconnect's AUTH TLS
+ * split alike (the connection dropped mid-session): on proftpd that
+ * connection's AUTH TLS times out and the one after it gets through;
+ * vsftpd and pure-ftpd need one reconnect.
  */
 import { expect } from "chai";
 import { FtpTimeoutError, type FTP_TLS } from "../../lib/index.js";
@@ -80,6 +83,20 @@ describeServers(
         expect(retries).to.deep.equal([]);
         expect(proxy.connections).to.equal(1);
       }
+    });
+
+    it("the connection dropped mid-session, the reconnect's AUTH TLS split: the next call gets through over TLS", async () => {
+      proxy = await AuthSplitProxy.start(server().port, [2]);
+      const { ftp, retries } = splitClient(server(), proxy, RETRY);
+      clients.push(ftp);
+      await ftp.ready;
+      proxy.dropAll();
+      expect(await ftp.pwd()).to.equal("/");
+      expect(ftp.secure).to.equal(true);
+      // The dropped connection's failure, then on proftpd the unanswered AUTH TLS (and rarely a slow welcome).
+      expect(retries.length).to.be.within(waits ? 2 : 1, RETRY.attempts);
+      if (waits) expect(retries[1].error).to.be.instanceOf(FtpTimeoutError);
+      expect(proxy.connections).to.equal(waits ? retries.length + 1 : 2);
     });
   },
   ["proftpd", "vsftpd", "pure-ftpd"],

@@ -39,7 +39,7 @@ import { sessionFeatures } from "./features.js";
 import { listAllLines } from "./list-command.js";
 import { EPSV_REACHED } from "./passive-hint.js";
 import { RENAME_OWN_PART, renameOwnPart } from "./part-rename.js";
-import { askStamp, SOURCE_STAMP, SourceStamp } from "./segment-source.js";
+import { askStamp, SOURCE_STAMP } from "./segment-source.js";
 import { RawTransfers } from "./raw.js";
 import { assertBurstable, replyOrError, sendBurst, type BeforeCommands, type CommandsBefore } from "./command-burst.js";
 import {
@@ -612,7 +612,7 @@ export class FTP {
    * segments read one version of the file.
    * @internal
    */
-  [SOURCE_STAMP](path: string): Promise<SourceStamp> {
+  [SOURCE_STAMP](path: string): Promise<{ size: number | null | FtpError; modified: string | null }> {
     return rejectingBadArguments(() => {
       assertSafeArgument(path, "path");
       return this.remote.run((session) => askStamp(session, path), { repeat: true });

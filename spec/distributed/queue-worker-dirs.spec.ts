@@ -49,7 +49,10 @@ describe("queue worker: remote directories remembered as made", () => {
     }
   });
 
-  it(`remembers at most ${MAX_KNOWN_DIRS} directories: past that the oldest is made (ensured) again`, async () => {
+  it(`remembers at most ${MAX_KNOWN_DIRS} directories: past that the oldest is made (ensured) again`, async function () {
+    // 1,003 uploads, client and server in this process: 5 s alone, over 20 s with three spec processes
+    // and other suites on two cores (timed out so, every file and command answered, in three loaded runs).
+    this.timeout(90_000);
     const srv = await fx.server({ files: { "/r/": "" } });
     const processor = createTreeJobProcessor({ ...jobBounds(srv, dir), connect: () => fx.client(srv), poolSize: 1 });
     let mkds: string[] = [];

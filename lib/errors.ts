@@ -200,8 +200,8 @@ export interface FtpPathFailure {
   error: Error;
 }
 
-/** A control character: what a path shown on a line of its own must not hold as it is. */
-const CONTROL = /\p{Cc}/u;
+/** A line break: what a path shown on a line of its own must not hold as it is (other control characters are the printer's to escape, as the CLI does). */
+const LINE_BREAK = /[\r\n]/;
 
 /**
  * A tree transfer (downloadDir, uploadDir) in which some files or
@@ -218,10 +218,10 @@ export class FtpDirTransferError extends FtpError {
     readonly failures: readonly FtpPathFailure[],
     readonly result: DirTransferResult,
   ) {
-    // One line a failure: a path holding a line feed (a name is any bytes but `/` and NUL) is quoted,
+    // One line a failure: a path holding a line break (a name is any bytes but `/` and NUL) is quoted,
     // else its second line would read as another failure, or as anything (the CLI prints this message).
     const lines = failures.map(
-      ({ path, error }) => `  ${CONTROL.test(path) ? JSON.stringify(path) : path}: ${error.message.split("\n")[0]}`,
+      ({ path, error }) => `  ${LINE_BREAK.test(path) ? JSON.stringify(path) : path}: ${error.message.split("\n")[0]}`,
     );
     super(`${what}: ${failures.length} failed\n${lines.join("\n")}`, "ERR_FTP_DIR_TRANSFER");
     this.errors = failures.map(({ error }) => error);

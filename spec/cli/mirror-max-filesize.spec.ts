@@ -41,7 +41,11 @@ describe("ftpstream mirror and get --max-filesize against a server sending witho
       expect(run.stderr).to.match(/endless\.bin: "t\/endless\.bin" is larger than maxFileSize \(100000 bytes\)/);
       expect(run.stderr).to.include(`huge.bin: "huge.bin" is listed at ${MAX + 1} bytes, more than maxFileSize (${MAX})`);
       expect(retrs(srv, "huge.bin")).to.deep.equal([]);
-      expect(retrs(srv, "exact.bin")).to.have.length(1);
+      // Fetched once. Pipelined, its RETR may have been written behind endless.bin's (vsftpd's welcome: the server
+      // holds it) and reached the server before that failing transfer closed the connection: dropped unanswered
+      // (FtpAheadDroppedError), it goes again on the next connection. Seen once in CI under load.
+      if (flags.includes("--no-pipelining")) expect(retrs(srv, "exact.bin")).to.have.length(1);
+      else expect(retrs(srv, "exact.bin")).to.have.length.within(1, 2);
       // The failed files keep their old copies, even under --delete; no part file is left.
       expect(readdirSync(dir()).sort()).to.deep.equal(["a.txt", "endless.bin", "exact.bin", "huge.bin"]);
       const tree = localTree(dir());

@@ -36,6 +36,7 @@ import type { DirTransferResult } from "./tree-types.js";
 import type { TransferProgress } from "./streams.js";
 import { FTP_TLS, FtpTlsOptions } from "./tls.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
+import { MAX_TIMER_MS } from "./timeout-option.js";
 import { compileGlob, globFilter, GlobPatternError, type GlobRule } from "./glob-filter.js";
 
 /** The options every command takes, with their help text. */
@@ -462,9 +463,6 @@ function urlSecurity(text: string): FtpUrl["security"] | undefined {
     return undefined;
   }
 }
-
-/** The longest delay a Node timer keeps (2^31 - 1 ms): a longer one fires after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The number an option was given, written in decimal digits alone, at

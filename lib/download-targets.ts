@@ -12,6 +12,7 @@
  * rejects with that error.
  */
 import { finished, type Writable } from "node:stream";
+import { isThenable } from "./thenable.js";
 import { onAbortOf } from "./abort-signal.js";
 import {
   DownloadRun,
@@ -219,11 +220,6 @@ class ToCallback extends QueuedDownload {
   }
 
   protected started(): void {}
-}
-
-/** Whether `value` is a promise (or any thenable): what an async callback returns. */
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
 }
 
 /** What a callback threw or rejected with, as an Error. */

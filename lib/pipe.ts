@@ -3,6 +3,7 @@
  * contract of stream.pipeline for two streams, without its per-call cost.
  */
 import { finished, type Readable, type Writable } from "node:stream";
+import { isThenable } from "./thenable.js";
 
 /**
  * Pipes `source` into `destination` (ending it), and settles once the
@@ -80,9 +81,9 @@ export function consume<T>(source: Readable, onItem: (item: T) => unknown): Prom
         source.destroy(error as Error);
         return;
       }
-      if (typeof (result as PromiseLike<unknown> | undefined)?.then !== "function") return;
+      if (!isThenable(result)) return;
       source.pause();
-      const current: Promise<void> = Promise.resolve(result as PromiseLike<unknown>).then(
+      const current: Promise<void> = Promise.resolve(result).then(
         () => {
           if (running === current) running = undefined;
           source.resume();

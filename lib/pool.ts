@@ -4,6 +4,7 @@
  * segment starts with REST and is cut off with ABOR at its end).
  */
 import "./dispose.js";
+import { MAX_TIMER_MS } from "./timeout-option.js";
 import { FileHandle, lstat, rename, rm } from "node:fs/promises";
 import type { FTP } from "./client.js";
 import { notePool, tagPoolClient } from "./debug.js";
@@ -97,8 +98,6 @@ export interface PoolCloseOptions {
 
 /** close()'s default grace period (see PoolCloseOptions.timeout). */
 const CLOSE_TIMEOUT = 30_000;
-/** The longest delay setTimeout() keeps (2^31 - 1 ms); a longer one it cuts to 1 ms. */
-const MAX_TIMER = 2 ** 31 - 1;
 
 /** Pools made so far in this process; numbers their debug tags. */
 let poolsMade = 0;
@@ -469,7 +468,7 @@ export class FtpPool {
   private closeWithin(timeout: number): void {
     // Nothing left to close (a close() called again after the first one ended): no timer to keep the process alive.
     // Past what a timer holds (about 24.8 days) Node fires it after 1 ms: as long as it takes, rather.
-    if (timeout > MAX_TIMER || this.ending.size === 0) return;
+    if (timeout > MAX_TIMER_MS || this.ending.size === 0) return;
     const deadline = Date.now() + timeout;
     if (deadline >= this.deadline) return;
     this.deadline = deadline;

@@ -7,8 +7,8 @@
  * argument checks do.
  */
 
-/** The longest delay setTimeout() keeps (2^31 - 1 ms). */
-const MAX_TIMER = 2 ** 31 - 1;
+/** The longest delay setTimeout() keeps (2^31 - 1 ms); a longer one it cuts to 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * `value` as the client keeps it: 0 (none) for 0, Infinity and anything a
@@ -24,5 +24,5 @@ export function timeoutOption(value: unknown, name: string): number {
       code: "ERR_OUT_OF_RANGE",
     });
   }
-  return value > MAX_TIMER ? 0 : value;
+  return value > MAX_TIMER_MS ? 0 : value;
 }

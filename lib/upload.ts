@@ -23,6 +23,7 @@
  *   and from any of those: failed (the transfer went wrong) or aborted (its owner stopped it).
  */
 import { TLSSocket } from "node:tls";
+import { isThenable } from "./thenable.js";
 import { Attempts } from "./attempts.js";
 import { FtpConnectionError, FtpError, FtpSizeMismatchError } from "./errors.js";
 import { ProgressMeter, TransferProgress } from "./progress.js";
@@ -477,10 +478,8 @@ export class UploadRun {
 
   /** What the block callback returned: a promise's rejection fails the upload (see blocks). */
   private watchBlock(result: unknown): void {
-    if (typeof (result as PromiseLike<unknown> | undefined)?.then !== "function") return;
-    Promise.resolve(result as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-      this.fail(error instanceof Error ? error : new Error(String(error))),
-    );
+    if (!isThenable(result)) return;
+    Promise.resolve(result).then(undefined, (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))));
   }
 
   /** Ends the upload on `transfer` (attempt `attempt`'s): FIN on the data connection, then the server's 2xx. */

@@ -155,9 +155,10 @@ export class FTP_TLS extends FTP {
    * it: `AUTH TLS` is auth() (the control connection is secured after the
    * 234), `PROT P` and `PROT C` do what prot_p() (without PBSZ; a refusal
    * closes the client) and prot_c() do, `CCC` is ccc(), and after a 2xx to
-   * `REIN`, or to a USER, PASS or ACCT that ends a login, which reset data
-   * protection on servers such as pyftpdlib, PBSZ 0 and PROT P go again
-   * while PROT P was in force (their refusal closes the client). Refused
+   * a USER, PASS or ACCT that ends a login, which resets data protection
+   * on servers such as pyftpdlib (as `REIN` does: after its 2xx they wait
+   * for that next login), PBSZ 0 and PROT P go again while PROT P was in
+   * force (their refusal closes the client). Refused
    * with an FtpError before anything is sent: another AUTH mechanism
    * (`"ERR_FTP_AUTH_MECHANISM"`), another PROT level
    * (`"ERR_FTP_PROT_LEVEL"`), and USER, PASS or ACCT while the control
@@ -234,9 +235,13 @@ export class FTP_TLS extends FTP {
 
   /**
    * REIN: the session is logged out, and servers reset data protection
-   * with it (pyftpdlib goes back to PROT C): while PROT P was in force,
-   * PBSZ 0 and PROT P go again at once (allowed before a login), and their
-   * refusal closes the client, as prot_p()'s does.
+   * with it (pyftpdlib goes back to PROT C). While PROT P was in force,
+   * PBSZ 0 and PROT P go again after the next login (login(), or USER,
+   * PASS, ACCT by hand: see protectAgain), in the order of a first
+   * connect, not at once: a server may refuse them before a login (`503
+   * Login first`), which closed the client, and nothing is transferred
+   * before the login anyway. Meanwhile data connections stay TLS on the
+   * client's side, so one the server opens in the clear fails.
    */
   private async reinitialize(session: Session, line: string, void_: boolean): Promise<string> {
     session.control.send(line);
@@ -247,7 +252,6 @@ export class FTP_TLS extends FTP {
     await session.observed(line, reply);
     session.forgetFeatures();
     const done = reply.code >= 200 && reply.code < 300;
-    if (done) await this.protectAgain(session);
     if (!done && void_) throw new FtpReplyError(reply.text);
     return reply.text;
   }

@@ -92,12 +92,37 @@ export function remotePartName(remotePath: string): string {
  * other's bytes. Known by inode, this holds whatever the disk folds, with
  * no guess at its rules: such a second download fails (FtpPathError,
  * reason "same-file") and the first stands.
+ *
+ * Given the target as its walk found it (`target`), it also knows the
+ * files this run did not write: on the run after, the first name is
+ * unchanged and skipped, and the second one, which the walk never saw,
+ * finds its file. Written over it, both were reported done (the second
+ * skipped on the run after, the first written over it, for ever). A file
+ * found at a name the walk did not see it under, but under another, is
+ * refused the same way. Hard links the walk saw under both names (a file
+ * linked twice in the target) are no such case: each name is replaced.
  */
 export class LocalWrites {
   /** Part files being written now. */
   private readonly parts = new Set<string>();
   /** Files this run put in place, with the path each was written as. */
   private readonly written = new Map<string, string>();
+  /** The target's files as its walk found them, by walkedKey: the paths each was found at (until they are replaced). */
+  private readonly walked = new Map<string, Set<string>>();
+  /** The walkedKey of each path in `walked`. */
+  private readonly walkedAt = new Map<string, string>();
+
+  /** `target`: the target tree's entries by path, as walked (a file's `walked` being its lstat's device and inode). */
+  constructor(target?: ReadonlyMap<string, { type: string; walked?: { dev: number; ino: number } }>) {
+    for (const [path, node] of target ?? []) {
+      if (node.type !== "file" || !node.walked || node.walked.ino === 0) continue;
+      const key = walkedKey(node.walked);
+      const paths = this.walked.get(key) ?? new Set<string>();
+      paths.add(path);
+      this.walked.set(key, paths);
+      this.walkedAt.set(path, key);
+    }
+  }
 
   /** Throws when the part file found at `part` (for `path`) is one this run is writing now. */
   assertNotWriting(found: BigIntStats, path: string): void {
@@ -105,11 +130,16 @@ export class LocalWrites {
     if (key && this.parts.has(key)) throw sameFile(path, "its part file is the one another file of this run is being written to");
   }
 
-  /** Throws when `target` (found there, for `path`) is a file this run wrote under another name. */
+  /** Throws when `target` (found there, for `path`) is a file this run wrote, or the walk found, under another name only. */
   assertNotWritten(found: BigIntStats | undefined, path: string): void {
     const key = found && inodeKey(found);
-    const other = key ? this.written.get(key) : undefined;
+    if (!key) return;
+    const other = this.written.get(key);
     if (other !== undefined && other !== path) throw sameFile(path, `it is the file this run wrote as ${JSON.stringify(other)}`);
+    const paths = this.walked.get(walkedKey({ dev: Number(found.dev), ino: Number(found.ino) }));
+    if (paths && !paths.has(path)) {
+      throw sameFile(path, `it is the file the target holds as ${JSON.stringify(paths.values().next().value)}, which was left as it was`);
+    }
   }
 
   /** The part file `part` (its stats) is being written. */
@@ -123,8 +153,21 @@ export class LocalWrites {
     const key = inodeKey(part);
     if (!key) return;
     this.parts.delete(key);
-    if (path !== undefined) this.written.set(key, path);
+    if (path === undefined) return;
+    this.written.set(key, path);
+    // The file the walk found at `path` is no longer there: its inode may be freed and given to another.
+    const walked = this.walkedAt.get(path);
+    if (walked === undefined) return;
+    this.walkedAt.delete(path);
+    const paths = this.walked.get(walked)!;
+    paths.delete(path);
+    if (paths.size === 0) this.walked.delete(walked);
   }
+}
+
+/** A walked file's identity, from Number stats (a bigint lstat's is compared as Number, so as to round alike). */
+function walkedKey(walked: { dev: number; ino: number }): string {
+  return `${walked.dev}:${walked.ino}`;
 }
 
 /**

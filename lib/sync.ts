@@ -1960,7 +1960,7 @@ export async function downloadDir(
   options.onPlan?.(transfer.map(planned));
   const result = resultBefore(source, compared.skipped);
   // Two names of the tree that are one local file (a disk folding letter case) are caught by inode.
-  const writes = new LocalWrites();
+  const writes = new LocalWrites(target.nodes);
   if (!options.dryRun) {
     await mkdir(local, { recursive: true });
     for (const dir of missingDirs(source, target, transfer)) await failures.guard(dir, () => makeLocalDir(local, dir));
@@ -2004,7 +2004,7 @@ async function streamDownload(
   // The source's paths so far: a file's part name, beside it, is listed with it, before its download starts.
   const listed = new Set<string>();
   // Two names of the tree that are one local file (a disk folding letter case) are caught by inode.
-  const writes = new LocalWrites();
+  const writes = new LocalWrites(target.nodes);
   const move = (plan: Plan): Promise<number> =>
     downloadFile(workers, remote, local, plan, progress, burst.times, options, { inSource: (path) => listed.has(path), target, writes });
   const feed = new WorkFeed<{ path: string; node: Node }>(workers.concurrency, async ({ path, node }) => {

@@ -199,9 +199,11 @@ function sameFile(path: string, why: string): FtpPathError {
  * umask may take some away; keepModeOf gives them exactly), never more:
  * created with the umask's 0644 and narrowed after, a part replacing a
  * 0600 file could be opened by another user in between, and read once
- * the new content came.
+ * the new content came. A FIFO, socket or device at `replaced` is refused
+ * (assertReplaceable, naming `path`) before the part is made.
  */
-export async function createPart(part: string, writes?: LocalWrites, path = part, replaced?: ModeSource): Promise<FileHandle> {
+export async function createPart(part: string, writes?: LocalWrites, path = part, replaced?: Replaced): Promise<FileHandle> {
+  assertReplaceable(replaced, path);
   const mode = keptMode(replaced) ?? 0o666;
   try {
     return await open(part, "wx", mode);
@@ -217,10 +219,40 @@ export async function createPart(part: string, writes?: LocalWrites, path = part
   return open(part, "wx", mode);
 }
 
-/** What keepModeOf and createPart read of the file a part replaces (an lstat's, either kind). */
+/** What keepModeOf reads of the file a part replaces (an lstat's, either kind). */
 interface ModeSource {
   isFile(): boolean;
   mode: number | bigint;
+}
+
+/** What createPart reads of the file a part replaces (an lstat's, either kind). */
+interface Replaced extends ModeSource {
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+}
+
+/**
+ * Throws FtpPathError (`reason: "special"`) when `found` (an lstat of what
+ * a download's part is to be renamed over, shown as `path`) is a FIFO, a
+ * socket or a device: the rename would replace it by a regular file (a
+ * device node under /dev, for a process run as root), which no one asks
+ * of a download. Refused before the part is made, so nothing is fetched.
+ * Nothing there, a file, a link and a directory are the callers' to judge
+ * (a link is not replaced by a tree download, a directory cannot be).
+ * The CLI's get, the tree transfers' plan and the queue worker refused
+ * such nodes before, each on its own, but not downloadSegmented, nor a
+ * node made at a tree download's target after its walk.
+ */
+export function assertReplaceable(found: Replaced | undefined, path: string): void {
+  if (!found || found.isFile() || found.isDirectory() || found.isSymbolicLink()) return;
+  const what = found.isFIFO() ? "a FIFO" : found.isSocket() ? "a socket" : "a device or other special file";
+  throw new FtpPathError(
+    path,
+    "special",
+    `refusing to replace ${JSON.stringify(path)}: it is ${what}, which a download would replace by a regular file`,
+  );
 }
 
 /**
@@ -303,6 +335,8 @@ export async function writeThroughPart(
     if (modified) await utimes(part, modified, modified).catch(timesNotSettable);
     await assertRealDirs(root, path);
     const now = await assertNotLink(target, path);
+    // A FIFO or socket made at the target during the transfer (a tree's walk saw none there) is not replaced either.
+    assertReplaceable(now, path);
     writes?.assertNotWritten(now, path);
     await rename(part, target);
     writes?.done(stats, path);

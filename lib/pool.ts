@@ -302,7 +302,7 @@ export class FtpPool {
     if (replaced?.isDirectory()) {
       throw new FtpPathError(localPath, "directory", `refusing to replace ${JSON.stringify(localPath)}: it is a directory`);
     }
-    const file = await createPart(part, undefined, part, replaced);
+    const file = await createPart(part, undefined, localPath, replaced);
     let complete = false;
     try {
       try {

@@ -112,7 +112,9 @@ const OPTIONS = {
     for: ["mirror"],
     type: "string",
     arg: "<n>",
-    help: "mirror --delete: if it would delete more than n entries (files and directories), delete none of them (exit 3)",
+    help:
+      "mirror --delete: if it would delete more than n entries (files and directories), delete none of them (exit 3); " +
+      "without it, a source that lists nothing at all deletes nothing (exit 3)",
   },
   "max-filesize": {
     for: ["get", "cat", "mirror"],
@@ -1077,7 +1079,9 @@ function sayLeftOut(result: Pick<DirTransferResult, "links" | "parts" | "kept">)
 
 /**
  * Names on stderr, in the CLI's words, a --max-delete that kept --delete
- * from deleting anything (the failure's own message says maxDelete). A dry
+ * from deleting anything (the failure's own message says maxDelete), or a
+ * source that listed nothing at all, which deletes nothing without one
+ * (the user is told how to allow it). A dry
  * run also lists on stdout each entry --delete wanted to remove, as below
  * the bound, in words that say the real run would not remove it either: a
  * user checking the dry run before an unattended one needs the list to
@@ -1086,12 +1090,17 @@ function sayLeftOut(result: Pick<DirTransferResult, "links" | "parts" | "kept">)
 function sayDeleteLimit(error: FtpDirTransferError, dryRun: boolean): void {
   for (const { error: failure } of error.failures) {
     if (!(failure instanceof FtpDeleteLimitError)) continue;
+    const empty = failure.reason === "empty-source";
     if (dryRun) {
+      const why = empty ? "the source is empty" : "over --max-delete";
       for (const entry of failure.entries)
-        process.stdout.write(`not deleted (over --max-delete): ${listedPath(entry.path)}${entry.type === "dir" ? "/" : ""}\n`);
+        process.stdout.write(`not deleted (${why}): ${listedPath(entry.path)}${entry.type === "dir" ? "/" : ""}\n`);
     }
     process.stderr.write(
-      `ftpstream: nothing deleted: --delete would remove ${failure.wouldDelete} entries (files and directories), more than --max-delete ${failure.maxDelete}\n`,
+      empty
+        ? `ftpstream: nothing deleted: the source lists nothing at all (a missing, unreadable or unmounted source may look so) and --delete ` +
+            `would remove ${failure.wouldDelete} entries (files and directories); pass --max-delete ${failure.wouldDelete} to allow it\n`
+        : `ftpstream: nothing deleted: --delete would remove ${failure.wouldDelete} entries (files and directories), more than --max-delete ${failure.maxDelete}\n`,
     );
   }
 }

@@ -324,10 +324,14 @@ brand(FtpLimitError, "FtpLimitError");
 /**
  * A tree transfer with `delete` (downloadDir, uploadDir) whose plan would
  * remove more entries of the target (files and directories) than its
- * `maxDelete` allows: nothing was deleted, not even the first of them; the
- * transfers were done. A source that is an unmounted mount point, or a
- * remote directory emptied by mistake, would otherwise empty the target.
- * Recorded as the failure of the root (`.`) in FtpDirTransferError.
+ * `maxDelete` allows (`reason: "max-delete"`), or would remove any while
+ * the source listed nothing at all and no `maxDelete` was given
+ * (`reason: "empty-source"`, `maxDelete` 0): nothing was deleted, not even
+ * the first of them; the transfers were done. A source that is an
+ * unmounted mount point, a remote directory emptied by mistake, or one a
+ * server lists as empty because it is missing or unreadable, would
+ * otherwise empty the target. Recorded as the failure of the root (`.`)
+ * in FtpDirTransferError.
  */
 export class FtpDeleteLimitError extends FtpError {
   declare readonly code: "ERR_FTP_DELETE_LIMIT";
@@ -342,9 +346,14 @@ export class FtpDeleteLimitError extends FtpError {
      * `delete` wants to remove, which onDelete is not told over the bound.
      */
     readonly entries: ReadonlyArray<{ readonly path: string; readonly type: "file" | "dir" }> = [],
+    /** Why: over the bound given, or (no bound given) a source that listed nothing at all. */
+    readonly reason: "max-delete" | "empty-source" = "max-delete",
   ) {
     super(
-      `delete would remove ${wouldDelete} entries of the target (files and directories), more than the ${maxDelete} maxDelete allows: nothing was deleted`,
+      reason === "empty-source"
+        ? `delete would remove ${wouldDelete} entries of the target (files and directories) and the source listed nothing at all ` +
+            `(also what a missing, unreadable or unmounted source may look like): nothing was deleted; give maxDelete to allow it`
+        : `delete would remove ${wouldDelete} entries of the target (files and directories), more than the ${maxDelete} maxDelete allows: nothing was deleted`,
       "ERR_FTP_DELETE_LIMIT",
     );
   }

@@ -141,7 +141,14 @@ export interface DirTransferOptions {
    * bound) against the root, `.`; the transfers are done as ever. With
    * `dryRun` the same refusal is reported (and `onDelete` not called:
    * FtpDeleteLimitError's `entries` names what would have gone). A
-   * whole number, 0 or more (0: nothing may be deleted); default: no bound.
+   * whole number, 0 or more (0: nothing may be deleted), or Infinity.
+   * Default: no bound, except for a source that lists nothing at all (no
+   * entry, not even one `filter` leaves out): then nothing is deleted and
+   * the root fails the same way, with FtpDeleteLimitError's `reason`
+   * `"empty-source"`. On FTP an empty listing is also a server's answer
+   * for a missing or unreadable directory, and locally an unmounted mount
+   * point is an empty directory. Any `maxDelete` given (Infinity too)
+   * allows an empty source to delete up to it.
    */
   maxDelete?: number;
   /**
@@ -1067,8 +1074,10 @@ interface BurstTimes {
 /**
  * Walks a remote tree, listing directories at once on the workers'
  * clients. A root that is not there (550, or 450 from some LISTs) is an
- * empty tree on the target side (an upload's); a source leaves out its
- * part files (see admit). With
+ * empty tree on the target side (an upload's); on the source side it
+ * rejects, as does a source root listed as empty that is no directory
+ * (readProven: vsftpd lists a missing path as empty). A source leaves out
+ * its part files (see admit). With
  * `localNames` (the source of a download), a name that cannot be a local
  * file name (isLocalName) is a failure and its directory not fully known.
  */
@@ -1120,12 +1129,16 @@ async function walkRemote(
           out.push(entry);
         }
         const proven = selfShown || (dir !== "" && rootSelfShown);
-        if (!proven && options.delete && !missingIsEmpty && seemsUnread(full, out)) {
+        // Without delete, only a source root listed as empty is checked: vsftpd (3.0.3) answers LIST and NLST
+        // of a missing path with an empty 226, and a download of a root that is not there resolved as one of
+        // an empty directory. readProven rejects what is no directory; one the user may enter is taken.
+        const checked = options.delete ? seemsUnread(full, out) : dir === "" && out.length === 0;
+        if (!proven && !missingIsEmpty && checked) {
           // Nothing proves the directory was read: an empty 226 is also what
           // vsftpd, proftpd and pure-ftpd send for a missing path or a
           // directory the user may enter but not read (mode 0111), and a
           // server that shows no "." cannot be held to showing one.
-          if (!(await readProven(client, full, mlsd))) {
+          if (!(await readProven(client, full, mlsd)) && options.delete) {
             if (out.length === 0)
               tree.unproven.set(
                 dir,
@@ -1452,8 +1465,9 @@ function resultBefore(source: Tree, skipped: number): DirTransferResult {
 /**
  * With `delete`, removes what the source lacks, deepest first, one at a
  * time: a directory only after its contents. Under `dryRun` it only counts
- * them. More of them than `maxDelete`: none is removed (nor counted), and
- * the root fails with FtpDeleteLimitError.
+ * them. More of them than `maxDelete`, or any of them for a source that
+ * listed nothing at all and no `maxDelete`: none is removed (nor
+ * counted), and the root fails with FtpDeleteLimitError.
  */
 async function deleteExtras(
   source: Tree,
@@ -1476,6 +1490,7 @@ async function deleteExtras(
   const overLimit = overDeleteLimit(
     planned.map((extra) => ({ path: extra.path, type: deletedType(extra.type) })),
     options.maxDelete,
+    listedNothing(source),
   );
   if (overLimit) return failures.record(".", overLimit);
   for (const extra of planned) {
@@ -1486,6 +1501,17 @@ async function deleteExtras(
     result.deleted++;
     options.onDelete?.(extra.path, deletedType(extra.type));
   }
+}
+
+/**
+ * Whether the walk of a source found no entry at all: none taken, left
+ * out (by `filter`, or as a part file), refused or unnamed. What an
+ * unmounted mount point, or a remote directory listed by a server that
+ * answers an unreadable one with an empty 226, looks like: see
+ * overDeleteLimit.
+ */
+function listedNothing(source: Tree): boolean {
+  return source.nodes.size === 0 && source.excluded.size === 0 && source.refused === 0 && source.unnamed.size === 0;
 }
 
 /** What onDelete and FtpDeleteLimitError call an entry delete removes: a directory, or a file. */
@@ -1960,7 +1986,7 @@ export async function downloadDir(
   options.onPlan?.(transfer.map(planned));
   const result = resultBefore(source, compared.skipped);
   // Two names of the tree that are one local file (a disk folding letter case) are caught by inode.
-  const writes = new LocalWrites(target.nodes);
+  const writes = new LocalWrites(target.nodes, (path) => source.nodes.has(path));
   if (!options.dryRun) {
     await mkdir(local, { recursive: true });
     for (const dir of missingDirs(source, target, transfer)) await failures.guard(dir, () => makeLocalDir(local, dir));
@@ -2004,7 +2030,7 @@ async function streamDownload(
   // The source's paths so far: a file's part name, beside it, is listed with it, before its download starts.
   const listed = new Set<string>();
   // Two names of the tree that are one local file (a disk folding letter case) are caught by inode.
-  const writes = new LocalWrites(target.nodes);
+  const writes = new LocalWrites(target.nodes, (path) => listed.has(path));
   const move = (plan: Plan): Promise<number> =>
     downloadFile(workers, remote, local, plan, progress, burst.times, options, { inSource: (path) => listed.has(path), target, writes });
   const feed = new WorkFeed<{ path: string; node: Node }>(workers.concurrency, async ({ path, node }) => {

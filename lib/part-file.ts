@@ -99,8 +99,12 @@ export function remotePartName(remotePath: string): string {
  * finds its file. Written over it, both were reported done (the second
  * skipped on the run after, the first written over it, for ever). A file
  * found at a name the walk did not see it under, but under another, is
- * refused the same way. Hard links the walk saw under both names (a file
- * linked twice in the target) are no such case: each name is replaced.
+ * refused the same way when that other name is a path of the source too
+ * (`inSource`). When it is not, the local file is this name's under
+ * another spelling (a file renamed `readme` to `README` on the server) and
+ * is replaced, as before. Hard links the walk saw under both names (a
+ * file linked twice in the target) are no such case: each name is
+ * replaced.
  */
 export class LocalWrites {
   /** Part files being written now. */
@@ -112,8 +116,16 @@ export class LocalWrites {
   /** The walkedKey of each path in `walked`. */
   private readonly walkedAt = new Map<string, string>();
 
-  /** `target`: the target tree's entries by path, as walked (a file's `walked` being its lstat's device and inode). */
-  constructor(target?: ReadonlyMap<string, { type: string; walked?: { dev: number; ino: number } }>) {
+  /**
+   * `target`: the target tree's entries by path, as walked (a file's
+   * `walked` being its lstat's device and inode); `inSource`: whether a
+   * path is one of the source's, so far as known when a file is written
+   * (a streamed download has listed that file's directory by then).
+   */
+  constructor(
+    target?: ReadonlyMap<string, { type: string; walked?: { dev: number; ino: number } }>,
+    private readonly inSource: (path: string) => boolean = () => true,
+  ) {
     for (const [path, node] of target ?? []) {
       if (node.type !== "file" || !node.walked || node.walked.ino === 0) continue;
       const key = walkedKey(node.walked);
@@ -137,9 +149,9 @@ export class LocalWrites {
     const other = this.written.get(key);
     if (other !== undefined && other !== path) throw sameFile(path, `it is the file this run wrote as ${JSON.stringify(other)}`);
     const paths = this.walked.get(walkedKey({ dev: Number(found.dev), ino: Number(found.ino) }));
-    if (paths && !paths.has(path)) {
-      throw sameFile(path, `it is the file the target holds as ${JSON.stringify(paths.values().next().value)}, which was left as it was`);
-    }
+    const holder = paths && !paths.has(path) ? [...paths].find(this.inSource) : undefined;
+    if (holder !== undefined)
+      throw sameFile(path, `it is the file the target holds as ${JSON.stringify(holder)}, a file of the source too`);
   }
 
   /** The part file `part` (its stats) is being written. */

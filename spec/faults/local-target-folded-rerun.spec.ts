@@ -15,6 +15,10 @@
  * lists the tree): what the walk saw is one name, what an lstat of the
  * other name finds is that name's file.
  *
+ * A local file under another spelling of a name that only the source has
+ * (the server renamed `readme` to `README`) is that name's file: it is
+ * replaced, as before, not refused.
+ *
  * Hard links of the target's own (one file under two walked names, or a
  * file linked from outside the target, as `cp -al` backups make) are no
  * such alias: both names are downloaded, each replaced by rename, so the
@@ -85,6 +89,22 @@ describe("faults: local target, a rerun over two remote names that are one local
         expect(readFileSync(join(local, second), "utf8")).to.equal("upper");
       });
     }
+  }
+
+  for (const planned of [false, true]) {
+    it(`the local file under another spelling of a name only the source's (${planned ? "planned first" : "streamed"}): replaced as that name, not refused`, async () => {
+      // The server renamed readme to README: the folding disk holds the old spelling, which the source no longer has.
+      const srv = await fixtures.server({ files: { "/t/README": "new content" } });
+      const local = join(root, "t");
+      mkdirSync(local);
+      writeFileSync(join(local, "readme"), "old");
+      const fold = (): void => linkSync(join(local, "readme"), join(local, "README"));
+      if (!planned) foldOnListing(srv, fold);
+      const ftp = await fixtures.client(srv);
+      const result = await ftp.downloadDir("/t", local, planned ? { onPlan: fold } : {});
+      expect(result.transferred).to.equal(1);
+      expect(readFileSync(join(local, "README"), "utf8")).to.equal("new content");
+    });
   }
 
   it("two walked names of one file (a hard link inside the target) are both downloaded, each replaced, not refused", async () => {

@@ -17,6 +17,7 @@ import { createPart, keepModeOf, partName } from "./part-file.js";
 import { PoolConnect, poolConnect, Reconnector } from "./reconnect.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { ignore } from "./ignore.js";
+import { isSecurityFailure } from "./security-verbs.js";
 import { SOURCE_STAMP, stampChange } from "./segment-source.js";
 
 export interface FtpPoolOptions {
@@ -39,6 +40,16 @@ export interface FtpPoolOptions {
    * connection and later reconnects retry it as usual), and stop retrying
    * when the pool closes first. The pool knows them by the async context
    * of this call: nothing needs passing on.
+   *
+   * A client that failed to secure its connection (FTP_TLS: a refused
+   * certificate, AUTH TLS answered 234 and no TLS after it, AUTH TLS, PBSZ
+   * or PROT P refused with a 5xx) is never passed over as a transient failure, since
+   * a downgrade looks like that: a client made here with `retry` does not
+   * try it again on a new connection, and when no call was waiting on
+   * that connect (a tree transfer's warm-up opens every client at once)
+   * the next call that asks the pool for a client rejects with it (a tree
+   * transfer records it against the path whose task asked), instead of
+   * the work going on in silence on the other clients.
    */
   connect: () => Promise<FTP>;
   /** Most clients at once. Default 4. Fewer once the server refuses more (see `connect`). */
@@ -159,6 +170,12 @@ export class FtpPool {
   private deadlineTimer: NodeJS.Timeout | undefined;
   /** Resolves close() once `ending` is empty. */
   private ended: () => void = ignore;
+  /**
+   * Failures to secure a connection that no call was waiting on (see
+   * FtpPoolOptions.connect): each rejects the next call that asks for a
+   * client, in turn.
+   */
+  private readonly unreported: unknown[] = [];
 
   constructor(options: FtpPoolOptions) {
     if (typeof options?.connect !== "function") {
@@ -371,7 +388,7 @@ export class FtpPool {
   private warm(): void {
     if (this.isClosed) return;
     while (this.all.size + this.opening < this.limit) {
-      this.open().then(
+      this.open(undefined, true).then(
         // The walk's first listing on each client needs FEAT (MLSD or LIST?): asked while the client waits for work.
         (client) =>
           void client.features().then(
@@ -538,6 +555,7 @@ export class FtpPool {
   private async acquire(shared = false, signal?: AbortSignal): Promise<FTP> {
     if (this.isClosed) throw poolClosed();
     if (signal?.aborted) throw abortError(signal);
+    if (this.unreported.length > 0) throw this.unreported.shift();
     for (;;) {
       const client = this.idle.pop();
       if (!client) break;
@@ -646,9 +664,11 @@ export class FtpPool {
    * nothing would ever hand them one. When the server refused it for its
    * connection limit while other clients are there or on their way, the
    * pool shrinks to those and the caller waits for one of them (until
-   * `signal` aborts).
+   * `signal` aborts). `unclaimed`: no call waits on this connect (warm()),
+   * so a failure to secure it that no waiter got is kept for the next call
+   * (see unreported).
    */
-  private async open(signal?: AbortSignal): Promise<FTP> {
+  private async open(signal?: AbortSignal, unclaimed = false): Promise<FTP> {
     this.opening++;
     const index = this.opened++;
     let client: FTP;
@@ -698,7 +718,10 @@ export class FtpPool {
         // An idle client (given back while this one connected) is taken at once; else the next one given back.
         return this.acquire(false, signal);
       }
-      if (this.all.size === 0) for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+      const told = this.all.size === 0 ? this.waiting.splice(0) : [];
+      for (const waiter of told) waiter.reject(error);
+      // Dropped, the work would go on on the other clients and the user never learn of what may be a downgrade.
+      if (unclaimed && told.length === 0 && !this.isClosed && isSecurityFailure(error)) this.reportLater(error);
       throw error;
     } finally {
       settled = true;
@@ -719,6 +742,13 @@ export class FtpPool {
       this.unsaid = undefined;
     }
     return client;
+  }
+
+  /** A failure to secure a connection nobody waited on: to the first call in line, else to the next one to ask (see acquire). */
+  private reportLater(error: unknown): void {
+    const next = this.waiting.shift();
+    if (next) next.reject(error);
+    else this.unreported.push(error);
   }
 
   /**

@@ -9,7 +9,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { FtpReplyError } from "./errors.js";
 import { parse257 } from "./protocol.js";
 import type { Reply } from "./reply.js";
-import { isCertificateFailure, isServiceClosing, isTransient, RetryEvent, RetryPolicy } from "./retry.js";
+import { isServiceClosing, isTransient, RetryEvent, RetryPolicy } from "./retry.js";
+import { isSecurityFailure } from "./security-verbs.js";
 import type { Session } from "./session.js";
 
 /** What the client does for the Reconnector. */
@@ -118,14 +119,18 @@ export class Reconnector {
       try {
         return await action(attempt, () => (started = true));
       } catch (error) {
-        // A refused certificate ends the client, as it would without
-        // `retry`: a later call must not reconnect past it (after a failed
-        // AUTH TLS, nor in the clear).
-        if (isCertificateFailure(error)) this.hooks.giveUp(error);
+        // A refused certificate, or another failure to secure the
+        // connection (a 234 to AUTH TLS and no TLS after it, PBSZ or PROT P
+        // refused: see isSecurityFailure), ends the client, as it would
+        // without `retry`: a later call must not reconnect past it (after a
+        // failed AUTH TLS, nor in the clear), and a new connection that got
+        // through would hide from the user what looks like a downgrade.
+        const insecure = isSecurityFailure(error);
+        if (insecure) this.hooks.giveUp(error);
         // After stop() nothing is tried again. A pool's refusal is the
         // pool's to act on at once: it shrinks instead of waiting here.
         if (this.stopped || this.pool?.handles(error)) throw error;
-        if ((started && !repeat) || !isTransient(error) || attempt > this.policy.attempts) throw error;
+        if ((started && !repeat) || insecure || !isTransient(error) || attempt > this.policy.attempts) throw error;
         if (isServiceClosing(error)) this.hooks.drop(error);
         const delay = this.policy.delay(attempt);
         // The 'retry' event's listener may close the client: then no wait.

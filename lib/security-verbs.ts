@@ -1,8 +1,10 @@
 /**
  * Commands that change what a session protects or who is logged in, read
  * as a server reads them: the client must send them itself, in their own
- * exchange, so that its idea of the connection stays the server's.
+ * exchange, so that its idea of the connection stays the server's; and
+ * what marks a failure to secure a connection as one (isSecurityFailure).
  */
+import { isCertificateFailure } from "./retry.js";
 
 /**
  * A line's verb and argument, the blanks around them left out. Made once:
@@ -65,4 +67,38 @@ export function assertTransferCommand(line: string): void {
     new TypeError(`${verb} starts no transfer: it changes the session's protection or login, which only the client's own methods may send`),
     { code: "ERR_INVALID_ARG_VALUE" },
   );
+}
+
+/**
+ * Brands an error as a failure of securing a connection (see
+ * markSecurityFailure): from the global symbol registry, so that a pool
+ * of one copy of the library knows the errors of a client of another.
+ */
+const SECURITY_FAILURE = Symbol.for("ftpstream.securityFailure");
+
+/**
+ * Marks `error` as a failure of securing the connection that a new
+ * connection must not try to get past: the handshake after a 234 to AUTH
+ * TLS met something that is no TLS, or AUTH TLS, PBSZ or PROT P was
+ * refused. A downgrade looks like that, from a server or from someone
+ * between; a timed-out or dropped handshake is the network's, and is not
+ * marked. Returns `error`.
+ */
+export function markSecurityFailure<E>(error: E): E {
+  if (typeof error === "object" && error !== null && !Object.isFrozen(error)) {
+    Object.defineProperty(error, SECURITY_FAILURE, { value: true, configurable: true });
+  }
+  return error;
+}
+
+/**
+ * Whether `error` is a failure of securing the connection: a refused
+ * certificate (isCertificateFailure) or one marked by markSecurityFailure.
+ * Not transient, whatever its class: another connection would meet the
+ * same server (or the same attacker), and one that got through would hide
+ * the failure from the user.
+ */
+export function isSecurityFailure(error: unknown): boolean {
+  if (isCertificateFailure(error)) return true;
+  return typeof error === "object" && error !== null && (error as { [SECURITY_FAILURE]?: unknown })[SECURITY_FAILURE] === true;
 }

@@ -6,9 +6,9 @@
 import { isIP } from "node:net";
 import type * as tls from "node:tls";
 import { FTP, FtpOptions } from "./client.js";
-import { FtpError, FtpReplyError } from "./errors.js";
+import { FtpError, FtpProtoError, FtpReplyError } from "./errors.js";
 import { DATA_PROTECTED } from "./ftpcp.js";
-import { assertPlainVerb, commandParts } from "./security-verbs.js";
+import { assertPlainVerb, commandParts, markSecurityFailure } from "./security-verbs.js";
 import { assertSafeArgument } from "./protocol.js";
 import type { Reply } from "./reply.js";
 import { refuseFailure, type Session } from "./session.js";
@@ -277,12 +277,30 @@ export class FTP_TLS extends FTP {
 
   /** AUTH TLS (or `line`, another spelling of it) and the TLS handshake on `session`'s control connection. */
   private async authOn(session: Session, line = "AUTH TLS"): Promise<string> {
-    session.control.expectTlsUpgrade();
-    const reply = await session.voidCommand(line);
-    await session.control.startTls(this.connectionOptions(), session.settings.timeout);
+    const reply = await this.secureControl(session, line);
     this.authed = true;
     this.cleared = false;
     return reply.text;
+  }
+
+  /**
+   * `line` (AUTH TLS) and the handshake after its 234. A refusal, or a
+   * handshake that met something that is no TLS, is marked a security
+   * failure (see markSecurityFailure): under `retry` it is not tried again
+   * on a new connection, and an FtpPool reports it. A timeout or a dropped
+   * connection is not: that may be the network.
+   */
+  private async secureControl(session: Session, line: string): Promise<Reply> {
+    session.control.expectTlsUpgrade();
+    const reply = await session.voidCommand(line).catch((error: unknown) => {
+      throw isRefusal(error) ? markSecurityFailure(error) : error;
+    });
+    try {
+      await session.control.startTls(this.connectionOptions(), session.settings.timeout);
+    } catch (error) {
+      throw isNotTls(error) ? markSecurityFailure(error) : error;
+    }
+    return reply;
   }
 
   /**
@@ -291,16 +309,16 @@ export class FTP_TLS extends FTP {
    * force, CCC if the old one had dropped TLS, then the directory and TYPE.
    */
   protected override async restoreSession(session: Session): Promise<void> {
-    if (this.authed && !session.control.isSecure) {
-      session.control.expectTlsUpgrade();
-      await session.voidCommand("AUTH TLS");
-      await session.control.startTls(this.connectionOptions(), session.settings.timeout);
-    }
+    if (this.authed && !session.control.isSecure) await this.secureControl(session, "AUTH TLS");
     await this.record.login(session);
     // Not on dataTls alone: that is set before the first PROT P went out (see connectAndLogin).
     if (this.protP && session.settings.dataTls) {
-      await session.voidCommand("PBSZ 0");
-      await session.voidCommand("PROT P");
+      try {
+        await session.voidCommand("PBSZ 0");
+        await session.voidCommand("PROT P");
+      } catch (error) {
+        throw isRefusal(error) ? markSecurityFailure(error) : error;
+      }
     }
     if (this.cleared && session.control.isSecure) await this.clearControl(session);
     await this.record.restoreState(session);
@@ -333,7 +351,7 @@ export class FTP_TLS extends FTP {
       for (const line of lines) reply = await session.voidCommand(line);
     } catch (error) {
       this.close();
-      throw error;
+      throw isRefusal(error) ? markSecurityFailure(error) : error;
     }
     session.settings.dataTls = this.connectionOptions();
     this.protP = true;
@@ -380,6 +398,27 @@ export class FTP_TLS extends FTP {
   private connectionOptions(): tls.ConnectionOptions {
     return tlsConnectionOptions(this.host, this.tlsOptions);
   }
+}
+
+/**
+ * A server's lasting refusal (a 5xx) of AUTH TLS, PBSZ or PROT P: a
+ * security failure (see markSecurityFailure). A 4xx says "not now" (a 421
+ * the server's closing): under `retry` a new connection tries again,
+ * secured from the start as every one is.
+ */
+function isRefusal(error: unknown): boolean {
+  return error instanceof FtpError && error.replyCode !== null && error.replyCode >= 500;
+}
+
+/**
+ * A TLS handshake after a 234 that met no TLS: clear text after the 234
+ * (FtpProtoError), or bytes that OpenSSL cannot read as TLS (its
+ * `ERR_SSL_*` codes: a wrong version number is a clear reply where the
+ * server's handshake should be). Not a timeout nor a dropped connection.
+ */
+function isNotTls(error: unknown): boolean {
+  if (error instanceof FtpProtoError) return true;
+  return error instanceof FtpError && error.code.startsWith("ERR_SSL_");
 }
 
 /** Verbs sendcmd()/voidcmd() of FTP_TLS take their own way (see FTP_TLS.sendcmd). */

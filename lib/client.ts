@@ -208,6 +208,11 @@ export interface FtpOptions {
    * from what the server holds (SIZE, REST; a stream source within the
    * last 16 MiB sent, else FtpResumeError), APPE uploads when SIZE gave
    * the size before them; text uploads and STOU fail with their error.
+   * A resumed upload first reads the last bytes the server holds back
+   * (REST, RETR: up to 16 KiB) and goes on only if they are its own: else
+   * (another file, another writer's bytes, RETR refused) a STOR that still
+   * has every byte starts over from 0, and any other fails with
+   * FtpResumeError, never spliced.
    * The library's own commands are
    * re-sent where running them twice is harmless (pwd, cwd, size, lastMod,
    * listings...); DELE, RNFR/RNTO, MKD, RMD and every line given to

@@ -179,6 +179,13 @@ brand(FtpSizeMismatchError, "FtpSizeMismatchError");
  * upload also needs the file's size before it began. Retried while the
  * server's size may still grow into what is kept (the old connection's
  * bytes on their way); else it fails the upload at once.
+ *
+ * Also, never retried, an upload whose `stored` bytes on the server are not
+ * its own: the last of them (up to 16 KiB, read back before resuming)
+ * differ from those it sent there, or could not be read back (RETR
+ * refused, REST not honoured) or compared (none of them still kept), and
+ * it cannot start over (an APPE, or a stream source past its first 16
+ * MiB). The message says what was found; nothing more was sent.
  */
 export class FtpResumeError extends FtpError {
   declare readonly code: "ERR_FTP_RESUME";

@@ -59,6 +59,19 @@ export class ReplayBuffer {
       at = next;
     }
   }
+
+  /** A copy of the bytes from `from` to `to` (start <= from <= to <= end): what a resume compares with the server's. */
+  slice(from: number, to: number): Buffer {
+    const parts: Buffer[] = [];
+    let wanted = to - from;
+    for (const chunk of this.from(from)) {
+      if (wanted <= 0) break;
+      const part = chunk.length > wanted ? chunk.subarray(0, wanted) : chunk;
+      parts.push(part);
+      wanted -= part.length;
+    }
+    return Buffer.concat(parts);
+  }
 }
 
 /**

@@ -25,13 +25,14 @@
 import { TLSSocket } from "node:tls";
 import { isThenable } from "./thenable.js";
 import { Attempts } from "./attempts.js";
-import { FtpConnectionError, FtpError, FtpSizeMismatchError } from "./errors.js";
+import { FtpConnectionError, FtpError, FtpResumeError, FtpSizeMismatchError } from "./errors.js";
 import { ProgressMeter, TransferProgress } from "./progress.js";
 import { appendBase, REPLAY_WINDOW, ReplayBuffer, resumeOffset } from "./resume.js";
 import { isTransient } from "./retry.js";
 import type { Session, SessionSettings } from "./session.js";
 import { askSize, sizeReply } from "./size-query.js";
 import { dataError, DataTransfer, Enqueue, startWith, TransferStart } from "./transfer.js";
+import { heldNotOurs } from "./upload-overlap.js";
 import { watchTransfer } from "./transfer-watch.js";
 import { ignore } from "./ignore.js";
 
@@ -364,9 +365,40 @@ export class UploadRun {
       this.base = before ?? 0;
     }
     if (!this.replay || this.replay.end === 0) return this.plainStart();
-    this.resumeAt = resumeOffset(this.replay, await askSize(session, path), this.base ?? 0, !this.appending);
+    const stored = await askSize(session, path);
+    this.resumeAt = resumeOffset(this.replay, stored, this.base ?? 0, !this.appending);
+    if (this.resumeAt > 0) await this.checkHeld(session, path, stored!);
     if (this.resumeAt > 0 && !this.appending) return startWith(start, this.restOffset + this.resumeAt, start.slabReads, start.sendEarly);
     return start;
+  }
+
+  /**
+   * Before a resume at resumeAt (> 0, from SIZE's `stored`): the bytes the
+   * server holds must end with ours (heldNotOurs reads the last of them
+   * back). Where they do not, or cannot be read or compared, a STOR that
+   * still has every byte starts over (a plain STOR truncates); anything
+   * else fails with FtpResumeError, not retried: going on would splice
+   * another file's bytes (or another writer's) with ours, reported whole.
+   */
+  private async checkHeld(session: Session, path: string, stored: number): Promise<void> {
+    const replay = this.replay!;
+    const base = this.base ?? 0;
+    const found = await heldNotOurs(session, path, replay, this.resumeAt, base);
+    if (found === undefined) return;
+    if (!this.appending && replay.start === 0) {
+      this.resumeAt = 0;
+      return;
+    }
+    throw new FtpResumeError(
+      stored,
+      base + replay.start,
+      base + replay.end,
+      `cannot resume the upload to ${JSON.stringify(path)}: the server holds ${stored} bytes of the file, but ${found}; ` +
+        `not resumed, which would join those bytes and ours into one file` +
+        (this.appending
+          ? " (an APPE cannot start over)"
+          : ` (only bytes ${base + replay.start}..${base + replay.end} are still at hand to start over with)`),
+    );
   }
 
   /** Under verifySize (asked on the first attempt): the file SIZE is asked of after the 2xx, and the bytes it held before ours. */

@@ -110,7 +110,8 @@ describe("uploads: every feature with every source kind (one upload core)", () =
         expect(await upload(ftp, kind, "STOR /up.bin", {})).to.match(/^226/);
         expect(fc.srv.vfs.get("/up.bin")?.equals(PAYLOAD), "the file on the server is the payload").to.equal(true);
         expect(events).to.have.length(1);
-        const rest = fc.srv.commands.filter((line) => line.startsWith("REST "));
+        // The REST before STOR (the one before it is the RETR's that read the last bytes held back: upload-overlap.ts).
+        const rest = fc.srv.commands.filter((line, at, all) => line.startsWith("REST ") && all[at + 1]?.startsWith("STOR "));
         expect(rest, "a resume, not a new start").to.have.length(1);
         expect(Number(rest[0].slice(5))).to.be.at.least(100_000);
         await fc.finish(ftp, false);

@@ -633,6 +633,8 @@ interface Layout {
   ids: UserIds;
   tls: false | TlsMode;
   cert?: { key: string; cert: string; dir: string };
+  /** startServer's extraArgs: appended to the daemon's own arguments. */
+  extraArgs?: readonly string[];
 }
 
 interface Launch {
@@ -1116,6 +1118,7 @@ interface Started {
  */
 async function launchAndProbe(kind: ServerKind, layout: Layout): Promise<Started | { error: string; taken: boolean }> {
   const launch = await LAUNCHERS[kind](layout);
+  if (layout.extraArgs) launch.args.push(...layout.extraArgs);
   const stdoutLog = path.join(layout.root, "stdout.log");
   const out = fs.openSync(stdoutLog, "a");
   const logFiles = [...launch.logFiles, stdoutLog];
@@ -1217,7 +1220,8 @@ async function fillHome(home: string, ids: UserIds): Promise<void> {
   }
 }
 
-export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}): Promise<RealServer> {
+/** `opts.extraArgs`: more arguments for the daemon (pure-ftpd's `--notruncate`), for a spec that starts a server of its own with them. */
+export async function startServer(kind: ServerKind, opts: { tls?: TlsMode; extraArgs?: readonly string[] } = {}): Promise<RealServer> {
   const found = findServer(kind);
   if (!found.found) throw new Error(`${kind} not available: ${found.why}`);
   const mode = opts.tls ?? false;
@@ -1244,7 +1248,18 @@ export async function startServer(kind: ServerKind, opts: { tls?: TlsMode } = {}
   let lastError = "";
   for (let attempt = 0; attempt < 3 && !started; attempt++) {
     const { port, pasv } = await allocatePorts();
-    const layout: Layout = { root, home, etc, log: path.join(root, `${kind}.log`), port, pasv, ids, tls: mode, cert };
+    const layout: Layout = {
+      root,
+      home,
+      etc,
+      log: path.join(root, `${kind}.log`),
+      port,
+      pasv,
+      ids,
+      tls: mode,
+      cert,
+      extraArgs: opts.extraArgs,
+    };
     const result = await launchAndProbe(kind, layout);
     if ("error" in result) {
       lastError = result.error;

@@ -177,6 +177,30 @@ export class LocalWrites {
   }
 }
 
+/**
+ * The `inSource` of LocalWrites for a tree download that writes files
+ * while the source is still being listed (`listed`: its paths so far;
+ * every entry of a directory is added at once, as its listing is read):
+ * whether `path` is, or may yet be, a path of the source. It is not when
+ * a level of it is missing from a directory whose listing was read (one
+ * holding a listed path). Below a directory not read yet, or read as
+ * empty, it may still come: so counted, a name is refused rather than
+ * written over a file the source may name yet (on a disk folding letter
+ * case, `docs/x.txt` over `Docs/x.txt` while `Docs` is still unread).
+ */
+export function mayBeListed(listed: ReadonlySet<string>): (path: string) => boolean {
+  return (path) => {
+    const levels = path.split("/");
+    for (let i = 1; i <= levels.length; i++) {
+      if (listed.has(levels.slice(0, i).join("/"))) continue;
+      // Asked only when a file is found under another walked name: seldom, so nothing is kept between calls.
+      const read = new Set([...listed].map((at) => at.slice(0, Math.max(0, at.lastIndexOf("/")))));
+      return !read.has(levels.slice(0, i - 1).join("/"));
+    }
+    return true;
+  };
+}
+
 /** A walked file's identity, from Number stats (a bigint lstat's is compared as Number, so as to round alike). */
 function walkedKey(walked: { dev: number; ino: number }): string {
   return `${walked.dev}:${walked.ino}`;

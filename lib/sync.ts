@@ -19,7 +19,7 @@ import {
   type FtpPathFailure,
 } from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
-import { LocalWrites, partOwner, remotePartName, writeThroughPart } from "./part-file.js";
+import { LocalWrites, mayBeListed, partOwner, remotePartName, writeThroughPart } from "./part-file.js";
 import { checkListedSize } from "./listed-size.js";
 import { isLocalName, localName, localNameTwice, undecodableLocalName, unwritableRemoteName } from "./local-names.js";
 import { assertMaxFileSize } from "./download.js";
@@ -2030,7 +2030,7 @@ async function streamDownload(
   // The source's paths so far: a file's part name, beside it, is listed with it, before its download starts.
   const listed = new Set<string>();
   // Two names of the tree that are one local file (a disk folding letter case) are caught by inode.
-  const writes = new LocalWrites(target.nodes, (path) => listed.has(path));
+  const writes = new LocalWrites(target.nodes, mayBeListed(listed));
   const move = (plan: Plan): Promise<number> =>
     downloadFile(workers, remote, local, plan, progress, burst.times, options, { inSource: (path) => listed.has(path), target, writes });
   const feed = new WorkFeed<{ path: string; node: Node }>(workers.concurrency, async ({ path, node }) => {

@@ -25,12 +25,13 @@
  * other name, inside or outside the target, keeps its bytes.
  */
 import { expect } from "chai";
-import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, type BigIntStats } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUILTINS } from "../../fixtures/builtins.js";
 import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpDirTransferError, FtpPathError } from "../../lib/index.js";
+import { LocalWrites, mayBeListed } from "../../lib/part-file.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
 
 /** Calls `fold` when the server first lists a directory: a streamed download's local walk is done by then. */
@@ -106,6 +107,32 @@ describe("faults: local target, a rerun over two remote names that are one local
       expect(readFileSync(join(local, "README"), "utf8")).to.equal("new content");
     });
   }
+
+  describe("mayBeListed: which other names count as the source's while a streamed download is still listing", () => {
+    // Docs/x.txt was walked as inode 42; a folding disk gives docs/x.txt that file.
+    const target = new Map([["Docs/x.txt", { type: "file", walked: { dev: 7, ino: 42 } }]]);
+    const found = { dev: 7n, ino: 42n } as BigIntStats;
+    const check = (listed: string[]): (() => void) => {
+      const writes = new LocalWrites(target, mayBeListed(new Set(listed)));
+      return () => writes.assertNotWritten(found, "docs/x.txt");
+    };
+
+    it("a directory listed but not read yet (Docs): its file may still come, so docs/x.txt is refused", () => {
+      expect(check(["Docs", "docs", "docs/x.txt"])).to.throw(FtpPathError, /"Docs\/x.txt", a file of the source too/);
+    });
+
+    it("a directory read without that file (Docs/y.txt only): docs/x.txt is that file under another spelling, replaced", () => {
+      expect(check(["Docs", "Docs/y.txt", "docs", "docs/x.txt"])).to.not.throw();
+    });
+
+    it("a directory the read root lacks (the server renamed Docs to docs): replaced", () => {
+      expect(check(["docs", "docs/x.txt"])).to.not.throw();
+    });
+
+    it("the file itself listed (Docs/x.txt): refused", () => {
+      expect(check(["Docs", "Docs/x.txt", "docs", "docs/x.txt"])).to.throw(FtpPathError, /"Docs\/x.txt", a file of the source too/);
+    });
+  });
 
   it("two walked names of one file (a hard link inside the target) are both downloaded, each replaced, not refused", async () => {
     const srv = await fixtures.server({ files: { "/t/a.txt": "new a", "/t/b.txt": "new b" } });

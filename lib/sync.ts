@@ -1901,14 +1901,7 @@ function downloadFile(
   // A part file the source holds at the part name is left out of it (a left
   // part of an upload, see admit); a directory there is a path of the tree,
   // made where this download's part goes.
-  if (trees.inSource(remotePartName(plan.path))) {
-    return Promise.reject(
-      new FtpError(
-        `cannot download ${JSON.stringify(plan.path)} through its part name: the tree has a directory of that name`,
-        "ERR_FTP_PART_FILE",
-      ),
-    );
-  }
+  if (trees.inSource(remotePartName(plan.path))) return Promise.reject(partNameTaken("download", plan.path));
   // A part a killed run left at its name is gone once this starts (unlinked, or renamed into place): not an extra to delete.
   trees.target.nodes.delete(remotePartName(plan.path));
   const writeAhead = pipelining && workers.writeAhead === true;
@@ -1982,7 +1975,12 @@ export async function downloadDir(
     walkLocal(local, filter, failures, "target", options.maxEntries),
   ]);
   const compared = await compare(source, target, workers, { side: "source", times }, failures);
-  const transfer = refuseTooLarge(refuseLinked(compared.transfer, target, failures), options.maxFileSize, failures);
+  const transfer = refusePartTaken(
+    refuseTooLarge(refuseLinked(compared.transfer, target, failures), options.maxFileSize, failures),
+    source,
+    "download",
+    failures,
+  );
   options.onPlan?.(transfer.map(planned));
   const result = resultBefore(source, compared.skipped);
   // Two names of the tree that are one local file (a disk folding letter case) are caught by inode.
@@ -2250,6 +2248,34 @@ function sendThroughPart(
 }
 
 /**
+ * The error of a file that cannot be transferred through its part name
+ * (`.name.ftpstream-part` beside it): the source tree has a directory
+ * there, a path of the tree (a part file there is left out of it, see
+ * admit), which the part's write would go into, or replace.
+ */
+function partNameTaken(direction: "download" | "upload", path: string): FtpError {
+  return new FtpError(
+    `cannot ${direction} ${JSON.stringify(path)} through its part name: the tree has a directory of that name`,
+    "ERR_FTP_PART_FILE",
+  );
+}
+
+/**
+ * Leaves out (as failures, partNameTaken) the plans whose part name the
+ * source tree holds a directory at. Decided with the plan, so that a dry
+ * run reports them failing as the real run does, instead of listing them
+ * as would-be transfers; the streamed download, which plans as it lists,
+ * checks it at each file (downloadFile) once the file's directory is listed.
+ */
+function refusePartTaken(plans: Plan[], source: Tree, direction: "download" | "upload", failures: Failures): Plan[] {
+  return plans.filter((plan) => {
+    if (!source.nodes.has(remotePartName(plan.path))) return true;
+    failures.record(plan.path, partNameTaken(direction, plan.path));
+    return false;
+  });
+}
+
+/**
  * Leaves out (as failures) the uploads and directories whose remote path
  * cannot go in a command: a local name holding CR or LF (the STOR or MKD
  * is refused before it is sent, see assertSafeArgument). Decided with the
@@ -2296,13 +2322,9 @@ export async function uploadDir(
   const compared = await compare(source, target, workers, { side: "target", times }, failures);
   // A directory MLSD gives may be a link (pyftpdlib's MLSD): its parent's LIST tells, before anything is written or deleted below it.
   const listed = new ListedDirs(target, workers, remote);
+  const sendable = refuseUnsendable(compared.transfer, (plan) => plan.path, remote, failures);
   const transfer = await refuseUnlistedWrites(
-    refuseLinked(
-      refuseUnsendable(compared.transfer, (plan) => plan.path, remote, failures),
-      target,
-      failures,
-      true,
-    ),
+    refuseLinked(partFiles ? refusePartTaken(sendable, source, "upload", failures) : sendable, target, failures, true),
     (plan) => plan.path,
     listed,
     failures,
@@ -2330,12 +2352,7 @@ export async function uploadDir(
         const remotePath = joinRemote(remote, plan.path);
         const part = remotePartName(remotePath);
         // A directory at the part name is a path of the tree (a part file there is left out of it, see admit): the STOR would go into it.
-        if (partFiles && source.nodes.has(remotePartName(plan.path))) {
-          throw new FtpError(
-            `cannot upload ${JSON.stringify(plan.path)} through its part name: the tree has a directory of that name`,
-            "ERR_FTP_PART_FILE",
-          );
-        }
+        if (partFiles && source.nodes.has(remotePartName(plan.path))) throw partNameTaken("upload", plan.path);
         // Opened before the STOR: what is not the walked file any more is refused with nothing sent.
         const file = await openWalkedFile(local, plan.path, source.nodes.get(plan.path)!.walked!);
         // A part a killed run left there (another version) goes first: under `retry`, a STOR cut short

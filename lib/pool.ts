@@ -6,6 +6,7 @@
 import "./dispose.js";
 import { MAX_TIMER_MS } from "./timeout-option.js";
 import { FileHandle, lstat, rename, rm } from "node:fs/promises";
+import { Stream } from "node:stream";
 import type { FTP } from "./client.js";
 import { notePool, tagPoolClient } from "./debug.js";
 import { abortError, onAbortOf } from "./abort-signal.js";
@@ -54,6 +55,23 @@ export interface FtpPoolOptions {
   connect: () => Promise<FTP>;
   /** Most clients at once. Default 4. Fewer once the server refuses more (see `connect`). */
   size?: number;
+  /**
+   * Milliseconds a transfer stream that a task returned (`use(client =>
+   * client.retrbinary(...))`) may hold its client's connection without
+   * moving a byte (its `bytes`) while a call waits for a client, before the
+   * pool closes that client: the stream then errors with FtpClosedError
+   * and the waiting call gets a new client. Nothing is closed while no
+   * call waits, nor while the stream moves (a slow reader is no reader
+   * gone). Without it, a pool of one whose task returned a download that
+   * is read only after the next use() waited for ever. Work a task left
+   * without returning it (a download started and dropped) holds its client
+   * until it settles, or close(): the pool cannot see it move. Default
+   * 30000 (the clients' own default `timeout`); `Infinity` waits as long
+   * as the stream takes. A value that is no number throws a TypeError (`code`
+   * ERR_INVALID_ARG_TYPE), one below 0 or NaN a RangeError
+   * (ERR_OUT_OF_RANGE).
+   */
+  leftoverTimeout?: number;
 }
 
 export interface SegmentedDownloadOptions {
@@ -109,6 +127,21 @@ export interface PoolCloseOptions {
 
 /** close()'s default grace period (see PoolCloseOptions.timeout). */
 const CLOSE_TIMEOUT = 30_000;
+
+/** FtpPoolOptions.leftoverTimeout's default. */
+const LEFTOVER_TIMEOUT = 30_000;
+
+/** How many times per leftoverTimeout the pool looks at the clients held back by leftover work. */
+const LEFTOVER_LOOKS = 4;
+
+/** A client held back by work its task left (see FtpPool.release): what its task returned, and when that last moved. */
+interface Leftover {
+  /** What the task returned: a transfer stream's `bytes` say whether the work moves. */
+  returned: unknown;
+  bytes: number | undefined;
+  /** When it last moved, or when a call began to wait for a client: the clock runs only while one waits. */
+  since: number;
+}
 
 /** Pools made so far in this process; numbers their debug tags. */
 let poolsMade = 0;
@@ -176,6 +209,11 @@ export class FtpPool {
    * client, in turn.
    */
   private readonly unreported: unknown[] = [];
+  /** See FtpPoolOptions.leftoverTimeout. */
+  private readonly leftoverTimeout: number;
+  /** The clients in `settling`, watched for progress (see lookAtLeftovers). */
+  private readonly leftovers = new Map<FTP, Leftover>();
+  private leftoverTimer: NodeJS.Timeout | undefined;
 
   constructor(options: FtpPoolOptions) {
     if (typeof options?.connect !== "function") {
@@ -189,6 +227,8 @@ export class FtpPool {
       throw Object.assign(new RangeError(`size must be a positive integer, got ${this.size}`), { code: "ERR_OUT_OF_RANGE" });
     }
     this.limit = this.size;
+    this.leftoverTimeout = options.leftoverTimeout ?? LEFTOVER_TIMEOUT;
+    checkNumber("leftoverTimeout", this.leftoverTimeout, this.leftoverTimeout >= 0, "a number of milliseconds from 0 up");
   }
 
   /** How many clients the pool may hold: its size, or fewer once the server refused more connections (see FtpPoolOptions.connect). */
@@ -204,7 +244,9 @@ export class FtpPool {
    * handed out. Clients made with `keepAlive` keep their NOOPs going while
    * idle in the pool. A client the task left work on (a transfer it never
    * read to its end) goes to no other task until that work has settled,
-   * and close() closes it.
+   * and close() closes it; a transfer stream the task returned that moves
+   * no byte while a call waits gets it closed after
+   * {@link FtpPoolOptions.leftoverTimeout}.
    *
    * With `signal`, a call waiting for a client (all busy, or its client
    * still connecting) leaves the line as soon as the signal aborts and
@@ -250,12 +292,14 @@ export class FtpPool {
     }
     // Once one client reached an EPSV port, the others need not connect first to find out.
     if (this.epsvReached) client[EPSV_REACHED](true);
+    let returned: unknown;
     try {
-      return await task(client, { signal });
+      returned = await task(client, { signal });
+      return returned as T;
     } finally {
       if (!this.epsvReached && client[EPSV_REACHED]()) this.epsvReached = true;
       if (shared) this.releaseShare(client);
-      else this.release(client);
+      else this.release(client, returned);
     }
   }
 
@@ -449,6 +493,9 @@ export class FtpPool {
   /** close()'s work: every client on its way out, and a promise for when none is left. */
   private closeClients(): Promise<void> {
     this.isClosed = true;
+    clearTimeout(this.leftoverTimer);
+    this.leftoverTimer = undefined;
+    this.leftovers.clear();
     for (const waiter of this.waiting.splice(0)) waiter.reject(poolClosed());
     for (const reconnector of this.connecting) reconnector.abandon(poolClosed());
     this.connecting.clear();
@@ -779,9 +826,11 @@ export class FtpPool {
    * not the next task's to wait behind: the client is held back until that
    * has settled, and close() closes it meanwhile. A callback-form transfer
    * resolves a few microtasks before its queue task ends, so most clients
-   * wait that long.
+   * wait that long. `returned`, what the task returned: a transfer stream
+   * that moves no byte for `leftoverTimeout` while a call waits gets the
+   * client closed (see lookAtLeftovers).
    */
-  private release(client: FTP): void {
+  private release(client: FTP, returned?: unknown): void {
     if (this.isClosed) {
       this.retire(client);
       return;
@@ -790,13 +839,62 @@ export class FtpPool {
       const settled = client[QUEUE_SETTLED]();
       if (settled) {
         this.settling.add(client);
+        this.watchLeftover(client, returned);
         void settled.then(() => {
+          this.unwatchLeftover(client);
           if (this.settling.delete(client)) this.handBack(client);
         });
         return;
       }
     }
     this.handBack(client);
+  }
+
+  /** Starts watching a client held back by a transfer stream its task returned (see FtpPoolOptions.leftoverTimeout). */
+  private watchLeftover(client: FTP, returned: unknown): void {
+    // Past what a timer holds: as long as the work takes. Work that is no stream the task returned cannot be seen
+    // to move: a stream handed back inside an object, still being read, would be cut.
+    const bytes = bytesOf(returned);
+    if (this.leftoverTimeout > MAX_TIMER_MS || bytes === undefined) return;
+    this.leftovers.set(client, { returned, bytes, since: Date.now() });
+    this.leftoverTimer ??= this.nextLook();
+  }
+
+  /** Stops watching `client`: its leftover work has settled. The timer goes with the last one (it would hold the process). */
+  private unwatchLeftover(client: FTP): void {
+    this.leftovers.delete(client);
+    if (this.leftovers.size > 0) return;
+    clearTimeout(this.leftoverTimer);
+    this.leftoverTimer = undefined;
+  }
+
+  /** The timer of the next look at the leftovers: unref'd, their sockets hold the process while they are open. */
+  private nextLook(): NodeJS.Timeout {
+    return setTimeout(() => this.lookAtLeftovers(), this.leftoverTimeout / LEFTOVER_LOOKS).unref();
+  }
+
+  /**
+   * Closes each client held back by a returned transfer stream that moved
+   * no byte for `leftoverTimeout` while a call waited for a client: the
+   * stream fails with FtpClosedError, and the client, once its queue has
+   * settled, is replaced for the call in line (see handBack). Nobody may
+   * ever read it (the caller may itself wait for that call); while nobody
+   * waits it may sit. Looks again while any is left.
+   */
+  private lookAtLeftovers(): void {
+    this.leftoverTimer = undefined;
+    const now = Date.now();
+    for (const [client, leftover] of this.leftovers) {
+      const bytes = bytesOf(leftover.returned);
+      if (bytes !== leftover.bytes || this.waiting.length === 0) {
+        leftover.bytes = bytes;
+        leftover.since = now;
+      } else if (now - leftover.since >= this.leftoverTimeout) {
+        this.leftovers.delete(client);
+        client.close();
+      }
+    }
+    if (this.leftovers.size > 0) this.leftoverTimer = this.nextLook();
   }
 
   /** `client`, with nothing on its queue, to the first waiter or the idle list; a closed one replaced. */
@@ -856,6 +954,13 @@ function checkNumber(name: string, value: unknown, inRange: boolean, wanted: str
     throw Object.assign(new TypeError(`${name} must be ${wanted}, got ${typeof value}`), { code: "ERR_INVALID_ARG_TYPE" });
   }
   if (!inRange) throw Object.assign(new RangeError(`${name} must be ${wanted}, got ${value}`), { code: "ERR_OUT_OF_RANGE" });
+}
+
+/** A transfer stream's `bytes` (see DownloadStream.bytes), or undefined for anything else a task returned. */
+function bytesOf(value: unknown): number | undefined {
+  if (!(value instanceof Stream)) return undefined;
+  const bytes = (value as { bytes?: unknown }).bytes;
+  return typeof bytes === "number" ? bytes : undefined;
 }
 
 /** The error abortError() makes (see lib/abort-signal.ts). */

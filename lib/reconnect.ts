@@ -260,6 +260,11 @@ export class SessionRecord {
     return false;
   }
 
+  /** Whether the session is logged in (a REIN's 2xx logs it out): a new connection logs in again only then. */
+  get isLoggedIn(): boolean {
+    return this.loggedIn && this.user !== undefined;
+  }
+
   /** Another MAX_REPLAYED_DIRS changes since the last absolute directory (a PWD that named none leaves them). */
   private unanchored(): boolean {
     return this.dirs.length > MAX_REPLAYED_DIRS && this.dirs.length % MAX_REPLAYED_DIRS === 1;

@@ -306,13 +306,15 @@ export class FTP_TLS extends FTP {
   /**
    * A new connection under `retry`: AUTH TLS before the login if the old
    * one had it, PBSZ 0 and PROT P after it if the old one had PROT P in
-   * force, CCC if the old one had dropped TLS, then the directory and TYPE.
+   * force (and was logged in: else after the next login, as after REIN),
+   * CCC if the old one had dropped TLS, then the directory and TYPE.
    */
   protected override async restoreSession(session: Session): Promise<void> {
     if (this.authed && !session.control.isSecure) await this.secureControl(session, "AUTH TLS");
     await this.record.login(session);
-    // Not on dataTls alone: that is set before the first PROT P went out (see connectAndLogin).
-    if (this.protP && session.settings.dataTls) {
+    // Not on dataTls alone: that is set before the first PROT P went out (see connectAndLogin). Not before a login
+    // either (one lost after REIN): a server may refuse them then, and the next login sends them (see protectAgain).
+    if (this.protP && session.settings.dataTls && this.record.isLoggedIn) {
       try {
         await session.voidCommand("PBSZ 0");
         await session.voidCommand("PROT P");

@@ -59,6 +59,31 @@ describe("FTP_TLS: REIN, then PBSZ and PROT after the next login (T)", () => {
     });
   }
 
+  it("under `retry`, a connection lost between REIN and the login: the new one gets PBSZ and PROT P after that login too", async () => {
+    const srv = await loginFirstServer();
+    const ftp = fx.client({
+      host: srv.host,
+      port: srv.port,
+      user: "user",
+      password: "pass",
+      timeout: 5000,
+      retry: { attempts: 2, minDelay: 1, maxDelay: 5 },
+    });
+    await ftp.ready;
+    expect(await ftp.sendcmd("REIN")).to.match(/^220/);
+    srv.sessions[0].drop();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Logged out when it was lost: the new connection is not logged in again, so nothing protects data before the login.
+    await ftp.login("user", "pass");
+    const chunks: Buffer[] = [];
+    await ftp.retrbinary("RETR /secret.txt", (chunk) => void chunks.push(chunk));
+    expect(Buffer.concat(chunks).toString()).to.equal(SECRET);
+    const second = srv.sessions[1];
+    expect(second?.state.prot, "the new connection's PROT").to.equal("P");
+    const after = srv.commands.slice(srv.commands.lastIndexOf("AUTH TLS"));
+    expect(after.slice(0, 5)).to.deep.equal(["AUTH TLS", "USER user", "PASS pass", "PBSZ 0", "PROT P"]);
+  });
+
   it("a server that refuses PROT P after that login gets the client closed, and no transfer runs", async () => {
     const srv = await loginFirstServer();
     const ftp = await protectedClient(srv);

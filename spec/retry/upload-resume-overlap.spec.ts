@@ -114,6 +114,23 @@ describe("retry: a resumed upload goes on only from bytes that are its own", () 
     await fc.finish(ftp, false);
   });
 
+  it("a Buffer source (written before the 150): starts over from 0 onto an old file too, its bytes counted once", async () => {
+    fc = await FaultCase.start({ files: { "/up.bin": OLD } });
+    const { ftp, events } = await client();
+    fc.srv.once(
+      "STOR",
+      cutAfter(CUT, (before) => before),
+    );
+    const blocks: number[] = [];
+    // The size check after the 226 (SIZE against the bytes sent) passes only if the new start counted them once.
+    expect(await ftp.storbinary("STOR /up.bin", PAYLOAD, 64 * 1024, (block) => blocks.push(block.length))).to.match(/^226/);
+    expect(fc.srv.vfs.get("/up.bin")?.equals(PAYLOAD)).to.equal(true);
+    expect(events).to.have.length(1);
+    expect(transfers()).to.deep.equal(["STOR /up.bin", `REST ${OLD.length - RESUME_OVERLAP}`, "RETR /up.bin", "STOR /up.bin"]);
+    expect(blocks.reduce((sum, length) => sum + length, 0)).to.equal(PAYLOAD.length);
+    await fc.finish(ftp, false);
+  });
+
   it("starts over from 0 when the server refuses to send the bytes held (a drop box: RETR 550)", async () => {
     fc = await FaultCase.start({ files: { "/up.bin": OLD } });
     const { ftp } = await client();

@@ -1,14 +1,15 @@
 /**
- * A resumed upload against a real server, pure-ftpd run with `--notruncate`
- * (-0: an upload goes to a temporary file that replaces the target at its
- * end), through a proxy that cuts the STOR's data connection. SIZE then
- * says how much the file holds, not whose bytes they are: where the file
- * was put back to an old version between the attempts, resumed from its
- * size (REST, STOR the rest) it became the old one's bytes then the new
- * one's tail, reported good. The resume reads the last bytes held back
- * first, finds them not its own, and starts over. (pure-ftpd 1.0.50 itself
- * puts a cut upload's temporary file in place, so after the cut alone the
- * target holds our bytes, and the resume goes on from them.)
+ * A resumed upload against real servers (pure-ftpd run with `--notruncate`,
+ * -0: an upload goes to a temporary file that replaces the target at its
+ * end; vsftpd, proftpd, pyftpdlib), through a proxy that cuts the STOR's
+ * data connection. SIZE then says how much the file holds, not whose bytes
+ * they are: where the file was put back to an old version between the
+ * attempts, resumed from its size (REST, STOR the rest) it became the old
+ * one's bytes then the new one's tail, reported good. The resume reads the
+ * last bytes held back first, finds them not its own, and starts over.
+ * (pure-ftpd 1.0.50 itself puts a cut upload's temporary file in place, so
+ * after the cut alone the target holds our bytes, and the resume goes on
+ * from them, as on the others.)
  */
 import { expect } from "chai";
 import { writeFileSync } from "node:fs";

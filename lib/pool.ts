@@ -63,13 +63,16 @@ export interface FtpPoolOptions {
    * and the waiting call gets a new client. Nothing is closed while no
    * call waits, nor while the stream moves (a slow reader is no reader
    * gone). Without it, a pool of one whose task returned a download that
-   * is read only after the next use() waited for ever. Work a task left
-   * without returning it (a download started and dropped) holds its client
-   * until it settles, or close(): the pool cannot see it move. Default
-   * 30000 (the clients' own default `timeout`); `Infinity` waits as long
-   * as the stream takes. A value that is no number throws a TypeError (`code`
-   * ERR_INVALID_ARG_TYPE), one below 0 or NaN a RangeError
-   * (ERR_OUT_OF_RANGE).
+   * is read only after the next use() waited for ever. Work left by a task
+   * that rejected (a download it started, then threw) has nobody to read
+   * it: closed the same way once a call has waited that long. Work a task
+   * that resolved left without returning it as its value (a stream inside
+   * an object) is not watched: the pool cannot see it move, and would cut
+   * it while it is read; it holds its client until it settles, or
+   * close(). Default 30000 (the clients' own default `timeout`);
+   * `Infinity` waits as long as the work takes. A value that is no number
+   * throws a TypeError (`code` ERR_INVALID_ARG_TYPE), one below 0 or NaN a
+   * RangeError (ERR_OUT_OF_RANGE).
    */
   leftoverTimeout?: number;
 }
@@ -134,9 +137,12 @@ const LEFTOVER_TIMEOUT = 30_000;
 /** How many times per leftoverTimeout the pool looks at the clients held back by leftover work. */
 const LEFTOVER_LOOKS = 4;
 
+/** How a task ended: what it returned, or that it rejected. */
+type TaskEnd = { failed: false; returned: unknown } | { failed: true };
+
 /** A client held back by work its task left (see FtpPool.release): what its task returned, and when that last moved. */
 interface Leftover {
-  /** What the task returned: a transfer stream's `bytes` say whether the work moves. */
+  /** What the task returned (nothing when it rejected): a transfer stream's `bytes` say whether the work moves. */
   returned: unknown;
   bytes: number | undefined;
   /** When it last moved, or when a call began to wait for a client: the clock runs only while one waits. */
@@ -292,14 +298,15 @@ export class FtpPool {
     }
     // Once one client reached an EPSV port, the others need not connect first to find out.
     if (this.epsvReached) client[EPSV_REACHED](true);
-    let returned: unknown;
+    let ended: TaskEnd = { failed: true };
     try {
-      returned = await task(client, { signal });
-      return returned as T;
+      const returned = await task(client, { signal });
+      ended = { failed: false, returned };
+      return returned;
     } finally {
       if (!this.epsvReached && client[EPSV_REACHED]()) this.epsvReached = true;
       if (shared) this.releaseShare(client);
-      else this.release(client, returned);
+      else this.release(client, ended);
     }
   }
 
@@ -826,11 +833,12 @@ export class FtpPool {
    * not the next task's to wait behind: the client is held back until that
    * has settled, and close() closes it meanwhile. A callback-form transfer
    * resolves a few microtasks before its queue task ends, so most clients
-   * wait that long. `returned`, what the task returned: a transfer stream
-   * that moves no byte for `leftoverTimeout` while a call waits gets the
-   * client closed (see lookAtLeftovers).
+   * wait that long. `ended`, how the task ended: a transfer stream it
+   * returned that moves no byte for `leftoverTimeout` while a call waits,
+   * or work a rejected task left, gets the client closed (see
+   * lookAtLeftovers).
    */
-  private release(client: FTP, returned?: unknown): void {
+  private release(client: FTP, ended?: TaskEnd): void {
     if (this.isClosed) {
       this.retire(client);
       return;
@@ -839,7 +847,7 @@ export class FtpPool {
       const settled = client[QUEUE_SETTLED]();
       if (settled) {
         this.settling.add(client);
-        this.watchLeftover(client, returned);
+        if (ended) this.watchLeftover(client, ended);
         void settled.then(() => {
           this.unwatchLeftover(client);
           if (this.settling.delete(client)) this.handBack(client);
@@ -850,12 +858,17 @@ export class FtpPool {
     this.handBack(client);
   }
 
-  /** Starts watching a client held back by a transfer stream its task returned (see FtpPoolOptions.leftoverTimeout). */
-  private watchLeftover(client: FTP, returned: unknown): void {
-    // Past what a timer holds: as long as the work takes. Work that is no stream the task returned cannot be seen
-    // to move: a stream handed back inside an object, still being read, would be cut.
+  /**
+   * Starts watching a client held back by a transfer stream its task
+   * returned, or by work a rejected task left (see
+   * FtpPoolOptions.leftoverTimeout).
+   */
+  private watchLeftover(client: FTP, ended: TaskEnd): void {
+    const returned = ended.failed ? undefined : ended.returned;
     const bytes = bytesOf(returned);
-    if (this.leftoverTimeout > MAX_TIMER_MS || bytes === undefined) return;
+    // Past what a timer holds: as long as the work takes. Work a resolved task left that is not the stream it
+    // returned cannot be seen to move: a stream handed back inside an object, still being read, would be cut.
+    if (this.leftoverTimeout > MAX_TIMER_MS || (!ended.failed && bytes === undefined)) return;
     this.leftovers.set(client, { returned, bytes, since: Date.now() });
     this.leftoverTimer ??= this.nextLook();
   }
@@ -875,11 +888,12 @@ export class FtpPool {
 
   /**
    * Closes each client held back by a returned transfer stream that moved
-   * no byte for `leftoverTimeout` while a call waited for a client: the
-   * stream fails with FtpClosedError, and the client, once its queue has
-   * settled, is replaced for the call in line (see handBack). Nobody may
-   * ever read it (the caller may itself wait for that call); while nobody
-   * waits it may sit. Looks again while any is left.
+   * no byte for `leftoverTimeout` while a call waited for a client, or by
+   * a rejected task's work (never seen to move): that work fails with
+   * FtpClosedError, and the client, once its queue has settled, is
+   * replaced for the call in line (see handBack). Nobody may ever read it
+   * (the caller may itself wait for that call); while nobody waits it may
+   * sit. Looks again while any is left.
    */
   private lookAtLeftovers(): void {
     this.leftoverTimer = undefined;

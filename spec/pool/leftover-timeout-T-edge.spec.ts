@@ -68,6 +68,43 @@ describe("FtpPool: leftover work nobody reads is bounded by leftoverTimeout (T)"
     expect(clients.map((client) => client.closed)).to.deep.equal([true, false]);
   });
 
+  it("a pool of one: a task that started a download and threw leaves it to nobody; the next use() gets a new client", async () => {
+    const pool = poolOf(1, 300);
+    let download: Readable | undefined;
+    const failed = new Promise<unknown>((resolve) => {
+      const task = pool.use(async (client) => {
+        download = client.retrbinary("RETR /big.bin");
+        download.once("error", resolve);
+        throw new Error("the task failed after starting its download");
+      });
+      task.catch(() => undefined);
+    });
+    const next = await settledWithin(
+      pool.use((client) => client.pwd()),
+      10_000,
+    );
+    expect(next, "the next use()").to.deep.equal({ ok: true, value: "/" });
+    expect(await failed, "the abandoned download").to.be.instanceOf(FtpClosedError);
+    expect(clients.map((client) => client.closed)).to.deep.equal([true, false]);
+  });
+
+  it("a stream returned inside an object is not watched: read slowly while the next use() waits, it ends whole", async () => {
+    const pool = poolOf(1, 300);
+    const { stream } = await pool.use(async (client) => ({ stream: client.retrbinary("RETR /big.bin") }));
+    const next = pool.use((client) => client.pwd());
+    const chunks: Buffer[] = [];
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      const chunk = stream.read() as Buffer | null;
+      if (chunk) chunks.push(chunk);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    chunks.push(await readAll(stream));
+    expect(Buffer.concat(chunks)).to.have.length(BIG);
+    expect(await next).to.equal("/");
+    expect(clients).to.have.length(1);
+  });
+
   it("a download that moves while the next use() waits is not closed: it ends whole, then that use() runs on its client", async () => {
     const pool = poolOf(1, 1000);
     // Too big to sit whole in the socket buffers: its transfer ends only as it is read.

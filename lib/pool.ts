@@ -26,7 +26,8 @@ export interface FtpPoolOptions {
    * Makes one connected, logged-in client (e.g. `() => FTP.connect(url)`).
    * When it rejects, the use() that asked for the client rejects with its
    * error, and so does every use() waiting for a client while the pool has
-   * none: an outage fails the calls, it does not leave them waiting.
+   * none, connected or connecting: an outage fails the calls, it does not
+   * leave them waiting.
    *
    * A refusal that says the server allows no more connections (a 421, or
    * a 4xx/5xx such as proftpd's `530 Sorry, the maximum number of clients
@@ -714,8 +715,8 @@ export class FtpPool {
 
   /**
    * Connects a new client into a free place. When the connect fails and
-   * the pool has no client left, every waiter rejects with that error:
-   * nothing would ever hand them one. When the server refused it for its
+   * the pool has no client left nor one connecting, every waiter rejects
+   * with that error: nothing would ever hand them one. When the server refused it for its
    * connection limit while other clients are there or on their way, the
    * pool shrinks to those and the caller waits for one of them (until
    * `signal` aborts). `unclaimed`: no call waits on this connect (warm()),
@@ -772,7 +773,10 @@ export class FtpPool {
         // An idle client (given back while this one connected) is taken at once; else the next one given back.
         return this.acquire(false, signal);
       }
-      const told = this.all.size === 0 ? this.waiting.splice(0) : [];
+      // Only with no client left and none on its way: while another connect may still succeed (a tree
+      // transfer's warm-up starts them all at once), the calls waiting wait for it, as its own failure
+      // tells them if it comes to that.
+      const told = this.all.size === 0 && this.opening === 0 ? this.waiting.splice(0) : [];
       for (const waiter of told) waiter.reject(error);
       // Dropped, the work would go on on the other clients and the user never learn of what may be a downgrade.
       if (unclaimed && told.length === 0 && !this.isClosed && isSecurityFailure(error)) this.reportLater(error);

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FixtureServer } from "../../fixtures/server.js";
 import { FTP, FtpConnectionError, FtpDirTransferError, FtpPool } from "../../lib/index.js";
-import { excess, handleCounts, settledWithin, until } from "../faults/helpers.js";
+import { excess, handleCounts, later, settledWithin, until } from "../faults/helpers.js";
 
 /** The error `promise` rejected with, failing the spec if it resolved or never settled. */
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -68,6 +68,25 @@ describe("FtpPool: every call settles", () => {
     const failed = [p.use((ftp) => ftp.pwd()), p.use((ftp) => ftp.pwd())];
     for (const call of failed) expect(await rejection(call)).to.be.instanceOf(FtpConnectionError);
     expect(await p.use((ftp) => ftp.pwd())).to.equal("/");
+    expect(connects).to.equal(2);
+  });
+
+  it("keeps a use() waiting while another connect is on its way when one connect fails", async () => {
+    const error = outage();
+    let connects = 0;
+    let letIn: (() => void) | undefined;
+    const gate = new Promise<void>((resolve) => (letIn = resolve));
+    // The first connect logs in only once the gate opens; the second fails at once.
+    const p = pool(() => (++connects === 1 ? gate.then(login) : Promise.reject(error)), 2);
+    const first = p.use((ftp) => ftp.pwd());
+    const second = p.use((ftp) => ftp.pwd());
+    // Both places are taken by connects: this one waits for a client.
+    const waiting = later(p.use((ftp) => ftp.pwd()));
+    // The second connect's own caller gets its error; the one waiting does not, while the first connect may still succeed.
+    expect(await rejection(second)).to.equal(error);
+    letIn!();
+    expect(await first).to.equal("/");
+    expect(await settledWithin(waiting)).to.deep.equal({ ok: true, value: "/" });
     expect(connects).to.equal(2);
   });
 

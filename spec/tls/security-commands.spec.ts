@@ -141,7 +141,7 @@ describe("FTP_TLS: security commands sent by hand", () => {
     await ftp.retrbinary("RETR /secret.txt", (chunk) => void chunks.push(chunk));
     expect(Buffer.concat(chunks).toString()).to.equal(SECRET);
     const after = srv.commands.slice(srv.commands.indexOf("REIN"));
-    // After the login, as on a first connect (see tls/rein-order-T-edge).
+    // After the login, as on a first connect (see tls/rein-order).
     expect(after.slice(0, 5)).to.deep.equal(["REIN", "USER user", "PASS pass", "PBSZ 0", "PROT P"]);
   });
 

@@ -171,6 +171,8 @@ export class ControlConnection {
   private waiterDue = 0;
   /** The timeout that set `waiterDue`, for the error's message. */
   private waiterTimeout = 0;
+  /** The message of the waiter's deadline set with setDeadline (else the usual one). */
+  private waiterMessage: string | undefined;
   /** The timer behind every reply deadline (see armReplyTimer), while one is pending. */
   private replyTimer: NodeJS.Timeout | undefined;
   /** When replyTimer fires (performance.now()). */
@@ -595,8 +597,25 @@ export class ControlConnection {
     this.waiter = reader;
     this.waiterDue = due;
     this.waiterTimeout = timeout;
+    this.waiterMessage = undefined;
     // A timer already pending serves unless it would fire after this deadline.
     if (due > 0 && (!this.replyTimer || this.replyTimerDue > due)) this.armReplyTimer(timeout);
+  }
+
+  /**
+   * Bounds the wait of `reader`, if it is the reader waiting (one that
+   * awaited with no deadline, as a transfer's final reply is read while its
+   * data flows): its reply must come by `due` (performance.now()), else the
+   * connection fails with an FtpTimeoutError saying `message`, as
+   * awaitReply's deadline fails it. Watched by the one reply timer: a
+   * Session.within() here made a timer, a promise and two reactions on
+   * every transfer whose data closed before its final reply came.
+   */
+  setDeadline(reader: ReplyReader, due: number, message: string): void {
+    if (this.waiter !== reader) return;
+    this.waiterDue = due;
+    this.waiterMessage = message;
+    if (!this.replyTimer || this.replyTimerDue > due) this.armReplyTimer(Math.max(0, due - performance.now()));
   }
 
   /**
@@ -620,7 +639,7 @@ export class ControlConnection {
       this.armReplyTimer(left);
       return;
     }
-    this.fail(new FtpTimeoutError(`no reply from the server within ${this.waiterTimeout} ms`));
+    this.fail(new FtpTimeoutError(this.waiterMessage ?? `no reply from the server within ${this.waiterTimeout} ms`));
   };
 
   /** Closes the connection; pending and later reads fail with `reason`. Idempotent. */

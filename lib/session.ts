@@ -95,7 +95,10 @@ export class Session {
   /** ftplib's sendcmd, for use inside a queue task. */
   command(line: string): Promise<Reply> {
     this.control.send(line);
-    return this.replyToLast().then((reply) => {
+    // replyToLast's step and this one in one reaction: a promise and a
+    // microtask turn less on every command (a transfer's EPSV among them).
+    return this.control.readReply(this.settings.timeout).then((reply) => {
+      if (reply.code < 200) this.control.leaveFinalUnread();
       refuseFailure(reply);
       return this.observed(line, reply);
     });

@@ -20,8 +20,9 @@ import {
 import { sendAheadOfTransfer, sendBurst, type CommandsBefore } from "./command-burst.js";
 import { EpsvRefusedInStep, openActive, openPassive, PendingData } from "./data.js";
 import { parse150 } from "./protocol.js";
+import type { ReplyReader } from "./control.js";
 import type { Reply } from "./reply.js";
-import { requireSuccess, type Session } from "./session.js";
+import { refuseFailure, requireSuccess, type Session } from "./session.js";
 import type { WrittenAhead } from "./transfer-ahead.js";
 import { ignore } from "./ignore.js";
 
@@ -125,7 +126,8 @@ export class DataTransfer {
   readonly size: number | null;
   /** Settles when the data connection's TLS handshake is done (at once for a clear one); rejects if it fails. */
   readonly handshake: Promise<void>;
-  private finalReply: Reply | undefined;
+  /** Reads the final reply, from the 1xx on. */
+  private readonly finalRead: FinalReplyRead;
   private readonly pendingFinal: Promise<Reply>;
   private aborting: Promise<string> | undefined;
   /** Replies read while aborting, to tell the stream how its transfer ended. */
@@ -154,11 +156,16 @@ export class DataTransfer {
     }
     // Read the final reply right away so a 4xx/5xx sent while data still
     // flows (disk full, transfer aborted) is seen at once.
-    this.pendingFinal = readPastPreliminary(session, 0).then((reply) => {
-      this.finalReply = reply;
-      return reply;
-    });
+    let finalRead: FinalReplyRead;
+    this.pendingFinal = new Promise<Reply>((resolve, reject) => (finalRead = new FinalReplyRead(session, resolve, reject)));
+    this.finalRead = finalRead!;
     this.pendingFinal.catch(() => undefined);
+    session.control.awaitReply(this.finalRead);
+  }
+
+  /** The final reply, once read. */
+  private get finalReply(): Reply | undefined {
+    return this.finalRead.final;
   }
 
   /**
@@ -286,7 +293,16 @@ export class DataTransfer {
         );
       }
       const reply = await readPreliminary(session, pending);
-      socket = await connectedAfterPreliminary(session, pending);
+      try {
+        socket = await pending.connected();
+      } catch (error) {
+        // The connect failed: the server still owes the command's final
+        // reply (a 425 or 426 for the data connection it never got). Read
+        // before the error is thrown, so the next command does not take it.
+        if (pending.connecting && !session.control.closed)
+          await readPastPreliminary(session, session.settings.timeout).catch(() => undefined);
+        throw error;
+      }
       // TLS starts only after the 1xx, as ftplib does: a server may read
       // early bytes on the data connection as data (pyftpdlib resets it).
       socket = secure(session, socket);
@@ -321,8 +337,7 @@ export class DataTransfer {
    */
   async finish(): Promise<Reply> {
     // Already read (the server sent it before the data connection closed): no timer to set.
-    const reply =
-      this.finalReply ?? (await this.session.within(this.pendingFinal, (ms) => `no final reply from the server within ${ms} ms`));
+    const reply = this.finalReply ?? (await this.finalRead.within(this.pendingFinal));
     if (reply.code < 200 || reply.code >= 300) throw errorForReply(reply.text);
     if (this.session.writtenAhead && reply.code !== 226 && reply.code !== 250) {
       // With a transfer written behind this one, another 2xx (the 229 of its
@@ -490,7 +505,8 @@ export function checkAborReply(reply: Reply): string {
 async function readPreliminary(session: Session, pending: PendingData): Promise<Reply> {
   let reply: Reply;
   try {
-    reply = await session.read();
+    // session.read() without its own reaction: refuseFailure here.
+    reply = refuseFailure(await session.control.readReply(session.settings.timeout));
     // ftplib: some servers send a 2xx before the 1xx of LIST or STOR; skip it.
     if (reply.code >= 200 && reply.code < 300) {
       // Not with a transfer written behind this one: there it is that one's
@@ -518,17 +534,54 @@ async function throwIfNotConnected(pending: PendingData): Promise<void> {
 }
 
 /**
- * The data socket, once connected, after the command's 1xx. If the connect
- * failed, the server still owes the command's final reply (a 425 or 426 for
- * the data connection it never got): it is read before the error is
- * thrown, so the next command does not take it for its own.
+ * Reads a transfer's final reply from its 1xx on, with no deadline while
+ * the data flows (finish() sets one): the next reply that is not a 1xx
+ * (pure-ftpd sends a stray "150 0.001 seconds (measured here)" while
+ * aborting). A ReplyReader, not readPastPreliminary's chain: one promise a
+ * transfer instead of four.
  */
-async function connectedAfterPreliminary(session: Session, pending: PendingData): Promise<net.Socket> {
-  try {
-    return await pending.connected();
-  } catch (error) {
-    if (pending.connecting && !session.control.closed) await readPastPreliminary(session, session.settings.timeout).catch(() => undefined);
-    throw error;
+class FinalReplyRead implements ReplyReader {
+  /** The final reply, once read. */
+  final: Reply | undefined;
+  /** The deadline finish() set (performance.now()), or 0; kept across 1xx replies. */
+  private due = 0;
+  private message = "";
+
+  constructor(
+    private readonly session: Session,
+    private readonly resolve: (reply: Reply) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  reply(reply: Reply): void {
+    if (reply.code < 200) {
+      const control = this.session.control;
+      control.awaitReply(this);
+      if (this.due > 0) control.setDeadline(this, this.due, this.message);
+      return;
+    }
+    this.final = reply;
+    this.resolve(reply);
+  }
+
+  failed(error: Error): void {
+    this.reject(error);
+  }
+
+  /**
+   * `pending` (this read's promise), bounded from now by the timeout: on
+   * expiry the connection closes and it rejects with an FtpTimeoutError,
+   * as Session.within() would, through the control connection's one reply
+   * timer instead of a timer of its own.
+   */
+  within(pending: Promise<Reply>): Promise<Reply> {
+    const timeout = this.session.settings.timeout;
+    if (timeout > 0 && this.due === 0) {
+      this.due = performance.now() + timeout;
+      this.message = `no final reply from the server within ${timeout} ms`;
+      this.session.control.setDeadline(this, this.due, this.message);
+    }
+    return pending;
   }
 }
 

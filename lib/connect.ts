@@ -80,6 +80,11 @@ export interface ConnectWait {
   /** Runs when the deadline passes, before the rejection (e.g. to close the client). */
   onTimeout?: (error: FtpTimeoutError) => void;
   /**
+   * Watches the deadline with this one timer (shared by the connects of a
+   * session) instead of a timer of the connect's own.
+   */
+  deadlines?: SharedDeadlines;
+  /**
    * Aborted by the socket's owner when it closes during the connect: the
    * socket is destroyed at once, not left connecting (and, once
    * connected, open) with nobody to close it; the wait rejects with the
@@ -96,8 +101,10 @@ function abortReason(signal: AbortSignal): Error {
 export function whenConnected(socket: net.Socket, wait: ConnectWait): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
+    let deadline: Deadline | undefined;
     const settle = (error?: Error): void => {
       clearTimeout(timer);
+      deadline?.cancel();
       socket.removeListener("connect", onConnect);
       socket.removeListener("error", onError);
       socket.removeListener("close", onClose);
@@ -117,20 +124,90 @@ export function whenConnected(socket: net.Socket, wait: ConnectWait): Promise<ne
     // its data connection was up): nothing to wait for, and the deadline
     // must not fire later and close a client that has moved on.
     const onClose = (): void => settle(new FtpConnectionError(`${wait.refused}: closed before it connected`));
-    socket.once("connect", onConnect);
-    socket.once("error", onError);
-    socket.once("close", onClose);
+    // on(), not once(): the first of them settles, which takes all three
+    // off, so once()'s wrapper (an object and a bound function each) would
+    // only be made and dropped on every connect.
+    socket.on("connect", onConnect);
+    socket.on("error", onError);
+    socket.on("close", onClose);
     if (signal?.aborted) {
       settle(abortReason(signal));
       return;
     }
     signal?.addEventListener("abort", onAbort, { once: true });
     if (wait.timeout > 0) {
-      timer = setTimeout(() => {
+      const expire = (): void => {
         const error = new FtpTimeoutError(wait.timedOut);
         wait.onTimeout?.(error);
         settle(error);
-      }, wait.timeout);
+      };
+      if (wait.deadlines) deadline = wait.deadlines.add(wait.timeout, expire);
+      else timer = setTimeout(expire, wait.timeout);
     }
   });
+}
+
+/** One deadline of SharedDeadlines: `expire` runs at `due` (performance.now()) unless cancelled first. */
+class Deadline {
+  constructor(
+    private readonly owner: SharedDeadlines,
+    readonly due: number,
+    readonly expire: () => void,
+  ) {}
+
+  cancel(): void {
+    this.owner.cancel(this);
+  }
+}
+
+/**
+ * One timer for the connect deadlines of a session's data connections,
+ * made one after another: a timer already pending serves every deadline
+ * after it, and when it fires before one is due it is set again for what
+ * is left (as the control connection's reply timer). A timer per connect
+ * (setTimeout, then clearTimeout once connected: a Timeout object, a call
+ * into libuv for the time and the timer list's insert per file) was one
+ * of the two timers each small file armed. A deadline still expires at
+ * its due time, not later. The timer does not keep the process alive:
+ * the socket being connected does.
+ */
+export class SharedDeadlines {
+  private readonly pending = new Set<Deadline>();
+  private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires (performance.now()), while it is pending. */
+  private timerDue = 0;
+
+  /** Runs `expire` in `ms` (> 0) milliseconds, unless the returned deadline is cancelled first. */
+  add(ms: number, expire: () => void): Deadline {
+    const deadline = new Deadline(this, performance.now() + ms, expire);
+    this.pending.add(deadline);
+    if (!this.timer || this.timerDue > deadline.due) this.arm(ms);
+    return deadline;
+  }
+
+  cancel(deadline: Deadline): void {
+    this.pending.delete(deadline);
+  }
+
+  private arm(ms: number): void {
+    clearTimeout(this.timer);
+    this.timerDue = performance.now() + ms;
+    this.timer = setTimeout(this.fire, ms);
+    this.timer.unref();
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    const now = performance.now();
+    let next = Infinity;
+    for (const deadline of [...this.pending]) {
+      // Expired by an earlier one's expire() (which may close a client and its connects): gone from the set.
+      if (!this.pending.has(deadline)) continue;
+      if (deadline.due <= now) {
+        this.pending.delete(deadline);
+        deadline.expire();
+      } else if (deadline.due < next) next = deadline.due;
+    }
+    if (next !== Infinity && !this.timer) this.arm(next - now);
+  };
 }

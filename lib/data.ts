@@ -4,7 +4,7 @@
  * connection, and returns a TCP socket; TLS is layered on by the caller.
  */
 import * as net from "node:net";
-import { openCustomConnection, whenConnected, type ConnectWait } from "./connect.js";
+import { openCustomConnection, SharedDeadlines, whenConnected, type ConnectWait } from "./connect.js";
 import {
   errorForReply,
   FtpAheadDroppedError,
@@ -267,6 +267,9 @@ function connectPassive(
   };
 }
 
+/** Each session's timer for its data connects' deadlines (see SharedDeadlines), made at its first data connection. */
+const connectDeadlines = new WeakMap<Session, SharedDeadlines>();
+
 /**
  * How long a passive data connection may take to connect, and what its
  * failures say (ConnectWait). The messages are made only for a failure,
@@ -274,6 +277,8 @@ function connectPassive(
  */
 class DataConnectWait implements ConnectWait {
   readonly timeout: number;
+  /** The session's one timer for its data connects' deadlines. */
+  readonly deadlines: SharedDeadlines;
 
   constructor(
     private readonly session: Session,
@@ -283,6 +288,9 @@ class DataConnectWait implements ConnectWait {
     private readonly closeOnTimeout: boolean,
   ) {
     this.timeout = session.settings.timeout;
+    let deadlines = connectDeadlines.get(session);
+    if (!deadlines) connectDeadlines.set(session, (deadlines = new SharedDeadlines()));
+    this.deadlines = deadlines;
   }
 
   /** Every expired timeout closes the client (FtpOptions.timeout), so no operation can go on against a server in an unknown state. */

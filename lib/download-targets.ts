@@ -94,16 +94,12 @@ abstract class QueuedDownload implements DownloadTarget {
     this.run?.resume();
   }
 
-  /** Called once, when the DownloadRun is built: before its transfer can deliver anything. */
-  protected abstract started(): void;
-
   /** The DownloadRun, built on first use. */
   private built(): DownloadRun {
     let run = this.run;
     if (!run) {
       const client = this.client;
       run = this.run = new DownloadRun(client.enqueue, client.settings, this.request.start, this.request, this);
-      this.started();
     }
     return run;
   }
@@ -218,8 +214,6 @@ class ToCallback extends QueuedDownload {
     this.stopAborting();
     this.reject(error);
   }
-
-  protected started(): void {}
 }
 
 /** What a callback threw or rejected with, as an Error. */
@@ -272,7 +266,7 @@ class IntoWritable extends QueuedDownload {
   private readonly willEmitClose: boolean;
   /** What stops finished() watching a destination that is not a plain Writable; undefined for a plain one (see unwatch). */
   private readonly stopFinished: (() => void) | undefined;
-  /** The 'drain' listener is on the destination (from the turn on). */
+  /** The 'drain' listener is on the destination (from the first write it refused on). */
   private drainWatched = false;
 
   constructor(
@@ -300,7 +294,17 @@ class IntoWritable extends QueuedDownload {
   }
 
   write(chunk: Buffer): boolean {
-    return this.destination.write(chunk);
+    const destination = this.destination;
+    if (destination.write(chunk)) return true;
+    // Listened for from the first full write on, not from the turn: a small
+    // file never fills the destination, and its download adds and removes
+    // no listener for it. 'drain' comes after this returns (Node emits it
+    // once the buffered writes are done, never from within write()).
+    if (!this.drainWatched) {
+      this.drainWatched = true;
+      destination.on("drain", this.onDrain);
+    }
+    return false;
   }
 
   end(response: string): void {
@@ -318,11 +322,6 @@ class IntoWritable extends QueuedDownload {
     // the next tick, and a destination with no listener of its own must not throw it.
     this.destination.destroy(error);
     this.reject(error);
-  }
-
-  protected started(): void {
-    this.drainWatched = true;
-    this.destination.on("drain", this.onDrain);
   }
 
   /** The destination finished (no error), failed (its error) or closed before finishing (a premature close). */
@@ -351,7 +350,7 @@ class IntoWritable extends QueuedDownload {
   private readonly onError = (error: Error): void => this.tell(error);
 
   /**
-   * A class field, not `this.onDrain = () => …` in started(): V8's parser
+   * A class field, not `this.onDrain = () => …` in write(): V8's parser
    * pretenures a function literal assigned straight to a property (see
    * eslint.config.mjs), so one made per download was born in the old
    * generation and, through its context, kept the download's objects and

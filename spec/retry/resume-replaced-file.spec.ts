@@ -8,6 +8,7 @@
  */
 import { expect } from "chai";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -15,7 +16,7 @@ import { patternBytes } from "../../fixtures/server.js";
 import type { Session as FixtureSession } from "../../fixtures/server.js";
 import { FtpDirTransferError, FtpPool, FtpSourceChangedError } from "../../lib/index.js";
 import { DeliveredTail, RESUME_OVERLAP, tailFor } from "../../lib/resume-overlap.js";
-import { FaultCase, outcome, watchStream } from "../faults/helpers.js";
+import { FaultCase, outcome, until, watchStream } from "../faults/helpers.js";
 
 const FAST = { attempts: 3, minDelay: 1, maxDelay: 5 };
 const SIZE = 300_000;
@@ -36,7 +37,8 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
   /**
    * The first RETR of `path` sends CUT bytes of the file, then `replace`
    * runs (the file swapped on the server, or not) and the data connection
-   * is reset; later RETRs get the fixture's own (REST honoured).
+   * is reset once the client has read them (resetOnceRead); later RETRs
+   * get the fixture's own (REST honoured).
    */
   function cutOnce(path: string, replace: () => void): void {
     let first = true;
@@ -46,11 +48,27 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
       s.reply(150, `Opening BINARY mode data connection for ${arg} (${SIZE} bytes).`);
       const data = await s.openData();
       await new Promise<void>((resolve) => data.write(OLD.subarray(0, CUT), () => resolve()));
-      await s.sleep(20);
       replace();
-      data.resetAndDestroy();
-      s.reply(426, "Connection reset.");
+      await resetOnceRead(s, data, CUT);
     });
+  }
+
+  /**
+   * Resets a first RETR's data connection once the client has read its
+   * `count` bytes off its socket, then says 426: a reset that reaches
+   * the client before it read them makes its kernel drop them, and under
+   * load (a 20 ms sleep here before) the client then held none or fewer,
+   * which each case's REST pins. The client's end is found among the
+   * process's handles (client and fixture share it) by its port.
+   */
+  async function resetOnceRead(s: FixtureSession, data: Socket, count: number): Promise<void> {
+    const handles = (): unknown[] => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+    // By its local port alone: its remotePort may still be undefined while it has not seen its connect complete.
+    const peer = (): Socket | undefined =>
+      handles().find((handle): handle is Socket => handle instanceof Socket && handle !== data && handle.localPort === data.remotePort);
+    await until(() => (peer()?.bytesRead ?? 0) >= count, 10_000);
+    data.resetAndDestroy();
+    s.reply(426, "Connection reset.");
   }
 
   function rests(): string[] {
@@ -122,10 +140,8 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
       s.reply(150, `Opening BINARY mode data connection for ${arg} (3000 bytes).`);
       const data = await s.openData();
       await new Promise<void>((resolve) => data.write(small.subarray(0, 2000), () => resolve()));
-      await s.sleep(20);
       fc.srv.vfs.set("/s.bin", patternBytes(1, 3000));
-      data.resetAndDestroy();
-      s.reply(426, "Connection reset.");
+      await resetOnceRead(s, data, 2000);
     });
     const ftp = fc.client({ retry: FAST });
     await ftp.ready;
@@ -181,10 +197,8 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
       s.reply(150, `Opening BINARY mode data connection for ${arg} (${SIZE} bytes).`);
       const data = await s.openData();
       await new Promise<void>((resolve) => data.write(OLD.subarray(half, half + CUT), () => resolve()));
-      await s.sleep(20);
       fc.srv.vfs.set("/f.bin", NEW);
-      data.resetAndDestroy();
-      s.reply(426, "Connection reset.");
+      await resetOnceRead(s, data, CUT);
     });
     const pool = new FtpPool({
       size: 2,
@@ -235,9 +249,7 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
       s.reply(150, `Opening BINARY mode data connection for ${arg} (${SIZE} bytes).`);
       const data = await s.openData();
       await new Promise<void>((resolve) => data.write(OLD.subarray(0, small), () => resolve()));
-      await s.sleep(20);
-      data.resetAndDestroy();
-      s.reply(426, "Connection reset.");
+      await resetOnceRead(s, data, small);
     });
     const ftp = fc.client({ retry: FAST });
     await ftp.ready;

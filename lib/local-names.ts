@@ -11,8 +11,59 @@
  * that survive the trip, and fails the others (FtpPathError, reason
  * `"undecodable"`).
  */
+import { readdir, lstat } from "node:fs/promises";
+import { join } from "node:path";
 import { FtpPathError } from "./errors.js";
+import { foldedName } from "./path-safety.js";
 import { codecFor } from "./text-codec.js";
+
+/**
+ * Throws FtpPathError (`reason: "same-file"`) when the file found at `path`
+ * below `root` (`found`, its lstat) is a file the disk holds under another
+ * spelling: on a disk that folds letter case or Unicode form (macOS,
+ * Windows), a download of `readme` finds the `README` beside it, and
+ * written there, the two names are one file, each written over the other
+ * at each run and each reported done. A queue worker sees one job, one
+ * name, at a time, so the directories say it: a level of `path` that its
+ * directory does not list as spelled (the disk found it under a name it
+ * folds to), or a level listed together with another name folding to it
+ * that is the same file (hard links, one spelling each). Read only when a
+ * file is there to be written over: a first run lists nothing.
+ */
+export async function assertOwnSpelling(root: string, path: string, found: { dev: number | bigint; ino: number | bigint }): Promise<void> {
+  const levels = path.split("/");
+  for (let i = 0; i < levels.length; i++) {
+    const dir = join(root, ...levels.slice(0, i));
+    const name = levels[i];
+    const names = await readdir(dir);
+    const folded = foldedName(name);
+    const others = names.filter((other) => other !== name && foldedName(other) === folded);
+    const at = levels.slice(0, i + 1).join("/");
+    let holder: string | undefined;
+    if (!names.includes(name)) {
+      holder = others.length === 1 ? others[0] : undefined;
+      if (holder === undefined) throw sameSpelling(path, at, "another spelling");
+    } else {
+      // The file itself, or the directory the level is (`found` is the file's: a directory's own inode is compared).
+      const own = i === levels.length - 1 ? found : await lstat(join(dir, name), { bigint: true });
+      for (const other of others) {
+        const there = await lstat(join(dir, other), { bigint: true }).catch(() => undefined);
+        if (there && BigInt(there.dev) === BigInt(own.dev) && BigInt(there.ino) === BigInt(own.ino)) holder = other;
+      }
+    }
+    if (holder !== undefined) throw sameSpelling(path, at, JSON.stringify(holder));
+  }
+}
+
+function sameSpelling(path: string, at: string, holder: string): FtpPathError {
+  return new FtpPathError(
+    path,
+    "same-file",
+    `refusing to write ${shownName(path)}: the local ${JSON.stringify(at)} is the one its directory holds as ${holder} ` +
+      "(a disk that folds letter case or Unicode form holds one file for both names): when that name is no longer the " +
+      "server's, rename or remove the local one",
+  );
+}
 
 /**
  * The string that names the local file whose name is `bytes` (as

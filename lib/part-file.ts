@@ -320,7 +320,10 @@ function keptMode(replaced: ModeSource | undefined): number | undefined {
  * before and again after the transfer (a link could have been put there
  * meanwhile), and a target that is a link is not replaced. With `writes`
  * (a tree download's), neither the part nor the target may be a file the
- * run is writing or wrote under another name (see LocalWrites). On any
+ * run is writing or wrote under another name (see LocalWrites). With
+ * `ownName` (a queue worker's, which sees one file at a time), a file
+ * found at the target before the transfer and again before the rename is
+ * given to it, to refuse (see assertOwnSpelling). On any
  * failure the part file is removed: nothing is left that looks complete.
  * `fetch` is also given `discard`, which does that removal at once: a
  * fetch that fails inside a step others wait on (a pooled client's turn)
@@ -332,6 +335,7 @@ export async function writeThroughPart(
   path: string,
   fetch: (sink: Writable, discard: () => Promise<void>) => Promise<{ bytes: number; modified: Date | null }>,
   writes?: LocalWrites,
+  ownName?: (found: BigIntStats) => Promise<void>,
 ): Promise<number> {
   await assertRealDirs(root, path);
   const target = join(root, path);
@@ -341,6 +345,7 @@ export async function writeThroughPart(
   if (there?.isDirectory()) {
     throw new FtpPathError(path, "directory", `refusing to replace ${JSON.stringify(path)}: it is a directory in the target`);
   }
+  if (there) await ownName?.(there);
   writes?.assertNotWritten(there, path);
   const part = partName(target);
   const handle = await createPart(part, writes, path, there);
@@ -374,6 +379,7 @@ export async function writeThroughPart(
     // A FIFO or socket made at the target during the transfer (a tree's walk saw none there) is not replaced either.
     assertReplaceable(now, path);
     writes?.assertNotWritten(now, path);
+    if (now) await ownName?.(now);
     await rename(part, target);
     writes?.done(stats, path);
     return bytes;

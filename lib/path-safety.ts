@@ -5,7 +5,7 @@
  * segment on every platform, and a local write must not pass through a
  * link that is already in the target (node-tar's lesson from its path CVEs).
  */
-import { lstat } from "node:fs/promises";
+import { lstat, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { FtpPathError } from "./errors.js";
 
@@ -91,6 +91,31 @@ export async function assertRealDirs(root: string, relative: string, includeLast
     if (!info.isDirectory()) {
       throw new FtpPathError(path, "not-a-directory", `refusing to write below ${JSON.stringify(path)}: it is not a directory`);
     }
+  }
+}
+
+/**
+ * Makes the directories of `relative` (a `/`-separated path below `root`,
+ * its last segment, the file, excluded) one level at a time, each checked
+ * with lstat once made or found, every level above it too, before the
+ * next is made: a level that is a link or no directory stops it
+ * (assertRealDirs's FtpPathError). A recursive mkdir went through a
+ * directory swapped for a link between the check before it and its
+ * mkdir, and made every level below it where the link led; now at most
+ * the one level whose mkdir raced is, empty, and the swap is refused
+ * before anything else is made or written. As a tree download makes its
+ * directories (sync.ts, makeLocalDir).
+ */
+export async function makeRealDirs(root: string, relative: string): Promise<void> {
+  const parts = relative.split("/");
+  for (let i = 1; i < parts.length; i++) {
+    const level = parts.slice(0, i).join("/");
+    try {
+      await mkdir(join(root, level));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    await assertRealDirs(root, level, true);
   }
 }
 

@@ -31,10 +31,11 @@ import { isAbsolute, join, posix, relative, resolve, sep } from "node:path";
 import type { FTP } from "./client.js";
 import { FtpError, FtpPathError, isRefusal } from "./errors.js";
 import { checkListedSize, remoteSize } from "./listed-size.js";
+import { assertOwnSpelling } from "./local-names.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
 import { isPlainFile, keptAtPart, uploadThroughPart } from "./part-upload.js";
 import { asJobFailure, FtpUnrecoverableJobError } from "./queue-failure.js";
-import { assertNoClimb, assertRealDirs, unsafeNameReason } from "./path-safety.js";
+import { assertNoClimb, assertRealDirs, makeRealDirs, unsafeNameReason } from "./path-safety.js";
 import { pipeSettled } from "./pipe.js";
 import { FtpPool } from "./pool.js";
 import type { ConnectionLeases } from "./queue-limit.js";
@@ -557,23 +558,34 @@ async function downloadJob(
     // mtimeMs, not mtime: Node rounds that to the millisecond, a copy written at x.9996 s (whose upload job stamped x) to x+1 s.
     if (modified && sameSecond(new Date(existing.mtimeMs), modified)) return { outcome: "skipped", bytes: 0 };
   }
-  await mkdir(join(local.root, posix.dirname(local.path)), { recursive: true });
+  // The worker's root as given (it may be a link, and be made with what leads to it); below it level by level, each
+  // checked once made: a recursive mkdir made every missing level through a link swapped in meanwhile.
+  await mkdir(local.root, { recursive: true });
+  await makeRealDirs(local.root, local.path);
+  // The job's own levels (not those up to its root, the enqueuer's spelling): a file there under another spelling is another job's.
+  const ownName = (found: { dev: bigint; ino: bigint }): Promise<void> =>
+    assertOwnSpelling(join(local.root, local.between), data.path, found);
   // writeThroughPart checks again after mkdir: nothing on the way may be a link.
-  const bytes = await writeThroughPart(local.root, local.path, (sink) =>
-    pool.use(async (client) => {
-      let bytes = 0;
-      const onProgress = (p: TransferProgress): void => {
-        bytes = p.bytes;
-        report(p.bytes);
-      };
-      // With its EPSV (once the port is known reachable), as the tree transfers do: a round trip less per file.
-      // maxFileSize (a v 2 job's): a file announced larger is not fetched, one that grows past it aborted (FtpLimitError).
-      await client.retrbinary(`RETR ${remotePath}`, sink, { onProgress, commandWithEpsv: true, maxFileSize: data.maxFileSize });
-      // A cut that ended in 226 (no size in the 150) must not be renamed into place as the file.
-      // A size of 0 is also what a listing without sizes enqueues, and nothing is shorter than an empty file.
-      await checkListedSize(client, remotePath, data.size > 0 ? data.size : null, bytes);
-      return { bytes, modified: modified ?? (await remoteTime(client, remotePath)) };
-    }),
+  const bytes = await writeThroughPart(
+    local.root,
+    local.path,
+    (sink) =>
+      pool.use(async (client) => {
+        let bytes = 0;
+        const onProgress = (p: TransferProgress): void => {
+          bytes = p.bytes;
+          report(p.bytes);
+        };
+        // With its EPSV (once the port is known reachable), as the tree transfers do: a round trip less per file.
+        // maxFileSize (a v 2 job's): a file announced larger is not fetched, one that grows past it aborted (FtpLimitError).
+        await client.retrbinary(`RETR ${remotePath}`, sink, { onProgress, commandWithEpsv: true, maxFileSize: data.maxFileSize });
+        // A cut that ended in 226 (no size in the 150) must not be renamed into place as the file.
+        // A size of 0 is also what a listing without sizes enqueues, and nothing is shorter than an empty file.
+        await checkListedSize(client, remotePath, data.size > 0 ? data.size : null, bytes);
+        return { bytes, modified: modified ?? (await remoteTime(client, remotePath)) };
+      }),
+    undefined,
+    ownName,
   );
   return { outcome: "transferred", bytes };
 }

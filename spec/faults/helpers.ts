@@ -5,7 +5,7 @@
  * after it is gone.
  */
 import { expect } from "chai";
-import type { Socket } from "node:net";
+import { Socket } from "node:net";
 import { Readable, Writable } from "node:stream";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
@@ -68,6 +68,24 @@ export async function until(condition: () => boolean, limitMs = 3000): Promise<b
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   return true;
+}
+
+/**
+ * Resets a fixture's data connection `data` once the client at its other
+ * end (in this process) has read `count` bytes off its socket. A reset
+ * that reaches the client before it read them makes its kernel drop them:
+ * a fixed sleep before the reset left the client, under load, holding
+ * none or fewer, where a spec pins the REST its resume sends. The client's
+ * end is found among the process's handles by its local port (its
+ * remotePort may still be undefined while it has not seen its connect
+ * complete). Waits at most 10 s.
+ */
+export async function resetOnceRead(data: Socket, count: number): Promise<void> {
+  const handles = (): unknown[] => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  const peer = (): Socket | undefined =>
+    handles().find((handle): handle is Socket => handle instanceof Socket && handle !== data && handle.localPort === data.remotePort);
+  await until(() => (peer()?.bytesRead ?? 0) >= count, 10_000);
+  data.resetAndDestroy();
 }
 
 /** Lets pending I/O callbacks and microtasks run (errors that would escape do so by then). */

@@ -12,7 +12,7 @@ import { expect } from "chai";
 import type { Session } from "../../fixtures/server.js";
 import { FtpSourceChangedError } from "../../lib/index.js";
 import { RESUME_OVERLAP } from "../../lib/resume-overlap.js";
-import { FaultCase, outcome } from "./helpers.js";
+import { FaultCase, outcome, resetOnceRead } from "./helpers.js";
 
 const FILE = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));
 const RETRY = { attempts: 3, minDelay: 1, maxDelay: 5 };
@@ -33,8 +33,7 @@ describe("faults: a resumed download from a server that ignores REST", () => {
       s.reply(150, "Opening BINARY mode data connection.");
       const data = await s.openData();
       data.write(FILE.subarray(0, 100_000));
-      await s.sleep(20);
-      data.resetAndDestroy();
+      await resetOnceRead(data, 100_000);
       s.reply(426, "Connection reset.");
     })();
   }

@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { Socket } from "node:net";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -16,7 +16,7 @@ import { patternBytes } from "../../fixtures/server.js";
 import type { Session as FixtureSession } from "../../fixtures/server.js";
 import { FtpDirTransferError, FtpPool, FtpSourceChangedError } from "../../lib/index.js";
 import { DeliveredTail, RESUME_OVERLAP, tailFor } from "../../lib/resume-overlap.js";
-import { FaultCase, outcome, until, watchStream } from "../faults/helpers.js";
+import { FaultCase, outcome, resetOnceRead, watchStream } from "../faults/helpers.js";
 
 const FAST = { attempts: 3, minDelay: 1, maxDelay: 5 };
 const SIZE = 300_000;
@@ -37,7 +37,7 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
   /**
    * The first RETR of `path` sends CUT bytes of the file, then `replace`
    * runs (the file swapped on the server, or not) and the data connection
-   * is reset once the client has read them (resetOnceRead); later RETRs
+   * is reset once the client has read them (cutOnceRead); later RETRs
    * get the fixture's own (REST honoured).
    */
   function cutOnce(path: string, replace: () => void): void {
@@ -49,25 +49,13 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
       const data = await s.openData();
       await new Promise<void>((resolve) => data.write(OLD.subarray(0, CUT), () => resolve()));
       replace();
-      await resetOnceRead(s, data, CUT);
+      await cutOnceRead(s, data, CUT);
     });
   }
 
-  /**
-   * Resets a first RETR's data connection once the client has read its
-   * `count` bytes off its socket, then says 426: a reset that reaches
-   * the client before it read them makes its kernel drop them, and under
-   * load (a 20 ms sleep here before) the client then held none or fewer,
-   * which each case's REST pins. The client's end is found among the
-   * process's handles (client and fixture share it) by its port.
-   */
-  async function resetOnceRead(s: FixtureSession, data: Socket, count: number): Promise<void> {
-    const handles = (): unknown[] => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-    // By its local port alone: its remotePort may still be undefined while it has not seen its connect complete.
-    const peer = (): Socket | undefined =>
-      handles().find((handle): handle is Socket => handle instanceof Socket && handle !== data && handle.localPort === data.remotePort);
-    await until(() => (peer()?.bytesRead ?? 0) >= count, 10_000);
-    data.resetAndDestroy();
+  /** Resets a first RETR's data connection once the client has read its `count` bytes (see resetOnceRead), then says 426. */
+  async function cutOnceRead(s: FixtureSession, data: Socket, count: number): Promise<void> {
+    await resetOnceRead(data, count);
     s.reply(426, "Connection reset.");
   }
 
@@ -141,7 +129,7 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
       const data = await s.openData();
       await new Promise<void>((resolve) => data.write(small.subarray(0, 2000), () => resolve()));
       fc.srv.vfs.set("/s.bin", patternBytes(1, 3000));
-      await resetOnceRead(s, data, 2000);
+      await cutOnceRead(s, data, 2000);
     });
     const ftp = fc.client({ retry: FAST });
     await ftp.ready;
@@ -198,7 +186,7 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
       const data = await s.openData();
       await new Promise<void>((resolve) => data.write(OLD.subarray(half, half + CUT), () => resolve()));
       fc.srv.vfs.set("/f.bin", NEW);
-      await resetOnceRead(s, data, CUT);
+      await cutOnceRead(s, data, CUT);
     });
     const pool = new FtpPool({
       size: 2,
@@ -249,7 +237,7 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
       s.reply(150, `Opening BINARY mode data connection for ${arg} (${SIZE} bytes).`);
       const data = await s.openData();
       await new Promise<void>((resolve) => data.write(OLD.subarray(0, small), () => resolve()));
-      await resetOnceRead(s, data, small);
+      await cutOnceRead(s, data, small);
     });
     const ftp = fc.client({ retry: FAST });
     await ftp.ready;

@@ -28,6 +28,7 @@ import { assertNoClimb, unsafeNameReason } from "./path-safety.js";
 import { codecFor } from "./text-codec.js";
 import { SIGNAL_STATUS, StoppedBySignal, stopOnSignal } from "./cli-signals.js";
 import { defaultNetrcPath, readNetrc } from "./netrc.js";
+import { assertNameFits } from "./local-names.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
 import { isPlainFile, keptAtPart, uploadThroughPart } from "./part-upload.js";
 import { FtpPool } from "./pool.js";
@@ -711,6 +712,8 @@ async function get(url: FtpUrl, target: string | undefined, options: CliOptions)
   const intoStdout = target === "-";
   if (!url.path && target === undefined) throw new UsageError("the URL names no file to name the local one after: get <url> <file>");
   const file = target ?? localNameOf(path);
+  // A name no disk holds: refused typed before the connection, not by assertPlainTarget's lstat (ENAMETOOLONG).
+  if (!intoStdout) assertNameFits(file);
   if (!intoStdout) await assertPlainTarget(file);
   // On a signal the connection is closed at once: the download fails now, and its part file is removed.
   const stop = stopOnSignal(intoStdout ? "the output is cut short" : `${JSON.stringify(file)} left as it was, its part file removed`);

@@ -256,6 +256,10 @@ brand(FtpDirTransferError, "FtpDirTransferError");
  * LIST shows in two ways a server may open it by (`dir ` beside `dir`,
  * which a server trimming its argument opens; a link line whose ` -> `
  * may part name from target at another place): nothing is deleted.
+ * `"name-too-long"`: a local name a download would write that is longer
+ * than a file name may be (NAME_MAX: 255 bytes of UTF-8; on Windows 255
+ * UTF-16 units), or whose part file's name the disk refuses as too long:
+ * refused before a byte of it is fetched, the message saying which name.
  */
 export class FtpPathError extends FtpError {
   declare readonly code: "ERR_FTP_BAD_PATH";
@@ -272,7 +276,8 @@ export class FtpPathError extends FtpError {
       | "directory"
       | "same-file"
       | "undecodable"
-      | "ambiguous",
+      | "ambiguous"
+      | "name-too-long",
     message: string,
   ) {
     super(message, "ERR_FTP_BAD_PATH");

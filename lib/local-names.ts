@@ -18,6 +18,41 @@ import { foldedName } from "./path-safety.js";
 import { codecFor } from "./text-codec.js";
 
 /**
+ * Most a local file name may hold: NAME_MAX, 255 bytes of UTF-8 on Linux
+ * (ext4, xfs, btrfs, tmpfs) and macOS; 255 UTF-16 units on Windows (NTFS),
+ * where a name of 100 CJK letters (300 bytes) fits.
+ */
+export const NAME_MAX = 255;
+
+/** Whether `name` (one segment) is longer than a local file name may be (NAME_MAX). */
+export function isTooLongName(name: string): boolean {
+  return (process.platform === "win32" ? name.length : Buffer.byteLength(name)) > NAME_MAX;
+}
+
+/** The failure of the local path `path` whose level `name` (`what`: "its name", its last; "its directory", another) is longer than NAME_MAX. */
+export function nameTooLong(path: string, name: string, what: "its name" | "its directory" = "its name"): FtpPathError {
+  const size = process.platform === "win32" ? `${name.length} UTF-16 units` : `${Buffer.byteLength(name)} bytes`;
+  return new FtpPathError(
+    path,
+    "name-too-long",
+    `refusing to write ${shownName(path)}: ${what} ${shownName(name)} has ${size}, more than a local file name may have (${NAME_MAX})`,
+  );
+}
+
+/**
+ * Throws FtpPathError (`reason: "name-too-long"`) when a level of the local
+ * path `path` (separated by `/`, and on Windows `\` too) is longer than
+ * NAME_MAX: checked where a download's name is known, before anything is
+ * fetched, in place of the ENAMETOOLONG that fs gave at the first step on
+ * the disk. `shown` is the path the error names.
+ */
+export function assertNameFits(path: string, shown = path): void {
+  const levels = path.split(process.platform === "win32" ? /[\\/]/ : "/");
+  const i = levels.findIndex(isTooLongName);
+  if (i >= 0) throw nameTooLong(shown, levels[i], i === levels.length - 1 ? "its name" : "its directory");
+}
+
+/**
  * Throws FtpPathError (`reason: "same-file"`) when the file found at `path`
  * below `root` (`found`, its lstat) is a file the disk holds under another
  * spelling: on a disk that folds letter case or Unicode form (macOS,
@@ -85,10 +120,11 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * Whether `name` (a remote name, as a listing gave it) is written to a
  * local file name as itself: false when it holds a lone surrogate (a byte
  * the server's encoding did not decode, escaped), which Node writes as
- * U+FFFD, so a download would land on another file.
+ * U+FFFD, so a download would land on another file, and when it is longer
+ * than a local name may be (isTooLongName), which no disk takes.
  */
 export function isLocalName(name: string): boolean {
-  return !LONE_SURROGATE.test(name);
+  return !LONE_SURROGATE.test(name) && !isTooLongName(name);
 }
 
 /** An escaped byte (U+DC80..U+DCFF) as JSON.stringify writes it, after an even run of backslashes (not itself escaped). */
@@ -120,10 +156,12 @@ export function undecodableLocalName(dir: string, bytes: Buffer): FtpPathError {
 /**
  * The failure of a remote name that cannot be a local file name
  * (isLocalName gave false), in `dir` below the tree's root: a download
- * would write it where its bytes replaced by U+FFFD lead, another file.
+ * would write it where its bytes replaced by U+FFFD lead, another file
+ * (`"undecodable"`), or it is too long for a local name (`"name-too-long"`).
  */
 export function unwritableRemoteName(dir: string, name: string): FtpPathError {
   const path = dir === "" ? name : `${dir}/${name}`;
+  if (!LONE_SURROGATE.test(name)) return nameTooLong(path, name);
   return new FtpPathError(
     path,
     "undecodable",

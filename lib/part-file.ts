@@ -12,6 +12,7 @@ import { FileHandle, lstat, open, rename, rm, utimes } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Writable } from "node:stream";
 import { FtpError, FtpPathError } from "./errors.js";
+import { assertNameFits, shownName } from "./local-names.js";
 import { assertRealDirs } from "./path-safety.js";
 
 /** The suffix of part files, local and remote: a tree transfer never takes one for a file of the tree. */
@@ -239,11 +240,14 @@ function sameFile(path: string, why: string): FtpPathError {
  * (assertReplaceable, naming `path`) before the part is made.
  */
 export async function createPart(part: string, writes?: LocalWrites, path = part, replaced?: Replaced): Promise<FileHandle> {
+  // Before the part is made: a target name the disk cannot hold failed only at the rename, the whole file fetched.
+  assertNameFits(path);
   assertReplaceable(replaced, path);
   const mode = keptMode(replaced) ?? 0o666;
   try {
     return await open(part, "wx", mode);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENAMETOOLONG") throw partTooLong(part, path);
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
   const stale = await lstat(part, { bigint: true });
@@ -253,6 +257,21 @@ export async function createPart(part: string, writes?: LocalWrites, path = part
   writes?.assertNotWriting(stale, path);
   await rm(part);
   return open(part, "wx", mode);
+}
+
+/**
+ * The failure of a download to `path` whose part file `part` the disk
+ * refused as too long (ENAMETOOLONG), the target's own levels fitting
+ * NAME_MAX (assertNameFits): a disk whose names are shorter (eCryptfs
+ * takes 143 bytes), or a whole path past PATH_MAX.
+ */
+function partTooLong(part: string, path: string): FtpPathError {
+  return new FtpPathError(
+    path,
+    "name-too-long",
+    `refusing to write ${shownName(path)}: the disk refused its part file ${shownName(basename(part))} ` +
+      `(${Buffer.byteLength(basename(part))} bytes) as too long, its name or the whole path (ENAMETOOLONG)`,
+  );
 }
 
 /** What keepModeOf reads of the file a part replaces (an lstat's, either kind). */
@@ -323,7 +342,8 @@ function keptMode(replaced: ModeSource | undefined): number | undefined {
  * run is writing or wrote under another name (see LocalWrites). With
  * `ownName` (a queue worker's, which sees one file at a time), a file
  * found at the target before the transfer and again before the rename is
- * given to it, to refuse (see assertOwnSpelling). On any
+ * given to it, to refuse (see assertOwnSpelling). A name longer than
+ * NAME_MAX fails (`"name-too-long"`) before anything. On any
  * failure the part file is removed: nothing is left that looks complete.
  * `fetch` is also given `discard`, which does that removal at once: a
  * fetch that fails inside a step others wait on (a pooled client's turn)
@@ -337,6 +357,8 @@ export async function writeThroughPart(
   writes?: LocalWrites,
   ownName?: (found: BigIntStats) => Promise<void>,
 ): Promise<number> {
+  // A name no disk holds fails here, typed, not with the ENAMETOOLONG of the first lstat below.
+  assertNameFits(path);
   await assertRealDirs(root, path);
   const target = join(root, path);
   // Refused before anything is fetched as well as after: checked only at the end, a link would cost a whole transfer.
@@ -442,12 +464,16 @@ async function isPartOf(part: string, written: BigIntStats): Promise<boolean> {
 /**
  * Throws FtpPathError (`reason: "link"`) when `target` (shown as `path`) is
  * a symbolic link: it is not replaced. Returns what is there (undefined:
- * nothing). A name the disk cannot hold (ENAMETOOLONG: more than 255
- * bytes) rejects with lstat's error, before anything is fetched for it.
+ * nothing). A name the disk cannot hold (ENAMETOOLONG) rejects with
+ * FtpPathError (`"name-too-long"`), before anything is fetched for it.
  */
 async function assertNotLink(target: string, path: string): Promise<BigIntStats | undefined> {
   const existing = await lstat(target, { bigint: true }).catch((error: unknown) => {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    // Each level fits NAME_MAX (assertNameFits): a disk of shorter names, or a path past PATH_MAX.
+    if ((error as NodeJS.ErrnoException).code === "ENAMETOOLONG") {
+      throw new FtpPathError(path, "name-too-long", `refusing to write ${shownName(path)}: the disk refused it as too long (ENAMETOOLONG)`);
+    }
     throw error;
   });
   if (existing?.isSymbolicLink()) {

@@ -31,7 +31,7 @@ import { isAbsolute, join, posix, relative, resolve, sep } from "node:path";
 import type { FTP } from "./client.js";
 import { FtpError, FtpPathError, isRefusal } from "./errors.js";
 import { checkListedSize, remoteSize } from "./listed-size.js";
-import { assertNameFits, assertOwnSpelling } from "./local-names.js";
+import { assertNameFits, assertOwnSpelling, isLocalName, unwritableRemoteName } from "./local-names.js";
 import { remotePartName, writeThroughPart } from "./part-file.js";
 import { isPlainFile, keptAtPart, uploadThroughPart } from "./part-upload.js";
 import { asJobFailure, FtpUnrecoverableJobError } from "./queue-failure.js";
@@ -229,8 +229,15 @@ function checkJob(data: TreeJob): void {
     const reason = unsafeNameReason(segment);
     if (reason) throw new FtpPathError(data.path, reason, `refusing the job's path ${JSON.stringify(data.path)} (${reason})`);
   }
-  // A name no local disk holds: refused before the pool is asked for a connection, not by lstat's ENAMETOOLONG.
-  if (data.direction === "download") assertNameFits(data.path);
+  if (data.direction === "download") {
+    // A name no local disk holds: refused before the pool is asked for a connection, not by lstat's ENAMETOOLONG.
+    assertNameFits(data.path);
+    // Nor one Node writes as another (an escaped byte the server's encoding did not decode, written as U+FFFD), as the
+    // tree download's walk refuses it (enqueueTree's plan never holds one): two such names were one local file.
+    const segments = data.path.split("/");
+    const at = segments.findIndex((segment) => !isLocalName(segment));
+    if (at >= 0) throw unwritableRemoteName(segments.slice(0, at).join("/"), segments[at]);
+  }
 }
 
 /** What a processor's options confine jobs to (see TreeJobProcessorOptions), each made ready to compare. */

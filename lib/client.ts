@@ -7,6 +7,7 @@ import { EventEmitter } from "node:events";
 import type * as net from "node:net";
 import type { Writable } from "node:stream";
 import type * as tls from "node:tls";
+import { asError } from "./as-error.js";
 import "./dispose.js";
 import type { CreateConnection } from "./connect.js";
 import { ControlConnection } from "./control.js";
@@ -417,7 +418,7 @@ export class FTP {
     try {
       this.setTarget(options.host ?? "", options.port ?? 0);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(asError(error));
     }
     const setup: SetupOutcome = { error: undefined };
     const unit = this.enqueue(
@@ -427,7 +428,7 @@ export class FTP {
           await this.setUpSession(options);
         } catch (error) {
           // Recorded before this task settles, so before the next one starts.
-          setup.error = error instanceof Error ? error : new Error(String(error));
+          setup.error = asError(error);
           throw error;
         }
       },
@@ -1454,7 +1455,7 @@ function rejectingBadArguments<T>(start: () => Promise<T>): Promise<T> {
     return start();
   } catch (error) {
     // Bad arguments are TypeErrors and RangeErrors; anything else is wrapped.
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    return Promise.reject(asError(error));
   }
 }
 

@@ -12,6 +12,7 @@
  * rejects with that error.
  */
 import { finished, type Writable } from "node:stream";
+import { asError } from "./as-error.js";
 import { isThenable } from "./thenable.js";
 import { onAbortOf } from "./abort-signal.js";
 import {
@@ -214,11 +215,6 @@ class ToCallback extends QueuedDownload {
     this.stopAborting();
     this.reject(error);
   }
-}
-
-/** What a callback threw or rejected with, as an Error. */
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
 
 /**

@@ -3,6 +3,7 @@
  * contract of stream.pipeline for two streams, without its per-call cost.
  */
 import { finished, type Readable, type Writable } from "node:stream";
+import { asError } from "./as-error.js";
 import { isThenable } from "./thenable.js";
 
 /**
@@ -90,7 +91,7 @@ export function consume<T>(source: Readable, onItem: (item: T) => unknown): Prom
         },
         (error: unknown) => {
           running = undefined;
-          const failure = error instanceof Error ? error : new Error(String(error));
+          const failure = asError(error);
           source.destroy(failure);
           // Told even if the source had already ended: the items were not all taken.
           reject(failure);

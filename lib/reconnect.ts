@@ -6,6 +6,7 @@
  * connection can be put back in the same state.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { asError } from "./as-error.js";
 import { FtpReplyError } from "./errors.js";
 import { parse257 } from "./protocol.js";
 import type { Reply } from "./reply.js";
@@ -183,7 +184,7 @@ export class Reconnector {
       // never used as it is: the next attempt would have run the task on
       // it, in the clear, logged out, or with the server sending data in
       // the clear. It opens a new one instead.
-      this.hooks.drop(error instanceof Error ? error : new Error(String(error)));
+      this.hooks.drop(asError(error));
       // The last attempt, or a failure no retry cures (a refused login):
       // the client cannot get its session back.
       if (attempt > this.policy.attempts || !isTransient(error)) this.hooks.giveUp(error);

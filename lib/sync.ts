@@ -35,6 +35,7 @@ import { assertSafeArgument, mlstFactsLine, parseMlsdLine } from "./protocol.js"
 import { joinRemote, ListOptions, notListedAsDirs, UnreadableLines } from "./remote-listing.js";
 import { listMayNameOther } from "./list-command.js";
 import type { Writable } from "node:stream";
+import { asError } from "./as-error.js";
 import type { DownloadOptions, TransferProgress, UploadOptions, UploadStream } from "./streams.js";
 import type { DirTransferResult } from "./tree-types.js";
 
@@ -452,7 +453,7 @@ class Failures {
   /** Records a failure against `path`, unless the call was aborted (then throws the abort). */
   record(path: string, error: unknown): void {
     this.signal?.throwIfAborted();
-    const failure = { path, error: error instanceof Error ? error : new Error(String(error)) };
+    const failure = { path, error: asError(error) };
     this.list.push(failure);
     this.onFailure?.(failure);
   }
@@ -1851,7 +1852,7 @@ class WorkFeed<T> {
       this.running++;
       this.work(item)
         .catch((error: unknown) => {
-          this.failure ??= { error: error instanceof Error ? error : new Error(String(error)) };
+          this.failure ??= { error: asError(error) };
         })
         .finally(() => {
           this.running--;

@@ -5,6 +5,7 @@
  */
 import { isIP } from "node:net";
 import type * as tls from "node:tls";
+import { asError } from "./as-error.js";
 import { FTP, FtpOptions } from "./client.js";
 import { FtpError, FtpProtoError, FtpReplyError } from "./errors.js";
 import { DATA_PROTECTED } from "./ftpcp.js";
@@ -187,7 +188,7 @@ export class FTP_TLS extends FTP {
       if (!HAND_VERBS.has(verb)) return undefined;
       assertSafeArgument(line);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(asError(error));
     }
     switch (verb) {
       case "AUTH":

@@ -8,6 +8,7 @@ import { constants, type Stats } from "node:fs";
 import { lstat, open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { asError } from "./as-error.js";
 import { onAbortOf } from "./abort-signal.js";
 import { FtpError, FtpPathError, FtpSourceChangedError } from "./errors.js";
 import { assertRealDirs } from "./path-safety.js";
@@ -55,9 +56,7 @@ export function uploadFrom(
     run.begin(true);
     if (whole) return;
     const chunks = typeof source === "string" || source instanceof Uint8Array ? [source] : source;
-    feed(reshape ? reshape(chunks) : chunks, run).catch((error: unknown) =>
-      run.fail(error instanceof Error ? error : new Error(String(error))),
-    );
+    feed(reshape ? reshape(chunks) : chunks, run).catch((error: unknown) => run.fail(asError(error)));
   });
 }
 

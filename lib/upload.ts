@@ -23,6 +23,7 @@
  *   and from any of those: failed (the transfer went wrong) or aborted (its owner stopped it).
  */
 import { TLSSocket } from "node:tls";
+import { asError } from "./as-error.js";
 import { isThenable } from "./thenable.js";
 import { Attempts } from "./attempts.js";
 import { FtpConnectionError, FtpError, FtpResumeError, FtpSizeMismatchError } from "./errors.js";
@@ -511,7 +512,7 @@ export class UploadRun {
   /** What the block callback returned: a promise's rejection fails the upload (see blocks). */
   private watchBlock(result: unknown): void {
     if (!isThenable(result)) return;
-    Promise.resolve(result).then(undefined, (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))));
+    Promise.resolve(result).then(undefined, (error: unknown) => this.fail(asError(error)));
   }
 
   /** Ends the upload on `transfer` (attempt `attempt`'s): FIN on the data connection, then the server's 2xx. */

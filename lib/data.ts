@@ -153,19 +153,44 @@ export function slabReaderOf(socket: WithSlabReader | undefined): SlabReader | u
  * a server may answer EPSV with a port its firewall drops, and then the
  * transfer goes over PASV instead, for the rest of the session.
  */
-export async function openPassive(
-  session: Session,
-  options: {
-    slabReads?: { maxRead: number };
-    command?: string | undefined;
-    type?: "A" | "I" | undefined;
-    before?: CommandsBefore | undefined;
-    /** The command, its TYPE and the commands before were written ahead of the transfer's turn (transfer-ahead.ts): only their replies are read. */
-    written?: boolean;
-    /** Once the command is written, the next transfer may be written behind it (TransferStart.ahead). */
-    ahead?: boolean;
-  } = {},
-): Promise<PendingData> {
+export function openPassive(session: Session, options: PassiveOptions = {}): Promise<PendingData> {
+  // The usual transfer of a session whose EPSV port was reached (nothing to
+  // write with EPSV, no probe to make): the address and the connect in the
+  // one reaction to EPSV's reply, not through two async functions (three
+  // promises and their microtask turns less a file, counted).
+  if (options.command === undefined && !options.type && !options.before && session.epsvReached && usesEpsv(session)) {
+    const slabReads = options.slabReads;
+    return session.command("EPSV").then(
+      (reply) => {
+        let address: PassiveAddress;
+        try {
+          address = epsvAddress(session, reply);
+        } catch (error) {
+          // A reply that is not a 229 (FtpReplyError) falls back as a refusal does.
+          return afterEpsvRefused(session, error, slabReads);
+        }
+        return connectPassive(session, address, slabReads);
+      },
+      (error: unknown) => afterEpsvRefused(session, error, slabReads),
+    );
+  }
+  return openPassiveAsync(session, options);
+}
+
+/** What openPassive may be asked to do besides sending EPSV or PASV. */
+interface PassiveOptions {
+  slabReads?: { maxRead: number };
+  command?: string | undefined;
+  type?: "A" | "I" | undefined;
+  before?: CommandsBefore | undefined;
+  /** The command, its TYPE and the commands before were written ahead of the transfer's turn (transfer-ahead.ts): only their replies are read. */
+  written?: boolean;
+  /** Once the command is written, the next transfer may be written behind it (TransferStart.ahead). */
+  ahead?: boolean;
+}
+
+/** openPassive for everything but its usual case. */
+async function openPassiveAsync(session: Session, options: PassiveOptions): Promise<PendingData> {
   if (options.command !== undefined) {
     const address = await epsvWith(
       session,
@@ -307,22 +332,49 @@ class DataConnectWait implements ConnectWait {
   }
 }
 
+/** Whether the next passive connection asks EPSV (else PASV). */
+function usesEpsv(session: Session): boolean {
+  return session.control.dataHost.family === 6 || (session.settings.useEpsv && !session.epsvRefused);
+}
+
+/** The address a 229 names (parse229 throws an FtpProtoError for a malformed one). */
+function epsvAddress(session: Session, reply: Reply): PassiveAddress {
+  return { host: session.control.dataHost.address, port: parse229(reply.text), epsv: true };
+}
+
+/**
+ * openPassive's usual case after its EPSV failed with `error`: PASV for a
+ * server that does not do EPSV (from now on), as passiveAddress does; the
+ * error itself otherwise, and on IPv6.
+ */
+function afterEpsvRefused(session: Session, error: unknown, slabReads: { maxRead: number } | undefined): Promise<PendingData> {
+  if (!refusesEpsv(session, error)) throw error;
+  session.epsvRefused = true;
+  return pasvAddress(session).then((address) => connectPassive(session, address, slabReads));
+}
+
+/** Only a server that does not do EPSV sends us back to PASV; on IPv6 there is nothing to fall back to. */
+function refusesEpsv(session: Session, error: unknown): boolean {
+  const refused = error instanceof FtpPermError || error instanceof FtpTempError || error instanceof FtpReplyError;
+  return refused && session.control.dataHost.family !== 6;
+}
+
 async function passiveAddress(session: Session, type?: "A" | "I", before?: CommandsBefore): Promise<PassiveAddress> {
-  const peer = session.control.dataHost;
-  const useEpsv = peer.family === 6 || (session.settings.useEpsv && !session.epsvRefused);
-  if (useEpsv) {
+  if (usesEpsv(session)) {
     try {
       const reply = type || before ? await epsvBehind(session, type, before) : await session.command("EPSV");
-      const port = parse229(reply.text);
-      return { host: peer.address, port, epsv: true };
+      return epsvAddress(session, reply);
     } catch (error) {
-      // Only a server that does not do EPSV sends us back to PASV; on IPv6
-      // there is nothing to fall back to.
-      const refused = error instanceof FtpPermError || error instanceof FtpTempError || error instanceof FtpReplyError;
-      if (peer.family === 6 || !refused) throw error;
+      if (!refusesEpsv(session, error)) throw error;
       session.epsvRefused = true;
     }
   }
+  return pasvAddress(session);
+}
+
+/** PASV's address: the port the 227 names, on the control connection's host unless trustPasvHost. */
+async function pasvAddress(session: Session): Promise<PassiveAddress> {
+  const peer = session.control.dataHost;
   const reply = await session.command("PASV");
   const offered = parse227(reply.text);
   // The host in a 227 reply is the server's claim; ftplib ignores it unless

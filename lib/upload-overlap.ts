@@ -11,7 +11,7 @@
  * compared with those the upload sent there: resume-overlap.ts's
  * RESUME_OVERLAP of them at most, and only those still kept.
  */
-import { isRefusal } from "./errors.js";
+import { FtpError, isRefusal } from "./errors.js";
 import { ignore } from "./ignore.js";
 import type { ReplayBuffer } from "./resume.js";
 import { RESUME_OVERLAP } from "./resume-overlap.js";
@@ -27,7 +27,11 @@ import { DataTransfer } from "./transfer.js";
  * With none of them still kept, nothing can be compared: that is reported
  * too, never taken as a match. Called only when an attempt resumes at
  * `held` > 0; a failure to read other than a refusal (the connection, a
- * 4xx) is thrown, and the session is left in step.
+ * 4xx) is thrown, and the session is left in step. `track` is told the
+ * read back's transfer while it runs (then undefined), for the upload's
+ * own abort to abort it; an abort of it not the read back's own (that,
+ * or ftp.abort()) throws ERR_FTP_ABORTED, never transient: the abort is
+ * the owner's, and ends the upload.
  */
 export async function heldNotOurs(
   session: Session,
@@ -35,6 +39,7 @@ export async function heldNotOurs(
   replay: ReplayBuffer,
   held: number,
   base: number,
+  track: (transfer: DataTransfer | undefined) => void = ignore,
 ): Promise<string | undefined> {
   const count = Math.min(RESUME_OVERLAP, held - replay.start);
   if (count <= 0) {
@@ -42,7 +47,7 @@ export async function heldNotOurs(
   }
   const from = held - count;
   const range = `${base + from}..${base + held}`;
-  const found = await readBack(session, path, base + from, count);
+  const found = await readBack(session, path, base + from, count, track);
   if (typeof found === "string") return `reading its bytes ${range} back ${found}`;
   if (found.length < count)
     return `reading its bytes ${range} back brought only ${found.length} of them (the file is shorter than SIZE said)`;
@@ -61,7 +66,13 @@ export async function heldNotOurs(
  * transfer with ABOR; a file of `from + count` bytes, which SIZE said it
  * is, needs none.
  */
-async function readBack(session: Session, path: string, from: number, count: number): Promise<Buffer | string> {
+async function readBack(
+  session: Session,
+  path: string,
+  from: number,
+  count: number,
+  track: (transfer: DataTransfer | undefined) => void,
+): Promise<Buffer | string> {
   let transfer: DataTransfer;
   try {
     transfer = await DataTransfer.open(session, { command: `RETR ${path}`, rest: from > 0 ? from : undefined, type: "I" });
@@ -72,6 +83,7 @@ async function readBack(session: Session, path: string, from: number, count: num
     return `was refused (${error.response || error.message})`;
   }
   session.activeTransfer = transfer;
+  track(transfer);
   try {
     const socket = transfer.socket;
     const chunks: Buffer[] = [];
@@ -93,10 +105,16 @@ async function readBack(session: Session, path: string, from: number, count: num
         (ms) => `the bytes read back to check a resume did not all come within ${ms} ms`,
       );
     } catch (error) {
+      const theirs = transfer.aborted;
       // The RETR's final reply is still owed: read it (ABOR) before the next command goes.
       transfer.abort().catch(ignore);
       await transfer.settledAbort();
-      throw error;
+      throw theirs ? abortedWhileReading(path) : error;
+    }
+    // Aborted by the owner (its close ended the wait): the bytes may be too few, or none, which is no finding of the server's.
+    if (transfer.aborted) {
+      await transfer.settledAbort();
+      throw abortedWhileReading(path);
     }
     if (!whole) {
       transfer.abort().catch(ignore);
@@ -106,13 +124,21 @@ async function readBack(session: Session, path: string, from: number, count: num
     try {
       await transfer.finish();
     } catch (error) {
+      if (transfer.aborted) throw abortedWhileReading(path);
       if (isRefusal(error)) return `failed (${error.response || error.message})`;
       throw error;
     }
+    if (transfer.aborted) throw abortedWhileReading(path);
     return Buffer.concat(chunks, got);
   } finally {
+    track(undefined);
     session.activeTransfer = undefined;
   }
+}
+
+/** An abort (ftp.abort(), the upload's own) of the read back: the owner's, so never a transient failure to retry. */
+function abortedWhileReading(path: string): FtpError {
+  return new FtpError(`the upload to ${JSON.stringify(path)} was aborted while it read back the bytes the server holds`, "ERR_FTP_ABORTED");
 }
 
 /** REST 0, whatever the answer (a server that refused REST has nothing pending): no offset is left for the next transfer. */

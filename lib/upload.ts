@@ -384,7 +384,10 @@ export class UploadRun {
   private async checkHeld(session: Session, path: string, stored: number): Promise<void> {
     const replay = this.replay!;
     const base = this.base ?? 0;
-    const found = await heldNotOurs(session, path, replay, this.resumeAt, base);
+    // The read back is the attempt's transfer while it runs, so the upload's abort (its signal, a destroyed stream) aborts it (release).
+    const found = await heldNotOurs(session, path, replay, this.resumeAt, base, (transfer) => (this.transfer = transfer));
+    // Aborted meanwhile (before the read back's transfer was up, too): no STOR goes; run() ignores this error.
+    if (this.isOver) throw this.error!;
     if (found === undefined) return;
     if (!this.appending && replay.start === 0) {
       this.resumeAt = 0;

@@ -3,7 +3,7 @@
  * data connection erring or idling, ftp.abort(), a failing final reply.
  * Shared by downloads and uploads.
  */
-import { errorForReply, FtpConnectionError, FtpTimeoutError } from "./errors.js";
+import { FtpConnectionError, FtpTimeoutError } from "./errors.js";
 import type { Session } from "./session.js";
 import type { DataTransfer } from "./transfer.js";
 import { ignore } from "./ignore.js";
@@ -32,9 +32,8 @@ export function watchTransfer(
   if (socket.errored) fail(socket.errored);
   else if (socket.destroyed && !transfer.sentEarly) fail(new FtpConnectionError("the data connection closed before the transfer started"));
   transfer.onAbort((aborting) => void aborting.then(() => fail(transfer.abortError()), fail));
-  transfer.whenFinal().then((reply) => {
-    if (reply.code >= 300 || reply.code < 200) fail(errorForReply(reply.text));
-  }, fail);
+  // A callback, not a promise's reaction: none made per transfer.
+  transfer.onFinalFailure(fail);
   const timeout = session.settings.timeout;
   if (timeout <= 0) return undefined;
   const watch = IdleWatch.of(session, timeout);

@@ -128,7 +128,6 @@ export class DataTransfer {
   readonly handshake: Promise<void>;
   /** Reads the final reply, from the 1xx on. */
   private readonly finalRead: FinalReplyRead;
-  private readonly pendingFinal: Promise<Reply>;
   private aborting: Promise<string> | undefined;
   /** Replies read while aborting, to tell the stream how its transfer ended. */
   private readonly abortReplies: Reply[] = [];
@@ -156,10 +155,7 @@ export class DataTransfer {
     }
     // Read the final reply right away so a 4xx/5xx sent while data still
     // flows (disk full, transfer aborted) is seen at once.
-    let finalRead: FinalReplyRead;
-    this.pendingFinal = new Promise<Reply>((resolve, reject) => (finalRead = new FinalReplyRead(session, resolve, reject)));
-    this.finalRead = finalRead!;
-    this.pendingFinal.catch(() => undefined);
+    this.finalRead = new FinalReplyRead(session);
     session.control.awaitReply(this.finalRead);
   }
 
@@ -326,9 +322,15 @@ export class DataTransfer {
     return this.finalReply !== undefined;
   }
 
-  /** Resolves when the final reply arrives (any code), for watching during the transfer. */
-  whenFinal(): Promise<Reply> {
-    return this.pendingFinal;
+  /**
+   * For watching during the transfer: calls `fail` (in a microtask of its
+   * own, as a reaction to a promise of the final reply would run) with the
+   * error of a final reply that is not a 2xx, or with the failure to read
+   * one; never for a 2xx. A promise of the final reply and a reaction to it
+   * on every transfer cost more (whenFinal().then(...) was that).
+   */
+  onFinalFailure(fail: (error: unknown) => void): void {
+    this.finalRead.onFailure(fail);
   }
 
   /**
@@ -337,7 +339,7 @@ export class DataTransfer {
    */
   async finish(): Promise<Reply> {
     // Already read (the server sent it before the data connection closed): no timer to set.
-    const reply = this.finalReply ?? (await this.finalRead.within(this.pendingFinal));
+    const reply = this.finalReply ?? (await this.finalRead.within(this.finalRead.promise()));
     if (reply.code < 200 || reply.code >= 300) throw errorForReply(reply.text);
     if (this.session.writtenAhead && reply.code !== 226 && reply.code !== 250) {
       // With a transfer written behind this one, another 2xx (the 229 of its
@@ -441,7 +443,7 @@ export class DataTransfer {
     // comes after that read (and after vsftpd's and proftpd's transfer
     // loops stopped reading), so the NOOP is read as a command.
     control.send("ABOR");
-    const first = await this.session.within(this.pendingFinal, (ms) => `no reply to ABOR from the server within ${ms} ms`);
+    const first = await this.session.within(this.finalRead.promise(), (ms) => `no reply to ABOR from the server within ${ms} ms`);
     this.abortReplies.push(first);
     control.send("NOOP");
     for (;;) {
@@ -537,21 +539,55 @@ async function throwIfNotConnected(pending: PendingData): Promise<void> {
  * Reads a transfer's final reply from its 1xx on, with no deadline while
  * the data flows (finish() sets one): the next reply that is not a 1xx
  * (pure-ftpd sends a stray "150 0.001 seconds (measured here)" while
- * aborting). A ReplyReader, not readPastPreliminary's chain: one promise a
- * transfer instead of four.
+ * aborting). A ReplyReader, not readPastPreliminary's chain; its promise is
+ * made only when asked for (finish() before the reply came, an abort), not
+ * on every transfer.
  */
 class FinalReplyRead implements ReplyReader {
   /** The final reply, once read. */
   final: Reply | undefined;
+  /** Why no final reply could be read, once known. */
+  private error: Error | undefined;
   /** The deadline finish() set (performance.now()), or 0; kept across 1xx replies. */
   private due = 0;
   private message = "";
+  /** promise()'s, once asked for, and its two ends while it is pending. */
+  private pending: Promise<Reply> | undefined;
+  private resolve: ((reply: Reply) => void) | undefined;
+  private reject: ((error: Error) => void) | undefined;
+  /** onFailure's listener (the transfer's watch). */
+  private failure: ((error: unknown) => void) | undefined;
+  /** The promise was asked for before the listener came: its reactions go first, as they were registered first. */
+  private promisedFirst = false;
 
-  constructor(
-    private readonly session: Session,
-    private readonly resolve: (reply: Reply) => void,
-    private readonly reject: (error: Error) => void,
-  ) {}
+  constructor(private readonly session: Session) {}
+
+  /** Settles with the final reply (any code), or rejects with the failure to read it. */
+  promise(): Promise<Reply> {
+    if (this.pending) return this.pending;
+    if (this.final) this.pending = Promise.resolve(this.final);
+    else if (this.error) this.pending = Promise.reject(this.error);
+    else
+      this.pending = new Promise<Reply>((resolve, reject) => {
+        this.resolve = resolve;
+        this.reject = reject;
+      });
+    return this.pending;
+  }
+
+  /** See DataTransfer.onFinalFailure. */
+  onFailure(fail: (error: unknown) => void): void {
+    if (this.final) this.tellFailure(fail, this.final);
+    else if (this.error) queueMicrotask(() => fail(this.error));
+    else {
+      this.failure = fail;
+      this.promisedFirst = this.pending !== undefined;
+    }
+  }
+
+  private tellFailure(fail: (error: unknown) => void, reply: Reply): void {
+    if (reply.code >= 300 || reply.code < 200) queueMicrotask(() => fail(errorForReply(reply.text)));
+  }
 
   reply(reply: Reply): void {
     if (reply.code < 200) {
@@ -561,11 +597,23 @@ class FinalReplyRead implements ReplyReader {
       return;
     }
     this.final = reply;
-    this.resolve(reply);
+    const fail = this.failure;
+    this.failure = undefined;
+    // In the order they came, as reactions to one promise would run.
+    if (fail && !this.promisedFirst) this.tellFailure(fail, reply);
+    this.resolve?.(reply);
+    if (fail && this.promisedFirst) this.tellFailure(fail, reply);
+    this.resolve = this.reject = undefined;
   }
 
   failed(error: Error): void {
-    this.reject(error);
+    this.error = error;
+    const fail = this.failure;
+    this.failure = undefined;
+    if (fail && !this.promisedFirst) queueMicrotask(() => fail(error));
+    this.reject?.(error);
+    if (fail && this.promisedFirst) queueMicrotask(() => fail(error));
+    this.resolve = this.reject = undefined;
   }
 
   /**

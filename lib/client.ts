@@ -40,6 +40,7 @@ import { sessionFeatures } from "./features.js";
 import { listAllLines } from "./list-command.js";
 import { EPSV_REACHED } from "./passive-hint.js";
 import { RENAME_OWN_PART, renameOwnPart } from "./part-rename.js";
+import { REFUSES_IAC, refusesIac } from "./telnet-iac-plan.js";
 import { askStamp, SOURCE_STAMP } from "./segment-source.js";
 import { RawTransfers } from "./raw.js";
 import { assertBurstable, replyOrError, sendBurst, type BeforeCommands, type CommandsBefore } from "./command-burst.js";
@@ -596,6 +597,16 @@ export class FTP {
     if (!session || this.control?.closed) return false;
     if (learnt && !session.epsvRefused) session.epsvReached = true;
     return session.epsvReached && !session.epsvRefused;
+  }
+
+  /**
+   * Whether a command carrying `text` would be refused before it is sent
+   * (byte 0xFF under the `telnetIac` handling "refuse"): the tree transfers
+   * refuse such paths with their plan (see telnet-iac-plan.ts).
+   * @internal
+   */
+  [REFUSES_IAC](text: string): boolean {
+    return refusesIac(text, this.settings.encoding, this.telnetIac, this.welcome);
   }
 
   /**

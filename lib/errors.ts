@@ -394,6 +394,21 @@ export function telnetIacRefused(verb: string): FtpError {
 }
 
 /**
+ * The failure of a tree transfer's `path` (below its root) that no command
+ * may carry on its connection: as {@link telnetIacRefused}, but decided
+ * with the plan, so that a dry run reports what the real run's command
+ * would be refused for.
+ */
+export function telnetIacInPath(path: string): FtpError {
+  return new FtpError(
+    `refusing ${JSON.stringify(path)}: its bytes hold 0xFF (Telnet IAC), which some servers read as a Telnet command, ` +
+      `so no command naming it is sent to a server nothing told how it reads it. ` +
+      `Set the telnetIac option to "double" (RFC 959: proftpd, GNU inetutils, BSD ftpd) or "raw" (vsftpd, pure-ftpd; ftplib's way) for this server`,
+    "ERR_FTP_TELNET_IAC",
+  );
+}
+
+/**
  * Whether `error` is the server's refusal: an FtpError for a reply of 500
  * or more. For SIZE and MDTM that tells nothing is known (no such command,
  * no such file); for a rename, that the server would not do it.

@@ -17,6 +17,7 @@ import {
   FtpPathError,
   FtpSourceChangedError,
   type FtpPathFailure,
+  telnetIacInPath,
 } from "./errors.js";
 import { parseMlsdTime, type ListEntry } from "./listing.js";
 import { LocalWrites, mayBeListed, partOwner, remotePartName, writeThroughPart } from "./part-file.js";
@@ -27,6 +28,7 @@ import { assertMaxDelete, overDeleteLimit } from "./delete-limit.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, EnteredDirs, treeLimit } from "./tree-bounds.js";
 import { assertNoClimb, assertRealDirs, foldedName, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { RENAME_OWN_PART } from "./part-rename.js";
+import { REFUSES_IAC } from "./telnet-iac-plan.js";
 import { uploadThroughPart } from "./part-upload.js";
 import { pipeSettled } from "./pipe.js";
 import { assertReadWhole, openWalkedFile, type OpenedFile, type WalkedFile } from "./upload-source.js";
@@ -260,6 +262,8 @@ export interface TreeClient {
   sendcmds(lines: readonly string[]): Promise<Array<string | Error>>;
   /** An upload's part renamed over its target only while it holds the bytes sent (see part-rename.ts). */
   [RENAME_OWN_PART](part: string, target: string, sent: number, pipelining: boolean): Promise<FtpError | undefined>;
+  /** Whether a command carrying `text` would be refused before it is sent (see telnet-iac-plan.ts); none: never. */
+  [REFUSES_IAC]?(text: string): boolean;
 }
 
 /** Where tree transfers get a client: one client, or a pool's. */
@@ -355,6 +359,10 @@ interface Tree {
    * directory gone or replaced since (see forgetVanishedDirs).
    */
   local?: { root: string; walked: WalkedFile };
+  /** A remote tree's: whether a remote path (from the root) cannot go in a command on its connections (see telnet-iac-plan.ts). */
+  refusesIac?: (path: string) => boolean;
+  /** The entries its walk refused for that (each a failure already). */
+  iacRefused?: Set<string>;
 }
 
 function emptyTree(side: "source" | "target", maxEntries = DEFAULT_MAX_TREE_ENTRIES): Tree {
@@ -1115,8 +1123,13 @@ async function walkRemote(
     let notDirs = new Map<string, "link" | "unknown">();
     try {
       entries = await runWritingAhead(workers, writeAhead, async (client) => {
+        // Every client of a tree has the one server and options: the first one's rule stands for all.
+        if (!tree.refusesIac) {
+          const refuses = (path: string): boolean => client[REFUSES_IAC]?.(path) === true;
+          tree.refusesIac = refuses;
+        }
         // Per attempt: a listing run once more (its first dropped) asks its times again, keeping none of the first's.
-        const { before, known } = timesAhead(burst, dir, full);
+        const { before, known } = timesAhead(burst, dir, full, tree.refusesIac);
         const out: ListEntry[] = [];
         let mlsd = false;
         const onListed = (info: { selfShown: boolean; mlsd: boolean; selfUnique?: string }): void => {
@@ -1156,7 +1169,18 @@ async function walkRemote(
         if (dir === "" && mlsd && selfUnique === undefined && out.some((entry) => entry.unique !== undefined)) {
           selfUnique = await mlstUnique(client, full);
         }
-        if (burst) burstTimes = await askTimes(client, burst, dir, out, filter, known, tree.parts !== undefined);
+        if (burst) {
+          const sendable = (name: string): boolean => !tree.refusesIac?.(joinRemote(full, name));
+          burstTimes = await askTimes(
+            client,
+            burst,
+            dir,
+            out.filter((entry) => sendable(entry.name)),
+            filter,
+            known,
+            tree.parts !== undefined,
+          );
+        }
         if (side === "source" && mlsd && !selfShown && !tree.linksShown)
           notDirs = await dirsListedOtherwise(client, full, out, tree.maxEntries);
         byMlsd = mlsd;
@@ -1231,6 +1255,14 @@ async function walkRemote(
       }
       const node: Node = { type, size: entry.size, modified: exactTime(entry.modified) ?? burstTimes?.get(entry.name) ?? null };
       if (!admit(tree, filter, path, node)) continue;
+      // The real run's RETR (a download), DELE (an extra) or listing would be refused before it is sent: so is the plan's entry, in a dry run too.
+      if (tree.refusesIac?.(joinRemote(full, entry.name))) {
+        tree.nodes.delete(path);
+        refuseEntry(tree, dir);
+        (tree.iacRefused ??= new Set()).add(path);
+        failures.record(path, telnetIacInPath(path));
+        continue;
+      }
       // Not entered, and not fully known: a failed listing's directory.
       if (listedAs === "unknown") {
         tree.incomplete.add(path);
@@ -1304,9 +1336,15 @@ function onceMoreIfDropped<T>(attempt: () => Promise<T>): Promise<T> {
  * write (one segment; the others are asked after the listing), and where
  * their times go by name once answered.
  */
-function timesAhead(burst: BurstTimes | undefined, dir: string, full: string): { before: ListOptions["before"]; known: Map<string, Date> } {
+function timesAhead(
+  burst: BurstTimes | undefined,
+  dir: string,
+  full: string,
+  refusesIac: ((path: string) => boolean) | undefined,
+): { before: ListOptions["before"]; known: Map<string, Date> } {
   const known = new Map<string, Date>();
-  const wanted = burst?.times.asking ? (burst.expected?.(dir) ?? []) : [];
+  // A name the connection may not send (see telnet-iac-plan.ts) would have the listing refused with its MDTM: it is not asked.
+  const wanted = burst?.times.asking ? (burst.expected?.(dir) ?? []).filter((name) => !refusesIac?.(joinRemote(full, name))) : [];
   const lines = wanted.map((name) => `MDTM ${joinRemote(full, name)}`);
   const count = linesFitting(lines, 48 + Buffer.byteLength(full));
   if (!burst || count === 0) return { before: undefined, known };
@@ -2279,14 +2317,22 @@ function refusePartTaken(plans: Plan[], source: Tree, direction: "download" | "u
 /**
  * Leaves out (as failures) the uploads and directories whose remote path
  * cannot go in a command: a local name holding CR or LF (the STOR or MKD
- * is refused before it is sent, see assertSafeArgument). Decided with the
- * plan, so that a dry run reports them failing as the real run does,
- * instead of listing them as would-be transfers.
+ * is refused before it is sent, see assertSafeArgument), or whose bytes
+ * hold 0xFF where the connection refuses to send it (`refusesIac`, the
+ * remote tree's). Decided with the plan, so that a dry run reports them
+ * failing as the real run does, instead of listing them as would-be
+ * transfers.
  */
-function refuseUnsendable<T>(items: T[], pathOf: (item: T) => string, remote: string, failures: Failures): T[] {
+function refuseUnsendable<T>(items: T[], pathOf: (item: T) => string, remote: string, failures: Failures, target: Tree): T[] {
   return items.filter((item) => {
     try {
-      assertSafeArgument(joinRemote(remote, pathOf(item)), "path");
+      const path = joinRemote(remote, pathOf(item));
+      assertSafeArgument(path, "path");
+      if (target.refusesIac?.(path)) {
+        // Listed remotely as well: its walk recorded the failure already.
+        if (target.iacRefused?.has(pathOf(item))) return false;
+        throw telnetIacInPath(pathOf(item));
+      }
       return true;
     } catch (error) {
       failures.record(pathOf(item), error);
@@ -2323,7 +2369,7 @@ export async function uploadDir(
   const compared = await compare(source, target, workers, { side: "target", times }, failures);
   // A directory MLSD gives may be a link (pyftpdlib's MLSD): its parent's LIST tells, before anything is written or deleted below it.
   const listed = new ListedDirs(target, workers, remote);
-  const sendable = refuseUnsendable(compared.transfer, (plan) => plan.path, remote, failures);
+  const sendable = refuseUnsendable(compared.transfer, (plan) => plan.path, remote, failures, target);
   const transfer = await refuseUnlistedWrites(
     refuseLinked(partFiles ? refusePartTaken(sendable, source, "upload", failures) : sendable, target, failures, true),
     (plan) => plan.path,
@@ -2333,7 +2379,7 @@ export async function uploadDir(
   // Nor is a directory made through a link (MKD resolves the levels above it where they point).
   const dirs = await refuseUnlistedWrites(
     refuseLinkedDirs(
-      refuseUnsendable(missingDirs(source, target, transfer), (dir) => dir, remote, failures),
+      refuseUnsendable(missingDirs(source, target, transfer), (dir) => dir, remote, failures, target),
       target,
       failures,
     ),

@@ -324,7 +324,10 @@ export class FtpPool {
    * of the full size with holes in it is left to look complete, and a file
    * already at `localPath` is left as it was (replaced, it keeps its
    * permission bits, see keepModeOf). `signal` cancels it the same
-   * way (see {@link SegmentedDownloadOptions.signal}).
+   * way (see {@link SegmentedDownloadOptions.signal}). A symbolic link at
+   * `localPath` is not replaced, as `get` and the tree downloads refuse one:
+   * FtpPathError (`reason: "link"`) before anything is fetched, or before
+   * the rename for a link put there meanwhile.
    *
    * The segments start at different times on different connections, so
    * SIZE and MDTM are asked (in one write, on one of the pool's clients)
@@ -371,6 +374,8 @@ export class FtpPool {
     if (replaced?.isDirectory()) {
       throw new FtpPathError(localPath, "directory", `refusing to replace ${JSON.stringify(localPath)}: it is a directory`);
     }
+    // As get and the tree downloads (part-file.ts): the rename would put the file in the link's place, and the link is the user's.
+    if (replaced?.isSymbolicLink()) throw linkAtTarget(localPath);
     const file = await createPart(part, undefined, localPath, replaced);
     let complete = false;
     try {
@@ -389,6 +394,8 @@ export class FtpPool {
       } finally {
         await file.close();
       }
+      // A link put there while the segments ran is not replaced either.
+      if ((await lstat(localPath).catch(() => undefined))?.isSymbolicLink()) throw linkAtTarget(localPath);
       await rename(part, localPath);
       complete = true;
     } finally {
@@ -984,6 +991,11 @@ function bytesOf(value: unknown): number | undefined {
 /** The error abortError() makes (see lib/abort-signal.ts). */
 function isAbortError(error: unknown): boolean {
   return error instanceof Error && error.name === "AbortError";
+}
+
+/** downloadSegmented's refusal of a symbolic link at its target, in the words get and the tree downloads use. */
+function linkAtTarget(localPath: string): FtpPathError {
+  return new FtpPathError(localPath, "link", `refusing to replace ${JSON.stringify(localPath)}: it is a link in the target`);
 }
 
 function poolClosed(): FtpError {

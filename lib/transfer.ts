@@ -504,29 +504,49 @@ export function checkAborReply(reply: Reply): string {
  * first. A reset is not such a failure: the server had the connection and
  * dropped it, and its reply says why.
  */
-async function readPreliminary(session: Session, pending: PendingData): Promise<Reply> {
-  let reply: Reply;
-  try {
-    // session.read() without its own reaction: refuseFailure here.
-    reply = refuseFailure(await session.control.readReply(session.settings.timeout));
-    // ftplib: some servers send a 2xx before the 1xx of LIST or STOR; skip it.
-    if (reply.code >= 200 && reply.code < 300) {
-      // Not with a transfer written behind this one: there it is that one's
-      // TYPE, MDTM or EPSV answered out of turn (pyftpdlib answers EPSV at
-      // once, before the 150 in front), which that one would then wait for
-      // in vain. Nothing of this transfer came yet: dropped, as that one is.
-      if (session.writtenAhead)
-        throw new FtpAheadDroppedError(
-          `closed: ${JSON.stringify(reply.text)} came before the 1xx, out of step with a transfer written behind`,
-        );
-      reply = await session.read();
-    }
-  } catch (error) {
-    if (pending.connecting && error instanceof FtpTempError && error.replyCode === 425) await throwIfNotConnected(pending);
-    throw error;
-  }
+function readPreliminary(session: Session, pending: PendingData): Promise<Reply> {
+  // A chain, not an async function awaiting readReply(): a promise and a
+  // microtask turn less on every transfer.
+  return session.control.readReply(session.settings.timeout).then(
+    (first) => {
+      let reply: Reply;
+      try {
+        // session.read() without its own reaction: refuseFailure here.
+        reply = refuseFailure(first);
+      } catch (error) {
+        return preliminaryFailed(pending, error);
+      }
+      // ftplib: some servers send a 2xx before the 1xx of LIST or STOR; skip it.
+      if (reply.code >= 200 && reply.code < 300) {
+        // Not with a transfer written behind this one: there it is that one's
+        // TYPE, MDTM or EPSV answered out of turn (pyftpdlib answers EPSV at
+        // once, before the 150 in front), which that one would then wait for
+        // in vain. Nothing of this transfer came yet: dropped, as that one is.
+        if (session.writtenAhead)
+          throw new FtpAheadDroppedError(
+            `closed: ${JSON.stringify(reply.text)} came before the 1xx, out of step with a transfer written behind`,
+          );
+        return session.read().then(onlyPreliminary, (error: unknown) => preliminaryFailed(pending, error));
+      }
+      return onlyPreliminary(reply);
+    },
+    (error: unknown) => preliminaryFailed(pending, error),
+  );
+}
+
+/** `reply` if it is a 1xx; anything else fails the transfer (a 4xx/5xx was refused before). */
+function onlyPreliminary(reply: Reply): Reply {
   if (reply.code >= 200) throw new FtpReplyError(reply.text);
   return reply;
+}
+
+/** readPreliminary's `error`, or the connect's own failure behind a 425 (see readPreliminary). */
+function preliminaryFailed(pending: PendingData, error: unknown): Promise<never> {
+  if (pending.connecting && error instanceof FtpTempError && error.replyCode === 425)
+    return throwIfNotConnected(pending).then(() => {
+      throw error;
+    });
+  throw error;
 }
 
 async function throwIfNotConnected(pending: PendingData): Promise<void> {

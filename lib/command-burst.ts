@@ -84,6 +84,9 @@ export function assertBurstable(lines: readonly string[]): void {
  */
 export async function sendBurst(session: Session, lines: readonly string[]): Promise<Reply[]> {
   const control = session.control;
+  // A line send() refuses (0xFF this server would misread, a character the encoding lacks) refuses the
+  // burst before anything goes: refused mid-window, the lines before it went, their replies never read.
+  for (const line of lines) control.assertSendable(line);
   const replies: Reply[] = [];
   for (const window of burstWindows(lines)) {
     control.batch(() => {

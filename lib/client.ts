@@ -40,7 +40,7 @@ import { sessionFeatures } from "./features.js";
 import { listAllLines } from "./list-command.js";
 import { EPSV_REACHED } from "./passive-hint.js";
 import { RENAME_OWN_PART, renameOwnPart } from "./part-rename.js";
-import { REFUSES_IAC, refusesIac } from "./telnet-iac-plan.js";
+import { REFUSES_IAC } from "./telnet-iac-plan.js";
 import { askStamp, SOURCE_STAMP } from "./segment-source.js";
 import { RawTransfers } from "./raw.js";
 import { assertBurstable, replyOrError, sendBurst, type BeforeCommands, type CommandsBefore } from "./command-burst.js";
@@ -601,12 +601,18 @@ export class FTP {
 
   /**
    * Whether a command carrying `text` would be refused before it is sent
-   * (byte 0xFF under the `telnetIac` handling "refuse"): the tree transfers
-   * refuse such paths with their plan (see telnet-iac-plan.ts).
+   * (byte 0xFF under the `telnetIac` handling "refuse"), asked of the
+   * control connection itself: the tree transfers refuse such paths with
+   * their plan (see telnet-iac-plan.ts).
    * @internal
    */
   [REFUSES_IAC](text: string): boolean {
-    return refusesIac(text, this.settings.encoding, this.telnetIac, this.welcome);
+    try {
+      this.control?.assertSendable(text);
+      return false;
+    } catch (error) {
+      return error instanceof FtpError && error.code === "ERR_FTP_TELNET_IAC";
+    }
   }
 
   /**

@@ -509,16 +509,17 @@ export class EpsvRefusedInStep extends Error {
 
 /** Starts the TCP connect of a passive data connection; whenConnected() tells how it went. */
 function connectData(session: Session, host: string, port: number, slabs?: SlabReader): net.Socket {
-  const socket = net.connect({ host, port, localAddress: session.settings.sourceHost, onread: slabs?.onread });
+  // noDelay as an option, not setNoDelay(true) on the connecting socket:
+  // Node then sets TCP_NODELAY once when the connect completes (before
+  // 'connect', so before any write), where setNoDelay set it at once and
+  // again then, two setsockopt calls a file. A slab-read download never
+  // writes on its socket, so Nagle has nothing to hold back there.
+  const socket = net.connect({ host, port, localAddress: session.settings.sourceHost, onread: slabs?.onread, noDelay: !slabs });
   if (slabs) {
     // Paused before it connects, so it does not start reading (see SlabReader).
     socket.pause();
     (socket as WithSlabReader)[SLAB_READER] = slabs;
     socket.on("close", slabs.release);
-  } else {
-    // A slab-read download never writes on its socket, so Nagle has nothing
-    // to hold back there (and setting it costs two syscalls per file).
-    socket.setNoDelay(true);
   }
   // Until a transfer stream takes the socket over (after REST, the command
   // and its 1xx), a reset would be an 'error' with no listener, which takes

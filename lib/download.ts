@@ -291,13 +291,16 @@ export class DownloadRun {
    * A failure of attempt `attempt`: under `retry`, a transient one ends the
    * attempt and waits for run() to hand it to the retry loop — unless the
    * consumer already has bytes that a new attempt could not continue from
-   * (a listing or a TYPE A download restarts only from its first byte).
-   * Anything else fails the download.
+   * (a listing or a TYPE A download restarts only from its first byte),
+   * or the transfer was aborted by ftp.abort(). Anything else fails the
+   * download.
    */
   private interrupt(error: FtpError, attempt: number): void {
     if (attempt !== this.attempts.live || this.stopped || this.failed || this.attempts.interruption) return;
     const continuable = this.meter.bytes === 0 || this.binaryRetr;
-    if (!this.resumable || !isTransient(error) || !continuable) {
+    // A transfer aborted while the download neither stopped nor failed was aborted by its owner
+    // (ftp.abort()): its 426 is transient like any other, but the owner asked it to end.
+    if (!this.resumable || !isTransient(error) || !continuable || this.transfer?.aborted) {
       this.fail(error);
       return;
     }

@@ -278,12 +278,14 @@ export class UploadRun {
   /**
    * A failure of attempt `attempt`: under `retry`, a transient one of a
    * binary STOR or APPE ends the attempt (writes wait for the next one)
-   * and waits for run() to hand it to the retry loop. Anything else fails
-   * the upload.
+   * and waits for run() to hand it to the retry loop, unless the transfer
+   * was aborted by ftp.abort(). Anything else fails the upload.
    */
   private interrupt(error: FtpError, attempt: number): void {
     if (attempt !== this.attempts.live || this.isOver || this.attempts.interruption) return;
-    if (!this.replay || !isTransient(error)) {
+    // A transfer aborted while the upload is not over was aborted by its owner (ftp.abort()): its 426
+    // is transient like any other, but the owner asked it to end.
+    if (!this.replay || !isTransient(error) || this.transfer?.aborted) {
       this.fail(error);
       return;
     }

@@ -40,6 +40,13 @@ export interface ControlConnectOptions {
 export interface ReplyReader {
   reply(reply: Reply): void;
   failed(error: Error): void;
+  /**
+   * A transfer's reader of its 1xx: a 2xx it takes does not end the
+   * command (ftplib: some servers send one before the 1xx of LIST or
+   * STOR), so the command's final reply is still owed, and a 1xx in the
+   * same chunk is held for the next read instead of dropped.
+   */
+  readonly beforePreliminary?: boolean;
 }
 
 /** readReply()'s reader: the promise's two ends. */
@@ -47,6 +54,7 @@ class PromisedReply implements ReplyReader {
   constructor(
     readonly reply: (reply: Reply) => void,
     readonly failed: (error: Error) => void,
+    readonly beforePreliminary: boolean,
   ) {}
 }
 
@@ -567,8 +575,8 @@ export class ControlConnection {
   }
 
   /** Reads the next reply. `timeout` (ms, 0 = none) bounds the wait; expiry closes the connection. */
-  readReply(timeout = 0): Promise<Reply> {
-    return new Promise<Reply>((resolve, reject) => this.awaitReply(new PromisedReply(resolve, reject), timeout));
+  readReply(timeout = 0, beforePreliminary = false): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => this.awaitReply(new PromisedReply(resolve, reject, beforePreliminary), timeout));
   }
 
   /**
@@ -582,7 +590,7 @@ export class ControlConnection {
     const ready = this.buffered.shift();
     if (ready) {
       if (ready.code >= 200) this.bufferedFinals--;
-      reader.reply(this.taken(ready));
+      reader.reply(this.taken(ready, reader));
       return;
     }
     if (this.failure) {
@@ -711,7 +719,7 @@ export class ControlConnection {
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;
-      waiter.reply(this.taken(reply));
+      waiter.reply(this.taken(reply, waiter));
     } else if (this.bufferedFinals < this.awaitingFinal) {
       this.hold(reply);
     } else if (reply.code === 421 && !this.buffered.some((held) => held.code === 421)) {
@@ -752,12 +760,14 @@ export class ControlConnection {
 
   /**
    * Counts a reply as read: a final one answers the oldest command still
-   * waiting. Any other (a 1xx, a final reply nothing was owed) counts
+   * waiting, unless it is a 2xx before a transfer's 1xx (see
+   * ReplyReader.beforePreliminary). Any other (a 1xx, a final reply
+   * nothing was owed, that 2xx) counts
    * toward MAX_STRAY_REPLIES; past it the connection fails, and the reader
    * meets that failure when it reads again.
    */
-  private taken(reply: Reply): Reply {
-    if (reply.code >= 200 && this.awaitingFinal > 0) {
+  private taken(reply: Reply, reader: ReplyReader): Reply {
+    if (reply.code >= 200 && this.awaitingFinal > 0 && !(reader.beforePreliminary && reply.code < 300)) {
       this.awaitingFinal--;
       this.strayInRow = 0;
       // getresp() read an owed final reply after all.

@@ -507,7 +507,7 @@ export function checkAborReply(reply: Reply): string {
 function readPreliminary(session: Session, pending: PendingData): Promise<Reply> {
   // A chain, not an async function awaiting readReply(): a promise and a
   // microtask turn less on every transfer.
-  return session.control.readReply(session.settings.timeout).then(
+  return session.control.readReply(session.settings.timeout, true).then(
     (first) => {
       let reply: Reply;
       try {

@@ -467,7 +467,7 @@ async function isPartOf(part: string, written: BigIntStats): Promise<boolean> {
  * nothing). A name the disk cannot hold (ENAMETOOLONG) rejects with
  * FtpPathError (`"name-too-long"`), before anything is fetched for it.
  */
-async function assertNotLink(target: string, path: string): Promise<BigIntStats | undefined> {
+export async function assertNotLink(target: string, path: string): Promise<BigIntStats | undefined> {
   const existing = await lstat(target, { bigint: true }).catch((error: unknown) => {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     // Each level fits NAME_MAX (assertNameFits): a disk of shorter names, or a path past PATH_MAX.

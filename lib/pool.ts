@@ -5,7 +5,7 @@
  */
 import "./dispose.js";
 import { MAX_TIMER_MS } from "./timeout-option.js";
-import { FileHandle, lstat, rename, rm } from "node:fs/promises";
+import { FileHandle, rename, rm } from "node:fs/promises";
 import { Stream } from "node:stream";
 import type { FTP } from "./client.js";
 import { notePool, tagPoolClient } from "./debug.js";
@@ -14,7 +14,7 @@ import { FtpError, FtpPathError, FtpSizeMismatchError } from "./errors.js";
 import { QUEUE_SETTLED } from "./keepalive.js";
 import { EPSV_REACHED } from "./passive-hint.js";
 import { WRITES_AHEAD } from "./transfer-ahead.js";
-import { createPart, keepModeOf, partName } from "./part-file.js";
+import { assertNotLink, createPart, keepModeOf, partName } from "./part-file.js";
 import { PoolConnect, poolConnect, Reconnector } from "./reconnect.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { ignore } from "./ignore.js";
@@ -369,13 +369,12 @@ export class FtpPool {
       (range, i) => i === 0 || range.start < range.end,
     );
     const part = partName(localPath);
-    const replaced = await lstat(localPath).catch(() => undefined);
+    // As get and the tree downloads: the rename would put the file in the link's place, and the link is the user's.
+    const replaced = await assertNotLink(localPath, localPath);
     // The rename cannot put a file in a directory's place (EISDIR): the whole file was fetched and thrown away, call after call.
     if (replaced?.isDirectory()) {
       throw new FtpPathError(localPath, "directory", `refusing to replace ${JSON.stringify(localPath)}: it is a directory`);
     }
-    // As get and the tree downloads (part-file.ts): the rename would put the file in the link's place, and the link is the user's.
-    if (replaced?.isSymbolicLink()) throw linkAtTarget(localPath);
     const file = await createPart(part, undefined, localPath, replaced);
     let complete = false;
     try {
@@ -395,7 +394,7 @@ export class FtpPool {
         await file.close();
       }
       // A link put there while the segments ran is not replaced either.
-      if ((await lstat(localPath).catch(() => undefined))?.isSymbolicLink()) throw linkAtTarget(localPath);
+      await assertNotLink(localPath, localPath);
       await rename(part, localPath);
       complete = true;
     } finally {
@@ -991,11 +990,6 @@ function bytesOf(value: unknown): number | undefined {
 /** The error abortError() makes (see lib/abort-signal.ts). */
 function isAbortError(error: unknown): boolean {
   return error instanceof Error && error.name === "AbortError";
-}
-
-/** downloadSegmented's refusal of a symbolic link at its target, in the words get and the tree downloads use. */
-function linkAtTarget(localPath: string): FtpPathError {
-  return new FtpPathError(localPath, "link", `refusing to replace ${JSON.stringify(localPath)}: it is a link in the target`);
 }
 
 function poolClosed(): FtpError {

@@ -95,28 +95,37 @@ export async function assertRealDirs(root: string, relative: string, includeLast
 }
 
 /**
+ * Makes a missing local directory `dir` below `root`, its parents being
+ * there: never through a link (each level above is checked with lstat
+ * first), and an entry already at its place must be a real directory
+ * (assertRealDirs's FtpPathError otherwise).
+ */
+export async function makeRealDir(root: string, dir: string): Promise<void> {
+  await assertRealDirs(root, dir);
+  try {
+    await mkdir(join(root, dir));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    await assertRealDirs(root, dir, true);
+  }
+}
+
+/**
  * Makes the directories of `relative` (a `/`-separated path below `root`,
- * its last segment, the file, excluded) one level at a time, each checked
- * with lstat once made or found, every level above it too, before the
- * next is made: a level that is a link or no directory stops it
- * (assertRealDirs's FtpPathError). A recursive mkdir went through a
+ * its last segment, the file, excluded) one level at a time (makeRealDir:
+ * the levels above each checked with lstat before it is made), then
+ * checks them all once more: a level that is a link or no directory stops
+ * it (assertRealDirs's FtpPathError). A recursive mkdir went through a
  * directory swapped for a link between the check before it and its
  * mkdir, and made every level below it where the link led; now at most
  * the one level whose mkdir raced is, empty, and the swap is refused
  * before anything else is made or written. As a tree download makes its
- * directories (sync.ts, makeLocalDir).
+ * directories (sync.ts).
  */
 export async function makeRealDirs(root: string, relative: string): Promise<void> {
   const parts = relative.split("/");
-  for (let i = 1; i < parts.length; i++) {
-    const level = parts.slice(0, i).join("/");
-    try {
-      await mkdir(join(root, level));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    await assertRealDirs(root, level, true);
-  }
+  for (let i = 1; i < parts.length; i++) await makeRealDir(root, parts.slice(0, i).join("/"));
+  if (parts.length > 1) await assertRealDirs(root, parts.slice(0, -1).join("/"), true);
 }
 
 /**

@@ -26,7 +26,7 @@ import { isLocalName, localName, localNameTwice, undecodableLocalName, unwritabl
 import { assertMaxFileSize } from "./download.js";
 import { assertMaxDelete, overDeleteLimit } from "./delete-limit.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, EnteredDirs, treeLimit } from "./tree-bounds.js";
-import { assertNoClimb, assertRealDirs, foldedName, unsafeNameError, unsafeNameReason } from "./path-safety.js";
+import { assertNoClimb, assertRealDirs, foldedName, makeRealDir, unsafeNameError, unsafeNameReason } from "./path-safety.js";
 import { RENAME_OWN_PART } from "./part-rename.js";
 import { REFUSES_IAC } from "./telnet-iac-plan.js";
 import { uploadThroughPart } from "./part-upload.js";
@@ -1911,21 +1911,6 @@ function settle(failures: Failures, result: DirTransferResult, what: string): Di
   return result;
 }
 
-/**
- * Makes a missing local directory below `root`, parents first: never
- * through a link (each level above is checked with lstat), and an entry
- * already at its place must be a real directory.
- */
-async function makeLocalDir(root: string, dir: string): Promise<void> {
-  await assertRealDirs(root, dir);
-  try {
-    await mkdir(join(root, dir));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    await assertRealDirs(root, dir, true);
-  }
-}
-
 /** Downloads one planned file into place below `local` through its part file; see downloadDir. */
 function downloadFile(
   workers: TreeWorkers,
@@ -2026,7 +2011,7 @@ export async function downloadDir(
   const writes = new LocalWrites(target.nodes, (path) => source.nodes.has(path));
   if (!options.dryRun) {
     await mkdir(local, { recursive: true });
-    for (const dir of missingDirs(source, target, transfer)) await failures.guard(dir, () => makeLocalDir(local, dir));
+    for (const dir of missingDirs(source, target, transfer)) await failures.guard(dir, () => makeRealDir(local, dir));
   }
   await transferAll(
     transfer,
@@ -2090,7 +2075,7 @@ async function streamDownload(
       const lacking = target.nodes.get(path)?.type !== "dir";
       let making: Promise<unknown> | undefined;
       const make = (): Promise<unknown> =>
-        (making ??= lacking ? parent().then(() => failures.guard(path, () => makeLocalDir(local, path))) : parent());
+        (making ??= lacking ? parent().then(() => failures.guard(path, () => makeRealDir(local, path))) : parent());
       made.set(path, make);
       // Awaited by what is below it; an abort's rejection with nothing below is not unhandled.
       if (!node.walkOnly) make().catch(() => undefined);

@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import type * as tls from "node:tls";
 import { asError } from "./as-error.js";
 import { FTP, FtpOptions } from "./client.js";
-import { FtpError, FtpProtoError, FtpReplyError } from "./errors.js";
+import { FtpError, FtpProtoError, FtpReplyError, isRefusal } from "./errors.js";
 import { DATA_PROTECTED } from "./ftpcp.js";
 import { assertPlainVerb, commandParts, markSecurityFailure } from "./security-verbs.js";
 import { assertSafeArgument } from "./protocol.js";
@@ -294,6 +294,8 @@ export class FTP_TLS extends FTP {
   private async secureControl(session: Session, line: string): Promise<Reply> {
     session.control.expectTlsUpgrade();
     const reply = await session.voidCommand(line).catch((error: unknown) => {
+      // A lasting refusal (5xx) only: a 4xx says "not now" (a 421: the server is closing), and under
+      // `retry` a new connection tries again, secured from the start as every one is.
       throw isRefusal(error) ? markSecurityFailure(error) : error;
     });
     try {
@@ -401,16 +403,6 @@ export class FTP_TLS extends FTP {
   private connectionOptions(): tls.ConnectionOptions {
     return tlsConnectionOptions(this.host, this.tlsOptions);
   }
-}
-
-/**
- * A server's lasting refusal (a 5xx) of AUTH TLS, PBSZ or PROT P: a
- * security failure (see markSecurityFailure). A 4xx says "not now" (a 421
- * the server's closing): under `retry` a new connection tries again,
- * secured from the start as every one is.
- */
-function isRefusal(error: unknown): boolean {
-  return error instanceof FtpError && error.replyCode !== null && error.replyCode >= 500;
 }
 
 /**

@@ -6,6 +6,7 @@
  * the client; under `retry` the client stays open and its next call
  * reconnects) before the next real command needs it.
  */
+import { setLongTimeout, type LongTimer } from "./long-timer.js";
 
 /** What the keepalive needs to know of a client. */
 export interface KeepAliveTarget {
@@ -21,7 +22,7 @@ export interface KeepAliveTarget {
  * is busy it only looks again later. The timer never keeps the process alive.
  */
 export class IdleKeepAlive {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: LongTimer | undefined;
   private stopped = false;
 
   constructor(
@@ -32,19 +33,19 @@ export class IdleKeepAlive {
   /** An activity on the queue ended: the idle time starts now. */
   readonly touch = (): void => {
     if (this.stopped) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.fire(), this.intervalMs);
-    this.timer.unref();
+    this.timer?.clear();
+    // Not setTimeout: an interval past what it holds (2 ** 31 ms and more) would send a NOOP every millisecond.
+    this.timer = setLongTimeout(this.fire, this.intervalMs, true);
   };
 
   /** No more NOOPs (the client was closed). Idempotent. */
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.timer?.clear();
     this.timer = undefined;
   }
 
-  private fire(): void {
+  private readonly fire = (): void => {
     this.timer = undefined;
     switch (this.target.state()) {
       case "down":
@@ -57,7 +58,7 @@ export class IdleKeepAlive {
         // The NOOP's own end touches again, through the queue like any call.
         this.target.ping().catch(() => undefined);
     }
-  }
+  };
 }
 
 /** Throws unless `ms` is undefined or a positive number of milliseconds. */

@@ -8,6 +8,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { asError } from "./as-error.js";
 import { FtpReplyError } from "./errors.js";
+import { setLongTimeout } from "./long-timer.js";
 import { parse257 } from "./protocol.js";
 import type { Reply } from "./reply.js";
 import { isServiceClosing, isTransient, RetryEvent, RetryPolicy } from "./retry.js";
@@ -146,10 +147,11 @@ export class Reconnector {
     if (this.stopped) return Promise.reject(this.stopped);
     return new Promise((resolve, reject) => {
       const cancel = (reason: Error): void => {
-        clearTimeout(timer);
+        timer.clear();
         reject(reason);
       };
-      const timer = setTimeout(() => {
+      // Not setTimeout: a maxDelay past what it holds (2 ** 31 ms and more) would retry after 1 ms.
+      const timer = setLongTimeout(() => {
         this.waits.delete(cancel);
         resolve();
       }, ms);

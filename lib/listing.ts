@@ -99,11 +99,15 @@ const CLOCK_OR_YEAR = String.raw`\d{1,2}:\d{2}|\d{4}年?`;
  * 12:00`, `10. Mär 12:00`, as most locales translate it), long-iso
  * (`2026-12-06 12:00`), full-iso (`2026-12-06 12:00:00.000000000 +0100`)
  * and iso (`12-06 12:00`, or `2025-01-01` alone for an older file).
+ * A day and its time are one space apart, as ls prints them: iso pads an
+ * older file's day to the width of `12-06 12:00` (`2025-01-01  name`), so
+ * with two spaces what follows is the name, even one beginning with a
+ * clock (`2025-01-01  09:30 notes.txt` is `09:30 notes.txt`, not `notes.txt`).
  */
 const UNIX_DATE = [
   String.raw`(?<m1>${MONTH})\s+(?<d1>\d{1,2})[.日]?\s+(?<t1>${CLOCK_OR_YEAR})`,
   String.raw`(?<d2>\d{1,2})\.?\s+(?<m2>${MONTH})\s+(?<t2>${CLOCK_OR_YEAR})`,
-  String.raw`(?<isoDay>\d{4}-\d{2}-\d{2})\s+(?<isoTime>\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(?:\s+(?<zone>[+-]\d{4}))?`,
+  String.raw`(?<isoDay>\d{4}-\d{2}-\d{2}) (?<isoTime>\d{2}:\d{2}(?::\d{2}(?<fraction>\.\d+)?)?)(?:\s+(?<zone>[+-]\d{4}))?`,
   String.raw`(?<isoMonthDay>\d{2}-\d{2})\s+(?<isoClock>\d{2}:\d{2})`,
   String.raw`(?<isoDayOnly>\d{4}-\d{2}-\d{2})\s?`,
 ].join("|");
@@ -182,10 +186,16 @@ function eplfEntry(factText: string, name: string, line: string): ListEntry {
 
 /**
  * An entry from the groups of UNIX_LINE, or undefined when its month is
- * none month-names.ts knows (the line is then reported, not guessed at).
+ * none month-names.ts knows, or where its name starts is not known (the
+ * line is then reported, not guessed at).
  */
 function unixEntry(groups: Record<string, string | undefined>, line: string, now: Date): ListEntry | undefined {
   const kind = groups.kind!;
+  // Only full-iso prints a zone, always after seconds and their fraction.
+  // After a time without them, `+0100 x` is the name of a long-iso line
+  // (`2026-12-06 12:00 +0100 x`) or a zone and `x` in a style of the
+  // server's own: which is not known.
+  if (groups.zone && !groups.fraction) return undefined;
   const modified = unixTime(groups, now);
   if (modified === undefined) return undefined;
   const type: ListEntry["type"] = kind === "d" ? "dir" : kind === "l" ? "link" : kind === "-" ? "file" : "unknown";
@@ -258,6 +268,12 @@ function realDate(time: number, month: number, day: number): Date | null {
  */
 function dosEntry(match: RegExpExecArray, line: string): ListEntry | undefined {
   const [, first, separator, second, third, hourText, minute, secondText, meridiem, sizeOrDir, gap, rest] = match;
+  // Windows `dir` groups a size's digits as its locale does, and some
+  // locales group them with a space: `1 234 x` is then the file `x` of
+  // 1,234 bytes, or the file `234 x` of 1 byte, which is not known. Read
+  // as the second, `x` looked absent from the listing. Not in IIS's own
+  // format (AM/PM), which never groups digits.
+  if (!meridiem && gap.length === 1 && /^[1-9]\d{0,2}$/.test(sizeOrDir) && /^\d{3} /.test(rest)) return undefined;
   // The name starts after one space (a size, or a marker right-aligned in
   // its column, is before it), or after the spaces that pad a left-aligned
   // <DIR> or <JUNCTION> to its 14-wide column and the one after it (IIS,

@@ -16,6 +16,7 @@ import { EPSV_REACHED } from "./passive-hint.js";
 import { WRITES_AHEAD } from "./transfer-ahead.js";
 import { assertNotLink, createPart, keepModeOf, partName } from "./part-file.js";
 import { PoolConnect, poolConnect, Reconnector } from "./reconnect.js";
+import { LossesInRow, type LeaseEnd } from "./pool-losses.js";
 import { DirTransferOptions, DirTransferResult, downloadDir, TreeWorkers, uploadDir } from "./sync.js";
 import { ignore } from "./ignore.js";
 import { isSecurityFailure } from "./security-verbs.js";
@@ -280,13 +281,15 @@ export class FtpPool {
    * get one that another such task holds, on a server where that works
    * (WRITES_AHEAD), and its download goes out while the other's runs.
    * `signal` cancels the wait for a client, rejecting with `aborted`'s
-   * error (see PoolUseOptions.signal).
+   * error (see PoolUseOptions.signal). `ended` is told how the task ended,
+   * once it ran.
    */
   private async lease<T>(
     task: (client: FTP, options: PoolUseOptions) => Promise<T>,
     shared: boolean,
     signal: AbortSignal | undefined,
     aborted: (signal: AbortSignal) => unknown,
+    ended?: LeaseEnd,
   ): Promise<T> {
     checkSignal(signal);
     if (signal?.aborted) throw aborted(signal);
@@ -299,15 +302,16 @@ export class FtpPool {
     }
     // Once one client reached an EPSV port, the others need not connect first to find out.
     if (this.epsvReached) client[EPSV_REACHED](true);
-    let ended: TaskEnd = { failed: true };
+    let end: TaskEnd = { failed: true };
     try {
       const returned = await task(client, { signal });
-      ended = { failed: false, returned };
+      end = { failed: false, returned };
       return returned;
     } finally {
       if (!this.epsvReached && client[EPSV_REACHED]()) this.epsvReached = true;
+      ended?.(client, end.failed);
       if (shared) this.releaseShare(client);
-      else this.release(client, ended);
+      else this.release(client, end);
     }
   }
 
@@ -406,6 +410,11 @@ export class FtpPool {
   /**
    * FTP.downloadDir over the pool: directories are listed and files
    * fetched on all of its connections at once. See {@link FTP.downloadDir}.
+   * A client whose connection is lost is replaced, but once twice as many
+   * connections as the pool's size were lost in a row (or failed to
+   * connect) with no task ending well between, the files and directories
+   * left fail at once with the last loss's error, without connecting: a
+   * server that drops every connection is not logged into once per file.
    */
   downloadDir(remote: string, local: string, options: DirTransferOptions = {}): Promise<DirTransferResult> {
     return downloadDir(this.treeWorkers(options.signal), remote, local, options);
@@ -413,7 +422,8 @@ export class FtpPool {
 
   /**
    * FTP.uploadDir over the pool: directories are listed and files sent on
-   * all of its connections at once. See {@link FTP.uploadDir}.
+   * all of its connections at once. See {@link FTP.uploadDir}. Lost
+   * connections end it as they end downloadDir().
    */
   uploadDir(local: string, remote: string, options: DirTransferOptions = {}): Promise<DirTransferResult> {
     return uploadDir(this.treeWorkers(options.signal), local, remote, options);
@@ -424,11 +434,20 @@ export class FtpPool {
    * given back while its last file's local steps (utimes, rename) run is
    * taken by the next file at once. The call's `signal` cancels each
    * task's wait for a client, which then rejects with the signal's reason
-   * (as the tree call does, see DirTransferOptions.signal).
+   * (as the tree call does, see DirTransferOptions.signal). Once twice as
+   * many connections as the pool holds were lost in a row (a task's client
+   * ended closed, or a connect failed) with no task ending well between,
+   * the remaining tasks fail at once with the last loss's error instead of
+   * each connecting again (see pool-losses.ts).
    */
   private treeWorkers(signal: AbortSignal | undefined): TreeWorkers {
+    const losses = new LossesInRow(2 * this.limit);
     return {
-      run: (task, options) => this.lease(task, options?.shared === true, signal, (aborted) => aborted.reason),
+      run: (task, options) =>
+        losses.run(
+          (ended) => this.lease(task, options?.shared === true, signal, (aborted) => aborted.reason, ended),
+          () => signal?.aborted === true,
+        ),
       concurrency: 2 * this.limit,
       warm: () => this.warm(),
       writeAhead: true,

@@ -210,9 +210,11 @@ export class RemoteListing {
     // server without MLSD it saves the refused MLSD (and its EPSV) on every
     // new connection, a round trip or two on a long link.
     if (options.command !== "LIST" && !this.mlsdMissing && (await this.source.mlsdOffered()) !== false) {
-      let yielded = false;
+      // A line came: the server has MLSD, and a 500 after it is a listing that failed, not one to ask LIST for instead.
+      let lineCame = false;
       try {
         for await (const line of this.source.mlsdLines(path, transfer)) {
+          lineCame = true;
           // Not facts up to its first space: its name would be another (a value with a space, a LIST line).
           if (!isMlsdEntryLine(line)) {
             report(line);
@@ -229,7 +231,6 @@ export class RemoteListing {
             report(line);
             continue;
           }
-          yielded = true;
           yield entryFromFacts(name, facts);
         }
         unreadable.throwIfAny(path);
@@ -237,9 +238,12 @@ export class RemoteListing {
         options.onListed?.(selfUnique === undefined ? { selfShown, mlsd: true } : { selfShown, mlsd: true, selfUnique });
         return;
       } catch (error) {
-        // 500/502/504: the server has no MLSD; anything else is a real failure.
+        // 500/502/504 before any line: the server has no MLSD; anything else is a real failure.
+        // After a line, LIST would have been read with what MLSD's lines set: its
+        // type=cdir line made an empty LIST (a directory the user may not read)
+        // look like a read of the directory, and delete emptied its local copy.
         const missing = error instanceof FtpPermError && [500, 502, 504].includes(error.replyCode ?? 0);
-        if (yielded || !missing) throw error;
+        if (lineCame || !missing) throw error;
         this.mlsdMissing = true;
       }
     }

@@ -198,7 +198,10 @@ describe("LIST parser properties (fast-check)", () => {
             : `${pad(hour)}:${pad(when.getUTCMinutes())}`;
         const sizeText = dir ? "<DIR>" : order === "slash" ? size.toLocaleString("en-US") : String(size);
         const entry = parseListLine(`${date}  ${time}    ${sizeText.padStart(14)} ${name}`);
-        expect(entry).to.deep.include({ name, type: dir ? "dir" : "file", size: dir ? null : size, modified: when });
+        // `123 456 x` on a 24-hour line reads two ways (a size grouped with a space, as some
+        // locales print it, or a name starting with digits): unreadable, not guessed at.
+        if (!dir && order !== "iis" && size >= 1 && size < 1000 && /^\d{3} /.test(name)) expect(entry).to.equal(undefined);
+        else expect(entry).to.deep.include({ name, type: dir ? "dir" : "file", size: dir ? null : size, modified: when });
       }),
     );
   });

@@ -11,6 +11,7 @@ import { DebugOutput } from "./debug.js";
 import { FtpConnectionError, FtpError, FtpLimitError, FtpProtoError, FtpTimeoutError, telnetIacRefused } from "./errors.js";
 import { assertSafeArgument, plainAddress } from "./protocol.js";
 import { Reply, ReplyParser, ReplyParserOptions } from "./reply.js";
+import { markSecurityFailure } from "./security-verbs.js";
 import { codecFor, doubleIac, hasEscapes, IAC, TelnetIac, telnetIacOf, TextCodec } from "./text-codec.js";
 
 /** What the ControlConnection is made with: the reply parser's options, and how 0xFF goes in commands. */
@@ -85,6 +86,18 @@ class TlsCarrier extends Duplex {
     // Ending TLS (close_notify) must not end the TCP connection beneath it.
     callback();
   }
+}
+
+/**
+ * Implicit FTPS whose handshake met bytes OpenSSL cannot read as TLS (its
+ * `ERR_SSL_*` codes: a server, or someone between, answering in the clear)
+ * is a failure to secure the connection, as the same after AUTH TLS's 234
+ * is (tls.ts): under `retry` not tried again as a transient failure, and
+ * reported by an FtpPool (see markSecurityFailure). A timeout or a reset
+ * is not: that may be the network. Rethrows `error`.
+ */
+function markNotTls(error: unknown): never {
+  throw error instanceof FtpError && error.code.startsWith("ERR_SSL_") ? markSecurityFailure(error) : error;
 }
 
 /** Idle time before TCP keepalive probes start on the control connection: well under common NAT idle timeouts. */
@@ -320,7 +333,7 @@ export class ControlConnection {
     });
     raw.on("error", (error) => this.fail(new FtpConnectionError("control connection failed", error)));
     raw.on("close", () => this.fail(new FtpConnectionError("the server closed the control connection")));
-    if (options.implicitTls) await this.startTls(options.implicitTls, options.timeout);
+    if (options.implicitTls) await this.startTls(options.implicitTls, options.timeout).catch(markNotTls);
     const welcome = await this.readReply(options.timeout);
     if (this.telnetIac === "auto") {
       const known = telnetIacOf(welcome.text);

@@ -15,6 +15,7 @@ import {
   FtpListingError,
   FtpAheadDroppedError,
   FtpPathError,
+  FtpSizeMismatchError,
   FtpSourceChangedError,
   type FtpPathFailure,
   telnetIacInPath,
@@ -33,7 +34,8 @@ import { uploadThroughPart } from "./part-upload.js";
 import { pipeSettled } from "./pipe.js";
 import { assertReadWhole, openWalkedFile, type OpenedFile, type WalkedFile } from "./upload-source.js";
 import { linesFitting } from "./command-burst.js";
-import { assertSafeArgument, mlstFactsLine, parseMlsdLine } from "./protocol.js";
+import { assertSafeArgument, mlstFactsLine, parse213, parseMlsdLine } from "./protocol.js";
+import { isNotImplemented } from "./features.js";
 import { joinRemote, ListOptions, notListedAsDirs, UnreadableLines } from "./remote-listing.js";
 import { listMayNameOther } from "./list-command.js";
 import type { Writable } from "node:stream";
@@ -74,7 +76,21 @@ export interface DirProgress {
   listing: boolean;
 }
 
-/** Options of downloadDir/uploadDir. */
+/**
+ * Options of downloadDir/uploadDir.
+ *
+ * downloadDir checks each file's bytes, once the server ended its
+ * transfer with 226, against a size: the one its listing gave; else the
+ * one its 150 reply announced; else the answer to SIZE, asked with its
+ * RETR (in the same write: no round trip of its own; with `pipelining:
+ * false`, after the transfer) where the server may answer it (its FEAT
+ * lists SIZE, or lists nothing). A file that brought another count fails
+ * with FtpSizeMismatchError: it is not put in place, nor its time set,
+ * and its local copy stays as it was. A server that has no SIZE (FEAT
+ * without it, or a 500 or 502 to it: then it is not asked again), or
+ * refuses it for a file, leaves only its 226 for a file listed without a
+ * size: a transfer it cut short and still ended so is then taken whole.
+ */
 export interface DirTransferOptions {
   /**
    * Which entries take part: return false to leave one out (a directory
@@ -260,6 +276,8 @@ export interface TreeClient {
   lastMods(paths: readonly string[]): Promise<Array<Date | Error>>;
   setLastMods(entries: ReadonlyArray<{ path: string; date: Date }>): Promise<Array<Error | null>>;
   sendcmds(lines: readonly string[]): Promise<Array<string | Error>>;
+  /** The server's FEAT (read once per login, then kept): whether to ask SIZE of a file listed without a size (RemoteSizes). */
+  features(): Promise<Map<string, string>>;
   /** An upload's part renamed over its target only while it holds the bytes sent (see part-rename.ts). */
   [RENAME_OWN_PART](part: string, target: string, sent: number, pipelining: boolean): Promise<FtpError | undefined>;
   /** Whether a command carrying `text` would be refused before it is sent (see telnet-iac-plan.ts); none: never. */
@@ -607,6 +625,77 @@ async function compare(
     else if (outcome !== "failed") transfer.push(outcome);
   });
   return { transfer, skipped };
+}
+
+/**
+ * Remote sizes by SIZE, for the files a tree download fetches whose
+ * listing gave no size (LIST formats and DOS lines without one, MLSD
+ * without the `size` fact, NLST): a transfer cut short that the server
+ * still ends with 226, on a server whose 150 announces no size (pure-ftpd,
+ * pyftpdlib), is then told from a whole file. Asked where the server may
+ * answer: its FEAT lists SIZE, or lists nothing (no FEAT, or an empty
+ * one: not known). Once it lists features without SIZE, or answers SIZE
+ * with 500, 502 or 504, it is not asked again; a refusal for one file
+ * (550) leaves that file unchecked. Either way the 226 is all there is.
+ */
+class RemoteSizes {
+  /** Whether SIZE is asked: undefined until FEAT is read (once per call), false once the server shows it has none. */
+  private answering: boolean | undefined;
+
+  /** Whether SIZE is worth asking, reading FEAT on `client` the first time (kept by the client: no round trip once the listing read it). */
+  async asking(client: TreeClient): Promise<boolean> {
+    if (this.answering !== undefined) return this.answering;
+    let features: Map<string, string> | undefined;
+    try {
+      features = await client.features();
+    } catch (error) {
+      // A FEAT refused or answered out of turn says nothing either way; a lost connection fails the file.
+      if (!(error instanceof FtpError && error.replyCode !== null)) throw error;
+    }
+    this.answering ??= !(features && features.size > 0 && !features.has("SIZE"));
+    return this.answering;
+  }
+
+  /** The size in a SIZE reply as TransferStreamOptions.before gives it (its text, or its error), or null. */
+  fromReply(reply: string | Error | undefined): number | null {
+    if (reply === undefined) return null;
+    if (typeof reply !== "string") {
+      this.heed(reply);
+      return null;
+    }
+    return parse213(Number(reply.slice(0, 3)), reply);
+  }
+
+  /** SIZE `path` on its own (TYPE I first, see FTP.size): the size, or null where the server answers with none. No answer rejects. */
+  async get(client: TreeClient, path: string): Promise<number | null> {
+    try {
+      return await client.size(path);
+    } catch (error) {
+      if (!(error instanceof FtpError && error.replyCode !== null)) throw error;
+      this.heed(error);
+      return null;
+    }
+  }
+
+  /** A server answering SIZE with 500, 502 or 504 has none: not asked again. */
+  private heed(error: unknown): void {
+    if (isNotImplemented(error)) this.answering = false;
+  }
+}
+
+/**
+ * Throws FtpSizeMismatchError unless `received`, the bytes a download of
+ * `path` brought, is `size`, what SIZE gave (null: no answer, nothing to
+ * check): for a file whose listing gave no size and whose 150 announced none.
+ */
+function assertAskedSize(path: string, size: number | null, received: number): void {
+  if (size === null || size === received) return;
+  throw new FtpSizeMismatchError(
+    size,
+    received,
+    "",
+    `${JSON.stringify(path)}: the download brought ${received} bytes, but SIZE gives ${size} (the listing gave no size, nor the 150 reply)`,
+  );
 }
 
 /**
@@ -1918,7 +2007,7 @@ function downloadFile(
   local: string,
   plan: Plan,
   progress: Progress,
-  times: RemoteTimes,
+  { times, sizes }: { times: RemoteTimes; sizes: RemoteSizes },
   { signal, pipelining = true, maxFileSize }: DirTransferOptions,
   trees: { inSource: (path: string) => boolean; target: Tree; writes: LocalWrites },
 ): Promise<number> {
@@ -1938,19 +2027,36 @@ function downloadFile(
         workers.run(
           async (client) => {
             let bytes = 0;
+            const full = joinRemote(remote, plan.path);
+            // The size the 150 announced (the stream checked the bytes against it), or null.
+            let announced: number | null = null;
             const onProgress = (p: TransferProgress): void => {
               bytes = p.bytes;
+              announced = p.total;
               progress.during(plan.path, p.bytes);
             };
-            // A time not known to the second is asked with the RETR, in its write: no round trip of its own.
-            let asked: string | Error | undefined;
-            const before =
-              plan.modified === null && pipelining && times.asking
-                ? { lines: [`MDTM ${joinRemote(remote, plan.path)}`], onReplies: ([reply]: Array<string | Error>) => void (asked = reply) }
-                : undefined;
+            // Listed without a size: SIZE checks what a 150 without one leaves unchecked (see RemoteSizes).
+            const sizeAsked = plan.listed === null && (await sizes.asking(client));
+            // A time not known to the second, and such a size, are asked with the RETR, in its write: no round trip
+            // of their own. SIZE in TYPE I, where it counts the bytes RETR sends (several servers refuse it in ASCII).
+            const lines: string[] = [];
+            // Where each reply comes among the replies to `lines` (-1: not asked).
+            const sizeAt = sizeAsked && pipelining ? lines.push("TYPE I", `SIZE ${full}`) - 1 : -1;
+            const timeAt = plan.modified === null && pipelining && times.asking ? lines.push(`MDTM ${full}`) - 1 : -1;
+            let askedTime: string | Error | undefined;
+            let askedSize: string | Error | undefined;
+            const onReplies = (replies: Array<string | Error>): void => {
+              if (sizeAt >= 0) askedSize = replies[sizeAt];
+              if (timeAt >= 0) askedTime = replies[timeAt];
+            };
+            const before = lines.length > 0 ? { lines, onReplies } : undefined;
             // A failed file's part is removed before the client goes to the next file, which would otherwise be written while this one still held its blocks.
+            const failed = async (error: unknown): Promise<never> => {
+              await discard();
+              throw error;
+            };
             await client
-              .retrbinary(`RETR ${joinRemote(remote, plan.path)}`, sink, {
+              .retrbinary(`RETR ${full}`, sink, {
                 signal,
                 onProgress,
                 commandWithEpsv: pipelining,
@@ -1958,13 +2064,16 @@ function downloadFile(
                 writeAhead,
                 maxFileSize,
               })
-              .catch(async (error: unknown) => {
-                await discard();
-                throw error;
-              });
-            await checkListedSize(client, joinRemote(remote, plan.path), plan.listed, bytes);
+              .catch(failed);
+            // The bytes against a size: the listing's, else (with no 150's, which the stream checked) SIZE's.
+            const checkSize = async (): Promise<void> => {
+              await checkListedSize(client, full, plan.listed, bytes);
+              if (!sizeAsked || announced !== null) return;
+              assertAskedSize(full, pipelining ? sizes.fromReply(askedSize) : await sizes.get(client, full), bytes);
+            };
+            await checkSize().catch(failed);
             // The listing's time, else MDTM's; with neither the file keeps its own (and is fetched again next time).
-            const modified = plan.modified ?? (asked === undefined ? await times.get(client, plan.path) : times.fromReply(asked));
+            const modified = plan.modified ?? (askedTime === undefined ? await times.get(client, plan.path) : times.fromReply(askedTime));
             return { bytes, modified };
           },
           { shared: writeAhead },
@@ -2013,11 +2122,16 @@ export async function downloadDir(
     await mkdir(local, { recursive: true });
     for (const dir of missingDirs(source, target, transfer)) await failures.guard(dir, () => makeRealDir(local, dir));
   }
+  const sizes = new RemoteSizes();
   await transferAll(
     transfer,
     workers,
     (plan, progress) =>
-      downloadFile(workers, remote, local, plan, progress, times, options, { inSource: (path) => source.nodes.has(path), target, writes }),
+      downloadFile(workers, remote, local, plan, progress, { times, sizes }, options, {
+        inSource: (path) => source.nodes.has(path),
+        target,
+        writes,
+      }),
     options,
     failures,
     result,
@@ -2053,8 +2167,13 @@ async function streamDownload(
   const listed = new Set<string>();
   // Two names of the tree that are one local file (a disk folding letter case) are caught by inode.
   const writes = new LocalWrites(target.nodes, mayBeListed(listed));
+  const sizes = new RemoteSizes();
   const move = (plan: Plan): Promise<number> =>
-    downloadFile(workers, remote, local, plan, progress, burst.times, options, { inSource: (path) => listed.has(path), target, writes });
+    downloadFile(workers, remote, local, plan, progress, { times: burst.times, sizes }, options, {
+      inSource: (path) => listed.has(path),
+      target,
+      writes,
+    });
   const feed = new WorkFeed<{ path: string; node: Node }>(workers.concurrency, async ({ path, node }) => {
     const other = target.nodes.get(path);
     const outcome = classify(path, node, other);

@@ -132,15 +132,34 @@ export async function makeRealDirs(root: string, relative: string): Promise<void
  * A name as a server or disk that folds letter case or Unicode form, or
  * trims names, opens it: Windows drops trailing dots and spaces, a server
  * trimming its argument the blanks at its ends, so `Keep.txt.` and
- * ` keep.txt ` open `keep.txt`; a name folded to "" is the directory it
- * is in. Shared by tree sync's deletions and removeDir's link check.
+ * ` keep.txt ` open `keep.txt`. A name of only dots and blanks (`...`,
+ * ` `, `. `) stays itself: no other name is another spelling of it.
+ * Folded to "", it matched the directory it is in: a tree sync took the
+ * remote entry `sub/ ` for the source's `sub` (never deleted, never
+ * reported) and a link so named for a link at `sub` (every write into
+ * `sub` refused). That such a server may open it as its directory is
+ * opensAsItsDirectory's concern. Shared by tree sync's deletions and
+ * removeDir's link check.
  */
 export function foldedName(name: string): string {
-  return name
-    .normalize("NFC")
-    .toLowerCase()
-    .replace(/^\s+/, "")
-    .replace(/[\s.]+$/, "");
+  const normal = name.normalize("NFC");
+  return opensAsItsDirectory(normal)
+    ? normal
+    : normal
+        .toLowerCase()
+        .replace(/^\s+/, "")
+        .replace(/[\s.]+$/, "");
+}
+
+/**
+ * Whether `name` (one segment, not "" nor `.` nor `..`) is only dots and
+ * blanks (`...`, ` `, `. `): an ordinary name on POSIX, but one that a
+ * server dropping each segment's trailing dots and spaces (Windows: IIS,
+ * FileZilla Server), or trimming its argument, opens as the directory it
+ * is in. A command through it (`DELE sub/ /x`) may reach `sub/x` there.
+ */
+export function opensAsItsDirectory(name: string): boolean {
+  return /^[\s.]+$/.test(name);
 }
 
 /**

@@ -27,7 +27,15 @@ import { isLocalName, localName, localNameTwice, undecodableLocalName, unwritabl
 import { assertMaxFileSize } from "./download.js";
 import { assertMaxDelete, overDeleteLimit } from "./delete-limit.js";
 import { assertTreeDepth, DEFAULT_MAX_TREE_ENTRIES, EnteredDirs, treeLimit } from "./tree-bounds.js";
-import { assertNoClimb, assertRealDirs, foldedName, makeRealDir, unsafeNameError, unsafeNameReason } from "./path-safety.js";
+import {
+  assertNoClimb,
+  assertRealDirs,
+  foldedName,
+  makeRealDir,
+  opensAsItsDirectory,
+  unsafeNameError,
+  unsafeNameReason,
+} from "./path-safety.js";
 import { RENAME_OWN_PART } from "./part-rename.js";
 import { REFUSES_IAC } from "./telnet-iac-plan.js";
 import { uploadThroughPart } from "./part-upload.js";
@@ -132,7 +140,11 @@ export interface DirTransferOptions {
    * by `filter` or not; links,
    * special files and entries the source has under another type or
    * letter case stay, as do the target's entry named as a source's part
-   * file and the file it is for (see DirTransferResult.parts). A
+   * file and the file it is for (see DirTransferResult.parts). A remote
+   * directory the source lacks whose name is only dots and blanks (` `,
+   * `. `; a file so named is deleted) is a failure (FtpPathError, reason
+   * `"ambiguous"`) and nothing in it is removed: a Windows server opens
+   * `DELE sub/ /x` as `sub/x`. A
    * remote directory listed as nothing counts as read only on the server's
    * word (`.` in the listing, or an MLST `perm` fact with `l`): without it
    * nothing below it is removed, and if something would have been, it is a
@@ -377,6 +389,12 @@ interface Tree {
    * directory gone or replaced since (see forgetVanishedDirs).
    */
   local?: { root: string; walked: WalkedFile };
+  /**
+   * Whether each name is opened as spelled, one of only dots and blanks
+   * too (see dotNameLevel): a local tree's, but on Windows. A server may
+   * drop or trim them.
+   */
+  opensAsSpelled: boolean;
   /** A remote tree's: whether a remote path (from the root) cannot go in a command on its connections (see telnet-iac-plan.ts). */
   refusesIac?: (path: string) => boolean;
   /** The entries its walk refused for that (each a failure already). */
@@ -396,6 +414,7 @@ function emptyTree(side: "source" | "target", maxEntries = DEFAULT_MAX_TREE_ENTR
     unnamed: new Map(),
     refused: 0,
     maxEntries,
+    opensAsSpelled: false,
   };
   if (side === "source") tree.parts = new Set();
   return tree;
@@ -595,39 +614,6 @@ class RemoteTimes {
 }
 
 /**
- * Splits the source's files into those to transfer and the number to
- * skip: a file is skipped when the target has it with the same size and the
- * same time to the second. Remote times not known to the second are asked
- * (MDTM) only for files whose sizes agree; a server that cannot tell has
- * them transferred.
- */
-async function compare(
-  source: Tree,
-  target: Tree,
-  workers: TreeWorkers,
-  remote: { side: "source" | "target"; times: RemoteTimes },
-  failures: Failures,
-): Promise<{ transfer: Plan[]; skipped: number }> {
-  const transfer: Plan[] = [];
-  let skipped = 0;
-  const uncertain: Array<{ path: string; node: Node; other: Node }> = [];
-  for (const [path, node] of source.nodes) {
-    if (node.type !== "file") continue;
-    const other = target.nodes.get(path);
-    const outcome = classify(path, node, other);
-    if (outcome === "ask") uncertain.push({ path, node, other: other! });
-    else if (outcome === "skip") skipped++;
-    else transfer.push(outcome);
-  }
-  await runAll(uncertain, workers.concurrency, async ({ path, node, other }) => {
-    const outcome = await askRemoteTime(path, node, other, workers, remote, failures);
-    if (outcome === "skip") skipped++;
-    else if (outcome !== "failed") transfer.push(outcome);
-  });
-  return { transfer, skipped };
-}
-
-/**
  * Remote sizes by SIZE, for the files a tree download fetches whose
  * listing gave no size (LIST formats and DOS lines without one, MLSD
  * without the `size` fact, NLST): a transfer cut short that the server
@@ -699,6 +685,39 @@ function assertAskedSize(path: string, size: number | null, received: number): v
 }
 
 /**
+ * Splits the source's files into those to transfer and the number to
+ * skip: a file is skipped when the target has it with the same size and the
+ * same time to the second. Remote times not known to the second are asked
+ * (MDTM) only for files whose sizes agree; a server that cannot tell has
+ * them transferred.
+ */
+async function compare(
+  source: Tree,
+  target: Tree,
+  workers: TreeWorkers,
+  remote: { side: "source" | "target"; times: RemoteTimes },
+  failures: Failures,
+): Promise<{ transfer: Plan[]; skipped: number }> {
+  const transfer: Plan[] = [];
+  let skipped = 0;
+  const uncertain: Array<{ path: string; node: Node; other: Node }> = [];
+  for (const [path, node] of source.nodes) {
+    if (node.type !== "file") continue;
+    const other = target.nodes.get(path);
+    const outcome = classify(path, node, other);
+    if (outcome === "ask") uncertain.push({ path, node, other: other! });
+    else if (outcome === "skip") skipped++;
+    else transfer.push(outcome);
+  }
+  await runAll(uncertain, workers.concurrency, async ({ path, node, other }) => {
+    const outcome = await askRemoteTime(path, node, other, workers, remote, failures);
+    if (outcome === "skip") skipped++;
+    else if (outcome !== "failed") transfer.push(outcome);
+  });
+  return { transfer, skipped };
+}
+
+/**
  * A source file against the target's entry at its path: its plan (to
  * transfer), "skip" (same size, same time to the second), or "ask" (the
  * sizes agree but a time to the second is missing: the remote one's MDTM
@@ -745,15 +764,13 @@ function parentOf(path: string): string {
  * A path as a case-insensitive or normalizing file system may see it, or a
  * server that trims names: Windows drops a segment's trailing dots and
  * spaces, and a server trimming its argument the blanks at its ends, so
- * `DELE keep.txt.` or `DELE keep.txt ` may delete `keep.txt`, and a segment
- * left empty or `.` (`. `, a lone space) names the directory it is in.
+ * `DELE keep.txt.` or `DELE keep.txt ` may delete `keep.txt`. A segment of
+ * only dots and blanks (`...`, a lone space) stays itself (foldedName):
+ * dropped, `sub/ ` was `sub`, a remote extra never deleted nor reported,
+ * and a link so named blocked every write into `sub`.
  */
 function folded(path: string): string {
-  return path
-    .split("/")
-    .map(foldedName)
-    .filter((segment) => segment !== "")
-    .join("/");
+  return path.split("/").map(foldedName).join("/");
 }
 
 /**
@@ -799,6 +816,9 @@ function knownAbsent(source: Tree, path: string): boolean {
  * not what the walk saw), and
  * every directory holding something that stays (or that the source has
  * under another type: that file then fails to transfer, and says so).
+ * Nor does anything go through a remote directory named with only dots
+ * and blanks, which a Windows server opens as the directory it is in
+ * (dotNameLevel: reported, see refuseDotNames).
  */
 function extras(source: Tree, target: Tree): Array<{ path: string; type: Node["type"] }> {
   const stays = new Set<string>();
@@ -817,9 +837,11 @@ function extras(source: Tree, target: Tree): Array<{ path: string; type: Node["t
 /**
  * Whether the source is known to lack the target's entry at `path`, so
  * that `delete` may remove it as far as the source goes (its type, and
- * what stays below it, aside): see extras.
+ * what stays below it, aside): see extras. Not one whose removal goes
+ * through a name of only dots and blanks (dotNameLevel: reported by
+ * refuseDotNames), unless `throughDotNames`.
  */
-function lackedBySource(source: Tree, target: Tree): (path: string, node: Node) => boolean {
+function lackedBySource(source: Tree, target: Tree, throughDotNames = false): (path: string, node: Node) => boolean {
   // The source's paths and what it left out (filter, part files), as a disk folding letter case and Unicode form sees them.
   const sourceFolded = new Set([...source.nodes.keys(), ...source.excluded].map(folded));
   // Whether `path`, or a level above it, is one of those spelled otherwise: the same entry there, known or not by this spelling.
@@ -832,7 +854,50 @@ function lackedBySource(source: Tree, target: Tree): (path: string, node: Node) 
     knownAbsent(source, path) &&
     !source.nodes.has(path) &&
     !foldedInSource(path) &&
-    !target.incomplete.has(parentOf(path));
+    !target.incomplete.has(parentOf(path)) &&
+    (throughDotNames || dotNameLevel(target, path, node.type) === undefined);
+}
+
+/**
+ * The level of the target's `path` (itself, or a directory above it)
+ * named with only dots and blanks (` `, `. `, opensAsItsDirectory) that
+ * its removal would go through, or undefined: a server that drops a
+ * segment's trailing dots and spaces (Windows) opens `DELE sub/ /x` as
+ * `sub/x`, and `RMD sub/ ` as `sub`. A file so named is no such level:
+ * its own DELE reaches, there, the directory holding it, and is refused.
+ * None in a target that opens names as spelled (Tree.opensAsSpelled).
+ */
+function dotNameLevel(target: Tree, path: string, type: Node["type"]): string | undefined {
+  if (target.opensAsSpelled) return undefined;
+  const segments = path.split("/");
+  const at = segments.findIndex((segment, i) => opensAsItsDirectory(segment) && (i < segments.length - 1 || type === "dir"));
+  return at < 0 ? undefined : segments.slice(0, at + 1).join("/");
+}
+
+/**
+ * Reports, once per level, the directories named with only dots and
+ * blanks (dotNameLevel) that `delete` removes nothing through though the
+ * source lacks what is there: neither deleted nor silently kept.
+ */
+function refuseDotNames(source: Tree, target: Tree, failures: Failures): void {
+  if (target.opensAsSpelled) return;
+  const lacked = lackedBySource(source, target, true);
+  const reported = new Set<string>();
+  for (const [path, node] of target.nodes) {
+    if (node.type === "link" || node.type === "other" || !lacked(path, node)) continue;
+    const level = dotNameLevel(target, path, node.type);
+    if (level === undefined || reported.has(level)) continue;
+    reported.add(level);
+    failures.record(
+      level,
+      new FtpPathError(
+        level,
+        "ambiguous",
+        `not deleting ${JSON.stringify(level)} nor anything in it: a name of only dots and blanks, which a server dropping ` +
+          `them (Windows) or trimming its argument opens as the directory it is in, so a DELE or RMD through it may remove what is there`,
+      ),
+    );
+  }
 }
 
 /**
@@ -1062,6 +1127,8 @@ async function walkLocal(
   maxEntries: number | undefined,
 ): Promise<Tree> {
   const tree = emptyTree(side, maxEntries);
+  // Node hands a name to the disk as it is; Windows drops a segment's trailing dots and spaces.
+  tree.opensAsSpelled = process.platform !== "win32";
   await runAll([""], LOCAL_WALK_CONCURRENCY, async (dir, add) => {
     let names: Buffer[];
     try {
@@ -1606,6 +1673,7 @@ async function deleteExtras(
   result: DirTransferResult,
 ): Promise<void> {
   if (!options.delete) return;
+  refuseDotNames(source, target, failures);
   refuseUnproven(source, target, failures);
   refuseUnnamed(source, target, failures);
   refuseAliased(source, target, failures);

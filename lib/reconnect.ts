@@ -277,12 +277,17 @@ export class SessionRecord {
    * The server said where the session is (a 257 to PWD): that directory
    * replaces the CWDs and CDUPs that led there. A loop that changes into a
    * directory and back up grew the list by two each time, for as long as
-   * the client lived, and a reconnect sent every one of them again. Only an
-   * absolute (`/`) path: what CWD takes back on any server.
+   * the client lived, and a reconnect sent every one of them again. An
+   * absolute (`/`) path always: what CWD takes back on any server. Another
+   * form (`C:\data` on Windows servers, `'USER.DATA.'` on z/OS) only once
+   * the list is past MAX_REPLAYED_DIRS: RFC 959 has PWD name the directory
+   * as CWD takes it, but a server whose CWD refused its own form would then
+   * fail the reconnect, so the short lists that replay as they are keep
+   * doing so; without it a long list grew for as long as the client lived.
    */
   private anchor(reply: Reply): void {
     const path = parse257(reply.text);
-    if (path.startsWith("/")) this.dirs = [path];
+    if (path.startsWith("/") || (path !== "" && this.dirs.length > MAX_REPLAYED_DIRS)) this.dirs = [path];
   }
 
   /** Logs in again as the session did (USER, then PASS and ACCT when asked), if it had logged in. */

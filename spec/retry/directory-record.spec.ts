@@ -70,6 +70,31 @@ describe("retry: the directory changes a reconnect replays stay bounded", () => 
     await fc.expectNoLeaks();
   });
 
+  it("a server whose PWD names its directories in another form (C:\\d) still gets a bounded list, replayed with that form", async () => {
+    fc = await FaultCase.start({ files: { "/d/in/x": "x", "/f": "1" } });
+    // As a Windows server answers: the drive and backslashes, which its CWD takes back.
+    fc.srv.handle("PWD", (s) => s.reply(257, `"C:${s.state.cwd.replaceAll("/", "\\")}" is current directory.`));
+    fc.srv.handle("CWD", (s, arg) => {
+      const path = arg.startsWith("C:") ? arg.slice(2).replaceAll("\\", "/") : s.resolvePath(arg);
+      if (!s.vfs.isDir(path)) return s.reply(550, "The system cannot find the path specified.");
+      s.state.cwd = path;
+      s.reply(250, "CWD command successful.");
+    });
+    const ftp = fc.client({ retry: FAST });
+    await ftp.ready;
+    await ftp.cwd("d");
+    await inAndOut(ftp);
+    fc.srv.once("SIZE", (s) => s.drop());
+    expect(await ftp.size("/f")).to.equal(1);
+    expect(fc.srv.sessions).to.have.length(2);
+    const again = replayed();
+    expect(again[0]).to.equal("CWD C:\\d");
+    expect(again.length, "directory commands replayed").to.be.at.most(MAX_REPLAYED_DIRS + 1);
+    expect(await ftp.pwd()).to.equal("C:\\d");
+    ftp.close();
+    await fc.expectNoLeaks();
+  });
+
   it("sendcmds() bursts of directory changes are bounded too: PWD after the burst, and a reconnect lands where the burst left", async () => {
     fc = await FaultCase.start({ files: { "/d/in/x": "x", "/f": "1" } });
     const ftp = fc.client({ retry: FAST });

@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
+import { FtpDirTransferError } from "../../lib/index.js";
 import { useFixtures } from "../core/helpers.js";
 
 /** A path as Windows opens it: each segment without its trailing dots and spaces (`.` where none is left). */
@@ -59,10 +60,23 @@ describe("faults: names a server trims on DELE and RMD, not in its listing", () 
   }
 
   for (const extra of [". ", " ", " . "]) {
-    it(`uploadDir with delete deletes nothing in a listed directory ${JSON.stringify(extra)} holding a file of the source's name`, async () => {
+    it(`uploadDir with delete deletes nothing in a listed directory ${JSON.stringify(extra)} holding a file of the source's name, and reports that directory`, async () => {
       const srv = await server({ "/r/keep.txt": "old", [`/r/${extra}/keep.txt`]: "x" });
-      expect(await upload(srv)).to.deep.equal([]);
+      const ftp = await fx.client(srv);
+      writeFileSync(join(dir, "keep.txt"), "new!");
+      const error = await ftp.uploadDir(dir, "/r", { delete: true }).then(
+        () => expect.fail("uploadDir resolved"),
+        (rejection: unknown) => rejection,
+      );
+      // Reported, not kept in silence (6e8d1a7): a Windows server opens `DELE /r/ /keep.txt` as /r/keep.txt.
+      expect(error).to.be.instanceOf(FtpDirTransferError);
+      const { failures, result } = error as FtpDirTransferError;
+      expect(failures.map(({ path }) => path)).to.deep.equal([extra]);
+      expect(failures[0].error).to.include({ code: "ERR_FTP_BAD_PATH", reason: "ambiguous" });
+      expect(result.transferred).to.equal(1);
+      expect(srv.commands.filter((command) => /^(DELE|RMD) /.test(command))).to.deep.equal([]);
       expect(srv.vfs.get("/r/keep.txt")?.toString()).to.equal("new!");
+      expect(srv.vfs.get(`/r/${extra}/keep.txt`)?.toString()).to.equal("x");
     });
   }
 

@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FixtureServer } from "../../fixtures/server.js";
+import { until } from "../faults/helpers.js";
 import { localTree } from "./mirror-hostile-helpers.js";
 import { entriesBelow, giveToNobody, holdCommand, holdRetr, holdStor, NOBODY } from "./mirror-local-faults-helpers.js";
 import { runCli, useCliFixture, type RunningCli } from "./run-cli.js";
@@ -330,6 +331,13 @@ describe("ftpstream mirror when the local machine misbehaves", function () {
       writeFileSync(join(dir, "old/extra.txt"), "the old extra");
       const run = cli(["mirror", url(srv, "t"), dir, "--delete"]);
       const big = await held.nth(0);
+      // Nothing may write in the target while it is removed (ENOTEMPTY, 1 run in 12 under load):
+      // a.txt goes before or after big.bin. Before, its part may still be written and renamed
+      // when big.bin's RETR is held: wait until it is in place. After, its part is made ahead of
+      // its RETR, which waits for big.bin: wait until that part is there.
+      const aFetched = (): boolean => srv.commands.some((line) => /^RETR .*a\.txt$/.test(line));
+      const settled = (): boolean => existsSync(join(dir, "a.txt")) || (!aFetched() && existsSync(join(dir, ".a.txt.ftpstream-part")));
+      expect(await until(settled), "a.txt in place, or its part waiting for its turn").to.equal(true);
       rmSync(dir, { recursive: true });
       mkdirSync(join(dir, "old"), { recursive: true });
       writeFileSync(join(dir, "extra.txt"), "another job's file of that name");

@@ -28,7 +28,7 @@ import type { TreeJob } from "../../lib/queue-jobs.js";
 import { createTreeJobProcessor, endpointKey, type TreeJobLike } from "../../lib/queue-worker.js";
 import { parseFtpUrl } from "../../lib/url.js";
 import { rejectionOf, useFixtures } from "../core/helpers.js";
-import { connectionSampler } from "./open-connections.js";
+import { countControlConnections } from "./control-connections.js";
 import { useRedis } from "./redis-server.js";
 import { uploadJob, jobBounds } from "./tree-job.js";
 
@@ -127,7 +127,7 @@ describe("queue worker: pools per credential, the connection cap per endpoint", 
         });
         return { user, leases, processor };
       });
-      const sampler = connectionSampler(srv.port);
+      const connections = countControlConnections(srv);
       try {
         const [first, second] = workers;
         const server = (user: string): string => `ftp://${user}:pass@${srv.host}:${srv.port}`;
@@ -138,12 +138,11 @@ describe("queue worker: pools per credential, the connection cap per endpoint", 
           outcome: "transferred",
         });
       } finally {
-        const most = sampler.stop();
         for (const { processor, leases } of workers) {
           await processor.close();
           await leases.close();
         }
-        expect(most, "connections open at once").to.equal(1);
+        expect(connections.most, "connections open at once").to.equal(1);
       }
     });
   });

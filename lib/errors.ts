@@ -128,6 +128,24 @@ export class FtpConnectionError extends FtpError {
 }
 brand(FtpConnectionError, "FtpConnectionError");
 
+/**
+ * A PROT P download's or listing's data connection whose TLS layer ended
+ * without the server's close_notify: the TCP connection closed (a FIN, or
+ * a reset after it) with the TLS stream still open, so whoever closed it
+ * may have cut the data short, and a final 2xx after it proves nothing.
+ * Every server tested (vsftpd, proftpd, pure-ftpd, pyftpdlib) sends
+ * close_notify before closing. A cut data connection like any other:
+ * transient under `retry`, which resumes the download.
+ */
+export class FtpTlsTruncatedError extends FtpConnectionError {
+  declare readonly code: "ERR_FTP_TLS_TRUNCATED";
+  constructor(message = "the data connection ended without TLS close_notify: the transfer may be truncated") {
+    super(message);
+    (this as { code: string }).code = "ERR_FTP_TLS_TRUNCATED";
+  }
+}
+brand(FtpTlsTruncatedError, "FtpTlsTruncatedError");
+
 /** The client was closed (by `close()`, `quit()`, a timeout or a dropped connection) and cannot be used. */
 export class FtpClosedError extends FtpError {
   declare readonly code: "ERR_FTP_CLOSED";

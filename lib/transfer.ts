@@ -5,7 +5,6 @@
  * aborts. The stream classes drive it; it runs inside a queue task.
  */
 import * as net from "node:net";
-import { once } from "node:events";
 import * as tls from "node:tls";
 import {
   errorForReply,
@@ -19,6 +18,7 @@ import {
 } from "./errors.js";
 import { sendAheadOfTransfer, sendBurst, type CommandsBefore } from "./command-burst.js";
 import { EpsvRefusedInStep, openActive, openPassive, PendingData } from "./data.js";
+import { secureData } from "./data-tls.js";
 import { parse150 } from "./protocol.js";
 import type { ReplyReader } from "./control.js";
 import type { Reply } from "./reply.js";
@@ -146,13 +146,8 @@ export class DataTransfer {
     readonly sentEarly: boolean,
   ) {
     this.size = preliminary.code === 150 ? parse150(preliminary.text) : null;
-    if (socket instanceof tls.TLSSocket) {
-      // Listened for now, before the handshake can finish, so it is not missed.
-      this.handshake = once(socket, "secureConnect").then(() => undefined);
-      this.handshake.catch(() => undefined);
-    } else {
-      this.handshake = CLEAR;
-    }
+    // Listened for in secure(), before the handshake could finish.
+    this.handshake = socket instanceof tls.TLSSocket ? (handshakes.get(socket) ?? CLEAR) : CLEAR;
     // Read the final reply right away so a 4xx/5xx sent while data still
     // flows (disk full, transfer aborted) is seen at once.
     this.finalRead = new FinalReplyRead(session);
@@ -301,8 +296,9 @@ export class DataTransfer {
       }
       // TLS starts only after the 1xx, as ftplib does: a server may read
       // early bytes on the data connection as data (pyftpdlib resets it).
-      socket = secure(session, socket);
-      return new DataTransfer(session, socket, reply, !RECEIVING_VERB.test(start.command), sentEarly);
+      const serverSends = !RECEIVING_VERB.test(start.command);
+      socket = secure(session, socket, serverSends);
+      return new DataTransfer(session, socket, reply, serverSends, sentEarly);
     } catch (error) {
       socket?.destroy();
       pending.dispose();
@@ -688,13 +684,20 @@ export function resetClosesHandle(version: string): boolean {
 
 /** The TCP socket under each TLS data connection, for resetConnection. */
 const tcpUnder = new WeakMap<tls.TLSSocket, net.Socket>();
+/** Each TLS data connection's handshake (see SecuredData.handshake), for its DataTransfer. */
+const handshakes = new WeakMap<tls.TLSSocket, Promise<void>>();
 
-/** Wraps a data socket in TLS under PROT P, resuming the control connection's session. */
-function secure(session: Session, socket: net.Socket): net.Socket | tls.TLSSocket {
+/**
+ * Wraps a data socket in TLS under PROT P, resuming the control
+ * connection's session; a connection the server sends on (`serverSends`)
+ * fails if its TLS stream is cut without close_notify (see secureData).
+ */
+function secure(session: Session, socket: net.Socket, serverSends: boolean): net.Socket | tls.TLSSocket {
   const options = session.settings.dataTls;
   if (!options) return socket;
-  const secured = tls.connect({ ...options, socket, session: session.control.tlsSession });
+  const { socket: secured, handshake } = secureData(socket, options, session.control.tlsSession, serverSends);
   tcpUnder.set(secured, socket);
+  handshakes.set(secured, handshake);
   // Errors surface through the stream that uses the socket; this keeps an
   // early handshake failure from being an unhandled 'error' event.
   secured.on("error", () => undefined);

@@ -1,18 +1,26 @@
 /**
  * The TLS layer of a PROT P data connection: the handshake, resuming the
- * control connection's session; and, for a connection the server sends on
- * (a download, a listing), the check that its TLS stream ended with the
- * server's close_notify rather than with the TCP connection alone.
+ * control connection's session; the certificate check when it was not
+ * resumed; and, for a connection the server sends on (a download, a
+ * listing), the check that its TLS stream ended with the server's
+ * close_notify rather than with the TCP connection alone.
  */
+import type { X509Certificate } from "node:crypto";
 import * as net from "node:net";
 import { Duplex } from "node:stream";
 import * as tls from "node:tls";
-import { FtpConnectionError, FtpTlsTruncatedError } from "./errors.js";
+import { FtpConnectionError, FtpDataCertificateError, FtpTlsTruncatedError } from "./errors.js";
+import { markSecurityFailure } from "./security-verbs.js";
+import { peerCertificateOf } from "./session-certificate.js";
 
 /** A data connection in TLS, and its handshake. */
 export interface SecuredData {
   readonly socket: tls.TLSSocket;
-  /** Settles once the handshake is done; rejects if it failed, or if the connection closed first. */
+  /**
+   * Settles once the handshake is done and the certificate passed (see
+   * certificateRefusal); rejects if either failed, or if the connection
+   * closed first. The socket is destroyed with the same error.
+   */
   readonly handshake: Promise<void>;
 }
 
@@ -56,7 +64,13 @@ export function secureData(
   const handshake = new Promise<void>((resolve, reject) => {
     secured.once("secureConnect", () => {
       handshakeDone = true;
-      resolve();
+      const refusal = certificateRefusal(secured, controlSession);
+      if (!refusal) {
+        resolve();
+        return;
+      }
+      secured.destroy(refusal);
+      reject(refusal);
     });
     secured.once("error", reject);
     secured.once("close", () => reject(new FtpConnectionError("the data connection closed during the TLS handshake")));
@@ -75,6 +89,44 @@ export function secureData(
 function tlsStreamEnded(secured: tls.TLSSocket): boolean {
   const state = (secured as unknown as { _readableState?: { ended?: unknown } })._readableState;
   return state?.ended === true;
+}
+
+/**
+ * Why the data connection `secured`, its handshake just done, may not be
+ * used, or undefined if it may. Resumed from the control connection's
+ * session, it is the server the control connection reached (only that
+ * server holds the session's secret). Else it must show the control
+ * connection's certificate, as held in `controlSession`: with
+ * verification off (`rejectUnauthorized: false`) nothing else binds it to
+ * that server. With no certificate known for the control connection
+ * (after CCC, a server that gave no session), only a certificate that
+ * passed verification is taken.
+ */
+function certificateRefusal(secured: tls.TLSSocket, controlSession: Buffer | undefined): FtpDataCertificateError | undefined {
+  if (secured.isSessionReused()) return undefined;
+  const expected = peerCertificateOf(controlSession);
+  const shown = secured.getPeerX509Certificate();
+  if (expected === undefined) {
+    if (secured.authorized) return undefined;
+    return markSecurityFailure(
+      new FtpDataCertificateError(
+        `the data connection's TLS certificate (${describe(shown)}) failed verification (${String(secured.authorizationError)}) ` +
+          "and the control connection's is not known to compare it with: refused, nothing transferred",
+      ),
+    );
+  }
+  if (shown?.raw.equals(expected)) return undefined;
+  return markSecurityFailure(
+    new FtpDataCertificateError(
+      `the data connection's TLS certificate (${describe(shown)}) is not the control connection's, and its TLS session ` +
+        "was not resumed from the control connection's: refused, nothing transferred",
+    ),
+  );
+}
+
+/** A certificate as a message shows it: its SHA-256 fingerprint. */
+function describe(certificate: X509Certificate | undefined): string {
+  return certificate ? `SHA-256 ${certificate.fingerprint256}` : "none";
 }
 
 /**

@@ -146,6 +146,24 @@ export class FtpTlsTruncatedError extends FtpConnectionError {
 }
 brand(FtpTlsTruncatedError, "FtpTlsTruncatedError");
 
+/**
+ * A PROT P data connection whose TLS session was not resumed from the
+ * control connection's and whose certificate is not the control
+ * connection's (FileZilla refuses the same): with certificate
+ * verification off (`rejectUnauthorized: false`), the control
+ * connection's certificate is what binds the data connection to the
+ * server logged in to. Nothing was read from it or written to it. A
+ * failure to secure the connection (see markSecurityFailure): not
+ * transient under `retry`, and reported by an FtpPool.
+ */
+export class FtpDataCertificateError extends FtpError {
+  declare readonly code: "ERR_FTP_DATA_CERTIFICATE";
+  constructor(message: string) {
+    super(message, "ERR_FTP_DATA_CERTIFICATE");
+  }
+}
+brand(FtpDataCertificateError, "FtpDataCertificateError");
+
 /** The client was closed (by `close()`, `quit()`, a timeout or a dropped connection) and cannot be used. */
 export class FtpClosedError extends FtpError {
   declare readonly code: "ERR_FTP_CLOSED";

@@ -124,7 +124,7 @@ export type Enqueue = (task: (session: Session) => Promise<void>, now?: boolean,
 export class DataTransfer {
   /** The size announced in a `150 ... (n bytes)` reply, else null. */
   readonly size: number | null;
-  /** Settles when the data connection's TLS handshake is done (at once for a clear one); rejects if it fails. */
+  /** Settles when the data connection's TLS handshake is done and its certificate passed (at once for a clear one); rejects if either failed. */
   readonly handshake: Promise<void>;
   /** Reads the final reply, from the 1xx on. */
   private readonly finalRead: FinalReplyRead;
@@ -684,7 +684,7 @@ export function resetClosesHandle(version: string): boolean {
 
 /** The TCP socket under each TLS data connection, for resetConnection. */
 const tcpUnder = new WeakMap<tls.TLSSocket, net.Socket>();
-/** Each TLS data connection's handshake (see SecuredData.handshake), for its DataTransfer. */
+/** Each TLS data connection's handshake and certificate check (see SecuredData.handshake), for its DataTransfer. */
 const handshakes = new WeakMap<tls.TLSSocket, Promise<void>>();
 
 /**

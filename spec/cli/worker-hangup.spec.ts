@@ -13,12 +13,13 @@ import { expect } from "chai";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { FixtureServer } from "../../fixtures/server.js";
-import { workerCommand } from "../../lib/queue-cli.js";
+import { FTP } from "../../lib/index.js";
+import { enqueueCommand, workerCommand } from "../../lib/queue-cli.js";
 import { useRedis } from "../distributed/redis-server.js";
 import { runInPty } from "./hangup-pty.js";
 import { localTree } from "./mirror-hostile-helpers.js";
 import { holdRetr } from "./mirror-local-faults-helpers.js";
-import { runCli, useCliFixture } from "./run-cli.js";
+import { useCliFixture } from "./run-cli.js";
 
 const BIG = "B".repeat(100_000);
 
@@ -27,13 +28,31 @@ describe("ftpstream worker and mirror --queue stopped by SIGHUP", function () {
   const redis = useRedis();
   let queues = 0;
 
-  /** Two files enqueued on a new queue for a download into `tree`; the worker arguments that run them one at a time. */
+  /**
+   * Two files enqueued on a new queue for a download into `tree`, as `mirror <url>/t <tree> --queue` enqueues them; the
+   * worker arguments that run them one at a time. Enqueued in this process, not by the CLI: a second CLI process (the
+   * library and bullmq loaded again, about a second of CPU under coverage) took about half of each case's time on a
+   * loaded 2-core machine, up to 13 s where the case timed out at 20, for what the last case covers.
+   */
   const enqueueTwo = async (srv: FixtureServer): Promise<{ tree: string; worker: string[] }> => {
     const tree = join(dir(), "tree");
     mkdirSync(tree);
     const queue = redis().url(`hangup-${process.pid}-${queues++}`);
-    const enqueued = await runCli(["mirror", url(srv, "t"), tree, "--queue", queue], { cwd: dir() });
-    expect(enqueued.code, enqueued.stderr).to.equal(0);
+    const planner = await FTP.connect(url(srv, ""), { timeout: 5000 });
+    try {
+      const enqueued = await enqueueCommand({
+        queue,
+        direction: "download",
+        server: url(srv, ""),
+        remote: "t",
+        local: tree,
+        planner,
+        log: () => undefined,
+      });
+      expect(enqueued.enqueued).to.equal(2);
+    } finally {
+      await planner.quit().catch(() => planner.close());
+    }
     const worker = ["worker", queue, "--server", `ftp://127.0.0.1:${srv.port}`, "--local-root", tree, "--concurrency", "1"];
     return { tree, worker };
   };

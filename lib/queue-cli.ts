@@ -440,9 +440,20 @@ export async function workerCommand(command: WorkerCommand): Promise<WorkerSumma
   process.once("SIGTERM", onTerm);
   process.once("SIGHUP", hangUp);
   const stopDraining = new AbortController();
-  const drained = command.untilDrained ? waitForDrain(queue, stopDraining.signal).then(done) : undefined;
-  const running = worker.run();
+  // A signal also ends a read of the queue still waiting (on a Redis that is gone, ioredis holds it until it reconnects).
+  void stop.then(() => stopDraining.abort());
+  let drained: Promise<void> | undefined;
+  let running: Promise<void> = Promise.resolve();
   try {
+    // --until-drained with nothing pending ends before the worker runs. Run and closed at once, BullMQ's worker (5.81,
+    // and upstream still) set its stalled-jobs timer after close() when its first check was still under way, and the
+    // process stayed up that long after its summary: lockMs / 2, 15 s by default. A failed read runs it as before.
+    const first = command.untilDrained ? await unlessStopped(queue.getJobCounts(...PENDING), stopDraining.signal, true) : undefined;
+    if (stopDraining.signal.aborted || (first && Object.values(first).every((n) => n === 0))) done();
+    else {
+      drained = command.untilDrained ? waitForDrain(queue, stopDraining.signal).then(done) : undefined;
+      running = worker.run();
+    }
     await stop;
   } finally {
     // Stopped by a signal: the drain loop ends before the queue closes under it.

@@ -125,6 +125,7 @@ export class DownloadRun {
   private written: WrittenAhead | undefined;
   /** A binary RETR under `retry`: the last bytes delivered, which a resumed attempt asks for again (resume-overlap.ts). */
   private tail: DeliveredTail | undefined;
+  private readonly start: TransferStart;
   /** The resumed attempt's check of the bytes it brings again, set by runIn for pump. */
   private overlap: OverlapCheck | undefined;
   /** The session's idle watch (none with timeout 0), told when a paused download resumes. */
@@ -133,10 +134,12 @@ export class DownloadRun {
   constructor(
     private readonly enqueue: Enqueue,
     settings: SessionSettings,
-    private readonly start: TransferStart,
+    start: TransferStart,
     options: DownloadRunOptions,
     private readonly target: DownloadTarget,
   ) {
+    // Copied only then: with its count unchecked, a PROT P download is watched for its TLS end (transfer.ts).
+    this.start = options.verifySize === false ? { ...start, countUnchecked: true } : start;
     this.resumable = settings.resume;
     this.verifySize = options.verifySize;
     this.maxRead = options.maxRead;

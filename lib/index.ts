@@ -33,6 +33,7 @@ export {
   FtpClosedError,
   FtpAheadDroppedError,
   FtpConnectionError,
+  FtpDataCertificateError,
   FtpDeleteLimitError,
   FtpDirTransferError,
   FtpError,
@@ -47,6 +48,7 @@ export {
   FtpSourceChangedError,
   FtpTempError,
   FtpTimeoutError,
+  FtpTlsTruncatedError,
 } from "./errors.js";
 export { parse150, parse227, parse229, parse257 } from "./protocol.js";
 export { ReplyParser } from "./reply.js";

@@ -49,6 +49,8 @@ export interface TransferStart {
   before?: CommandsBefore | undefined;
   /** TransferStreamOptions.writeAhead: may be written ahead of its turn, and lets the next such transfer be (transfer-ahead.ts). */
   ahead?: boolean | undefined;
+  /** A download whose byte count is not checked against the 150's size (`verifySize: false`): under PROT P its TLS end is watched whatever the 150 said (see countCheckedAgainst150). */
+  countUnchecked?: boolean | undefined;
 }
 
 /**
@@ -76,6 +78,7 @@ export function startWith(
     withEpsv: start.withEpsv,
     before: start.before,
     ahead: start.ahead,
+    countUnchecked: start.countUnchecked,
   } satisfies Record<keyof TransferStart, unknown>;
 }
 
@@ -297,7 +300,7 @@ export class DataTransfer {
       // TLS starts only after the 1xx, as ftplib does: a server may read
       // early bytes on the data connection as data (pyftpdlib resets it).
       const serverSends = !RECEIVING_VERB.test(start.command);
-      socket = secure(session, socket, serverSends);
+      socket = secure(session, socket, serverSends && !countCheckedAgainst150(start, reply));
       return new DataTransfer(session, socket, reply, serverSends, sentEarly);
     } catch (error) {
       socket?.destroy();
@@ -681,6 +684,28 @@ export function resetClosesHandle(version: string): boolean {
   if (major === 19) return minor >= 3;
   return major >= 20;
 }
+
+/**
+ * Whether a download's byte count is checked against the size its 150
+ * announced (DownloadRun's sizeMismatch: a RETR with no REST offset),
+ * which fails one cut short whatever ended its data connection. Such a
+ * download's PROT P connection keeps Node's TLSSocket on the socket
+ * itself: watching for the server's close_notify (data-tls.ts) takes a
+ * stream between the two, about half as much CPU again on a large file.
+ * Listings (no size), downloads whose 150 gives none and those whose
+ * count is not checked (`verifySize: false`) are watched.
+ */
+function countCheckedAgainst150(start: TransferStart, preliminary: Reply): boolean {
+  return (
+    start.rest === undefined &&
+    start.countUnchecked !== true &&
+    RETR_VERB.test(start.command) &&
+    preliminary.code === 150 &&
+    parse150(preliminary.text) !== null
+  );
+}
+
+const RETR_VERB = /^RETR /i;
 
 /** The TCP socket under each TLS data connection, for resetConnection. */
 const tcpUnder = new WeakMap<tls.TLSSocket, net.Socket>();

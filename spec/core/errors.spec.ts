@@ -23,7 +23,9 @@ type ErrorName =
   | "FtpConnectionError"
   | "FtpClosedError"
   | "FtpSizeMismatchError"
-  | "FtpResumeError";
+  | "FtpResumeError"
+  | "FtpTlsTruncatedError"
+  | "FtpDataCertificateError";
 
 /** Each class, how to make one, and what it must carry. `isA`: the classes it is an instance of. */
 const CLASSES: Record<ErrorName, { make: (api: Api) => Lib.FtpError; code: string; replyCode: number | null; isA: ErrorName[] }> = {
@@ -54,6 +56,18 @@ const CLASSES: Record<ErrorName, { make: (api: Api) => Lib.FtpError; code: strin
   FtpResumeError: {
     make: (api) => new api.FtpResumeError(100, 5000, 9000, "cannot resume"),
     code: "ERR_FTP_RESUME",
+    replyCode: null,
+    isA: ["FtpError"],
+  },
+  FtpTlsTruncatedError: {
+    make: (api) => new api.FtpTlsTruncatedError(),
+    code: "ERR_FTP_TLS_TRUNCATED",
+    replyCode: null,
+    isA: ["FtpError", "FtpConnectionError"],
+  },
+  FtpDataCertificateError: {
+    make: (api) => new api.FtpDataCertificateError("another certificate"),
+    code: "ERR_FTP_DATA_CERTIFICATE",
     replyCode: null,
     isA: ["FtpError"],
   },

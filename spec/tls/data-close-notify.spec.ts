@@ -12,7 +12,7 @@ import type { Socket } from "node:net";
 import { once } from "node:events";
 import { TLSSocket, createSecureContext } from "node:tls";
 import type { Session } from "../../fixtures/server.js";
-import { FtpConnectionError, FtpError } from "../../lib/index.js";
+import { FtpConnectionError, FtpError, FtpSizeMismatchError } from "../../lib/index.js";
 import { settle, useTlsFixture } from "./tls-fixture.js";
 
 /** The data connection as the server opens it, TCP only, whatever PROT says. */
@@ -111,6 +111,32 @@ describe("FTPS: a PROT P data connection ended without TLS close_notify (T)", fu
       isTruncated(listing.error);
     });
   }
+
+  /** A server whose RETR announces FILE's whole size in its 150, then sends its first 11 bytes ended by a FIN, then 226. */
+  async function announcingSize() {
+    const srv = await fx.start({ files: { "/f.txt": FILE }, tls: { requireSessionReuse: false } });
+    srv.handle("RETR", async (s: Session) => {
+      s.reply(150, `Opening BINARY mode data connection for /f.txt (${FILE.length} bytes).`);
+      await sendInTls(s, fx.cert().key, fx.cert().cert, FILE.subarray(0, 11), "fin");
+      s.reply(226, "Transfer complete.");
+    });
+    const ftp = fx.client({ host: srv.host, port: srv.port, user: "user", password: "pass", timeout: 5000 });
+    await ftp.ready;
+    return ftp;
+  }
+
+  it("a download whose 150 announced its size is failed by its byte count (TLS kept on the socket itself)", async () => {
+    const ftp = await announcingSize();
+    const download = await settle(ftp.retrbinary("RETR /f.txt", () => undefined));
+    expect(download.error).to.be.instanceOf(FtpSizeMismatchError);
+    expect(download.error).to.include({ expected: FILE.length, received: 11 });
+  });
+
+  it("with verifySize: false (no count checked), the same download is failed by its TLS end", async () => {
+    const ftp = await announcingSize();
+    const download = await settle(ftp.retrbinary("RETR /f.txt", () => undefined, { verifySize: false }));
+    isTruncated(download.error);
+  });
 
   it("ends a download whose TLS ended with close_notify, however slowly it is read", async () => {
     // 4 MiB read only once the server is done: the TLS layer holds what it

@@ -587,9 +587,12 @@ async function downloadJob(
         };
         // With its EPSV (once the port is known reachable), as the tree transfers do: a round trip less per file.
         // maxFileSize (a v 2 job's): a file announced larger is not fetched, one that grows past it aborted (FtpLimitError).
-        await client.retrbinary(`RETR ${remotePath}`, sink, { onProgress, commandWithEpsv: true, maxFileSize: data.maxFileSize });
+        // A size of 0 is also what a listing without sizes enqueues: then SIZE is asked before the RETR
+        // (verifySize), so a cut that ended in 226 with no size in its 150 is still caught; a refused SIZE
+        // leaves the 226 as all there is, as in the tree downloads.
+        const verifySize = data.size > 0 ? undefined : true;
+        await client.retrbinary(`RETR ${remotePath}`, sink, { onProgress, commandWithEpsv: true, maxFileSize: data.maxFileSize, verifySize });
         // A cut that ended in 226 (no size in the 150) must not be renamed into place as the file.
-        // A size of 0 is also what a listing without sizes enqueues, and nothing is shorter than an empty file.
         await checkListedSize(client, remotePath, data.size > 0 ? data.size : null, bytes);
         return { bytes, modified: modified ?? (await remoteTime(client, remotePath)) };
       }),

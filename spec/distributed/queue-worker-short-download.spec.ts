@@ -6,6 +6,8 @@
  * bytes stand only where SIZE now gives that very count (the file changed
  * since it was enqueued); else the job fails with FtpSizeMismatchError, a
  * failure another attempt may cure, and the local copy stays as it was.
+ * A job enqueued at size 0 (what a listing without sizes enqueues) asks
+ * SIZE before its RETR, and is held to it where the server answers.
  * No Redis: the jobs are handed to the processor as BullMQ would.
  */
 import { expect } from "chai";
@@ -50,12 +52,22 @@ describe("queue worker: a download cut short that ends in 226", () => {
     expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal("the old copy");
   });
 
-  it("asks nothing of a file enqueued at size 0 (a listing without sizes enqueues 0)", async () => {
+  it("fails a file enqueued at size 0 (a listing without sizes enqueues 0) that SIZE says was cut, and keeps the local copy", async () => {
+    const srv = await fx.server({ files: { "/r/a.txt": FULL } });
+    srv.handle("RETR", (s) => cutShort(s));
+    const error = await rejectionOf(run(srv, downloadJob(srv, dir, "a.txt", 0)));
+    expect(error).to.be.instanceOf(FtpSizeMismatchError);
+    expect(error).to.include({ expected: 10, received: 5 });
+    expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal("the old copy");
+    expect(readdirSync(dir)).to.deep.equal(["a.txt"]);
+  });
+
+  it("takes a file enqueued at size 0 when SIZE is refused: the 226 is all there is", async () => {
     const srv = await fx.server({ files: { "/r/a.txt": FULL } });
     srv.handle("SIZE", (s) => s.reply(550, "Could not get file size."));
     expect(await run(srv, downloadJob(srv, dir, "a.txt", 0))).to.deep.equal({ outcome: "transferred", bytes: 10 });
     expect(readFileSync(join(dir, "a.txt"), "utf8")).to.equal(FULL);
-    expect(srv.commands.filter((line) => line.startsWith("SIZE"))).to.deep.equal([]);
+    expect(srv.commands.filter((line) => line.startsWith("SIZE"))).to.deep.equal(["SIZE /r/a.txt"]);
   });
 
   it("takes a file that changed since it was enqueued when SIZE gives the count received, and asks no SIZE when the counts agree", async () => {

@@ -591,7 +591,12 @@ async function downloadJob(
         // (verifySize), so a cut that ended in 226 with no size in its 150 is still caught; a refused SIZE
         // leaves the 226 as all there is, as in the tree downloads.
         const verifySize = data.size > 0 ? undefined : true;
-        await client.retrbinary(`RETR ${remotePath}`, sink, { onProgress, commandWithEpsv: true, maxFileSize: data.maxFileSize, verifySize });
+        await client.retrbinary(`RETR ${remotePath}`, sink, {
+          onProgress,
+          commandWithEpsv: true,
+          maxFileSize: data.maxFileSize,
+          verifySize,
+        });
         // A cut that ended in 226 (no size in the 150) must not be renamed into place as the file.
         await checkListedSize(client, remotePath, data.size > 0 ? data.size : null, bytes);
         return { bytes, modified: modified ?? (await remoteTime(client, remotePath)) };

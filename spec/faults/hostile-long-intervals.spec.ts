@@ -46,7 +46,10 @@ describe("faults: keepAlive and retry delays longer than a timer holds", () => {
         await ftp.ready;
         await pause(300);
       });
-      expect(fc.srv.commands.filter((line) => line === "NOOP"), "NOOPs").to.deep.equal([]);
+      expect(
+        fc.srv.commands.filter((line) => line === "NOOP"),
+        "NOOPs",
+      ).to.deep.equal([]);
       expect(warnings, "TimeoutOverflowWarnings").to.equal(0);
       await fc.finish(ftp, false);
     });

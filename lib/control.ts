@@ -208,6 +208,8 @@ export class ControlConnection {
    */
   private connecting: AbortController | undefined;
   private latestSession: Buffer | undefined;
+  /** See peerCertificate. */
+  private handshakeCertificate: Buffer | undefined;
   private tlsEnding = false;
   /** `dropped` when AUTH TLS went out (see expectTlsUpgrade), until startTls checks that nothing came after its 234. */
   private droppedAtAuth: number | undefined;
@@ -292,6 +294,15 @@ export class ControlConnection {
   get socket(): net.Socket {
     if (!this.raw) throw new FtpConnectionError("not connected");
     return this.raw;
+  }
+
+  /**
+   * The certificate (DER) the server showed in the control connection's
+   * last TLS handshake, kept after CCC: a data connection that does not
+   * resume the control connection's session must show this one (data-tls.ts).
+   */
+  get peerCertificate(): Buffer | undefined {
+    return this.handshakeCertificate;
   }
 
   /** The newest TLS session of the control connection, for data connections to resume. */
@@ -437,7 +448,11 @@ export class ControlConnection {
           resolve();
         }
       };
-      const onSecure = (): void => done();
+      const onSecure = (): void => {
+        // Read now: a session need not hold it (a TLS 1.3 server that issues no ticket gives none).
+        this.handshakeCertificate = secure.getPeerX509Certificate()?.raw;
+        done();
+      };
       secure.once("secureConnect", onSecure);
       // The connection failed under the handshake (a reset, the server's FIN: fail() destroys the
       // TLS socket, which emits no error): settle with why, not with the timeout, or never with none.

@@ -26,7 +26,9 @@ export interface SecuredData {
 
 /**
  * Puts `raw` under TLS with `options`, offering `controlSession` (the
- * control connection's TLS session) for resumption. With `serverSends`
+ * control connection's TLS session) for resumption; `controlCertificate`
+ * is the certificate the control connection's handshake showed (see
+ * certificateRefusal). With `serverSends`
  * (RETR, LIST, NLST, MLSD) the TLS layer runs over a DataCarrier, and
  * the socket is destroyed with FtpTlsTruncatedError if the TCP
  * connection ends while the TLS stream has not: the server's
@@ -41,6 +43,7 @@ export function secureData(
   options: tls.ConnectionOptions,
   controlSession: Buffer | undefined,
   serverSends: boolean,
+  controlCertificate?: Buffer,
 ): SecuredData {
   let handshakeDone = false;
   let secured: tls.TLSSocket;
@@ -64,7 +67,7 @@ export function secureData(
   const handshake = new Promise<void>((resolve, reject) => {
     secured.once("secureConnect", () => {
       handshakeDone = true;
-      const refusal = certificateRefusal(secured, controlSession);
+      const refusal = certificateRefusal(secured, controlCertificate ?? peerCertificateOf(controlSession));
       if (!refusal) {
         resolve();
         return;
@@ -96,15 +99,13 @@ function tlsStreamEnded(secured: tls.TLSSocket): boolean {
  * used, or undefined if it may. Resumed from the control connection's
  * session, it is the server the control connection reached (only that
  * server holds the session's secret). Else it must show the control
- * connection's certificate, as held in `controlSession`: with
- * verification off (`rejectUnauthorized: false`) nothing else binds it to
- * that server. With no certificate known for the control connection
- * (after CCC, a server that gave no session), only a certificate that
- * passed verification is taken.
+ * connection's certificate, `expected` (as its handshake showed it, else
+ * as its session holds it): with verification off (`rejectUnauthorized:
+ * false`) nothing else binds it to that server. With no certificate known
+ * for the control connection, only one that passed verification is taken.
  */
-function certificateRefusal(secured: tls.TLSSocket, controlSession: Buffer | undefined): FtpDataCertificateError | undefined {
+function certificateRefusal(secured: tls.TLSSocket, expected: Buffer | undefined): FtpDataCertificateError | undefined {
   if (secured.isSessionReused()) return undefined;
-  const expected = peerCertificateOf(controlSession);
   const shown = secured.getPeerX509Certificate();
   if (expected === undefined) {
     if (secured.authorized) return undefined;

@@ -720,7 +720,13 @@ const handshakes = new WeakMap<tls.TLSSocket, Promise<void>>();
 function secure(session: Session, socket: net.Socket, serverSends: boolean): net.Socket | tls.TLSSocket {
   const options = session.settings.dataTls;
   if (!options) return socket;
-  const { socket: secured, handshake } = secureData(socket, options, session.control.tlsSession, serverSends);
+  const { socket: secured, handshake } = secureData(
+    socket,
+    options,
+    session.control.tlsSession,
+    serverSends,
+    session.control.peerCertificate,
+  );
   tcpUnder.set(secured, socket);
   handshakes.set(secured, handshake);
   // Errors surface through the stream that uses the socket; this keeps an

@@ -8,10 +8,12 @@
  * The refusal is a failure to secure the connection: never retried.
  */
 import { expect } from "chai";
+import sinon from "sinon";
 import type { Socket } from "node:net";
 import { TLSSocket, createSecureContext, type ConnectionOptions } from "node:tls";
 import { makeCertificate, type TestCert } from "../../fixtures/cert.js";
 import type { FixtureServer, Session } from "../../fixtures/server.js";
+import { ControlConnection } from "../../lib/control.js";
 import { FtpError, FTP_TLS } from "../../lib/index.js";
 import { isSecurityFailure } from "../../lib/security-verbs.js";
 import { settle, useTlsFixture } from "./tls-fixture.js";
@@ -88,6 +90,26 @@ describe("FTPS: a data connection's certificate is the control connection's (T)"
     ["verification off", () => ({ rejectUnauthorized: false })],
     ["verification on, both certificates trusted", () => ({ ca: [fx.cert().cert, other.cert] })],
   ];
+
+  it("a control connection that gave no TLS session (a TLS 1.3 server issuing no ticket) still binds its data connections to the certificate its handshake showed", async () => {
+    // As if the server had issued no session: nothing to resume, no certificate to read out of one.
+    const noSession = sinon.stub(ControlConnection.prototype, "tlsSession").get(() => undefined);
+    try {
+      const srv = await server(() => fx.cert(), []);
+      const ftp = client(srv, { rejectUnauthorized: false });
+      await ftp.ready;
+      const chunks: Buffer[] = [];
+      await ftp.retrbinary("RETR /secret.txt", (chunk) => void chunks.push(chunk));
+      expect(Buffer.concat(chunks).toString()).to.equal(SECRET);
+      const misleading = await server(() => other, []);
+      const misled = client(misleading, { rejectUnauthorized: false });
+      await misled.ready;
+      const download = await settle(misled.retrbinary("RETR /secret.txt", () => undefined));
+      refused(download.error);
+    } finally {
+      noSession.restore();
+    }
+  });
 
   for (const [how, tls] of verifications) {
     it(`${how}: a download whose data certificate is another fails, delivering nothing, and is not retried`, async () => {

@@ -9,25 +9,13 @@
  */
 import { expect } from "chai";
 import sinon from "sinon";
-import type { Socket } from "node:net";
 import { TLSSocket, createSecureContext, type ConnectionOptions } from "node:tls";
 import { makeCertificate, type TestCert } from "../../fixtures/cert.js";
 import type { FixtureServer, Session } from "../../fixtures/server.js";
 import { ControlConnection } from "../../lib/control.js";
 import { FtpError, FTP_TLS } from "../../lib/index.js";
 import { isSecurityFailure } from "../../lib/security-verbs.js";
-import { settle, useTlsFixture } from "./tls-fixture.js";
-
-/** The data connection as the server opens it, TCP only, whatever PROT says. */
-async function openClearData(s: Session): Promise<Socket> {
-  const prot = s.state.prot;
-  s.state.prot = "C";
-  try {
-    return await s.openData();
-  } finally {
-    s.state.prot = prot;
-  }
-}
+import { settle, useTlsFixture, openClearData } from "./tls-fixture.js";
 
 const SECRET = "the secret payload\n";
 

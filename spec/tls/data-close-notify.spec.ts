@@ -8,23 +8,11 @@
  * sends close_notify first (see data-tls.ts).
  */
 import { expect } from "chai";
-import type { Socket } from "node:net";
 import { once } from "node:events";
 import { TLSSocket, createSecureContext } from "node:tls";
 import type { Session } from "../../fixtures/server.js";
 import { FtpConnectionError, FtpError, FtpSizeMismatchError } from "../../lib/index.js";
-import { settle, useTlsFixture } from "./tls-fixture.js";
-
-/** The data connection as the server opens it, TCP only, whatever PROT says. */
-async function openClearData(s: Session): Promise<Socket> {
-  const prot = s.state.prot;
-  s.state.prot = "C";
-  try {
-    return await s.openData();
-  } finally {
-    s.state.prot = prot;
-  }
-}
+import { settle, useTlsFixture, openClearData } from "./tls-fixture.js";
 
 /**
  * Sends `bytes` in TLS on the data connection (a full handshake, with the

@@ -10,18 +10,7 @@ import { TLSSocket, createSecureContext } from "node:tls";
 import { makeCertificate, type TestCert } from "../../fixtures/cert.js";
 import type { FixtureServer, Session } from "../../fixtures/server.js";
 import { FtpError } from "../../lib/index.js";
-import { useTlsFixture, settle } from "./tls-fixture.js";
-
-/** The data connection as the server opens it, TCP only, whatever PROT says. */
-async function openClearData(s: Session): Promise<Socket> {
-  const prot = s.state.prot;
-  s.state.prot = "C";
-  try {
-    return await s.openData();
-  } finally {
-    s.state.prot = prot;
-  }
-}
+import { useTlsFixture, settle, openClearData } from "./tls-fixture.js";
 
 /** Everything the client sends on `socket` until it closes it. */
 function received(socket: Socket): Promise<Buffer> {

@@ -5,7 +5,8 @@
  * each test.
  */
 import { makeSelfSignedCert, TestCert } from "../../fixtures/cert.js";
-import { FixtureServer, type FixtureOptions, type FixtureTlsOptions } from "../../fixtures/server.js";
+import type { Socket } from "node:net";
+import { FixtureServer, type FixtureOptions, type FixtureTlsOptions, type Session } from "../../fixtures/server.js";
 import { FTP_TLS, type FtpTlsOptions } from "../../lib/index.js";
 
 export interface TlsFixture {
@@ -62,5 +63,16 @@ export async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error
     return { value: await promise };
   } catch (error) {
     return { error };
+  }
+}
+
+/** The data connection as the server opens it, TCP only, whatever PROT says. */
+export async function openClearData(s: Session): Promise<Socket> {
+  const prot = s.state.prot;
+  s.state.prot = "C";
+  try {
+    return await s.openData();
+  } finally {
+    s.state.prot = prot;
   }
 }

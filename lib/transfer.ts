@@ -300,7 +300,8 @@ export class DataTransfer {
       // TLS starts only after the 1xx, as ftplib does: a server may read
       // early bytes on the data connection as data (pyftpdlib resets it).
       const serverSends = !RECEIVING_VERB.test(start.command);
-      socket = secure(session, socket, serverSends && !countCheckedAgainst150(start, reply));
+      // Asked only under PROT P: a clear transfer (every file of a plain FTP run) pays no check for it.
+      if (session.settings.dataTls) socket = secure(session, socket, serverSends && !countCheckedAgainst150(start, reply));
       return new DataTransfer(session, socket, reply, serverSends, sentEarly);
     } catch (error) {
       socket?.destroy();

@@ -28,6 +28,8 @@ export class AuthSplitProxy {
   private readonly sockets = new Set<net.Socket>();
   /** What the client sent on each connection, in order. */
   readonly sent: string[] = [];
+  /** When each connection's AUTH TLS line was first seen (Date.now()), by connection. */
+  readonly authSeenAt: number[] = [];
 
   private constructor(
     private readonly server: net.Server,
@@ -72,6 +74,7 @@ export class AuthSplitProxy {
     client.on("data", (chunk: Buffer) => {
       this.sent[index] += chunk.toString("latin1");
       const at = this.sent[index].indexOf("AUTH TLS\r\n");
+      if (at >= 0) this.authSeenAt[index] ??= Date.now();
       if (!split || at < 0) return void upstream.write(chunk);
       split = false;
       const cut = chunk.length - (this.sent[index].length - (at + "AUTH TLS\r".length));

@@ -48,17 +48,18 @@ describeServers(
         proxy = await AuthSplitProxy.start(server().port, [1]);
         const { ftp } = splitClient(server(), proxy);
         clients.push(ftp);
-        const started = Date.now();
         const outcome = await ftp.ready.then(
           () => undefined,
           (error: unknown) => error,
         );
-        const took = Date.now() - started;
+        // From the AUTH TLS line on: the welcome before it takes what the server takes (proftpd's
+        // came late under load, and a bound from the connect was overrun by 7 ms in one loop run).
+        const took = Date.now() - proxy.authSeenAt[0];
         // proftpd answered the split line in one of ten four-server loop runs (not traced: read late,
         // both halves were there, is the likely cause); the client is right either way, so both are taken.
         if (waits && outcome !== undefined) {
           expect(outcome).to.be.instanceOf(FtpTimeoutError);
-          // The welcome's time, then one timeout on AUTH TLS.
+          // One timeout on AUTH TLS (bounded, not measured: twice the timeout leaves room for a loaded machine).
           expect(took).to.be.within(TIMEOUT - 50, TIMEOUT * 2);
           expect(ftp.closed).to.equal(true);
         } else {

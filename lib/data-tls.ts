@@ -28,8 +28,8 @@ export interface SecuredData {
  * Puts `raw` under TLS with `options`, offering `controlSession` (the
  * control connection's TLS session) for resumption; `controlCertificate`
  * is the certificate the control connection's handshake showed (see
- * certificateRefusal). With `serverSends`
- * (RETR, LIST, NLST, MLSD) the TLS layer runs over a DataCarrier, and
+ * certificateRefusal). With `watchEnd` (a connection the server sends
+ * on whose cut nothing else would catch) the TLS layer runs over a DataCarrier, and
  * the socket is destroyed with FtpTlsTruncatedError if the TCP
  * connection ends while the TLS stream has not: the server's
  * close_notify never came, and the data may have been cut short by
@@ -42,12 +42,12 @@ export function secureData(
   raw: net.Socket,
   options: tls.ConnectionOptions,
   controlSession: Buffer | undefined,
-  serverSends: boolean,
+  watchEnd: boolean,
   controlCertificate?: Buffer,
 ): SecuredData {
   let handshakeDone = false;
   let secured: tls.TLSSocket;
-  if (serverSends) {
+  if (watchEnd) {
     const carrier = new DataCarrier(raw);
     // Registered before tls.connect(), whose JSStreamSocket hands the
     // carrier's end to the TLS layer from an 'end' listener of its own: by

@@ -18,7 +18,7 @@ import {
 } from "./errors.js";
 import { sendAheadOfTransfer, sendBurst, type CommandsBefore } from "./command-burst.js";
 import { EpsvRefusedInStep, openActive, openPassive, PendingData } from "./data.js";
-import { secureData } from "./data-tls.js";
+import { secureData, type SecuredData } from "./data-tls.js";
 import { parse150 } from "./protocol.js";
 import type { ReplyReader } from "./control.js";
 import type { Reply } from "./reply.js";
@@ -147,10 +147,11 @@ export class DataTransfer {
     private readonly serverSends: boolean,
     /** TransferStart.sendEarly's bytes were written and the data connection ended before the 1xx. */
     readonly sentEarly: boolean,
+    /** The TLS handshake and certificate check (secure(), listened for before they could finish), or CLEAR. */
+    handshake: Promise<void>,
   ) {
     this.size = preliminary.code === 150 ? parse150(preliminary.text) : null;
-    // Listened for in secure(), before the handshake could finish.
-    this.handshake = socket instanceof tls.TLSSocket ? (handshakes.get(socket) ?? CLEAR) : CLEAR;
+    this.handshake = handshake;
     // Read the final reply right away so a 4xx/5xx sent while data still
     // flows (disk full, transfer aborted) is seen at once.
     this.finalRead = new FinalReplyRead(session);
@@ -300,9 +301,12 @@ export class DataTransfer {
       // TLS starts only after the 1xx, as ftplib does: a server may read
       // early bytes on the data connection as data (pyftpdlib resets it).
       const serverSends = !RECEIVING_VERB.test(start.command);
-      // Asked only under PROT P: a clear transfer (every file of a plain FTP run) pays no check for it.
-      if (session.settings.dataTls) socket = secure(session, socket, serverSends && !countCheckedAgainst150(start, reply));
-      return new DataTransfer(session, socket, reply, serverSends, sentEarly);
+      const dataTls = session.settings.dataTls;
+      // A clear transfer (every file of a plain FTP run) pays nothing for PROT P's checks.
+      if (!dataTls) return new DataTransfer(session, socket, reply, serverSends, sentEarly, CLEAR);
+      const secured = secure(session, socket, dataTls, serverSends && !countCheckedAgainst150(start, reply));
+      socket = secured.socket;
+      return new DataTransfer(session, socket, reply, serverSends, sentEarly, secured.handshake);
     } catch (error) {
       socket?.destroy();
       pending.dispose();
@@ -710,29 +714,18 @@ const RETR_VERB = /^RETR /i;
 
 /** The TCP socket under each TLS data connection, for resetConnection. */
 const tcpUnder = new WeakMap<tls.TLSSocket, net.Socket>();
-/** Each TLS data connection's handshake and certificate check (see SecuredData.handshake), for its DataTransfer. */
-const handshakes = new WeakMap<tls.TLSSocket, Promise<void>>();
 
 /**
- * Wraps a data socket in TLS under PROT P, resuming the control
- * connection's session; a connection the server sends on (`serverSends`)
- * fails if its TLS stream is cut without close_notify (see secureData).
+ * Wraps a data socket in TLS (`options`: PROT P's), resuming the control
+ * connection's session; with `watchEnd` it fails if its TLS stream is cut
+ * without close_notify (see secureData and countCheckedAgainst150).
  */
-function secure(session: Session, socket: net.Socket, serverSends: boolean): net.Socket | tls.TLSSocket {
-  const options = session.settings.dataTls;
-  if (!options) return socket;
-  const { socket: secured, handshake } = secureData(
-    socket,
-    options,
-    session.control.tlsSession,
-    serverSends,
-    session.control.peerCertificate,
-  );
-  tcpUnder.set(secured, socket);
-  handshakes.set(secured, handshake);
+function secure(session: Session, socket: net.Socket, options: tls.ConnectionOptions, watchEnd: boolean): SecuredData {
+  const secured = secureData(socket, options, session.control.tlsSession, watchEnd, session.control.peerCertificate);
+  tcpUnder.set(secured.socket, socket);
   // Errors surface through the stream that uses the socket; this keeps an
   // early handshake failure from being an unhandled 'error' event.
-  secured.on("error", () => undefined);
+  secured.socket.on("error", () => undefined);
   return secured;
 }
 

@@ -11,14 +11,21 @@ import { codecFor } from "./text-codec.js";
 export type Features = Map<string, string>;
 
 /**
- * Parses a FEAT reply: every line that starts with a space is a feature,
- * its first word the name (upper-cased) and the rest its parameters.
+ * Parses a FEAT reply: each line between the first (`211-Features:`) and
+ * the last (`211 End`) is a feature, its first word the name (upper-cased)
+ * and the rest its parameters. RFC 2389 begins each with a space; taken
+ * also are the lines proftpd before 1.3.7b sends with `MultilineRFC2228
+ * on` (`211-MDTM`, the reply's code and `-` in place of the space: with
+ * them read as no features, its MLST, MFMT, UTF8 and EPSV went unused) and
+ * lines with no space at all, as some embedded servers send them.
  */
 export function parseFeatures(reply: string): Features {
   const features: Features = new Map();
-  for (const line of reply.split(/\r?\n/)) {
-    if (!line.startsWith(" ")) continue;
-    const text = line.trim();
+  const lines = reply.split(/\r?\n/);
+  const codeDash = `${lines[0].slice(0, 3)}-`;
+  for (let at = 1; at < lines.length - 1; at++) {
+    const line = lines[at];
+    const text = (line.startsWith(codeDash) ? line.slice(codeDash.length) : line).trim();
     if (!text) continue;
     const space = text.indexOf(" ");
     const name = (space < 0 ? text : text.slice(0, space)).toUpperCase();

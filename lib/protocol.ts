@@ -19,6 +19,8 @@ const LINE_BREAKING = /[\r\n\0]/;
 const DIGITS = /^\d+$/;
 const PORT_DIGITS = /^\d{1,5}$/;
 const SIZE_IN_150 = /^150 .* \((\d+) bytes\)/i;
+/** A line that begins with an MLSx fact (`name=value;`). */
+const FACT_FIRST = /^[^=;\s]+=[^;\s]*;/;
 /** Arguments, and commands (PASS, ACCT), whose text an error must not show. */
 const SECRET_ARGUMENT = new Set(["password", "acct"]);
 const SECRET_COMMAND = /^\s*(PASS|ACCT)\b/i;
@@ -184,12 +186,19 @@ export function plainAddress(address: string): { address: string; family: 4 | 6 
   return { address, family: address.includes(":") ? 6 : 4 };
 }
 
-/** The facts line of an MLST reply (RFC 3659 7.2: the one that begins with a space), without the space; undefined if it has none. */
+/**
+ * The facts line of an MLST reply (RFC 3659 7.2: the one that begins with
+ * a space), without the space; undefined if it has none. proftpd 1.3.6
+ * and 1.3.7a with `MultilineRFC2228 on` send it with the reply's code and
+ * `-` in place of the space (`250-modify=...;size=6; /a.txt`, between its
+ * first and last lines): taken too when it begins with a fact.
+ */
 export function mlstFactsLine(reply: string): string | undefined {
-  return reply
-    .split("\n")
-    .find((text) => text.startsWith(" "))
-    ?.slice(1);
+  const lines = reply.split("\n");
+  const spaced = lines.find((text) => text.startsWith(" "));
+  if (spaced !== undefined) return spaced.slice(1);
+  const middle = lines.length === 3 ? lines[1] : "";
+  return middle.startsWith(`${lines[0].slice(0, 3)}-`) && FACT_FIRST.test(middle.slice(4)) ? middle.slice(4) : undefined;
 }
 
 /** One MLSD/MLST line → `[name, facts]`, fact names lower-cased (ftplib's mlsd). */

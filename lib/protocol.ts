@@ -201,14 +201,19 @@ export function mlstFactsLine(reply: string): string | undefined {
   return middle.startsWith(`${lines[0].slice(0, 3)}-`) && FACT_FIRST.test(middle.slice(4)) ? middle.slice(4) : undefined;
 }
 
-/** One MLSD/MLST line → `[name, facts]`, fact names lower-cased (ftplib's mlsd). */
+/**
+ * One MLSD/MLST line → `[name, facts]`, fact names lower-cased (ftplib's
+ * mlsd). Unlike ftplib, the last character of the facts is dropped only
+ * when it is the `;` RFC 3659 ends them with: from a server that leaves it
+ * out, ftplib's `size=1234 name` is size "123".
+ */
 export function parseMlsdLine(line: string): [string, Record<string, string>] {
   const trimmed = line.replace(/[\r\n]+$/, "");
   const space = trimmed.indexOf(" ");
   const factText = space < 0 ? trimmed : trimmed.slice(0, space);
   const name = space < 0 ? "" : trimmed.slice(space + 1);
   const facts: Record<string, string> = {};
-  for (const fact of factText.slice(0, -1).split(";")) {
+  for (const fact of (factText.endsWith(";") ? factText.slice(0, -1) : factText).split(";")) {
     const equals = fact.indexOf("=");
     const key = (equals < 0 ? fact : fact.slice(0, equals)).toLowerCase();
     facts[key] = equals < 0 ? "" : fact.slice(equals + 1);

@@ -221,9 +221,11 @@ export class RemoteListing {
             continue;
           }
           const [name, facts] = parseMlsdLine(line);
-          if (facts.type === "cdir" || name === ".") selfShown = true;
-          if (facts.type === "cdir" && facts.unique) selfUnique = facts.unique;
-          if (facts.type === "cdir" || facts.type === "pdir" || isSelfOrParent(name)) {
+          // Values are case-independent as the names are (RFC 3659's ABNF): `Type=CDIR; tmp` is the directory itself, not an entry `tmp`.
+          const kind = facts.type?.toLowerCase();
+          if (kind === "cdir" || name === ".") selfShown = true;
+          if (kind === "cdir" && facts.unique) selfUnique = facts.unique;
+          if (kind === "cdir" || kind === "pdir" || isSelfOrParent(name)) {
             skip();
             continue;
           }

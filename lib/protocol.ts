@@ -188,17 +188,27 @@ export function plainAddress(address: string): { address: string; family: 4 | 6 
 
 /**
  * The facts line of an MLST reply (RFC 3659 7.2: the one that begins with
- * a space), without the space; undefined if it has none. proftpd 1.3.6
- * and 1.3.7a with `MultilineRFC2228 on` send it with the reply's code and
- * `-` in place of the space (`250-modify=...;size=6; /a.txt`, between its
- * first and last lines): taken too when it begins with a fact.
+ * a space), without the space; undefined if it has none. Where no line
+ * begins with a space, the one line between the first and the last that
+ * begins with a fact: proftpd 1.3.6 and 1.3.7a with `MultilineRFC2228 on`
+ * send it with the reply's code and `-` in place of the space
+ * (`250-modify=...;size=6; /a.txt`), and Android servers ("FTP Serveur
+ * WiFi", "Serveur FTP": jlaffaye/ftp issue #321) with nothing before it,
+ * between blank lines. Two such lines are no answer: undefined.
  */
 export function mlstFactsLine(reply: string): string | undefined {
   const lines = reply.split("\n");
   const spaced = lines.find((text) => text.startsWith(" "));
   if (spaced !== undefined) return spaced.slice(1);
-  const middle = lines.length === 3 ? lines[1] : "";
-  return middle.startsWith(`${lines[0].slice(0, 3)}-`) && FACT_FIRST.test(middle.slice(4)) ? middle.slice(4) : undefined;
+  const codeDash = `${lines[0].slice(0, 3)}-`;
+  let found: string | undefined;
+  for (let at = 1; at < lines.length - 1; at++) {
+    const text = lines[at].startsWith(codeDash) ? lines[at].slice(codeDash.length) : lines[at];
+    if (!FACT_FIRST.test(text)) continue;
+    if (found !== undefined) return undefined;
+    found = text;
+  }
+  return found;
 }
 
 /**

@@ -10,8 +10,8 @@
  */
 import { expect } from "chai";
 import type { FixtureServer } from "../../fixtures/server.js";
-import type { ListEntry } from "../../lib/index.js";
-import { commandsAfterLogin, useFixtures } from "../core/helpers.js";
+import { FtpProtoError, type ListEntry } from "../../lib/index.js";
+import { commandsAfterLogin, rejectionOf, useFixtures } from "../core/helpers.js";
 
 /** RFC 3659 7.7.4's example listing of `tmp`, its first lines. */
 const RFC_EXAMPLE = [
@@ -74,6 +74,24 @@ describe("servers: MLSD and MLST facts as servers send them", () => {
     const facts: Array<[string, Record<string, string>]> = [];
     for await (const pair of ftp.mlsd("/tmp")) facts.push(pair);
     expect(facts).to.deep.equal([["hatch.c", { type: "file", modify: "20240101120000", size: "1234" }]]);
+  });
+
+  it("stat() reads the MLST of Android servers: the facts line with no space before it, between blank lines", async () => {
+    const srv = await server([]);
+    srv.handle("MLST", (s) =>
+      s.send("250-\r\nSize=53248;Modify=20230327134339.000;Type=dir; Download\r\n\r\n250 Requested file action okay, completed.\r\n"),
+    );
+    const ftp = await fx.client(srv);
+    const entry = await ftp.stat("/Download");
+    expect(entry).to.include({ name: "Download", type: "dir", size: 53248 });
+    expect(entry.modified?.toISOString()).to.equal("2023-03-27T13:43:39.000Z");
+  });
+
+  it("stat() takes no facts line from an MLST reply with two lines that could be one", async () => {
+    const srv = await server([]);
+    srv.handle("MLST", (s) => s.send("250-\r\ntype=file;size=1; a\r\ntype=file;size=2; b\r\n250 End\r\n"));
+    const ftp = await fx.client(srv);
+    expect(await rejectionOf(ftp.stat("/a"))).to.be.instanceOf(FtpProtoError);
   });
 
   it("stat() reads the size and time of an MLST facts line without its closing ';'", async () => {

@@ -225,12 +225,10 @@ function unixTime(groups: Record<string, string | undefined>, now: Date): Date |
     const [year, month, day] = (groups.isoDay ?? groups.isoDayOnly)!.split("-").map(Number);
     const [hour, minute, second] = (groups.isoTime ?? "00:00").split(":");
     const millis = Math.floor(Number(`0.${second?.split(".")[1] ?? "0"}`) * 1000);
-    let time = Date.UTC(year, month - 1, day, Number(hour), Number(minute), Math.floor(Number(second ?? 0)), millis);
-    if (groups.zone) {
-      const sign = groups.zone.startsWith("-") ? -1 : 1;
-      time -= sign * (Number(groups.zone.slice(1, 3)) * 60 + Number(groups.zone.slice(3))) * 60_000;
-    }
-    return realDate(time, month - 1, day);
+    const date = utcDate(year, month - 1, day, Number(hour), Number(minute), Math.floor(Number(second ?? 0)), millis);
+    if (!date || !groups.zone) return date;
+    const sign = groups.zone.startsWith("-") ? -1 : 1;
+    return new Date(date.getTime() - sign * (Number(groups.zone.slice(1, 3)) * 60 + Number(groups.zone.slice(3))) * 60_000);
   }
   if (groups.isoMonthDay) {
     const [month, day] = groups.isoMonthDay.split("-").map(Number);
@@ -241,7 +239,7 @@ function unixTime(groups: Record<string, string | undefined>, now: Date): Date |
   const day = Number(groups.d1 ?? groups.d2);
   const timeOrYear = (groups.t1 ?? groups.t2)!.replace("年", "");
   if (timeOrYear.includes(":")) return recentDate(month, day, timeOrYear, now);
-  return realDate(Date.UTC(Number(timeOrYear), month, day), month, day);
+  return utcDate(Number(timeOrYear), month, day);
 }
 
 /** `ls` shows a time for the last six months and a year otherwise; the year of a time is inferred. */
@@ -250,14 +248,26 @@ function recentDate(month: number, day: number, clock: string, now: Date): Date 
   let year = now.getUTCFullYear();
   // A date "in the future" by more than a day belongs to last year.
   if (Date.UTC(year, month, day, hour, minute) > now.getTime() + 86_400_000) year--;
-  return realDate(Date.UTC(year, month, day, hour, minute), month, day);
+  return utcDate(year, month, day, hour, minute);
 }
 
-/** The Date of `time`, or null when the month or day shown is out of range. */
-function realDate(time: number, month: number, day: number): Date | null {
-  const date = new Date(time);
-  if (Number.isNaN(time) || month < 0 || month > 11 || day < 1 || day > 31) return null;
-  return date;
+/**
+ * The Date of these UTC fields, or null when they are no real date and
+ * time: Date.UTC rolls `Feb 30` into March, `24:61` into the next day and
+ * a month 25 (a day-first `25/11/2026` of Windows `dir` in en-GB, read
+ * month first) two years on, a time a sync then compared as if the server
+ * had given it.
+ */
+function utcDate(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, millis = 0): Date | null {
+  const date = new Date(Date.UTC(year, month, day, hour, minute, second, millis));
+  const real =
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second;
+  return real ? date : null;
 }
 
 /**
@@ -309,12 +319,12 @@ function dosEntry(match: RegExpExecArray, line: string): ListEntry | undefined {
     if (hour === 12) hour = pm ? 12 : 0;
     else if (pm) hour += 12;
   }
-  const modified = new Date(Date.UTC(fullYear, Number(month) - 1, Number(day), hour, Number(minute), Number(secondText ?? 0)));
+  const modified = utcDate(fullYear, Number(month) - 1, Number(day), hour, Number(minute), Number(secondText ?? 0));
   return {
     name: name,
     type: isLink ? "link" : marker === "<DIR>" ? "dir" : "file",
     size: sizeOrDir.startsWith("<") ? null : Number(sizeOrDir.replace(/[,.\u00a0]/g, "")),
-    modified: Number.isNaN(modified.getTime()) ? null : modified,
+    modified,
     permissions: null,
     target,
     raw: line,

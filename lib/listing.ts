@@ -158,12 +158,31 @@ function parseAnyFormat(line: string, now: Date): ListEntry | undefined {
 export type ListParser = (line: string) => ListEntry | null | undefined;
 
 /**
+ * The word `ls -l` heads its listing with (`total 8`) in each language
+ * coreutils is translated to: inetutils and netkit ftpd run `ls` in the
+ * server's locale, and under LANG=de_DE it prints `insgesamt 8`, under
+ * ru_RU `итого 8`, ja_JP `合計 8` (zh_CN: `总计` now, `总用量` before).
+ */
+const TOTAL_WORDS = new Set(
+  (
+    "total insgesamt totale totaal totalt totalo razem celkem celkom összesen toplam yhteensä kokku guztira iomlán " +
+    "sveukupno skupno skupaj viso jumlah omugatte tổng итого усяго общо укупно загалом σύνολο 合計 합계 总计 总用量 總計 總用量"
+  )
+    .normalize("NFC")
+    .split(" "),
+);
+const TOTAL_LINE = /^(\S+)\s+\d+\s*$/u;
+
+/**
  * A LIST line that is no entry and hides none: blank, or the `total N`
- * that `ls -l` (and so many servers) prints first. Any other line the
- * parser cannot read may stand for a file, and is reported.
+ * that `ls -l` (and so many servers) prints first, in any language `ls`
+ * speaks (TOTAL_WORDS). Any other line the parser cannot read may stand
+ * for a file, and is reported.
  */
 export function isListNoise(line: string): boolean {
-  return /^\s*$/.test(line) || /^total\s+\d+\s*$/i.test(line);
+  if (/^\s*$/.test(line)) return true;
+  const total = TOTAL_LINE.exec(line);
+  return total !== null && TOTAL_WORDS.has(total[1].normalize("NFC").toLowerCase());
 }
 
 /** EPLF (D. J. Bernstein's Easily Parsed LIST Format): `r` a file, `/` a directory, `s` size, `m` mtime in Unix seconds, `up` permissions. */

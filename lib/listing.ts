@@ -89,8 +89,13 @@ export function parseMlsdTime(value: string): Date | null {
   return valid ? date : null;
 }
 
-/** A month as `ls` prints it in some locale: `Nov`, `Mär`, `févr.`, ` 3月`, `3월` (month-names.ts says which). */
-const MONTH = String.raw`\d{1,2}\s?[月월]|\p{L}[\p{L}.]{1,11}`;
+/**
+ * A month as `ls` prints it in some locale: `Nov`, `Mär`, `févr.`, ` 3月`,
+ * `3월` (month-names.ts says which). A letter may be an escaped byte
+ * (text-codec.ts): `ls` under LANG=de_DE.ISO-8859-1 prints `Mär` in
+ * Latin-1, which UTF-8, the default, cannot decode.
+ */
+const MONTH = String.raw`\d{1,2}\s?[月월]|[\p{L}\udc80-\udcff][\p{L}.\udc80-\udcff]{1,11}`;
 /** The time for the last six months, else the year (`2024` or `2024年`). */
 const CLOCK_OR_YEAR = String.raw`\d{1,2}:\d{2}|\d{4}年?`;
 /**

@@ -257,10 +257,17 @@ for (const months of Object.values(LANGUAGES)) {
   });
 }
 
+/** A byte that did not decode, escaped as text-codec.ts does (U+DC80 + byte - 0x80). */
+const ESCAPED_BYTE = /[\udc80-\udcff]/g;
+
 /**
  * The month (0-11) a listing's month token names, or undefined when it is
  * none this table knows: `Nov`, `Mär`, `févr.`, `mrt`, `3月` (Japanese and
- * Chinese), `3월` (Korean).
+ * Chinese), `3월` (Korean). Bytes that did not decode are read as Latin-1
+ * (ISO-8859-15 and windows-1252 agree on these letters): `ls` in a
+ * de_DE.ISO-8859-1 or fr_FR.ISO-8859-1 locale prints `Mär`, `févr.`,
+ * `août` and `déc.` so, and UTF-8 (the default encoding) leaves their
+ * non-ASCII byte escaped.
  */
 export function monthIndex(token: string): number | undefined {
   const cjk = /^(\d{1,2})\s?[月월]$/u.exec(token);
@@ -268,5 +275,6 @@ export function monthIndex(token: string): number | undefined {
     const month = Number(cjk[1]);
     return month >= 1 && month <= 12 ? month - 1 : undefined;
   }
-  return BY_NAME.get(token.replace(/\.$/, "").normalize("NFC").toLowerCase());
+  const text = token.replace(ESCAPED_BYTE, (escaped) => String.fromCharCode(escaped.charCodeAt(0) - 0xdc00));
+  return BY_NAME.get(text.replace(/\.$/, "").normalize("NFC").toLowerCase());
 }

@@ -4,7 +4,9 @@
  * and so is the `total` line heading the listing: `insgesamt 8` under
  * LANG=de_DE, `итого 8` under ru_RU, `合計 8` under ja_JP. Taken for a line
  * that may stand for a file, it made list() throw FtpListingError for every
- * directory of such a server, and a tree transfer fail.
+ * directory of such a server, and a tree transfer fail. So did a month
+ * printed in Latin-1 (`Mär` under de_DE.ISO-8859-1) and read as UTF-8, the
+ * default: its `ä` is an escaped byte, no letter.
  */
 import { expect } from "chai";
 import { isListNoise } from "../../lib/index.js";
@@ -38,6 +40,32 @@ describe("servers: ls run in the server's locale", () => {
       expect(names).to.deep.equal(["a.txt 5 2"]);
     });
   }
+
+  it("list() reads months ls printed in Latin-1 (LANG=de_DE.ISO-8859-1, fr_FR.ISO-8859-1) with the default UTF-8", async () => {
+    const srv = await fx.server({ files: { "/d/a.txt": "hello" } });
+    const latin1 = [
+      "insgesamt 16",
+      "-rw-r--r-- 1 ftp 5 M\xe4r 10 12:00 m\xe4rz.txt",
+      "-rw-r--r-- 1 ftp 5 10 f\xe9vr. 12:00 fevrier.txt",
+      "-rw-r--r-- 1 ftp 5 15 ao\xfbt  2024 aout.txt",
+      "-rw-r--r-- 1 ftp 5  1 d\xe9c. 10:00 dec.txt",
+    ];
+    srv.handle("LIST", async (s) => {
+      s.reply(150, "Opening ASCII mode data connection for '/bin/ls'.");
+      await s.sendData(Buffer.from(latin1.map((line) => `${line}\r\n`).join(""), "latin1"));
+      s.reply(226, "Transfer complete.");
+    });
+    const ftp = await fx.client(srv);
+    const entries: Array<[string, number | undefined]> = [];
+    for await (const entry of ftp.list("/d", { command: "LIST" })) entries.push([entry.name, entry.modified?.getUTCMonth()]);
+    // The name keeps its undecodable byte escaped, as every name does: it goes back to the server as that byte.
+    expect(entries).to.deep.equal([
+      ["m\udce4rz.txt", 2],
+      ["fevrier.txt", 1],
+      ["aout.txt", 7],
+      ["dec.txt", 11],
+    ]);
+  });
 
   it("isListNoise knows the total line in each language of coreutils, and nothing that only looks like it", () => {
     const totals = ["insgesamt 8", "итого 0", "合計 12", "합계 8", "总计 8", "總用量 8", "összesen 4", "Yhteensä 4", "σύνολο 4"];

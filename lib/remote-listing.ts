@@ -320,15 +320,26 @@ export class RemoteListing {
  */
 const UNREAD_REPLY = /failed to open directory|unable to read/i;
 
-/** Throws FtpListingError when `reply`, the listing's final reply, says it did not read `path` (UNREAD_REPLY). */
+/**
+ * Words of a listing's final 2xx reply saying the listing was cut short:
+ * pure-ftpd sends at most 10,000 entries of a directory (its
+ * `--limitrecursion`, 10000 by default), for LIST, NLST and MLSD alike,
+ * then "226 Output truncated to 10000 matches". Taken for the whole
+ * directory, the rest looked absent: a sync never fetched them, and a
+ * download with `delete` removed their local copies.
+ */
+const TRUNCATED_REPLY = /output truncated/i;
+
+/** Throws FtpListingError when `reply`, the listing's final reply, says it did not read `path` (UNREAD_REPLY) or not all of it (TRUNCATED_REPLY). */
 function refuseUnreadReply(path: string, reply: string): void {
-  if (!UNREAD_REPLY.test(reply)) return;
+  const unread = UNREAD_REPLY.test(reply);
+  if (!unread && !TRUNCATED_REPLY.test(reply)) return;
   const said = reply.replace(/\s*\n\s*/g, " ");
   throw new FtpListingError(
     path,
     [],
     0,
-    `the listing of ${JSON.stringify(path)} was not a read of the directory: the server said ${JSON.stringify(said)}`,
+    `the listing of ${JSON.stringify(path)} ${unread ? "was not a read of the directory" : "is not all of the directory"}: the server said ${JSON.stringify(said)}`,
   );
 }
 

@@ -13,6 +13,7 @@
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { HandClient } from "./handftp.js";
 import { DiscardSink } from "./streams.js";
@@ -42,11 +43,12 @@ function pathOf(task: FreshTask, i: number): string {
   return task.paths[i % task.paths.length];
 }
 
-/** Loads an ftpstream contender's client (before the clock); resolves to how long the import took, ms (undefined for the others). */
+/** Loads an ftpstream or basic-ftp contender's client (before the clock); resolves to how long the import took, ms (undefined for the others). */
 export async function loadClient(task: FreshTask): Promise<number | undefined> {
-  if (!task.contender.startsWith("ftpstream")) return undefined;
   const t = performance.now();
-  await import(task.lib ?? "../lib/index.js");
+  if (task.contender === "basic-ftp") await import("basic-ftp");
+  else if (task.contender.startsWith("ftpstream")) await import(task.lib ?? "../lib/index.js");
+  else return undefined;
   return performance.now() - t;
 }
 
@@ -75,6 +77,7 @@ async function stepper(task: FreshTask): Promise<{ run: (i: number) => Promise<n
     if (task.work === "stor") return { run: async (i) => (await hand.stor(pathOf(task, i), payload), payload.length), close };
     return { run: (i) => hand.retr(pathOf(task, i), new DiscardSink()), close };
   }
+  if (task.contender === "basic-ftp") return basicFtpStepper(task, payload);
   // Another build's module has the same shape; typed as this one's.
   const { FTP } = (await import(task.lib ?? "../lib/index.js")) as typeof import("../lib/index.js");
   const client = new FTP({ timeout: TIMEOUT_MS });
@@ -98,6 +101,34 @@ async function stepper(task: FreshTask): Promise<{ run: (i: number) => Promise<n
     run: async (i) => {
       const sink = new DiscardSink();
       await client.retrbinary(`RETR ${pathOf(task, i)}`, sink);
+      return sink.bytes;
+    },
+    close,
+  };
+}
+
+/**
+ * basic-ftp, the peer Node client (a reference, no target): downloadTo a
+ * sink (left open, as by hand's), uploadFrom a Readable of the bytes (it
+ * takes no Buffer).
+ */
+async function basicFtpStepper(
+  task: FreshTask,
+  payload: Buffer,
+): Promise<{ run: (i: number) => Promise<number>; close: () => Promise<unknown> }> {
+  const { Client } = await import("basic-ftp");
+  const client = new Client(TIMEOUT_MS);
+  await client.access({ host: task.ftp.host, port: task.ftp.port, user: task.ftp.user, password: task.ftp.password });
+  const close = (): Promise<void> => {
+    client.close();
+    return Promise.resolve();
+  };
+  if (task.work === "stor")
+    return { run: async (i) => (await client.uploadFrom(Readable.from([payload]), pathOf(task, i)), payload.length), close };
+  return {
+    run: async (i) => {
+      const sink = new DiscardSink();
+      await client.downloadTo(sink, pathOf(task, i));
       return sink.bytes;
     },
     close,

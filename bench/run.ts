@@ -363,7 +363,17 @@ function rows(options: Options, server: BenchServer): Row[] {
   const freshRow = (id: number, title: string, spec: { count: number; from: number; min: number }): Row => {
     const names = options.baseline
       ? ["ftpstream", "ftpstream, callback", BASELINE, "by hand", "ftpstream, upload", `${BASELINE}, upload`, "by hand, upload"]
-      : ["ftpstream", "ftpstream, callback", "by hand", "ftplib", "ftpstream, upload", "by hand, upload", "ftplib, upload"];
+      : [
+          "ftpstream",
+          "ftpstream, callback",
+          "by hand",
+          "ftplib",
+          "basic-ftp",
+          "ftpstream, upload",
+          "by hand, upload",
+          "ftplib, upload",
+          "basic-ftp, upload",
+        ];
     const fresh = (name: string): FreshTask => ({
       kind: "fresh",
       work: name.endsWith(", upload") ? "stor" : "retr",
@@ -381,7 +391,7 @@ function rows(options: Options, server: BenchServer): Row[] {
       count: spec.count - spec.from,
       unit: "ms",
       better: "lower",
-      note: `each sample a fresh process (contenders in turns), the client's module loaded and logged in before the clock (the import's time is printed as "import"), then ${spec.count} files one after another, files ${spec.from + 1}-${spec.count} timed: ftpstream: retrbinary(cmd, sink); callback: retrbinary(cmd, block => ...); upload: storbinary(cmd, buffer); by hand: bench/handftp.ts's HandClient (the limit); ftplib: CPython's loop`,
+      note: `each sample a fresh process (contenders in turns), the client's module loaded and logged in before the clock (the import's time is printed as "import"), then ${spec.count} files one after another, files ${spec.from + 1}-${spec.count} timed: ftpstream: retrbinary(cmd, sink); callback: retrbinary(cmd, block => ...); upload: storbinary(cmd, buffer); by hand: bench/handftp.ts's HandClient (the limit); ftplib: CPython's loop; basic-ftp: downloadTo(sink, path) and uploadFrom(Readable, path), the peer Node client (a reference)`,
       contenders: names.map((name) => ({ name, sample: async () => time(await runWorker(fresh(name))) })),
       ratioTargets: [
         { peer: "by hand", min: spec.min },
@@ -392,7 +402,14 @@ function rows(options: Options, server: BenchServer): Row[] {
               { peer: BASELINE, min: 1.0 },
               { subject: "ftpstream, upload", peer: `${BASELINE}, upload`, min: 1.0 },
             ]
-          : [{ peer: "ftplib" }, { subject: "ftpstream, upload", peer: "ftplib, upload" }]),
+          : [
+              { peer: "ftplib" },
+              { subject: "ftpstream, upload", peer: "ftplib, upload" },
+              { peer: "basic-ftp" },
+              { subject: "ftpstream, upload", peer: "basic-ftp, upload" },
+              { subject: "basic-ftp", peer: "by hand" },
+              { subject: "basic-ftp, upload", peer: "by hand, upload" },
+            ]),
       ],
       limitTargets: [],
     };

@@ -181,9 +181,12 @@ export class ReplyParser {
         throw replyLimit("replyLines", MAX_REPLY_LINES, `multi-line reply of more than ${MAX_REPLY_LINES} lines`);
       }
       this.pending.push(line);
-      // ftplib's rule: the reply ends at a line starting with the same code
-      // and not followed by '-'; lines in between may be anything.
-      if (line.startsWith(this.pendingCode) && line[3] !== "-") {
+      // RFC 959 4.2: the reply ends at a line of the same code followed by
+      // a space (or nothing); lines in between may be anything, a message
+      // file's "2500 users" too. ftplib ends it at any character but '-'
+      // after the code, and so ended a 250- reply at that line: its real
+      // last line was then read as the reply to the next command.
+      if (line.startsWith(this.pendingCode) && (line.length === 3 || line[3] === " ")) {
         const lines = this.pending;
         this.pending = [];
         return { code: Number(this.pendingCode), lines, text: lines.join("\n") };

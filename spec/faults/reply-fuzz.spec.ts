@@ -52,8 +52,8 @@ function escapingDecode(bytes: Buffer): string {
 /**
  * The byte model: lines end at LF (a CR before it is dropped); a reply
  * starts with `[1-5]dd` then space, `-` or the end of the line; `ddd-`
- * opens a multi-line reply that ends at a line starting with the same code
- * not followed by `-`. A line over `maxLine` bytes (CR included, LF not), or
+ * opens a multi-line reply that ends at a line of the same code followed by
+ * a space or nothing (RFC 959 4.2). A line over `maxLine` bytes (CR included, LF not), or
  * a multi-line reply over `maxReply` bytes (every byte of its lines, line
  * ends included), is an error, detected in the chunk that crosses the limit.
  */
@@ -91,7 +91,7 @@ class ByteModel {
         this.pendingBytes += raw.length + 1;
         if (this.pendingBytes > this.maxReply) return this.fail();
         this.pending.push(content);
-        if (ascii.startsWith(this.pendingCode) && ascii[3] !== "-") {
+        if (ascii.startsWith(this.pendingCode) && (ascii.length === 3 || ascii[3] === " ")) {
           replies.push(this.pending.map(escapingDecode).join("\n"));
           this.pending = [];
           this.pendingBytes = 0;
@@ -164,8 +164,8 @@ const validReply = fc.oneof(
       ends: fc.array(lineEnd, { minLength: 7, maxLength: 7 }),
     })
     .map(({ code: c, first, middle, last, ends }) => {
-      // A middle line may be anything except the reply's own end: the same code then not '-'.
-      const safe = middle.map((line) => (line.startsWith(c) && line[3] !== "-" ? ` ${line}` : line));
+      // A middle line may be anything except the reply's own end: the same code then a space or nothing.
+      const safe = middle.map((line) => (line.startsWith(c) && (line.length === 3 || line[3] === " ") ? ` ${line}` : line));
       const lines = [`${c}-${first}`, ...safe, `${c} ${last}`];
       return { wire: lines.map((line, i) => line + ends[i % ends.length]).join(""), expected: lines.join("\n") };
     }),

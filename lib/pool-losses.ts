@@ -4,16 +4,30 @@
  * a server that drops the connection at every RETR (or answers each with
  * `421 ... closing`, or refuses every connect) made the pool connect and
  * log in once per listed file, as fast as it could, for as many files as
- * the server chose to list. Once so many connections were lost in a row
- * with no task ending well in between, the tree's remaining tasks fail at
- * once with the last loss's error, without connecting: as a tree transfer
- * on one client ends when that client's connection is lost.
+ * the server chose to list. Once so many tasks lost their connection in a
+ * row with no task ending well in between, the tree's remaining tasks fail
+ * at once with the last loss's error, without connecting: as a tree
+ * transfer on one client ends when that client's connection is lost.
+ *
+ * A client with `retry` is not closed by a lost connection: its retry
+ * reconnects inside the task (attempts + 1 logins for a file whose every
+ * RETR is dropped), and the task fails with its client still open. So a
+ * task is a loss when its client ended closed, or when its client's retry
+ * saw a connection lost while the task ran (Reconnector.lostConnections):
+ * counted once per task, however many the retry absorbed, so a file that
+ * loses every connection it is tried on, among files that come, is one
+ * loss and not the end of the tree. A task that ends well, however many
+ * connections its retry lost on the way, ends the row.
  */
 
-/** What a tree task's lease tells of its end: the client it ran on, and whether the task failed. */
-export type LeaseEnd = (client: { readonly closed: boolean }, failed: boolean) => void;
+/**
+ * What a tree task's lease tells of its end: the client it ran on, whether
+ * the task failed, and how many connections that client's retry saw lost
+ * while the task ran (0 without `retry`).
+ */
+export type LeaseEnd = (client: { readonly closed: boolean }, failed: boolean, lostConnections: number) => void;
 
-/** One tree transfer's count of connections lost in a row (see the module's comment). */
+/** One tree transfer's count of tasks that lost their connection in a row (see the module's comment). */
 export class LossesInRow {
   private count = 0;
   private last: { error: unknown } | undefined;
@@ -25,27 +39,33 @@ export class LossesInRow {
 
   /**
    * Runs `lease` (which calls the LeaseEnd it is given once its task has
-   * run), unless `bound` connections were lost in a row: then rejects at
-   * once with the last loss's error. A lease that fails before its task
-   * ran (the connect failed) is a loss, unless `aborted()` says the call
-   * was cancelled.
+   * run, and `admit` when its client is there, before the task runs),
+   * unless `bound` tasks lost their connection in a row: then rejects at
+   * once with the last loss's error. `admit` throws that error when the
+   * bound was reached while the lease waited for a client: the task does
+   * not run (under `retry` it would log in again, attempts + 1 times). A
+   * lease that fails before its task ran (the connect failed) is a loss,
+   * unless `aborted()` says the call was cancelled.
    */
-  async run<T>(lease: (ended: LeaseEnd) => Promise<T>, aborted: () => boolean): Promise<T> {
-    if (this.last && this.count >= this.bound) throw this.last.error;
+  async run<T>(lease: (ended: LeaseEnd, admit: () => void) => Promise<T>, aborted: () => boolean): Promise<T> {
+    this.admit();
     let ran = false;
     let lost = false;
-    const ended: LeaseEnd = (client, failed) => {
+    const ended: LeaseEnd = (client, failed, lostConnections) => {
       ran = true;
       if (!failed) {
         this.count = 0;
-      } else if (client.closed && !this.counted.has(client)) {
-        this.counted.add(client);
+        return;
+      }
+      const closedNow = client.closed && !this.counted.has(client);
+      if (closedNow) this.counted.add(client);
+      if (closedNow || lostConnections > 0) {
         lost = true;
         this.count++;
       }
     };
     try {
-      return await lease(ended);
+      return await lease(ended, () => this.admit());
     } catch (error) {
       if (lost || (!ran && !aborted())) {
         if (!ran) this.count++;
@@ -53,5 +73,10 @@ export class LossesInRow {
       }
       throw error;
     }
+  }
+
+  /** Throws the last loss's error once `bound` tasks lost their connection in a row. */
+  private admit(): void {
+    if (this.last && this.count >= this.bound) throw this.last.error;
   }
 }

@@ -222,6 +222,8 @@ export class FtpPool {
   /** The clients in `settling`, watched for progress (see lookAtLeftovers). */
   private readonly leftovers = new Map<FTP, Leftover>();
   private leftoverTimer: NodeJS.Timeout | undefined;
+  /** The `retry` of each client made with it (see open()): how many connections it lost (see connectionsLost). */
+  private readonly retries = new WeakMap<FTP, readonly Reconnector[]>();
 
   constructor(options: FtpPoolOptions) {
     if (typeof options?.connect !== "function") {
@@ -302,6 +304,7 @@ export class FtpPool {
     }
     // Once one client reached an EPSV port, the others need not connect first to find out.
     if (this.epsvReached) client[EPSV_REACHED](true);
+    const lostBefore = this.connectionsLost(client);
     let end: TaskEnd = { failed: true };
     try {
       const returned = await task(client, { signal });
@@ -309,7 +312,7 @@ export class FtpPool {
       return returned;
     } finally {
       if (!this.epsvReached && client[EPSV_REACHED]()) this.epsvReached = true;
-      ended?.(client, end.failed);
+      ended?.(client, end.failed, this.connectionsLost(client) - lostBefore);
       if (shared) this.releaseShare(client);
       else this.release(client, end);
     }
@@ -411,10 +414,13 @@ export class FtpPool {
    * FTP.downloadDir over the pool: directories are listed and files
    * fetched on all of its connections at once. See {@link FTP.downloadDir}.
    * A client whose connection is lost is replaced, but once twice as many
-   * connections as the pool's size were lost in a row (or failed to
+   * tasks as the pool's size lost their connection in a row (or failed to
    * connect) with no task ending well between, the files and directories
    * left fail at once with the last loss's error, without connecting: a
    * server that drops every connection is not logged into once per file.
+   * A task whose client has `retry` and reconnected in it is one such loss
+   * when it fails, however many connections it lost: each costs the
+   * retry's attempts + 1 logins.
    */
   downloadDir(remote: string, local: string, options: DirTransferOptions = {}): Promise<DirTransferResult> {
     return downloadDir(this.treeWorkers(options.signal), remote, local, options);
@@ -435,17 +441,29 @@ export class FtpPool {
    * taken by the next file at once. The call's `signal` cancels each
    * task's wait for a client, which then rejects with the signal's reason
    * (as the tree call does, see DirTransferOptions.signal). Once twice as
-   * many connections as the pool holds were lost in a row (a task's client
-   * ended closed, or a connect failed) with no task ending well between,
-   * the remaining tasks fail at once with the last loss's error instead of
-   * each connecting again (see pool-losses.ts).
+   * many tasks as the pool holds lost their connection in a row (a task's
+   * client ended closed, or its retry saw a connection lost while it ran,
+   * or a connect failed) with no task ending well between, the remaining
+   * tasks fail at once with the last loss's error instead of each
+   * connecting again, and so does a task that waited for a client
+   * meanwhile (see pool-losses.ts).
    */
   private treeWorkers(signal: AbortSignal | undefined): TreeWorkers {
     const losses = new LossesInRow(2 * this.limit);
     return {
       run: (task, options) =>
         losses.run(
-          (ended) => this.lease(task, options?.shared === true, signal, (aborted) => aborted.reason, ended),
+          (ended, admit) =>
+            this.lease(
+              (client) => {
+                admit();
+                return task(client);
+              },
+              options?.shared === true,
+              signal,
+              (aborted) => aborted.reason,
+              ended,
+            ),
           () => signal?.aborted === true,
         ),
       concurrency: 2 * this.limit,
@@ -820,11 +838,24 @@ export class FtpPool {
     }
     tagPoolClient(client, `${this.debugTag}[${index}]`);
     this.all.add(client);
+    // Its own if it made one; another made in the same call (and not returned) is closed or idle, and loses none.
+    if (made.length > 0) this.retries.set(client, made);
     if (this.unsaid !== undefined) {
       notePool(client, this.unsaid);
       this.unsaid = undefined;
     }
     return client;
+  }
+
+  /**
+   * How many connections `client`'s retry saw lost so far (the losses it
+   * absorbed by reconnecting included): 0 for a client made without `retry`,
+   * which a lost connection closes instead.
+   */
+  private connectionsLost(client: FTP): number {
+    let lost = 0;
+    for (const reconnector of this.retries.get(client) ?? []) lost += reconnector.lostConnections;
+    return lost;
   }
 
   /** A failure to secure a connection nobody waited on: to the first call in line, else to the next one to ask (see acquire). */

@@ -60,6 +60,15 @@ export class Reconnector {
   private reconnecting = false;
   /** The pool whose `connect` function is making this client, if one is (see PoolConnect). */
   private readonly pool = poolConnect.getStore();
+  /**
+   * Connections lost by a failed attempt (the call failed and the
+   * connection is gone, or closing after a 421), or that a retry failed to
+   * open, so far: what the retry absorbed included. A connection found
+   * gone when a call starts (a server's idle timeout) is not counted: no
+   * call failed on it. An FtpPool's tree transfer counts them (see
+   * pool-losses.ts), as the client itself stays open.
+   */
+  private lost = 0;
 
   constructor(
     readonly policy: RetryPolicy,
@@ -107,6 +116,11 @@ export class Reconnector {
     this.hooks.drop(reason);
   }
 
+  /** How many connections were lost by failed attempts so far (see `lost`): only ever grows. */
+  get lostConnections(): number {
+    return this.lost;
+  }
+
   /** Runs `open` (the first connect), again after a transient failure; not at all once stopped. */
   connect<T>(open: () => Promise<T>): Promise<T> {
     return this.attempts(async (attempt) => {
@@ -121,6 +135,9 @@ export class Reconnector {
       try {
         return await action(attempt, () => (started = true));
       } catch (error) {
+        // Counted before anything below may throw: the last attempt's loss is one too. A 421 says the
+        // server is closing the connection, whether or not its close has come yet.
+        if (isServiceClosing(error) || !this.hooks.live()) this.lost++;
         // A refused certificate, or another failure to secure the
         // connection (a 234 to AUTH TLS and no TLS after it, PBSZ or PROT P
         // refused: see isSecurityFailure), ends the client, as it would

@@ -20,6 +20,9 @@
  * connections its retry lost on the way, ends the row.
  */
 
+import { FtpConnectionError, FtpTimeoutError } from "./errors.js";
+import { isServiceClosing } from "./retry.js";
+
 /**
  * What a tree task's lease tells of its end: the client it ran on, whether
  * the task failed, and how many connections that client's retry saw lost
@@ -79,4 +82,51 @@ export class LossesInRow {
   private admit(): void {
     if (this.last && this.count >= this.bound) throw this.last.error;
   }
+}
+
+/**
+ * LossesInRow for a tree transfer on one client (FTP.downloadDir and
+ * uploadDir): the bound of a pool of one, two tasks that lost their
+ * connection in a row. Without `retry` a lost connection closes the client
+ * and the tasks left fail at once anyway; with it the client reconnected
+ * for each task, attempts + 1 times, through the whole tree. The tree's
+ * tasks run two at a time on the client's one queue, so the connections
+ * lost while a task ran may be the other task's: a task is a loss only
+ * when it failed as a lost connection does (FtpConnectionError,
+ * FtpTimeoutError, a 421) and the client's retry saw one lost meanwhile,
+ * or when it closed the client.
+ */
+export class OneClientLosses<C extends { readonly closed: boolean }> {
+  private readonly losses = new LossesInRow(2);
+
+  /** `lostConnections`: the client's count of lost connections (Reconnector.lostConnections; 0 without `retry`). */
+  constructor(
+    private readonly client: C,
+    private readonly lostConnections: () => number,
+  ) {}
+
+  /** Runs `task` on the client, unless two tasks lost their connection in a row: then rejects with the last loss's error. */
+  run<T>(task: (client: C) => Promise<T>): Promise<T> {
+    return this.losses.run(
+      async (ended) => {
+        const lostBefore = this.lostConnections();
+        let failure: { error: unknown } | undefined;
+        try {
+          return await task(this.client);
+        } catch (error) {
+          failure = { error };
+          throw error;
+        } finally {
+          const lost = failure !== undefined && failedAsLost(failure.error) ? this.lostConnections() - lostBefore : 0;
+          ended(this.client, failure !== undefined, lost);
+        }
+      },
+      () => false,
+    );
+  }
+}
+
+/** Whether `error` is how a call fails when its connection is lost: the connection closed or reset, a timeout, a 421. */
+function failedAsLost(error: unknown): boolean {
+  return error instanceof FtpConnectionError || error instanceof FtpTimeoutError || isServiceClosing(error);
 }

@@ -558,7 +558,8 @@ class Progress {
 class RemoteTimes {
   private missing = false;
 
-  constructor(private readonly root: string) {}
+  /** `root`: the remote tree's root, which the paths asked are below. */
+  constructor(readonly root: string) {}
 
   /**
    * The time of `path`, or null where the server answers with none: it
@@ -663,6 +664,16 @@ class RemoteSizes {
     }
   }
 
+  /** As get(), for a file whose listing gave no size, asked while comparing (see askRemote): a refusal of any kind is no size. */
+  static async of(client: TreeClient, path: string): Promise<number | null> {
+    try {
+      return await client.size(path);
+    } catch (error) {
+      if (!(error instanceof FtpError && error.replyCode !== null)) throw error;
+      return null;
+    }
+  }
+
   /** A server answering SIZE with 500, 502 or 504 has none: not asked again. */
   private heed(error: unknown): void {
     if (isNotImplemented(error)) this.answering = false;
@@ -688,8 +699,8 @@ function assertAskedSize(path: string, size: number | null, received: number): v
  * Splits the source's files into those to transfer and the number to
  * skip: a file is skipped when the target has it with the same size and the
  * same time to the second. Remote times not known to the second are asked
- * (MDTM) only for files whose sizes agree; a server that cannot tell has
- * them transferred.
+ * (MDTM) only for files whose sizes agree, and remote sizes the listing did
+ * not give (SIZE) before; a server that cannot tell has them transferred.
  */
 async function compare(
   source: Tree,
@@ -710,7 +721,7 @@ async function compare(
     else transfer.push(outcome);
   }
   await runAll(uncertain, workers.concurrency, async ({ path, node, other }) => {
-    const outcome = await askRemoteTime(path, node, other, workers, remote, failures);
+    const outcome = await askRemote(path, node, other, workers, remote, failures);
     if (outcome === "skip") skipped++;
     else if (outcome !== "failed") transfer.push(outcome);
   });
@@ -719,22 +730,27 @@ async function compare(
 
 /**
  * A source file against the target's entry at its path: its plan (to
- * transfer), "skip" (same size, same time to the second), or "ask" (the
- * sizes agree but a time to the second is missing: the remote one's MDTM
- * decides, see askRemoteTime).
+ * transfer), "skip" (same size, same time to the second), or "ask" (a
+ * size or a time to the second is missing where nothing else tells them
+ * apart: the remote side's SIZE and MDTM decide, see askRemote). A size
+ * missing is not a size that differs: a server whose MLSD has no `size`
+ * fact (NAS servers) had its whole tree transferred again on every run.
  */
 function classify(path: string, node: Node, other: Node | undefined): Plan | "skip" | "ask" {
-  if (other?.type !== "file" || other.size !== node.size) return { path, size: node.size ?? 0, modified: node.modified, listed: node.size };
-  if (!node.modified || !other.modified) return "ask";
-  return sameSecond(node.modified, other.modified) ? "skip" : { path, size: node.size ?? 0, modified: node.modified, listed: node.size };
+  const plan: Plan = { path, size: node.size ?? 0, modified: node.modified, listed: node.size };
+  if (other?.type !== "file") return plan;
+  if (node.size !== null && other.size !== null && other.size !== node.size) return plan;
+  if (node.size === null || other.size === null || !node.modified || !other.modified) return "ask";
+  return sameSecond(node.modified, other.modified) ? "skip" : plan;
 }
 
 /**
- * Settles a classify() "ask" with the remote side's MDTM (null where the
- * server gives none: the file is then transferred); "failed" when MDTM
- * failed (recorded against the file).
+ * Settles a classify() "ask" with the remote side's SIZE where its listing
+ * gave none, then, the sizes agreeing, its MDTM where its listing gave no
+ * time to the second (null where the server gives none: the file is then
+ * transferred); "failed" when either failed (recorded against the file).
  */
-async function askRemoteTime(
+async function askRemote(
   path: string,
   node: Node,
   other: Node,
@@ -742,14 +758,19 @@ async function askRemoteTime(
   remote: { side: "source" | "target"; times: RemoteTimes },
   failures: Failures,
 ): Promise<Plan | "skip" | "failed"> {
-  let time: Date | null = null;
-  const asked = await failures.guard(path, async () => {
-    time = await workers.run((client) => remote.times.get(client, path));
-  });
+  const [remoteNode, localNode] = remote.side === "source" ? [node, other] : [other, node];
+  let size = remoteNode.size;
+  let time = remoteNode.modified;
+  const asked = await failures.guard(path, () =>
+    workers.run(async (client) => {
+      size ??= await RemoteSizes.of(client, joinRemote(remote.times.root, path));
+      if (size === localNode.size && !time) time = await remote.times.get(client, path);
+    }),
+  );
   if (!asked) return "failed";
   const sourceTime = remote.side === "source" ? time : node.modified;
   const targetTime = remote.side === "target" ? time : other.modified;
-  return sourceTime && targetTime && sameSecond(sourceTime, targetTime)
+  return size === localNode.size && sourceTime && targetTime && sameSecond(sourceTime, targetTime)
     ? "skip"
     : { path, size: node.size ?? 0, modified: sourceTime, listed: node.size };
 }
@@ -2246,7 +2267,7 @@ async function streamDownload(
     const other = target.nodes.get(path);
     const outcome = classify(path, node, other);
     const plan =
-      outcome === "ask" ? await askRemoteTime(path, node, other!, workers, { side: "source", times: burst.times }, failures) : outcome;
+      outcome === "ask" ? await askRemote(path, node, other!, workers, { side: "source", times: burst.times }, failures) : outcome;
     if (plan === "skip") result.skipped++;
     if (plan === "skip" || plan === "failed") return;
     if (refuseTooLarge(refuseLinked([plan], target, failures), options.maxFileSize, failures).length === 0) return;

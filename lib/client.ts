@@ -66,6 +66,7 @@ import { checkTelnetIac, codecFor, TelnetIac } from "./text-codec.js";
 import { FtpUrl, parseFtpUrl } from "./url.js";
 import { ListEntry, ListParser, parseListLine } from "./listing.js";
 import { poolConnect, Reconnector, SessionRecord } from "./reconnect.js";
+import { OneClientLosses } from "./pool-losses.js";
 import { RetryEvent, RetryOptions, RetryPolicy } from "./retry.js";
 import { assertTransferCommand } from "./security-verbs.js";
 import { timeoutOption } from "./timeout-option.js";
@@ -981,7 +982,7 @@ export class FTP {
    * failed path and its error.
    */
   downloadDir(remote: string, local: string, options: DirTransferOptions = {}): Promise<DirTransferResult> {
-    return downloadDir(this.treeWorkers, remote, local, options);
+    return downloadDir(this.treeWorkers(), remote, local, options);
   }
 
   /**
@@ -997,15 +998,21 @@ export class FTP {
    * remote files (DELE) and directories (RMD) the local tree lacks.
    */
   uploadDir(local: string, remote: string, options: DirTransferOptions = {}): Promise<DirTransferResult> {
-    return uploadDir(this.treeWorkers, local, remote, options);
+    return uploadDir(this.treeWorkers(), local, remote, options);
   }
 
   /**
    * Tree transfers on this client: two files at a time, so one file's local
    * work (open, utimes, rename) overlaps the next one's transfer; the queue
-   * still runs their commands one at a time.
+   * still runs their commands one at a time. Under `retry`, once two files
+   * in a row lost their connection (each reconnecting attempts + 1 times)
+   * with none ending well between, the files left fail at once with the
+   * last loss's error (see pool-losses.ts); a new count for each call.
    */
-  private readonly treeWorkers: TreeWorkers = { run: (task) => task(this), concurrency: 2 };
+  private treeWorkers(): TreeWorkers {
+    const losses = new OneClientLosses(this, () => this.reconnector?.lostConnections ?? 0);
+    return { run: (task) => losses.run(task), concurrency: 2 };
+  }
 
   /**
    * Names in a directory (NLST with the given arguments). They are held

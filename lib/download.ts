@@ -355,9 +355,13 @@ export class DownloadRun {
       if (this.stopped || this.failed || transfer.aborted || hadError) return;
       transfer.finish().then((reply) => {
         if (this.stopped || this.failed || attempt !== this.attempts.live || this.attempts.interruption) return;
-        // Ended inside the bytes it was to send again: the file is shorter than what was delivered of it.
+        // Ended inside the bytes it was to send again: the file is shorter than what was delivered of it,
+        // unless the 150 still gives the size it had: then the data connection was cut there, a short
+        // transfer like any other (transient), not a file grown shorter (a chaos proxy's close did it).
         if (overlap && !overlap.done) {
-          this.overlapChanged(overlap, attempt, `the file now ends before the ${overlap.length} bytes delivered from there`);
+          const cut = this.sizeAsBefore(transfer, overlap) ? this.sizeMismatch(transfer, reply.text) : undefined;
+          if (cut) fail(cut);
+          else this.overlapChanged(overlap, attempt, `the file now ends before the ${overlap.length} bytes delivered from there`);
           return;
         }
         const mismatch = this.sizeMismatch(transfer, reply.text);
@@ -412,6 +416,18 @@ export class DownloadRun {
           "its new bytes are not spliced onto the old version's",
       ),
     );
+  }
+
+  /**
+   * Whether resumed attempt `transfer`'s 150 gives the file the size it
+   * had (wholeSize), counted whole (vsftpd, the fixture) or from the REST
+   * offset `overlap` was asked from (servers whose 150 gives what is left).
+   */
+  private sizeAsBefore(transfer: DataTransfer, overlap: OverlapCheck): boolean {
+    const announced = transfer.size;
+    const whole = this.wholeSize;
+    if (announced === null || whole === null) return false;
+    return announced === whole || announced === whole - (this.restOffset + this.deliveredBefore - overlap.length);
   }
 
   /** The most bytes (the meter's count) maxFileSize lets the file have after the REST offset, or null with no maxFileSize. */

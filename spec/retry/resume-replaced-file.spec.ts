@@ -155,6 +155,36 @@ describe("retry: a resumed download of a file replaced meanwhile", () => {
     await fc.finish(ftp, false);
   });
 
+  it("a resumed attempt cut inside the overlap, its 150 still giving the whole size: a short transfer, resumed again, the file byte-exact", async () => {
+    fc = await FaultCase.start({ files: { "/f.bin": OLD } });
+    // The first RETR is cut as cutOnce's; the second (after REST) sends 5,000 of the overlap's bytes, then its data
+    // connection closes and 226 comes (a proxy's close between a server that sent all and the client); the third is
+    // the fixture's own.
+    let retrs = 0;
+    fc.srv.handle("RETR", async (s: FixtureSession, arg: string) => {
+      retrs++;
+      if (retrs === 1) {
+        s.reply(150, `Opening BINARY mode data connection for ${arg} (${SIZE} bytes).`);
+        const data = await s.openData();
+        await new Promise<void>((resolve) => data.write(OLD.subarray(0, CUT), () => resolve()));
+        return cutOnceRead(s, data, CUT);
+      }
+      if (retrs !== 2) return s.defaultHandler("RETR", arg);
+      const rest = s.takeRest();
+      s.reply(150, `Opening BINARY mode data connection for ${arg} (${SIZE} bytes).`);
+      await s.sendData(OLD.subarray(rest, rest + 5_000));
+      s.reply(226, "Transfer complete.");
+    });
+    const ftp = fc.client({ retry: FAST });
+    await ftp.ready;
+    const record = await watchStream(ftp.retrbinary("RETR /f.bin"));
+    expect(record.errors).to.deep.equal([]);
+    expect(record.ends).to.equal(1);
+    expect(record.data.equals(OLD)).to.equal(true);
+    expect(rests()).to.deep.equal([`REST ${CUT - RESUME_OVERLAP}`, `REST ${CUT - RESUME_OVERLAP}`]);
+    await fc.finish(ftp, false);
+  });
+
   it("downloadDir: the file fails with FtpSourceChangedError and nothing is put in place (no part file left)", async () => {
     fc = await FaultCase.start({ files: { "/d/f.bin": OLD, "/d/g.txt": "ggg" } });
     cutOnce("/d/f.bin", () => fc.srv.vfs.set("/d/f.bin", NEW));

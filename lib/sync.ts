@@ -1587,6 +1587,9 @@ function seemsUnread(path: string, entries: ListEntry[]): boolean {
   return entries.length === 0 || (entries.length === 1 && entries[0].name === name);
 }
 
+/** MLST `type` facts that name a directory (RFC 3659 7.5.1). */
+const DIRECTORY_TYPES: ReadonlySet<string> = new Set(["dir", "cdir", "pdir"]);
+
 /**
  * Whether the server proves it read `path`, whose listing seemsUnread:
  * true when its MLST `perm` fact has `l` (it may be listed, RFC 3659
@@ -1606,7 +1609,8 @@ async function readProven(client: TreeClient, path: string, mlsd: boolean): Prom
     } else {
       const facts = mlstFacts(reply);
       if (facts?.type !== undefined) {
-        if (facts.type.toLowerCase() !== "dir") throw notRead(path, `its MLST says it is not a directory (type=${facts.type})`);
+        // cdir and pdir: proftpd's type for the working directory and its parent, MLST'd by their path.
+        if (!DIRECTORY_TYPES.has(facts.type.toLowerCase())) throw notRead(path, `its MLST says it is not a directory (type=${facts.type})`);
         if (facts.perm === undefined) return false;
         if (facts.perm.includes("l")) return true;
         throw notRead(path, `its MLST says it may not be listed (perm=${facts.perm})`);

@@ -193,6 +193,20 @@ describe("downloadDir with delete below a directory the user may enter but not r
       expect(srv.commands.filter((c) => c.startsWith("MLST"))).to.deep.equal(["MLST /r/locked"]);
     });
 
+    it("takes MLST's type=cdir (proftpd's for the working directory) as a directory: deletes below the empty one whose perm has 'l'", async () => {
+      const srv = await fx.server({ files: { "/r/a.txt": "a", "/r/locked/": "", "/r/sub/b.txt": "b" } });
+      serve(srv, "elr");
+      const own = (s: Parameters<Parameters<FixtureServer["handle"]>[1]>[0], path: string): void =>
+        s.send(`250-Listing "${path}":\r\n perm=elr;type=cdir;modify=20260101000000; ${path}\r\n250 End MLST.\r\n`);
+      srv.handle("MLST", (s, arg) => own(s, s.resolvePath(arg)));
+      const local = plant({ "locked/stale.txt": "stale" });
+      const ftp = await fx.client(srv);
+      await ftp.cwd("/r/locked");
+      const result = await ftp.downloadDir("/r", local, { delete: true });
+      expect(result).to.include({ transferred: 2, deleted: 1 });
+      expect(readdirSync(join(local, "locked"))).to.deep.equal([]);
+    });
+
     it("refuses below one whose MLST perm fact lacks 'l' (proftpd's perm=e for mode 0111), naming it", async () => {
       const srv = await fx.server({ files: REMOTE });
       serve(srv, "e");

@@ -926,7 +926,9 @@ async function* shownLines(lines: AsyncIterable<string>): AsyncGenerator<string>
 async function* listingLines(ftp: FTP, path: string): AsyncGenerator<string> {
   try {
     for await (const [name, facts] of ftp.mlsd(path)) {
-      if (facts.type === "cdir" || facts.type === "pdir") continue;
+      // Fact values are case-insensitive (RFC 3659 7.5.1): IIS and others send TYPE=CDIR.
+      const type = facts.type?.toLowerCase();
+      if (type === "cdir" || type === "pdir") continue;
       yield `${(facts.type ?? "?").padEnd(4)} ${(facts.size ?? "-").padStart(12)} ${facts.modify ?? ""} ${name}\n`;
     }
   } catch (error) {

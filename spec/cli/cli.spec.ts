@@ -109,6 +109,24 @@ describe("the ftpstream command", function () {
     expect(run.stdout.toString()).to.match(/big\.bin/);
   });
 
+  it("ls leaves out the listed directory and its parent whatever the case of their type fact (TYPE=CDIR, Type=pdir)", async () => {
+    const srv = await FixtureServer.start({ files: { "/u/a.txt": "a" } });
+    try {
+      srv.handle("MLSD", async (s) => {
+        s.reply(150, "Here comes the directory listing.");
+        await s.sendData(
+          "TYPE=CDIR;Modify=20260101000000; .\r\nType=pdir;Modify=20260101000000; ..\r\nType=file;Size=1;Modify=20260101000000; a.txt\r\n",
+        );
+        s.reply(226, "Transfer complete.");
+      });
+      const run = await runCli(["ls", `ftp://user:pass@127.0.0.1:${srv.port}/u`]);
+      expect(run.code).to.equal(0);
+      expect(run.stdout.toString().trim().split("\n")).to.deep.equal(["file            1 20260101000000 a.txt"]);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it("ls on a terminal shows a name's control characters escaped (as GNU ls does); into a pipe, the name as sent", async () => {
     const name = "x\x1b[2Jy.txt";
     const srv = await FixtureServer.start({ files: { [`/e/${name}`]: "e" } });

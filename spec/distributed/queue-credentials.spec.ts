@@ -41,6 +41,8 @@ async function everything(redis: RedisReader): Promise<string> {
   const parts: string[] = [];
   for (const key of await redis.keys("*")) {
     const type = await redis.type(key);
+    // Gone since KEYS listed it: BullMQ's stalled-check key lives for its interval only (a worker's may run out between the two).
+    if (type === "none") continue;
     parts.push(key);
     if (type === "string") parts.push((await redis.get(key)) ?? "");
     else if (type === "hash") parts.push(JSON.stringify(await redis.hgetall(key)));

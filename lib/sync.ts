@@ -48,6 +48,7 @@ import { joinRemote, ListOptions, notListedAsDirs, UnreadableLines } from "./rem
 import { listMayNameOther } from "./list-command.js";
 import type { Writable } from "node:stream";
 import { asError } from "./as-error.js";
+import { ignore } from "./ignore.js";
 import type { DownloadOptions, TransferProgress, UploadOptions, UploadStream } from "./streams.js";
 import type { DirTransferResult } from "./tree-types.js";
 
@@ -654,22 +655,21 @@ class RemoteSizes {
   }
 
   /** SIZE `path` on its own (TYPE I first, see FTP.size): the size, or null where the server answers with none. No answer rejects. */
-  async get(client: TreeClient, path: string): Promise<number | null> {
-    try {
-      return await client.size(path);
-    } catch (error) {
-      if (!(error instanceof FtpError && error.replyCode !== null)) throw error;
-      this.heed(error);
-      return null;
-    }
+  get(client: TreeClient, path: string): Promise<number | null> {
+    return RemoteSizes.of(client, path, (error) => this.heed(error));
   }
 
-  /** As get(), for a file whose listing gave no size, asked while comparing (see askRemote): a refusal of any kind is no size. */
-  static async of(client: TreeClient, path: string): Promise<number | null> {
+  /**
+   * As get(), without an instance: for a file whose listing gave no size,
+   * asked while comparing (see askRemote). `answered` is told the server's
+   * refusal before it is taken for no size.
+   */
+  static async of(client: TreeClient, path: string, answered: (error: FtpError) => void = ignore): Promise<number | null> {
     try {
       return await client.size(path);
     } catch (error) {
       if (!(error instanceof FtpError && error.replyCode !== null)) throw error;
+      answered(error);
       return null;
     }
   }

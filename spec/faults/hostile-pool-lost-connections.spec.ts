@@ -9,18 +9,17 @@
  * a few and then serves still gets the rest of the tree fetched.
  */
 import { expect } from "chai";
-import { mkdtemp, readdir, rm, writeFile, mkdir } from "node:fs/promises";
+import { mkdtemp, readdir, rm, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Session } from "../../fixtures/server.js";
 import { FtpDirTransferError } from "../../lib/index.js";
 import { rejection, usePoolFixture } from "../pool/pool-fixture.js";
+import { CONNECTION_LOSSES, numberedTree, writeUploads } from "./lost-connections.js";
 
 const FILES = 100;
 const SIZE = 2;
 
-const files: Record<string, string> = {};
-for (let i = 0; i < FILES; i++) files[`/tree/f${i}.txt`] = `file ${i}\n`;
+const files = numberedTree(FILES);
 
 /** Far below one connection per file: the bound (2 × SIZE in a row), the tasks already waiting for a client, the warm-up. */
 const MOST_SESSIONS = 6 * SIZE;
@@ -36,12 +35,7 @@ describe("faults: a pool's tree transfer against a server that loses every conne
     await rm(dir, { recursive: true, force: true });
   });
 
-  const losses: Array<[string, (s: Session) => void]> = [
-    ["drops the connection", (s) => s.drop()],
-    ["answers 421 and closes", (s) => s.quit(421, "Service not available, closing control connection.")],
-  ];
-
-  for (const [what, lose] of losses) {
+  for (const [what, lose] of CONNECTION_LOSSES) {
     it(`downloadDir, the server ${what} at every RETR: fails every file after a few connections, not one each`, async () => {
       fx.server.handle("RETR", lose);
       const pool = fx.poolOf(SIZE, { timeout: 5000 });
@@ -57,7 +51,7 @@ describe("faults: a pool's tree transfer against a server that loses every conne
   it("uploadDir, the server dropping the connection at every STOR: the same", async () => {
     const local = join(dir, "up");
     await mkdir(local);
-    for (let i = 0; i < FILES; i++) await writeFile(join(local, `u${i}.txt`), `upload ${i}\n`);
+    await writeUploads(local, FILES);
     fx.server.handle("STOR", (s) => s.drop());
     const pool = fx.poolOf(SIZE, { timeout: 5000 });
     const error = await rejection(pool.uploadDir(local, "/up"));

@@ -11,21 +11,20 @@
  * still gets the whole tree fetched, the retry resuming what was cut.
  */
 import { expect } from "chai";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Session } from "../../fixtures/server.js";
 import { FtpDirTransferError } from "../../lib/index.js";
 import type { RetryOptions } from "../../lib/index.js";
 import { rejection, usePoolFixture } from "../pool/pool-fixture.js";
+import { CONNECTION_LOSSES, dropFirstRetrOfEveryThird, numberedTree, writeUploads } from "./lost-connections.js";
 
 const FILES = 100;
 const SIZE = 2;
 /** Backoffs of a few ms: every retry is made, at once. */
 const RETRY: RetryOptions = { attempts: 2, minDelay: 1, maxDelay: 4 };
 
-const files: Record<string, string> = {};
-for (let i = 0; i < FILES; i++) files[`/tree/f${i}.txt`] = `file ${i}\n`;
+const files = numberedTree(FILES);
 
 /**
  * Far below a login per file: the bound (2 × SIZE tasks that lost their
@@ -47,12 +46,7 @@ describe("faults: a pool of `retry` clients, its tree transfer against a server 
 
   const logins = (): number => fx.server.commands.filter((line) => line.startsWith("USER ")).length;
 
-  const losses: Array<[string, (s: Session) => void]> = [
-    ["drops the connection", (s) => s.drop()],
-    ["answers 421 and closes", (s) => s.quit(421, "Service not available, closing control connection.")],
-  ];
-
-  for (const [what, lose] of losses) {
+  for (const [what, lose] of CONNECTION_LOSSES) {
     it(`downloadDir, the server ${what} at every RETR: fails every file after a few logins, not attempts + 1 per file`, async () => {
       fx.server.handle("RETR", lose);
       const pool = fx.poolOf(SIZE, { timeout: 5000, retry: RETRY });
@@ -69,7 +63,7 @@ describe("faults: a pool of `retry` clients, its tree transfer against a server 
   it("uploadDir, the server dropping the connection at every STOR: the same", async () => {
     const local = join(dir, "up");
     await mkdir(local);
-    for (let i = 0; i < FILES; i++) await writeFile(join(local, `u${i}.txt`), `upload ${i}\n`);
+    await writeUploads(local, FILES);
     fx.server.handle("STOR", (s) => s.drop());
     const pool = fx.poolOf(SIZE, { timeout: 5000, retry: RETRY });
     const error = await rejection(pool.uploadDir(local, "/up"));
@@ -81,16 +75,7 @@ describe("faults: a pool of `retry` clients, its tree transfer against a server 
   });
 
   it("a server that drops the first RETR of one file in three: the retry gets every file, none fails", async () => {
-    const dropped = new Set<string>();
-    fx.server.handle("RETR", async (s, arg) => {
-      const n = Number(/f(\d+)\.txt$/.exec(arg)?.[1]);
-      if (n % 3 === 0 && !dropped.has(arg)) {
-        dropped.add(arg);
-        s.drop();
-        return;
-      }
-      await s.defaultHandler("RETR", arg);
-    });
+    dropFirstRetrOfEveryThird(fx.server);
     const pool = fx.poolOf(SIZE, { timeout: 5000, retry: RETRY });
     const result = await pool.downloadDir("/tree", join(dir, "tree"));
     expect(result.transferred, "files fetched").to.equal(FILES);

@@ -10,14 +10,15 @@
  * loses a connection now and then still gets the whole tree fetched.
  */
 import { expect } from "chai";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FixtureServer, Session } from "../../fixtures/server.js";
+import type { FixtureServer } from "../../fixtures/server.js";
 import { FtpDirTransferError } from "../../lib/index.js";
 import type { RetryOptions } from "../../lib/index.js";
 import { useFixtures } from "../core/helpers.js";
 import { outcome, settledWithin } from "./helpers.js";
+import { CONNECTION_LOSSES, dropFirstRetrOfEveryThird, numberedTree, writeUploads } from "./lost-connections.js";
 
 const FILES = 40;
 /** Backoffs of a few ms: every retry is made, at once. */
@@ -25,8 +26,7 @@ const RETRY: RetryOptions = { attempts: 2, minDelay: 1, maxDelay: 4 };
 /** The bound (2 tasks in a row) and the one running beside them (2 at once), each attempts + 1 logins, and the first login. */
 const MOST_LOGINS = 3 * (RETRY.attempts + 1) + 1;
 
-const files: Record<string, string> = {};
-for (let i = 0; i < FILES; i++) files[`/tree/f${i}.txt`] = `file ${i}\n`;
+const files = numberedTree(FILES);
 
 describe("faults: one `retry` client's tree transfer against a server that loses every connection", function () {
   const fx = useFixtures();
@@ -50,12 +50,7 @@ describe("faults: one `retry` client's tree transfer against a server that loses
     return result.error as FtpDirTransferError;
   }
 
-  const losses: Array<[string, (s: Session) => void]> = [
-    ["drops the connection", (s) => s.drop()],
-    ["answers 421 and closes", (s) => s.quit(421, "Service not available, closing control connection.")],
-  ];
-
-  for (const [what, lose] of losses) {
+  for (const [what, lose] of CONNECTION_LOSSES) {
     it(`downloadDir, the server ${what} at every RETR: fails every file after a few logins, not attempts + 1 per file`, async () => {
       const srv = await fx.server({ files });
       srv.handle("RETR", lose);
@@ -70,7 +65,7 @@ describe("faults: one `retry` client's tree transfer against a server that loses
   it("uploadDir, the server dropping the connection at every STOR: the same", async () => {
     const local = join(dir, "up");
     await mkdir(local);
-    for (let i = 0; i < FILES; i++) await writeFile(join(local, `u${i}.txt`), `upload ${i}\n`);
+    await writeUploads(local, FILES);
     const srv = await fx.server({ files });
     srv.handle("STOR", (s) => s.drop());
     const ftp = await fx.client(srv, { retry: RETRY });
@@ -81,16 +76,7 @@ describe("faults: one `retry` client's tree transfer against a server that loses
 
   it("a server that drops the first RETR of one file in three: the retry gets every file, none fails", async () => {
     const srv = await fx.server({ files });
-    const dropped = new Set<string>();
-    srv.handle("RETR", async (s, arg) => {
-      const n = Number(/f(\d+)\.txt$/.exec(arg)?.[1]);
-      if (n % 3 === 0 && !dropped.has(arg)) {
-        dropped.add(arg);
-        s.drop();
-        return;
-      }
-      await s.defaultHandler("RETR", arg);
-    });
+    dropFirstRetrOfEveryThird(srv);
     const ftp = await fx.client(srv, { retry: RETRY });
     const result = await ftp.downloadDir("/tree", join(dir, "tree"));
     expect(result.transferred, "files fetched").to.equal(FILES);
